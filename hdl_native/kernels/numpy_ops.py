@@ -1,0 +1,165 @@
+"""NumpyOps: the plain-numpy reference for every hot kernel.
+
+The graph's ops call these methods on the active backend.  NativeOps (the
+Cython kernels) subclasses this and overrides the hot methods with the same
+signatures, so tests can compare the two implementations directly.
+
+Shape legend: N batch, C / C_in input channels, O / C_out output channels,
+H, W input height and width, K kernel size, F / G features.
+"""
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from scipy.special import erf
+
+SQRT_HALF = 0.7071067811865476
+INV_SQRT_2PI = 0.3989422804014327
+
+
+class NumpyOps:
+    """Reference kernels in numpy; every method is a pure function of its arrays."""
+
+    name = "numpy"
+
+    # ------------------------------------------------------------ conv2d
+    def conv2d_forward(self, x, weight, bias=None):
+        """Valid cross-correlation, stride 1.
+
+        x: (N, C_in, H, W), weight: (C_out, C_in, K, K), bias: (C_out,) or None
+        -> (N, C_out, H-K+1, W-K+1), dtype of x.
+        """
+        k = weight.shape[2]
+        windows = sliding_window_view(x, (k, k), axis=(2, 3))  # (N, C, Ho, Wo, K, K)
+        out = np.tensordot(windows, weight, axes=([1, 4, 5], [1, 2, 3]))  # (N, Ho, Wo, O)
+        out = np.ascontiguousarray(out.transpose(0, 3, 1, 2))
+        if bias is not None:
+            out += bias[None, :, None, None]
+        return out
+
+    def conv2d_backward_input(self, grad_output, weight, input_shape):
+        """d loss / d x: full correlation of grad_output with the flipped kernel.
+
+        grad_output: (N, C_out, Ho, Wo), weight: (C_out, C_in, K, K) -> (N, C_in, H, W).
+        """
+        k = weight.shape[2]
+        padded = np.pad(grad_output, ((0, 0), (0, 0), (k - 1, k - 1), (k - 1, k - 1)))
+        flipped = np.ascontiguousarray(weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))  # (C_in, C_out, K, K)
+        grad_x = self.conv2d_forward(padded, flipped)
+        assert grad_x.shape == tuple(input_shape)
+        return grad_x
+
+    def conv2d_backward_weight(self, grad_output, x, kernel_size):
+        """d loss / d weight. grad_output: (N, C_out, Ho, Wo), x: (N, C_in, H, W) -> (C_out, C_in, K, K)."""
+        windows = sliding_window_view(x, (kernel_size, kernel_size), axis=(2, 3))  # (N, C, Ho, Wo, K, K)
+        return np.ascontiguousarray(np.tensordot(grad_output, windows, axes=([0, 2, 3], [0, 2, 3])))
+
+    def conv2d_backward_bias(self, grad_output):
+        """d loss / d bias. grad_output: (N, C_out, Ho, Wo) -> (C_out,)."""
+        return grad_output.sum(axis=(0, 2, 3))
+
+    # ------------------------------------------------------------ max-pool
+    def maxpool2d_forward(self, x, kernel_size):
+        """Max over k x k windows, stride k, ceil mode (a partial edge window is pooled).
+
+        x: (N, C, H, W) -> (out (N, C, ceil(H/k), ceil(W/k)), argmax int32 of the
+        same shape holding the flat index h*W+w of each maximum in its input plane).
+        """
+        n, c, h, w = x.shape
+        k = kernel_size
+        ho, wo = -(-h // k), -(-w // k)
+        padded = np.full((n, c, ho * k, wo * k), -np.inf, dtype=x.dtype)
+        padded[:, :, :h, :w] = x
+        blocks = padded.reshape(n, c, ho, k, wo, k).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, ho, wo, k * k)
+        local = blocks.argmax(axis=-1)
+        out = np.take_along_axis(blocks, local[..., None], axis=-1)[..., 0]
+        rows = np.arange(ho)[:, None] * k + local // k
+        cols = np.arange(wo)[None, :] * k + local % k
+        argmax = (rows * w + cols).astype(np.int32)
+        return np.ascontiguousarray(out), argmax
+
+    def maxpool2d_backward(self, grad_output, argmax, input_shape):
+        """Scatter grad_output (N, C, Ho, Wo) to the argmax positions -> (N, C, H, W)."""
+        n, c, h, w = input_shape
+        grad_x = np.zeros((n * c, h * w), dtype=grad_output.dtype)
+        flat_idx = argmax.reshape(n * c, -1)
+        np.add.at(grad_x, (np.arange(n * c)[:, None], flat_idx), grad_output.reshape(n * c, -1))
+        return grad_x.reshape(input_shape)
+
+    # ------------------------------------------------------------ linear
+    def linear_forward(self, x, weight, bias=None):
+        """x @ weight.T + bias. x: (N, F), weight: (G, F), bias: (G,) -> (N, G)."""
+        out = x @ weight.T
+        if bias is not None:
+            out += bias
+        return out
+
+    def linear_backward(self, grad_output, x, weight, needs=(True, True, True)):
+        """Gradients of linear_forward: (grad_x (N, F), grad_weight (G, F), grad_bias (G,)); None where not needed."""
+        grad_x = grad_output @ weight if needs[0] else None
+        grad_w = grad_output.T @ x if needs[1] else None
+        grad_b = grad_output.sum(axis=0) if len(needs) > 2 and needs[2] else None
+        return grad_x, grad_w, grad_b
+
+    # ------------------------------------------------------------ activations
+    def gelu_forward(self, x):
+        """Exact GELU: x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2))."""
+        return (0.5 * x * (1.0 + erf(x * SQRT_HALF))).astype(x.dtype, copy=False)
+
+    def gelu_backward(self, x, grad_output):
+        """d GELU / dx = Phi(x) + x phi(x), times grad_output."""
+        cdf = 0.5 * (1.0 + erf(x * SQRT_HALF))
+        pdf = INV_SQRT_2PI * np.exp(-0.5 * x * x)
+        return (grad_output * (cdf + x * pdf)).astype(x.dtype, copy=False)
+
+    def log_softmax_forward(self, x):
+        """Row-wise log-softmax, stable: x - max - log(sum(exp(x - max))). x: (N, F) -> (N, F)."""
+        shifted = x - x.max(axis=-1, keepdims=True)
+        return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+    def log_softmax_backward(self, output, grad_output):
+        """Given output = log_softmax(x): grad - softmax * rowsum(grad)."""
+        return grad_output - np.exp(output) * grad_output.sum(axis=-1, keepdims=True)
+
+    def cross_entropy_forward(self, logits, labels):
+        """Mean negative log-likelihood of integer `labels` under softmax(logits).
+
+        logits: (N, F), labels: (N,) ints in [0, F) -> (loss 0-d array, softmax (N, F) saved for backward).
+        """
+        log_probs = self.log_softmax_forward(logits)
+        n = logits.shape[0]
+        loss = -log_probs[np.arange(n), labels].sum() / n
+        return np.asarray(loss, dtype=logits.dtype), np.exp(log_probs)
+
+    def cross_entropy_backward(self, probs, labels, grad_output):
+        """d mean-NLL / d logits = (softmax - onehot) / N * grad_output."""
+        n = probs.shape[0]
+        grad = probs.copy()
+        grad[np.arange(n), labels] -= 1.0
+        grad *= grad_output / n
+        return grad
+
+    # ------------------------------------------------------------ optimisers
+    def adam_update(self, param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, step):
+        """One bias-corrected Adam step, in place on param, exp_avg and exp_avg_sq.
+
+        m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2;
+        param -= lr * (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps)
+        """
+        exp_avg *= beta1
+        exp_avg += (1.0 - beta1) * grad
+        exp_avg_sq *= beta2
+        exp_avg_sq += (1.0 - beta2) * grad * grad
+        m_hat = exp_avg / (1.0 - beta1 ** step)
+        v_hat = exp_avg_sq / (1.0 - beta2 ** step)
+        param -= (lr * m_hat / (np.sqrt(v_hat) + eps)).astype(param.dtype, copy=False)
+
+    def sgd_update(self, param, grad, velocity, lr, momentum):
+        """SGD with (PyTorch-style) momentum, in place: v = momentum v + g; param -= lr v.
+
+        With momentum 0 `velocity` may be None and param -= lr g.
+        """
+        if momentum == 0.0 or velocity is None:
+            param -= (lr * grad).astype(param.dtype, copy=False)
+            return
+        velocity *= momentum
+        velocity += grad
+        param -= (lr * velocity).astype(param.dtype, copy=False)

@@ -1,0 +1,67 @@
+"""The two reference networks of the tutorial."""
+import numpy as np
+
+from . import functional as F
+from .nn import Conv2d, Dropout, Linear, MaxPool2d, Module
+
+
+class LettersCNN(Module):
+    """The tutorial's letter reader.
+
+    x: (N, 1, 28, 28) -> log-probabilities (N, n_classes):
+    conv3x3 1->32, pool2, GELU, conv3x3 32->64, pool2 (ceil: 11->6), GELU,
+    conv3x3 64->128, pool2, GELU, flatten 512, fc 512->64, GELU, [dropout],
+    fc 64->128, GELU, fc 128->n_classes, log-softmax.
+    """
+
+    def __init__(self, n_classes=26, dropout=0.0, seed=0):
+        rng = np.random.default_rng(seed)
+        self.c1 = Conv2d(1, 32, 3, rng=rng)
+        self.c2 = Conv2d(32, 64, 3, rng=rng)
+        self.c3 = Conv2d(64, 128, 3, rng=rng)
+        self.fc1 = Linear(512, 64, rng=rng)
+        self.fc2 = Linear(64, 128, rng=rng)
+        self.fc3 = Linear(128, n_classes, rng=rng)
+        self.pool = MaxPool2d(2)
+        self.dropout = Dropout(dropout, rng=np.random.default_rng(seed + 1)) if dropout > 0 else None
+        self.n_classes = n_classes
+
+    def logits(self, x):
+        x = F.gelu(self.pool(self.c1(x)))
+        x = F.gelu(self.pool(self.c2(x)))
+        x = F.gelu(self.pool(self.c3(x)))
+        x = F.gelu(self.fc1(F.flatten(x)))
+        if self.dropout is not None:
+            x = self.dropout(x)
+        x = F.gelu(self.fc2(x))
+        return self.fc3(x)
+
+    def forward(self, x):
+        return F.log_softmax(self.logits(x))
+
+
+class DigitsMLP(Module):
+    """The tutorial's digit network: 784 -> 128 -> ReLU -> 64 -> ReLU -> 10 -> log-softmax.
+
+    x: (N, 1, 28, 28) or (N, 784) -> log-probabilities (N, 10).
+    """
+
+    def __init__(self, n_classes=10, seed=0):
+        rng = np.random.default_rng(seed)
+        self.fc1 = Linear(784, 128, rng=rng)
+        self.fc2 = Linear(128, 64, rng=rng)
+        self.fc3 = Linear(64, n_classes, rng=rng)
+        self.n_classes = n_classes
+
+    def logits(self, x):
+        if x.ndim != 2:
+            x = F.flatten(x)
+        x = F.relu(self.fc1(x))
+        x = F.relu(self.fc2(x))
+        return self.fc3(x)
+
+    def forward(self, x):
+        return F.log_softmax(self.logits(x))
+
+
+MODELS = {"letters-cnn": LettersCNN, "digits-mlp": DigitsMLP}

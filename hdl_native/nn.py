@@ -1,0 +1,198 @@
+"""Modules: layers that own named parameters and build graph nodes when called.
+
+A module is called once on a placeholder to build the graph; the graph is
+then fed batch after batch.  ``named_parameters()`` walks attributes in the
+order they were set, so names are stable ("conv1.weight", "fc2.bias") and
+drive the optimisers, save/load and logging.
+"""
+import math
+import weakref
+
+import numpy as np
+
+from . import functional as F
+from .tensor import DEFAULT_DTYPE, Tensor
+
+
+def Parameter(data, name=None):
+    """A leaf tensor that asks for gradients (a trainable weight)."""
+    return Tensor(np.asarray(data), requires_grad=True, name=name)
+
+
+class Module:
+    """Base class: subclasses set parameters and submodules as attributes and define forward()."""
+
+    training = True
+
+    def __call__(self, *inputs):
+        return self.forward(*inputs)
+
+    def forward(self, *inputs):
+        raise NotImplementedError
+
+    def named_children(self):
+        for name, value in vars(self).items():
+            if isinstance(value, Module):
+                yield name, value
+            elif isinstance(value, (list, tuple)):
+                for i, item in enumerate(value):
+                    if isinstance(item, Module):
+                        yield f"{name}.{i}", item
+
+    def named_parameters(self, prefix=""):
+        """(dotted name, Tensor) for every trainable parameter, in definition order."""
+        for name, value in vars(self).items():
+            if isinstance(value, Tensor) and value.requires_grad and value.is_leaf:
+                yield prefix + name, value
+        for name, child in self.named_children():
+            yield from child.named_parameters(f"{prefix}{name}.")
+
+    def parameters(self):
+        return [p for _, p in self.named_parameters()]
+
+    def zero_grad(self):
+        for p in self.parameters():
+            p.zero_grad()
+
+    def train(self, mode=True):
+        """Switch training behaviour (dropout) on or off, for this module and its children."""
+        self.training = mode
+        for _, child in self.named_children():
+            child.train(mode)
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def state_dict(self):
+        """{name: array copy} of every parameter."""
+        return {name: p.value.copy() for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state):
+        """Copy arrays into the parameters; names and shapes must match exactly."""
+        params = dict(self.named_parameters())
+        missing, unexpected = set(params) - set(state), set(state) - set(params)
+        if missing or unexpected:
+            raise ValueError(f"load_state_dict: missing {sorted(missing)}, unexpected {sorted(unexpected)}")
+        for name, p in params.items():
+            array = np.asarray(state[name])
+            if array.shape != p.shape:
+                raise ValueError(f"load_state_dict: {name} has shape {array.shape}, model expects {p.shape}")
+            p.value[...] = array
+            p.invalidate_downstream()
+
+    def num_parameters(self):
+        return sum(int(np.prod(p.shape)) for p in self.parameters())
+
+
+def _uniform(rng, bound, shape):
+    return rng.uniform(-bound, bound, size=shape).astype(DEFAULT_DTYPE)
+
+
+class Linear(Module):
+    """y = x W^T + b.  x: (N, in_features) -> (N, out_features).
+
+    Initialised like PyTorch: uniform in +-1/sqrt(in_features).
+    """
+
+    def __init__(self, in_features, out_features, bias=True, rng=None):
+        rng = rng if rng is not None else np.random.default_rng()
+        bound = 1.0 / math.sqrt(in_features)
+        self.weight = Parameter(_uniform(rng, bound, (out_features, in_features)), "weight")
+        self.bias = Parameter(_uniform(rng, bound, (out_features,)), "bias") if bias else None
+
+    def forward(self, x):
+        return F.linear(x, self.weight, self.bias)
+
+
+class Conv2d(Module):
+    """Valid convolution, stride 1.  x: (N, C_in, H, W) -> (N, C_out, H-K+1, W-K+1)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, bias=True, rng=None):
+        rng = rng if rng is not None else np.random.default_rng()
+        bound = 1.0 / math.sqrt(in_channels * kernel_size * kernel_size)
+        shape = (out_channels, in_channels, kernel_size, kernel_size)
+        self.weight = Parameter(_uniform(rng, bound, shape), "weight")
+        self.bias = Parameter(_uniform(rng, bound, (out_channels,)), "bias") if bias else None
+
+    def forward(self, x):
+        return F.conv2d(x, self.weight, self.bias)
+
+
+class MaxPool2d(Module):
+    """k x k max-pool, stride k, ceil mode (11x11 -> 6x6 for k=2)."""
+
+    def __init__(self, kernel_size):
+        self.kernel_size = kernel_size
+
+    def forward(self, x):
+        return F.max_pool2d(x, self.kernel_size)
+
+
+class Dropout(Module):
+    """Dropout with probability p while training; identity in eval mode."""
+
+    def __init__(self, p=0.5, rng=None):
+        self.p = p
+        self.rng = rng if rng is not None else np.random.default_rng()
+        self._nodes = weakref.WeakSet()
+
+    def forward(self, x):
+        node = F.dropout(x, self.p, self.rng, self.training)
+        self._nodes.add(node)
+        return node
+
+    def train(self, mode=True):
+        super().train(mode)
+        for node in self._nodes:
+            if node.op.training != mode:
+                node.op.training = mode
+                node._value = None
+                node.invalidate_downstream()
+        return self
+
+
+class Function(Module):
+    """A parameter-free module around one functional op (GELU, ReLU, ...)."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(x)
+
+
+def GELU():
+    return Function(F.gelu)
+
+
+def ReLU():
+    return Function(F.relu)
+
+
+def Sigmoid():
+    return Function(F.sigmoid)
+
+
+def Tanh():
+    return Function(F.tanh)
+
+
+def Flatten():
+    return Function(F.flatten)
+
+
+def LogSoftmax():
+    return Function(F.log_softmax)
+
+
+class Sequential(Module):
+    """Apply layers in order."""
+
+    def __init__(self, *layers):
+        self.layers = list(layers)
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x

@@ -1,0 +1,129 @@
+"""The layer ops: linear, conv2d, max-pool 2d and dropout.
+
+The arithmetic runs on the active kernel backend (Cython + OpenMP when
+built, numpy otherwise); these classes do shape checking and bookkeeping.
+"""
+import numpy as np
+
+from ..kernels import get_ops
+from .base import Op, float_result_dtype
+
+
+class Linear(Op):
+    """x @ weight.T + bias.  x: (N, F), weight: (G, F), bias: (G,) -> (N, G)."""
+
+    name = "linear"
+
+    def infer(self, x, weight, bias=None):
+        parents = (x, weight) + ((bias,) if bias is not None else ())
+        if x.ndim != 2 or weight.ndim != 2:
+            raise self.shape_error("expects x (N, F) and weight (G, F)", *parents)
+        if x.shape[1] != weight.shape[1]:
+            raise self.shape_error("x features differ from weight's second dimension", *parents)
+        if bias is not None and bias.shape != (weight.shape[0],):
+            raise self.shape_error("bias must be (G,)", *parents)
+        return (x.shape[0], weight.shape[0]), float_result_dtype(*parents)
+
+    def forward(self, x, weight, bias=None):
+        self.x, self.weight, self.has_bias = x, weight, bias is not None
+        return get_ops().linear_forward(x, weight, bias)
+
+    def backward(self, grad, needs):
+        grads = get_ops().linear_backward(grad, self.x, self.weight, needs + (False,) * (3 - len(needs)))
+        return grads[: 3 if self.has_bias else 2]
+
+
+class Conv2d(Op):
+    """Valid 2-d cross-correlation, stride 1.
+
+    x: (N, C_in, H, W), weight: (C_out, C_in, K, K), bias: (C_out,) -> (N, C_out, H-K+1, W-K+1).
+    """
+
+    name = "conv2d"
+
+    def infer(self, x, weight, bias=None):
+        parents = (x, weight) + ((bias,) if bias is not None else ())
+        if x.ndim != 4 or weight.ndim != 4:
+            raise self.shape_error("expects x (N, C_in, H, W) and weight (C_out, C_in, K, K)", *parents)
+        c_out, c_in, k, k2 = weight.shape
+        if k != k2:
+            raise self.shape_error("kernel must be square", *parents)
+        if x.shape[1] != c_in:
+            raise self.shape_error(f"x has {x.shape[1]} channels, weight expects {c_in}", *parents)
+        if bias is not None and bias.shape != (c_out,):
+            raise self.shape_error("bias must be (C_out,)", *parents)
+        h, w = x.shape[2], x.shape[3]
+        if (h is not None and h < k) or (w is not None and w < k):
+            raise self.shape_error(f"image smaller than the {k}x{k} kernel", *parents)
+        out_h = None if h is None else h - k + 1
+        out_w = None if w is None else w - k + 1
+        return (x.shape[0], c_out, out_h, out_w), float_result_dtype(*parents)
+
+    def forward(self, x, weight, bias=None):
+        self.x, self.weight, self.has_bias = x, weight, bias is not None
+        return get_ops().conv2d_forward(x, weight, bias)
+
+    def backward(self, grad, needs):
+        ops = get_ops()
+        grad = np.ascontiguousarray(grad)
+        grad_x = ops.conv2d_backward_input(grad, self.weight, self.x.shape) if needs[0] else None
+        grad_w = ops.conv2d_backward_weight(grad, self.x, self.weight.shape[2]) if needs[1] else None
+        if not self.has_bias:
+            return grad_x, grad_w
+        grad_b = ops.conv2d_backward_bias(grad) if needs[2] else None
+        return grad_x, grad_w, grad_b
+
+
+class MaxPool2d(Op):
+    """Max over k x k windows with stride k, ceil mode: (N, C, H, W) -> (N, C, ceil(H/k), ceil(W/k))."""
+
+    name = "maxpool2d"
+
+    def __init__(self, kernel_size):
+        if kernel_size < 1:
+            raise ValueError(f"maxpool2d: kernel_size must be >= 1, got {kernel_size}")
+        self.kernel_size = int(kernel_size)
+
+    def infer(self, x):
+        if x.ndim != 4:
+            raise self.shape_error("expects (N, C, H, W)", x)
+        k = self.kernel_size
+        h, w = x.shape[2], x.shape[3]
+        return (x.shape[0], x.shape[1], None if h is None else -(-h // k), None if w is None else -(-w // k)), x.dtype
+
+    def forward(self, x):
+        self.input_shape = x.shape
+        out, self.argmax = get_ops().maxpool2d_forward(x, self.kernel_size)
+        return out
+
+    def backward(self, grad, needs):
+        return (get_ops().maxpool2d_backward(np.ascontiguousarray(grad), self.argmax, self.input_shape),)
+
+
+class Dropout(Op):
+    """Zero each value with probability p and divide the kept ones by 1-p; identity when not training.
+
+    `rng` supplies ``random(shape, dtype=...)``; `training` is read at every
+    evaluation (the Dropout module flips it and invalidates the node).
+    """
+
+    name = "dropout"
+
+    def __init__(self, p, rng, training=True):
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"dropout: p must be in [0, 1), got {p}")
+        self.p, self.rng, self.training = float(p), rng, training
+
+    def infer(self, x):
+        return x.shape, x.dtype
+
+    def forward(self, x):
+        if not self.training or self.p == 0.0:
+            self.scale = None
+            return x
+        keep = 1.0 - self.p
+        self.scale = (self.rng.random(x.shape, dtype=np.float32) < keep).astype(x.dtype) / x.dtype.type(keep)
+        return x * self.scale
+
+    def backward(self, grad, needs):
+        return (grad if self.scale is None else grad * self.scale,)

@@ -1,0 +1,108 @@
+"""Optimisers over a module's named parameters: SGD (with momentum) and Adam.
+
+Updates happen in place on the parameter arrays (through the active kernel
+backend, fused natively when built) and then invalidate the cached values
+that depend on them.
+"""
+import numpy as np
+
+from .kernels import get_ops
+
+
+class Optimizer:
+    def __init__(self, params, lr):
+        if hasattr(params, "named_parameters"):
+            params = list(params.named_parameters())
+        params = list(params)
+        if params and not isinstance(params[0], tuple):
+            params = [(f"param{i}", p) for i, p in enumerate(params)]
+        if not params:
+            raise ValueError(f"{type(self).__name__}: no parameters to optimise")
+        self.named_params = params
+        self.lr = float(lr)
+        self.step_count = 0
+
+    def zero_grad(self):
+        for _, p in self.named_params:
+            p.zero_grad()
+
+    def step(self):
+        self.step_count += 1
+        ops = get_ops()
+        for name, p in self.named_params:
+            if p.grad is not None:
+                self.update(ops, name, p)
+                p.invalidate_downstream()
+
+    def update(self, ops, name, param):
+        raise NotImplementedError
+
+    def state_dict(self):
+        """Everything needed to resume exactly: hyper-parameters, step count, buffers."""
+        return {"kind": type(self).__name__, "lr": self.lr, "step_count": self.step_count,
+                "buffers": {k: v.copy() for k, v in self.buffers().items()}}
+
+    def load_state_dict(self, state):
+        if state["kind"] != type(self).__name__:
+            raise ValueError(f"optimizer state is for {state['kind']}, not {type(self).__name__}")
+        self.step_count = int(state["step_count"])
+        own = self.buffers()
+        for key, value in state["buffers"].items():
+            if key in own and own[key].shape != value.shape:
+                raise ValueError(f"optimizer buffer {key}: shape {value.shape} != {own[key].shape}")
+        self.set_buffers({k: np.array(v) for k, v in state["buffers"].items()})
+
+    def buffers(self):
+        return {}
+
+    def set_buffers(self, buffers):
+        pass
+
+
+class SGD(Optimizer):
+    """param -= lr * v, with v = momentum * v + grad (PyTorch's form; v = grad when momentum is 0)."""
+
+    def __init__(self, params, lr=0.01, momentum=0.0):
+        super().__init__(params, lr)
+        self.momentum = float(momentum)
+        self.velocity = {}
+
+    def update(self, ops, name, param):
+        velocity = None
+        if self.momentum:
+            velocity = self.velocity.get(name)
+            if velocity is None:
+                velocity = self.velocity[name] = np.zeros_like(param.value)
+        ops.sgd_update(param.value, param.grad, velocity, self.lr, self.momentum)
+
+    def buffers(self):
+        return {f"velocity/{k}": v for k, v in self.velocity.items()}
+
+    def set_buffers(self, buffers):
+        self.velocity = {k.split("/", 1)[1]: v for k, v in buffers.items()}
+
+
+class Adam(Optimizer):
+    """Adam with bias correction (beta1 0.9, beta2 0.999, eps 1e-8 by default)."""
+
+    def __init__(self, params, lr=0.001, betas=(0.9, 0.999), eps=1e-8):
+        super().__init__(params, lr)
+        self.beta1, self.beta2 = map(float, betas)
+        self.eps = float(eps)
+        self.exp_avg, self.exp_avg_sq = {}, {}
+
+    def update(self, ops, name, param):
+        if name not in self.exp_avg:
+            self.exp_avg[name] = np.zeros_like(param.value)
+            self.exp_avg_sq[name] = np.zeros_like(param.value)
+        ops.adam_update(param.value, param.grad, self.exp_avg[name], self.exp_avg_sq[name],
+                        self.lr, self.beta1, self.beta2, self.eps, self.step_count)
+
+    def buffers(self):
+        out = {f"exp_avg/{k}": v for k, v in self.exp_avg.items()}
+        out.update({f"exp_avg_sq/{k}": v for k, v in self.exp_avg_sq.items()})
+        return out
+
+    def set_buffers(self, buffers):
+        self.exp_avg = {k.split("/", 1)[1]: v for k, v in buffers.items() if k.startswith("exp_avg/")}
+        self.exp_avg_sq = {k.split("/", 1)[1]: v for k, v in buffers.items() if k.startswith("exp_avg_sq/")}
