@@ -2,12 +2,15 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import hdl_native
 
 
-def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "hdl_native", *args], capture_output=True, text=True, timeout=300)
+def run_cli(*args, cwd=None):
+    """Run the installed CLI from outside the checkout (so the source tree cannot shadow it)."""
+    return subprocess.run([sys.executable, "-m", "hdl_native", *args], capture_output=True, text=True,
+                          timeout=600, cwd=cwd or Path(hdl_native.__file__).parent.parent)
 
 
 def test_version_and_help():

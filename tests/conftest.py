@@ -1,0 +1,30 @@
+"""Shared fixtures: where the real data is, and skipping cleanly when it is not."""
+import os
+from pathlib import Path
+
+import pytest
+
+
+def real_data_root():
+    """The directory HDL_DATA names, or None when unset or missing."""
+    root = os.environ.get("HDL_DATA")
+    if root and Path(root).is_dir():
+        return Path(root)
+    return None
+
+
+@pytest.fixture
+def data_root():
+    """Root of the real datasets (mnist/, letters/, ...); skips the test when absent."""
+    root = real_data_root()
+    if root is None:
+        pytest.skip("real data not found: set HDL_DATA to the folder holding mnist/ and letters/ "
+                    "(CI sets it to ../shared/data)")
+    return root
+
+
+def require_dataset(root, folder):
+    """Skip unless `root/folder` exists (e.g. 'mnist' or 'letters')."""
+    if not (root / folder).is_dir():
+        pytest.skip(f"dataset folder {root / folder} not found")
+    return root / folder
