@@ -1,0 +1,70 @@
+"""Normalisation and the tutorial's augmentation, vectorised over the whole batch (no per-image loop)."""
+import numpy as np
+
+MNIST_MEAN = 0.172575
+MNIST_STD = 0.25
+
+
+def normalize(images, mean=MNIST_MEAN, std=MNIST_STD):
+    """float32 (n, 1, 28, 28) = (pixel/255 - mean) / std.
+
+    images: uint8 (n, H, W), (H, W) for one image, or (n, 1, H, W).
+    A 256-entry lookup table makes this one gather instead of three passes of float arithmetic.
+    """
+    images = np.asarray(images)
+    if images.dtype != np.uint8:
+        raise TypeError(f"normalize expects uint8 pixels 0..255, got {images.dtype}")
+    if images.ndim == 2:
+        images = images[None]
+    if images.ndim == 4 and images.shape[1] == 1:
+        images = images[:, 0]
+    if images.ndim != 3:
+        raise ValueError(f"normalize expects images (n, H, W), (H, W) or (n, 1, H, W), got shape {images.shape}")
+    table = ((np.arange(256, dtype=np.float64) / 255.0 - mean) / std).astype(np.float32)
+    return table[images][:, None]
+
+
+def augment(images, rng, max_shift=2, n_flips=5):
+    """A randomly altered copy of a batch: shifted, then a few pixels inverted, as the tutorial trains.
+
+    images: uint8 (n, H, W).  rng: np.random.Generator or an int seed.
+    Each image moves by an independent random whole number of pixels in -max_shift..+max_shift
+    along each axis (vacated pixels become 0), then n_flips distinct random pixels are
+    inverted (v -> 255 - v).  Returns a new uint8 (n, H, W); the input is not modified.
+    """
+    rng = np.random.default_rng(rng) if not isinstance(rng, np.random.Generator) else rng
+    images = np.asarray(images)
+    if images.dtype != np.uint8 or images.ndim != 3:
+        raise ValueError(f"augment expects uint8 images (n, H, W), got {images.dtype} {images.shape}")
+    shifted = shift(images, rng.integers(-max_shift, max_shift + 1, size=(len(images), 2)))
+    return flip_pixels(shifted, rng, n_flips)
+
+
+def shift(images, offsets):
+    """Each image moved by its own (down, right) offset, zero filled: uint8 (n, H, W) -> new uint8 (n, H, W).
+
+    offsets: int (n, 2), rows then columns; positive moves the content down/right.
+    """
+    n, height, width = images.shape
+    offsets = np.asarray(offsets, dtype=np.int64)
+    margin = int(np.abs(offsets).max()) if n else 0
+    padded = np.pad(images, ((0, 0), (margin, margin), (margin, margin)))
+    rows = np.arange(height)[None, :] + (margin - offsets[:, :1])
+    cols = np.arange(width)[None, :] + (margin - offsets[:, 1:])
+    return padded[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
+
+
+def flip_pixels(images, rng, n_flips):
+    """Invert n_flips distinct random pixels per image (v -> 255 - v), in place when contiguous; returns the result.
+
+    images: uint8 (n, H, W), modified.  Ranking random keys picks distinct pixels for all images at once.
+    """
+    n = len(images)
+    flat = images.reshape(n, -1)
+    n_flips = min(int(n_flips), flat.shape[1])
+    if n_flips <= 0 or n == 0:
+        return flat.reshape(images.shape)
+    picked = np.argpartition(rng.random(flat.shape), n_flips - 1, axis=1)[:, :n_flips]
+    rows = np.arange(n)[:, None]
+    flat[rows, picked] = 255 - flat[rows, picked]
+    return flat.reshape(images.shape)

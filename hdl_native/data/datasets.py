@@ -1,0 +1,183 @@
+"""Datasets by name under a data root: mnist, emnist-digits, emnist-letters and letters.
+
+Every dataset comes back the same way: uint8 images (N, 28, 28) upright with
+bright ink on a dark background, int64 labels (N,) counted from 0.
+NIST stores EMNIST images transposed and numbers EMNIST letters 1..26;
+both are undone here so programs never need to know.
+"""
+import string
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError
+from .idx import IMAGES_MAGIC, LABELS_MAGIC, read_idx
+from .paths import describe_root, find_data_root
+
+SPLITS = ("train", "test")
+IMAGE_SIZE = 28
+DIGITS = [str(d) for d in range(10)]
+LETTERS = list(string.ascii_lowercase)
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """How one named dataset is stored: folder, file names per split, and how to fix it up."""
+
+    folder: str
+    images_file: dict
+    labels_file: dict
+    classes: list
+    transposed: bool = False
+    label_offset: int = 0
+    download_hint: str = ""
+
+
+def _nist_files(name, kind):
+    return {split: f"emnist-{name}-{split}-{kind}-ubyte.gz" for split in SPLITS}
+
+
+DATASETS = {
+    "mnist": DatasetSpec(
+        folder="mnist",
+        images_file={"train": "train-images-idx3-ubyte.gz", "test": "t10k-images-idx3-ubyte.gz"},
+        labels_file={"train": "train-labels-idx1-ubyte.gz", "test": "t10k-labels-idx1-ubyte.gz"},
+        classes=DIGITS,
+        download_hint="run `hdl-native download mnist`",
+    ),
+    "emnist-digits": DatasetSpec(
+        folder="emnist",
+        images_file=_nist_files("digits", "images-idx3"),
+        labels_file=_nist_files("digits", "labels-idx1"),
+        classes=DIGITS,
+        transposed=True,
+        download_hint="run `hdl-native download emnist`",
+    ),
+    "emnist-letters": DatasetSpec(
+        folder="emnist",
+        images_file=_nist_files("letters", "images-idx3"),
+        labels_file=_nist_files("letters", "labels-idx1"),
+        classes=LETTERS,
+        transposed=True,
+        label_offset=1,
+        download_hint="run `hdl-native download emnist`",
+    ),
+    "letters": DatasetSpec(
+        folder="letters",
+        images_file={split: f"letters-{split}-images-idx3-ubyte.gz" for split in SPLITS},
+        labels_file={split: f"letters-{split}-labels-idx1-ubyte.gz" for split in SPLITS},
+        classes=LETTERS,
+        download_hint="it is not downloadable; copy the letters/ folder of the shared data",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One split of a dataset, held in memory (the arrays are read-only: they are shared via a cache).
+
+    images: uint8 (N, 28, 28), upright, ink 255 on background 0.  labels: int64 (N,) in 0..n_classes-1.
+    """
+
+    name: str
+    split: str
+    images: np.ndarray
+    labels: np.ndarray
+    classes: list
+    images_path: Path
+    labels_path: Path
+
+    @property
+    def n_classes(self):
+        return len(self.classes)
+
+    def __len__(self):
+        return len(self.labels)
+
+    def __repr__(self):
+        return (f"Dataset({self.name!r}, {self.split!r}, {len(self)} images, "
+                f"{self.n_classes} classes, from {self.images_path.parent})")
+
+
+_cache = {}
+
+
+def load_dataset(name, split="train", root=None):
+    """Load one split of a named dataset from `root` (default: find_data_root()), cached per process.
+
+    name: one of DATASETS.  split: 'train' or 'test'.
+    Raises DataError when files are missing (saying where it looked and how to get them),
+    corrupt, or inconsistent (counts, image size, label range).
+    """
+    if name not in DATASETS:
+        raise DataError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+    if split not in SPLITS:
+        raise DataError(f"unknown split {split!r} for dataset {name!r}; choose 'train' or 'test'")
+    root = Path(root).expanduser() if root is not None else find_data_root()
+    spec = DATASETS[name]
+    images_path = _locate(root, spec, spec.images_file[split], name, split)
+    labels_path = _locate(root, spec, spec.labels_file[split], name, split)
+    key = (name, split, _file_identity(images_path), _file_identity(labels_path))
+    if key not in _cache:
+        _cache[key] = _read(name, split, spec, images_path, labels_path)
+    return _cache[key]
+
+
+def clear_cache():
+    """Forget every loaded dataset (tests use it; programs never need to)."""
+    _cache.clear()
+
+
+def _locate(root, spec, file_name, name, split):
+    """The existing path of file_name (or its uncompressed twin) under root/folder, else DataError."""
+    folder = root / spec.folder
+    candidates = [folder / file_name]
+    if file_name.endswith(".gz"):
+        candidates.append(folder / file_name[:-3])
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    looked = " or ".join(str(c) for c in candidates)
+    raise DataError(
+        f"dataset {name!r} ({split} split) not found: looked for {looked} under the data root {root} "
+        f"(chosen by {describe_root(root)}). To get it, {spec.download_hint}, or point --data DIR or "
+        f"$HDL_DATA at a folder that holds {spec.folder}/")
+
+
+def _file_identity(path):
+    """Resolved path, size and mtime: a changed file is read again rather than served stale from the cache."""
+    stat = path.stat()
+    return str(path.resolve()), stat.st_size, stat.st_mtime_ns
+
+
+def _read(name, split, spec, images_path, labels_path):
+    """Read, check and fix up one split; see load_dataset."""
+    images = read_idx(images_path, IMAGES_MAGIC)
+    labels = read_idx(labels_path, LABELS_MAGIC)
+    if images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE):
+        raise DataError(f"{images_path}: images are {images.shape[1]}x{images.shape[2]}, "
+                        f"expected {IMAGE_SIZE}x{IMAGE_SIZE}")
+    if len(images) != len(labels):
+        raise DataError(f"dataset {name!r} ({split}): {images_path} holds {len(images)} images but "
+                        f"{labels_path} holds {len(labels)} labels; the files do not belong together")
+    if spec.transposed:
+        images = images.transpose(0, 2, 1)
+    images = np.ascontiguousarray(images)
+    labels = labels.astype(np.int64) - spec.label_offset
+    _check_labels(labels, labels_path, spec)
+    images.flags.writeable = False
+    labels.flags.writeable = False
+    return Dataset(name=name, split=split, images=images, labels=labels, classes=list(spec.classes),
+                   images_path=images_path, labels_path=labels_path)
+
+
+def _check_labels(labels, labels_path, spec):
+    """DataError unless every label lies in 0..n_classes-1 (after the dataset's offset)."""
+    if len(labels) == 0:
+        return
+    low, high = int(labels.min()), int(labels.max())
+    if low < 0 or high >= len(spec.classes):
+        first, last = spec.label_offset, spec.label_offset + len(spec.classes) - 1
+        raise DataError(f"{labels_path}: labels run from {low + spec.label_offset} to {high + spec.label_offset}, "
+                        f"expected {first}..{last}")

@@ -1,0 +1,134 @@
+"""Read IDX files (LeCun's MNIST layout, also used by NIST for EMNIST), gzip-compressed or plain.
+
+An IDX file is a big-endian header followed by raw uint8 data:
+
+    bytes 0-1   zero
+    byte  2     element type (0x08 = unsigned byte, the only one used here)
+    byte  3     number of dimensions D
+    then D      uint32 sizes, e.g. (count,) for labels or (count, rows, cols) for images
+
+so the magic number ``int.from_bytes(bytes[0:4], "big")`` is 2049 for labels
+and 2051 for images.  Every defect (missing file, bad magic, wrong dimensions,
+truncated or over-long data, broken gzip stream) raises ``DataError`` naming
+the file and what is wrong; nothing else escapes and nothing can hang, because
+the data is read in bounded chunks and never beyond the size the header promises.
+"""
+import gzip
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError
+
+IMAGES_MAGIC = 2051
+LABELS_MAGIC = 2049
+_UBYTE = 0x08
+_GZIP_SIGNATURE = b"\x1f\x8b"
+_CHUNK = 1 << 20
+
+
+def read_idx(path, expected_magic=None):
+    """The array stored in an IDX file (gzip or plain, detected from its first bytes).
+
+    path: file name.  expected_magic: 2051 (images), 2049 (labels) or None (either).
+    Returns uint8 (count,) for labels, (count, rows, cols) for images.
+    Raises DataError naming the file for anything missing, truncated or malformed.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as raw:
+            compressed = raw.read(2) == _GZIP_SIGNATURE
+            raw.seek(0)
+            if compressed:
+                with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
+                    return _read_stream(stream, path, expected_magic)
+            return _read_stream(raw, path, expected_magic)
+    except DataError:
+        raise
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a directory, expected an IDX file") from None
+    except PermissionError:
+        raise DataError(f"{path}: permission denied") from None
+    except (OSError, EOFError, zlib.error) as error:
+        raise DataError(f"{path}: corrupt gzip stream ({error})") from None
+
+
+def _read_stream(stream, path, expected_magic):
+    """Parse header and payload from an open binary stream; see read_idx."""
+    magic_bytes = _read_exactly(stream, 4, path, "the 4-byte magic number")
+    magic = int.from_bytes(magic_bytes, "big")
+    zeros, type_code, n_dims = magic_bytes[:2], magic_bytes[2], magic_bytes[3]
+    if zeros != b"\0\0" or magic not in (IMAGES_MAGIC, LABELS_MAGIC):
+        if zeros == b"\0\0" and type_code != _UBYTE:
+            raise DataError(f"{path}: IDX element type 0x{type_code:02x} is not supported (only unsigned bytes, 0x08)")
+        raise DataError(f"{path}: bad magic number {magic} (0x{magic:08x}); expected 2051 for images "
+                        f"or 2049 for labels - not an IDX file")
+    if expected_magic is not None and magic != expected_magic:
+        expected_kind = "images" if expected_magic == IMAGES_MAGIC else "labels"
+        actual_kind = "images" if magic == IMAGES_MAGIC else "labels"
+        raise DataError(f"{path}: holds {actual_kind} (magic {magic}) but {expected_kind} "
+                        f"(magic {expected_magic}) were expected")
+    shape = struct.unpack(f">{n_dims}I", _read_exactly(stream, 4 * n_dims, path, f"{n_dims} dimension sizes"))
+    if n_dims == 3 and (shape[1] == 0 or shape[2] == 0):
+        raise DataError(f"{path}: image size {shape[1]}x{shape[2]} is empty")
+    n_bytes = int(np.prod(shape, dtype=np.int64))
+    payload = _read_payload(stream, n_bytes, path, shape)
+    return np.frombuffer(payload, dtype=np.uint8).reshape(shape)
+
+
+def _read_exactly(stream, n_bytes, path, what):
+    """n_bytes from the stream, or DataError saying the file ends inside `what`."""
+    data = stream.read(n_bytes)
+    if len(data) != n_bytes:
+        raise DataError(f"{path}: truncated: the file ends inside {what} (header)")
+    return data
+
+
+def _read_payload(stream, n_bytes, path, shape):
+    """Exactly n_bytes of data and then end-of-file, read in bounded chunks.
+
+    Chunks keep a corrupt header that promises terabytes from allocating them.
+    """
+    buffer = bytearray()
+    while len(buffer) < n_bytes:
+        chunk = stream.read(min(_CHUNK, n_bytes - len(buffer)))
+        if not chunk:
+            raise DataError(f"{path}: truncated: header promises {n_bytes} data bytes for shape "
+                            f"{tuple(shape)} but the file holds only {len(buffer)}")
+        buffer += chunk
+    if stream.read(1):
+        raise DataError(f"{path}: {_describe_extra(stream)} after the {n_bytes} data bytes that the header "
+                        f"(shape {tuple(shape)}) promises")
+    return buffer
+
+
+def _describe_extra(stream):
+    """'N unexpected bytes' for trailing data (counted up to a bound so it cannot hang on huge streams)."""
+    extra = 1
+    for _ in range(64):
+        chunk = stream.read(_CHUNK)
+        if not chunk:
+            return f"{extra} unexpected trailing byte{'s' if extra != 1 else ''}"
+        extra += len(chunk)
+    return "more than 64 MiB of unexpected trailing data"
+
+
+def write_idx(path, array, compress=None):
+    """Write a uint8 array (count,) or (count, rows, cols) as an IDX file; gzip when path ends in .gz.
+
+    Used by tests and tools that build small files; the inverse of read_idx.
+    """
+    array = np.ascontiguousarray(array)
+    if array.dtype != np.uint8 or array.ndim not in (1, 3):
+        raise ValueError(f"write_idx needs uint8 with 1 or 3 dimensions, got {array.dtype} {array.shape}")
+    header = bytes([0, 0, _UBYTE, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    data = header + array.tobytes()
+    path = Path(path)
+    if compress if compress is not None else path.suffix == ".gz":
+        data = gzip.compress(data, mtime=0)
+    path.write_bytes(data)
+    return path
