@@ -46,25 +46,43 @@ def shift(images, offsets):
     offsets: int (n, 2), rows then columns; positive moves the content down/right.
     """
     n, height, width = images.shape
-    offsets = np.asarray(offsets, dtype=np.int64)
-    margin = int(np.abs(offsets).max()) if n else 0
-    padded = np.pad(images, ((0, 0), (margin, margin), (margin, margin)))
-    rows = np.arange(height)[None, :] + (margin - offsets[:, :1])
-    cols = np.arange(width)[None, :] + (margin - offsets[:, 1:])
-    return padded[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]
+    if n == 0:
+        return images.copy()
+    offsets = np.asarray(offsets, dtype=np.int64).reshape(n, 2)
+    margin = int(np.abs(offsets).max())
+    padded = np.pad(images, ((0, 0), (margin, margin), (margin, margin))).reshape(n, -1)
+    padded_width = width + 2 * margin
+    # One gather over flat indices: source pixel = target pixel + margin - offset, row-major in the padded frame.
+    unshifted = ((np.arange(height)[:, None] + margin) * padded_width + np.arange(width) + margin).ravel()
+    moved_by = offsets[:, 0] * padded_width + offsets[:, 1]
+    return np.take_along_axis(padded, unshifted[None, :] - moved_by[:, None], axis=1).reshape(n, height, width)
 
 
 def flip_pixels(images, rng, n_flips):
     """Invert n_flips distinct random pixels per image (v -> 255 - v), in place when contiguous; returns the result.
 
-    images: uint8 (n, H, W), modified.  Ranking random keys picks distinct pixels for all images at once.
+    images: uint8 (n, H, W).  The pixels are a uniform random subset per image, drawn for the
+    whole batch at once.
     """
     n = len(images)
+    if n == 0 or n_flips <= 0:
+        return images
     flat = images.reshape(n, -1)
-    n_flips = min(int(n_flips), flat.shape[1])
-    if n_flips <= 0 or n == 0:
-        return flat.reshape(images.shape)
-    picked = np.argpartition(rng.random(flat.shape), n_flips - 1, axis=1)[:, :n_flips]
+    picked = distinct_random_indices(rng, n, flat.shape[1], min(int(n_flips), flat.shape[1]))
     rows = np.arange(n)[:, None]
     flat[rows, picked] = 255 - flat[rows, picked]
     return flat.reshape(images.shape)
+
+
+def distinct_random_indices(rng, n_rows, n_choices, k):
+    """int64 (n_rows, k): per row, k distinct uniform picks from 0..n_choices-1.
+
+    Floyd's subset sampling, one step per pick for all rows together: draw t in 0..j and
+    take j instead when t is already taken; every k-subset comes out equally likely.
+    """
+    picked = np.empty((n_rows, k), dtype=np.int64)
+    for step, j in enumerate(range(n_choices - k, n_choices)):
+        candidate = rng.integers(0, j + 1, size=n_rows)
+        taken = (picked[:, :step] == candidate[:, None]).any(axis=1)
+        picked[:, step] = np.where(taken, j, candidate)
+    return picked

@@ -14,6 +14,7 @@ the file and what is wrong; nothing else escapes and nothing can hang, because
 the data is read in bounded chunks and never beyond the size the header promises.
 """
 import gzip
+import math
 import struct
 import zlib
 from pathlib import Path
@@ -64,7 +65,8 @@ def _read_stream(stream, path, expected_magic):
     zeros, type_code, n_dims = magic_bytes[:2], magic_bytes[2], magic_bytes[3]
     if zeros != b"\0\0" or magic not in (IMAGES_MAGIC, LABELS_MAGIC):
         if zeros == b"\0\0" and type_code != _UBYTE:
-            raise DataError(f"{path}: IDX element type 0x{type_code:02x} is not supported (only unsigned bytes, 0x08)")
+            raise DataError(f"{path}: magic number {magic} (0x{magic:08x}) declares IDX element type "
+                            f"0x{type_code:02x}; only unsigned bytes (0x08: 2051 images, 2049 labels) are supported")
         raise DataError(f"{path}: bad magic number {magic} (0x{magic:08x}); expected 2051 for images "
                         f"or 2049 for labels - not an IDX file")
     if expected_magic is not None and magic != expected_magic:
@@ -75,7 +77,7 @@ def _read_stream(stream, path, expected_magic):
     shape = struct.unpack(f">{n_dims}I", _read_exactly(stream, 4 * n_dims, path, f"{n_dims} dimension sizes"))
     if n_dims == 3 and (shape[1] == 0 or shape[2] == 0):
         raise DataError(f"{path}: image size {shape[1]}x{shape[2]} is empty")
-    n_bytes = int(np.prod(shape, dtype=np.int64))
+    n_bytes = math.prod(shape)
     payload = _read_payload(stream, n_bytes, path, shape)
     return np.frombuffer(payload, dtype=np.uint8).reshape(shape)
 
