@@ -118,7 +118,13 @@ def test_corrupt_gzip_stream(tmp_path):
 def test_huge_promised_size_fails_fast_without_allocating(tmp_path):
     path = tmp_path / "liar"
     path.write_bytes(struct.pack(">IIII", 2051, 0xFFFFFFFF, 0xFFFF, 0xFFFF) + b"\0" * 100)
-    expect_error(path, "truncated")
+    expect_error(path, "header is probably corrupt")
+
+
+def test_large_but_plausible_promise_reads_to_the_end(tmp_path):
+    path = tmp_path / "liar"
+    path.write_bytes(struct.pack(">IIII", 2051, 1_000_000, 28, 28) + b"\0" * 100)
+    expect_error(path, "truncated", "holds only 100")
 
 
 def fuzz_cases(tmp_path):

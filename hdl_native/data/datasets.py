@@ -73,7 +73,7 @@ DATASETS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Dataset:
     """One split of a dataset, held in memory (the arrays are read-only: they are shared via a cache).
 

@@ -10,6 +10,7 @@ import http.client
 import os
 import re
 import shutil
+import sys
 import urllib.error
 import urllib.request
 import zipfile
@@ -177,7 +178,8 @@ def _transfer(url, part, resumed_from, progress, timeout):
             return
         raise DataError(f"download of {url} failed: HTTP {error.code} {error.reason}") from None
     except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as error:
-        raise DataError(f"download of {url} failed: {getattr(error, 'reason', error)}") from None
+        raise DataError(f"download of {url} failed: {getattr(error, 'reason', error)}; check the network "
+                        f"connection, or fetch the file elsewhere and put it in {part.parent}") from None
     with response:
         start = _start_offset(response, resumed_from, url)
         length = response.headers.get("Content-Length")
@@ -198,6 +200,10 @@ def _transfer(url, part, resumed_from, progress, timeout):
         except (OSError, http.client.HTTPException) as error:
             raise DataError(f"download of {url} was interrupted after {written} bytes ({error}); "
                             f"they are kept in {part} and the next run resumes from there") from None
+        except KeyboardInterrupt:
+            print(f"\n{written} bytes of {url} are kept in {part}; run the same command again to resume",
+                  file=sys.stderr)
+            raise
     if total is not None and written < total:
         raise DataError(f"download of {url} was interrupted after {written} of {total} bytes; "
                         f"they are kept in {part} and the next run resumes from there")
