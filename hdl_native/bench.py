@@ -1,0 +1,96 @@
+"""Timing of training steps: the logic behind ``hdl-native bench`` and the benchmarks.
+
+A training step is what a training loop does per batch: feed the batch, clear
+the gradients, forward, backward and one Adam update.  The graph is built
+once and fed a few pre-made random batches in turn, so the timing measures
+the engine, not data loading.
+"""
+import resource
+import sys
+import time
+
+import numpy as np
+
+from . import functional as F
+from .models import MODELS
+from .optim import Adam
+from .tensor import Tensor
+
+IMAGE_SHAPE = (1, 28, 28)
+N_RANDOM_BATCHES = 4
+
+
+class TrainingStep:
+    """One model's training graph, built once: ``step()`` runs feed, forward, backward, Adam.
+
+    images: (batch_size, 1, 28, 28) float32 random normal; labels: (batch_size,) int64.
+    The loss is the fused log-softmax + mean NLL over the model's logits,
+    which equals ``nll_loss(model(x), labels)``.
+    """
+
+    def __init__(self, model_name, batch_size, seed=0, lr=1e-3):
+        if model_name not in MODELS:
+            raise ValueError(f"unknown model {model_name!r}; choose one of {', '.join(MODELS)}")
+        if batch_size < 1:
+            raise ValueError(f"batch size must be >= 1, got {batch_size}")
+        self.model_name, self.batch_size = model_name, int(batch_size)
+        self.model = MODELS[model_name](seed=seed)
+        self.images = Tensor.placeholder((None,) + IMAGE_SHAPE, name="images")
+        self.labels = Tensor.placeholder((None,), dtype=np.int64, name="labels")
+        self.loss = F.cross_entropy(self.model.logits(self.images), self.labels)
+        self.optimizer = Adam(self.model, lr=lr)
+        self.batches = random_batches(batch_size, self.model.n_classes, seed)
+        self.step_count = 0
+
+    def step(self):
+        """Run one training step on the next random batch; returns nothing (no sync to Python floats)."""
+        images, labels = self.batches[self.step_count % len(self.batches)]
+        self.step_count += 1
+        self.images.assign(images)
+        self.labels.assign(labels)
+        self.optimizer.zero_grad()
+        self.loss.backward()
+        self.optimizer.step()
+
+    def loss_value(self):
+        return self.loss.item()
+
+
+def random_batches(batch_size, n_classes, seed, count=N_RANDOM_BATCHES):
+    """`count` (images float32 (B, 1, 28, 28), labels int64 (B,)) pairs of random data."""
+    rng = np.random.default_rng(seed + 12345)
+    return [(rng.standard_normal((batch_size,) + IMAGE_SHAPE, dtype=np.float32),
+             rng.integers(0, n_classes, batch_size).astype(np.int64)) for _ in range(count)]
+
+
+def time_steps(step, steps, warmup=0):
+    """Call `step()` `warmup` times untimed, then `steps` times timed.
+
+    Returns the list of per-step wall-clock seconds (perf_counter).
+    """
+    for _ in range(warmup):
+        step()
+    times = []
+    clock = time.perf_counter
+    for _ in range(steps):
+        start = clock()
+        step()
+        times.append(clock() - start)
+    return times
+
+
+def summarize(times, batch_size):
+    """images/s (from the total time), mean and median ms per step."""
+    total = float(sum(times))
+    return {
+        "images_per_s": len(times) * batch_size / total if total > 0 else float("inf"),
+        "ms_per_step": 1000.0 * total / len(times),
+        "ms_per_step_median": 1000.0 * float(np.median(times)),
+    }
+
+
+def peak_rss_mb():
+    """Peak resident memory of this process so far, in MB (ru_maxrss)."""
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Linux reports kilobytes, macOS bytes.
+    return maxrss / (1024.0 * 1024.0) if sys.platform == "darwin" else maxrss / 1024.0
