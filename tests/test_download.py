@@ -31,7 +31,9 @@ class Handler(BaseHTTPRequestHandler):
             return
         start, status = 0, 200
         wanted = re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range") or "")
-        if wanted and server.ranges:
+        if wanted and server.ranges == "wrong":
+            status = 206
+        elif wanted and server.ranges:
             start, status = int(wanted.group(1)), 206
             if start >= len(data):
                 self.send_response(416)
@@ -131,6 +133,47 @@ def test_server_without_range_support_starts_over(server, tmp_path):
     assert server.requests[-1] == ("/data/big.gz", "bytes=40000-")
     assert (tmp_path / "big.gz").read_bytes() == data
     assert leftovers(tmp_path) == ["big.gz"]
+
+
+def test_server_answering_another_range_starts_over(server, tmp_path):
+    data = payload(30_000, seed=10)
+    remote = serve(server, "f.gz", data)
+    (tmp_path / "f.gz.part").write_bytes(data[:1000])
+    server.ranges = "wrong"
+    fetch(f"{server.url}/f.gz", tmp_path / "f.gz", remote, progress=False)
+    assert [r[1] for r in server.requests] == ["bytes=1000-", None]
+    assert (tmp_path / "f.gz").read_bytes() == data
+
+
+class InterruptingBar:
+    """Stands in for tqdm: the user presses Ctrl-C once the first chunk is written."""
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, n):
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_keeps_the_part_and_the_next_run_resumes(server, tmp_path, monkeypatch, capsys):
+    data = payload(300_000, seed=11)
+    remote = serve(server, "f.gz", data)
+    with monkeypatch.context() as patch:
+        patch.setattr("tqdm.tqdm", InterruptingBar)
+        with pytest.raises(KeyboardInterrupt):
+            fetch(f"{server.url}/f.gz", tmp_path / "f.gz", remote)
+    kept = (tmp_path / "f.gz.part").stat().st_size
+    assert 0 < kept < len(data) and not (tmp_path / "f.gz").exists()
+    assert "run the same command again to resume" in capsys.readouterr().err
+    fetch(f"{server.url}/f.gz", tmp_path / "f.gz", remote, progress=False)
+    assert server.requests[-1][1] == f"bytes={kept}-"
+    assert (tmp_path / "f.gz").read_bytes() == data
 
 
 def test_stale_part_is_discarded_and_fetched_whole(server, tmp_path):

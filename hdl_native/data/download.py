@@ -149,10 +149,7 @@ def unpack_members(archive, folder, members):
             for member, digest in members.items():
                 target = folder / member
                 part = target.with_name(member + ".part")
-                with zipped.open(by_name[member]) as source, open(part, "wb") as out:
-                    shutil.copyfileobj(source, out, _CHUNK)
-                    out.flush()
-                    os.fsync(out.fileno())
+                _extract(zipped, by_name[member], part)
                 problem = _checksum_problem(part, RemoteFile(member, sha256=digest))
                 if problem:
                     part.unlink()
@@ -162,6 +159,18 @@ def unpack_members(archive, folder, members):
             return paths
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error) as error:
         raise DataError(f"{archive}: not a readable zip archive ({error})") from None
+
+
+def _extract(zipped, info, part):
+    """Copy one archive member to part and fsync it; a failure leaves no part behind."""
+    try:
+        with zipped.open(info) as source, open(part, "wb") as out:
+            shutil.copyfileobj(source, out, _CHUNK)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
 
 
 def _transfer(url, part, resumed_from, progress, timeout):
@@ -181,7 +190,11 @@ def _transfer(url, part, resumed_from, progress, timeout):
         raise DataError(f"download of {url} failed: {getattr(error, 'reason', error)}; check the network "
                         f"connection, or fetch the file elsewhere and put it in {part.parent}") from None
     with response:
-        start = _start_offset(response, resumed_from, url)
+        start = _start_offset(response, resumed_from)
+        if start is None:
+            response.close()
+            part.unlink()
+            return _transfer(url, part, 0, progress, timeout)
         length = response.headers.get("Content-Length")
         total = start + int(length) if length and length.isdigit() else None
         written = start
@@ -209,14 +222,14 @@ def _transfer(url, part, resumed_from, progress, timeout):
                         f"they are kept in {part} and the next run resumes from there")
 
 
-def _start_offset(response, resumed_from, url):
-    """Where the body starts in the file: resumed_from for a matching 206 reply, else 0 (a full body)."""
+def _start_offset(response, resumed_from):
+    """Where the body starts in the file: resumed_from for a matching 206 reply, 0 for a full body,
+    None when the server sent some other range (then the part is useless and the download starts over)."""
     if response.status != 206:
         return 0
     match = re.match(r"bytes (\d+)-", response.headers.get("Content-Range", ""))
     if not match or int(match.group(1)) != resumed_from:
-        raise DataError(f"download of {url}: the server answered the request for bytes {resumed_from}- with "
-                        f"Content-Range {response.headers.get('Content-Range')!r}; delete the .part file and retry")
+        return None
     return resumed_from
 
 
