@@ -40,6 +40,7 @@ def read_idx(path, expected_magic=None):
     Raises DataError naming the file for anything missing, truncated or malformed.
     """
     path = Path(path)
+    compressed = False
     try:
         with open(path, "rb") as raw:
             compressed = raw.read(2) == _GZIP_SIGNATURE
@@ -57,7 +58,8 @@ def read_idx(path, expected_magic=None):
     except PermissionError:
         raise DataError(f"{path}: permission denied") from None
     except (OSError, EOFError, zlib.error) as error:
-        raise DataError(f"{path}: corrupt gzip stream ({error})") from None
+        what = "corrupt gzip stream" if compressed else "cannot be read"
+        raise DataError(f"{path}: {what} ({error})") from None
 
 
 def _read_stream(stream, path, expected_magic):
