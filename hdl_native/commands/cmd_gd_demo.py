@@ -1,0 +1,40 @@
+"""Learning one weight, as in the Grokking Deep Learning notes: hot/cold learning, gradient descent,
+divergence with input 2, and the fix with alpha 0.1.  Prints the error of each step.
+
+The network is prediction = input * weight and the error is (prediction - goal)^2.  The
+gradient-descent runs use an hdl_native graph and backward().  No data and no randomness are
+involved: --data, --dataset and --seed are accepted like every program's but have no effect.
+"""
+import json
+
+HELP = "Grokking notes: hot/cold learning, gradient descent, divergence and the alpha fix on one weight"
+
+
+def add_arguments(parser):
+    from ..data import add_data_arguments
+
+    add_data_arguments(parser, default_dataset="mnist")
+    parser.add_argument("--iterations", type=int, default=20, metavar="N",
+                        help="steps of each gradient-descent run (default: 20)")
+    parser.add_argument("--every", type=int, default=100, metavar="K",
+                        help="print every K-th step of the 1101-step hot/cold run (default: 100)")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object with every sequence on the last line")
+
+
+def run(args):
+    from ..errors import HDLError
+    from ..programs import gd_demo
+
+    if args.iterations < 1 or args.every < 1:
+        raise HDLError(f"--iterations and --every must be at least 1, got {args.iterations} and {args.every}")
+    traces = gd_demo.all_demos(iterations=args.iterations)
+    for trace in traces:
+        print(f"== {trace.name}: {trace.description}")
+        every = args.every if trace.name == "hot_cold" else 1
+        steps = sorted(set(range(0, len(trace.errors), every)) | {len(trace.errors) - 1})
+        for step in steps:
+            print(f"step {step:4d}  Error:{trace.errors[step]!r:<24} Prediction:{trace.predictions[step]!r}")
+    if args.json:
+        print(json.dumps({trace.name: trace.as_dict() for trace in traces}))
+    return 0
