@@ -5,6 +5,7 @@ bright ink on a dark background, int64 labels (N,) counted from 0.
 NIST stores EMNIST images transposed and numbers EMNIST letters 1..26;
 both are undone here so programs never need to know.
 """
+import functools
 import string
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,9 +101,6 @@ class Dataset:
                 f"{self.n_classes} classes, from {self.images_path.parent})")
 
 
-_cache = {}
-
-
 def load_dataset(name, split="train", root=None):
     """Load one split of a named dataset from `root` (default: find_data_root()), cached per process.
 
@@ -118,15 +116,32 @@ def load_dataset(name, split="train", root=None):
     spec = DATASETS[name]
     images_path = _locate(root, spec, spec.images_file[split], name, split)
     labels_path = _locate(root, spec, spec.labels_file[split], name, split)
-    key = (name, split, _file_identity(images_path), _file_identity(labels_path))
-    if key not in _cache:
-        _cache[key] = _read(name, split, spec, images_path, labels_path)
-    return _cache[key]
+    return _read_cached(name, split, _FileIdentity.of(images_path), _FileIdentity.of(labels_path))
 
 
 def clear_cache():
     """Forget every loaded dataset (tests use it; programs never need to)."""
-    _cache.clear()
+    _read_cached.cache_clear()
+
+
+@dataclass(frozen=True)
+class _FileIdentity:
+    """A file's path, size and mtime: a changed file is read again rather than served stale from the cache."""
+
+    path: Path
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def of(cls, path):
+        stat = path.stat()
+        return cls(path.resolve(), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=2 * len(SPLITS) * len(DATASETS))
+def _read_cached(name, split, images, labels):
+    """Read each (dataset, split, file versions) once per process; the arrays are read-only, so sharing is safe."""
+    return _read(name, split, DATASETS[name], images.path, labels.path)
 
 
 def _locate(root, spec, file_name, name, split):
@@ -143,12 +158,6 @@ def _locate(root, spec, file_name, name, split):
         f"dataset {name!r} ({split} split) not found: looked for {looked} under the data root {root} "
         f"(chosen by {describe_root(root)}). To get it, {spec.download_hint}, or point --data DIR or "
         f"$HDL_DATA at a folder that holds {spec.folder}/")
-
-
-def _file_identity(path):
-    """Resolved path, size and mtime: a changed file is read again rather than served stale from the cache."""
-    stat = path.stat()
-    return str(path.resolve()), stat.st_size, stat.st_mtime_ns
 
 
 def _read(name, split, spec, images_path, labels_path):
