@@ -6,7 +6,9 @@ that depend on them.
 """
 import numpy as np
 
+from .flat_params import build_flat_groups
 from .kernels import get_ops
+from .threads import get_num_threads
 
 
 class Optimizer:
@@ -83,13 +85,46 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam with bias correction (beta1 0.9, beta2 0.999, eps 1e-8 by default)."""
+    """Adam with bias correction (beta1 0.9, beta2 0.999, eps 1e-8 by default).
+
+    Once every parameter has a gradient, the parameters, gradients and moment
+    buffers are re-homed into one flat array per dtype (hdl_native.flat_params)
+    and each step is a single fused update over the whole model.
+    """
 
     def __init__(self, params, lr=0.001, betas=(0.9, 0.999), eps=1e-8):
         super().__init__(params, lr)
         self.beta1, self.beta2 = map(float, betas)
         self.eps = float(eps)
         self.exp_avg, self.exp_avg_sq = {}, {}
+        self.flat_groups = None
+
+    def step(self):
+        groups = self.current_flat_groups()
+        if groups is None:
+            return super().step()
+        self.step_count += 1
+        ops = get_ops()
+        fused = fused_adam_kernel() if ops.name == "native" else None
+        for group in groups:
+            exp_avg, exp_avg_sq = group.buffers["exp_avg"], group.buffers["exp_avg_sq"]
+            if fused is not None:
+                fused(group.value, group.grad, exp_avg, exp_avg_sq, self.lr, self.beta1, self.beta2, self.eps,
+                      self.step_count, get_num_threads())
+            else:
+                ops.adam_update(group.value, group.grad, exp_avg, exp_avg_sq, self.lr, self.beta1, self.beta2,
+                                self.eps, self.step_count)
+            group.invalidate_downstream()
+
+    def current_flat_groups(self):
+        """The flat groups, rebuilt when a parameter's array or gradient was rebound; None while
+        some parameter has no gradient (then parameters are updated one by one)."""
+        groups = self.flat_groups
+        if groups is not None and all(group.is_current() for group in groups):
+            return groups
+        self.flat_groups = build_flat_groups(self.named_params,
+                                             {"exp_avg": self.exp_avg, "exp_avg_sq": self.exp_avg_sq})
+        return self.flat_groups
 
     def update(self, ops, name, param):
         if name not in self.exp_avg:
@@ -106,3 +141,20 @@ class Adam(Optimizer):
     def set_buffers(self, buffers):
         self.exp_avg = {k.split("/", 1)[1]: v for k, v in buffers.items() if k.startswith("exp_avg/")}
         self.exp_avg_sq = {k.split("/", 1)[1]: v for k, v in buffers.items() if k.startswith("exp_avg_sq/")}
+        self.flat_groups = None  # rebuilt from the loaded buffers at the next step
+
+
+def _import_fused_adam():
+    try:
+        from ._native.optim_kernels import adam_update_flat
+    except ImportError:
+        return None
+    return adam_update_flat
+
+
+_FUSED_ADAM = _import_fused_adam()
+
+
+def fused_adam_kernel():
+    """The compiled whole-model Adam update (pyx/optim_kernels.pyx), or None when not built."""
+    return _FUSED_ADAM

@@ -50,7 +50,7 @@ class Tensor:
         self.name = name
         self.grad = None
         self._value = None
-        self._children = weakref.WeakSet()
+        self._children = []
         self._order = None
         self._needs = ()
 
@@ -85,12 +85,13 @@ class Tensor:
 
         Call after changing a leaf's array in place (optimisers do).
         """
-        stack = list(self._children)
+        stack = [self]
         while stack:
-            node = stack.pop()
-            if node._value is not None:
-                node._value = None
-                stack.extend(node._children)
+            for child_ref in stack.pop()._children:
+                node = child_ref()
+                if node is not None and node._value is not None:
+                    node._value = None
+                    stack.append(node)
 
     # ------------------------------------------------------------ op results
     @classmethod
@@ -107,11 +108,21 @@ class Tensor:
         node.name = None
         node.grad = None
         node._value = None
-        node._children = weakref.WeakSet()
+        node._children = []
         node._order = None
         for parent in parents:
-            parent._children.add(node)
+            parent._add_child(node)
         return node
+
+    def _add_child(self, node):
+        """Remember `node` weakly, so graphs built and dropped (an evaluation graph per call)
+        are freed; dead references are pruned whenever the list doubles, amortised O(1).
+        (x * x adds x's child twice; invalidation then just meets it twice.)"""
+        children = self._children
+        children.append(weakref.ref(node))
+        size = len(children)
+        if size >= 16 and size & (size - 1) == 0:
+            children[:] = [child_ref for child_ref in children if child_ref() is not None]
 
     # --------------------------------------------------------------- values
     def topological_order(self):
