@@ -1,0 +1,38 @@
+"""Learn to read handwritten digits (chapter 4): the tutorial's MLP, or the letters CNN with 10 classes.
+
+  hdl-native digits                          # plain SGD, lr 0.01, batch 64, one epoch
+  hdl-native digits --optimizer adam --epochs 10
+  hdl-native digits --model cnn --adam --lr-schedule cosine --max-minutes 1
+"""
+from ..data import add_data_arguments
+from ..errors import HDLError
+from ..training.session import OptimizerChoice, add_training_arguments, run_training
+
+HELP = "train a digit reader on MNIST: the chapter 4 MLP, or the CNN (--model cnn)"
+DEFAULT_LR = {"sgd": 0.01, "momentum": 0.01, "adam": 0.001}
+
+
+def add_arguments(parser):
+    add_data_arguments(parser, default_dataset="mnist")
+    parser.add_argument("--model", choices=("mlp", "cnn"), default="mlp",
+                        help="mlp: 784-128-64-10 with ReLU (chapter 4); cnn: the letters CNN with 10 classes")
+    parser.add_argument("--optimizer", choices=("sgd", "momentum", "adam"), default="sgd",
+                        help="plain SGD, SGD with momentum, or Adam (default: sgd)")
+    parser.add_argument("--adam", action="store_true", help="same as --optimizer adam")
+    parser.add_argument("--lr", type=float, default=None,
+                        help="learning rate (default: 0.01 for sgd and momentum, 0.001 for adam)")
+    parser.add_argument("--momentum", type=float, default=0.9, help="momentum for --optimizer momentum (default: 0.9)")
+    parser.add_argument("--dropout", type=float, nargs="?", const=0.5, default=0.0, metavar="P",
+                        help="dropout after fc1 of the CNN while training; --dropout alone means 0.5 (default: off)")
+    add_training_arguments(parser, "digits", default_epochs=1, default_validate_every=300)
+    parser.set_defaults(state=None)
+
+
+def run(args):
+    kind = "adam" if args.adam else args.optimizer
+    lr = args.lr if args.lr is not None else DEFAULT_LR[kind]
+    if args.model == "mlp" and args.dropout:
+        raise HDLError("--dropout applies to --model cnn only")
+    choice = OptimizerChoice(kind, lr, args.momentum if kind == "momentum" else 0.0)
+    architecture = "letters-cnn" if args.model == "cnn" else "digits-mlp"
+    return run_training(args, "digits", architecture, choice, dropout=args.dropout)

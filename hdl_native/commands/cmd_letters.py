@@ -1,0 +1,36 @@
+"""Train the tutorial's convolutional letter reader (chapters 5-7) on handwritten letters.
+
+Starts from a seeded initialisation, or resumes exactly from STATE (parameters,
+optimiser state, batch counter, RNG and batcher state), possibly with other
+settings.  The state is saved every --checkpoint-every seconds, at the end,
+and on Ctrl-C/SIGTERM (after finishing the current batch; exit code 130).
+Progress goes to an SQLite file for `hdl-native plot`.
+
+  hdl-native letters --adam --mut-on-learn --out letters.hdl
+  hdl-native letters letters.hdl --epochs 60      # resume and train further
+"""
+from ..data import add_data_arguments
+from ..training.session import OptimizerChoice, add_training_arguments, run_training
+
+HELP = "train the letters CNN (SGD/momentum or Adam, dropout, augmentation, weight decay, checkpoints, SQLite log)"
+
+
+def add_arguments(parser):
+    parser.add_argument("state", nargs="?", metavar="STATE", help="resume from this state file")
+    add_data_arguments(parser, default_dataset="letters")
+    parser.add_argument("--lr", type=float, default=0.01, help="SGD learning rate (default: 0.01)")
+    parser.add_argument("--momentum", type=float, default=0.9, help="SGD momentum; 0 for plain SGD (default: 0.9)")
+    parser.add_argument("--adam", action="store_true", help="use Adam instead of SGD")
+    parser.add_argument("--alpha", type=float, default=0.001, help="Adam learning rate (default: 0.001)")
+    parser.add_argument("--dropout", type=float, nargs="?", const=0.5, default=0.0, metavar="P",
+                        help="dropout after fc1 while training; --dropout alone means 0.5 (default: off)")
+    add_training_arguments(parser, "letters", default_epochs=60, default_validate_every=120,
+                           default_db="letters-vals.sqlite3")
+
+
+def run(args):
+    if args.adam:
+        choice = OptimizerChoice("adam", args.alpha)
+    else:
+        choice = OptimizerChoice("momentum" if args.momentum else "sgd", args.lr, args.momentum)
+    return run_training(args, "letters", "letters-cnn", choice, dropout=args.dropout)

@@ -1,0 +1,270 @@
+"""The command-line front end shared by `hdl-native digits` and `hdl-native letters`.
+
+A session reads the data, builds (or resumes) the model and optimiser,
+trains with ``Trainer``, evaluates on the whole test split and reports: a
+validation line per interval, the confusion matrix, a sample drawn in ASCII
+with its prediction, optionally PNGs, and one JSON summary line.
+"""
+import json
+import sqlite3
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..checkpoint import architecture_of, load_checkpoint, load_params, save_checkpoint
+from ..data import augment, find_data_root, load_dataset
+from ..errors import HDLError
+from ..models import MODELS
+from ..optim import SGD, Adam
+from ..threads import get_num_threads, set_num_threads
+from .evaluate import MEAN, STD, Evaluator, format_confusion
+from .interrupt import StopOnSignal
+from .loop import Trainer, TrainSettings, count_small_parameters
+from .sqlite_log import SqliteLog
+
+
+@dataclass
+class OptimizerChoice:
+    """Which optimiser and step size the command line asked for."""
+
+    kind: str        # 'sgd', 'momentum' or 'adam'
+    lr: float
+    momentum: float = 0.0
+
+
+def add_training_arguments(parser, command, default_epochs, default_validate_every, default_db=None):
+    """Options every trainer command shares (the optimiser options are the command's own)."""
+    parser.add_argument("--batch-size", type=int, default=64, help="images per batch (default: 64)")
+    parser.add_argument("--epochs", type=int, default=default_epochs,
+                        help=f"epochs to train in total, counting those of a resumed state (default: {default_epochs})")
+    parser.add_argument("--max-minutes", type=float, default=None, help="stop after this many minutes of training")
+    parser.add_argument("--max-batches", type=int, default=None,
+                        help="stop once this many batches have been trained in total (counting a resumed state's)")
+    parser.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant",
+                        help="constant learning rate, or cosine decay to 0 over the planned epochs "
+                             "(or over --max-minutes when that comes first) (default: constant)")
+    parser.add_argument("--weight-decay", type=float, default=0.0, metavar="FACTOR",
+                        help="add FACTOR x (sum of squared weights) to the loss; weights only, biases are "
+                             "not included (the tutorial used 0.02) (default: 0)")
+    parser.add_argument("--mut-on-learn", action="store_true",
+                        help="augment training images: random shift of -2..+2 pixels each way and 5 flipped pixels")
+    parser.add_argument("--mut-on-validate", action="store_true",
+                        help="augment validation images too, and report accuracy on augmented test images")
+    parser.add_argument("--validate-every", type=int, default=default_validate_every,
+                        help=f"validate every this many batches (default: {default_validate_every})")
+    parser.add_argument("--val-size", type=int, default=1000,
+                        help="images in the validation sample, drawn once from the test split like the tutorial "
+                             "(it is only watched, never used to choose anything) (default: 1000)")
+    parser.add_argument("--holdout", type=int, default=0, metavar="N",
+                        help="validate on N training images held out from training instead of on the test sample")
+    parser.add_argument("--threads", type=int, default=None, help="kernel threads (default: all cores)")
+    parser.add_argument("--out", metavar="STATE", default=None,
+                        help=f"state file to write (default: the resumed STATE, else {command}.hdl)")
+    parser.add_argument("--checkpoint-every", type=float, default=60.0, metavar="SECONDS",
+                        help="save the state this often while training (default: 60); always on exit and Ctrl-C")
+    parser.add_argument("--init", metavar="STATE", default=None,
+                        help="start from this state's parameters with a fresh optimiser and counter (fine-tuning)")
+    db_help = (f"SQLite file for chapter 6's inspection tables (default: {default_db})" if default_db
+               else "SQLite file for chapter 6's inspection tables (default: no logging)")
+    parser.add_argument("--db", metavar="FILE", default=default_db, help=db_help)
+    parser.add_argument("--no-db", action="store_true", help="do not write the SQLite log")
+    parser.add_argument("--plot", metavar="DIR", default=None, help="write the confusion matrix (and samples) as PNG here")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--json", action="store_true", help="print one JSON summary object on the last line")
+
+
+def run_training(args, command, architecture, choice, dropout=0.0):
+    """Run a whole training session from parsed arguments; returns the exit code (130 when interrupted)."""
+    wall_started = time.perf_counter()
+    if args.threads is not None:
+        if args.threads < 1:
+            raise HDLError(f"--threads must be at least 1, got {args.threads}")
+        set_num_threads(args.threads)
+    check_arguments(args)
+    root = find_data_root(args.data)
+    train_set = load_dataset(args.dataset, "train", root)
+    test_set = load_dataset(args.dataset, "test", root)
+    train_images, train_labels, validation = split_validation(args, train_set, test_set)
+
+    resumed = load_checkpoint(args.state) if getattr(args, "state", None) else None
+    model = make_model(architecture, train_set.n_classes, dropout, args.seed)
+    optimizer = make_optimizer(model, choice)
+    start_from(model, optimizer, resumed, args, train_set)
+
+    out = Path(args.out or getattr(args, "state", None) or f"{command}.hdl")
+    settings = TrainSettings(
+        batch_size=args.batch_size, epochs=args.epochs, max_batches=args.max_batches,
+        max_seconds=args.max_minutes * 60.0 if args.max_minutes else None, weight_decay=args.weight_decay,
+        augment=args.mut_on_learn, augment_validation=args.mut_on_validate, lr_schedule=args.lr_schedule,
+        validate_every=args.validate_every, checkpoint_every=args.checkpoint_every, seed=args.seed,
+        progress=not args.quiet)
+    extras = {"classes": list(train_set.classes), "dataset": train_set.name,
+              "normalization": {"mean": MEAN, "std": STD}, "command": command,
+              "settings": {k: v for k, v in vars(args).items() if k != "run"}}
+
+    def checkpoint(trainer):
+        save_checkpoint(out, model, optimizer, **extras, **trainer.state())
+
+    log = open_log(args, command)
+    small_before = count_small_parameters(model)
+    print(f"{command}: {type(model).__name__} with {model.num_parameters()} parameters on {train_set.name} "
+          f"({len(train_labels)} training images), {choice.kind} lr {choice.lr:g}, batch {args.batch_size}, "
+          f"{get_num_threads()} threads" + (f", resuming {args.state} at batch {resumed['batch_counter']}" if resumed else ""))
+    with StopOnSignal() as stop_flag:
+        trainer = Trainer(model, optimizer, train_images, train_labels, settings, validation=validation, log=log,
+                          checkpoint=checkpoint, stop_flag=stop_flag)
+        if resumed is not None:
+            trainer.load_state(resumed)
+        try:
+            reason = trainer.run()
+        finally:
+            if log is not None:
+                log.flush()
+    if reason in StopOnSignal.SIGNALS:
+        if log is not None:
+            log.close()
+        print(f"{command}: stopped by {reason} after batch {trainer.batch_counter}; state saved to {out} "
+              f"(continue with: hdl-native {command} {out})", file=sys.stderr)
+        return 130
+    report = final_report(args, command, trainer, test_set, log, small_before)
+    report["wall_seconds"] = time.perf_counter() - wall_started
+    report["state"] = str(out)
+    if log is not None:
+        log.close()
+        report["db"] = str(args.db)
+    if args.json:
+        print(json.dumps(report))
+    return 0
+
+
+def check_arguments(args):
+    for name in ("batch_size", "epochs", "validate_every", "val_size"):
+        if getattr(args, name) < 1:
+            raise HDLError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
+    if args.weight_decay < 0:
+        raise HDLError(f"--weight-decay must not be negative, got {args.weight_decay}")
+    if args.max_minutes is not None and args.max_minutes <= 0:
+        raise HDLError(f"--max-minutes must be positive, got {args.max_minutes}")
+
+
+def split_validation(args, train_set, test_set):
+    """(training images, training labels, (validation images, labels)) per --holdout / --val-size."""
+    rng = np.random.default_rng([args.seed, 3])
+    if args.holdout:
+        if not 0 < args.holdout < len(train_set):
+            raise HDLError(f"--holdout {args.holdout} must be between 1 and {len(train_set) - 1}")
+        order = rng.permutation(len(train_set))
+        held, kept = np.sort(order[:args.holdout]), np.sort(order[args.holdout:])
+        return (train_set.images[kept], train_set.labels[kept],
+                (train_set.images[held], train_set.labels[held]))
+    sample = np.sort(rng.permutation(len(test_set))[:args.val_size])  # the test labels may be sorted by class
+    return train_set.images, train_set.labels, (test_set.images[sample], test_set.labels[sample])
+
+
+def make_model(architecture, n_classes, dropout, seed):
+    if architecture == "letters-cnn":
+        return MODELS[architecture](n_classes=n_classes, dropout=dropout, seed=seed)
+    if dropout:
+        raise HDLError(f"--dropout applies to the CNN only, not to {architecture}")
+    return MODELS[architecture](n_classes=n_classes, seed=seed)
+
+
+def make_optimizer(model, choice):
+    if choice.lr <= 0:
+        raise HDLError(f"the learning rate must be positive, got {choice.lr}")
+    if choice.kind == "adam":
+        return Adam(model, lr=choice.lr)
+    return SGD(model, lr=choice.lr, momentum=choice.momentum if choice.kind == "momentum" else 0.0)
+
+
+def start_from(model, optimizer, resumed, args, train_set):
+    """Load a resumed state (parameters, optimiser) or --init parameters into the fresh model and optimiser."""
+    if resumed is not None and args.init:
+        raise HDLError("give either a STATE to resume or --init, not both")
+    source, path = (resumed, args.state) if resumed is not None else (None, args.init)
+    if source is None and path:
+        source = load_checkpoint(path)
+    if source is None:
+        return
+    if source["architecture"] != architecture_of(model):
+        raise HDLError(f"{path} holds a {source['architecture']} model, this command trains a {architecture_of(model)}")
+    if source.get("classes") is not None and len(source["classes"]) != train_set.n_classes:
+        raise HDLError(f"{path} was trained for {len(source['classes'])} classes, "
+                       f"dataset {train_set.name} has {train_set.n_classes}")
+    load_params(model, source["params"], path)
+    if resumed is None:
+        return
+    saved = resumed.get("optimizer")
+    if saved is not None and saved.get("kind") == type(optimizer).__name__:
+        optimizer.load_state_dict(saved)
+    elif saved is not None:
+        print(f"note: {path} was trained with {saved.get('kind')}; starting {type(optimizer).__name__} afresh",
+              file=sys.stderr)
+
+
+def open_log(args, command):
+    if args.no_db or not args.db:
+        return None
+    try:
+        return SqliteLog(args.db, command, {k: v for k, v in vars(args).items() if k != "run"})
+    except sqlite3.Error as error:
+        raise HDLError(f"cannot write the SQLite log {args.db}: {error}") from None
+
+
+def final_report(args, command, trainer, test_set, log, small_before):
+    """Evaluate on the whole test split, print the results, return the JSON summary dict."""
+    model = trainer.model
+    evaluator = trainer.evaluator or Evaluator(model)
+    test_started = time.perf_counter()
+    result = evaluator.evaluate(test_set.images, test_set.labels)
+    test_seconds = time.perf_counter() - test_started
+    if log is not None:
+        log.log_confusion(trainer.batch_counter, result.confusion)
+    print(format_confusion(result.confusion, test_set.classes))
+    print_sample(test_set, result)
+    images_per_s = trainer.images_trained / trainer.train_seconds if trainer.train_seconds else 0.0
+    small_after = count_small_parameters(model)
+    report = {
+        "command": command, "dataset": test_set.name, "test_accuracy": result.accuracy,
+        "top2_accuracy": result.top2_accuracy, "test_loss": result.loss, "test_images": len(test_set),
+        "epochs": trainer.batch_counter / trainer.batches_per_epoch, "batches": trainer.batch_counter,
+        "train_seconds": trainer.train_seconds, "images_per_s": images_per_s, "test_seconds": test_seconds,
+        "threads": get_num_threads(), "stopped_by": trainer.stopped_by,
+        "params_squared_below_1e-4": {"before": small_before, "after": small_after,
+                                      "total": model.num_parameters()},
+    }
+    if args.mut_on_learn or args.mut_on_validate:
+        mutated = evaluator.evaluate(augment(test_set.images, np.random.default_rng([args.seed, 4])), test_set.labels)
+        report["augmented_test_accuracy"] = mutated.accuracy
+        print(f"accuracy on augmented (shifted/flipped) test images: {mutated.accuracy:.2f}%")
+    print(f"test accuracy {result.accuracy:.2f}% (top-2 {result.top2_accuracy:.2f}%) on {len(test_set)} "
+          f"{test_set.name} test images after {report['epochs']:.2f} epochs; training took "
+          f"{trainer.train_seconds:.1f} s ({images_per_s:.0f} images/s)")
+    print(f"parameters with squared value < 1e-4: {small_before} before, {small_after} after "
+          f"(of {model.num_parameters()})")
+    if args.plot:
+        write_plots(Path(args.plot), command, test_set, result)
+    return report
+
+
+def print_sample(test_set, result, index=None):
+    """Draw one test image in ASCII with its prediction, as the tutorial does."""
+    from ..pictures import ascii_image
+
+    index = int(np.random.default_rng().integers(len(test_set))) if index is None else index
+    predicted, true = int(result.predictions[index]), int(test_set.labels[index])
+    confidence = 100.0 * float(np.exp(result.log_probs[index, predicted]))
+    print(ascii_image(test_set.images[index]))
+    print(f"test image {index}: predicted '{test_set.classes[predicted]}' ({confidence:.1f}%), "
+          f"true '{test_set.classes[true]}'" + ("" if predicted == true else "  <- wrong"))
+
+
+def write_plots(directory, command, test_set, result):
+    from .plots import save_confusion_png
+
+    path = save_confusion_png(directory / f"{command}-confusion.png", result.confusion, test_set.classes,
+                              title=f"{command}: {test_set.name} test, {result.accuracy:.2f}% correct")
+    print(f"wrote {path}")

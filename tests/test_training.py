@@ -1,0 +1,145 @@
+"""The shared training loop: it learns, resumes exactly, stops cleanly, and applies weight decay."""
+import numpy as np
+import pytest
+
+import hdl_native
+from hdl_native.checkpoint import load_checkpoint, save_checkpoint
+from hdl_native.models import DigitsMLP, LettersCNN
+from hdl_native.optim import SGD, Adam
+from hdl_native.training.evaluate import Evaluator, summarize
+from hdl_native.training.loop import Trainer, TrainingGraph, TrainSettings, count_small_parameters
+
+
+def toy_images(n=96, n_classes=4, seed=0):
+    """Learnable uint8 images: class c has a bright bar at rows 4c..4c+5, plus noise."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, n_classes, n)
+    images = rng.integers(0, 60, (n, 28, 28)).astype(np.uint8)
+    for i, label in enumerate(labels):
+        images[i, 4 * label + 2:4 * label + 7, 4:24] = 250
+    return images, labels.astype(np.int64)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    previous = hdl_native.get_num_threads()
+    hdl_native.set_num_threads(1)
+    yield
+    hdl_native.set_num_threads(previous)
+
+
+class StopAfter:
+    """A stop flag that turns on once the trainer has done `n` batches (like a Ctrl-C arriving then)."""
+
+    def __init__(self, n):
+        self.n, self.trainer, self.requested = n, None, None
+
+    def __bool__(self):
+        if self.trainer is not None and self.trainer.batch_counter >= self.n:
+            self.requested = "SIGINT"
+        return self.requested is not None
+
+
+def make_cnn_run(images, labels, settings, seed=0):
+    model = LettersCNN(n_classes=4, dropout=0.5, seed=seed)
+    optimizer = Adam(model, lr=0.002)
+    return model, optimizer
+
+
+def test_mlp_learns_a_toy_problem():
+    images, labels = toy_images(192)
+    model = DigitsMLP(n_classes=4, seed=0)
+    trainer = Trainer(model, SGD(model, lr=0.05, momentum=0.9), images, labels,
+                      TrainSettings(batch_size=32, epochs=4, progress=False))
+    assert trainer.run() == "done"
+    assert trainer.batch_counter == 4 * 6 and trainer.epoch == 4
+    result = Evaluator(model).evaluate(images, labels)
+    assert result.accuracy > 95.0
+    assert result.confusion.sum() == len(labels)
+
+
+@pytest.mark.parametrize("split", [5, 9])  # inside the first epoch, and across the epoch boundary (6 batches/epoch)
+def test_resume_is_exact(tmp_path, split):
+    """N+M batches in one run equal N batches, a stop and save, a resume and M more (CNN, Adam, dropout,
+    augmentation and weight decay, so every piece of state matters)."""
+    images, labels = toy_images(88)
+    settings = dict(batch_size=16, epochs=3, augment=True, weight_decay=0.01, progress=False, seed=4)
+    total = 14
+
+    model_a, optimizer_a = make_cnn_run(images, labels, settings)
+    Trainer(model_a, optimizer_a, images, labels, TrainSettings(max_batches=total, **settings)).run()
+
+    path = tmp_path / "state.hdl"
+    model_b, optimizer_b = make_cnn_run(images, labels, settings)
+    stop = StopAfter(split)
+
+    def checkpoint(trainer):
+        save_checkpoint(path, trainer.model, trainer.optimizer, **trainer.state())
+
+    first = Trainer(model_b, optimizer_b, images, labels, TrainSettings(max_batches=total, **settings),
+                    checkpoint=checkpoint, stop_flag=stop)
+    stop.trainer = first
+    assert first.run() == "SIGINT"
+    assert first.batch_counter == split
+
+    state = load_checkpoint(path)
+    model_c = LettersCNN(n_classes=4, dropout=0.5, seed=123)  # a different init: everything must come from the file
+    model_c.load_state_dict(state["params"])
+    optimizer_c = Adam(model_c, lr=0.002)
+    optimizer_c.load_state_dict(state["optimizer"])
+    second = Trainer(model_c, optimizer_c, images, labels, TrainSettings(max_batches=total, **settings))
+    second.load_state(state)
+    assert second.run() == "done"
+    assert second.batch_counter == total
+
+    for name, array in model_a.state_dict().items():
+        np.testing.assert_allclose(model_c.state_dict()[name], array, rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+def test_weight_decay_adds_the_sum_of_squared_weights():
+    images, labels = toy_images(8)
+    model = DigitsMLP(n_classes=4, seed=0)
+    plain, decayed = TrainingGraph(model), TrainingGraph(model, weight_decay=0.02)
+    for graph in (plain, decayed):
+        graph.images.assign(np.zeros((8, 1, 28, 28), dtype=np.float32))
+        graph.labels.assign(labels)
+    weights = sum(float(np.square(p.value.astype(np.float64)).sum())
+                  for name, p in model.named_parameters() if name.endswith("weight"))
+    np.testing.assert_allclose(decayed.loss.item() - plain.loss.item(), 0.02 * weights, rtol=1e-5)
+    model.zero_grad()
+    decayed.loss.backward()
+    with_decay = model.fc2.weight.grad.copy()
+    model.zero_grad()
+    plain.loss.backward()
+    np.testing.assert_allclose(with_decay - model.fc2.weight.grad, 0.04 * model.fc2.weight.value, rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(model.fc2.bias.grad, model.fc2.bias.grad)  # biases: no decay term (checked above)
+
+
+def test_weight_decay_shrinks_weights():
+    images, labels = toy_images(96)
+    model = DigitsMLP(n_classes=4, seed=0)
+    before = count_small_parameters(model)
+    Trainer(model, SGD(model, lr=0.05), images, labels,
+            TrainSettings(batch_size=32, epochs=5, weight_decay=0.5, progress=False)).run()
+    assert count_small_parameters(model) > before
+
+
+def test_cosine_schedule_decays_to_zero():
+    images, labels = toy_images(64)
+    model = DigitsMLP(n_classes=4)
+    optimizer = SGD(model, lr=0.1)
+    seen = []
+    trainer = Trainer(model, optimizer, images, labels,
+                      TrainSettings(batch_size=16, epochs=2, lr_schedule="cosine", progress=False))
+    original = trainer.train_batch
+    trainer.train_batch = lambda indices, lr: (seen.append(lr), original(indices, lr))[1]
+    trainer.run()
+    assert seen[0] == pytest.approx(0.1) and seen == sorted(seen, reverse=True) and seen[-1] < 0.01
+
+
+def test_summarize_counts_top2_and_confusion():
+    log_probs = np.log(np.array([[0.7, 0.2, 0.1], [0.5, 0.4, 0.1], [0.1, 0.3, 0.6]], dtype=np.float32))
+    result = summarize(log_probs, np.array([0, 1, 0]))
+    assert result.accuracy == pytest.approx(100 / 3)
+    assert result.top2_accuracy == pytest.approx(200 / 3)
+    np.testing.assert_array_equal(result.confusion, [[1, 0, 1], [1, 0, 0], [0, 0, 0]])
