@@ -88,36 +88,26 @@ class MarginScorer:
 
 @dataclass
 class Learn37:
-    """What happened: the final accuracy, when learning stopped and why, and the learned weights.
+    """What happened: when learning stopped and why, the final test accuracy and the learned weights.
 
     history: (images_seen, validation accuracy %) at every validation.
     frames: (images_seen, weights (28, 28)) snapshots when asked for (for the GIF).
+    accuracy: % right on the 3s and 7s of the test split; test_scores3/7: their scores.
     """
 
-    accuracy: float
-    validation_accuracy: float
-    images_seen: int
-    updates: int
-    reached_target: bool
-    interrupted: bool
-    weights: np.ndarray
-    bias: float
-    test_scores3: np.ndarray
-    test_scores7: np.ndarray
     n_validation: int
+    images_seen: int = 0
+    updates: int = 0
+    reached_target: bool = False
+    interrupted: bool = False
+    validation_accuracy: float = float("nan")
+    accuracy: float = float("nan")
+    weights: np.ndarray = None
+    bias: float = 0.0
+    test_scores3: np.ndarray = None
+    test_scores7: np.ndarray = None
     history: list = field(default_factory=list)
     frames: list = field(default_factory=list)
-
-
-def split_validation(pixels, is_seven, size, rng):
-    """A fixed random validation subset and the rest for learning, both (n, 784) with their labels."""
-    if not 0 < size < len(pixels):
-        raise ValueError(f"the validation set must hold between 1 and {len(pixels) - 1} of the "
-                         f"{len(pixels)} training 3s and 7s, got {size}")
-    order = rng.permutation(len(pixels))
-    held, rest = order[:size], order[size:]
-    flat = pixels.reshape(len(pixels), N_PIXELS)
-    return (flat[held], is_seven[held]), (flat[rest], is_seven[rest])
 
 
 def run(train, test, seed=0, max_images=None, validation_size=VALIDATION_SIZE, validate_on="holdout",
@@ -127,66 +117,83 @@ def run(train, test, seed=0, max_images=None, validation_size=VALIDATION_SIZE, v
     validate_on: "holdout" (default) validates on `validation_size` random training 3s and 7s that
     are never learned from; "test" validates on the test 3s and 7s, as the tutorial does (so the final
     test accuracy then exceeds 98% by construction and says little about unseen images).
-
     max_images: learn from at most this many images (default: one pass over the training 3s and 7s).
-    keep_frames: keep a weights snapshot at every validation (for save_animation).
+    keep_frames: keep a weights snapshot at every validation (for the GIF of save_pictures).
     Ctrl-C stops learning early; the result is still measured and marked interrupted.
+    """
+    rng = np.random.default_rng(seed)
+    learning, validation, (test_pixels, test_is_seven) = choose_sets(train, test, validate_on, validation_size, rng)
+    network = MarginScorer(rng)
+    budget = len(learning[0]) if max_images is None else min(max_images, len(learning[0]))
+    result = learn_until_target(network, learning, validation, budget, keep_frames, progress)
+
+    test_scores = network.score(test_pixels)
+    result.accuracy = 100.0 * float(np.mean((test_scores > 0) == test_is_seven))
+    result.test_scores3, result.test_scores7 = test_scores[~test_is_seven], test_scores[test_is_seven]
+    result.weights, result.bias = network.weight_image(), float(network.bias.value[0])
+    return result
+
+
+def choose_sets(train, test, validate_on, validation_size, rng):
+    """(learning, validation, test) sets, each (pixels (n, 784) float32 0..1, is_seven bool (n,)).
+
+    The learning set comes in a seeded random order; see run() for `validate_on`.
+    """
+    pixels, is_seven = threes_and_sevens(train)
+    pixels = pixels.reshape(len(pixels), N_PIXELS)
+    test_pixels, test_is_seven = threes_and_sevens(test)
+    test_set = (test_pixels.reshape(len(test_pixels), N_PIXELS), test_is_seven)
+    order = rng.permutation(len(pixels))
+    if validate_on == "test":
+        return (pixels[order], is_seven[order]), test_set, test_set
+    if validate_on != "holdout":
+        raise ValueError(f"validate_on must be 'holdout' or 'test', got {validate_on!r}")
+    if not 0 < validation_size < len(pixels):
+        raise ValueError(f"the validation set must hold between 1 and {len(pixels) - 1} of the "
+                         f"{len(pixels)} training 3s and 7s, got {validation_size}")
+    held, rest = order[:validation_size], order[validation_size:]
+    return (pixels[rest], is_seven[rest]), (pixels[held], is_seven[held]), test_set
+
+
+def learn_until_target(network, learning, validation, budget, keep_frames, progress):
+    """Feed `network` the learning images in order, validating every 4; stop above 98% or after `budget` images.
+
+    Returns a Learn37 with the learning story filled in (test figures are added by run()).
     """
     from tqdm import tqdm
 
-    rng = np.random.default_rng(seed)
-    pixels, is_seven = threes_and_sevens(train)
-    test_pixels, test_is_seven = threes_and_sevens(test)
-    test_pixels = test_pixels.reshape(len(test_pixels), N_PIXELS)
-    if validate_on == "holdout":
-        (val_pixels, val_is_seven), (learn_pixels, learn_is_seven) = split_validation(pixels, is_seven,
-                                                                                      validation_size, rng)
-    elif validate_on == "test":
-        order = rng.permutation(len(pixels))
-        learn_pixels, learn_is_seven = pixels.reshape(len(pixels), N_PIXELS)[order], is_seven[order]
-        val_pixels, val_is_seven = test_pixels, test_is_seven
-    else:
-        raise ValueError(f"validate_on must be 'holdout' or 'test', got {validate_on!r}")
-    network = MarginScorer(rng)
-    budget = len(learn_pixels) if max_images is None else min(max_images, len(learn_pixels))
-    history, frames = [], []
-    images_seen = updates = 0
-    reached = interrupted = False
+    result = Learn37(n_validation=len(validation[0]))
+
+    def validate():
+        accuracy = network.accuracy(*validation)
+        result.history.append((result.images_seen, accuracy))
+        if keep_frames:
+            result.frames.append((result.images_seen, network.weight_image()))
+        return accuracy
+
     bar = tqdm(total=budget, desc="learn37", unit="img", disable=not progress, leave=False)
     try:
         while True:
-            if images_seen % VALIDATE_EVERY == 0 or images_seen == budget:
-                validation = network.accuracy(val_pixels, val_is_seven)
-                history.append((images_seen, validation))
-                if keep_frames:
-                    frames.append((images_seen, network.weight_image()))
-                bar.set_postfix(validation=f"{validation:.2f}%", refresh=False)
-                if validation > TARGET_ACCURACY:
-                    reached = True
+            if result.images_seen % VALIDATE_EVERY == 0 or result.images_seen == budget:
+                accuracy = validate()
+                bar.set_postfix(validation=f"{accuracy:.2f}%", refresh=False)
+                if accuracy > TARGET_ACCURACY:
+                    result.reached_target = True
                     break
-            if images_seen == budget:
+            if result.images_seen == budget:
                 break
-            updates += network.learn(learn_pixels[images_seen], learn_is_seven[images_seen])
-            images_seen += 1
+            index = result.images_seen
+            result.updates += int(network.learn(learning[0][index], learning[1][index]))
+            result.images_seen += 1
             bar.update()
     except KeyboardInterrupt:
-        interrupted = True
+        result.interrupted = True
     finally:
         bar.close()
-    if not history or history[-1][0] != images_seen:
-        history.append((images_seen, network.accuracy(val_pixels, val_is_seven)))
-        if keep_frames:
-            frames.append((images_seen, network.weight_image()))
-
-    test_scores = network.score(test_pixels)
-    return Learn37(
-        accuracy=100.0 * float(np.mean((test_scores > 0) == test_is_seven)),
-        validation_accuracy=float(history[-1][1]),
-        images_seen=images_seen, updates=int(updates), reached_target=reached, interrupted=interrupted,
-        weights=network.weight_image(), bias=float(network.bias.value[0]),
-        test_scores3=test_scores[~test_is_seven], test_scores7=test_scores[test_is_seven],
-        n_validation=len(val_pixels), history=history, frames=frames,
-    )
+    if not result.history or result.history[-1][0] != result.images_seen:
+        validate()
+    result.validation_accuracy = float(result.history[-1][1])
+    return result
 
 
 def save_pictures(result, folder, animate=False):
