@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from hdl_native.data import augment, normalize
-from hdl_native.data.augment import shift
+from hdl_native.data.augment import distinct_random_indices, shift
 
 
 def random_batch(n=16, seed=0):
@@ -59,6 +59,14 @@ def test_flipped_pixels_cover_the_whole_image_evenly():
     hits = (out == 255).sum(axis=0)
     assert hits.sum() == 2000 * 5
     assert hits.min() >= 1 and hits.max() <= 35
+
+
+def test_distinct_random_indices_are_distinct_and_uniform_over_subsets():
+    picked = distinct_random_indices(np.random.default_rng(5), 6000, 4, 2)
+    assert (picked[:, 0] != picked[:, 1]).all() and picked.min() >= 0 and picked.max() <= 3
+    subsets, counts = np.unique(np.sort(picked, axis=1), axis=0, return_counts=True)
+    assert len(subsets) == 6
+    assert counts.min() > 850 and counts.max() < 1150, counts
 
 
 def test_shift_moves_content_with_zero_fill():

@@ -50,12 +50,15 @@ def shift(images, offsets):
         return images.copy()
     offsets = np.asarray(offsets, dtype=np.int64).reshape(n, 2)
     margin = int(np.abs(offsets).max())
-    padded = np.pad(images, ((0, 0), (margin, margin), (margin, margin))).reshape(n, -1)
-    padded_width = width + 2 * margin
-    # One gather over flat indices: source pixel = target pixel + margin - offset, row-major in the padded frame.
+    padded_height, padded_width = height + 2 * margin, width + 2 * margin
+    padded = np.zeros((n, padded_height, padded_width), dtype=images.dtype)
+    padded[:, margin:margin + height, margin:margin + width] = images
+    # One gather over flat indices into the padded batch: source = target + margin - offset, row-major.
     unshifted = ((np.arange(height)[:, None] + margin) * padded_width + np.arange(width) + margin).ravel()
+    image_start = np.arange(n) * (padded_height * padded_width)
     moved_by = offsets[:, 0] * padded_width + offsets[:, 1]
-    return np.take_along_axis(padded, unshifted[None, :] - moved_by[:, None], axis=1).reshape(n, height, width)
+    source = (image_start - moved_by)[:, None] + unshifted[None, :]
+    return padded.ravel().take(source).reshape(n, height, width)
 
 
 def flip_pixels(images, rng, n_flips):
@@ -80,9 +83,9 @@ def distinct_random_indices(rng, n_rows, n_choices, k):
     Floyd's subset sampling, one step per pick for all rows together: draw t in 0..j and
     take j instead when t is already taken; every k-subset comes out equally likely.
     """
-    picked = np.empty((n_rows, k), dtype=np.int64)
-    for step, j in enumerate(range(n_choices - k, n_choices)):
-        candidate = rng.integers(0, j + 1, size=n_rows)
-        taken = (picked[:, :step] == candidate[:, None]).any(axis=1)
-        picked[:, step] = np.where(taken, j, candidate)
+    last_choice = np.arange(n_choices - k, n_choices)
+    picked = rng.integers(0, last_choice + 1, size=(n_rows, k))
+    for step in range(1, k):
+        taken = (picked[:, :step] == picked[:, step:step + 1]).any(axis=1)
+        picked[taken, step] = last_choice[step]
     return picked
