@@ -91,7 +91,7 @@ def test_missing_dataset_says_where_and_how(tmp_path):
     message = str(info.value)
     assert str(tmp_path / "mnist" / "train-images-idx3-ubyte.gz") in message
     assert str(tmp_path / "mnist" / "train-images-idx3-ubyte") in message
-    assert "hdl-native download mnist" in message
+    assert f"hdl-native download mnist --dest {tmp_path}" in message
     assert "HDL_DATA" in message and "--data" in message
 
 

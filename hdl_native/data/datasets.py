@@ -45,7 +45,7 @@ DATASETS = {
         images_file={"train": "train-images-idx3-ubyte.gz", "test": "t10k-images-idx3-ubyte.gz"},
         labels_file={"train": "train-labels-idx1-ubyte.gz", "test": "t10k-labels-idx1-ubyte.gz"},
         classes=DIGITS,
-        download_hint="run `hdl-native download mnist`",
+        download_hint="run `hdl-native download mnist --dest {root}`",
     ),
     "emnist-digits": DatasetSpec(
         folder="emnist",
@@ -53,7 +53,7 @@ DATASETS = {
         labels_file=_nist_files("digits", "labels-idx1"),
         classes=DIGITS,
         transposed=True,
-        download_hint="run `hdl-native download emnist`",
+        download_hint="run `hdl-native download emnist --dest {root}`",
     ),
     "emnist-letters": DatasetSpec(
         folder="emnist",
@@ -62,7 +62,7 @@ DATASETS = {
         classes=LETTERS,
         transposed=True,
         label_offset=1,
-        download_hint="run `hdl-native download emnist`",
+        download_hint="run `hdl-native download emnist --dest {root}`",
     ),
     "letters": DatasetSpec(
         folder="letters",
@@ -156,7 +156,7 @@ def _locate(root, spec, file_name, name, split):
     looked = " or ".join(str(c) for c in candidates)
     raise DataError(
         f"dataset {name!r} ({split} split) not found: looked for {looked} under the data root {root} "
-        f"(chosen by {describe_root(root)}). To get it, {spec.download_hint}, or point --data DIR or "
+        f"(chosen by {describe_root(root)}). To get it, {spec.download_hint.format(root=root)}, or point --data DIR or "
         f"$HDL_DATA at a folder that holds {spec.folder}/")
 
 
