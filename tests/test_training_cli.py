@@ -1,0 +1,134 @@
+"""`hdl-native digits` and `hdl-native letters` end to end on tiny IDX files the tests build."""
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hdl_native.checkpoint import load_checkpoint, load_model
+from hdl_native.cli import main
+from hdl_native.data import write_idx
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def bar_images(n, n_classes, seed):
+    """Learnable uint8 images: class c has a bright horizontal bar whose row depends on c."""
+    rng = np.random.default_rng(seed)
+    labels = (np.arange(n) % n_classes).astype(np.uint8)
+    rng.shuffle(labels)
+    images = rng.integers(0, 40, (n, 28, 28)).astype(np.uint8)
+    for i, label in enumerate(labels):
+        row = 2 + (int(label) * 24) // n_classes
+        images[i, row:row + 3, 3:25] = 255
+    return images, labels
+
+
+@pytest.fixture
+def tiny_data(tmp_path):
+    """A data root with a small 'letters' (26 classes) and 'mnist' (10 classes) set."""
+    root = tmp_path / "data"
+    (root / "letters").mkdir(parents=True)
+    (root / "mnist").mkdir()
+    for split, n, seed in (("train", 260, 0), ("test", 78, 1)):
+        images, labels = bar_images(n, 26, seed)
+        write_idx(root / "letters" / f"letters-{split}-images-idx3-ubyte.gz", images)
+        write_idx(root / "letters" / f"letters-{split}-labels-idx1-ubyte.gz", labels)
+    names = {"train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+             "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")}
+    for split, n, seed in (("train", 640, 2), ("test", 100, 3)):
+        images, labels = bar_images(n, 10, seed)
+        write_idx(root / "mnist" / names[split][0], images)
+        write_idx(root / "mnist" / names[split][1], labels)
+    return root
+
+
+def last_json(text):
+    return json.loads(text.strip().splitlines()[-1])
+
+
+def test_digits_mlp_json_summary(tiny_data, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = main(["digits", "--data", str(tiny_data), "--epochs", "8", "--lr", "0.1", "--quiet", "--json",
+                 "--threads", "1", "--plot", str(tmp_path / "plots")])
+    out = capsys.readouterr().out
+    assert code == 0
+    summary = last_json(out)
+    for key in ("test_accuracy", "epochs", "train_seconds", "images_per_s", "top2_accuracy"):
+        assert key in summary
+    assert summary["epochs"] == 8 and summary["test_accuracy"] > 90.0
+    assert "true\\pred" in out and "predicted '" in out
+    assert (tmp_path / "plots" / "digits-confusion.png").stat().st_size > 1000
+    model, meta = load_model(tmp_path / "digits.hdl")
+    assert meta["architecture"] == "digits-mlp" and meta["classes"] == [str(d) for d in range(10)]
+
+
+def test_letters_writes_sqlite_tables_and_resumes_with_other_settings(tiny_data, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    base = ["letters", "--data", str(tiny_data), "--adam", "--quiet", "--json", "--threads", "1",
+            "--validate-every", "3", "--db", "log.sqlite3", "--out", "s.hdl"]
+    assert main(base + ["--max-batches", "4"]) == 0
+    first = last_json(capsys.readouterr().out)
+    assert first["batches"] == 4
+    assert main(["letters", "s.hdl", "--data", str(tiny_data), "--adam", "--alpha", "0.0005", "--quiet", "--json",
+                 "--threads", "1", "--db", "log.sqlite3", "--max-batches", "6", "--mut-on-learn"]) == 0
+    second = last_json(capsys.readouterr().out)
+    assert second["batches"] == 6 and "augmented_test_accuracy" in second
+    assert load_checkpoint(tmp_path / "s.hdl")["batch_counter"] == 6
+
+    db = sqlite3.connect(tmp_path / "log.sqlite3")
+    runs = db.execute("SELECT startID, command FROM runs ORDER BY startID").fetchall()
+    assert [command for _, command in runs] == ["letters", "letters"]
+    first_id, second_id = runs[0][0], runs[1][0]
+    assert db.execute("SELECT count(*) FROM training WHERE startID=?", (first_id,)).fetchone()[0] == 4
+    assert db.execute("SELECT min(batchno), max(batchno) FROM training WHERE startID=?",
+                      (second_id,)).fetchone() == (4, 5)
+    columns = [row[1] for row in db.execute("PRAGMA table_info(validation)")]
+    assert columns == ["startID", "batchno", "epoch", "time", "elapsed", "cputime", "corperc", "avgloss",
+                       "batchsize", "lr", "momentum"]
+    assert db.execute("SELECT count(*) FROM validation WHERE startID=?", (first_id,)).fetchone()[0] == 1
+    # c2.weight (64, 32, 3, 3) is logged summed over input channels: 64 * 3 * 3 rows per logged batch.
+    assert db.execute("SELECT count(*) FROM data WHERE startID=? AND batchno=0 AND name='c2.weight'",
+                      (first_id,)).fetchone()[0] == 64 * 9
+    assert db.execute("SELECT count(*) FROM data WHERE startID=? AND batchno=2 AND name='fc1.weight'",
+                      (first_id,)).fetchone()[0] == 64 * 512
+    assert db.execute("SELECT sum(count) FROM confusion WHERE startID=?", (second_id,)).fetchone()[0] == 78
+
+
+def test_bad_state_file_is_one_clear_line(tiny_data, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "junk.hdl").write_bytes(b"GIF89a not a state")
+    assert main(["letters", "junk.hdl", "--data", str(tiny_data), "--no-db"]) == 2
+    assert "junk.hdl is not an hdl_native state file" in capsys.readouterr().err
+    main(["digits", "--data", str(tiny_data), "--max-batches", "1", "--quiet", "--out", "mlp.hdl"])
+    capsys.readouterr()
+    assert main(["letters", "mlp.hdl", "--data", str(tiny_data), "--no-db"]) == 2
+    assert "holds a digits-mlp model" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signal_saves_state_and_exits_130(tiny_data, tmp_path, sig):
+    state = tmp_path / "run.hdl"
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hdl_native", "letters", "--data", str(tiny_data), "--no-db", "--quiet",
+         "--threads", "1", "--epochs", "1000", "--checkpoint-every", "0", "--out", str(state)],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not state.exists() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    assert state.exists(), process.communicate()[1]
+    process.send_signal(sig)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert f"state saved to {state}" in err and "Traceback" not in err
+    saved = load_checkpoint(state)
+    assert saved["batch_counter"] >= 1 and saved["optimizer"] is not None
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
