@@ -3,6 +3,7 @@ verified fetch, resume after an interruption (with and without Range support), c
 network errors, the EMNIST zip unpacked into files the loader reads, and the CLI's one-line errors."""
 import hashlib
 import io
+import json
 import re
 import threading
 import zipfile
@@ -302,3 +303,18 @@ def test_cli_uses_base_url_from_environment(server, tmp_path, capsys, monkeypatc
     code = main(["download", "mnist", "--dest", str(tmp_path), "--no-progress"])
     assert code == 2
     assert f"{server.url}/train-images-idx3-ubyte.gz" in capsys.readouterr().err
+
+
+def test_cli_fetches_real_mnist_with_its_real_checksums(server, tmp_path, capsys, data_root):
+    """Serve the real LeCun files locally: the built-in checksums accept them and the loader reads the result."""
+    from conftest import require_dataset
+
+    mnist = require_dataset(data_root, "mnist")
+    for path in mnist.glob("*-ubyte.gz"):
+        server.files[f"/data/{path.name}"] = path.read_bytes()
+    code = main(["download", "mnist", "--dest", str(tmp_path), "--base-url", server.url, "--no-progress", "--json"])
+    assert code == 0, capsys.readouterr().err
+    assert len(json.loads(capsys.readouterr().out.strip().splitlines()[-1])["files"]) == 4
+    assert leftovers(tmp_path / "mnist") == sorted(p.name for p in mnist.glob("*-ubyte.gz"))
+    clear_cache()
+    assert load_dataset("mnist", "train", tmp_path).labels[:3].tolist() == [5, 0, 4]
