@@ -1,0 +1,278 @@
+"""One box per character: connected ink, grouped into lines, merged and split by the line's letter size.
+
+A character is usually one connected mark.  Two marks that sit above each other
+(the dot of an i or j, a stroke broken where the pen skipped) are merged; a mark
+much wider than the line's typical letter (letters written touching) is cut at the
+columns with the least ink; specks and punctuation-sized marks are dropped.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from . import lines as text_lines
+
+SPECK_FRACTION = 0.01  # marks below 1% of a typical letter's ink are dirt
+LETTER_AREA_FRACTION = 0.15  # what counts as letter-sized when finding lines
+MERGE_OVERLAP = 0.5  # merge marks overlapping by half the narrower one's width
+TINY_AREA, TINY_HEIGHT, TINY_GAP = 0.3, 0.35, 0.1  # a dot or broken-off bit next to a letter joins it
+SMALL_AREA, SMALL_HEIGHT = 0.1, 0.4  # lone marks smaller than this are punctuation or noise
+SPLIT_WIDTH = 1.75  # a mark wider than this many typical letters holds touching letters
+CUT_SEARCH = 0.35  # search for a cut within this many letter widths of where it is expected
+MAX_LETTERS_PER_MARK = 8
+MAX_MARK_HEIGHTS = 4.0  # no handwritten letter is 4 times as tall as the typical one
+EDGE_STRIP_ASPECT = 5.0  # a mark on the picture's edge this elongated is the paper's border
+
+
+@dataclass
+class Glyph:
+    """A character's ink: the labelled marks it is made of, limited to columns [col_from, col_to).
+
+    top, bottom, left, right: tight box in working pixels (bottom/right exclusive).
+    """
+
+    labels: tuple
+    top: int
+    bottom: int
+    left: int
+    right: int
+    col_from: int
+    col_to: int
+
+    @property
+    def width(self):
+        return self.right - self.left
+
+    @property
+    def height(self):
+        return self.bottom - self.top
+
+    @property
+    def area_box(self):
+        return self.width * self.height
+
+
+def find_glyphs(mask):
+    """Characters in an ink mask, line by line.
+
+    mask: (H, W) bool ink -> (labels (H, W) int32, [[Glyph, ...] per line, top to bottom, left to right]).
+    """
+    labels, count = ndimage.label(mask, structure=np.ones((3, 3), bool))
+    if count == 0:
+        return labels, []
+    marks = measure_marks(labels, count)
+    letter_area = weighted_median(marks["area"], marks["area"])
+    letter_height = weighted_median(marks["height"], marks["area"])
+    kept = np.flatnonzero((marks["area"] >= max(2.0, SPECK_FRACTION * letter_area))
+                          & ~not_writing(marks, labels.shape, letter_height))
+    if len(kept) == 0:
+        return labels, []
+    line_of = group_lines(labels, marks, kept, letter_area, letter_height)
+    result = []
+    for line in range(int(line_of.max()) + 1 if len(line_of) else 0):
+        members = kept[line_of == line]
+        glyphs = [glyph_of_marks(labels, marks, [m]) for m in members]
+        glyphs = arrange_line(labels, marks, glyphs)
+        if glyphs:
+            result.append(glyphs)
+    return labels, result
+
+
+def measure_marks(labels, count):
+    """Per connected mark (index = label - 1): box, area, height, width and centre."""
+    objects = ndimage.find_objects(labels)
+    ys, xs = np.nonzero(labels)
+    which = labels[ys, xs]
+    area = np.bincount(which, minlength=count + 1)[1:].astype(np.float64)
+    centre_y = np.bincount(which, weights=ys, minlength=count + 1)[1:] / area
+    centre_x = np.bincount(which, weights=xs, minlength=count + 1)[1:] / area
+    top = np.array([s[0].start for s in objects])
+    bottom = np.array([s[0].stop for s in objects])
+    left = np.array([s[1].start for s in objects])
+    right = np.array([s[1].stop for s in objects])
+    return {"area": area, "top": top, "bottom": bottom, "left": left, "right": right,
+            "height": bottom - top, "width": right - left, "cy": centre_y, "cx": centre_x,
+            "pixels": (ys, xs, which)}
+
+
+def not_writing(marks, shape, letter_height):
+    """(n,) bool: marks far taller or wider than a line of letters could make, or long strips along the
+    picture's edge (the table beside the paper, the page's shadow)."""
+    height, width = shape
+    huge = marks["height"] > MAX_MARK_HEIGHTS * letter_height
+    on_edge = (marks["top"] == 0) | (marks["left"] == 0) | (marks["bottom"] == height) | (marks["right"] == width)
+    elongated = np.maximum(marks["height"], marks["width"]) > EDGE_STRIP_ASPECT * np.maximum(
+        1, np.minimum(marks["height"], marks["width"]))
+    return huge | (on_edge & elongated)
+
+
+def weighted_median(values, weights):
+    """Median of `values` where each counts `weights` times (the size of the mark a random ink pixel is in)."""
+    order = np.argsort(values)
+    cumulative = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
+
+
+def group_lines(labels, marks, kept, letter_area, letter_height):
+    """Line number (0 = top) for each kept mark, from the deskewed row profile of their ink."""
+    ys, xs, which = marks["pixels"]
+    keep_pixel = np.zeros(len(marks["area"]) + 1, bool)
+    keep_pixel[kept + 1] = True
+    select = keep_pixel[which]
+    ys, xs = ys[select], xs[select]
+    angle = text_lines.estimate_skew(ys, xs)
+    x_mid = xs.mean()
+    rows = text_lines.rotated_rows(ys.astype(np.float64), xs - x_mid, angle)
+    borders = text_lines.line_borders(rows, letter_height)
+    centre_rows = text_lines.rotated_rows(marks["cy"][kept], marks["cx"][kept] - x_mid, angle)
+    letter_sized = (marks["area"][kept] >= LETTER_AREA_FRACTION * letter_area) & (
+        marks["height"][kept] >= 0.3 * letter_height)
+    return text_lines.assign_lines(centre_rows, borders, letter_sized)
+
+
+def glyph_of_marks(labels, marks, members, col_from=None, col_to=None):
+    """A Glyph made of the marks `members` (indices), optionally limited to a column range; None if empty."""
+    members = sorted(int(m) for m in members)
+    left = int(min(marks["left"][m] for m in members))
+    right = int(max(marks["right"][m] for m in members))
+    col_from = left if col_from is None else max(left, int(col_from))
+    col_to = right if col_to is None else min(right, int(col_to))
+    top = int(min(marks["top"][m] for m in members))
+    bottom = int(max(marks["bottom"][m] for m in members))
+    window = np.isin(labels[top:bottom, col_from:col_to], np.asarray(members) + 1)
+    if not window.any():
+        return None
+    rows = np.flatnonzero(window.any(axis=1))
+    cols = np.flatnonzero(window.any(axis=0))
+    return Glyph(tuple(members), top + int(rows[0]), top + int(rows[-1]) + 1,
+                 col_from + int(cols[0]), col_from + int(cols[-1]) + 1, col_from, col_to)
+
+
+def glyph_mask(labels, glyph, top, bottom, left, right):
+    """(bottom-top, right-left) bool: the glyph's own ink inside the given window."""
+    window = np.isin(labels[top:bottom, left:right], np.asarray(glyph.labels) + 1)
+    columns = np.arange(left, right)
+    window &= ((columns >= glyph.col_from) & (columns < glyph.col_to))[None, :]
+    return window
+
+
+def arrange_line(labels, marks, glyphs):
+    """Merge parts, drop specks and split touching letters within one line; sorted left to right."""
+    glyphs = merge_overlapping(labels, marks, glyphs)
+    glyphs = merge_tiny(labels, marks, glyphs)
+    glyphs = drop_small(glyphs, marks)
+    glyphs = split_wide(labels, marks, glyphs)
+    return sorted(glyphs, key=lambda g: (g.left, g.top))
+
+
+def ink_area(glyph, marks):
+    return float(sum(marks["area"][m] for m in glyph.labels))
+
+
+def merge_overlapping(labels, marks, glyphs):
+    """Merge glyphs whose column ranges overlap by MERGE_OVERLAP of the narrower one, until none do."""
+    glyphs = sorted(glyphs, key=lambda g: g.left)
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(glyphs)):
+            for j in range(i + 1, len(glyphs)):
+                a, b = glyphs[i], glyphs[j]
+                if b.left >= a.right:
+                    break
+                overlap = min(a.right, b.right) - max(a.left, b.left)
+                if overlap >= MERGE_OVERLAP * min(a.width, b.width):
+                    glyphs[i] = glyph_of_marks(labels, marks, a.labels + b.labels)
+                    del glyphs[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return glyphs
+
+
+def merge_tiny(labels, marks, glyphs):
+    """A tiny mark right next to a letter (a broken-off bit of stroke) joins that letter."""
+    if len(glyphs) < 2:
+        return glyphs
+    areas = np.array([ink_area(g, marks) for g in glyphs])
+    heights = np.array([g.height for g in glyphs])
+    typical_area, typical_height = np.median(areas), np.median(heights)
+    for index in np.argsort(areas):
+        glyph = glyphs[index]
+        if glyph is None or areas[index] >= TINY_AREA * typical_area or heights[index] >= TINY_HEIGHT * typical_height:
+            continue
+        # the letter it overlaps most, else the nearest one
+        gaps = [horizontal_gap(glyph, other) - overlap_width(glyph, other) if other is not None and k != index
+                else np.inf for k, other in enumerate(glyphs)]
+        nearest = int(np.argmin(gaps))
+        if gaps[nearest] <= TINY_GAP * typical_height:
+            glyphs[nearest] = glyph_of_marks(labels, marks, glyphs[nearest].labels + glyph.labels)
+            glyphs[index] = None
+    return [g for g in glyphs if g is not None]
+
+
+def overlap_width(a, b):
+    """Columns two boxes share (0 when apart)."""
+    return max(0, min(a.right, b.right) - max(a.left, b.left))
+
+
+def horizontal_gap(a, b):
+    """Columns of paper between two boxes (0 when they overlap)."""
+    return max(0, max(a.left, b.left) - min(a.right, b.right))
+
+
+def drop_small(glyphs, marks):
+    """Remove lone marks far smaller than the line's letters (punctuation, dirt)."""
+    if len(glyphs) < 2:
+        return glyphs
+    areas = np.array([ink_area(g, marks) for g in glyphs])
+    heights = np.array([g.height for g in glyphs])
+    small = (areas < SMALL_AREA * np.median(areas)) & (heights < SMALL_HEIGHT * np.median(heights))
+    return [g for g, s in zip(glyphs, small) if not s]
+
+
+def typical_letter_width(glyphs):
+    """The line's letter width: median box width, but no more than the median height (touching letters inflate widths)."""
+    widths = np.array([g.width for g in glyphs])
+    heights = np.array([g.height for g in glyphs])
+    return float(min(np.median(widths), np.median(heights))) if len(glyphs) >= 3 else float(np.median(heights))
+
+
+def split_wide(labels, marks, glyphs):
+    """Cut glyphs much wider than the line's letters at their thinnest columns."""
+    if not glyphs:
+        return glyphs
+    letter_width = max(1.0, typical_letter_width(glyphs))
+    result = []
+    for glyph in glyphs:
+        if glyph.width <= SPLIT_WIDTH * letter_width:
+            result.append(glyph)
+            continue
+        pieces = int(np.clip(round(glyph.width / letter_width), 2, MAX_LETTERS_PER_MARK))
+        columns = glyph_mask(labels, glyph, glyph.top, glyph.bottom, glyph.left, glyph.right).sum(axis=0)
+        cuts = thinnest_columns(columns, pieces, letter_width)
+        edges = [glyph.left] + [glyph.left + c for c in cuts] + [glyph.right]
+        for start, stop in zip(edges[:-1], edges[1:]):
+            part = glyph_of_marks(labels, marks, glyph.labels, col_from=start, col_to=stop)
+            if part is not None:
+                result.append(part)
+    return result
+
+
+def thinnest_columns(column_ink, pieces, letter_width):
+    """Cut positions (offsets into the glyph) near the evenly spaced ones, at the columns with least ink."""
+    width = len(column_ink)
+    reach = max(1, int(CUT_SEARCH * letter_width))
+    cuts = []
+    for k in range(1, pieces):
+        expected = int(round(k * width / pieces))
+        low, high = max(1, expected - reach), min(width - 1, expected + reach + 1)
+        if cuts:
+            low = max(low, cuts[-1] + 1)
+        if low >= high:
+            continue
+        window = column_ink[low:high].astype(np.float64)
+        distance = np.abs(np.arange(low, high) - expected) / (reach + 1)
+        cuts.append(low + int(np.argmin(window + 0.5 * distance)))
+    return cuts

@@ -1,0 +1,78 @@
+"""Crop every character into a 28x28 frame made the way the training letters were made.
+
+The letters data set (see its README, "Conversion") turned each photographed crop
+into bright ink on black by subtracting the pixel from the paper, scaled by the
+99.5th percentile with the faintest 20% cut, blurred it slightly at a ~112 px
+scale, boxed the ink above 0.25, centred the box in a square, resized that to
+24x24 with Lanczos into a 28x28 frame and stretched the maximum to 255.  Doing the
+same here makes a photographed letter look to the network like the ones it learnt.
+"""
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+from .boxes import glyph_mask
+
+FRAME, INNER = 28, 24
+MEAN, STD = 0.172575, 0.25  # the training normalisation (pixel/255 - mean) / std
+WORK_SIDE = 96  # crops are resampled so the letter's longest side is about this before the blur
+BLUR_SIGMA = 1.0  # at WORK_SIDE, as the conversion blurred at its 112 px scale
+PAPER_GRAIN = 0.2  # relative ink below this is paper grain
+BOX_LEVEL = 0.25  # the letter's box is the box of its ink above this
+
+
+def glyph_crops(ink, labels, glyphs):
+    """(n, 28, 28) uint8 crops, bright ink on black, for glyphs in one line."""
+    return np.stack([glyph_crop(ink, labels, glyph) for glyph in glyphs]) if glyphs else np.zeros((0, 28, 28), np.uint8)
+
+
+def glyph_crop(ink, labels, glyph):
+    """One glyph's 28x28 uint8 crop; ink: (H, W) float32 relative darkness, labels: (H, W) marks."""
+    side = max(glyph.height, glyph.width)
+    pad = max(2, int(0.15 * side))
+    top, bottom = max(0, glyph.top - pad), min(ink.shape[0], glyph.bottom + pad)
+    left, right = max(0, glyph.left - pad), min(ink.shape[1], glyph.right + pad)
+    own = ndimage.binary_dilation(glyph_mask(labels, glyph, top, bottom, left, right), iterations=1)
+    values = np.where(own, ink[top:bottom, left:right], np.float32(0))
+    values = ink_levels(values)
+    factor = WORK_SIDE / side
+    size = (max(1, round(values.shape[1] * factor)), max(1, round(values.shape[0] * factor)))
+    resample = Image.Resampling.BICUBIC if factor > 1 else Image.Resampling.LANCZOS
+    work = np.asarray(Image.fromarray(values).resize(size, resample), dtype=np.float32)
+    work = ndimage.gaussian_filter(np.clip(work, 0, 1), BLUR_SIGMA)
+    return frame_letter(work)
+
+
+def ink_levels(values):
+    """Scale relative ink so its 99.5th percentile is 1; the faintest 20% become 0."""
+    inked = values[values > 0]
+    if inked.size == 0:
+        return values.astype(np.float32)
+    scaled = np.clip(values / max(float(np.percentile(inked, 99.5)), 1e-6), 0, 1).astype(np.float32)
+    scaled[scaled < PAPER_GRAIN] = 0
+    return scaled
+
+
+def frame_letter(work):
+    """Box the ink above BOX_LEVEL, centre the box in a square, Lanczos to 24x24 inside 28x28, max -> 255."""
+    strong = work > BOX_LEVEL * work.max() if work.max() > 0 else work > 0
+    if not strong.any():
+        return np.zeros((FRAME, FRAME), np.uint8)
+    rows, cols = np.flatnonzero(strong.any(axis=1)), np.flatnonzero(strong.any(axis=0))
+    box = work[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    side = max(box.shape)
+    square = np.zeros((side, side), np.float32)
+    y, x = (side - box.shape[0]) // 2, (side - box.shape[1]) // 2
+    square[y:y + box.shape[0], x:x + box.shape[1]] = box
+    small = np.asarray(Image.fromarray(square).resize((INNER, INNER), Image.Resampling.LANCZOS), dtype=np.float32)
+    small = np.clip(small, 0, None)
+    frame = np.zeros((FRAME, FRAME), np.float32)
+    margin = (FRAME - INNER) // 2
+    frame[margin:margin + INNER, margin:margin + INNER] = small
+    peak = frame.max()
+    return np.round(frame / peak * 255).astype(np.uint8) if peak > 0 else frame.astype(np.uint8)
+
+
+def normalize(crops, mean=MEAN, std=STD):
+    """(n, 28, 28) uint8 -> (n, 1, 28, 28) float32 with the training normalisation."""
+    return ((crops.astype(np.float32) / np.float32(255) - np.float32(mean)) / np.float32(std))[:, None]

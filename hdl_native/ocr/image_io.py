@@ -1,0 +1,129 @@
+"""Load a photo with Pillow: any format and mode, EXIF orientation, bounded size.
+
+Big photos are reduced while decoding (JPEG draft mode) and then resized, so a
+12-megapixel phone photo never becomes a 12-megapixel float array.
+"""
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from ..errors import HDLError
+
+MAX_WORK_SIDE = 2000  # longest side the pipeline analyses; handwriting stays > 20 px tall
+MAX_INPUT_PIXELS = 250_000_000  # refuse larger pictures: even their header promises > 700 MB of RGB
+MIN_SIDE = 16  # smaller pictures cannot hold a readable handwritten letter
+
+
+@dataclass
+class Photo:
+    """A photo at working resolution.
+
+    rgb: (H, W, 3) uint8, for drawing the boxed picture
+    grey: (H, W) float32 in [0, 1], luminance
+    scale: original pixels per working pixel (>= 1)
+    original_size: (width, height) of the file's picture after EXIF rotation
+    """
+
+    path: str
+    rgb: np.ndarray
+    grey: np.ndarray
+    scale: float
+    original_size: tuple
+
+
+def load_photo(path, max_side=MAX_WORK_SIDE):
+    """Read `path` into a Photo whose longest side is at most `max_side`; HDLError on bad input."""
+    path = Path(path)
+    check_file(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        image = open_image(path)
+        full_width, full_height = oriented_size(image)
+        try:
+            decoded = decode_reduced(image, max_side)
+        except (OSError, ValueError, SyntaxError) as error:
+            raise HDLError(f"{path}: the image data is damaged or truncated ({error})") from None
+    picture = to_rgb(upright(decoded))
+    if max(picture.size) > max_side:
+        factor = max_side / max(picture.size)
+        size = (max(1, round(picture.width * factor)), max(1, round(picture.height * factor)))
+        picture = picture.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0)
+    rgb = np.asarray(picture, dtype=np.uint8)
+    grey = np.asarray(picture.convert("L"), dtype=np.float32) / np.float32(255)
+    scale = max(full_width, full_height) / max(picture.size)
+    return Photo(str(path), rgb, grey, float(scale), (full_width, full_height))
+
+
+def check_file(path):
+    """Clear errors for the usual mistakes before Pillow sees the file."""
+    if not path.exists():
+        raise HDLError(f"{path}: no such file")
+    if path.is_dir():
+        raise HDLError(f"{path}: is a directory, expected an image file (JPEG, PNG, ...)")
+    if path.stat().st_size == 0:
+        raise HDLError(f"{path}: the file is empty (0 bytes)")
+
+
+def open_image(path):
+    """Open without decoding; checks the format and the pixel count from the header."""
+    try:
+        image = Image.open(path)
+    except UnidentifiedImageError:
+        raise HDLError(f"{path}: not an image Pillow can read (expected JPEG, PNG, BMP, TIFF, WebP, ...)") from None
+    except Image.DecompressionBombError as error:
+        raise HDLError(f"{path}: the image is too large to process safely ({error})") from None
+    except OSError as error:
+        raise HDLError(f"{path}: cannot open the file ({error.strerror or error})") from None
+    width, height = image.size
+    if width == 0 or height == 0:
+        raise HDLError(f"{path}: the image is empty ({width}x{height} pixels)")
+    if width * height > MAX_INPUT_PIXELS:
+        raise HDLError(f"{path}: the image has {width}x{height} = {width * height / 1e6:.0f} megapixels, "
+                       f"more than the {MAX_INPUT_PIXELS / 1e6:.0f}-megapixel limit; downscale it first")
+    if min(width, height) < MIN_SIDE:
+        raise HDLError(f"{path}: the image is only {width}x{height} pixels, too small to hold handwriting "
+                       f"(need at least {MIN_SIDE} pixels each way)")
+    return image
+
+
+def decode_reduced(image, max_side):
+    """Decode the first frame; JPEGs decode directly at 1/2, 1/4 or 1/8 size when that still covers `max_side`."""
+    factor = max_side / max(image.size)
+    if factor < 1 and image.format == "JPEG":
+        image.draft("RGB", (max(1, int(image.width * factor)), max(1, int(image.height * factor))))
+    image.load()
+    return image
+
+
+def oriented_size(image):
+    """(width, height) of the full-size picture as it is shown, after the EXIF rotation (call before decoding)."""
+    width, height = image.size
+    orientation = image.getexif().get(0x0112, 1)
+    if orientation in (5, 6, 7, 8):
+        width, height = height, width
+    return width, height
+
+
+def upright(image):
+    """Apply the EXIF orientation tag, so portrait phone photos come out upright."""
+    try:
+        return ImageOps.exif_transpose(image)
+    except (OSError, ValueError, SyntaxError):
+        return image  # a broken EXIF block should not stop us reading the pixels
+
+
+def to_rgb(image):
+    """Any Pillow mode -> RGB; transparency is laid on white paper, 16-bit and float images are stretched."""
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+        values = np.asarray(image, dtype=np.float64)
+        low, high = float(values.min()), float(values.max())
+        stretched = (values - low) / (high - low) * 255 if high > low else np.zeros_like(values)
+        return Image.fromarray(stretched.astype(np.uint8), "L").convert("RGB")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(paper, rgba).convert("RGB")
+    return image.convert("RGB")

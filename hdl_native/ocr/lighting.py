@@ -1,0 +1,72 @@
+"""Even out the lighting: estimate the paper under the ink, and measure ink as darkness relative to it.
+
+One global threshold fails on phone photos (a shadow on one side is darker than
+ink on the other), so the paper level is estimated per pixel: a grey closing
+(dilate then erode) with a window much wider than a pen stroke wipes the thin dark
+strokes out and leaves the paper with its shadows and its colour cast.  It runs on
+a reduced copy, since paper brightness changes slowly, and is smoothed and scaled back.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+PAPER_WORK_SIDE = 500  # the paper estimate is computed on a copy this big
+CLOSING_FRACTION = 1 / 25  # closing window, as a fraction of the longest side: ~4x a pen stroke
+MIN_CONTRAST = 0.08  # ink must be at least 8% darker than its paper to count
+STRONG_CONTRAST = 0.22  # every ink mark needs some pixels at least this dark
+LOW_NOISE_MULTIPLE, HIGH_NOISE_MULTIPLE = 6.0, 12.0  # thresholds in paper-grain standard deviations
+
+
+@dataclass
+class InkMap:
+    """How much darker than its paper each pixel is.
+
+    ink: (H, W) float32 in [0, 1]; 0 = paper, 1 = black
+    low: pixels above it may be ink (stroke edges, faint parts)
+    high: a mark counts as ink only if some pixel exceeds it
+    noise: robust standard deviation of the paper's grain
+    """
+
+    ink: np.ndarray
+    low: float
+    high: float
+    noise: float
+
+
+def estimate_paper(grey):
+    """Paper brightness under every pixel: (H, W) float32 -> (H, W) float32."""
+    height, width = grey.shape
+    factor = max(1.0, max(height, width) / PAPER_WORK_SIDE)
+    small_size = (max(1, round(width / factor)), max(1, round(height / factor)))
+    small = np.asarray(Image.fromarray(grey).resize(small_size, Image.Resampling.BOX), dtype=np.float32)
+    window = max(5, round(max(small.shape) * CLOSING_FRACTION))
+    paper = ndimage.grey_closing(small, size=(window, window), mode="nearest")
+    paper = ndimage.uniform_filter(paper, size=window, mode="nearest")
+    return np.asarray(Image.fromarray(paper).resize((width, height), Image.Resampling.BILINEAR), dtype=np.float32)
+
+
+def ink_map(grey):
+    """Relative darkness (paper - pixel) / paper with thresholds from the paper's own grain."""
+    paper = estimate_paper(grey)
+    ink = (paper - grey) / np.maximum(paper, np.float32(0.05))
+    np.clip(ink, 0, 1, out=ink)
+    sample = ink[::4, ::4] if ink.size > 1_000_000 else ink
+    median = float(np.median(sample))
+    noise = float(np.median(np.abs(sample - median))) * 1.4826
+    low = max(median + LOW_NOISE_MULTIPLE * noise, MIN_CONTRAST)
+    high = max(median + HIGH_NOISE_MULTIPLE * noise, STRONG_CONTRAST, 1.5 * low)
+    return InkMap(ink.astype(np.float32, copy=False), low, high, noise)
+
+
+def ink_mask(ink_map_):
+    """Hysteresis threshold: (H, W) bool of pixels above `low` in marks that reach `high` somewhere."""
+    candidate = ink_map_.ink > ink_map_.low
+    labels, count = ndimage.label(candidate, structure=np.ones((3, 3), bool))
+    if count == 0:
+        return candidate
+    keep = np.zeros(count + 1, bool)
+    keep[np.unique(labels[ink_map_.ink > ink_map_.high])] = True
+    keep[0] = False
+    return keep[labels]

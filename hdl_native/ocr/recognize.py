@@ -1,0 +1,88 @@
+"""Classify the crops of a line in one batch and turn the guesses into text.
+
+The network sees a whole line at once (one graph, fed one batch per line).  The
+text gets a space wherever the paper between two letters is clearly wider than the
+line's usual gap, and a '?' wherever the best guess is less likely than
+`min_confidence`.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from .crops import normalize
+
+TOP_K = 3
+SPACE_GAP_FACTOR = 2.0  # a gap this many times the line's median gap separates words
+SPACE_MIN_HEIGHTS = 0.3  # ... and it must also be at least this many letter heights wide
+UNSURE = "?"
+
+
+class LetterClassifier:
+    """A letters network with its graph built once: crops (n, 28, 28) uint8 -> probabilities (n, classes)."""
+
+    def __init__(self, model, classes, mean, std, source=None):
+        from ..tensor import Tensor
+
+        self.source = source
+        self.classes = list(classes)
+        self.mean, self.std = float(mean), float(std)
+        self.images = Tensor.placeholder((None, 1, 28, 28), name="crops")
+        self.log_probabilities = model(self.images)
+
+    def probabilities(self, crops):
+        if len(crops) == 0:
+            return np.zeros((0, len(self.classes)), np.float32)
+        self.images.assign(normalize(crops, self.mean, self.std))
+        log_p = np.asarray(self.log_probabilities.value, dtype=np.float64)
+        p = np.exp(log_p - log_p.max(axis=1, keepdims=True))
+        return p / p.sum(axis=1, keepdims=True)
+
+
+@dataclass
+class Reading:
+    """One character: box (top, bottom, left, right) in the original photo's pixels, and its top guesses."""
+
+    box: tuple
+    letters: list
+    probabilities: list
+    unsure: bool = False
+
+    @property
+    def letter(self):
+        return self.letters[0]
+
+    @property
+    def confidence(self):
+        return self.probabilities[0]
+
+    def as_dict(self):
+        top, bottom, left, right = self.box
+        return {"x": left, "y": top, "width": right - left, "height": bottom - top,
+                "letters": self.letters, "probabilities": [round(p, 4) for p in self.probabilities],
+                "unsure": self.unsure}
+
+
+def top_guesses(probabilities, classes, k=TOP_K):
+    """[(letters, probabilities)] per row of (n, classes) probabilities, best first."""
+    order = np.argsort(-probabilities, axis=1)[:, :k]
+    return [([classes[i] for i in row], [float(p[i]) for i in row]) for row, p in zip(order, probabilities)]
+
+
+def word_breaks(boxes):
+    """Booleans (n-1,): is the gap after box i a space?  boxes: [(top, bottom, left, right)] left to right."""
+    if len(boxes) < 2:
+        return []
+    gaps = np.array([max(0, b[2] - a[3]) for a, b in zip(boxes[:-1], boxes[1:])], np.float64)
+    heights = np.array([b[1] - b[0] for b in boxes], np.float64)
+    threshold = max(SPACE_GAP_FACTOR * float(np.median(gaps)), SPACE_MIN_HEIGHTS * float(np.median(heights)))
+    return list(gaps > threshold)
+
+
+def line_text(readings):
+    """The text of one line: letters ('?' when unsure) with spaces at word breaks."""
+    pieces = []
+    for reading, space in zip(readings, word_breaks([r.box for r in readings]) + [False]):
+        pieces.append(UNSURE if reading.unsure else reading.letter)
+        if space:
+            pieces.append(" ")
+    return "".join(pieces)

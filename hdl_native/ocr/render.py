@@ -1,0 +1,39 @@
+"""boxed.png: the photo with a box around every character and the letter read under it."""
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from ..errors import HDLError
+
+SURE_COLOUR = (0, 170, 60)
+UNSURE_COLOUR = (230, 40, 30)
+LABEL_BACKGROUND = (255, 255, 255)
+
+
+def render_boxes(rgb, lines, scale):
+    """A Pillow image: rgb (H, W, 3) uint8 with every Reading's box (original pixels / scale) and letter drawn."""
+    picture = Image.fromarray(rgb).copy()
+    draw = ImageDraw.Draw(picture)
+    heights = [(r.box[1] - r.box[0]) / scale for line in lines for r in line]
+    size = int(np.clip(0.45 * np.median(heights), 12, 80)) if heights else 12
+    font = ImageFont.load_default(size=size)
+    stroke = max(1, size // 12)
+    for line in lines:
+        for reading in line:
+            top, bottom, left, right = (v / scale for v in reading.box)
+            colour = UNSURE_COLOUR if reading.unsure else SURE_COLOUR
+            draw.rectangle((left - 2, top - 2, right + 1, bottom + 1), outline=colour, width=stroke)
+            label = "?" if reading.unsure else reading.letter
+            text = f"{label} {reading.confidence:.0%}" if reading.unsure else label
+            position = ((left + right) / 2, bottom + 3 + stroke)
+            box = draw.textbbox(position, text, font=font, anchor="mt")
+            draw.rectangle(box, fill=LABEL_BACKGROUND)
+            draw.text(position, text, font=font, fill=colour, anchor="mt")
+    return picture
+
+
+def save_boxed(rgb, lines, scale, path):
+    """Write the boxed picture as PNG to `path`; HDLError if it cannot be written."""
+    try:
+        render_boxes(rgb, lines, scale).save(path, format="PNG")
+    except OSError as error:
+        raise HDLError(f"{path}: cannot write the boxed picture ({error.strerror or error})") from None

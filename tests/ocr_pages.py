@@ -1,0 +1,156 @@
+"""Test pages for OCR, built from real letters: lines of words on uneven paper, rotated, noisy, JPEG-compressed.
+
+Each letter (28x28, bright ink on black) is scaled up, inverted to dark ink and
+pasted on a light canvas; its ground-truth box is where its ink ends up after the
+page is rotated.  Nothing here is written to the repository: pages go to pytest's
+tmp_path.
+"""
+import io
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+
+@dataclass
+class PageSpec:
+    """How one test page looks."""
+
+    width: int = 1600
+    height: int = 1200
+    letter_scale: float = 1.75  # 28 px letter frames become 49 px
+    letter_gap: tuple = (3, 9)  # px between letters of a word
+    word_gap: tuple = (28, 45)  # px between words
+    word_length: tuple = (2, 7)
+    line_pitch: float = 2.1  # line spacing in letter heights
+    margin: int = 70
+    rotation_degrees: float = 1.5
+    darkest_light: float = 0.55  # the lighting falls from 1 to this across the page
+    noise_sigma: float = 5.0  # grey levels
+    jpeg_quality: int = 80
+    seed: int = 0
+
+
+@dataclass
+class Truth:
+    """Where a letter ended up: box (top, bottom, left, right), its label and line number."""
+
+    box: tuple
+    label: int
+    line: int
+
+
+def build_page(images, labels, spec):
+    """Paste as many of `images` (n, 28, 28) uint8 as fit; returns (JPEG bytes, [Truth], number used)."""
+    rng = np.random.default_rng(spec.seed)
+    darkness = np.zeros((spec.height, spec.width), np.float32)
+    owner = np.zeros((spec.height, spec.width), np.int32)
+    tile = int(round(28 * spec.letter_scale))
+    placed = place_letters(images, spec, tile, rng)
+    for number, (index, top, left) in enumerate(placed, start=1):
+        letter = np.asarray(Image.fromarray(images[index]).resize((tile, tile), Image.Resampling.BICUBIC),
+                            dtype=np.float32) / 255
+        region = darkness[top:top + tile, left:left + tile]
+        np.maximum(region, np.clip(letter, 0, 1), out=region)
+        owner[top:top + tile, left:left + tile][letter > 0.25] = number
+    grey = render_paper(darkness, spec, rng)
+    page = Image.fromarray(grey, "RGB").rotate(spec.rotation_degrees, resample=Image.Resampling.BICUBIC,
+                                               fillcolor=tuple(int(v) for v in grey[0, 0]))
+    owner = np.asarray(Image.fromarray(owner).rotate(spec.rotation_degrees, resample=Image.Resampling.NEAREST))
+    truths = truth_boxes(owner, placed, labels, spec)
+    buffer = io.BytesIO()
+    page.save(buffer, format="JPEG", quality=spec.jpeg_quality)
+    return buffer.getvalue(), truths, len(placed)
+
+
+def place_letters(images, spec, tile, rng):
+    """[(image index, top, left)] laid out in lines of words, in order, until the page is full."""
+    placed, index = [], 0
+    top = spec.margin
+    while index < len(images) and top + tile < spec.height - spec.margin:
+        cursor = float(spec.margin)
+        while index < len(images):
+            length = int(rng.integers(spec.word_length[0], spec.word_length[1] + 1))
+            word = list(range(index, min(index + length, len(images))))
+            gaps = rng.integers(spec.letter_gap[0], spec.letter_gap[1] + 1, len(word))
+            spans = [ink_columns(images[i]) for i in word]
+            width = sum((last - first + 1) * spec.letter_scale for first, last in spans) + gaps[:-1].sum()
+            if cursor + width > spec.width - spec.margin:
+                break
+            for i, (first, last), gap in zip(word, spans, gaps):
+                jitter = int(rng.integers(-3, 4))
+                placed.append((i, top + jitter, int(round(cursor - first * spec.letter_scale))))
+                cursor += (last - first + 1) * spec.letter_scale + gap
+            index += len(word)
+            cursor += rng.integers(spec.word_gap[0], spec.word_gap[1] + 1) - gaps[-1]
+        top += int(24 * spec.letter_scale * spec.line_pitch)
+    return placed
+
+
+def ink_columns(image):
+    """(first, last) column of a 28x28 letter's ink (> 0.25 of full scale)."""
+    columns = np.flatnonzero((image > 64).any(axis=0))
+    return (int(columns[0]), int(columns[-1])) if len(columns) else (2, 25)
+
+
+def render_paper(darkness, spec, rng):
+    """(H, W, 3) uint8: beige paper under a lighting gradient, blue-black ink, sensor noise."""
+    height, width = darkness.shape
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    direction = rng.uniform(0, 2 * np.pi)
+    ramp = (np.cos(direction) * xx / width + np.sin(direction) * yy / height)
+    ramp = (ramp - ramp.min()) / max(float(ramp.max() - ramp.min()), 1e-6)
+    light = 1 - (1 - spec.darkest_light) * ramp
+    paper = np.array([232, 222, 200], np.float32)
+    ink = np.array([40, 45, 90], np.float32)
+    colour = paper * (1 - darkness[..., None]) + ink * darkness[..., None]
+    colour = colour * light[..., None] + rng.normal(0, spec.noise_sigma, colour.shape).astype(np.float32)
+    return np.clip(colour, 0, 255).astype(np.uint8)
+
+
+def truth_boxes(owner, placed, labels, spec):
+    """Ground truth from the rotated owner map: each letter's ink box after rotation."""
+    from scipy import ndimage
+
+    objects = ndimage.find_objects(owner, max_label=len(placed))
+    truths = []
+    line_tops = sorted({top for _, top, _ in placed})
+    for number, ((index, top, _), where) in enumerate(zip(placed, objects), start=1):
+        if where is None:
+            continue
+        box = (where[0].start, where[0].stop, where[1].start, where[1].stop)
+        truths.append(Truth(box, int(labels[index]), line_tops.index(top)))
+    return truths
+
+
+def iou(a, b):
+    """Intersection over union of two (top, bottom, left, right) boxes."""
+    height = min(a[1], b[1]) - max(a[0], b[0])
+    width = min(a[3], b[3]) - max(a[2], b[2])
+    if height <= 0 or width <= 0:
+        return 0.0
+    inter = height * width
+    union = (a[1] - a[0]) * (a[3] - a[2]) + (b[1] - b[0]) * (b[3] - b[2]) - inter
+    return inter / union
+
+
+def score_page(truths, found, min_iou=0.5):
+    """Match found boxes to the truth one to one by IoU.
+
+    found: [((top, bottom, left, right), predicted label)] -> (n found, n read correctly, n truth).
+    """
+    pairs = []
+    for t, truth in enumerate(truths):
+        for f, (box, _) in enumerate(found):
+            overlap = iou(truth.box, box)
+            if overlap >= min_iou:
+                pairs.append((overlap, t, f))
+    pairs.sort(reverse=True)
+    used_truth, used_found, correct = set(), set(), 0
+    for _, t, f in pairs:
+        if t in used_truth or f in used_found:
+            continue
+        used_truth.add(t)
+        used_found.add(f)
+        correct += found[f][1] == truths[t].label
+    return len(used_truth), correct, len(truths)
