@@ -59,7 +59,7 @@ class Gelu(Activation):
         return get_ops().gelu_forward(x)
 
     def backward(self, grad, needs):
-        return (get_ops().gelu_backward(self.x, grad),)
+        return (get_ops().gelu_backward(self.x, np.ascontiguousarray(grad)),)
 
 
 class LogSoftmax(Activation):
@@ -77,4 +77,4 @@ class LogSoftmax(Activation):
         return self.out
 
     def backward(self, grad, needs):
-        return (get_ops().log_softmax_backward(self.out, grad),)
+        return (get_ops().log_softmax_backward(self.out, np.ascontiguousarray(grad)),)

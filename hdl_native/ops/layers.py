@@ -29,7 +29,8 @@ class Linear(Op):
         return get_ops().linear_forward(x, weight, bias)
 
     def backward(self, grad, needs):
-        grads = get_ops().linear_backward(grad, self.x, self.weight, needs + (False,) * (3 - len(needs)))
+        grads = get_ops().linear_backward(np.ascontiguousarray(grad), self.x, self.weight,
+                                          needs + (False,) * (3 - len(needs)))
         return grads[: 3 if self.has_bias else 2]
 
 

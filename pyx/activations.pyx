@@ -1,0 +1,131 @@
+"""Fused elementwise kernels: exact GELU, log-softmax and softmax cross-entropy.
+
+GELU works on flat (contiguous, raveled) arrays and splits them over threads
+in equal slices; the row-wise kernels (N, F) give each thread whole rows.
+"""
+from cython.parallel cimport prange
+from cython cimport floating
+from libc.math cimport erf, erff, exp, expf, log, logf
+
+cdef double SQRT_HALF = 0.7071067811865476
+cdef double INV_SQRT_2PI = 0.3989422804014327
+
+
+cdef inline floating erf_of(floating x) noexcept nogil:
+    if floating is float:
+        return erff(x)
+    else:
+        return erf(x)
+
+
+cdef inline floating exp_of(floating x) noexcept nogil:
+    if floating is float:
+        return expf(x)
+    else:
+        return exp(x)
+
+
+cdef inline floating log_of(floating x) noexcept nogil:
+    if floating is float:
+        return logf(x)
+    else:
+        return log(x)
+
+
+def gelu_forward(const floating[::1] x,   # IN  (n,)
+                 floating[::1] out,       # OUT (n,)
+                 int n_threads):
+    """out = x Phi(x) = 0.5 x (1 + erf(x / sqrt 2))."""
+    cdef Py_ssize_t i
+    cdef floating half = 0.5, one = 1, scale = SQRT_HALF
+    for i in prange(x.shape[0], nogil=True, schedule='static', num_threads=n_threads):
+        out[i] = half * x[i] * (one + erf_of(x[i] * scale))
+
+
+def gelu_backward(const floating[::1] x,             # IN  (n,)
+                  const floating[::1] grad_output,   # IN  (n,)
+                  floating[::1] grad_input,          # OUT (n,)
+                  int n_threads):
+    """grad_input = grad_output (Phi(x) + x phi(x))."""
+    cdef Py_ssize_t i
+    cdef floating half = 0.5, one = 1, scale = SQRT_HALF, norm = INV_SQRT_2PI
+    cdef floating v
+    for i in prange(x.shape[0], nogil=True, schedule='static', num_threads=n_threads):
+        v = x[i]
+        grad_input[i] = grad_output[i] * (half * (one + erf_of(v * scale)) + v * norm * exp_of(-half * v * v))
+
+
+cdef void log_softmax_row(const floating *x, Py_ssize_t f, floating *out) noexcept nogil:
+    """out = x - max - log(sum(exp(x - max))) for one row of f values (f >= 1)."""
+    cdef Py_ssize_t j
+    cdef floating top = x[0], total = 0, shift
+    for j in range(1, f):
+        if x[j] > top:
+            top = x[j]
+    for j in range(f):
+        total = total + exp_of(x[j] - top)
+    shift = top + log_of(total)
+    for j in range(f):
+        out[j] = x[j] - shift
+
+
+def log_softmax_forward(const floating[:, ::1] x,   # IN  (N, F)
+                        floating[:, ::1] out,       # OUT (N, F)
+                        int n_threads):
+    """Row-wise, numerically stable log-softmax."""
+    cdef Py_ssize_t n = x.shape[0], f = x.shape[1], i
+    if f == 0:
+        return
+    for i in prange(n, nogil=True, schedule='static', num_threads=n_threads):
+        log_softmax_row(&x[i, 0], f, &out[i, 0])
+
+
+def log_softmax_backward(const floating[:, ::1] output,        # IN  (N, F) log_softmax(x)
+                         const floating[:, ::1] grad_output,   # IN  (N, F)
+                         floating[:, ::1] grad_input,          # OUT (N, F)
+                         int n_threads):
+    """grad_input = grad - softmax * rowsum(grad)."""
+    cdef Py_ssize_t n = output.shape[0], f = output.shape[1], i, j
+    cdef floating total
+    for i in prange(n, nogil=True, schedule='static', num_threads=n_threads):
+        total = 0
+        for j in range(f):
+            total = total + grad_output[i, j]
+        for j in range(f):
+            grad_input[i, j] = grad_output[i, j] - exp_of(output[i, j]) * total
+
+
+def cross_entropy_forward(const floating[:, ::1] logits,   # IN  (N, F)
+                          const long long[::1] labels,     # IN  (N,) in [0, F)
+                          floating[:, ::1] probs):         # OUT (N, F) softmax, saved for backward
+    """Returns (sum over rows of -log softmax(logits)[label], rows whose label was out of range)."""
+    cdef Py_ssize_t n = logits.shape[0], f = logits.shape[1], i, j
+    cdef double total = 0
+    cdef Py_ssize_t n_bad = 0
+    if f == 0:
+        return 0.0, n
+    with nogil:
+        for i in range(n):
+            log_softmax_row(&logits[i, 0], f, &probs[i, 0])
+            if 0 <= labels[i] < f:
+                total -= probs[i, labels[i]]
+            else:
+                n_bad += 1
+            for j in range(f):
+                probs[i, j] = exp_of(probs[i, j])
+    return total, n_bad
+
+
+def cross_entropy_backward(const floating[:, ::1] probs,   # IN  (N, F)
+                           const long long[::1] labels,    # IN  (N,)
+                           double scale,                   # IN  d loss_total / d mean-loss / N
+                           floating[:, ::1] grad_logits):  # OUT (N, F)
+    """grad_logits = (probs - onehot(labels)) * scale."""
+    cdef Py_ssize_t n = probs.shape[0], f = probs.shape[1], i, j
+    cdef floating s = <floating> scale
+    with nogil:
+        for i in range(n):
+            for j in range(f):
+                grad_logits[i, j] = probs[i, j] * s
+            if 0 <= labels[i] < f:
+                grad_logits[i, labels[i]] -= s

@@ -1,0 +1,231 @@
+"""conv2d: valid cross-correlation, stride 1, batched NCHW, in tiles of im2col + GEMM.
+
+Shape legend: N batch, C input channels, O output channels, H x W input,
+K kernel size, Ho = H-K+1, Wo = W-K+1, P = Ho*Wo output pixels per image,
+CKK = C*K*K patch length, T images per tile.
+
+A tile of T images is unrolled into cols (CKK, T*P): row (c*K + kh)*K + kw,
+column i*P + oh*Wo + ow holds x[i, c, oh+kh, ow+kw].  A tile is sized by the
+caller to stay in one core's cache while one GEMM consumes it.  prange hands
+whole tiles to the threads, so each thread writes only its own images (weight
+gradients go to per-thread buffers and are summed at the end); the BLAS must
+run single-threaded meanwhile, which the Python wrapper arranges.
+Scratch memory comes from the caller: one row of `scratch` per thread.
+"""
+from cython.parallel cimport parallel, prange, threadid
+from cython cimport floating
+
+from blas cimport gemm
+
+
+def forward_scratch_size(int c_in, int c_out, int kernel_size, int n_pixels, int tile):
+    """Elements of per-thread scratch conv2d_forward needs: cols + GEMM product."""
+    return (c_in * kernel_size * kernel_size + c_out) * tile * n_pixels
+
+
+def backward_input_scratch_size(int c_in, int c_out, int kernel_size, int n_pixels, int tile):
+    """Elements of per-thread scratch conv2d_backward_input needs: gathered grads + grad cols."""
+    return (c_in * kernel_size * kernel_size + c_out) * tile * n_pixels
+
+
+def backward_weight_scratch_size(int c_in, int c_out, int kernel_size, int n_pixels, int tile):
+    """Elements of per-thread scratch conv2d_backward_weight needs: weight-grad sum + cols + grads."""
+    cdef int ckk = c_in * kernel_size * kernel_size
+    return c_out * ckk + (ckk + c_out) * tile * n_pixels
+
+
+cdef void im2col_tile(const floating *x, Py_ssize_t n_img, Py_ssize_t c_in, Py_ssize_t h,
+                      Py_ssize_t w, Py_ssize_t k, floating *cols) noexcept nogil:
+    """cols (C*K*K, n_img*P) <- the K x K patches of x (n_img, C, H, W)."""
+    cdef Py_ssize_t ho = h - k + 1, wo = w - k + 1
+    cdef Py_ssize_t c, kh, kw, i, oh, ow
+    cdef floating *dst = cols
+    cdef const floating *src
+    for c in range(c_in):
+        for kh in range(k):
+            for kw in range(k):
+                for i in range(n_img):
+                    for oh in range(ho):
+                        src = x + ((i * c_in + c) * h + oh + kh) * w + kw
+                        for ow in range(wo):
+                            dst[ow] = src[ow]
+                        dst += wo
+
+
+cdef void col2im_tile(const floating *cols, Py_ssize_t n_img, Py_ssize_t c_in, Py_ssize_t h,
+                      Py_ssize_t w, Py_ssize_t k, floating *x) noexcept nogil:
+    """x (n_img, C, H, W) <- sum of the patch columns of cols (C*K*K, n_img*P); x is overwritten."""
+    cdef Py_ssize_t ho = h - k + 1, wo = w - k + 1
+    cdef Py_ssize_t c, kh, kw, i, oh, ow, j
+    cdef const floating *src = cols
+    cdef floating *dst
+    for j in range(n_img * c_in * h * w):
+        x[j] = 0
+    for c in range(c_in):
+        for kh in range(k):
+            for kw in range(k):
+                for i in range(n_img):
+                    for oh in range(ho):
+                        dst = x + ((i * c_in + c) * h + oh + kh) * w + kw
+                        for ow in range(wo):
+                            dst[ow] += src[ow]
+                        src += wo
+
+
+cdef void gather_channels_tile(const floating *grad, Py_ssize_t n_img, Py_ssize_t c_out,
+                               Py_ssize_t p, floating *rows) noexcept nogil:
+    """rows (O, n_img*P) <- grad (n_img, O, P): each channel's pixels of all images side by side."""
+    cdef Py_ssize_t i, oc, j
+    cdef const floating *src
+    cdef floating *dst
+    for i in range(n_img):
+        for oc in range(c_out):
+            src = grad + (i * c_out + oc) * p
+            dst = rows + oc * n_img * p + i * p
+            for j in range(p):
+                dst[j] = src[j]
+
+
+cdef void forward_tile(const floating *x, Py_ssize_t n_img, Py_ssize_t c_in, Py_ssize_t h,
+                       Py_ssize_t w, Py_ssize_t k, const floating *weight, Py_ssize_t c_out,
+                       const floating *bias, floating *out, floating *scratch) noexcept nogil:
+    """out (n_img, O, Ho, Wo) <- conv of x (n_img, C, H, W) with weight (O, CKK) (+ bias unless NULL)."""
+    cdef Py_ssize_t p = (h - k + 1) * (w - k + 1), width = n_img * p, ckk = c_in * k * k
+    cdef floating *cols = scratch
+    cdef floating *product = scratch + ckk * width
+    cdef Py_ssize_t i, oc, j
+    cdef floating shift
+    cdef const floating *src
+    cdef floating *dst
+    im2col_tile(x, n_img, c_in, h, w, k, cols)
+    gemm(False, False, <int> c_out, <int> width, <int> ckk, <floating> 1, weight, <int> ckk,
+         cols, <int> width, <floating> 0, product, <int> width)
+    for i in range(n_img):
+        for oc in range(c_out):
+            shift = bias[oc] if bias != NULL else 0
+            src = product + oc * width + i * p
+            dst = out + (i * c_out + oc) * p
+            for j in range(p):
+                dst[j] = src[j] + shift
+
+
+def conv2d_forward(const floating[:, :, :, ::1] x,         # IN  (N, C, H, W)
+                   const floating[:, ::1] weight,          # IN  (O, C*K*K)
+                   const floating[::1] bias,               # IN  (O,) or None
+                   floating[:, :, :, ::1] out,             # OUT (N, O, Ho, Wo)
+                   floating[:, ::1] scratch,               # scratch (threads, forward_scratch_size)
+                   int kernel_size, int tile, int n_threads):
+    """out = x (*) weight + bias, tiles of `tile` images spread over `n_threads` threads."""
+    cdef Py_ssize_t n = x.shape[0], c_in = x.shape[1], h = x.shape[2], w = x.shape[3]
+    cdef Py_ssize_t c_out = weight.shape[0], k = kernel_size
+    cdef Py_ssize_t n_tiles = (n + tile - 1) // tile, t, n0, n_img
+    cdef const floating *bias_ptr = NULL
+    cdef floating *thread_scratch
+    n_threads = min(n_threads, <int> scratch.shape[0])
+    if n == 0:
+        return
+    if bias is not None:
+        bias_ptr = &bias[0]
+    with nogil, parallel(num_threads=n_threads):
+        thread_scratch = &scratch[threadid(), 0]
+        for t in prange(n_tiles, schedule='static'):
+            n0 = t * tile
+            n_img = min(tile, n - n0)
+            forward_tile(&x[n0, 0, 0, 0], n_img, c_in, h, w, k, &weight[0, 0], c_out,
+                         bias_ptr, &out[n0, 0, 0, 0], thread_scratch)
+
+
+cdef void backward_input_tile(const floating *grad, Py_ssize_t n_img, Py_ssize_t c_out,
+                              const floating *weight, Py_ssize_t c_in, Py_ssize_t h, Py_ssize_t w,
+                              Py_ssize_t k, floating *grad_x, floating *scratch) noexcept nogil:
+    """grad_x (n_img, C, H, W) <- col2im(weight^T @ grad) for grad (n_img, O, Ho, Wo)."""
+    cdef Py_ssize_t p = (h - k + 1) * (w - k + 1), width = n_img * p, ckk = c_in * k * k
+    cdef floating *rows = scratch
+    cdef floating *cols = scratch + c_out * width
+    gather_channels_tile(grad, n_img, c_out, p, rows)
+    gemm(True, False, <int> ckk, <int> width, <int> c_out, <floating> 1, weight, <int> ckk,
+         rows, <int> width, <floating> 0, cols, <int> width)
+    col2im_tile(cols, n_img, c_in, h, w, k, grad_x)
+
+
+def conv2d_backward_input(const floating[:, :, :, ::1] grad_output,  # IN  (N, O, Ho, Wo)
+                          const floating[:, ::1] weight,             # IN  (O, C*K*K)
+                          floating[:, :, :, ::1] grad_input,         # OUT (N, C, H, W)
+                          floating[:, ::1] scratch,                  # scratch (threads, backward_input_scratch_size)
+                          int tile, int n_threads):
+    """grad_input = full correlation of grad_output with the flipped kernel (im2col transposed)."""
+    cdef Py_ssize_t n = grad_input.shape[0], c_in = grad_input.shape[1]
+    cdef Py_ssize_t h = grad_input.shape[2], w = grad_input.shape[3]
+    cdef Py_ssize_t c_out = weight.shape[0], k = h - grad_output.shape[2] + 1
+    cdef Py_ssize_t n_tiles = (n + tile - 1) // tile, t, n0, n_img
+    cdef floating *thread_scratch
+    n_threads = min(n_threads, <int> scratch.shape[0])
+    if n == 0:
+        return
+    with nogil, parallel(num_threads=n_threads):
+        thread_scratch = &scratch[threadid(), 0]
+        for t in prange(n_tiles, schedule='static'):
+            n0 = t * tile
+            n_img = min(tile, n - n0)
+            backward_input_tile(&grad_output[n0, 0, 0, 0], n_img, c_out, &weight[0, 0], c_in, h, w, k,
+                                &grad_input[n0, 0, 0, 0], thread_scratch)
+
+
+cdef void backward_weight_tile(const floating *grad, const floating *x, Py_ssize_t n_img,
+                               Py_ssize_t c_out, Py_ssize_t c_in, Py_ssize_t h, Py_ssize_t w,
+                               Py_ssize_t k, floating *grad_w, floating *scratch) noexcept nogil:
+    """grad_w (O, CKK) += grad (as O x n_img*P) @ im2col(x)^T."""
+    cdef Py_ssize_t p = (h - k + 1) * (w - k + 1), width = n_img * p, ckk = c_in * k * k
+    cdef floating *cols = scratch
+    cdef floating *rows = scratch + ckk * width
+    im2col_tile(x, n_img, c_in, h, w, k, cols)
+    gather_channels_tile(grad, n_img, c_out, p, rows)
+    gemm(False, True, <int> c_out, <int> ckk, <int> width, <floating> 1, rows, <int> width,
+         cols, <int> width, <floating> 1, grad_w, <int> ckk)
+
+
+def conv2d_backward_weight(const floating[:, :, :, ::1] grad_output,  # IN  (N, O, Ho, Wo)
+                           const floating[:, :, :, ::1] x,            # IN  (N, C, H, W)
+                           floating[:, ::1] grad_weight,              # OUT (O, C*K*K)
+                           floating[:, ::1] scratch,                  # scratch (threads, backward_weight_scratch_size)
+                           int tile, int n_threads):
+    """grad_weight = sum over images and pixels of grad_output x patches; per-thread sums, then reduced."""
+    cdef Py_ssize_t n = x.shape[0], c_in = x.shape[1], h = x.shape[2], w = x.shape[3]
+    cdef Py_ssize_t c_out = grad_weight.shape[0], ckk = grad_weight.shape[1]
+    cdef Py_ssize_t k = h - grad_output.shape[2] + 1, size = c_out * ckk
+    cdef Py_ssize_t n_tiles = (n + tile - 1) // tile, t, n0, n_img, r, j
+    cdef Py_ssize_t n_rows = scratch.shape[0]
+    cdef floating *thread_scratch
+    n_threads = min(n_threads, <int> n_rows)
+    for r in range(n_rows):
+        for j in range(size):
+            scratch[r, j] = 0
+    if n > 0:
+        with nogil, parallel(num_threads=n_threads):
+            thread_scratch = &scratch[threadid(), 0]
+            for t in prange(n_tiles, schedule='static'):
+                n0 = t * tile
+                n_img = min(tile, n - n0)
+                backward_weight_tile(&grad_output[n0, 0, 0, 0], &x[n0, 0, 0, 0], n_img, c_out,
+                                     c_in, h, w, k, thread_scratch, thread_scratch + size)
+    cdef floating *total = &grad_weight[0, 0]
+    for j in range(size):
+        total[j] = scratch[0, j]
+    for r in range(1, n_rows):
+        for j in range(size):
+            total[j] += scratch[r, j]
+
+
+def conv2d_backward_bias(const floating[:, :, ::1] grad_output,  # IN  (N, O, P)
+                         floating[::1] grad_bias,                # OUT (O,)
+                         int n_threads):
+    """grad_bias[o] = sum of grad_output[:, o, :], accumulated in double."""
+    cdef Py_ssize_t n = grad_output.shape[0], c_out = grad_output.shape[1], p = grad_output.shape[2]
+    cdef Py_ssize_t oc, i, j
+    cdef double total
+    for oc in prange(c_out, nogil=True, schedule='static', num_threads=n_threads):
+        total = 0
+        for i in range(n):
+            for j in range(p):
+                total = total + grad_output[i, oc, j]
+        grad_bias[oc] = <floating> total
