@@ -94,7 +94,7 @@ def test_threeorseven_reports_what_an_independent_computation_gives(data_root, t
         assert 80.0 < summary[key] < 100.0
     assert summary["midpoint"] == pytest.approx(midpoint, rel=1e-4)
 
-    for name in ("average-3.png", "average-7.png", "difference.png", "scores.png"):
+    for name in ("average-3.png", "average-7.png", "difference.png", "scores.png", "misclassified.png"):
         with Image.open(tmp_path / name) as picture:
             picture.verify()
     with Image.open(tmp_path / "difference.png") as picture:

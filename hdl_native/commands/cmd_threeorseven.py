@@ -2,7 +2,8 @@
 
 Prints the mean scores of the training 3s and 7s, the midpoint bias, and the test
 accuracy with bias 0 and with the midpoint bias.  --plot DIR writes the average 3,
-the average 7, their difference (the weights) and a histogram of the test scores.
+the average 7, their difference (the weights), a histogram of the test scores and a
+grid of the test images the midpoint rule gets wrong.
 Nothing is random here: --seed is accepted for uniformity and has no effect.
 """
 import json
@@ -14,7 +15,7 @@ def add_arguments(parser):
     from ..data import add_data_arguments
 
     add_data_arguments(parser, default_dataset="mnist")
-    parser.add_argument("--plot", metavar="DIR", help="write average-3/average-7/difference/scores PNGs into DIR")
+    parser.add_argument("--plot", metavar="DIR", help="write average-3/average-7/difference/scores/misclassified PNGs into DIR")
     parser.add_argument("--json", action="store_true", help="print one JSON summary object on the last line")
 
 

@@ -24,6 +24,7 @@ import numpy as np
 from ..errors import HDLError
 
 NEGATIVE_DIGIT, POSITIVE_DIGIT = "3", "7"
+MAX_WRONG = 32
 
 
 @dataclass
@@ -32,6 +33,7 @@ class ThreeOrSeven:
 
     average3, average7, weights: float64 (28, 28).  Scores are sum(weights * image).
     Accuracies are percentages over the 3s and 7s of the test split.
+    wrong_images: up to MAX_WRONG test images (n, 28, 28) the midpoint rule gets wrong, with titles.
     """
 
     average3: np.ndarray
@@ -44,6 +46,8 @@ class ThreeOrSeven:
     midpoint: float
     accuracy_bias0: float
     accuracy_midpoint: float
+    wrong_images: np.ndarray
+    wrong_titles: list
 
     @property
     def mean_score3(self):
@@ -97,6 +101,7 @@ def run(train, test):
     test_pixels, test_is_seven = threes_and_sevens(test)
     test_scores = scores(test_pixels, weights)
     test_scores3, test_scores7 = test_scores[~test_is_seven], test_scores[test_is_seven]
+    wrong = np.flatnonzero((test_scores > midpoint) != test_is_seven)[:MAX_WRONG]
     return ThreeOrSeven(
         average3=average3, average7=average7, weights=weights,
         train_scores3=train_scores3, train_scores7=train_scores7,
@@ -104,12 +109,17 @@ def run(train, test):
         midpoint=float(midpoint),
         accuracy_bias0=accuracy(test_scores3, test_scores7, 0.0),
         accuracy_midpoint=accuracy(test_scores3, test_scores7, midpoint),
+        wrong_images=test_pixels[wrong],
+        wrong_titles=[f"a {POSITIVE_DIGIT if test_is_seven[i] else NEGATIVE_DIGIT}: {test_scores[i]:.1f}" for i in wrong],
     )
 
 
 def save_pictures(result, folder):
-    """Write average-3.png, average-7.png, difference.png and scores.png into `folder`; returns the paths."""
-    from ..pictures import save_histogram, save_image
+    """Write average-3.png, average-7.png, difference.png, scores.png and misclassified.png into `folder`.
+
+    Returns the paths written.
+    """
+    from ..pictures import save_grid, save_histogram, save_image
 
     folder = Path(folder)
     return [
@@ -120,4 +130,6 @@ def save_pictures(result, folder):
                        {"3 (test)": result.test_scores3, "7 (test)": result.test_scores7},
                        title="threeorseven: scores sum(weights * image) of the test 3s and 7s",
                        xlabel="score", lines={"bias 0": 0.0, "midpoint": result.midpoint}),
-    ]
+    ] + ([save_grid(folder / "misclassified.png", result.wrong_images, titles=result.wrong_titles,
+                    title=f"test images the midpoint rule gets wrong (true digit: score; midpoint "
+                          f"{result.midpoint:.1f})")] if len(result.wrong_images) else [])
