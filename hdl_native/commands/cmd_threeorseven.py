@@ -15,7 +15,8 @@ def add_arguments(parser):
     from ..data import add_data_arguments
 
     add_data_arguments(parser, default_dataset="mnist")
-    parser.add_argument("--plot", metavar="DIR", help="write average-3/average-7/difference/scores/misclassified PNGs into DIR")
+    parser.add_argument("--plot", metavar="DIR",
+                        help="write average-3/average-7/difference/scores/misclassified PNGs into DIR")
     parser.add_argument("--json", action="store_true", help="print one JSON summary object on the last line")
 
 

@@ -110,7 +110,8 @@ def run(train, test):
         accuracy_bias0=accuracy(test_scores3, test_scores7, 0.0),
         accuracy_midpoint=accuracy(test_scores3, test_scores7, midpoint),
         wrong_images=test_pixels[wrong],
-        wrong_titles=[f"a {POSITIVE_DIGIT if test_is_seven[i] else NEGATIVE_DIGIT}: {test_scores[i]:.1f}" for i in wrong],
+        wrong_titles=[f"a {POSITIVE_DIGIT if test_is_seven[i] else NEGATIVE_DIGIT}: {test_scores[i]:.1f}"
+                      for i in wrong],
     )
 
 
