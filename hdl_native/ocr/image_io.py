@@ -76,7 +76,9 @@ def open_image(path):
     except Image.DecompressionBombError as error:
         raise HDLError(f"{path}: the image is too large to process safely ({error})") from None
     except OSError as error:
-        raise HDLError(f"{path}: cannot open the file ({error.strerror or error})") from None
+        if error.strerror:  # the operating system refused (permissions, I/O error)
+            raise HDLError(f"{path}: cannot open the file ({error.strerror})") from None
+        raise HDLError(f"{path}: the image is damaged or truncated ({error})") from None
     width, height = image.size
     if width == 0 or height == 0:
         raise HDLError(f"{path}: the image is empty ({width}x{height} pixels)")

@@ -1,0 +1,116 @@
+"""OCR input handling: formats, modes, EXIF orientation, downscaling and every kind of bad file."""
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from hdl_native.errors import HDLError
+from hdl_native.ocr.image_io import load_photo
+
+
+def handwriting_like(width=400, height=300):
+    """Light paper with a few dark strokes: (H, W, 3) uint8."""
+    page = np.full((height, width, 3), 225, np.uint8)
+    page[100:160, 60:66] = 30
+    page[100:106, 60:110] = 30
+    page[120:180, 200:205] = 30
+    return page
+
+
+def test_jpeg_and_png_load_as_grey_in_unit_range(tmp_path):
+    for suffix in ("jpg", "png"):
+        path = tmp_path / f"page.{suffix}"
+        Image.fromarray(handwriting_like()).save(path)
+        photo = load_photo(path)
+        assert photo.grey.shape == (300, 400) and photo.rgb.shape == (300, 400, 3)
+        assert photo.grey.dtype == np.float32
+        assert 0.0 <= photo.grey.min() < 0.3 and 0.8 < photo.grey.max() <= 1.0
+        assert photo.scale == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("mode", ["L", "RGBA", "P", "I;16", "LA", "CMYK", "1"])
+def test_any_mode_becomes_rgb_and_grey(tmp_path, mode):
+    picture = Image.fromarray(handwriting_like())
+    if mode == "I;16":
+        values = np.asarray(picture.convert("L"), np.uint16) * 257
+        picture = Image.fromarray(values)
+        assert picture.mode.startswith("I;16")
+    elif mode == "1":
+        picture = picture.convert("L").convert("1", dither=Image.Dither.NONE)
+    else:
+        picture = picture.convert(mode)
+    path = tmp_path / ("page.tif" if mode == "CMYK" else "page.png")
+    picture.save(path)
+    photo = load_photo(path)
+    assert photo.rgb.shape == (300, 400, 3)
+    assert photo.grey[130, 62] < 0.3 < 0.7 < photo.grey[10, 10]  # the stroke is dark, the paper light
+
+
+def test_transparent_background_counts_as_white_paper(tmp_path):
+    rgba = np.zeros((300, 400, 4), np.uint8)
+    rgba[100:160, 60:66] = (0, 0, 0, 255)  # opaque black stroke on fully transparent (black) pixels
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "clear.png")
+    photo = load_photo(tmp_path / "clear.png")
+    assert photo.grey[10, 10] > 0.95 and photo.grey[130, 62] < 0.05
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    picture = Image.fromarray(handwriting_like(400, 300))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # the camera was turned: display rotated 90 degrees clockwise
+    picture.save(tmp_path / "turned.jpg", exif=exif.tobytes())
+    photo = load_photo(tmp_path / "turned.jpg")
+    assert photo.grey.shape == (400, 300)
+    assert photo.original_size == (300, 400)
+
+
+def test_big_photo_is_downscaled_while_decoding(tmp_path):
+    big = np.asarray(Image.fromarray(handwriting_like()).resize((4000, 3000)))
+    Image.fromarray(big).save(tmp_path / "big.jpg", quality=85)
+    photo = load_photo(tmp_path / "big.jpg", max_side=2000)
+    assert max(photo.grey.shape) == 2000
+    assert photo.original_size == (4000, 3000)
+    assert photo.scale == pytest.approx(2.0)
+
+
+def tiny_png_claiming(width, height):
+    """A PNG header announcing width x height pixels (the pixel data is never decoded)."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0")) + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("case, expected", [
+    ("missing", "no such file"),
+    ("directory", "is a directory"),
+    ("zero_bytes", "empty"),
+    ("text", "not an image"),
+    ("truncated_header", "damaged or truncated"),
+    ("truncated_data", "damaged or truncated"),
+    ("tiny", "too small"),
+    ("huge", "too large"),
+])
+def test_bad_files_raise_clear_errors(tmp_path, case, expected):
+    path = tmp_path / "input.png"
+    if case == "directory":
+        path.mkdir()
+    elif case == "zero_bytes":
+        path.write_bytes(b"")
+    elif case == "text":
+        path.write_text("these are not the pixels you are looking for\n")
+    elif case.startswith("truncated"):
+        rng = np.random.default_rng(0)
+        Image.fromarray(rng.integers(0, 255, (300, 400, 3), dtype=np.uint8)).save(tmp_path / "whole.jpg")
+        whole = (tmp_path / "whole.jpg").read_bytes()
+        path = tmp_path / "cut.jpg"
+        path.write_bytes(whole[:300] if case == "truncated_header" else whole[:len(whole) // 2])
+    elif case == "tiny":
+        Image.new("L", (8, 5), 200).save(path)
+    elif case == "huge":
+        path.write_bytes(tiny_png_claiming(40_000, 40_000))
+    with pytest.raises(HDLError, match=expected) as error:
+        load_photo(path)
+    assert str(path.name) in str(error.value)

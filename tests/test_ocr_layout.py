@@ -1,0 +1,120 @@
+"""OCR layout without a trained model: lighting, lines, boxes (dots, touching letters), spaces, crops."""
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from hdl_native.errors import HDLError
+from hdl_native.models import LettersCNN
+from hdl_native.ocr import read_page
+from hdl_native.ocr.boxes import find_glyphs
+from hdl_native.ocr.crops import FRAME, glyph_crops, normalize, stroke_thickness
+from hdl_native.ocr.lighting import ink_map, ink_mask
+from hdl_native.ocr.recognize import LetterClassifier, word_breaks
+
+LETTERS = [chr(ord("a") + i) for i in range(26)]
+
+
+def printed_page(lines, size=56, rotation=2.5, shadow=0.5, width=1000, height=500, ink=40):
+    """(H, W) float32 grey page: dark text on paper darkening from 1 to `shadow` across, slightly rotated."""
+    page = Image.new("L", (width, height), 230)
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.load_default(size=size)
+    for number, text in enumerate(lines):
+        draw.text((60, 60 + int(2.5 * size) * number), text, font=font, fill=ink)
+    page = page.rotate(rotation, resample=Image.Resampling.BICUBIC, fillcolor=230)
+    grey = np.asarray(page, np.float32) / 255
+    return (grey * np.linspace(1, shadow, width, dtype=np.float32)[None, :]).astype(np.float32)
+
+
+def test_lighting_makes_ink_black_and_paper_white_under_a_shadow():
+    grey = printed_page(["shadow"], shadow=0.35, ink=120)
+    ink = ink_map(grey)
+    mask = ink_mask(ink)
+    text = slice(40, 160), slice(60, 400)
+    # paper on the dark side is darker than the ink on the bright side: no global threshold separates them
+    assert grey[300, 900] < np.percentile(grey[text], 1)
+    assert not mask[250:, :].any()
+    assert mask[text].sum() > 1000
+    assert ink.ink[300, 900] < ink.low < ink.ink[mask].mean()
+
+
+def test_rotated_printed_lines_are_found_with_one_box_per_letter():
+    lines = ["jumping quickly over", "the lazy dog in this", "fine jolly hijinks"]
+    labels, glyph_lines = find_glyphs(ink_mask(ink_map(printed_page(lines))))
+    assert [len(g) for g in glyph_lines] == [len(text.replace(" ", "")) for text in lines]
+    for glyphs in glyph_lines:
+        assert all(a.left < b.left for a, b in zip(glyphs, glyphs[1:]))  # left to right
+
+
+def test_dot_of_i_and_j_joins_its_stem():
+    labels, glyph_lines = find_glyphs(ink_mask(ink_map(printed_page(["ijiji"], rotation=0))))
+    assert len(glyph_lines) == 1 and len(glyph_lines[0]) == 5
+    for glyph in glyph_lines[0]:
+        assert len(glyph.labels) == 2  # dot + stem
+
+
+def test_touching_letters_are_split_where_the_line_says_two_letters_fit():
+    page = np.full((200, 900), 0.9, np.float32)
+    image = Image.fromarray((page * 255).astype(np.uint8))
+    draw = ImageDraw.Draw(image)
+    for left in (50, 150, 250, 350, 450):  # five separate round letters, 60 px wide
+        draw.ellipse((left, 60, left + 60, 130), outline=20, width=6)
+    draw.ellipse((600, 60, 660, 130), outline=20, width=6)  # two that touch: 120 px of ink
+    draw.ellipse((657, 60, 717, 130), outline=20, width=6)
+    grey = np.asarray(image, np.float32) / 255
+    labels, glyph_lines = find_glyphs(ink_mask(ink_map(grey)))
+    glyphs = glyph_lines[0]
+    assert len(glyphs) == 7
+    assert glyphs[5].right <= glyphs[6].left + 2
+    assert abs(glyphs[5].left - 597) < 6 and abs(glyphs[6].right - 720) < 6
+
+
+def test_word_breaks_only_where_the_gap_is_clearly_wider():
+    boxes = [(0, 40, left, left + 30) for left in (0, 35, 70, 150, 185, 220, 300)]
+    assert word_breaks(boxes) == [False, False, True, False, False, True]
+    evenly = [(0, 40, left, left + 30) for left in range(0, 400, 60)]
+    assert not any(word_breaks(evenly))  # letters written apart but evenly: one word
+
+
+def test_crops_are_28x28_bright_on_black_and_normalised_like_training():
+    grey = printed_page(["ok"], rotation=0)
+    ink = ink_map(grey)
+    labels, glyph_lines = find_glyphs(ink_mask(ink))
+    crops = glyph_crops(ink.ink, labels, glyph_lines[0])
+    assert crops.shape == (2, FRAME, FRAME) and crops.dtype == np.uint8
+    for crop in crops:
+        assert crop.max() == 255
+        assert crop[:2].max() == 0 and crop[-2:].max() == 0 and crop[:, :2].max() == 0 and crop[:, -2:].max() == 0
+        columns, rows = np.flatnonzero(crop.any(0)), np.flatnonzero(crop.any(1))
+        assert max(columns[-1] - columns[0], rows[-1] - rows[0]) >= 20  # the longest side fills ~24 px
+        assert stroke_thickness(crop) > 1.5
+    x = normalize(crops)
+    assert x.shape == (2, 1, 28, 28) and x.dtype == np.float32
+    assert x.min() == pytest.approx(-0.172575 / 0.25, abs=1e-5)
+
+
+def random_classifier():
+    return LetterClassifier(LettersCNN(seed=0).eval(), LETTERS, 0.172575, 0.25)
+
+
+def test_blank_paper_is_an_error_not_an_empty_result(tmp_path):
+    paper = (printed_page([], shadow=0.6) * 255).astype(np.uint8)
+    noisy = np.clip(paper + np.random.default_rng(0).normal(0, 4, paper.shape), 0, 255).astype(np.uint8)
+    Image.fromarray(noisy).save(tmp_path / "blank.jpg", quality=80)
+    with pytest.raises(HDLError, match="no ink"):
+        read_page(tmp_path / "blank.jpg", random_classifier())
+
+
+def test_read_page_reports_boxes_in_original_pixels_and_stage_timings(tmp_path):
+    grey = printed_page(["abc de"], rotation=0)
+    big = Image.fromarray((grey * 255).astype(np.uint8)).resize((3000, 1500), Image.Resampling.BICUBIC)
+    big.save(tmp_path / "big.png")
+    result = read_page(tmp_path / "big.png", random_classifier(), max_side=1000)
+    assert result.photo.scale == pytest.approx(3.0)
+    assert [len(line) for line in result.lines] == [5]
+    first = result.lines[0][0].box  # (top, bottom, left, right) in the 3000x1500 picture
+    assert 150 < first[2] < 260 and first[3] - first[2] > 60
+    assert len(result.texts[0]) == 6 and result.texts[0][3] == " "
+    assert set(result.timings) >= {"load", "lighting", "boxes", "crops", "classify"}
+    described = result.as_dict()
+    assert described["lines"][0]["boxes"][0]["letters"].__len__() == 3
