@@ -1,0 +1,48 @@
+"""The glyph bank: every letter of every font in several stroke widths, rendered once per run."""
+from dataclasses import dataclass
+
+import numpy as np
+
+from .glyphs import render_alphabets
+from .normalize import OUTPUT_SIZE, MARGIN, ink_boxes
+from .strokes import OVERSAMPLE, STROKE_LEVELS, stroke_variants
+from .warp import pad_stack
+
+
+@dataclass(frozen=True)
+class GlyphBank:
+    """Rendered glyphs and what is known about them.
+
+    images: float32 (L * G, S + 2, S + 2), variant v of glyph g at row v * G + g (L stroke levels,
+    G glyphs), each with a 1-pixel zero border ready for warp.sample_padded.
+    labels int64 (G,) 0..25; uppercase bool (G,); font_index int64 (G,).
+    output_widths float32 (L, G): stroke width each variant would have in the 28x28 output.
+    usable bool (L, G): variants that kept enough ink.
+    """
+
+    images: np.ndarray
+    labels: np.ndarray
+    uppercase: np.ndarray
+    font_index: np.ndarray
+    output_widths: np.ndarray
+    usable: np.ndarray
+
+    @property
+    def n_glyphs(self):
+        return len(self.labels)
+
+    @property
+    def canvas(self):
+        return self.images.shape[-1] - 2
+
+
+def build_glyph_bank(font_paths, canvas=48, extent=26, levels=STROKE_LEVELS):
+    """Render the 52 letters of each font and their stroke-width variants; see GlyphBank."""
+    fine, labels, uppercase, font_index = render_alphabets(font_paths, canvas=canvas * OVERSAMPLE,
+                                                           extent=extent * OVERSAMPLE)
+    variants, widths, usable = stroke_variants(fine, levels)
+    boxes = ink_boxes(variants[levels.index(0)])
+    side = np.maximum(boxes[:, 1] - boxes[:, 0], boxes[:, 3] - boxes[:, 2]) + 1
+    output_widths = widths * ((OUTPUT_SIZE - 2 * MARGIN) / side)[None, :]
+    images = pad_stack(variants.reshape(-1, canvas, canvas))
+    return GlyphBank(images, labels, uppercase, font_index, output_widths.astype(np.float32), usable)

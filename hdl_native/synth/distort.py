@@ -1,0 +1,107 @@
+"""Random distortions that make clean font glyphs look handwritten, applied to a whole batch at once.
+
+Order: stroke width (a pre-made dilated/eroded variant of the glyph, see strokes.py), affine
+(rotation, slant/shear, aspect, scale) plus a smooth elastic warp in one resampling, uneven
+ink and paper noise, blur (which also softens the noise into grain), and the paper floor.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from .warp import sample_padded, smooth_fields
+
+
+@dataclass(frozen=True)
+class Distortion:
+    """Ranges of the random distortions (angles in degrees, lengths in working-canvas pixels)."""
+
+    max_rotation: float = 12.0
+    max_shear: float = 0.35
+    max_log_aspect: float = 0.25
+    log_scale: tuple = (-0.2, 0.1)
+    max_elastic: float = 2.0
+    stroke_width: tuple = (0.6, 2.2)
+    blur_sigmas: tuple = (0.3, 0.6, 0.9, 1.2)
+    max_ink_dimming: float = 0.35
+    max_noise: float = 0.06
+    grain_floor: float = 0.2
+
+
+def inverse_affine(rng, n, params):
+    """float32 (n, 2, 2) maps from output to source offsets for random rotation, shear, aspect and scale."""
+    angle = np.deg2rad(rng.uniform(-params.max_rotation, params.max_rotation, n))
+    shear = rng.uniform(-params.max_shear, params.max_shear, n)
+    log_aspect = rng.uniform(-params.max_log_aspect, params.max_log_aspect, n)
+    scale = np.exp(rng.uniform(*params.log_scale, n))
+    cos, sin = np.cos(angle), np.sin(angle)
+    rotation = np.stack([np.stack([cos, -sin], -1), np.stack([sin, cos], -1)], -2)
+    shearing = np.zeros((n, 2, 2))
+    shearing[:, 0, 0] = shearing[:, 1, 1] = 1.0
+    shearing[:, 1, 0] = shear  # (row, col): the column moves with the row -> slanted letters
+    stretch = np.zeros((n, 2, 2))
+    stretch[:, 0, 0] = scale * np.exp(-log_aspect / 2)
+    stretch[:, 1, 1] = scale * np.exp(log_aspect / 2)
+    forward = rotation @ shearing @ stretch
+    return np.linalg.inv(forward).astype(np.float32)
+
+
+def warp_glyphs(padded_glyphs, ids, rng, params):
+    """Affine + elastic resampling of glyphs[ids]: float32 (B, S, S) from a zero-bordered (G, S + 2, S + 2) stack."""
+    n, size = len(ids), padded_glyphs.shape[1] - 2
+    centre = (size - 1) / 2
+    offsets = np.arange(size, dtype=np.float32) - centre
+    grid = np.stack(np.meshgrid(offsets, offsets, indexing="ij"))  # (2, S, S): row, col offsets
+    source = np.einsum("nij,jhw->nihw", inverse_affine(rng, n, params), grid) + centre
+    strength = rng.uniform(0, params.max_elastic, (n, 1, 1, 1)).astype(np.float32)
+    source += strength * smooth_fields(rng, 2 * n, size, size).reshape(n, 2, size, size)
+    return sample_padded(padded_glyphs, ids, source[:, 0], source[:, 1])
+
+
+def choose_variants(bank, glyph_ids, rng, params):
+    """Row of bank.images to draw for each glyph: the usable stroke variant closest to a random target width.
+
+    glyph_ids: int (B,) into the bank's glyphs.  Target widths (in 28x28 output pixels) are uniform in
+    params.stroke_width.  Returns int64 (B,).
+    """
+    target = rng.uniform(*params.stroke_width, len(glyph_ids))
+    candidates = bank.output_widths[:, glyph_ids]  # (L, B)
+    mismatch = np.where(bank.usable[:, glyph_ids], np.abs(candidates - target), np.inf)
+    return mismatch.argmin(axis=0) * bank.n_glyphs + np.asarray(glyph_ids)
+
+
+def blur(images, rng, params):
+    """Gaussian blur with a sigma drawn per image from params.blur_sigmas, in place; returns images."""
+    sigmas = rng.choice(params.blur_sigmas, size=len(images))
+    for sigma in set(sigmas.tolist()):
+        chosen = np.flatnonzero(sigmas == sigma)
+        images[chosen] = ndimage.gaussian_filter(images[chosen], sigma=(0, sigma, sigma))
+    return images
+
+
+def uneven_ink_and_noise(images, rng, params):
+    """Dim the ink along a smooth random field and add paper noise: float32 (B, S, S) -> new array."""
+    n, size = images.shape[:2]
+    dimming = rng.uniform(0, params.max_ink_dimming, (n, 1, 1)).astype(np.float32)
+    field = 1.0 / (1.0 + np.exp(-smooth_fields(rng, n, size, size, scale=1.5)))
+    images = images * (1.0 - dimming * field)
+    noise = rng.uniform(0, params.max_noise, (n, 1, 1)).astype(np.float32)
+    return images + noise * rng.standard_normal(images.shape, dtype=np.float32)
+
+
+def paper_floor(images, params):
+    """Scale each image to maximum 1 and clip the bottom grain_floor to 0, as the real conversion did."""
+    peak = np.maximum(images.max(axis=(1, 2), keepdims=True), 1e-6)
+    return np.clip(images / peak - params.grain_floor, 0, None) / (1 - params.grain_floor)
+
+
+def distort(bank, glyph_ids, rng, params=Distortion()):
+    """Random handwriting-like versions of the bank's glyphs: float32 (B, S, S) in [0, 1], ink bright on black.
+
+    bank: GlyphBank.  glyph_ids: int (B,) in 0..bank.n_glyphs-1.  rng: np.random.Generator.
+    """
+    rows = choose_variants(bank, glyph_ids, rng, params)
+    images = warp_glyphs(bank.images, rows, rng, params)
+    images = uneven_ink_and_noise(images, rng, params)
+    images = blur(images, rng, params)
+    return paper_floor(images, params)

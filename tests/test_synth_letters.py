@@ -1,0 +1,123 @@
+"""Synthetic letters: fonts, resampling, the letters-set layout, determinism, IDX output and the CLI."""
+import json
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from hdl_native.cli import main
+from hdl_native.data.idx import read_idx
+from hdl_native.errors import HDLError
+from hdl_native.synth import (IMAGES_FILE, LABELS_FILE, PREVIEW_FILE, build_glyph_bank, find_fonts, generate_letters,
+                              read_letters_idx, write_letters_idx)
+from hdl_native.synth.normalize import ink_boxes, normalize_like_letters
+from hdl_native.synth.warp import box_downsample, sample_bilinear, smooth_fields
+
+
+@pytest.fixture(scope="module")
+def fonts():
+    try:
+        return find_fonts()[:2]
+    except HDLError as error:
+        pytest.skip(f"no usable fonts on this machine: {error}")
+
+
+@pytest.fixture(scope="module")
+def bank(fonts):
+    return build_glyph_bank(fonts)
+
+
+def test_no_fonts_is_a_clear_error(tmp_path):
+    (tmp_path / "notes.txt").write_text("not a font")
+    (tmp_path / "broken.ttf").write_bytes(b"not a font either")
+    with pytest.raises(HDLError, match="no fonts found"):
+        find_fonts([tmp_path], system=False)
+    with pytest.raises(HDLError, match="does not exist"):
+        find_fonts([tmp_path / "missing.ttf"], system=False)
+
+
+def test_sample_bilinear_matches_scipy_with_zero_outside():
+    rng = np.random.default_rng(0)
+    stack = rng.random((3, 7, 9)).astype(np.float32)
+    ids = np.array([2, 0, 1, 2])
+    rows, cols = rng.uniform(-2, 9, (4, 5, 6)), rng.uniform(-2, 11, (4, 5, 6))
+    expected = np.stack([ndimage.map_coordinates(stack[i], [rows[b], cols[b]], order=1, mode="grid-constant")
+                         for b, i in enumerate(ids)])
+    np.testing.assert_allclose(sample_bilinear(stack, ids, rows, cols), expected, atol=1e-5)
+
+
+def test_box_downsample_and_smooth_fields():
+    images = np.arange(2 * 4 * 6, dtype=np.float32).reshape(2, 4, 6)
+    np.testing.assert_allclose(box_downsample(images, 2), images.reshape(2, 2, 2, 3, 2).mean(axis=(2, 4)))
+    fields = smooth_fields(np.random.default_rng(0), 3, 20, 30)
+    assert fields.shape == (3, 20, 30)
+    assert np.abs(np.diff(fields, axis=1)).max() < np.abs(fields).max()  # smooth: steps far below the range
+
+
+def test_normalize_centres_the_ink_box_and_fills_24_pixels():
+    images = np.zeros((2, 48, 48), dtype=np.float32)
+    images[0, 3:23, 30:40] = 1.0  # 20 tall, 10 wide, off centre
+    images[1, 10:14, 5:45] = 0.5  # 4 tall, 40 wide, dim
+    out = normalize_like_letters(images)
+    assert out.dtype == np.uint8 and out.shape == (2, 28, 28)
+    assert out.max(axis=(1, 2)).tolist() == [255, 255]
+    assert out[:, :2].max() == 0 and out[:, -2:].max() == 0 and out[:, :, :2].max() == 0 and out[:, :, -2:].max() == 0
+    top, bottom, left, right = ink_boxes(out.astype(np.float32), threshold=0.5)[0]
+    assert (top, bottom) == (2, 25)  # the longer side spans the full 24 pixels
+    assert abs((left + right) / 2 - 13.5) <= 0.5 and 10 <= right - left + 1 <= 14  # centred, aspect kept
+    top, bottom, left, right = ink_boxes(out.astype(np.float32), threshold=0.5)[1]
+    assert (left, right) == (2, 25) and abs((top + bottom) / 2 - 13.5) <= 0.5
+
+
+def test_generated_letters_look_like_the_letters_set(bank):
+    images, labels = generate_letters(300, seed=3, bank=bank)
+    assert images.shape == (300, 28, 28) and images.dtype == np.uint8
+    assert labels.shape == (300,) and labels.dtype == np.int64
+    counts = np.bincount(labels, minlength=26)
+    assert counts.min() >= 11 and counts.max() <= 12  # 300 / 26, balanced
+    assert (images.max(axis=(1, 2)) == 255).all()
+    assert images[:, :2].max() == 0 and images[:, :, -2:].max() == 0
+    ink = (images > 127).mean()
+    assert 0.03 < ink < 0.35  # strokes, neither empty nor solid blobs
+
+
+def test_same_seed_same_letters_other_seed_other_letters(bank):
+    first, first_labels = generate_letters(600, seed=7, bank=bank)
+    again, again_labels = generate_letters(600, seed=7, bank=bank)
+    other, _ = generate_letters(600, seed=8, bank=bank)
+    np.testing.assert_array_equal(first, again)
+    np.testing.assert_array_equal(first_labels, again_labels)
+    assert np.abs(first.astype(int) - other.astype(int)).mean() > 5
+
+
+def test_idx_files_round_trip(tmp_path, bank):
+    images, labels = generate_letters(40, seed=0, bank=bank)
+    images_path, labels_path = write_letters_idx(tmp_path / "out", images, labels)
+    assert images_path.name == IMAGES_FILE and labels_path.name == LABELS_FILE
+    assert images_path.read_bytes()[:2] == b"\x1f\x8b"
+    np.testing.assert_array_equal(read_idx(images_path, 2051), images)
+    np.testing.assert_array_equal(read_idx(labels_path, 2049), labels)
+    back_images, back_labels = read_letters_idx(tmp_path / "out")
+    np.testing.assert_array_equal(back_labels, labels)
+    assert not list((tmp_path / "out").glob(".*.tmp"))
+
+
+def test_cli_writes_files_preview_and_json(tmp_path, capsys, fonts):
+    from PIL import Image
+
+    font_args = ["--fonts", *map(str, fonts), "--only-these-fonts"]
+    code = main(["synth-letters", "--out", str(tmp_path), "--count", "60", "--seed", "1", "--preview", "--json",
+                 *font_args])
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["count"] == 60 and summary["fonts"] == len(fonts)
+    assert len(read_idx(tmp_path / IMAGES_FILE)) == 60
+    with Image.open(tmp_path / PREVIEW_FILE) as preview:
+        assert preview.size[0] == 26 * 28 * 2
+
+
+def test_cli_bad_arguments_are_one_line_errors(tmp_path, capsys):
+    assert main(["synth-letters", "--out", str(tmp_path), "--count", "0"]) == 2
+    assert "--count" in capsys.readouterr().err
+    assert main(["synth-letters", "--out", str(tmp_path), "--count", "5", "--fonts", str(tmp_path / "nope.ttf")]) == 2
+    assert "does not exist" in capsys.readouterr().err
