@@ -1,0 +1,72 @@
+"""`hdl-native ocr` end to end: text, --json, --out, --time, and clear errors for bad input."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+import hdl_native
+from hdl_native.checkpoint import save_checkpoint
+from hdl_native.models import LettersCNN
+
+LETTERS = [chr(ord("a") + i) for i in range(26)]
+
+
+def run_ocr(*args):
+    return subprocess.run([sys.executable, "-m", "hdl_native", "ocr", *map(str, args)], capture_output=True,
+                          text=True, timeout=300, cwd=Path(hdl_native.__file__).parent.parent)
+
+
+def untrained_model(tmp_path):
+    """A letters state file with random weights: enough to exercise everything but the reading."""
+    path = tmp_path / "random.hdl"
+    save_checkpoint(path, LettersCNN(seed=3), classes=LETTERS, normalization={"mean": 0.172575, "std": 0.25})
+    return path
+
+
+def two_line_page(tmp_path):
+    page = Image.new("RGB", (900, 400), (235, 225, 205))
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.load_default(size=60)
+    draw.text((60, 60), "hello there", font=font, fill=(30, 30, 80))
+    draw.text((60, 220), "big world", font=font, fill=(30, 30, 80))
+    path = tmp_path / "page.jpg"
+    page.save(path, quality=85)
+    return path
+
+
+def test_text_json_boxed_png_and_timings(tmp_path):
+    result = run_ocr(two_line_page(tmp_path), "--model", untrained_model(tmp_path), "--json", "--time",
+                     "--out", tmp_path / "boxed.png", "--min-confidence", "0.99")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    summary = json.loads(lines[-1])
+    assert summary["text"].split("\n") == lines[:2] == [line["text"] for line in summary["lines"]]
+    assert [len(line["boxes"]) for line in summary["lines"]] == [10, 8]
+    assert [len(text.split()) for text in lines[:2]] == [2, 2]
+    box = summary["lines"][0]["boxes"][0]
+    assert set(box) >= {"x", "y", "width", "height", "letters", "probabilities"}
+    assert len(box["letters"]) == 3 and box["probabilities"] == sorted(box["probabilities"], reverse=True)
+    assert set(lines[0]) <= set("? ")  # an untrained network is never 99% sure
+    with Image.open(tmp_path / "boxed.png") as boxed:
+        assert boxed.format == "PNG" and boxed.size == (900, 400)
+    assert "classify" in result.stderr and "total" in result.stderr
+
+
+def test_bad_inputs_exit_cleanly_without_traceback(tmp_path):
+    model = untrained_model(tmp_path)
+    (tmp_path / "notes.jpg").write_text("not a picture")
+    (tmp_path / "empty.png").write_bytes(b"")
+    Image.new("RGB", (300, 200), (240, 240, 235)).save(tmp_path / "blank.png")
+    cases = {"notes.jpg": "not an image", "empty.png": "empty", "blank.png": "no ink", "missing.jpg": "no such file"}
+    for name, message in cases.items():
+        result = run_ocr(tmp_path / name, "--model", model)
+        assert result.returncode == 2, (name, result.stderr)
+        assert message in result.stderr and "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+    result = run_ocr(tmp_path / "blank.png", "--model", tmp_path / "nomodel.hdl")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    result = run_ocr(two_line_page(tmp_path), "--model", model, "--min-confidence", "2")
+    assert result.returncode == 2 and "--min-confidence" in result.stderr
