@@ -24,6 +24,10 @@ def add_arguments(parser):
     parser.add_argument("--alpha", type=float, default=0.001, help="Adam learning rate (default: 0.001)")
     parser.add_argument("--dropout", type=float, nargs="?", const=0.5, default=0.0, metavar="P",
                         help="dropout after fc1 while training; --dropout alone means 0.5 (default: off)")
+    parser.add_argument("--train-from", metavar="DIR", default=None,
+                        help="train on the synthetic letters `hdl-native synth-letters --out DIR` wrote instead of "
+                             "the dataset's training split (validation and test stay on the real test split); "
+                             "then fine-tune on real letters with --init")
     add_training_arguments(parser, "letters", default_epochs=60, default_validate_every=120,
                            default_db="letters-vals.sqlite3")
 

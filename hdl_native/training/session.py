@@ -71,6 +71,8 @@ def add_training_arguments(parser, command, default_epochs, default_validate_eve
                else "SQLite file for chapter 6's inspection tables (default: no logging)")
     parser.add_argument("--db", metavar="FILE", default=default_db, help=db_help)
     parser.add_argument("--no-db", action="store_true", help="do not write the SQLite log")
+    parser.add_argument("--export", metavar="FILE", default=None,
+                        help="also write the trained model alone (no optimiser state; small) with its test accuracy")
     parser.add_argument("--plot", metavar="DIR", default=None, help="write the confusion matrix (and samples) as PNG here")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print one JSON summary object on the last line")
@@ -87,7 +89,10 @@ def run_training(args, command, architecture, choice, dropout=0.0):
     root = find_data_root(args.data)
     train_set = load_dataset(args.dataset, "train", root)
     test_set = load_dataset(args.dataset, "test", root)
-    train_images, train_labels, validation = split_validation(args, train_set, test_set)
+    train_images, train_labels = train_set.images, train_set.labels
+    if getattr(args, "train_from", None):
+        train_images, train_labels = load_synthetic(args.train_from, train_set.n_classes)
+    train_images, train_labels, validation = split_validation(args, train_images, train_labels, test_set)
 
     resumed = load_checkpoint(args.state) if getattr(args, "state", None) else None
     model = make_model(architecture, train_set.n_classes, dropout, args.seed)
@@ -132,6 +137,9 @@ def run_training(args, command, architecture, choice, dropout=0.0):
     report = final_report(args, command, trainer, test_set, log, small_before)
     report["wall_seconds"] = time.perf_counter() - wall_started
     report["state"] = str(out)
+    if args.export:
+        save_checkpoint(args.export, model, None, **{**extras, **trainer.state(), "test_report": report})
+        print(f"wrote the model to {args.export}")
     if log is not None:
         log.close()
         report["db"] = str(args.db)
@@ -150,18 +158,31 @@ def check_arguments(args):
         raise HDLError(f"--max-minutes must be positive, got {args.max_minutes}")
 
 
-def split_validation(args, train_set, test_set):
+def load_synthetic(directory, n_classes):
+    """uint8 images (N, 28, 28) and int64 labels (N,) that `hdl-native synth-letters --out DIR` wrote."""
+    from ..data import read_idx
+    from ..synth.generator import IMAGES_FILE, LABELS_FILE
+
+    images = read_idx(Path(directory) / IMAGES_FILE, expected_magic=2051)
+    labels = read_idx(Path(directory) / LABELS_FILE, expected_magic=2049).astype(np.int64)
+    if len(images) != len(labels):
+        raise HDLError(f"{directory}: {len(images)} synthetic images but {len(labels)} labels")
+    if labels.size and labels.max() >= n_classes:
+        raise HDLError(f"{directory}: label {labels.max()} does not fit {n_classes} classes")
+    return images, labels
+
+
+def split_validation(args, images, labels, test_set):
     """(training images, training labels, (validation images, labels)) per --holdout / --val-size."""
     rng = np.random.default_rng([args.seed, 3])
     if args.holdout:
-        if not 0 < args.holdout < len(train_set):
-            raise HDLError(f"--holdout {args.holdout} must be between 1 and {len(train_set) - 1}")
-        order = rng.permutation(len(train_set))
+        if not 0 < args.holdout < len(labels):
+            raise HDLError(f"--holdout {args.holdout} must be between 1 and {len(labels) - 1}")
+        order = rng.permutation(len(labels))
         held, kept = np.sort(order[:args.holdout]), np.sort(order[args.holdout:])
-        return (train_set.images[kept], train_set.labels[kept],
-                (train_set.images[held], train_set.labels[held]))
+        return images[kept], labels[kept], (images[held], labels[held])
     sample = np.sort(rng.permutation(len(test_set))[:args.val_size])  # the test labels may be sorted by class
-    return train_set.images, train_set.labels, (test_set.images[sample], test_set.labels[sample])
+    return images, labels, (test_set.images[sample], test_set.labels[sample])
 
 
 def make_model(architecture, n_classes, dropout, seed):

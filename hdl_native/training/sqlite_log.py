@@ -22,7 +22,6 @@ Rows are buffered and written with executemany in one transaction per
 flush, so logging stays a small fraction of training time.
 """
 import json
-from itertools import repeat
 import sqlite3
 import time
 
@@ -42,6 +41,7 @@ CREATE TABLE IF NOT EXISTS confusion (startID INTEGER, batchno INTEGER, true INT
 """
 DENSE_BATCHES = 32
 SPARSE_EVERY = 32
+ROWS_PER_STATEMENT = 100
 
 
 def should_log_parameters(batchno):
@@ -108,7 +108,7 @@ class SqliteLog:
         for name, param in named_parameters:
             grad = param.grad if param.grad is not None else np.zeros_like(param.value)
             if name not in self._layouts:
-                self._layouts[name] = element_layout(param.shape)
+                self._layouts[name] = tuple(column.tolist() for column in element_layout(param.shape))
             self._data.append((int(batchno), name, reduce_parameter(param.value), reduce_parameter(grad)))
 
     def log_confusion(self, batchno, confusion):
@@ -117,11 +117,31 @@ class SqliteLog:
             (self.start_id, int(batchno), int(t), int(p), int(confusion[t, p])) for t, p in zip(true, predicted))
 
     def _data_rows(self):
+        """All buffered data rows as one object array (n, 8), columns in the table's order."""
+        total = sum(len(values) for _, _, values, _ in self._data)
+        rows = np.empty((total, 8), dtype=object)
+        rows[:, 0] = self.start_id
+        start = 0
         for batchno, name, values, grads in self._data:
+            block = rows[start:start + len(values)]
             idx, row, col = self._layouts[name]
-            n = len(values)
-            yield from zip(repeat(self.start_id, n), repeat(batchno, n), repeat(name, n), idx.tolist(),
-                           row.tolist(), col.tolist(), values.tolist(), grads.tolist())
+            block[:, 1] = batchno
+            block[:, 2] = name
+            block[:, 3], block[:, 4], block[:, 5] = idx, row, col
+            block[:, 6], block[:, 7] = values.tolist(), grads.tolist()
+            start += len(values)
+        return rows
+
+    def _insert_data(self):
+        """Insert the data rows ROWS_PER_STATEMENT at a time (about twice as fast as one row per statement)."""
+        rows = self._data_rows()
+        whole = len(rows) // ROWS_PER_STATEMENT * ROWS_PER_STATEMENT
+        if whole:
+            placeholders = ",".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * ROWS_PER_STATEMENT)
+            self.connection.executemany(f"INSERT INTO data VALUES {placeholders}",
+                                        rows[:whole].reshape(-1, 8 * ROWS_PER_STATEMENT).tolist())
+        if whole < len(rows):
+            self.connection.executemany("INSERT INTO data VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows[whole:].tolist())
 
     def flush(self):
         """Write everything buffered in one transaction."""
@@ -133,7 +153,7 @@ class SqliteLog:
                 self.connection.executemany(f"INSERT INTO validation ({PROGRESS_COLUMNS}) VALUES ({','.join('?' * 11)})",
                                             self._validation)
             if self._data:
-                self.connection.executemany("INSERT INTO data VALUES (?, ?, ?, ?, ?, ?, ?, ?)", self._data_rows())
+                self._insert_data()
             if self._confusion:
                 self.connection.executemany("INSERT INTO confusion VALUES (?, ?, ?, ?, ?)", self._confusion)
         self._training, self._validation, self._data, self._confusion = [], [], [], []
