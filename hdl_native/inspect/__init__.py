@@ -1,0 +1,1 @@
+"""Looking inside training: read the SQLite log, draw it, and evaluate saved models."""

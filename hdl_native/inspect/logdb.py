@@ -1,0 +1,180 @@
+"""Read the trainer's SQLite inspection log (see training/sqlite_log.py for the schema); only SELECTs are run.
+
+Every defect a user can cause (missing file, not SQLite, a table or run or parameter
+that is not there) raises HDLError naming the file and what is wrong.
+"""
+import json
+import re
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import HDLError
+
+PROGRESS_TABLES = ("training", "validation")
+PROGRESS_FIELDS = ("batchno", "epoch", "time", "elapsed", "cputime", "corperc", "avgloss", "batchsize", "lr", "momentum")
+_PARAM_SPEC = re.compile(r"^(?P<name>[A-Za-z_][\w.]*?)(?:\.(?P<kind>weight|bias))?:(?P<idx>\d+)$")
+
+
+class LogDB:
+    """An open, read-only inspection log.  Use as a context manager or call close()."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        if not self.path.exists():
+            raise HDLError(f"log database {self.path} does not exist")
+        if not self.path.is_file():
+            raise HDLError(f"log database {self.path} is not a file")
+        try:
+            # mode=rw never creates a file; read-only mode would fail on a WAL log that has no -shm file yet
+            self.connection = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=rw", uri=True, timeout=10)
+            self.tables = {row[0] for row in self.connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        except sqlite3.DatabaseError as error:
+            raise HDLError(f"{self.path} is not an SQLite database ({error})") from None
+        if "training" not in self.tables:
+            raise HDLError(f"{self.path} holds no 'training' table: not an hdl-native training log "
+                           f"(tables: {', '.join(sorted(self.tables)) or 'none'})")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        self.connection.close()
+
+    def query(self, sql, parameters=()):
+        """All rows of a query; database errors become HDLError naming the file."""
+        try:
+            return self.connection.execute(sql, parameters).fetchall()
+        except sqlite3.DatabaseError as error:
+            raise HDLError(f"{self.path}: cannot read the log ({error})") from None
+
+    def run_ids(self):
+        """Sorted startIDs that logged training progress."""
+        return [row[0] for row in self.query("SELECT DISTINCT startID FROM training ORDER BY startID")]
+
+    def choose_run(self, run=None):
+        """The startID to show: `run` if it exists, else the latest; HDLError when there is none."""
+        ids = self.run_ids()
+        if not ids:
+            raise HDLError(f"{self.path}: the log holds no training runs yet")
+        if run is None:
+            return ids[-1]
+        if run not in ids:
+            raise HDLError(f"{self.path}: no run with startID {run}; runs present: {_ranges(ids)}")
+        return run
+
+    def run_info(self, run):
+        """{'command', 'args' (dict), 'started'} from the runs table, or {} when it is absent."""
+        if "runs" not in self.tables:
+            return {}
+        rows = self.query("SELECT command, args, started FROM runs WHERE startID = ?", (run,))
+        if not rows:
+            return {}
+        command, args, started = rows[0]
+        try:
+            args = json.loads(args) if args else {}
+        except ValueError:
+            args = {}
+        return {"command": command, "args": args if isinstance(args, dict) else {}, "started": started}
+
+    def progress(self, table, run):
+        """Columns of `training` or `validation` for one run, ordered by batch: {field: float64 array}."""
+        if table not in PROGRESS_TABLES:
+            raise ValueError(f"unknown progress table {table!r}")
+        if table not in self.tables:
+            return {field: np.zeros(0) for field in PROGRESS_FIELDS}
+        rows = self.query(f"SELECT {', '.join(PROGRESS_FIELDS)} FROM {table} WHERE startID = ? ORDER BY batchno, time",
+                          (run,))
+        columns = np.array(rows, dtype=np.float64).reshape(-1, len(PROGRESS_FIELDS))
+        return {field: columns[:, i] for i, field in enumerate(PROGRESS_FIELDS)}
+
+    def _require_data(self):
+        if "data" not in self.tables:
+            raise HDLError(f"{self.path} holds no 'data' table (parameter values were not logged)")
+
+    def parameter_names(self, run):
+        """{name: number of idx values} of the parameters logged for a run."""
+        self._require_data()
+        rows = self.query("SELECT name, MAX(idx) + 1 FROM data WHERE startID = ? AND batchno = "
+                          "(SELECT MIN(batchno) FROM data WHERE startID = ?) GROUP BY name", (run, run))
+        return dict(rows)
+
+    def parameter_history(self, run, name, idx):
+        """One parameter element group over time: (batchnos (T,), rows (E,), cols (E,), values (T, E), grads (T, E)).
+
+        E elements are the (row, col) positions logged under (name, idx), e.g. the 3x3 kernel of a conv filter.
+        """
+        self._require_data()
+        rows = self.query("SELECT batchno, row, col, val, grad FROM data WHERE startID = ? AND name = ? AND idx = ?",
+                          (run, name, idx))
+        if not rows:
+            known = self.parameter_names(run)
+            if name not in known:
+                raise HDLError(f"{self.path}: run {run} logged no parameter {name!r}; logged: "
+                               f"{', '.join(sorted(known)) or 'none'}")
+            raise HDLError(f"{self.path}: parameter {name!r} has no index {idx} in run {run}; "
+                           f"valid indices are 0..{known[name] - 1}")
+        table = np.array(rows, dtype=np.float64)
+        batchnos, batch_index = np.unique(table[:, 0], return_inverse=True)
+        positions, position_index = np.unique(table[:, 1:3], axis=0, return_inverse=True)
+        values = np.full((len(batchnos), len(positions)), np.nan)
+        grads = np.full_like(values, np.nan)
+        values[batch_index, position_index.ravel()] = table[:, 3]
+        grads[batch_index, position_index.ravel()] = table[:, 4]
+        return batchnos.astype(np.int64), positions[:, 0].astype(int), positions[:, 1].astype(int), values, grads
+
+    def logged_batches(self, run):
+        """(first, last) batchno with logged parameters for a run; HDLError when there are none."""
+        self._require_data()
+        first, last = self.query("SELECT MIN(batchno), MAX(batchno) FROM data WHERE startID = ?", (run,))[0]
+        if first is None:
+            raise HDLError(f"{self.path}: run {run} logged no parameter values")
+        return int(first), int(last)
+
+    def snapshot(self, run, batchno, weights_only=True):
+        """float64 values of every logged element at one batch (only '*.weight' names when weights_only)."""
+        self._require_data()
+        condition = " AND name LIKE '%.weight'" if weights_only else ""
+        rows = self.query(f"SELECT val FROM data WHERE startID = ? AND batchno = ?{condition}", (run, batchno))
+        return np.array(rows, dtype=np.float64).reshape(-1)
+
+    def confusion(self, run):
+        """(batchno, matrix int64 (C, C)) of the run's last test evaluation, or None when none was logged.
+
+        C covers every class index seen in any of the run's confusion rows.
+        """
+        if "confusion" not in self.tables:
+            return None
+        rows = self.query("SELECT batchno, true, predicted, count FROM confusion WHERE startID = ?", (run,))
+        if not rows:
+            return None
+        table = np.array(rows, dtype=np.int64)
+        size = int(table[:, 1:3].max()) + 1
+        last = table[table[:, 0] == table[:, 0].max()]
+        matrix = np.zeros((size, size), dtype=np.int64)
+        np.add.at(matrix, (last[:, 1], last[:, 2]), last[:, 3])
+        return int(last[0, 0]), matrix
+
+
+def parse_param_spec(spec):
+    """'c2:20' -> ('c2.weight', 20); 'fc1.bias:3' -> ('fc1.bias', 3).  HDLError for anything else."""
+    match = _PARAM_SPEC.match(spec.strip()) if isinstance(spec, str) else None
+    if not match:
+        raise HDLError(f"--param {spec!r} is not LAYER:INDEX, e.g. c2:20 (filter 20 of c2's weights) "
+                       "or fc1.bias:3")
+    return f"{match['name']}.{match['kind'] or 'weight'}", int(match["idx"])
+
+
+def _ranges(ids):
+    """'1-3, 7' for the sorted ids [1, 2, 3, 7]."""
+    groups = [[ids[0], ids[0]]]
+    for current in ids[1:]:
+        if current == groups[-1][1] + 1:
+            groups[-1][1] = current
+        else:
+            groups.append([current, current])
+    return ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in groups)

@@ -1,0 +1,109 @@
+"""`hdl-native evaluate`: a saved model measured on a test split, batched, with augmentation and confusions."""
+import json
+
+import numpy as np
+import pytest
+
+import hdl_native as hdl
+from hdl_native.checkpoint import save_checkpoint
+from hdl_native.cli import main
+from hdl_native.data import augment, normalize, write_idx
+from hdl_native.errors import HDLError
+from hdl_native.inspect.evaluation import evaluate_state, most_confused, per_class_accuracy
+from hdl_native.models import DigitsMLP
+
+
+def tiny_mnist(root, n_images=37, seed=0):
+    """root/mnist with a small random test split; returns (images, labels)."""
+    rng = np.random.default_rng(seed)
+    images = (rng.random((n_images, 28, 28)) ** 3 * 255).astype(np.uint8)
+    labels = rng.integers(0, 10, n_images).astype(np.uint8)
+    (root / "mnist").mkdir(parents=True)
+    write_idx(root / "mnist" / "t10k-images-idx3-ubyte.gz", images)
+    write_idx(root / "mnist" / "t10k-labels-idx1-ubyte.gz", labels)
+    return images, labels.astype(np.int64)
+
+
+def reference_log_probs(model, images):
+    """The model's log-probabilities, one fresh graph over all images at once (no batching)."""
+    return model(hdl.Tensor(normalize(images))).numpy()
+
+
+@pytest.fixture
+def setup(tmp_path):
+    images, labels = tiny_mnist(tmp_path / "data")
+    model = DigitsMLP(seed=3)
+    state = save_checkpoint(tmp_path / "digits.hdl", model, dataset="mnist", classes=[str(d) for d in range(10)],
+                            normalization={"mean": 0.172575, "std": 0.25})
+    return tmp_path, state, model, images, labels
+
+
+def test_report_matches_an_unbatched_reference(setup):
+    tmp_path, state, model, images, labels = setup
+    report = evaluate_state(state, tmp_path / "data", batch_size=8, seed=5)  # 37 images: 5 batches, last one short
+    log_probs = reference_log_probs(model, images)
+    predictions = log_probs.argmax(axis=1)
+    assert report.n_images == 37 and report.dataset == "mnist"
+    assert report.test_accuracy == pytest.approx(100 * np.mean(predictions == labels))
+    top2 = np.argsort(-log_probs, axis=1)[:, :2]
+    assert report.top2_accuracy == pytest.approx(100 * np.mean((top2 == labels[:, None]).any(axis=1)))
+    augmented = reference_log_probs(model, augment(images, np.random.default_rng(5))).argmax(axis=1)
+    assert report.augmented_accuracy == pytest.approx(100 * np.mean(augmented == labels))
+    for digit in range(10):
+        mine = labels == digit
+        if mine.any():
+            assert report.per_class[str(digit)] == pytest.approx(100 * np.mean(predictions[mine] == digit))
+    assert report.confusion.sum() == 37
+    for true, predicted, count in report.confused_pairs:
+        assert count == np.sum((labels == int(true)) & (predictions == int(predicted))) and true != predicted
+
+
+def test_same_seed_same_augmented_accuracy(setup):
+    tmp_path, state, *_ = setup
+    first = evaluate_state(state, tmp_path / "data", seed=1)
+    again = evaluate_state(state, tmp_path / "data", seed=1)
+    assert first.augmented_accuracy == again.augmented_accuracy
+
+
+def test_per_class_and_confused_pairs_from_a_known_matrix():
+    confusion = np.array([[5, 2, 0], [0, 3, 1], [4, 0, 0]])
+    classes = ["a", "b", "c"]
+    per_class = per_class_accuracy(confusion, classes)
+    assert per_class["a"] == pytest.approx(500 / 7) and per_class["b"] == pytest.approx(75.0)
+    assert per_class["c"] == 0.0
+    assert most_confused(confusion, classes) == [["c", "a", 4], ["a", "b", 2], ["b", "c", 1]]
+    assert np.isnan(per_class_accuracy(np.zeros((2, 2), dtype=int), ["x", "y"])["x"])
+
+
+def test_cli_json_on_the_last_line(setup, capsys):
+    tmp_path, state, *_ = setup
+    code = main(["evaluate", str(state), "--data", str(tmp_path / "data"), "--json", "--threads", "1",
+                 "--plot", str(tmp_path / "pictures")])
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    for key in ("test_accuracy", "top2_accuracy", "augmented_accuracy", "per_class", "confused_pairs"):
+        assert key in summary
+    assert sorted(summary["per_class"]) == [str(d) for d in range(10)]
+    assert 0 <= summary["test_accuracy"] <= summary["top2_accuracy"] <= 100
+    assert (tmp_path / "pictures" / "confusion.png").stat().st_size > 1000
+
+
+def test_errors_are_clear(setup, capsys):
+    tmp_path, state, model, *_ = setup
+    assert main(["evaluate", str(tmp_path / "missing.hdl"), "--data", str(tmp_path / "data")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["evaluate", str(state), "--data", str(tmp_path / "data"), "--dataset", "letters"]) == 2
+    assert "letters" in capsys.readouterr().err  # not present under this root
+    unnamed = save_checkpoint(tmp_path / "unnamed.hdl", model)
+    with pytest.raises(HDLError, match="--dataset"):
+        evaluate_state(unnamed, tmp_path / "data")
+
+
+def test_mismatched_classes(setup, tmp_path):
+    _, _, _, images, _ = setup
+    (tmp_path / "data" / "letters").mkdir()
+    write_idx(tmp_path / "data" / "letters" / "letters-test-images-idx3-ubyte.gz", images)
+    write_idx(tmp_path / "data" / "letters" / "letters-test-labels-idx1-ubyte.gz", np.zeros(len(images), np.uint8))
+    state = save_checkpoint(tmp_path / "d.hdl", DigitsMLP(seed=0), dataset="letters")
+    with pytest.raises(HDLError, match="10 outputs but dataset 'letters' has 26 classes"):
+        evaluate_state(state, tmp_path / "data")

@@ -1,0 +1,135 @@
+"""`hdl-native plot`: reading the SQLite training log and drawing it, with clear errors for bad input."""
+import json
+import sqlite3
+
+import numpy as np
+import pytest
+
+from hdl_native.cli import main
+from hdl_native.errors import HDLError
+from hdl_native.inspect.logdb import LogDB, parse_param_spec
+from hdl_native.inspect.plots import running_mean
+
+PROGRESS = "(startID INTEGER, batchno INTEGER, epoch INTEGER, time REAL, elapsed REAL, cputime REAL, " \
+           "corperc REAL, avgloss REAL, batchsize INTEGER, lr REAL, momentum REAL)"
+
+
+def conv_value(run, batchno, idx, row, col):
+    """The value the fake log stores for c2.weight[idx, row, col] (so tests can check what comes back)."""
+    return run * 0.5 + idx * 0.1 + row * 0.01 + col * 0.001 - batchno * 1e-3
+
+
+def build_log(path, runs=(1, 2), n_batches=40):
+    """A small log in the trainer's schema: runs 1 and 2, c2.weight with 4 filters of 3x3, fc1.bias of 5."""
+    connection = sqlite3.connect(path)
+    connection.executescript(f"""
+        CREATE TABLE runs (startID INTEGER PRIMARY KEY AUTOINCREMENT, command TEXT, args TEXT, started REAL);
+        CREATE TABLE training {PROGRESS};
+        CREATE TABLE validation {PROGRESS};
+        CREATE TABLE data (startID INTEGER, batchno INTEGER, name TEXT, idx INTEGER, row INTEGER, col INTEGER,
+                           val REAL, grad REAL);
+        CREATE TABLE confusion (startID INTEGER, batchno INTEGER, true INTEGER, predicted INTEGER, count INTEGER);
+    """)
+    for run in runs:
+        connection.execute("INSERT INTO runs VALUES (?, 'letters', ?, 0)", (run, json.dumps({"dataset": "letters"})))
+        for batchno in range(n_batches):
+            row = (run, batchno, 0, 1e9 + batchno, 0.1 * batchno, 0.2 * batchno, min(100, 3 * batchno),
+                   3.0 / (1 + batchno), 64, 0.001, 0.9)
+            connection.execute("INSERT INTO training VALUES (?,?,?,?,?,?,?,?,?,?,?)", row)
+            if batchno % 10 == 9:
+                connection.execute("INSERT INTO validation VALUES (?,?,?,?,?,?,?,?,?,?,?)", row)
+            if batchno < 8 or batchno % 8 == 0:
+                connection.executemany("INSERT INTO data VALUES (?,?,?,?,?,?,?,?)", [
+                    (run, batchno, "c2.weight", idx, r, c, conv_value(run, batchno, idx, r, c), 0.01 * r)
+                    for idx in range(4) for r in range(3) for c in range(3)])
+                connection.executemany("INSERT INTO data VALUES (?,?,?,?,?,?,?,?)", [
+                    (run, batchno, "fc1.bias", idx, 0, 0, 0.2 - 0.001 * batchno, 0.0) for idx in range(5)])
+        connection.executemany("INSERT INTO confusion VALUES (?,?,?,?,?)",
+                               [(run, 39, t, t, 30) for t in range(26)] + [(run, 39, 4, 5, 7), (run, 20, 0, 1, 99)])
+    connection.commit()
+    connection.close()
+    return path
+
+
+@pytest.fixture
+def log_path(tmp_path):
+    return build_log(tmp_path / "letters-vals.sqlite3")
+
+
+def test_plot_writes_every_picture_for_the_latest_run(log_path, tmp_path, capsys):
+    from PIL import Image
+
+    out = tmp_path / "plots"
+    assert main(["plot", str(log_path), "--out", str(out), "--param", "c2:3", "--json"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    summary = json.loads(lines[-1])
+    assert summary["run"] == 2
+    names = sorted(p.split("/")[-1] for p in summary["files"])
+    assert names == ["confusion.png", "curves-batch.png", "curves-time.png", "param-c2.weight-3.png",
+                     "weights-squared.png"]
+    for path in summary["files"]:
+        assert path in lines  # the list of files is printed
+        with Image.open(path) as picture:
+            picture.verify()
+            assert picture.format == "PNG"
+
+
+def test_plot_chosen_run_and_bias_parameter(log_path, tmp_path, capsys):
+    out = tmp_path / "run1"
+    assert main(["plot", str(log_path), "--out", str(out), "--run", "1", "--param", "fc1.bias:4", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["run"] == 1
+    assert (out / "param-fc1.bias-4.png").stat().st_size > 1000
+
+
+def test_parameter_history_returns_the_logged_values(log_path):
+    with LogDB(log_path) as log:
+        batchnos, rows, cols, values, grads = log.parameter_history(1, "c2.weight", 2)
+        assert batchnos.tolist() == list(range(8)) + [8, 16, 24, 32]
+        assert list(zip(rows.tolist(), cols.tolist())) == [(r, c) for r in range(3) for c in range(3)]
+        expected = np.array([[conv_value(1, b, 2, r, c) for r in range(3) for c in range(3)] for b in batchnos])
+        np.testing.assert_allclose(values, expected)
+        np.testing.assert_allclose(grads[:, 3:6], 0.01)  # row 1
+        assert log.logged_batches(2) == (0, 32)
+        assert len(log.snapshot(2, 0)) == 4 * 9  # weights only
+        assert len(log.snapshot(2, 0, weights_only=False)) == 4 * 9 + 5
+        batchno, matrix = log.confusion(2)
+        assert batchno == 39 and matrix.shape == (26, 26)
+        assert matrix[4, 5] == 7 and matrix[0, 1] == 0 and matrix.trace() == 26 * 30
+
+
+def test_param_spec_parsing():
+    assert parse_param_spec("c2:20") == ("c2.weight", 20)
+    assert parse_param_spec("fc1.bias:3") == ("fc1.bias", 3)
+    assert parse_param_spec("c1.weight:0") == ("c1.weight", 0)
+    for bad in ("c2", "c2:", ":3", "c2:x", "c2:-1", "c2:1:2", ""):
+        with pytest.raises(HDLError, match="LAYER:INDEX"):
+            parse_param_spec(bad)
+
+
+@pytest.mark.parametrize("param, message", [("c2:x", "LAYER:INDEX"), ("c2:4", "valid indices are 0..3"),
+                                            ("c9:1", "no parameter 'c9.weight'")])
+def test_plot_bad_param_is_a_one_line_error(log_path, tmp_path, capsys, param, message):
+    assert main(["plot", str(log_path), "--out", str(tmp_path / "p"), "--param", param]) == 2
+    error = capsys.readouterr().err
+    assert message in error and "Traceback" not in error
+
+
+def test_plot_bad_databases_are_one_line_errors(log_path, tmp_path, capsys):
+    not_sqlite = tmp_path / "notes.sqlite3"
+    not_sqlite.write_text("this is not a database\n" * 50)
+    other_sqlite = tmp_path / "other.sqlite3"
+    sqlite3.connect(other_sqlite).execute("CREATE TABLE t (x)").connection.commit()
+    cases = [(tmp_path / "missing.sqlite3", "does not exist"), (not_sqlite, "not an SQLite database"),
+             (other_sqlite, "no 'training' table")]
+    for path, message in cases:
+        assert main(["plot", str(path), "--out", str(tmp_path / "p")]) == 2
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "missing.sqlite3").exists()  # reading never creates a database
+    assert main(["plot", str(log_path), "--out", str(tmp_path / "p"), "--run", "7"]) == 2
+    assert "no run with startID 7; runs present: 1-2" in capsys.readouterr().err
+
+
+def test_running_mean():
+    np.testing.assert_allclose(running_mean([1, 2, 3, 4], 2), [1, 1.5, 2.5, 3.5])
+    np.testing.assert_allclose(running_mean([5.0], 10), [5.0])
