@@ -141,6 +141,18 @@ def test_maxpool2d_ceil_mode_pools_the_partial_edge(ops):
     assert out[0, 0, 5, 0] == 111.0  # last row, window of 1 x 2 pixels
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_maxpool2d_nan_and_ties_follow_numpy(ops, dtype):
+    """The first NaN of a window wins (numpy's argmax); so does the first of equal maxima."""
+    x = np.random.default_rng(12).standard_normal((2, 3, 7, 8)).astype(dtype)
+    x[0, 0, 1, 3] = x[1, 2, 6, 7] = x[0, 1, 4, 4] = x[0, 1, 5, 5] = np.nan
+    x[1, 0, :2, :2] = 5.0
+    out, argmax = ops.maxpool2d_forward(x, 2)
+    ref_out, ref_argmax = REFERENCE.maxpool2d_forward(x, 2)
+    np.testing.assert_array_equal(argmax, ref_argmax)
+    np.testing.assert_array_equal(out, ref_out)
+
+
 # ---------------------------------------------------------------- linear
 @pytest.mark.parametrize("n,f,g", [(64, 512, 64), (1, 3, 1), (7, 784, 10)])
 @pytest.mark.parametrize("dtype", DTYPES)
