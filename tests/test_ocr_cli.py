@@ -68,5 +68,7 @@ def test_bad_inputs_exit_cleanly_without_traceback(tmp_path):
         assert len(result.stderr.strip().splitlines()) == 1
     result = run_ocr(tmp_path / "blank.png", "--model", tmp_path / "nomodel.hdl")
     assert result.returncode == 2 and "Traceback" not in result.stderr
+    result = run_ocr(two_line_page(tmp_path), "--model", model, "--out", tmp_path / "no" / "such" / "dir.png")
+    assert result.returncode == 2 and "cannot write" in result.stderr and "Traceback" not in result.stderr
     result = run_ocr(two_line_page(tmp_path), "--model", model, "--min-confidence", "2")
     assert result.returncode == 2 and "--min-confidence" in result.stderr

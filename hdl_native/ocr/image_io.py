@@ -13,7 +13,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from ..errors import HDLError
 
 MAX_WORK_SIDE = 2000  # longest side the pipeline analyses; handwriting stays > 20 px tall
-MAX_INPUT_PIXELS = 250_000_000  # refuse larger pictures: even their header promises > 700 MB of RGB
+MAX_JPEG_PIXELS = 250_000_000  # JPEGs decode straight to 1/2..1/8 size (draft), so memory stays small
+MAX_OTHER_PIXELS = 100_000_000  # other formats decode in full: at most ~300 MB of RGB
 MIN_SIDE = 16  # smaller pictures cannot hold a readable handwritten letter
 
 
@@ -38,14 +39,14 @@ def load_photo(path, max_side=MAX_WORK_SIDE):
     """Read `path` into a Photo whose longest side is at most `max_side`; HDLError on bad input."""
     path = Path(path)
     check_file(path)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        image = open_image(path)
-        full_width, full_height = oriented_size(image)
-        try:
+    image = open_image(path)
+    full_width, full_height = oriented_size(image)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             decoded = decode_reduced(image, max_side)
-        except (OSError, ValueError, SyntaxError) as error:
-            raise HDLError(f"{path}: the image data is damaged or truncated ({error})") from None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+        raise HDLError(f"{path}: the image data is damaged or truncated ({error})") from None
     picture = to_rgb(upright(decoded))
     if max(picture.size) > max_side:
         factor = max_side / max(picture.size)
@@ -69,22 +70,25 @@ def check_file(path):
 
 def open_image(path):
     """Open without decoding; checks the format and the pixel count from the header."""
+    bomb_limit = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = None  # the limits below depend on the format, so Pillow's own check is off
     try:
         image = Image.open(path)
     except UnidentifiedImageError:
         raise HDLError(f"{path}: not an image Pillow can read (expected JPEG, PNG, BMP, TIFF, WebP, ...)") from None
-    except Image.DecompressionBombError as error:
-        raise HDLError(f"{path}: the image is too large to process safely ({error})") from None
     except OSError as error:
         if error.strerror:  # the operating system refused (permissions, I/O error)
             raise HDLError(f"{path}: cannot open the file ({error.strerror})") from None
         raise HDLError(f"{path}: the image is damaged or truncated ({error})") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = bomb_limit
     width, height = image.size
+    limit = MAX_JPEG_PIXELS if image.format == "JPEG" else MAX_OTHER_PIXELS
     if width == 0 or height == 0:
         raise HDLError(f"{path}: the image is empty ({width}x{height} pixels)")
-    if width * height > MAX_INPUT_PIXELS:
-        raise HDLError(f"{path}: the image has {width}x{height} = {width * height / 1e6:.0f} megapixels, "
-                       f"more than the {MAX_INPUT_PIXELS / 1e6:.0f}-megapixel limit; downscale it first")
+    if width * height > limit:
+        raise HDLError(f"{path}: the image is too large: {width}x{height} = {width * height / 1e6:.0f} megapixels, "
+                       f"more than the {limit / 1e6:.0f}-megapixel limit for {image.format} files; downscale it first")
     if min(width, height) < MIN_SIDE:
         raise HDLError(f"{path}: the image is only {width}x{height} pixels, too small to hold handwriting "
                        f"(need at least {MIN_SIDE} pixels each way)")

@@ -15,7 +15,7 @@ def render_boxes(rgb, lines, scale):
     draw = ImageDraw.Draw(picture)
     heights = [(r.box[1] - r.box[0]) / scale for line in lines for r in line]
     size = int(np.clip(0.45 * np.median(heights), 12, 80)) if heights else 12
-    font = ImageFont.load_default(size=size)
+    font = scalable_font(size)
     stroke = max(1, size // 12)
     for line in lines:
         for reading in line:
@@ -29,6 +29,14 @@ def render_boxes(rgb, lines, scale):
             draw.rectangle(box, fill=LABEL_BACKGROUND)
             draw.text(position, text, font=font, fill=colour, anchor="mt")
     return picture
+
+
+def scalable_font(size):
+    """Pillow's built-in font at `size` px (Pillow >= 10.1), else its small bitmap font."""
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:
+        return ImageFont.load_default()
 
 
 def save_boxed(rgb, lines, scale, path):
