@@ -65,3 +65,24 @@ def test_twelve_megapixel_photo_is_processed(data_root, tmp_path):
         top, bottom, left, right = reading.box  # in the 4000x3000 picture's pixels
         assert top <= row * 2.5 < bottom and left <= column * 2.5 < right
     assert np.isfinite(sum(result.timings.values()))
+
+
+@pytest.mark.parametrize("change", ["rotate -5", "rotate 4", "shadow", "low contrast", "grainy", "half size"])
+def test_the_eleven_boxes_survive_a_worse_photo(data_root, tmp_path, change):
+    photo = Image.open(photo_path(data_root)).convert("RGB")
+    pixels = np.asarray(photo, np.float32)
+    if change.startswith("rotate"):
+        photo = photo.rotate(float(change.split()[1]), resample=Image.Resampling.BICUBIC, fillcolor=(150, 145, 130))
+    elif change == "shadow":  # the right side gets only 35% of the light
+        photo = Image.fromarray((pixels * np.linspace(1, 0.35, photo.width)[None, :, None]).astype(np.uint8))
+    elif change == "low contrast":
+        photo = Image.fromarray((pixels.mean() + 0.4 * (pixels - pixels.mean())).clip(0, 255).astype(np.uint8))
+    elif change == "grainy":
+        noise = np.random.default_rng(0).normal(0, 12, pixels.shape)
+        photo = Image.fromarray((pixels + noise).clip(0, 255).astype(np.uint8))
+    elif change == "half size":
+        photo = photo.resize((800, 600), Image.Resampling.LANCZOS)
+    photo.save(tmp_path / "worse.jpg", quality=85)
+    loaded = load_photo(tmp_path / "worse.jpg")
+    _, glyph_lines = find_glyphs(ink_mask(ink_map(loaded.grey)))
+    assert [len(line) for line in glyph_lines] == [11]

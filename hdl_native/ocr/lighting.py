@@ -17,6 +17,8 @@ CLOSING_FRACTION = 1 / 25  # closing window, as a fraction of the longest side: 
 MIN_CONTRAST = 0.08  # ink must be at least 8% darker than its paper to count
 STRONG_CONTRAST = 0.22  # every ink mark needs some pixels at least this dark
 LOW_NOISE_MULTIPLE, HIGH_NOISE_MULTIPLE = 6.0, 12.0  # thresholds in paper-grain standard deviations
+NOISY_PAPER = 0.035  # grain above this (relative darkness) is smoothed before thresholding
+DENOISE_SIGMA = 1.0  # px
 
 
 @dataclass
@@ -52,12 +54,22 @@ def ink_map(grey):
     paper = estimate_paper(grey)
     ink = (paper - grey) / np.maximum(paper, np.float32(0.05))
     np.clip(ink, 0, 1, out=ink)
-    sample = ink[::4, ::4] if ink.size > 1_000_000 else ink
-    median = float(np.median(sample))
-    noise = float(np.median(np.abs(sample - median))) * 1.4826
+    median, noise = grain(ink)
+    if noise > NOISY_PAPER:
+        # a grainy photo: averaging neighbours lowers the grain so faint strokes stay above the threshold
+        # (not done on clean photos, where it would join letters written close together)
+        ink = ndimage.gaussian_filter(ink, DENOISE_SIGMA, truncate=2.5)
+        median, noise = grain(ink)
     low = max(median + LOW_NOISE_MULTIPLE * noise, MIN_CONTRAST)
     high = max(median + HIGH_NOISE_MULTIPLE * noise, STRONG_CONTRAST, 1.5 * low)
     return InkMap(ink.astype(np.float32, copy=False), low, high, noise)
+
+
+def grain(ink):
+    """(median, robust standard deviation) of the ink map: mostly the paper's grain."""
+    sample = ink[::4, ::4] if ink.size > 1_000_000 else ink
+    median = float(np.median(sample))
+    return median, float(np.median(np.abs(sample - median))) * 1.4826
 
 
 def ink_mask(ink_map_):
