@@ -39,7 +39,7 @@ def two_line_page(tmp_path):
 
 def test_text_json_boxed_png_and_timings(tmp_path):
     result = run_ocr(two_line_page(tmp_path), "--model", untrained_model(tmp_path), "--json", "--time",
-                     "--out", tmp_path / "boxed.png", "--min-confidence", "0.99")
+                     "--out", tmp_path / "boxed.png", "--min-confidence", "0.99", "--crops", tmp_path / "crops.png")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     summary = json.loads(lines[-1])
@@ -53,6 +53,8 @@ def test_text_json_boxed_png_and_timings(tmp_path):
     with Image.open(tmp_path / "boxed.png") as boxed:
         assert boxed.format == "PNG" and boxed.size == (900, 400)
     assert "classify" in result.stderr and "total" in result.stderr
+    with Image.open(tmp_path / "crops.png") as sheet:  # 2 lines, at most 10 crops of 30 px, 3x
+        assert sheet.size == ((10 * 30 + 2) * 3, (2 * 30 + 2) * 3)
 
 
 def test_bad_inputs_exit_cleanly_without_traceback(tmp_path):

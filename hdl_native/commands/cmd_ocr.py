@@ -19,6 +19,9 @@ def add_arguments(parser):
                         help="letters model state file (default: the pretrained model shipped with hdl_native)")
     parser.add_argument("--out", metavar="PNG", default=None,
                         help="write the photo with a box and the letter read around every character")
+    parser.add_argument("--crops", metavar="PNG", default=None,
+                        help="write the 28x28 crops the network saw, one row per line (to check them against "
+                             "the training letters)")
     parser.add_argument("--json", action="store_true", help="print one JSON object with all boxes on the last line")
     parser.add_argument("--min-confidence", metavar="P", type=float, default=0.5,
                         help="letters read with a lower probability print as '?' (default 0.5)")
@@ -29,7 +32,7 @@ def run(args):
     from ..errors import HDLError
     from ..ocr import read_page
     from ..ocr.model import load_letter_classifier
-    from ..ocr.render import save_boxed
+    from ..ocr.render import crop_sheet, save_boxed, save_picture
 
     if not 0.0 <= args.min_confidence <= 1.0:
         raise HDLError(f"--min-confidence must be a probability between 0 and 1, got {args.min_confidence}")
@@ -42,6 +45,9 @@ def run(args):
     if args.out:
         save_boxed(result.photo.rgb, result.lines, result.photo.scale, args.out)
         print(f"boxed picture written to {args.out}", file=sys.stderr)
+    if args.crops:
+        save_picture(crop_sheet(result.crops), args.crops, "crop sheet")
+        print(f"crops written to {args.crops}", file=sys.stderr)
     if args.time:
         report_timings(result, model_seconds, time.perf_counter() - started)
     if args.json:

@@ -13,11 +13,13 @@ from .recognize import Reading, line_text, top_guesses
 
 @dataclass
 class OcrResult:
-    """What was read: lines of Readings, their texts, the photo and the time each stage took (seconds)."""
+    """What was read: lines of Readings, their texts, the photo, the network's input crops
+    ([(n, 28, 28) uint8] per line) and the time each stage took (seconds)."""
 
     lines: list
     texts: list
     photo: object
+    crops: list = field(default_factory=list)
     timings: dict = field(default_factory=dict)
 
     @property
@@ -67,7 +69,7 @@ def read_page(path, classifier, min_confidence=0.5, max_side=MAX_WORK_SIDE):
              for glyphs, p in zip(glyph_lines, probabilities)]
     texts = [line_text(line) for line in lines]
     clock.lap("text")
-    return OcrResult(lines, texts, photo, clock.timings)
+    return OcrResult(lines, texts, photo, crops, clock.timings)
 
 
 def readings_of_line(glyphs, probabilities, classes, scale, min_confidence):

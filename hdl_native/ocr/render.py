@@ -39,9 +39,25 @@ def scalable_font(size):
         return ImageFont.load_default()
 
 
+def crop_sheet(crops, scale=3):
+    """The network's view: one row of 28x28 crops per line (grey, bright ink on black), enlarged `scale` times."""
+    width = max(len(line) for line in crops) * 30 + 2
+    sheet = np.full((len(crops) * 30 + 2, width), 60, np.uint8)
+    for row, line in enumerate(crops):
+        for column, crop in enumerate(line):
+            sheet[2 + 30 * row:30 + 30 * row, 2 + 30 * column:30 + 30 * column] = crop
+    picture = Image.fromarray(sheet)
+    return picture.resize((picture.width * scale, picture.height * scale), Image.Resampling.NEAREST)
+
+
+def save_picture(picture, path, what):
+    """Write a Pillow image as PNG; HDLError naming `what` if it cannot be written."""
+    try:
+        picture.save(path, format="PNG")
+    except OSError as error:
+        raise HDLError(f"{path}: cannot write the {what} ({error.strerror or error})") from None
+
+
 def save_boxed(rgb, lines, scale, path):
     """Write the boxed picture as PNG to `path`; HDLError if it cannot be written."""
-    try:
-        render_boxes(rgb, lines, scale).save(path, format="PNG")
-    except OSError as error:
-        raise HDLError(f"{path}: cannot write the boxed picture ({error.strerror or error})") from None
+    save_picture(render_boxes(rgb, lines, scale), path, "boxed picture")
