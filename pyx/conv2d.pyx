@@ -23,15 +23,11 @@ def forward_scratch_size(int c_in, int c_out, int kernel_size, int n_pixels, int
     return (c_in * kernel_size * kernel_size + c_out) * tile * n_pixels
 
 
-def backward_input_scratch_size(int c_in, int c_out, int kernel_size, int n_pixels, int tile):
-    """Elements of per-thread scratch conv2d_backward_input needs: gathered grads + grad cols."""
-    return (c_in * kernel_size * kernel_size + c_out) * tile * n_pixels
-
-
-def backward_weight_scratch_size(int c_in, int c_out, int kernel_size, int n_pixels, int tile):
-    """Elements of per-thread scratch conv2d_backward_weight needs: weight-grad sum + cols + grads."""
+def backward_scratch_size(int c_in, int c_out, int kernel_size, int n_pixels, int tile):
+    """Elements of per-thread scratch conv2d_backward needs: weight- and bias-grad sums,
+    gathered grads and columns."""
     cdef int ckk = c_in * kernel_size * kernel_size
-    return c_out * ckk + (ckk + c_out) * tile * n_pixels
+    return c_out * ckk + c_out + (ckk + c_out) * tile * n_pixels
 
 
 cdef void im2col_tile(const floating *x, Py_ssize_t n_img, Py_ssize_t c_in, Py_ssize_t h,
@@ -135,87 +131,6 @@ def conv2d_forward(const floating[:, :, :, ::1] x,         # IN  (N, C, H, W)
                          bias_ptr, &out[n0, 0, 0, 0], thread_scratch)
 
 
-cdef void backward_input_tile(const floating *grad, Py_ssize_t n_img, Py_ssize_t c_out,
-                              const floating *weight, Py_ssize_t c_in, Py_ssize_t h, Py_ssize_t w,
-                              Py_ssize_t k, floating *grad_x, floating *scratch) noexcept nogil:
-    """grad_x (n_img, C, H, W) <- col2im(weight^T @ grad) for grad (n_img, O, Ho, Wo)."""
-    cdef Py_ssize_t p = (h - k + 1) * (w - k + 1), width = n_img * p, ckk = c_in * k * k
-    cdef floating *rows = scratch
-    cdef floating *cols = scratch + c_out * width
-    gather_channels_tile(grad, n_img, c_out, p, rows)
-    gemm(True, False, <int> ckk, <int> width, <int> c_out, <floating> 1, weight, <int> ckk,
-         rows, <int> width, <floating> 0, cols, <int> width)
-    col2im_tile(cols, n_img, c_in, h, w, k, grad_x)
-
-
-def conv2d_backward_input(const floating[:, :, :, ::1] grad_output,  # IN  (N, O, Ho, Wo)
-                          const floating[:, ::1] weight,             # IN  (O, C*K*K)
-                          floating[:, :, :, ::1] grad_input,         # OUT (N, C, H, W)
-                          floating[:, ::1] scratch,                  # scratch (threads, backward_input_scratch_size)
-                          int tile, int n_threads):
-    """grad_input = full correlation of grad_output with the flipped kernel (im2col transposed)."""
-    cdef Py_ssize_t n = grad_input.shape[0], c_in = grad_input.shape[1]
-    cdef Py_ssize_t h = grad_input.shape[2], w = grad_input.shape[3]
-    cdef Py_ssize_t c_out = weight.shape[0], k = h - grad_output.shape[2] + 1
-    cdef Py_ssize_t n_tiles = (n + tile - 1) // tile, t, n0, n_img
-    cdef floating *thread_scratch
-    n_threads = min(n_threads, <int> scratch.shape[0])
-    if n == 0:
-        return
-    with nogil, parallel(num_threads=n_threads):
-        thread_scratch = &scratch[threadid(), 0]
-        for t in prange(n_tiles, schedule='static'):
-            n0 = t * tile
-            n_img = min(tile, n - n0)
-            backward_input_tile(&grad_output[n0, 0, 0, 0], n_img, c_out, &weight[0, 0], c_in, h, w, k,
-                                &grad_input[n0, 0, 0, 0], thread_scratch)
-
-
-cdef void backward_weight_tile(const floating *grad, const floating *x, Py_ssize_t n_img,
-                               Py_ssize_t c_out, Py_ssize_t c_in, Py_ssize_t h, Py_ssize_t w,
-                               Py_ssize_t k, floating *grad_w, floating *scratch) noexcept nogil:
-    """grad_w (O, CKK) += grad (as O x n_img*P) @ im2col(x)^T."""
-    cdef Py_ssize_t p = (h - k + 1) * (w - k + 1), width = n_img * p, ckk = c_in * k * k
-    cdef floating *cols = scratch
-    cdef floating *rows = scratch + ckk * width
-    im2col_tile(x, n_img, c_in, h, w, k, cols)
-    gather_channels_tile(grad, n_img, c_out, p, rows)
-    gemm(False, True, <int> c_out, <int> ckk, <int> width, <floating> 1, rows, <int> width,
-         cols, <int> width, <floating> 1, grad_w, <int> ckk)
-
-
-def conv2d_backward_weight(const floating[:, :, :, ::1] grad_output,  # IN  (N, O, Ho, Wo)
-                           const floating[:, :, :, ::1] x,            # IN  (N, C, H, W)
-                           floating[:, ::1] grad_weight,              # OUT (O, C*K*K)
-                           floating[:, ::1] scratch,                  # scratch (threads, backward_weight_scratch_size)
-                           int tile, int n_threads):
-    """grad_weight = sum over images and pixels of grad_output x patches; per-thread sums, then reduced."""
-    cdef Py_ssize_t n = x.shape[0], c_in = x.shape[1], h = x.shape[2], w = x.shape[3]
-    cdef Py_ssize_t c_out = grad_weight.shape[0], ckk = grad_weight.shape[1]
-    cdef Py_ssize_t k = h - grad_output.shape[2] + 1, size = c_out * ckk
-    cdef Py_ssize_t n_tiles = (n + tile - 1) // tile, t, n0, n_img, r, j
-    cdef Py_ssize_t n_rows = scratch.shape[0]
-    cdef floating *thread_scratch
-    n_threads = min(n_threads, <int> n_rows)
-    for r in range(n_rows):
-        for j in range(size):
-            scratch[r, j] = 0
-    if n > 0:
-        with nogil, parallel(num_threads=n_threads):
-            thread_scratch = &scratch[threadid(), 0]
-            for t in prange(n_tiles, schedule='static'):
-                n0 = t * tile
-                n_img = min(tile, n - n0)
-                backward_weight_tile(&grad_output[n0, 0, 0, 0], &x[n0, 0, 0, 0], n_img, c_out,
-                                     c_in, h, w, k, thread_scratch, thread_scratch + size)
-    cdef floating *total = &grad_weight[0, 0]
-    for j in range(size):
-        total[j] = scratch[0, j]
-    for r in range(1, n_rows):
-        for j in range(size):
-            total[j] += scratch[r, j]
-
-
 cdef double sum_row(const floating *values, Py_ssize_t n) noexcept nogil:
     """Sum of n values: eight running partial sums (vectorisable), then added in double."""
     cdef floating partial[8]
@@ -231,6 +146,84 @@ cdef double sum_row(const floating *values, Py_ssize_t n) noexcept nogil:
     for lane in range(8):
         total += partial[lane]
     return total
+
+
+cdef void backward_tile(const floating *grad, const floating *x, const floating *weight,
+                        Py_ssize_t n_img, Py_ssize_t c_out, Py_ssize_t c_in, Py_ssize_t h,
+                        Py_ssize_t w, Py_ssize_t k, floating *grad_x, floating *grad_w,
+                        floating *grad_b, floating *scratch) noexcept nogil:
+    """One tile of images, each gradient only where its pointer is not NULL:
+    grad_b (O,) += pixel sums of grad;  grad_w (O, CKK) += grad (O x n_img*P) @ im2col(x)^T;
+    grad_x (n_img, C, H, W) = col2im(weight^T @ grad).  grad is gathered once for all three."""
+    cdef Py_ssize_t p = (h - k + 1) * (w - k + 1), width = n_img * p, ckk = c_in * k * k, oc
+    cdef floating *rows = scratch
+    cdef floating *cols = scratch + c_out * width
+    gather_channels_tile(grad, n_img, c_out, p, rows)
+    if grad_b != NULL:
+        for oc in range(c_out):
+            grad_b[oc] += <floating> sum_row(rows + oc * width, width)
+    if grad_w != NULL:
+        im2col_tile(x, n_img, c_in, h, w, k, cols)
+        gemm(False, True, <int> c_out, <int> ckk, <int> width, <floating> 1, rows, <int> width,
+             cols, <int> width, <floating> 1, grad_w, <int> ckk)
+    if grad_x != NULL:
+        gemm(True, False, <int> ckk, <int> width, <int> c_out, <floating> 1, weight, <int> ckk,
+             rows, <int> width, <floating> 0, cols, <int> width)
+        col2im_tile(cols, n_img, c_in, h, w, k, grad_x)
+
+
+def conv2d_backward(const floating[:, :, :, ::1] grad_output,  # IN  (N, O, Ho, Wo)
+                    const floating[:, :, :, ::1] x,            # IN  (N, C, H, W), None if grad_weight is
+                    const floating[:, ::1] weight,             # IN  (O, C*K*K), None if grad_input is
+                    floating[:, :, :, ::1] grad_input,         # OUT (N, C, H, W) or None
+                    floating[:, ::1] grad_weight,              # OUT (O, C*K*K) or None
+                    floating[::1] grad_bias,                   # OUT (O,) or None
+                    floating[:, ::1] scratch,                  # scratch (threads, backward_scratch_size)
+                    int c_in, int h, int w, int tile, int n_threads):
+    """All three conv gradients in one pass over tiles of `tile` images on `n_threads` threads.
+
+    Each thread sums its weight and bias gradients in its own scratch row; the
+    rows are added up at the end.  Pass None for a gradient that is not needed.
+    """
+    cdef Py_ssize_t n = grad_output.shape[0], c_out = grad_output.shape[1]
+    cdef Py_ssize_t k = h - grad_output.shape[2] + 1, ckk = c_in * k * k
+    cdef Py_ssize_t size_w = c_out * ckk, size = size_w + c_out
+    cdef Py_ssize_t n_tiles = (n + tile - 1) // tile, t, n0, n_img, r, j
+    cdef Py_ssize_t n_rows = scratch.shape[0]
+    cdef bint want_x = grad_input is not None, want_w = grad_weight is not None
+    cdef bint want_b = grad_bias is not None
+    cdef floating *thread_scratch
+    cdef floating *total
+    if (want_w and x is None) or (want_x and weight is None):
+        raise ValueError("conv2d_backward: grad_weight needs x and grad_input needs weight")
+    n_threads = min(n_threads, <int> n_rows)
+    for r in range(n_rows):
+        for j in range(size):
+            scratch[r, j] = 0
+    if n > 0:
+        with nogil, parallel(num_threads=n_threads):
+            thread_scratch = &scratch[threadid(), 0]
+            for t in prange(n_tiles, schedule='static'):
+                n0 = t * tile
+                n_img = min(tile, n - n0)
+                backward_tile(&grad_output[n0, 0, 0, 0], &x[n0, 0, 0, 0] if want_w else NULL,
+                              &weight[0, 0] if want_x else NULL, n_img, c_out,
+                              c_in, h, w, k, &grad_input[n0, 0, 0, 0] if want_x else NULL,
+                              thread_scratch if want_w else NULL,
+                              thread_scratch + size_w if want_b else NULL, thread_scratch + size)
+    if want_w:
+        total = &grad_weight[0, 0]
+        for j in range(size_w):
+            total[j] = scratch[0, j]
+        for r in range(1, n_rows):
+            for j in range(size_w):
+                total[j] += scratch[r, j]
+    if want_b:
+        for j in range(c_out):
+            grad_bias[j] = scratch[0, size_w + j]
+        for r in range(1, n_rows):
+            for j in range(c_out):
+                grad_bias[j] += scratch[r, size_w + j]
 
 
 def conv2d_backward_bias(const floating[:, :, ::1] grad_output,  # IN  (N, O, P)

@@ -83,6 +83,20 @@ def test_conv2d_backward(ops, shape, dtype):
     close(ops.conv2d_backward_bias(grad), REFERENCE.conv2d_backward_bias(g64), dtype)
 
 
+@pytest.mark.parametrize("needs", [(True, True, True), (False, True, True), (True, False, False), (False, False, True)])
+def test_conv2d_fused_backward(ops, needs):
+    """conv2d_backward computes exactly the gradients asked for, equal to the separate methods."""
+    (x, weight, grad), (x64, w64, g64) = arrays(np.random.default_rng(13), np.float64, (5, 3, 9, 8),
+                                                 (4, 3, 3, 3), (5, 4, 7, 6))
+    got = ops.conv2d_backward(grad, x, weight, needs)
+    want = REFERENCE.conv2d_backward(g64, x64, w64)
+    for need, g, r in zip(needs, got, want):
+        if need:
+            close(g, r, np.float64)
+        else:
+            assert g is None
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_conv2d_one_image_per_tile(ops, dtype, monkeypatch):
     """Tiny tiles: many tiles per thread, per-thread weight sums over several tiles."""

@@ -129,45 +129,50 @@ class NativeOps(NumpyOps):
             conv2d.conv2d_forward(x, weight.reshape(c_out, -1), bias, out, scratch, k, tile, n_threads)
         return out
 
+    def conv2d_backward(self, grad_output, x, weight, needs=(True, True, True)):
+        """(grad_x, grad_weight, grad_bias) in one pass over the images; None where not needed."""
+        self._check_conv(x, weight)
+        return self._conv2d_backward(grad_output, x, weight, x.shape, needs)
+
     def conv2d_backward_input(self, grad_output, weight, input_shape):
         check_float("weight", weight, 4)
-        check_float("grad_output", grad_output, 4, weight.dtype)
-        c_out, c_in, k, _ = weight.shape
-        n, c, h, w = (int(s) for s in input_shape)
-        if c != c_in or h < k or w < k:
-            raise ValueError(f"input_shape {tuple(input_shape)} does not fit weight {describe(weight)}")
-        check_shape("grad_output", grad_output, (n, c_out, h - k + 1, w - k + 1))
-        grad_input = np.empty((n, c_in, h, w), dtype=weight.dtype)
-        n_threads = get_num_threads()
-        p = (h - k + 1) * (w - k + 1)
-        per_image = conv2d.backward_input_scratch_size(c_in, c_out, k, p, 1)
-        tile = self.conv_tile(n, per_image * weight.itemsize, n_threads)
-        scratch = self.scratch("conv", weight.dtype, n_threads,
-                               conv2d.backward_input_scratch_size(c_in, c_out, k, p, tile))
-        with single_threaded_blas():
-            conv2d.conv2d_backward_input(grad_output, weight.reshape(c_out, -1), grad_input, scratch,
-                                         tile, n_threads)
-        return grad_input
+        return self._conv2d_backward(grad_output, None, weight, input_shape, (True, False, False))[0]
 
     def conv2d_backward_weight(self, grad_output, x, kernel_size):
         check_float("x", x, 4)
         check_float("grad_output", grad_output, 4, x.dtype)
-        n, c_in, h, w = x.shape
         k = int(kernel_size)
-        if k < 1 or h < k or w < k:
+        if k < 1 or x.shape[2] < k or x.shape[3] < k:
             raise ValueError(f"kernel_size {kernel_size} does not fit x {describe(x)}")
-        c_out = grad_output.shape[1]
+        weight_shape = (grad_output.shape[1], x.shape[1], k, k)
+        return self._conv2d_backward(grad_output, x, weight_shape, x.shape, (False, True, False))[1]
+
+    def _conv2d_backward(self, grad_output, x, weight, input_shape, needs):
+        """The kernel call behind the conv gradients; `weight` may be just its shape tuple when
+        grad_x is not needed, `x` None when grad_weight is not."""
+        c_out, c_in, k, k2 = weight if isinstance(weight, tuple) else weight.shape
+        n, c, h, w = (int(s) for s in input_shape)
+        if k != k2 or c != c_in or h < k or w < k:
+            raise ValueError(f"input shape {tuple(input_shape)} does not fit weight shape {tuple(weight.shape)}")
+        dtype = x.dtype if x is not None else weight.dtype
+        check_float("grad_output", grad_output, 4, dtype)
         check_shape("grad_output", grad_output, (n, c_out, h - k + 1, w - k + 1))
-        grad_weight = np.empty((c_out, c_in * k * k), dtype=x.dtype)
+        want_x, want_w = bool(needs[0]), bool(needs[1])
+        want_b = len(needs) > 2 and bool(needs[2])
+        grad_x = np.empty((n, c, h, w), dtype=dtype) if want_x else None
+        grad_w = np.empty((c_out, c_in * k * k), dtype=dtype) if want_w else None
+        grad_b = np.empty(c_out, dtype=dtype) if want_b else None
+        weight_rows = weight.reshape(c_out, -1) if want_x else None
         n_threads = get_num_threads()
         p = (h - k + 1) * (w - k + 1)
-        per_image = conv2d.backward_weight_scratch_size(c_in, c_out, k, p, 1) - c_out * c_in * k * k
-        tile = self.conv_tile(n, per_image * x.itemsize, n_threads)
-        scratch = self.scratch("conv", x.dtype, n_threads,
-                               conv2d.backward_weight_scratch_size(c_in, c_out, k, p, tile))
+        fixed = conv2d.backward_scratch_size(c_in, c_out, k, p, 0)
+        tile = self.conv_tile(n, (conv2d.backward_scratch_size(c_in, c_out, k, p, 1) - fixed) * grad_output.itemsize,
+                              n_threads)
+        scratch = self.scratch("conv", dtype, n_threads, conv2d.backward_scratch_size(c_in, c_out, k, p, tile))
         with single_threaded_blas():
-            conv2d.conv2d_backward_weight(grad_output, x, grad_weight, scratch, tile, n_threads)
-        return grad_weight.reshape(c_out, c_in, k, k)
+            conv2d.conv2d_backward(grad_output, x, weight_rows, grad_x, grad_w, grad_b, scratch,
+                                   c_in, h, w, tile, n_threads)
+        return grad_x, None if grad_w is None else grad_w.reshape(c_out, c_in, k, k), grad_b
 
     def conv2d_backward_bias(self, grad_output):
         check_float("grad_output", grad_output, 4)

@@ -52,6 +52,16 @@ class NumpyOps:
         windows = sliding_window_view(x, (kernel_size, kernel_size), axis=(2, 3))  # (N, C, Ho, Wo, K, K)
         return np.ascontiguousarray(np.tensordot(grad_output, windows, axes=([0, 2, 3], [0, 2, 3])))
 
+    def conv2d_backward(self, grad_output, x, weight, needs=(True, True, True)):
+        """(grad_x, grad_weight, grad_bias) of conv2d_forward; None where `needs` says no.
+
+        One call so a backend can share work between the three (NativeOps does).
+        """
+        grad_x = self.conv2d_backward_input(grad_output, weight, x.shape) if needs[0] else None
+        grad_w = self.conv2d_backward_weight(grad_output, x, weight.shape[2]) if needs[1] else None
+        grad_b = self.conv2d_backward_bias(grad_output) if len(needs) > 2 and needs[2] else None
+        return grad_x, grad_w, grad_b
+
     def conv2d_backward_bias(self, grad_output):
         """d loss / d bias. grad_output: (N, C_out, Ho, Wo) -> (C_out,)."""
         return grad_output.sum(axis=(0, 2, 3))

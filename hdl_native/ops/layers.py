@@ -65,14 +65,9 @@ class Conv2d(Op):
         return get_ops().conv2d_forward(x, weight, bias)
 
     def backward(self, grad, needs):
-        ops = get_ops()
-        grad = np.ascontiguousarray(grad)
-        grad_x = ops.conv2d_backward_input(grad, self.weight, self.x.shape) if needs[0] else None
-        grad_w = ops.conv2d_backward_weight(grad, self.x, self.weight.shape[2]) if needs[1] else None
-        if not self.has_bias:
-            return grad_x, grad_w
-        grad_b = ops.conv2d_backward_bias(grad) if needs[2] else None
-        return grad_x, grad_w, grad_b
+        grads = get_ops().conv2d_backward(np.ascontiguousarray(grad), self.x, self.weight,
+                                          needs + (False,) * (3 - len(needs)))
+        return grads[: 3 if self.has_bias else 2]
 
 
 class MaxPool2d(Op):
