@@ -59,6 +59,14 @@ class TrainingGraph:
                 self.loss = self.loss + F.sum(F.square(weight)) * float(weight_decay)
 
 
+def normalize_all(images, normalization, chunk=4096):
+    """The whole uint8 split (N, 28, 28) normalised to float32 (N, 1, 28, 28), a chunk at a time to bound memory."""
+    out = np.empty((len(images), 1) + tuple(images.shape[1:]), dtype=np.float32)
+    for start in range(0, len(images), chunk):
+        out[start:start + chunk] = normalize(images[start:start + chunk], normalization["mean"], normalization["std"])
+    return out
+
+
 def decayed_weights(model):
     """The parameters weight decay acts on: every weight matrix/filter bank, not the biases."""
     return [p for name, p in model.named_parameters() if not name.endswith("bias")]
@@ -88,6 +96,8 @@ class Trainer:
         self.graph = TrainingGraph(model, settings.weight_decay)
         self.evaluator = Evaluator(model, normalization=settings.normalization) if validation else None
         self.batcher = Batcher(len(self.train_labels), settings.batch_size, settings.seed)
+        # Without augmentation every batch is a plain gather from the split normalised once, up front.
+        self.normalized = None if settings.augment else normalize_all(train_images, settings.normalization)
         self.augment_rng = np.random.default_rng([settings.seed, 1])
         self.validation_rng = np.random.default_rng([settings.seed, 2])
         self.base_lr = optimizer.lr
@@ -208,11 +218,12 @@ class Trainer:
     def train_batch(self, indices, lr):
         """One optimiser step on the images at `indices`; returns (mean data loss, number correct)."""
         graph, settings = self.graph, self.settings
-        images = self.train_images[indices]
-        if settings.augment:
-            images = augment(images, self.augment_rng)
+        if self.normalized is not None:
+            graph.images.assign(self.normalized[indices])
+        else:
+            images = augment(self.train_images[indices], self.augment_rng)
+            graph.images.assign(normalize(images, settings.normalization["mean"], settings.normalization["std"]))
         labels = self.train_labels[indices]
-        graph.images.assign(normalize(images, settings.normalization["mean"], settings.normalization["std"]))
         graph.labels.assign(labels)
         self.optimizer.lr = lr
         self.optimizer.zero_grad()
