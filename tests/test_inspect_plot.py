@@ -133,3 +133,21 @@ def test_plot_bad_databases_are_one_line_errors(log_path, tmp_path, capsys):
 def test_running_mean():
     np.testing.assert_allclose(running_mean([1, 2, 3, 4], 2), [1, 1.5, 2.5, 3.5])
     np.testing.assert_allclose(running_mean([5.0], 10), [5.0])
+
+
+def test_log_with_only_training_progress_draws_curves_and_says_what_is_missing(tmp_path, capsys):
+    path = tmp_path / "bare.sqlite3"
+    connection = sqlite3.connect(path)
+    connection.execute(f"CREATE TABLE training {PROGRESS}")
+    connection.executemany("INSERT INTO training VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                           [(5, b, 0, 1e9 + b, b, b, 50.0, 1.0, 64, 0.01, 0.9) for b in range(10)])
+    connection.commit()
+    connection.close()
+    assert main(["plot", str(path), "--out", str(tmp_path / "p"), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["run"] == 5
+    assert sorted(p.split("/")[-1] for p in summary["files"]) == ["curves-batch.png", "curves-time.png"]
+    assert any("squared-weight" in note for note in summary["notes"])
+    assert any("confusion" in note for note in summary["notes"])
+    assert main(["plot", str(path), "--out", str(tmp_path / "p"), "--param", "c2:1"]) == 2
+    assert "no 'data' table" in capsys.readouterr().err

@@ -86,6 +86,9 @@ def write_letters_idx(directory, images, labels):
         except OSError as error:
             temporary.unlink(missing_ok=True)
             raise HDLError(f"cannot write {final}: {error.strerror}") from None
+        except BaseException:  # Ctrl-C: leave no half-written temporary behind
+            temporary.unlink(missing_ok=True)
+            raise
         paths.append(final)
     return tuple(paths)
 
