@@ -102,8 +102,9 @@ class Trainer:
         self.validation_rng = np.random.default_rng([settings.seed, 2])
         self.base_lr = optimizer.lr
         self.batch_counter = 0
-        self.train_seconds = 0.0
-        self.images_trained = 0
+        self.train_seconds = 0.0    # all training time of this model, including runs it was resumed from
+        self.run_seconds = 0.0      # training time of this run only
+        self.images_trained = 0     # images trained on in this run
         self.history = []  # (batch_counter, validation accuracy, validation loss)
         self.stopped_by = None
 
@@ -165,7 +166,6 @@ class Trainer:
         """
         settings = self.settings
         self.model.train()
-        run_seconds = 0.0
         last_checkpoint = time.monotonic()
         window = [0.0, 0, 0]  # loss sum, correct, images since the progress bar was last updated
         bar = tqdm(total=self.total_batches(), initial=self.batch_counter, unit="batch", disable=not settings.progress,
@@ -174,9 +174,9 @@ class Trainer:
             while self.epoch < settings.epochs and self.batch_counter < self.total_batches():
                 for indices in self.batcher.epoch():
                     started = time.perf_counter()
-                    loss, correct = self.train_batch(indices, self.learning_rate(run_seconds))
+                    loss, correct = self.train_batch(indices, self.learning_rate(self.run_seconds))
                     elapsed = time.perf_counter() - started
-                    run_seconds += elapsed
+                    self.run_seconds += elapsed
                     self.train_seconds += elapsed
                     window[0] += loss * len(indices)
                     window[1] += correct
@@ -188,7 +188,7 @@ class Trainer:
                         window = [0.0, 0, 0]
                     if self.validation is not None and self.batch_counter % settings.validate_every == 0:
                         self.validate()
-                    reason = self.stop_reason(run_seconds)
+                    reason = self.stop_reason()
                     if reason:
                         self.stopped_by = reason
                         if self.checkpoint is not None:
@@ -206,10 +206,10 @@ class Trainer:
             self.checkpoint(self)
         return "done"
 
-    def stop_reason(self, run_seconds):
+    def stop_reason(self):
         if self.stop_flag:
             return self.stop_flag.requested
-        if self.settings.max_seconds is not None and run_seconds >= self.settings.max_seconds:
+        if self.settings.max_seconds is not None and self.run_seconds >= self.settings.max_seconds:
             return "time"
         if self.batch_counter >= self.total_batches():
             return "done"
@@ -251,7 +251,9 @@ class Trainer:
     def timed_flush(self):
         started = time.perf_counter()
         self.log.flush()
-        self.train_seconds += time.perf_counter() - started
+        elapsed = time.perf_counter() - started
+        self.train_seconds += elapsed
+        self.run_seconds += elapsed
 
     def validate(self):
         """Evaluate on the validation images, print one line, log it; returns the Evaluation."""

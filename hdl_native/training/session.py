@@ -246,13 +246,14 @@ def final_report(args, command, trainer, test_set, log, small_before):
         log.log_confusion(trainer.batch_counter, result.confusion)
     print(format_confusion(result.confusion, test_set.classes))
     print_sample(test_set, result)
-    images_per_s = trainer.images_trained / trainer.train_seconds if trainer.train_seconds else 0.0
+    images_per_s = trainer.images_trained / trainer.run_seconds if trainer.run_seconds else 0.0
     small_after = count_small_parameters(model)
     report = {
         "command": command, "dataset": test_set.name, "test_accuracy": result.accuracy,
         "top2_accuracy": result.top2_accuracy, "test_loss": result.loss, "test_images": len(test_set),
         "epochs": trainer.batch_counter / trainer.batches_per_epoch, "batches": trainer.batch_counter,
-        "train_seconds": trainer.train_seconds, "images_per_s": images_per_s, "test_seconds": test_seconds,
+        "train_seconds": trainer.train_seconds, "run_train_seconds": trainer.run_seconds,
+        "images_per_s": images_per_s, "test_seconds": test_seconds,
         "threads": get_num_threads(), "stopped_by": trainer.stopped_by,
         "params_squared_below_1e-4": {"before": small_before, "after": small_after,
                                       "total": model.num_parameters()},
