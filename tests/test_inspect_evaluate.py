@@ -7,7 +7,7 @@ import pytest
 import hdl_native as hdl
 from hdl_native.checkpoint import save_checkpoint
 from hdl_native.cli import main
-from hdl_native.data import augment, normalize, write_idx
+from hdl_native.data import augment, load_dataset, normalize, write_idx
 from hdl_native.errors import HDLError
 from hdl_native.inspect.evaluation import evaluate_state, most_confused, per_class_accuracy
 from hdl_native.models import DigitsMLP
@@ -107,3 +107,17 @@ def test_mismatched_classes(setup, tmp_path):
     state = save_checkpoint(tmp_path / "d.hdl", DigitsMLP(seed=0), dataset="letters")
     with pytest.raises(HDLError, match="10 outputs but dataset 'letters' has 26 classes"):
         evaluate_state(state, tmp_path / "data")
+
+
+def test_real_letters_test_split_by_default(data_root, tmp_path):
+    from conftest import require_dataset
+    from hdl_native.models import LettersCNN
+
+    require_dataset(data_root, "letters")
+    state = save_checkpoint(tmp_path / "untrained.hdl", LettersCNN(seed=0), dataset="letters",
+                            classes=[chr(ord("a") + i) for i in range(26)])
+    report = evaluate_state(state, data_root)
+    assert report.dataset == "letters" and report.n_images == 984
+    assert list(report.per_class) == [chr(ord("a") + i) for i in range(26)]
+    test_labels = load_dataset("letters", "test", data_root).labels
+    assert report.confusion.sum(axis=1).tolist() == np.bincount(test_labels, minlength=26).tolist()
