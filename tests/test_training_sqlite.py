@@ -9,7 +9,7 @@ from hdl_native.training.sqlite_log import SqliteLog, should_log_parameters
 
 def test_parameter_snapshots_are_dense_then_every_32nd():
     logged = [b for b in range(200) if should_log_parameters(b)]
-    assert logged[:32] == list(range(32)) and logged[32:] == [64, 96, 128, 160, 192]
+    assert logged[:32] == list(range(32)) and logged[32:] == [32, 64, 96, 128, 160, 192]
 
 
 def test_parameter_rows_locate_every_element(tmp_path):
