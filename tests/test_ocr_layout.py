@@ -118,3 +118,22 @@ def test_read_page_reports_boxes_in_original_pixels_and_stage_timings(tmp_path):
     assert set(result.timings) >= {"load", "lighting", "boxes", "crops", "classify"}
     described = result.as_dict()
     assert described["lines"][0]["boxes"][0]["letters"].__len__() == 3
+
+
+def test_the_classifier_picks_among_the_cuts_of_a_wide_mark_with_a_head_start_for_the_widths():
+    from hdl_native.ocr.boxes import Segment
+    from hdl_native.ocr.recognize import choose_cuts
+
+    left, right, whole = "left", "right", "whole"
+    confidence = {}
+
+    def probabilities_of(glyph):
+        row = np.full(26, (1 - confidence[glyph]) / 25)
+        row[0] = confidence[glyph]
+        return row
+
+    segments = [Segment([[left, right], [whole]])]
+    confidence.update(left=0.3, right=0.3, whole=0.99)
+    assert choose_cuts(segments, probabilities_of) == [whole]
+    confidence.update(left=0.6, right=0.6, whole=0.7)  # better, but not by the margin
+    assert choose_cuts(segments, probabilities_of) == [left, right]

@@ -53,9 +53,18 @@ class Glyph:
 
 
 def find_glyphs(mask):
-    """Characters in an ink mask, line by line.
+    """Characters in an ink mask, line by line, each cut the way the letter widths suggest.
 
     mask: (H, W) bool ink -> (labels (H, W) int32, [[Glyph, ...] per line, top to bottom, left to right]).
+    """
+    labels, segment_lines = find_segments(mask)
+    return labels, [[glyph for segment in line for glyph in segment.options[0]] for line in segment_lines]
+
+
+def find_segments(mask):
+    """Like find_glyphs, but every mark comes as a Segment with its other plausible cuts (for the classifier).
+
+    mask: (H, W) bool -> (labels (H, W) int32, [[Segment, ...] per line]).
     """
     labels, count = ndimage.label(mask, structure=np.ones((3, 3), bool))
     if count == 0:
@@ -69,13 +78,25 @@ def find_glyphs(mask):
         return labels, []
     line_of = group_lines(labels, marks, kept, letter_area, letter_height)
     result = []
-    for line in range(int(line_of.max()) + 1 if len(line_of) else 0):
+    for line in range(int(line_of.max()) + 1):
         members = kept[line_of == line]
         glyphs = [glyph_of_marks(labels, marks, [m]) for m in members]
-        glyphs = arrange_line(labels, marks, glyphs)
-        if glyphs:
-            result.append(glyphs)
+        segments = arrange_line(labels, marks, glyphs)
+        if segments:
+            result.append(segments)
     return labels, result
+
+
+@dataclass
+class Segment:
+    """One mark of a line and the ways to cut it into letters: options[0] is the cut the widths suggest,
+    the others (whole, one letter fewer or more) are tried by the classifier."""
+
+    options: list
+
+    @property
+    def left(self):
+        return min(glyph.left for glyph in self.options[0])
 
 
 def measure_marks(labels, count):
@@ -157,12 +178,11 @@ def glyph_mask(labels, glyph, top, bottom, left, right):
 
 
 def arrange_line(labels, marks, glyphs):
-    """Merge parts, drop specks and split touching letters within one line; sorted left to right."""
+    """Merge parts, drop specks and offer cuts of wide marks within one line -> Segments, left to right."""
     glyphs = merge_overlapping(labels, marks, glyphs)
     glyphs = merge_tiny(labels, marks, glyphs)
     glyphs = drop_small(glyphs, marks)
-    glyphs = split_wide(labels, marks, glyphs)
-    return sorted(glyphs, key=lambda g: (g.left, g.top))
+    return sorted(segment_line(labels, marks, glyphs), key=lambda segment: segment.left)
 
 
 def ink_area(glyph, marks):
@@ -239,25 +259,35 @@ def typical_letter_width(glyphs):
     return float(min(np.median(widths), np.median(heights))) if len(glyphs) >= 3 else float(np.median(heights))
 
 
-def split_wide(labels, marks, glyphs):
-    """Cut glyphs much wider than the line's letters at their thinnest columns."""
+def segment_line(labels, marks, glyphs):
+    """A Segment per glyph: marks much wider than the line's letters are cut at their thinnest columns
+    into as many letters as fit, and also offered with one letter fewer or more (or whole)."""
     if not glyphs:
-        return glyphs
+        return []
     letter_width = max(1.0, typical_letter_width(glyphs))
-    result = []
+    segments = []
     for glyph in glyphs:
-        if glyph.width <= SPLIT_WIDTH * letter_width:
-            result.append(glyph)
+        ratio = glyph.width / letter_width
+        if ratio <= SPLIT_WIDTH:
+            segments.append(Segment([[glyph]]))
             continue
-        pieces = int(np.clip(round(glyph.width / letter_width), 2, MAX_LETTERS_PER_MARK))
-        columns = glyph_mask(labels, glyph, glyph.top, glyph.bottom, glyph.left, glyph.right).sum(axis=0)
-        cuts = thinnest_columns(columns, pieces, letter_width)
-        edges = [glyph.left] + [glyph.left + c for c in cuts] + [glyph.right]
-        for start, stop in zip(edges[:-1], edges[1:]):
-            part = glyph_of_marks(labels, marks, glyph.labels, col_from=start, col_to=stop)
-            if part is not None:
-                result.append(part)
-    return result
+        likely = int(np.clip(round(ratio), 2, MAX_LETTERS_PER_MARK))
+        counts = [likely] + [n for n in (likely - 1, likely + 1) if 1 <= n <= MAX_LETTERS_PER_MARK]
+        options = [cut_into(labels, marks, glyph, n, letter_width) for n in dict.fromkeys(counts)]
+        segments.append(Segment([option for option in options if option]))
+    return segments
+
+
+def cut_into(labels, marks, glyph, pieces, letter_width):
+    """The glyph cut into `pieces` glyphs at its thinnest columns near the evenly spaced positions."""
+    if pieces == 1:
+        return [glyph]
+    columns = glyph_mask(labels, glyph, glyph.top, glyph.bottom, glyph.left, glyph.right).sum(axis=0)
+    cuts = thinnest_columns(columns, pieces, glyph.width / pieces)
+    edges = [glyph.left] + [glyph.left + c for c in cuts] + [glyph.right]
+    parts = [glyph_of_marks(labels, marks, glyph.labels, col_from=start, col_to=stop)
+             for start, stop in zip(edges[:-1], edges[1:])]
+    return [part for part in parts if part is not None]
 
 
 def thinnest_columns(column_ink, pieces, letter_width):

@@ -4,11 +4,11 @@ from dataclasses import dataclass, field
 
 
 from ..errors import HDLError
-from .boxes import find_glyphs
+from .boxes import find_segments
 from .crops import glyph_crops
 from .image_io import MAX_WORK_SIDE, load_photo
 from .lighting import ink_map, ink_mask
-from .recognize import Reading, line_text, top_guesses
+from .recognize import Reading, choose_cuts, line_text, top_guesses
 
 
 @dataclass
@@ -56,20 +56,35 @@ def read_page(path, classifier, min_confidence=0.5, max_side=MAX_WORK_SIDE):
     ink = ink_map(photo.grey)
     mask = ink_mask(ink)
     clock.lap("lighting")
-    labels, glyph_lines = find_glyphs(mask)
+    labels, segment_lines = find_segments(mask)
     clock.lap("boxes")
-    if not glyph_lines:
+    if not segment_lines:
         raise HDLError(f"{path}: found no ink: the picture looks like blank paper "
                        f"(nothing is more than {ink.high:.0%} darker than the paper around it)")
-    crops = [glyph_crops(ink.ink, labels, glyphs) for glyphs in glyph_lines]
-    clock.lap("crops")
-    probabilities = [classifier.probabilities(line_crops) for line_crops in crops]
-    clock.lap("classify")
-    lines = [readings_of_line(glyphs, p, classifier.classes, photo.scale, min_confidence)
-             for glyphs, p in zip(glyph_lines, probabilities)]
+    lines, crops = [], []
+    for segments in segment_lines:
+        glyphs, line_crops, probabilities = classify_line(ink.ink, labels, segments, classifier, clock)
+        row_of = {id(glyph): row for row, glyph in enumerate(glyphs)}
+        chosen = [row_of[id(glyph)] for glyph in choose_cuts(segments, lambda g: probabilities[row_of[id(g)]])]
+        lines.append(readings_of_line([glyphs[r] for r in chosen], probabilities[chosen], classifier.classes,
+                                      photo.scale, min_confidence))
+        crops.append(line_crops[chosen])
     texts = [line_text(line) for line in lines]
     clock.lap("text")
     return OcrResult(lines, texts, photo, crops, clock.timings)
+
+
+def classify_line(ink, labels, segments, classifier, clock):
+    """Crop every glyph of every cut the line's segments offer and classify them as one batch.
+
+    -> (glyphs, crops (n, 28, 28) uint8, probabilities (n, classes)).
+    """
+    glyphs = [glyph for segment in segments for option in segment.options for glyph in option]
+    crops = glyph_crops(ink, labels, glyphs)
+    clock.lap("crops")
+    probabilities = classifier.probabilities(crops)
+    clock.lap("classify")
+    return glyphs, crops, probabilities
 
 
 def readings_of_line(glyphs, probabilities, classes, scale, min_confidence):
@@ -81,12 +96,4 @@ def readings_of_line(glyphs, probabilities, classes, scale, min_confidence):
     return readings
 
 
-def crops_of_page(path, max_side=MAX_WORK_SIDE):
-    """The 28x28 crops the classifier would see, line by line: [(n, 28, 28) uint8] (for inspection and tests)."""
-    photo = load_photo(path, max_side=max_side)
-    ink = ink_map(photo.grey)
-    labels, glyph_lines = find_glyphs(ink_mask(ink))
-    return [glyph_crops(ink.ink, labels, glyphs) for glyphs in glyph_lines]
-
-
-__all__ = ["OcrResult", "read_page", "crops_of_page"]
+__all__ = ["OcrResult", "read_page"]

@@ -12,6 +12,7 @@ import numpy as np
 from .crops import normalize
 
 TOP_K = 3
+CUT_MARGIN = 0.3  # nats of mean log-probability another cut of a mark must gain over the width-based one
 SPACE_GAP_FACTOR = 2.0  # a gap this many times the line's median gap separates words
 SPACE_MIN_HEIGHTS = 0.3  # ... and it must also be at least this many letter heights wide
 UNSURE = "?"
@@ -60,6 +61,21 @@ class Reading:
         return {"x": left, "y": top, "width": right - left, "height": bottom - top,
                 "letters": self.letters, "probabilities": [round(p, 4) for p in self.probabilities],
                 "unsure": self.unsure}
+
+
+def choose_cuts(segments, probabilities_of):
+    """For each Segment the option whose letters the network is surest of -> [Glyph] left to right.
+
+    probabilities_of(glyph) -> (classes,) probabilities.  Score of an option: the mean log of its
+    letters' best probabilities; the width-based cut (options[0]) gets a head start of CUT_MARGIN.
+    """
+    chosen = []
+    for segment in segments:
+        scores = [np.mean([np.log(max(float(probabilities_of(g).max()), 1e-12)) for g in option])
+                  for option in segment.options]
+        scores[0] += CUT_MARGIN
+        chosen.extend(segment.options[int(np.argmax(scores))])
+    return chosen
 
 
 def top_guesses(probabilities, classes, k=TOP_K):
