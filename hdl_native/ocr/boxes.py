@@ -47,9 +47,17 @@ class Glyph:
     def height(self):
         return self.bottom - self.top
 
+
+@dataclass
+class Segment:
+    """One mark of a line and the ways to cut it into letters: options[0] is the cut the widths suggest,
+    the others (whole, one letter fewer or more) are tried by the classifier."""
+
+    options: list
+
     @property
-    def area_box(self):
-        return self.width * self.height
+    def left(self):
+        return min(glyph.left for glyph in self.options[0])
 
 
 def find_glyphs(mask):
@@ -87,18 +95,6 @@ def find_segments(mask):
     return labels, result
 
 
-@dataclass
-class Segment:
-    """One mark of a line and the ways to cut it into letters: options[0] is the cut the widths suggest,
-    the others (whole, one letter fewer or more) are tried by the classifier."""
-
-    options: list
-
-    @property
-    def left(self):
-        return min(glyph.left for glyph in self.options[0])
-
-
 def measure_marks(labels, count):
     """Per connected mark (index = label - 1): box, area, height, width and centre."""
     objects = ndimage.find_objects(labels)
@@ -117,7 +113,7 @@ def measure_marks(labels, count):
 
 
 def not_writing(marks, shape, letter_height):
-    """(n,) bool: marks far taller or wider than a line of letters could make, or long strips along the
+    """(n,) bool: marks far taller than a letter (a fold, a margin rule), or long strips along the
     picture's edge (the table beside the paper, the page's shadow)."""
     height, width = shape
     huge = marks["height"] > MAX_MARK_HEIGHTS * letter_height

@@ -23,7 +23,7 @@ def render_boxes(rgb, lines, scale):
             colour = UNSURE_COLOUR if reading.unsure else SURE_COLOUR
             draw.rectangle((left - 2, top - 2, right + 1, bottom + 1), outline=colour, width=stroke)
             label = "?" if reading.unsure else reading.letter
-            text = f"{label} {reading.confidence:.0%}" if reading.unsure else label
+            text = f"{reading.letter}? {reading.confidence:.0%}" if reading.unsure else label
             position = ((left + right) / 2, bottom + 3 + stroke)
             box = draw.textbbox(position, text, font=font, anchor="mt")
             draw.rectangle(box, fill=LABEL_BACKGROUND)
