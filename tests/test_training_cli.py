@@ -132,3 +132,14 @@ def test_signal_saves_state_and_exits_130(tiny_data, tmp_path, sig):
     saved = load_checkpoint(state)
     assert saved["batch_counter"] >= 1 and saved["optimizer"] is not None
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_resume_with_another_batch_size_is_a_clear_error(tiny_data, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    common = ["--data", str(tiny_data), "--quiet", "--no-db", "--threads", "1"]
+    assert main(["letters", *common, "--max-batches", "2", "--out", "a.hdl"]) == 0
+    capsys.readouterr()
+    assert main(["letters", "a.hdl", *common, "--batch-size", "32"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot resume a.hdl" in err and "batch_size" in err and "--init" in err
+    assert main(["letters", *common, "--max-batches", "3", "--batch-size", "32", "--init", "a.hdl"]) == 0

@@ -117,12 +117,12 @@ def run_training(args, command, architecture, choice, dropout=0.0):
     small_before = count_small_parameters(model)
     print(f"{command}: {type(model).__name__} with {model.num_parameters()} parameters on {train_set.name} "
           f"({len(train_labels)} training images), {choice.kind} lr {choice.lr:g}, batch {args.batch_size}, "
-          f"{get_num_threads()} threads" + (f", resuming {args.state} at batch {resumed['batch_counter']}" if resumed else ""))
+          f"{get_num_threads()} threads" + (f", resuming {args.state}" if resumed else ""))
     with StopOnSignal() as stop_flag:
         trainer = Trainer(model, optimizer, train_images, train_labels, settings, validation=validation, log=log,
                           checkpoint=checkpoint, stop_flag=stop_flag)
         if resumed is not None:
-            trainer.load_state(resumed)
+            resume_position(trainer, resumed, args.state)
         try:
             reason = trainer.run()
         finally:
@@ -224,6 +224,17 @@ def start_from(model, optimizer, resumed, args, train_set):
     elif saved is not None:
         print(f"note: {path} was trained with {saved.get('kind')}; starting {type(optimizer).__name__} afresh",
               file=sys.stderr)
+
+
+def resume_position(trainer, state, path):
+    """Put the trainer where the saved run stopped, or say clearly why that is impossible."""
+    if "batch_counter" not in state or "batcher_state" not in state:
+        raise HDLError(f"{path} holds a model but no training position; start from it with --init instead")
+    try:
+        trainer.load_state(state)
+    except ValueError as error:
+        raise HDLError(f"cannot resume {path}: {error} (resume with the same --batch-size and training data, "
+                       "or start from its parameters with --init)") from None
 
 
 def open_log(args, command):
