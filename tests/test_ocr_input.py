@@ -4,7 +4,7 @@ import zlib
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageOps
 
 from hdl_native.errors import HDLError
 from hdl_native.ocr.image_io import load_photo
@@ -56,14 +56,18 @@ def test_transparent_background_counts_as_white_paper(tmp_path):
     assert photo.grey[10, 10] > 0.95 and photo.grey[130, 62] < 0.05
 
 
-def test_exif_orientation_is_applied(tmp_path):
-    picture = Image.fromarray(handwriting_like(400, 300))
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_is_applied_like_pillow_does(tmp_path, orientation):
+    stored = handwriting_like(400, 300)
+    stored[:40, :60] = 0  # a dark corner shows where the stored top-left ends up
     exif = Image.Exif()
-    exif[0x0112] = 6  # the camera was turned: display rotated 90 degrees clockwise
-    picture.save(tmp_path / "turned.jpg", exif=exif.tobytes())
+    exif[0x0112] = orientation
+    Image.fromarray(stored).save(tmp_path / "turned.jpg", exif=exif.tobytes(), quality=95)
     photo = load_photo(tmp_path / "turned.jpg")
-    assert photo.grey.shape == (400, 300)
-    assert photo.original_size == (300, 400)
+    expected = np.asarray(ImageOps.exif_transpose(Image.open(tmp_path / "turned.jpg")).convert("L"), np.float32)
+    assert photo.grey.shape == expected.shape
+    assert np.abs(photo.grey * 255 - expected).mean() < 1.0
+    assert photo.original_size == (expected.shape[1], expected.shape[0])
 
 
 def test_big_photo_is_downscaled_while_decoding(tmp_path):

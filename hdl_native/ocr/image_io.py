@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from ..errors import HDLError
 
@@ -16,6 +16,11 @@ MAX_WORK_SIDE = 2000  # longest side the pipeline analyses; handwriting stays > 
 MAX_JPEG_PIXELS = 250_000_000  # JPEGs decode straight to 1/2..1/8 size (draft), so memory stays small
 MAX_OTHER_PIXELS = 100_000_000  # other formats decode in full: at most ~300 MB of RGB
 MIN_SIDE = 16  # smaller pictures cannot hold a readable handwritten letter
+# how to turn the stored pixels upright for each EXIF orientation (as Pillow's ImageOps.exif_transpose)
+ORIENTATION_TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+                         4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+                         6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90}
+SWAPS_SIDES = (5, 6, 7, 8)
 
 
 @dataclass
@@ -40,18 +45,21 @@ def load_photo(path, max_side=MAX_WORK_SIDE):
     path = Path(path)
     check_file(path)
     image = open_image(path)
-    full_width, full_height = oriented_size(image)
+    orientation = exif_orientation(image)
+    full_width, full_height = image.size if orientation not in SWAPS_SIDES else image.size[::-1]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            decoded = decode_reduced(image, max_side)
+            picture = decode_reduced(image, max_side)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
         raise HDLError(f"{path}: the image data is damaged or truncated ({error})") from None
-    picture = to_rgb(upright(decoded))
-    if max(picture.size) > max_side:
+    picture = to_rgb(picture)
+    if max(picture.size) > max_side:  # shrink before anything else touches every pixel
         factor = max_side / max(picture.size)
         size = (max(1, round(picture.width * factor)), max(1, round(picture.height * factor)))
-        picture = picture.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0)
+        picture = picture.resize(size, Image.Resampling.LANCZOS, reducing_gap=1.0)
+    if orientation in ORIENTATION_TRANSPOSE:
+        picture = picture.transpose(ORIENTATION_TRANSPOSE[orientation])
     rgb = np.asarray(picture, dtype=np.uint8)
     grey = np.asarray(picture.convert("L"), dtype=np.float32) / np.float32(255)
     scale = max(full_width, full_height) / max(picture.size)
@@ -104,25 +112,19 @@ def decode_reduced(image, max_side):
     return image
 
 
-def oriented_size(image):
-    """(width, height) of the full-size picture as it is shown, after the EXIF rotation (call before decoding)."""
-    width, height = image.size
-    orientation = image.getexif().get(0x0112, 1)
-    if orientation in (5, 6, 7, 8):
-        width, height = height, width
-    return width, height
-
-
-def upright(image):
-    """Apply the EXIF orientation tag, so portrait phone photos come out upright."""
+def exif_orientation(image):
+    """The EXIF orientation tag (1 = upright) of an opened image; 1 when absent or unreadable."""
     try:
-        return ImageOps.exif_transpose(image)
+        orientation = image.getexif().get(0x0112, 1)
     except (OSError, ValueError, SyntaxError):
-        return image  # a broken EXIF block should not stop us reading the pixels
+        return 1  # a broken EXIF block should not stop us reading the pixels
+    return orientation if orientation in range(1, 9) else 1
 
 
 def to_rgb(image):
     """Any Pillow mode -> RGB; transparency is laid on white paper, 16-bit and float images are stretched."""
+    if image.mode == "RGB":
+        return image
     if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
         values = np.asarray(image, dtype=np.float64)
         low, high = float(values.min()), float(values.max())
