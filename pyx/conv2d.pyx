@@ -1,4 +1,5 @@
-"""conv2d: valid cross-correlation, stride 1, batched NCHW, in tiles of im2col + GEMM.
+"""conv2d: valid cross-correlation, stride 1, batched NCHW, in tiles of im2col + GEMM
+(or, for the forward pass of very short patches, direct loops: see direct_max_patch).
 
 Shape legend: N batch, C input channels, O output channels, H x W input,
 K kernel size, Ho = H-K+1, Wo = W-K+1, P = Ho*Wo output pixels per image,
@@ -16,6 +17,27 @@ from cython.parallel cimport parallel, prange, threadid
 from cython cimport floating
 
 from blas cimport gemm
+
+cdef extern from "conv_direct.h" nogil:
+    void hdl_conv_direct_forward_f32(const float *x, int c_in, int h, int w, int k, const float *weight,
+                                     const float *bias, int c_out, float *out, float *full)
+    void hdl_conv_direct_forward_f64(const double *x, int c_in, int h, int w, int k, const double *weight,
+                                     const double *bias, int c_out, double *out, double *full)
+
+# The forward pass of layers whose patches hold at most this many values
+# (C*K*K) takes the direct loops of conv_direct.h: a GEMM with so short an
+# inner dimension runs far below the BLAS's best (the 1-channel 3x3 first
+# layer: 9).  Backward passes always use im2col + GEMM (measured faster).
+cdef int direct_max_patch = 27
+
+
+def set_direct_max_patch(int n_values):
+    """Run forward passes with patches of at most n_values on the direct loops (0: never);
+    returns the old value.  For tests and tuning."""
+    global direct_max_patch
+    previous = direct_max_patch
+    direct_max_patch = n_values
+    return previous
 
 
 def forward_scratch_size(int c_in, int c_out, int kernel_size, int n_pixels, int tile):
@@ -105,6 +127,18 @@ cdef void forward_tile(const floating *x, Py_ssize_t n_img, Py_ssize_t c_in, Py_
                 dst[j] = src[j] + shift
 
 
+cdef inline void direct_forward(const floating *x, Py_ssize_t c_in, Py_ssize_t h, Py_ssize_t w,
+                                Py_ssize_t k, const floating *weight, const floating *bias,
+                                Py_ssize_t c_out, floating *out, floating *full) noexcept nogil:
+    """One image through conv_direct.h; `full` is Ho*W values of scratch."""
+    if floating is float:
+        hdl_conv_direct_forward_f32(x, <int> c_in, <int> h, <int> w, <int> k, weight, bias, <int> c_out,
+                                    out, full)
+    else:
+        hdl_conv_direct_forward_f64(x, <int> c_in, <int> h, <int> w, <int> k, weight, bias, <int> c_out,
+                                    out, full)
+
+
 def conv2d_forward(const floating[:, :, :, ::1] x,         # IN  (N, C, H, W)
                    const floating[:, ::1] weight,          # IN  (O, C*K*K)
                    const floating[::1] bias,               # IN  (O,) or None
@@ -122,6 +156,13 @@ def conv2d_forward(const floating[:, :, :, ::1] x,         # IN  (N, C, H, W)
         return
     if bias is not None:
         bias_ptr = &bias[0]
+    if c_in * k * k <= direct_max_patch:
+        with nogil, parallel(num_threads=n_threads):
+            thread_scratch = &scratch[threadid(), 0]
+            for t in prange(n, schedule='static'):
+                direct_forward(&x[t, 0, 0, 0], c_in, h, w, k, &weight[0, 0], bias_ptr, c_out,
+                               &out[t, 0, 0, 0], thread_scratch)
+        return
     with nogil, parallel(num_threads=n_threads):
         thread_scratch = &scratch[threadid(), 0]
         for t in prange(n_tiles, schedule='static'):

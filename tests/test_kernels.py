@@ -62,9 +62,22 @@ def arrays(rng, dtype, *shapes):
 
 
 # ---------------------------------------------------------------- conv2d
+@pytest.fixture(params=["direct-or-gemm", "gemm-only", "direct-only"])
+def forward_path(request):
+    """The forward runs direct loops for short patches, im2col + GEMM otherwise; force each way too."""
+    from hdl_native._native import conv2d
+
+    limit = {"direct-or-gemm": None, "gemm-only": 0, "direct-only": 10 ** 6}[request.param]
+    previous = conv2d.set_direct_max_patch(27)
+    if limit is not None:
+        conv2d.set_direct_max_patch(limit)
+    yield
+    conv2d.set_direct_max_patch(previous)
+
+
 @pytest.mark.parametrize("shape", CONV_SHAPES, ids=CONV_IDS)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_conv2d_forward(ops, shape, dtype):
+def test_conv2d_forward(ops, shape, dtype, forward_path):
     n, c_in, c_out, h, w, k = shape
     (x, weight, bias), (x64, w64, b64) = arrays(np.random.default_rng(0), dtype, (n, c_in, h, w),
                                                  (c_out, c_in, k, k), (c_out,))
