@@ -121,3 +121,22 @@ def test_cli_bad_arguments_are_one_line_errors(tmp_path, capsys):
     assert "--count" in capsys.readouterr().err
     assert main(["synth-letters", "--out", str(tmp_path), "--count", "5", "--fonts", str(tmp_path / "nope.ttf")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_stroke_variants_measure_width_and_refuse_to_erase_hairlines():
+    from hdl_native.synth.strokes import OVERSAMPLE, stroke_variants, stroke_width
+
+    fine = np.zeros((2, 48 * OVERSAMPLE, 48 * OVERSAMPLE), dtype=np.float32)
+    fine[0, 10:90, 40:52] = 1.0  # one bar 12 fine pixels wide: survives erosion
+    fine[1, 10:90, 40:52] = 1.0
+    fine[1, 50:52, 52:90] = 1.0  # plus a 2-pixel hairline arm that one erosion would erase
+    bar = np.zeros((1, 100, 100), dtype=np.float32)
+    bar[0, 10:90, 40:46] = 1.0
+    assert stroke_width(bar)[0] == pytest.approx(6, rel=0.1)
+    variants, widths, usable = stroke_variants(fine, levels=(-2, -1, 0, 1))
+    assert variants.shape == (4, 2, 48, 48)
+    # erosion thins, dilation thickens; measured on thresholded canvas pixels, so half-pixel steps may tie
+    assert (np.diff(widths[:, 0]) >= 0).all() and widths[3, 0] > widths[0, 0] + 1
+    assert widths[2, 0] == pytest.approx(6, rel=0.15)  # 12 fine pixels = 6 canvas pixels
+    assert usable[:, 0].all()
+    assert not usable[0, 1] and not usable[1, 1] and usable[2:, 1].all()

@@ -16,7 +16,8 @@ OVERSAMPLE = 2
 def stroke_width(images, threshold=0.5):
     """Mean stroke width in pixels, 2 x ink area / ink perimeter (exact for long thin strokes).
 
-    images: float (N, H, W) with ink near 1.  Returns float32 (N,).
+    images: float (N, H, W) with ink near 1.  Returns float32 (N,).  The ink is thresholded, so the
+    estimate moves in whole pixels: two variants half a pixel apart may measure the same.
     """
     ink = images > threshold
     area = ink.sum(axis=(1, 2))
