@@ -14,18 +14,18 @@ from .warp import sample_padded, smooth_fields
 
 @dataclass(frozen=True)
 class Distortion:
-    """Ranges of the random distortions (angles in degrees, lengths in working-canvas pixels)."""
+    """Ranges of the random distortions; each is drawn uniformly per image unless noted."""
 
-    max_rotation: float = 12.0
-    max_shear: float = 0.35
-    max_log_aspect: float = 0.25
-    log_scale: tuple = (-0.2, 0.1)
-    max_elastic: float = 2.0
-    stroke_width: tuple = (0.6, 2.2)
-    blur_sigmas: tuple = (0.3, 0.6, 0.9, 1.2)
-    max_ink_dimming: float = 0.35
-    max_noise: float = 0.06
-    grain_floor: float = 0.2
+    max_rotation: float = 12.0          # degrees either way
+    max_shear: float = 0.35             # slant: columns shift by up to 0.35 x the row offset
+    max_log_aspect: float = 0.25        # width/height changes by a factor exp(+-0.25)
+    log_scale: tuple = (-0.2, 0.1)      # overall size factor exp(.) on the working canvas
+    max_elastic: float = 2.0            # smooth displacement field, canvas pixels (std of its knots)
+    stroke_width: tuple = (0.6, 2.2)    # target pen width in 28x28 output pixels (real letters: median ~1.45)
+    blur_sigmas: tuple = (0.3, 0.6, 0.9, 1.2)  # Gaussian blur, canvas pixels, one picked per image
+    max_ink_dimming: float = 0.35       # ink fades by up to 35% along a smooth field
+    max_noise: float = 0.06             # std of the paper noise added before the blur
+    grain_floor: float = 0.2            # the bottom 20% (paper grain) is clipped, as the real conversion did
 
 
 def inverse_affine(rng, n, params):
