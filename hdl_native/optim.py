@@ -99,6 +99,14 @@ class Adam(Optimizer):
         self.exp_avg, self.exp_avg_sq = {}, {}
         self.flat_groups = None
 
+    def zero_grad(self):
+        groups = self.flat_groups
+        if groups is not None and all(group.is_current() for group in groups):
+            for group in groups:
+                group.grad.fill(0)  # one fill per dtype instead of one per parameter
+        else:
+            super().zero_grad()
+
     def step(self):
         groups = self.current_flat_groups()
         if groups is None:

@@ -29,7 +29,7 @@ class Tensor:
 
     __slots__ = (
         "op", "parents", "shape", "dtype", "requires_grad", "name", "grad",
-        "_value", "_children", "_order", "_needs", "__weakref__",
+        "_value", "_children", "_order", "_needs", "_plan", "__weakref__",
     )
     __array_priority__ = 100  # numpy scalars on the left defer to Tensor ops
 
@@ -52,6 +52,7 @@ class Tensor:
         self._value = None
         self._children = []
         self._order = None
+        self._plan = None
         self._needs = ()
 
     @classmethod
@@ -110,6 +111,7 @@ class Tensor:
         node._value = None
         node._children = []
         node._order = None
+        node._plan = None
         for parent in parents:
             parent._add_child(node)
         return node
@@ -183,7 +185,6 @@ class Tensor:
         `grad_output` defaults to ones (so a scalar loss seeds 1).  Gradients
         add up across calls until ``zero_grad()``.
         """
-        order = self.topological_order()
         value = self.realize()
         if grad_output is None:
             seed = np.ones_like(value)
@@ -191,23 +192,37 @@ class Tensor:
             seed = np.asarray(grad_output, dtype=value.dtype)
             if seed.shape != value.shape:
                 raise ValueError(f"backward: grad_output shape {seed.shape} != output shape {value.shape}")
-        grads = {id(self): seed}
-        for node in reversed(order):
-            grad = grads.pop(id(node), None)
-            if grad is None or not node.requires_grad:
+        if not self.requires_grad:
+            return
+        nodes, parent_slots = self._backward_plan()
+        grads = [None] * len(nodes)
+        grads[-1] = seed
+        for i in range(len(nodes) - 1, -1, -1):
+            grad = grads[i]
+            if grad is None:
                 continue
+            grads[i] = None  # free it as soon as it is used
+            node = nodes[i]
             if node.op is None:
-                node._accumulate_grad(grad)
+                if node.requires_grad:
+                    node._accumulate_grad(grad)
                 continue
-            parent_grads = node.op.backward(grad, node._needs)
-            for parent, need, parent_grad in zip(node.parents, node._needs, parent_grads):
-                if not need or parent_grad is None:
-                    continue
-                key = id(parent)
-                if key in grads:
-                    grads[key] = grads[key] + parent_grad
-                else:
-                    grads[key] = parent_grad
+            for slot, parent_grad in zip(parent_slots[i], node.op.backward(grad, node._needs)):
+                if slot >= 0 and parent_grad is not None:
+                    previous = grads[slot]
+                    grads[slot] = parent_grad if previous is None else previous + parent_grad
+
+    def _backward_plan(self):
+        """(nodes, parent_slots), computed once: the nodes of the topological order that need
+        a gradient (self last), and for each the position in `nodes` of every parent, -1 for
+        a parent that takes no gradient; backward then indexes a list instead of hashing ids."""
+        if self._plan is None:
+            nodes = [node for node in self.topological_order() if node.requires_grad]
+            position = {id(node): i for i, node in enumerate(nodes)}
+            parent_slots = [tuple(position.get(id(parent), -1) if need else -1
+                                  for parent, need in zip(node.parents, node._needs)) for node in nodes]
+            self._plan = (nodes, parent_slots)
+        return self._plan
 
     def _accumulate_grad(self, grad):
         if self.grad is None:

@@ -3,26 +3,39 @@
 The optimisers keep every parameter of one dtype as a view into one flat
 array (and likewise the gradients and moment buffers), so a whole model's
 update is one pass over memory in one call, instead of several numpy
-passes per parameter.
+passes per parameter.  The loop itself is C in adam_loop.h (vectorised,
+AVX2 where the CPU has it); here the work is split into one contiguous
+slice per OpenMP thread.
 """
 from cython.parallel cimport prange
-from libc.math cimport sqrt, sqrtf
 
 ctypedef fused floating:
     float
     double
 
+cdef extern from "adam_loop.h" nogil:
+    void hdl_adam_f32(float *param, const float *grad, float *exp_avg, float *exp_avg_sq, Py_ssize_t n,
+                      float b1, float one_minus_b1, float b2, float one_minus_b2, float step_size,
+                      float inv_sqrt_bc2, float eps)
+    void hdl_adam_f64(double *param, const double *grad, double *exp_avg, double *exp_avg_sq, Py_ssize_t n,
+                      double b1, double one_minus_b1, double b2, double one_minus_b2, double step_size,
+                      double inv_sqrt_bc2, double eps)
+
 cdef enum:
     # Below this many elements one thread finishes before a team would start.
     PARALLEL_MIN_SIZE = 32768
+    # Slices start on multiples of this many elements (64-byte lines for float32).
+    SLICE_ALIGN = 16
 
 
-cdef inline floating square_root(floating x) noexcept nogil:
-    """sqrtf for float (vectorises; no round trip through double), sqrt for double."""
+cdef inline void adam_slice(floating *param, const floating *grad, floating *exp_avg, floating *exp_avg_sq,
+                            Py_ssize_t n, double b1, double b2, double step_size, double inv_sqrt_bc2,
+                            double eps) noexcept nogil:
     if floating is float:
-        return sqrtf(x)
+        hdl_adam_f32(param, grad, exp_avg, exp_avg_sq, n, <float>b1, <float>(1.0 - b1), <float>b2,
+                     <float>(1.0 - b2), <float>step_size, <float>inv_sqrt_bc2, <float>eps)
     else:
-        return sqrt(x)
+        hdl_adam_f64(param, grad, exp_avg, exp_avg_sq, n, b1, 1.0 - b1, b2, 1.0 - b2, step_size, inv_sqrt_bc2, eps)
 
 
 def adam_update_flat(floating[::1] param,            # IN/OUT (P,)
@@ -36,25 +49,27 @@ def adam_update_flat(floating[::1] param,            # IN/OUT (P,)
     param -= (lr / (1-b1^t)) * m / (sqrt(v) / sqrt(1-b2^t) + eps)
     (the same arithmetic as PyTorch's Adam).
     """
-    cdef Py_ssize_t size = param.shape[0], i
+    cdef Py_ssize_t size = param.shape[0], slice_size, start, stop
+    cdef int part
     if grad.shape[0] != size or exp_avg.shape[0] != size or exp_avg_sq.shape[0] != size:
         raise ValueError(f"adam_update_flat: sizes differ: param {size}, grad {grad.shape[0]}, "
                          f"exp_avg {exp_avg.shape[0]}, exp_avg_sq {exp_avg_sq.shape[0]}")
     if step < 1:
         raise ValueError(f"adam_update_flat: step must be >= 1, got {step}")
-    cdef floating b1 = <floating>beta1, b2 = <floating>beta2
-    cdef floating one_minus_b1 = <floating>(1.0 - beta1), one_minus_b2 = <floating>(1.0 - beta2)
-    cdef floating step_size = <floating>(lr / (1.0 - beta1 ** step))
-    cdef floating inv_sqrt_bc2 = <floating>(1.0 / sqrt(1.0 - beta2 ** step))
-    cdef floating eps_ = <floating>eps
-    cdef floating g, m, v
+    if size == 0:
+        return
+    cdef double step_size = lr / (1.0 - beta1 ** step)
+    cdef double inv_sqrt_bc2 = 1.0 / (1.0 - beta2 ** step) ** 0.5
     if n_threads < 1 or size < PARALLEL_MIN_SIZE:
         n_threads = 1
-    with nogil:
-        for i in prange(size, schedule="static", num_threads=n_threads):
-            g = grad[i]
-            m = b1 * exp_avg[i] + one_minus_b1 * g
-            v = b2 * exp_avg_sq[i] + one_minus_b2 * g * g
-            exp_avg[i] = m
-            exp_avg_sq[i] = v
-            param[i] = param[i] - step_size * m / (square_root(v) * inv_sqrt_bc2 + eps_)
+    # Ceiling divisions written with positive operands: cdivision truncates toward zero.
+    slice_size = (size + n_threads - 1) // n_threads
+    slice_size = (slice_size + SLICE_ALIGN - 1) // SLICE_ALIGN * SLICE_ALIGN
+    for part in prange(n_threads, nogil=True, schedule="static", num_threads=n_threads):
+        start = part * slice_size
+        stop = start + slice_size
+        if stop > size:
+            stop = size
+        if start < stop:
+            adam_slice(&param[start], &grad[start], &exp_avg[start], &exp_avg_sq[start], stop - start,
+                       beta1, beta2, step_size, inv_sqrt_bc2, eps)
