@@ -71,10 +71,22 @@ def _conv_cases(name, c_in, c_out, size):
         g = _random((n, c_out, out, out))
         return lambda: ops.conv2d_backward_bias(g)
 
+    # The image needs no gradient, so the first conv never computes the input gradient.
+    needs_input = name != "conv1"
+
+    def backward_all(ops, n):
+        g, x = _random((n, c_out, out, out)), _random((n, c_in, size, size), 1)
+        w = _random((c_out, c_in, KERNEL, KERNEL), 2)
+        return lambda: ops.conv2d_backward(g, x, w, (needs_input, True, True))
+
+    # What the training step calls: forward, and the fused backward (input + weight + bias).
     cases = [KernelCase(f"{name}_forward", "forward", flops, lambda n: 0, forward, "conv")]
-    if name != "conv1":  # the image needs no gradient, so the first conv never computes one
-        cases.append(KernelCase(f"{name}_backward_input", "backward", flops, lambda n: 0, backward_input, "conv"))
-    cases.append(KernelCase(f"{name}_backward_weight", "backward", flops, lambda n: 0, backward_weight, "conv"))
+    cases.append(KernelCase(f"{name}_backward", "backward", lambda n: (2 if needs_input else 1) * flops(n),
+                            lambda n: 0, backward_all, "conv"))
+    # The same backward work one gradient at a time, for detail.
+    if needs_input:
+        cases.append(KernelCase(f"{name}_backward_input", "backward", flops, lambda n: 0, backward_input))
+    cases.append(KernelCase(f"{name}_backward_weight", "backward", flops, lambda n: 0, backward_weight))
     cases.append(KernelCase(f"{name}_backward_bias", "backward", lambda n: 0, lambda n: n * c_out * out * out,
                             backward_bias))
     return cases

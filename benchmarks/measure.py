@@ -99,3 +99,10 @@ def record_environment(benchmark, n_threads, batch_size=BATCH_SIZE):
 
     benchmark.extra_info.update({"threads": n_threads, "openmp": hdl.openmp_enabled(),
                                  "kernels": hdl.get_ops().name, "batch_size": batch_size})
+
+
+def timed_seconds(benchmark, statistic="median"):
+    """The benchmark's `statistic` in seconds, or None when timing is off (--benchmark-disable runs
+    each benchmark once as a plain test)."""
+    stats = getattr(benchmark, "stats", None)
+    return None if stats is None else getattr(stats.stats, statistic)

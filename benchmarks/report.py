@@ -173,7 +173,7 @@ def kernel_lines(kernel_runs):
 
 
 def conv_summary(run):
-    """(GFLOP/s, fraction of peak) of all conv forward + backward GEMM work of one step."""
+    """(GFLOP/s, fraction of peak, seconds) of the conv calls of one step: forward + fused backward."""
     convs = [r for r in run["cases"] if r["group"] == "conv"]
     flops, seconds = sum(r["flops"] for r in convs), sum(r["seconds"] for r in convs)
     gflops = flops / seconds / 1e9
