@@ -105,6 +105,7 @@ class Trainer:
         self.train_seconds = 0.0    # all training time of this model, including runs it was resumed from
         self.run_seconds = 0.0      # training time of this run only
         self.images_trained = 0     # images trained on in this run
+        self.log_seconds = 0.0      # part of run_seconds spent writing the SQLite log
         self.history = []  # (batch_counter, validation accuracy, validation loss)
         self.stopped_by = None
 
@@ -232,7 +233,9 @@ class Trainer:
         loss = graph.data_loss.item()
         correct = int(np.count_nonzero(graph.logits.value.argmax(axis=1) == labels))
         if self.log is not None:
+            started = time.perf_counter()
             self.log_batch(loss, correct, len(indices), lr)
+            self.log_seconds += time.perf_counter() - started
         self.optimizer.step()
         self.batch_counter += 1
         self.images_trained += len(indices)
@@ -254,6 +257,7 @@ class Trainer:
         elapsed = time.perf_counter() - started
         self.train_seconds += elapsed
         self.run_seconds += elapsed
+        self.log_seconds += elapsed
 
     def validate(self):
         """Evaluate on the validation images, print one line, log it; returns the Evaluation."""

@@ -269,6 +269,11 @@ def final_report(args, command, trainer, test_set, log, small_before):
         "params_squared_below_1e-4": {"before": small_before, "after": small_after,
                                       "total": model.num_parameters()},
     }
+    if log is not None and trainer.run_seconds > trainer.log_seconds:
+        report["log_seconds"] = trainer.log_seconds
+        report["log_overhead_percent"] = 100.0 * trainer.log_seconds / (trainer.run_seconds - trainer.log_seconds)
+        print(f"SQLite logging took {trainer.log_seconds:.2f} s, "
+              f"{report['log_overhead_percent']:.1f}% on top of the rest of training")
     if args.mut_on_learn or args.mut_on_validate:
         mutated = evaluator.evaluate(augment(test_set.images, np.random.default_rng([args.seed, 4])), test_set.labels)
         report["augmented_test_accuracy"] = mutated.accuracy
