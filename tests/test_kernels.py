@@ -267,7 +267,10 @@ def run_every_kernel(ops, rng):
     grad = rng.standard_normal((9, 64, 11, 11))
     pooled, argmax = ops.maxpool2d_forward(x, 2)
     big = rng.standard_normal(50000)
-    results = [ops.conv2d_forward(x, weight, bias), ops.conv2d_backward_input(grad, weight, x.shape),
+    features, weight_fc = rng.standard_normal((64, 784)), rng.standard_normal((128, 784))
+    grad_fc = rng.standard_normal((64, 128))
+    results = [ops.linear_forward(features, weight_fc), *ops.linear_backward(grad_fc, features, weight_fc)[:2]]
+    results += [ops.conv2d_forward(x, weight, bias), ops.conv2d_backward_input(grad, weight, x.shape),
                ops.conv2d_backward_weight(grad, x, 3), ops.conv2d_backward_bias(grad), pooled,
                ops.maxpool2d_backward(pooled, argmax, x.shape), ops.gelu_forward(big), ops.gelu_backward(big, big)]
     param, state = big.copy(), [big.copy() * 0.1, np.abs(big)]
@@ -283,6 +286,15 @@ def test_one_and_two_threads_agree(ops, restore_threads):
     parallel = run_every_kernel(ops, np.random.default_rng(11))
     for i, (a, b) in enumerate(zip(serial, parallel)):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10, err_msg=f"result {i}")
+
+
+def test_blas_runs_single_threaded_under_the_kernels(ops, restore_threads):
+    """OpenMP does the threading: scipy's BLAS is kept at one thread so the two pools never compete."""
+    from hdl_native.kernels.blas_threads import _scipy_blas_controllers
+
+    hdl_native.set_num_threads(2)
+    ops.conv2d_forward(np.ones((2, 3, 6, 6), np.float32), np.ones((4, 3, 3, 3), np.float32))
+    assert all(lib.get_num_threads() == 1 for lib in _scipy_blas_controllers())
 
 
 # ---------------------------------------------------------------- bad arguments

@@ -15,7 +15,7 @@ import numpy as np
 
 from .._native import activations, conv2d, linear, maxpool, optim
 from ..threads import get_num_threads
-from .blas_threads import single_threaded_blas
+from .blas_threads import pin_single_threaded_blas
 from .numpy_ops import NumpyOps
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -25,6 +25,8 @@ TILE_BYTES = 512 * 1024
 # Elementwise kernels on fewer elements than this run on one thread: starting
 # the team would cost more than the work.
 MIN_PARALLEL_ELEMENTS = 32768
+# Linear layers split over threads from this many multiply-adds (N*F*G) on.
+MIN_PARALLEL_MACS = 1 << 21
 
 
 def describe(array):
@@ -63,8 +65,8 @@ def check_labels(labels, n_rows, n_classes):
     return np.ascontiguousarray(labels, dtype=np.int64)
 
 
-def threads_for(n_elements):
-    return get_num_threads() if n_elements >= MIN_PARALLEL_ELEMENTS else 1
+def threads_for(n_elements, minimum=MIN_PARALLEL_ELEMENTS):
+    return get_num_threads() if n_elements >= minimum else 1
 
 
 class NativeOps(NumpyOps):
@@ -125,8 +127,8 @@ class NativeOps(NumpyOps):
         per_image = conv2d.forward_scratch_size(c_in, c_out, k, p, 1)
         tile = self.conv_tile(n, per_image * x.itemsize, n_threads)
         scratch = self.scratch("conv", x.dtype, n_threads, conv2d.forward_scratch_size(c_in, c_out, k, p, tile))
-        with single_threaded_blas():
-            conv2d.conv2d_forward(x, weight.reshape(c_out, -1), bias, out, scratch, k, tile, n_threads)
+        pin_single_threaded_blas()
+        conv2d.conv2d_forward(x, weight.reshape(c_out, -1), bias, out, scratch, k, tile, n_threads)
         return out
 
     def conv2d_backward(self, grad_output, x, weight, needs=(True, True, True)):
@@ -169,9 +171,9 @@ class NativeOps(NumpyOps):
         tile = self.conv_tile(n, (conv2d.backward_scratch_size(c_in, c_out, k, p, 1) - fixed) * grad_output.itemsize,
                               n_threads)
         scratch = self.scratch("conv", dtype, n_threads, conv2d.backward_scratch_size(c_in, c_out, k, p, tile))
-        with single_threaded_blas():
-            conv2d.conv2d_backward(grad_output, x, weight_rows, grad_x, grad_w, grad_b, scratch,
-                                   c_in, h, w, tile, n_threads)
+        pin_single_threaded_blas()
+        conv2d.conv2d_backward(grad_output, x, weight_rows, grad_x, grad_w, grad_b, scratch,
+                               c_in, h, w, tile, n_threads)
         return grad_x, None if grad_w is None else grad_w.reshape(c_out, c_in, k, k), grad_b
 
     def conv2d_backward_bias(self, grad_output):
@@ -220,7 +222,8 @@ class NativeOps(NumpyOps):
             check_float("bias", bias, 1, x.dtype)
             check_shape("bias", bias, (weight.shape[0],))
         out = np.empty((x.shape[0], weight.shape[0]), dtype=x.dtype)
-        linear.linear_forward(x, weight, bias, out)
+        pin_single_threaded_blas()
+        linear.linear_forward(x, weight, bias, out, threads_for(x.size * weight.shape[0], MIN_PARALLEL_MACS))
         return out
 
     def linear_backward(self, grad_output, x, weight, needs=(True, True, True)):
@@ -231,12 +234,14 @@ class NativeOps(NumpyOps):
         if x.shape[1] != weight.shape[1]:
             raise ValueError(f"x {describe(x)} and weight {describe(weight)} differ in features")
         grad_x = grad_w = grad_b = None
+        n_threads = threads_for(x.size * weight.shape[0], MIN_PARALLEL_MACS)
+        pin_single_threaded_blas()
         if needs[0]:
             grad_x = np.empty_like(x)
-            linear.linear_backward_input(grad_output, weight, grad_x)
+            linear.linear_backward_input(grad_output, weight, grad_x, n_threads)
         if needs[1]:
             grad_w = np.empty_like(weight)
-            linear.linear_backward_weight(grad_output, x, grad_w)
+            linear.linear_backward_weight(grad_output, x, grad_w, n_threads)
         if len(needs) > 2 and needs[2]:
             grad_b = np.empty(weight.shape[0], dtype=x.dtype)
             linear.column_sums(grad_output, grad_b)
