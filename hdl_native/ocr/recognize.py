@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..tensor import Tensor
 from .crops import normalize
 
 TOP_K = 3
@@ -22,8 +23,6 @@ class LetterClassifier:
     """A letters network with its graph built once: crops (n, 28, 28) uint8 -> probabilities (n, classes)."""
 
     def __init__(self, model, classes, mean, std, source=None):
-        from ..tensor import Tensor
-
         self.source = source
         self.classes = list(classes)
         self.mean, self.std = float(mean), float(std)
@@ -31,6 +30,7 @@ class LetterClassifier:
         self.log_probabilities = model(self.images)
 
     def probabilities(self, crops):
+        """crops: (n, 28, 28) uint8, bright ink on black -> (n, classes) float64 rows summing to 1."""
         if len(crops) == 0:
             return np.zeros((0, len(self.classes)), np.float32)
         self.images.assign(normalize(crops, self.mean, self.std))
