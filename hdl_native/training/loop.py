@@ -108,6 +108,8 @@ class Trainer:
         self.log_seconds = 0.0      # part of run_seconds spent writing the SQLite log
         self.history = []  # (batch_counter, validation accuracy, validation loss)
         self.stopped_by = None
+        self._last_checkpoint = time.monotonic()
+        self._window = [0.0, 0, 0]
 
     # ------------------------------------------------------------- state
     @property
@@ -163,41 +165,22 @@ class Trainer:
     def run(self):
         """Train until the epochs, max_batches or max_seconds run out or a stop is requested.
 
-        Returns why it stopped: 'done', 'time', or the signal's name.
+        Returns why it stopped: 'done', 'time', or the signal's name.  The state is
+        checkpointed every `checkpoint_every` seconds and whenever the run stops.
         """
-        settings = self.settings
         self.model.train()
-        last_checkpoint = time.monotonic()
-        window = [0.0, 0, 0]  # loss sum, correct, images since the progress bar was last updated
-        bar = tqdm(total=self.total_batches(), initial=self.batch_counter, unit="batch", disable=not settings.progress,
-                   dynamic_ncols=True, leave=False)
+        self._last_checkpoint = time.monotonic()
+        self._window = [0.0, 0, 0]  # loss sum, correct, images since the progress bar was last updated
+        bar = tqdm(total=self.total_batches(), initial=self.batch_counter, unit="batch",
+                   disable=not self.settings.progress, dynamic_ncols=True, leave=False)
         try:
-            while self.epoch < settings.epochs and self.batch_counter < self.total_batches():
+            while self.epoch < self.settings.epochs and self.batch_counter < self.total_batches():
                 for indices in self.batcher.epoch():
-                    started = time.perf_counter()
-                    loss, correct = self.train_batch(indices, self.learning_rate(self.run_seconds))
-                    elapsed = time.perf_counter() - started
-                    self.run_seconds += elapsed
-                    self.train_seconds += elapsed
-                    window[0] += loss * len(indices)
-                    window[1] += correct
-                    window[2] += len(indices)
-                    bar.update(1)
-                    if self.batch_counter % 25 == 0 or self.batch_counter == self.total_batches():
-                        bar.set_postfix_str(f"epoch {self.batcher.epoch_number} loss {window[0] / window[2]:.4f} "
-                                            f"acc {100.0 * window[1] / window[2]:.1f}%", refresh=False)
-                        window = [0.0, 0, 0]
-                    if self.validation is not None and self.batch_counter % settings.validate_every == 0:
-                        self.validate()
-                    reason = self.stop_reason()
+                    self.timed_batch(indices)
+                    self.show_progress(bar)
+                    reason = self.after_batch()
                     if reason:
-                        self.stopped_by = reason
-                        if self.checkpoint is not None:
-                            self.checkpoint(self)
                         return reason
-                    if self.checkpoint is not None and time.monotonic() - last_checkpoint > settings.checkpoint_every:
-                        self.checkpoint(self)
-                        last_checkpoint = time.monotonic()
         finally:
             bar.close()
             if self.log is not None:
@@ -206,6 +189,37 @@ class Trainer:
         if self.checkpoint is not None:
             self.checkpoint(self)
         return "done"
+
+    def timed_batch(self, indices):
+        started = time.perf_counter()
+        loss, correct = self.train_batch(indices, self.learning_rate(self.run_seconds))
+        elapsed = time.perf_counter() - started
+        self.run_seconds += elapsed
+        self.train_seconds += elapsed
+        self._window[0] += loss * len(indices)
+        self._window[1] += correct
+        self._window[2] += len(indices)
+
+    def show_progress(self, bar):
+        bar.update(1)
+        if self.batch_counter % 25 == 0 or self.batch_counter == self.total_batches():
+            loss_sum, correct, images = self._window
+            bar.set_postfix_str(f"epoch {self.batcher.epoch_number} loss {loss_sum / images:.4f} "
+                                f"acc {100.0 * correct / images:.1f}%", refresh=False)
+            self._window = [0.0, 0, 0]
+
+    def after_batch(self):
+        """Validate and checkpoint when due; returns the stop reason, if any."""
+        if self.validation is not None and self.batch_counter % self.settings.validate_every == 0:
+            self.validate()
+        reason = self.stop_reason()
+        if reason:
+            self.stopped_by = reason
+        due = time.monotonic() - self._last_checkpoint > self.settings.checkpoint_every
+        if self.checkpoint is not None and (reason or due):
+            self.checkpoint(self)
+            self._last_checkpoint = time.monotonic()
+        return reason
 
     def stop_reason(self):
         if self.stop_flag:
