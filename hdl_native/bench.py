@@ -80,17 +80,32 @@ def time_steps(step, steps, warmup=0):
 
 
 def summarize(times, batch_size):
-    """images/s (from the total time), mean and median ms per step."""
-    total = float(sum(times))
+    """images/s and ms per step from the total time, and both again from the median step
+    (less swayed by other processes on a busy machine)."""
+    total, median = float(sum(times)), float(np.median(times))
     return {
         "images_per_s": len(times) * batch_size / total if total > 0 else float("inf"),
         "ms_per_step": 1000.0 * total / len(times),
-        "ms_per_step_median": 1000.0 * float(np.median(times)),
+        "images_per_s_median": batch_size / median if median > 0 else float("inf"),
+        "ms_per_step_median": 1000.0 * median,
     }
 
 
 def peak_rss_mb():
-    """Peak resident memory of this process so far, in MB (ru_maxrss)."""
+    """Peak resident memory of this process so far, in MB.
+
+    Linux: VmHWM from /proc/self/status.  getrusage's ru_maxrss survives
+    exec, so a process started from a big parent (a benchmark runner that
+    imported torch) would report the parent's peak; VmHWM belongs to the
+    new address space.  Elsewhere: ru_maxrss.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0  # kB
+    except OSError:
+        pass
     maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     # Linux reports kilobytes, macOS bytes.
     return maxrss / (1024.0 * 1024.0) if sys.platform == "darwin" else maxrss / 1024.0
