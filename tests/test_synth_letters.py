@@ -140,3 +140,24 @@ def test_stroke_variants_measure_width_and_refuse_to_erase_hairlines():
     assert widths[2, 0] == pytest.approx(6, rel=0.15)  # 12 fine pixels = 6 canvas pixels
     assert usable[:, 0].all()
     assert not usable[0, 1] and not usable[1, 1] and usable[2:, 1].all()
+
+
+def test_thinning_keeps_shape_and_pen_variants_have_uniform_growing_width():
+    from hdl_native.synth.strokes import pen_variants, thin
+
+    images = np.zeros((2, 40, 40), dtype=bool)
+    images[0, 5:35, 15:24] = True  # a 9-pixel-wide bar
+    yy, xx = np.mgrid[:40, :40]
+    radius = np.hypot(yy - 20, xx - 20)
+    images[1] = (radius > 8) & (radius < 15)  # a thick ring
+    skeleton = thin(images)
+    assert (skeleton <= images).all()
+    assert skeleton[0].sum(axis=1)[10:30].max() == 1  # one pixel wide along the bar
+    assert skeleton[0].sum() >= 15  # ...and still about as long as the bar
+    ring = skeleton[1]
+    assert ndimage.label(ring, structure=np.ones((3, 3)))[1] == 1  # still one piece
+    assert ndimage.label(~ring)[1] == 2  # and still closed around its hole
+    fine = images.astype(np.float32).repeat(2, axis=1).repeat(2, axis=2)  # (2, 80, 80) at OVERSAMPLE = 2
+    variants, widths = pen_variants(fine, radii=(1.0, 2.0, 3.0))
+    assert variants.shape == (3, 2, 40, 40)
+    assert (np.diff(widths, axis=0) > 0).all()  # a wider pen draws wider strokes

@@ -5,7 +5,7 @@ import numpy as np
 
 from .glyphs import render_alphabets
 from .normalize import OUTPUT_SIZE, MARGIN, ink_boxes
-from .strokes import OVERSAMPLE, STROKE_LEVELS, stroke_variants
+from .strokes import OVERSAMPLE, PEN_RADII, STROKE_LEVELS, pen_variants, stroke_variants
 from .warp import pad_stack
 
 
@@ -17,7 +17,8 @@ class GlyphBank:
     G glyphs), each with a 1-pixel zero border ready for warp.sample_padded.
     labels int64 (G,) 0..25; uppercase bool (G,); font_index int64 (G,).
     output_widths float32 (L, G): stroke width each variant would have in the 28x28 output.
-    usable bool (L, G): variants that kept enough ink.
+    usable bool (L, G): variants that kept the letter's shape.
+    pen bool (L,): which variant rows are pen-redrawn skeletons rather than the font's own shapes.
     """
 
     images: np.ndarray
@@ -26,6 +27,7 @@ class GlyphBank:
     font_index: np.ndarray
     output_widths: np.ndarray
     usable: np.ndarray
+    pen: np.ndarray
 
     @property
     def n_glyphs(self):
@@ -36,13 +38,17 @@ class GlyphBank:
         return self.images.shape[-1] - 2
 
 
-def build_glyph_bank(font_paths, canvas=48, extent=26, levels=STROKE_LEVELS):
-    """Render the 52 letters of each font and their stroke-width variants; see GlyphBank."""
+def build_glyph_bank(font_paths, canvas=48, extent=26, levels=STROKE_LEVELS, radii=PEN_RADII):
+    """Render the 52 letters of each font and their stroke-width and pen variants; see GlyphBank."""
     fine, labels, uppercase, font_index = render_alphabets(font_paths, canvas=canvas * OVERSAMPLE,
                                                            extent=extent * OVERSAMPLE)
-    variants, widths, usable = stroke_variants(fine, levels)
-    boxes = ink_boxes(variants[levels.index(0)])
+    font_shapes, font_widths, usable = stroke_variants(fine, levels)
+    pen_shapes, pen_widths = pen_variants(fine, radii)
+    boxes = ink_boxes(font_shapes[levels.index(0)])
     side = np.maximum(boxes[:, 1] - boxes[:, 0], boxes[:, 3] - boxes[:, 2]) + 1
+    widths = np.concatenate([font_widths, pen_widths])
     output_widths = widths * ((OUTPUT_SIZE - 2 * MARGIN) / side)[None, :]
-    images = pad_stack(variants.reshape(-1, canvas, canvas))
-    return GlyphBank(images, labels, uppercase, font_index, output_widths.astype(np.float32), usable)
+    images = pad_stack(np.concatenate([font_shapes, pen_shapes]).reshape(-1, canvas, canvas))
+    usable = np.concatenate([usable, np.ones(pen_widths.shape, dtype=bool)])
+    pen = np.arange(len(widths)) >= len(levels)
+    return GlyphBank(images, labels, uppercase, font_index, output_widths.astype(np.float32), usable, pen)

@@ -1,6 +1,6 @@
 """Random distortions that make clean font glyphs look handwritten, applied to a whole batch at once.
 
-Order: stroke width (a pre-made dilated/eroded variant of the glyph, see strokes.py), affine
+Order: stroke width (a pre-made dilated/eroded or pen-redrawn variant of the glyph, see strokes.py), affine
 (rotation, slant/shear, aspect, scale) plus a smooth elastic warp in one resampling, uneven
 ink and paper noise, blur (which also softens the noise into grain), and the paper floor.
 """
@@ -22,6 +22,7 @@ class Distortion:
     log_scale: tuple = (-0.2, 0.1)      # overall size factor exp(.) on the working canvas
     max_elastic: float = 2.0            # smooth displacement field, canvas pixels (std of its knots)
     stroke_width: tuple = (0.6, 2.2)    # target pen width in 28x28 output pixels (real letters: median ~1.45)
+    pen_fraction: float = 0.5           # share of letters redrawn with a uniform pen along the skeleton
     blur_sigmas: tuple = (0.3, 0.6, 0.9, 1.2)  # Gaussian blur, canvas pixels, one picked per image
     max_ink_dimming: float = 0.35       # ink fades by up to 35% along a smooth field
     max_noise: float = 0.06             # std of the paper noise added before the blur
@@ -59,14 +60,17 @@ def warp_glyphs(padded_glyphs, ids, rng, params):
 
 
 def choose_variants(bank, glyph_ids, rng, params):
-    """Row of bank.images to draw for each glyph: the usable stroke variant closest to a random target width.
+    """Row of bank.images to draw for each glyph: a pen variant (with probability params.pen_fraction)
+    or one of the font's own shapes, whichever of that family is closest to a random target width.
 
     glyph_ids: int (B,) into the bank's glyphs.  Target widths (in 28x28 output pixels) are uniform in
     params.stroke_width.  Returns int64 (B,).
     """
     target = rng.uniform(*params.stroke_width, len(glyph_ids))
+    use_pen = rng.random(len(glyph_ids)) < params.pen_fraction
     candidates = bank.output_widths[:, glyph_ids]  # (L, B)
-    mismatch = np.where(bank.usable[:, glyph_ids], np.abs(candidates - target), np.inf)
+    in_family = bank.usable[:, glyph_ids] & (bank.pen[:, None] == use_pen[None, :])
+    mismatch = np.where(in_family, np.abs(candidates - target), np.inf)
     return mismatch.argmin(axis=0) * bank.n_glyphs + np.asarray(glyph_ids)
 
 
