@@ -64,6 +64,8 @@ def save_checkpoint(path, model, optimizer=None, **extra):
     descriptor, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(descriptor, "wb") as stream:
+            if hasattr(os, "fchmod"):  # mkstemp makes 0600; give the file the mode open() would
+                os.fchmod(stream.fileno(), 0o666 & ~_current_umask())
             stream.write(blob)
             stream.flush()
             os.fsync(stream.fileno())
@@ -217,6 +219,12 @@ def _from_tree(tree, arrays):
             return tuple(_from_tree(item, arrays) for item in tree["__tuple__"])
         return {_from_tree(key, arrays): _from_tree(item, arrays) for key, item in tree["__dict__"]}
     return tree
+
+
+def _current_umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_directory(directory):
