@@ -90,7 +90,7 @@ def main(argv=None):
     photo = Image.fromarray(result.photo.rgb)
     shrink = SHOWN_WIDTH / photo.width
     photo = photo.resize((SHOWN_WIDTH, round(photo.height * shrink)), Image.Resampling.LANCZOS)
-    photo = photo.quantize(colors=48).convert("RGB")
+    photo = photo.quantize(colors=24).convert("RGB")
     boxed = render_boxes(np.asarray(photo), result.lines, result.photo.scale / shrink)
     boxed.quantize(colors=256).save(args.out, format="PNG", optimize=True)
     expected = [line.replace(" ", "") for line in TEXT]
