@@ -249,7 +249,8 @@ def drop_small(glyphs, marks):
 
 
 def typical_letter_width(glyphs):
-    """The line's letter width: median box width, but no more than the median height (touching letters inflate widths)."""
+    """The line's letter width: the median box width, but no more than the median height
+    (letters written touching inflate the widths)."""
     widths = np.array([g.width for g in glyphs])
     heights = np.array([g.height for g in glyphs])
     return float(min(np.median(widths), np.median(heights))) if len(glyphs) >= 3 else float(np.median(heights))
