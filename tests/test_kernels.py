@@ -297,6 +297,28 @@ def test_blas_runs_single_threaded_under_the_kernels(ops, restore_threads):
     assert all(lib.get_num_threads() == 1 for lib in _scipy_blas_controllers())
 
 
+def test_python_threads_sharing_one_backend_do_not_share_scratch(ops):
+    """The kernels release the GIL; scratch is per Python thread, so concurrent calls stay correct."""
+    import threading
+
+    rng = np.random.default_rng(14)
+    cases = [arrays(rng, np.float64, (3, c, 9, 9), (4, c, 3, 3)) for c in (2, 5)]
+    failures = []
+
+    def work(native, reference):
+        for _ in range(20):
+            got = ops.conv2d_forward(*native)
+            if not np.allclose(got, REFERENCE.conv2d_forward(*reference), rtol=1e-10, atol=1e-10):
+                failures.append(native[0].shape)
+
+    workers = [threading.Thread(target=work, args=case) for case in cases]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert not failures
+
+
 # ---------------------------------------------------------------- bad arguments
 def test_wrong_dtype_is_a_type_error(ops):
     x = np.ones((1, 1, 5, 5), np.float32)
