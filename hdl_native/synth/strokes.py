@@ -15,6 +15,7 @@ STROKE_LEVELS = (-2, -1, 0, 1, 2)  # 3x3 erosions (<0) or dilations (>0) at 2x r
 # each step moves both edges by half a canvas pixel, fine enough for strokes only 2-4 canvas pixels wide
 OVERSAMPLE = 2
 PEN_RADII = (0.75, 1.25, 1.75, 2.5, 3.25)  # pen radius in fine (OVERSAMPLE x) pixels
+_PEN_CHUNK = 128  # glyphs per distance transform: its index arrays would otherwise take ~10x the images' memory
 
 
 def stroke_width(images, threshold=0.5):
@@ -39,15 +40,16 @@ def stroke_variants(fine_glyphs, levels=STROKE_LEVELS, max_lost_ink=0.03):
     erased a thin stroke (a serif font's hairline), which would change the letter, not its pen.
     """
     ink = fine_glyphs.sum(axis=(1, 2))
-    by_level, usable = {0: fine_glyphs}, {0: np.ones(len(fine_glyphs), dtype=bool)}
+    # downsampled at once, so only the current fine-resolution level stays in memory
+    by_level, usable = {0: box_downsample(fine_glyphs, OVERSAMPLE)}, {0: np.ones(len(fine_glyphs), dtype=bool)}
     for direction, morph in ((-1, ndimage.grey_erosion), (1, ndimage.grey_dilation)):
         changed = fine_glyphs
         for step in range(1, max(0, max(direction * level for level in levels)) + 1):
             changed = morph(changed, size=(1, 3, 3))  # each level grows from the previous one
-            by_level[direction * step] = changed
+            by_level[direction * step] = box_downsample(changed, OVERSAMPLE)
             usable[direction * step] = (lost_ink(fine_glyphs, changed, step) <= max_lost_ink * ink
                                         if direction < 0 else np.ones(len(fine_glyphs), dtype=bool))
-    variants = np.stack([box_downsample(by_level[level], OVERSAMPLE) for level in levels]).astype(np.float32)
+    variants = np.stack([by_level[level] for level in levels]).astype(np.float32)
     widths = np.stack([stroke_width(v) for v in variants])
     return variants, widths, np.stack([usable[level] for level in levels])
 
@@ -73,9 +75,14 @@ def pen_variants(fine_glyphs, radii=PEN_RADII, threshold=0.5):
     if len(rows):  # thin only the box that holds ink in some glyph: the canvas margin is empty for all
         box = (slice(None), slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
         skeleton[box] = thin(ink[box])
-    # a huge spacing along the glyph axis keeps the 3-D transform from measuring across glyphs
-    distance = ndimage.distance_transform_edt(~skeleton, sampling=(1e6, 1, 1)).astype(np.float32)
-    variants = np.stack([box_downsample(np.clip(radius + 0.5 - distance, 0, 1), OVERSAMPLE) for radius in radii])
+    n_glyphs, height, width = fine_glyphs.shape
+    variants = np.empty((len(radii), n_glyphs, height // OVERSAMPLE, width // OVERSAMPLE), dtype=np.float32)
+    for start in range(0, n_glyphs, _PEN_CHUNK):
+        part = slice(start, start + _PEN_CHUNK)
+        # a huge spacing along the glyph axis keeps the 3-D transform from measuring across glyphs
+        distance = ndimage.distance_transform_edt(~skeleton[part], sampling=(1e6, 1, 1)).astype(np.float32)
+        for level, radius in enumerate(radii):
+            variants[level, part] = box_downsample(np.clip(radius + 0.5 - distance, 0, 1), OVERSAMPLE)
     widths = np.stack([stroke_width(v) for v in variants])
     return variants, widths
 
