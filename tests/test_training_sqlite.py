@@ -51,3 +51,35 @@ def test_runs_share_a_file_with_distinct_start_ids(tmp_path):
     assert db.execute("SELECT corperc FROM validation WHERE startID=?", (ids[0],)).fetchone()[0] == 42.0
     assert sorted(db.execute("SELECT true, predicted, count FROM confusion WHERE startID=?", (ids[0],))) == [
         (0, 0, 3), (0, 1, 1), (1, 1, 2)]
+
+
+def test_snapshots_keep_the_values_of_their_batch(tmp_path):
+    """The optimiser changes parameters in place after a snapshot; the log must keep the old values."""
+    model = LettersCNN(n_classes=3, seed=0)
+    for p in model.parameters():
+        p.grad = np.ones(p.shape, dtype=np.float32)
+    before = model.fc2.weight.value[7, 9], model.fc2.bias.value[4]
+    log = SqliteLog(tmp_path / "v.sqlite3", "letters", {})
+    log.log_parameters(0, model.named_parameters())
+    for p in model.parameters():
+        p.value[...] += 1.0
+        p.grad[...] = 5.0
+    log.close()
+    db = sqlite3.connect(tmp_path / "v.sqlite3")
+    val, grad = db.execute("SELECT val, grad FROM data WHERE name='fc2.weight' AND idx=7 AND col=9").fetchone()
+    np.testing.assert_allclose((val, grad), (before[0], 1.0), rtol=1e-6)
+    val, = db.execute("SELECT val FROM data WHERE name='fc2.bias' AND idx=4").fetchone()
+    np.testing.assert_allclose(val, before[1], rtol=1e-6)
+
+
+def test_unwritable_log_is_a_clear_error(tmp_path):
+    import pytest
+
+    from hdl_native.errors import HDLError
+    from hdl_native.training.session import open_log
+
+    class Args:
+        no_db, db = False, str(tmp_path / "missing-dir" / "x.sqlite3")
+
+    with pytest.raises(HDLError, match="missing-dir"):
+        open_log(Args(), "letters")

@@ -21,6 +21,7 @@ from tqdm import tqdm
 from .. import functional as F
 from ..tensor import Tensor
 from ..data import Batcher, augment, normalize
+from ..data.distort import distort
 from .evaluate import MEAN, STD, Evaluator
 from .sqlite_log import should_log_parameters
 
@@ -37,6 +38,7 @@ class TrainSettings:
     weight_decay: float = 0.0      # factor on the sum of squared weights (biases excluded)
     augment: bool = False          # shift/flip training images (the tutorial's mutations)
     augment_validation: bool = False
+    distort: float = 0.0           # strength of rotation/shear/scale/elastic/stroke distortions (0 = off)
     lr_schedule: str = "constant"  # or "cosine": lr * (1 + cos(pi * progress)) / 2
     validate_every: int = 200      # batches
     checkpoint_every: float = 60.0  # seconds of wall time between periodic checkpoints
@@ -97,7 +99,8 @@ class Trainer:
         self.evaluator = Evaluator(model, normalization=settings.normalization) if validation else None
         self.batcher = Batcher(len(self.train_labels), settings.batch_size, settings.seed)
         # Without augmentation every batch is a plain gather from the split normalised once, up front.
-        self.normalized = None if settings.augment else normalize_all(train_images, settings.normalization)
+        mutated = settings.augment or settings.distort
+        self.normalized = None if mutated else normalize_all(train_images, settings.normalization)
         self.augment_rng = np.random.default_rng([settings.seed, 1])
         self.validation_rng = np.random.default_rng([settings.seed, 2])
         self.base_lr = optimizer.lr
@@ -236,7 +239,11 @@ class Trainer:
         if self.normalized is not None:
             graph.images.assign(self.normalized[indices])
         else:
-            images = augment(self.train_images[indices], self.augment_rng)
+            images = self.train_images[indices]
+            if settings.distort:
+                images = distort(images, self.augment_rng, settings.distort)
+            if settings.augment:
+                images = augment(images, self.augment_rng)
             graph.images.assign(normalize(images, settings.normalization["mean"], settings.normalization["std"]))
         labels = self.train_labels[indices]
         graph.labels.assign(labels)

@@ -51,6 +51,10 @@ def add_training_arguments(parser, command, default_epochs, default_validate_eve
                              "not included (the tutorial used 0.02) (default: 0)")
     parser.add_argument("--mut-on-learn", action="store_true",
                         help="augment training images: random shift of -2..+2 pixels each way and 5 flipped pixels")
+    parser.add_argument("--distort", type=float, default=0.0, metavar="STRENGTH",
+                        help="also distort training images: rotation, shear, anisotropic scale, translation, "
+                             "elastic warp and stroke width, ranges scaled by STRENGTH (1 = up to 15 degrees, "
+                             "shear 0.3, scale 0.8-1.15; see hdl_native/data/distort.py) (default: 0, off)")
     parser.add_argument("--mut-on-validate", action="store_true",
                         help="augment validation images too, and report accuracy on augmented test images")
     parser.add_argument("--validate-every", type=int, default=default_validate_every,
@@ -104,7 +108,7 @@ def run_training(args, command, architecture, choice, dropout=0.0):
         batch_size=args.batch_size, epochs=args.epochs, max_batches=args.max_batches,
         max_seconds=args.max_minutes * 60.0 if args.max_minutes else None, weight_decay=args.weight_decay,
         augment=args.mut_on_learn, augment_validation=args.mut_on_validate, lr_schedule=args.lr_schedule,
-        validate_every=args.validate_every, checkpoint_every=args.checkpoint_every, seed=args.seed,
+        distort=args.distort, validate_every=args.validate_every, checkpoint_every=args.checkpoint_every, seed=args.seed,
         progress=not args.quiet)
     extras = {"classes": list(train_set.classes), "dataset": train_set.name,
               "normalization": {"mean": MEAN, "std": STD}, "command": command,
@@ -114,6 +118,18 @@ def run_training(args, command, architecture, choice, dropout=0.0):
         save_checkpoint(out, model, optimizer, **extras, **trainer.state())
 
     log = open_log(args, command)
+    try:
+        return train_and_report(args, command, model, optimizer, choice, resumed, train_set, test_set,
+                                (train_images, train_labels, validation), settings, checkpoint, log,
+                                out, extras, wall_started)
+    finally:
+        if log is not None:
+            log.close()
+
+
+def train_and_report(args, command, model, optimizer, choice, resumed, train_set, test_set, data, settings,
+                     checkpoint, log, out, extras, wall_started):
+    train_images, train_labels, validation = data
     small_before = count_small_parameters(model)
     print(f"{command}: {type(model).__name__} with {model.num_parameters()} parameters on {train_set.name} "
           f"({len(train_labels)} training images), {choice.kind} lr {choice.lr:g}, batch {args.batch_size}, "
@@ -123,26 +139,19 @@ def run_training(args, command, architecture, choice, dropout=0.0):
                           checkpoint=checkpoint, stop_flag=stop_flag)
         if resumed is not None:
             resume_position(trainer, resumed, args.state)
-        try:
-            reason = trainer.run()
-        finally:
-            if log is not None:
-                log.flush()
+        reason = trainer.run()
     if reason in StopOnSignal.SIGNALS:
-        if log is not None:
-            log.close()
         print(f"{command}: stopped by {reason} after batch {trainer.batch_counter}; state saved to {out} "
               f"(continue with: hdl-native {command} {out})", file=sys.stderr)
         return 130
     report = final_report(args, command, trainer, test_set, log, small_before)
     report["wall_seconds"] = time.perf_counter() - wall_started
     report["state"] = str(out)
+    if log is not None:
+        report["db"] = str(args.db)
     if args.export:
         save_checkpoint(args.export, model, None, **{**extras, **trainer.state(), "test_report": report})
         print(f"wrote the model to {args.export}")
-    if log is not None:
-        log.close()
-        report["db"] = str(args.db)
     if args.json:
         print(json.dumps(report))
     return 0
@@ -154,6 +163,8 @@ def check_arguments(args):
             raise HDLError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
     if args.weight_decay < 0:
         raise HDLError(f"--weight-decay must not be negative, got {args.weight_decay}")
+    if args.distort < 0:
+        raise HDLError(f"--distort must not be negative, got {args.distort}")
     if args.max_minutes is not None and args.max_minutes <= 0:
         raise HDLError(f"--max-minutes must be positive, got {args.max_minutes}")
 

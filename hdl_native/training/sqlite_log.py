@@ -18,14 +18,19 @@ Tables (several runs share one file, told apart by ``startID``):
 - ``confusion``(startID, batchno, true, predicted, count): the non-zero
   cells of the confusion matrix at each test evaluation.
 
-Rows are buffered and written with executemany in one transaction per
-flush, so logging stays a small fraction of training time.
+Rows are buffered and each flush is written in one transaction by a writer
+thread (so the inserts overlap with training); parameter snapshots go
+through prepared multi-row INSERTs that bind only val and grad.
 """
 import json
+import queue
 import sqlite3
+import threading
 import time
 
 import numpy as np
+
+from ..errors import HDLError
 
 PROGRESS_COLUMNS = "startID, batchno, epoch, time, elapsed, cputime, corperc, avgloss, batchsize, lr, momentum"
 SCHEMA = f"""
@@ -41,7 +46,7 @@ CREATE TABLE IF NOT EXISTS confusion (startID INTEGER, batchno INTEGER, true INT
 """
 DENSE_BATCHES = 32
 SPARSE_EVERY = 32
-ROWS_PER_STATEMENT = 100
+ROWS_PER_STATEMENT = 200
 
 
 def should_log_parameters(batchno):
@@ -64,33 +69,54 @@ def element_layout(shape):
 
 
 def reduce_parameter(array):
-    """The logged values of one parameter array: conv weights summed over input channels, others flattened."""
+    """A copy of one parameter's logged values: conv weights summed over input channels, others flattened.
+
+    Always a copy: the live arrays change in place at the next optimiser step.
+    """
     if array.ndim == 4:
         return array.sum(axis=1).ravel()
-    return array.ravel()
+    return array.ravel().copy()
 
 
 class SqliteLog:
-    """One run's writer: buffers rows, flushes them in one transaction each time flush() is called."""
+    """One run's log.  The training thread buffers rows; flush() hands them to a writer thread,
+    which inserts each flush in one transaction, so the SQLite work overlaps with training.
+
+    Call close() at the end: it waits until everything is written.  A failure in the
+    writer is raised as HDLError at the next flush() or close().
+    """
 
     def __init__(self, path, command, args):
         self.path = str(path)
-        self.connection = sqlite3.connect(self.path)
-        # WAL with synchronous=NORMAL: commits skip fsync but the file can never be corrupted by a crash.
-        self.connection.execute("PRAGMA journal_mode=WAL")
-        self.connection.execute("PRAGMA synchronous=NORMAL")
-        self.connection.executescript(SCHEMA)
-        self.started = time.time()
+        connection = self._connect()
+        try:
+            connection.executescript(SCHEMA)
+            self.started = time.time()
+            with connection:
+                cursor = connection.execute(
+                    "INSERT INTO runs (command, args, started) VALUES (?, ?, ?)",
+                    (command, json.dumps(args, default=str, sort_keys=True), self.started))
+            self.start_id = cursor.lastrowid
+        finally:
+            connection.close()
         self.cpu_started = time.process_time()
-        with self.connection:
-            cursor = self.connection.execute(
-                "INSERT INTO runs (command, args, started) VALUES (?, ?, ?)",
-                (command, json.dumps(args, default=str, sort_keys=True), self.started))
-        self.start_id = cursor.lastrowid
-        self._training, self._validation, self._confusion = [], [], []
-        self._data = []  # (batchno, name, values, grads) arrays, expanded to rows at flush time
+        self._training, self._validation, self._data, self._confusion = [], [], [], []
         self._layouts = {}
+        self._statements_of = {}
+        self._error = None
+        self._queue = queue.Queue(maxsize=8)  # bounded: a slow disk slows training instead of eating memory
+        self._writer = threading.Thread(target=self._write_loop, name=f"sqlite-log-{self.start_id}", daemon=True)
+        self._writer.start()
 
+    def _connect(self):
+        # Parameter snapshots reuse a few hundred prepared INSERT statements (see _statements).
+        connection = sqlite3.connect(self.path, cached_statements=2048)
+        # WAL with synchronous=NORMAL: commits skip fsync but a crash can never corrupt the file.
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        return connection
+
+    # ------------------------------------------------------------- buffering (training thread)
     def _progress_row(self, batchno, epoch, corperc, avgloss, batchsize, lr, momentum):
         now = time.time()
         return (self.start_id, int(batchno), int(epoch), now, now - self.started,
@@ -116,48 +142,73 @@ class SqliteLog:
         self._confusion.extend(
             (self.start_id, int(batchno), int(t), int(p), int(confusion[t, p])) for t, p in zip(true, predicted))
 
-    def _data_rows(self):
-        """All buffered data rows as one object array (n, 8), columns in the table's order."""
-        total = sum(len(values) for _, _, values, _ in self._data)
-        rows = np.empty((total, 8), dtype=object)
-        rows[:, 0] = self.start_id
-        start = 0
-        for batchno, name, values, grads in self._data:
-            block = rows[start:start + len(values)]
-            idx, row, col = self._layouts[name]
-            block[:, 1] = batchno
-            block[:, 2] = name
-            block[:, 3], block[:, 4], block[:, 5] = idx, row, col
-            block[:, 6], block[:, 7] = values.tolist(), grads.tolist()
-            start += len(values)
-        return rows
-
-    def _insert_data(self):
-        """Insert the data rows ROWS_PER_STATEMENT at a time (about twice as fast as one row per statement)."""
-        rows = self._data_rows()
-        whole = len(rows) // ROWS_PER_STATEMENT * ROWS_PER_STATEMENT
-        if whole:
-            placeholders = ",".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * ROWS_PER_STATEMENT)
-            self.connection.executemany(f"INSERT INTO data VALUES {placeholders}",
-                                        rows[:whole].reshape(-1, 8 * ROWS_PER_STATEMENT).tolist())
-        if whole < len(rows):
-            self.connection.executemany("INSERT INTO data VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows[whole:].tolist())
-
     def flush(self):
-        """Write everything buffered in one transaction."""
-        with self.connection:
-            if self._training:
-                self.connection.executemany(f"INSERT INTO training ({PROGRESS_COLUMNS}) VALUES ({','.join('?' * 11)})",
-                                            self._training)
-            if self._validation:
-                self.connection.executemany(f"INSERT INTO validation ({PROGRESS_COLUMNS}) VALUES ({','.join('?' * 11)})",
-                                            self._validation)
-            if self._data:
-                self._insert_data()
-            if self._confusion:
-                self.connection.executemany("INSERT INTO confusion VALUES (?, ?, ?, ?, ?)", self._confusion)
+        """Hand everything buffered to the writer thread (written there in one transaction)."""
+        self._raise_writer_error()
+        pending = (self._training, self._validation, self._data, self._confusion)
+        if any(pending):
+            self._queue.put(pending)
         self._training, self._validation, self._data, self._confusion = [], [], [], []
 
     def close(self):
-        self.flush()
-        self.connection.close()
+        """Flush, wait until the writer has written everything, and stop it."""
+        if self._writer.is_alive():
+            self.flush()
+            self._queue.put(None)
+            self._writer.join()
+        self._raise_writer_error()
+
+    def _raise_writer_error(self):
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise HDLError(f"writing the SQLite log {self.path} failed: {error}") from None
+
+    # ------------------------------------------------------------- writing (writer thread)
+    def _write_loop(self):
+        connection = None
+        try:
+            connection = self._connect()
+            while (pending := self._queue.get()) is not None:
+                if self._error is None:
+                    try:
+                        self._write(connection, *pending)
+                    except (sqlite3.Error, OSError) as error:
+                        self._error = error
+        except (sqlite3.Error, OSError) as error:
+            self._error = error
+        finally:
+            if connection is not None:
+                connection.close()
+
+    def _write(self, connection, training, validation, data, confusion):
+        values = f"VALUES ({','.join('?' * 11)})"
+        with connection:
+            connection.executemany(f"INSERT INTO training ({PROGRESS_COLUMNS}) {values}", training)
+            connection.executemany(f"INSERT INTO validation ({PROGRESS_COLUMNS}) {values}", validation)
+            for batchno, name, values_array, grads in data:
+                pairs = np.empty(2 * len(values_array), dtype=np.float64)
+                pairs[0::2], pairs[1::2] = values_array, grads
+                pairs = pairs.tolist()
+                for first, stop, statement in self._statements(name):
+                    connection.execute(statement, [batchno] + pairs[2 * first:2 * stop])
+            connection.executemany("INSERT INTO confusion VALUES (?, ?, ?, ?, ?)", confusion)
+
+    def _statements(self, name):
+        """The INSERT statements for one parameter, ROWS_PER_STATEMENT rows each, built once per run.
+
+        startID, name, idx, row and col are literals (they never change for an
+        element), ?1 is the batch number and the rest are (val, grad) pairs, so a
+        snapshot binds 2 values per row instead of 8 and reuses prepared statements.
+        """
+        if name not in self._statements_of:
+            idx, row, col = self._layouts[name]
+            quoted = "'" + name.replace("'", "''") + "'"
+            statements = []
+            for first in range(0, len(idx), ROWS_PER_STATEMENT):
+                stop = min(first + ROWS_PER_STATEMENT, len(idx))
+                rows = ",".join(
+                    f"({self.start_id},?1,{quoted},{idx[k]},{row[k]},{col[k]},?{2 * (k - first) + 2},?{2 * (k - first) + 3})"
+                    for k in range(first, stop))
+                statements.append((first, stop, f"INSERT INTO data VALUES {rows}"))
+            self._statements_of[name] = statements
+        return self._statements_of[name]
