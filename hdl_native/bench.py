@@ -80,14 +80,20 @@ def time_steps(step, steps, warmup=0):
 
 
 def summarize(times, batch_size):
-    """images/s and ms per step from the total time, and both again from the median step
-    (less swayed by other processes on a busy machine)."""
-    total, median = float(sum(times)), float(np.median(times))
+    """images/s and ms per step from the total time, and again from the median step and from
+    the fastest step (less and least swayed by other processes on a busy machine)."""
+    total, median, fastest = float(sum(times)), float(np.median(times)), float(min(times))
+
+    def rate(seconds, n_steps=1):
+        return n_steps * batch_size / seconds if seconds > 0 else float("inf")
+
     return {
-        "images_per_s": len(times) * batch_size / total if total > 0 else float("inf"),
+        "images_per_s": rate(total, len(times)),
         "ms_per_step": 1000.0 * total / len(times),
-        "images_per_s_median": batch_size / median if median > 0 else float("inf"),
+        "images_per_s_median": rate(median),
         "ms_per_step_median": 1000.0 * median,
+        "images_per_s_best": rate(fastest),
+        "ms_per_step_min": 1000.0 * fastest,
     }
 
 
