@@ -28,7 +28,7 @@ def add_arguments(parser):
                         help="train on the synthetic letters `hdl-native synth-letters --out DIR` wrote instead of "
                              "the dataset's training split (validation and test stay on the real test split); "
                              "then fine-tune on real letters with --init")
-    add_training_arguments(parser, "letters", default_epochs=60, default_validate_every=120,
+    add_training_arguments(parser, "letters", default_epochs=30, default_validate_every=120,
                            default_db="letters-vals.sqlite3")
 
 
