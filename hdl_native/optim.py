@@ -2,7 +2,10 @@
 
 Updates happen in place on the parameter arrays (through the active kernel
 backend, fused natively when built) and then invalidate the cached values
-that depend on them.
+that depend on them.  Once every parameter has a gradient, the parameters,
+gradients and optimiser buffers are re-homed into one flat array per dtype
+(hdl_native.flat_params), and each step is one update call over the whole
+model instead of one per parameter.
 """
 import numpy as np
 
@@ -23,20 +26,48 @@ class Optimizer:
         self.named_params = params
         self.lr = float(lr)
         self.step_count = 0
+        self.flat_groups = None
 
     def zero_grad(self):
+        groups = self.flat_groups
+        if groups is not None and all(group.is_current() for group in groups):
+            for group in groups:
+                group.grad.fill(0)  # one fill per dtype instead of one per parameter
+            return
         for _, p in self.named_params:
             p.zero_grad()
 
     def step(self):
+        groups = self.current_flat_groups()
         self.step_count += 1
         ops = get_ops()
+        if groups is not None:
+            for group in groups:
+                self.update_flat(ops, group)
+                group.invalidate_downstream()
+            return
         for name, p in self.named_params:
             if p.grad is not None:
                 self.update(ops, name, p)
                 p.invalidate_downstream()
 
+    def current_flat_groups(self):
+        """The flat groups, rebuilt when a parameter's array or gradient was rebound; None while
+        some parameter has no gradient (then parameters are updated one by one)."""
+        groups = self.flat_groups
+        if groups is not None and all(group.is_current() for group in groups):
+            return groups
+        self.flat_groups = build_flat_groups(self.named_params, self.per_name_buffers())
+        return self.flat_groups
+
+    def per_name_buffers(self):
+        """{kind: {parameter name: array}} of the buffers to re-home beside the parameters."""
+        return {}
+
     def update(self, ops, name, param):
+        raise NotImplementedError
+
+    def update_flat(self, ops, group):
         raise NotImplementedError
 
     def state_dict(self):
@@ -53,6 +84,7 @@ class Optimizer:
             if key in own and own[key].shape != value.shape:
                 raise ValueError(f"optimizer buffer {key}: shape {value.shape} != {own[key].shape}")
         self.set_buffers({k: np.array(v) for k, v in state["buffers"].items()})
+        self.flat_groups = None  # rebuilt from the loaded buffers at the next step
 
     def buffers(self):
         return {}
@@ -77,6 +109,12 @@ class SGD(Optimizer):
                 velocity = self.velocity[name] = np.zeros_like(param.value)
         ops.sgd_update(param.value, param.grad, velocity, self.lr, self.momentum)
 
+    def per_name_buffers(self):
+        return {"velocity": self.velocity} if self.momentum else {}
+
+    def update_flat(self, ops, group):
+        ops.sgd_update(group.value, group.grad, group.buffers.get("velocity"), self.lr, self.momentum)
+
     def buffers(self):
         return {f"velocity/{k}": v for k, v in self.velocity.items()}
 
@@ -87,9 +125,8 @@ class SGD(Optimizer):
 class Adam(Optimizer):
     """Adam with bias correction (beta1 0.9, beta2 0.999, eps 1e-8 by default).
 
-    Once every parameter has a gradient, the parameters, gradients and moment
-    buffers are re-homed into one flat array per dtype (hdl_native.flat_params)
-    and each step is a single fused update over the whole model.
+    On the native backend the flat update is pyx/optim_kernels.pyx's fused
+    loop (AVX2 where the CPU has it).
     """
 
     def __init__(self, params, lr=0.001, betas=(0.9, 0.999), eps=1e-8):
@@ -97,42 +134,19 @@ class Adam(Optimizer):
         self.beta1, self.beta2 = map(float, betas)
         self.eps = float(eps)
         self.exp_avg, self.exp_avg_sq = {}, {}
-        self.flat_groups = None
 
-    def zero_grad(self):
-        groups = self.flat_groups
-        if groups is not None and all(group.is_current() for group in groups):
-            for group in groups:
-                group.grad.fill(0)  # one fill per dtype instead of one per parameter
-        else:
-            super().zero_grad()
+    def per_name_buffers(self):
+        return {"exp_avg": self.exp_avg, "exp_avg_sq": self.exp_avg_sq}
 
-    def step(self):
-        groups = self.current_flat_groups()
-        if groups is None:
-            return super().step()
-        self.step_count += 1
-        ops = get_ops()
+    def update_flat(self, ops, group):
+        exp_avg, exp_avg_sq = group.buffers["exp_avg"], group.buffers["exp_avg_sq"]
         fused = fused_adam_kernel() if ops.name == "native" else None
-        for group in groups:
-            exp_avg, exp_avg_sq = group.buffers["exp_avg"], group.buffers["exp_avg_sq"]
-            if fused is not None:
-                fused(group.value, group.grad, exp_avg, exp_avg_sq, self.lr, self.beta1, self.beta2, self.eps,
-                      self.step_count, get_num_threads())
-            else:
-                ops.adam_update(group.value, group.grad, exp_avg, exp_avg_sq, self.lr, self.beta1, self.beta2,
-                                self.eps, self.step_count)
-            group.invalidate_downstream()
-
-    def current_flat_groups(self):
-        """The flat groups, rebuilt when a parameter's array or gradient was rebound; None while
-        some parameter has no gradient (then parameters are updated one by one)."""
-        groups = self.flat_groups
-        if groups is not None and all(group.is_current() for group in groups):
-            return groups
-        self.flat_groups = build_flat_groups(self.named_params,
-                                             {"exp_avg": self.exp_avg, "exp_avg_sq": self.exp_avg_sq})
-        return self.flat_groups
+        if fused is not None:
+            fused(group.value, group.grad, exp_avg, exp_avg_sq, self.lr, self.beta1, self.beta2, self.eps,
+                  self.step_count, get_num_threads())
+        else:
+            ops.adam_update(group.value, group.grad, exp_avg, exp_avg_sq, self.lr, self.beta1, self.beta2,
+                            self.eps, self.step_count)
 
     def update(self, ops, name, param):
         if name not in self.exp_avg:
@@ -149,7 +163,6 @@ class Adam(Optimizer):
     def set_buffers(self, buffers):
         self.exp_avg = {k.split("/", 1)[1]: v for k, v in buffers.items() if k.startswith("exp_avg/")}
         self.exp_avg_sq = {k.split("/", 1)[1]: v for k, v in buffers.items() if k.startswith("exp_avg_sq/")}
-        self.flat_groups = None  # rebuilt from the loaded buffers at the next step
 
 
 def _import_fused_adam():
