@@ -40,10 +40,13 @@ class StopAfter:
         return self.requested is not None
 
 
-def make_cnn_run(images, labels, settings, seed=0):
+def make_cnn_run(kind, seed=0):
     model = LettersCNN(n_classes=4, dropout=0.5, seed=seed)
-    optimizer = Adam(model, lr=0.002)
-    return model, optimizer
+    return model, make_optimizer(kind, model)
+
+
+def make_optimizer(kind, model):
+    return Adam(model, lr=0.002) if kind == "adam" else SGD(model, lr=0.02, momentum=0.9)
 
 
 def test_mlp_learns_a_toy_problem():
@@ -58,19 +61,19 @@ def test_mlp_learns_a_toy_problem():
     assert result.confusion.sum() == len(labels)
 
 
-@pytest.mark.parametrize("split", [5, 9])  # inside the first epoch, and across the epoch boundary (6 batches/epoch)
-def test_resume_is_exact(tmp_path, split):
+@pytest.mark.parametrize("kind, split", [("adam", 5), ("adam", 9), ("momentum", 9)])  # 6 batches per epoch
+def test_resume_is_exact(tmp_path, kind, split):
     """N+M batches in one run equal N batches, a stop and save, a resume and M more (CNN, Adam, dropout,
     augmentation and weight decay, so every piece of state matters)."""
     images, labels = toy_images(88)
     settings = dict(batch_size=16, epochs=3, augment=True, weight_decay=0.01, progress=False, seed=4)
     total = 14
 
-    model_a, optimizer_a = make_cnn_run(images, labels, settings)
+    model_a, optimizer_a = make_cnn_run(kind)
     Trainer(model_a, optimizer_a, images, labels, TrainSettings(max_batches=total, **settings)).run()
 
     path = tmp_path / "state.hdl"
-    model_b, optimizer_b = make_cnn_run(images, labels, settings)
+    model_b, optimizer_b = make_cnn_run(kind)
     stop = StopAfter(split)
 
     def checkpoint(trainer):
@@ -85,7 +88,7 @@ def test_resume_is_exact(tmp_path, split):
     state = load_checkpoint(path)
     model_c = LettersCNN(n_classes=4, dropout=0.5, seed=123)  # a different init: everything must come from the file
     model_c.load_state_dict(state["params"])
-    optimizer_c = Adam(model_c, lr=0.002)
+    optimizer_c = make_optimizer(kind, model_c)
     optimizer_c.load_state_dict(state["optimizer"])
     second = Trainer(model_c, optimizer_c, images, labels, TrainSettings(max_batches=total, **settings))
     second.load_state(state)
