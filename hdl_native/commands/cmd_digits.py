@@ -1,8 +1,8 @@
 """Learn to read handwritten digits (chapter 4): the tutorial's MLP, or the letters CNN with 10 classes.
 
   hdl-native digits                          # plain SGD, lr 0.01, batch 64, one epoch
-  hdl-native digits --optimizer adam --epochs 10
-  hdl-native digits --model cnn --adam --lr-schedule cosine --max-minutes 1
+  hdl-native digits --optimizer adam --epochs 10 --lr-schedule cosine
+  hdl-native digits --model cnn --adam --lr 0.002 --lr-schedule cosine --max-minutes 1 --epochs 3
 """
 from ..data import add_data_arguments
 from ..errors import HDLError
