@@ -109,7 +109,8 @@ def measure_steps(thread_counts, rounds, with_torch, steps, log):
 
 # How a run's steps become one figure: the median step (the headline), or the fastest step
 # (what the code does when no other process interrupts it).
-STATISTICS = {"median": ("images_per_s_median", "ms_per_step_median"), "fastest": ("images_per_s_best", "ms_per_step_min")}
+STATISTICS = {"median": ("images_per_s_median", "ms_per_step_median"),
+              "fastest": ("images_per_s_best", "ms_per_step_min")}
 RATE = STATISTICS["median"][0]
 
 
@@ -125,7 +126,7 @@ def verdict(value, target, higher_is_better=True):
 
 def training_table(results, thread_counts, statistic="median"):
     rate, ms = STATISTICS[statistic]
-    lines = [f"| model | threads | hdl_native images/s (ms/step) | PyTorch images/s (ms/step) | ours / PyTorch | target |",
+    lines = ["| model | threads | hdl_native images/s (ms/step) | PyTorch images/s (ms/step) | ours / PyTorch | target |",
              "|---|---|---|---|---|---|"]
     for model in MODELS:
         for n in thread_counts:

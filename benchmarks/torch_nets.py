@@ -76,7 +76,8 @@ class TorchTrainingStep:
         self.model = TORCH_BUILDERS[model_name](torch, ours.n_classes)
         copy_weights(torch, ours, self.model, model_name)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=lr)
-        self.batches = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in random_batches(batch_size, ours.n_classes, seed)]
+        self.batches = [(torch.from_numpy(x), torch.from_numpy(y))
+                        for x, y in random_batches(batch_size, ours.n_classes, seed)]
         self.step_count = 0
 
     def step(self):

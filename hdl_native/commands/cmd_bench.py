@@ -16,7 +16,8 @@ HELP = "time training steps of letters-cnn or digits-mlp on random data (images/
 def add_arguments(parser):
     from ..models import MODELS
 
-    parser.add_argument("--model", default="letters-cnn", help=f"network to time: {', '.join(MODELS)} (default letters-cnn)")
+    parser.add_argument("--model", default="letters-cnn",
+                        help=f"network to time: {', '.join(MODELS)} (default letters-cnn)")
     parser.add_argument("--batch-size", type=int, default=64, help="images per step (default 64)")
     parser.add_argument("--threads", type=int, default=None,
                         help="threads for the kernels and BLAS (default: OMP_NUM_THREADS or all cores)")
