@@ -109,7 +109,7 @@ def save_grid(path, images, titles=None, columns=8, signed=False, title=None):
 
     images: sequence of (H, W) arrays.  titles: one string per image.  Returns the Path written.
     """
-    plt = _pyplot()
+    plt = pyplot()
     count = len(images)
     if count == 0:
         raise HDLError(f"cannot write {path}: no images for the grid")
@@ -126,7 +126,7 @@ def save_grid(path, images, titles=None, columns=8, signed=False, title=None):
     if title:
         figure.suptitle(title, fontsize=10)
     figure.tight_layout()
-    return _save_figure(figure, path)
+    return save_figure(figure, path)
 
 
 def save_histogram(path, groups, title="", xlabel="score", lines=None, bins=60):
@@ -135,7 +135,7 @@ def save_histogram(path, groups, title="", xlabel="score", lines=None, bins=60):
     groups: {label: 1-d array of values}, e.g. {"3": scores_of_threes, "7": scores_of_sevens}.
     lines: {label: x}, e.g. {"bias 0": 0.0, "midpoint": -5.2}.  Returns the Path written.
     """
-    plt = _pyplot()
+    plt = pyplot()
     figure, axis = plt.subplots(figsize=(7, 4))
     everything = np.concatenate([np.asarray(v, dtype=np.float64).ravel() for v in groups.values()])
     edges = np.histogram_bin_edges(everything, bins=bins)
@@ -148,7 +148,7 @@ def save_histogram(path, groups, title="", xlabel="score", lines=None, bins=60):
     axis.set_title(title)
     axis.legend()
     figure.tight_layout()
-    return _save_figure(figure, path)
+    return save_figure(figure, path)
 
 
 def _as_unit_gray(image):
@@ -163,7 +163,7 @@ def _as_unit_gray(image):
     return np.clip(array.astype(np.float64), 0.0, 1.0)
 
 
-def _pyplot():
+def pyplot():
     """matplotlib.pyplot on the non-interactive Agg backend (works without a display)."""
     import matplotlib
 
@@ -173,10 +173,14 @@ def _pyplot():
     return plt
 
 
-def _save_figure(figure, path):
-    plt = _pyplot()
+def save_figure(figure, path, dpi=100):
+    """Write a matplotlib figure as PNG (parent folders created) and close it; returns the path.
+
+    OS errors become an HDLError naming the file.
+    """
+    plt = pyplot()
     try:
-        return _write(path, lambda target: figure.savefig(target, format="png", dpi=100))
+        return _write(path, lambda target: figure.savefig(target, format="png", dpi=dpi))
     finally:
         plt.close(figure)
 

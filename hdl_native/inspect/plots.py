@@ -1,35 +1,16 @@
 """PNG pictures of a training run from its SQLite log (matplotlib with the Agg backend, imported lazily)."""
-from pathlib import Path
 
 import numpy as np
 
-from ..errors import HDLError
+from ..pictures import pyplot, save_figure
 
 SMALL_WEIGHT = 1e-4  # squared values below this count as "decayed away"
 
 
-def pyplot():
-    """matplotlib.pyplot on the file-only Agg backend (no display needed)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def save(figure, path):
-    """Write a figure as PNG, close it, return the path; HDLError when the file cannot be written."""
-    plt = pyplot()
-    path = Path(path)
-    try:
-        figure.tight_layout()
-        figure.savefig(path, dpi=110)
-    except OSError as error:
-        raise HDLError(f"cannot write {path}: {error.strerror or error}") from None
-    finally:
-        plt.close(figure)
-    return path
+    """Lay out, write as PNG and close `figure`; returns the path (HDLError when it cannot be written)."""
+    figure.tight_layout()
+    return save_figure(figure, path, dpi=110)
 
 
 def running_mean(values, window):

@@ -3,15 +3,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import HDLError
+from ..pictures import pyplot, save_figure
 
 
 def save_confusion_png(path, confusion, classes, title=""):
     """Write a C x C confusion matrix (rows = true, columns = predicted) as a heat map with counts; returns path."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     path = Path(path)
     confusion = np.asarray(confusion)
@@ -31,11 +28,4 @@ def save_confusion_png(path, confusion, classes, title=""):
                           color="black" if shown[row, col] > shown.max() * 0.6 else "white")
     figure.colorbar(image, ax=axes, label="log(1 + count)")
     figure.tight_layout()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(path, dpi=110)
-    except OSError as error:
-        raise HDLError(f"cannot write {path}: {error.strerror or error}") from None
-    finally:
-        plt.close(figure)
-    return path
+    return save_figure(figure, path, dpi=110)
