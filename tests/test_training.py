@@ -127,6 +127,25 @@ def test_weight_decay_shrinks_weights():
     assert count_small_parameters(model) > before
 
 
+def test_weight_decay_warmup_ramps_the_factor_linearly():
+    images, labels = toy_images(64)
+    model = DigitsMLP(n_classes=4, seed=0)
+    trainer = Trainer(model, SGD(model, lr=0.05), images, labels,
+                      TrainSettings(batch_size=16, epochs=3, weight_decay=0.02, weight_decay_warmup=1.5, progress=False))
+    seen = []
+    original = trainer.train_batch
+
+    def recording(indices, lr):
+        result = original(indices, lr)
+        seen.append(float(trainer.graph.decay_factor.value))  # the factor this batch was trained with
+        return result
+
+    trainer.train_batch = recording
+    trainer.run()
+    # 4 batches an epoch: the factor rises over the first 6 batches, then stays at 0.02
+    np.testing.assert_allclose(seen, [0.0, 0.02 / 6, 0.04 / 6, 0.06 / 6, 0.08 / 6, 0.1 / 6] + [0.02] * 6, rtol=1e-6)
+
+
 def test_cosine_schedule_decays_to_zero():
     images, labels = toy_images(64)
     model = DigitsMLP(n_classes=4)

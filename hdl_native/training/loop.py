@@ -3,7 +3,7 @@
 The graph is built once: placeholders for a batch of normalised images
 (N, 1, 28, 28) and their labels (N,), the model's logits, the mean
 cross-entropy, plus ``weight_decay * sum of squared weights`` when asked
-for.  Each batch only assigns the placeholders, runs backward and steps the
+for (the factor is an input of the graph, so it can be ramped up over a warm-up).  Each batch only assigns the placeholders, runs backward and steps the
 optimiser, so the per-batch Python work stays small.
 
 Everything needed to continue exactly where a run stopped (batch counter,
@@ -36,6 +36,7 @@ class TrainSettings:
     max_batches: int = None        # stop once this many batches have been trained in total
     max_seconds: float = None      # stop after this much training time in this run
     weight_decay: float = 0.0      # factor on the sum of squared weights (biases excluded)
+    weight_decay_warmup: float = 0.0  # epochs over which that factor rises linearly from 0
     augment: bool = False          # shift/flip training images (the tutorial's mutations)
     augment_validation: bool = False
     distort: float = 0.0           # strength of rotation/shear/scale/elastic/stroke distortions (0 = off)
@@ -56,9 +57,12 @@ class TrainingGraph:
         self.logits = model.logits(self.images)
         self.data_loss = F.cross_entropy(self.logits, self.labels)
         self.loss = self.data_loss
+        self.decay_factor = None  # () placeholder holding the current weight-decay factor
         if weight_decay:
-            for weight in decayed_weights(model):
-                self.loss = self.loss + F.sum(F.square(weight)) * float(weight_decay)
+            self.decay_factor = Tensor.placeholder((), name="weight_decay")
+            self.decay_factor.assign(weight_decay)
+            squares = [F.sum(F.square(weight)) for weight in decayed_weights(model)]
+            self.loss = self.loss + self.decay_factor * sum(squares[1:], squares[0])
 
 
 def normalize_all(images, normalization, chunk=4096):
@@ -164,6 +168,13 @@ class Trainer:
             progress = max(progress, run_seconds / self.settings.max_seconds)
         return self.base_lr * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
+    def decay_factor(self):
+        """The weight-decay factor for the next batch: FACTOR, ramped linearly from 0 over the warm-up."""
+        warmup_batches = self.settings.weight_decay_warmup * self.batches_per_epoch
+        if warmup_batches <= 0:
+            return self.settings.weight_decay
+        return self.settings.weight_decay * min(1.0, self.batch_counter / warmup_batches)
+
     # ------------------------------------------------------------- the loop
     def run(self):
         """Train until the epochs, max_batches or max_seconds run out or a stop is requested.
@@ -247,6 +258,8 @@ class Trainer:
             graph.images.assign(normalize(images, settings.normalization["mean"], settings.normalization["std"]))
         labels = self.train_labels[indices]
         graph.labels.assign(labels)
+        if graph.decay_factor is not None:
+            graph.decay_factor.assign(self.decay_factor())
         self.optimizer.lr = lr
         self.optimizer.zero_grad()
         graph.loss.backward()

@@ -48,8 +48,13 @@ def add_training_arguments(parser, command, default_epochs, default_validate_eve
                              "(or over --max-minutes when that comes first) (default: constant)")
     parser.add_argument("--weight-decay", type=float, default=0.0, metavar="FACTOR",
                         help="add FACTOR x (sum of squared weights) to the mean batch loss; weights only, biases "
-                             "are not included.  The tutorial used 0.02, which is too strong for this loss: "
-                             "training from scratch collapses to chance; 0.001 costs < 1 point (default: 0)")
+                             "are not included.  The tutorial used 0.02: switched on at full strength from the "
+                             "first batch it pulls every weight to zero before the network has learnt anything "
+                             "and training collapses to chance; see --weight-decay-warmup (default: 0)")
+    parser.add_argument("--weight-decay-warmup", type=float, default=0.0, metavar="EPOCHS",
+                        help="raise the weight-decay factor linearly from 0 to FACTOR over this many epochs "
+                             "(counted from the first batch of this model's training) (default: 0, full "
+                             "strength at once)")
     parser.add_argument("--mut-on-learn", action="store_true",
                         help="augment training images: random shift of -2..+2 pixels each way and 5 flipped pixels")
     parser.add_argument("--distort", type=float, default=0.0, metavar="STRENGTH",
@@ -108,7 +113,7 @@ def run_training(args, command, architecture, choice, dropout=0.0):
     settings = TrainSettings(
         batch_size=args.batch_size, epochs=args.epochs, max_batches=args.max_batches,
         max_seconds=args.max_minutes * 60.0 if args.max_minutes else None, weight_decay=args.weight_decay,
-        augment=args.mut_on_learn, augment_validation=args.mut_on_validate, lr_schedule=args.lr_schedule,
+        weight_decay_warmup=args.weight_decay_warmup, augment=args.mut_on_learn, augment_validation=args.mut_on_validate, lr_schedule=args.lr_schedule,
         distort=args.distort, validate_every=args.validate_every, checkpoint_every=args.checkpoint_every, seed=args.seed,
         progress=not args.quiet)
     extras = {"classes": list(train_set.classes), "dataset": train_set.name,
@@ -164,6 +169,8 @@ def check_arguments(args):
             raise HDLError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
     if args.weight_decay < 0:
         raise HDLError(f"--weight-decay must not be negative, got {args.weight_decay}")
+    if args.weight_decay_warmup < 0:
+        raise HDLError(f"--weight-decay-warmup must not be negative, got {args.weight_decay_warmup}")
     if args.distort < 0:
         raise HDLError(f"--distort must not be negative, got {args.distort}")
     if args.max_minutes is not None and args.max_minutes <= 0:
