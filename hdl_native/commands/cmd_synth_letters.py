@@ -1,7 +1,8 @@
 """Render synthetic handwritten-looking letters from the fonts on this machine.
 
 Each letter a-z (upper and lower case, labels 0-25 like the letters set) is drawn from
-every usable installed font, randomly distorted (rotation, slant, aspect, scale, elastic
+every usable installed font and from the handwritten forms of hdl_native/synth/pen_forms.py
+(lower case, school print and joined), randomly distorted (rotation, slant, aspect, scale, elastic
 warp, stroke width, uneven ink, blur, paper noise) and laid out exactly like the real
 letters set (bright ink on black, bounding box centred, 24x24 in 28x28, maximum 255).
 Writes synth-letters-train-images-idx3-ubyte.gz and synth-letters-train-labels-idx1-ubyte.gz
@@ -21,6 +22,9 @@ def add_arguments(parser):
                         help="extra font files or folders to draw with")
     parser.add_argument("--only-these-fonts", action="store_true",
                         help="use only the --fonts given, not the fonts installed on the machine")
+    parser.add_argument("--pen-copies", type=int, default=6, metavar="N",
+                        help="wobbly copies of each handwritten letter form (school print and joined, see "
+                             "hdl_native/synth/pen_forms.py) drawn besides the fonts; 0 for fonts only (default: 6)")
     parser.add_argument("--preview", action="store_true", help="also write a PNG contact sheet of samples")
     parser.add_argument("--json", action="store_true", help="print one JSON summary object on the last line")
 
@@ -38,8 +42,11 @@ def run(args):
         raise HDLError("--only-these-fonts needs --fonts PATH ...")
     start = time.perf_counter()
     fonts = find_fonts(args.fonts, system=not args.only_these_fonts)
-    bank = build_glyph_bank(fonts)
-    print(f"{len(fonts)} fonts, {bank.n_glyphs} glyphs: {', '.join(f.stem for f in fonts)}")
+    if args.pen_copies < 0:
+        raise HDLError(f"--pen-copies must be >= 0, got {args.pen_copies}")
+    bank = build_glyph_bank(fonts, pen_copies=args.pen_copies, seed=args.seed)
+    print(f"{len(fonts)} fonts and {args.pen_copies} copies of each handwritten form, {bank.n_glyphs} glyphs: "
+          f"{', '.join(f.stem for f in fonts)}")
     with tqdm(total=args.count, unit="img", desc="synth-letters") as bar:
         images, labels = generate_letters(args.count, seed=args.seed, bank=bank, progress=bar.update)
     written = list(write_letters_idx(args.out, images, labels))

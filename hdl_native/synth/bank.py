@@ -4,6 +4,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .glyphs import render_alphabets
+from .pen_letters import render_pen_alphabet
 from .normalize import OUTPUT_SIZE, MARGIN, ink_boxes
 from .strokes import OVERSAMPLE, PEN_RADII, STROKE_LEVELS, pen_variants, stroke_variants
 from .warp import pad_stack
@@ -15,7 +16,8 @@ class GlyphBank:
 
     images: float32 (L * G, S + 2, S + 2), variant v of glyph g at row v * G + g (L stroke levels,
     G glyphs), each with a 1-pixel zero border ready for warp.sample_padded.
-    labels int64 (G,) 0..25; uppercase bool (G,); font_index int64 (G,).
+    labels int64 (G,) 0..25; uppercase bool (G,); font_index int64 (G,): the font's number, or for
+    the handwritten forms of pen_forms.py (which follow the fonts' glyphs) the number of fonts + the form's.
     output_widths float32 (L, G): stroke width each variant would have in the 28x28 output.
     usable bool (L, G): variants that kept the letter's shape.
     pen bool (L,): which variant rows are pen-redrawn skeletons rather than the font's own shapes.
@@ -38,10 +40,15 @@ class GlyphBank:
         return self.images.shape[-1] - 2
 
 
-def build_glyph_bank(font_paths, canvas=48, extent=26, levels=STROKE_LEVELS, radii=PEN_RADII):
-    """Render the 52 letters of each font and their stroke-width and pen variants; see GlyphBank."""
+def build_glyph_bank(font_paths, canvas=48, extent=26, levels=STROKE_LEVELS, radii=PEN_RADII, pen_copies=6, seed=0):
+    """Render the 52 letters of each font, `pen_copies` drawings of every handwritten form (0: none),
+    and their stroke-width and pen variants; see GlyphBank."""
     fine, labels, uppercase, font_index = render_alphabets(font_paths, canvas=canvas * OVERSAMPLE,
                                                            extent=extent * OVERSAMPLE)
+    if pen_copies > 0:
+        drawn = render_pen_alphabet(canvas=canvas * OVERSAMPLE, extent=extent * OVERSAMPLE, copies=pen_copies, seed=seed)
+        fine, labels, uppercase = (np.concatenate([a, b]) for a, b in zip((fine, labels, uppercase), drawn))
+        font_index = np.concatenate([font_index, len(font_paths) + drawn[3]])
     font_shapes, font_widths, usable = stroke_variants(fine, levels)
     pen_shapes, pen_widths = pen_variants(fine, radii)
     boxes = ink_boxes(font_shapes[levels.index(0)])
