@@ -3,10 +3,11 @@
 The photo's lighting is evened out, text lines and characters are boxed, every
 character is cropped to 28x28 like the training letters and classified by the
 letters network (the pretrained one shipped with the package unless --model
-names another state file); where a line clearly shows its baseline, x-height and
-ascenders, the letters a glyph's height rules out are made unlikely (an
-undotted i is not an l when it only reaches the x-height).  --out writes the photo with the boxes and letters
-drawn on it; --json prints one object with every box and its top-3 guesses.
+names another state file).  Where a line clearly shows its baseline, x-height
+and ascenders, the letters a glyph's height rules out are made unlikely (an
+undotted i that only reaches the x-height is not an l).  --out writes the photo
+with the boxes and letters drawn on it; --json prints one object with every box
+and its top-3 guesses.
 """
 import json
 import sys
