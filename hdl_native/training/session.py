@@ -169,12 +169,9 @@ def check_arguments(args):
     for name in ("batch_size", "epochs", "validate_every", "val_size"):
         if getattr(args, name) < 1:
             raise HDLError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}")
-    if args.weight_decay < 0:
-        raise HDLError(f"--weight-decay must not be negative, got {args.weight_decay}")
-    if args.weight_decay_warmup < 0:
-        raise HDLError(f"--weight-decay-warmup must not be negative, got {args.weight_decay_warmup}")
-    if args.distort < 0:
-        raise HDLError(f"--distort must not be negative, got {args.distort}")
+    for name in ("weight_decay", "weight_decay_warmup", "distort"):
+        if getattr(args, name) < 0:
+            raise HDLError(f"--{name.replace('_', '-')} must not be negative, got {getattr(args, name)}")
     if args.max_minutes is not None and args.max_minutes <= 0:
         raise HDLError(f"--max-minutes must be positive, got {args.max_minutes}")
 
