@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 export HDL_DATA="${HDL_DATA:-../shared/data}"
 OUT="${OUT:-/tmp/hdl_wd}"; mkdir -p "$OUT"
 L="python -m hdl_native letters --quiet --no-db --json --threads ${THREADS:-1}"
-for seed in "${@:-0 1}"; do
+seeds=("$@"); [ ${#seeds[@]} -gt 0 ] || seeds=(0 1)
+for seed in "${seeds[@]}"; do
   echo "== seed $seed: from scratch, 0.02 at full strength from the first batch (30 epochs)"
   $L --seed $seed --weight-decay 0.02 --out "$OUT/scratch02_s$seed.hdl" | tail -1
   echo "== seed $seed: base, 30 epochs without decay"
