@@ -86,6 +86,8 @@ def test_cli_json_on_the_last_line(setup, capsys):
     assert sorted(summary["per_class"]) == [str(d) for d in range(10)]
     assert 0 <= summary["test_accuracy"] <= summary["top2_accuracy"] <= 100
     assert (tmp_path / "pictures" / "confusion.png").stat().st_size > 1000
+    assert [layer["layer"] for layer in summary["weights"]] == ["fc1", "fc2", "fc3"]
+    assert summary["weights"][0]["values"] == 784 * 128 and summary["weights"][0]["full_rank"] == 128
 
 
 def test_errors_are_clear(setup, capsys):

@@ -4,11 +4,14 @@ Reports test accuracy, top-2 accuracy (the true class among the two highest scor
 accuracy per class, the most confused pairs, and accuracy on augmented copies of the
 test images (each shifted by up to 2 pixels and 5 pixels inverted, seeded by --seed), which
 shows how well the model copes with small changes it may not have been trained on.
+Last, a table of each layer's weights: their sum of squares, how many have a square below 1e-4,
+and the effective rank of the layer (singular values above 5% of the largest), where weight
+decay's effect shows.
 The dataset defaults to the one the model was trained on.
 
   hdl-native evaluate letters.hdl --json
 """
-HELP = "measure a saved model on a test split: accuracy, top-2, per class, confusions, augmented"
+HELP = "measure a saved model on a test split: accuracy, top-2, per class, confusions, augmented, weights"
 
 
 def add_arguments(parser):
@@ -35,6 +38,7 @@ def run(args):
     from hdl_native.data import find_data_root
     from hdl_native.errors import HDLError
     from hdl_native.inspect.evaluation import evaluate_state
+    from hdl_native.inspect.weight_stats import format_layer_weights
     from hdl_native.threads import set_num_threads
 
     if args.batch_size <= 0:
@@ -51,6 +55,7 @@ def run(args):
     print("  per class: " + "\n             ".join("  ".join(cells[i:i + 9]) for i in range(0, len(cells), 9)))
     pairs = ", ".join(f"{true}->{pred} x{count}" for true, pred, count in report.confused_pairs[:8])
     print(f"  most confused (true->predicted): {pairs or 'none'}")
+    print(format_layer_weights(report.weights))
     if args.plot:
         from hdl_native.training.plots import save_confusion_png
 

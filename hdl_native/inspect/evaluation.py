@@ -1,9 +1,10 @@
-"""Evaluate a saved model on a test split: accuracy, top-2, per class, confusions, and under augmentation.
+"""Evaluate a saved model on a test split: accuracy, top-2, per class, confusions, under augmentation,
+and what its weights look like layer by layer.
 
 Everything is batched over the whole split through one evaluation graph (training.evaluate.Evaluator);
 the augmented copy of the test set is made in one vectorised call with a seeded generator.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -12,6 +13,7 @@ from ..data import augment, load_dataset
 from ..data.datasets import DATASETS
 from ..errors import HDLError
 from ..training.evaluate import Evaluator
+from .weight_stats import layer_weights
 
 
 @dataclass
@@ -28,12 +30,14 @@ class Report:
     confused_pairs: list       # [true name, predicted name, count], most frequent first
     confusion: np.ndarray      # int64 (C, C), rows = true class
     classes: list
+    weights: list = field(default_factory=list)  # [LayerWeights], one per weight matrix
 
     def as_json(self):
         """The JSON object of `evaluate --json`."""
         return {"dataset": self.dataset, "n_images": self.n_images, "test_accuracy": self.test_accuracy,
                 "top2_accuracy": self.top2_accuracy, "augmented_accuracy": self.augmented_accuracy,
-                "loss": self.loss, "per_class": self.per_class, "confused_pairs": self.confused_pairs}
+                "loss": self.loss, "per_class": self.per_class, "confused_pairs": self.confused_pairs,
+                "weights": [layer.as_json() for layer in self.weights]}
 
 
 def per_class_accuracy(confusion, classes):
@@ -85,4 +89,5 @@ def evaluate_state(path, root=None, dataset=None, seed=0, batch_size=500, model_
     return Report(dataset=name, n_images=len(test), test_accuracy=clean.accuracy, top2_accuracy=clean.top2_accuracy,
                   augmented_accuracy=augmented.accuracy, loss=clean.loss,
                   per_class=per_class_accuracy(clean.confusion, classes),
-                  confused_pairs=most_confused(clean.confusion, classes), confusion=clean.confusion, classes=classes)
+                  confused_pairs=most_confused(clean.confusion, classes), confusion=clean.confusion, classes=classes,
+                  weights=layer_weights(model))
