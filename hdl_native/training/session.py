@@ -51,8 +51,8 @@ def add_training_arguments(parser, command, default_epochs, default_validate_eve
                              "are not included.  The tutorial used 0.02: switched on at full strength from the "
                              "first batch it pulls every weight to zero before the network has learnt anything "
                              "and training collapses to chance; ramped in (--weight-decay-warmup) or applied to a "
-                             "trained model it costs 1 to 3 points on the letters set, 0.001 costs 0.2 "
-                             "(BENCHMARKS.md) (default: 0)")
+                             "trained model it costs 1 to 4 points on the letters set (and can still collapse), 0.001 "
+                             "costs 0.2 (BENCHMARKS.md) (default: 0)")
     parser.add_argument("--weight-decay-warmup", type=float, default=0.0, metavar="EPOCHS",
                         help="raise the weight-decay factor linearly from 0 to FACTOR over this many epochs "
                              "(counted from the first batch of this model's training) (default: 0, full "
