@@ -165,14 +165,8 @@ def _adam_cases():
     total = sum(int(np.prod(s)) for s in shapes)
 
     def flat(ops, n):
-        from hdl_native.optim import fused_adam_kernel
-        from hdl_native.threads import get_num_threads
-
-        kernel = fused_adam_kernel()
         arrays = [_random(total, i) for i in range(3)] + [np.abs(_random(total, 3))]
-        if kernel is None or ops.name != "native":
-            return lambda: ops.adam_update(*arrays, 1e-3, 0.9, 0.999, 1e-8, 10)
-        return lambda: kernel(*arrays, 1e-3, 0.9, 0.999, 1e-8, 10, get_num_threads())
+        return lambda: ops.adam_update(*arrays, 1e-3, 0.9, 0.999, 1e-8, 10)
 
     def per_parameter(ops, n):
         groups = [[_random(s, i), _random(s, i + 1), _random(s, i + 2), np.abs(_random(s, i + 3))] for i, s in

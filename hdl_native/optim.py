@@ -11,7 +11,6 @@ import numpy as np
 
 from .flat_params import build_flat_groups
 from .kernels import get_ops
-from .threads import get_num_threads
 
 
 class Optimizer:
@@ -125,8 +124,8 @@ class SGD(Optimizer):
 class Adam(Optimizer):
     """Adam with bias correction (beta1 0.9, beta2 0.999, eps 1e-8 by default).
 
-    On the native backend the flat update is pyx/optim_kernels.pyx's fused
-    loop (AVX2 where the CPU has it).
+    On the native backend every update, flat or per parameter, is
+    pyx/optim_kernels.pyx's loop (AVX2 where the CPU has it).
     """
 
     def __init__(self, params, lr=0.001, betas=(0.9, 0.999), eps=1e-8):
@@ -139,14 +138,8 @@ class Adam(Optimizer):
         return {"exp_avg": self.exp_avg, "exp_avg_sq": self.exp_avg_sq}
 
     def update_flat(self, ops, group):
-        exp_avg, exp_avg_sq = group.buffers["exp_avg"], group.buffers["exp_avg_sq"]
-        fused = fused_adam_kernel() if ops.name == "native" else None
-        if fused is not None:
-            fused(group.value, group.grad, exp_avg, exp_avg_sq, self.lr, self.beta1, self.beta2, self.eps,
-                  self.step_count, get_num_threads())
-        else:
-            ops.adam_update(group.value, group.grad, exp_avg, exp_avg_sq, self.lr, self.beta1, self.beta2,
-                            self.eps, self.step_count)
+        ops.adam_update(group.value, group.grad, group.buffers["exp_avg"], group.buffers["exp_avg_sq"],
+                        self.lr, self.beta1, self.beta2, self.eps, self.step_count)
 
     def update(self, ops, name, param):
         if name not in self.exp_avg:
@@ -164,18 +157,3 @@ class Adam(Optimizer):
         self.exp_avg = {k.split("/", 1)[1]: v for k, v in buffers.items() if k.startswith("exp_avg/")}
         self.exp_avg_sq = {k.split("/", 1)[1]: v for k, v in buffers.items() if k.startswith("exp_avg_sq/")}
 
-
-def _import_fused_adam():
-    try:
-        from ._native.optim_kernels import adam_update_flat
-    except ImportError:
-        return None
-    return adam_update_flat
-
-
-_FUSED_ADAM = _import_fused_adam()
-
-
-def fused_adam_kernel():
-    """The compiled whole-model Adam update (pyx/optim_kernels.pyx), or None when not built."""
-    return _FUSED_ADAM

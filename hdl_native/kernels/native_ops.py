@@ -13,7 +13,7 @@ import threading
 
 import numpy as np
 
-from .._native import activations, conv2d, linear, maxpool, optim
+from .._native import activations, conv2d, linear, maxpool, optim, optim_kernels
 from ..threads import get_num_threads
 from .blas_threads import pin_single_threaded_blas
 from .numpy_ops import NumpyOps
@@ -303,9 +303,9 @@ class NativeOps(NumpyOps):
             check_shape(name, array, param.shape)
         if step < 1:
             raise ValueError(f"Adam step must be >= 1, got {step}")
-        optim.adam_update(param.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1), exp_avg_sq.reshape(-1),
-                          float(lr), float(beta1), float(beta2), float(eps),
-                          1.0 - float(beta1) ** step, 1.0 - float(beta2) ** step, threads_for(param.size))
+        optim_kernels.adam_update_flat(param.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1),
+                                       exp_avg_sq.reshape(-1), float(lr), float(beta1), float(beta2), float(eps),
+                                       int(step), get_num_threads())
 
     def sgd_update(self, param, grad, velocity, lr, momentum):
         check_float("param", param)
