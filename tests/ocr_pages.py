@@ -29,6 +29,7 @@ class PageSpec:
     noise_sigma: float = 5.0  # grey levels
     jpeg_quality: int = 80
     seed: int = 0
+    ruled: bool = False  # pale blue notebook rules at each line's baseline and half way up, a red margin line
 
 
 @dataclass
@@ -103,9 +104,26 @@ def render_paper(darkness, spec, rng):
     light = 1 - (1 - spec.darkest_light) * ramp
     paper = np.array([232, 222, 200], np.float32)
     ink = np.array([40, 45, 90], np.float32)
-    colour = paper * (1 - darkness[..., None]) + ink * darkness[..., None]
+    sheet = np.broadcast_to(paper, (height, width, 3))
+    if spec.ruled:
+        sheet = sheet.copy()
+        draw_rules(sheet, spec)  # printed on the paper, under the ink
+    colour = sheet * (1 - darkness[..., None]) + ink * darkness[..., None]
     colour = colour * light[..., None] + rng.normal(0, spec.noise_sigma, colour.shape).astype(np.float32)
     return np.clip(colour, 0, 255).astype(np.uint8)
+
+
+def draw_rules(colour, spec):
+    """Notebook paper, in place on (H, W, 3) float32: 2 px pale blue rules where the letters' lower parts
+    are (the scans' letters do not all end at one baseline, so many cross a rule) and half a line
+    further down, and a red margin line left of the text."""
+    tile = int(round(28 * spec.letter_scale))
+    pitch = int(24 * spec.letter_scale * spec.line_pitch)
+    first = (spec.margin + int(0.85 * tile)) % (pitch // 2)
+    for y in range(first, colour.shape[0], pitch // 2):
+        colour[y:y + 2] = colour[y:y + 2] * 0.25 + np.array([120, 150, 215], np.float32) * 0.75
+    x = spec.margin - 25
+    colour[:, x:x + 2] = colour[:, x:x + 2] * 0.3 + np.array([215, 90, 90], np.float32) * 0.7
 
 
 def truth_boxes(owner, placed, labels, spec):

@@ -12,6 +12,8 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from .rules import remove_rules
+
 PAPER_WORK_SIDE = 500  # the paper estimate is computed on a copy this big
 CLOSING_FRACTION = 1 / 25  # closing window, as a fraction of the longest side: ~4x a pen stroke
 MIN_CONTRAST = 0.08  # ink must be at least 8% darker than its paper to count
@@ -19,6 +21,7 @@ STRONG_CONTRAST = 0.22  # every ink mark needs some pixels at least this dark
 LOW_NOISE_MULTIPLE, HIGH_NOISE_MULTIPLE = 6.0, 12.0  # thresholds in paper-grain standard deviations
 NOISY_PAPER = 0.035  # grain above this (relative darkness) is smoothed before thresholding
 DENOISE_SIGMA = 1.0  # px
+FAINT_RULE_NOISE_MULTIPLE = 3.0  # rules are looked for this many grain deviations below `low`
 
 
 @dataclass
@@ -72,9 +75,17 @@ def grain(ink):
     return median, float(np.median(np.abs(sample - median))) * 1.4826
 
 
-def ink_mask(ink_map_):
-    """Hysteresis threshold: (H, W) bool of pixels above `low` in marks that reach `high` somewhere."""
+def ink_mask(ink_map_, without_rules=True):
+    """Hysteresis threshold: (H, W) bool of pixels above `low` in marks that reach `high` somewhere.
+
+    without_rules: first take the printed lines of ruled or squared paper out of the pixels above
+    `low` (rules.remove_rules, looking for them a few noise levels lower, where a pale rule is whole),
+    so a rule cannot tie the letters written on it together.
+    """
     candidate = ink_map_.ink > ink_map_.low
+    if without_rules:
+        faint = ink_map_.ink > max(ink_map_.low - FAINT_RULE_NOISE_MULTIPLE * ink_map_.noise, 0.5 * ink_map_.low)
+        candidate, _ = remove_rules(candidate, faint, ink_map_.ink)
     labels, count = ndimage.label(candidate, structure=np.ones((3, 3), bool))
     if count == 0:
         return candidate
