@@ -30,6 +30,7 @@ class PageSpec:
     jpeg_quality: int = 80
     seed: int = 0
     ruled: bool = False  # pale blue notebook rules at each line's baseline and half way up, a red margin line
+    desk: int = 0  # > 0: the sheet lies on a dark wooden desk showing this many px around it
 
 
 @dataclass
@@ -59,6 +60,10 @@ def build_page(images, labels, spec):
                                                fillcolor=tuple(int(v) for v in grey[0, 0]))
     owner = np.asarray(Image.fromarray(owner).rotate(spec.rotation_degrees, resample=Image.Resampling.NEAREST))
     truths = truth_boxes(owner, placed, labels, spec)
+    if spec.desk:
+        page = on_desk(page, spec.desk, rng)
+        truths = [Truth((top + spec.desk, bottom + spec.desk, left + spec.desk, right + spec.desk), t.label, t.line)
+                  for t in truths for top, bottom, left, right in [t.box]]
     buffer = io.BytesIO()
     page.save(buffer, format="JPEG", quality=spec.jpeg_quality)
     return buffer.getvalue(), truths, len(placed)
@@ -124,6 +129,17 @@ def draw_rules(colour, spec):
         colour[y:y + 2] = colour[y:y + 2] * 0.25 + np.array([120, 150, 215], np.float32) * 0.75
     x = spec.margin - 25
     colour[:, x:x + 2] = colour[:, x:x + 2] * 0.3 + np.array([215, 90, 90], np.float32) * 0.7
+
+
+def on_desk(page, border, rng):
+    """The page photographed lying on a dark wooden desk that shows `border` px around it."""
+    width, height = page.size
+    yy, xx = np.mgrid[0:height + 2 * border, 0:width + 2 * border].astype(np.float32)
+    grain = 0.8 + 0.2 * (0.5 + 0.5 * np.sin(xx / 7.0 + 3 * np.sin(yy / 60.0)))
+    wood = np.array([90, 60, 35], np.float32) * grain[..., None] + rng.normal(0, 4, yy.shape + (3,))
+    desk = Image.fromarray(np.clip(wood, 0, 255).astype(np.uint8), "RGB")
+    desk.paste(page, (border, border))
+    return desk
 
 
 def truth_boxes(owner, placed, labels, spec):

@@ -13,6 +13,7 @@ from PIL import Image
 from scipy import ndimage
 
 from .rules import remove_rules
+from .sheet import sheet_mask
 
 PAPER_WORK_SIDE = 500  # the paper estimate is computed on a copy this big
 CLOSING_FRACTION = 1 / 25  # closing window, as a fraction of the longest side: ~4x a pen stroke
@@ -40,37 +41,57 @@ class InkMap:
     noise: float
 
 
-def estimate_paper(grey):
-    """Paper brightness under every pixel: (H, W) float32 -> (H, W) float32."""
+def closed_paper(grey):
+    """The paper without the writing, on a copy at most PAPER_WORK_SIDE big: (h, w) float32 (a grey closing)."""
     height, width = grey.shape
     factor = max(1.0, max(height, width) / PAPER_WORK_SIDE)
     small_size = (max(1, round(width / factor)), max(1, round(height / factor)))
     small = np.asarray(Image.fromarray(grey).resize(small_size, Image.Resampling.BOX), dtype=np.float32)
-    window = max(5, round(max(small.shape) * CLOSING_FRACTION))
-    paper = ndimage.grey_closing(small, size=(window, window), mode="nearest")
-    paper = ndimage.uniform_filter(paper, size=window, mode="nearest")
+    return ndimage.grey_closing(small, size=(closing_window(small),) * 2, mode="nearest")
+
+
+def closing_window(small):
+    return max(5, round(max(small.shape) * CLOSING_FRACTION))
+
+
+def estimate_paper(grey, closed=None):
+    """Paper brightness under every pixel: (H, W) float32 -> (H, W) float32 (closed: closed_paper(grey))."""
+    height, width = grey.shape
+    closed = closed_paper(grey) if closed is None else closed
+    paper = ndimage.uniform_filter(closed, size=closing_window(closed), mode="nearest")
     return np.asarray(Image.fromarray(paper).resize((width, height), Image.Resampling.BILINEAR), dtype=np.float32)
 
 
 def ink_map(grey):
-    """Relative darkness (paper - pixel) / paper with thresholds from the paper's own grain."""
-    paper = estimate_paper(grey)
+    """Relative darkness (paper - pixel) / paper with thresholds from the paper's own grain.
+
+    Where the photo shows a desk or table around the sheet (sheet.sheet_mask), that part holds no ink.
+    """
+    closed = closed_paper(grey)
+    paper = estimate_paper(grey, closed)
     ink = (paper - grey) / np.maximum(paper, np.float32(0.05))
     np.clip(ink, 0, 1, out=ink)
-    median, noise = grain(ink)
+    sheet = sheet_mask(closed, grey.shape)
+    if sheet is not None:
+        ink[~sheet] = 0
+    median, noise = grain(ink, sheet)
     if noise > NOISY_PAPER:
         # a grainy photo: averaging neighbours lowers the grain so faint strokes stay above the threshold
         # (not done on clean photos, where it would join letters written close together)
         ink = ndimage.gaussian_filter(ink, DENOISE_SIGMA, truncate=2.5)
-        median, noise = grain(ink)
+        median, noise = grain(ink, sheet)
     low = max(median + LOW_NOISE_MULTIPLE * noise, MIN_CONTRAST)
     high = max(median + HIGH_NOISE_MULTIPLE * noise, STRONG_CONTRAST, 1.5 * low)
     return InkMap(ink.astype(np.float32, copy=False), low, high, noise)
 
 
-def grain(ink):
-    """(median, robust standard deviation) of the ink map: mostly the paper's grain."""
-    sample = ink[::4, ::4] if ink.size > 1_000_000 else ink
+def grain(ink, sheet=None):
+    """(median, robust standard deviation) of the ink map on the sheet (all of it if None): mostly the paper's grain."""
+    if sheet is None:
+        sample = ink[::4, ::4] if ink.size > 1_000_000 else ink
+    else:
+        on_sheet = ink[sheet]
+        sample = on_sheet[::16] if on_sheet.size > 1_000_000 else on_sheet
     median = float(np.median(sample))
     return median, float(np.median(np.abs(sample - median))) * 1.4826
 

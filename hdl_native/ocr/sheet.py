@@ -1,0 +1,79 @@
+"""The sheet in the photo: when the paper lies on a darker desk or table, only the sheet holds writing.
+
+A phone photo often shows some of what the paper lies on. Measured against its own local level
+(lighting.py), a wooden desk's grain looks like ink, and the sheet's edge like a thick frame; both
+then swamp the letters. The sheet is told from its background by brightness *and* by a sharp edge
+between them: a shadow darkens paper gradually, a sheet ends at once. So:
+
+1. on a small copy with the writing closed away (a grey closing, as lighting.py estimates the paper),
+   split the pixels into bright and dark at Otsu's threshold;
+2. the sheet candidate is the largest bright region with its holes (the writing) filled in;
+3. it is a sheet on a background only if the rest is a real part of the picture (over 2%), and
+   at most of the candidate's boundary the brightness drops by a quarter of the paper's within a
+   few pixels; otherwise the whole photo is taken to be paper (None);
+4. the sheet is shrunk by a margin, so its own edge and shadow do not count as ink.
+"""
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+MIN_BACKGROUND = 0.02  # less than this share of the picture outside the sheet: all paper
+EDGE_WINDOW = 5  # px of the small copy across which the sheet's edge must show its step
+MIN_STEP = 0.25  # the step: brightness falls by this fraction of the paper's level
+SHARP_SHARE = 0.5  # of the candidate's boundary pixels must show it
+MARGIN_FRACTION = 1 / 100  # of the longest side: the sheet's edge band that is not searched for ink
+
+
+def sheet_mask(paper, shape):
+    """(H, W) bool: True on the sheet of paper; None when the whole photo is paper (no background found).
+
+    paper: (h, w) float32, a small copy of the photo with the writing closed away (lighting.closed_paper),
+    so that only the paper, its shadows and what it lies on are left.  shape: the photo's (H, W).
+    """
+    candidate = largest_bright_region(paper)
+    if candidate is None or 1.0 - candidate.mean() < MIN_BACKGROUND:
+        return None
+    if not has_sharp_edge(paper, candidate):
+        return None
+    margin = max(1, round(max(paper.shape) * MARGIN_FRACTION))
+    sheet = ndimage.binary_erosion(candidate, iterations=margin)
+    height, width = shape
+    full = Image.fromarray(sheet.astype(np.uint8) * 255).resize((width, height), Image.Resampling.NEAREST)
+    return np.asarray(full) > 0
+
+
+def otsu_threshold(values, bins=256):
+    """The threshold that best splits `values` into two classes (largest between-class variance)."""
+    counts, edges = np.histogram(values, bins=bins)
+    centres = (edges[:-1] + edges[1:]) / 2
+    weight_low = np.cumsum(counts)
+    weight_high = weight_low[-1] - weight_low
+    sum_low = np.cumsum(counts * centres)
+    mean_low = sum_low / np.maximum(weight_low, 1)
+    mean_high = (sum_low[-1] - sum_low) / np.maximum(weight_high, 1)
+    between = weight_low * weight_high * (mean_low - mean_high) ** 2
+    return float(edges[int(np.argmax(between)) + 1])
+
+
+def largest_bright_region(small):
+    """(h, w) bool: the largest region brighter than Otsu's threshold, holes filled; None if there is none."""
+    bright = small > otsu_threshold(small)
+    labels, count = ndimage.label(bright)
+    if count == 0:
+        return None
+    sizes = np.bincount(labels.ravel())
+    sizes[0] = 0
+    return ndimage.binary_fill_holes(labels == int(np.argmax(sizes)))
+
+
+def has_sharp_edge(small, candidate):
+    """Whether at SHARP_SHARE of the candidate's boundary the brightness steps down by MIN_STEP of the paper's."""
+    boundary = candidate & ~ndimage.binary_erosion(candidate)
+    picture_border = np.ones_like(candidate)
+    picture_border[1:-1, 1:-1] = False
+    boundary &= ~picture_border  # where the sheet runs off the picture is not an edge of it
+    if not boundary.any():
+        return False
+    spread = (ndimage.maximum_filter(small, EDGE_WINDOW) - ndimage.minimum_filter(small, EDGE_WINDOW))[boundary]
+    paper = float(np.median(small[candidate]))
+    return float(np.mean(spread >= MIN_STEP * paper)) >= SHARP_SHARE
