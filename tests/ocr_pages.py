@@ -30,6 +30,7 @@ class PageSpec:
     jpeg_quality: int = 80
     seed: int = 0
     ruled: bool = False  # pale blue notebook rules at each line's baseline and half way up, a red margin line
+    squared: bool = False  # with ruled: vertical rules too, as far apart as the horizontal ones (squared paper)
     desk: int = 0  # > 0: the sheet lies on a dark wooden desk showing this many px around it
 
 
@@ -127,6 +128,9 @@ def draw_rules(colour, spec):
     first = (spec.margin + int(0.85 * tile)) % (pitch // 2)
     for y in range(first, colour.shape[0], pitch // 2):
         colour[y:y + 2] = colour[y:y + 2] * 0.25 + np.array([120, 150, 215], np.float32) * 0.75
+    if spec.squared:
+        for x in range(first, colour.shape[1], pitch // 2):
+            colour[:, x:x + 2] = colour[:, x:x + 2] * 0.25 + np.array([120, 150, 215], np.float32) * 0.75
     x = spec.margin - 25
     colour[:, x:x + 2] = colour[:, x:x + 2] * 0.3 + np.array([215, 90, 90], np.float32) * 0.7
 

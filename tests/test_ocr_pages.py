@@ -88,13 +88,16 @@ def test_at_least_90_percent_are_read_correctly(data_root, tmp_path):
     assert correct / total >= clean - 0.04  # the pipeline loses little against the clean crops
 
 
-def test_notebook_paper_rules_do_not_swallow_the_letters(data_root, tmp_path):
-    """The same pages on ruled paper (two pale rules a line, a margin line): before the rules were taken
-    out of the ink mask, they tied each line into one mark and 2% of the letters were found."""
+@pytest.mark.parametrize("squared", [False, True], ids=["ruled", "squared"])
+def test_notebook_paper_rules_do_not_swallow_the_letters(data_root, tmp_path, squared):
+    """The same pages on ruled paper (two pale rules a line, a margin line; squared: vertical rules too):
+    before the rules were taken out of the ink mask, they tied each line into one mark and 2% of the
+    letters were found."""
     classifier = letters_classifier()
-    pages, _ = make_pages(data_root, tmp_path, ruled=True)
+    pages, _ = make_pages(data_root, tmp_path, ruled=True, squared=squared)
     found, correct, total = read_pages(pages, classifier)
-    print(f"\nruled paper: found {found}/{total} = {found / total:.2%}, read {correct}/{total} = {correct / total:.2%}")
+    print(f"\n{'squared' if squared else 'ruled'} paper: found {found}/{total} = {found / total:.2%}, "
+          f"read {correct}/{total} = {correct / total:.2%}")
     assert found / total >= 0.97
     assert correct / total >= 0.88
 
