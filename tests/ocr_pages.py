@@ -32,6 +32,7 @@ class PageSpec:
     ruled: bool = False  # pale blue notebook rules at each line's baseline and half way up, a red margin line
     squared: bool = False  # with ruled: vertical rules too, as far apart as the horizontal ones (squared paper)
     desk: int = 0  # > 0: the sheet lies on a dark wooden desk showing this many px around it
+    perspective: float = 0.0  # < 0: photographed from the left, so the lines converge to the right (1/px)
 
 
 @dataclass
@@ -59,7 +60,10 @@ def build_page(images, labels, spec):
     grey = render_paper(darkness, spec, rng)
     page = Image.fromarray(grey, "RGB").rotate(spec.rotation_degrees, resample=Image.Resampling.BICUBIC,
                                                fillcolor=tuple(int(v) for v in grey[0, 0]))
-    owner = np.asarray(Image.fromarray(owner).rotate(spec.rotation_degrees, resample=Image.Resampling.NEAREST))
+    owner = Image.fromarray(owner).rotate(spec.rotation_degrees, resample=Image.Resampling.NEAREST)
+    if spec.perspective:
+        page, owner = photographed_at_an_angle(page, spec.perspective), photographed_at_an_angle(owner, spec.perspective)
+    owner = np.asarray(owner)
     truths = truth_boxes(owner, placed, labels, spec)
     if spec.desk:
         page = on_desk(page, spec.desk, rng)
@@ -133,6 +137,19 @@ def draw_rules(colour, spec):
             colour[:, x:x + 2] = colour[:, x:x + 2] * 0.25 + np.array([120, 150, 215], np.float32) * 0.75
     x = spec.margin - 25
     colour[:, x:x + 2] = colour[:, x:x + 2] * 0.3 + np.array([215, 90, 90], np.float32) * 0.7
+
+
+def photographed_at_an_angle(picture, strength):
+    """The picture as a camera to one side sees it: the far side smaller, lines converging toward it.
+
+    The pixel at (x, y) shows the page at (x, y') / (1 + strength x), y' = y + strength x H / 2; the page
+    colour (or owner 0) fills what falls outside.
+    """
+    width, height = picture.size
+    coefficients = (1, 0, 0, strength * height / 2, 1, 0, strength, 0)
+    fill = 0 if picture.mode != "RGB" else tuple(int(v) for v in np.asarray(picture)[height // 2, 5])
+    resample = Image.Resampling.NEAREST if picture.mode != "RGB" else Image.Resampling.BICUBIC
+    return picture.transform((width, height), Image.Transform.PERSPECTIVE, coefficients, resample, fillcolor=fill)
 
 
 def on_desk(page, border, rng):

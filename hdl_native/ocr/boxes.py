@@ -137,11 +137,9 @@ def group_lines(labels, marks, kept, letter_area, letter_height):
     keep_pixel[kept + 1] = True
     select = keep_pixel[which]
     ys, xs = ys[select], xs[select]
-    angle = text_lines.estimate_skew(ys, xs)
-    x_mid = xs.mean()
-    rows = text_lines.rotated_rows(ys.astype(np.float64), xs - x_mid, angle)
-    borders = text_lines.line_borders(rows, letter_height)
-    centre_rows = text_lines.rotated_rows(marks["cy"][kept], marks["cx"][kept] - x_mid, angle)
+    model = text_lines.estimate_rows(ys, xs)
+    borders = text_lines.line_borders(model.rows(ys, xs), letter_height)
+    centre_rows = model.rows(marks["cy"][kept], marks["cx"][kept])
     letter_sized = (marks["area"][kept] >= LETTER_AREA_FRACTION * letter_area) & (
         marks["height"][kept] >= 0.3 * letter_height)
     return text_lines.assign_lines(centre_rows, borders, letter_sized)
