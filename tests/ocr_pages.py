@@ -33,6 +33,7 @@ class PageSpec:
     squared: bool = False  # with ruled: vertical rules too, as far apart as the horizontal ones (squared paper)
     desk: int = 0  # > 0: the sheet lies on a dark wooden desk showing this many px around it
     perspective: float = 0.0  # < 0: photographed from the left, so the lines converge to the right (1/px)
+    hard_shadow: float = 0.0  # > 0: a sharp-edged shadow (sunlight) darkens the lower left part by this much
 
 
 @dataclass
@@ -65,6 +66,8 @@ def build_page(images, labels, spec):
         page, owner = photographed_at_an_angle(page, spec.perspective), photographed_at_an_angle(owner, spec.perspective)
     owner = np.asarray(owner)
     truths = truth_boxes(owner, placed, labels, spec)
+    if spec.hard_shadow:
+        page = under_hard_shadow(page, spec.hard_shadow)
     if spec.desk:
         page = on_desk(page, spec.desk, rng)
         truths = [Truth((top + spec.desk, bottom + spec.desk, left + spec.desk, right + spec.desk), t.label, t.line)
@@ -150,6 +153,15 @@ def photographed_at_an_angle(picture, strength):
     fill = 0 if picture.mode != "RGB" else tuple(int(v) for v in np.asarray(picture)[height // 2, 5])
     resample = Image.Resampling.NEAREST if picture.mode != "RGB" else Image.Resampling.BICUBIC
     return picture.transform((width, height), Image.Transform.PERSPECTIVE, coefficients, resample, fillcolor=fill)
+
+
+def under_hard_shadow(page, depth):
+    """The page with a sharp-edged shadow, as of a phone held over it in sunlight, over its lower left part."""
+    pixels = np.asarray(page, dtype=np.float32).copy()
+    height, width = pixels.shape[:2]
+    yy, xx = np.mgrid[0:height, 0:width]
+    pixels[(yy > 0.45 * height + 0.2 * xx) & (xx < 0.6 * width)] *= 1 - depth
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB")
 
 
 def on_desk(page, border, rng):

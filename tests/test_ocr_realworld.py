@@ -35,7 +35,7 @@ def photo_path(data_root):
 
 def test_all_eleven_letters_are_boxed_in_one_line(data_root):
     photo = load_photo(photo_path(data_root))
-    _, glyph_lines = find_glyphs(ink_mask(ink_map(photo.grey)))
+    _, glyph_lines = find_glyphs(ink_mask(ink_map(photo.grey, photo.rgb)))
     assert len(glyph_lines) == 1
     glyphs = glyph_lines[0]
     assert len(glyphs) == 11
@@ -87,5 +87,5 @@ def test_the_eleven_boxes_survive_a_worse_photo(data_root, tmp_path, change):
         photo = photo.resize((800, 600), Image.Resampling.LANCZOS)
     photo.save(tmp_path / "worse.jpg", quality=85)
     loaded = load_photo(tmp_path / "worse.jpg")
-    _, glyph_lines = find_glyphs(ink_mask(ink_map(loaded.grey)))
+    _, glyph_lines = find_glyphs(ink_mask(ink_map(loaded.grey, loaded.rgb)))
     assert [len(line) for line in glyph_lines] == [11]

@@ -62,16 +62,17 @@ def estimate_paper(grey, closed=None):
     return np.asarray(Image.fromarray(paper).resize((width, height), Image.Resampling.BILINEAR), dtype=np.float32)
 
 
-def ink_map(grey):
+def ink_map(grey, rgb=None):
     """Relative darkness (paper - pixel) / paper with thresholds from the paper's own grain.
 
-    Where the photo shows a desk or table around the sheet (sheet.sheet_mask), that part holds no ink.
+    rgb: the photo's colours, (H, W, 3) uint8; with them, where the photo shows a desk or table around
+    the sheet (sheet.sheet_mask), that part holds no ink.
     """
     closed = closed_paper(grey)
     paper = estimate_paper(grey, closed)
     ink = (paper - grey) / np.maximum(paper, np.float32(0.05))
     np.clip(ink, 0, 1, out=ink)
-    sheet = sheet_mask(closed, grey.shape)
+    sheet = sheet_mask(closed, grey.shape, rgb)
     if sheet is not None:
         ink[~sheet] = 0
     median, noise = grain(ink, sheet)

@@ -54,7 +54,7 @@ def read_page(path, classifier, min_confidence=0.5, max_side=MAX_WORK_SIDE):
     clock = Stopwatch()
     photo = load_photo(path, max_side=max_side)
     clock.lap("load")
-    ink = ink_map(photo.grey)
+    ink = ink_map(photo.grey, photo.rgb)
     mask = ink_mask(ink)
     clock.lap("lighting")
     labels, segment_lines = find_segments(mask)

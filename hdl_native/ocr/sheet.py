@@ -3,14 +3,16 @@
 A phone photo often shows some of what the paper lies on. Measured against its own local level
 (lighting.py), a wooden desk's grain looks like ink, and the sheet's edge like a thick frame; both
 then swamp the letters. The sheet is told from its background by brightness *and* by a sharp edge
-between them: a shadow darkens paper gradually, a sheet ends at once. So:
+between them: a shadow darkens paper gradually (or, if hard-edged, keeps its colour), a sheet ends at
+once, on something of another colour. So:
 
 1. on a small copy with the writing closed away (a grey closing, as lighting.py estimates the paper),
    split the pixels into bright and dark at Otsu's threshold;
 2. the sheet candidate is the largest bright region with its holes (the writing) filled in;
-3. it is a sheet on a background only if the rest is a real part of the picture (over 2%), and
-   at most of the candidate's boundary the brightness drops by a quarter of the paper's within a
-   few pixels; otherwise the whole photo is taken to be paper (None);
+3. it is a sheet on a background only if the rest is a real part of the picture (over 2%), at
+   most of the candidate's boundary the brightness drops by a quarter of the paper's within a few
+   pixels, and the rest has another colour (a hard-edged shadow, in sunlight, passes the first two
+   tests but keeps the paper's colour); otherwise the whole photo is taken to be paper (None);
 4. the sheet is shrunk by a margin, so its own edge and shadow do not count as ink.
 """
 import numpy as np
@@ -21,25 +23,46 @@ MIN_BACKGROUND = 0.02  # less than this share of the picture outside the sheet: 
 EDGE_WINDOW = 5  # px of the small copy across which the sheet's edge must show its step
 MIN_STEP = 0.25  # the step: brightness falls by this fraction of the paper's level
 SHARP_SHARE = 0.5  # of the candidate's boundary pixels must show it
+MIN_CHROMA_SHIFT = 0.05  # the background's r or g share of the brightness differs from the sheet's by this
 MARGIN_FRACTION = 1 / 100  # of the longest side: the sheet's edge band that is not searched for ink
 
 
-def sheet_mask(paper, shape):
-    """(H, W) bool: True on the sheet of paper; None when the whole photo is paper (no background found).
+def sheet_mask(paper, shape, rgb=None):
+    """(H, W) bool: True on the sheet of paper; None when the whole photo is taken to be paper.
 
     paper: (h, w) float32, a small copy of the photo with the writing closed away (lighting.closed_paper),
     so that only the paper, its shadows and what it lies on are left.  shape: the photo's (H, W).
+    rgb: the photo's (H, W, 3) uint8 colours; without them no sheet is looked for, since colour is what
+    tells a desk from a hard-edged shadow on the paper.
     """
+    if rgb is None:
+        return None
     candidate = largest_bright_region(paper)
     if candidate is None or 1.0 - candidate.mean() < MIN_BACKGROUND:
         return None
-    if not has_sharp_edge(paper, candidate):
+    if not has_sharp_edge(paper, candidate) or not differs_in_colour(rgb, candidate):
         return None
     margin = max(1, round(max(paper.shape) * MARGIN_FRACTION))
     sheet = ndimage.binary_erosion(candidate, iterations=margin)
     height, width = shape
     full = Image.fromarray(sheet.astype(np.uint8) * 255).resize((width, height), Image.Resampling.NEAREST)
     return np.asarray(full) > 0
+
+
+def differs_in_colour(rgb, candidate):
+    """Whether the background's chromaticity (r, g shares of r + g + b) differs from the sheet's by MIN_CHROMA_SHIFT.
+
+    A shadow dims the paper but keeps its colour; a wooden desk is browner than any paper. A black or
+    grey desk under white paper fails this test, and the photo is then read as if all paper (as before
+    the sheet was looked for).
+    """
+    small_height, small_width = candidate.shape
+    small = np.asarray(Image.fromarray(rgb).resize((small_width, small_height), Image.Resampling.BOX),
+                       dtype=np.float32) + 1.0
+    shares = small[..., :2] / small.sum(axis=2, keepdims=True)
+    sheet_colour = np.median(shares[candidate], axis=0)
+    background_colour = np.median(shares[~candidate], axis=0)
+    return float(np.abs(sheet_colour - background_colour).max()) >= MIN_CHROMA_SHIFT
 
 
 def otsu_threshold(values, bins=256):
