@@ -44,6 +44,15 @@ def test_a_sheet_on_a_desk_is_found_and_its_edge_left_out():
     assert sheet_mask(paper, PHOTO) is None  # without the colours, no sheet is looked for
 
 
+def test_a_sheet_on_a_black_desk_is_found_by_how_dark_the_desk_is():
+    brightness = np.full(SMALL, 45.0)
+    colours = np.full(SMALL + (3,), 128.0, np.float32)  # no colour to go by
+    brightness[50:250, 80:330] = 210.0
+    colours[50:250, 80:330] = 200.0
+    paper, rgb = photo_of(brightness, colours)
+    assert sheet_mask(paper, PHOTO, rgb)[150 * SCALE, 200 * SCALE]
+
+
 def test_a_sheet_running_off_the_picture_is_found_too():
     paper, rgb = sheet_on_desk(rows=slice(0, 300), cols=slice(0, 300))  # the desk shows on the right only
     sheet = sheet_mask(paper, PHOTO, rgb)
@@ -51,7 +60,7 @@ def test_a_sheet_running_off_the_picture_is_found_too():
 
 
 @pytest.mark.parametrize("name", ["uniform", "shadow", "hard shadow", "tiny background", "dark blot inside",
-                                  "black desk"])
+                                  "grey desk"])
 def test_no_sheet_where_the_whole_photo_is_paper(name):
     yy, xx = np.mgrid[0:SMALL[0], 0:SMALL[1]].astype(np.float32)
     brightness = np.full(SMALL, 200.0)
@@ -65,8 +74,8 @@ def test_no_sheet_where_the_whole_photo_is_paper(name):
         colours[:12, :40] = WOOD_COLOUR
     if name == "dark blot inside":   # a dark patch surrounded by paper is a hole of the sheet, not a desk
         brightness[100:200, 150:250] = 40.0
-    if name == "black desk":         # colourless: cannot be told from a shadow, so the photo is read as paper
-        brightness[:, 300:] = 40.0
+    if name == "grey desk":          # colourless and only half as bright: cannot be told from a shadow
+        brightness[:, 300:] = 100.0
         colours[:, 300:] = 128.0
     paper, rgb = photo_of(brightness, colours)
     assert sheet_mask(paper, PHOTO, rgb) is None

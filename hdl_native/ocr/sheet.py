@@ -11,8 +11,9 @@ once, on something of another colour. So:
 2. the sheet candidate is the largest bright region with its holes (the writing) filled in;
 3. it is a sheet on a background only if the rest is a real part of the picture (over 2%), at
    most of the candidate's boundary the brightness drops by a quarter of the paper's within a few
-   pixels, and the rest has another colour (a hard-edged shadow, in sunlight, passes the first two
-   tests but keeps the paper's colour); otherwise the whole photo is taken to be paper (None);
+   pixels, and the rest has another colour or is far darker (a hard-edged shadow, in sunlight, passes
+   the first two tests but keeps the paper's colour and some of its light); otherwise the whole photo
+   is taken to be paper (None);
 4. the sheet is shrunk by a margin, so its own edge and shadow do not count as ink.
 """
 import numpy as np
@@ -24,6 +25,7 @@ EDGE_WINDOW = 5  # px of the small copy across which the sheet's edge must show 
 MIN_STEP = 0.25  # the step: brightness falls by this fraction of the paper's level
 SHARP_SHARE = 0.5  # of the candidate's boundary pixels must show it
 MIN_CHROMA_SHIFT = 0.05  # the background's r or g share of the brightness differs from the sheet's by this
+DARK_BACKGROUND = 0.35  # ... or its brightness is at most this fraction of the sheet's
 MARGIN_FRACTION = 1 / 100  # of the longest side: the sheet's edge band that is not searched for ink
 
 
@@ -40,7 +42,8 @@ def sheet_mask(paper, shape, rgb=None):
     candidate = largest_bright_region(paper)
     if candidate is None or 1.0 - candidate.mean() < MIN_BACKGROUND:
         return None
-    if not has_sharp_edge(paper, candidate) or not differs_in_colour(rgb, candidate):
+    if not has_sharp_edge(paper, candidate) or not (differs_in_colour(rgb, candidate)
+                                                    or far_darker(paper, candidate)):
         return None
     margin = max(1, round(max(paper.shape) * MARGIN_FRACTION))
     sheet = ndimage.binary_erosion(candidate, iterations=margin)
@@ -52,9 +55,9 @@ def sheet_mask(paper, shape, rgb=None):
 def differs_in_colour(rgb, candidate):
     """Whether the background's chromaticity (r, g shares of r + g + b) differs from the sheet's by MIN_CHROMA_SHIFT.
 
-    A shadow dims the paper but keeps its colour; a wooden desk is browner than any paper. A black or
-    grey desk under white paper fails this test, and the photo is then read as if all paper (as before
-    the sheet was looked for).
+    A shadow dims the paper but keeps its colour; a wooden desk is browner than any paper. A grey desk
+    fails this test, and unless it is far darker than the paper (far_darker) the photo is then read as
+    if all paper (as before the sheet was looked for).
     """
     small_height, small_width = candidate.shape
     small = np.asarray(Image.fromarray(rgb).resize((small_width, small_height), Image.Resampling.BOX),
@@ -63,6 +66,11 @@ def differs_in_colour(rgb, candidate):
     sheet_colour = np.median(shares[candidate], axis=0)
     background_colour = np.median(shares[~candidate], axis=0)
     return float(np.abs(sheet_colour - background_colour).max()) >= MIN_CHROMA_SHIFT
+
+
+def far_darker(paper, candidate):
+    """Whether the background is darker than DARK_BACKGROUND x the sheet: a black desk, not a shadow on paper."""
+    return float(np.median(paper[~candidate])) <= DARK_BACKGROUND * float(np.median(paper[candidate]))
 
 
 def otsu_threshold(values, bins=256):
