@@ -58,7 +58,9 @@ def estimate_paper(grey, closed=None):
     """Paper brightness under every pixel: (H, W) float32 -> (H, W) float32 (closed: closed_paper(grey))."""
     height, width = grey.shape
     closed = closed_paper(grey) if closed is None else closed
-    paper = ndimage.uniform_filter(closed, size=closing_window(closed), mode="nearest")
+    # lightly smoothed (a third of the closing window): a wider mean blurred the edge of a hard shadow
+    # into a band where shadowed paper looked like ink
+    paper = ndimage.uniform_filter(closed, size=max(3, closing_window(closed) // 3), mode="nearest")
     return np.asarray(Image.fromarray(paper).resize((width, height), Image.Resampling.BILINEAR), dtype=np.float32)
 
 
