@@ -98,7 +98,7 @@ PHOTO_CONDITIONS = [
     ("squared", {"ruled": True, "squared": True}, 0.97, 0.88),    # vertical rules too
     ("desk", {"desk": 200}, 0.97, 0.90),                          # a dark wooden desk 200 px around the sheet
     ("angle", {"perspective": -0.0002}, 0.97, 0.90),              # seen from the left: far edge 0.68 as tall
-    ("hard_shadow", {"hard_shadow": 0.5}, 0.90, 0.85),            # sunlight, half the light on the lower left
+    ("hard_shadow", {"hard_shadow": 0.5}, 0.95, 0.88),            # sunlight, half the light on the lower left
 ]
 
 

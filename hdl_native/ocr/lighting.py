@@ -4,7 +4,7 @@ One global threshold fails on phone photos (a shadow on one side is darker than
 ink on the other), so the paper level is estimated per pixel: a grey closing
 (dilate then erode) with a window much wider than a pen stroke wipes the thin dark
 strokes out and leaves the paper with its shadows and its colour cast.  It runs on
-a reduced copy, since paper brightness changes slowly, and is smoothed and scaled back.
+a reduced copy, since paper brightness changes slowly, and is scaled back.
 """
 from dataclasses import dataclass
 
@@ -58,10 +58,9 @@ def estimate_paper(grey, closed=None):
     """Paper brightness under every pixel: (H, W) float32 -> (H, W) float32 (closed: closed_paper(grey))."""
     height, width = grey.shape
     closed = closed_paper(grey) if closed is None else closed
-    # lightly smoothed (a third of the closing window): a wider mean blurred the edge of a hard shadow
-    # into a band where shadowed paper looked like ink
-    paper = ndimage.uniform_filter(closed, size=max(3, closing_window(closed) // 3), mode="nearest")
-    return np.asarray(Image.fromarray(paper).resize((width, height), Image.Resampling.BILINEAR), dtype=np.float32)
+    # not smoothed further: a mean over the window blurred the edge of a hard shadow into a band where
+    # shadowed paper looked like ink (the closing of a BOX-reduced copy is smooth enough on its own)
+    return np.asarray(Image.fromarray(closed).resize((width, height), Image.Resampling.BILINEAR), dtype=np.float32)
 
 
 def ink_map(grey, rgb=None):
