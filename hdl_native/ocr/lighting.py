@@ -54,10 +54,9 @@ def closing_window(small):
     return max(5, round(max(small.shape) * CLOSING_FRACTION))
 
 
-def estimate_paper(grey, closed=None):
-    """Paper brightness under every pixel: (H, W) float32 -> (H, W) float32 (closed: closed_paper(grey))."""
-    height, width = grey.shape
-    closed = closed_paper(grey) if closed is None else closed
+def estimate_paper(closed, shape):
+    """Paper brightness under every pixel: closed_paper's small copy scaled back to the photo's (H, W)."""
+    height, width = shape
     # not smoothed further: a mean over the window blurred the edge of a hard shadow into a band where
     # shadowed paper looked like ink (the closing of a BOX-reduced copy is smooth enough on its own)
     return np.asarray(Image.fromarray(closed).resize((width, height), Image.Resampling.BILINEAR), dtype=np.float32)
@@ -70,7 +69,7 @@ def ink_map(grey, rgb=None):
     the sheet (sheet.sheet_mask), that part holds no ink.
     """
     closed = closed_paper(grey)
-    paper = estimate_paper(grey, closed)
+    paper = estimate_paper(closed, grey.shape)
     ink = (paper - grey) / np.maximum(paper, np.float32(0.05))
     np.clip(ink, 0, 1, out=ink)
     sheet = sheet_mask(closed, grey.shape, rgb)

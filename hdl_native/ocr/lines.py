@@ -4,8 +4,9 @@ A photo is rarely square to the page.  The skew is the angle at which the ink's
 row profile is sharpest (lines of text become narrow peaks); a photo taken at an
 angle also makes the lines converge, which a "fan" (the slope changing from line
 to line) undoes the same way.  The profile is then taken along the lines, every
-peak is a line, and the valley between two peaks is their border.  Marks between lines (the dot of an i, a stray stroke) that form no
-line of their own join the nearest line.
+peak is a line, and the valley between two peaks is their border.  Marks between
+lines (the dot of an i, a stray stroke) that form no line of their own join the
+nearest line.
 """
 from dataclasses import dataclass
 
@@ -56,7 +57,7 @@ def estimate_rows(ys, xs, rng_seed=0):
     """
     ys, xs = sample_pixels(ys, xs, MAX_SKEW_SAMPLES, rng_seed)
     x_mid, y_mid = float(xs.mean()), float(ys.mean())
-    angle = best_angle(lambda a: RowModel(a, 0.0, x_mid, y_mid).rows(ys, xs), 0.0, MAX_SKEW_DEGREES)
+    angle = best_angle(lambda a: RowModel(a, 0.0, x_mid, y_mid).rows(ys, xs))
     parallel = RowModel(angle, 0.0, x_mid, y_mid)
     small_ys, small_xs = sample_pixels(ys, xs, FAN_SEARCH_SAMPLES, rng_seed)
     half_height = max(1.0, float(ys.max() - ys.min()) / 2)
@@ -90,11 +91,11 @@ def sample_pixels(ys, xs, limit, rng_seed):
     return ys.astype(np.float64), xs.astype(np.float64)
 
 
-def best_angle(rows_at, centre, span):
-    """The angle in centre +- span (SKEW_STEP_DEGREES apart) whose rows_at(angle) is sharpest; ties go to the
-    angle nearest 0."""
-    best, best_score = centre, -1.0
-    for angle in np.arange(centre - span, centre + span + 1e-9, SKEW_STEP_DEGREES):
+def best_angle(rows_at):
+    """The angle within +-MAX_SKEW_DEGREES (SKEW_STEP_DEGREES apart) whose rows_at(angle) is sharpest;
+    ties go to the angle nearest 0."""
+    best, best_score = 0.0, -1.0
+    for angle in np.arange(-MAX_SKEW_DEGREES, MAX_SKEW_DEGREES + 1e-9, SKEW_STEP_DEGREES):
         score = sharpness(rows_at(angle))
         if score > best_score * (1 + 1e-9) or (score >= best_score and abs(angle) < abs(best)):
             best, best_score = float(angle), score

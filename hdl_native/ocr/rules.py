@@ -22,6 +22,8 @@ A page without rules comes back unchanged.
 """
 import numpy as np
 
+from .lines import sample_pixels
+
 THICKNESS_FRACTION = 1 / 250  # the thickest rule, as a fraction of the page's longest side (>= 3 px)
 MAX_TILT_DEGREES = 4.0
 COARSE_STEP_DEGREES, FINE_STEP_DEGREES = 0.25, 0.025
@@ -103,9 +105,7 @@ def thin_pixels(mask, thickness):
 
 def tilt_of_rows(ys, xs):
     """tan(angle) at which the thin pixels (ys, xs) pile into the sharpest row profile (coarse, then fine)."""
-    if len(ys) > ANGLE_SAMPLE:
-        pick = np.random.default_rng(0).choice(len(ys), ANGLE_SAMPLE, replace=False)
-        ys, xs = ys[pick], xs[pick]
+    ys, xs = sample_pixels(ys, xs, ANGLE_SAMPLE, rng_seed=0)
 
     def sharpness(degrees):
         rows = np.rint(ys - xs * np.tan(np.radians(degrees))).astype(np.int64)
