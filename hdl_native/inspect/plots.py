@@ -3,8 +3,7 @@
 import numpy as np
 
 from ..pictures import pyplot, save_figure
-
-SMALL_WEIGHT = 1e-4  # squared values below this count as "decayed away"
+from .weight_stats import SMALL_SQUARE  # squared values below this count as "decayed away"
 
 
 def save(figure, path):
@@ -79,15 +78,15 @@ def plot_squared_weights(path, first_batch, first_values, last_batch, last_value
     low, high = np.log10(floor), np.log10(positive.max())
     bins = np.linspace(low, max(high, low + 1e-9), 80)
     for batch, square, colour in ((first_batch, squares[0], "tab:gray"), (last_batch, squares[1], "tab:red")):
-        small = int((square < SMALL_WEIGHT).sum())
-        label = f"batch {batch}: {small} of {len(square)} below {SMALL_WEIGHT:g}"
+        small = int((square < SMALL_SQUARE).sum())
+        label = f"batch {batch}: {small} of {len(square)} below {SMALL_SQUARE:g}"
         logs = np.log10(np.maximum(square, floor))
         histogram_axes.hist(logs, bins=bins, histtype="step", color=colour, linewidth=1.3, label=label)
         ordered = np.sort(logs)
         cumulative_axes.plot(ordered, np.arange(1, len(ordered) + 1) / max(1, len(ordered)), color=colour,
                              label=label)
     for axes in (histogram_axes, cumulative_axes):
-        axes.axvline(np.log10(SMALL_WEIGHT), color="black", linestyle=":", linewidth=1)
+        axes.axvline(np.log10(SMALL_SQUARE), color="black", linestyle=":", linewidth=1)
         axes.grid(alpha=0.3)
         axes.legend(loc="upper left", fontsize=8)
     histogram_axes.set_ylabel("number of weights")

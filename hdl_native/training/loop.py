@@ -22,6 +22,7 @@ from .. import functional as F
 from ..tensor import Tensor
 from ..data import Batcher, augment, normalize
 from ..data.distort import distort
+from ..inspect.weight_stats import SMALL_SQUARE
 from .evaluate import MEAN, STD, Evaluator
 from .sqlite_log import should_log_parameters
 
@@ -78,7 +79,7 @@ def decayed_weights(model):
     return [p for name, p in model.named_parameters() if not name.endswith("bias")]
 
 
-def count_small_parameters(model, threshold=1e-4):
+def count_small_parameters(model, threshold=SMALL_SQUARE):
     """How many parameter values (weights and biases) have a squared value below `threshold`."""
     return int(sum(np.count_nonzero(np.square(p.value) < threshold) for p in model.parameters()))
 
