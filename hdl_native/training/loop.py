@@ -3,8 +3,9 @@
 The graph is built once: placeholders for a batch of normalised images
 (N, 1, 28, 28) and their labels (N,), the model's logits, the mean
 cross-entropy, plus ``weight_decay * sum of squared weights`` when asked
-for (the factor is an input of the graph, so it can be ramped up over a warm-up).  Each batch only assigns the placeholders, runs backward and steps the
-optimiser, so the per-batch Python work stays small.
+for (the factor is an input of the graph, so it can be ramped up over a
+warm-up).  Each batch only assigns the placeholders, runs backward and steps
+the optimiser, so the per-batch Python work stays small.
 
 Everything needed to continue exactly where a run stopped (batch counter,
 epoch and position in it (the batcher's state),

@@ -114,10 +114,11 @@ def run_training(args, command, architecture, choice, dropout=0.0):
     out = Path(args.out or getattr(args, "state", None) or f"{command}.hdl")
     settings = TrainSettings(
         batch_size=args.batch_size, epochs=args.epochs, max_batches=args.max_batches,
-        max_seconds=args.max_minutes * 60.0 if args.max_minutes else None, weight_decay=args.weight_decay,
-        weight_decay_warmup=args.weight_decay_warmup, augment=args.mut_on_learn, augment_validation=args.mut_on_validate, lr_schedule=args.lr_schedule,
-        distort=args.distort, validate_every=args.validate_every, checkpoint_every=args.checkpoint_every, seed=args.seed,
-        progress=not args.quiet)
+        max_seconds=args.max_minutes * 60.0 if args.max_minutes else None,
+        weight_decay=args.weight_decay, weight_decay_warmup=args.weight_decay_warmup,
+        augment=args.mut_on_learn, augment_validation=args.mut_on_validate, distort=args.distort,
+        lr_schedule=args.lr_schedule, validate_every=args.validate_every, checkpoint_every=args.checkpoint_every,
+        seed=args.seed, progress=not args.quiet)
     extras = {"classes": list(train_set.classes), "dataset": train_set.name,
               "normalization": {"mean": MEAN, "std": STD}, "command": command,
               "settings": {k: v for k, v in vars(args).items() if k != "run"}}
