@@ -45,20 +45,20 @@ def remove_rules(mask, faint=None, darkness=None):
     """
     faint = mask if faint is None else faint
     thickness = max(3, round(max(mask.shape) * THICKNESS_FRACTION))
-    mask, horizontal = remove_horizontal_rules(mask, faint, darkness, thickness)
-    transposed, vertical = remove_horizontal_rules(
-        np.ascontiguousarray(mask.T), np.ascontiguousarray(faint.T),
-        None if darkness is None else np.ascontiguousarray(darkness.T), thickness)
+    horizontal = find_horizontal_rules(faint, thickness)
+    mask = remove_along(mask, darkness, horizontal, thickness)
+    vertical = find_horizontal_rules(faint.T, thickness)  # vertical rules: the same on transposed views
     if vertical:
-        mask = np.ascontiguousarray(transposed.T)
-    return mask, horizontal + vertical
+        mask = np.ascontiguousarray(remove_along(mask.T, None if darkness is None else darkness.T, vertical,
+                                                 thickness).T)
+    return mask, len(horizontal) + len(vertical)
 
 
-def remove_horizontal_rules(mask, faint, darkness, thickness):
-    """(mask without the horizontal rules found in `faint`, how many); `mask` itself when there are none."""
-    lines = find_horizontal_rules(faint, thickness)
+def remove_along(mask, darkness, lines, thickness):
+    """`mask` without the thin pixels on the horizontal rules `lines` [(slope, intercept)]; `mask` itself
+    when there are none."""
     if not lines:
-        return mask, 0
+        return mask
     ys, xs = thin_pixels(mask, thickness)
     cleaned = mask.copy()
     half_band = thickness / 2 + 1
@@ -70,7 +70,7 @@ def remove_horizontal_rules(mask, faint, darkness, thickness):
             pale = values <= INK_OVER_RULE * np.median(values)
             rule_ys, rule_xs = rule_ys[pale], rule_xs[pale]
         cleaned[rule_ys, rule_xs] = False
-    return cleaned, len(lines)
+    return cleaned
 
 
 def find_horizontal_rules(mask, thickness):
