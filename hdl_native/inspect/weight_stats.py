@@ -37,12 +37,15 @@ def effective_rank(matrix, tolerance=RANK_TOLERANCE):
     return int(np.count_nonzero(singular > tolerance * singular[0]))
 
 
+def named_weights(model):
+    """(name, parameter) for every parameter of `model` but the biases: the ones weight decay acts on."""
+    return [(name, p) for name, p in model.named_parameters() if not name.endswith("bias")]
+
+
 def layer_weights(model, small_square=SMALL_SQUARE, tolerance=RANK_TOLERANCE):
-    """[LayerWeights] for every parameter of `model` but the biases (the ones weight decay acts on), in order."""
+    """[LayerWeights] for every weight of `model` (named_weights), in order."""
     stats = []
-    for name, parameter in model.named_parameters():
-        if name.endswith("bias"):
-            continue
+    for name, parameter in named_weights(model):
         value = np.asarray(parameter.value, dtype=np.float64)
         matrix = value.reshape(value.shape[0], -1)
         stats.append(LayerWeights(

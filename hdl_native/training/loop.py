@@ -23,7 +23,7 @@ from .. import functional as F
 from ..tensor import Tensor
 from ..data import Batcher, augment, normalize
 from ..data.distort import distort
-from ..inspect.weight_stats import SMALL_SQUARE
+from ..inspect.weight_stats import SMALL_SQUARE, named_weights
 from .evaluate import MEAN, STD, Evaluator
 from .sqlite_log import should_log_parameters
 
@@ -77,7 +77,7 @@ def normalize_all(images, normalization, chunk=4096):
 
 def decayed_weights(model):
     """The parameters weight decay acts on: every weight matrix/filter bank, not the biases."""
-    return [p for name, p in model.named_parameters() if not name.endswith("bias")]
+    return [p for _, p in named_weights(model)]
 
 
 def count_small_parameters(model, threshold=SMALL_SQUARE):
