@@ -60,8 +60,9 @@ def read_page(path, classifier, min_confidence=0.5, max_side=MAX_WORK_SIDE):
     labels, segment_lines = find_segments(mask)
     clock.lap("boxes")
     if not segment_lines:
-        raise HDLError(f"{path}: found no ink: the picture looks like blank paper "
-                       f"(nothing is more than {ink.high:.0%} darker than the paper around it)")
+        raise HDLError(f"{path}: found no ink: the picture looks like blank paper (apart from the printed "
+                       f"lines of ruled or squared paper, nothing is more than {ink.high:.0%} darker than "
+                       f"the paper around it)")
     lines, crops = [], []
     for segments in segment_lines:
         glyphs, line_crops, probabilities = classify_line(ink.ink, labels, segments, classifier, clock)
