@@ -28,7 +28,7 @@ class FlatGroup:
         self.names = [name for name, _ in named_params]
         self.tensors = [tensor for _, tensor in named_params]
         self.dtype = self.tensors[0].dtype
-        shapes = [tensor.value.shape for tensor in self.tensors]
+        shapes = [tensor.shape for tensor in self.tensors]
         sizes = [int(np.prod(shape)) for shape in shapes]
         bounds = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
         total = int(bounds[-1])
@@ -55,14 +55,14 @@ class FlatGroup:
     def is_current(self):
         """True while every parameter's value and grad are still this group's views."""
         for tensor, value_view, grad_view in zip(self.tensors, self.value_views, self.grad_views):
-            if tensor._value is not value_view or tensor.grad is not grad_view:
+            if not tensor.holds(value_view) or tensor.grad is not grad_view:
                 return False
         return True
 
-    def invalidate_downstream(self):
-        """Forget cached values computed from any parameter of the group (after an in-place update)."""
+    def mark_modified(self):
+        """Tell every parameter of the group that its array changed in place (after a flat update)."""
         for tensor in self.tensors:
-            tensor.invalidate_downstream()
+            tensor.mark_modified()
 
 
 def build_flat_groups(named_params, buffers):

@@ -6,7 +6,6 @@ order they were set, so names are stable ("conv1.weight", "fc2.bias") and
 drive the optimisers, save/load and logging.
 """
 import math
-import weakref
 
 import numpy as np
 
@@ -78,8 +77,7 @@ class Module:
             array = np.asarray(state[name])
             if array.shape != p.shape:
                 raise ValueError(f"load_state_dict: {name} has shape {array.shape}, model expects {p.shape}")
-            p.value[...] = array
-            p.invalidate_downstream()
+            p.data[...] = array  # in place: an optimiser's flat views of the parameters stay valid
 
     def num_parameters(self):
         return sum(int(np.prod(p.shape)) for p in self.parameters())
@@ -130,25 +128,24 @@ class MaxPool2d(Module):
 
 
 class Dropout(Module):
-    """Dropout with probability p while training; identity in eval mode."""
+    """Dropout with probability p while training; identity in eval mode.
+
+    Every graph it builds reads one 0-d leaf, the training flag, which
+    ``train()``/``eval()`` assign, so cached values recompute when it flips.
+    """
 
     def __init__(self, p=0.5, rng=None):
         self.p = p
         self.rng = rng if rng is not None else np.random.default_rng()
-        self._nodes = weakref.WeakSet()
+        self.training_flag = Tensor(np.float32(1.0), name="dropout_training")
 
     def forward(self, x):
-        node = F.dropout(x, self.p, self.rng, self.training)
-        self._nodes.add(node)
-        return node
+        return F.dropout(x, self.p, self.rng, self.training_flag)
 
     def train(self, mode=True):
         super().train(mode)
-        for node in self._nodes:
-            if node.op.training != mode:
-                node.op.training = mode
-                node._value = None
-                node.invalidate_downstream()
+        if bool(self.training_flag.value) != mode:
+            self.training_flag.assign(np.float32(mode))
         return self
 
 

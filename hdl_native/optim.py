@@ -1,8 +1,8 @@
 """Optimisers over a module's named parameters: SGD (with momentum) and Adam.
 
 Updates happen in place on the parameter arrays (through the active kernel
-backend, fused natively when built) and then invalidate the cached values
-that depend on them.  Once every parameter has a gradient, the parameters,
+backend, fused natively when built); each updated parameter's version
+changes, so values computed from it are recomputed when next asked for.  Once every parameter has a gradient, the parameters,
 gradients and optimiser buffers are re-homed into one flat array per dtype
 (hdl_native.flat_params), and each step is one update call over the whole
 model instead of one per parameter.
@@ -43,12 +43,11 @@ class Optimizer:
         if groups is not None:
             for group in groups:
                 self.update_flat(ops, group)
-                group.invalidate_downstream()
+                group.mark_modified()
             return
         for name, p in self.named_params:
             if p.grad is not None:
                 self.update(ops, name, p)
-                p.invalidate_downstream()
 
     def current_flat_groups(self):
         """The flat groups, rebuilt when a parameter's array or gradient was rebound; None while
@@ -105,8 +104,8 @@ class SGD(Optimizer):
         if self.momentum:
             velocity = self.velocity.get(name)
             if velocity is None:
-                velocity = self.velocity[name] = np.zeros_like(param.value)
-        ops.sgd_update(param.value, param.grad, velocity, self.lr, self.momentum)
+                velocity = self.velocity[name] = np.zeros(param.shape, dtype=param.dtype)
+        ops.sgd_update(param.data, param.grad, velocity, self.lr, self.momentum)
 
     def per_name_buffers(self):
         return {"velocity": self.velocity} if self.momentum else {}
@@ -143,9 +142,9 @@ class Adam(Optimizer):
 
     def update(self, ops, name, param):
         if name not in self.exp_avg:
-            self.exp_avg[name] = np.zeros_like(param.value)
-            self.exp_avg_sq[name] = np.zeros_like(param.value)
-        ops.adam_update(param.value, param.grad, self.exp_avg[name], self.exp_avg_sq[name],
+            self.exp_avg[name] = np.zeros(param.shape, dtype=param.dtype)
+            self.exp_avg_sq[name] = np.zeros(param.shape, dtype=param.dtype)
+        ops.adam_update(param.data, param.grad, self.exp_avg[name], self.exp_avg_sq[name],
                         self.lr, self.beta1, self.beta2, self.eps, self.step_count)
 
     def buffers(self):

@@ -1,23 +1,35 @@
 """Tensor: a handle on one node of a lazily evaluated DAG.
 
 Building an expression only records nodes; asking for a value evaluates just
-the ancestors that are not cached yet.  Leaves (parameters and input
-placeholders) hold data; assigning a leaf new data clears the cached values
-of everything downstream of it, so a graph built once is fed batch after
-batch.  `backward()` walks a topological order that is computed iteratively
-(no recursion limit) once per node and reused.
+the ancestors whose cached value is stale.  Staleness is pulled, not pushed:
+every leaf (parameter or input placeholder) carries a version number that
+changes whenever its data changes (``assign()``, or handing out its writable
+``data``), each computed node remembers the versions of its parents when it
+was computed, and a cached value is reused only while those are unchanged.
+So a graph built once is fed batch after batch, and no writer has to know
+what depends on what it writes.  `backward()` walks a topological order that
+is computed iteratively (no recursion limit) once per node and reused.
 
 Shapes are checked when a node is built.  A leading dimension of ``None``
 stands for "any batch size"; placeholders declare it so one graph serves
 every batch, including a smaller last one.
+
+The operators and methods (``+``, ``@``, ``x.relu()``, ``x.sum(axis)`` ...)
+are defined here, each a one-line call of its op class's ``apply`` in
+hdl_native/ops/, where the op's forward and backward sit side by side.
 """
 from __future__ import annotations
 
-import weakref
+import itertools
+import numbers
 
 import numpy as np
 
 DEFAULT_DTYPE = np.float32
+
+# Versions of leaf data and of computed values, unique across the process, so a
+# node can tell "my parent changed" by comparing numbers.
+_next_version = itertools.count(1).__next__
 
 
 class Tensor:
@@ -25,11 +37,13 @@ class Tensor:
 
     Create leaves with ``Tensor(data)``, ``Tensor.placeholder(shape)`` or
     ``hdl_native.nn.Parameter``; everything else comes from operators.
+    ``value`` is a read-only view of the evaluated array; a leaf's data is
+    changed with ``assign(array)`` or written in place through ``data``.
     """
 
     __slots__ = (
         "op", "parents", "shape", "dtype", "requires_grad", "name", "grad",
-        "_value", "_children", "_order", "_needs", "_plan", "__weakref__",
+        "_value", "_version", "_parent_versions", "_order", "_needs", "_plan", "__weakref__",
     )
     __array_priority__ = 100  # numpy scalars on the left defer to Tensor ops
 
@@ -37,24 +51,26 @@ class Tensor:
         if dtype is None and not isinstance(data, (np.ndarray, np.generic)):
             dtype = DEFAULT_DTYPE  # Python numbers and lists become float32
         array = np.asarray(data, dtype=dtype)
-        self._init_leaf(array.shape, array.dtype, requires_grad, name)
+        self._init_node(None, (), array.shape, array.dtype, requires_grad, name)
         self._value = contiguous(array)
+        self._version = _next_version()
 
-    # ------------------------------------------------------------------ leaves
-    def _init_leaf(self, shape, dtype, requires_grad, name):
-        self.op = None
-        self.parents = ()
+    def _init_node(self, op, parents, shape, dtype, requires_grad, name):
+        self.op = op
+        self.parents = parents
         self.shape = tuple(shape)
         self.dtype = np.dtype(dtype)
         self.requires_grad = bool(requires_grad)
         self.name = name
         self.grad = None
         self._value = None
-        self._children = []
+        self._version = 0
+        self._parent_versions = None
         self._order = None
         self._plan = None
         self._needs = ()
 
+    # ------------------------------------------------------------------ leaves
     @classmethod
     def placeholder(cls, shape, dtype=DEFAULT_DTYPE, name=None):
         """An input leaf with no data yet; ``None`` in `shape` means any size.
@@ -62,69 +78,62 @@ class Tensor:
         Feed it with ``assign(array)``; it never asks for a gradient.
         """
         tensor = cls.__new__(cls)
-        tensor._init_leaf(tuple(shape), dtype, False, name or "input")
+        tensor._init_node(None, (), tuple(shape), dtype, False, name or "input")
         return tensor
 
     def assign(self, data):
-        """Give this leaf new data and invalidate every cached value downstream.
+        """Give this leaf new data; values computed from the old data are recomputed when next asked for.
 
         The array must match the leaf's declared shape (``None`` dimensions
-        match any size) and is converted to the leaf's dtype.
+        match any size) and is converted to the leaf's dtype (no copy when it
+        already has that dtype and is C-contiguous).
         """
-        if self.op is not None:
-            raise TypeError(f"assign() is for leaves; {self!r} is computed by {self.op.name}")
+        self._require_leaf("assign()")
         array = contiguous(np.asarray(data, dtype=self.dtype))
         if not shape_matches(array.shape, self.shape):
             raise ValueError(
                 f"assign to {self.name or 'tensor'}: got shape {array.shape}, expected {format_shape(self.shape)}"
             )
         self._value = array
-        self.invalidate_downstream()
+        self._version = _next_version()
 
-    def invalidate_downstream(self):
-        """Forget cached values of every node computed from this one.
+    @property
+    def data(self):
+        """A leaf's own array, writable in place (optimisers update parameters through it).
 
-        Call after changing a leaf's array in place (optimisers do).
+        Handing it out counts as a change: values computed from this leaf are
+        recomputed when next asked for.  Write before the next evaluation, or
+        call ``mark_modified()`` after writing.
         """
-        stack = [self]
-        while stack:
-            for child_ref in stack.pop()._children:
-                node = child_ref()
-                if node is not None and node._value is not None:
-                    node._value = None
-                    stack.append(node)
+        self._require_leaf("data")
+        if self._value is None:
+            raise RuntimeError(f"placeholder {self.name!r} has no data: call assign() first")
+        self._version = _next_version()
+        return self._value
+
+    def mark_modified(self):
+        """Say that this leaf's array was changed in place (e.g. through a view of it)."""
+        self._require_leaf("mark_modified()")
+        self._version = _next_version()
+
+    def holds(self, array):
+        """True when this leaf's data is `array` itself, not a copy."""
+        return self._value is array
+
+    def _require_leaf(self, what):
+        if self.op is not None:
+            raise TypeError(f"{what} is for leaves; {self!r} is computed by {self.op.name}")
 
     # ------------------------------------------------------------ op results
     @classmethod
     def _from_op(cls, op, parents):
         """Record `op` applied to `parents`; the op checks shapes now."""
         shape, dtype = op.infer(*parents)
+        needs = tuple(p.requires_grad for p in parents)
         node = cls.__new__(cls)
-        node.op = op
-        node.parents = parents
-        node.shape = tuple(shape)
-        node.dtype = np.dtype(dtype)
-        node._needs = tuple(p.requires_grad for p in parents)
-        node.requires_grad = any(node._needs)
-        node.name = None
-        node.grad = None
-        node._value = None
-        node._children = []
-        node._order = None
-        node._plan = None
-        for parent in parents:
-            parent._add_child(node)
+        node._init_node(op, parents, shape, dtype, any(needs), None)
+        node._needs = needs
         return node
-
-    def _add_child(self, node):
-        """Remember `node` weakly, so graphs built and dropped (an evaluation graph per call)
-        are freed; dead references are pruned whenever the list doubles, amortised O(1).
-        (x * x adds x's child twice; invalidation then just meets it twice.)"""
-        children = self._children
-        children.append(weakref.ref(node))
-        size = len(children)
-        if size >= 16 and size & (size - 1) == 0:
-            children[:] = [child_ref for child_ref in children if child_ref() is not None]
 
     # --------------------------------------------------------------- values
     def topological_order(self):
@@ -148,27 +157,33 @@ class Tensor:
         return self._order
 
     def realize(self):
-        """Evaluate (only what is not cached) and return this node's array."""
-        if self._value is not None:
-            return self._value
+        """Evaluate what is stale (a parent's version changed since it was computed) and
+        return this node's array (the cached array itself: do not write into it)."""
         for node in self.topological_order():
-            if node._value is None:
-                if node.op is None:
+            if node.op is None:
+                if node._value is None:
                     raise RuntimeError(
                         f"placeholder {node.name!r} of shape {format_shape(node.shape)} has no data: call assign() first"
                     )
-                value = node.op.forward(*[p._value for p in node.parents])
+                continue
+            parent_versions = tuple([parent._version for parent in node.parents])
+            if node._value is None or parent_versions != node._parent_versions:
+                value = node.op.forward(*[parent._value for parent in node.parents])
                 # numpy turns 0-d results into scalars; keep every value an ndarray.
                 node._value = value if type(value) is np.ndarray else np.asarray(value)
+                node._parent_versions = parent_versions
+                node._version = _next_version()
         return self._value
 
     @property
     def value(self):
-        """The evaluated array (read-only view for computed nodes)."""
-        return self.realize()
+        """The evaluated array as a read-only view (change a leaf with ``assign`` or ``data``)."""
+        view = self.realize().view()
+        view.flags.writeable = False
+        return view
 
     def numpy(self):
-        """A copy of the evaluated array."""
+        """A (writable) copy of the evaluated array."""
         return self.realize().copy()
 
     def item(self):
@@ -235,6 +250,110 @@ class Tensor:
         if self.grad is not None:
             self.grad.fill(0)
 
+    # ------------------------------------------------------------ operators
+    # Each is one call of an op class's apply (hdl_native/ops/); a Python number
+    # on either side becomes a scalar op, an array a constant leaf.
+    def __add__(self, other):
+        if isinstance(other, numbers.Number):
+            return ops.ScalarAdd.apply(self, scalar=other)
+        return ops.Add.apply(self, constant(other, self))
+
+    def __radd__(self, other):
+        return self + other
+
+    def __sub__(self, other):
+        if isinstance(other, numbers.Number):
+            return ops.ScalarAdd.apply(self, scalar=-other)
+        return ops.Sub.apply(self, constant(other, self))
+
+    def __rsub__(self, other):
+        if isinstance(other, numbers.Number):
+            return ops.ScalarAdd.apply(-self, scalar=other)
+        return ops.Sub.apply(constant(other, self), self)
+
+    def __mul__(self, other):
+        if isinstance(other, numbers.Number):
+            return ops.ScalarMul.apply(self, scalar=other)
+        return ops.Mul.apply(self, constant(other, self))
+
+    def __rmul__(self, other):
+        return self * other
+
+    def __truediv__(self, other):
+        if isinstance(other, numbers.Number):
+            return ops.ScalarMul.apply(self, scalar=1.0 / other)
+        return ops.Div.apply(self, constant(other, self))
+
+    def __rtruediv__(self, other):
+        return ops.Div.apply(constant(other, self), self)
+
+    def __neg__(self):
+        return ops.Neg.apply(self)
+
+    def __pow__(self, exponent):
+        if exponent == 2:
+            return self.square()
+        return ops.Pow.apply(self, exponent=exponent)
+
+    def __matmul__(self, other):
+        return ops.MatMul.apply(self, other)
+
+    def __getitem__(self, index):
+        return ops.Slice.apply(self, index=index)
+
+    # ------------------------------------------------------------ methods
+    def square(self):
+        return ops.Square.apply(self)
+
+    def exp(self):
+        return ops.Exp.apply(self)
+
+    def log(self):
+        return ops.Log.apply(self)
+
+    def relu(self):
+        return ops.Relu.apply(self)
+
+    def gelu(self):
+        """Exact GELU, x * Phi(x)."""
+        return ops.Gelu.apply(self)
+
+    def sigmoid(self):
+        return ops.Sigmoid.apply(self)
+
+    def tanh(self):
+        return ops.Tanh.apply(self)
+
+    def log_softmax(self):
+        """Log-softmax over the last axis of (N, F)."""
+        return ops.LogSoftmax.apply(self)
+
+    def sum(self, axis=None, keepdims=False):
+        return ops.Sum.apply(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return ops.Mean.apply(self, axis=axis, keepdims=keepdims)
+
+    def reshape(self, *shape):
+        """reshape(2, 3) or reshape((2, 3)); -1 infers one size, None/-1 first keeps the batch."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = shape[0]
+        return ops.Reshape.apply(self, shape=tuple(shape))
+
+    def flatten(self):
+        """(N, ...) -> (N, prod(...))."""
+        if None in self.shape[1:]:
+            raise ValueError(f"flatten: only the batch dimension may be unknown, got {format_shape(self.shape)}")
+        features = int(np.prod(self.shape[1:])) if self.ndim > 1 else 1
+        return self.reshape(-1 if self.shape[0] is None else self.shape[0], features)
+
+    def transpose(self, axes=None):
+        return ops.Transpose.apply(self, axes=axes)
+
+    @property
+    def T(self):
+        return self.transpose()
+
     # ------------------------------------------------------------ conveniences
     @property
     def ndim(self):
@@ -261,6 +380,15 @@ class Tensor:
         return id(self)
 
 
+def constant(value, like=None):
+    """`value` itself if a Tensor, else a constant leaf (a Python number takes the dtype of `like`)."""
+    if isinstance(value, Tensor):
+        return value
+    if like is not None and not isinstance(value, (np.ndarray, np.generic)):
+        return Tensor(value, dtype=like.dtype)
+    return Tensor(value)
+
+
 def contiguous(array):
     """`array` itself if C-contiguous, else a C-contiguous copy (0-d stays 0-d,
     unlike np.ascontiguousarray)."""
@@ -274,3 +402,8 @@ def shape_matches(actual, declared):
 
 def format_shape(shape):
     return "(" + ", ".join("N" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+# The op classes build Tensors, so they import this module; importing them last
+# lets the operators above reach them without a cycle at import time.
+from . import ops  # noqa: E402

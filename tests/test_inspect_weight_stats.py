@@ -21,9 +21,9 @@ def test_layer_table_of_a_model_with_known_weights():
     model = LettersCNN(seed=0)
     rng = np.random.default_rng(1)
     basis = rng.standard_normal((2, 9))
-    model.c1.weight.value[...] = (rng.standard_normal((32, 2)) @ basis).reshape(32, 1, 3, 3)  # rank 2
-    model.fc3.weight.value[...] = 0.0
-    model.fc3.weight.value[0, :5] = [0.005, -0.009, 0.011, 0.5, -0.02]  # squares: 2 below 1e-4, 3 above
+    model.c1.weight.data[...] = (rng.standard_normal((32, 2)) @ basis).reshape(32, 1, 3, 3)  # rank 2
+    model.fc3.weight.data[...] = 0.0
+    model.fc3.weight.data[0, :5] = [0.005, -0.009, 0.011, 0.5, -0.02]  # squares: 2 below 1e-4, 3 above
     stats = {layer.layer: layer for layer in layer_weights(model)}
     assert list(stats) == ["c1", "c2", "c3", "fc1", "fc2", "fc3"]          # biases are not in the table
     assert stats["c1"].effective_rank == 2 and stats["c1"].full_rank == 9 and stats["c1"].values == 288

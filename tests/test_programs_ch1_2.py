@@ -122,8 +122,7 @@ def test_margin_update_is_the_tutorials_rule():
     assert network.weights.numpy()[:, 0] == pytest.approx(before + 0.01 * image, abs=1e-6)
     assert float(network.bias.value[0]) == pytest.approx(bias_before + 0.01, abs=1e-7)
 
-    network.weights.value[:, 0] = image  # now the 7 scores |image|^2 >> 2: margin met
-    network.weights.invalidate_downstream()
+    network.weights.data[:, 0] = image  # now the 7 scores |image|^2 >> 2: margin met
     snapshot = network.weights.numpy()
     assert not network.learn(image, is_seven=True)
     assert np.array_equal(network.weights.numpy(), snapshot)

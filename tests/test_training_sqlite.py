@@ -62,7 +62,7 @@ def test_snapshots_keep_the_values_of_their_batch(tmp_path):
     log = SqliteLog(tmp_path / "v.sqlite3", "letters", {})
     log.log_parameters(0, model.named_parameters())
     for p in model.parameters():
-        p.value[...] += 1.0
+        p.data[...] += 1.0
         p.grad[...] = 5.0
     log.close()
     db = sqlite3.connect(tmp_path / "v.sqlite3")

@@ -1,8 +1,10 @@
 """NumpyOps: the plain-numpy reference for every hot kernel.
 
-The graph's ops call these methods on the active backend.  NativeOps (the
+The graph's ops (hdl_native/ops/) do shapes and bookkeeping and call these
+methods on the active backend for every piece of array math.  NativeOps (the
 Cython kernels) subclasses this and overrides the hot methods with the same
-signatures, so tests can compare the two implementations directly.
+signatures, so tests can compare the two implementations directly.  Methods
+named ``*_backward`` return the gradient(s) of the method of the same stem.
 
 Shape legend: N batch, C / C_in input channels, O / C_out output channels,
 H, W input height and width, K kernel size, F / G features.
@@ -14,10 +16,104 @@ SQRT_HALF = 0.7071067811865476
 INV_SQRT_2PI = 0.3989422804014327
 
 
+def check_label_range(op_name, labels, n_classes):
+    """Integer labels must lie in [0, n_classes); the one range check of a loss, made by the backend."""
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        bad = labels[(labels < 0) | (labels >= n_classes)][0]
+        raise ValueError(f"{op_name}: label {bad} is outside [0, {n_classes})")
+
+
 class NumpyOps:
     """Reference kernels in numpy; every method is a pure function of its arrays."""
 
     name = "numpy"
+
+    # ------------------------------------------------------------ elementwise, with broadcasting
+    def add(self, a, b):
+        return np.add(a, b)
+
+    def subtract(self, a, b):
+        return np.subtract(a, b)
+
+    def multiply(self, a, b):
+        return np.multiply(a, b)
+
+    def divide(self, a, b):
+        return np.divide(a, b)
+
+    def divide_backward(self, grad_output, a, b):
+        """(d/da, d/db) of a / b at full broadcast shape: (grad / b, -grad * a / b^2)."""
+        return grad_output / b, -grad_output * a / (b * b)
+
+    def sum_to_shape(self, grad, shape):
+        """Sum `grad` over the axes that broadcasting expanded, back to `shape` (the backward of broadcasting)."""
+        if grad.shape == shape:
+            return grad
+        extra = grad.ndim - len(shape)
+        if extra:
+            grad = grad.sum(axis=tuple(range(extra)))
+        axes = tuple(i for i, size in enumerate(shape) if size == 1 and grad.shape[i] != 1)
+        if axes:
+            grad = grad.sum(axis=axes, keepdims=True)
+        return grad.reshape(shape)
+
+    def negative(self, x):
+        return np.negative(x)
+
+    def scale(self, x, factor):
+        """x * factor for a Python number, in x's dtype."""
+        return x * x.dtype.type(factor)
+
+    def shift(self, x, offset):
+        """x + offset for a Python number, in x's dtype."""
+        return x + x.dtype.type(offset)
+
+    def square(self, x):
+        return x * x
+
+    def square_backward(self, x, grad_output):
+        return 2 * grad_output * x
+
+    def power(self, x, exponent):
+        """x ** exponent for a constant exponent."""
+        return np.power(x, x.dtype.type(exponent))
+
+    def power_backward(self, x, exponent, grad_output):
+        p = x.dtype.type(exponent)
+        return grad_output * p * np.power(x, p - 1)
+
+    def exp(self, x):
+        return np.exp(x)
+
+    def exp_backward(self, output, grad_output):
+        """Given output = exp(x): grad * output."""
+        return grad_output * output
+
+    def log(self, x):
+        return np.log(x)
+
+    def log_backward(self, x, grad_output):
+        return grad_output / x
+
+    # ------------------------------------------------------------ reductions
+    def sum(self, x, axes, keepdims):
+        """Sum over `axes` (a tuple), as an ndarray even when 0-d."""
+        return np.asarray(x.sum(axis=axes, keepdims=keepdims))
+
+    def sum_backward(self, grad_output, axes, input_shape):
+        """Spread the gradient of a sum over `axes` back over `input_shape` (a read-only broadcast view)."""
+        kept = tuple(1 if i in axes else d for i, d in enumerate(input_shape))
+        return np.broadcast_to(grad_output.reshape(kept), input_shape)
+
+    # ------------------------------------------------------------ matmul
+    def matmul(self, a, b):
+        """a @ b. a: (N, F), b: (F, G) -> (N, G)."""
+        return a @ b
+
+    def matmul_backward(self, grad_output, a, b, needs=(True, True)):
+        """(grad_a (N, F), grad_b (F, G)) of matmul; None where `needs` says no."""
+        return (grad_output @ b.T if needs[0] else None,
+                a.T @ grad_output if needs[1] else None)
 
     # ------------------------------------------------------------ conv2d
     def conv2d_forward(self, x, weight, bias=None):
@@ -109,6 +205,30 @@ class NumpyOps:
         return grad_x, grad_w, grad_b
 
     # ------------------------------------------------------------ activations
+    def relu_forward(self, x):
+        # np.maximum is one pass; np.where(x > 0, ...) took three times as long at (64, 128).
+        return np.maximum(x, x.dtype.type(0))
+
+    def relu_backward(self, output, grad_output):
+        """Given output = relu(x): grad where output > 0, else 0."""
+        return grad_output * (output > 0)
+
+    def sigmoid_forward(self, x):
+        """1 / (1 + e^-x), in two branches so exp never overflows: e^x / (1 + e^x) for x < 0."""
+        e = np.exp(-np.abs(x))
+        return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+    def sigmoid_backward(self, output, grad_output):
+        """Given output = sigmoid(x): grad * output * (1 - output)."""
+        return grad_output * output * (1 - output)
+
+    def tanh_forward(self, x):
+        return np.tanh(x)
+
+    def tanh_backward(self, output, grad_output):
+        """Given output = tanh(x): grad * (1 - output^2)."""
+        return grad_output * (1 - output * output)
+
     def gelu_forward(self, x):
         """Exact GELU: x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2))."""
         from scipy.special import erf  # here, not at the top: importing scipy.special takes ~0.35 s of every start
@@ -137,6 +257,7 @@ class NumpyOps:
 
         logits: (N, F), labels: (N,) ints in [0, F) -> (loss 0-d array, softmax (N, F) saved for backward).
         """
+        check_label_range("cross_entropy", labels, logits.shape[1])
         log_probs = self.log_softmax_forward(logits)
         n = logits.shape[0]
         loss = -log_probs[np.arange(n), labels].sum() / n
@@ -149,6 +270,32 @@ class NumpyOps:
         grad[np.arange(n), labels] -= 1.0
         grad *= grad_output / n
         return grad
+
+    def nll_loss_forward(self, log_probs, labels):
+        """Mean of -log_probs[i, labels[i]]. log_probs: (N, F), labels: (N,) ints in [0, F) -> 0-d."""
+        check_label_range("nll_loss", labels, log_probs.shape[1])
+        n = log_probs.shape[0]
+        return np.asarray(-log_probs[np.arange(n), labels].sum() / n, dtype=log_probs.dtype)
+
+    def nll_loss_backward(self, labels, input_shape, grad_output):
+        """d mean-NLL / d log_probs: -grad / N at each row's label, 0 elsewhere -> input_shape."""
+        n = input_shape[0]
+        grad = np.zeros(input_shape, dtype=np.result_type(grad_output))
+        grad[np.arange(n), labels] = -grad_output / n
+        return grad
+
+    # ------------------------------------------------------------ dropout
+    def dropout_forward(self, x, uniform, p):
+        """Zero x where uniform < p and divide the rest by 1 - p.
+
+        uniform: draws in [0, 1) of x's shape -> (out, scale) with scale = kept / (1 - p), for backward.
+        """
+        keep = 1.0 - p
+        scale = (uniform < keep).astype(x.dtype) / x.dtype.type(keep)
+        return x * scale, scale
+
+    def dropout_backward(self, scale, grad_output):
+        return grad_output * scale
 
     # ------------------------------------------------------------ optimisers
     def adam_update(self, param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, step):

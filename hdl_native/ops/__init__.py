@@ -1,4 +1,10 @@
-"""Graph ops: one small class per primitive, each with forward and backward."""
+"""Graph ops: one small class per primitive, each with apply, forward and backward.
+
+Where to find an op: its class here (ops/<family>.py: arithmetic, activations,
+reductions, shaping, layers, losses), its Tensor method or operator in
+tensor.py, its numpy math in kernels/numpy_ops.py, its native kernel (if any)
+in kernels/native_ops.py -> pyx/, and its test record in tests/opinfo.py.
+"""
 from .activations import Gelu, LogSoftmax, Relu, Sigmoid, Tanh
 from .arithmetic import Add, Div, Exp, Log, MatMul, Mul, Neg, Pow, ScalarAdd, ScalarMul, Square, Sub
 from .base import Op

@@ -1,18 +1,26 @@
 """Elementwise arithmetic (with broadcasting), scalar ops and matmul.
 
-Each op's backward sits right below its forward.
+Each op's backward sits right below its forward; the array math is the
+backend's (kernels/numpy_ops.py).
 """
-import numpy as np
+from ..kernels import get_ops
+from ..tensor import contiguous
+from .base import FloatOp, broadcast_shape
 
-from .base import Op, broadcast_shape, float_result_dtype, unbroadcast
 
+class BinaryOp(FloatOp):
+    """Two inputs broadcast against each other; backward sums each gradient back to its input's shape."""
 
-class BinaryOp(Op):
     def infer(self, a, b):
-        return broadcast_shape(self, a, b), float_result_dtype(a, b)
+        return broadcast_shape(self, a, b), self.infer_dtype(a, b)
 
     def remember_shapes(self, a, b):
         self.shape_a, self.shape_b = a.shape, b.shape
+
+    def to_input_shapes(self, grad_a, grad_b, needs):
+        ops = get_ops()
+        return (ops.sum_to_shape(grad_a, self.shape_a) if needs[0] else None,
+                ops.sum_to_shape(grad_b, self.shape_b) if needs[1] else None)
 
 
 class Add(BinaryOp):
@@ -20,11 +28,10 @@ class Add(BinaryOp):
 
     def forward(self, a, b):
         self.remember_shapes(a, b)
-        return np.add(a, b)
+        return get_ops().add(self.as_float(a), self.as_float(b))
 
     def backward(self, grad, needs):
-        return (unbroadcast(grad, self.shape_a) if needs[0] else None,
-                unbroadcast(grad, self.shape_b) if needs[1] else None)
+        return self.to_input_shapes(grad, grad, needs)
 
 
 class Sub(BinaryOp):
@@ -32,23 +39,24 @@ class Sub(BinaryOp):
 
     def forward(self, a, b):
         self.remember_shapes(a, b)
-        return np.subtract(a, b)
+        return get_ops().subtract(self.as_float(a), self.as_float(b))
 
     def backward(self, grad, needs):
-        return (unbroadcast(grad, self.shape_a) if needs[0] else None,
-                unbroadcast(-grad, self.shape_b) if needs[1] else None)
+        return self.to_input_shapes(grad, get_ops().negative(grad) if needs[1] else None, needs)
 
 
 class Mul(BinaryOp):
     name = "mul"
 
     def forward(self, a, b):
-        self.a, self.b = a, b
-        return np.multiply(a, b)
+        self.remember_shapes(a, b)
+        self.a, self.b = self.as_float(a), self.as_float(b)
+        return get_ops().multiply(self.a, self.b)
 
     def backward(self, grad, needs):
-        return (unbroadcast(grad * self.b, self.a.shape) if needs[0] else None,
-                unbroadcast(grad * self.a, self.b.shape) if needs[1] else None)
+        ops = get_ops()
+        return self.to_input_shapes(ops.multiply(grad, self.b) if needs[0] else None,
+                                    ops.multiply(grad, self.a) if needs[1] else None, needs)
 
 
 class Div(BinaryOp):
@@ -57,51 +65,54 @@ class Div(BinaryOp):
     name = "div"
 
     def forward(self, a, b):
-        self.a, self.b = a, b
-        return np.divide(a, b)
+        self.remember_shapes(a, b)
+        self.a, self.b = self.as_float(a), self.as_float(b)
+        return get_ops().divide(self.a, self.b)
 
     def backward(self, grad, needs):
-        grad_a = unbroadcast(grad / self.b, self.a.shape) if needs[0] else None
-        grad_b = unbroadcast(-grad * self.a / (self.b * self.b), self.b.shape) if needs[1] else None
-        return grad_a, grad_b
+        return self.to_input_shapes(*get_ops().divide_backward(grad, self.a, self.b), needs)
 
 
-class UnaryOp(Op):
+class UnaryOp(FloatOp):
     def infer(self, x):
-        return x.shape, float_result_dtype(x)
+        return x.shape, self.infer_dtype(x)
 
 
 class Neg(UnaryOp):
     name = "neg"
 
     def forward(self, x):
-        return np.negative(x)
+        return get_ops().negative(self.as_float(x))
 
     def backward(self, grad, needs):
-        return (-grad,)
+        return (get_ops().negative(grad),)
 
 
 class ScalarMul(UnaryOp):
+    """x * scalar for a Python number."""
+
     name = "scalar_mul"
 
     def __init__(self, scalar):
         self.scalar = float(scalar)
 
     def forward(self, x):
-        return x * x.dtype.type(self.scalar)
+        return get_ops().scale(self.as_float(x), self.scalar)
 
     def backward(self, grad, needs):
-        return (grad * grad.dtype.type(self.scalar),)
+        return (get_ops().scale(grad, self.scalar),)
 
 
 class ScalarAdd(UnaryOp):
+    """x + scalar for a Python number."""
+
     name = "scalar_add"
 
     def __init__(self, scalar):
         self.scalar = float(scalar)
 
     def forward(self, x):
-        return x + x.dtype.type(self.scalar)
+        return get_ops().shift(self.as_float(x), self.scalar)
 
     def backward(self, grad, needs):
         return (grad,)
@@ -111,11 +122,11 @@ class Square(UnaryOp):
     name = "square"
 
     def forward(self, x):
-        self.x = x
-        return x * x
+        self.x = self.as_float(x)
+        return get_ops().square(self.x)
 
     def backward(self, grad, needs):
-        return (2 * grad * self.x,)
+        return (get_ops().square_backward(self.x, grad),)
 
 
 class Pow(UnaryOp):
@@ -127,38 +138,37 @@ class Pow(UnaryOp):
         self.exponent = float(exponent)
 
     def forward(self, x):
-        self.x = x
-        return np.power(x, x.dtype.type(self.exponent))
+        self.x = self.as_float(x)
+        return get_ops().power(self.x, self.exponent)
 
     def backward(self, grad, needs):
-        p = self.x.dtype.type(self.exponent)
-        return (grad * p * np.power(self.x, p - 1),)
+        return (get_ops().power_backward(self.x, self.exponent, grad),)
 
 
 class Exp(UnaryOp):
     name = "exp"
 
     def forward(self, x):
-        self.out = np.exp(x)
+        self.out = get_ops().exp(self.as_float(x))
         return self.out
 
     def backward(self, grad, needs):
-        return (grad * self.out,)
+        return (get_ops().exp_backward(self.out, grad),)
 
 
 class Log(UnaryOp):
     name = "log"
 
     def forward(self, x):
-        self.x = x
-        return np.log(x)
+        self.x = self.as_float(x)
+        return get_ops().log(self.x)
 
     def backward(self, grad, needs):
-        return (grad / self.x,)
+        return (get_ops().log_backward(self.x, grad),)
 
 
-class MatMul(Op):
-    """(N, F) @ (F, G) -> (N, G)."""
+class MatMul(FloatOp):
+    """(N, F) @ (F, G) -> (N, G), on the same GEMM path as linear."""
 
     name = "matmul"
 
@@ -167,12 +177,11 @@ class MatMul(Op):
             raise self.shape_error("needs two 2-d operands", a, b)
         if a.shape[1] is not None and b.shape[0] is not None and a.shape[1] != b.shape[0]:
             raise self.shape_error("inner dimensions differ", a, b)
-        return (a.shape[0], b.shape[1]), float_result_dtype(a, b)
+        return (a.shape[0], b.shape[1]), self.infer_dtype(a, b)
 
     def forward(self, a, b):
-        self.a, self.b = a, b
-        return a @ b
+        self.a, self.b = self.as_float(a), self.as_float(b)
+        return get_ops().matmul(self.a, self.b)
 
     def backward(self, grad, needs):
-        return (grad @ self.b.T if needs[0] else None,
-                self.a.T @ grad if needs[1] else None)
+        return get_ops().matmul_backward(contiguous(grad), self.a, self.b, needs)

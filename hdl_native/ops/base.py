@@ -1,19 +1,28 @@
 """The Op protocol and the shape rules shared by many ops.
 
-An op instance belongs to exactly one graph node.  ``infer`` checks the
-parents' shapes when the node is built (raising ``ValueError`` naming the op
-and the shapes), ``forward`` computes the node's array from its parents'
-arrays and may save what backward needs on ``self``, and ``backward`` maps
-the gradient of the node's output to one gradient per parent (``None`` where
-``needs`` says a parent wants none).
+An op instance belongs to exactly one graph node.  ``apply`` builds that
+node; ``infer`` checks the parents' shapes when the node is built (raising
+``ValueError`` naming the op and the shapes) and gives the output's shape
+and dtype; ``forward`` computes the node's array from its parents' arrays,
+calling the active kernel backend (hdl_native/kernels/) for the arithmetic
+and saving on ``self`` what backward needs; ``backward`` maps the gradient
+of the node's output to one gradient per parent (``None`` where ``needs``
+says a parent wants none).  Ops keep bookkeeping only: all array math lives
+in the backend, numpy's reference in kernels/numpy_ops.py, with Cython
+overrides in kernels/native_ops.py.
 """
 import numpy as np
 
-from ..tensor import Tensor, format_shape
+from ..tensor import Tensor, constant, format_shape
 
 
 class Op:
     name = "op"
+
+    @classmethod
+    def apply(cls, *parents, **config):
+        """The node of a new ``cls(**config)`` applied to `parents` (arrays become constant leaves)."""
+        return Tensor._from_op(cls(**config), tuple(constant(p) for p in parents))
 
     def infer(self, *parents):
         """(shape, dtype) of the output; raise ValueError for bad shapes."""
@@ -30,20 +39,24 @@ class Op:
         return ValueError(f"{self.name}: {message} (got {shapes})")
 
 
-def as_tensor(value, like=None):
-    """Wrap a Python number or array as a constant leaf (dtype of `like` for numbers)."""
-    if isinstance(value, Tensor):
-        return value
-    if like is not None and not isinstance(value, np.ndarray):
-        return Tensor(value, dtype=like.dtype)
-    return Tensor(value)
-
-
 def float_result_dtype(*parents):
+    """numpy's result dtype of the parents, made a float (integers give float32, as PyTorch's default)."""
     dtype = np.result_type(*[p.dtype for p in parents])
     if dtype.kind != "f":
         dtype = np.dtype(np.float32)
     return dtype
+
+
+class FloatOp(Op):
+    """An op whose output is a float of its inputs' promoted dtype; forward sees its inputs in that dtype,
+    so the declared dtype is the computed one (integer inputs are converted, float ones untouched)."""
+
+    def infer_dtype(self, *parents):
+        self.dtype = float_result_dtype(*parents)
+        return self.dtype
+
+    def as_float(self, array):
+        return array if array.dtype == self.dtype else array.astype(self.dtype)
 
 
 def broadcast_shape(op, a, b):
@@ -61,19 +74,6 @@ def broadcast_shape(op, a, b):
         else:
             raise op.shape_error("shapes do not broadcast", a, b)
     return tuple(reversed(result))
-
-
-def unbroadcast(grad, shape):
-    """Sum `grad` over the axes that broadcasting expanded, back to `shape`."""
-    if grad.shape == shape:
-        return grad
-    extra = grad.ndim - len(shape)
-    if extra:
-        grad = grad.sum(axis=tuple(range(extra)))
-    axes = tuple(i for i, size in enumerate(shape) if size == 1 and grad.shape[i] != 1)
-    if axes:
-        grad = grad.sum(axis=axes, keepdims=True)
-    return grad.reshape(shape)
 
 
 def normalize_axes(op, axis, ndim, parent):

@@ -6,10 +6,11 @@ built, numpy otherwise); these classes do shape checking and bookkeeping.
 import numpy as np
 
 from ..kernels import get_ops
-from .base import Op, float_result_dtype
+from ..tensor import contiguous
+from .base import FloatOp, Op
 
 
-class Linear(Op):
+class Linear(FloatOp):
     """x @ weight.T + bias.  x: (N, F), weight: (G, F), bias: (G,) -> (N, G)."""
 
     name = "linear"
@@ -22,19 +23,19 @@ class Linear(Op):
             raise self.shape_error("x features differ from weight's second dimension", *parents)
         if bias is not None and bias.shape != (weight.shape[0],):
             raise self.shape_error("bias must be (G,)", *parents)
-        return (x.shape[0], weight.shape[0]), float_result_dtype(*parents)
+        return (x.shape[0], weight.shape[0]), self.infer_dtype(*parents)
 
     def forward(self, x, weight, bias=None):
         self.x, self.weight, self.has_bias = x, weight, bias is not None
         return get_ops().linear_forward(x, weight, bias)
 
     def backward(self, grad, needs):
-        grads = get_ops().linear_backward(np.ascontiguousarray(grad), self.x, self.weight,
+        grads = get_ops().linear_backward(contiguous(grad), self.x, self.weight,
                                           needs + (False,) * (3 - len(needs)))
         return grads[: 3 if self.has_bias else 2]
 
 
-class Conv2d(Op):
+class Conv2d(FloatOp):
     """Valid 2-d cross-correlation, stride 1.
 
     x: (N, C_in, H, W), weight: (C_out, C_in, K, K), bias: (C_out,) -> (N, C_out, H-K+1, W-K+1).
@@ -58,14 +59,14 @@ class Conv2d(Op):
             raise self.shape_error(f"image smaller than the {k}x{k} kernel", *parents)
         out_h = None if h is None else h - k + 1
         out_w = None if w is None else w - k + 1
-        return (x.shape[0], c_out, out_h, out_w), float_result_dtype(*parents)
+        return (x.shape[0], c_out, out_h, out_w), self.infer_dtype(*parents)
 
     def forward(self, x, weight, bias=None):
         self.x, self.weight, self.has_bias = x, weight, bias is not None
         return get_ops().conv2d_forward(x, weight, bias)
 
     def backward(self, grad, needs):
-        grads = get_ops().conv2d_backward(np.ascontiguousarray(grad), self.x, self.weight,
+        grads = get_ops().conv2d_backward(contiguous(grad), self.x, self.weight,
                                           needs + (False,) * (3 - len(needs)))
         return grads[: 3 if self.has_bias else 2]
 
@@ -93,33 +94,35 @@ class MaxPool2d(Op):
         return out
 
     def backward(self, grad, needs):
-        return (get_ops().maxpool2d_backward(np.ascontiguousarray(grad), self.argmax, self.input_shape),)
+        return (get_ops().maxpool2d_backward(contiguous(grad), self.argmax, self.input_shape),)
 
 
 class Dropout(Op):
     """Zero each value with probability p and divide the kept ones by 1-p; identity when not training.
 
-    `rng` supplies ``random(shape, dtype=...)``; `training` is read at every
-    evaluation (the Dropout module flips it and invalidates the node).
+    Inputs: x, and a 0-d `training` flag leaf (nonzero: drop), so switching
+    between training and evaluation is a change of a leaf like any other.
+    `rng` supplies ``random(shape, dtype=...)`` draws in [0, 1).
     """
 
     name = "dropout"
 
-    def __init__(self, p, rng, training=True):
+    def __init__(self, p, rng):
         if not 0.0 <= p < 1.0:
             raise ValueError(f"dropout: p must be in [0, 1), got {p}")
-        self.p, self.rng, self.training = float(p), rng, training
+        self.p, self.rng = float(p), rng
 
-    def infer(self, x):
+    def infer(self, x, training):
+        if training.shape != ():
+            raise self.shape_error("the training flag must be 0-d", x, training)
         return x.shape, x.dtype
 
-    def forward(self, x):
-        if not self.training or self.p == 0.0:
+    def forward(self, x, training):
+        if not training or self.p == 0.0:
             self.scale = None
             return x
-        keep = 1.0 - self.p
-        self.scale = (self.rng.random(x.shape, dtype=np.float32) < keep).astype(x.dtype) / x.dtype.type(keep)
-        return x * self.scale
+        out, self.scale = get_ops().dropout_forward(x, self.rng.random(x.shape, dtype=np.float32), self.p)
+        return out
 
     def backward(self, grad, needs):
-        return (grad if self.scale is None else grad * self.scale,)
+        return (grad if self.scale is None else get_ops().dropout_backward(self.scale, grad), None)

@@ -1,10 +1,9 @@
 """Sum and mean, over all axes or some."""
-import numpy as np
+from ..kernels import get_ops
+from .base import FloatOp, normalize_axes
 
-from .base import Op, float_result_dtype, normalize_axes
 
-
-class Sum(Op):
+class Sum(FloatOp):
     name = "sum"
 
     def __init__(self, axis=None, keepdims=False):
@@ -16,24 +15,25 @@ class Sum(Op):
             shape = tuple(1 if i in self.axes else d for i, d in enumerate(x.shape))
         else:
             shape = tuple(d for i, d in enumerate(x.shape) if i not in self.axes)
-        return shape, float_result_dtype(x)
+        return shape, self.infer_dtype(x)
 
     def forward(self, x):
         self.input_shape = x.shape
-        return np.asarray(x.sum(axis=self.axes, keepdims=self.keepdims))
+        return get_ops().sum(self.as_float(x), self.axes, self.keepdims)
 
     def backward(self, grad, needs):
-        kept = tuple(1 if i in self.axes else d for i, d in enumerate(self.input_shape))
-        return (np.broadcast_to(grad.reshape(kept), self.input_shape),)
+        return (get_ops().sum_backward(grad, self.axes, self.input_shape),)
 
 
 class Mean(Sum):
     name = "mean"
 
     def forward(self, x):
-        self.count = int(np.prod([x.shape[i] for i in self.axes])) if self.axes else 1
-        return np.asarray(super().forward(x) / x.dtype.type(self.count))
+        self.count = 1
+        for axis in self.axes:
+            self.count *= x.shape[axis]
+        return get_ops().scale(super().forward(x), 1.0 / self.count)
 
     def backward(self, grad, needs):
         (spread,) = super().backward(grad, needs)
-        return (spread / spread.dtype.type(self.count),)
+        return (get_ops().scale(spread, 1.0 / self.count),)

@@ -76,8 +76,7 @@ def gradient_descent(name, weight=0.5, input=0.5, goal=0.8, alpha=1.0, iteration
         trace.record(error.item(), prediction.item(), weight_t.item())
         weight_t.zero_grad()
         half_error.backward()
-        weight_t.value[...] -= alpha * weight_t.grad
-        weight_t.invalidate_downstream()
+        weight_t.data[...] -= alpha * weight_t.grad
     return trace
 
 
