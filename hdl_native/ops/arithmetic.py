@@ -5,7 +5,7 @@ backend's (kernels/numpy_ops.py).
 """
 from ..kernels import get_ops
 from ..tensor import contiguous
-from .base import FloatOp, broadcast_shape
+from .base import ElementwiseOp, FloatOp, broadcast_shape
 
 
 class BinaryOp(FloatOp):
@@ -118,15 +118,9 @@ class ScalarAdd(UnaryOp):
         return (grad,)
 
 
-class Square(UnaryOp):
-    name = "square"
-
-    def forward(self, x):
-        self.x = self.as_float(x)
-        return get_ops().square(self.x)
-
-    def backward(self, grad, needs):
-        return (get_ops().square_backward(self.x, grad),)
+class Square(ElementwiseOp):
+    name = stem = "square"
+    saves = "input"
 
 
 class Pow(UnaryOp):
@@ -145,26 +139,13 @@ class Pow(UnaryOp):
         return (get_ops().power_backward(self.x, self.exponent, grad),)
 
 
-class Exp(UnaryOp):
-    name = "exp"
-
-    def forward(self, x):
-        self.out = get_ops().exp(self.as_float(x))
-        return self.out
-
-    def backward(self, grad, needs):
-        return (get_ops().exp_backward(self.out, grad),)
+class Exp(ElementwiseOp):
+    name = stem = "exp"
 
 
-class Log(UnaryOp):
-    name = "log"
-
-    def forward(self, x):
-        self.x = self.as_float(x)
-        return get_ops().log(self.x)
-
-    def backward(self, grad, needs):
-        return (get_ops().log_backward(self.x, grad),)
+class Log(ElementwiseOp):
+    name = stem = "log"
+    saves = "input"
 
 
 class MatMul(FloatOp):

@@ -13,7 +13,8 @@ overrides in kernels/native_ops.py.
 """
 import numpy as np
 
-from ..tensor import Tensor, constant, format_shape
+from ..kernels import get_ops
+from ..tensor import Tensor, constant, contiguous, format_shape
 
 
 class Op:
@@ -57,6 +58,27 @@ class FloatOp(Op):
 
     def as_float(self, array):
         return array if array.dtype == self.dtype else array.astype(self.dtype)
+
+
+class ElementwiseOp(FloatOp):
+    """y = f(x) elementwise, on the backend's kernel pair ``<stem>_forward(x)`` and
+    ``<stem>_backward(saved, grad_output)``, where `saved` is the output (``saves = "output"``)
+    or the input (``saves = "input"``): the one rule every such op follows."""
+
+    stem = None
+    saves = "output"
+
+    def infer(self, x):
+        return x.shape, self.infer_dtype(x)
+
+    def forward(self, x):
+        x = self.as_float(x)
+        out = getattr(get_ops(), self.stem + "_forward")(x)
+        self.saved = out if self.saves == "output" else x
+        return out
+
+    def backward(self, grad, needs):
+        return (getattr(get_ops(), self.stem + "_backward")(self.saved, contiguous(grad)),)
 
 
 def broadcast_shape(op, a, b):
