@@ -89,7 +89,11 @@ class Tensor:
         already has that dtype and is C-contiguous).
         """
         self._require_leaf("assign()")
-        array = contiguous(np.asarray(data, dtype=self.dtype))
+        array = np.asarray(data)
+        if self.dtype.kind in "iu" and array.dtype.kind not in "iub":
+            raise TypeError(f"assign to {self.name or 'tensor'}: {array.dtype} data for an {self.dtype} tensor "
+                            "would be truncated; convert it to integers first")
+        array = contiguous(array.astype(self.dtype, copy=False))
         if not shape_matches(array.shape, self.shape):
             raise ValueError(
                 f"assign to {self.name or 'tensor'}: got shape {array.shape}, expected {format_shape(self.shape)}"

@@ -40,12 +40,18 @@ class Op:
         return ValueError(f"{self.name}: {message} (got {shapes})")
 
 
-def float_result_dtype(*parents):
-    """numpy's result dtype of the parents, made a float (integers give float32, as PyTorch's default)."""
-    dtype = np.result_type(*[p.dtype for p in parents])
-    if dtype.kind != "f":
-        dtype = np.dtype(np.float32)
-    return dtype
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def float_result_dtype(op, *parents):
+    """The float dtype an op computes in: numpy's promotion of the parents' dtypes, where integers
+    and booleans count as float32 (PyTorch's default float: an integer tensor times 0.5 is float32).
+    Only float32 and float64 are computed; any other dtype is a TypeError naming the op, at build time."""
+    dtypes = [p.dtype if p.dtype.kind == "f" else np.dtype(np.float32) for p in parents if p.dtype.kind != "c"]
+    if len(dtypes) != len(parents) or any(d not in FLOAT_DTYPES for d in dtypes):
+        given = ", ".join(str(p.dtype) for p in parents)
+        raise TypeError(f"{op.name}: computes in float32 or float64 (integers become float32); got {given}")
+    return np.result_type(*dtypes)
 
 
 class FloatOp(Op):
@@ -53,7 +59,7 @@ class FloatOp(Op):
     so the declared dtype is the computed one (integer inputs are converted, float ones untouched)."""
 
     def infer_dtype(self, *parents):
-        self.dtype = float_result_dtype(*parents)
+        self.dtype = float_result_dtype(self, *parents)
         return self.dtype
 
     def as_float(self, array):

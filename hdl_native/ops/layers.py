@@ -7,10 +7,22 @@ import numpy as np
 
 from ..kernels import get_ops
 from ..tensor import contiguous
-from .base import FloatOp, Op
+from .base import FLOAT_DTYPES, Op
 
 
-class Linear(FloatOp):
+class LayerOp(Op):
+    """A layer's inputs must all be float32, or all float64, as its kernels (and PyTorch's) require;
+    anything else is a TypeError naming the op and the dtypes, raised when the node is built."""
+
+    def same_float_dtype(self, *parents):
+        dtypes = {p.dtype for p in parents}
+        if len(dtypes) != 1 or not dtypes <= set(FLOAT_DTYPES):
+            given = ", ".join(str(p.dtype) for p in parents)
+            raise TypeError(f"{self.name}: inputs must all be float32 or all float64, got {given}")
+        return parents[0].dtype
+
+
+class Linear(LayerOp):
     """x @ weight.T + bias.  x: (N, F), weight: (G, F), bias: (G,) -> (N, G)."""
 
     name = "linear"
@@ -23,7 +35,7 @@ class Linear(FloatOp):
             raise self.shape_error("x features differ from weight's second dimension", *parents)
         if bias is not None and bias.shape != (weight.shape[0],):
             raise self.shape_error("bias must be (G,)", *parents)
-        return (x.shape[0], weight.shape[0]), self.infer_dtype(*parents)
+        return (x.shape[0], weight.shape[0]), self.same_float_dtype(*parents)
 
     def forward(self, x, weight, bias=None):
         self.x, self.weight, self.has_bias = x, weight, bias is not None
@@ -35,7 +47,7 @@ class Linear(FloatOp):
         return grads[: 3 if self.has_bias else 2]
 
 
-class Conv2d(FloatOp):
+class Conv2d(LayerOp):
     """Valid 2-d cross-correlation, stride 1.
 
     x: (N, C_in, H, W), weight: (C_out, C_in, K, K), bias: (C_out,) -> (N, C_out, H-K+1, W-K+1).
@@ -59,7 +71,7 @@ class Conv2d(FloatOp):
             raise self.shape_error(f"image smaller than the {k}x{k} kernel", *parents)
         out_h = None if h is None else h - k + 1
         out_w = None if w is None else w - k + 1
-        return (x.shape[0], c_out, out_h, out_w), self.infer_dtype(*parents)
+        return (x.shape[0], c_out, out_h, out_w), self.same_float_dtype(*parents)
 
     def forward(self, x, weight, bias=None):
         self.x, self.weight, self.has_bias = x, weight, bias is not None
@@ -71,7 +83,7 @@ class Conv2d(FloatOp):
         return grads[: 3 if self.has_bias else 2]
 
 
-class MaxPool2d(Op):
+class MaxPool2d(LayerOp):
     """Max over k x k windows with stride k, ceil mode: (N, C, H, W) -> (N, C, ceil(H/k), ceil(W/k))."""
 
     name = "maxpool2d"
@@ -86,7 +98,9 @@ class MaxPool2d(Op):
             raise self.shape_error("expects (N, C, H, W)", x)
         k = self.kernel_size
         h, w = x.shape[2], x.shape[3]
-        return (x.shape[0], x.shape[1], None if h is None else -(-h // k), None if w is None else -(-w // k)), x.dtype
+        out_h = None if h is None else -(-h // k)
+        out_w = None if w is None else -(-w // k)
+        return (x.shape[0], x.shape[1], out_h, out_w), self.same_float_dtype(x)
 
     def forward(self, x):
         self.input_shape = x.shape
