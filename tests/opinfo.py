@@ -1,41 +1,142 @@
-"""One record per op: how to call it, sample inputs, and a plain-numpy reference.
+"""One record per public op: how to call it, sample inputs, and float64 references.
 
-test_ops.py parametrises over OPS: forward against the reference in float32
-and float64, and a central-difference gradient check in float64 for every
-float input of every differentiable op.  References here are written
-independently of hdl_native's kernels (direct loops for conv and pool).
+test_ops.py runs every sample of every record on both kernel backends at 1
+and 2 threads.  The references are plain numpy (direct loops for conv and
+pool, scipy's erf for GELU), written without hdl_native, and are evaluated
+in float64 on exactly the values the op saw (float32 inputs widened).
+
+A record names the public callable it tests: an ``F.*`` function of
+hdl_native.functional or a ``Tensor`` operator.  Each sample is one call;
+samples marked ``gradcheck=False`` are too large for an elementwise finite
+difference and exist for the native fast paths: the vectorised float32 GELU
+and 2x2 pooling loops, LettersCNN conv shapes, and the threaded paths, which
+start at MIN_PARALLEL_ELEMENTS elements or MIN_PARALLEL_MACS multiply-adds
+(test_kernels.py checks that the samples named "...threaded" stay above them).
 """
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 import numpy as np
+import pytest
 from scipy.special import erf
 
+import hdl_native
 from hdl_native import functional as F
+
+# ---------------------------------------------------------------- backends and threads
+BACKENDS = [
+    pytest.param("numpy", id="numpy"),
+    pytest.param("native", id="native", marks=pytest.mark.skipif(
+        not hdl_native.native_available(),
+        reason="native kernels not built: run python setup.py build_ext --inplace")),
+]
+THREADS = [pytest.param(1, id="1thread"), pytest.param(2, id="2threads")]
+
+
+@contextmanager
+def running_on(backend, n_threads):
+    """Run the block on kernel backend `backend` with `n_threads` threads, then restore both."""
+    previous_backend = hdl_native.use_ops(backend)
+    previous_threads = hdl_native.get_num_threads()
+    hdl_native.set_num_threads(n_threads)
+    try:
+        yield
+    finally:
+        hdl_native.set_num_threads(previous_threads)
+        hdl_native.use_ops(previous_backend)
+
+
+def assert_close(actual, expected, dtype, what):
+    """`actual` (computed in `dtype`) against a float64 `expected`.
+
+    float32 gets float32 tolerance relative to the values' scale (the largest
+    |expected|, at least 1), so long sums and large logits are judged fairly;
+    float64 must agree to ~1e-10 of that scale.
+    """
+    expected = np.asarray(expected, dtype=np.float64)
+    assert np.shape(actual) == expected.shape, f"{what}: shape {np.shape(actual)}, expected {expected.shape}"
+    scale = max(1.0, float(np.abs(expected).max(initial=0.0)))
+    rtol = 1e-5 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(np.asarray(actual, dtype=np.float64), expected, rtol=rtol, atol=rtol * scale,
+                               err_msg=what)
+
+
+# ---------------------------------------------------------------- the record
+@dataclass
+class Sample:
+    """One call of an op: inputs (rng -> float64 arrays or int64 labels) and keyword arguments."""
+    label: str
+    make_inputs: Callable
+    kwargs: dict = field(default_factory=dict)
+    gradcheck: bool = True
 
 
 @dataclass
 class OpInfo:
-    name: str
-    fn: Callable                      # Tensors -> Tensor
-    make_inputs: Callable             # rng -> list of numpy arrays (float64 or int)
-    reference: Callable               # numpy arrays -> numpy array
-    differentiable: bool = True
-    check: Optional[list] = None      # input indices to gradcheck (default: all float inputs)
-    tolerance: dict = field(default_factory=dict)
+    """api: the public callable under test, e.g. "F.conv2d" or "Tensor.__add__".
+    fn(*Tensors, **kwargs) -> Tensor; reference(*float64 arrays, **kwargs) -> float64 array.
+    reference_grad(grad_output, *arrays, **kwargs) -> the gradient of every float input,
+    given for the ops with native kernels so their float32 backward meets a float64 reference.
+    """
+    api: str
+    fn: Callable
+    reference: Callable
+    samples: list
+    reference_grad: Optional[Callable] = None
 
 
-def away_from_zero(rng, shape, margin=0.1):
-    """Values with |x| >= margin, so kinks (relu at 0) are never crossed by eps."""
-    return rng.choice([-1.0, 1.0], size=shape) * (margin + rng.random(shape))
+# ---------------------------------------------------------------- inputs
+def normal(*shape, scale=1.0):
+    return lambda rng: [scale * rng.standard_normal(shape)]
 
 
-def positive(rng, shape):
-    return 0.5 + rng.random(shape)
+def normals(*shapes):
+    return lambda rng: [rng.standard_normal(shape) for shape in shapes]
 
 
-def normal(rng, *shape):
-    return rng.standard_normal(shape)
+def positive(*shape):
+    return lambda rng: [0.5 + rng.random(shape)]
+
+
+def away_from_zero(*shape):
+    """|x| >= 0.1, so kinks (relu at 0) are never crossed by the finite difference."""
+    return lambda rng: [rng.choice([-1.0, 1.0], size=shape) * (0.1 + rng.random(shape))]
+
+
+def logits_and_labels(n_rows, n_classes, scale=1.0):
+    return lambda rng: [scale * rng.standard_normal((n_rows, n_classes)),
+                        rng.integers(0, n_classes, size=n_rows).astype(np.int64)]
+
+
+def gelu_inputs(*shape):
+    """Spread over erf's whole range (its fast float32 form clamps at |x/sqrt 2| = 4), plus 0 and +-9."""
+    def make(rng):
+        x = 3.0 * rng.standard_normal(shape)
+        flat = x.reshape(-1)
+        flat[:3] = [0.0, -9.0, 9.0][:flat.size]
+        return [x]
+    return make
+
+
+def conv_inputs(n_batch, c_in, c_out, height, width, kernel_size, bias=True):
+    shapes = [(n_batch, c_in, height, width), (c_out, c_in, kernel_size, kernel_size)] + ([(c_out,)] if bias else [])
+    return normals(*shapes)
+
+
+# ---------------------------------------------------------------- references
+def gelu_ref(x):
+    return 0.5 * x * (1.0 + erf(x / np.sqrt(2.0)))
+
+
+def gelu_grad(grad_output, x):
+    pdf = np.exp(-0.5 * x * x) / np.sqrt(2.0 * np.pi)
+    return [grad_output * (0.5 * (1.0 + erf(x / np.sqrt(2.0))) + x * pdf)]
+
+
+def softmax(x):
+    shifted = np.exp(x - x.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
 
 
 def log_softmax_ref(x):
@@ -43,27 +144,80 @@ def log_softmax_ref(x):
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
-def conv2d_ref(x, w, b=None):
-    n, c, h, wd = x.shape
-    o, _, k, _ = w.shape
-    out = np.zeros((n, o, h - k + 1, wd - k + 1))
+def log_softmax_grad(grad_output, x):
+    return [grad_output - softmax(x) * grad_output.sum(axis=1, keepdims=True)]
+
+
+def cross_entropy_ref(x, labels):
+    return -log_softmax_ref(x)[np.arange(len(labels)), labels].mean()
+
+
+def cross_entropy_grad(grad_output, x, labels):
+    grad = softmax(x)
+    grad[np.arange(len(labels)), labels] -= 1.0
+    return [grad * grad_output / len(labels)]
+
+
+def linear_ref(x, weight, bias=None):
+    return x @ weight.T + (0.0 if bias is None else bias)
+
+
+def linear_grad(grad_output, x, weight, bias=None):
+    grads = [grad_output @ weight, grad_output.T @ x]
+    return grads + ([grad_output.sum(axis=0)] if bias is not None else [])
+
+
+def conv2d_ref(x, weight, bias=None):
+    """Valid cross-correlation, one output pixel at a time."""
+    n, _, h, w = x.shape
+    c_out, _, k, _ = weight.shape
+    out = np.zeros((n, c_out, h - k + 1, w - k + 1))
     for i in range(h - k + 1):
-        for j in range(wd - k + 1):
-            patch = x[:, :, i:i + k, j:j + k].reshape(n, -1)
-            out[:, :, i, j] = patch @ w.reshape(o, -1).T
-    if b is not None:
-        out += b[None, :, None, None]
+        for j in range(w - k + 1):
+            out[:, :, i, j] = np.tensordot(x[:, :, i:i + k, j:j + k], weight, axes=([1, 2, 3], [1, 2, 3]))
+    if bias is not None:
+        out += bias[None, :, None, None]
     return out
 
 
-def maxpool_ref(x, k):
-    n, c, h, w = x.shape
-    ho, wo = -(-h // k), -(-w // k)
-    out = np.empty((n, c, ho, wo))
-    for i in range(ho):
-        for j in range(wo):
-            out[:, :, i, j] = x[:, :, i * k:(i + 1) * k, j * k:(j + 1) * k].max(axis=(2, 3))
+def conv2d_grad(grad_output, x, weight, bias=None):
+    """Each output pixel sends its gradient back through its own window."""
+    k = weight.shape[2]
+    grad_x, grad_w = np.zeros_like(x), np.zeros_like(weight)
+    for i in range(grad_output.shape[2]):
+        for j in range(grad_output.shape[3]):
+            pixel = grad_output[:, :, i, j]
+            grad_x[:, :, i:i + k, j:j + k] += np.tensordot(pixel, weight, axes=(1, 0))
+            grad_w += np.tensordot(pixel, x[:, :, i:i + k, j:j + k], axes=(0, 0))
+    return [grad_x, grad_w] + ([grad_output.sum(axis=(0, 2, 3))] if bias is not None else [])
+
+
+def pool_windows(x, kernel_size):
+    """(i, j, window) for every k x k window, stride k; edge windows are partial (ceil mode)."""
+    k = kernel_size
+    for i in range(-(-x.shape[2] // k)):
+        for j in range(-(-x.shape[3] // k)):
+            yield i, j, x[:, :, i * k:(i + 1) * k, j * k:(j + 1) * k]
+
+
+def maxpool_ref(x, kernel_size):
+    k = kernel_size
+    out = np.empty((*x.shape[:2], -(-x.shape[2] // k), -(-x.shape[3] // k)))
+    for i, j, window in pool_windows(x, k):
+        out[:, :, i, j] = window.max(axis=(2, 3))
     return out
+
+
+def maxpool_grad(grad_output, x, kernel_size):
+    """Each window's gradient goes to its first maximum in row-major order."""
+    grad_x = np.zeros_like(x)
+    for i, j, window in pool_windows(x, kernel_size):
+        flat = window.reshape(*window.shape[:2], -1)
+        at = np.argmax(flat, axis=2)
+        rows, cols = np.divmod(at, window.shape[3])
+        n_index, c_index = np.indices(at.shape)
+        grad_x[n_index, c_index, i * kernel_size + rows, j * kernel_size + cols] += grad_output[:, :, i, j]
+    return [grad_x]
 
 
 class FixedUniform:
@@ -77,61 +231,119 @@ class FixedUniform:
         return np.random.default_rng(self.seed).random(shape).astype(dtype)
 
 
-def dropout_ref(x):
-    keep = FixedUniform(7).random(x.shape, dtype=np.float32) < 0.7
-    return x * keep / 0.7
+def dropout_ref(x, p):
+    keep = FixedUniform(7).random(x.shape, dtype=np.float32) < 1.0 - p
+    return x * keep / (1.0 - p)
 
 
-def labels(rng, n, classes):
-    return rng.integers(0, classes, size=n).astype(np.int64)
+def nll_ref(log_probs, labels):
+    return -log_probs[np.arange(len(labels)), labels].mean()
 
 
+# ---------------------------------------------------------------- the table
 OPS = [
-    OpInfo("add", lambda a, b: a + b, lambda r: [normal(r, 3, 4), normal(r, 3, 4)], np.add),
-    OpInfo("add_broadcast", lambda a, b: a + b, lambda r: [normal(r, 3, 4), normal(r, 4)], np.add),
-    OpInfo("sub", lambda a, b: a - b, lambda r: [normal(r, 3, 4), normal(r, 3, 1)], np.subtract),
-    OpInfo("neg", lambda a: -a, lambda r: [normal(r, 5)], np.negative),
-    OpInfo("mul", lambda a, b: a * b, lambda r: [normal(r, 2, 3), normal(r, 2, 3)], np.multiply),
-    OpInfo("mul_scalar_tensor", lambda a, b: a * b, lambda r: [normal(r), normal(r, 4)], np.multiply),
-    OpInfo("div", lambda a, b: a / b, lambda r: [normal(r, 3, 4), positive(r, (3, 4))], np.divide),
-    OpInfo("matmul", lambda a, b: a @ b, lambda r: [normal(r, 3, 5), normal(r, 5, 2)], np.matmul),
-    OpInfo("sum_all", lambda a: F.sum(a), lambda r: [normal(r, 3, 4)], lambda a: a.sum()),
-    OpInfo("sum_axis", lambda a: F.sum(a, axis=1), lambda r: [normal(r, 3, 4, 2)], lambda a: a.sum(axis=1)),
-    OpInfo("sum_keepdims", lambda a: F.sum(a, axis=(0, 2), keepdims=True), lambda r: [normal(r, 3, 4, 2)],
-           lambda a: a.sum(axis=(0, 2), keepdims=True)),
-    OpInfo("mean_all", lambda a: F.mean(a), lambda r: [normal(r, 3, 4)], lambda a: a.mean()),
-    OpInfo("mean_axis", lambda a: F.mean(a, axis=0), lambda r: [normal(r, 3, 4)], lambda a: a.mean(axis=0)),
-    OpInfo("scalar_mul", lambda a: a * 2.5, lambda r: [normal(r, 4)], lambda a: a * 2.5),
-    OpInfo("scalar_add", lambda a: 1.5 + a, lambda r: [normal(r, 4)], lambda a: a + 1.5),
-    OpInfo("square", F.square, lambda r: [normal(r, 3, 3)], np.square),
-    OpInfo("pow", lambda a: a ** 3, lambda r: [normal(r, 4)], lambda a: a ** 3),
-    OpInfo("exp", F.exp, lambda r: [normal(r, 3, 3)], np.exp),
-    OpInfo("log", F.log, lambda r: [positive(r, (3, 3))], np.log),
-    OpInfo("relu", F.relu, lambda r: [away_from_zero(r, (4, 5))], lambda a: np.maximum(a, 0)),
-    OpInfo("gelu", F.gelu, lambda r: [normal(r, 4, 5) * 2], lambda a: 0.5 * a * (1 + erf(a / np.sqrt(2)))),
-    OpInfo("sigmoid", F.sigmoid, lambda r: [normal(r, 4, 5) * 3], lambda a: 1 / (1 + np.exp(-a))),
-    OpInfo("tanh", F.tanh, lambda r: [normal(r, 4, 5)], np.tanh),
-    OpInfo("log_softmax", F.log_softmax, lambda r: [normal(r, 4, 6) * 3], log_softmax_ref),
-    OpInfo("cross_entropy", F.cross_entropy, lambda r: [normal(r, 5, 4), labels(r, 5, 4)],
-           lambda x, y: -log_softmax_ref(x)[np.arange(len(y)), y].mean()),
-    OpInfo("nll_loss", F.nll_loss, lambda r: [normal(r, 5, 4), labels(r, 5, 4)],
-           lambda x, y: -x[np.arange(len(y)), y].mean()),
-    OpInfo("reshape", lambda a: a.reshape(4, 6), lambda r: [normal(r, 2, 3, 4)], lambda a: a.reshape(4, 6)),
-    OpInfo("flatten", F.flatten, lambda r: [normal(r, 2, 3, 2, 2)], lambda a: a.reshape(2, -1)),
-    OpInfo("slice", lambda a: a[1:3, ::2], lambda r: [normal(r, 4, 5)], lambda a: a[1:3, ::2]),
-    OpInfo("slice_int", lambda a: a[:, 2], lambda r: [normal(r, 3, 4)], lambda a: a[:, 2]),
-    OpInfo("transpose", lambda a: a.transpose((1, 2, 0)), lambda r: [normal(r, 2, 3, 4)],
-           lambda a: a.transpose(1, 2, 0)),
-    OpInfo("dropout", lambda a: F.dropout(a, 0.3, rng=FixedUniform(7)), lambda r: [normal(r, 4, 6)], dropout_ref),
-    OpInfo("linear", F.linear, lambda r: [normal(r, 4, 5), normal(r, 3, 5), normal(r, 3)],
-           lambda x, w, b: x @ w.T + b),
-    OpInfo("linear_nobias", F.linear, lambda r: [normal(r, 4, 5), normal(r, 3, 5)], lambda x, w: x @ w.T),
-    OpInfo("conv2d", F.conv2d, lambda r: [normal(r, 2, 3, 6, 5), normal(r, 4, 3, 3, 3), normal(r, 4)], conv2d_ref),
-    OpInfo("conv2d_k1_nobias", F.conv2d, lambda r: [normal(r, 2, 2, 4, 4), normal(r, 3, 2, 1, 1)], conv2d_ref),
-    OpInfo("conv2d_k5", F.conv2d, lambda r: [normal(r, 1, 2, 7, 7), normal(r, 2, 2, 5, 5), normal(r, 2)], conv2d_ref),
-    OpInfo("maxpool2d", lambda a: F.max_pool2d(a, 2), lambda r: [normal(r, 2, 3, 4, 6)], lambda a: maxpool_ref(a, 2)),
-    OpInfo("maxpool2d_ceil", lambda a: F.max_pool2d(a, 2), lambda r: [normal(r, 2, 2, 5, 5)],
-           lambda a: maxpool_ref(a, 2)),
-    OpInfo("maxpool2d_k3", lambda a: F.max_pool2d(a, 3), lambda r: [normal(r, 1, 2, 7, 8)],
-           lambda a: maxpool_ref(a, 3)),
+    # Tensor operators (a number on either side is a keyword argument of the sample)
+    OpInfo("Tensor.__add__", lambda a, b: a + b, lambda a, b: a + b, [
+        Sample("same-shape", normals((3, 4), (3, 4))),
+        Sample("broadcast", normals((3, 4), (4,))),
+        Sample("number", normal(3, 4), {"b": 1.5})]),
+    OpInfo("Tensor.__radd__", lambda a, number: number + a, lambda a, number: number + a, [
+        Sample("number", normal(4), {"number": 1.5})]),
+    OpInfo("Tensor.__sub__", lambda a, b: a - b, lambda a, b: a - b, [
+        Sample("broadcast", normals((3, 4), (3, 1))),
+        Sample("number", normal(3, 4), {"b": 0.5})]),
+    OpInfo("Tensor.__rsub__", lambda a, number: number - a, lambda a, number: number - a, [
+        Sample("number", normal(4), {"number": 1.5})]),
+    OpInfo("Tensor.__mul__", lambda a, b: a * b, lambda a, b: a * b, [
+        Sample("same-shape", normals((2, 3), (2, 3))),
+        Sample("0d-times-tensor", normals((), (4,))),
+        Sample("number", normal(4), {"b": 2.5})]),
+    OpInfo("Tensor.__rmul__", lambda a, number: number * a, lambda a, number: number * a, [
+        Sample("number", normal(4), {"number": 2.5})]),
+    OpInfo("Tensor.__truediv__", lambda a, b: a / b, lambda a, b: a / b, [
+        Sample("tensors", lambda rng: normal(3, 4)(rng) + positive(3, 4)(rng)),
+        Sample("number", normal(3, 4), {"b": 4.0})]),
+    OpInfo("Tensor.__rtruediv__", lambda a, number: number / a, lambda a, number: number / a, [
+        Sample("number", positive(3, 4), {"number": 2.0})]),
+    OpInfo("Tensor.__neg__", lambda a: -a, np.negative, [Sample("vector", normal(5))]),
+    OpInfo("Tensor.__pow__", lambda a, exponent: a ** exponent, lambda a, exponent: a ** exponent, [
+        Sample("cube", normal(4), {"exponent": 3}),
+        Sample("square", normal(4), {"exponent": 2}),
+        Sample("sqrt", positive(4), {"exponent": 0.5})]),
+    OpInfo("Tensor.__matmul__", lambda a, b: a @ b, np.matmul, [Sample("3x5-5x2", normals((3, 5), (5, 2)))]),
+    OpInfo("Tensor.__getitem__", lambda a, index: a[index], lambda a, index: a[index], [
+        Sample("strided-slice", normal(4, 5), {"index": (slice(1, 3), slice(None, None, 2))}),
+        Sample("integer", normal(3, 4), {"index": (slice(None), 2)})]),
+    # hdl_native.functional
+    OpInfo("F.add", F.add, np.add, [Sample("broadcast", normals((3, 4), (4,)))]),
+    OpInfo("F.sub", F.sub, np.subtract, [Sample("broadcast", normals((3, 4), (3, 1)))]),
+    OpInfo("F.mul", F.mul, np.multiply, [Sample("same-shape", normals((2, 3), (2, 3)))]),
+    OpInfo("F.div", F.div, np.divide, [Sample("tensors", lambda rng: normal(3, 4)(rng) + positive(3, 4)(rng))]),
+    OpInfo("F.neg", F.neg, np.negative, [Sample("vector", normal(5))]),
+    OpInfo("F.scalar_mul", F.scalar_mul, lambda a, scalar: a * scalar, [Sample("2.5", normal(4), {"scalar": 2.5})]),
+    OpInfo("F.scalar_add", F.scalar_add, lambda a, scalar: a + scalar, [Sample("1.5", normal(4), {"scalar": 1.5})]),
+    OpInfo("F.square", F.square, np.square, [Sample("3x3", normal(3, 3))]),
+    OpInfo("F.power", F.power, lambda a, exponent: a ** exponent, [Sample("cube", normal(4), {"exponent": 3}),
+                                          Sample("reciprocal", positive(4), {"exponent": -1})]),
+    OpInfo("F.exp", F.exp, np.exp, [Sample("3x3", normal(3, 3))]),
+    OpInfo("F.log", F.log, np.log, [Sample("3x3", positive(3, 3))]),
+    OpInfo("F.matmul", F.matmul, np.matmul, [Sample("3x5-5x2", normals((3, 5), (5, 2)))]),
+    OpInfo("F.sum", F.sum, np.sum, [
+        Sample("all", normal(3, 4)),
+        Sample("axis", normal(3, 4, 2), {"axis": 1}),
+        Sample("keepdims", normal(3, 4, 2), {"axis": (0, 2), "keepdims": True})]),
+    OpInfo("F.mean", F.mean, np.mean, [
+        Sample("all", normal(3, 4)),
+        Sample("axis", normal(3, 4), {"axis": 0})]),
+    OpInfo("F.reshape", F.reshape, lambda a, shape: a.reshape(shape), [
+        Sample("2x3x4-to-4x6", normal(2, 3, 4), {"shape": (4, 6)})]),
+    OpInfo("F.flatten", F.flatten, lambda a: a.reshape(len(a), -1), [Sample("4d", normal(2, 3, 2, 2))]),
+    OpInfo("F.transpose", F.transpose, np.transpose, [
+        Sample("axes", normal(2, 3, 4), {"axes": (1, 2, 0)}),
+        Sample("reverse", normal(2, 3))]),
+    OpInfo("F.relu", F.relu, lambda a: np.maximum(a, 0.0), [Sample("4x5", away_from_zero(4, 5))]),
+    OpInfo("F.gelu", F.gelu, gelu_ref, [
+        Sample("4x5", gelu_inputs(4, 5)),
+        Sample("one-element", gelu_inputs(1)),
+        Sample("vectorised-threaded-4d", gelu_inputs(2, 32, 26, 26), gradcheck=False)],
+        reference_grad=gelu_grad),
+    OpInfo("F.sigmoid", F.sigmoid, lambda a: 1.0 / (1.0 + np.exp(-a)), [Sample("4x5", normal(4, 5, scale=3.0))]),
+    OpInfo("F.tanh", F.tanh, np.tanh, [Sample("4x5", normal(4, 5))]),
+    OpInfo("F.log_softmax", F.log_softmax, log_softmax_ref, [
+        Sample("4x6", normal(4, 6, scale=3.0)),
+        Sample("1x1", normal(1, 1)),
+        Sample("large-logits-threaded", normal(1300, 26, scale=30.0), gradcheck=False)],
+        reference_grad=log_softmax_grad),
+    OpInfo("F.cross_entropy", F.cross_entropy, cross_entropy_ref, [
+        Sample("5x4", logits_and_labels(5, 4)),
+        Sample("1300x26", logits_and_labels(1300, 26, scale=10.0), gradcheck=False)],
+        reference_grad=cross_entropy_grad),
+    OpInfo("F.nll_loss", F.nll_loss, nll_ref, [Sample("5x4", logits_and_labels(5, 4))]),
+    OpInfo("F.dropout", lambda a, p: F.dropout(a, p, rng=FixedUniform(7)), dropout_ref, [
+        Sample("p0.3", normal(4, 6), {"p": 0.3})]),
+    OpInfo("F.linear", F.linear, linear_ref, [
+        Sample("4x5-3", normals((4, 5), (3, 5), (3,))),
+        Sample("no-bias", normals((4, 5), (3, 5))),
+        Sample("one-row-one-output", normals((1, 3), (1, 3), (1,))),
+        Sample("mnist-fc-threaded", normals((64, 784), (128, 784), (128,)), gradcheck=False)],
+        reference_grad=linear_grad),
+    OpInfo("F.conv2d", F.conv2d, conv2d_ref, [
+        Sample("k3", conv_inputs(2, 3, 4, 6, 5, 3)),
+        Sample("k1-no-bias", conv_inputs(3, 3, 4, 7, 5, 1, bias=False)),
+        Sample("k5", conv_inputs(2, 3, 2, 9, 11, 5)),
+        Sample("kernel-fills-image", conv_inputs(1, 1, 1, 5, 5, 5)),
+        Sample("odd-batch", conv_inputs(5, 2, 3, 8, 6, 3)),
+        Sample("letters-conv1", conv_inputs(2, 1, 32, 28, 28, 3), gradcheck=False),
+        Sample("letters-conv2", conv_inputs(3, 32, 64, 13, 13, 3), gradcheck=False),
+        Sample("letters-conv3", conv_inputs(2, 64, 128, 6, 6, 3), gradcheck=False)],
+        reference_grad=conv2d_grad),
+    OpInfo("F.max_pool2d", F.max_pool2d, maxpool_ref, [
+        Sample("k2-even", normal(2, 3, 4, 6), {"kernel_size": 2}),
+        Sample("k2-ceil", normal(2, 2, 5, 5), {"kernel_size": 2}),
+        Sample("k3", normal(2, 3, 7, 5), {"kernel_size": 3}),
+        Sample("k1", normal(1, 1, 4, 4), {"kernel_size": 1}),
+        Sample("k-beyond-image", normal(2, 2, 3, 2), {"kernel_size": 4}),
+        Sample("k2-even-threaded", normal(2, 32, 26, 26), {"kernel_size": 2}, gradcheck=False),
+        Sample("k2-ceil-threaded", normal(4, 64, 13, 13), {"kernel_size": 2}, gradcheck=False)],
+        reference_grad=maxpool_grad),
 ]

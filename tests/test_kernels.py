@@ -1,10 +1,11 @@
-"""The native (Cython + OpenMP) kernels against the plain-numpy reference.
+"""What the op table (test_ops.py) cannot reach in the native kernels.
 
-Every NativeOps method runs in float32 and float64 and is compared with
-NumpyOps evaluated on the same values in float64.  Odd shapes (1x1 and 5x5
-kernels, non-square images, ceil-mode pooling, 1/3/32 channels, batches that
-do not fill a tile) are included on purpose, results at 1 and 2 threads must
-agree, and bad arguments must raise a clear Python error.
+test_ops.py runs every op on both backends at 1 and 2 threads against float64
+references, at LettersCNN shapes and odd ones.  Here: each conv forward path
+forced on its own, the gradients asked for one by one, tiny tiles, scratch
+reuse across shapes and Python threads, empty batches, NaN and ties in
+pooling, BLAS kept single-threaded, and bad arguments raising a clear
+Python error.
 """
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ import hdl_native  # noqa: E402
 from hdl_native.kernels import native_ops  # noqa: E402
 from hdl_native.kernels.native_ops import NativeOps  # noqa: E402
 from hdl_native.kernels.numpy_ops import NumpyOps  # noqa: E402
+from opinfo import OPS, assert_close  # noqa: E402
 
 DTYPES = [np.float32, np.float64]
 REFERENCE = NumpyOps()
@@ -44,33 +46,25 @@ def restore_threads():
     hdl_native.set_num_threads(before)
 
 
-def close(actual, expected, dtype, scale=1.0):
-    """Compare in float64; float32 gets a tolerance relative to the size of the values."""
+def close(actual, expected, dtype):
     assert actual.dtype == dtype
-    expected = np.asarray(expected, dtype=np.float64)
-    assert actual.shape == expected.shape
-    if dtype == np.float32:
-        tol = 2e-5 * max(1.0, float(np.abs(expected).max(initial=0.0))) * scale
-        np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=tol)
-    else:
-        np.testing.assert_allclose(actual, expected, rtol=1e-10, atol=1e-10)
+    assert_close(actual, expected, dtype, "native against numpy in float64")
 
 
 def arrays(rng, dtype, *shapes):
-    values = [rng.standard_normal(s) for s in shapes]
-    return [v.astype(dtype) for v in values], values
+    """Random arrays in `dtype`, and the same values in float64 for the reference."""
+    values = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    return values, [v.astype(np.float64) for v in values]
 
 
 # ---------------------------------------------------------------- conv2d
-@pytest.fixture(params=["direct-or-gemm", "gemm-only", "direct-only"])
+@pytest.fixture(params=["gemm-only", "direct-only"])
 def forward_path(request):
-    """The forward runs direct loops for short patches, im2col + GEMM otherwise; force each way too."""
+    """The forward runs direct loops for short patches, im2col + GEMM otherwise (the op table
+    tests that choice); force each way on every shape."""
     from hdl_native._native import conv2d
 
-    limit = {"direct-or-gemm": None, "gemm-only": 0, "direct-only": 10 ** 6}[request.param]
-    previous = conv2d.set_direct_max_patch(27)
-    if limit is not None:
-        conv2d.set_direct_max_patch(limit)
+    previous = conv2d.set_direct_max_patch({"gemm-only": 0, "direct-only": 10 ** 6}[request.param])
     yield
     conv2d.set_direct_max_patch(previous)
 
@@ -83,17 +77,6 @@ def test_conv2d_forward(ops, shape, dtype, forward_path):
                                                  (c_out, c_in, k, k), (c_out,))
     close(ops.conv2d_forward(x, weight, bias), REFERENCE.conv2d_forward(x64, w64, b64), dtype)
     close(ops.conv2d_forward(x, weight), REFERENCE.conv2d_forward(x64, w64), dtype)
-
-
-@pytest.mark.parametrize("shape", CONV_SHAPES, ids=CONV_IDS)
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_conv2d_backward(ops, shape, dtype):
-    n, c_in, c_out, h, w, k = shape
-    (x, weight, grad), (x64, w64, g64) = arrays(np.random.default_rng(1), dtype, (n, c_in, h, w),
-                                                 (c_out, c_in, k, k), (n, c_out, h - k + 1, w - k + 1))
-    close(ops.conv2d_backward_input(grad, weight, x.shape), REFERENCE.conv2d_backward_input(g64, w64, x.shape), dtype)
-    close(ops.conv2d_backward_weight(grad, x, k), REFERENCE.conv2d_backward_weight(g64, x64, k), dtype)
-    close(ops.conv2d_backward_bias(grad), REFERENCE.conv2d_backward_bias(g64), dtype)
 
 
 @pytest.mark.parametrize("needs", [(True, True, True), (False, True, True), (True, False, False), (False, False, True)])
@@ -140,34 +123,14 @@ def test_conv2d_empty_batch(ops):
     assert ops.conv2d_backward_input(grad, weight, x.shape).shape == x.shape
 
 
+def test_linear_backward_computes_only_what_is_needed(ops):
+    (x, weight, grad), (x64, w64, g64) = arrays(np.random.default_rng(5), np.float64, (7, 784), (10, 784), (7, 10))
+    grad_x, grad_w, grad_b = ops.linear_backward(grad, x, weight, needs=(False, True, False))
+    assert grad_x is None and grad_b is None
+    close(grad_w, REFERENCE.linear_backward(g64, x64, w64)[1], np.float64)
+
+
 # ---------------------------------------------------------------- max-pool
-@pytest.mark.parametrize("shape,k", [((2, 32, 26, 26), 2), ((3, 64, 11, 11), 2), ((2, 3, 7, 5), 3),
-                                     ((1, 1, 4, 4), 1), ((2, 2, 3, 2), 4)],
-                         ids=["26-k2", "11-k2-ceil", "7x5-k3", "k1", "k-beyond-image"])
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_maxpool2d(ops, shape, k, dtype):
-    rng = np.random.default_rng(4)
-    x64 = rng.standard_normal(shape)
-    x = x64.astype(dtype)
-    out, argmax = ops.maxpool2d_forward(x, k)
-    ref_out, ref_argmax = REFERENCE.maxpool2d_forward(x64, k)
-    assert out.shape == (shape[0], shape[1], -(-shape[2] // k), -(-shape[3] // k))
-    assert argmax.dtype == np.int32
-    np.testing.assert_array_equal(argmax, ref_argmax)
-    close(out, ref_out, dtype)
-    grad64 = rng.standard_normal(out.shape)
-    close(ops.maxpool2d_backward(grad64.astype(dtype), argmax, x.shape),
-          REFERENCE.maxpool2d_backward(grad64, ref_argmax, x.shape), dtype)
-
-
-def test_maxpool2d_ceil_mode_pools_the_partial_edge(ops):
-    x = np.arange(121, dtype=np.float32).reshape(1, 1, 11, 11)
-    out, argmax = ops.maxpool2d_forward(x, 2)
-    assert out.shape == (1, 1, 6, 6)
-    assert out[0, 0, 5, 5] == 120.0 and argmax[0, 0, 5, 5] == 120
-    assert out[0, 0, 5, 0] == 111.0  # last row, window of 1 x 2 pixels
-
-
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_maxpool2d_nan_and_ties_follow_numpy(ops, dtype):
     """The first NaN of a window wins (numpy's argmax); so does the first of equal maxima."""
@@ -178,114 +141,6 @@ def test_maxpool2d_nan_and_ties_follow_numpy(ops, dtype):
     ref_out, ref_argmax = REFERENCE.maxpool2d_forward(x, 2)
     np.testing.assert_array_equal(argmax, ref_argmax)
     np.testing.assert_array_equal(out, ref_out)
-
-
-# ---------------------------------------------------------------- linear
-@pytest.mark.parametrize("n,f,g", [(64, 512, 64), (1, 3, 1), (7, 784, 10)])
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_linear(ops, n, f, g, dtype):
-    (x, weight, bias, grad), (x64, w64, b64, g64) = arrays(np.random.default_rng(5), dtype, (n, f), (g, f), (g,),
-                                                           (n, g))
-    close(ops.linear_forward(x, weight, bias), REFERENCE.linear_forward(x64, w64, b64), dtype)
-    close(ops.linear_forward(x, weight), REFERENCE.linear_forward(x64, w64), dtype)
-    for got, want in zip(ops.linear_backward(grad, x, weight), REFERENCE.linear_backward(g64, x64, w64)):
-        close(got, want, dtype)
-    assert ops.linear_backward(grad, x, weight, needs=(False, True, False))[::2] == (None, None)
-
-
-# ---------------------------------------------------------------- activations and losses
-@pytest.mark.parametrize("size", [1, 1000, 40000])  # the last runs threaded
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_gelu(ops, size, dtype):
-    (x, grad), (x64, g64) = arrays(np.random.default_rng(6), dtype, (size,), (size,))
-    x[:3], x64[:3] = [0.0, -9.0, 9.0][: min(3, size)], [0.0, -9.0, 9.0][: min(3, size)]
-    close(ops.gelu_forward(x), REFERENCE.gelu_forward(x64), dtype)
-    close(ops.gelu_backward(x, grad), REFERENCE.gelu_backward(x64, g64), dtype)
-    x4 = x.reshape(1, -1, 1, 1)
-    assert ops.gelu_forward(x4).shape == x4.shape
-
-
-@pytest.mark.parametrize("shape", [(64, 26), (1, 1), (3, 10)])
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_log_softmax(ops, shape, dtype):
-    (x, grad), (x64, g64) = arrays(np.random.default_rng(7), dtype, shape, shape)
-    x *= 30  # large logits: the max shift must keep exp finite
-    x64 *= 30
-    out = ops.log_softmax_forward(x)
-    close(out, REFERENCE.log_softmax_forward(x64), dtype)
-    ref_out = REFERENCE.log_softmax_forward(x64)
-    close(ops.log_softmax_backward(ref_out.astype(dtype), grad), REFERENCE.log_softmax_backward(ref_out, g64), dtype)
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_cross_entropy(ops, dtype):
-    rng = np.random.default_rng(8)
-    (logits,), (logits64,) = arrays(rng, dtype, (64, 26))
-    labels = rng.integers(0, 26, 64)
-    loss, probs = ops.cross_entropy_forward(logits, labels)
-    ref_loss, ref_probs = REFERENCE.cross_entropy_forward(logits64, labels)
-    assert loss.shape == () and loss.dtype == dtype
-    close(loss, ref_loss, dtype)
-    close(probs, ref_probs, dtype)
-    close(ops.cross_entropy_backward(probs, labels, 0.5),
-          REFERENCE.cross_entropy_backward(ref_probs, labels, 0.5), dtype)
-
-
-# ---------------------------------------------------------------- optimisers
-@pytest.mark.parametrize("size", [5, 70000])
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_adam_update(ops, size, dtype):
-    rng = np.random.default_rng(9)
-    param, grad, exp_avg = (rng.standard_normal(size) for _ in range(3))
-    exp_avg_sq = rng.random(size)
-    native = [a.astype(dtype) for a in (param, grad, exp_avg, exp_avg_sq)]
-    reference = [a.copy() for a in (param, grad, exp_avg, exp_avg_sq)]
-    ops.adam_update(*native, 1e-2, 0.9, 0.999, 1e-8, 3)
-    REFERENCE.adam_update(*reference, 1e-2, 0.9, 0.999, 1e-8, 3)
-    for got, want in zip(native, reference):
-        close(got, want, dtype)
-
-
-@pytest.mark.parametrize("momentum", [0.0, 0.9])
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_sgd_update(ops, momentum, dtype):
-    rng = np.random.default_rng(10)
-    param, grad, velocity = (rng.standard_normal((4, 5)) for _ in range(3))
-    native = [a.astype(dtype) for a in (param, grad, velocity)]
-    reference = [a.copy() for a in (param, grad, velocity)]
-    ops.sgd_update(*native, 0.1, momentum)
-    REFERENCE.sgd_update(*reference, 0.1, momentum)
-    for got, want in zip(native, reference):
-        close(got, want, dtype)
-
-
-# ---------------------------------------------------------------- threads
-def run_every_kernel(ops, rng):
-    x = rng.standard_normal((9, 32, 13, 13))
-    weight = rng.standard_normal((64, 32, 3, 3))
-    bias = rng.standard_normal(64)
-    grad = rng.standard_normal((9, 64, 11, 11))
-    pooled, argmax = ops.maxpool2d_forward(x, 2)
-    big = rng.standard_normal(50000)
-    features, weight_fc = rng.standard_normal((64, 784)), rng.standard_normal((128, 784))
-    grad_fc = rng.standard_normal((64, 128))
-    results = [ops.linear_forward(features, weight_fc), *ops.linear_backward(grad_fc, features, weight_fc)[:2]]
-    results += [ops.conv2d_forward(x, weight, bias), ops.conv2d_backward_input(grad, weight, x.shape),
-               ops.conv2d_backward_weight(grad, x, 3), ops.conv2d_backward_bias(grad), pooled,
-               ops.maxpool2d_backward(pooled, argmax, x.shape), ops.gelu_forward(big), ops.gelu_backward(big, big)]
-    param, state = big.copy(), [big.copy() * 0.1, np.abs(big)]
-    ops.adam_update(param, big, *state, 1e-3, 0.9, 0.999, 1e-8, 2)
-    return results + [param]
-
-
-@pytest.mark.skipif(not hdl_native.openmp_enabled(), reason="kernels built without OpenMP")
-def test_one_and_two_threads_agree(ops, restore_threads):
-    hdl_native.set_num_threads(1)
-    serial = run_every_kernel(ops, np.random.default_rng(11))
-    hdl_native.set_num_threads(2)
-    parallel = run_every_kernel(ops, np.random.default_rng(11))
-    for i, (a, b) in enumerate(zip(serial, parallel)):
-        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10, err_msg=f"result {i}")
 
 
 def test_blas_runs_single_threaded_under_the_kernels(ops, restore_threads):
@@ -372,6 +227,18 @@ def test_bad_indices_are_value_errors_not_crashes(ops):
         ops.cross_entropy_forward(logits, np.array([0, 3]))
     with pytest.raises(ValueError, match="labels must have shape"):
         ops.cross_entropy_forward(logits, np.array([0]))
+
+
+def test_the_op_tables_threaded_samples_reach_the_threaded_paths():
+    """Samples named '...threaded' in opinfo.OPS must stay above the kernels' thresholds for threads."""
+    threaded = [(op, sample) for op in OPS for sample in op.samples if "threaded" in sample.label]
+    assert len(threaded) >= 5
+    for op, sample in threaded:
+        inputs = sample.make_inputs(np.random.default_rng(0))
+        if op.api == "F.linear":
+            assert inputs[0].size * inputs[1].shape[0] >= native_ops.MIN_PARALLEL_MACS, sample.label
+        else:
+            assert inputs[0].size >= native_ops.MIN_PARALLEL_ELEMENTS, f"{op.api} {sample.label}"
 
 
 def test_native_is_the_default_backend():
