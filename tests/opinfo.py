@@ -280,8 +280,6 @@ OPS = [
     OpInfo("F.mul", F.mul, np.multiply, [Sample("same-shape", normals((2, 3), (2, 3)))]),
     OpInfo("F.div", F.div, np.divide, [Sample("tensors", lambda rng: normal(3, 4)(rng) + positive(3, 4)(rng))]),
     OpInfo("F.neg", F.neg, np.negative, [Sample("vector", normal(5))]),
-    OpInfo("F.scalar_mul", F.scalar_mul, lambda a, scalar: a * scalar, [Sample("2.5", normal(4), {"scalar": 2.5})]),
-    OpInfo("F.scalar_add", F.scalar_add, lambda a, scalar: a + scalar, [Sample("1.5", normal(4), {"scalar": 1.5})]),
     OpInfo("F.square", F.square, np.square, [Sample("3x3", normal(3, 3))]),
     OpInfo("F.power", F.power, lambda a, exponent: a ** exponent, [Sample("cube", normal(4), {"exponent": 3}),
                                           Sample("reciprocal", positive(4), {"exponent": -1})]),
