@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..pictures import pyplot, save_figure
-from .weight_stats import SMALL_SQUARE  # squared values below this count as "decayed away"
+from ..weights import SMALL_SQUARE  # squared values below this count as "decayed away"
 
 
 def save(figure, path):
