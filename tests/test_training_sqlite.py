@@ -76,10 +76,8 @@ def test_unwritable_log_is_a_clear_error(tmp_path):
     import pytest
 
     from hdl_native.errors import HDLError
-    from hdl_native.training.session import open_log
-
-    class Args:
-        no_db, db = False, str(tmp_path / "missing-dir" / "x.sqlite3")
+    from hdl_native.training.config import RunConfig
+    from hdl_native.training.start import open_log
 
     with pytest.raises(HDLError, match="missing-dir"):
-        open_log(Args(), "letters")
+        open_log(RunConfig(db=str(tmp_path / "missing-dir" / "x.sqlite3")))
