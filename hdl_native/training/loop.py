@@ -26,7 +26,7 @@ from ..weights import named_weights
 from .evaluate import Evaluator
 from .feed import TrainingFeed
 from .schedule import Schedule
-from .sqlite_log import should_log_parameters
+from .sqlite_log import Progress, should_log_parameters
 
 
 class TrainingGraph:
@@ -200,7 +200,7 @@ class Trainer:
         correct = int(np.count_nonzero(graph.logits.value.argmax(axis=1) == labels))
         if self.log is not None:
             started = time.perf_counter()
-            self.log_batch(loss, correct, len(indices), lr)
+            self.log_batch(loss, correct, len(indices))
             self.log_seconds += time.perf_counter() - started
         self.optimizer.step()
         self.batch_counter += 1
@@ -208,12 +208,14 @@ class Trainer:
         return loss, correct
 
     # ------------------------------------------------------------- logging
-    def momentum_value(self):
-        return getattr(self.optimizer, "momentum", getattr(self.optimizer, "beta1", 0.0))
+    def progress(self, percent_correct, loss, n_images):
+        """A Progress row for the log at the current batch, learning rate and momentum."""
+        momentum = getattr(self.optimizer, "momentum", getattr(self.optimizer, "beta1", 0.0))
+        return Progress(self.batch_counter, self.batcher.epoch_number, percent_correct, loss, n_images,
+                        self.optimizer.lr, momentum)
 
-    def log_batch(self, loss, correct, n_images, lr):
-        self.log.log_training(self.batch_counter, self.batcher.epoch_number, 100.0 * correct / n_images, loss,
-                              n_images, lr, self.momentum_value())
+    def log_batch(self, loss, correct, n_images):
+        self.log.log_training(self.progress(100.0 * correct / n_images, loss, n_images))
         if should_log_parameters(self.batch_counter):
             self.log.log_parameters(self.batch_counter, self.model.named_parameters())
 
@@ -235,8 +237,7 @@ class Trainer:
                    f"{result.accuracy:.2f}% correct, top-2 {result.top2_accuracy:.2f}%, loss {result.loss:.4f}, "
                    f"lr {self.optimizer.lr:.3g}")
         if self.log is not None:
-            self.log.log_validation(self.batch_counter, self.batcher.epoch_number, result.accuracy, result.loss,
-                                    len(labels), self.optimizer.lr, self.momentum_value())
+            self.log.log_validation(self.progress(result.accuracy, result.loss, len(labels)))
             self.timed_flush()
         self.model.train()
         return result
