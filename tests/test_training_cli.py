@@ -166,3 +166,20 @@ def test_letters_trains_on_synthetic_letters_with_holdout_and_export(tiny_data, 
     assert main(common + ["--train-from", "synth"]) == 2
     err = capsys.readouterr().err
     assert LABELS_FILE in err and "129 labels" in err and "130 images" in err
+
+
+def test_a_state_file_with_the_older_settings_layout_resumes(tiny_data, tmp_path, capsys, monkeypatch):
+    """State files written before RunConfig stored the raw command-line flags as their settings."""
+    from hdl_native.checkpoint import encode
+
+    monkeypatch.chdir(tmp_path)
+    common = ["--data", str(tiny_data), "--quiet", "--no-db", "--threads", "1", "--json"]
+    assert main(["letters", *common, "--max-batches", "2", "--out", "old.hdl"]) == 0
+    state = load_checkpoint(tmp_path / "old.hdl")
+    assert state.pop("format_version") == 1
+    assert state["settings"]["command"] == "letters" and state["settings"]["optimizer"]["kind"] == "momentum"
+    state["settings"] = {"state": None, "mut_on_learn": False, "max_minutes": None, "json": True, "no_db": True}
+    (tmp_path / "old.hdl").write_bytes(encode(state))
+    capsys.readouterr()
+    assert main(["letters", "old.hdl", *common, "--max-batches", "3"]) == 0
+    assert last_json(capsys.readouterr().out)["batches"] == 3

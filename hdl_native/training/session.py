@@ -34,8 +34,14 @@ class Session:
         self.config = config
         self.out = Path(config.out)  # the state file
         self.wall_started = time.perf_counter()
-        self.log = None
+        # setup() fills these in:
+        self.train_set = self.test_set = None  # Datasets
+        self.train_data = self.validation = None  # (uint8 images (N, 28, 28), int labels (N,)) each
+        self.resumed = None  # the checkpoint dict being continued, if any
+        self.model = self.optimizer = self.log = None
+        # train() fills these in:
         self.trainer = None
+        self.small_before = None  # parameter values with a square below SMALL_SQUARE before training
 
     def run(self):
         """setup(), train() and, unless a signal stopped training, report(); the log is closed in any case."""
