@@ -31,6 +31,7 @@ def build_parser():
         description="hdl_native: train and run the Hello Deep Learning networks on your CPU.",
     )
     parser.add_argument("--version", action="version", version=f"hdl-native {__version__}")
+    parser.set_defaults(run=None)  # no COMMAND given: print the help
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module_name in discover_commands().items():
         module = importlib.import_module(module_name)
@@ -44,7 +45,7 @@ def build_parser():
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not getattr(args, "run", None):
+    if args.run is None:
         parser.print_help()
         return 0
     try:

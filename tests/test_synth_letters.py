@@ -6,10 +6,10 @@ import pytest
 from scipy import ndimage
 
 from hdl_native.cli import main
-from hdl_native.data.idx import read_idx
+from hdl_native.data.idx import read_idx, read_labelled_images
 from hdl_native.errors import HDLError
 from hdl_native.synth import (IMAGES_FILE, LABELS_FILE, PREVIEW_FILE, build_glyph_bank, find_fonts, generate_letters,
-                              read_letters_idx, write_letters_idx)
+                              write_letters_idx)
 from hdl_native.synth.normalize import ink_boxes, normalize_like_letters
 from hdl_native.synth.warp import box_downsample, sample_bilinear, smooth_fields
 
@@ -97,7 +97,8 @@ def test_idx_files_round_trip(tmp_path, bank):
     assert images_path.read_bytes()[:2] == b"\x1f\x8b"
     np.testing.assert_array_equal(read_idx(images_path, 2051), images)
     np.testing.assert_array_equal(read_idx(labels_path, 2049), labels)
-    back_images, back_labels = read_letters_idx(tmp_path / "out")
+    back_images, back_labels = read_labelled_images(tmp_path / "out")
+    np.testing.assert_array_equal(back_images, images)
     np.testing.assert_array_equal(back_labels, labels)
     assert not list((tmp_path / "out").glob(".*.tmp"))
 

@@ -4,10 +4,13 @@ import pytest
 
 import hdl_native
 from hdl_native.checkpoint import load_checkpoint, save_checkpoint
+from hdl_native.data import normalize
 from hdl_native.models import DigitsMLP, LettersCNN
 from hdl_native.optim import SGD, Adam
 from hdl_native.training.evaluate import Evaluator, summarize
-from hdl_native.training.loop import Trainer, TrainingGraph, TrainSettings, count_small_parameters
+from hdl_native.training.config import RunConfig
+from hdl_native.training.loop import Trainer, TrainingGraph
+from hdl_native.weights import count_small_parameters
 
 
 def toy_images(n=96, n_classes=4, seed=0):
@@ -52,8 +55,8 @@ def make_optimizer(kind, model):
 def test_mlp_learns_a_toy_problem():
     images, labels = toy_images(192)
     model = DigitsMLP(n_classes=4, seed=0)
-    trainer = Trainer(model, SGD(model, lr=0.05, momentum=0.9), images, labels,
-                      TrainSettings(batch_size=32, epochs=4, progress=False))
+    trainer = Trainer(model, SGD(model, lr=0.05, momentum=0.9), RunConfig(batch_size=32, epochs=4, progress=False),
+                      (images, labels))
     assert trainer.run() == "done"
     assert trainer.batch_counter == 4 * 6 and trainer.epoch == 4
     result = Evaluator(model).evaluate(images, labels)
@@ -70,7 +73,7 @@ def test_resume_is_exact(tmp_path, kind, split):
     total = 14
 
     model_a, optimizer_a = make_cnn_run(kind)
-    Trainer(model_a, optimizer_a, images, labels, TrainSettings(max_batches=total, **settings)).run()
+    Trainer(model_a, optimizer_a, RunConfig(max_batches=total, **settings), (images, labels)).run()
 
     path = tmp_path / "state.hdl"
     model_b, optimizer_b = make_cnn_run(kind)
@@ -79,10 +82,9 @@ def test_resume_is_exact(tmp_path, kind, split):
     def checkpoint(trainer):
         save_checkpoint(path, trainer.model, trainer.optimizer, **trainer.state())
 
-    first = Trainer(model_b, optimizer_b, images, labels, TrainSettings(max_batches=total, **settings),
-                    checkpoint=checkpoint, stop_flag=stop)
+    first = Trainer(model_b, optimizer_b, RunConfig(max_batches=total, **settings), (images, labels))
     stop.trainer = first
-    assert first.run() == "SIGINT"
+    assert first.run(checkpoint, stop) == "SIGINT"
     assert first.batch_counter == split
 
     state = load_checkpoint(path)
@@ -90,7 +92,7 @@ def test_resume_is_exact(tmp_path, kind, split):
     model_c.load_state_dict(state["params"])
     optimizer_c = make_optimizer(kind, model_c)
     optimizer_c.load_state_dict(state["optimizer"])
-    second = Trainer(model_c, optimizer_c, images, labels, TrainSettings(max_batches=total, **settings))
+    second = Trainer(model_c, optimizer_c, RunConfig(max_batches=total, **settings), (images, labels))
     second.load_state(state)
     assert second.run() == "done"
     assert second.batch_counter == total
@@ -99,39 +101,49 @@ def test_resume_is_exact(tmp_path, kind, split):
         np.testing.assert_allclose(model_c.state_dict()[name], array, rtol=1e-5, atol=1e-6, err_msg=name)
 
 
-def test_weight_decay_adds_the_sum_of_squared_weights():
+def test_weight_decay_adds_the_sum_of_squared_weights_and_spares_the_biases():
     images, labels = toy_images(8)
     model = DigitsMLP(n_classes=4, seed=0)
+    # Non-zero biases, so that a decay term on them would show in their gradients (2 x factor x bias).
+    rng = np.random.default_rng(1)
+    model.load_state_dict({name: rng.normal(0.0, 0.5, value.shape).astype(value.dtype) if name.endswith("bias")
+                           else value for name, value in model.state_dict().items()})
     plain, decayed = TrainingGraph(model), TrainingGraph(model, weight_decay=0.02)
     for graph in (plain, decayed):
-        graph.images.assign(np.zeros((8, 1, 28, 28), dtype=np.float32))
+        graph.images.assign(normalize(images))
         graph.labels.assign(labels)
     weights = sum(float(np.square(p.value.astype(np.float64)).sum())
                   for name, p in model.named_parameters() if name.endswith("weight"))
     np.testing.assert_allclose(decayed.loss.item() - plain.loss.item(), 0.02 * weights, rtol=1e-5)
-    model.zero_grad()
-    decayed.loss.backward()
-    with_decay = model.fc2.weight.grad.copy()
-    model.zero_grad()
-    plain.loss.backward()
-    np.testing.assert_allclose(with_decay - model.fc2.weight.grad, 0.04 * model.fc2.weight.value, rtol=1e-4, atol=1e-7)
-    np.testing.assert_allclose(model.fc2.bias.grad, model.fc2.bias.grad)  # biases: no decay term (checked above)
+    grads = []
+    for graph in (decayed, plain):
+        model.zero_grad()
+        graph.loss.backward()
+        grads.append({name: p.grad.copy() for name, p in model.named_parameters()})
+    with_decay, without = grads
+    for name, p in model.named_parameters():
+        if name.endswith("bias"):
+            assert np.abs(without[name]).max() > 1e-3, name  # a data gradient the comparison can see
+            np.testing.assert_allclose(with_decay[name], without[name], rtol=1e-6, atol=1e-9, err_msg=name)
+        else:
+            np.testing.assert_allclose(with_decay[name] - without[name], 0.04 * p.value, rtol=1e-4, atol=1e-7,
+                                       err_msg=name)
 
 
 def test_weight_decay_shrinks_weights():
     images, labels = toy_images(96)
     model = DigitsMLP(n_classes=4, seed=0)
     before = count_small_parameters(model)
-    Trainer(model, SGD(model, lr=0.05), images, labels,
-            TrainSettings(batch_size=32, epochs=5, weight_decay=0.5, progress=False)).run()
+    Trainer(model, SGD(model, lr=0.05), RunConfig(batch_size=32, epochs=5, weight_decay=0.5, progress=False),
+            (images, labels)).run()
     assert count_small_parameters(model) > before
 
 
 def test_weight_decay_warmup_ramps_the_factor_linearly():
     images, labels = toy_images(64)
     model = DigitsMLP(n_classes=4, seed=0)
-    trainer = Trainer(model, SGD(model, lr=0.05), images, labels,
-                      TrainSettings(batch_size=16, epochs=3, weight_decay=0.02, weight_decay_warmup=1.5, progress=False))
+    config = RunConfig(batch_size=16, epochs=3, weight_decay=0.02, weight_decay_warmup=1.5, progress=False)
+    trainer = Trainer(model, SGD(model, lr=0.05), config, (images, labels))
     seen = []
     original = trainer.train_batch
 
@@ -151,8 +163,8 @@ def test_cosine_schedule_decays_to_zero():
     model = DigitsMLP(n_classes=4)
     optimizer = SGD(model, lr=0.1)
     seen = []
-    trainer = Trainer(model, optimizer, images, labels,
-                      TrainSettings(batch_size=16, epochs=2, lr_schedule="cosine", progress=False))
+    trainer = Trainer(model, optimizer, RunConfig(batch_size=16, epochs=2, lr_schedule="cosine", progress=False),
+                      (images, labels))
     original = trainer.train_batch
     trainer.train_batch = lambda indices, lr: (seen.append(lr), original(indices, lr))[1]
     trainer.run()

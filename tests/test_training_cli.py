@@ -143,3 +143,43 @@ def test_resume_with_another_batch_size_is_a_clear_error(tiny_data, tmp_path, ca
     err = capsys.readouterr().err
     assert "cannot resume a.hdl" in err and "batch_size" in err and "--init" in err
     assert main(["letters", *common, "--max-batches", "3", "--batch-size", "32", "--init", "a.hdl"]) == 0
+
+
+def test_letters_trains_on_synthetic_letters_with_holdout_and_export(tiny_data, tmp_path, capsys, monkeypatch):
+    from hdl_native.data.idx import IMAGES_FILE, LABELS_FILE
+
+    monkeypatch.chdir(tmp_path)
+    images, labels = bar_images(130, 26, seed=5)
+    (tmp_path / "synth").mkdir()
+    write_idx(tmp_path / "synth" / IMAGES_FILE, images)
+    write_idx(tmp_path / "synth" / LABELS_FILE, labels)
+    common = ["letters", "--data", str(tiny_data), "--quiet", "--no-db", "--threads", "1", "--json"]
+    assert main(common + ["--train-from", "synth", "--holdout", "30", "--max-batches", "2", "--export", "e.hdl"]) == 0
+    out = capsys.readouterr().out
+    assert "(100 training images)" in out.splitlines()[0]
+    summary = last_json(out)
+    exported = load_checkpoint(tmp_path / "e.hdl")
+    assert exported["optimizer"] is None and exported["test_report"]["batches"] == summary["batches"] == 2
+    assert exported["settings"]["train_from"] == "synth" and exported["settings"]["holdout"] == 30
+
+    write_idx(tmp_path / "synth" / LABELS_FILE, labels[:-1])
+    assert main(common + ["--train-from", "synth"]) == 2
+    err = capsys.readouterr().err
+    assert LABELS_FILE in err and "129 labels" in err and "130 images" in err
+
+
+def test_a_state_file_with_the_older_settings_layout_resumes(tiny_data, tmp_path, capsys, monkeypatch):
+    """State files written before RunConfig stored the raw command-line flags as their settings."""
+    from hdl_native.checkpoint import encode
+
+    monkeypatch.chdir(tmp_path)
+    common = ["--data", str(tiny_data), "--quiet", "--no-db", "--threads", "1", "--json"]
+    assert main(["letters", *common, "--max-batches", "2", "--out", "old.hdl"]) == 0
+    state = load_checkpoint(tmp_path / "old.hdl")
+    assert state.pop("format_version") == 1
+    assert state["settings"]["command"] == "letters" and state["settings"]["optimizer"]["kind"] == "momentum"
+    state["settings"] = {"state": None, "mut_on_learn": False, "max_minutes": None, "json": True, "no_db": True}
+    (tmp_path / "old.hdl").write_bytes(encode(state))
+    capsys.readouterr()
+    assert main(["letters", "old.hdl", *common, "--max-batches", "3"]) == 0
+    assert last_json(capsys.readouterr().out)["batches"] == 3

@@ -4,7 +4,7 @@ import sqlite3
 import numpy as np
 
 from hdl_native.models import LettersCNN
-from hdl_native.training.sqlite_log import SqliteLog, should_log_parameters
+from hdl_native.training.sqlite_log import Progress, SqliteLog, should_log_parameters
 
 
 def test_parameter_snapshots_are_dense_then_every_32nd():
@@ -18,7 +18,7 @@ def test_parameter_rows_locate_every_element(tmp_path):
         p.grad = np.full(p.shape, 0.5, dtype=np.float32)
     log = SqliteLog(tmp_path / "vals.sqlite3", "letters", {"lr": 0.01})
     log.log_parameters(7, model.named_parameters())
-    log.log_training(7, 0, 50.0, 1.5, 64, 0.01, 0.9)
+    log.log_training(Progress(7, 0, 50.0, 1.5, 64, 0.01, 0.9))
     log.close()
 
     db = sqlite3.connect(tmp_path / "vals.sqlite3")
@@ -40,8 +40,8 @@ def test_runs_share_a_file_with_distinct_start_ids(tmp_path):
     for run in range(2):
         log = SqliteLog(path, "digits", {"run": run})
         for batch in range(3):
-            log.log_training(batch, 0, 10.0 * batch, 2.0, 64, 0.01, 0.0)
-        log.log_validation(3, 0, 42.0, 1.0, 1000, 0.01, 0.0)
+            log.log_training(Progress(batch, 0, 10.0 * batch, 2.0, 64, 0.01, 0.0))
+        log.log_validation(Progress(3, 0, 42.0, 1.0, 1000, 0.01, 0.0))
         log.log_confusion(3, np.array([[3, 1], [0, 2]]))
         log.close()
         ids.append(log.start_id)
@@ -76,10 +76,8 @@ def test_unwritable_log_is_a_clear_error(tmp_path):
     import pytest
 
     from hdl_native.errors import HDLError
-    from hdl_native.training.session import open_log
-
-    class Args:
-        no_db, db = False, str(tmp_path / "missing-dir" / "x.sqlite3")
+    from hdl_native.training.config import RunConfig
+    from hdl_native.training.start import open_log
 
     with pytest.raises(HDLError, match="missing-dir"):
-        open_log(Args(), "letters")
+        open_log(RunConfig(db=str(tmp_path / "missing-dir" / "x.sqlite3")))

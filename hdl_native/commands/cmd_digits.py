@@ -6,7 +6,8 @@
 """
 from ..data import add_data_arguments
 from ..errors import HDLError
-from ..training.session import OptimizerChoice, add_training_arguments, run_training
+from ..training.config import OptimizerChoice, RunConfig, add_training_arguments
+from ..training.session import Session
 
 HELP = "train a digit reader on MNIST: the chapter 4 MLP, or the CNN (--model cnn)"
 DEFAULT_LR = {"sgd": 0.01, "momentum": 0.01, "adam": 0.001}
@@ -25,7 +26,7 @@ def add_arguments(parser):
     parser.add_argument("--dropout", type=float, nargs="?", const=0.5, default=0.0, metavar="P",
                         help="dropout after fc1 of the CNN while training; --dropout alone means 0.5 (default: off)")
     add_training_arguments(parser, "digits", default_epochs=1, default_validate_every=300)
-    parser.set_defaults(state=None)
+    parser.set_defaults(state=None, train_from=None)  # digits has no STATE or --train-from
 
 
 def run(args):
@@ -35,4 +36,4 @@ def run(args):
         raise HDLError("--dropout applies to --model cnn only")
     choice = OptimizerChoice(kind, lr, args.momentum if kind == "momentum" else 0.0)
     architecture = "letters-cnn" if args.model == "cnn" else "digits-mlp"
-    return run_training(args, "digits", architecture, choice, dropout=args.dropout)
+    return Session(RunConfig.from_args(args, "digits", architecture, choice)).run()

@@ -10,7 +10,8 @@ Progress goes to an SQLite file for `hdl-native plot`.
   hdl-native letters letters.hdl --epochs 60      # resume and train further
 """
 from ..data import add_data_arguments
-from ..training.session import OptimizerChoice, add_training_arguments, run_training
+from ..training.config import OptimizerChoice, RunConfig, add_training_arguments
+from ..training.session import Session
 
 HELP = "train the letters CNN (SGD/momentum or Adam, dropout, augmentation, weight decay, checkpoints, SQLite log)"
 
@@ -37,4 +38,4 @@ def run(args):
         choice = OptimizerChoice("adam", args.alpha)
     else:
         choice = OptimizerChoice("momentum" if args.momentum else "sgd", args.lr, args.momentum)
-    return run_training(args, "letters", "letters-cnn", choice, dropout=args.dropout)
+    return Session(RunConfig.from_args(args, "letters", "letters-cnn", choice)).run()

@@ -62,6 +62,24 @@ def read_idx(path, expected_magic=None):
         raise DataError(f"{path}: {what} ({error})") from None
 
 
+# A labelled image set as `hdl-native synth-letters --out DIR` writes it: two IDX files in one directory.
+IMAGES_FILE = "synth-letters-train-images-idx3-ubyte.gz"
+LABELS_FILE = "synth-letters-train-labels-idx1-ubyte.gz"
+
+
+def read_labelled_images(directory):
+    """The images and labels in `directory`: (uint8 (N, 28, 28), int64 (N,)).
+
+    Reads IMAGES_FILE and LABELS_FILE; raises DataError naming the labels file when the counts differ.
+    """
+    directory = Path(directory)
+    images = read_idx(directory / IMAGES_FILE, expected_magic=IMAGES_MAGIC)
+    labels = read_idx(directory / LABELS_FILE, expected_magic=LABELS_MAGIC).astype(np.int64)
+    if len(images) != len(labels):
+        raise DataError(f"{directory / LABELS_FILE}: {len(labels)} labels but {IMAGES_FILE} holds {len(images)} images")
+    return images, labels
+
+
 def _read_stream(stream, path, expected_magic):
     """Parse header and payload from an open binary stream; see read_idx."""
     magic_bytes = _read_exactly(stream, 4, path, "the 4-byte magic number")

@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..pictures import pyplot, save_figure
-from .weight_stats import SMALL_SQUARE  # squared values below this count as "decayed away"
+from ..weights import SMALL_SQUARE  # squared values below this count as "decayed away"
 
 
 def save(figure, path):
@@ -47,8 +47,12 @@ def plot_curves(path, training, validation, x_field, x_label, title):
     return save(figure, path)
 
 
-def plot_parameter(path, name, idx, batchnos, rows, cols, values, grads, title):
-    """Each logged element of (name, idx) over batches: values above, gradients below."""
+def plot_parameter(path, name, idx, history, title):
+    """Each logged element of (name, idx) over batches: values above, gradients below.
+
+    history: (batchnos (B,), rows (E,), cols (E,), values (B, E), grads (B, E)) from LogDB.parameter_history.
+    """
+    batchnos, rows, cols, values, grads = history
     plt = pyplot()
     figure, (value_axes, grad_axes) = plt.subplots(2, 1, figsize=(9, 7), sharex=True)
     colours = plt.get_cmap("viridis")(np.linspace(0, 1, max(1, len(rows))))
@@ -68,8 +72,12 @@ def plot_parameter(path, name, idx, batchnos, rows, cols, values, grads, title):
     return save(figure, path)
 
 
-def plot_squared_weights(path, first_batch, first_values, last_batch, last_values, title):
-    """Histogram of log10(w^2) and its cumulative fraction, at the first and the last logged batch."""
+def plot_squared_weights(path, first, last, title):
+    """Histogram of log10(w^2) and its cumulative fraction, at the first and the last logged batch.
+
+    first, last: (batch number, logged weight values (n,)).
+    """
+    (first_batch, first_values), (last_batch, last_values) = first, last
     plt = pyplot()
     figure, (histogram_axes, cumulative_axes) = plt.subplots(2, 1, figsize=(9, 7))
     squares = [np.square(first_values), np.square(last_values)]

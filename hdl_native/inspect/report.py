@@ -37,11 +37,11 @@ def write_run_plots(log, run, out, params=()):
     ]
     notes = []
     for name, idx, history in histories:
-        written.append(plots.plot_parameter(out / f"param-{name}-{idx}.png", name, idx, *history, title))
+        written.append(plots.plot_parameter(out / f"param-{name}-{idx}.png", name, idx, history, title))
     try:
         first, last = log.logged_batches(run)
-        written.append(plots.plot_squared_weights(out / "weights-squared.png", first, log.snapshot(run, first),
-                                                  last, log.snapshot(run, last), title))
+        written.append(plots.plot_squared_weights(out / "weights-squared.png", (first, log.snapshot(run, first)),
+                                                  (last, log.snapshot(run, last)), title))
     except HDLError as error:
         notes.append(f"no squared-weight histogram: {error}")
     confusion = log.confusion(run)

@@ -9,7 +9,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-SMALL_SQUARE = 1e-4      # a weight whose square is below this counts as small (the tutorial's threshold)
+from ..weights import SMALL_SQUARE, named_weights
+
 RANK_TOLERANCE = 0.05    # a direction counts when its singular value is above this fraction of the largest
 
 
@@ -35,11 +36,6 @@ def effective_rank(matrix, tolerance=RANK_TOLERANCE):
     if singular.size == 0 or singular[0] == 0.0:
         return 0
     return int(np.count_nonzero(singular > tolerance * singular[0]))
-
-
-def named_weights(model):
-    """(name, parameter) for every parameter of `model` but the biases: the ones weight decay acts on."""
-    return [(name, p) for name, p in model.named_parameters() if not name.endswith("bias")]
 
 
 def layer_weights(model, small_square=SMALL_SQUARE, tolerance=RANK_TOLERANCE):

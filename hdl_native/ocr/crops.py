@@ -19,10 +19,10 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from ..data.augment import MNIST_MEAN, MNIST_STD
 from .boxes import glyph_mask
 
 FRAME, INNER = 28, 24
-MEAN, STD = 0.172575, 0.25  # the training normalisation (pixel/255 - mean) / std
 SOURCE_SIDE = 30  # the training letters were 22-54 px crops (with margins): a letter is first brought down to that
 WORK_SIDE = 96  # crops are resampled so the letter's longest side is about this before the blur
 BLUR_SIGMA = 1.0  # at WORK_SIDE, as the conversion blurred at its 112 px scale
@@ -107,6 +107,6 @@ def frame_letter(work):
     return np.round(frame / peak * 255).astype(np.uint8) if peak > 0 else frame.astype(np.uint8)
 
 
-def normalize(crops, mean=MEAN, std=STD):
+def normalize(crops, mean=MNIST_MEAN, std=MNIST_STD):
     """(n, 28, 28) uint8 -> (n, 1, 28, 28) float32 with the training normalisation."""
     return ((crops.astype(np.float32) / np.float32(255) - np.float32(mean)) / np.float32(std))[:, None]

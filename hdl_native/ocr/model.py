@@ -1,8 +1,8 @@
 """Which letters network reads the crops: a state file, or the pretrained one shipped in the package."""
 from pathlib import Path
 
+from ..data.augment import MNIST_MEAN, MNIST_STD
 from ..errors import HDLError
-from .crops import MEAN, STD
 from .recognize import LetterClassifier
 
 
@@ -19,5 +19,5 @@ def load_letter_classifier(state_path=None):
     classes = meta.get("classes") or []
     if len(classes) != model.n_classes:
         raise HDLError(f"{state_path}: the model has {model.n_classes} outputs but {len(classes)} class names")
-    normalization = meta.get("normalization") or {"mean": MEAN, "std": STD}
+    normalization = meta.get("normalization") or {"mean": MNIST_MEAN, "std": MNIST_STD}
     return LetterClassifier(model, classes, normalization["mean"], normalization["std"], source=str(state_path))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.idx import read_idx
+from ..data.idx import IMAGES_FILE, LABELS_FILE
 from ..errors import HDLError
 from .bank import build_glyph_bank
 from .distort import Distortion, distort
@@ -23,8 +23,6 @@ from .normalize import normalize_like_letters
 
 CHUNK = 512  # images per vectorised step: big enough to amortise numpy calls, small enough to stay in cache
 N_CLASSES = 26
-IMAGES_FILE = "synth-letters-train-images-idx3-ubyte.gz"
-LABELS_FILE = "synth-letters-train-labels-idx1-ubyte.gz"
 PREVIEW_FILE = "synth-letters-preview.png"
 GZIP_LEVEL = 6
 
@@ -103,16 +101,6 @@ def write_idx_gz(path, array, level=GZIP_LEVEL):
     with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=level, mtime=0) as stream:
         stream.write(header)
         stream.write(array.tobytes())
-
-
-def read_letters_idx(directory):
-    """The synthetic set written by write_letters_idx: (images uint8 (N, 28, 28), labels int64 (N,))."""
-    directory = Path(directory)
-    images = read_idx(directory / IMAGES_FILE, 2051)
-    labels = read_idx(directory / LABELS_FILE, 2049).astype(np.int64)
-    if len(images) != len(labels):
-        raise HDLError(f"{directory}: {len(images)} images but {len(labels)} labels")
-    return images, labels
 
 
 def contact_sheet(images, labels, path, per_class=8, zoom=2):

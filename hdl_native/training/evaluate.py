@@ -11,8 +11,6 @@ import numpy as np
 from ..data.augment import MNIST_MEAN, MNIST_STD, normalize
 from ..tensor import Tensor
 
-MEAN, STD = MNIST_MEAN, MNIST_STD
-
 
 @dataclass
 class Evaluation:
@@ -36,7 +34,7 @@ class Evaluator:
     def __init__(self, model, batch_size=500, normalization=None):
         self.model = model
         self.batch_size = int(batch_size)
-        normalization = normalization or {"mean": MEAN, "std": STD}
+        normalization = normalization or {"mean": MNIST_MEAN, "std": MNIST_STD}
         self.mean, self.std = float(normalization["mean"]), float(normalization["std"])
         self.images = Tensor.placeholder((None, 1, 28, 28), name="eval_images")
         self.log_probs = model(self.images)

@@ -28,6 +28,7 @@ import queue
 import sqlite3
 import threading
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -48,6 +49,19 @@ CREATE TABLE IF NOT EXISTS confusion (startID INTEGER, batchno INTEGER, true INT
 DENSE_BATCHES = 32
 SPARSE_EVERY = 32
 ROWS_PER_STATEMENT = 200
+
+
+@dataclass
+class Progress:
+    """What one row of the training or validation table says; the log adds the run's id and the clocks."""
+
+    batchno: int
+    epoch: int
+    corperc: float   # percent correct
+    avgloss: float   # mean loss
+    batchsize: int   # images the row is about
+    lr: float
+    momentum: float  # beta1 for Adam
 
 
 def should_log_parameters(batchno):
@@ -128,17 +142,19 @@ class SqliteLog:
         return connection
 
     # ------------------------------------------------------------- buffering (training thread)
-    def _progress_row(self, batchno, epoch, corperc, avgloss, batchsize, lr, momentum):
+    def _progress_row(self, progress):
         now = time.time()
-        return (self.start_id, int(batchno), int(epoch), now, now - self.started,
-                time.process_time() - self.cpu_started, float(corperc), float(avgloss), int(batchsize),
-                float(lr), float(momentum))
+        return (self.start_id, int(progress.batchno), int(progress.epoch), now, now - self.started,
+                time.process_time() - self.cpu_started, float(progress.corperc), float(progress.avgloss),
+                int(progress.batchsize), float(progress.lr), float(progress.momentum))
 
-    def log_training(self, batchno, epoch, corperc, avgloss, batchsize, lr, momentum):
-        self._training.append(self._progress_row(batchno, epoch, corperc, avgloss, batchsize, lr, momentum))
+    def log_training(self, progress):
+        """Buffer one row of the training table from a Progress."""
+        self._training.append(self._progress_row(progress))
 
-    def log_validation(self, batchno, epoch, corperc, avgloss, batchsize, lr, momentum):
-        self._validation.append(self._progress_row(batchno, epoch, corperc, avgloss, batchsize, lr, momentum))
+    def log_validation(self, progress):
+        """Buffer one row of the validation table from a Progress."""
+        self._validation.append(self._progress_row(progress))
 
     def log_parameters(self, batchno, named_parameters):
         """Snapshot every parameter's value and gradient (see the module docstring for the layout)."""

@@ -1,0 +1,152 @@
+"""One training run's configuration: the flags every trainer command shares, and the RunConfig built from them.
+
+A command (`digits`, `letters`) adds its own model and optimiser flags, resolves them to an architecture
+and an OptimizerChoice, and calls ``RunConfig.from_args`` once; from then on the run reads only the
+RunConfig, and its state file and SQLite log record ``RunConfig.as_dict()`` as the run's settings.
+"""
+from dataclasses import asdict, dataclass, field
+
+from ..errors import HDLError
+
+
+@dataclass(frozen=True)
+class OptimizerChoice:
+    """Which optimiser and step size the command line asked for."""
+
+    kind: str = "sgd"    # 'sgd', 'momentum' or 'adam'
+    lr: float = 0.01
+    momentum: float = 0.0
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything one training run needs.  epochs and max_batches are totals counted from the model's very
+    first batch, so a resumed run with the same settings finishes the original plan."""
+
+    # what to train
+    command: str = "letters"           # the command's name: default state file, log entry, messages
+    architecture: str = "letters-cnn"  # a key of models.MODELS
+    optimizer: OptimizerChoice = field(default_factory=OptimizerChoice)
+    dropout: float = 0.0               # after fc1 of the CNN while training
+    seed: int = 0                      # initialisation, shuffling, augmentation, the validation sample
+    # on what
+    data_root: str = None              # None: find_data_root()'s default
+    dataset: str = "letters"
+    train_from: str = None             # train on the synthetic letters in this directory instead
+    holdout: int = 0                   # validate on this many held-out training images, when > 0 ...
+    val_size: int = 1000               # ... else on this many images sampled from the test split
+    # how
+    batch_size: int = 64
+    epochs: int = 1
+    max_batches: int = None            # stop once this many batches have been trained in total
+    max_seconds: float = None          # stop after this much training time in this run
+    lr_schedule: str = "constant"      # or "cosine": lr * (1 + cos(pi * progress)) / 2
+    weight_decay: float = 0.0          # factor on the sum of squared weights (biases excluded)
+    weight_decay_warmup: float = 0.0   # epochs over which that factor rises linearly from 0
+    augment: bool = False              # shift/flip training images (the tutorial's mutations)
+    augment_validation: bool = False   # the same for validation images, and report augmented test accuracy
+    distort: float = 0.0               # strength of rotation/shear/scale/elastic/stroke distortions (0 = off)
+    validate_every: int = 200          # batches
+    checkpoint_every: float = 60.0     # seconds of wall time between periodic checkpoints
+    threads: int = None                # kernel threads; None: all cores
+    # files and output
+    resume: str = None                 # the state file to continue from
+    init: str = None                   # a state file whose parameters start a fresh run
+    out: str = None                    # the state file to write
+    db: str = None                     # the SQLite log; None: no log
+    export: str = None                 # also write the bare trained model here
+    plot: str = None                   # directory for the confusion-matrix PNG
+    progress: bool = True              # show a progress bar
+    json_summary: bool = False         # print one JSON summary object on the last line
+
+    @classmethod
+    def from_args(cls, args, command, architecture, optimizer):
+        """The RunConfig of parsed arguments (add_training_arguments + add_data_arguments + STATE, --dropout
+        and --train-from); raises HDLError for a value out of range, naming its flag."""
+        check_arguments(args)
+        return cls(
+            command=command, architecture=architecture, optimizer=optimizer, dropout=args.dropout,
+            seed=args.seed, data_root=args.data, dataset=args.dataset, train_from=args.train_from,
+            holdout=args.holdout, val_size=args.val_size, batch_size=args.batch_size, epochs=args.epochs,
+            max_batches=args.max_batches, max_seconds=args.max_minutes * 60.0 if args.max_minutes else None,
+            lr_schedule=args.lr_schedule, weight_decay=args.weight_decay,
+            weight_decay_warmup=args.weight_decay_warmup, augment=args.mut_on_learn,
+            augment_validation=args.mut_on_validate, distort=args.distort, validate_every=args.validate_every,
+            checkpoint_every=args.checkpoint_every, threads=args.threads, resume=args.state, init=args.init,
+            out=args.out or args.state or f"{command}.hdl", db=None if args.no_db else args.db,
+            export=args.export, plot=args.plot, progress=not args.quiet, json_summary=args.json)
+
+    def as_dict(self):
+        """The settings as plain JSON-able values, for the state file and the SQLite log."""
+        return asdict(self)
+
+
+def check_arguments(args):
+    """HDLError naming the flag of the first value out of range."""
+    if args.threads is not None and args.threads < 1:
+        raise HDLError(f"--threads must be at least 1, got {args.threads}")
+    for flag, value in (("--batch-size", args.batch_size), ("--epochs", args.epochs),
+                        ("--validate-every", args.validate_every), ("--val-size", args.val_size)):
+        if value < 1:
+            raise HDLError(f"{flag} must be at least 1, got {value}")
+    for flag, value in (("--weight-decay", args.weight_decay), ("--weight-decay-warmup", args.weight_decay_warmup),
+                        ("--distort", args.distort)):
+        if value < 0:
+            raise HDLError(f"{flag} must not be negative, got {value}")
+    if args.max_minutes is not None and args.max_minutes <= 0:
+        raise HDLError(f"--max-minutes must be positive, got {args.max_minutes}")
+
+
+def add_training_arguments(parser, command, default_epochs, default_validate_every, default_db=None):
+    """Options every trainer command shares (the model and optimiser options are the command's own)."""
+    parser.add_argument("--batch-size", type=int, default=64, help="images per batch (default: 64)")
+    parser.add_argument("--epochs", type=int, default=default_epochs,
+                        help=f"epochs to train in total, counting those of a resumed state (default: {default_epochs})")
+    parser.add_argument("--max-minutes", type=float, default=None, help="stop after this many minutes of training")
+    parser.add_argument("--max-batches", type=int, default=None,
+                        help="stop once this many batches have been trained in total (counting a resumed state's)")
+    parser.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant",
+                        help="constant learning rate, or cosine decay to 0 over the planned epochs "
+                             "(or over --max-minutes when that comes first) (default: constant)")
+    parser.add_argument("--weight-decay", type=float, default=0.0, metavar="FACTOR",
+                        help="add FACTOR x (sum of squared weights) to the mean batch loss; weights only, biases "
+                             "are not included.  The tutorial used 0.02: switched on at full strength from the "
+                             "first batch it pulls every weight to zero before the network has learnt anything "
+                             "and training collapses to chance; ramped in (--weight-decay-warmup) or applied to a "
+                             "trained model it costs 1 to 4 points on the letters set (and can still collapse), 0.001 "
+                             "costs 0.2 (BENCHMARKS.md) (default: 0)")
+    parser.add_argument("--weight-decay-warmup", type=float, default=0.0, metavar="EPOCHS",
+                        help="raise the weight-decay factor linearly from 0 to FACTOR over this many epochs "
+                             "(counted from the first batch of this model's training) (default: 0, full "
+                             "strength at once)")
+    parser.add_argument("--mut-on-learn", action="store_true",
+                        help="augment training images: random shift of -2..+2 pixels each way and 5 flipped pixels")
+    parser.add_argument("--distort", type=float, default=0.0, metavar="STRENGTH",
+                        help="also distort training images: rotation, shear, anisotropic scale, translation, "
+                             "elastic warp and stroke width, ranges scaled by STRENGTH (1 = up to 15 degrees, "
+                             "shear 0.3, scale 0.8-1.15; see hdl_native/data/distort.py) (default: 0, off)")
+    parser.add_argument("--mut-on-validate", action="store_true",
+                        help="augment validation images too, and report accuracy on augmented test images")
+    parser.add_argument("--validate-every", type=int, default=default_validate_every,
+                        help=f"validate every this many batches (default: {default_validate_every})")
+    parser.add_argument("--val-size", type=int, default=1000,
+                        help="images in the validation sample, drawn once from the test split like the tutorial "
+                             "(it is only watched, never used to choose anything) (default: 1000)")
+    parser.add_argument("--holdout", type=int, default=0, metavar="N",
+                        help="validate on N training images held out from training instead of on the test sample")
+    parser.add_argument("--threads", type=int, default=None, help="kernel threads (default: all cores)")
+    parser.add_argument("--out", metavar="STATE", default=None,
+                        help=f"state file to write (default: the resumed STATE, else {command}.hdl)")
+    parser.add_argument("--checkpoint-every", type=float, default=60.0, metavar="SECONDS",
+                        help="save the state this often while training (default: 60); always on exit and Ctrl-C")
+    parser.add_argument("--init", metavar="STATE", default=None,
+                        help="start from this state's parameters with a fresh optimiser and counter (fine-tuning)")
+    db_help = (f"SQLite file for chapter 6's inspection tables (default: {default_db})" if default_db
+               else "SQLite file for chapter 6's inspection tables (default: no logging)")
+    parser.add_argument("--db", metavar="FILE", default=default_db, help=db_help)
+    parser.add_argument("--no-db", action="store_true", help="do not write the SQLite log")
+    parser.add_argument("--export", metavar="FILE", default=None,
+                        help="also write the trained model alone (no optimiser state; small) with its test accuracy")
+    parser.add_argument("--plot", metavar="DIR", default=None, help="write the confusion matrix (and samples) as PNG here")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--json", action="store_true", help="print one JSON summary object on the last line")

@@ -1,0 +1,43 @@
+"""The training images as the graph takes them: normalised float32 batches, mutated when the config asks.
+
+Without augmentation or distortion every batch is a plain gather from the split normalised once, up
+front; with them each batch is mutated from the uint8 images by its own seeded generator, whose
+state a checkpoint saves so that a resumed run draws the same mutations.
+"""
+import numpy as np
+
+from ..data import augment, normalize
+from ..data.distort import distort
+
+
+def normalize_all(images, chunk=4096):
+    """The whole uint8 split (N, 28, 28) normalised to float32 (N, 1, 28, 28), a chunk at a time to bound memory."""
+    out = np.empty((len(images), 1) + tuple(images.shape[1:]), dtype=np.float32)
+    for start in range(0, len(images), chunk):
+        out[start:start + chunk] = normalize(images[start:start + chunk])
+    return out
+
+
+class TrainingFeed:
+    """Batches of uint8 images (N, 28, 28) with int labels (N,), distorted and augmented per `config`."""
+
+    def __init__(self, images, labels, config):
+        self.images = images
+        self.labels = np.asarray(labels, dtype=np.int64)
+        self.distort, self.augment = config.distort, config.augment
+        self.rng = np.random.default_rng([config.seed, 1])
+        self.normalized = None if self.distort or self.augment else normalize_all(images)
+
+    def __len__(self):
+        return len(self.labels)
+
+    def batch(self, indices):
+        """(float32 images (n, 1, 28, 28), int64 labels (n,)) for the int64 `indices` (n,)."""
+        if self.normalized is not None:
+            return self.normalized[indices], self.labels[indices]
+        images = self.images[indices]
+        if self.distort:
+            images = distort(images, self.rng, self.distort)
+        if self.augment:
+            images = augment(images, self.rng)
+        return normalize(images), self.labels[indices]

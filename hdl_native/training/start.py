@@ -1,0 +1,103 @@
+"""How a training run starts: its training and validation images, a fresh or resumed model and optimiser, its log."""
+import sqlite3
+import sys
+
+import numpy as np
+
+from ..checkpoint import architecture_of, load_checkpoint, load_params
+from ..data.idx import read_labelled_images
+from ..errors import HDLError
+from ..models import MODELS
+from ..optim import SGD, Adam
+from .sqlite_log import SqliteLog
+
+
+def training_data(config, train_set, test_set):
+    """((images, labels) to train on, (images, labels) to validate on), per --train-from, --holdout, --val-size.
+
+    Images are uint8 (N, 28, 28), labels int (N,).
+    """
+    images, labels = train_set.images, train_set.labels
+    if config.train_from:
+        images, labels = read_synthetic(config.train_from, train_set.n_classes)
+    rng = np.random.default_rng([config.seed, 3])
+    if config.holdout:
+        if not 0 < config.holdout < len(labels):
+            raise HDLError(f"--holdout {config.holdout} must be between 1 and {len(labels) - 1}")
+        order = rng.permutation(len(labels))
+        held, kept = np.sort(order[:config.holdout]), np.sort(order[config.holdout:])
+        return (images[kept], labels[kept]), (images[held], labels[held])
+    sample = np.sort(rng.permutation(len(test_set))[:config.val_size])  # the test labels may be sorted by class
+    return (images, labels), (test_set.images[sample], test_set.labels[sample])
+
+
+def read_synthetic(directory, n_classes):
+    """uint8 images (N, 28, 28) and int64 labels (N,) that `hdl-native synth-letters --out DIR` wrote."""
+    images, labels = read_labelled_images(directory)
+    if labels.size and labels.max() >= n_classes:
+        raise HDLError(f"{directory}: label {labels.max()} does not fit {n_classes} classes")
+    return images, labels
+
+
+def make_model(config, n_classes):
+    """A freshly initialised model of config.architecture for n_classes, seeded by config.seed."""
+    if config.architecture == "letters-cnn":
+        return MODELS[config.architecture](n_classes=n_classes, dropout=config.dropout, seed=config.seed)
+    if config.dropout:
+        raise HDLError(f"--dropout applies to the CNN only, not to {config.architecture}")
+    return MODELS[config.architecture](n_classes=n_classes, seed=config.seed)
+
+
+def make_optimizer(model, choice):
+    """The optimiser an OptimizerChoice names, over `model`'s parameters."""
+    if choice.lr <= 0:
+        raise HDLError(f"the learning rate must be positive, got {choice.lr}")
+    if choice.kind == "adam":
+        return Adam(model, lr=choice.lr)
+    return SGD(model, lr=choice.lr, momentum=choice.momentum if choice.kind == "momentum" else 0.0)
+
+
+def start_from(model, optimizer, resumed, config, train_set):
+    """Load a resumed state (parameters, optimiser) or config.init's parameters into the fresh model and optimiser."""
+    if resumed is not None and config.init:
+        raise HDLError("give either a STATE to resume or --init, not both")
+    source, path = (resumed, config.resume) if resumed is not None else (None, config.init)
+    if source is None and path:
+        source = load_checkpoint(path)
+    if source is None:
+        return
+    if source["architecture"] != architecture_of(model):
+        raise HDLError(f"{path} holds a {source['architecture']} model, this command trains a {architecture_of(model)}")
+    if source.get("classes") is not None and len(source["classes"]) != train_set.n_classes:
+        raise HDLError(f"{path} was trained for {len(source['classes'])} classes, "
+                       f"dataset {train_set.name} has {train_set.n_classes}")
+    load_params(model, source["params"], path)
+    if resumed is None:
+        return
+    saved = resumed.get("optimizer")
+    if saved is not None and saved.get("kind") == type(optimizer).__name__:
+        optimizer.load_state_dict(saved)
+    elif saved is not None:
+        print(f"note: {path} was trained with {saved.get('kind')}; starting {type(optimizer).__name__} afresh",
+              file=sys.stderr)
+
+
+def resume_position(trainer, state, path):
+    """Put the trainer where the saved run stopped, or say clearly why that is impossible."""
+    if "batch_counter" not in state or "batcher_state" not in state:
+        raise HDLError(f"{path} holds a model but no training position; start from it with --init instead")
+    try:
+        trainer.load_state(state)
+    except ValueError as error:
+        raise HDLError(f"cannot resume {path}: {error} (resume with the same --batch-size and training data, "
+                       "or start from its parameters with --init)") from None
+
+
+def open_log(config):
+    """The run's SqliteLog recording config.as_dict() as its settings, or None when config.db is None."""
+    if not config.db:
+        return None
+    try:
+        return SqliteLog(config.db, config.command, config.as_dict())
+    except sqlite3.Error as error:
+        raise HDLError(f"cannot write the SQLite log {config.db}: {error}") from None

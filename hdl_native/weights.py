@@ -1,0 +1,18 @@
+"""Which parameters of a model are weights (what weight decay acts on), and when a value counts as small.
+
+Training decays the weights and counts small values; inspection draws and tabulates them.  Both read
+the rule from here, so the two can never disagree about which parameters are meant.
+"""
+import numpy as np
+
+SMALL_SQUARE = 1e-4  # a value whose square is below this counts as small (the tutorial's threshold)
+
+
+def named_weights(model):
+    """(name, parameter) for every parameter of `model` but the biases: the ones weight decay acts on."""
+    return [(name, p) for name, p in model.named_parameters() if not name.endswith("bias")]
+
+
+def count_small_parameters(model, threshold=SMALL_SQUARE):
+    """How many parameter values (weights and biases) have a squared value below `threshold`."""
+    return int(sum(np.count_nonzero(np.square(p.value) < threshold) for p in model.parameters()))
