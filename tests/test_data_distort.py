@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from hdl_native.data.distort import bilinear_sample, change_stroke_width, distort
+from hdl_native.data.distort import change_stroke_width, distort
 
 
 def letter_batch(n=8, seed=0):
@@ -59,16 +59,6 @@ def test_empty_batch_and_bad_input():
         distort(np.zeros((2, 28, 28), dtype=np.float32), 0)
     with pytest.raises(ValueError, match="negative"):
         distort(letter_batch(), 0, strength=-1)
-
-
-def test_bilinear_sample_reads_whole_and_half_pixels_and_zero_outside():
-    images = np.arange(2 * 4 * 5, dtype=np.float32).reshape(2, 4, 5)
-    rows, cols = np.meshgrid(np.arange(4.0), np.arange(5.0), indexing="ij")
-    rows, cols = np.broadcast_to(rows, (2, 4, 5)), np.broadcast_to(cols, (2, 4, 5))
-    assert np.allclose(bilinear_sample(images, rows, cols), images)
-    halfway = bilinear_sample(images, rows, cols + 0.5)
-    assert np.allclose(halfway[:, :, :4], (images[:, :, :4] + images[:, :, 1:]) / 2)
-    assert np.allclose(bilinear_sample(images, rows - 10, cols), 0)
 
 
 def test_stroke_width_thickens_or_thins():

@@ -1,4 +1,4 @@
-"""IDX reader: round trips, clear errors for every defect, and a fuzz over random and truncated bytes."""
+"""IDX reader and writer: round trips, clear errors for every defect, and a fuzz over random and truncated bytes."""
 import gzip
 import struct
 
@@ -41,6 +41,28 @@ def test_header_layout_is_lecuns(tmp_path):
 def test_empty_file_counts_zero_items(tmp_path):
     path = write_idx(tmp_path / "labels", np.zeros(0, dtype=np.uint8))
     assert read_idx(path).shape == (0,)
+
+
+def test_gzip_output_depends_only_on_the_array(tmp_path):
+    first = write_idx(tmp_path / "a-images.gz", small_images()).read_bytes()
+    second = write_idx(tmp_path / "b-images.gz", small_images()).read_bytes()
+    assert first == second  # no file name or time in the gzip header
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-images.gz", "b-images.gz"]  # no temporary left
+
+
+def test_write_errors_name_the_file_and_leave_nothing_behind(tmp_path, monkeypatch):
+    with pytest.raises(DataError, match="cannot write .*missing"):
+        write_idx(tmp_path / "missing" / "labels", np.zeros(3, dtype=np.uint8))
+    with pytest.raises(ValueError, match="uint8 with 1 or 3 dimensions"):
+        write_idx(tmp_path / "labels", np.zeros((3, 2), dtype=np.uint8))
+
+    def interrupted(source, target):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("hdl_native.data.idx.os.replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_idx(tmp_path / "images.gz", small_images())
+    assert not list(tmp_path.iterdir())
 
 
 def expect_error(path, *fragments, expected_magic=None):

@@ -1,4 +1,4 @@
-"""Synthetic letters: fonts, resampling, the letters-set layout, determinism, IDX output and the CLI."""
+"""Synthetic letters: fonts, the letters-set layout, determinism, IDX output and the CLI."""
 import json
 
 import numpy as np
@@ -11,7 +11,6 @@ from hdl_native.errors import HDLError
 from hdl_native.synth import (IMAGES_FILE, LABELS_FILE, PREVIEW_FILE, build_glyph_bank, find_fonts, generate_letters,
                               write_letters_idx)
 from hdl_native.synth.normalize import ink_boxes, normalize_like_letters
-from hdl_native.synth.warp import box_downsample, sample_bilinear, smooth_fields
 
 
 @pytest.fixture(scope="module")
@@ -34,24 +33,6 @@ def test_no_fonts_is_a_clear_error(tmp_path):
         find_fonts([tmp_path], system=False)
     with pytest.raises(HDLError, match="does not exist"):
         find_fonts([tmp_path / "missing.ttf"], system=False)
-
-
-def test_sample_bilinear_matches_scipy_with_zero_outside():
-    rng = np.random.default_rng(0)
-    stack = rng.random((3, 7, 9)).astype(np.float32)
-    ids = np.array([2, 0, 1, 2])
-    rows, cols = rng.uniform(-2, 9, (4, 5, 6)), rng.uniform(-2, 11, (4, 5, 6))
-    expected = np.stack([ndimage.map_coordinates(stack[i], [rows[b], cols[b]], order=1, mode="grid-constant")
-                         for b, i in enumerate(ids)])
-    np.testing.assert_allclose(sample_bilinear(stack, ids, rows, cols), expected, atol=1e-5)
-
-
-def test_box_downsample_and_smooth_fields():
-    images = np.arange(2 * 4 * 6, dtype=np.float32).reshape(2, 4, 6)
-    np.testing.assert_allclose(box_downsample(images, 2), images.reshape(2, 2, 2, 3, 2).mean(axis=(2, 4)))
-    fields = smooth_fields(np.random.default_rng(0), 3, 20, 30)
-    assert fields.shape == (3, 20, 30)
-    assert np.abs(np.diff(fields, axis=1)).max() < np.abs(fields).max()  # smooth: steps far below the range
 
 
 def test_normalize_centres_the_ink_box_and_fills_24_pixels():

@@ -35,8 +35,17 @@ class DatasetSpec:
     download_hint: str = ""
 
 
-def _nist_files(name, kind):
-    return {split: f"emnist-{name}-{split}-{kind}-ubyte.gz" for split in SPLITS}
+def _emnist(name, classes, label_offset=0):
+    """How NIST ships an EMNIST dataset: files emnist-{name}-{split}-..., images stored transposed."""
+    return DatasetSpec(
+        folder="emnist",
+        images_file={split: f"emnist-{name}-{split}-images-idx3-ubyte.gz" for split in SPLITS},
+        labels_file={split: f"emnist-{name}-{split}-labels-idx1-ubyte.gz" for split in SPLITS},
+        classes=classes,
+        transposed=True,
+        label_offset=label_offset,
+        download_hint="run `hdl-native download emnist --dest {root}`",
+    )
 
 
 DATASETS = {
@@ -47,23 +56,8 @@ DATASETS = {
         classes=DIGITS,
         download_hint="run `hdl-native download mnist --dest {root}`",
     ),
-    "emnist-digits": DatasetSpec(
-        folder="emnist",
-        images_file=_nist_files("digits", "images-idx3"),
-        labels_file=_nist_files("digits", "labels-idx1"),
-        classes=DIGITS,
-        transposed=True,
-        download_hint="run `hdl-native download emnist --dest {root}`",
-    ),
-    "emnist-letters": DatasetSpec(
-        folder="emnist",
-        images_file=_nist_files("letters", "images-idx3"),
-        labels_file=_nist_files("letters", "labels-idx1"),
-        classes=LETTERS,
-        transposed=True,
-        label_offset=1,
-        download_hint="run `hdl-native download emnist --dest {root}`",
-    ),
+    "emnist-digits": _emnist("digits", DIGITS),
+    "emnist-letters": _emnist("letters", LETTERS, label_offset=1),  # NIST numbers the letters 1..26
     "letters": DatasetSpec(
         folder="letters",
         images_file={split: f"letters-{split}-images-idx3-ubyte.gz" for split in SPLITS},

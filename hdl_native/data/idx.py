@@ -1,4 +1,4 @@
-"""Read IDX files (LeCun's MNIST layout, also used by NIST for EMNIST), gzip-compressed or plain.
+"""Read and write IDX files (LeCun's MNIST layout, also used by NIST for EMNIST), gzip-compressed or plain.
 
 An IDX file is a big-endian header followed by raw uint8 data:
 
@@ -13,8 +13,10 @@ truncated or over-long data, broken gzip stream) raises ``DataError`` naming
 the file and what is wrong; nothing else escapes and nothing can hang, because
 the data is read in bounded chunks and never beyond the size the header promises.
 """
+import contextlib
 import gzip
 import math
+import os
 import struct
 import zlib
 from pathlib import Path
@@ -30,6 +32,8 @@ _GZIP_SIGNATURE = b"\x1f\x8b"
 _CHUNK = 1 << 20
 # The largest real IDX file (EMNIST byclass, 697932 images) holds 0.55 GB; 4 GiB leaves room and stops absurd headers.
 MAX_DATA_BYTES = 4 << 30
+# Level 6 rather than gzip's default 9: nearly the same size, ten times faster on 40 MB of pixels.
+GZIP_LEVEL = 6
 
 
 def read_idx(path, expected_magic=None):
@@ -147,15 +151,30 @@ def _describe_extra(stream):
 def write_idx(path, array, compress=None):
     """Write a uint8 array (count,) or (count, rows, cols) as an IDX file; gzip when path ends in .gz.
 
-    Used by tests and tools that build small files; the inverse of read_idx.
+    The inverse of read_idx.  The data goes to a temporary file beside `path` that is then renamed,
+    so an interruption never leaves a half-written file under the final name.  Returns the path.
+    Raises DataError naming the file when it cannot be written.
     """
     array = np.ascontiguousarray(array)
     if array.dtype != np.uint8 or array.ndim not in (1, 3):
         raise ValueError(f"write_idx needs uint8 with 1 or 3 dimensions, got {array.dtype} {array.shape}")
     header = bytes([0, 0, _UBYTE, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
-    data = header + array.tobytes()
     path = Path(path)
-    if compress if compress is not None else path.suffix == ".gz":
-        data = gzip.compress(data, mtime=0)
-    path.write_bytes(data)
+    gzipped = compress if compress is not None else path.suffix == ".gz"
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(temporary, "wb") as raw:
+            # filename="" and mtime=0: the same array always gives the same bytes, whatever the temporary's name
+            writer = (gzip.GzipFile(filename="", fileobj=raw, mode="wb", compresslevel=GZIP_LEVEL, mtime=0)
+                      if gzipped else contextlib.nullcontext(raw))
+            with writer as stream:
+                stream.write(header)
+                stream.write(array.tobytes())
+        os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise DataError(f"cannot write {path}: {error.strerror}") from None
+    except BaseException:  # Ctrl-C: leave no half-written temporary behind
+        temporary.unlink(missing_ok=True)
+        raise
     return path

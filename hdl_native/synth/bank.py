@@ -3,11 +3,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..data.warp import pad_stack
 from .glyphs import render_alphabets
 from .pen_letters import render_pen_alphabet
 from .normalize import OUTPUT_SIZE, MARGIN, ink_boxes
 from .strokes import OVERSAMPLE, PEN_RADII, STROKE_LEVELS, pen_variants, stroke_variants
-from .warp import pad_stack
 
 
 @dataclass(frozen=True)
@@ -15,7 +15,7 @@ class GlyphBank:
     """Rendered glyphs and what is known about them.
 
     images: float32 (L * G, S + 2, S + 2), variant v of glyph g at row v * G + g (L stroke levels,
-    G glyphs), each with a 1-pixel zero border ready for warp.sample_padded.
+    G glyphs), each with a 1-pixel zero border ready for data.warp.warp.
     labels int64 (G,) 0..25; uppercase bool (G,); font_index int64 (G,): the font's number, or for
     the handwritten forms of pen_forms.py (which follow the fonts' glyphs) the number of fonts + the form's.
     output_widths float32 (L, G): stroke width each variant would have in the 28x28 output.

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from .warp import sample_padded, smooth_fields
+from ..data.warp import inverse_affine, smooth_fields, warp
 
 
 @dataclass(frozen=True)
@@ -29,34 +29,22 @@ class Distortion:
     grain_floor: float = 0.2            # the bottom 20% (paper grain) is clipped, as the real conversion did
 
 
-def inverse_affine(rng, n, params):
-    """float32 (n, 2, 2) maps from output to source offsets for random rotation, shear, aspect and scale."""
+def random_affine(rng, n, params):
+    """float32 (n, 2, 2) output-to-source maps for random rotation, shear, aspect and scale (data.warp)."""
     angle = np.deg2rad(rng.uniform(-params.max_rotation, params.max_rotation, n))
     shear = rng.uniform(-params.max_shear, params.max_shear, n)
     log_aspect = rng.uniform(-params.max_log_aspect, params.max_log_aspect, n)
     scale = np.exp(rng.uniform(*params.log_scale, n))
-    cos, sin = np.cos(angle), np.sin(angle)
-    rotation = np.stack([np.stack([cos, -sin], -1), np.stack([sin, cos], -1)], -2)
-    shearing = np.zeros((n, 2, 2))
-    shearing[:, 0, 0] = shearing[:, 1, 1] = 1.0
-    shearing[:, 1, 0] = shear  # (row, col): the column moves with the row -> slanted letters
-    stretch = np.zeros((n, 2, 2))
-    stretch[:, 0, 0] = scale * np.exp(-log_aspect / 2)
-    stretch[:, 1, 1] = scale * np.exp(log_aspect / 2)
-    forward = rotation @ shearing @ stretch
-    return np.linalg.inv(forward).astype(np.float32)
+    return inverse_affine(angle, shear, scale * np.exp(-log_aspect / 2), scale * np.exp(log_aspect / 2))
 
 
 def warp_glyphs(padded_glyphs, ids, rng, params):
     """Affine + elastic resampling of glyphs[ids]: float32 (B, S, S) from a zero-bordered (G, S + 2, S + 2) stack."""
     n, size = len(ids), padded_glyphs.shape[1] - 2
-    centre = (size - 1) / 2
-    offsets = np.arange(size, dtype=np.float32) - centre
-    grid = np.stack(np.meshgrid(offsets, offsets, indexing="ij"))  # (2, S, S): row, col offsets
-    source = np.einsum("nij,jhw->nihw", inverse_affine(rng, n, params), grid) + centre
+    to_source = random_affine(rng, n, params)
     strength = rng.uniform(0, params.max_elastic, (n, 1, 1, 1)).astype(np.float32)
-    source += strength * smooth_fields(rng, 2 * n, size, size).reshape(n, 2, size, size)
-    return sample_padded(padded_glyphs, ids, source[:, 0], source[:, 1])
+    displacement = strength * smooth_fields(rng, 2 * n, size, size).reshape(n, 2, size, size)
+    return warp(padded_glyphs, ids, to_source, displacement)
 
 
 def choose_variants(bank, glyph_ids, rng, params):

@@ -7,7 +7,7 @@ maximum is 255.  Ink stays bright on black.
 """
 import numpy as np
 
-from .warp import box_downsample, sample_bilinear
+from ..data.warp import box_downsample, sample_bilinear
 
 OUTPUT_SIZE = 28
 MARGIN = 2

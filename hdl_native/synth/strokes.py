@@ -9,7 +9,7 @@ glyph and picking a variant per image costs nothing while generating.
 import numpy as np
 from scipy import ndimage
 
-from .warp import box_downsample
+from ..data.warp import box_downsample, dilate, erode
 
 STROKE_LEVELS = (-2, -1, 0, 1, 2)  # 3x3 erosions (<0) or dilations (>0) at 2x resolution:
 # each step moves both edges by half a canvas pixel, fine enough for strokes only 2-4 canvas pixels wide
@@ -42,10 +42,10 @@ def stroke_variants(fine_glyphs, levels=STROKE_LEVELS, max_lost_ink=0.03):
     ink = fine_glyphs.sum(axis=(1, 2))
     # downsampled at once, so only the current fine-resolution level stays in memory
     by_level, usable = {0: box_downsample(fine_glyphs, OVERSAMPLE)}, {0: np.ones(len(fine_glyphs), dtype=bool)}
-    for direction, morph in ((-1, ndimage.grey_erosion), (1, ndimage.grey_dilation)):
+    for direction, morph in ((-1, erode), (1, dilate)):
         changed = fine_glyphs
         for step in range(1, max(0, max(direction * level for level in levels)) + 1):
-            changed = morph(changed, size=(1, 3, 3))  # each level grows from the previous one
+            changed = morph(changed)  # each level grows from the previous one
             by_level[direction * step] = box_downsample(changed, OVERSAMPLE)
             usable[direction * step] = (lost_ink(fine_glyphs, changed, step) <= max_lost_ink * ink
                                         if direction < 0 else np.ones(len(fine_glyphs), dtype=bool))
@@ -56,10 +56,7 @@ def stroke_variants(fine_glyphs, levels=STROKE_LEVELS, max_lost_ink=0.03):
 
 def lost_ink(glyphs, eroded, steps):
     """Ink of glyphs that `steps` 3x3 dilations of their erosion do not give back: float (G,)."""
-    reopened = eroded
-    for _ in range(steps):
-        reopened = ndimage.grey_dilation(reopened, size=(1, 3, 3))
-    return np.clip(glyphs - reopened, 0, None).sum(axis=(1, 2))
+    return np.clip(glyphs - dilate(eroded, steps), 0, None).sum(axis=(1, 2))
 
 
 def pen_variants(fine_glyphs, radii=PEN_RADII, threshold=0.5):
