@@ -35,7 +35,7 @@ def test_round_trip_restores_parameters_optimizer_and_extras(tmp_path, make):
     trained_a_little(model, optimizer)
     rng = np.random.default_rng(7)
     rng.random(3)
-    extras = {"classes": list("abcde")[:model.n_classes], "batch_counter": 12,
+    extras = {"classes": list("abcdefghij")[:model.n_classes], "batch_counter": 12,
               "rng_state": {"augment": rng.bit_generator.state, "dropout": None},
               "batcher_state": {"epoch": 2, "position": 64}, "normalization": {"mean": 0.17, "std": 0.25},
               "dataset": "letters", "history": [(1, 2.5), (3, 4.5)]}
