@@ -180,7 +180,8 @@ def check_rng_state(rng_state, path="<state>"):
 
 
 def _is_pcg64_state(state):
-    """True for {'bit_generator': 'PCG64', 'state': {'state': u128, 'inc': u128}, 'has_uint32': 0|1, 'uinteger': u32}."""
+    """True for {'bit_generator': 'PCG64', 'state': {'state': u128, 'inc': u128}, 'has_uint32': 0 or 1,
+    'uinteger': u32}, the state numpy's default generator saves."""
     if not isinstance(state, dict) or set(state) != {"bit_generator", "state", "has_uint32", "uinteger"}:
         return False
     inner = state["state"]
@@ -193,6 +194,10 @@ def _is_int_in(value, low, high):
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
+def _is_finite_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _abbreviate(value, limit=80):
     text = repr(value)
     return text if len(text) <= limit else text[:limit] + "..."
@@ -201,8 +206,7 @@ def _abbreviate(value, limit=80):
 # Each model argument a state may set: (is it acceptable?, what is acceptable).
 _MODEL_ARG_RULES = {
     "n_classes": (lambda v: _is_int_in(v, 1, MAX_CLASSES), f"a whole number from 1 to {MAX_CLASSES}"),
-    "dropout": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v < 1,
-                "a number from 0 up to (not including) 1"),
+    "dropout": (lambda v: _is_finite_number(v) and 0 <= v < 1, "a number from 0 up to (not including) 1"),
     "seed": (lambda v: _is_int_in(v, 0, 2 ** 63 - 1), "a non-negative whole number"),
 }
 
@@ -210,12 +214,14 @@ _MODEL_ARG_RULES = {
 def _check_model_description(entries, path):
     """HDLError unless architecture, model_args and classes describe a model that can be built and used."""
     architecture = entries.get("architecture")
-    if architecture not in MODELS:
+    if not isinstance(architecture, str) or architecture not in MODELS:
         raise HDLError(f"{path}: unknown architecture {_abbreviate(architecture)}; known: {', '.join(MODELS)}")
     model_args = entries.get("model_args") or {}
     if not isinstance(model_args, dict):
         raise HDLError(f"{path}: model_args must be a mapping, got {_abbreviate(model_args)}")
-    accepted = [name for name in inspect.signature(MODELS[architecture]).parameters if name in _MODEL_ARG_RULES]
+    parameters = inspect.signature(MODELS[architecture]).parameters
+    defaults = {name: parameter.default for name, parameter in parameters.items()}
+    accepted = [name for name in defaults if name in _MODEL_ARG_RULES]
     for name, value in model_args.items():
         if name not in accepted:
             raise HDLError(f"{path}: model_args has {name!r}, which {architecture} does not take "
@@ -225,7 +231,7 @@ def _check_model_description(entries, path):
             raise HDLError(f"{path}: model_args {name} is {_abbreviate(value)}, expected {wanted}")
     classes = entries.get("classes")
     if classes is not None:
-        n_classes = model_args.get("n_classes", inspect.signature(MODELS[architecture]).parameters["n_classes"].default)
+        n_classes = model_args.get("n_classes", defaults["n_classes"])
         if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes) or len(classes) != n_classes:
             raise HDLError(f"{path}: classes must be a list of {n_classes} names (one per model output), "
                            f"got {_abbreviate(classes)}")
@@ -239,6 +245,15 @@ def _check_entries(entries, path):
     params = entries["params"]
     if not isinstance(params, dict) or not all(isinstance(value, np.ndarray) for value in params.values()):
         raise HDLError(f"{path}: params must map parameter names to arrays")
+    normalization = entries.get("normalization")
+    if normalization is not None and not (
+            isinstance(normalization, dict) and set(normalization) == {"mean", "std"}
+            and all(_is_finite_number(value) for value in normalization.values()) and normalization["std"] > 0):
+        raise HDLError(f"{path}: normalization must be {{'mean': number, 'std': positive number}}, "
+                       f"got {_abbreviate(normalization)}")
+    dataset = entries.get("dataset")
+    if dataset is not None and not isinstance(dataset, str):
+        raise HDLError(f"{path}: dataset must be a name, got {_abbreviate(dataset)}")
     optimizer = entries.get("optimizer")
     if optimizer is not None and not (isinstance(optimizer, dict) and isinstance(optimizer.get("kind"), str)):
         raise HDLError(f"{path}: optimizer state must be a mapping with a 'kind', got {_abbreviate(optimizer)}")
@@ -376,7 +391,8 @@ def _from_tree(tree, arrays, depth=0):
             return arrays[index]
         if "__tuple__" in tree:
             return tuple(_from_tree(item, arrays, depth + 1) for item in tree["__tuple__"])
-        return {_from_tree(key, arrays, depth + 1): _from_tree(item, arrays, depth + 1) for key, item in tree["__dict__"]}
+        return {_from_tree(key, arrays, depth + 1): _from_tree(item, arrays, depth + 1)
+                for key, item in tree["__dict__"]}
     return tree
 
 
