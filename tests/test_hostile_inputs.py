@@ -87,8 +87,8 @@ def test_gzip_inflating_to_a_gigabyte_after_its_data_fails_fast_in_bounded_memor
     seconds = time.perf_counter() - started
     message = str(info.value)
     assert str(path) in message and "unexpected trailing data" in message and "7840 data bytes" in message
-    assert peak < 16 << 20, f"peak {peak / 2 ** 20:.1f} MiB while reading"  # measured: about 2 MiB
-    assert seconds < 30, f"took {seconds:.1f} s"  # measured: 0.2 s; counting stops after 64 MiB
+    assert peak < 16 << 20, f"peak {peak / 2 ** 20:.1f} MiB while reading"  # measured: 4 MiB
+    assert seconds < 30, f"took {seconds:.1f} s"  # measured: 0.4-0.7 s; counting stops after 64 MiB
 
 
 def test_gzip_promising_far_more_than_it_can_hold_is_refused_before_inflating(tmp_path):
