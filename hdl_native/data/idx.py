@@ -102,7 +102,8 @@ def _read_stream(stream, path, expected_magic, compressed_bytes=None):
     if compressed_bytes is not None and n_bytes > max(_RATIO_FLOOR_BYTES, MAX_GZIP_RATIO * compressed_bytes):
         raise DataError(f"{path}: header promises shape {tuple(shape)} = {n_bytes} bytes, but the gzip file holds "
                         f"only {compressed_bytes} bytes (more than {MAX_GZIP_RATIO}:1, real IDX data compresses "
-                        f"about 5:1); the header is corrupt or the file is a decompression bomb, refused before inflating")
+                        f"about 5:1); the header is corrupt or the file is a decompression bomb, "
+                        f"refused before inflating")
     payload = _read_payload(stream, n_bytes, path, shape)
     return np.frombuffer(payload, dtype=np.uint8).reshape(shape)
 
