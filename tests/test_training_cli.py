@@ -176,7 +176,7 @@ def test_a_state_file_with_the_older_settings_layout_resumes(tiny_data, tmp_path
     common = ["--data", str(tiny_data), "--quiet", "--no-db", "--threads", "1", "--json"]
     assert main(["letters", *common, "--max-batches", "2", "--out", "old.hdl"]) == 0
     state = load_checkpoint(tmp_path / "old.hdl")
-    assert state.pop("format_version") == 1
+    assert state.pop("format_version") == 2
     assert state["settings"]["command"] == "letters" and state["settings"]["optimizer"]["kind"] == "momentum"
     state["settings"] = {"state": None, "mut_on_learn": False, "max_minutes": None, "json": True, "no_db": True}
     (tmp_path / "old.hdl").write_bytes(encode(state))
