@@ -3,8 +3,9 @@
 Each subcommand lives in its own module ``hdl_native/commands/cmd_<name>.py``
 defining ``HELP`` (one line), ``add_arguments(parser)`` and ``run(args)``
 returning an exit code.  They are discovered here, so adding a program means
-adding one file.  ``HDLError`` raised by a command prints as one clear line
-on stderr with exit code 2; Ctrl-C exits with 130.
+adding one file.  A bad option (argparse, see cli_types.py for the ranges) and
+``HDLError`` raised by a command print as one clear line on stderr with exit
+code 2; Ctrl-C exits with 130.
 """
 import argparse
 import importlib
@@ -25,8 +26,16 @@ def discover_commands():
     return dict(sorted(found.items()))
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors (bad or missing options) are one line on stderr, exit code 2: the
+    full usage of a trainer command runs to 18 lines and would bury the message; --help shows it."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="hdl-native",
         description="hdl_native: train and run the Hello Deep Learning networks on your CPU.",
     )
