@@ -144,7 +144,7 @@ def max_pool_cases():
     """Distinct random values (no ties: those have their own test), exact and ceil-mode sizes."""
     cases = []
     for kernel_size in (2, 3):
-        for height, width in ((7, 9), (6, 8), (11, 11), (5, 4)):
+        for height, width in ((7, 9), (6, 8), (11, 11), (5, 4), (2, 5)):
             cases.append(Case(f"max_pool2d_k{kernel_size}_{height}x{width}", ("max_pool2d",),
                               lambda x, k=kernel_size: F.max_pool2d(x, k),
                               lambda x, k=kernel_size: tfunctional.max_pool2d(x, k, ceil_mode=True),
@@ -169,6 +169,8 @@ CASES = [
     Case("mul_0d_tensor", ("mul",), F.mul, torch.mul, lambda r: [normal(r), normal(r, 4)]),
     Case("mul_scalar_right", ("mul",), lambda x: x * 0.7, lambda x: x * 0.7, lambda r: [normal(r, 4)]),
     Case("mul_scalar_left", ("mul",), lambda x: 0.7 * x, lambda x: 0.7 * x, lambda r: [normal(r, 4)]),
+    Case("mul_numpy_scalar_left", ("mul",), lambda x: np.float64(0.7) * x, lambda x: 0.7 * x,
+         lambda r: [normal(r, 4)]),
     Case("div", ("div",), F.div, torch.div, lambda r: [normal(r, 3, 4), away_from_zero(r, 3, 4)]),
     Case("div_broadcast", ("div",), F.div, torch.div, lambda r: [normal(r, 3, 4), away_from_zero(r, 4)]),
     Case("div_scalar_right", ("div",), lambda x: x / 3.0, lambda x: x / 3.0, lambda r: [normal(r, 4)]),
@@ -192,6 +194,8 @@ CASES = [
          lambda x: x.sum(dim=-1, keepdim=True), lambda r: [normal(r, 3, 4)]),
     Case("mean_all", ("mean",), F.mean, torch.mean, lambda r: [normal(r, 3, 4)]),
     Case("mean_axis", ("mean",), lambda x: F.mean(x, axis=0), lambda x: x.mean(dim=0), lambda r: [normal(r, 3, 4)]),
+    Case("mean_negative_axis", ("mean",), lambda x: x.mean(axis=-2), lambda x: x.mean(dim=-2),
+         lambda r: [normal(r, 2, 3, 5)]),
     Case("mean_axes_keepdims", ("mean",), lambda x: x.mean(axis=(1, 2), keepdims=True),
          lambda x: x.mean(dim=(1, 2), keepdim=True), lambda r: [normal(r, 2, 3, 5)]),
     Case("reshape", ("reshape",), lambda x: F.reshape(x, (6, 4)), lambda x: x.reshape(6, 4),
@@ -202,14 +206,19 @@ CASES = [
     Case("transpose_2d", ("transpose",), lambda x: x.T, lambda x: x.T, lambda r: [normal(r, 3, 5)]),
     Case("transpose_axes", ("transpose",), lambda x: F.transpose(x, (2, 0, 1)), lambda x: x.permute(2, 0, 1),
          lambda r: [normal(r, 2, 3, 4)]),
+    Case("transpose_negative_axes", ("transpose",), lambda x: x.transpose((-1, 0, 1)), lambda x: x.permute(2, 0, 1),
+         lambda r: [normal(r, 2, 3, 4)]),
     Case("slice_columns", (), lambda x: x[:, 1:4], lambda x: x[:, 1:4], lambda r: [normal(r, 3, 5)]),
     Case("slice_row", (), lambda x: x[1], lambda x: x[1], lambda r: [normal(r, 3, 5)]),
     Case("slice_strided", (), lambda x: x[::2, -3:], lambda x: x[::2, -3:], lambda r: [normal(r, 5, 6)]),
     Case("slice_element", (), lambda x: x[2, 0], lambda x: x[2, 0], lambda r: [normal(r, 3, 5)]),
+    Case("slice_negative_index", (), lambda x: x[-1, 1:-1], lambda x: x[-1, 1:-1], lambda r: [normal(r, 3, 5)]),
     Case("relu", ("relu",), F.relu, torch.relu, lambda r: [away_from_zero(r, 4, 5)]),
     Case("gelu", ("gelu",), F.gelu, lambda x: tfunctional.gelu(x, approximate="none"),
          lambda r: [normal(r, 4, 5, scale=3.0)]),
     Case("sigmoid", ("sigmoid",), F.sigmoid, torch.sigmoid, lambda r: [normal(r, 4, 5, scale=6.0)]),
+    Case("sigmoid_saturated", ("sigmoid",), F.sigmoid, torch.sigmoid,
+         lambda r: [np.array([-700.0, -40.0, -30.0, 30.0, 40.0, 700.0])]),
     Case("tanh", ("tanh",), F.tanh, torch.tanh, lambda r: [normal(r, 4, 5, scale=2.0)]),
     Case("log_softmax", ("log_softmax",), F.log_softmax, lambda x: tfunctional.log_softmax(x, dim=1),
          lambda r: [normal(r, 6, 10, scale=5.0)]),
@@ -217,11 +226,17 @@ CASES = [
          lambda r: [1e4 + normal(r, 6, 10, scale=5.0)]),
     Case("cross_entropy", ("cross_entropy",), F.cross_entropy, tfunctional.cross_entropy,
          lambda r: [normal(r, 8, 5, scale=3.0), labels(r, 8, 5)]),
+    Case("cross_entropy_one_row", ("cross_entropy",), F.cross_entropy, tfunctional.cross_entropy,
+         lambda r: [normal(r, 1, 5, scale=3.0), labels(r, 1, 5)]),
+    Case("cross_entropy_large_logits", ("cross_entropy",), F.cross_entropy, tfunctional.cross_entropy,
+         lambda r: [1e4 + normal(r, 8, 5, scale=3.0), labels(r, 8, 5)]),
     Case("nll_loss", ("nll_loss",), F.nll_loss, tfunctional.nll_loss,
          lambda r: [normal(r, 8, 5), labels(r, 8, 5)]),
     Case("linear", ("linear",), F.linear, tfunctional.linear,
          lambda r: [normal(r, 6, 5), normal(r, 3, 5), normal(r, 3)]),
     Case("linear_nobias", ("linear",), F.linear, tfunctional.linear, lambda r: [normal(r, 6, 5), normal(r, 3, 5)]),
+    Case("input_used_three_times", (), lambda x: x * x + F.exp(x), lambda x: x * x + torch.exp(x),
+         lambda r: [normal(r, 3, 4)]),
     Case("dropout_eval", ("dropout",), lambda x: F.dropout(x, 0.5, training=False),
          lambda x: tfunctional.dropout(x, 0.5, training=False), lambda r: [normal(r, 4, 6)]),
     Case("dropout_p0", ("dropout",), lambda x: F.dropout(x, 0.0),
@@ -233,10 +248,13 @@ def run_ours(case, arrays, seed):
     """(output value, {input position: gradient}) from hdl_native."""
     inputs, leaves = [], {}
     for i, array in enumerate(arrays):
-        if i in case.constants or array.dtype.kind != "f":
-            inputs.append(array if i in case.constants else Tensor(array))
+        if i in case.constants:
+            inputs.append(array)  # the operator turns it into a constant leaf
+        elif array.dtype.kind != "f":
+            inputs.append(Tensor(array))  # labels
         else:
-            inputs.append(leaves.setdefault(i, Tensor(array, requires_grad=True)))
+            leaves[i] = Tensor(array, requires_grad=True)
+            inputs.append(leaves[i])
     out = case.ours(*inputs)
     value = out.numpy()
     assert out.dtype == value.dtype == np.float64, f"{case.name}: declared {out.dtype}, computed {value.dtype}"
@@ -311,11 +329,12 @@ def test_max_pool_ties_route_like_torch(backend, kernel_size, dtype):
     np.testing.assert_array_equal(grad, expected_grad)
 
 
-def test_max_pool_nan_routing(backend):
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_max_pool_nan_routing(backend, dtype):
     """NaN wins its window in both; among several NaNs we pick the first, torch the last (module docstring)."""
     nan = np.nan
     x = np.array([[[[nan, 1.0, 2.0, nan, nan, 5.0],
-                    [3.0, 4.0, nan, 6.0, 7.0, nan]]]])
+                    [3.0, 4.0, nan, 6.0, 7.0, nan]]]], dtype=dtype)
     (value, grad), (expected_value, expected_grad) = pool_both(x, 2, np.array([[[[1.0, 2.0, 3.0]]]]))
     np.testing.assert_array_equal(value, expected_value)
     assert np.isnan(value).all()
