@@ -31,7 +31,6 @@ def add_arguments(parser):
 
 
 def run(args):
-    import json
     import math
     from pathlib import Path
 
@@ -39,6 +38,7 @@ def run(args):
     from hdl_native.errors import HDLError
     from hdl_native.inspect.evaluation import evaluate_state
     from hdl_native.inspect.weight_stats import format_layer_weights
+    from hdl_native.json_output import json_line
     from hdl_native.threads import set_num_threads
 
     if args.batch_size <= 0:
@@ -63,5 +63,5 @@ def run(args):
                                   title=f"{Path(args.state).name} on {report.dataset} test: {report.test_accuracy:.2f}%")
         print(path)
     if args.json:
-        print(json.dumps(report.as_json()))
+        print(json_line(report.as_json()))
     return 0
