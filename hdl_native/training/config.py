@@ -53,6 +53,7 @@ class RunConfig:
     resume: str = None                 # the state file to continue from
     init: str = None                   # a state file whose parameters start a fresh run
     out: str = None                    # the state file to write
+    force: bool = False                # replace an existing out (or export) file this run does not continue
     db: str = None                     # the SQLite log; None: no log
     export: str = None                 # also write the bare trained model here
     plot: str = None                   # directory for the confusion-matrix PNG
@@ -73,7 +74,7 @@ class RunConfig:
             weight_decay_warmup=args.weight_decay_warmup, augment=args.mut_on_learn,
             augment_validation=args.mut_on_validate, distort=args.distort, validate_every=args.validate_every,
             checkpoint_every=args.checkpoint_every, threads=args.threads, resume=args.state, init=args.init,
-            out=args.out or args.state or f"{command}.hdl", db=None if args.no_db else args.db,
+            out=args.out or args.state or f"{command}.hdl", force=args.force, db=None if args.no_db else args.db,
             export=args.export, plot=args.plot, progress=not args.quiet, json_summary=args.json)
 
     def as_dict(self):
@@ -97,8 +98,19 @@ def check_arguments(args):
         raise HDLError(f"--max-minutes must be positive, got {args.max_minutes}")
 
 
+EXIT_CODES = """exit codes:
+  0    trained and tested
+  2    a bad option or input, or an output file that exists (see --force) or cannot be written;
+       reported before training starts
+  3    the loss, a gradient or a parameter became nan or inf (the learning rate is usually too large);
+       training stopped, the state file keeps its last finite state
+  130  stopped by Ctrl-C or SIGTERM; the state is saved"""
+
+
 def add_training_arguments(parser, command, default_epochs, default_validate_every, default_db=None):
-    """Options every trainer command shares (the model and optimiser options are the command's own)."""
+    """Options every trainer command shares (the model and optimiser options are the command's own),
+    and the exit codes in the help's epilog."""
+    parser.epilog = EXIT_CODES
     parser.add_argument("--batch-size", type=int, default=64, help="images per batch (default: 64)")
     parser.add_argument("--epochs", type=int, default=default_epochs,
                         help=f"epochs to train in total, counting those of a resumed state (default: {default_epochs})")
@@ -137,6 +149,8 @@ def add_training_arguments(parser, command, default_epochs, default_validate_eve
     parser.add_argument("--threads", type=int, default=None, help="kernel threads (default: all cores)")
     parser.add_argument("--out", metavar="STATE", default=None,
                         help=f"state file to write (default: the resumed STATE, else {command}.hdl)")
+    parser.add_argument("--force", action="store_true",
+                        help="replace an existing state file (or --export file) that this run does not continue")
     parser.add_argument("--checkpoint-every", type=float, default=60.0, metavar="SECONDS",
                         help="save the state this often while training (default: 60); always on exit and Ctrl-C")
     parser.add_argument("--init", metavar="STATE", default=None,
