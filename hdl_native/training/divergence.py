@@ -1,8 +1,8 @@
 """Stopping a run whose numbers stop being finite, before they reach the parameters or the state file.
 
 The Trainer checks each batch's loss (a scalar) and, before ``optimizer.step()``, the gradients (one
-pass over the optimiser's flat gradient array: about 0.05% of a LettersCNN step at batch 64), so an
-exploding run never steps into non-finite parameters; the Session's checkpoint callback checks the
+``isfinite`` pass over the optimiser's flat gradient array: 50 us against 88 ms for a LettersCNN step at
+batch 64 on one thread, 0.06%), so an exploding run never steps into non-finite parameters; the Session's checkpoint callback checks the
 parameters once more before writing, since a finite gradient times a huge learning rate can still
 overflow.  Any of the three raises ``Diverged``, which the Session turns into ``TrainingDiverged``:
 one line naming the batch and the likely cause, exit code 3.
