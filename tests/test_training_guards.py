@@ -212,6 +212,11 @@ def test_an_unwritable_output_is_reported_before_training(tmp_path, capsys, flag
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
 
 
+def test_a_directory_as_the_state_file_is_reported_as_such(tmp_path, capsys):
+    assert main(["letters", "--data", str(tmp_path / "nowhere"), *QUICK, "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.strip().endswith(f"cannot write the state file {tmp_path}: it is a directory")
+
+
 def test_the_sqlite_log_needs_an_existing_directory(tmp_path, capsys):
     target = tmp_path / "missing" / "log.sqlite3"
     assert main(["letters", "--data", str(tmp_path / "nowhere"), "--quiet", "--db", str(target),
@@ -226,7 +231,8 @@ def test_a_read_only_directory_is_reported_before_training(tmp_path, capsys):
     locked.chmod(0o500)
     try:
         assert main(["letters", "--data", str(tmp_path / "nowhere"), *QUICK, "--out", str(locked / "x.hdl")]) == 2
-        assert f"cannot write the state file {locked / 'x.hdl'}: Permission denied" in capsys.readouterr().err
+        assert (f"cannot write the state file {locked / 'x.hdl'}: {locked} is not writable (Permission denied)"
+                in capsys.readouterr().err)
     finally:
         locked.chmod(0o700)
 

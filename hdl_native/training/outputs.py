@@ -18,17 +18,17 @@ from ..errors import HDLError
 def check_outputs(config):
     """Raise HDLError when config (a RunConfig) would overwrite a file it should not or cannot write one."""
     out = Path(config.out)
+    check_writable(out, "state file")
     if not config.force and out.exists() and not resumes(config, out):
         raise HDLError(f"{out} already exists and this run does not continue it; pass --force to replace it, "
                        "or --out to write elsewhere")
-    check_writable(out, "state file")
     if config.export:
         export = Path(config.export)
         if same_file(export, out):
             raise HDLError(f"--export {export} is the state file itself; give the exported model another name")
+        check_writable(export, "--export file")
         if not config.force and export.exists():
             raise HDLError(f"--export {export} already exists; pass --force to replace it, or choose another name")
-        check_writable(export, "--export file")
     if config.db:
         check_writable(Path(config.db), "SQLite log", create_directories=False)
     for path in (out, Path(config.export)) if config.export else (out,):
@@ -65,4 +65,4 @@ def check_writable(path, what, create_directories=True):
         with tempfile.TemporaryFile(dir=directory):
             pass
     except OSError as error:
-        raise HDLError(f"cannot write the {what} {path}: {error.strerror} in {directory}") from None
+        raise HDLError(f"cannot write the {what} {path}: {directory} is not writable ({error.strerror})") from None
