@@ -19,7 +19,7 @@ from hdl_native.models import MODELS
 from hdl_native.optim import SGD
 from hdl_native.training import session as session_module
 from hdl_native.training.config import OptimizerChoice, RunConfig
-from hdl_native.training.divergence import Diverged, check_gradients, check_parameters
+from hdl_native.training.divergence import Diverged, check_gradients, check_state
 from hdl_native.training.loop import Trainer
 from hdl_native.training.session import Session
 
@@ -136,22 +136,30 @@ def test_a_non_finite_gradient_is_caught(flat):
         check_gradients(optimizer, 7)
 
 
-def test_saving_refuses_non_finite_parameters(tiny_data, tmp_path):
-    config = RunConfig(data_root=str(tiny_data), out=str(tmp_path / "x.hdl"), progress=False, threads=1)
+@pytest.mark.parametrize("optimizer", [OptimizerChoice("momentum", 0.01, 0.9), OptimizerChoice("adam", 0.001)])
+def test_saving_refuses_non_finite_parameters_or_optimiser_buffers(tiny_data, tmp_path, optimizer):
+    config = RunConfig(data_root=str(tiny_data), out=str(tmp_path / "x.hdl"), progress=False, threads=1,
+                       optimizer=optimizer)
     session = Session(config)
     session.setup()
     trainer = Trainer(session.model, session.optimizer, config, session.train_data)
+    trainer.train_batch(next(iter(trainer.batcher.epoch())), optimizer.lr)  # creates the optimiser's buffers
     session.save_state(trainer)
     before = (tmp_path / "x.hdl").read_bytes()
+    buffer = next(iter(session.optimizer.buffers().values()))
+    buffer.flat[0] = np.inf
+    with pytest.raises(Diverged, match="the optimiser state became inf at batch 1"):
+        session.save_state(trainer)
+    buffer.flat[0] = 0.0
     weight = dict(session.model.named_parameters())["fc1.weight"]
     exploded = weight.value.copy()
-    exploded[0, 0] = np.inf
+    exploded[0, 0] = np.nan
     weight.assign(exploded)
-    with pytest.raises(Diverged, match="the parameters became inf"):
+    with pytest.raises(Diverged, match="the parameters became nan at batch 1"):
         session.save_state(trainer)
     assert (tmp_path / "x.hdl").read_bytes() == before
-    with pytest.raises(Diverged):
-        check_parameters(session.model, 3)
+    weight.assign(np.zeros_like(exploded))
+    check_state(session.model, session.optimizer, 1)  # finite again: no exception
 
 
 def test_json_lines_are_strict_json():

@@ -1,11 +1,12 @@
 """Stopping a run whose numbers stop being finite, before they reach the parameters or the state file.
 
 The Trainer checks each batch's loss (a scalar) and, before ``optimizer.step()``, the gradients (one
-``isfinite`` pass over the optimiser's flat gradient array: 50 us against 88 ms for a LettersCNN step at
-batch 64 on one thread, 0.06%), so an exploding run never steps into non-finite parameters; the Session's checkpoint callback checks the
-parameters once more before writing, since a finite gradient times a huge learning rate can still
-overflow.  Any of the three raises ``Diverged``, which the Session turns into ``TrainingDiverged``:
-one line naming the batch and the likely cause, exit code 3.
+``isfinite`` pass over the optimiser's flat gradient array: 50 us against 88 ms for a LettersCNN step
+at batch 64 on one thread, 0.06%), so an exploding run never steps into non-finite parameters.  The
+Session's checkpoint callback checks the parameters and optimiser buffers once more before writing:
+a finite gradient times a huge learning rate can still overflow, and Adam's average of squared
+gradients can overflow while the parameters stay finite.  Each check raises ``Diverged``, which the
+Session turns into ``TrainingDiverged``: one line naming the batch and the likely cause, exit code 3.
 """
 import math
 
@@ -17,7 +18,7 @@ DIVERGED_EXIT_CODE = 3
 
 
 class Diverged(Exception):
-    """What became non-finite ('loss', 'gradient' or 'parameters'), its value (nan or inf), at which batch (1-based)."""
+    """What became non-finite ('loss', 'gradient', 'parameters' or 'optimiser state'), its value (nan or inf), at which batch (1-based)."""
 
     def __init__(self, what, value, batch):
         super().__init__(f"the {what} became {value} at batch {batch}")
@@ -46,11 +47,14 @@ def check_gradients(optimizer, batch):
         raise Diverged("gradient", value, batch)
 
 
-def check_parameters(model, batch):
-    """Raise Diverged when a parameter of `model` holds nan or inf after the update of batch `batch`."""
-    value = non_finite_value([p.value for _, p in model.named_parameters()])
-    if value is not None:
-        raise Diverged("parameters", value, batch)
+def check_state(model, optimizer, batch):
+    """Raise Diverged when a parameter of `model` or a buffer of `optimizer` (momentum, Adam's averages)
+    holds nan or inf after the update of batch `batch`."""
+    for what, arrays in (("parameters", [p.value for _, p in model.named_parameters()]),
+                         ("optimiser state", list(optimizer.buffers().values()))):
+        value = non_finite_value(arrays)
+        if value is not None:
+            raise Diverged(what, value, batch)
 
 
 def non_finite_value(arrays):

@@ -20,7 +20,7 @@ from ..data.augment import MNIST_MEAN, MNIST_STD
 from ..json_output import json_line
 from ..threads import get_num_threads, set_num_threads
 from ..weights import count_small_parameters
-from .divergence import Diverged, TrainingDiverged, check_parameters, likely_cause
+from .divergence import Diverged, TrainingDiverged, check_state, likely_cause
 from .evaluate import Evaluator, format_confusion
 from .interrupt import StopOnSignal
 from .loop import Trainer
@@ -143,9 +143,10 @@ class Session:
     def save_state(self, trainer):
         """Write the state file: parameters, optimiser state, training position and the run's settings.
 
-        Raises Diverged instead when a parameter is not finite, so the file keeps its last finite state.
+        Raises Diverged instead when a parameter or optimiser buffer is not finite, so the file keeps its
+        last finite state.
         """
-        check_parameters(self.model, trainer.batch_counter)
+        check_state(self.model, self.optimizer, trainer.batch_counter)
         save_checkpoint(self.out, self.model, self.optimizer, **self.saved_entries(), **trainer.state())
         self.saved_batch = trainer.batch_counter
 
