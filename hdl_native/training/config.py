@@ -104,7 +104,7 @@ EXIT_CODES = """exit codes:
        reported before training starts
   3    the loss, a gradient or a parameter became nan or inf (the learning rate is usually too large);
        training stopped, the state file keeps its last finite state
-  130  stopped by Ctrl-C or SIGTERM; the state is saved"""
+  130  stopped by Ctrl-C or SIGTERM (once training has started, after saving the state)"""
 
 
 def add_training_arguments(parser, command, default_epochs, default_validate_every, default_db=None):
