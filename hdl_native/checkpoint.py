@@ -28,6 +28,7 @@ import io
 import json
 import math
 import os
+import re
 import tempfile
 import zlib
 from pathlib import Path
@@ -414,3 +415,19 @@ def _fsync_directory(directory):
         pass
     finally:
         os.close(descriptor)
+
+
+def remove_stale_temp_files(path):
+    """Delete the temporary files that save_checkpoint(path) leaves beside `path` when killed mid-write.
+
+    They are named '.NAME.XXXXXXXX.tmp' (mkstemp's 8 random characters); returns the paths removed.
+    """
+    path = Path(path)
+    pattern = re.compile(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{8}}\.tmp")
+    if not path.parent.is_dir():
+        return []
+    stale = [candidate for candidate in path.parent.iterdir()
+             if pattern.fullmatch(candidate.name) and candidate.is_file()]
+    for candidate in stale:
+        candidate.unlink(missing_ok=True)
+    return stale

@@ -5,7 +5,8 @@ defining ``HELP`` (one line), ``add_arguments(parser)`` and ``run(args)``
 returning an exit code.  They are discovered here, so adding a program means
 adding one file.  A bad option (argparse, see cli_types.py for the ranges) and
 ``HDLError`` raised by a command print as one clear line on stderr with exit
-code 2; Ctrl-C exits with 130.
+code 2 (or the error's own ``exit_code``: 3 for a training run that diverged);
+Ctrl-C, even during start-up, exits with 130 and one line.
 """
 import argparse
 import importlib
@@ -52,18 +53,21 @@ def build_parser():
 
 
 def main(argv=None):
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.run is None:
-        parser.print_help()
-        return 0
+    """Run the command `argv` names; returns its exit code (an HDLError's exit_code, 2 unless it says otherwise)."""
+    name = "hdl-native"
     try:
+        parser = build_parser()  # imports every command: Ctrl-C during start-up may land here
+        args = parser.parse_args(argv)
+        if args.run is None:
+            parser.print_help()
+            return 0
+        name = f"hdl-native {args.command}"
         return int(args.run(args) or 0)
     except HDLError as error:
-        print(f"hdl-native {args.command}: error: {error}", file=sys.stderr)
-        return 2
+        print(f"{name}: error: {error}", file=sys.stderr)
+        return getattr(error, "exit_code", 2)
     except KeyboardInterrupt:
-        print(f"\nhdl-native {args.command}: interrupted", file=sys.stderr)
+        print(f"\n{name}: interrupted", file=sys.stderr)
         return 130
 
 

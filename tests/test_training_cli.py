@@ -163,7 +163,7 @@ def test_letters_trains_on_synthetic_letters_with_holdout_and_export(tiny_data, 
     assert exported["settings"]["train_from"] == "synth" and exported["settings"]["holdout"] == 30
 
     write_idx(tmp_path / "synth" / LABELS_FILE, labels[:-1])
-    assert main(common + ["--train-from", "synth"]) == 2
+    assert main(common + ["--train-from", "synth", "--force"]) == 2  # --force: replacing letters.hdl is not the point
     err = capsys.readouterr().err
     assert LABELS_FILE in err and "129 labels" in err and "130 images" in err
 

@@ -7,7 +7,6 @@ resident memory.
 
 Example: hdl-native bench --model letters-cnn --batch-size 64 --threads 2 --steps 50
 """
-import json
 import platform
 
 HELP = "time training steps of letters-cnn or digits-mlp on random data (images/s, ms/step)"
@@ -51,6 +50,7 @@ def check_arguments(args):
 def run(args):
     import hdl_native as hdl
     from ..bench import TrainingStep, peak_rss_mb, summarize, time_steps
+    from ..json_output import json_line
 
     check_arguments(args)
     if args.kernels:
@@ -78,5 +78,5 @@ def run(args):
     print(f"  {summary['images_per_s']:,.0f} images/s, {summary['ms_per_step']:.3f} ms/step "
           f"(median {summary['ms_per_step_median']:.3f}), peak RSS {summary['peak_rss_mb']:.0f} MB")
     if args.json:
-        print(json.dumps(summary))
+        print(json_line(summary))
     return 0

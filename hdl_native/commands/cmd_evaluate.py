@@ -35,13 +35,13 @@ def add_arguments(parser):
 
 
 def run(args):
-    import json
     import math
     from pathlib import Path
 
     from hdl_native.data import find_data_root
     from hdl_native.inspect.evaluation import evaluate_state
     from hdl_native.inspect.weight_stats import format_layer_weights
+    from hdl_native.json_output import json_line
     from hdl_native.threads import set_num_threads
 
     if args.threads is not None:
@@ -62,5 +62,5 @@ def run(args):
                                   title=f"{Path(args.state).name} on {report.dataset} test: {report.test_accuracy:.2f}%")
         print(path)
     if args.json:
-        print(json.dumps(report.as_json()))
+        print(json_line(report.as_json()))
     return 0

@@ -5,7 +5,6 @@ The network is prediction = input * weight and the error is (prediction - goal)^
 gradient-descent runs use an hdl_native graph and backward().  No data and no randomness are
 involved: --data, --dataset and --seed are accepted like every program's but have no effect.
 """
-import json
 
 HELP = "Grokking notes: hot/cold learning, gradient descent, divergence and the alpha fix on one weight"
 
@@ -28,6 +27,7 @@ def add_arguments(parser):
 
 
 def run(args):
+    from ..json_output import json_line
     from ..programs import gd_demo
 
     traces = gd_demo.all_demos(iterations=args.iterations)
@@ -38,5 +38,5 @@ def run(args):
         for step in steps:
             print(f"step {step:4d}  Error:{trace.errors[step]!r:<24} Prediction:{trace.predictions[step]!r}")
     if args.json:
-        print(json.dumps({trace.name: trace.as_dict() for trace in traces}))
+        print(json_line({trace.name: trace.as_dict() for trace in traces}))
     return 0

@@ -10,7 +10,6 @@ the validation set is the test split itself, as in the tutorial.
 Writes learn37-weights.png (the learned weights) and learn37-scores.png (histogram of
 test scores) into --plot DIR, and learn37-weights.gif (how the weights evolved) with --animate.
 """
-import json
 
 HELP = "chapter 2: the 3-or-7 network learns its weights (margin updates, lr 0.01)"
 
@@ -37,6 +36,7 @@ def add_arguments(parser):
 def run(args):
     from ..data import find_data_root, load_dataset
     from ..errors import HDLError
+    from ..json_output import json_line
     from ..programs import learn37
 
     root = find_data_root(args.data)
@@ -65,7 +65,7 @@ def run(args):
     for path in written:
         print(f"wrote {path}")
     if args.json:
-        print(json.dumps({
+        print(json_line({
             "dataset": args.dataset, "seed": args.seed,
             "accuracy": result.accuracy, "images_seen": result.images_seen,
             "validation_accuracy": result.validation_accuracy, "n_validation": result.n_validation,

@@ -9,7 +9,6 @@ undotted i that only reaches the x-height is not an l).  --out writes the photo
 with the boxes and letters drawn on it; --json prints one object with every box
 and its top-3 guesses.
 """
-import json
 import sys
 import time
 
@@ -36,6 +35,7 @@ def add_arguments(parser):
 
 
 def run(args):
+    from ..json_output import json_line
     from ..ocr import read_page
     from ..ocr.model import load_letter_classifier
     from ..ocr.render import crop_sheet, save_boxed, save_picture
@@ -58,7 +58,7 @@ def run(args):
         summary = result.as_dict()
         summary["model"] = classifier.source
         summary["min_confidence"] = args.min_confidence
-        print(json.dumps(summary))
+        print(json_line(summary))
     return 0
 
 

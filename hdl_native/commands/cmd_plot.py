@@ -25,12 +25,12 @@ def add_arguments(parser):
 
 
 def run(args):
-    import json
     from pathlib import Path
 
     from hdl_native.errors import HDLError
     from hdl_native.inspect.logdb import LogDB, parse_param_spec
     from hdl_native.inspect.report import write_run_plots
+    from hdl_native.json_output import json_line
 
     params = [parse_param_spec(spec) for spec in args.param]  # bad specs fail before any work
     out = Path(args.out)
@@ -46,5 +46,5 @@ def run(args):
     for path in written:
         print(path)
     if args.json:
-        print(json.dumps({"run": run_id, "files": [str(p) for p in written], "notes": notes}))
+        print(json_line({"run": run_id, "files": [str(p) for p in written], "notes": notes}))
     return 0

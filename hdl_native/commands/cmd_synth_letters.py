@@ -8,7 +8,6 @@ letters set (bright ink on black, bounding box centred, 24x24 in 28x28, maximum 
 Writes synth-letters-train-images-idx3-ubyte.gz and synth-letters-train-labels-idx1-ubyte.gz
 to --out, and with --preview a PNG contact sheet (one column per letter).
 """
-import json
 import time
 
 HELP = "render synthetic letters (a-z) from installed fonts as IDX files, for pretraining"
@@ -39,6 +38,7 @@ def run(args):
     from tqdm import tqdm
 
     from hdl_native.errors import HDLError
+    from hdl_native.json_output import json_line
     from hdl_native.synth import PREVIEW_FILE, build_glyph_bank, contact_sheet, find_fonts, generate_letters
     from hdl_native.synth import write_letters_idx
 
@@ -59,6 +59,6 @@ def run(args):
         print(path)
     print(f"{args.count} images in {seconds:.1f} s ({args.count / seconds:.0f} images/s)")
     if args.json:
-        print(json.dumps({"count": args.count, "fonts": len(fonts), "seconds": seconds,
+        print(json_line({"count": args.count, "fonts": len(fonts), "seconds": seconds,
                           "images_per_s": args.count / seconds, "files": [str(p) for p in written]}))
     return 0

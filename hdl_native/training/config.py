@@ -58,6 +58,7 @@ class RunConfig:
     resume: str = None                 # the state file to continue from
     init: str = None                   # a state file whose parameters start a fresh run
     out: str = None                    # the state file to write
+    force: bool = False                # replace an existing out (or export) file this run does not continue
     db: str = None                     # the SQLite log; None: no log
     export: str = None                 # also write the bare trained model here
     plot: str = None                   # directory for the confusion-matrix PNG
@@ -77,7 +78,7 @@ class RunConfig:
             weight_decay_warmup=args.weight_decay_warmup, augment=args.mut_on_learn,
             augment_validation=args.mut_on_validate, distort=args.distort, validate_every=args.validate_every,
             checkpoint_every=args.checkpoint_every, threads=args.threads, resume=args.state, init=args.init,
-            out=args.out or args.state or f"{command}.hdl", db=None if args.no_db else args.db,
+            out=args.out or args.state or f"{command}.hdl", force=args.force, db=None if args.no_db else args.db,
             export=args.export, plot=args.plot, progress=not args.quiet, json_summary=args.json)
 
     def as_dict(self):
@@ -85,8 +86,19 @@ class RunConfig:
         return asdict(self)
 
 
+EXIT_CODES = """exit codes:
+  0    trained and tested
+  2    a bad option or input, or an output file that exists (see --force) or cannot be written;
+       reported before training starts
+  3    the loss, a gradient or a parameter became nan or inf (the learning rate is usually too large);
+       training stopped, the state file keeps its last finite state
+  130  stopped by Ctrl-C or SIGTERM (once training has started, after saving the state)"""
+
+
 def add_training_arguments(parser, command, default_epochs, default_validate_every, default_db=None):
-    """Options every trainer command shares (the model and optimiser options are the command's own)."""
+    """Options every trainer command shares (the model and optimiser options are the command's own),
+    and the exit codes in the help's epilog."""
+    parser.epilog = EXIT_CODES
     parser.add_argument("--batch-size", type=BATCH_SIZE, default=64,
                         help=f"images per batch, {BATCH_SIZE.allowed} (default: 64)")
     parser.add_argument("--epochs", type=POSITIVE_INT, default=default_epochs,
@@ -134,6 +146,8 @@ def add_training_arguments(parser, command, default_epochs, default_validate_eve
                         help=f"kernel threads, {THREADS.allowed} (default: all cores)")
     parser.add_argument("--out", metavar="STATE", default=None,
                         help=f"state file to write (default: the resumed STATE, else {command}.hdl)")
+    parser.add_argument("--force", action="store_true",
+                        help="replace an existing state file (or --export file) that this run does not continue")
     parser.add_argument("--checkpoint-every", type=NON_NEGATIVE, default=60.0, metavar="SECONDS",
                         help=f"save the state this often while training, {NON_NEGATIVE.allowed} (0: after "
                              "every batch) (default: 60); always on exit and Ctrl-C")
