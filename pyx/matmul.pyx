@@ -15,14 +15,20 @@ from blas cimport gemm
 def matmul(bint trans_a, bint trans_b,
            const floating[:, ::1] a,   # IN  (M, K), or (K, M) when trans_a
            const floating[:, ::1] b,   # IN  (K, P), or (P, K) when trans_b
-           floating[:, ::1] out,       # IN/OUT (M, P)
-           bint accumulate, int n_threads):
-    """out = op(a) @ op(b) (+ out when accumulate), op(x) = x^T when trans_x; threads take slices of M."""
+           const floating[::1] bias,   # IN  (P,) added to every row, or None
+           floating[:, ::1] out,       # OUT (M, P)
+           int n_threads):
+    """out = op(a) @ op(b) (+ bias), op(x) = x^T when trans_x; threads take slices of the M rows."""
     cdef Py_ssize_t m = out.shape[0], p = out.shape[1], k = a.shape[0] if trans_a else a.shape[1]
-    cdef Py_ssize_t lda = a.shape[1], step = (m + n_threads - 1) // n_threads, t, r0, rows
-    cdef floating beta = 1 if accumulate else 0
+    cdef Py_ssize_t lda = a.shape[1], step = (m + n_threads - 1) // n_threads, i, j, t, r0, rows
+    cdef floating beta = 0
     if m == 0 or p == 0:
         return
+    if bias is not None:
+        beta = 1
+        for i in range(m):
+            for j in range(p):
+                out[i, j] = bias[j]
     for t in prange(n_threads, nogil=True, schedule='static', num_threads=n_threads):
         r0 = t * step
         rows = min(step, m - r0)

@@ -44,10 +44,10 @@ def conv_geometry(sizes):
     return dict(sizes, P=h - k + 1, Q=w - k + 1)
 
 
-def gemm(a, b, out, trans_a=False, trans_b=False, accumulate=False):
-    """out (M, P) = op(a) @ op(b) (+ out when accumulate) on the row-sliced kernel; returns out."""
+def gemm(a, b, out, trans_a=False, trans_b=False, bias=None):
+    """out (M, P) = op(a) @ op(b) (+ bias) on the row-sliced kernel, op(x) = x^T when trans_x; returns out."""
     inner = a.shape[0] if trans_a else a.shape[1]
-    matmul.matmul(trans_a, trans_b, a, b, out, accumulate, threads_for(out.size * inner, MIN_PARALLEL_MACS))
+    matmul.matmul(trans_a, trans_b, a, b, bias, out, threads_for(out.size * inner, MIN_PARALLEL_MACS))
     return out
 
 
@@ -161,8 +161,9 @@ class NativeOps(NumpyOps):
         return out, argmax
 
     def maxpool2d_backward(self, grad_output, argmax, input_shape):
-        sizes = check_arrays(("grad_output", grad_output, "NCPQ"), ("argmax", argmax, "NCPQ", np.int32),
+        sizes = check_arrays(("grad_output", grad_output, "NCPQ"),
                              sizes=shape_sizes("input_shape", input_shape, "NCHW"), sizes_from="input_shape")
+        check_arrays(("argmax", argmax, "NCPQ"), dtype=np.int32, sizes=sizes, sizes_from="grad_output")
         n, c, h, w = (sizes[d] for d in "NCHW")
         grad_input = np.empty((n, c, h, w), dtype=grad_output.dtype)
         n_bad = maxpool.maxpool2d_backward(grad_output, argmax, grad_input, threads_for(grad_input.size))
@@ -185,11 +186,8 @@ class NativeOps(NumpyOps):
 
     def linear_forward(self, x, weight, bias=None):
         sizes = check_arrays(("x", x, "NF"), ("weight", weight, "GF"), *optional("bias", bias, "G"))
-        out = np.empty((sizes["N"], sizes["G"]), dtype=x.dtype)
-        if bias is not None:
-            out[...] = bias
         pin_single_threaded_blas()
-        return gemm(x, weight, out, trans_b=True, accumulate=bias is not None)
+        return gemm(x, weight, np.empty((sizes["N"], sizes["G"]), dtype=x.dtype), trans_b=True, bias=bias)
 
     def linear_backward(self, grad_output, x, weight, needs=(True, True, True)):
         check_arrays(("grad_output", grad_output, "NG"), ("x", x, "NF"), ("weight", weight, "GF"))

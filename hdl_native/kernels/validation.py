@@ -17,52 +17,63 @@ def describe(array):
 def check_arrays(*arguments, dtype=None, sizes=None, sizes_from="the other arguments"):
     """Check C-contiguous array arguments and the sizes they share; returns {letter: size}.
 
-    arguments: (name, array, dims) or (name, array, dims, required_dtype) tuples.
-    dims is a string with one letter per dimension ("NCHW"): a letter seen before,
-    in an earlier array or in `sizes` ({letter: size} known from `sizes_from`),
-    must have the same size.  dims may also be an exact shape tuple, or None for
-    any shape.  Arrays without a required dtype must be float32 or float64, all of
-    one dtype (`dtype` when given, else the first's).
+    arguments: (name, array, dims) tuples.  dims is a string with one letter per
+    dimension ("NCHW"): a letter seen before, in an earlier array or in `sizes`
+    ({letter: size} known from `sizes_from`), must have the same size.  dims may
+    also be an exact shape tuple, or None for any shape.  Every array must have
+    `dtype`; without it, the first must be float32 or float64 and the rest alike.
     TypeError for a wrong type or dtype, ValueError for a wrong layout or shape.
+    This runs before every kernel call, so the passing path is kept lean: the
+    messages are composed only once something is wrong.
     """
-    known = {letter: (size, sizes_from) for letter, size in (sizes or {}).items()}
-    for name, array, dims, *required in arguments:
+    known = dict(sizes) if sizes else {}
+    for name, array, dims in arguments:
         if not isinstance(array, np.ndarray):
             raise TypeError(f"{name} must be a numpy array, got {type(array).__name__}")
-        if required:
-            if array.dtype != required[0]:
-                raise TypeError(f"{name} must have dtype {np.dtype(required[0])}, got {describe(array)}")
-        elif array.dtype not in FLOAT_DTYPES:
-            raise TypeError(f"{name} must be float32 or float64, got {describe(array)}")
-        elif dtype is None:
+        if dtype is None:  # (not `!=`: numpy reads a None dtype as float64)
+            if array.dtype not in FLOAT_DTYPES:
+                raise TypeError(f"{name} must be float32 or float64, got {describe(array)}")
             dtype = array.dtype
         elif array.dtype != dtype:
-            raise TypeError(f"{name} must have dtype {dtype} like the other inputs, got {describe(array)}")
+            raise TypeError(f"{name} must have dtype {np.dtype(dtype)}, got {describe(array)}")
         if not array.flags.c_contiguous:
             raise ValueError(f"{name} must be C-contiguous, got a strided view with {describe(array)}")
-        if isinstance(dims, tuple):
-            if array.shape != dims:
+        if dims is None:
+            continue
+        shape = array.shape
+        if type(dims) is tuple:
+            if shape != dims:
                 raise ValueError(f"{name} must have shape {dims}, got {describe(array)}")
-        elif dims is not None:
-            check_dims(name, array, dims, known)
-    return {letter: size for letter, (size, _) in known.items()}
+        elif len(shape) != len(dims):
+            raise ValueError(f"{name} must have shape ({', '.join(dims)}), got {describe(array)}")
+        else:
+            for letter, size in zip(dims, shape):
+                if known.setdefault(letter, size) != size:
+                    raise size_error(name, array, dims, letter, known[letter], where_bound(letter, name, arguments,
+                                                                                         sizes, sizes_from))
+    return known
+
+
+def where_bound(letter, name, arguments, sizes, sizes_from):
+    """Which argument gave `letter` its size: sizes_from, an argument before `name`, or `name` itself."""
+    if sizes and letter in sizes:
+        return sizes_from
+    for earlier, _, dims in arguments:
+        if earlier == name:
+            return name
+        if type(dims) is str and letter in dims:
+            return earlier
+    return name
+
+
+def size_error(name, array, dims, letter, bound, source):
+    return ValueError(f"{name} must have shape ({', '.join(dims)}) with {letter}={bound} (from {source}), "
+                      f"got {describe(array)}")
 
 
 def optional(name, array, dims):
     """The argument list for check_arrays of an array that may be None: empty when it is."""
     return [] if array is None else [(name, array, dims)]
-
-
-def check_dims(name, array, dims, known):
-    """array.shape must fit the letters `dims`; binds new letters in `known` ({letter: (size, source)})."""
-    expected = f"({', '.join(dims)})"
-    if array.ndim != len(dims):
-        raise ValueError(f"{name} must have shape {expected}, got {describe(array)}")
-    for letter, size in zip(dims, array.shape):
-        bound, source = known.setdefault(letter, (size, name))
-        if size != bound:
-            raise ValueError(f"{name} must have shape {expected} with {letter}={bound} (from {source}), "
-                             f"got {describe(array)}")
 
 
 def shape_sizes(name, shape, dims):
