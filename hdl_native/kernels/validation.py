@@ -49,8 +49,8 @@ def check_arrays(*arguments, dtype=None, sizes=None, sizes_from="the other argum
         else:
             for letter, size in zip(dims, shape):
                 if known.setdefault(letter, size) != size:
-                    raise size_error(name, array, dims, letter, known[letter], where_bound(letter, name, arguments,
-                                                                                         sizes, sizes_from))
+                    source = where_bound(letter, name, arguments, sizes, sizes_from)
+                    raise size_error(name, array, dims, letter, known[letter], source)
     return known
 
 
