@@ -157,7 +157,7 @@ class Adam(Optimizer):
     """Adam with bias correction (beta1 0.9, beta2 0.999, eps 1e-8 by default).
 
     On the native backend every update, flat or per parameter, is
-    pyx/optim_kernels.pyx's loop (AVX2 where the CPU has it).
+    pyx/optim.pyx's loop (AVX2 where the CPU has it).
     """
 
     def __init__(self, params, lr=0.001, betas=(0.9, 0.999), eps=1e-8):
