@@ -131,22 +131,16 @@ class LogDB:
         """
         if self._parameter_table(run) == "snapshots":
             history = self._snapshot_rows(run, " AND name = ?", (name,))
-            if history and idx < len(history[0][2]):
-                rows, cols = element_positions(history[0][2].shape)
-                return (np.array([batchno for batchno, *_ in history], dtype=np.int64), rows, cols,
-                        np.array([values[idx].ravel() for _, _, values, _ in history], dtype=np.float64),
-                        np.array([grads[idx].ravel() for _, _, _, grads in history], dtype=np.float64))
-            rows = []
-        else:
-            rows = self.query("SELECT batchno, row, col, val, grad FROM data WHERE startID = ? AND name = ? AND idx = ?",
-                              (run, name, idx))
+            if not history or idx >= len(history[0][2]):
+                self._raise_unknown_parameter(run, name, idx)
+            rows, cols = element_positions(history[0][2].shape)
+            return (np.array([batchno for batchno, *_ in history], dtype=np.int64), rows, cols,
+                    np.array([values[idx].ravel() for _, _, values, _ in history], dtype=np.float64),
+                    np.array([grads[idx].ravel() for _, _, _, grads in history], dtype=np.float64))
+        rows = self.query("SELECT batchno, row, col, val, grad FROM data WHERE startID = ? AND name = ? AND idx = ?",
+                          (run, name, idx))
         if not rows:
-            known = self.parameter_names(run)
-            if name not in known:
-                raise HDLError(f"{self.path}: run {run} logged no parameter {name!r}; logged: "
-                               f"{', '.join(sorted(known)) or 'none'}")
-            raise HDLError(f"{self.path}: parameter {name!r} has no index {idx} in run {run}; "
-                           f"valid indices are 0..{known[name] - 1}")
+            self._raise_unknown_parameter(run, name, idx)
         table = np.array(rows, dtype=np.float64)
         batchnos, batch_index = np.unique(table[:, 0], return_inverse=True)
         positions, position_index = np.unique(table[:, 1:3], axis=0, return_inverse=True)
@@ -155,6 +149,15 @@ class LogDB:
         values[batch_index, position_index.ravel()] = table[:, 3]
         grads[batch_index, position_index.ravel()] = table[:, 4]
         return batchnos.astype(np.int64), positions[:, 0].astype(int), positions[:, 1].astype(int), values, grads
+
+    def _raise_unknown_parameter(self, run, name, idx):
+        """HDLError saying whether `name` or only `idx` is unknown, and what the run did log."""
+        known = self.parameter_names(run)
+        if name not in known:
+            raise HDLError(f"{self.path}: run {run} logged no parameter {name!r}; logged: "
+                           f"{', '.join(sorted(known)) or 'none'}")
+        raise HDLError(f"{self.path}: parameter {name!r} has no index {idx} in run {run}; "
+                       f"valid indices are 0..{known[name] - 1}")
 
     def logged_batches(self, run):
         """(first, last) batchno with logged parameters for a run; HDLError when there are none."""
