@@ -93,11 +93,11 @@ def test_letters_writes_sqlite_tables_and_resumes_with_other_settings(tiny_data,
     assert columns == ["startID", "batchno", "epoch", "time", "elapsed", "cputime", "corperc", "avgloss",
                        "batchsize", "lr", "momentum"]
     assert db.execute("SELECT count(*) FROM validation WHERE startID=?", (first_id,)).fetchone()[0] == 1
-    # c2.weight (64, 32, 3, 3) is logged summed over input channels: 64 * 3 * 3 rows per logged batch.
-    assert db.execute("SELECT count(*) FROM data WHERE startID=? AND batchno=0 AND name='c2.weight'",
-                      (first_id,)).fetchone()[0] == 64 * 9
-    assert db.execute("SELECT count(*) FROM data WHERE startID=? AND batchno=2 AND name='fc1.weight'",
-                      (first_id,)).fetchone()[0] == 64 * 512
+    # c2.weight (64, 32, 3, 3) is logged summed over input channels: one float32 BLOB of 64 * 3 * 3 per logged batch.
+    assert db.execute("SELECT shape, length(val) FROM snapshots WHERE startID=? AND batchno=0 AND name='c2.weight'",
+                      (first_id,)).fetchone() == ("64,3,3", 4 * 64 * 9)
+    assert db.execute("SELECT shape, length(grad) FROM snapshots WHERE startID=? AND batchno=2 AND name='fc1.weight'",
+                      (first_id,)).fetchone() == ("64,512", 4 * 64 * 512)
     assert db.execute("SELECT sum(count) FROM confusion WHERE startID=?", (second_id,)).fetchone()[0] == 78
 
 

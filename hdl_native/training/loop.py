@@ -223,7 +223,7 @@ class Trainer:
 
     def log_batch(self, loss, correct, n_images):
         self.log.log_training(self.progress(100.0 * correct / n_images, loss, n_images))
-        if should_log_parameters(self.batch_counter):
+        if should_log_parameters(self.batch_counter, self.schedule.total_batches()):
             self.log.log_parameters(self.batch_counter, self.model.named_parameters())
 
     def timed_flush(self):
