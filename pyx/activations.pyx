@@ -95,17 +95,22 @@ def gelu_backward(const floating[::1] x,             # IN  (n,)
 
 
 cdef void log_softmax_row(const floating *x, Py_ssize_t f, floating *out) noexcept nogil:
-    """out = x - max - log(sum(exp(x - max))) for one row of f values (f >= 1)."""
+    """out = (x - max) - log(sum(exp(x - max))) for one row of f values (f >= 1).
+
+    The subtraction of the max comes first: folding it into one shift, x - (max + log(sum)),
+    rounds max + log(sum) at the scale of max and loses log(sum)'s low bits (an error of
+    4e-4 at logits near 1e4 in float32, against 1e-6 this way).
+    """
     cdef Py_ssize_t j
-    cdef floating top = x[0], total = 0, shift
+    cdef floating top = x[0], total = 0, log_total
     for j in range(1, f):
         if x[j] > top:
             top = x[j]
     for j in range(f):
         total = total + exp_of(x[j] - top)
-    shift = top + log_of(total)
+    log_total = log_of(total)
     for j in range(f):
-        out[j] = x[j] - shift
+        out[j] = (x[j] - top) - log_total
 
 
 def log_softmax_forward(const floating[:, ::1] x,   # IN  (N, F)
