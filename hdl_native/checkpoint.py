@@ -19,7 +19,9 @@ state file costs 8 bytes of reading whatever its size; a truncated, corrupted
 or implausible one (absurd class count or dropout, non-numeric arrays, a
 header nested deeper than any real one, garbage RNG state) raises ``HDLError``
 naming the file, and so do parameters that are non-finite or do not fit the
-architecture.  Writing goes to a temporary file in the same directory, which
+architecture.  A state with a "quantized" section (quantize/section.py)
+stores its weights as n-bit codes; they are dequantised to float32 as the file is read, so callers see an
+ordinary state.  Writing goes to a temporary file in the same directory, which
 is flushed, fsynced and renamed over the target, so an interruption at any
 moment leaves the previous file intact.
 """
@@ -37,6 +39,7 @@ import numpy as np
 
 from .errors import HDLError
 from .models import MODELS
+from .quantize.section import dequantized_params
 
 MAGIC = b"HDLSTATE"
 FORMAT_VERSION = 2
@@ -78,6 +81,12 @@ def save_checkpoint(path, model, optimizer=None, **extra):
         "classes": [str(i) for i in range(int(model.n_classes))],
     }
     entries.update(extra)
+    return save_entries(path, entries)
+
+
+def save_entries(path, entries):
+    """Write the state file holding `entries` (see encode) to `path` atomically; returns the path."""
+    path = Path(path)
     blob = encode(entries)
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -323,6 +332,8 @@ def _read_state(stream, total_bytes, path):
     except (ValueError, KeyError, TypeError, IndexError) as error:
         raise HDLError(f"{path}: the state file's array table is corrupt ({error})") from None
     _check_entries(entries, path)
+    if "quantized" in entries:  # a quantised state: its weights are read back as float32 here, for every reader
+        entries["params"] = dequantized_params(entries["quantized"], entries["params"], path)
     entries["format_version"] = version
     return entries
 
