@@ -19,11 +19,11 @@ state file costs 8 bytes of reading whatever its size; a truncated, corrupted
 or implausible one (absurd class count or dropout, non-numeric arrays, a
 header nested deeper than any real one, garbage RNG state) raises ``HDLError``
 naming the file, and so do parameters that are non-finite or do not fit the
-architecture.  A state with a "quantized" section (quantize/section.py)
-stores its weights as n-bit codes; they are dequantised to float32 as the file is read, so callers see an
-ordinary state.  Writing goes to a temporary file in the same directory, which
-is flushed, fsynced and renamed over the target, so an interruption at any
-moment leaves the previous file intact.
+architecture.  A state with a "quantized" section (quantize/section.py) stores
+its weights as n-bit codes; reading dequantises them into float32 params, so
+every caller sees an ordinary state.  Writing goes to a temporary file in the
+same directory, which is flushed, fsynced and renamed over the target, so an
+interruption at any moment leaves the previous file intact.
 """
 import inspect
 import io

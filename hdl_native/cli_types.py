@@ -61,9 +61,39 @@ class NumberInRange:
         return f"NumberInRange({self.what})"
 
 
+class IntegerChoice(NumberInRange):
+    """An argparse ``type=``: text -> one of a few integers (e.g. the bit widths 8, 4, 2), nothing between them.
+
+    low and high are the smallest and largest choice, so it is checked like any range and says which
+    values it takes.
+    """
+
+    def __init__(self, choices):
+        super().__init__(int, min(choices), max(choices))
+        self.choices = tuple(choices)
+
+    @property
+    def allowed(self):
+        """The choices in words, e.g. '8, 4 or 2'."""
+        *others, last = map(str, self.choices)
+        return f"{', '.join(others)} or {last}" if others else last
+
+    @property
+    def what(self):
+        return self.allowed
+
+    def admits(self, value):
+        return value in self.choices
+
+
 def int_range(low=None, high=None):
     """Converter of an integer within [low, high] (None: unbounded on that side)."""
     return NumberInRange(int, low, high)
+
+
+def int_choice(*choices):
+    """Converter of an integer that must be one of `choices`."""
+    return IntegerChoice(choices)
 
 
 def finite_float(low=None, high=None, *, low_inclusive=True, high_inclusive=True):

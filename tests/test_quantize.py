@@ -226,8 +226,9 @@ def test_ocr_reads_with_a_quantised_model(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("options, message", [
-    (["--bits", "3"], "argument --bits: invalid choice: 3 (choose from 8, 4, 2)"),
-    (["--bits", "eight"], "argument --bits: invalid int value: 'eight'"),
+    (["--bits", "3"], "argument --bits: must be 8, 4 or 2, got 3"),
+    (["--bits", "16"], "argument --bits: must be 8, 4 or 2, got 16"),
+    (["--bits", "eight"], "argument --bits: invalid int value: 'eight'; must be 8, 4 or 2"),
     (["--bits", "8", "--scheme", "k-means"], "argument --scheme: invalid choice: 'k-means'"),
     (["--bits", "8", "--per-channel"], "--per-channel applies to --scheme linear"),
 ])

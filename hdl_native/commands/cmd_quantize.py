@@ -14,12 +14,13 @@ HELP = "store a model's weights in 8, 4 or 2 bits (equal-population bins or line
 
 
 def add_arguments(parser):
+    from ..cli_types import int_choice
     from ..quantize.schemes import SCHEMES
     from ..quantize.section import QUANTIZED_BITS
 
+    bits = int_choice(*QUANTIZED_BITS)
     parser.add_argument("state", metavar="STATE", help="a float32 state file (e.g. letters.hdl)")
-    parser.add_argument("--bits", type=int, choices=QUANTIZED_BITS, required=True,
-                        help="bits per weight: 8, 4 or 2")
+    parser.add_argument("--bits", type=bits, required=True, metavar="BITS", help=f"bits per weight, {bits.allowed}")
     parser.add_argument("--scheme", choices=list(SCHEMES), default="equal-population",
                         help="equal-population bins with a codebook per tensor, or linear symmetric integers "
                              "(default: equal-population)")
