@@ -180,6 +180,8 @@ def test_corrupt_or_future_quantised_files_are_one_line_errors(tmp_path):
          "short.hdl: quantised tensor c2.weight is corrupt: its 5 code bytes do not hold 18432 values of 4 bits"),
         (written("nan.hdl", lambda q: q["tensors"]["fc1.weight"]["codebook"].__setitem__(3, np.nan)),
          "fc1.weight is corrupt: its codebook hold NaN or inf"),
+        (written("source.hdl", lambda q: q["source"].update(test_accuracy="high")),
+         "source.hdl: the quantized section's source must name a file"),
         (written("twice.hdl", lambda q: q["tensors"].update({"c1.bias": q["tensors"]["c1.weight"]})),
          "c1.bias is stored both as float32 and quantised"),
     ]
@@ -206,7 +208,10 @@ def test_evaluate_reads_a_quantised_state_as_its_dequantised_float_model(tmp_pat
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["bits"] == 2 and summary["bytes"] == (tmp_path / "q2.hdl").stat().st_size
     assert main(["evaluate", str(tmp_path / "q2.hdl"), "--data", str(tmp_path / "data"), "--json"]) == 0
-    reported = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert printed[2] == "  quantised: linear, 2 bits per tensor, from digits.hdl (test accuracy not recorded)"
+    reported = json.loads(printed[-1])
+    assert reported["quantization"]["bits"] == 2 and reported["quantization"]["source"]["file"] == "digits.hdl"
     dequantised, _ = load_model(tmp_path / "q2.hdl")
     save_checkpoint(tmp_path / "dequantised.hdl", dequantised, dataset="mnist")
     expected = evaluate_state(tmp_path / "dequantised.hdl", tmp_path / "data")

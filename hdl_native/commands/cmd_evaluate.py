@@ -50,6 +50,8 @@ def run(args):
     print(f"{args.state} on {report.dataset} test ({report.n_images} images):")
     print(f"  accuracy {report.test_accuracy:.2f}%   top-2 {report.top2_accuracy:.2f}%   "
           f"augmented {report.augmented_accuracy:.2f}%   mean loss {report.loss:.4f}")
+    if report.quantization:
+        print(f"  {describe_quantization(report.quantization)}")
     cells = [f"{name}:{'  n/a' if math.isnan(pct) else f'{pct:5.1f}'}" for name, pct in report.per_class.items()]
     print("  per class: " + "\n             ".join("  ".join(cells[i:i + 9]) for i in range(0, len(cells), 9)))
     pairs = ", ".join(f"{true}->{pred} x{count}" for true, pred, count in report.confused_pairs[:8])
@@ -64,3 +66,14 @@ def run(args):
     if args.json:
         print(json_line(report.as_json()))
     return 0
+
+
+def describe_quantization(quantization):
+    """One line on how a quantised state was made, e.g. 'quantised: linear, 8 bits per output channel, from
+    letters.hdl (test accuracy 96.75%)'."""
+    source = quantization["source"]
+    accuracy = source.get("test_accuracy")
+    measured = f"test accuracy {accuracy:.2f}%" if accuracy is not None else "test accuracy not recorded"
+    per = "per output channel" if quantization["per_channel"] else "per tensor"
+    return (f"quantised: {quantization['scheme']}, {quantization['bits']} bits {per}, "
+            f"from {source.get('file')} ({measured})")

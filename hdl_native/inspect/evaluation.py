@@ -12,6 +12,7 @@ from ..checkpoint import load_model
 from ..data import augment, load_dataset
 from ..data.datasets import DATASETS
 from ..errors import HDLError
+from ..quantize.section import quantization_of
 from ..training.evaluate import Evaluator
 from .weight_stats import layer_weights
 
@@ -31,13 +32,14 @@ class Report:
     confusion: np.ndarray      # int64 (C, C), rows = true class
     classes: list
     weights: list = field(default_factory=list)  # [LayerWeights], one per weight matrix
+    quantization: dict = None  # a quantised state's scheme, bits, per_channel and source; None for float32
 
     def as_json(self):
         """The JSON object of `evaluate --json`."""
         return {"dataset": self.dataset, "n_images": self.n_images, "test_accuracy": self.test_accuracy,
                 "top2_accuracy": self.top2_accuracy, "augmented_accuracy": self.augmented_accuracy,
                 "loss": self.loss, "per_class": self.per_class, "confused_pairs": self.confused_pairs,
-                "weights": [layer.as_json() for layer in self.weights]}
+                "weights": [layer.as_json() for layer in self.weights], "quantization": self.quantization}
 
 
 def per_class_accuracy(confusion, classes):
@@ -90,4 +92,4 @@ def evaluate_state(path, root=None, dataset=None, seed=0, batch_size=500, model_
                   augmented_accuracy=augmented.accuracy, loss=clean.loss,
                   per_class=per_class_accuracy(clean.confusion, classes),
                   confused_pairs=most_confused(clean.confusion, classes), confusion=clean.confusion, classes=classes,
-                  weights=layer_weights(model))
+                  weights=layer_weights(model), quantization=quantization_of(meta))

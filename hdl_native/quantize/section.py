@@ -12,6 +12,8 @@ numbers, too few to be worth quantising, and an error in them shifts a whole cha
 
 checkpoint.py calls dequantized_params() when it reads such a file, so the model is rebuilt in float32.
 """
+import math
+
 from ..errors import HDLError
 from .schemes import SCHEMES
 
@@ -43,6 +45,10 @@ def dequantized_params(section, float_params, path="<state>"):
                        f"{', '.join(map(str, QUANTIZED_BITS))}")
     if not isinstance(per_channel, bool) or (per_channel and not scheme.per_channel_allowed):
         raise HDLError(f"{path}: per_channel {per_channel!r} is not possible with the {scheme.name} scheme")
+    source = section.get("source")
+    if not (isinstance(source, dict) and isinstance(source.get("file"), str)
+            and _is_number_or_none(source.get("test_accuracy"))):
+        raise HDLError(f"{path}: the quantized section's source must name a file and its test accuracy (or None)")
     tensors = section.get("tensors")
     if not isinstance(tensors, dict) or not tensors:
         raise HDLError(f"{path}: the quantized section holds no tensors")
@@ -57,3 +63,16 @@ def dequantized_params(section, float_params, path="<state>"):
         except ValueError as error:
             raise HDLError(f"{path}: quantised tensor {name} is corrupt: {error}") from None
     return params
+
+
+def _is_number_or_none(value):
+    return value is None or (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value))
+
+
+def quantization_of(meta):
+    """What a loaded state's "quantized" section says, without its tensors: {scheme, bits, per_channel,
+    source}; None for a float32 state."""
+    section = meta.get("quantized")
+    if section is None:
+        return None
+    return {key: section[key] for key in ("scheme", "bits", "per_channel", "source")}
