@@ -2,8 +2,9 @@
 
 - packing.py: n-bit codes bit-packed into bytes and back.
 - schemes.py: the two ways of turning float32 weights into codes (equal-population bins, linear symmetric).
-- state.py: a quantised state file (a checkpoint with a "quantized" section) written from a float one.
+- section.py: the "quantized" section of a state file, and reading it back as float32 parameters.
+- state.py: a quantised state file written from a float32 one (``quantize_state``).
 
-checkpoint.py dequantises a quantised state when it reads one (``dequantize_section`` in schemes.py), so
-every reader of state files (evaluate, ocr, the Python API) gets an ordinary float32 model.
+checkpoint.py dequantises a quantised state as it reads one (section.dequantized_params), so every reader
+of state files (evaluate, ocr, hdl_native.checkpoint.load_model) gets an ordinary float32 model.
 """
