@@ -12,6 +12,8 @@ H, W input height and width, K kernel size, F / G features.
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .numpy_recurrent import NumpyRecurrentOps
+
 SQRT_HALF = 0.7071067811865476
 INV_SQRT_2PI = 0.3989422804014327
 
@@ -23,7 +25,7 @@ def check_label_range(op_name, labels, n_classes):
         raise ValueError(f"{op_name}: label {bad} is outside [0, {n_classes})")
 
 
-class NumpyOps:
+class NumpyOps(NumpyRecurrentOps):
     """Reference kernels in numpy; every method is a pure function of its arrays."""
 
     name = "numpy"
