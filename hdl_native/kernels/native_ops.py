@@ -16,6 +16,7 @@ import numpy as np
 from .._native import activations, conv2d, linear, maxpool, optim, optim_kernels
 from ..threads import get_num_threads
 from .blas_threads import pin_single_threaded_blas
+from .native_recurrent import NativeRecurrentOps
 from .numpy_ops import NumpyOps
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -69,7 +70,7 @@ def threads_for(n_elements, minimum=MIN_PARALLEL_ELEMENTS):
     return get_num_threads() if n_elements >= minimum else 1
 
 
-class NativeOps(NumpyOps):
+class NativeOps(NativeRecurrentOps, NumpyOps):
     """Cython + OpenMP kernels; anything not overridden falls back to NumpyOps."""
 
     name = "native"

@@ -41,9 +41,14 @@ class NumpyRecurrentOps:
     def input_projection_backward(self, grad_gates, x, weight_ih, needs):
         """(grad_x (N, T, I), grad_weight_ih (G, I), grad_bias_ih (G,)) of input_projection; None where not needed."""
         n, t, i = x.shape
-        grad_x, grad_w, grad_b = self.linear_backward(grad_gates.reshape(n * t, -1), x.reshape(n * t, i),
-                                                      weight_ih, needs)
+        grad_x, grad_w, _ = self.linear_backward(grad_gates.reshape(n * t, -1), x.reshape(n * t, i),
+                                                 weight_ih, (needs[0], needs[1], False))
+        grad_b = self.gate_bias_grad(grad_gates) if needs[2] else None
         return None if grad_x is None else grad_x.reshape(n, t, i), grad_w, grad_b
+
+    def gate_bias_grad(self, grad_gates):
+        """The gradient of a bias added at every step: grad_gates (N, T, G) summed over N and T -> (G,)."""
+        return grad_gates.sum(axis=(0, 1))
 
     def recurrent_weight_grad(self, grad_gates, h0, output):
         """sum over n, t of grad_gates[n, t]^T outer h_prev[n, t], where h_prev is h0 at t = 0
@@ -86,7 +91,7 @@ class NumpyRecurrentOps:
         grad_x, grad_w_ih, grad_b_ih = self.input_projection_backward(grad_projected, x, weight_ih,
                                                                       (needs[0], needs[1], needs[3]))
         grad_w_hh = self.recurrent_weight_grad(grad_hh_gates, h0, output) if needs[2] else None
-        grad_b_hh = grad_hh_gates.sum(axis=(0, 1)) if needs[4] else None
+        grad_b_hh = self.gate_bias_grad(grad_hh_gates) if needs[4] else None
         return grad_x, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh, grad_h0 if needs[5] else None
 
     def gru_recurrence_backward(self, grad_output, h0, weight_hh, output, gates):
