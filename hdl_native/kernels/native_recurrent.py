@@ -64,7 +64,7 @@ class NativeRecurrentOps:
         n_threads = self.loop_threads(n)
         scratch = self.step_scratch(n, n_threads, 3 * hidden, projected.dtype)
         pin_single_threaded_blas()
-        recurrent.gru_forward(projected, h0, weight_hh, bias_hh, output, gates, scratch, n_threads)
+        recurrent.gru_forward(projected, h0, np.ascontiguousarray(weight_hh.T), bias_hh, output, gates, scratch, n_threads)
         return output, gates
 
     def gru_recurrence_backward(self, grad_output, h0, weight_hh, output, gates):
@@ -96,7 +96,7 @@ class NativeRecurrentOps:
         n_threads = self.loop_threads(n)
         scratch = self.step_scratch(n, n_threads, 4 * hidden, projected.dtype)
         pin_single_threaded_blas()
-        recurrent.lstm_forward(projected, h0, c0, weight_hh, bias_hh, output, cells, gates, scratch, n_threads)
+        recurrent.lstm_forward(projected, h0, c0, np.ascontiguousarray(weight_hh.T), bias_hh, output, cells, gates, scratch, n_threads)
         return output, cells, gates
 
     def lstm_recurrence_backward(self, grad_output, grad_final_cell, h0, c0, weight_hh, output, cells, gates):
