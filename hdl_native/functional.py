@@ -69,25 +69,33 @@ def embedding(indices, weight):
     return ops.Embedding.apply(weight, indices)
 
 
-def gru(x, weight_ih, weight_hh, bias_ih, bias_hh, h0=None):
+def gru(x, weight_ih, weight_hh, bias_ih, bias_hh, h0=None, embedding=None):
     """One GRU layer over a whole sequence, PyTorch's gates (r, z, n) and layouts.
 
     x: (N, T, I), weight_ih: (3H, I), weight_hh: (3H, H), biases (3H,), h0: (N, H) or None (zeros)
     -> the hidden state after every step, (N, T, H); the final state is ``out[:, -1]``.
+    With an `embedding` table (V, I), x is integer indices (N, T) and the layer reads
+    embedding(x, table), projecting the V rows once instead of the N*T inputs.
     """
-    return ops.GRU.apply(x, weight_ih, weight_hh, bias_ih, bias_hh, *([] if h0 is None else [h0]))
+    return _recurrent(ops.GRU, x, (weight_ih, weight_hh, bias_ih, bias_hh), [] if h0 is None else [h0], embedding)
 
 
-def lstm(x, weight_ih, weight_hh, bias_ih, bias_hh, h0=None, c0=None):
+def lstm(x, weight_ih, weight_hh, bias_ih, bias_hh, h0=None, c0=None, embedding=None):
     """One LSTM layer over a whole sequence, PyTorch's gates (i, f, g, o) and layouts.
 
     x: (N, T, I), weight_ih: (4H, I), weight_hh: (4H, H), biases (4H,), h0 and c0: (N, H),
     or both None (zeros) -> the hidden state after every step, (N, T, H); the final
-    cell state is ``lstm_final_cell(out)``.
+    cell state is ``lstm_final_cell(out)``.  `embedding` as for gru.
     """
     if (h0 is None) != (c0 is None):
         raise ValueError("lstm: give both initial states h0 and c0, or neither")
-    return ops.LSTM.apply(x, weight_ih, weight_hh, bias_ih, bias_hh, *([] if h0 is None else [h0, c0]))
+    return _recurrent(ops.LSTM, x, (weight_ih, weight_hh, bias_ih, bias_hh), [] if h0 is None else [h0, c0],
+                      embedding)
+
+
+def _recurrent(op, x, weights, states, embedding):
+    inputs = [x] if embedding is None else [x, embedding]
+    return op.apply(*inputs, *weights, *states, embedded=embedding is not None)
 
 
 def lstm_final_cell(lstm_output):

@@ -86,7 +86,7 @@ class CharRNN(Module):
         self.cell, self.vocab_size, self.hidden_size = cell, vocab_size, hidden_size
 
     def forward(self, indices, state=None):
-        hidden, state = self.rnn(self.embedding(indices), state)
+        hidden, state = self.rnn(indices, state, embedding=self.embedding)
         return self.head(hidden.reshape(-1, self.hidden_size)), state
 
 

@@ -237,46 +237,55 @@ class _Recurrent(Module):
         return tuple(getattr(self, f"{kind}_l{layer}") for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
 
     def batch_major(self, x):
-        """x as (N, T, I): batch_first=False inputs (T, N, I) are transposed."""
-        return x if self.batch_first else x.transpose((1, 0, 2))
+        """x as (N, T, ...): batch_first=False inputs (T, N, ...) are transposed."""
+        return x if self.batch_first else x.transpose((1, 0) + tuple(range(2, x.ndim)))
+
+    def layer_input(self, layer, x, embedding):
+        """Keyword arguments reading layer `layer`'s input: the embedding rows x selects, for layer 0
+        with an embedding (fused: its table is projected once), else x itself."""
+        return {"embedding": embedding.weight} if layer == 0 and embedding is not None else {}
 
     def as_given(self, output):
         return output if self.batch_first else output.transpose((1, 0, 2))
 
 
 class GRU(_Recurrent):
-    """Multi-layer GRU.  forward(x, state=None) -> (output, h_n).
+    """Multi-layer GRU.  forward(x, state=None, embedding=None) -> (output, h_n).
 
     x: (N, T, I) (batch_first, the default) or (T, N, I); state: h_0 (num_layers, N, H) or None
     (zeros) -> output (N, T, H) or (T, N, H), the last layer's hidden states; h_n (num_layers, N, H).
+    embedding: an nn.Embedding (V, I) whose rows integer x (N, T) or (T, N) selects; the same as
+    calling the GRU on embedding(x), faster (the first layer projects the V rows, not N*T inputs).
     """
 
     n_gates = 3
 
-    def forward(self, x, state=None):
+    def forward(self, x, state=None, embedding=None):
         x = self.batch_major(x)
         finals = []
         for layer in range(self.num_layers):
-            x = F.gru(x, *self.layer_weights(layer), h0=None if state is None else state[layer])
+            x = F.gru(x, *self.layer_weights(layer), h0=None if state is None else state[layer],
+                      **self.layer_input(layer, x, embedding))
             finals.append(x[:, -1])
         return self.as_given(x), F.stack(finals)
 
 
 class LSTM(_Recurrent):
-    """Multi-layer LSTM.  forward(x, state=None) -> (output, (h_n, c_n)).
+    """Multi-layer LSTM.  forward(x, state=None, embedding=None) -> (output, (h_n, c_n)).
 
     x: (N, T, I) (batch_first, the default) or (T, N, I); state: (h_0, c_0), each (num_layers, N, H),
     or None (zeros) -> output (N, T, H) or (T, N, H); h_n and c_n (num_layers, N, H).
+    embedding: as for GRU.
     """
 
     n_gates = 4
 
-    def forward(self, x, state=None):
+    def forward(self, x, state=None, embedding=None):
         x = self.batch_major(x)
         hidden_finals, cell_finals = [], []
         for layer in range(self.num_layers):
             h0, c0 = (None, None) if state is None else (state[0][layer], state[1][layer])
-            x = F.lstm(x, *self.layer_weights(layer), h0=h0, c0=c0)
+            x = F.lstm(x, *self.layer_weights(layer), h0=h0, c0=c0, **self.layer_input(layer, x, embedding))
             hidden_finals.append(x[:, -1])
             cell_finals.append(F.lstm_final_cell(x))
         return self.as_given(x), (F.stack(hidden_finals), F.stack(cell_finals))

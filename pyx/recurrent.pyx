@@ -271,3 +271,24 @@ def row_sums(const floating[:, ::1] a,   # IN  (M, G)
                 total[j] += a[i, j]
         for j in range(g):
             out[j] = <floating> total[j]
+
+
+def embedding_backward(const floating[:, ::1] grad_rows,   # IN  (M, D) gradient of each looked-up row
+                       const long long[::1] indices,       # IN  (M,) the row each came from
+                       floating[:, ::1] grad_weight):      # OUT (V, D)
+    """grad_weight[v] = sum of grad_rows[m] over m with indices[m] = v; returns how many indices
+    were outside [0, V) (skipped)."""
+    cdef Py_ssize_t m = grad_rows.shape[0], d = grad_rows.shape[1], v = grad_weight.shape[0], i, j, row
+    cdef Py_ssize_t n_bad = 0
+    with nogil:
+        for row in range(v):
+            for j in range(d):
+                grad_weight[row, j] = 0
+        for i in range(m):
+            row = indices[i]
+            if row < 0 or row >= v:
+                n_bad += 1
+                continue
+            for j in range(d):
+                grad_weight[row, j] += grad_rows[i, j]
+    return n_bad

@@ -314,11 +314,31 @@ def recurrent_inputs(n_gates, n_batch, n_steps, in_features, hidden, n_states):
                         + [rng.standard_normal((n_batch, hidden)) for _ in range(n_states)])
 
 
+def embedded_recurrent_inputs(n_gates, n_rows, n_batch, n_steps, in_features, hidden, n_states):
+    """indices (N, T), an embedding table (V, I), then recurrent_inputs' weights and states."""
+    def make(rng):
+        arrays = recurrent_inputs(n_gates, n_batch, n_steps, in_features, hidden, n_states)(rng)
+        return embedding_inputs((n_batch, n_steps), n_rows, in_features)(rng) + arrays[1:]
+    return make
+
+
+def embedded(layer):
+    """fn and reference of a recurrent layer reading the table rows the indices select."""
+    def fn(indices, table, *rest):
+        return layer(indices, *rest, embedding=table)
+
+    def reference(indices, table, *rest):
+        return REFERENCES[layer](table[indices], *rest)
+    return fn, reference
+
+
 def embedding_inputs(index_shape, n_rows, dim):
     """indices (repeats included, so backward must add them up), weight (V, D)."""
     return lambda rng: [rng.integers(0, n_rows, size=index_shape).astype(np.int64),
                         rng.standard_normal((n_rows, dim))]
 
+
+REFERENCES = {F.gru: gru_ref, F.lstm: lstm_ref}
 
 # ---------------------------------------------------------------- the table
 OPS = [
@@ -437,12 +457,20 @@ OPS = [
         Sample("odd-batch-one-step", recurrent_inputs(3, 5, 1, 2, 2, 1)),
         Sample("wider", recurrent_inputs(3, 4, 6, 5, 8, 1), gradcheck=False)],
         reference_grad=complex_step_grad(gru_ref)),
+    OpInfo("F.gru", *embedded(F.gru), [
+        Sample("embedded-with-state", embedded_recurrent_inputs(3, 4, 3, 4, 2, 3, 1)),
+        Sample("embedded-zero-state", embedded_recurrent_inputs(3, 3, 2, 5, 3, 2, 0))],
+        reference_grad=complex_step_grad(embedded(F.gru)[1])),
     OpInfo("F.lstm", F.lstm, lstm_ref, [
         Sample("with-state", recurrent_inputs(4, 3, 4, 2, 3, 2)),
         Sample("zero-state", recurrent_inputs(4, 2, 3, 3, 2, 0)),
         Sample("odd-batch-one-step", recurrent_inputs(4, 5, 1, 2, 2, 2)),
         Sample("wider", recurrent_inputs(4, 4, 6, 5, 8, 2), gradcheck=False)],
         reference_grad=complex_step_grad(lstm_ref)),
+    OpInfo("F.lstm", *embedded(F.lstm), [
+        Sample("embedded-with-state", embedded_recurrent_inputs(4, 4, 3, 4, 2, 3, 2)),
+        Sample("embedded-zero-state", embedded_recurrent_inputs(4, 3, 2, 5, 3, 2, 0))],
+        reference_grad=complex_step_grad(embedded(F.lstm)[1])),
     OpInfo("F.lstm_final_cell", lambda *arrays: F.lstm_final_cell(F.lstm(*arrays)), lstm_final_cell_ref, [
         Sample("with-state", recurrent_inputs(4, 3, 4, 2, 3, 2)),
         Sample("zero-state", recurrent_inputs(4, 2, 3, 3, 2, 0))],

@@ -184,3 +184,22 @@ def test_clip_grad_norm_matches_pytorch(max_norm):
         np.testing.assert_allclose(p.grad, twin.grad.numpy(), rtol=1e-6, err_msg=name)
     if max_norm > norm:
         np.testing.assert_array_equal(model.weight_ih_l0.grad, grads["weight_ih_l0"])
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("batch_first", [True, False], ids=["batch-first", "time-first"])
+def test_fused_embedding_equals_embedding_then_stack(cell, batch_first, on_backend):
+    """model(indices, embedding=table) is model(table(indices)): values and every gradient."""
+    rng = np.random.default_rng(6)
+    indices = Tensor(rng.integers(0, 5, (N_BATCH, N_STEPS) if batch_first else (N_STEPS, N_BATCH)))
+    results = []
+    for fused in (False, True):
+        model = float64_stack(cell, batch_first)
+        table = nn.Embedding(5, IN_FEATURES, rng=np.random.default_rng(7))
+        table.weight = nn.Parameter(table.weight.value.astype(np.float64), "weight")
+        output, state = model(indices, embedding=table) if fused else model(table(indices))
+        loss = (output * output).sum() + sum((s * s).sum() for s in final_states(cell, state))
+        loss.backward()
+        results.append([output.numpy()] + [p.grad for p in (table.weight, *model.parameters())])
+    for plain, fused in zip(*results):
+        np.testing.assert_allclose(fused, plain, rtol=1e-10, atol=1e-12)

@@ -1,4 +1,5 @@
-"""The native time loops of the GRU and LSTM layers: a mixin that NativeOps inherits.
+"""The native time loops of the GRU and LSTM layers and the embedding's scatter-add: a mixin
+that NativeOps inherits.
 
 It overrides NumpyRecurrentOps's per-step loops and weight-gradient sums with
 pyx/recurrent.pyx (same signatures); the GEMMs over all N*T rows (input
@@ -18,6 +19,10 @@ from .blas_threads import pin_single_threaded_blas
 
 def check_float(name, array, ndim=None, dtype=None):
     return native_ops.check_float(name, array, ndim, dtype)
+
+
+def describe(array):
+    return native_ops.describe(array)
 
 
 def check_shape(name, array, expected):
@@ -137,3 +142,17 @@ class NativeRecurrentOps:
         grad_bias = np.empty(grad_gates.shape[2], dtype=grad_gates.dtype)
         recurrent.row_sums(grad_gates.reshape(-1, grad_gates.shape[2]), grad_bias)
         return grad_bias
+
+    # ------------------------------------------------------------ embedding
+    def embedding_backward(self, grad_output, indices, num_embeddings):
+        check_float("grad_output", grad_output)
+        dim = grad_output.shape[-1]
+        indices = np.asarray(indices)
+        if indices.dtype.kind not in "iu" or indices.shape != grad_output.shape[:-1]:
+            raise TypeError(f"indices must be integers of shape {grad_output.shape[:-1]}, got {describe(indices)}")
+        grad_weight = np.empty((num_embeddings, dim), dtype=grad_output.dtype)
+        n_bad = recurrent.embedding_backward(grad_output.reshape(-1, dim),
+                                             np.ascontiguousarray(indices.reshape(-1), dtype=np.int64), grad_weight)
+        if n_bad:
+            raise ValueError(f"embedding: {n_bad} indices outside [0, {num_embeddings})")
+        return grad_weight

@@ -4,11 +4,13 @@ A mixin that NumpyOps inherits, so NativeOps (which inherits NumpyOps) can
 override the per-time-step loops while the GEMMs over all time steps go
 through ``linear_forward`` / ``linear_backward`` on either backend.
 
-Each layer runs over a whole sequence: one GEMM projects the inputs of all
-time steps at once, the loop does the recurrent GEMM and the gates per step,
-and backward runs the loop in reverse (backpropagation through time), then
-gets the weight gradients from GEMMs over all N*T rows.  Gate order and
-equations are PyTorch's:
+The layer op (ops/recurrent.py) runs a whole sequence from these pieces: one
+GEMM projects the inputs of all time steps at once (``input_projection``, or
+``embedded_projection`` when the input is rows of an embedding table), the
+loop does the recurrent GEMM and the gates per step (``*_recurrence``), and
+backward runs the loop in reverse (backpropagation through time), then gets
+the weight gradients from GEMMs over all N*T rows.  Gate order and equations
+are PyTorch's:
 
 GRU (gates r, z, n):  r = s(W_ir x + b_ir + W_hr h + b_hr),  z likewise,
     n = tanh(W_in x + b_in + r * (W_hn h + b_hn)),  h' = (1 - z) * n + z * h.
@@ -50,6 +52,16 @@ class NumpyRecurrentOps:
         """The gradient of a bias added at every step: grad_gates (N, T, G) summed over N and T -> (G,)."""
         return grad_gates.sum(axis=(0, 1))
 
+    def embedded_projection(self, indices, table, weight_ih, bias_ih):
+        """input_projection of x = table[indices], made by projecting the V table rows once.
+        indices: (N, T) ints in [0, V), table: (V, I) -> (N, T, G)."""
+        return self.embedding_forward(self.linear_forward(table, weight_ih, bias_ih), indices)
+
+    def embedded_projection_backward(self, grad_gates, indices, table, weight_ih, needs):
+        """(grad_table (V, I), grad_weight_ih (G, I), grad_bias_ih (G,)) of embedded_projection; None where not needed."""
+        grad_rows = self.embedding_backward(grad_gates, indices, table.shape[0])
+        return self.linear_backward(grad_rows, table, weight_ih, needs)
+
     def recurrent_weight_grad(self, grad_gates, h0, output):
         """sum over n, t of grad_gates[n, t]^T outer h_prev[n, t], where h_prev is h0 at t = 0
         and output[:, t-1] after.  grad_gates: (N, T, G), h0: (N, H), output: (N, T, H) -> (G, H)."""
@@ -57,12 +69,6 @@ class NumpyRecurrentOps:
         return grad_gates.reshape(-1, grad_gates.shape[2]).T @ h_prev.reshape(-1, h0.shape[1])
 
     # ------------------------------------------------------------ GRU
-    def gru_forward(self, x, h0, weight_ih, weight_hh, bias_ih, bias_hh):
-        """x: (N, T, I), h0: (N, H), weight_ih: (3H, I), weight_hh: (3H, H), biases (3H,)
-        -> (output (N, T, H) the hidden state after every step, gates (N, T, 4H) for backward)."""
-        projected = self.input_projection(x, weight_ih, bias_ih)
-        return self.gru_recurrence(projected, h0, weight_hh, bias_hh)
-
     def gru_recurrence(self, projected, h0, weight_hh, bias_hh):
         """The time loop of gru_forward over the projected inputs (N, T, 3H) -> (output, gates)."""
         n, t_len, g = projected.shape
@@ -81,18 +87,6 @@ class NumpyRecurrentOps:
             output[:, t] = h
             gates[:, t] = np.concatenate([r, z, new, hn], axis=1)
         return output, gates
-
-    def gru_backward(self, grad_output, x, h0, weight_ih, weight_hh, output, gates, needs=(True,) * 6):
-        """Gradients of gru_forward: (grad_x, grad_weight_ih, grad_weight_hh, grad_bias_ih, grad_bias_hh,
-        grad_h0), None where `needs` (same order) says no.  grad_output: (N, T, H); the rest as
-        gru_forward took or gave."""
-        grad_projected, grad_hh_gates, grad_h0 = self.gru_recurrence_backward(grad_output, h0, weight_hh,
-                                                                              output, gates)
-        grad_x, grad_w_ih, grad_b_ih = self.input_projection_backward(grad_projected, x, weight_ih,
-                                                                      (needs[0], needs[1], needs[3]))
-        grad_w_hh = self.recurrent_weight_grad(grad_hh_gates, h0, output) if needs[2] else None
-        grad_b_hh = self.gate_bias_grad(grad_hh_gates) if needs[4] else None
-        return grad_x, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh, grad_h0 if needs[5] else None
 
     def gru_recurrence_backward(self, grad_output, h0, weight_hh, output, gates):
         """Backpropagation through time of gru_recurrence.
@@ -117,12 +111,6 @@ class NumpyRecurrentOps:
         return grad_projected, grad_hh, grad_h
 
     # ------------------------------------------------------------ LSTM
-    def lstm_forward(self, x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh):
-        """x: (N, T, I), h0, c0: (N, H), weight_ih: (4H, I), weight_hh: (4H, H), biases (4H,)
-        -> (output (N, T, H) hidden states, cells (N, T, H) cell states, gates (N, T, 4H) for backward)."""
-        projected = self.input_projection(x, weight_ih, bias_ih)
-        return self.lstm_recurrence(projected, h0, c0, weight_hh, bias_hh)
-
     def lstm_recurrence(self, projected, h0, c0, weight_hh, bias_hh):
         """The time loop of lstm_forward over the projected inputs (N, T, 4H) -> (output, cells, gates)."""
         n, t_len, g = projected.shape
@@ -140,20 +128,6 @@ class NumpyRecurrentOps:
             output[:, t], cells[:, t] = h, c
             gates[:, t] = np.concatenate([i, f, g_cell, o], axis=1)
         return output, cells, gates
-
-    def lstm_backward(self, grad_output, grad_final_cell, x, h0, c0, weight_ih, weight_hh, output, cells, gates,
-                      needs=(True,) * 7):
-        """Gradients of lstm_forward: (grad_x, grad_weight_ih, grad_weight_hh, grad_bias_ih, grad_bias_hh,
-        grad_h0, grad_c0), None where `needs` (same order) says no.  grad_output: (N, T, H);
-        grad_final_cell: (N, H) gradient of the last cell state, or None; the rest as lstm_forward took or gave."""
-        grad_gates, grad_h0, grad_c0 = self.lstm_recurrence_backward(grad_output, grad_final_cell, h0, c0,
-                                                                     weight_hh, output, cells, gates)
-        grad_x, grad_w_ih, grad_b_ih = self.input_projection_backward(grad_gates, x, weight_ih,
-                                                                      (needs[0], needs[1], needs[3] or needs[4]))
-        grad_w_hh = self.recurrent_weight_grad(grad_gates, h0, output) if needs[2] else None
-        grad_b_hh = grad_b_ih.copy() if needs[4] else None  # both biases enter the same pre-activation
-        return (grad_x, grad_w_ih, grad_w_hh, grad_b_ih if needs[3] else None, grad_b_hh,
-                grad_h0 if needs[5] else None, grad_c0 if needs[6] else None)
 
     def lstm_recurrence_backward(self, grad_output, grad_final_cell, h0, c0, weight_hh, output, cells, gates):
         """Backpropagation through time of lstm_recurrence.
