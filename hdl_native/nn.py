@@ -23,8 +23,8 @@ class Module:
 
     training = True
 
-    def __call__(self, *inputs):
-        return self.forward(*inputs)
+    def __call__(self, *inputs, **options):
+        return self.forward(*inputs, **options)
 
     def forward(self, *inputs):
         raise NotImplementedError
