@@ -80,18 +80,23 @@ cdef inline void lstm_gates_backward(const floating *grad_output, const floating
         hdl_lstm_gates_backward_f64(grad_output, carry, c_prev, c, gates, grad_gates, grad_c, H)
 
 
-def gru_forward(const floating[:, :, ::1] projected,   # IN  (N, T, 3H) x W_ih^T + b_ih of every step
-                const floating[:, ::1] h0,             # IN  (N, H)
-                const floating[:, ::1] weight_hh_t,    # IN  (H, 3H) W_hh transposed
-                const floating[::1] bias_hh,           # IN  (3H,)
-                floating[:, :, ::1] output,            # OUT (N, T, H) hidden state after each step
-                floating[:, :, ::1] gates,             # OUT (N, T, 4H) r | z | n | hn, for backward
-                floating[:, ::1] scratch,              # (n_threads, >= ceil(N / n_threads) * 3H)
-                int n_threads):
-    """The GRU time loop; threads take slices of the batch."""
+def recurrence_forward(const floating[:, :, ::1] projected,   # IN  (N, T, G) x W_ih^T + b_ih of every step
+                       const floating[:, ::1] h0,             # IN  (N, H)
+                       const floating[:, ::1] c0,             # IN  (N, H) LSTM; None for the GRU
+                       const floating[:, ::1] weight_hh_t,    # IN  (H, G) W_hh transposed
+                       const floating[::1] bias_hh,           # IN  (G,)
+                       floating[:, :, ::1] output,            # OUT (N, T, H) hidden state after each step
+                       floating[:, :, ::1] cells,             # OUT (N, T, H) LSTM cell states; None for the GRU
+                       floating[:, :, ::1] gates,             # OUT (N, T, 4H) saved for backward
+                       floating[:, ::1] scratch,              # (n_threads, >= ceil(N / n_threads) * G)
+                       int n_threads):
+    """The time loop of a GRU (cells None: G = 3H, gates r | z | n | hn) or an LSTM (G = 4H,
+    gates i | f | g | o); threads take slices of the batch."""
+    cdef bint lstm = cells is not None
     cdef Py_ssize_t n = output.shape[0], t_len = output.shape[1], hidden = output.shape[2]
-    cdef Py_ssize_t g = 3 * hidden, step = slice_size(n, n_threads), tid, r0, rows, t, k, ld_prev
+    cdef Py_ssize_t g = projected.shape[2], step = slice_size(n, n_threads), tid, r0, rows, t, k, ld_prev
     cdef const floating *h_prev
+    cdef const floating *c_prev = NULL
     if n == 0 or t_len == 0 or hidden == 0:
         return
     for tid in prange(n_threads, nogil=True, schedule='static', num_threads=n_threads):
@@ -101,35 +106,52 @@ def gru_forward(const floating[:, :, ::1] projected,   # IN  (N, T, 3H) x W_ih^T
             for t in range(t_len):
                 if t == 0:
                     h_prev = &h0[r0, 0]
+                    if lstm:
+                        c_prev = &c0[r0, 0]
                     ld_prev = hidden
                 else:
                     h_prev = &output[r0, t - 1, 0]
+                    if lstm:
+                        c_prev = &cells[r0, t - 1, 0]
                     ld_prev = t_len * hidden
                 gemm(False, False, <int> rows, <int> g, <int> hidden, <floating> 1, h_prev, <int> ld_prev,
                      &weight_hh_t[0, 0], <int> g, <floating> 0, &scratch[tid, 0], <int> g)
                 for k in range(rows):
-                    gru_gates(&projected[r0 + k, t, 0], &scratch[tid, k * g], &bias_hh[0],
-                              h_prev + k * ld_prev, &output[r0 + k, t, 0], &gates[r0 + k, t, 0], hidden)
+                    if lstm:
+                        lstm_gates(&projected[r0 + k, t, 0], &scratch[tid, k * g], &bias_hh[0], c_prev + k * ld_prev,
+                                   &output[r0 + k, t, 0], &cells[r0 + k, t, 0], &gates[r0 + k, t, 0], hidden)
+                    else:
+                        gru_gates(&projected[r0 + k, t, 0], &scratch[tid, k * g], &bias_hh[0], h_prev + k * ld_prev,
+                                  &output[r0 + k, t, 0], &gates[r0 + k, t, 0], hidden)
 
 
-def gru_backward(const floating[:, :, ::1] grad_output,   # IN  (N, T, H)
-                 const floating[:, ::1] h0,               # IN  (N, H)
-                 const floating[:, ::1] weight_hh,        # IN  (3H, H)
-                 const floating[:, :, ::1] output,        # IN  (N, T, H) from gru_forward
-                 const floating[:, :, ::1] gates,         # IN  (N, T, 4H) from gru_forward
-                 floating[:, :, ::1] grad_projected,      # OUT (N, T, 3H)
-                 floating[:, :, ::1] grad_recurrent,      # OUT (N, T, 3H) of W_hh h_prev + b_hh
-                 floating[:, ::1] grad_h0,                # OUT (N, H); zero on entry
-                 int n_threads):
-    """Backpropagation through time of the GRU loop; threads take slices of the batch.
+def recurrence_backward(const floating[:, :, ::1] grad_output,   # IN  (N, T, H)
+                        const floating[:, ::1] h0,               # IN  (N, H)
+                        const floating[:, ::1] c0,               # IN  (N, H) LSTM; None for the GRU
+                        const floating[:, ::1] weight_hh,        # IN  (G, H)
+                        const floating[:, :, ::1] output,        # IN  (N, T, H) from recurrence_forward
+                        const floating[:, :, ::1] cells,         # IN  (N, T, H) LSTM; None for the GRU
+                        const floating[:, :, ::1] gates,         # IN  (N, T, 4H) from recurrence_forward
+                        floating[:, :, ::1] grad_projected,      # OUT (N, T, G) of the projected inputs
+                        floating[:, :, ::1] grad_recurrent,      # OUT (N, T, 3H) GRU: of W_hh h_prev + b_hh; LSTM None
+                        floating[:, ::1] grad_h0,                # OUT (N, H); zero on entry
+                        floating[:, ::1] grad_c0,                # IN/OUT (N, H) LSTM: the final cell's gradient in,
+                                                                 #        c0's out; None for the GRU
+                        int n_threads):
+    """Backpropagation through time of recurrence_forward; threads take slices of the batch.
 
-    grad_h0 carries the gradient of the hidden state from step to step (it is
-    grad_h * z after a step's gates, plus grad_recurrent @ W_hh after its GEMM).
+    grad_h0 carries the gradient reaching the previous hidden state from step to
+    step: the GRU's gate kernel leaves grad_h * z in it and the GEMM adds
+    grad_recurrent @ W_hh; the LSTM's gate kernel reads it and the GEMM replaces it
+    by grad_projected @ W_hh (its pre-activations take both weights), while grad_c0
+    carries the cell's gradient.
     """
+    cdef bint lstm = cells is not None
     cdef Py_ssize_t n = output.shape[0], t_len = output.shape[1], hidden = output.shape[2]
-    cdef Py_ssize_t g = 3 * hidden, step = slice_size(n, n_threads), tid, r0, rows, t, k
-    cdef const floating *h_prev
-    cdef Py_ssize_t ld_prev
+    cdef Py_ssize_t g = weight_hh.shape[0], step = slice_size(n, n_threads), tid, r0, rows, t, k, ld_prev
+    cdef const floating *prev
+    cdef floating *grad_source
+    cdef floating beta = 0 if lstm else 1
     if n == 0 or t_len == 0 or hidden == 0:
         return
     for tid in prange(n_threads, nogil=True, schedule='static', num_threads=n_threads):
@@ -137,93 +159,25 @@ def gru_backward(const floating[:, :, ::1] grad_output,   # IN  (N, T, H)
         rows = min(step, n - r0)
         if rows > 0:
             for t in range(t_len - 1, -1, -1):
+                # the previous state a step's gradient needs: c_prev for the LSTM, h_prev for the GRU
                 if t == 0:
-                    h_prev = &h0[r0, 0]
+                    prev = &c0[r0, 0] if lstm else &h0[r0, 0]
                     ld_prev = hidden
                 else:
-                    h_prev = &output[r0, t - 1, 0]
+                    prev = &cells[r0, t - 1, 0] if lstm else &output[r0, t - 1, 0]
                     ld_prev = t_len * hidden
                 for k in range(rows):
-                    gru_gates_backward(&grad_output[r0 + k, t, 0], h_prev + k * ld_prev, &gates[r0 + k, t, 0],
-                                       &grad_projected[r0 + k, t, 0], &grad_recurrent[r0 + k, t, 0],
-                                       &grad_h0[r0 + k, 0], hidden)
-                gemm(False, False, <int> rows, <int> hidden, <int> g, <floating> 1, &grad_recurrent[r0, t, 0],
-                     <int> (t_len * g), &weight_hh[0, 0], <int> hidden, <floating> 1, &grad_h0[r0, 0], <int> hidden)
-
-
-def lstm_forward(const floating[:, :, ::1] projected,   # IN  (N, T, 4H) x W_ih^T + b_ih of every step
-                 const floating[:, ::1] h0,             # IN  (N, H)
-                 const floating[:, ::1] c0,             # IN  (N, H)
-                 const floating[:, ::1] weight_hh_t,    # IN  (H, 4H) W_hh transposed
-                 const floating[::1] bias_hh,           # IN  (4H,)
-                 floating[:, :, ::1] output,            # OUT (N, T, H) hidden state after each step
-                 floating[:, :, ::1] cells,             # OUT (N, T, H) cell state after each step
-                 floating[:, :, ::1] gates,             # OUT (N, T, 4H) i | f | g | o, for backward
-                 floating[:, ::1] scratch,              # (n_threads, >= ceil(N / n_threads) * 4H)
-                 int n_threads):
-    """The LSTM time loop; threads take slices of the batch."""
-    cdef Py_ssize_t n = output.shape[0], t_len = output.shape[1], hidden = output.shape[2]
-    cdef Py_ssize_t g = 4 * hidden, step = slice_size(n, n_threads), tid, r0, rows, t, k, ld_prev
-    cdef const floating *h_prev
-    cdef const floating *c_prev
-    if n == 0 or t_len == 0 or hidden == 0:
-        return
-    for tid in prange(n_threads, nogil=True, schedule='static', num_threads=n_threads):
-        r0 = tid * step
-        rows = min(step, n - r0)
-        if rows > 0:
-            for t in range(t_len):
-                if t == 0:
-                    h_prev = &h0[r0, 0]
-                    c_prev = &c0[r0, 0]
-                    ld_prev = hidden
-                else:
-                    h_prev = &output[r0, t - 1, 0]
-                    c_prev = &cells[r0, t - 1, 0]
-                    ld_prev = t_len * hidden
-                gemm(False, False, <int> rows, <int> g, <int> hidden, <floating> 1, h_prev, <int> ld_prev,
-                     &weight_hh_t[0, 0], <int> g, <floating> 0, &scratch[tid, 0], <int> g)
-                for k in range(rows):
-                    lstm_gates(&projected[r0 + k, t, 0], &scratch[tid, k * g], &bias_hh[0], c_prev + k * ld_prev,
-                               &output[r0 + k, t, 0], &cells[r0 + k, t, 0], &gates[r0 + k, t, 0], hidden)
-
-
-def lstm_backward(const floating[:, :, ::1] grad_output,   # IN  (N, T, H)
-                  const floating[:, ::1] c0,               # IN  (N, H)
-                  const floating[:, ::1] weight_hh,        # IN  (4H, H)
-                  const floating[:, :, ::1] cells,         # IN  (N, T, H) from lstm_forward
-                  const floating[:, :, ::1] gates,         # IN  (N, T, 4H) from lstm_forward
-                  floating[:, :, ::1] grad_gates,          # OUT (N, T, 4H) of the pre-activations
-                  floating[:, ::1] grad_h0,                # OUT (N, H); zero on entry
-                  floating[:, ::1] grad_c0,                # IN/OUT (N, H): the final cell's gradient in, c0's out
-                  int n_threads):
-    """Backpropagation through time of the LSTM loop; threads take slices of the batch.
-
-    grad_h0 carries grad_gates @ W_hh (the gradient reaching h_prev) from step to
-    step, grad_c0 the gradient of the cell state.
-    """
-    cdef Py_ssize_t n = cells.shape[0], t_len = cells.shape[1], hidden = cells.shape[2]
-    cdef Py_ssize_t g = 4 * hidden, step = slice_size(n, n_threads), tid, r0, rows, t, k, ld_prev
-    cdef const floating *c_prev
-    if n == 0 or t_len == 0 or hidden == 0:
-        return
-    for tid in prange(n_threads, nogil=True, schedule='static', num_threads=n_threads):
-        r0 = tid * step
-        rows = min(step, n - r0)
-        if rows > 0:
-            for t in range(t_len - 1, -1, -1):
-                if t == 0:
-                    c_prev = &c0[r0, 0]
-                    ld_prev = hidden
-                else:
-                    c_prev = &cells[r0, t - 1, 0]
-                    ld_prev = t_len * hidden
-                for k in range(rows):
-                    lstm_gates_backward(&grad_output[r0 + k, t, 0], &grad_h0[r0 + k, 0], c_prev + k * ld_prev,
-                                        &cells[r0 + k, t, 0], &gates[r0 + k, t, 0], &grad_gates[r0 + k, t, 0],
-                                        &grad_c0[r0 + k, 0], hidden)
-                gemm(False, False, <int> rows, <int> hidden, <int> g, <floating> 1, &grad_gates[r0, t, 0],
-                     <int> (t_len * g), &weight_hh[0, 0], <int> hidden, <floating> 0, &grad_h0[r0, 0], <int> hidden)
+                    if lstm:
+                        lstm_gates_backward(&grad_output[r0 + k, t, 0], &grad_h0[r0 + k, 0], prev + k * ld_prev,
+                                            &cells[r0 + k, t, 0], &gates[r0 + k, t, 0],
+                                            &grad_projected[r0 + k, t, 0], &grad_c0[r0 + k, 0], hidden)
+                    else:
+                        gru_gates_backward(&grad_output[r0 + k, t, 0], prev + k * ld_prev, &gates[r0 + k, t, 0],
+                                           &grad_projected[r0 + k, t, 0], &grad_recurrent[r0 + k, t, 0],
+                                           &grad_h0[r0 + k, 0], hidden)
+                grad_source = &grad_projected[r0, t, 0] if lstm else &grad_recurrent[r0, t, 0]
+                gemm(False, False, <int> rows, <int> hidden, <int> g, <floating> 1, grad_source, <int> (t_len * g),
+                     &weight_hh[0, 0], <int> hidden, beta, &grad_h0[r0, 0], <int> hidden)
 
 
 def recurrent_weight_grad(const floating[:, :, ::1] grad_gates,   # IN  (N, T, G)

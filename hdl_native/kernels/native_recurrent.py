@@ -43,86 +43,82 @@ class NativeRecurrentOps:
     """The recurrent loops in Cython + OpenMP; threads take slices of the batch."""
 
     def loop_threads(self, n_batch):
+        """Threads for a time loop: each needs at least one batch row."""
         return max(1, min(get_num_threads(), n_batch))
 
-    def check_recurrence(self, projected, h0, weight_hh, n_gates):
-        """(N, T, H) of a recurrence's projected inputs (N, T, G) after checking the arguments."""
+    def run_forward(self, projected, h0, c0, weight_hh, bias_hh, n_gates):
+        """The checked call of recurrence_forward (c0 None: a GRU) -> (output, cells or None, gates)."""
         check_float("projected", projected, 3)
-        check_float("weight_hh", weight_hh, 2, projected.dtype)
         n, t_len, g = projected.shape
+        dtype = projected.dtype
+        check_float("weight_hh", weight_hh, 2, dtype)
         hidden = weight_hh.shape[1]
         check_shape("weight_hh", weight_hh, (n_gates * hidden, hidden))
         check_shape("projected", projected, (n, t_len, n_gates * hidden))
-        check_state("h0", h0, n, hidden, projected.dtype)
-        return n, t_len, hidden
-
-    def step_scratch(self, n, n_threads, gates, dtype):
-        return self.scratch("recurrent", dtype, n_threads, -(-n // n_threads) * gates)
-
-    # ------------------------------------------------------------ GRU
-    def gru_recurrence(self, projected, h0, weight_hh, bias_hh):
-        n, t_len, hidden = self.check_recurrence(projected, h0, weight_hh, 3)
-        check_float("bias_hh", bias_hh, 1, projected.dtype)
-        check_shape("bias_hh", bias_hh, (3 * hidden,))
-        output = np.empty((n, t_len, hidden), dtype=projected.dtype)
-        gates = np.empty((n, t_len, 4 * hidden), dtype=projected.dtype)
+        check_float("bias_hh", bias_hh, 1, dtype)
+        check_shape("bias_hh", bias_hh, (n_gates * hidden,))
+        for name, state in (("h0", h0), ("c0", c0)):
+            if state is not None:
+                check_state(name, state, n, hidden, dtype)
+        output = np.empty((n, t_len, hidden), dtype=dtype)
+        cells = None if c0 is None else np.empty_like(output)
+        gates = np.empty((n, t_len, 4 * hidden), dtype=dtype)
         n_threads = self.loop_threads(n)
-        scratch = self.step_scratch(n, n_threads, 3 * hidden, projected.dtype)
+        scratch = self.scratch("recurrent", dtype, n_threads, -(-n // n_threads) * g)
         pin_single_threaded_blas()
-        recurrent.gru_forward(projected, h0, np.ascontiguousarray(weight_hh.T), bias_hh, output, gates, scratch, n_threads)
-        return output, gates
+        recurrent.recurrence_forward(projected, h0, c0, np.ascontiguousarray(weight_hh.T), bias_hh, output, cells,
+                                     gates, scratch, n_threads)
+        return output, cells, gates
 
-    def gru_recurrence_backward(self, grad_output, h0, weight_hh, output, gates):
+    def run_backward(self, grad_output, grad_final_cell, h0, c0, weight_hh, output, cells, gates, n_gates):
+        """The checked call of recurrence_backward (c0 and cells None: a GRU)
+        -> (grad_projected, grad_recurrent (GRU only, else None), grad_h0, grad_c0 or None)."""
         check_float("output", output, 3)
         n, t_len, hidden = output.shape
         dtype = output.dtype
         check_sequence("grad_output", grad_output, n, t_len, hidden, dtype)
         check_sequence("gates", gates, n, t_len, 4 * hidden, dtype)
-        check_state("h0", h0, n, hidden, dtype)
         check_float("weight_hh", weight_hh, 2, dtype)
-        check_shape("weight_hh", weight_hh, (3 * hidden, hidden))
-        grad_projected = np.empty((n, t_len, 3 * hidden), dtype=dtype)
-        grad_recurrent = np.empty_like(grad_projected)
+        check_shape("weight_hh", weight_hh, (n_gates * hidden, hidden))
+        check_state("h0", h0, n, hidden, dtype)
+        grad_projected = np.empty((n, t_len, n_gates * hidden), dtype=dtype)
+        grad_recurrent = grad_c0 = None
+        if c0 is None:
+            grad_recurrent = np.empty_like(grad_projected)
+        else:
+            check_state("c0", c0, n, hidden, dtype)
+            check_sequence("cells", cells, n, t_len, hidden, dtype)
+            if grad_final_cell is None:
+                grad_c0 = np.zeros((n, hidden), dtype=dtype)
+            else:
+                check_state("grad_final_cell", grad_final_cell, n, hidden, dtype)
+                grad_c0 = grad_final_cell.copy()
         grad_h0 = np.zeros((n, hidden), dtype=dtype)
         pin_single_threaded_blas()
-        recurrent.gru_backward(grad_output, h0, weight_hh, output, gates, grad_projected, grad_recurrent, grad_h0,
-                               self.loop_threads(n))
+        recurrent.recurrence_backward(grad_output, h0, c0, weight_hh, output, cells, gates, grad_projected,
+                                      grad_recurrent, grad_h0, grad_c0, self.loop_threads(n))
+        return grad_projected, grad_recurrent, grad_h0, grad_c0
+
+    # ------------------------------------------------------------ GRU
+    def gru_recurrence(self, projected, h0, weight_hh, bias_hh):
+        output, _, gates = self.run_forward(projected, h0, None, weight_hh, bias_hh, 3)
+        return output, gates
+
+    def gru_recurrence_backward(self, grad_output, h0, weight_hh, output, gates):
+        grad_projected, grad_recurrent, grad_h0, _ = self.run_backward(grad_output, None, h0, None, weight_hh,
+                                                                       output, None, gates, 3)
         return grad_projected, grad_recurrent, grad_h0
 
     # ------------------------------------------------------------ LSTM
     def lstm_recurrence(self, projected, h0, c0, weight_hh, bias_hh):
-        n, t_len, hidden = self.check_recurrence(projected, h0, weight_hh, 4)
-        check_state("c0", c0, n, hidden, projected.dtype)
-        check_float("bias_hh", bias_hh, 1, projected.dtype)
-        check_shape("bias_hh", bias_hh, (4 * hidden,))
-        output = np.empty((n, t_len, hidden), dtype=projected.dtype)
-        cells = np.empty_like(output)
-        gates = np.empty((n, t_len, 4 * hidden), dtype=projected.dtype)
-        n_threads = self.loop_threads(n)
-        scratch = self.step_scratch(n, n_threads, 4 * hidden, projected.dtype)
-        pin_single_threaded_blas()
-        recurrent.lstm_forward(projected, h0, c0, np.ascontiguousarray(weight_hh.T), bias_hh, output, cells, gates, scratch, n_threads)
-        return output, cells, gates
+        check_float("c0", c0, 2)  # None would run the GRU's loop
+        return self.run_forward(projected, h0, c0, weight_hh, bias_hh, 4)
 
     def lstm_recurrence_backward(self, grad_output, grad_final_cell, h0, c0, weight_hh, output, cells, gates):
+        check_float("c0", c0, 2)  # None would run the GRU's loop
         check_float("cells", cells, 3)
-        n, t_len, hidden = cells.shape
-        dtype = cells.dtype
-        check_sequence("grad_output", grad_output, n, t_len, hidden, dtype)
-        check_sequence("gates", gates, n, t_len, 4 * hidden, dtype)
-        check_state("c0", c0, n, hidden, dtype)
-        check_float("weight_hh", weight_hh, 2, dtype)
-        check_shape("weight_hh", weight_hh, (4 * hidden, hidden))
-        grad_gates = np.empty((n, t_len, 4 * hidden), dtype=dtype)
-        grad_h0 = np.zeros((n, hidden), dtype=dtype)
-        if grad_final_cell is None:
-            grad_c0 = np.zeros((n, hidden), dtype=dtype)
-        else:
-            check_state("grad_final_cell", grad_final_cell, n, hidden, dtype)
-            grad_c0 = grad_final_cell.copy()
-        pin_single_threaded_blas()
-        recurrent.lstm_backward(grad_output, c0, weight_hh, cells, gates, grad_gates, grad_h0, grad_c0,
-                                self.loop_threads(n))
+        grad_gates, _, grad_h0, grad_c0 = self.run_backward(grad_output, grad_final_cell, h0, c0, weight_hh,
+                                                            output, cells, gates, 4)
         return grad_gates, grad_h0, grad_c0
 
     # ------------------------------------------------------------ weight and bias gradients
