@@ -322,14 +322,27 @@ def embedded_recurrent_inputs(n_gates, n_rows, n_batch, n_steps, in_features, hi
     return make
 
 
-def embedded(layer):
-    """fn and reference of a recurrent layer reading the table rows the indices select."""
-    def fn(indices, table, *rest):
+def recurrent_records(api, layer, reference, n_gates, n_states):
+    """Two records of a recurrent layer: on float inputs x (N, T, I), and reading the rows of an
+    embedding table selected by indices (N, T) (``embedding=``)."""
+    def on_table(indices, table, *rest):
         return layer(indices, *rest, embedding=table)
 
-    def reference(indices, table, *rest):
-        return REFERENCES[layer](table[indices], *rest)
-    return fn, reference
+    def reference_on_table(indices, table, *rest):
+        return reference(table[indices], *rest)
+
+    return [
+        OpInfo(api, layer, reference, [
+            Sample("with-state", recurrent_inputs(n_gates, 3, 4, 2, 3, n_states)),
+            Sample("zero-state", recurrent_inputs(n_gates, 2, 3, 3, 2, 0)),
+            Sample("odd-batch-one-step", recurrent_inputs(n_gates, 5, 1, 2, 2, n_states)),
+            Sample("wider", recurrent_inputs(n_gates, 4, 6, 5, 8, n_states), gradcheck=False)],
+            reference_grad=complex_step_grad(reference)),
+        OpInfo(api, on_table, reference_on_table, [
+            Sample("embedded-with-state", embedded_recurrent_inputs(n_gates, 4, 3, 4, 2, 3, n_states)),
+            Sample("embedded-zero-state", embedded_recurrent_inputs(n_gates, 3, 2, 5, 3, 2, 0))],
+            reference_grad=complex_step_grad(reference_on_table)),
+    ]
 
 
 def embedding_inputs(index_shape, n_rows, dim):
@@ -337,8 +350,6 @@ def embedding_inputs(index_shape, n_rows, dim):
     return lambda rng: [rng.integers(0, n_rows, size=index_shape).astype(np.int64),
                         rng.standard_normal((n_rows, dim))]
 
-
-REFERENCES = {F.gru: gru_ref, F.lstm: lstm_ref}
 
 # ---------------------------------------------------------------- the table
 OPS = [
@@ -451,26 +462,8 @@ OPS = [
     OpInfo("F.embedding", F.embedding, lambda indices, weight: weight[indices], [
         Sample("2x5-from-4", embedding_inputs((2, 5), 4, 3)),
         Sample("vector", embedding_inputs((6,), 3, 2))]),
-    OpInfo("F.gru", F.gru, gru_ref, [
-        Sample("with-state", recurrent_inputs(3, 3, 4, 2, 3, 1)),
-        Sample("zero-state", recurrent_inputs(3, 2, 3, 3, 2, 0)),
-        Sample("odd-batch-one-step", recurrent_inputs(3, 5, 1, 2, 2, 1)),
-        Sample("wider", recurrent_inputs(3, 4, 6, 5, 8, 1), gradcheck=False)],
-        reference_grad=complex_step_grad(gru_ref)),
-    OpInfo("F.gru", *embedded(F.gru), [
-        Sample("embedded-with-state", embedded_recurrent_inputs(3, 4, 3, 4, 2, 3, 1)),
-        Sample("embedded-zero-state", embedded_recurrent_inputs(3, 3, 2, 5, 3, 2, 0))],
-        reference_grad=complex_step_grad(embedded(F.gru)[1])),
-    OpInfo("F.lstm", F.lstm, lstm_ref, [
-        Sample("with-state", recurrent_inputs(4, 3, 4, 2, 3, 2)),
-        Sample("zero-state", recurrent_inputs(4, 2, 3, 3, 2, 0)),
-        Sample("odd-batch-one-step", recurrent_inputs(4, 5, 1, 2, 2, 2)),
-        Sample("wider", recurrent_inputs(4, 4, 6, 5, 8, 2), gradcheck=False)],
-        reference_grad=complex_step_grad(lstm_ref)),
-    OpInfo("F.lstm", *embedded(F.lstm), [
-        Sample("embedded-with-state", embedded_recurrent_inputs(4, 4, 3, 4, 2, 3, 2)),
-        Sample("embedded-zero-state", embedded_recurrent_inputs(4, 3, 2, 5, 3, 2, 0))],
-        reference_grad=complex_step_grad(embedded(F.lstm)[1])),
+    *recurrent_records("F.gru", F.gru, gru_ref, n_gates=3, n_states=1),
+    *recurrent_records("F.lstm", F.lstm, lstm_ref, n_gates=4, n_states=2),
     OpInfo("F.lstm_final_cell", lambda *arrays: F.lstm_final_cell(F.lstm(*arrays)), lstm_final_cell_ref, [
         Sample("with-state", recurrent_inputs(4, 3, 4, 2, 3, 2)),
         Sample("zero-state", recurrent_inputs(4, 2, 3, 3, 2, 0))],
