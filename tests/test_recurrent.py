@@ -203,3 +203,17 @@ def test_fused_embedding_equals_embedding_then_stack(cell, batch_first, on_backe
         results.append([output.numpy()] + [p.grad for p in (table.weight, *model.parameters())])
     for plain, fused in zip(*results):
         np.testing.assert_allclose(fused, plain, rtol=1e-10, atol=1e-12)
+
+
+def test_native_loop_names_a_bad_argument():
+    pytest.importorskip("hdl_native._native.recurrent", reason="native kernels not built")
+    from hdl_native.kernels import make_ops
+
+    ops = make_ops("native")
+    projected, weight_hh, bias_hh = np.zeros((2, 3, 6)), np.zeros((6, 2)), np.zeros(6)
+    with pytest.raises(TypeError, match="h0 must have dtype float64"):
+        ops.gru_recurrence(projected, np.zeros((2, 2), dtype=np.float32), weight_hh, bias_hh)
+    with pytest.raises(ValueError, match=r"h0 must have shape \(2, 2\)"):
+        ops.gru_recurrence(projected, np.zeros((3, 2)), weight_hh, bias_hh)
+    with pytest.raises(TypeError, match="c0 must be a numpy array"):
+        ops.lstm_recurrence(np.zeros((2, 3, 8)), np.zeros((2, 2)), None, np.zeros((8, 2)), np.zeros(8))

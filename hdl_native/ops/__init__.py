@@ -2,8 +2,9 @@
 
 Where to find an op: its class here (ops/<family>.py: arithmetic, activations,
 reductions, shaping, layers, losses, recurrent), its Tensor method or operator in
-tensor.py, its numpy math in kernels/numpy_ops.py, its native kernel (if any)
-in kernels/native_ops.py -> pyx/, and its test record in tests/opinfo.py.
+tensor.py, its numpy math in kernels/numpy_ops.py (recurrent layers:
+kernels/numpy_recurrent.py), its native kernel (if any) in kernels/native_ops.py
+(kernels/native_recurrent.py) -> pyx/, and its test record in tests/opinfo.py.
 """
 from .activations import Gelu, LogSoftmax, Relu, Sigmoid, Tanh
 from .arithmetic import Add, Div, Exp, Log, MatMul, Mul, Neg, Pow, ScalarAdd, ScalarMul, Square, Sub
