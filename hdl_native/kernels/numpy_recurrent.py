@@ -25,14 +25,8 @@ LSTM ``gates`` (N, T, 4H) = [i | f | g | o] after their activations and ``cells`
 import numpy as np
 
 
-def sigmoid(x):
-    """1 / (1 + e^-x) without overflow: e^x / (1 + e^x) for x < 0."""
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
-
-
 class NumpyRecurrentOps:
-    """GRU, LSTM and embedding math; mixed into NumpyOps."""
+    """GRU, LSTM and embedding math; mixed into NumpyOps (whose linear and sigmoid methods it uses)."""
 
     # ------------------------------------------------------------ shared by both cells
     def input_projection(self, x, weight_ih, bias_ih):
@@ -79,8 +73,8 @@ class NumpyRecurrentOps:
         for t in range(t_len):
             gi = projected[:, t]
             gh = h @ weight_hh.T + bias_hh
-            r = sigmoid(gi[:, :hidden] + gh[:, :hidden])
-            z = sigmoid(gi[:, hidden:2 * hidden] + gh[:, hidden:2 * hidden])
+            r = self.sigmoid_forward(gi[:, :hidden] + gh[:, :hidden])
+            z = self.sigmoid_forward(gi[:, hidden:2 * hidden] + gh[:, hidden:2 * hidden])
             hn = gh[:, 2 * hidden:]
             new = np.tanh(gi[:, 2 * hidden:] + r * hn)
             h = new + z * (h - new)
@@ -121,7 +115,7 @@ class NumpyRecurrentOps:
         h, c = h0, c0
         for t in range(t_len):
             pre = projected[:, t] + h @ weight_hh.T + bias_hh
-            i, f, o = (sigmoid(pre[:, k * hidden:(k + 1) * hidden]) for k in (0, 1, 3))
+            i, f, o = (self.sigmoid_forward(pre[:, k * hidden:(k + 1) * hidden]) for k in (0, 1, 3))
             g_cell = np.tanh(pre[:, 2 * hidden:3 * hidden])
             c = f * c + i * g_cell
             h = o * np.tanh(c)
