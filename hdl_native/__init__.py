@@ -2,14 +2,34 @@
 
 A lazily evaluated autograd graph in Python (``Tensor``), with the hot
 kernels in Cython parallelised by OpenMP.
-"""
-from . import functional, nn, optim
-from ._version import __version__
-from .kernels import get_ops, native_available, use_ops
-from .tensor import Tensor
-from .threads import get_num_threads, openmp_enabled, set_num_threads
 
-__all__ = [
-    "Tensor", "functional", "nn", "optim", "__version__", "get_ops", "use_ops", "native_available",
-    "openmp_enabled", "set_num_threads", "get_num_threads",
-]
+The names below are imported on first use (PEP 562), so ``import
+hdl_native.cli`` starts without numpy and the kernels: a Ctrl-C while the
+command line starts up then lands inside its handler, not in an import.
+"""
+import importlib
+
+from ._version import __version__
+
+_HOMES = {
+    "Tensor": ".tensor", "functional": None, "nn": None, "optim": None,
+    "get_ops": ".kernels", "use_ops": ".kernels", "native_available": ".kernels",
+    "openmp_enabled": ".threads", "set_num_threads": ".threads", "get_num_threads": ".threads",
+}
+
+__all__ = ["__version__", *_HOMES]
+
+
+def __getattr__(name):
+    if name not in _HOMES:
+        raise AttributeError(f"module 'hdl_native' has no attribute {name!r}")
+    home = _HOMES[name]
+    value = importlib.import_module(f".{name}" if home is None else home, __name__)
+    if home is not None:
+        value = getattr(value, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_HOMES))

@@ -3,8 +3,10 @@
 Each subcommand lives in its own module ``hdl_native/commands/cmd_<name>.py``
 defining ``HELP`` (one line), ``add_arguments(parser)`` and ``run(args)``
 returning an exit code.  They are discovered here, so adding a program means
-adding one file.  ``HDLError`` raised by a command prints as one clear line
-on stderr with exit code 2; Ctrl-C exits with 130.
+adding one file.  A bad option (argparse, see cli_types.py for the ranges) and
+``HDLError`` raised by a command print as one clear line on stderr with exit
+code 2 (or the error's own ``exit_code``: 3 for a training run that diverged);
+Ctrl-C, even during start-up, exits with 130 and one line.
 """
 import argparse
 import importlib
@@ -25,8 +27,16 @@ def discover_commands():
     return dict(sorted(found.items()))
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors (bad or missing options) are one line on stderr, exit code 2: the
+    full usage of a trainer command runs to 18 lines and would bury the message; --help shows it."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="hdl-native",
         description="hdl_native: train and run the Hello Deep Learning networks on your CPU.",
     )
@@ -43,18 +53,21 @@ def build_parser():
 
 
 def main(argv=None):
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.run is None:
-        parser.print_help()
-        return 0
+    """Run the command `argv` names; returns its exit code (an HDLError's exit_code, 2 unless it says otherwise)."""
+    name = "hdl-native"
     try:
+        parser = build_parser()  # imports every command: Ctrl-C during start-up may land here
+        args = parser.parse_args(argv)
+        if args.run is None:
+            parser.print_help()
+            return 0
+        name = f"hdl-native {args.command}"
         return int(args.run(args) or 0)
     except HDLError as error:
-        print(f"hdl-native {args.command}: error: {error}", file=sys.stderr)
-        return 2
+        print(f"{name}: error: {error}", file=sys.stderr)
+        return getattr(error, "exit_code", 2)
     except KeyboardInterrupt:
-        print(f"\nhdl-native {args.command}: interrupted", file=sys.stderr)
+        print(f"\n{name}: interrupted", file=sys.stderr)
         return 130
 
 

@@ -74,14 +74,39 @@ class Optimizer:
                 "buffers": {k: v.copy() for k, v in self.buffers().items()}}
 
     def load_state_dict(self, state):
+        """Continue from a state_dict(); ValueError saying what does not fit these parameters.
+
+        Nothing is broadcast, cast or silently restarted at zero: once a step has been taken every
+        parameter needs each of this optimiser's buffers (velocity for SGD with momentum, exp_avg and
+        exp_avg_sq for Adam) with its exact shape and dtype and finite values; before the first step
+        the buffers may also be absent.  step_count must be a whole number >= 0.
+        """
+        if not isinstance(state, dict) or not {"kind", "step_count", "buffers"} <= set(state):
+            raise ValueError("optimizer state must be a mapping with kind, step_count and buffers")
         if state["kind"] != type(self).__name__:
             raise ValueError(f"optimizer state is for {state['kind']}, not {type(self).__name__}")
-        self.step_count = int(state["step_count"])
-        own = self.buffers()
-        for key, value in state["buffers"].items():
-            if key in own and own[key].shape != value.shape:
-                raise ValueError(f"optimizer buffer {key}: shape {value.shape} != {own[key].shape}")
-        self.set_buffers({k: np.array(v) for k, v in state["buffers"].items()})
+        step_count, buffers = state["step_count"], state["buffers"]
+        if isinstance(step_count, bool) or not isinstance(step_count, (int, np.integer)) or step_count < 0:
+            raise ValueError(f"optimizer step_count must be a whole number >= 0, got {step_count!r}")
+        if not isinstance(buffers, dict):
+            raise ValueError(f"optimizer buffers must be a mapping, got {type(buffers).__name__}")
+        params, kinds = dict(self.named_params), list(self.per_name_buffers())
+        expected = {f"{kind}/{name}": params[name] for kind in kinds for name in params}
+        if buffers or step_count:
+            missing, unexpected = sorted(set(expected) - set(buffers)), sorted(set(buffers) - set(expected))
+            if missing or unexpected:
+                keeps = " and ".join(kinds) + " per parameter" if kinds else "no buffers"
+                raise ValueError(f"optimizer buffers after {step_count} steps do not fit this {type(self).__name__} "
+                                 f"(it keeps {keeps}): missing {_listing(missing)}, unexpected {_listing(unexpected)}")
+        for key, value in buffers.items():
+            param = expected[key]
+            if not isinstance(value, np.ndarray) or value.shape != param.shape or value.dtype != param.dtype:
+                found = f"{value.dtype} {value.shape}" if isinstance(value, np.ndarray) else type(value).__name__
+                raise ValueError(f"optimizer buffer {key} is {found}, the parameter is {param.dtype} {param.shape}")
+            if not np.isfinite(value).all():
+                raise ValueError(f"optimizer buffer {key} holds non-finite values (NaN or inf)")
+        self.step_count = int(step_count)
+        self.set_buffers({k: np.array(v) for k, v in buffers.items()})
         self.flat_groups = None  # rebuilt from the loaded buffers at the next step
 
     def buffers(self):
@@ -89,6 +114,14 @@ class Optimizer:
 
     def set_buffers(self, buffers):
         pass
+
+
+def _listing(names, limit=3):
+    """'none', or the first `limit` names and how many more, for messages."""
+    if not names:
+        return "none"
+    more = f" and {len(names) - limit} more" if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more
 
 
 class SGD(Optimizer):
@@ -124,7 +157,7 @@ class Adam(Optimizer):
     """Adam with bias correction (beta1 0.9, beta2 0.999, eps 1e-8 by default).
 
     On the native backend every update, flat or per parameter, is
-    pyx/optim_kernels.pyx's loop (AVX2 where the CPU has it).
+    pyx/optim.pyx's loop (AVX2 where the CPU has it).
     """
 
     def __init__(self, params, lr=0.001, betas=(0.9, 0.999), eps=1e-8):

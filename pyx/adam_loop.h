@@ -19,31 +19,22 @@
 #define HDL_ADAM_MULTIVERSION
 #endif
 
-HDL_ADAM_MULTIVERSION
-static void hdl_adam_f32(float *restrict param, const float *restrict grad, float *restrict exp_avg,
-                         float *restrict exp_avg_sq, ptrdiff_t n, float b1, float one_minus_b1, float b2,
-                         float one_minus_b2, float step_size, float inv_sqrt_bc2, float eps) {
-    for (ptrdiff_t i = 0; i < n; i++) {
-        float g = grad[i];
-        float m = b1 * exp_avg[i] + one_minus_b1 * g;
-        float v = b2 * exp_avg_sq[i] + one_minus_b2 * g * g;
-        exp_avg[i] = m;
-        exp_avg_sq[i] = v;
-        param[i] -= step_size * m / (sqrtf(v) * inv_sqrt_bc2 + eps);
+/* One loop body for both precisions: T is the element type, SQRT its square root. */
+#define HDL_ADAM_LOOP(NAME, T, SQRT)                                                                   \
+    HDL_ADAM_MULTIVERSION                                                                              \
+    static void NAME(T *restrict param, const T *restrict grad, T *restrict exp_avg,                   \
+                     T *restrict exp_avg_sq, ptrdiff_t n, T b1, T one_minus_b1, T b2, T one_minus_b2,  \
+                     T step_size, T inv_sqrt_bc2, T eps) {                                             \
+        for (ptrdiff_t i = 0; i < n; i++) {                                                            \
+            T g = grad[i];                                                                             \
+            T m = b1 * exp_avg[i] + one_minus_b1 * g;                                                  \
+            T v = b2 * exp_avg_sq[i] + one_minus_b2 * g * g;                                           \
+            exp_avg[i] = m;                                                                            \
+            exp_avg_sq[i] = v;                                                                         \
+            param[i] -= step_size * m / (SQRT(v) * inv_sqrt_bc2 + eps);                                \
+        }                                                                                              \
     }
-}
 
-HDL_ADAM_MULTIVERSION
-static void hdl_adam_f64(double *restrict param, const double *restrict grad, double *restrict exp_avg,
-                         double *restrict exp_avg_sq, ptrdiff_t n, double b1, double one_minus_b1, double b2,
-                         double one_minus_b2, double step_size, double inv_sqrt_bc2, double eps) {
-    for (ptrdiff_t i = 0; i < n; i++) {
-        double g = grad[i];
-        double m = b1 * exp_avg[i] + one_minus_b1 * g;
-        double v = b2 * exp_avg_sq[i] + one_minus_b2 * g * g;
-        exp_avg[i] = m;
-        exp_avg_sq[i] = v;
-        param[i] -= step_size * m / (sqrt(v) * inv_sqrt_bc2 + eps);
-    }
-}
+HDL_ADAM_LOOP(hdl_adam_f32, float, sqrtf)
+HDL_ADAM_LOOP(hdl_adam_f64, double, sqrt)
 #endif

@@ -224,7 +224,8 @@ def conv2d_backward(const floating[:, :, :, ::1] grad_output,  # IN  (N, O, Ho, 
     """All three conv gradients in one pass over tiles of `tile` images on `n_threads` threads.
 
     Each thread sums its weight and bias gradients in its own scratch row; the
-    rows are added up at the end.  Pass None for a gradient that is not needed.
+    rows are added up at the end.  Pass None for a gradient that is not needed;
+    grad_weight needs x and grad_input needs weight (the wrapper sees to it).
     """
     cdef Py_ssize_t n = grad_output.shape[0], c_out = grad_output.shape[1]
     cdef Py_ssize_t k = h - grad_output.shape[2] + 1, ckk = c_in * k * k
@@ -235,8 +236,6 @@ def conv2d_backward(const floating[:, :, :, ::1] grad_output,  # IN  (N, O, Ho, 
     cdef bint want_b = grad_bias is not None
     cdef floating *thread_scratch
     cdef floating *total
-    if (want_w and x is None) or (want_x and weight is None):
-        raise ValueError("conv2d_backward: grad_weight needs x and grad_input needs weight")
     n_threads = min(n_threads, <int> n_rows)
     for r in range(n_rows):
         for j in range(size):

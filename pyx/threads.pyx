@@ -13,7 +13,5 @@ def get_max_threads():
 
 
 def set_max_threads(int n_threads):
-    """Set the OpenMP thread count used by every later parallel region."""
-    if n_threads < 1:
-        raise ValueError(f"n_threads must be >= 1, got {n_threads}")
+    """Set the OpenMP thread count (>= 1, hdl_native.threads checks) used by every later parallel region."""
     omp_set_num_threads(n_threads)

@@ -58,3 +58,25 @@ def test_a_layer_refuses_mixed_float_widths_when_built():
 def test_elementwise_ops_refuse_complex_and_half_when_built(dtype):
     with pytest.raises(TypeError, match=f"gelu: computes in float32 or float64 .* got {np.dtype(dtype)}"):
         F.gelu(Tensor(np.zeros(3, dtype=dtype)))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "native"])
+def test_float32_log_softmax_keeps_its_precision_at_large_logits(backend):
+    """(x - max) - log(sum), not x - (max + log(sum)): the latter rounded at the scale of the max
+    and was off by 4e-4 at logits near 1e4 (PyTorch: 1e-6)."""
+    import hdl_native
+
+    if backend == "native" and not hdl_native.native_available():
+        pytest.skip("native kernels not built (pip install . or python setup.py build_ext --inplace)")
+    logits = (1e4 + np.random.default_rng(0).standard_normal((64, 26)) * 3).astype(np.float32)
+    labels = np.arange(64) % 26
+    shifted = logits.astype(np.float64) - logits.max(axis=1, keepdims=True)
+    expected = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    previous = hdl_native.use_ops(backend)
+    try:
+        got = F.log_softmax(Tensor(logits)).value
+        loss = F.cross_entropy(Tensor(logits), Tensor(labels)).item()
+    finally:
+        hdl_native.use_ops(previous)
+    np.testing.assert_allclose(got, expected, atol=4e-6)
+    assert abs(loss - (-expected[np.arange(64), labels].mean())) < 4e-6

@@ -35,7 +35,7 @@ def test_round_trip_restores_parameters_optimizer_and_extras(tmp_path, make):
     trained_a_little(model, optimizer)
     rng = np.random.default_rng(7)
     rng.random(3)
-    extras = {"classes": list("abcde")[:model.n_classes], "batch_counter": 12,
+    extras = {"classes": list("abcdefghij")[:model.n_classes], "batch_counter": 12,
               "rng_state": {"augment": rng.bit_generator.state, "dropout": None},
               "batcher_state": {"epoch": 2, "position": 64}, "normalization": {"mean": 0.17, "std": 0.25},
               "dataset": "letters", "history": [(1, 2.5), (3, 4.5)]}
@@ -166,3 +166,16 @@ def test_pretrained_letters_model_loads_when_shipped():
     assert isinstance(model, LettersCNN) and model.n_classes == 26
     assert meta["classes"] == list("abcdefghijklmnopqrstuvwxyz")
     assert set(meta["normalization"]) == {"mean", "std"}
+
+
+def test_version_1_files_without_a_header_checksum_still_load(tmp_path):
+    """Format 2 only adds the header's CRC-32 after the header length; format 1 files (the shipped model) still load."""
+    model = DigitsMLP(seed=4)
+    blob = save_checkpoint(tmp_path / "new.hdl", model).read_bytes()
+    assert int.from_bytes(blob[8:12], "little") == FORMAT_VERSION == 2
+    old = tmp_path / "old.hdl"
+    old.write_bytes(MAGIC + (1).to_bytes(4, "little") + blob[12:20] + blob[24:])
+    loaded, meta = load_model(old)
+    assert meta["format_version"] == 1
+    for name, array in model.state_dict().items():
+        np.testing.assert_array_equal(loaded.state_dict()[name], array)

@@ -19,8 +19,32 @@ def conv_value(run, batchno, idx, row, col):
     return run * 0.5 + idx * 0.1 + row * 0.01 + col * 0.001 - batchno * 1e-3
 
 
-def build_log(path, runs=(1, 2), n_batches=40):
-    """A small log in the trainer's schema: runs 1 and 2, c2.weight with 4 filters of 3x3, fc1.bias of 5."""
+def fake_parameters(run, batchno):
+    """{name: (values, grads)} in the logged shapes: c2.weight with 4 filters of 3x3, fc1.bias of 5."""
+    idx, rows, cols = np.indices((4, 3, 3))
+    return {"c2.weight": (conv_value(run, batchno, idx, rows, cols), 0.01 * rows),
+            "fc1.bias": (np.full(5, 0.2 - 0.001 * batchno), np.zeros(5))}
+
+
+def insert_snapshots(connection, run, batchno):
+    """The trainer's layout: one row per parameter, values and grads as float32 BLOBs."""
+    for name, (values, grads) in fake_parameters(run, batchno).items():
+        connection.execute("INSERT INTO snapshots VALUES (?,?,?,?,?,?)", (
+            run, batchno, name, ",".join(map(str, values.shape)), values.astype("<f4").tobytes(),
+            grads.astype("<f4").tobytes()))
+
+
+def insert_data_rows(connection, run, batchno):
+    """The layout of logs written before the snapshots table: one row per element."""
+    for name, (values, grads) in fake_parameters(run, batchno).items():
+        for (idx, *position), value in np.ndenumerate(values):
+            row, col = position if len(position) == 2 else (0, 0)
+            connection.execute("INSERT INTO data VALUES (?,?,?,?,?,?,?,?)",
+                               (run, batchno, name, idx, row, col, value, grads[(idx, *position)]))
+
+
+def build_log(path, layouts=("snapshots", "snapshots"), n_batches=40):
+    """A small log in the trainer's schema: runs 1 and 2, their parameters in the tables `layouts` names."""
     connection = sqlite3.connect(path)
     connection.executescript(f"""
         CREATE TABLE runs (startID INTEGER PRIMARY KEY AUTOINCREMENT, command TEXT, args TEXT, started REAL);
@@ -28,9 +52,11 @@ def build_log(path, runs=(1, 2), n_batches=40):
         CREATE TABLE validation {PROGRESS};
         CREATE TABLE data (startID INTEGER, batchno INTEGER, name TEXT, idx INTEGER, row INTEGER, col INTEGER,
                            val REAL, grad REAL);
+        CREATE TABLE snapshots (startID INTEGER, batchno INTEGER, name TEXT, shape TEXT, val BLOB, grad BLOB);
         CREATE TABLE confusion (startID INTEGER, batchno INTEGER, true INTEGER, predicted INTEGER, count INTEGER);
     """)
-    for run in runs:
+    insert = {"snapshots": insert_snapshots, "data": insert_data_rows}
+    for run, layout in enumerate(layouts, start=1):
         connection.execute("INSERT INTO runs VALUES (?, 'letters', ?, 0)", (run, json.dumps({"dataset": "letters"})))
         for batchno in range(n_batches):
             row = (run, batchno, 0, 1e9 + batchno, 0.1 * batchno, 0.2 * batchno, min(100, 3 * batchno),
@@ -39,11 +65,7 @@ def build_log(path, runs=(1, 2), n_batches=40):
             if batchno % 10 == 9:
                 connection.execute("INSERT INTO validation VALUES (?,?,?,?,?,?,?,?,?,?,?)", row)
             if batchno < 8 or batchno % 8 == 0:
-                connection.executemany("INSERT INTO data VALUES (?,?,?,?,?,?,?,?)", [
-                    (run, batchno, "c2.weight", idx, r, c, conv_value(run, batchno, idx, r, c), 0.01 * r)
-                    for idx in range(4) for r in range(3) for c in range(3)])
-                connection.executemany("INSERT INTO data VALUES (?,?,?,?,?,?,?,?)", [
-                    (run, batchno, "fc1.bias", idx, 0, 0, 0.2 - 0.001 * batchno, 0.0) for idx in range(5)])
+                insert[layout](connection, run, batchno)
         connection.executemany("INSERT INTO confusion VALUES (?,?,?,?,?)",
                                [(run, 39, t, t, 30) for t in range(26)] + [(run, 39, 4, 5, 7), (run, 20, 0, 1, 99)])
     connection.commit()
@@ -51,9 +73,10 @@ def build_log(path, runs=(1, 2), n_batches=40):
     return path
 
 
-@pytest.fixture
-def log_path(tmp_path):
-    return build_log(tmp_path / "letters-vals.sqlite3")
+@pytest.fixture(params=[("snapshots", "snapshots"), ("data", "snapshots")], ids=["snapshots", "old-data-run-1"])
+def log_path(tmp_path, request):
+    """Both runs as the trainer logs them now, or run 1 in the old per-element layout (one file can hold both)."""
+    return build_log(tmp_path / "letters-vals.sqlite3", request.param)
 
 
 def test_plot_writes_every_picture_for_the_latest_run(log_path, tmp_path, capsys):
@@ -88,7 +111,7 @@ def test_parameter_history_returns_the_logged_values(log_path):
         assert batchnos.tolist() == list(range(8)) + [8, 16, 24, 32]
         assert list(zip(rows.tolist(), cols.tolist())) == [(r, c) for r in range(3) for c in range(3)]
         expected = np.array([[conv_value(1, b, 2, r, c) for r in range(3) for c in range(3)] for b in batchnos])
-        np.testing.assert_allclose(values, expected)
+        np.testing.assert_allclose(values, expected, rtol=1e-6)  # float32 BLOBs
         np.testing.assert_allclose(grads[:, 3:6], 0.01)  # row 1
         assert log.logged_batches(2) == (0, 32)
         assert len(log.snapshot(2, 0)) == 4 * 9  # weights only
@@ -150,4 +173,4 @@ def test_log_with_only_training_progress_draws_curves_and_says_what_is_missing(t
     assert any("squared-weight" in note for note in summary["notes"])
     assert any("confusion" in note for note in summary["notes"])
     assert main(["plot", str(path), "--out", str(tmp_path / "p"), "--param", "c2:1"]) == 2
-    assert "no 'data' table" in capsys.readouterr().err
+    assert "no 'snapshots' table" in capsys.readouterr().err

@@ -197,11 +197,11 @@ def test_non_contiguous_is_a_value_error(ops):
 
 def test_mismatched_shapes_are_value_errors(ops):
     x = np.ones((2, 3, 6, 6), np.float32)
-    with pytest.raises(ValueError, match="x has 3 channels but weight expects 4"):
+    with pytest.raises(ValueError, match=r"weight must have shape \(O, C, K, K\) with C=3 \(from x\)"):
         ops.conv2d_forward(x, np.ones((2, 4, 3, 3), np.float32))
-    with pytest.raises(ValueError, match="smaller than the 7x7 kernel"):
+    with pytest.raises(ValueError, match="the 7x7 kernel does not fit the 6x6 image"):
         ops.conv2d_forward(x, np.ones((2, 3, 7, 7), np.float32))
-    with pytest.raises(ValueError, match="square kernel"):
+    with pytest.raises(ValueError, match=r"weight must have shape \(O, C, K, K\) with K=3"):
         ops.conv2d_forward(x, np.ones((2, 3, 3, 2), np.float32))
     with pytest.raises(ValueError, match="bias must have shape"):
         ops.conv2d_forward(x, np.ones((2, 3, 3, 3), np.float32), np.ones(3, np.float32))
@@ -209,7 +209,7 @@ def test_mismatched_shapes_are_value_errors(ops):
         ops.conv2d_backward_input(np.ones((2, 2, 3, 3), np.float32), np.ones((2, 3, 3, 3), np.float32), x.shape)
     with pytest.raises(ValueError, match="grad_output must have shape"):
         ops.conv2d_backward_weight(np.ones((2, 2, 3, 3), np.float32), x, 3)
-    with pytest.raises(ValueError, match="differ in features"):
+    with pytest.raises(ValueError, match=r"weight must have shape \(G, F\) with F=3 \(from x\)"):
         ops.linear_forward(np.ones((2, 3), np.float32), np.ones((4, 5), np.float32))
     with pytest.raises(ValueError, match="grad_output must have shape"):
         ops.gelu_backward(np.ones(3, np.float32), np.ones(4, np.float32))
@@ -220,10 +220,10 @@ def test_bad_indices_are_value_errors_not_crashes(ops):
     out, argmax = ops.maxpool2d_forward(x, 2)
     with pytest.raises(ValueError, match="outside the 4x4 input plane"):
         ops.maxpool2d_backward(out, argmax + 1000, x.shape)
-    with pytest.raises(TypeError, match="argmax must be a C-contiguous int32"):
+    with pytest.raises(TypeError, match="argmax must have dtype int32"):
         ops.maxpool2d_backward(out, argmax.astype(np.int64), x.shape)
     logits = np.zeros((2, 3), np.float32)
-    with pytest.raises(ValueError, match=r"labels must lie in \[0, 3\)"):
+    with pytest.raises(ValueError, match=r"cross_entropy: label 3 is outside \[0, 3\)"):
         ops.cross_entropy_forward(logits, np.array([0, 3]))
     with pytest.raises(ValueError, match="labels must have shape"):
         ops.cross_entropy_forward(logits, np.array([0]))

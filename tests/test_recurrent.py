@@ -213,7 +213,7 @@ def test_native_loop_names_a_bad_argument():
     projected, weight_hh, bias_hh = np.zeros((2, 3, 6)), np.zeros((6, 2)), np.zeros(6)
     with pytest.raises(TypeError, match="h0 must have dtype float64"):
         ops.gru_recurrence(projected, np.zeros((2, 2), dtype=np.float32), weight_hh, bias_hh)
-    with pytest.raises(ValueError, match=r"h0 must have shape \(2, 2\)"):
+    with pytest.raises(ValueError, match=r"h0 must have shape \(N, H\) with N=2 \(from projected\)"):
         ops.gru_recurrence(projected, np.zeros((3, 2)), weight_hh, bias_hh)
     with pytest.raises(TypeError, match="c0 must be a numpy array"):
         ops.lstm_recurrence(np.zeros((2, 3, 8)), np.zeros((2, 2)), None, np.zeros((8, 2)), np.zeros(8))

@@ -11,7 +11,6 @@ sequences of --seq-len) report characters/s (chars_per_s) instead of images/s.
 Example: hdl-native bench --model letters-cnn --batch-size 64 --threads 2 --steps 50
          hdl-native bench --model char-gru --threads 1 --json
 """
-import json
 import platform
 
 HELP = "time training steps of letters-cnn, digits-mlp, char-gru or char-lstm on random data (images or chars/s)"
@@ -24,32 +23,35 @@ def all_models():
 
 
 def add_arguments(parser):
+    from ..cli_types import BATCH_SIZE, NON_NEGATIVE_INT, POSITIVE_INT, SEED, THREADS
+
     parser.add_argument("--model", default="letters-cnn",
                         help=f"network to time: {', '.join(all_models())} (default letters-cnn)")
-    parser.add_argument("--batch-size", type=int, default=64, help="images per step (default 64)")
-    parser.add_argument("--seq-len", type=int, default=100, help="characters per sequence, char models (default 100)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="threads for the kernels and BLAS (default: OMP_NUM_THREADS or all cores)")
-    parser.add_argument("--steps", type=int, default=20, help="timed training steps (default 20)")
-    parser.add_argument("--warmup", type=int, default=None, help="untimed steps first (default: max(2, steps/10))")
-    parser.add_argument("--seed", type=int, default=0, help="seed for the weights and the random batches")
+    parser.add_argument("--batch-size", type=BATCH_SIZE, default=64,
+                        help=f"images (char models: sequences) per step, {BATCH_SIZE.allowed} (default 64)")
+    parser.add_argument("--seq-len", type=POSITIVE_INT, default=100,
+                        help=f"characters per sequence of the char models, {POSITIVE_INT.allowed} (default 100)")
+    parser.add_argument("--threads", type=THREADS, default=None,
+                        help=f"threads for the kernels and BLAS, {THREADS.allowed} (default: OMP_NUM_THREADS or "
+                             "all cores)")
+    parser.add_argument("--steps", type=POSITIVE_INT, default=20,
+                        help=f"timed training steps, {POSITIVE_INT.allowed} (default 20)")
+    parser.add_argument("--warmup", type=NON_NEGATIVE_INT, default=None,
+                        help=f"untimed steps first, {NON_NEGATIVE_INT.allowed} (default: max(2, steps/10))")
+    parser.add_argument("--seed", type=SEED, default=0,
+                        help=f"seed for the weights and the random batches, {SEED.allowed} (default 0)")
     parser.add_argument("--kernels", choices=["native", "numpy"], default=None,
                         help="kernel backend (default: native when built, else numpy)")
     parser.add_argument("--json", action="store_true", help="print one JSON summary object on the last line")
 
 
 def check_arguments(args):
-    """Raise HDLError naming the first bad argument."""
+    """Raise HDLError naming --model or --kernels when the network is unknown or the backend is not built."""
     from ..errors import HDLError
     from ..kernels import native_available
 
     if args.model not in all_models():
         raise HDLError(f"--model {args.model!r} is not a known network; choose one of: {', '.join(all_models())}")
-    for flag, value, minimum in (("--batch-size", args.batch_size, 1), ("--steps", args.steps, 1),
-                                 ("--seq-len", args.seq_len, 1),
-                                 ("--threads", args.threads, 1), ("--warmup", args.warmup, 0)):
-        if value is not None and value < minimum:
-            raise HDLError(f"{flag} must be >= {minimum}, got {value}")
     if args.kernels == "native" and not native_available():
         raise HDLError("--kernels native: the compiled kernels are not built "
                        "(run `python setup.py build_ext --inplace` in the source tree, or reinstall)")
@@ -58,6 +60,7 @@ def check_arguments(args):
 def run(args):
     import hdl_native as hdl
     from ..bench import CharTrainingStep, TrainingStep, peak_rss_mb, summarize, time_steps
+    from ..json_output import json_line
     from ..models import CHAR_MODELS
 
     check_arguments(args)
@@ -92,5 +95,5 @@ def run(args):
     print(f"  {summary[unit + '_per_s']:,.0f} {unit}/s, {summary['ms_per_step']:.3f} ms/step "
           f"(median {summary['ms_per_step_median']:.3f}), peak RSS {summary['peak_rss_mb']:.0f} MB")
     if args.json:
-        print(json.dumps(summary))
+        print(json_line(summary))
     return 0

@@ -4,6 +4,7 @@
   hdl-native digits --optimizer adam --epochs 10 --lr-schedule cosine
   hdl-native digits --model cnn --adam --lr 0.002 --lr-schedule cosine --max-minutes 1 --epochs 3
 """
+from ..cli_types import DROPOUT, LEARNING_RATE, MOMENTUM
 from ..data import add_data_arguments
 from ..errors import HDLError
 from ..training.config import OptimizerChoice, RunConfig, add_training_arguments
@@ -20,11 +21,14 @@ def add_arguments(parser):
     parser.add_argument("--optimizer", choices=("sgd", "momentum", "adam"), default="sgd",
                         help="plain SGD, SGD with momentum, or Adam (default: sgd)")
     parser.add_argument("--adam", action="store_true", help="same as --optimizer adam")
-    parser.add_argument("--lr", type=float, default=None,
-                        help="learning rate (default: 0.01 for sgd and momentum, 0.001 for adam)")
-    parser.add_argument("--momentum", type=float, default=0.9, help="momentum for --optimizer momentum (default: 0.9)")
-    parser.add_argument("--dropout", type=float, nargs="?", const=0.5, default=0.0, metavar="P",
-                        help="dropout after fc1 of the CNN while training; --dropout alone means 0.5 (default: off)")
+    parser.add_argument("--lr", type=LEARNING_RATE, default=None,
+                        help=f"learning rate, {LEARNING_RATE.allowed} (default: 0.01 for sgd and momentum, "
+                             "0.001 for adam)")
+    parser.add_argument("--momentum", type=MOMENTUM, default=0.9,
+                        help=f"momentum for --optimizer momentum, {MOMENTUM.allowed} (default: 0.9)")
+    parser.add_argument("--dropout", type=DROPOUT, nargs="?", const=0.5, default=0.0, metavar="P",
+                        help=f"dropout after fc1 of the CNN while training, {DROPOUT.allowed}; --dropout alone means "
+                             "0.5 (default: off)")
     add_training_arguments(parser, "digits", default_epochs=1, default_validate_every=300)
     parser.set_defaults(state=None, train_from=None)  # digits has no STATE or --train-from
 

@@ -5,7 +5,6 @@ Files land in DEST/mnist/ or DEST/emnist/, where every program finds them with
 resumes where it stopped when run again.
 """
 import argparse
-import json
 
 HELP = "download MNIST or EMNIST into the data folder (checksummed, resumable)"
 
@@ -23,6 +22,7 @@ def add_arguments(parser):
 def run(args):
     from hdl_native.data.download import download_dataset
     from hdl_native.data.paths import find_data_root
+    from hdl_native.json_output import json_line
 
     dest = find_data_root(args.dest)
     paths = download_dataset(args.dataset, dest, base_url=args.base_url, progress=not args.no_progress,
@@ -32,5 +32,5 @@ def run(args):
     print(f"{args.dataset}: {len(paths)} files verified in {paths[0].parent}; use --data {dest} "
           f"(or HDL_DATA={dest}) to train on them")
     if args.json:
-        print(json.dumps({"dataset": args.dataset, "dest": str(dest), "files": [str(p) for p in paths]}))
+        print(json_line({"dataset": args.dataset, "dest": str(dest), "files": [str(p) for p in paths]}))
     return 0

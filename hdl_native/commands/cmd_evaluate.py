@@ -15,6 +15,7 @@ HELP = "measure a saved model on a test split: accuracy, top-2, per class, confu
 
 
 def add_arguments(parser):
+    from hdl_native.cli_types import BATCH_SIZE, SEED, THREADS
     from hdl_native.data.datasets import DATASETS
     from hdl_native.data.paths import DATA_ENV
 
@@ -23,29 +24,27 @@ def add_arguments(parser):
                         help=f"data root holding mnist/, letters/ ... (default: ${DATA_ENV}, else ~/.cache/hdl_native)")
     parser.add_argument("--dataset", choices=list(DATASETS), default=None,
                         help="test split to use (default: the dataset the model was trained on)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the test-image augmentation (default: 0)")
-    parser.add_argument("--batch-size", type=int, default=500, help="images per forward pass (default: 500)")
-    parser.add_argument("--threads", type=int, default=None, help="kernel threads (default: all cores)")
+    parser.add_argument("--seed", type=SEED, default=0,
+                        help=f"seed of the test-image augmentation, {SEED.allowed} (default: 0)")
+    parser.add_argument("--batch-size", type=BATCH_SIZE, default=500,
+                        help=f"images per forward pass, {BATCH_SIZE.allowed} (default: 500)")
+    parser.add_argument("--threads", type=THREADS, default=None,
+                        help=f"kernel threads, {THREADS.allowed} (default: all cores)")
     parser.add_argument("--plot", metavar="DIR", default=None, help="also write the confusion matrix as PNG here")
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
 
 
 def run(args):
-    import json
     import math
     from pathlib import Path
 
     from hdl_native.data import find_data_root
-    from hdl_native.errors import HDLError
     from hdl_native.inspect.evaluation import evaluate_state
     from hdl_native.inspect.weight_stats import format_layer_weights
+    from hdl_native.json_output import json_line
     from hdl_native.threads import set_num_threads
 
-    if args.batch_size <= 0:
-        raise HDLError(f"--batch-size must be positive, got {args.batch_size}")
     if args.threads is not None:
-        if args.threads <= 0:
-            raise HDLError(f"--threads must be positive, got {args.threads}")
         set_num_threads(args.threads)
     report = evaluate_state(args.state, find_data_root(args.data), args.dataset, args.seed, args.batch_size)
     print(f"{args.state} on {report.dataset} test ({report.n_images} images):")
@@ -63,5 +62,5 @@ def run(args):
                                   title=f"{Path(args.state).name} on {report.dataset} test: {report.test_accuracy:.2f}%")
         print(path)
     if args.json:
-        print(json.dumps(report.as_json()))
+        print(json_line(report.as_json()))
     return 0

@@ -5,29 +5,31 @@ The network is prediction = input * weight and the error is (prediction - goal)^
 gradient-descent runs use an hdl_native graph and backward().  No data and no randomness are
 involved: --data, --dataset and --seed are accepted like every program's but have no effect.
 """
-import json
 
 HELP = "Grokking notes: hot/cold learning, gradient descent, divergence and the alpha fix on one weight"
 
 
 def add_arguments(parser):
+    from ..cli_types import POSITIVE_INT, int_range
     from ..data import add_data_arguments
 
+    # the divergence run multiplies its error by 9 a step: float64 overflows after about 320 steps
+    iterations = int_range(1, 300)
+
     add_data_arguments(parser, default_dataset="mnist")
-    parser.add_argument("--iterations", type=int, default=20, metavar="N",
-                        help="steps of each gradient-descent run (default: 20)")
-    parser.add_argument("--every", type=int, default=100, metavar="K",
-                        help="print every K-th step of the 1101-step hot/cold run (default: 100)")
+    parser.add_argument("--iterations", type=iterations, default=20, metavar="N",
+                        help=f"steps of each gradient-descent run, {iterations.allowed} (default: 20)")
+    parser.add_argument("--every", type=POSITIVE_INT, default=100, metavar="K",
+                        help=f"print every K-th step of the 1101-step hot/cold run, {POSITIVE_INT.allowed} "
+                             "(default: 100)")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object with every sequence on the last line")
 
 
 def run(args):
-    from ..errors import HDLError
+    from ..json_output import json_line
     from ..programs import gd_demo
 
-    if args.iterations < 1 or args.every < 1:
-        raise HDLError(f"--iterations and --every must be at least 1, got {args.iterations} and {args.every}")
     traces = gd_demo.all_demos(iterations=args.iterations)
     for trace in traces:
         print(f"== {trace.name}: {trace.description}")
@@ -36,5 +38,5 @@ def run(args):
         for step in steps:
             print(f"step {step:4d}  Error:{trace.errors[step]!r:<24} Prediction:{trace.predictions[step]!r}")
     if args.json:
-        print(json.dumps({trace.name: trace.as_dict() for trace in traces}))
+        print(json_line({trace.name: trace.as_dict() for trace in traces}))
     return 0

@@ -10,21 +10,23 @@ the validation set is the test split itself, as in the tutorial.
 Writes learn37-weights.png (the learned weights) and learn37-scores.png (histogram of
 test scores) into --plot DIR, and learn37-weights.gif (how the weights evolved) with --animate.
 """
-import json
 
 HELP = "chapter 2: the 3-or-7 network learns its weights (margin updates, lr 0.01)"
 
 
 def add_arguments(parser):
+    from ..cli_types import NON_NEGATIVE_INT, POSITIVE_INT
     from ..data import add_data_arguments
 
     add_data_arguments(parser, default_dataset="mnist")
     parser.add_argument("--plot", metavar="DIR", default=".", help="folder for the PNG/GIF pictures (default: .)")
     parser.add_argument("--animate", action="store_true", help="also write learn37-weights.gif of the weights evolving")
-    parser.add_argument("--max-images", type=int, default=None, metavar="N",
-                        help="learn from at most N images (default: one pass over the training 3s and 7s)")
-    parser.add_argument("--validation-size", type=int, default=1000, metavar="N",
-                        help="training 3s and 7s held out for validation (default: 1000)")
+    parser.add_argument("--max-images", type=NON_NEGATIVE_INT, default=None, metavar="N",
+                        help=f"learn from at most N images, {NON_NEGATIVE_INT.allowed} (default: one pass over the "
+                             "training 3s and 7s)")
+    parser.add_argument("--validation-size", type=POSITIVE_INT, default=1000, metavar="N",
+                        help=f"training 3s and 7s held out for validation, {POSITIVE_INT.allowed} and fewer than "
+                             "the training split holds (default: 1000)")
     parser.add_argument("--validate-on", choices=["holdout", "test"], default="holdout",
                         help="holdout: validate on held-out training images (default); test: on the test 3s and 7s, "
                              "as the tutorial does (the final test figure is then optimistic)")
@@ -34,10 +36,9 @@ def add_arguments(parser):
 def run(args):
     from ..data import find_data_root, load_dataset
     from ..errors import HDLError
+    from ..json_output import json_line
     from ..programs import learn37
 
-    if args.max_images is not None and args.max_images < 0:
-        raise HDLError(f"--max-images must be 0 or more, got {args.max_images}")
     root = find_data_root(args.data)
     train = load_dataset(args.dataset, "train", root)
     test = load_dataset(args.dataset, "test", root)
@@ -64,7 +65,7 @@ def run(args):
     for path in written:
         print(f"wrote {path}")
     if args.json:
-        print(json.dumps({
+        print(json_line({
             "dataset": args.dataset, "seed": args.seed,
             "accuracy": result.accuracy, "images_seen": result.images_seen,
             "validation_accuracy": result.validation_accuracy, "n_validation": result.n_validation,

@@ -9,6 +9,7 @@ Progress goes to an SQLite file for `hdl-native plot`.
   hdl-native letters --adam --mut-on-learn --out letters.hdl
   hdl-native letters letters.hdl --epochs 60      # resume and train further
 """
+from ..cli_types import DROPOUT, LEARNING_RATE, MOMENTUM
 from ..data import add_data_arguments
 from ..training.config import OptimizerChoice, RunConfig, add_training_arguments
 from ..training.session import Session
@@ -19,12 +20,16 @@ HELP = "train the letters CNN (SGD/momentum or Adam, dropout, augmentation, weig
 def add_arguments(parser):
     parser.add_argument("state", nargs="?", metavar="STATE", help="resume from this state file")
     add_data_arguments(parser, default_dataset="letters")
-    parser.add_argument("--lr", type=float, default=0.01, help="SGD learning rate (default: 0.01)")
-    parser.add_argument("--momentum", type=float, default=0.9, help="SGD momentum; 0 for plain SGD (default: 0.9)")
+    parser.add_argument("--lr", type=LEARNING_RATE, default=0.01,
+                        help=f"SGD learning rate, {LEARNING_RATE.allowed} (default: 0.01)")
+    parser.add_argument("--momentum", type=MOMENTUM, default=0.9,
+                        help=f"SGD momentum, {MOMENTUM.allowed}; 0 for plain SGD (default: 0.9)")
     parser.add_argument("--adam", action="store_true", help="use Adam instead of SGD")
-    parser.add_argument("--alpha", type=float, default=0.001, help="Adam learning rate (default: 0.001)")
-    parser.add_argument("--dropout", type=float, nargs="?", const=0.5, default=0.0, metavar="P",
-                        help="dropout after fc1 while training; --dropout alone means 0.5 (default: off)")
+    parser.add_argument("--alpha", type=LEARNING_RATE, default=0.001,
+                        help=f"Adam learning rate, {LEARNING_RATE.allowed} (default: 0.001)")
+    parser.add_argument("--dropout", type=DROPOUT, nargs="?", const=0.5, default=0.0, metavar="P",
+                        help=f"dropout after fc1 while training, {DROPOUT.allowed}; --dropout alone means 0.5 "
+                             "(default: off)")
     parser.add_argument("--train-from", metavar="DIR", default=None,
                         help="train on the synthetic letters `hdl-native synth-letters --out DIR` wrote instead of "
                              "the dataset's training split (validation and test stay on the real test split); "

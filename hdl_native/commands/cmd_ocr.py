@@ -9,7 +9,6 @@ undotted i that only reaches the x-height is not an l).  --out writes the photo
 with the boxes and letters drawn on it; --json prints one object with every box
 and its top-3 guesses.
 """
-import json
 import sys
 import time
 
@@ -17,6 +16,9 @@ HELP = "read handwritten letters in a photo (JPEG/PNG) and print them as text"
 
 
 def add_arguments(parser):
+    from ..cli_types import probability
+
+    min_confidence = probability()
     parser.add_argument("image", help="photo or scan of handwritten letters (JPEG, PNG, ...)")
     parser.add_argument("--model", metavar="STATE", default=None,
                         help="letters model state file (default: the pretrained model shipped with hdl_native)")
@@ -26,19 +28,18 @@ def add_arguments(parser):
                         help="write the 28x28 crops the network saw, one row per line (to check them against "
                              "the training letters)")
     parser.add_argument("--json", action="store_true", help="print one JSON object with all boxes on the last line")
-    parser.add_argument("--min-confidence", metavar="P", type=float, default=0.5,
-                        help="letters read with a lower probability print as '?' (default 0.5)")
+    parser.add_argument("--min-confidence", metavar="P", type=min_confidence, default=0.5,
+                        help=f"letters read with a lower probability print as '?', {min_confidence.allowed} "
+                             "(default 0.5)")
     parser.add_argument("--time", action="store_true", help="report how long each stage took (on stderr)")
 
 
 def run(args):
-    from ..errors import HDLError
+    from ..json_output import json_line
     from ..ocr import read_page
     from ..ocr.model import load_letter_classifier
     from ..ocr.render import crop_sheet, save_boxed, save_picture
 
-    if not 0.0 <= args.min_confidence <= 1.0:
-        raise HDLError(f"--min-confidence must be a probability between 0 and 1, got {args.min_confidence}")
     started = time.perf_counter()
     classifier = load_letter_classifier(args.model)
     model_seconds = time.perf_counter() - started
@@ -57,7 +58,7 @@ def run(args):
         summary = result.as_dict()
         summary["model"] = classifier.source
         summary["min_confidence"] = args.min_confidence
-        print(json.dumps(summary))
+        print(json_line(summary))
     return 0
 
 

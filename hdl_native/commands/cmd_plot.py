@@ -12,22 +12,25 @@ HELP = "draw a training log (SQLite) as PNGs: accuracy/loss curves, a parameter,
 
 
 def add_arguments(parser):
+    from hdl_native.cli_types import POSITIVE_INT
+
     parser.add_argument("db", metavar="DB", help="the SQLite log a training run wrote (--db)")
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for the PNG files")
-    parser.add_argument("--run", dest="start_id", type=int, default=None, metavar="STARTID",  # args.run is the CLI hook
-                        help="which run of the file (its startID; default: the latest)")
+    parser.add_argument("--run", dest="start_id", type=POSITIVE_INT, default=None,  # args.run is the CLI hook
+                        metavar="STARTID", help=f"which run of the file (its startID, {POSITIVE_INT.allowed}; "
+                                                "default: the latest)")
     parser.add_argument("--param", action="append", default=[], metavar="LAYER:INDEX",
                         help="also draw one parameter's evolution, e.g. c2:20 or fc1.bias:3 (repeatable)")
     parser.add_argument("--json", action="store_true", help="print one JSON object (run, files) on the last line")
 
 
 def run(args):
-    import json
     from pathlib import Path
 
     from hdl_native.errors import HDLError
     from hdl_native.inspect.logdb import LogDB, parse_param_spec
     from hdl_native.inspect.report import write_run_plots
+    from hdl_native.json_output import json_line
 
     params = [parse_param_spec(spec) for spec in args.param]  # bad specs fail before any work
     out = Path(args.out)
@@ -43,5 +46,5 @@ def run(args):
     for path in written:
         print(path)
     if args.json:
-        print(json.dumps({"run": run_id, "files": [str(p) for p in written], "notes": notes}))
+        print(json_line({"run": run_id, "files": [str(p) for p in written], "notes": notes}))
     return 0

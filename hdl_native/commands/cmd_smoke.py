@@ -4,7 +4,6 @@ A quick check that the installation works: it evaluates
 y = 3x^3 + 4x + 1 + xz at x=2, z=0 with its gradients, then feeds one
 DigitsMLP graph two random batches through forward, backward and Adam.
 """
-import json
 import time
 
 import numpy as np
@@ -19,6 +18,7 @@ def add_arguments(parser):
 def run(args):
     import hdl_native as hdl
     from hdl_native import functional as F
+    from hdl_native.json_output import json_line
     from hdl_native.models import DigitsMLP
     from hdl_native.optim import Adam
 
@@ -47,5 +47,5 @@ def run(args):
     print(f"DigitsMLP: two Adam steps on random batches, loss {summary['loss']:.4f}, "
           f"kernels {summary['kernels']}, OpenMP {summary['openmp']}")
     if args.json:
-        print(json.dumps(summary))
+        print(json_line(summary))
     return 0

@@ -8,23 +8,28 @@ letters set (bright ink on black, bounding box centred, 24x24 in 28x28, maximum 
 Writes synth-letters-train-images-idx3-ubyte.gz and synth-letters-train-labels-idx1-ubyte.gz
 to --out, and with --preview a PNG contact sheet (one column per letter).
 """
-import json
 import time
 
 HELP = "render synthetic letters (a-z) from installed fonts as IDX files, for pretraining"
 
 
 def add_arguments(parser):
+    from hdl_native.cli_types import SEED, int_range
+
+    count = int_range(1, 1_000_000)  # 784 MB of images, 8 times EMNIST's 124800 training letters
+    pen_copies = int_range(0, 100)   # each copy renders every handwritten form and its stroke variants again
     parser.add_argument("--out", required=True, metavar="DIR", help="folder to write the IDX files (and preview) to")
-    parser.add_argument("--count", type=int, default=50000, help="number of images (default: 50000)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--count", type=count, default=50000,
+                        help=f"number of images, {count.allowed} (default: 50000)")
+    parser.add_argument("--seed", type=SEED, default=0, help=f"random seed, {SEED.allowed} (default: 0)")
     parser.add_argument("--fonts", nargs="+", default=(), metavar="PATH",
                         help="extra font files or folders to draw with")
     parser.add_argument("--only-these-fonts", action="store_true",
                         help="use only the --fonts given, not the fonts installed on the machine")
-    parser.add_argument("--pen-copies", type=int, default=6, metavar="N",
+    parser.add_argument("--pen-copies", type=pen_copies, default=6, metavar="N",
                         help="wobbly copies of each handwritten letter form (school print and joined, see "
-                             "hdl_native/synth/pen_forms.py) drawn besides the fonts; 0 for fonts only (default: 6)")
+                             f"hdl_native/synth/pen_forms.py) drawn besides the fonts, {pen_copies.allowed}; 0 for "
+                             "fonts only (default: 6)")
     parser.add_argument("--preview", action="store_true", help="also write a PNG contact sheet of samples")
     parser.add_argument("--json", action="store_true", help="print one JSON summary object on the last line")
 
@@ -33,17 +38,14 @@ def run(args):
     from tqdm import tqdm
 
     from hdl_native.errors import HDLError
+    from hdl_native.json_output import json_line
     from hdl_native.synth import PREVIEW_FILE, build_glyph_bank, contact_sheet, find_fonts, generate_letters
     from hdl_native.synth import write_letters_idx
 
-    if args.count <= 0:
-        raise HDLError(f"--count must be a positive number of images, got {args.count}")
     if args.only_these_fonts and not args.fonts:
         raise HDLError("--only-these-fonts needs --fonts PATH ...")
     start = time.perf_counter()
     fonts = find_fonts(args.fonts, system=not args.only_these_fonts)
-    if args.pen_copies < 0:
-        raise HDLError(f"--pen-copies must be >= 0, got {args.pen_copies}")
     bank = build_glyph_bank(fonts, pen_copies=args.pen_copies, seed=args.seed)
     print(f"{len(fonts)} fonts and {args.pen_copies} copies of each handwritten form, {bank.n_glyphs} glyphs: "
           f"{', '.join(f.stem for f in fonts)}")
@@ -57,6 +59,6 @@ def run(args):
         print(path)
     print(f"{args.count} images in {seconds:.1f} s ({args.count / seconds:.0f} images/s)")
     if args.json:
-        print(json.dumps({"count": args.count, "fonts": len(fonts), "seconds": seconds,
+        print(json_line({"count": args.count, "fonts": len(fonts), "seconds": seconds,
                           "images_per_s": args.count / seconds, "files": [str(p) for p in written]}))
     return 0

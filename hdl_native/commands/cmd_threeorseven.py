@@ -6,7 +6,6 @@ the average 7, their difference (the weights), a histogram of the test scores an
 grid of the test images the midpoint rule gets wrong.
 Nothing is random here: --seed is accepted for uniformity and has no effect.
 """
-import json
 
 HELP = "chapter 1: a hand-configured linear network telling 3 from 7"
 
@@ -22,6 +21,7 @@ def add_arguments(parser):
 
 def run(args):
     from ..data import find_data_root, load_dataset
+    from ..json_output import json_line
     from ..pictures import ascii_row
     from ..programs import threeorseven
 
@@ -42,7 +42,7 @@ def run(args):
     for path in written:
         print(f"wrote {path}")
     if args.json:
-        print(json.dumps({
+        print(json_line({
             "dataset": args.dataset,
             "accuracy_bias0": result.accuracy_bias0,
             "accuracy_midpoint": result.accuracy_midpoint,

@@ -1,4 +1,5 @@
 """The command-line options every data-using program shares: --data, --dataset, --seed."""
+from ..cli_types import SEED
 from .datasets import DATASETS
 from .paths import DATA_ENV
 
@@ -10,5 +11,6 @@ def add_data_arguments(parser, default_dataset="mnist"):
                              "else ~/.cache/hdl_native)")
     parser.add_argument("--dataset", choices=list(DATASETS), default=default_dataset,
                         help=f"which dataset to use (default: {default_dataset})")
-    parser.add_argument("--seed", type=int, default=0, help="random seed for shuffling, augmentation and init (default: 0)")
+    parser.add_argument("--seed", type=SEED, default=0,
+                        help=f"random seed for shuffling, augmentation and init, {SEED.allowed} (default: 0)")
     return parser

@@ -100,7 +100,7 @@ def load_dataset(name, split="train", root=None):
 
     name: one of DATASETS.  split: 'train' or 'test'.
     Raises DataError when files are missing (saying where it looked and how to get them),
-    corrupt, or inconsistent (counts, image size, label range).
+    corrupt, empty, or inconsistent (counts, image size, label range).
     """
     if name not in DATASETS:
         raise DataError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
@@ -164,6 +164,9 @@ def _read(name, split, spec, images_path, labels_path):
     if len(images) != len(labels):
         raise DataError(f"dataset {name!r} ({split}): {images_path} holds {len(images)} images but "
                         f"{labels_path} holds {len(labels)} labels; the files do not belong together")
+    if len(images) == 0:
+        raise DataError(f"{images_path}: the {split} split of dataset {name!r} holds no images; "
+                        f"nothing can be trained or tested on it")
     if spec.transposed:
         images = images.transpose(0, 2, 1)
     images = np.ascontiguousarray(images)
@@ -176,9 +179,7 @@ def _read(name, split, spec, images_path, labels_path):
 
 
 def _check_labels(labels, labels_path, spec):
-    """DataError unless every label lies in 0..n_classes-1 (after the dataset's offset)."""
-    if len(labels) == 0:
-        return
+    """DataError unless every label lies in 0..n_classes-1 (after the dataset's offset); labels is not empty."""
     low, high = int(labels.min()), int(labels.max())
     if low < 0 or high >= len(spec.classes):
         first, last = spec.label_offset, spec.label_offset + len(spec.classes) - 1

@@ -12,6 +12,10 @@ and 2051 for images.  Every defect (missing file, bad magic, wrong dimensions,
 truncated or over-long data, broken gzip stream) raises ``DataError`` naming
 the file and what is wrong; nothing else escapes and nothing can hang, because
 the data is read in bounded chunks and never beyond the size the header promises.
+Memory stays bounded too: a gzip file whose header promises far more data than
+its compressed size can hold (a corrupt header or a decompression bomb) is
+refused before anything is inflated, and trailing data is counted chunk by
+chunk, never kept.
 """
 import contextlib
 import gzip
@@ -34,6 +38,11 @@ _CHUNK = 1 << 20
 MAX_DATA_BYTES = 4 << 30
 # Level 6 rather than gzip's default 9: nearly the same size, ten times faster on 40 MB of pixels.
 GZIP_LEVEL = 6
+# Real IDX images gzip at about 5:1 (MNIST: 47 MB -> 9.9 MB); deflate's ceiling is about 1032:1, reached only by
+# runs of one byte.  Promising more than 100 times the compressed size (beyond a 64 MiB floor that any small file
+# may use) is refused before inflating.
+MAX_GZIP_RATIO = 100
+_RATIO_FLOOR_BYTES = 64 << 20
 
 
 def read_idx(path, expected_magic=None):
@@ -50,8 +59,9 @@ def read_idx(path, expected_magic=None):
             compressed = raw.read(2) == _GZIP_SIGNATURE
             raw.seek(0)
             if compressed:
+                compressed_bytes = os.fstat(raw.fileno()).st_size
                 with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
-                    return _read_stream(stream, path, expected_magic)
+                    return _read_stream(stream, path, expected_magic, compressed_bytes)
             return _read_stream(raw, path, expected_magic)
     except DataError:
         raise
@@ -84,8 +94,11 @@ def read_labelled_images(directory):
     return images, labels
 
 
-def _read_stream(stream, path, expected_magic):
-    """Parse header and payload from an open binary stream; see read_idx."""
+def _read_stream(stream, path, expected_magic, compressed_bytes=None):
+    """Parse header and payload from an open binary stream; see read_idx.
+
+    compressed_bytes: the gzip file's size, or None for a plain file.
+    """
     magic_bytes = _read_exactly(stream, 4, path, "the 4-byte magic number")
     magic = int.from_bytes(magic_bytes, "big")
     zeros, type_code, n_dims = magic_bytes[:2], magic_bytes[2], magic_bytes[3]
@@ -107,6 +120,11 @@ def _read_stream(stream, path, expected_magic):
     if n_bytes > MAX_DATA_BYTES:
         raise DataError(f"{path}: header promises shape {tuple(shape)} = {n_bytes} bytes, more than the "
                         f"{MAX_DATA_BYTES >> 30} GiB this reader accepts; the header is probably corrupt")
+    if compressed_bytes is not None and n_bytes > max(_RATIO_FLOOR_BYTES, MAX_GZIP_RATIO * compressed_bytes):
+        raise DataError(f"{path}: header promises shape {tuple(shape)} = {n_bytes} bytes, but the gzip file holds "
+                        f"only {compressed_bytes} bytes (more than {MAX_GZIP_RATIO}:1, real IDX data compresses "
+                        f"about 5:1); the header is corrupt or the file is a decompression bomb, "
+                        f"refused before inflating")
     payload = _read_payload(stream, n_bytes, path, shape)
     return np.frombuffer(payload, dtype=np.uint8).reshape(shape)
 

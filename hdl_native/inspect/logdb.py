@@ -1,5 +1,9 @@
 """Read the trainer's SQLite inspection log (see training/sqlite_log.py for the schema); only SELECTs are run.
 
+Parameter values come from the ``snapshots`` table (float32 BLOBs) or, in logs written before it
+existed, from the ``data`` table (one row per element); the choice is made per run, so a file whose
+old runs have ``data`` rows and new runs ``snapshots`` rows reads both.
+
 Every defect a user can cause (missing file, not SQLite, a table or run or parameter
 that is not there) raises HDLError naming the file and what is wrong.
 """
@@ -92,15 +96,32 @@ class LogDB:
         columns = np.array(rows, dtype=np.float64).reshape(-1, len(PROGRESS_FIELDS))
         return {field: columns[:, i] for i, field in enumerate(PROGRESS_FIELDS)}
 
-    def _require_data(self):
-        if "data" not in self.tables:
-            raise HDLError(f"{self.path} holds no 'data' table (parameter values were not logged)")
+    def _parameter_table(self, run):
+        """'snapshots' (one float32 BLOB per parameter and batch) or, for logs written before it, 'data'
+        (one row per element); HDLError when the file has neither."""
+        if "snapshots" in self.tables and (
+                "data" not in self.tables or self.query("SELECT 1 FROM snapshots WHERE startID = ? LIMIT 1", (run,))):
+            return "snapshots"
+        if "data" in self.tables:
+            return "data"
+        raise HDLError(f"{self.path} holds no 'snapshots' table (parameter values were not logged)")
+
+    def _snapshot_rows(self, run, condition="", parameters=()):
+        """(batchno, name, values float32 array in the logged shape, grads) of the snapshots rows that match."""
+        rows = self.query(f"SELECT batchno, name, shape, val, grad FROM snapshots WHERE startID = ?{condition} "
+                          "ORDER BY batchno, rowid", (run, *parameters))
+        return [(batchno, name, _blob_array(val, shape), _blob_array(grad, shape))
+                for batchno, name, shape, val, grad in rows]
 
     def parameter_names(self, run):
         """{name: number of idx values} of the parameters logged for a run."""
-        self._require_data()
-        rows = self.query("SELECT name, MAX(idx) + 1 FROM data WHERE startID = ? AND batchno = "
-                          "(SELECT MIN(batchno) FROM data WHERE startID = ?) GROUP BY name", (run, run))
+        table = self._parameter_table(run)
+        first = f"(SELECT MIN(batchno) FROM {table} WHERE startID = ?)"
+        if table == "snapshots":
+            rows = self.query(f"SELECT name, shape FROM snapshots WHERE startID = ? AND batchno = {first}", (run, run))
+            return {name: int(shape.split(",")[0]) for name, shape in rows}
+        rows = self.query(f"SELECT name, MAX(idx) + 1 FROM data WHERE startID = ? AND batchno = {first} GROUP BY name",
+                          (run, run))
         return dict(rows)
 
     def parameter_history(self, run, name, idx):
@@ -108,16 +129,18 @@ class LogDB:
 
         E elements are the (row, col) positions logged under (name, idx), e.g. the 3x3 kernel of a conv filter.
         """
-        self._require_data()
+        if self._parameter_table(run) == "snapshots":
+            history = self._snapshot_rows(run, " AND name = ?", (name,))
+            if not history or idx >= len(history[0][2]):
+                self._raise_unknown_parameter(run, name, idx)
+            rows, cols = element_positions(history[0][2].shape)
+            return (np.array([batchno for batchno, *_ in history], dtype=np.int64), rows, cols,
+                    np.array([values[idx].ravel() for _, _, values, _ in history], dtype=np.float64),
+                    np.array([grads[idx].ravel() for _, _, _, grads in history], dtype=np.float64))
         rows = self.query("SELECT batchno, row, col, val, grad FROM data WHERE startID = ? AND name = ? AND idx = ?",
                           (run, name, idx))
         if not rows:
-            known = self.parameter_names(run)
-            if name not in known:
-                raise HDLError(f"{self.path}: run {run} logged no parameter {name!r}; logged: "
-                               f"{', '.join(sorted(known)) or 'none'}")
-            raise HDLError(f"{self.path}: parameter {name!r} has no index {idx} in run {run}; "
-                           f"valid indices are 0..{known[name] - 1}")
+            self._raise_unknown_parameter(run, name, idx)
         table = np.array(rows, dtype=np.float64)
         batchnos, batch_index = np.unique(table[:, 0], return_inverse=True)
         positions, position_index = np.unique(table[:, 1:3], axis=0, return_inverse=True)
@@ -127,19 +150,30 @@ class LogDB:
         grads[batch_index, position_index.ravel()] = table[:, 4]
         return batchnos.astype(np.int64), positions[:, 0].astype(int), positions[:, 1].astype(int), values, grads
 
+    def _raise_unknown_parameter(self, run, name, idx):
+        """HDLError saying whether `name` or only `idx` is unknown, and what the run did log."""
+        known = self.parameter_names(run)
+        if name not in known:
+            raise HDLError(f"{self.path}: run {run} logged no parameter {name!r}; logged: "
+                           f"{', '.join(sorted(known)) or 'none'}")
+        raise HDLError(f"{self.path}: parameter {name!r} has no index {idx} in run {run}; "
+                       f"valid indices are 0..{known[name] - 1}")
+
     def logged_batches(self, run):
         """(first, last) batchno with logged parameters for a run; HDLError when there are none."""
-        self._require_data()
-        first, last = self.query("SELECT MIN(batchno), MAX(batchno) FROM data WHERE startID = ?", (run,))[0]
+        table = self._parameter_table(run)
+        first, last = self.query(f"SELECT MIN(batchno), MAX(batchno) FROM {table} WHERE startID = ?", (run,))[0]
         if first is None:
             raise HDLError(f"{self.path}: run {run} logged no parameter values")
         return int(first), int(last)
 
     def snapshot(self, run, batchno, weights_only=True):
         """float64 values of every logged element at one batch (only '*.weight' names when weights_only)."""
-        self._require_data()
-        condition = " AND name LIKE '%.weight'" if weights_only else ""
-        rows = self.query(f"SELECT val FROM data WHERE startID = ? AND batchno = ?{condition}", (run, batchno))
+        condition = " AND batchno = ?" + (" AND name LIKE '%.weight'" if weights_only else "")
+        if self._parameter_table(run) == "snapshots":
+            arrays = [values.ravel() for _, _, values, _ in self._snapshot_rows(run, condition, (batchno,))]
+            return np.concatenate(arrays).astype(np.float64) if arrays else np.zeros(0)
+        rows = self.query(f"SELECT val FROM data WHERE startID = ?{condition}", (run, batchno))
         return np.array(rows, dtype=np.float64).reshape(-1)
 
     def confusion(self, run):
@@ -158,6 +192,26 @@ class LogDB:
         matrix = np.zeros((size, size), dtype=np.int64)
         np.add.at(matrix, (last[:, 1], last[:, 2]), last[:, 3])
         return int(last[0, 0]), matrix
+
+
+def _blob_array(blob, shape):
+    """A snapshots BLOB (little-endian float32) as an array of its 'O,K,K'-style shape."""
+    return np.frombuffer(blob, dtype="<f4").reshape([int(n) for n in shape.split(",")])
+
+
+def element_positions(shape):
+    """(rows (E,), cols (E,)) of the elements one idx holds in a logged parameter of `shape`, row-major.
+
+    Logged conv weights (O, K, K) give the K x K kernel positions, linear weights (G, F) row 0 and
+    columns 0..F-1, biases (G,) the single position (0, 0).
+    """
+    if len(shape) == 3:
+        rows, cols = np.indices(shape[1:])
+    elif len(shape) == 2:
+        rows, cols = np.indices((1, shape[1]))
+    else:
+        rows, cols = np.indices((1, 1))
+    return rows.ravel(), cols.ravel()
 
 
 def parse_param_spec(spec):

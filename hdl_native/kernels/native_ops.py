@@ -1,73 +1,55 @@
 """NativeOps: the hot kernels in Cython + OpenMP, same signatures as NumpyOps.
 
-Each method checks its arguments once (float32 or float64, all the same
-dtype, C-contiguous, consistent shapes; a ValueError or TypeError names the
-argument), allocates the output and calls a nogil kernel from
-hdl_native._native.  Per-thread scratch for the conv kernels is kept per
-Python thread and reused across calls while it is large enough.
+Each method checks its arguments once, with validation.check_arrays (float32
+or float64, all the same dtype, C-contiguous, sizes that agree; a ValueError
+or TypeError names the argument), allocates the output and calls a nogil
+kernel from hdl_native._native.  Kernels raise nothing: one that can meet a
+bad index returns how many it skipped, and the method raises.  Per-thread
+scratch for the conv kernels is kept per Python thread and reused across
+calls while it is large enough.
 
-Shape legend as in numpy_ops: N batch, C / C_in input channels, O / C_out
-output channels, H, W image size, K kernel size, F / G features.
+Shape legend, also the letters given to check_arrays: N batch, C input
+channels, O output channels, H, W image size, K kernel size, P, Q output
+image size, F / G features.
 """
 import threading
 
 import numpy as np
 
-from .._native import activations, conv2d, linear, maxpool, optim, optim_kernels
+from .._native import activations, conv2d, matmul, maxpool, optim
 from ..threads import get_num_threads
 from .blas_threads import pin_single_threaded_blas
 from .native_recurrent import NativeRecurrentOps
 from .numpy_ops import NumpyOps
+from .validation import check_arrays, check_labels, label_range_error, optional, shape_sizes
 
-FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 # A conv tile (im2col columns + GEMM product of a few images) aims at this many
 # bytes, so it stays in one core's L2 cache between im2col and the GEMM.
 TILE_BYTES = 512 * 1024
 # Elementwise kernels on fewer elements than this run on one thread: starting
 # the team would cost more than the work.
 MIN_PARALLEL_ELEMENTS = 32768
-# Linear layers split over threads from this many multiply-adds (N*F*G) on.
+# Matrix products split over threads from this many multiply-adds on.
 MIN_PARALLEL_MACS = 1 << 21
-
-
-def describe(array):
-    return f"shape {tuple(array.shape)} dtype {array.dtype}"
-
-
-def check_float(name, array, ndim=None, dtype=None):
-    """`array` must be a C-contiguous float32/float64 ndarray (of `ndim` dims, of `dtype`)."""
-    if not isinstance(array, np.ndarray):
-        raise TypeError(f"{name} must be a numpy array, got {type(array).__name__}")
-    if array.dtype not in FLOAT_DTYPES:
-        raise TypeError(f"{name} must be float32 or float64, got {describe(array)}")
-    if dtype is not None and array.dtype != dtype:
-        raise TypeError(f"{name} must have dtype {dtype} like the other inputs, got {describe(array)}")
-    if ndim is not None and array.ndim != ndim:
-        raise ValueError(f"{name} must have {ndim} dimensions, got {describe(array)}")
-    if not array.flags.c_contiguous:
-        raise ValueError(f"{name} must be C-contiguous, got a strided view with {describe(array)}")
-    return array
-
-
-def check_shape(name, array, expected):
-    if tuple(array.shape) != tuple(expected):
-        raise ValueError(f"{name} must have shape {tuple(expected)}, got {describe(array)}")
-
-
-def check_labels(labels, n_rows, n_classes):
-    """Integer labels (n_rows,) in [0, n_classes) -> contiguous int64."""
-    labels = np.asarray(labels)
-    if labels.dtype.kind not in "iu":
-        raise TypeError(f"labels must be integers, got dtype {labels.dtype}")
-    if labels.shape != (n_rows,):
-        raise ValueError(f"labels must have shape ({n_rows},), got {labels.shape}")
-    if n_rows and (labels.min() < 0 or labels.max() >= n_classes):
-        raise ValueError(f"labels must lie in [0, {n_classes}), got values {labels.min()}..{labels.max()}")
-    return np.ascontiguousarray(labels, dtype=np.int64)
 
 
 def threads_for(n_elements, minimum=MIN_PARALLEL_ELEMENTS):
     return get_num_threads() if n_elements >= minimum else 1
+
+
+def conv_geometry(sizes):
+    """Add the output size P x Q = (H-K+1) x (W-K+1) to conv sizes, after checking the kernel fits."""
+    h, w, k = sizes["H"], sizes["W"], sizes["K"]
+    if k < 1 or h < k or w < k:
+        raise ValueError(f"the {k}x{k} kernel does not fit the {h}x{w} image")
+    return dict(sizes, P=h - k + 1, Q=w - k + 1)
+
+
+def gemm(a, b, out, trans_a=False, trans_b=False, bias=None):
+    """out (M, P) = op(a) @ op(b) (+ bias) on the row-sliced kernel, op(x) = x^T when trans_x; returns out."""
+    inner = a.shape[0] if trans_a else a.shape[1]
+    matmul.matmul(trans_a, trans_b, a, b, bias, out, threads_for(out.size * inner, MIN_PARALLEL_MACS))
+    return out
 
 
 class NativeOps(NativeRecurrentOps, NumpyOps):
@@ -103,27 +85,12 @@ class NativeOps(NativeRecurrentOps, NumpyOps):
         return max(1, -(-n_batch // (rounds * n_threads)))
 
     # ------------------------------------------------------------ conv2d
-    def _check_conv(self, x, weight):
-        check_float("x", x, 4)
-        check_float("weight", weight, 4, x.dtype)
-        c_out, c_in, k, k2 = weight.shape
-        if k != k2 or k < 1:
-            raise ValueError(f"weight must be (C_out, C_in, K, K) with a square kernel, got {describe(weight)}")
-        if x.shape[1] != c_in:
-            raise ValueError(f"x has {x.shape[1]} channels but weight expects {c_in}: "
-                             f"x {describe(x)}, weight {describe(weight)}")
-        if x.shape[2] < k or x.shape[3] < k:
-            raise ValueError(f"x image {x.shape[2]}x{x.shape[3]} is smaller than the {k}x{k} kernel")
-        return c_out, c_in, k
-
     def conv2d_forward(self, x, weight, bias=None):
-        c_out, c_in, k = self._check_conv(x, weight)
-        if bias is not None:
-            check_float("bias", bias, 1, x.dtype)
-            check_shape("bias", bias, (c_out,))
-        n, _, h, w = x.shape
-        p = (h - k + 1) * (w - k + 1)
-        out = np.empty((n, c_out, h - k + 1, w - k + 1), dtype=x.dtype)
+        sizes = conv_geometry(check_arrays(("x", x, "NCHW"), ("weight", weight, "OCKK"),
+                                           *optional("bias", bias, "O")))
+        n, c_in, c_out, k = (sizes[d] for d in "NCOK")
+        p = sizes["P"] * sizes["Q"]
+        out = np.empty((n, c_out, sizes["P"], sizes["Q"]), dtype=x.dtype)
         n_threads = get_num_threads()
         per_image = conv2d.forward_scratch_size(c_in, c_out, k, p, 1)
         tile = self.conv_tile(n, per_image * x.itemsize, n_threads)
@@ -134,60 +101,56 @@ class NativeOps(NativeRecurrentOps, NumpyOps):
 
     def conv2d_backward(self, grad_output, x, weight, needs=(True, True, True)):
         """(grad_x, grad_weight, grad_bias) in one pass over the images; None where not needed."""
-        self._check_conv(x, weight)
-        return self._conv2d_backward(grad_output, x, weight, x.shape, needs)
+        sizes = conv_geometry(check_arrays(("x", x, "NCHW"), ("weight", weight, "OCKK")))
+        return self._conv2d_gradients(grad_output, x, weight, sizes, needs)
 
     def conv2d_backward_input(self, grad_output, weight, input_shape):
-        check_float("weight", weight, 4)
-        return self._conv2d_backward(grad_output, None, weight, input_shape, (True, False, False))[0]
+        sizes = conv_geometry(check_arrays(("weight", weight, "OCKK"), sizes_from="input_shape",
+                                           sizes=shape_sizes("input_shape", input_shape, "NCHW")))
+        return self._conv2d_gradients(grad_output, None, weight, sizes, (True, False, False))[0]
 
     def conv2d_backward_weight(self, grad_output, x, kernel_size):
-        check_float("x", x, 4)
-        check_float("grad_output", grad_output, 4, x.dtype)
-        k = int(kernel_size)
-        if k < 1 or x.shape[2] < k or x.shape[3] < k:
-            raise ValueError(f"kernel_size {kernel_size} does not fit x {describe(x)}")
-        weight_shape = (grad_output.shape[1], x.shape[1], k, k)
-        return self._conv2d_backward(grad_output, x, weight_shape, x.shape, (False, True, False))[1]
+        sizes = conv_geometry(check_arrays(("x", x, "NCHW"), sizes={"K": int(kernel_size)},
+                                           sizes_from="kernel_size"))
+        return self._conv2d_gradients(grad_output, x, None, sizes, (False, True, False))[1]
 
-    def _conv2d_backward(self, grad_output, x, weight, input_shape, needs):
-        """The kernel call behind the conv gradients; `weight` may be just its shape tuple when
-        grad_x is not needed, `x` None when grad_weight is not."""
-        c_out, c_in, k, k2 = weight if isinstance(weight, tuple) else weight.shape
-        n, c, h, w = (int(s) for s in input_shape)
-        if k != k2 or c != c_in or h < k or w < k:
-            raise ValueError(f"input shape {tuple(input_shape)} does not fit weight shape {tuple(weight.shape)}")
-        dtype = x.dtype if x is not None else weight.dtype
-        check_float("grad_output", grad_output, 4, dtype)
-        check_shape("grad_output", grad_output, (n, c_out, h - k + 1, w - k + 1))
+    def _conv2d_gradients(self, grad_output, x, weight, sizes, needs):
+        """The kernel call behind the conv gradients, once x and/or weight are checked.
+
+        sizes: N C H W K P Q (and O unless only x is known) of the conv; x is None
+        when grad_weight is not needed, weight None when grad_x is not.
+        """
+        dtype = (x if x is not None else weight).dtype
+        sizes = check_arrays(("grad_output", grad_output, "NOPQ"), dtype=dtype, sizes=sizes,
+                             sizes_from="the conv's input and kernel")
+        n, c_in, h, w, c_out, k = (sizes[d] for d in "NCHWOK")
         want_x, want_w = bool(needs[0]), bool(needs[1])
         want_b = len(needs) > 2 and bool(needs[2])
-        grad_x = np.empty((n, c, h, w), dtype=dtype) if want_x else None
+        grad_x = np.empty((n, c_in, h, w), dtype=dtype) if want_x else None
         grad_w = np.empty((c_out, c_in * k * k), dtype=dtype) if want_w else None
         grad_b = np.empty(c_out, dtype=dtype) if want_b else None
         weight_rows = weight.reshape(c_out, -1) if want_x else None
         n_threads = get_num_threads()
-        p = (h - k + 1) * (w - k + 1)
+        p = sizes["P"] * sizes["Q"]
         fixed = conv2d.backward_scratch_size(c_in, c_out, k, p, 0)
         tile = self.conv_tile(n, (conv2d.backward_scratch_size(c_in, c_out, k, p, 1) - fixed) * grad_output.itemsize,
                               n_threads)
         scratch = self.scratch("conv", dtype, n_threads, conv2d.backward_scratch_size(c_in, c_out, k, p, tile))
         pin_single_threaded_blas()
-        conv2d.conv2d_backward(grad_output, x, weight_rows, grad_x, grad_w, grad_b, scratch,
+        conv2d.conv2d_backward(grad_output, x if want_w else None, weight_rows, grad_x, grad_w, grad_b, scratch,
                                c_in, h, w, tile, n_threads)
         return grad_x, None if grad_w is None else grad_w.reshape(c_out, c_in, k, k), grad_b
 
     def conv2d_backward_bias(self, grad_output):
-        check_float("grad_output", grad_output, 4)
-        n, c_out = grad_output.shape[:2]
-        grad_bias = np.empty(c_out, dtype=grad_output.dtype)
-        conv2d.conv2d_backward_bias(grad_output.reshape(n, c_out, -1), grad_bias,
+        sizes = check_arrays(("grad_output", grad_output, "NOPQ"))
+        grad_bias = np.empty(sizes["O"], dtype=grad_output.dtype)
+        conv2d.conv2d_backward_bias(grad_output.reshape(sizes["N"], sizes["O"], -1), grad_bias,
                                     threads_for(grad_output.size))
         return grad_bias
 
     # ------------------------------------------------------------ max-pool
     def maxpool2d_forward(self, x, kernel_size):
-        check_float("x", x, 4)
+        check_arrays(("x", x, "NCHW"))
         k = int(kernel_size)
         if k < 1:
             raise ValueError(f"kernel_size must be >= 1, got {kernel_size}")
@@ -199,123 +162,108 @@ class NativeOps(NativeRecurrentOps, NumpyOps):
         return out, argmax
 
     def maxpool2d_backward(self, grad_output, argmax, input_shape):
-        check_float("grad_output", grad_output, 4)
-        if not isinstance(argmax, np.ndarray) or argmax.dtype != np.int32 or not argmax.flags.c_contiguous:
-            raise TypeError(f"argmax must be a C-contiguous int32 array from maxpool2d_forward, got "
-                            f"{describe(argmax) if isinstance(argmax, np.ndarray) else type(argmax).__name__}")
-        check_shape("argmax", argmax, grad_output.shape)
-        n, c, h, w = (int(s) for s in input_shape)
-        if (n, c) != grad_output.shape[:2]:
-            raise ValueError(f"input_shape {tuple(input_shape)} does not match grad_output {describe(grad_output)}")
+        sizes = check_arrays(("grad_output", grad_output, "NCPQ"),
+                             sizes=shape_sizes("input_shape", input_shape, "NCHW"), sizes_from="input_shape")
+        check_arrays(("argmax", argmax, "NCPQ"), dtype=np.int32, sizes=sizes, sizes_from="grad_output")
+        n, c, h, w = (sizes[d] for d in "NCHW")
         grad_input = np.empty((n, c, h, w), dtype=grad_output.dtype)
         n_bad = maxpool.maxpool2d_backward(grad_output, argmax, grad_input, threads_for(grad_input.size))
         if n_bad:
             raise ValueError(f"argmax holds {n_bad} indices outside the {h}x{w} input plane")
         return grad_input
 
-    # ------------------------------------------------------------ linear
-    def linear_forward(self, x, weight, bias=None):
-        check_float("x", x, 2)
-        check_float("weight", weight, 2, x.dtype)
-        if x.shape[1] != weight.shape[1]:
-            raise ValueError(f"x {describe(x)} and weight {describe(weight)} differ in features")
-        if bias is not None:
-            check_float("bias", bias, 1, x.dtype)
-            check_shape("bias", bias, (weight.shape[0],))
-        out = np.empty((x.shape[0], weight.shape[0]), dtype=x.dtype)
+    # ------------------------------------------------------------ matmul and linear: one GEMM kernel
+    def matmul(self, a, b):
+        sizes = check_arrays(("a", a, "NF"), ("b", b, "FG"))
         pin_single_threaded_blas()
-        linear.linear_forward(x, weight, bias, out, threads_for(x.size * weight.shape[0], MIN_PARALLEL_MACS))
-        return out
+        return gemm(a, b, np.empty((sizes["N"], sizes["G"]), dtype=a.dtype))
+
+    def matmul_backward(self, grad_output, a, b, needs):
+        check_arrays(("grad_output", grad_output, "NG"), ("a", a, "NF"), ("b", b, "FG"))
+        pin_single_threaded_blas()
+        grad_a = gemm(grad_output, b, np.empty_like(a), trans_b=True) if needs[0] else None
+        grad_b = gemm(a, grad_output, np.empty_like(b), trans_a=True) if needs[1] else None
+        return grad_a, grad_b
+
+    def linear_forward(self, x, weight, bias=None):
+        sizes = check_arrays(("x", x, "NF"), ("weight", weight, "GF"), *optional("bias", bias, "G"))
+        pin_single_threaded_blas()
+        return gemm(x, weight, np.empty((sizes["N"], sizes["G"]), dtype=x.dtype), trans_b=True, bias=bias)
 
     def linear_backward(self, grad_output, x, weight, needs=(True, True, True)):
-        check_float("x", x, 2)
-        check_float("weight", weight, 2, x.dtype)
-        check_float("grad_output", grad_output, 2, x.dtype)
-        check_shape("grad_output", grad_output, (x.shape[0], weight.shape[0]))
-        if x.shape[1] != weight.shape[1]:
-            raise ValueError(f"x {describe(x)} and weight {describe(weight)} differ in features")
-        grad_x = grad_w = grad_b = None
-        n_threads = threads_for(x.size * weight.shape[0], MIN_PARALLEL_MACS)
+        check_arrays(("grad_output", grad_output, "NG"), ("x", x, "NF"), ("weight", weight, "GF"))
         pin_single_threaded_blas()
-        if needs[0]:
-            grad_x = np.empty_like(x)
-            linear.linear_backward_input(grad_output, weight, grad_x, n_threads)
-        if needs[1]:
-            grad_w = np.empty_like(weight)
-            linear.linear_backward_weight(grad_output, x, grad_w, n_threads)
+        grad_x = gemm(grad_output, weight, np.empty_like(x)) if needs[0] else None
+        grad_w = gemm(grad_output, x, np.empty_like(weight), trans_a=True) if needs[1] else None
+        grad_b = None
         if len(needs) > 2 and needs[2]:
             grad_b = np.empty(weight.shape[0], dtype=x.dtype)
-            linear.column_sums(grad_output, grad_b)
+            matmul.column_sums(grad_output, grad_b)
         return grad_x, grad_w, grad_b
 
     # ------------------------------------------------------------ activations
     def gelu_forward(self, x):
-        check_float("x", x)
+        check_arrays(("x", x, None))
         out = np.empty_like(x)
         activations.gelu_forward(x.reshape(-1), out.reshape(-1), threads_for(x.size))
         return out
 
     def gelu_backward(self, x, grad_output):
-        check_float("x", x)
-        check_float("grad_output", grad_output, None, x.dtype)
-        check_shape("grad_output", grad_output, x.shape)
+        check_arrays(("x", x, None))
+        check_arrays(("grad_output", grad_output, x.shape), dtype=x.dtype)
         grad_input = np.empty_like(x)
         activations.gelu_backward(x.reshape(-1), grad_output.reshape(-1), grad_input.reshape(-1),
                                   threads_for(x.size))
         return grad_input
 
     def log_softmax_forward(self, x):
-        check_float("x", x, 2)
+        check_arrays(("x", x, "NF"))
         out = np.empty_like(x)
         activations.log_softmax_forward(x, out, threads_for(x.size))
         return out
 
     def log_softmax_backward(self, output, grad_output):
-        check_float("output", output, 2)
-        check_float("grad_output", grad_output, 2, output.dtype)
-        check_shape("grad_output", grad_output, output.shape)
+        check_arrays(("output", output, "NF"), ("grad_output", grad_output, "NF"))
         grad_input = np.empty_like(output)
         activations.log_softmax_backward(output, grad_output, grad_input, threads_for(output.size))
         return grad_input
 
     def cross_entropy_forward(self, logits, labels):
-        check_float("logits", logits, 2)
-        n, n_classes = logits.shape
-        labels = check_labels(labels, n, n_classes)
+        """The labels' range is checked once, by the kernel as it reads them."""
+        sizes = check_arrays(("logits", logits, "NF"))
+        n, n_classes = sizes["N"], sizes["F"]
+        labels = check_labels("cross_entropy", labels, n)
         probs = np.empty_like(logits)
-        total, _ = activations.cross_entropy_forward(logits, labels, probs)
+        total, n_bad = activations.cross_entropy_forward(logits, labels, probs)
+        if n_bad:
+            raise label_range_error("cross_entropy", labels, n_classes)
         loss = total / n if n else float("nan")
         return np.asarray(loss, dtype=logits.dtype), probs
 
     def cross_entropy_backward(self, probs, labels, grad_output):
-        check_float("probs", probs, 2)
-        n, n_classes = probs.shape
-        labels = check_labels(labels, n, n_classes)
+        sizes = check_arrays(("probs", probs, "NF"))
+        n = sizes["N"]
+        labels = check_labels("cross_entropy", labels, n)
         grad_logits = np.empty_like(probs)
-        if n:
-            activations.cross_entropy_backward(probs, labels, float(grad_output) / n, grad_logits)
+        if n and activations.cross_entropy_backward(probs, labels, float(grad_output) / n, grad_logits):
+            raise label_range_error("cross_entropy", labels, sizes["F"])
         return grad_logits
 
     # ------------------------------------------------------------ optimisers
     def adam_update(self, param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, step):
-        check_float("param", param)
-        for name, array in (("grad", grad), ("exp_avg", exp_avg), ("exp_avg_sq", exp_avg_sq)):
-            check_float(name, array, None, param.dtype)
-            check_shape(name, array, param.shape)
+        check_arrays(("param", param, None))
+        shape = param.shape
+        check_arrays(("grad", grad, shape), ("exp_avg", exp_avg, shape), ("exp_avg_sq", exp_avg_sq, shape),
+                     dtype=param.dtype)
         if step < 1:
             raise ValueError(f"Adam step must be >= 1, got {step}")
-        optim_kernels.adam_update_flat(param.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1),
-                                       exp_avg_sq.reshape(-1), float(lr), float(beta1), float(beta2), float(eps),
-                                       int(step), get_num_threads())
+        optim.adam_update(param.reshape(-1), grad.reshape(-1), exp_avg.reshape(-1), exp_avg_sq.reshape(-1),
+                          float(lr), float(beta1), float(beta2), float(eps), int(step), threads_for(param.size))
 
     def sgd_update(self, param, grad, velocity, lr, momentum):
-        check_float("param", param)
-        check_float("grad", grad, None, param.dtype)
-        check_shape("grad", grad, param.shape)
-        if momentum == 0.0 or velocity is None:
-            optim.sgd_update(param.reshape(-1), grad.reshape(-1), None, float(lr), 0.0, threads_for(param.size))
-            return
-        check_float("velocity", velocity, None, param.dtype)
-        check_shape("velocity", velocity, param.shape)
-        optim.sgd_update(param.reshape(-1), grad.reshape(-1), velocity.reshape(-1), float(lr), float(momentum),
-                         threads_for(param.size))
+        if momentum == 0.0:
+            velocity = None
+        check_arrays(("param", param, None))
+        check_arrays(("grad", grad, param.shape), *optional("velocity", velocity, param.shape), dtype=param.dtype)
+        optim.sgd_update(param.reshape(-1), grad.reshape(-1), None if velocity is None else velocity.reshape(-1),
+                         float(lr), float(momentum), threads_for(param.size))

@@ -5,7 +5,8 @@ It overrides NumpyRecurrentOps's per-step loops and weight-gradient sums with
 pyx/recurrent.pyx (same signatures); the GEMMs over all N*T rows (input
 projection, input and weight_ih gradients) already run natively through
 NativeOps.linear_forward / linear_backward.  Each method checks its
-arguments once, allocates the outputs and calls one nogil kernel.
+arguments once (validation.check_arrays), allocates the outputs and calls one
+nogil kernel.
 
 Shape legend as in numpy_recurrent: N batch, T time steps, H hidden size, G gate rows.
 """
@@ -13,30 +14,15 @@ import numpy as np
 
 from .._native import recurrent
 from ..threads import get_num_threads
-from . import native_ops  # the validation helpers; a module reference, as native_ops imports this module
 from .blas_threads import pin_single_threaded_blas
+from .validation import check_arrays, describe, optional
 
 
-def check_float(name, array, ndim=None, dtype=None):
-    return native_ops.check_float(name, array, ndim, dtype)
-
-
-def describe(array):
-    return native_ops.describe(array)
-
-
-def check_shape(name, array, expected):
-    native_ops.check_shape(name, array, expected)
-
-
-def check_sequence(name, array, n, t_len, width, dtype):
-    check_float(name, array, 3, dtype)
-    check_shape(name, array, (n, t_len, width))
-
-
-def check_state(name, array, n, hidden, dtype):
-    check_float(name, array, 2, dtype)
-    check_shape(name, array, (n, hidden))
+def check_gate_rows(sizes, n_gates):
+    """The gate rows G must be n_gates * H (and the saved gates F, when given, 4H)."""
+    if sizes["G"] != n_gates * sizes["H"] or sizes.get("F", 4 * sizes["H"]) != 4 * sizes["H"]:
+        raise ValueError(f"weight_hh must have {n_gates} * H rows and the saved gates 4 * H columns, got "
+                         f"G={sizes['G']}, H={sizes['H']}" + (f", F={sizes['F']}" if "F" in sizes else ""))
 
 
 class NativeRecurrentOps:
@@ -48,18 +34,10 @@ class NativeRecurrentOps:
 
     def run_forward(self, projected, h0, c0, weight_hh, bias_hh, n_gates):
         """The checked call of recurrence_forward (c0 None: a GRU) -> (output, cells or None, gates)."""
-        check_float("projected", projected, 3)
-        n, t_len, g = projected.shape
-        dtype = projected.dtype
-        check_float("weight_hh", weight_hh, 2, dtype)
-        hidden = weight_hh.shape[1]
-        check_shape("weight_hh", weight_hh, (n_gates * hidden, hidden))
-        check_shape("projected", projected, (n, t_len, n_gates * hidden))
-        check_float("bias_hh", bias_hh, 1, dtype)
-        check_shape("bias_hh", bias_hh, (n_gates * hidden,))
-        for name, state in (("h0", h0), ("c0", c0)):
-            if state is not None:
-                check_state(name, state, n, hidden, dtype)
+        sizes = check_arrays(("projected", projected, "NTG"), ("weight_hh", weight_hh, "GH"), ("bias_hh", bias_hh, "G"),
+                             ("h0", h0, "NH"), *optional("c0", c0, "NH"))
+        check_gate_rows(sizes, n_gates)
+        n, t_len, g, hidden, dtype = sizes["N"], sizes["T"], sizes["G"], sizes["H"], projected.dtype
         output = np.empty((n, t_len, hidden), dtype=dtype)
         cells = None if c0 is None else np.empty_like(output)
         gates = np.empty((n, t_len, 4 * hidden), dtype=dtype)
@@ -73,26 +51,19 @@ class NativeRecurrentOps:
     def run_backward(self, grad_output, grad_final_cell, h0, c0, weight_hh, output, cells, gates, n_gates):
         """The checked call of recurrence_backward (c0 and cells None: a GRU)
         -> (grad_projected, grad_recurrent (GRU only, else None), grad_h0, grad_c0 or None)."""
-        check_float("output", output, 3)
-        n, t_len, hidden = output.shape
-        dtype = output.dtype
-        check_sequence("grad_output", grad_output, n, t_len, hidden, dtype)
-        check_sequence("gates", gates, n, t_len, 4 * hidden, dtype)
-        check_float("weight_hh", weight_hh, 2, dtype)
-        check_shape("weight_hh", weight_hh, (n_gates * hidden, hidden))
-        check_state("h0", h0, n, hidden, dtype)
+        sizes = check_arrays(("output", output, "NTH"), ("grad_output", grad_output, "NTH"), ("gates", gates, "NTF"),
+                             ("weight_hh", weight_hh, "GH"), ("h0", h0, "NH"), *optional("c0", c0, "NH"),
+                             *optional("cells", cells, "NTH"), *optional("grad_final_cell", grad_final_cell, "NH"))
+        check_gate_rows(sizes, n_gates)
+        n, t_len, hidden, dtype = sizes["N"], sizes["T"], sizes["H"], output.dtype
         grad_projected = np.empty((n, t_len, n_gates * hidden), dtype=dtype)
         grad_recurrent = grad_c0 = None
         if c0 is None:
             grad_recurrent = np.empty_like(grad_projected)
+        elif grad_final_cell is None:
+            grad_c0 = np.zeros((n, hidden), dtype=dtype)
         else:
-            check_state("c0", c0, n, hidden, dtype)
-            check_sequence("cells", cells, n, t_len, hidden, dtype)
-            if grad_final_cell is None:
-                grad_c0 = np.zeros((n, hidden), dtype=dtype)
-            else:
-                check_state("grad_final_cell", grad_final_cell, n, hidden, dtype)
-                grad_c0 = grad_final_cell.copy()
+            grad_c0 = grad_final_cell.copy()
         grad_h0 = np.zeros((n, hidden), dtype=dtype)
         pin_single_threaded_blas()
         recurrent.recurrence_backward(grad_output, h0, c0, weight_hh, output, cells, gates, grad_projected,
@@ -111,37 +82,33 @@ class NativeRecurrentOps:
 
     # ------------------------------------------------------------ LSTM
     def lstm_recurrence(self, projected, h0, c0, weight_hh, bias_hh):
-        check_float("c0", c0, 2)  # None would run the GRU's loop
+        check_arrays(("c0", c0, None))  # None would run the GRU's loop
         return self.run_forward(projected, h0, c0, weight_hh, bias_hh, 4)
 
     def lstm_recurrence_backward(self, grad_output, grad_final_cell, h0, c0, weight_hh, output, cells, gates):
-        check_float("c0", c0, 2)  # None would run the GRU's loop
-        check_float("cells", cells, 3)
+        check_arrays(("c0", c0, None), ("cells", cells, None))  # None would run the GRU's loop
         grad_gates, _, grad_h0, grad_c0 = self.run_backward(grad_output, grad_final_cell, h0, c0, weight_hh,
                                                             output, cells, gates, 4)
         return grad_gates, grad_h0, grad_c0
 
     # ------------------------------------------------------------ weight and bias gradients
     def recurrent_weight_grad(self, grad_gates, h0, output):
-        check_float("grad_gates", grad_gates, 3)
-        n, t_len, g = grad_gates.shape
-        hidden = h0.shape[1] if h0.ndim == 2 else -1
-        check_state("h0", h0, n, hidden, grad_gates.dtype)
-        check_sequence("output", output, n, t_len, hidden, grad_gates.dtype)
-        grad_weight = np.empty((g, hidden), dtype=grad_gates.dtype)
+        sizes = check_arrays(("grad_gates", grad_gates, "NTG"), ("h0", h0, "NH"), ("output", output, "NTH"))
+        g = sizes["G"]
+        grad_weight = np.empty((g, sizes["H"]), dtype=grad_gates.dtype)
         pin_single_threaded_blas()
         recurrent.recurrent_weight_grad(grad_gates, h0, output, grad_weight, min(get_num_threads(), max(1, g)))
         return grad_weight
 
     def gate_bias_grad(self, grad_gates):
-        check_float("grad_gates", grad_gates, 3)
+        check_arrays(("grad_gates", grad_gates, "NTG"))
         grad_bias = np.empty(grad_gates.shape[2], dtype=grad_gates.dtype)
         recurrent.row_sums(grad_gates.reshape(-1, grad_gates.shape[2]), grad_bias)
         return grad_bias
 
     # ------------------------------------------------------------ embedding
     def embedding_backward(self, grad_output, indices, num_embeddings):
-        check_float("grad_output", grad_output)
+        check_arrays(("grad_output", grad_output, None))
         dim = grad_output.shape[-1]
         indices = np.asarray(indices)
         if indices.dtype.kind not in "iu" or indices.shape != grad_output.shape[:-1]:

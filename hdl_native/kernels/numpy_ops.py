@@ -13,16 +13,10 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .numpy_recurrent import NumpyRecurrentOps
+from .validation import check_labels
 
 SQRT_HALF = 0.7071067811865476
 INV_SQRT_2PI = 0.3989422804014327
-
-
-def check_label_range(op_name, labels, n_classes):
-    """Integer labels must lie in [0, n_classes); the one range check of a loss, made by the backend."""
-    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
-        bad = labels[(labels < 0) | (labels >= n_classes)][0]
-        raise ValueError(f"{op_name}: label {bad} is outside [0, {n_classes})")
 
 
 class NumpyOps(NumpyRecurrentOps):
@@ -259,7 +253,7 @@ class NumpyOps(NumpyRecurrentOps):
 
         logits: (N, F), labels: (N,) ints in [0, F) -> (loss 0-d array, softmax (N, F) saved for backward).
         """
-        check_label_range("cross_entropy", labels, logits.shape[1])
+        labels = check_labels("cross_entropy", labels, logits.shape[0], logits.shape[1])
         log_probs = self.log_softmax_forward(logits)
         n = logits.shape[0]
         loss = -log_probs[np.arange(n), labels].sum() / n
@@ -275,7 +269,7 @@ class NumpyOps(NumpyRecurrentOps):
 
     def nll_loss_forward(self, log_probs, labels):
         """Mean of -log_probs[i, labels[i]]. log_probs: (N, F), labels: (N,) ints in [0, F) -> 0-d."""
-        check_label_range("nll_loss", labels, log_probs.shape[1])
+        labels = check_labels("nll_loss", labels, log_probs.shape[0], log_probs.shape[1])
         n = log_probs.shape[0]
         return np.asarray(-log_probs[np.arange(n), labels].sum() / n, dtype=log_probs.dtype)
 

@@ -161,7 +161,7 @@ class MatMul(FloatOp):
         return (a.shape[0], b.shape[1]), self.infer_dtype(a, b)
 
     def forward(self, a, b):
-        self.a, self.b = self.as_float(a), self.as_float(b)
+        self.a, self.b = contiguous(self.as_float(a)), contiguous(self.as_float(b))
         return get_ops().matmul(self.a, self.b)
 
     def backward(self, grad, needs):

@@ -6,7 +6,12 @@ RunConfig, and its state file and SQLite log record ``RunConfig.as_dict()`` as t
 """
 from dataclasses import asdict, dataclass, field
 
-from ..errors import HDLError
+from ..cli_types import BATCH_SIZE, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, THREADS, finite_float
+
+# the tutorial's 0.02 already collapses training at full strength; beyond 1 the decay swamps any data loss
+WEIGHT_DECAY = finite_float(0, 1)
+# at 4 letters turn up to 60 degrees and shrink to 0.4 or grow by 1.75; beyond that they become other letters
+DISTORT = finite_float(0, 4)
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,7 @@ class RunConfig:
     resume: str = None                 # the state file to continue from
     init: str = None                   # a state file whose parameters start a fresh run
     out: str = None                    # the state file to write
+    force: bool = False                # replace an existing out (or export) file this run does not continue
     db: str = None                     # the SQLite log; None: no log
     export: str = None                 # also write the bare trained model here
     plot: str = None                   # directory for the confusion-matrix PNG
@@ -62,8 +68,7 @@ class RunConfig:
     @classmethod
     def from_args(cls, args, command, architecture, optimizer):
         """The RunConfig of parsed arguments (add_training_arguments + add_data_arguments + STATE, --dropout
-        and --train-from); raises HDLError for a value out of range, naming its flag."""
-        check_arguments(args)
+        and --train-from), whose ranges the parser has checked."""
         return cls(
             command=command, architecture=architecture, optimizer=optimizer, dropout=args.dropout,
             seed=args.seed, data_root=args.data, dataset=args.dataset, train_from=args.train_from,
@@ -73,7 +78,7 @@ class RunConfig:
             weight_decay_warmup=args.weight_decay_warmup, augment=args.mut_on_learn,
             augment_validation=args.mut_on_validate, distort=args.distort, validate_every=args.validate_every,
             checkpoint_every=args.checkpoint_every, threads=args.threads, resume=args.state, init=args.init,
-            out=args.out or args.state or f"{command}.hdl", db=None if args.no_db else args.db,
+            out=args.out or args.state or f"{command}.hdl", force=args.force, db=None if args.no_db else args.db,
             export=args.export, plot=args.plot, progress=not args.quiet, json_summary=args.json)
 
     def as_dict(self):
@@ -81,64 +86,71 @@ class RunConfig:
         return asdict(self)
 
 
-def check_arguments(args):
-    """HDLError naming the flag of the first value out of range."""
-    if args.threads is not None and args.threads < 1:
-        raise HDLError(f"--threads must be at least 1, got {args.threads}")
-    for flag, value in (("--batch-size", args.batch_size), ("--epochs", args.epochs),
-                        ("--validate-every", args.validate_every), ("--val-size", args.val_size)):
-        if value < 1:
-            raise HDLError(f"{flag} must be at least 1, got {value}")
-    for flag, value in (("--weight-decay", args.weight_decay), ("--weight-decay-warmup", args.weight_decay_warmup),
-                        ("--distort", args.distort)):
-        if value < 0:
-            raise HDLError(f"{flag} must not be negative, got {value}")
-    if args.max_minutes is not None and args.max_minutes <= 0:
-        raise HDLError(f"--max-minutes must be positive, got {args.max_minutes}")
+EXIT_CODES = """exit codes:
+  0    trained and tested
+  2    a bad option or input, or an output file that exists (see --force) or cannot be written;
+       reported before training starts
+  3    the loss, a gradient or a parameter became nan or inf (the learning rate is usually too large);
+       training stopped, the state file keeps its last finite state
+  130  stopped by Ctrl-C or SIGTERM (once training has started, after saving the state)"""
 
 
 def add_training_arguments(parser, command, default_epochs, default_validate_every, default_db=None):
-    """Options every trainer command shares (the model and optimiser options are the command's own)."""
-    parser.add_argument("--batch-size", type=int, default=64, help="images per batch (default: 64)")
-    parser.add_argument("--epochs", type=int, default=default_epochs,
-                        help=f"epochs to train in total, counting those of a resumed state (default: {default_epochs})")
-    parser.add_argument("--max-minutes", type=float, default=None, help="stop after this many minutes of training")
-    parser.add_argument("--max-batches", type=int, default=None,
-                        help="stop once this many batches have been trained in total (counting a resumed state's)")
+    """Options every trainer command shares (the model and optimiser options are the command's own),
+    and the exit codes in the help's epilog."""
+    parser.epilog = EXIT_CODES
+    parser.add_argument("--batch-size", type=BATCH_SIZE, default=64,
+                        help=f"images per batch, {BATCH_SIZE.allowed} (default: 64)")
+    parser.add_argument("--epochs", type=POSITIVE_INT, default=default_epochs,
+                        help=f"epochs to train in total, counting those of a resumed state, {POSITIVE_INT.allowed} "
+                             f"(default: {default_epochs})")
+    parser.add_argument("--max-minutes", type=POSITIVE, default=None,
+                        help=f"stop after this many minutes of training, {POSITIVE.allowed} (default: no limit)")
+    parser.add_argument("--max-batches", type=POSITIVE_INT, default=None,
+                        help="stop once this many batches have been trained in total (counting a resumed state's), "
+                             f"{POSITIVE_INT.allowed} (default: no limit)")
     parser.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant",
                         help="constant learning rate, or cosine decay to 0 over the planned epochs "
                              "(or over --max-minutes when that comes first) (default: constant)")
-    parser.add_argument("--weight-decay", type=float, default=0.0, metavar="FACTOR",
+    parser.add_argument("--weight-decay", type=WEIGHT_DECAY, default=0.0, metavar="FACTOR",
                         help="add FACTOR x (sum of squared weights) to the mean batch loss; weights only, biases "
                              "are not included.  The tutorial used 0.02: switched on at full strength from the "
                              "first batch it pulls every weight to zero before the network has learnt anything "
                              "and training collapses to chance; ramped in (--weight-decay-warmup) or applied to a "
                              "trained model it costs 1 to 4 points on the letters set (and can still collapse), 0.001 "
-                             "costs 0.2 (BENCHMARKS.md) (default: 0)")
-    parser.add_argument("--weight-decay-warmup", type=float, default=0.0, metavar="EPOCHS",
+                             f"costs 0.2 (BENCHMARKS.md); {WEIGHT_DECAY.allowed} (default: 0)")
+    parser.add_argument("--weight-decay-warmup", type=NON_NEGATIVE, default=0.0, metavar="EPOCHS",
                         help="raise the weight-decay factor linearly from 0 to FACTOR over this many epochs "
-                             "(counted from the first batch of this model's training) (default: 0, full "
-                             "strength at once)")
+                             f"(counted from the first batch of this model's training), {NON_NEGATIVE.allowed} "
+                             "(default: 0, full strength at once)")
     parser.add_argument("--mut-on-learn", action="store_true",
                         help="augment training images: random shift of -2..+2 pixels each way and 5 flipped pixels")
-    parser.add_argument("--distort", type=float, default=0.0, metavar="STRENGTH",
+    parser.add_argument("--distort", type=DISTORT, default=0.0, metavar="STRENGTH",
                         help="also distort training images: rotation, shear, anisotropic scale, translation, "
                              "elastic warp and stroke width, ranges scaled by STRENGTH (1 = up to 15 degrees, "
-                             "shear 0.3, scale 0.8-1.15; see hdl_native/data/distort.py) (default: 0, off)")
+                             "shear 0.3, scale 0.8-1.15; see hdl_native/data/distort.py), "
+                             f"{DISTORT.allowed} (default: 0, off)")
     parser.add_argument("--mut-on-validate", action="store_true",
                         help="augment validation images too, and report accuracy on augmented test images")
-    parser.add_argument("--validate-every", type=int, default=default_validate_every,
-                        help=f"validate every this many batches (default: {default_validate_every})")
-    parser.add_argument("--val-size", type=int, default=1000,
+    parser.add_argument("--validate-every", type=POSITIVE_INT, default=default_validate_every,
+                        help=f"validate every this many batches, {POSITIVE_INT.allowed} "
+                             f"(default: {default_validate_every})")
+    parser.add_argument("--val-size", type=POSITIVE_INT, default=1000,
                         help="images in the validation sample, drawn once from the test split like the tutorial "
-                             "(it is only watched, never used to choose anything) (default: 1000)")
-    parser.add_argument("--holdout", type=int, default=0, metavar="N",
-                        help="validate on N training images held out from training instead of on the test sample")
-    parser.add_argument("--threads", type=int, default=None, help="kernel threads (default: all cores)")
+                             f"(it is only watched, never used to choose anything), {POSITIVE_INT.allowed} "
+                             "(default: 1000)")
+    parser.add_argument("--holdout", type=NON_NEGATIVE_INT, default=0, metavar="N",
+                        help="validate on N training images held out from training instead of on the test sample, "
+                             f"{NON_NEGATIVE_INT.allowed} and below the training set's size (default: 0, off)")
+    parser.add_argument("--threads", type=THREADS, default=None,
+                        help=f"kernel threads, {THREADS.allowed} (default: all cores)")
     parser.add_argument("--out", metavar="STATE", default=None,
                         help=f"state file to write (default: the resumed STATE, else {command}.hdl)")
-    parser.add_argument("--checkpoint-every", type=float, default=60.0, metavar="SECONDS",
-                        help="save the state this often while training (default: 60); always on exit and Ctrl-C")
+    parser.add_argument("--force", action="store_true",
+                        help="replace an existing state file (or --export file) that this run does not continue")
+    parser.add_argument("--checkpoint-every", type=NON_NEGATIVE, default=60.0, metavar="SECONDS",
+                        help=f"save the state this often while training, {NON_NEGATIVE.allowed} (0: after "
+                             "every batch) (default: 60); always on exit and Ctrl-C")
     parser.add_argument("--init", metavar="STATE", default=None,
                         help="start from this state's parameters with a fresh optimiser and counter (fine-tuning)")
     db_help = (f"SQLite file for chapter 6's inspection tables (default: {default_db})" if default_db

@@ -23,6 +23,7 @@ from .. import functional as F
 from ..data import Batcher, augment
 from ..tensor import Tensor
 from ..weights import named_weights
+from .divergence import check_gradients, check_loss
 from .evaluate import Evaluator
 from .feed import TrainingFeed
 from .schedule import Schedule
@@ -118,7 +119,8 @@ class Trainer:
         checkpoint: optional callable(trainer) that saves a state file; called every
         `checkpoint_every` seconds and whenever the run stops.  stop_flag: optional object that
         becomes truthy (with a `.requested` reason) to stop after the current batch.
-        Returns why it stopped: 'done', 'time', or the signal's name.
+        Returns why it stopped: 'done', 'time', or the signal's name; raises divergence.Diverged when
+        the loss or a gradient stops being finite (the parameters then still hold the previous batch's).
         """
         self.checkpoint, self.stop_flag = checkpoint, stop_flag
         total_batches = self.schedule.total_batches()
@@ -185,7 +187,10 @@ class Trainer:
         return None
 
     def train_batch(self, indices, lr):
-        """One optimiser step on the images at `indices`; returns (mean data loss, number correct)."""
+        """One optimiser step on the images at `indices`; returns (mean data loss, number correct).
+
+        Raises divergence.Diverged, before stepping, when the loss or a gradient is not finite.
+        """
         graph = self.graph
         images, labels = self.feed.batch(indices)
         graph.images.assign(images)
@@ -198,6 +203,8 @@ class Trainer:
         # Read results before step(): updating the parameters invalidates the cached values.
         loss = graph.data_loss.item()
         correct = int(np.count_nonzero(graph.logits.value.argmax(axis=1) == labels))
+        check_loss(loss, self.batch_counter + 1)
+        check_gradients(self.optimizer, self.batch_counter + 1)  # before step(): keep the parameters finite
         if self.log is not None:
             started = time.perf_counter()
             self.log_batch(loss, correct, len(indices))
@@ -216,7 +223,7 @@ class Trainer:
 
     def log_batch(self, loss, correct, n_images):
         self.log.log_training(self.progress(100.0 * correct / n_images, loss, n_images))
-        if should_log_parameters(self.batch_counter):
+        if should_log_parameters(self.batch_counter, self.schedule.total_batches()):
             self.log.log_parameters(self.batch_counter, self.model.named_parameters())
 
     def timed_flush(self):

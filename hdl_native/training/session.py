@@ -8,7 +8,6 @@
 - report(): evaluate on the whole test split and print the confusion matrix, a sample drawn in ASCII
   with its prediction, the closing lines, optionally PNGs and an exported model, and one JSON line.
 """
-import json
 import sys
 import time
 from pathlib import Path
@@ -18,17 +17,25 @@ import numpy as np
 from ..checkpoint import load_checkpoint, save_checkpoint
 from ..data import augment, find_data_root, load_dataset
 from ..data.augment import MNIST_MEAN, MNIST_STD
+from ..json_output import json_line
 from ..threads import get_num_threads, set_num_threads
 from ..weights import count_small_parameters
+from .divergence import Diverged, TrainingDiverged, check_state, likely_cause
 from .evaluate import Evaluator, format_confusion
 from .interrupt import StopOnSignal
 from .loop import Trainer
+from .outputs import check_outputs, resumes
 from .start import make_model, make_optimizer, open_log, resume_position, start_from, training_data
 from .summary import add_log_overhead, print_results, print_sample, test_summary, write_plots
 
 
 class Session:
-    """One training run of `config`; run() returns the exit code (0, or 130 when a signal stopped it)."""
+    """One training run of `config`; run() returns the exit code (0, or 130 when a signal stopped it).
+
+    A run that would overwrite a state it does not continue, or cannot write its outputs, raises HDLError
+    before loading anything; one whose loss, gradients or parameters stop being finite raises
+    TrainingDiverged (exit code 3) and leaves the state file as last saved.
+    """
 
     def __init__(self, config):
         self.config = config
@@ -42,6 +49,7 @@ class Session:
         # train() fills these in:
         self.trainer = None
         self.small_before = None  # parameter values with a square below SMALL_SQUARE before training
+        self.saved_batch = None  # the batch counter of the state this run last saved
 
     def run(self):
         """setup(), train() and, unless a signal stopped training, report(); the log is closed in any case."""
@@ -56,8 +64,9 @@ class Session:
                 self.log.close()
 
     def setup(self):
-        """Load the data, build (or resume) the model and optimiser, open the SQLite log."""
+        """Check the output files, load the data, build (or resume) the model and optimiser, open the SQLite log."""
         config = self.config
+        check_outputs(config)
         if config.threads is not None:
             set_num_threads(config.threads)
         root = find_data_root(config.data_root)
@@ -82,7 +91,10 @@ class Session:
             self.trainer = Trainer(model, self.optimizer, config, self.train_data, self.validation, self.log)
             if self.resumed is not None:
                 resume_position(self.trainer, self.resumed, config.resume)
-            reason = self.trainer.run(self.save_state, stop_flag)
+            try:
+                reason = self.trainer.run(self.save_state, stop_flag)
+            except Diverged as diverged:
+                raise TrainingDiverged(self.diverged_message(diverged)) from None
         if reason in StopOnSignal.SIGNALS:
             print(f"{config.command}: stopped by {reason} after batch {self.trainer.batch_counter}; state saved to "
                   f"{self.out} (continue with: hdl-native {config.command} {self.out})", file=sys.stderr)
@@ -101,7 +113,7 @@ class Session:
                             **{**self.saved_entries(), **self.trainer.state(), "test_report": summary})
             print(f"wrote the model to {config.export}")
         if config.json_summary:
-            print(json.dumps(summary))
+            print(json_line(summary))
         return summary
 
     def test(self):
@@ -129,8 +141,27 @@ class Session:
         return summary
 
     def save_state(self, trainer):
-        """Write the state file: parameters, optimiser state, training position and the run's settings."""
+        """Write the state file: parameters, optimiser state, training position and the run's settings.
+
+        Raises Diverged instead when a parameter or optimiser buffer is not finite, so the file keeps its
+        last finite state.
+        """
+        check_state(self.model, self.optimizer, trainer.batch_counter)
         save_checkpoint(self.out, self.model, self.optimizer, **self.saved_entries(), **trainer.state())
+        self.saved_batch = trainer.batch_counter
+
+    def diverged_message(self, diverged):
+        """One line: what became non-finite at which batch, the likely cause, and what the state file holds."""
+        config = self.config
+        if self.saved_batch is not None:
+            kept = f"{self.out} keeps the state after batch {self.saved_batch}"
+        elif self.resumed is not None and resumes(config, self.out):
+            kept = f"{self.out} keeps the resumed state of batch {self.resumed.get('batch_counter', 0)}"
+        elif self.out.exists():
+            kept = f"{self.out} was left as it was"
+        else:
+            kept = "no state was saved"
+        return f"{diverged} ({likely_cause(config.optimizer, config.weight_decay)}); stopped, {kept}"
 
     def saved_entries(self):
         """What a state file records about the run besides the model, optimiser and position."""

@@ -8,19 +8,25 @@ Tables (several runs share one file, told apart by ``startID``):
   batch and per validation.  time is Unix time, elapsed the seconds since the
   run started, cputime the process CPU seconds, corperc percent correct,
   avgloss the mean loss.  For Adam, momentum holds beta1.
-- ``data``(startID, batchno, name, idx, row, col, val, grad): every
-  parameter during the first 32 batches and every 32nd batch after.
-  Element mapping: Linear weight (G, F): idx = output unit, row = 0,
-  col = input feature.  Conv weight (O, C, K, K): idx = output filter,
-  row/col = kernel position, and val/grad are SUMMED over the C input
-  channels (exact for c1, whose C is 1; this keeps c2/c3 at O*K*K rows).
-  Biases (G,): idx = unit, row = col = 0.
+- ``snapshots``(startID, batchno, name, shape, val, grad): one row per
+  parameter at each logged batch (should_log_parameters).  val and grad are
+  little-endian float32 BLOBs of the parameter as logged, shape its dimensions
+  as text ('64,512').  Conv weights (O, C, K, K) are logged SUMMED over the C
+  input channels, as (O, K, K) (exact for c1, whose C is 1); linear weights
+  (G, F) and biases (G,) as they are.  Read one with
+  ``numpy.frombuffer(val, '<f4').reshape(shape)``; the shapes of a run:
+  ``SELECT name, shape, length(val) / 4 FROM snapshots WHERE startID = 1 AND batchno = 0``.
 - ``confusion``(startID, batchno, true, predicted, count): the non-zero
   cells of the confusion matrix at each test evaluation.
 
+Logs written before the snapshots table had a ``data`` table instead, one row per
+element (name, idx, row, col, val, grad); inspect/logdb.py still reads them.
+A float32 BLOB takes 4 bytes an element where a ``data`` row took about 45, and
+fewer snapshots are taken (see should_log_parameters): the default letters run
+logs about 8 MB instead of 190 MB (BENCHMARKS.md, "SQLite log size").
+
 Rows are buffered and each flush is written in one transaction by a writer
-thread (so the inserts overlap with training); parameter snapshots go
-through prepared multi-row INSERTs that bind only val and grad.
+thread (so the inserts overlap with training).
 """
 import json
 import os
@@ -41,14 +47,15 @@ CREATE TABLE IF NOT EXISTS training (startID INTEGER, batchno INTEGER, epoch INT
     cputime REAL, corperc REAL, avgloss REAL, batchsize INTEGER, lr REAL, momentum REAL);
 CREATE TABLE IF NOT EXISTS validation (startID INTEGER, batchno INTEGER, epoch INTEGER, time REAL, elapsed REAL,
     cputime REAL, corperc REAL, avgloss REAL, batchsize INTEGER, lr REAL, momentum REAL);
-CREATE TABLE IF NOT EXISTS data (startID INTEGER, batchno INTEGER, name TEXT, idx INTEGER, row INTEGER,
-    col INTEGER, val REAL, grad REAL);
+CREATE TABLE IF NOT EXISTS snapshots (startID INTEGER, batchno INTEGER, name TEXT, shape TEXT, val BLOB,
+    grad BLOB);
 CREATE TABLE IF NOT EXISTS confusion (startID INTEGER, batchno INTEGER, true INTEGER, predicted INTEGER,
     count INTEGER);
 """
-DENSE_BATCHES = 32
-SPARSE_EVERY = 32
-ROWS_PER_STATEMENT = 200
+DENSE_BATCHES = 8       # every batch at the start, where the parameters move fastest
+SPARSE_SNAPSHOTS = 12   # then at most this many more, evenly over the planned run
+STRIDE_UNIT = 32        # their spacing is a multiple of this, so the logged batch numbers stay round
+LOGGED_DTYPE = np.dtype("<f4")
 
 
 @dataclass
@@ -64,23 +71,32 @@ class Progress:
     momentum: float  # beta1 for Adam
 
 
-def should_log_parameters(batchno):
-    """Parameters are logged for batches 0..31 and then every 32nd batch."""
-    return batchno < DENSE_BATCHES or batchno % SPARSE_EVERY == 0
+def parameter_stride(total_batches):
+    """Batches between two snapshots after the dense start: the smallest multiple of STRIDE_UNIT
+    that puts at most SPARSE_SNAPSHOTS - 1 of them in batches 1..total_batches - 1."""
+    per_snapshot = -(-max(1, total_batches) // SPARSE_SNAPSHOTS)
+    return STRIDE_UNIT * -(-per_snapshot // STRIDE_UNIT)
 
 
-def element_layout(shape):
-    """(idx, row, col) int arrays for a parameter of `shape`, after reduce_parameter()."""
-    if len(shape) == 4:
-        out_channels, _, k_rows, k_cols = shape
-        idx, row, col = np.meshgrid(np.arange(out_channels), np.arange(k_rows), np.arange(k_cols), indexing="ij")
-        return idx.ravel(), row.ravel(), col.ravel()
-    if len(shape) == 2:
-        idx, col = np.meshgrid(np.arange(shape[0]), np.arange(shape[1]), indexing="ij")
-        return idx.ravel(), np.zeros(idx.size, dtype=np.int64), col.ravel()
-    size = int(np.prod(shape))
-    zeros = np.zeros(size, dtype=np.int64)
-    return np.arange(size), zeros, zeros
+def should_log_parameters(batchno, total_batches):
+    """Whether batch `batchno` of a run planned to `total_batches` logs its parameters.
+
+    Batches 0..DENSE_BATCHES-1, every parameter_stride(total_batches)-th batch and the last
+    planned one: at most DENSE_BATCHES + SPARSE_SNAPSHOTS snapshots however long the run is
+    (20 for the default letters run, 1800 batches: 0..7, 160, 320, ..., 1760, 1799).
+    """
+    return (batchno < DENSE_BATCHES or batchno % parameter_stride(total_batches) == 0
+            or batchno == total_batches - 1)
+
+
+def reduce_parameter(array):
+    """A float32 copy of one parameter as logged: conv weights (O, C, K, K) summed over C to (O, K, K),
+    everything else as it is.
+
+    Always a copy: the live arrays change in place at the next optimiser step.
+    """
+    reduced = array.sum(axis=1) if array.ndim == 4 else array
+    return np.array(reduced, dtype=LOGGED_DTYPE, order="C")
 
 
 def _lower_this_threads_priority():
@@ -89,16 +105,6 @@ def _lower_this_threads_priority():
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
     except (AttributeError, OSError):
         pass
-
-
-def reduce_parameter(array):
-    """A copy of one parameter's logged values: conv weights summed over input channels, others flattened.
-
-    Always a copy: the live arrays change in place at the next optimiser step.
-    """
-    if array.ndim == 4:
-        return array.sum(axis=1).ravel()
-    return array.ravel().copy()
 
 
 class SqliteLog:
@@ -123,19 +129,14 @@ class SqliteLog:
         finally:
             connection.close()
         self.cpu_started = time.process_time()
-        self._training, self._validation, self._data, self._confusion = [], [], [], []
-        self._layouts = {}
-        self._statements_of = {}
+        self._training, self._validation, self._snapshots, self._confusion = [], [], [], []
         self._error = None
         self._queue = queue.Queue(maxsize=8)  # bounded: a slow disk slows training instead of eating memory
         self._writer = threading.Thread(target=self._write_loop, name=f"sqlite-log-{self.start_id}", daemon=True)
         self._writer.start()
 
     def _connect(self):
-        # Parameter snapshots reuse a few hundred prepared INSERT statements (see _statements).
-        connection = sqlite3.connect(self.path, cached_statements=2048)
-        # Big pages make the bulk inserts about a third cheaper; only takes effect when the file is new.
-        connection.execute("PRAGMA page_size=65536")
+        connection = sqlite3.connect(self.path)
         # WAL with synchronous=NORMAL: commits skip fsync but a crash can never corrupt the file.
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
@@ -160,9 +161,7 @@ class SqliteLog:
         """Snapshot every parameter's value and gradient (see the module docstring for the layout)."""
         for name, param in named_parameters:
             grad = param.grad if param.grad is not None else np.zeros_like(param.value)
-            if name not in self._layouts:
-                self._layouts[name] = tuple(column.tolist() for column in element_layout(param.shape))
-            self._data.append((int(batchno), name, reduce_parameter(param.value), reduce_parameter(grad)))
+            self._snapshots.append((int(batchno), name, reduce_parameter(param.value), reduce_parameter(grad)))
 
     def log_confusion(self, batchno, confusion):
         true, predicted = np.nonzero(confusion)
@@ -172,10 +171,10 @@ class SqliteLog:
     def flush(self):
         """Hand everything buffered to the writer thread (written there in one transaction)."""
         self._raise_writer_error()
-        pending = (self._training, self._validation, self._data, self._confusion)
+        pending = (self._training, self._validation, self._snapshots, self._confusion)
         if any(pending):
             self._queue.put(pending)
-        self._training, self._validation, self._data, self._confusion = [], [], [], []
+        self._training, self._validation, self._snapshots, self._confusion = [], [], [], []
 
     def close(self):
         """Flush, wait until the writer has written everything, and stop it."""
@@ -208,35 +207,12 @@ class SqliteLog:
             if connection is not None:
                 connection.close()
 
-    def _write(self, connection, training, validation, data, confusion):
-        values = f"VALUES ({','.join('?' * 11)})"
+    def _write(self, connection, training, validation, snapshots, confusion):
+        placeholders = f"VALUES ({','.join('?' * 11)})"
         with connection:
-            connection.executemany(f"INSERT INTO training ({PROGRESS_COLUMNS}) {values}", training)
-            connection.executemany(f"INSERT INTO validation ({PROGRESS_COLUMNS}) {values}", validation)
-            for batchno, name, values_array, grads in data:
-                pairs = np.empty(2 * len(values_array), dtype=np.float64)
-                pairs[0::2], pairs[1::2] = values_array, grads
-                pairs = pairs.tolist()
-                for first, stop, statement in self._statements(name):
-                    connection.execute(statement, [batchno] + pairs[2 * first:2 * stop])
+            connection.executemany(f"INSERT INTO training ({PROGRESS_COLUMNS}) {placeholders}", training)
+            connection.executemany(f"INSERT INTO validation ({PROGRESS_COLUMNS}) {placeholders}", validation)
+            connection.executemany("INSERT INTO snapshots VALUES (?, ?, ?, ?, ?, ?)", (
+                (self.start_id, batchno, name, ",".join(map(str, values.shape)), values.tobytes(), grads.tobytes())
+                for batchno, name, values, grads in snapshots))
             connection.executemany("INSERT INTO confusion VALUES (?, ?, ?, ?, ?)", confusion)
-
-    def _statements(self, name):
-        """The INSERT statements for one parameter, ROWS_PER_STATEMENT rows each, built once per run.
-
-        startID, name, idx, row and col are literals (they never change for an
-        element), ?1 is the batch number and the rest are (val, grad) pairs, so a
-        snapshot binds 2 values per row instead of 8 and reuses prepared statements.
-        """
-        if name not in self._statements_of:
-            idx, row, col = self._layouts[name]
-            quoted = "'" + name.replace("'", "''") + "'"
-            statements = []
-            for first in range(0, len(idx), ROWS_PER_STATEMENT):
-                stop = min(first + ROWS_PER_STATEMENT, len(idx))
-                rows = ",".join(
-                    f"({self.start_id},?1,{quoted},{idx[k]},{row[k]},{col[k]},?{2 * (k - first) + 2},?{2 * (k - first) + 3})"
-                    for k in range(first, stop))
-                statements.append((first, stop, f"INSERT INTO data VALUES {rows}"))
-            self._statements_of[name] = statements
-        return self._statements_of[name]

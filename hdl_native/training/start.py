@@ -4,7 +4,7 @@ import sys
 
 import numpy as np
 
-from ..checkpoint import architecture_of, load_checkpoint, load_params
+from ..checkpoint import architecture_of, load_checkpoint, load_optimizer_state, load_params
 from ..data.idx import read_labelled_images
 from ..errors import HDLError
 from ..models import MODELS
@@ -76,7 +76,7 @@ def start_from(model, optimizer, resumed, config, train_set):
         return
     saved = resumed.get("optimizer")
     if saved is not None and saved.get("kind") == type(optimizer).__name__:
-        optimizer.load_state_dict(saved)
+        load_optimizer_state(optimizer, saved, path)
     elif saved is not None:
         print(f"note: {path} was trained with {saved.get('kind')}; starting {type(optimizer).__name__} afresh",
               file=sys.stderr)
@@ -88,7 +88,7 @@ def resume_position(trainer, state, path):
         raise HDLError(f"{path} holds a model but no training position; start from it with --init instead")
     try:
         trainer.load_state(state)
-    except ValueError as error:
+    except (ValueError, TypeError, KeyError) as error:
         raise HDLError(f"cannot resume {path}: {error} (resume with the same --batch-size and training data, "
                        "or start from its parameters with --init)") from None
 

@@ -1,0 +1,68 @@
+"""Before a run loads anything: may it write its state file, --export file and SQLite log where it is asked to?
+
+A run refuses to replace a state file it did not resume (a forgotten STATE argument would otherwise swap a
+trained model for a fresh one) unless --force, and an unwritable location is reported now rather than at
+the first save.  Each problem is one HDLError naming the path.  Writability is probed with an unnamed
+temporary file, so the check creates nothing that outlives it; temporary files that a killed run left
+beside the state file are removed.
+"""
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from ..checkpoint import remove_stale_temp_files
+from ..errors import HDLError
+
+
+def check_outputs(config):
+    """Raise HDLError when config (a RunConfig) would overwrite a file it should not or cannot write one."""
+    out = Path(config.out)
+    check_writable(out, "state file")
+    if not config.force and out.exists() and not resumes(config, out):
+        raise HDLError(f"{out} already exists and this run does not continue it; pass --force to replace it, "
+                       "or --out to write elsewhere")
+    if config.export:
+        export = Path(config.export)
+        if same_file(export, out):
+            raise HDLError(f"--export {export} is the state file itself; give the exported model another name")
+        check_writable(export, "--export file")
+        if not config.force and export.exists():
+            raise HDLError(f"--export {export} already exists; pass --force to replace it, or choose another name")
+    if config.db:
+        check_writable(Path(config.db), "SQLite log", create_directories=False)
+    for path in (out, Path(config.export)) if config.export else (out,):
+        for stale in remove_stale_temp_files(path):
+            print(f"note: removed {stale}, left by an interrupted save", file=sys.stderr)
+
+
+def resumes(config, out):
+    """True when the run continues the state file `out` (its STATE argument)."""
+    return config.resume is not None and same_file(config.resume, out)
+
+
+def same_file(first, second):
+    return Path(first).resolve() == Path(second).resolve()
+
+
+def check_writable(path, what, create_directories=True):
+    """HDLError naming `path` unless a file can be written there.
+
+    create_directories: whether the writer creates missing parent directories (save_checkpoint does,
+    SQLite does not); then the nearest existing ancestor is probed instead.
+    """
+    if path.is_dir():
+        raise HDLError(f"cannot write the {what} {path}: it is a directory")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise HDLError(f"cannot write the {what} {path}: permission denied")
+    directory = path.parent
+    while create_directories and not directory.exists() and directory != directory.parent:
+        directory = directory.parent
+    if not directory.is_dir():
+        problem = "is not a directory" if directory.exists() else "does not exist"
+        raise HDLError(f"cannot write the {what} {path}: {directory} {problem}")
+    try:
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as error:
+        raise HDLError(f"cannot write the {what} {path}: {directory} is not writable ({error.strerror})") from None
