@@ -21,7 +21,31 @@ VOCAB_SIZE = 95  # printable ASCII, the tutorial's symbols
 N_RANDOM_BATCHES = 4
 
 
-class TrainingStep:
+class FedStep:
+    """What a benchmarked training step does per batch: feed its placeholders the next of a few
+    pre-made batches, clear the gradients, forward and backward, one Adam update.
+
+    Subclasses set ``placeholders`` (a tuple), ``batches`` (tuples of arrays in the same order),
+    ``loss`` and ``optimizer``.
+    """
+
+    step_count = 0
+
+    def step(self):
+        """Run one training step on the next random batch; returns nothing (no sync to Python floats)."""
+        batch = self.batches[self.step_count % len(self.batches)]
+        self.step_count += 1
+        for placeholder, array in zip(self.placeholders, batch):
+            placeholder.assign(array)
+        self.optimizer.zero_grad()
+        self.loss.backward()
+        self.optimizer.step()
+
+    def loss_value(self):
+        return self.loss.item()
+
+
+class TrainingStep(FedStep):
     """One model's training graph, built once: ``step()`` runs feed, forward, backward, Adam.
 
     images: (batch_size, 1, 28, 28) float32 random normal; labels: (batch_size,) int64.
@@ -41,20 +65,7 @@ class TrainingStep:
         self.loss = F.cross_entropy(self.model.logits(self.images), self.labels)
         self.optimizer = Adam(self.model, lr=lr)
         self.batches = random_batches(batch_size, self.model.n_classes, seed)
-        self.step_count = 0
-
-    def step(self):
-        """Run one training step on the next random batch; returns nothing (no sync to Python floats)."""
-        images, labels = self.batches[self.step_count % len(self.batches)]
-        self.step_count += 1
-        self.images.assign(images)
-        self.labels.assign(labels)
-        self.optimizer.zero_grad()
-        self.loss.backward()
-        self.optimizer.step()
-
-    def loss_value(self):
-        return self.loss.item()
+        self.placeholders = (self.images, self.labels)
 
 
 def random_batches(batch_size, n_classes, seed, count=N_RANDOM_BATCHES):
@@ -64,7 +75,7 @@ def random_batches(batch_size, n_classes, seed, count=N_RANDOM_BATCHES):
              rng.integers(0, n_classes, batch_size).astype(np.int64)) for _ in range(count)]
 
 
-class CharTrainingStep:
+class CharTrainingStep(FedStep):
     """A character model's training graph (CHAR_MODELS: 3-layer GRU 256 or 2-layer LSTM 256), built once.
 
     indices and targets: (batch_size, seq_len) int64 random characters; the loss is the mean
@@ -87,19 +98,7 @@ class CharTrainingStep:
         rng = np.random.default_rng(seed + 12345)
         self.batches = [(rng.integers(0, VOCAB_SIZE, (batch_size, seq_len)),
                          rng.integers(0, VOCAB_SIZE, batch_size * seq_len)) for _ in range(N_RANDOM_BATCHES)]
-        self.step_count = 0
-
-    def step(self):
-        indices, targets = self.batches[self.step_count % len(self.batches)]
-        self.step_count += 1
-        self.indices.assign(indices)
-        self.targets.assign(targets)
-        self.optimizer.zero_grad()
-        self.loss.backward()
-        self.optimizer.step()
-
-    def loss_value(self):
-        return self.loss.item()
+        self.placeholders = (self.indices, self.targets)
 
 
 def time_steps(step, steps, warmup=0):
