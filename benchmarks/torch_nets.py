@@ -1,4 +1,4 @@
-"""The two reference networks and their training step in PyTorch, for comparison only.
+"""The reference networks and their training steps in PyTorch, for comparison only.
 
 The engine never imports torch; these mirror hdl_native.models exactly (same
 layers, ceil-mode pooling, exact GELU, log-softmax + NLL loss, Adam) so the
@@ -86,6 +86,54 @@ class TorchTrainingStep:
         self.step_count += 1
         self.optimizer.zero_grad()
         loss = functional.nll_loss(functional.log_softmax(self.model(images), dim=1), labels)
+        loss.backward()
+        self.optimizer.step()
+        self.last_loss = loss
+
+
+class TorchCharRNN:
+    """hdl_native.models.CharRNN in PyTorch: Embedding(V, H) -> nn.GRU / nn.LSTM (batch_first) -> Linear(H, V);
+    the parameter names match ours one to one (embedding.weight, rnn.weight_ih_l0, ..., head.bias)."""
+
+    def __init__(self, torch, ours):
+        nn = torch.nn
+        cell = {"gru": nn.GRU, "lstm": nn.LSTM}[ours.cell]
+        self.modules = nn.ModuleDict({
+            "embedding": nn.Embedding(ours.vocab_size, ours.hidden_size),
+            "rnn": cell(ours.hidden_size, ours.hidden_size, num_layers=ours.rnn.num_layers, batch_first=True),
+            "head": nn.Linear(ours.hidden_size, ours.vocab_size),
+        })
+        state = ours.state_dict()
+        with torch.no_grad():
+            for name, param in self.modules.named_parameters():
+                param.copy_(torch.from_numpy(np.ascontiguousarray(state[name])))
+
+    def logits(self, indices):
+        hidden, _ = self.modules["rnn"](self.modules["embedding"](indices))
+        return self.modules["head"](hidden.reshape(-1, hidden.shape[-1]))
+
+
+class TorchCharTrainingStep:
+    """PyTorch's version of hdl_native.bench.CharTrainingStep: same weights, same random characters,
+    cross-entropy over all positions, Adam."""
+
+    def __init__(self, model_name, batch_size, seq_len=100, seed=0, lr=1e-3):
+        import torch
+
+        from hdl_native.bench import CharTrainingStep
+
+        ours = CharTrainingStep(model_name, batch_size, seq_len, seed=seed, lr=lr)
+        self.torch = torch
+        self.model = TorchCharRNN(torch, ours.model)
+        self.optimizer = torch.optim.Adam(self.model.modules.parameters(), lr=lr)
+        self.batches = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in ours.batches]
+        self.step_count = 0
+
+    def step(self):
+        indices, targets = self.batches[self.step_count % len(self.batches)]
+        self.step_count += 1
+        self.optimizer.zero_grad()
+        loss = self.torch.nn.functional.cross_entropy(self.model.logits(indices), targets)
         loss.backward()
         self.optimizer.step()
         self.last_loss = loss

@@ -12,15 +12,40 @@ import time
 import numpy as np
 
 from . import functional as F
-from .models import MODELS
+from .models import CHAR_MODELS, MODELS, CharRNN
 from .optim import Adam
 from .tensor import Tensor
 
 IMAGE_SHAPE = (1, 28, 28)
+VOCAB_SIZE = 95  # printable ASCII, the tutorial's symbols
 N_RANDOM_BATCHES = 4
 
 
-class TrainingStep:
+class FedStep:
+    """What a benchmarked training step does per batch: feed its placeholders the next of a few
+    pre-made batches, clear the gradients, forward and backward, one Adam update.
+
+    Subclasses set ``placeholders`` (a tuple), ``batches`` (tuples of arrays in the same order),
+    ``loss`` and ``optimizer``.
+    """
+
+    step_count = 0
+
+    def step(self):
+        """Run one training step on the next random batch; returns nothing (no sync to Python floats)."""
+        batch = self.batches[self.step_count % len(self.batches)]
+        self.step_count += 1
+        for placeholder, array in zip(self.placeholders, batch):
+            placeholder.assign(array)
+        self.optimizer.zero_grad()
+        self.loss.backward()
+        self.optimizer.step()
+
+    def loss_value(self):
+        return self.loss.item()
+
+
+class TrainingStep(FedStep):
     """One model's training graph, built once: ``step()`` runs feed, forward, backward, Adam.
 
     images: (batch_size, 1, 28, 28) float32 random normal; labels: (batch_size,) int64.
@@ -40,20 +65,7 @@ class TrainingStep:
         self.loss = F.cross_entropy(self.model.logits(self.images), self.labels)
         self.optimizer = Adam(self.model, lr=lr)
         self.batches = random_batches(batch_size, self.model.n_classes, seed)
-        self.step_count = 0
-
-    def step(self):
-        """Run one training step on the next random batch; returns nothing (no sync to Python floats)."""
-        images, labels = self.batches[self.step_count % len(self.batches)]
-        self.step_count += 1
-        self.images.assign(images)
-        self.labels.assign(labels)
-        self.optimizer.zero_grad()
-        self.loss.backward()
-        self.optimizer.step()
-
-    def loss_value(self):
-        return self.loss.item()
+        self.placeholders = (self.images, self.labels)
 
 
 def random_batches(batch_size, n_classes, seed, count=N_RANDOM_BATCHES):
@@ -61,6 +73,32 @@ def random_batches(batch_size, n_classes, seed, count=N_RANDOM_BATCHES):
     rng = np.random.default_rng(seed + 12345)
     return [(rng.standard_normal((batch_size,) + IMAGE_SHAPE, dtype=np.float32),
              rng.integers(0, n_classes, batch_size).astype(np.int64)) for _ in range(count)]
+
+
+class CharTrainingStep(FedStep):
+    """A character model's training graph (CHAR_MODELS: 3-layer GRU 256 or 2-layer LSTM 256), built once.
+
+    indices and targets: (batch_size, seq_len) int64 random characters; the loss is the mean
+    cross-entropy over all batch_size * seq_len positions; Adam.  ``step()`` as TrainingStep's.
+    """
+
+    def __init__(self, model_name, batch_size, seq_len=100, hidden_size=256, seed=0, lr=1e-3):
+        if model_name not in CHAR_MODELS:
+            raise ValueError(f"unknown model {model_name!r}; choose one of {', '.join(CHAR_MODELS)}")
+        if min(batch_size, seq_len) < 1:
+            raise ValueError(f"batch size and sequence length must be >= 1, got {batch_size} and {seq_len}")
+        cell, num_layers = CHAR_MODELS[model_name]
+        self.model_name, self.batch_size, self.seq_len = model_name, int(batch_size), int(seq_len)
+        self.model = CharRNN(cell, VOCAB_SIZE, hidden_size, num_layers, seed=seed)
+        self.indices = Tensor.placeholder((batch_size, seq_len), dtype=np.int64, name="characters")
+        self.targets = Tensor.placeholder((batch_size * seq_len,), dtype=np.int64, name="next_characters")
+        logits, _ = self.model(self.indices)
+        self.loss = F.cross_entropy(logits, self.targets)
+        self.optimizer = Adam(self.model, lr=lr)
+        rng = np.random.default_rng(seed + 12345)
+        self.batches = [(rng.integers(0, VOCAB_SIZE, (batch_size, seq_len)),
+                         rng.integers(0, VOCAB_SIZE, batch_size * seq_len)) for _ in range(N_RANDOM_BATCHES)]
+        self.placeholders = (self.indices, self.targets)
 
 
 def time_steps(step, steps, warmup=0):
@@ -79,20 +117,20 @@ def time_steps(step, steps, warmup=0):
     return times
 
 
-def summarize(times, batch_size):
-    """images/s and ms per step from the total time, and again from the median step and from
-    the fastest step (less and least swayed by other processes on a busy machine)."""
+def summarize(times, batch_size, unit="images"):
+    """<unit>/s (batch_size of them per step) and ms per step from the total time, and again from
+    the median step and from the fastest step (less and least swayed by other processes on a busy machine)."""
     total, median, fastest = float(sum(times)), float(np.median(times)), float(min(times))
 
     def rate(seconds, n_steps=1):
         return n_steps * batch_size / seconds if seconds > 0 else float("inf")
 
     return {
-        "images_per_s": rate(total, len(times)),
+        f"{unit}_per_s": rate(total, len(times)),
         "ms_per_step": 1000.0 * total / len(times),
-        "images_per_s_median": rate(median),
+        f"{unit}_per_s_median": rate(median),
         "ms_per_step_median": 1000.0 * median,
-        "images_per_s_best": rate(fastest),
+        f"{unit}_per_s_best": rate(fastest),
         "ms_per_step_min": 1000.0 * fastest,
     }
 

@@ -57,3 +57,47 @@ def dropout(x, p, rng=None, training=True):
     """Dropout with probability p.  `training`: a bool, or a 0-d leaf Tensor to switch it later (nn.Dropout)."""
     flag = training if isinstance(training, Tensor) else Tensor(np.float32(bool(training)))
     return ops.Dropout.apply(x, flag, p=p, rng=rng if rng is not None else np.random.default_rng())
+
+
+def stack(tensors, axis=0):
+    """Join tensors of one shape along a new axis: k x (...) -> k at position `axis`."""
+    return ops.Stack.apply(*tensors, axis=axis)
+
+
+def embedding(indices, weight):
+    """Rows of weight (V, D) at integer indices (...) in [0, V) -> (..., D) (PyTorch's argument order)."""
+    return ops.Embedding.apply(weight, indices)
+
+
+def gru(x, weight_ih, weight_hh, bias_ih, bias_hh, h0=None, embedding=None):
+    """One GRU layer over a whole sequence, PyTorch's gates (r, z, n) and layouts.
+
+    x: (N, T, I), weight_ih: (3H, I), weight_hh: (3H, H), biases (3H,), h0: (N, H) or None (zeros)
+    -> the hidden state after every step, (N, T, H); the final state is ``out[:, -1]``.
+    With an `embedding` table (V, I), x is integer indices (N, T) and the layer reads
+    embedding(x, table), projecting the V rows once instead of the N*T inputs.
+    """
+    return _recurrent(ops.GRU, x, (weight_ih, weight_hh, bias_ih, bias_hh), [] if h0 is None else [h0], embedding)
+
+
+def lstm(x, weight_ih, weight_hh, bias_ih, bias_hh, h0=None, c0=None, embedding=None):
+    """One LSTM layer over a whole sequence, PyTorch's gates (i, f, g, o) and layouts.
+
+    x: (N, T, I), weight_ih: (4H, I), weight_hh: (4H, H), biases (4H,), h0 and c0: (N, H),
+    or both None (zeros) -> the hidden state after every step, (N, T, H); the final
+    cell state is ``lstm_final_cell(out)``.  `embedding` as for gru.
+    """
+    if (h0 is None) != (c0 is None):
+        raise ValueError("lstm: give both initial states h0 and c0, or neither")
+    return _recurrent(ops.LSTM, x, (weight_ih, weight_hh, bias_ih, bias_hh), [] if h0 is None else [h0, c0],
+                      embedding)
+
+
+def _recurrent(op, x, weights, states, embedding):
+    inputs = [x] if embedding is None else [x, embedding]
+    return op.apply(*inputs, *weights, *states, embedded=embedding is not None)
+
+
+def lstm_final_cell(lstm_output):
+    """The cell state (N, H) after the last step of the LSTM node `lstm_output`; gradients flow."""
+    return ops.LSTMFinalCell.apply(lstm_output, lstm=lstm_output.op)

@@ -1,8 +1,8 @@
-"""The two reference networks of the tutorial."""
+"""The reference networks of the tutorial: two image classifiers and the character RNN."""
 import numpy as np
 
 from . import functional as F
-from .nn import Conv2d, Dropout, Linear, MaxPool2d, Module
+from .nn import GRU, LSTM, Conv2d, Dropout, Embedding, Linear, MaxPool2d, Module
 
 
 class LettersCNN(Module):
@@ -65,3 +65,31 @@ class DigitsMLP(Module):
 
 
 MODELS = {"letters-cnn": LettersCNN, "digits-mlp": DigitsMLP}
+
+
+class CharRNN(Module):
+    """A character model: indices (N, T) -> next-character logits (N*T, V) and the final state.
+
+    Embedding(V, H) -> `num_layers` GRU or LSTM layers of H (batch-first) -> Linear(H, V);
+    the rows of the logits are the positions in batch-major order (n * T + t).
+    forward(indices, state=None) -> (logits, state) with state the recurrent layers'
+    final state (h_n for a GRU, (h_n, c_n) for an LSTM), to carry into the next chunk.
+    """
+
+    def __init__(self, cell="gru", vocab_size=95, hidden_size=256, num_layers=3, seed=0):
+        if cell not in RECURRENT_CELLS:
+            raise ValueError(f"unknown cell {cell!r}; choose one of {', '.join(RECURRENT_CELLS)}")
+        rng = np.random.default_rng(seed)
+        self.embedding = Embedding(vocab_size, hidden_size, rng=rng)
+        self.rnn = RECURRENT_CELLS[cell](hidden_size, hidden_size, num_layers=num_layers, rng=rng)
+        self.head = Linear(hidden_size, vocab_size, rng=rng)
+        self.cell, self.vocab_size, self.hidden_size = cell, vocab_size, hidden_size
+
+    def forward(self, indices, state=None):
+        hidden, state = self.rnn(indices, state, embedding=self.embedding)
+        return self.head(hidden.reshape(-1, self.hidden_size)), state
+
+
+RECURRENT_CELLS = {"gru": GRU, "lstm": LSTM}
+# The char-RNN training steps `hdl-native bench` times (issue 14's targets).
+CHAR_MODELS = {"char-gru": ("gru", 3), "char-lstm": ("lstm", 2)}

@@ -23,8 +23,8 @@ class Module:
 
     training = True
 
-    def __call__(self, *inputs):
-        return self.forward(*inputs)
+    def __call__(self, *inputs, **options):
+        return self.forward(*inputs, **options)
 
     def forward(self, *inputs):
         raise NotImplementedError
@@ -193,3 +193,99 @@ class Sequential(Module):
         for layer in self.layers:
             x = layer(x)
         return x
+
+
+class Embedding(Module):
+    """A lookup table: integer indices (...) in [0, num_embeddings) -> rows (..., embedding_dim).
+
+    Initialised like PyTorch: standard normal.
+    """
+
+    def __init__(self, num_embeddings, embedding_dim, rng=None):
+        rng = rng if rng is not None else np.random.default_rng()
+        self.weight = Parameter(rng.standard_normal((num_embeddings, embedding_dim)).astype(DEFAULT_DTYPE), "weight")
+
+    def forward(self, indices):
+        return F.embedding(indices, self.weight)
+
+
+class _Recurrent(Module):
+    """A stack of recurrent layers with PyTorch's parameter names and init (uniform +-1/sqrt(H)).
+
+    Layer l has weight_ih_l{l} (G, I or H), weight_hh_l{l} (G, H), bias_ih_l{l} and
+    bias_hh_l{l} (G,), G = n_gates * H; each layer's output sequence is the next one's input.
+    """
+
+    n_gates = None
+
+    def __init__(self, input_size, hidden_size, num_layers=1, batch_first=True, rng=None):
+        if num_layers < 1:
+            raise ValueError(f"{type(self).__name__}: num_layers must be >= 1, got {num_layers}")
+        rng = rng if rng is not None else np.random.default_rng()
+        bound = 1.0 / math.sqrt(hidden_size)
+        gates = self.n_gates * hidden_size
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.batch_first = batch_first
+        for layer in range(num_layers):
+            layer_input = input_size if layer == 0 else hidden_size
+            for name, shape in ((f"weight_ih_l{layer}", (gates, layer_input)), (f"weight_hh_l{layer}", (gates, hidden_size)),
+                                (f"bias_ih_l{layer}", (gates,)), (f"bias_hh_l{layer}", (gates,))):
+                setattr(self, name, Parameter(_uniform(rng, bound, shape), name))
+
+    def layer_weights(self, layer):
+        """(weight_ih, weight_hh, bias_ih, bias_hh) of one layer."""
+        return tuple(getattr(self, f"{kind}_l{layer}") for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+
+    def batch_major(self, x):
+        """x as (N, T, ...): batch_first=False inputs (T, N, ...) are transposed."""
+        return x if self.batch_first else x.transpose((1, 0) + tuple(range(2, x.ndim)))
+
+    def layer_input(self, layer, x, embedding):
+        """Keyword arguments reading layer `layer`'s input: the embedding rows x selects, for layer 0
+        with an embedding (fused: its table is projected once), else x itself."""
+        return {"embedding": embedding.weight} if layer == 0 and embedding is not None else {}
+
+    def as_given(self, output):
+        return output if self.batch_first else output.transpose((1, 0, 2))
+
+
+class GRU(_Recurrent):
+    """Multi-layer GRU.  forward(x, state=None, embedding=None) -> (output, h_n).
+
+    x: (N, T, I) (batch_first, the default) or (T, N, I); state: h_0 (num_layers, N, H) or None
+    (zeros) -> output (N, T, H) or (T, N, H), the last layer's hidden states; h_n (num_layers, N, H).
+    embedding: an nn.Embedding (V, I) whose rows integer x (N, T) or (T, N) selects; the same as
+    calling the GRU on embedding(x), faster (the first layer projects the V rows, not N*T inputs).
+    """
+
+    n_gates = 3
+
+    def forward(self, x, state=None, embedding=None):
+        x = self.batch_major(x)
+        finals = []
+        for layer in range(self.num_layers):
+            x = F.gru(x, *self.layer_weights(layer), h0=None if state is None else state[layer],
+                      **self.layer_input(layer, x, embedding))
+            finals.append(x[:, -1])
+        return self.as_given(x), F.stack(finals)
+
+
+class LSTM(_Recurrent):
+    """Multi-layer LSTM.  forward(x, state=None, embedding=None) -> (output, (h_n, c_n)).
+
+    x: (N, T, I) (batch_first, the default) or (T, N, I); state: (h_0, c_0), each (num_layers, N, H),
+    or None (zeros) -> output (N, T, H) or (T, N, H); h_n and c_n (num_layers, N, H).
+    embedding: as for GRU.
+    """
+
+    n_gates = 4
+
+    def forward(self, x, state=None, embedding=None):
+        x = self.batch_major(x)
+        hidden_finals, cell_finals = [], []
+        for layer in range(self.num_layers):
+            h0, c0 = (None, None) if state is None else (state[0][layer], state[1][layer])
+            x = F.lstm(x, *self.layer_weights(layer), h0=h0, c0=c0, **self.layer_input(layer, x, embedding))
+            hidden_finals.append(x[:, -1])
+            cell_finals.append(F.lstm_final_cell(x))
+        return self.as_given(x), (F.stack(hidden_finals), F.stack(cell_finals))

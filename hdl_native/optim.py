@@ -189,3 +189,22 @@ class Adam(Optimizer):
         self.exp_avg = {k.split("/", 1)[1]: v for k, v in buffers.items() if k.startswith("exp_avg/")}
         self.exp_avg_sq = {k.split("/", 1)[1]: v for k, v in buffers.items() if k.startswith("exp_avg_sq/")}
 
+
+
+def clip_grad_norm(params_or_model, max_norm):
+    """Scale all gradients in place so their global L2 norm is at most `max_norm` (PyTorch's
+    clip_grad_norm_: factor max_norm / (norm + 1e-6) when that is below 1).
+
+    params_or_model: a Module or an iterable of parameters (or of (name, parameter) pairs);
+    parameters without a gradient are skipped.  Returns the norm before clipping, a float.
+    """
+    if hasattr(params_or_model, "parameters"):
+        params_or_model = params_or_model.parameters()
+    params = [p[1] if isinstance(p, tuple) else p for p in params_or_model]
+    grads = [p.grad for p in params if p.grad is not None]
+    total = float(np.sqrt(sum(float(np.dot(g.reshape(-1), g.reshape(-1))) for g in grads)))
+    factor = float(max_norm) / (total + 1e-6)
+    if factor < 1.0:
+        for grad in grads:
+            grad *= grad.dtype.type(factor)
+    return total

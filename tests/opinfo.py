@@ -240,6 +240,117 @@ def nll_ref(log_probs, labels):
     return -log_probs[np.arange(len(labels)), labels].mean()
 
 
+def complex_step_grad(reference):
+    """reference_grad for a `reference` written with complex-safe numpy: d sum(grad_output * reference)
+    / d each float input element as Im(f(x + ih)) / h, exact to rounding (no difference is taken)."""
+    step = 1e-30
+
+    def grad(grad_output, *arrays, **kwargs):
+        grads = []
+        for index, array in enumerate(arrays):
+            if array.dtype.kind != "f":
+                continue
+            result = np.zeros(array.shape)
+            for flat in range(array.size):
+                shifted = list(arrays)
+                moved = array.astype(np.complex128)
+                moved.reshape(-1)[flat] += 1j * step
+                shifted[index] = moved
+                result.reshape(-1)[flat] = np.sum(grad_output * reference(*shifted, **kwargs)).imag / step
+            grads.append(result)
+        return grads
+    return grad
+
+
+def sigmoid_ref(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def gru_ref(x, weight_ih, weight_hh, bias_ih, bias_hh, h0=None):
+    """PyTorch's GRU equations, one step at a time: (N, T, I) -> (N, T, H)."""
+    hidden = weight_hh.shape[1]
+    h = np.zeros((x.shape[0], hidden)) if h0 is None else h0
+    outputs = []
+    for t in range(x.shape[1]):
+        gi = x[:, t] @ weight_ih.T + bias_ih
+        gh = h @ weight_hh.T + bias_hh
+        r = sigmoid_ref(gi[:, :hidden] + gh[:, :hidden])
+        z = sigmoid_ref(gi[:, hidden:2 * hidden] + gh[:, hidden:2 * hidden])
+        n = np.tanh(gi[:, 2 * hidden:] + r * gh[:, 2 * hidden:])
+        h = (1 - z) * n + z * h
+        outputs.append(h)
+    return np.stack(outputs, axis=1)
+
+
+def lstm_ref_states(x, weight_ih, weight_hh, bias_ih, bias_hh, h0=None, c0=None):
+    """PyTorch's LSTM equations, one step at a time: (outputs (N, T, H), final cell (N, H))."""
+    hidden = weight_hh.shape[1]
+    h = np.zeros((x.shape[0], hidden)) if h0 is None else h0
+    c = np.zeros((x.shape[0], hidden)) if c0 is None else c0
+    outputs = []
+    for t in range(x.shape[1]):
+        pre = x[:, t] @ weight_ih.T + bias_ih + h @ weight_hh.T + bias_hh
+        i, f, g, o = (pre[:, k * hidden:(k + 1) * hidden] for k in range(4))
+        c = sigmoid_ref(f) * c + sigmoid_ref(i) * np.tanh(g)
+        h = sigmoid_ref(o) * np.tanh(c)
+        outputs.append(h)
+    return np.stack(outputs, axis=1), c
+
+
+def lstm_ref(*arrays):
+    return lstm_ref_states(*arrays)[0]
+
+
+def lstm_final_cell_ref(*arrays):
+    return lstm_ref_states(*arrays)[1]
+
+
+def recurrent_inputs(n_gates, n_batch, n_steps, in_features, hidden, n_states):
+    """x (N, T, I), weight_ih (G, I), weight_hh (G, H), bias_ih, bias_hh (G,), then the initial states (N, H)."""
+    gates = n_gates * hidden
+    return lambda rng: ([rng.standard_normal((n_batch, n_steps, in_features)),
+                         0.5 * rng.standard_normal((gates, in_features)), 0.5 * rng.standard_normal((gates, hidden)),
+                         0.5 * rng.standard_normal(gates), 0.5 * rng.standard_normal(gates)]
+                        + [rng.standard_normal((n_batch, hidden)) for _ in range(n_states)])
+
+
+def embedded_recurrent_inputs(n_gates, n_rows, n_batch, n_steps, in_features, hidden, n_states):
+    """indices (N, T), an embedding table (V, I), then recurrent_inputs' weights and states."""
+    def make(rng):
+        arrays = recurrent_inputs(n_gates, n_batch, n_steps, in_features, hidden, n_states)(rng)
+        return embedding_inputs((n_batch, n_steps), n_rows, in_features)(rng) + arrays[1:]
+    return make
+
+
+def recurrent_records(api, layer, reference, n_gates, n_states):
+    """Two records of a recurrent layer: on float inputs x (N, T, I), and reading the rows of an
+    embedding table selected by indices (N, T) (``embedding=``)."""
+    def on_table(indices, table, *rest):
+        return layer(indices, *rest, embedding=table)
+
+    def reference_on_table(indices, table, *rest):
+        return reference(table[indices], *rest)
+
+    return [
+        OpInfo(api, layer, reference, [
+            Sample("with-state", recurrent_inputs(n_gates, 3, 4, 2, 3, n_states)),
+            Sample("zero-state", recurrent_inputs(n_gates, 2, 3, 3, 2, 0)),
+            Sample("odd-batch-one-step", recurrent_inputs(n_gates, 5, 1, 2, 2, n_states)),
+            Sample("wider", recurrent_inputs(n_gates, 4, 6, 5, 8, n_states), gradcheck=False)],
+            reference_grad=complex_step_grad(reference)),
+        OpInfo(api, on_table, reference_on_table, [
+            Sample("embedded-with-state", embedded_recurrent_inputs(n_gates, 4, 3, 4, 2, 3, n_states)),
+            Sample("embedded-zero-state", embedded_recurrent_inputs(n_gates, 3, 2, 5, 3, 2, 0))],
+            reference_grad=complex_step_grad(reference_on_table)),
+    ]
+
+
+def embedding_inputs(index_shape, n_rows, dim):
+    """indices (repeats included, so backward must add them up), weight (V, D)."""
+    return lambda rng: [rng.integers(0, n_rows, size=index_shape).astype(np.int64),
+                        rng.standard_normal((n_rows, dim))]
+
+
 # ---------------------------------------------------------------- the table
 OPS = [
     # Tensor operators (a number on either side is a keyword argument of the sample)
@@ -344,4 +455,17 @@ OPS = [
         Sample("k2-even-threaded", normal(2, 32, 26, 26), {"kernel_size": 2}, gradcheck=False),
         Sample("k2-ceil-threaded", normal(4, 64, 13, 13), {"kernel_size": 2}, gradcheck=False)],
         reference_grad=maxpool_grad),
+    OpInfo("F.stack", lambda a, b, c, axis: F.stack([a, b, c], axis=axis),
+           lambda a, b, c, axis: np.stack([a, b, c], axis=axis), [
+               Sample("axis0", normals((2, 3), (2, 3), (2, 3)), {"axis": 0}),
+               Sample("last-axis", normals((2, 3), (2, 3), (2, 3)), {"axis": -1})]),
+    OpInfo("F.embedding", F.embedding, lambda indices, weight: weight[indices], [
+        Sample("2x5-from-4", embedding_inputs((2, 5), 4, 3)),
+        Sample("vector", embedding_inputs((6,), 3, 2))]),
+    *recurrent_records("F.gru", F.gru, gru_ref, n_gates=3, n_states=1),
+    *recurrent_records("F.lstm", F.lstm, lstm_ref, n_gates=4, n_states=2),
+    OpInfo("F.lstm_final_cell", lambda *arrays: F.lstm_final_cell(F.lstm(*arrays)), lstm_final_cell_ref, [
+        Sample("with-state", recurrent_inputs(4, 3, 4, 2, 3, 2)),
+        Sample("zero-state", recurrent_inputs(4, 2, 3, 3, 2, 0))],
+        reference_grad=complex_step_grad(lstm_final_cell_ref)),
 ]

@@ -50,3 +50,14 @@ def test_bench_rejects_bad_arguments_in_one_line(args, message):
 def test_bench_rejects_non_numbers_through_argparse():
     result = run_cli("bench", "--steps", "many")
     assert result.returncode == 2 and "invalid int value" in result.stderr
+
+
+@pytest.mark.parametrize("model", ["char-gru", "char-lstm"])
+def test_bench_times_the_char_models_in_characters_per_second(model):
+    result = run_cli("bench", "--model", model, "--batch-size", "2", "--seq-len", "5", "--threads", "1",
+                     "--steps", "2", "--warmup", "1", "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["model"] == model and summary["seq_len"] == 5 and summary["batch_size"] == 2
+    assert summary["chars_per_s"] > 0 and "images_per_s" not in summary
+    assert "chars/s" in result.stdout

@@ -131,6 +131,50 @@ def labels(rng, n, n_classes):
     return rng.integers(0, n_classes, size=n).astype(np.int64)
 
 
+def torch_recurrent(kind, x, weight_ih, weight_hh, bias_ih, bias_hh, *states):
+    """(output, (h_n, c_n) or h_n) of torch.nn.GRU / nn.LSTM (one layer, batch-first) run on the given weights."""
+    module = {"gru": torch.nn.GRU, "lstm": torch.nn.LSTM}[kind](
+        weight_ih.shape[1], weight_hh.shape[1], batch_first=True, dtype=torch.float64)
+    weights = {"weight_ih_l0": weight_ih, "weight_hh_l0": weight_hh, "bias_ih_l0": bias_ih, "bias_hh_l0": bias_hh}
+    given = tuple(state[None] for state in states)  # (N, H) -> (num_layers = 1, N, H)
+    state = None if not given else given[0] if kind == "gru" else given
+    return torch.func.functional_call(module, weights, (x, state))
+
+
+def recurrent_inputs(r, n_gates, n_states, n=3, t=4, features=2, hidden=3):
+    """x (N, T, I), weight_ih (G, I), weight_hh (G, H), bias_ih, bias_hh (G,), then the initial states (N, H)."""
+    gates = n_gates * hidden
+    return ([normal(r, n, t, features), normal(r, gates, features, scale=0.5), normal(r, gates, hidden, scale=0.5),
+             normal(r, gates, scale=0.5), normal(r, gates, scale=0.5)] + [normal(r, n, hidden) for _ in range(n_states)])
+
+
+def recurrent_cases():
+    """F.gru and F.lstm against torch.nn.GRU / nn.LSTM: with and without initial state, and reading the rows
+    of an embedding table (embedding=); the LSTM's final cell state through F.lstm_final_cell."""
+    cases = []
+    for kind, layer, n_gates, n_states in (("gru", F.gru, 3, 1), ("lstm", F.lstm, 4, 2)):
+        def theirs(*arrays, kind=kind):
+            return torch_recurrent(kind, *arrays)[0]
+
+        def ours_on_table(indices, table, *rest, layer=layer):
+            return layer(indices, *rest, embedding=table)
+
+        def theirs_on_table(indices, table, *rest, kind=kind):
+            return torch_recurrent(kind, tfunctional.embedding(indices, table), *rest)[0]
+
+        def table_inputs(r, n_gates=n_gates, n_states=n_states):
+            return [r.integers(0, 5, size=(3, 4)), normal(r, 5, 2)] + recurrent_inputs(r, n_gates, n_states)[1:]
+
+        cases += [
+            Case(kind, (kind,), layer, theirs, lambda r, g=n_gates, s=n_states: recurrent_inputs(r, g, s)),
+            Case(f"{kind}_zero_state", (kind,), layer, theirs, lambda r, g=n_gates: recurrent_inputs(r, g, 0)),
+            Case(f"{kind}_embedded", (kind, "embedding"), ours_on_table, theirs_on_table, table_inputs),
+        ]
+    cases.append(Case("lstm_final_cell", ("lstm_final_cell",), lambda *a: F.lstm_final_cell(F.lstm(*a)),
+                      lambda *a: torch_recurrent("lstm", *a)[1][1][0], lambda r: recurrent_inputs(r, 4, 2)))
+    return cases
+
+
 def conv2d_cases():
     cases = []
     for kernel_size in (1, 3, 5):
@@ -244,7 +288,11 @@ CASES = [
          lambda x: tfunctional.dropout(x, 0.5, training=False), lambda r: [normal(r, 4, 6)]),
     Case("dropout_p0", ("dropout",), lambda x: F.dropout(x, 0.0),
          lambda x: tfunctional.dropout(x, 0.0, training=True), lambda r: [normal(r, 4, 6)]),
-] + conv2d_cases() + max_pool_cases()
+    Case("embedding", ("embedding",), F.embedding, tfunctional.embedding,
+         lambda r: [r.integers(0, 4, size=(2, 5)), normal(r, 4, 3)]),
+    Case("stack", ("stack",), lambda a, b, c: F.stack([a, b, c], axis=1), lambda a, b, c: torch.stack([a, b, c], 1),
+         lambda r: [normal(r, 2, 3), normal(r, 2, 3), normal(r, 2, 3)]),
+] + conv2d_cases() + max_pool_cases() + recurrent_cases()
 
 
 def run_ours(case, arrays, seed):

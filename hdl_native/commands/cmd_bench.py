@@ -5,21 +5,32 @@ and ms/step; --json adds one JSON object on the last line with the figures,
 the thread count, the kernel backend, OpenMP status and the process's peak
 resident memory.
 
+The character models (char-gru: 3-layer GRU 256, char-lstm: 2-layer LSTM 256,
+sequences of --seq-len) report characters/s (chars_per_s) instead of images/s.
+
 Example: hdl-native bench --model letters-cnn --batch-size 64 --threads 2 --steps 50
+         hdl-native bench --model char-gru --threads 1 --json
 """
 import platform
 
-HELP = "time training steps of letters-cnn or digits-mlp on random data (images/s, ms/step)"
+HELP = "time training steps of letters-cnn, digits-mlp, char-gru or char-lstm on random data (images or chars/s)"
+
+
+def all_models():
+    from ..models import CHAR_MODELS, MODELS
+
+    return list(MODELS) + list(CHAR_MODELS)
 
 
 def add_arguments(parser):
     from ..cli_types import BATCH_SIZE, NON_NEGATIVE_INT, POSITIVE_INT, SEED, THREADS
-    from ..models import MODELS
 
     parser.add_argument("--model", default="letters-cnn",
-                        help=f"network to time: {', '.join(MODELS)} (default letters-cnn)")
+                        help=f"network to time: {', '.join(all_models())} (default letters-cnn)")
     parser.add_argument("--batch-size", type=BATCH_SIZE, default=64,
-                        help=f"images per step, {BATCH_SIZE.allowed} (default 64)")
+                        help=f"images (char models: sequences) per step, {BATCH_SIZE.allowed} (default 64)")
+    parser.add_argument("--seq-len", type=POSITIVE_INT, default=100,
+                        help=f"characters per sequence of the char models, {POSITIVE_INT.allowed} (default 100)")
     parser.add_argument("--threads", type=THREADS, default=None,
                         help=f"threads for the kernels and BLAS, {THREADS.allowed} (default: OMP_NUM_THREADS or "
                              "all cores)")
@@ -38,10 +49,9 @@ def check_arguments(args):
     """Raise HDLError naming --model or --kernels when the network is unknown or the backend is not built."""
     from ..errors import HDLError
     from ..kernels import native_available
-    from ..models import MODELS
 
-    if args.model not in MODELS:
-        raise HDLError(f"--model {args.model!r} is not a known network; choose one of: {', '.join(MODELS)}")
+    if args.model not in all_models():
+        raise HDLError(f"--model {args.model!r} is not a known network; choose one of: {', '.join(all_models())}")
     if args.kernels == "native" and not native_available():
         raise HDLError("--kernels native: the compiled kernels are not built "
                        "(run `python setup.py build_ext --inplace` in the source tree, or reinstall)")
@@ -49,8 +59,9 @@ def check_arguments(args):
 
 def run(args):
     import hdl_native as hdl
-    from ..bench import TrainingStep, peak_rss_mb, summarize, time_steps
+    from ..bench import CharTrainingStep, TrainingStep, peak_rss_mb, summarize, time_steps
     from ..json_output import json_line
+    from ..models import CHAR_MODELS
 
     check_arguments(args)
     if args.kernels:
@@ -58,7 +69,12 @@ def run(args):
     if args.threads is not None:
         hdl.set_num_threads(args.threads)
     warmup = args.warmup if args.warmup is not None else max(2, args.steps // 10)
-    bench = TrainingStep(args.model, args.batch_size, seed=args.seed)
+    if args.model in CHAR_MODELS:
+        bench = CharTrainingStep(args.model, args.batch_size, args.seq_len, seed=args.seed)
+        unit, per_step = "chars", args.batch_size * args.seq_len
+    else:
+        bench = TrainingStep(args.model, args.batch_size, seed=args.seed)
+        unit, per_step = "images", args.batch_size
     times = time_steps(bench.step, args.steps, warmup)
     summary = {
         "model": args.model,
@@ -66,7 +82,8 @@ def run(args):
         "batch_size": args.batch_size,
         "steps": args.steps,
         "warmup": warmup,
-        **summarize(times, args.batch_size),
+        **({"seq_len": args.seq_len} if unit == "chars" else {}),
+        **summarize(times, per_step, unit),
         "loss": bench.loss_value(),
         "openmp": hdl.openmp_enabled(),
         "kernels": hdl.get_ops().name,
@@ -75,7 +92,7 @@ def run(args):
     }
     print(f"{args.model}: batch {args.batch_size}, {summary['threads']} thread(s), kernels {summary['kernels']}, "
           f"OpenMP {summary['openmp']}: {args.steps} steps after {warmup} warm-up")
-    print(f"  {summary['images_per_s']:,.0f} images/s, {summary['ms_per_step']:.3f} ms/step "
+    print(f"  {summary[unit + '_per_s']:,.0f} {unit}/s, {summary['ms_per_step']:.3f} ms/step "
           f"(median {summary['ms_per_step_median']:.3f}), peak RSS {summary['peak_rss_mb']:.0f} MB")
     if args.json:
         print(json_line(summary))

@@ -19,6 +19,7 @@ import numpy as np
 from .._native import activations, conv2d, matmul, maxpool, optim
 from ..threads import get_num_threads
 from .blas_threads import pin_single_threaded_blas
+from .native_recurrent import NativeRecurrentOps
 from .numpy_ops import NumpyOps
 from .validation import check_arrays, check_labels, label_range_error, optional, shape_sizes
 
@@ -51,7 +52,7 @@ def gemm(a, b, out, trans_a=False, trans_b=False, bias=None):
     return out
 
 
-class NativeOps(NumpyOps):
+class NativeOps(NativeRecurrentOps, NumpyOps):
     """Cython + OpenMP kernels; anything not overridden falls back to NumpyOps."""
 
     name = "native"

@@ -12,13 +12,14 @@ H, W input height and width, K kernel size, F / G features.
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .numpy_recurrent import NumpyRecurrentOps
 from .validation import check_labels
 
 SQRT_HALF = 0.7071067811865476
 INV_SQRT_2PI = 0.3989422804014327
 
 
-class NumpyOps:
+class NumpyOps(NumpyRecurrentOps):
     """Reference kernels in numpy; every method is a pure function of its arrays."""
 
     name = "numpy"

@@ -1,20 +1,23 @@
 """Graph ops: one small class per primitive, each with apply, forward and backward.
 
 Where to find an op: its class here (ops/<family>.py: arithmetic, activations,
-reductions, shaping, layers, losses), its Tensor method or operator in
-tensor.py, its numpy math in kernels/numpy_ops.py, its native kernel (if any)
-in kernels/native_ops.py -> pyx/, and its test record in tests/opinfo.py.
+reductions, shaping, layers, losses, recurrent), its Tensor method or operator in
+tensor.py, its numpy math in kernels/numpy_ops.py (recurrent layers:
+kernels/numpy_recurrent.py), its native kernel (if any) in kernels/native_ops.py
+(kernels/native_recurrent.py) -> pyx/, and its test record in tests/opinfo.py.
 """
 from .activations import Gelu, LogSoftmax, Relu, Sigmoid, Tanh
 from .arithmetic import Add, Div, Exp, Log, MatMul, Mul, Neg, Pow, ScalarAdd, ScalarMul, Square, Sub
 from .base import Op
 from .layers import Conv2d, Dropout, Linear, MaxPool2d
 from .losses import CrossEntropy, NLLLoss
+from .recurrent import GRU, LSTM, Embedding, LSTMFinalCell
 from .reductions import Mean, Sum
-from .shaping import Reshape, Slice, Transpose
+from .shaping import Reshape, Slice, Stack, Transpose
 
 __all__ = [
     "Op", "Add", "Sub", "Mul", "Div", "Neg", "ScalarMul", "ScalarAdd", "Square", "Pow", "Exp", "Log",
-    "MatMul", "Sum", "Mean", "Reshape", "Transpose", "Slice", "Relu", "Gelu", "Sigmoid", "Tanh",
+    "MatMul", "Sum", "Mean", "Reshape", "Transpose", "Slice", "Stack", "Relu", "Gelu", "Sigmoid", "Tanh",
     "LogSoftmax", "CrossEntropy", "NLLLoss", "Linear", "Conv2d", "MaxPool2d", "Dropout",
+    "GRU", "LSTM", "LSTMFinalCell", "Embedding",
 ]

@@ -1,4 +1,4 @@
-"""Ops that move data without arithmetic: reshape, transpose, slice."""
+"""Ops that move data without arithmetic: reshape, transpose, slice, stack."""
 import numpy as np
 
 from ..tensor import contiguous
@@ -99,3 +99,31 @@ class Slice(Op):
         grad_x = np.zeros(self.input_shape, dtype=grad.dtype)
         grad_x[self.index] = grad
         return (grad_x,)
+
+
+class Stack(Op):
+    """Join k tensors of one shape along a new axis: k x (...) -> (..., k, ...) with k at `axis`."""
+
+    name = "stack"
+
+    def __init__(self, axis=0):
+        self.axis = int(axis)
+
+    def infer(self, *parts):
+        if not parts:
+            raise ValueError("stack: needs at least one tensor")
+        if any(p.shape != parts[0].shape for p in parts) or len({p.dtype for p in parts}) != 1:
+            raise self.shape_error("all tensors must have one shape and dtype", *parts)
+        ndim = parts[0].ndim + 1
+        if not -ndim <= self.axis < ndim:
+            raise self.shape_error(f"axis {self.axis} out of range for {ndim} dimensions", parts[0])
+        self.axis %= ndim
+        shape = list(parts[0].shape)
+        shape.insert(self.axis, len(parts))
+        return tuple(shape), parts[0].dtype
+
+    def forward(self, *parts):
+        return np.stack(parts, axis=self.axis)
+
+    def backward(self, grad, needs):
+        return tuple(contiguous(part) for part in np.moveaxis(grad, self.axis, 0))

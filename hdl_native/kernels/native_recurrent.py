@@ -1,0 +1,121 @@
+"""The native time loops of the GRU and LSTM layers and the embedding's scatter-add: a mixin
+that NativeOps inherits.
+
+It overrides NumpyRecurrentOps's per-step loops and weight-gradient sums with
+pyx/recurrent.pyx (same signatures); the GEMMs over all N*T rows (input
+projection, input and weight_ih gradients) already run natively through
+NativeOps.linear_forward / linear_backward.  Each method checks its
+arguments once (validation.check_arrays), allocates the outputs and calls one
+nogil kernel.
+
+Shape legend as in numpy_recurrent: N batch, T time steps, H hidden size, G gate rows.
+"""
+import numpy as np
+
+from .._native import recurrent
+from ..threads import get_num_threads
+from .blas_threads import pin_single_threaded_blas
+from .validation import check_arrays, describe, optional
+
+
+def check_gate_rows(sizes, n_gates):
+    """The gate rows G must be n_gates * H (and the saved gates F, when given, 4H)."""
+    if sizes["G"] != n_gates * sizes["H"] or sizes.get("F", 4 * sizes["H"]) != 4 * sizes["H"]:
+        raise ValueError(f"weight_hh must have {n_gates} * H rows and the saved gates 4 * H columns, got "
+                         f"G={sizes['G']}, H={sizes['H']}" + (f", F={sizes['F']}" if "F" in sizes else ""))
+
+
+class NativeRecurrentOps:
+    """The recurrent loops in Cython + OpenMP; threads take slices of the batch."""
+
+    def loop_threads(self, n_batch):
+        """Threads for a time loop: each needs at least one batch row."""
+        return max(1, min(get_num_threads(), n_batch))
+
+    def run_forward(self, projected, h0, c0, weight_hh, bias_hh, n_gates):
+        """The checked call of recurrence_forward (c0 None: a GRU) -> (output, cells or None, gates)."""
+        sizes = check_arrays(("projected", projected, "NTG"), ("weight_hh", weight_hh, "GH"), ("bias_hh", bias_hh, "G"),
+                             ("h0", h0, "NH"), *optional("c0", c0, "NH"))
+        check_gate_rows(sizes, n_gates)
+        n, t_len, g, hidden, dtype = sizes["N"], sizes["T"], sizes["G"], sizes["H"], projected.dtype
+        output = np.empty((n, t_len, hidden), dtype=dtype)
+        cells = None if c0 is None else np.empty_like(output)
+        gates = np.empty((n, t_len, 4 * hidden), dtype=dtype)
+        n_threads = self.loop_threads(n)
+        scratch = self.scratch("recurrent", dtype, n_threads, -(-n // n_threads) * g)
+        pin_single_threaded_blas()
+        recurrent.recurrence_forward(projected, h0, c0, np.ascontiguousarray(weight_hh.T), bias_hh, output, cells,
+                                     gates, scratch, n_threads)
+        return output, cells, gates
+
+    def run_backward(self, grad_output, grad_final_cell, h0, c0, weight_hh, output, cells, gates, n_gates):
+        """The checked call of recurrence_backward (c0 and cells None: a GRU)
+        -> (grad_projected, grad_recurrent (GRU only, else None), grad_h0, grad_c0 or None)."""
+        sizes = check_arrays(("output", output, "NTH"), ("grad_output", grad_output, "NTH"), ("gates", gates, "NTF"),
+                             ("weight_hh", weight_hh, "GH"), ("h0", h0, "NH"), *optional("c0", c0, "NH"),
+                             *optional("cells", cells, "NTH"), *optional("grad_final_cell", grad_final_cell, "NH"))
+        check_gate_rows(sizes, n_gates)
+        n, t_len, hidden, dtype = sizes["N"], sizes["T"], sizes["H"], output.dtype
+        grad_projected = np.empty((n, t_len, n_gates * hidden), dtype=dtype)
+        grad_recurrent = grad_c0 = None
+        if c0 is None:
+            grad_recurrent = np.empty_like(grad_projected)
+        elif grad_final_cell is None:
+            grad_c0 = np.zeros((n, hidden), dtype=dtype)
+        else:
+            grad_c0 = grad_final_cell.copy()
+        grad_h0 = np.zeros((n, hidden), dtype=dtype)
+        pin_single_threaded_blas()
+        recurrent.recurrence_backward(grad_output, h0, c0, weight_hh, output, cells, gates, grad_projected,
+                                      grad_recurrent, grad_h0, grad_c0, self.loop_threads(n))
+        return grad_projected, grad_recurrent, grad_h0, grad_c0
+
+    # ------------------------------------------------------------ GRU
+    def gru_recurrence(self, projected, h0, weight_hh, bias_hh):
+        output, _, gates = self.run_forward(projected, h0, None, weight_hh, bias_hh, 3)
+        return output, gates
+
+    def gru_recurrence_backward(self, grad_output, h0, weight_hh, output, gates):
+        grad_projected, grad_recurrent, grad_h0, _ = self.run_backward(grad_output, None, h0, None, weight_hh,
+                                                                       output, None, gates, 3)
+        return grad_projected, grad_recurrent, grad_h0
+
+    # ------------------------------------------------------------ LSTM
+    def lstm_recurrence(self, projected, h0, c0, weight_hh, bias_hh):
+        check_arrays(("c0", c0, None))  # None would run the GRU's loop
+        return self.run_forward(projected, h0, c0, weight_hh, bias_hh, 4)
+
+    def lstm_recurrence_backward(self, grad_output, grad_final_cell, h0, c0, weight_hh, output, cells, gates):
+        check_arrays(("c0", c0, None), ("cells", cells, None))  # None would run the GRU's loop
+        grad_gates, _, grad_h0, grad_c0 = self.run_backward(grad_output, grad_final_cell, h0, c0, weight_hh,
+                                                            output, cells, gates, 4)
+        return grad_gates, grad_h0, grad_c0
+
+    # ------------------------------------------------------------ weight and bias gradients
+    def recurrent_weight_grad(self, grad_gates, h0, output):
+        sizes = check_arrays(("grad_gates", grad_gates, "NTG"), ("h0", h0, "NH"), ("output", output, "NTH"))
+        g = sizes["G"]
+        grad_weight = np.empty((g, sizes["H"]), dtype=grad_gates.dtype)
+        pin_single_threaded_blas()
+        recurrent.recurrent_weight_grad(grad_gates, h0, output, grad_weight, min(get_num_threads(), max(1, g)))
+        return grad_weight
+
+    def gate_bias_grad(self, grad_gates):
+        check_arrays(("grad_gates", grad_gates, "NTG"))
+        grad_bias = np.empty(grad_gates.shape[2], dtype=grad_gates.dtype)
+        recurrent.row_sums(grad_gates.reshape(-1, grad_gates.shape[2]), grad_bias)
+        return grad_bias
+
+    # ------------------------------------------------------------ embedding
+    def embedding_backward(self, grad_output, indices, num_embeddings):
+        check_arrays(("grad_output", grad_output, None))
+        dim = grad_output.shape[-1]
+        indices = np.asarray(indices)
+        if indices.dtype.kind not in "iu" or indices.shape != grad_output.shape[:-1]:
+            raise TypeError(f"indices must be integers of shape {grad_output.shape[:-1]}, got {describe(indices)}")
+        grad_weight = np.empty((num_embeddings, dim), dtype=grad_output.dtype)
+        n_bad = recurrent.embedding_backward(grad_output.reshape(-1, dim),
+                                             np.ascontiguousarray(indices.reshape(-1), dtype=np.int64), grad_weight)
+        if n_bad:
+            raise ValueError(f"embedding: {n_bad} indices outside [0, {num_embeddings})")
+        return grad_weight

@@ -1,0 +1,248 @@
+"""The time loops of the GRU and LSTM layers, forward and backward, and their weight gradients.
+
+Shape legend: N batch, T time steps, H hidden size, G gate rows (3H for the
+GRU, 4H for the LSTM).  Arrays are batch-first, (N, T, ...); a time step's
+rows are then T*G (or T*H) elements apart, which GEMM takes as its row stride.
+
+The batch rows of a recurrent layer never meet, so each thread takes a slice
+of the batch and runs the whole time loop on it alone: per step a
+single-threaded GEMM of its rows with W_hh (passed transposed, (H, G): the
+plain row-major product ran about 25% faster than the transposed one at these
+sizes), then the fused gate kernel of
+recurrent_gates.h on each row.  No thread waits for another between steps.
+The projection of the inputs of all steps, and the input and weight
+gradients, are GEMMs over all N*T rows made by the caller (linear.pyx).
+"""
+from cython.parallel cimport prange
+from cython cimport floating
+
+import numpy as np
+
+from blas cimport gemm
+
+cdef extern from "recurrent_gates.h" nogil:
+    void hdl_gru_gates_f32(const float *projected, const float *recurrent, const float *bias_hh,
+                           const float *h_prev, float *h_out, float *gates, Py_ssize_t H)
+    void hdl_gru_gates_f64(const double *projected, const double *recurrent, const double *bias_hh,
+                           const double *h_prev, double *h_out, double *gates, Py_ssize_t H)
+    void hdl_gru_gates_backward_f32(const float *grad_output, const float *h_prev, const float *gates,
+                                    float *grad_projected, float *grad_recurrent, float *carry, Py_ssize_t H)
+    void hdl_gru_gates_backward_f64(const double *grad_output, const double *h_prev, const double *gates,
+                                    double *grad_projected, double *grad_recurrent, double *carry, Py_ssize_t H)
+    void hdl_lstm_gates_f32(const float *projected, const float *recurrent, const float *bias_hh,
+                            const float *c_prev, float *h_out, float *c_out, float *gates, Py_ssize_t H)
+    void hdl_lstm_gates_f64(const double *projected, const double *recurrent, const double *bias_hh,
+                            const double *c_prev, double *h_out, double *c_out, double *gates, Py_ssize_t H)
+    void hdl_lstm_gates_backward_f32(const float *grad_output, const float *carry, const float *c_prev,
+                                     const float *c, const float *gates, float *grad_gates, float *grad_c,
+                                     Py_ssize_t H)
+    void hdl_lstm_gates_backward_f64(const double *grad_output, const double *carry, const double *c_prev,
+                                     const double *c, const double *gates, double *grad_gates, double *grad_c,
+                                     Py_ssize_t H)
+
+
+cdef inline Py_ssize_t slice_size(Py_ssize_t total, int n_threads) noexcept nogil:
+    return (total + n_threads - 1) // n_threads
+
+
+cdef inline void gru_gates(const floating *projected, const floating *recurrent, const floating *bias_hh,
+                           const floating *h_prev, floating *h_out, floating *gates, Py_ssize_t H) noexcept nogil:
+    if floating is float:
+        hdl_gru_gates_f32(projected, recurrent, bias_hh, h_prev, h_out, gates, H)
+    else:
+        hdl_gru_gates_f64(projected, recurrent, bias_hh, h_prev, h_out, gates, H)
+
+
+cdef inline void gru_gates_backward(const floating *grad_output, const floating *h_prev, const floating *gates,
+                                    floating *grad_projected, floating *grad_recurrent, floating *carry,
+                                    Py_ssize_t H) noexcept nogil:
+    if floating is float:
+        hdl_gru_gates_backward_f32(grad_output, h_prev, gates, grad_projected, grad_recurrent, carry, H)
+    else:
+        hdl_gru_gates_backward_f64(grad_output, h_prev, gates, grad_projected, grad_recurrent, carry, H)
+
+
+cdef inline void lstm_gates(const floating *projected, const floating *recurrent, const floating *bias_hh,
+                            const floating *c_prev, floating *h_out, floating *c_out, floating *gates,
+                            Py_ssize_t H) noexcept nogil:
+    if floating is float:
+        hdl_lstm_gates_f32(projected, recurrent, bias_hh, c_prev, h_out, c_out, gates, H)
+    else:
+        hdl_lstm_gates_f64(projected, recurrent, bias_hh, c_prev, h_out, c_out, gates, H)
+
+
+cdef inline void lstm_gates_backward(const floating *grad_output, const floating *carry, const floating *c_prev,
+                                     const floating *c, const floating *gates, floating *grad_gates,
+                                     floating *grad_c, Py_ssize_t H) noexcept nogil:
+    if floating is float:
+        hdl_lstm_gates_backward_f32(grad_output, carry, c_prev, c, gates, grad_gates, grad_c, H)
+    else:
+        hdl_lstm_gates_backward_f64(grad_output, carry, c_prev, c, gates, grad_gates, grad_c, H)
+
+
+def recurrence_forward(const floating[:, :, ::1] projected,   # IN  (N, T, G) x W_ih^T + b_ih of every step
+                       const floating[:, ::1] h0,             # IN  (N, H)
+                       const floating[:, ::1] c0,             # IN  (N, H) LSTM; None for the GRU
+                       const floating[:, ::1] weight_hh_t,    # IN  (H, G) W_hh transposed
+                       const floating[::1] bias_hh,           # IN  (G,)
+                       floating[:, :, ::1] output,            # OUT (N, T, H) hidden state after each step
+                       floating[:, :, ::1] cells,             # OUT (N, T, H) LSTM cell states; None for the GRU
+                       floating[:, :, ::1] gates,             # OUT (N, T, 4H) saved for backward
+                       floating[:, ::1] scratch,              # (n_threads, >= ceil(N / n_threads) * G)
+                       int n_threads):
+    """The time loop of a GRU (cells None: G = 3H, gates r | z | n | hn) or an LSTM (G = 4H,
+    gates i | f | g | o); threads take slices of the batch."""
+    cdef bint lstm = cells is not None
+    cdef Py_ssize_t n = output.shape[0], t_len = output.shape[1], hidden = output.shape[2]
+    cdef Py_ssize_t g = projected.shape[2], step = slice_size(n, n_threads), tid, r0, rows, t, k, ld_prev
+    cdef const floating *h_prev
+    cdef const floating *c_prev = NULL
+    if n == 0 or t_len == 0 or hidden == 0:
+        return
+    for tid in prange(n_threads, nogil=True, schedule='static', num_threads=n_threads):
+        r0 = tid * step
+        rows = min(step, n - r0)
+        if rows > 0:
+            for t in range(t_len):
+                if t == 0:
+                    h_prev = &h0[r0, 0]
+                    if lstm:
+                        c_prev = &c0[r0, 0]
+                    ld_prev = hidden
+                else:
+                    h_prev = &output[r0, t - 1, 0]
+                    if lstm:
+                        c_prev = &cells[r0, t - 1, 0]
+                    ld_prev = t_len * hidden
+                gemm(False, False, <int> rows, <int> g, <int> hidden, <floating> 1, h_prev, <int> ld_prev,
+                     &weight_hh_t[0, 0], <int> g, <floating> 0, &scratch[tid, 0], <int> g)
+                for k in range(rows):
+                    if lstm:
+                        lstm_gates(&projected[r0 + k, t, 0], &scratch[tid, k * g], &bias_hh[0], c_prev + k * ld_prev,
+                                   &output[r0 + k, t, 0], &cells[r0 + k, t, 0], &gates[r0 + k, t, 0], hidden)
+                    else:
+                        gru_gates(&projected[r0 + k, t, 0], &scratch[tid, k * g], &bias_hh[0], h_prev + k * ld_prev,
+                                  &output[r0 + k, t, 0], &gates[r0 + k, t, 0], hidden)
+
+
+def recurrence_backward(const floating[:, :, ::1] grad_output,   # IN  (N, T, H)
+                        const floating[:, ::1] h0,               # IN  (N, H)
+                        const floating[:, ::1] c0,               # IN  (N, H) LSTM; None for the GRU
+                        const floating[:, ::1] weight_hh,        # IN  (G, H)
+                        const floating[:, :, ::1] output,        # IN  (N, T, H) from recurrence_forward
+                        const floating[:, :, ::1] cells,         # IN  (N, T, H) LSTM; None for the GRU
+                        const floating[:, :, ::1] gates,         # IN  (N, T, 4H) from recurrence_forward
+                        floating[:, :, ::1] grad_projected,      # OUT (N, T, G) of the projected inputs
+                        floating[:, :, ::1] grad_recurrent,      # OUT (N, T, 3H) GRU: of W_hh h_prev + b_hh; LSTM None
+                        floating[:, ::1] grad_h0,                # OUT (N, H); zero on entry
+                        floating[:, ::1] grad_c0,                # IN/OUT (N, H) LSTM: the final cell's gradient in,
+                                                                 #        c0's out; None for the GRU
+                        int n_threads):
+    """Backpropagation through time of recurrence_forward; threads take slices of the batch.
+
+    grad_h0 carries the gradient reaching the previous hidden state from step to
+    step: the GRU's gate kernel leaves grad_h * z in it and the GEMM adds
+    grad_recurrent @ W_hh; the LSTM's gate kernel reads it and the GEMM replaces it
+    by grad_projected @ W_hh (its pre-activations take both weights), while grad_c0
+    carries the cell's gradient.
+    """
+    cdef bint lstm = cells is not None
+    cdef Py_ssize_t n = output.shape[0], t_len = output.shape[1], hidden = output.shape[2]
+    cdef Py_ssize_t g = weight_hh.shape[0], step = slice_size(n, n_threads), tid, r0, rows, t, k, ld_prev
+    cdef const floating *prev
+    cdef floating *grad_source
+    cdef floating beta = 0 if lstm else 1
+    if n == 0 or t_len == 0 or hidden == 0:
+        return
+    for tid in prange(n_threads, nogil=True, schedule='static', num_threads=n_threads):
+        r0 = tid * step
+        rows = min(step, n - r0)
+        if rows > 0:
+            for t in range(t_len - 1, -1, -1):
+                # the previous state a step's gradient needs: c_prev for the LSTM, h_prev for the GRU
+                if t == 0:
+                    prev = &c0[r0, 0] if lstm else &h0[r0, 0]
+                    ld_prev = hidden
+                else:
+                    prev = &cells[r0, t - 1, 0] if lstm else &output[r0, t - 1, 0]
+                    ld_prev = t_len * hidden
+                for k in range(rows):
+                    if lstm:
+                        lstm_gates_backward(&grad_output[r0 + k, t, 0], &grad_h0[r0 + k, 0], prev + k * ld_prev,
+                                            &cells[r0 + k, t, 0], &gates[r0 + k, t, 0],
+                                            &grad_projected[r0 + k, t, 0], &grad_c0[r0 + k, 0], hidden)
+                    else:
+                        gru_gates_backward(&grad_output[r0 + k, t, 0], prev + k * ld_prev, &gates[r0 + k, t, 0],
+                                           &grad_projected[r0 + k, t, 0], &grad_recurrent[r0 + k, t, 0],
+                                           &grad_h0[r0 + k, 0], hidden)
+                grad_source = &grad_projected[r0, t, 0] if lstm else &grad_recurrent[r0, t, 0]
+                gemm(False, False, <int> rows, <int> hidden, <int> g, <floating> 1, grad_source, <int> (t_len * g),
+                     &weight_hh[0, 0], <int> hidden, beta, &grad_h0[r0, 0], <int> hidden)
+
+
+def recurrent_weight_grad(const floating[:, :, ::1] grad_gates,   # IN  (N, T, G)
+                          const floating[:, ::1] h0,              # IN  (N, H)
+                          const floating[:, :, ::1] output,       # IN  (N, T, H)
+                          floating[:, ::1] grad_weight,           # OUT (G, H)
+                          int n_threads):
+    """grad_weight = sum over n, t of grad_gates[n, t] outer h_prev[n, t] (h0 at t = 0, else
+    output[n, t-1]); threads take slices of the G rows.
+
+    Flattened to N*T rows, h_prev of row r is output row r-1, except at t = 0; so one
+    GEMM over the shifted rows, minus the N-1 wrong pairs (grad_gates[n, 0] with
+    output[n-1, T-1]), plus the N pairs with h0.
+    """
+    cdef Py_ssize_t n = grad_gates.shape[0], t_len = grad_gates.shape[1], g = grad_gates.shape[2]
+    cdef Py_ssize_t hidden = h0.shape[1], step = slice_size(g, n_threads), tid, g0, rows
+    if g == 0 or hidden == 0:
+        return
+    if n == 0 or t_len == 0:
+        grad_weight[...] = 0
+        return
+    for tid in prange(n_threads, nogil=True, schedule='static', num_threads=n_threads):
+        g0 = tid * step
+        rows = min(step, g - g0)
+        if rows > 0:
+            gemm(True, False, <int> rows, <int> hidden, <int> (n * t_len - 1), <floating> 1,
+                 &grad_gates[0, 0, g0] + g, <int> g, &output[0, 0, 0], <int> hidden,
+                 <floating> 0, &grad_weight[g0, 0], <int> hidden)
+            if n > 1:
+                gemm(True, False, <int> rows, <int> hidden, <int> (n - 1), <floating> -1,
+                     &grad_gates[1, 0, g0], <int> (t_len * g), &output[0, t_len - 1, 0], <int> (t_len * hidden),
+                     <floating> 1, &grad_weight[g0, 0], <int> hidden)
+            gemm(True, False, <int> rows, <int> hidden, <int> n, <floating> 1, &grad_gates[0, 0, g0],
+                 <int> (t_len * g), &h0[0, 0], <int> hidden, <floating> 1, &grad_weight[g0, 0], <int> hidden)
+
+
+def row_sums(const floating[:, ::1] a,   # IN  (M, G)
+             floating[::1] out):         # OUT (G,)
+    """out[j] = sum_i a[i, j] (a bias gradient over all N*T rows), accumulated in double row by row."""
+    cdef Py_ssize_t m = a.shape[0], g = a.shape[1], i, j
+    cdef double[::1] total = np.zeros(g, dtype=np.float64)
+    with nogil:
+        for i in range(m):
+            for j in range(g):
+                total[j] += a[i, j]
+        for j in range(g):
+            out[j] = <floating> total[j]
+
+
+def embedding_backward(const floating[:, ::1] grad_rows,   # IN  (M, D) gradient of each looked-up row
+                       const long long[::1] indices,       # IN  (M,) the row each came from
+                       floating[:, ::1] grad_weight):      # OUT (V, D)
+    """grad_weight[v] = sum of grad_rows[m] over m with indices[m] = v; returns how many indices
+    were outside [0, V) (skipped)."""
+    cdef Py_ssize_t m = grad_rows.shape[0], d = grad_rows.shape[1], v = grad_weight.shape[0], i, j, row
+    cdef Py_ssize_t n_bad = 0
+    with nogil:
+        for row in range(v):
+            for j in range(d):
+                grad_weight[row, j] = 0
+        for i in range(m):
+            row = indices[i]
+            if row < 0 or row >= v:
+                n_bad += 1
+                continue
+            for j in range(d):
+                grad_weight[row, j] += grad_rows[i, j]
+    return n_bad
