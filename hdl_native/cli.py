@@ -13,6 +13,7 @@ import sys
 
 from . import commands
 from ._version import __version__
+from .build_config import show_config
 from .errors import HDLError
 
 
@@ -30,7 +31,9 @@ def build_parser():
         prog="hdl-native",
         description="hdl_native: train and run the Hello Deep Learning networks on your CPU.",
     )
-    parser.add_argument("--version", action="version", version=f"hdl-native {__version__}")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument("--verbose", action="store_true",
+                        help="with --version: also the build (compiler, OpenMP, SIMD path, BLAS, threads)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module_name in discover_commands().items():
         module = importlib.import_module(module_name)
@@ -44,6 +47,11 @@ def build_parser():
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.version:
+        print(f"hdl-native {__version__}")
+        if args.verbose:
+            show_config()
+        return 0
     if not getattr(args, "run", None):
         parser.print_help()
         return 0

@@ -18,8 +18,18 @@
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
 #define HDL_MULTIVERSION __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define HDL_SIMD_CLONES "x86-64-v3 default"
+/* The clone gcc's resolver picks: the first of HDL_SIMD_CLONES this CPU has. */
+static inline const char *hdl_simd_path(void) {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("x86-64-v3"))
+        return "x86-64-v3";
+    return "default";
+}
 #else
 #define HDL_MULTIVERSION
+#define HDL_SIMD_CLONES ""
+static inline const char *hdl_simd_path(void) { return "baseline (not multiversioned)"; }
 #endif
 #if defined(__GNUC__)
 #define HDL_INLINE static inline __attribute__((always_inline))
