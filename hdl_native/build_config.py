@@ -86,6 +86,7 @@ def build_config():
             "openmp_runtime": openmp_runtime(),
             "simd_clones": info.simd_clones(),
             "simd_path": info.simd_path(),
+            "simd_exceptions": info.simd_exceptions(),
         }
     return {
         "hdl_native": __version__,
@@ -114,7 +115,8 @@ def _native_lines(native):
         f"compiler: {native['compiler']}",
         f"OpenMP: {openmp}",
         f"SIMD clones built: {clones}",
-        f"SIMD path on this CPU: {native['simd_path']}",
+        f"SIMD path on this CPU: {native['simd_path']}"
+        + (f" ({native['simd_exceptions']})" if native["simd_exceptions"] else ""),
     ]
 
 

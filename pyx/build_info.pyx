@@ -4,6 +4,7 @@ cdef extern from "build_info.h":
     const char *hdl_compiler()
     int hdl_openmp_version()
     const char *HDL_SIMD_CLONES
+    const char *HDL_SIMD_EXCEPTIONS
     const char *hdl_simd_path()
 
 
@@ -20,6 +21,11 @@ def openmp_version():
 def simd_clones():
     """The targets the hot loops are compiled for, best first; empty when not multiversioned."""
     return HDL_SIMD_CLONES.decode().split()
+
+
+def simd_exceptions():
+    """Loops held to a narrower clone set because wider vectors measured slower there ('' when none)."""
+    return HDL_SIMD_EXCEPTIONS.decode()
 
 
 def simd_path():
