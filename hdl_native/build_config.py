@@ -64,11 +64,11 @@ def scipy_blas():
 
 def thread_settings():
     """Threads the kernels use, the cores this process may run on, and the environment that sets them."""
-    from .threads import get_num_threads
+    from .threads import get_num_threads, openmp_enabled
 
     names = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_CORETYPE")
     return {
-        "kernel_threads": get_num_threads(),
+        "kernel_threads": get_num_threads() if openmp_enabled() else 1,  # a serial build runs one
         "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "environment": {name: os.environ[name] for name in names if name in os.environ},
     }
