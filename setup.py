@@ -8,6 +8,7 @@ reports which build is installed.
 
 HDL_NATIVE_DEBUG=1 at build time turns Cython's bounds and wraparound
 checks on, for hunting out-of-range indexing in a kernel.
+HDL_NATIVE_BUILD_JOBS=N compiles N extensions at once (pip cannot pass -j).
 """
 import os
 import shutil
@@ -50,6 +51,12 @@ def compiler_does_openmp(compiler_cmd):
 
 class BuildExtWithOpenMPProbe(build_ext):
     """build_ext that adds -fopenmp only when the compiler passes the probe."""
+
+    def finalize_options(self):
+        super().finalize_options()
+        jobs = os.environ.get("HDL_NATIVE_BUILD_JOBS", "")
+        if self.parallel is None and jobs.isdigit():
+            self.parallel = int(jobs)
 
     def build_extensions(self):
         compiler_cmd = self.compiler.compiler_so[:1] if hasattr(self.compiler, "compiler_so") else ["cc"]

@@ -15,6 +15,7 @@ _HOMES = {
     "Tensor": ".tensor", "functional": None, "nn": None, "optim": None,
     "get_ops": ".kernels", "use_ops": ".kernels", "native_available": ".kernels",
     "openmp_enabled": ".threads", "set_num_threads": ".threads", "get_num_threads": ".threads",
+    "show_config": ".build_config",
 }
 
 __all__ = ["__version__", *_HOMES]

@@ -40,7 +40,9 @@ def build_parser():
         prog="hdl-native",
         description="hdl_native: train and run the Hello Deep Learning networks on your CPU.",
     )
-    parser.add_argument("--version", action="version", version=f"hdl-native {__version__}")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument("--verbose", action="store_true",
+                        help="with --version: also the build (compiler, OpenMP, SIMD path, BLAS, threads)")
     parser.set_defaults(run=None)  # no COMMAND given: print the help
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module_name in discover_commands().items():
@@ -58,6 +60,13 @@ def main(argv=None):
     try:
         parser = build_parser()  # imports every command: Ctrl-C during start-up may land here
         args = parser.parse_args(argv)
+        if args.version:
+            print(f"hdl-native {__version__}")
+            if args.verbose:
+                from .build_config import show_config  # here: it loads numpy, scipy and the kernels
+
+                show_config()
+            return 0
         if args.run is None:
             parser.print_help()
             return 0

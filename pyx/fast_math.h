@@ -7,9 +7,10 @@
  * hdl_expf: Cephes' range reduction x = n ln2 + r (n rounded to nearest), its
  * polynomial in r, and 2^n built from the exponent bits; relative error < 2e-7.
  *
- * The loops are compiled twice (baseline x86-64 and Haswell: AVX2 + FMA)
- * and picked at load time when the compiler supports target_clones, so the
- * build still runs on any x86-64. */
+ * The loops are compiled three times (baseline x86-64, x86-64-v3: AVX2 +
+ * FMA, x86-64-v4: AVX-512) and picked at load time when the compiler
+ * supports target_clones, so one build runs on any x86-64 and uses the
+ * widest vectors the CPU has. */
 #ifndef HDL_FAST_MATH_H
 #define HDL_FAST_MATH_H
 #include <stddef.h>
@@ -17,9 +18,27 @@
 #include <string.h>
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define HDL_MULTIVERSION __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define HDL_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#define HDL_SIMD_CLONES "x86-64-v4 x86-64-v3 default"
+/* For loops that AVX-512 makes slower (the 2x2 max-pool rows: 2.0 against
+ * 0.88 ms, tools/simd_bench.py in BENCHMARKS.md). */
+#define HDL_MULTIVERSION_AVX2 __attribute__((target_clones("arch=x86-64-v3", "default")))
+#define HDL_SIMD_EXCEPTIONS "max-pool rows: x86-64-v3 at most"
+/* The clone gcc's resolver picks: the first of HDL_SIMD_CLONES this CPU has. */
+static inline const char *hdl_simd_path(void) {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("x86-64-v4"))
+        return "x86-64-v4";
+    if (__builtin_cpu_supports("x86-64-v3"))
+        return "x86-64-v3";
+    return "default";
+}
 #else
 #define HDL_MULTIVERSION
+#define HDL_MULTIVERSION_AVX2
+#define HDL_SIMD_CLONES ""
+#define HDL_SIMD_EXCEPTIONS ""
+static inline const char *hdl_simd_path(void) { return "baseline (not multiversioned)"; }
 #endif
 #if defined(__GNUC__)
 #define HDL_INLINE static inline __attribute__((always_inline))

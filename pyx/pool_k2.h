@@ -11,7 +11,7 @@
 #define HDL_POOL_K2_H
 #include "fast_math.h"
 
-HDL_MULTIVERSION
+HDL_MULTIVERSION_AVX2
 static int hdl_rows_have_nan_f32(const float *restrict x, int n) {
     int any = 0;
     for (int i = 0; i < n; i++)
@@ -19,7 +19,7 @@ static int hdl_rows_have_nan_f32(const float *restrict x, int n) {
     return any;
 }
 
-HDL_MULTIVERSION
+HDL_MULTIVERSION_AVX2
 static void hdl_pool_row_k2_f32(const float *restrict top, const float *restrict bottom, int w, int base,
                                 int n_windows, float *restrict out, int *restrict argmax) {
     for (int i = 0; i < n_windows; i++) {

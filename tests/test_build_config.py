@@ -1,0 +1,68 @@
+"""show_config() / `hdl-native --version --verbose`: the build as compiled and as loaded."""
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import hdl_native
+from hdl_native.build_config import build_config
+
+# The features gcc's resolver checks for each clone (x86-64 psABI levels).
+LEVEL_FLAGS = {
+    "x86-64-v4": {"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"},
+    "x86-64-v3": {"avx2", "fma", "bmi1", "bmi2", "movbe", "f16c", "abm"},
+}
+
+
+def cpu_flags():
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.exists():
+        pytest.skip("no /proc/cpuinfo to compare the SIMD path with")
+    for line in cpuinfo.read_text().splitlines():
+        if line.startswith("flags"):
+            return set(line.split(":", 1)[1].split())
+    pytest.skip("/proc/cpuinfo lists no flags")
+
+
+@pytest.fixture(scope="module")
+def native():
+    config = build_config()["native"]
+    if config is None:
+        pytest.skip("native kernels not built")
+    return config
+
+
+def test_simd_path_is_the_best_clone_this_cpu_runs(native):
+    if not native["simd_clones"]:
+        assert native["simd_path"].startswith("baseline")
+        return
+    flags = cpu_flags()
+    expected = next((level for level in native["simd_clones"]
+                     if level == "default" or LEVEL_FLAGS[level] <= flags), None)
+    assert native["simd_path"] == expected
+
+
+def test_openmp_build_names_its_runtime(native):
+    if not hdl_native.openmp_enabled():
+        assert native["openmp_version"] is None
+        return
+    assert native["openmp_version"] is not None
+    runtime = native["openmp_runtime"]
+    assert runtime is not None and Path(runtime["file"]).is_file()
+
+
+def test_blas_is_the_one_scipy_links():
+    blas = build_config()["blas"]
+    assert blas, "threadpoolctl found no BLAS after importing scipy.linalg.cython_blas"
+    assert all(entry["threads"] >= 1 for entry in blas)
+
+
+def test_version_verbose_prints_the_build(native):
+    result = subprocess.run([sys.executable, "-m", "hdl_native", "--version", "--verbose"], capture_output=True,
+                            text=True, timeout=120, cwd=Path(hdl_native.__file__).parent.parent)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"hdl-native {hdl_native.__version__}\n")
+    assert f"SIMD path on this CPU: {native['simd_path']}" in result.stdout
+    assert f"compiler: {native['compiler']}" in result.stdout
+    assert "BLAS (scipy.linalg.cython_blas): " in result.stdout
