@@ -1,0 +1,208 @@
+"""int8 inference kernels: valid conv2d (and linear, as a conv over a 1x1 output) with uint8
+activations, int8 weights and int32 accumulation, then max-pool, requantisation and a 256-entry
+lookup table (the activation function) in one pass per image.
+
+Layout: images are NHWC uint8 codes, so the patch of output pixel (oh, ow) is k rows of k*C
+contiguous bytes, and patch position (kh, kw, c) is column (kh*k + kw)*C + c of the im2col
+matrix (padded with zeros to KP, a multiple of 4).  A linear layer on an (H, W, C) input is the
+conv with kernel H = W: its output is 1 x 1.
+
+Shape legend: N batch, H x W input, C input channels, k kernel size, Ho = H-k+1, Wo = W-k+1,
+P = Ho*Wo output pixels, p pool size (stride p, ceil mode: Hp = ceil(Ho/p), Wp = ceil(Wo/p)),
+O output channels, OP = O rounded up to 16, KP = k*k*C rounded up to 4, K4 = KP/4.
+
+The code of an output is floor(clip(acc * multiplier[o] + offset[o], 0, 255) + 0.5) in float32
+(two roundings, no fused multiply-add: these kernels are built without FMA, so a numpy
+reference in float32 gives the same bytes), then table[code].  Max-pooling happens on the
+int32 accumulators before that: the requantisation is non-decreasing (multiplier >= 0), so the
+result equals pooling the codes, with a quarter of the values left to requantise.
+
+The int8 GEMM (int8_dot.h) has a portable version and VNNI ones, picked at import by what
+the CPU supports; set_path() forces one.  All give the same int32s.  Threads take whole
+images (prange over the batch); each uses its own row of the caller's scratch.
+"""
+from cython.parallel cimport prange, threadid
+from libc.stdint cimport int8_t, int32_t, uint8_t
+from libc.string cimport memcpy, memset
+
+cdef extern from "int8_dot.h" nogil:
+    ctypedef void (*hdl_gemm_u8s8_fn)(const uint8_t *a, Py_ssize_t lda, Py_ssize_t n_rows, Py_ssize_t n_k4,
+                                      const int8_t *w, Py_ssize_t n_out, int32_t *c, Py_ssize_t ldc)
+    int HDL_INT8_PORTABLE, HDL_INT8_AVX512VNNI, HDL_INT8_AVXVNNI, HDL_INT8_AVX512VNNI256
+    int hdl_int8_path_supported(int path)
+    int hdl_int8_best_path()
+    hdl_gemm_u8s8_fn hdl_int8_gemm_of(int path)
+
+PATHS = {"portable": HDL_INT8_PORTABLE, "avx512vnni": HDL_INT8_AVX512VNNI, "avxvnni": HDL_INT8_AVXVNNI,
+         "avx512vnni256": HDL_INT8_AVX512VNNI256}
+cdef int current_path = hdl_int8_best_path()
+
+
+def path_supported(str name):
+    """True when this CPU can run the GEMM path `name` (one of PATHS)."""
+    return bool(hdl_int8_path_supported(PATHS[name]))
+
+
+def best_path():
+    """The path chosen at import: the fastest this CPU supports."""
+    best = hdl_int8_best_path()
+    return next(name for name, code in PATHS.items() if code == best)
+
+
+def get_path():
+    return next(name for name, code in PATHS.items() if code == current_path)
+
+
+def set_path(str name):
+    """Run the int8 GEMM on path `name` (the caller checks path_supported); returns the old name."""
+    global current_path
+    previous = get_path()
+    current_path = PATHS[name]
+    return previous
+
+
+cdef inline Py_ssize_t round_up(Py_ssize_t n, Py_ssize_t multiple) noexcept nogil:
+    return (n + multiple - 1) // multiple * multiple
+
+
+def conv_scratch_size(int h, int w, int c_in, int kernel_size, int c_out_padded, int pool_size):
+    """Bytes of per-thread scratch the conv kernels need: im2col rows, accumulators, pooled ones."""
+    cdef Py_ssize_t n_pixels = (h - kernel_size + 1) * (w - kernel_size + 1)
+    cdef Py_ssize_t n_pooled = ((h - kernel_size + pool_size) // pool_size) * ((w - kernel_size + pool_size) // pool_size)
+    return (round_up(n_pixels * round_up(kernel_size * kernel_size * c_in, 4), 64)
+            + round_up(4 * n_pixels * c_out_padded, 64) + round_up(4 * n_pooled * c_out_padded, 64))
+
+
+cdef void im2col_nhwc(const uint8_t *x, Py_ssize_t h, Py_ssize_t w, Py_ssize_t c, Py_ssize_t k,
+                      Py_ssize_t k_padded, uint8_t *cols) noexcept nogil:
+    """cols (P, KP) <- the patches of x (H, W, C); the KP - k*k*C padding columns are zero."""
+    cdef Py_ssize_t ho = h - k + 1, wo = w - k + 1, oh, ow, kh, run = k * c
+    cdef uint8_t *row
+    for oh in range(ho):
+        for ow in range(wo):
+            row = cols + (oh * wo + ow) * k_padded
+            for kh in range(k):
+                memcpy(row + kh * run, x + ((oh + kh) * w + ow) * c, run)
+            if k_padded > k * run:
+                memset(row + k * run, 0, k_padded - k * run)
+
+
+cdef void pool_accumulators(const int32_t *acc, Py_ssize_t ho, Py_ssize_t wo, Py_ssize_t n_out,
+                            Py_ssize_t p, int32_t *pooled) noexcept nogil:
+    """pooled (Hp, Wp, OP) <- maxima of the p x p windows of acc (Ho, Wo, OP), ceil mode."""
+    cdef Py_ssize_t hp = (ho + p - 1) // p, wp = (wo + p - 1) // p, ph, pw, hh, ww, o
+    cdef int32_t *dst
+    cdef const int32_t *src
+    for ph in range(hp):
+        for pw in range(wp):
+            dst = pooled + (ph * wp + pw) * n_out
+            memcpy(dst, acc + (ph * p * wo + pw * p) * n_out, n_out * sizeof(int32_t))
+            for hh in range(ph * p, min(ph * p + p, ho)):
+                for ww in range(pw * p, min(pw * p + p, wo)):
+                    src = acc + (hh * wo + ww) * n_out
+                    for o in range(n_out):
+                        dst[o] = src[o] if src[o] > dst[o] else dst[o]
+
+
+cdef void requantize_rows(const int32_t *acc, Py_ssize_t n_rows, Py_ssize_t ld_acc, Py_ssize_t n_out,
+                          const float *multiplier, const float *offset, const uint8_t *table,
+                          uint8_t *out) noexcept nogil:
+    """out (rows, O) <- table[floor(clip(acc * multiplier + offset, 0, 255) + 0.5)]."""
+    cdef Py_ssize_t r, o
+    cdef float v
+    for r in range(n_rows):
+        for o in range(n_out):
+            v = <float> acc[r * ld_acc + o] * multiplier[o] + offset[o]
+            v = 0.0 if v < 0.0 else (255.0 if v > 255.0 else v)
+            out[r * n_out + o] = table[<int> (v + <float> 0.5)]
+
+
+cdef int32_t *image_accumulators(const uint8_t *x, Py_ssize_t h, Py_ssize_t w, Py_ssize_t c, Py_ssize_t k,
+                                 const int8_t *weight, Py_ssize_t n_k4, Py_ssize_t n_out_padded, Py_ssize_t p,
+                                 uint8_t *scratch, hdl_gemm_u8s8_fn gemm) noexcept nogil:
+    """The conv of one image x (H, W, C) in int32, max-pooled when p > 1: a pointer to
+    (Hp, Wp, OP) accumulators inside `scratch`."""
+    cdef Py_ssize_t ho = h - k + 1, wo = w - k + 1, n_pixels = ho * wo
+    cdef uint8_t *cols = scratch
+    cdef int32_t *acc = <int32_t *> (scratch + round_up(n_pixels * 4 * n_k4, 64))
+    cdef int32_t *pooled = <int32_t *> (<uint8_t *> acc + round_up(4 * n_pixels * n_out_padded, 64))
+    im2col_nhwc(x, h, w, c, k, 4 * n_k4, cols)
+    gemm(cols, 4 * n_k4, n_pixels, n_k4, weight, n_out_padded, acc, n_out_padded)
+    if p == 1:
+        return acc
+    pool_accumulators(acc, ho, wo, n_out_padded, p, pooled)
+    return pooled
+
+
+def conv2d_u8(const uint8_t[:, :, :, ::1] x,         # IN  (N, H, W, C) codes
+              const int8_t[:, :, ::1] weight,        # IN  (K4, OP, 4) packed
+              const float[::1] multiplier,           # IN  (O,)
+              const float[::1] offset,               # IN  (O,)
+              const uint8_t[::1] table,              # IN  (256,) requantised code -> output code
+              uint8_t[:, :, :, ::1] out,             # OUT (N, Hp, Wp, O) codes
+              uint8_t[:, ::1] scratch,               # (n_threads, conv_scratch_size(...))
+              int kernel_size, int pool_size, int n_threads):
+    """out = table[requantised(max-pool(conv(x, weight)))]."""
+    cdef Py_ssize_t n = x.shape[0], h = x.shape[1], w = x.shape[2], c = x.shape[3]
+    cdef Py_ssize_t n_k4 = weight.shape[0], n_out_padded = weight.shape[1], n_out = out.shape[3]
+    cdef Py_ssize_t n_pooled = out.shape[1] * out.shape[2], i
+    cdef hdl_gemm_u8s8_fn gemm = hdl_int8_gemm_of(current_path)
+    cdef int32_t *acc
+    if n == 0:
+        return
+    for i in prange(n, nogil=True, schedule='static', num_threads=n_threads):
+        acc = image_accumulators(&x[i, 0, 0, 0], h, w, c, kernel_size, &weight[0, 0, 0], n_k4, n_out_padded,
+                                 pool_size, &scratch[threadid(), 0], gemm)
+        requantize_rows(acc, n_pooled, n_out_padded, n_out, &multiplier[0], &offset[0], &table[0],
+                        &out[i, 0, 0, 0])
+
+
+def conv2d_u8_dequantize(const uint8_t[:, :, :, ::1] x,   # IN  (N, H, W, C) codes
+                         const int8_t[:, :, ::1] weight,  # IN  (K4, OP, 4) packed
+                         const float[::1] multiplier,     # IN  (O,)
+                         const float[::1] offset,         # IN  (O,)
+                         float[:, :, :, ::1] out,         # OUT (N, Ho, Wo, O)
+                         uint8_t[:, ::1] scratch,         # (n_threads, conv_scratch_size(..., pool 1))
+                         int kernel_size, int n_threads):
+    """out = conv(x, weight) * multiplier + offset in float32: the last layer's real outputs (logits)."""
+    cdef Py_ssize_t n = x.shape[0], h = x.shape[1], w = x.shape[2], c = x.shape[3]
+    cdef Py_ssize_t n_k4 = weight.shape[0], n_out_padded = weight.shape[1], n_out = out.shape[3]
+    cdef Py_ssize_t n_pixels = out.shape[1] * out.shape[2], i, j, o
+    cdef hdl_gemm_u8s8_fn gemm = hdl_int8_gemm_of(current_path)
+    cdef int32_t *acc
+    cdef float *dst
+    if n == 0:
+        return
+    for i in prange(n, nogil=True, schedule='static', num_threads=n_threads):
+        acc = image_accumulators(&x[i, 0, 0, 0], h, w, c, kernel_size, &weight[0, 0, 0], n_k4, n_out_padded,
+                                 1, &scratch[threadid(), 0], gemm)
+        dst = &out[i, 0, 0, 0]
+        for j in range(n_pixels):
+            for o in range(n_out):
+                dst[j * n_out + o] = <float> acc[j * n_out_padded + o] * multiplier[o] + offset[o]
+
+
+def quantize_u8(const float[:, ::1] x,     # IN  (N, F)
+                float inverse_scale, float zero_point,
+                uint8_t[:, ::1] out,        # OUT (N, F)
+                int n_threads):
+    """out = floor(clip(x * inverse_scale + zero_point, 0, 255) + 0.5): float32 values to uint8 codes."""
+    cdef Py_ssize_t n = x.shape[0], f = x.shape[1], i, j
+    cdef float v
+    for i in prange(n, nogil=True, schedule='static', num_threads=n_threads):
+        for j in range(f):
+            v = x[i, j] * inverse_scale + zero_point
+            v = 0.0 if v < 0.0 else (255.0 if v > 255.0 else v)
+            out[i, j] = <uint8_t> <int> (v + <float> 0.5)
+
+
+def gemm_u8s8(const uint8_t[:, ::1] a,      # IN  (R, KP)
+              const int8_t[:, :, ::1] weight,  # IN  (K4, OP, 4) packed
+              int32_t[:, ::1] c):               # OUT (R, OP)
+    """c = a . W^T exactly, on the current path: the bare dot products, for tests."""
+    cdef hdl_gemm_u8s8_fn gemm = hdl_int8_gemm_of(current_path)
+    if a.shape[0] == 0:
+        return
+    with nogil:
+        gemm(&a[0, 0], a.shape[1], a.shape[0], weight.shape[0], &weight[0, 0, 0], weight.shape[1], &c[0, 0],
+             c.shape[1])
