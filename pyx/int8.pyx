@@ -12,10 +12,10 @@ P = Ho*Wo output pixels, p pool size (stride p, ceil mode: Hp = ceil(Ho/p), Wp =
 O output channels, OP = O rounded up to 16, KP = k*k*C rounded up to 4, K4 = KP/4.
 
 The code of an output is floor(clip(acc * multiplier[o] + offset[o], 0, 255) + 0.5) in float32
-(two roundings, no fused multiply-add: these kernels are built without FMA, so a numpy
-reference in float32 gives the same bytes), then table[code].  Max-pooling happens on the
-int32 accumulators before that: the requantisation is non-decreasing (multiplier >= 0), so the
-result equals pooling the codes, with a quarter of the values left to requantise.
+(two roundings, no fused multiply-add, so a numpy reference in float32 gives the same bytes),
+then table[code].  Max-pooling happens on the int32 accumulators before that: the
+requantisation is non-decreasing (multiplier >= 0), so the result equals pooling the codes,
+with a quarter of the values left to requantise (int8_epilogue.h).
 
 The int8 GEMM (int8_dot.h) has a portable version and VNNI ones, picked at import by what
 the CPU supports; set_path() forces one.  All give the same int32s.  Threads take whole
@@ -23,7 +23,7 @@ images (prange over the batch); each uses its own row of the caller's scratch.
 """
 from cython.parallel cimport prange, threadid
 from libc.stdint cimport int8_t, int32_t, uint8_t
-from libc.string cimport memcpy, memset
+from libc.string cimport memcpy
 
 cdef extern from "int8_dot.h" nogil:
     ctypedef void (*hdl_gemm_u8s8_fn)(const uint8_t *a, Py_ssize_t lda, Py_ssize_t n_rows, Py_ssize_t n_k4,
@@ -32,6 +32,13 @@ cdef extern from "int8_dot.h" nogil:
     int hdl_int8_path_supported(int path)
     int hdl_int8_best_path()
     hdl_gemm_u8s8_fn hdl_int8_gemm_of(int path)
+
+cdef extern from "int8_epilogue.h" nogil:
+    void hdl_int8_pool_requantize(const int32_t *acc, Py_ssize_t ho, Py_ssize_t wo, Py_ssize_t ld, Py_ssize_t p,
+                                  Py_ssize_t n_out, const float *multiplier, const float *offset,
+                                  const uint8_t *table, uint8_t *out)
+    void hdl_int8_dequantize(const int32_t *acc, Py_ssize_t n_rows, Py_ssize_t ld, Py_ssize_t n_out,
+                             const float *multiplier, const float *offset, float *out)
 
 PATHS = {"portable": HDL_INT8_PORTABLE, "avx512vnni": HDL_INT8_AVX512VNNI, "avxvnni": HDL_INT8_AVXVNNI,
          "avx512vnni256": HDL_INT8_AVX512VNNI256}
@@ -61,77 +68,54 @@ def set_path(str name):
     return previous
 
 
+# Patch runs (k*C bytes) at least this long are copied with memcpy.
+cdef Py_ssize_t MIN_MEMCPY_RUN = 32
+
+
 cdef inline Py_ssize_t round_up(Py_ssize_t n, Py_ssize_t multiple) noexcept nogil:
     return (n + multiple - 1) // multiple * multiple
 
 
-def conv_scratch_size(int h, int w, int c_in, int kernel_size, int c_out_padded, int pool_size):
-    """Bytes of per-thread scratch the conv kernels need: im2col rows, accumulators, pooled ones."""
+def conv_scratch_size(int h, int w, int c_in, int kernel_size, int c_out_padded):
+    """Bytes of per-thread scratch the conv kernels need: im2col rows and int32 accumulators."""
     cdef Py_ssize_t n_pixels = (h - kernel_size + 1) * (w - kernel_size + 1)
-    cdef Py_ssize_t n_pooled = ((h - kernel_size + pool_size) // pool_size) * ((w - kernel_size + pool_size) // pool_size)
-    return (round_up(n_pixels * round_up(kernel_size * kernel_size * c_in, 4), 64)
-            + round_up(4 * n_pixels * c_out_padded, 64) + round_up(4 * n_pooled * c_out_padded, 64))
+    return round_up(round_up(n_pixels * round_up(kernel_size * kernel_size * c_in, 4), 64) + 4 * n_pixels * c_out_padded, 64)
 
 
 cdef void im2col_nhwc(const uint8_t *x, Py_ssize_t h, Py_ssize_t w, Py_ssize_t c, Py_ssize_t k,
                       Py_ssize_t k_padded, uint8_t *cols) noexcept nogil:
-    """cols (P, KP) <- the patches of x (H, W, C); the KP - k*k*C padding columns are zero."""
-    cdef Py_ssize_t ho = h - k + 1, wo = w - k + 1, oh, ow, kh, run = k * c
+    """cols (P, KP) <- the patches of x (H, W, C); the KP - k*k*C padding columns are zero.
+
+    A patch is k runs of k*C contiguous bytes.  Long runs are copied with memcpy; short ones
+    (the 1-channel first layer: 3 bytes) column by column, since a library call per 3 bytes
+    cost more than the whole GEMM of that layer."""
+    cdef Py_ssize_t ho = h - k + 1, wo = w - k + 1, oh, ow, kh, j, run = k * c
     cdef uint8_t *row
     for oh in range(ho):
-        for ow in range(wo):
-            row = cols + (oh * wo + ow) * k_padded
+        if run >= MIN_MEMCPY_RUN:
+            for ow in range(wo):
+                row = cols + (oh * wo + ow) * k_padded
+                for kh in range(k):
+                    memcpy(row + kh * run, x + ((oh + kh) * w + ow) * c, run)
+        else:
             for kh in range(k):
-                memcpy(row + kh * run, x + ((oh + kh) * w + ow) * c, run)
-            if k_padded > k * run:
-                memset(row + k * run, 0, k_padded - k * run)
-
-
-cdef void pool_accumulators(const int32_t *acc, Py_ssize_t ho, Py_ssize_t wo, Py_ssize_t n_out,
-                            Py_ssize_t p, int32_t *pooled) noexcept nogil:
-    """pooled (Hp, Wp, OP) <- maxima of the p x p windows of acc (Ho, Wo, OP), ceil mode."""
-    cdef Py_ssize_t hp = (ho + p - 1) // p, wp = (wo + p - 1) // p, ph, pw, hh, ww, o
-    cdef int32_t *dst
-    cdef const int32_t *src
-    for ph in range(hp):
-        for pw in range(wp):
-            dst = pooled + (ph * wp + pw) * n_out
-            memcpy(dst, acc + (ph * p * wo + pw * p) * n_out, n_out * sizeof(int32_t))
-            for hh in range(ph * p, min(ph * p + p, ho)):
-                for ww in range(pw * p, min(pw * p + p, wo)):
-                    src = acc + (hh * wo + ww) * n_out
-                    for o in range(n_out):
-                        dst[o] = src[o] if src[o] > dst[o] else dst[o]
-
-
-cdef void requantize_rows(const int32_t *acc, Py_ssize_t n_rows, Py_ssize_t ld_acc, Py_ssize_t n_out,
-                          const float *multiplier, const float *offset, const uint8_t *table,
-                          uint8_t *out) noexcept nogil:
-    """out (rows, O) <- table[floor(clip(acc * multiplier + offset, 0, 255) + 0.5)]."""
-    cdef Py_ssize_t r, o
-    cdef float v
-    for r in range(n_rows):
-        for o in range(n_out):
-            v = <float> acc[r * ld_acc + o] * multiplier[o] + offset[o]
-            v = 0.0 if v < 0.0 else (255.0 if v > 255.0 else v)
-            out[r * n_out + o] = table[<int> (v + <float> 0.5)]
+                for j in range(run):
+                    for ow in range(wo):
+                        cols[(oh * wo + ow) * k_padded + kh * run + j] = x[((oh + kh) * w + ow) * c + j]
+        for j in range(k * run, k_padded):
+            for ow in range(wo):
+                cols[(oh * wo + ow) * k_padded + j] = 0
 
 
 cdef int32_t *image_accumulators(const uint8_t *x, Py_ssize_t h, Py_ssize_t w, Py_ssize_t c, Py_ssize_t k,
-                                 const int8_t *weight, Py_ssize_t n_k4, Py_ssize_t n_out_padded, Py_ssize_t p,
-                                 uint8_t *scratch, hdl_gemm_u8s8_fn gemm) noexcept nogil:
-    """The conv of one image x (H, W, C) in int32, max-pooled when p > 1: a pointer to
-    (Hp, Wp, OP) accumulators inside `scratch`."""
-    cdef Py_ssize_t ho = h - k + 1, wo = w - k + 1, n_pixels = ho * wo
-    cdef uint8_t *cols = scratch
+                                 const int8_t *weight, Py_ssize_t n_k4, Py_ssize_t n_out_padded, uint8_t *scratch,
+                                 hdl_gemm_u8s8_fn gemm) noexcept nogil:
+    """The conv of one image x (H, W, C) in int32: a pointer to (Ho, Wo, OP) accumulators inside `scratch`."""
+    cdef Py_ssize_t n_pixels = (h - k + 1) * (w - k + 1)
     cdef int32_t *acc = <int32_t *> (scratch + round_up(n_pixels * 4 * n_k4, 64))
-    cdef int32_t *pooled = <int32_t *> (<uint8_t *> acc + round_up(4 * n_pixels * n_out_padded, 64))
-    im2col_nhwc(x, h, w, c, k, 4 * n_k4, cols)
-    gemm(cols, 4 * n_k4, n_pixels, n_k4, weight, n_out_padded, acc, n_out_padded)
-    if p == 1:
-        return acc
-    pool_accumulators(acc, ho, wo, n_out_padded, p, pooled)
-    return pooled
+    im2col_nhwc(x, h, w, c, k, 4 * n_k4, scratch)
+    gemm(scratch, 4 * n_k4, n_pixels, n_k4, weight, n_out_padded, acc, n_out_padded)
+    return acc
 
 
 def conv2d_u8(const uint8_t[:, :, :, ::1] x,         # IN  (N, H, W, C) codes
@@ -145,16 +129,16 @@ def conv2d_u8(const uint8_t[:, :, :, ::1] x,         # IN  (N, H, W, C) codes
     """out = table[requantised(max-pool(conv(x, weight)))]."""
     cdef Py_ssize_t n = x.shape[0], h = x.shape[1], w = x.shape[2], c = x.shape[3]
     cdef Py_ssize_t n_k4 = weight.shape[0], n_out_padded = weight.shape[1], n_out = out.shape[3]
-    cdef Py_ssize_t n_pooled = out.shape[1] * out.shape[2], i
+    cdef Py_ssize_t i
     cdef hdl_gemm_u8s8_fn gemm = hdl_int8_gemm_of(current_path)
     cdef int32_t *acc
     if n == 0:
         return
     for i in prange(n, nogil=True, schedule='static', num_threads=n_threads):
         acc = image_accumulators(&x[i, 0, 0, 0], h, w, c, kernel_size, &weight[0, 0, 0], n_k4, n_out_padded,
-                                 pool_size, &scratch[threadid(), 0], gemm)
-        requantize_rows(acc, n_pooled, n_out_padded, n_out, &multiplier[0], &offset[0], &table[0],
-                        &out[i, 0, 0, 0])
+                                 &scratch[threadid(), 0], gemm)
+        hdl_int8_pool_requantize(acc, h - kernel_size + 1, w - kernel_size + 1, n_out_padded, pool_size, n_out,
+                                 &multiplier[0], &offset[0], &table[0], &out[i, 0, 0, 0])
 
 
 def conv2d_u8_dequantize(const uint8_t[:, :, :, ::1] x,   # IN  (N, H, W, C) codes
@@ -167,19 +151,15 @@ def conv2d_u8_dequantize(const uint8_t[:, :, :, ::1] x,   # IN  (N, H, W, C) cod
     """out = conv(x, weight) * multiplier + offset in float32: the last layer's real outputs (logits)."""
     cdef Py_ssize_t n = x.shape[0], h = x.shape[1], w = x.shape[2], c = x.shape[3]
     cdef Py_ssize_t n_k4 = weight.shape[0], n_out_padded = weight.shape[1], n_out = out.shape[3]
-    cdef Py_ssize_t n_pixels = out.shape[1] * out.shape[2], i, j, o
+    cdef Py_ssize_t n_pixels = out.shape[1] * out.shape[2], i
     cdef hdl_gemm_u8s8_fn gemm = hdl_int8_gemm_of(current_path)
     cdef int32_t *acc
-    cdef float *dst
     if n == 0:
         return
     for i in prange(n, nogil=True, schedule='static', num_threads=n_threads):
         acc = image_accumulators(&x[i, 0, 0, 0], h, w, c, kernel_size, &weight[0, 0, 0], n_k4, n_out_padded,
-                                 1, &scratch[threadid(), 0], gemm)
-        dst = &out[i, 0, 0, 0]
-        for j in range(n_pixels):
-            for o in range(n_out):
-                dst[j * n_out + o] = <float> acc[j * n_out_padded + o] * multiplier[o] + offset[o]
+                                 &scratch[threadid(), 0], gemm)
+        hdl_int8_dequantize(acc, n_pixels, n_out_padded, n_out, &multiplier[0], &offset[0], &out[i, 0, 0, 0])
 
 
 def quantize_u8(const float[:, ::1] x,     # IN  (N, F)

@@ -1,6 +1,7 @@
 """int8 inference: the kernels against numpy integer references (exactly), every GEMM path and
 thread count against each other (bit for bit), and the int8 LettersCNN against the float one
 (within quantisation error)."""
+import json
 import os
 import subprocess
 import sys
@@ -206,3 +207,36 @@ def test_bad_paths_and_inputs_are_refused(random_network):
         network.logits(np.zeros((2, 28, 28), np.float32))
     with pytest.raises(ValueError, match="C=1"):
         kernels.conv2d(np.zeros((1, 28, 28, 2), np.uint8), network.layers[0], 1)
+
+
+def run_command(*args):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=600, cwd=root)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int8"])
+def test_bench_times_inference(dtype):
+    result = run_command("-m", "hdl_native", "bench", "--inference", "--dtype", dtype, "--batch-size", "3",
+                         "--threads", "1", "--steps", "2", "--warmup", "1", "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["mode"] == "inference" and summary["dtype"] == dtype and summary["batch_size"] == 3
+    assert summary["images_per_s"] > 0 and summary["latency_ms"] > 0
+    assert (summary.get("int8_path") in PATHS) == (dtype == "int8")
+
+
+@pytest.mark.parametrize("args, message", [(["--dtype", "int8"], "--inference"),
+                                           (["--inference", "--dtype", "int8", "--model", "digits-mlp"],
+                                            "letters-cnn only")])
+def test_bench_refuses_int8_where_it_does_not_exist(args, message):
+    result = run_command("-m", "hdl_native", "bench", "--steps", "1", *args)
+    assert result.returncode != 0 and message in result.stderr
+
+
+def test_torch_twin_times_inference():
+    pytest.importorskip("torch")
+    result = run_command("benchmarks/torch_bench.py", "--inference", "--dtype", "int8-dynamic", "--batch-size", "2",
+                         "--steps", "2", "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["dtype"] == "int8-dynamic" and summary["latency_ms"] > 0

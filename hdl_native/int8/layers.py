@@ -50,8 +50,7 @@ class Int8Conv:
         return self.multiplier.shape[0]
 
     def scratch_bytes(self, h, w):
-        return int8.conv_scratch_size(h, w, self.in_channels, self.kernel_size, self.weight.shape[1],
-                                      self.pool_size)
+        return int8.conv_scratch_size(h, w, self.in_channels, self.kernel_size, self.weight.shape[1])
 
 
 def quantize_weight(weight):
