@@ -240,3 +240,17 @@ def test_torch_twin_times_inference():
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["dtype"] == "int8-dynamic" and summary["latency_ms"] > 0
+
+
+def test_ocr_pages_read_with_int8_within_a_point_of_float32(data_root, tmp_path):
+    from test_ocr_pages import make_pages, read_pages
+
+    from hdl_native.ocr.model import load_letter_classifier
+
+    pages, _ = make_pages(data_root, tmp_path)
+    read = {}
+    for dtype in ("float32", "int8"):
+        _, correct, total = read_pages(pages, load_letter_classifier(None, dtype, data_root))
+        read[dtype] = correct / total
+    print(f"\nOCR pages read correctly: float32 {read['float32']:.2%}, int8 {read['int8']:.2%} of {total} letters")
+    assert abs(read["int8"] - read["float32"]) <= 0.01

@@ -89,13 +89,14 @@ def as_conv_weight(weight, in_channels):
 def float_activations(model, images):
     """The float network's hidden layers on `images`: (pre-GELU, post-GELU) lists of arrays, one per layer."""
     x = Tensor(images)
-    pre = []
+    pre, post = [], []
     for conv in (model.c1, model.c2, model.c3):
         pre.append(model.pool(conv(x)))
-        x = F.gelu(pre[-1])
+        post.append(F.gelu(pre[-1]))
+        x = post[-1]
     x = F.flatten(x)
     for linear in (model.fc1, model.fc2):
         pre.append(linear(x))
-        x = F.gelu(pre[-1])
-    pre = [np.array(tensor.value) for tensor in pre]
-    return pre, [gelu(a) for a in pre]
+        post.append(F.gelu(pre[-1]))
+        x = post[-1]
+    return [np.array(t.value) for t in pre], [np.array(t.value) for t in post]
