@@ -28,7 +28,7 @@ from libc.string cimport memcpy
 cdef extern from "int8_dot.h" nogil:
     ctypedef void (*hdl_gemm_u8s8_fn)(const uint8_t *a, Py_ssize_t lda, Py_ssize_t n_rows, Py_ssize_t n_k4,
                                       const int8_t *w, Py_ssize_t n_out, int32_t *c, Py_ssize_t ldc)
-    int HDL_INT8_PORTABLE, HDL_INT8_AVX512VNNI, HDL_INT8_AVXVNNI, HDL_INT8_AVX512VNNI256
+    int HDL_INT8_PORTABLE, HDL_INT8_AVX512VNNI, HDL_INT8_AVXVNNI, HDL_INT8_AVX512VNNI256, HDL_INT8_AVX2
     int hdl_int8_path_supported(int path)
     int hdl_int8_best_path()
     hdl_gemm_u8s8_fn hdl_int8_gemm_of(int path)
@@ -41,7 +41,7 @@ cdef extern from "int8_epilogue.h" nogil:
                              const float *multiplier, const float *offset, float *out)
 
 PATHS = {"portable": HDL_INT8_PORTABLE, "avx512vnni": HDL_INT8_AVX512VNNI, "avxvnni": HDL_INT8_AVXVNNI,
-         "avx512vnni256": HDL_INT8_AVX512VNNI256}
+         "avx512vnni256": HDL_INT8_AVX512VNNI256, "avx2": HDL_INT8_AVX2}
 cdef int current_path = hdl_int8_best_path()
 
 

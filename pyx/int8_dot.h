@@ -2,6 +2,7 @@
  * exact (int32 accumulation), in four versions picked at load time:
  *
  *   portable      plain C (compiled for baseline x86-64 and AVX2, chosen by target_clones)
+ *   avx2          vpmaddwd on bytes widened to 16 bits (exact, unlike vpmaddubsw, which saturates)
  *   avx512vnni    vpdpbusd on 512-bit registers (AVX-512 VNNI: Ice Lake, Zen 4, ...)
  *   avxvnni       vpdpbusd on 256-bit registers, VEX-encoded (AVX-VNNI: Alder Lake, ...)
  *   avx512vnni256 the avxvnni loops with the EVEX instruction: the same code, so machines
@@ -18,7 +19,8 @@
  * (the caller pads both with zero weights).  Each group of four k of one channel is one
  * int32 lane, as vpdpbusd wants; one a-row's four bytes are broadcast over all lanes.
  * Register tiles: 6 rows x 64 channels (24 zmm accumulators) for avx512vnni, 4 rows x 16
- * channels (8 ymm) for the 256-bit versions, which have only 16 ymm registers on AVX-VNNI.
+ * channels (8 ymm) for the 256-bit versions, which have only 16 ymm registers on AVX-VNNI,
+ * 4 rows x 8 channels for avx2.
  */
 #ifndef HDL_INT8_DOT_H
 #define HDL_INT8_DOT_H
@@ -28,7 +30,7 @@
 #include "fast_math.h"
 
 enum { HDL_INT8_AUTO = 0, HDL_INT8_PORTABLE = 1, HDL_INT8_AVX512VNNI = 2, HDL_INT8_AVXVNNI = 3,
-       HDL_INT8_AVX512VNNI256 = 4 };
+       HDL_INT8_AVX512VNNI256 = 4, HDL_INT8_AVX2 = 5 };
 
 typedef void (*hdl_gemm_u8s8_fn)(const uint8_t *a, ptrdiff_t lda, ptrdiff_t n_rows, ptrdiff_t n_k4,
                                  const int8_t *w, ptrdiff_t n_out, int32_t *c, ptrdiff_t ldc);
@@ -52,7 +54,7 @@ static void hdl_gemm_u8s8_portable(const uint8_t *a, ptrdiff_t lda, ptrdiff_t n_
 }
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && __GNUC__ >= 11
-#define HDL_HAVE_VNNI 1
+#define HDL_HAVE_VNNI 1 /* and the AVX2 path */
 #include <immintrin.h>
 
 static inline int32_t hdl_load_4_bytes(const uint8_t *p) {
@@ -132,6 +134,44 @@ HDL_DEFINE_VNNI_GEMM(hdl_gemm_u8s8_avx512vnni256, hdl_tile_avx512vnni256, HDL_AV
 HDL_DEFINE_VNNI_TILE(hdl_tile_avxvnni, "avx2,avxvnni", __m256i, 8, _mm256_setzero_si256,
                      _mm256_loadu_si256, _mm256_storeu_si256, _mm256_set1_epi32, _mm256_dpbusd_avx_epi32)
 HDL_DEFINE_VNNI_GEMM(hdl_gemm_u8s8_avxvnni, hdl_tile_avxvnni, "avx2,avxvnni", 8, 4, 2)
+
+/* AVX2 tile: ROWS rows x 8 channels.  Per group of four k, the 8 channels' 32 weight bytes widen
+ * to int16 (two registers of 4 channels) and vpmaddwd with the row's four activations (widened,
+ * repeated) gives each channel two int32 partial sums, kept apart until the end: then one
+ * horizontal add per 8 channels, whose lane order [0 1 4 5 | 2 3 6 7] a 64-bit permute undoes. */
+__attribute__((target("avx2"), always_inline)) static inline void hdl_tile_avx2(
+    const uint8_t *a, ptrdiff_t lda, const int rows, ptrdiff_t n_k4, const int8_t *w, ptrdiff_t n_out,
+    int32_t *c, ptrdiff_t ldc) {
+    __m256i low[4], high[4];
+    for (int i = 0; i < rows; i++)
+        low[i] = high[i] = _mm256_setzero_si256();
+    for (ptrdiff_t k4 = 0; k4 < n_k4; k4++) {
+        const int8_t *wk = w + k4 * n_out * 4;
+        __m256i w_low = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *) wk));
+        __m256i w_high = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *) (wk + 16)));
+        for (int i = 0; i < rows; i++) {
+            __m128i four = _mm_cvtepu8_epi16(_mm_cvtsi32_si128(hdl_load_4_bytes(a + i * lda + 4 * k4)));
+            __m256i av = _mm256_broadcastq_epi64(four);
+            low[i] = _mm256_add_epi32(low[i], _mm256_madd_epi16(w_low, av));
+            high[i] = _mm256_add_epi32(high[i], _mm256_madd_epi16(w_high, av));
+        }
+    }
+    for (int i = 0; i < rows; i++)
+        _mm256_storeu_si256((__m256i *) (c + i * ldc),
+                            _mm256_permute4x64_epi64(_mm256_hadd_epi32(low[i], high[i]), 0xD8));
+}
+
+__attribute__((target("avx2"))) static void hdl_gemm_u8s8_avx2(const uint8_t *a, ptrdiff_t lda, ptrdiff_t n_rows,
+                                                               ptrdiff_t n_k4, const int8_t *w, ptrdiff_t n_out,
+                                                               int32_t *c, ptrdiff_t ldc) {
+    for (ptrdiff_t o0 = 0; o0 < n_out; o0 += 8) {
+        ptrdiff_t r = 0;
+        for (; r + 4 <= n_rows; r += 4)
+            hdl_tile_avx2(a + r * lda, lda, 4, n_k4, w + 4 * o0, n_out, c + r * ldc + o0, ldc);
+        for (; r < n_rows; r++)
+            hdl_tile_avx2(a + r * lda, lda, 1, n_k4, w + 4 * o0, n_out, c + r * ldc + o0, ldc);
+    }
+}
 #endif
 
 /* 1 when this CPU (and build) can run `path`. */
@@ -145,6 +185,8 @@ static int hdl_int8_path_supported(int path) {
                && __builtin_cpu_supports("avx512vl");
     if (path == HDL_INT8_AVXVNNI)
         return __builtin_cpu_supports("avxvnni") && __builtin_cpu_supports("avx2");
+    if (path == HDL_INT8_AVX2)
+        return __builtin_cpu_supports("avx2");
 #endif
     return 0;
 }
@@ -155,6 +197,8 @@ static int hdl_int8_best_path(void) {
         return HDL_INT8_AVX512VNNI;
     if (hdl_int8_path_supported(HDL_INT8_AVXVNNI))
         return HDL_INT8_AVXVNNI;
+    if (hdl_int8_path_supported(HDL_INT8_AVX2))
+        return HDL_INT8_AVX2;
     return HDL_INT8_PORTABLE;
 }
 
@@ -167,6 +211,8 @@ static hdl_gemm_u8s8_fn hdl_int8_gemm_of(int path) {
         return hdl_gemm_u8s8_avx512vnni256;
     if (path == HDL_INT8_AVXVNNI)
         return hdl_gemm_u8s8_avxvnni;
+    if (path == HDL_INT8_AVX2)
+        return hdl_gemm_u8s8_avx2;
 #endif
     (void) path;
     return hdl_gemm_u8s8_portable;
