@@ -123,13 +123,18 @@ def conv2d_u8(const uint8_t[:, :, :, ::1] x,         # IN  (N, H, W, C) codes
               const float[::1] multiplier,           # IN  (O,)
               const float[::1] offset,               # IN  (O,)
               const uint8_t[::1] table,              # IN  (256,) requantised code -> output code
-              uint8_t[:, :, :, ::1] out,             # OUT (N, Hp, Wp, O) codes
+              uint8_t[:, :, :, ::1] codes,           # OUT (N, Hp, Wp, O) codes, or None
+              float[:, :, :, ::1] reals,             # OUT (N, Ho, Wo, O) float32, or None
               uint8_t[:, ::1] scratch,               # (n_threads, conv_scratch_size(...))
               int kernel_size, int pool_size, int n_threads):
-    """out = table[requantised(max-pool(conv(x, weight)))]."""
-    cdef Py_ssize_t n = x.shape[0], h = x.shape[1], w = x.shape[2], c = x.shape[3]
-    cdef Py_ssize_t n_k4 = weight.shape[0], n_out_padded = weight.shape[1], n_out = out.shape[3]
-    cdef Py_ssize_t i
+    """codes = table[requantised(max-pool(conv(x, weight)))], or, when `codes` is None (the last
+    layer: no pool, no table), reals = conv(x, weight) * multiplier + offset in float32."""
+    cdef Py_ssize_t n = x.shape[0], h = x.shape[1], w = x.shape[2], c = x.shape[3], i
+    cdef Py_ssize_t ho = h - kernel_size + 1, wo = w - kernel_size + 1
+    cdef Py_ssize_t n_k4 = weight.shape[0], n_out_padded = weight.shape[1], n_out = multiplier.shape[0]
+    cdef uint8_t *codes_out = NULL if codes is None else &codes[0, 0, 0, 0]
+    cdef float *reals_out = NULL if reals is None else &reals[0, 0, 0, 0]
+    cdef Py_ssize_t image_codes = ((ho + pool_size - 1) // pool_size) * ((wo + pool_size - 1) // pool_size) * n_out
     cdef hdl_gemm_u8s8_fn gemm = hdl_int8_gemm_of(current_path)
     cdef int32_t *acc
     if n == 0:
@@ -137,29 +142,12 @@ def conv2d_u8(const uint8_t[:, :, :, ::1] x,         # IN  (N, H, W, C) codes
     for i in prange(n, nogil=True, schedule='static', num_threads=n_threads):
         acc = image_accumulators(&x[i, 0, 0, 0], h, w, c, kernel_size, &weight[0, 0, 0], n_k4, n_out_padded,
                                  &scratch[threadid(), 0], gemm)
-        hdl_int8_pool_requantize(acc, h - kernel_size + 1, w - kernel_size + 1, n_out_padded, pool_size, n_out,
-                                 &multiplier[0], &offset[0], &table[0], &out[i, 0, 0, 0])
-
-
-def conv2d_u8_dequantize(const uint8_t[:, :, :, ::1] x,   # IN  (N, H, W, C) codes
-                         const int8_t[:, :, ::1] weight,  # IN  (K4, OP, 4) packed
-                         const float[::1] multiplier,     # IN  (O,)
-                         const float[::1] offset,         # IN  (O,)
-                         float[:, :, :, ::1] out,         # OUT (N, Ho, Wo, O)
-                         uint8_t[:, ::1] scratch,         # (n_threads, conv_scratch_size(..., pool 1))
-                         int kernel_size, int n_threads):
-    """out = conv(x, weight) * multiplier + offset in float32: the last layer's real outputs (logits)."""
-    cdef Py_ssize_t n = x.shape[0], h = x.shape[1], w = x.shape[2], c = x.shape[3]
-    cdef Py_ssize_t n_k4 = weight.shape[0], n_out_padded = weight.shape[1], n_out = out.shape[3]
-    cdef Py_ssize_t n_pixels = out.shape[1] * out.shape[2], i
-    cdef hdl_gemm_u8s8_fn gemm = hdl_int8_gemm_of(current_path)
-    cdef int32_t *acc
-    if n == 0:
-        return
-    for i in prange(n, nogil=True, schedule='static', num_threads=n_threads):
-        acc = image_accumulators(&x[i, 0, 0, 0], h, w, c, kernel_size, &weight[0, 0, 0], n_k4, n_out_padded,
-                                 &scratch[threadid(), 0], gemm)
-        hdl_int8_dequantize(acc, n_pixels, n_out_padded, n_out, &multiplier[0], &offset[0], &out[i, 0, 0, 0])
+        if codes_out != NULL:
+            hdl_int8_pool_requantize(acc, ho, wo, n_out_padded, pool_size, n_out, &multiplier[0], &offset[0],
+                                     &table[0], codes_out + i * image_codes)
+        else:
+            hdl_int8_dequantize(acc, ho * wo, n_out_padded, n_out, &multiplier[0], &offset[0],
+                                reals_out + i * ho * wo * n_out)
 
 
 def quantize_u8(const float[:, ::1] x,     # IN  (N, F)

@@ -69,8 +69,8 @@ def conv2d(x, layer, n_threads):
     p = layer.pool_size
     out = np.empty((n, -(-ho // p), -(-wo // p), layer.n_out), np.uint8)
     buffer = scratch(n_threads, layer.scratch_bytes(h, w))
-    int8.conv2d_u8(x, layer.weight, layer.multiplier, layer.offset, layer.table, out, buffer, layer.kernel_size,
-                   p, n_threads)
+    int8.conv2d_u8(x, layer.weight, layer.multiplier, layer.offset, layer.table, out, None, buffer,
+                   layer.kernel_size, p, n_threads)
     return out
 
 
@@ -79,8 +79,8 @@ def conv2d_dequantize(x, layer, n_threads):
     n, h, w, _ = check_layer_call(x, layer)
     out = np.empty((n, h - layer.kernel_size + 1, w - layer.kernel_size + 1, layer.n_out), np.float32)
     buffer = scratch(n_threads, layer.scratch_bytes(h, w))
-    int8.conv2d_u8_dequantize(x, layer.weight, layer.multiplier, layer.offset, out, buffer, layer.kernel_size,
-                              n_threads)
+    int8.conv2d_u8(x, layer.weight, layer.multiplier, layer.offset, layer.table, None, out, buffer,
+                   layer.kernel_size, 1, n_threads)
     return out
 
 
