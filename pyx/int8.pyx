@@ -23,6 +23,7 @@ images (prange over the batch); each uses its own row of the caller's scratch.
 """
 from cython.parallel cimport prange, threadid
 from libc.stdint cimport int8_t, int32_t, uint8_t
+from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
 cdef extern from "int8_dot.h" nogil:
@@ -118,36 +119,136 @@ cdef int32_t *image_accumulators(const uint8_t *x, Py_ssize_t h, Py_ssize_t w, P
     return acc
 
 
+cdef struct LayerPlan:
+    # One layer's parameters (pointers into an Int8Conv's arrays) and its input geometry.
+    const int8_t *weight
+    const float *multiplier
+    const float *offset
+    const uint8_t *table
+    Py_ssize_t n_k4, n_out_padded, n_out, h, w, c, k, p
+
+
+cdef void run_layer(const LayerPlan *layer, const uint8_t *x, uint8_t *scratch, hdl_gemm_u8s8_fn gemm,
+                    uint8_t *codes, float *reals) noexcept nogil:
+    """One image through one layer: codes (Hp, Wp, O), or when codes is NULL reals (Ho, Wo, O)."""
+    cdef Py_ssize_t ho = layer.h - layer.k + 1, wo = layer.w - layer.k + 1
+    cdef int32_t *acc = image_accumulators(x, layer.h, layer.w, layer.c, layer.k, layer.weight, layer.n_k4,
+                                           layer.n_out_padded, scratch, gemm)
+    if codes != NULL:
+        hdl_int8_pool_requantize(acc, ho, wo, layer.n_out_padded, layer.p, layer.n_out, layer.multiplier,
+                                 layer.offset, layer.table, codes)
+    else:
+        hdl_int8_dequantize(acc, ho * wo, layer.n_out_padded, layer.n_out, layer.multiplier, layer.offset, reals)
+
+
+cdef void quantize_row(const float *x, Py_ssize_t n, float inverse_scale, float zero_point,
+                       uint8_t *out) noexcept nogil:
+    """out = floor(clip(x * inverse_scale + zero_point, 0, 255) + 0.5) for n values."""
+    cdef Py_ssize_t j
+    cdef float v
+    for j in range(n):
+        v = x[j] * inverse_scale + zero_point
+        v = 0.0 if v < 0.0 else (255.0 if v > 255.0 else v)
+        out[j] = <uint8_t> <int> (v + <float> 0.5)
+
+
+cdef void plan_layer(LayerPlan *plan, layer, Py_ssize_t h, Py_ssize_t w, Py_ssize_t c):
+    """Fill `plan` from an Int8Conv (weight, multiplier, offset, table, kernel_size, pool_size) reading (h, w, c)."""
+    cdef const int8_t[:, :, ::1] weight = layer.weight
+    cdef const float[::1] multiplier = layer.multiplier
+    cdef const float[::1] offset = layer.offset
+    cdef const uint8_t[::1] table = layer.table
+    plan.weight, plan.multiplier, plan.offset, plan.table = &weight[0, 0, 0], &multiplier[0], &offset[0], &table[0]
+    plan.n_k4, plan.n_out_padded, plan.n_out = weight.shape[0], weight.shape[1], multiplier.shape[0]
+    plan.h, plan.w, plan.c, plan.k, plan.p = h, w, c, layer.kernel_size, layer.pool_size
+
+
+# Images go to threads one at a time (dynamic), not in fixed halves: on a shared machine a
+# thread that loses its core then delays the batch by one image, not by its whole share.
+
 def conv2d_u8(const uint8_t[:, :, :, ::1] x,         # IN  (N, H, W, C) codes
-              const int8_t[:, :, ::1] weight,        # IN  (K4, OP, 4) packed
-              const float[::1] multiplier,           # IN  (O,)
-              const float[::1] offset,               # IN  (O,)
-              const uint8_t[::1] table,              # IN  (256,) requantised code -> output code
+              layer,                                 # IN  Int8Conv
               uint8_t[:, :, :, ::1] codes,           # OUT (N, Hp, Wp, O) codes, or None
               float[:, :, :, ::1] reals,             # OUT (N, Ho, Wo, O) float32, or None
               uint8_t[:, ::1] scratch,               # (n_threads, conv_scratch_size(...))
-              int kernel_size, int pool_size, int n_threads):
+              int n_threads):
     """codes = table[requantised(max-pool(conv(x, weight)))], or, when `codes` is None (the last
     layer: no pool, no table), reals = conv(x, weight) * multiplier + offset in float32."""
-    cdef Py_ssize_t n = x.shape[0], h = x.shape[1], w = x.shape[2], c = x.shape[3], i
-    cdef Py_ssize_t ho = h - kernel_size + 1, wo = w - kernel_size + 1
-    cdef Py_ssize_t n_k4 = weight.shape[0], n_out_padded = weight.shape[1], n_out = multiplier.shape[0]
+    cdef Py_ssize_t n = x.shape[0], i
+    cdef LayerPlan plan
+    plan_layer(&plan, layer, x.shape[1], x.shape[2], x.shape[3])
+    cdef Py_ssize_t ho = plan.h - plan.k + 1, wo = plan.w - plan.k + 1
+    cdef Py_ssize_t image_codes = ((ho + plan.p - 1) // plan.p) * ((wo + plan.p - 1) // plan.p) * plan.n_out
     cdef uint8_t *codes_out = NULL if codes is None else &codes[0, 0, 0, 0]
     cdef float *reals_out = NULL if reals is None else &reals[0, 0, 0, 0]
-    cdef Py_ssize_t image_codes = ((ho + pool_size - 1) // pool_size) * ((wo + pool_size - 1) // pool_size) * n_out
     cdef hdl_gemm_u8s8_fn gemm = hdl_int8_gemm_of(current_path)
-    cdef int32_t *acc
     if n == 0:
         return
-    for i in prange(n, nogil=True, schedule='static', num_threads=n_threads):
-        acc = image_accumulators(&x[i, 0, 0, 0], h, w, c, kernel_size, &weight[0, 0, 0], n_k4, n_out_padded,
-                                 &scratch[threadid(), 0], gemm)
-        if codes_out != NULL:
-            hdl_int8_pool_requantize(acc, ho, wo, n_out_padded, pool_size, n_out, &multiplier[0], &offset[0],
-                                     &table[0], codes_out + i * image_codes)
-        else:
-            hdl_int8_dequantize(acc, ho * wo, n_out_padded, n_out, &multiplier[0], &offset[0],
-                                reals_out + i * ho * wo * n_out)
+    for i in prange(n, nogil=True, schedule='dynamic', chunksize=1, num_threads=n_threads):
+        run_layer(&plan, &x[i, 0, 0, 0], &scratch[threadid(), 0], gemm,
+                  codes_out + i * image_codes if codes_out != NULL else NULL,
+                  reals_out + i * ho * wo * plan.n_out if codes_out == NULL else NULL)
+
+
+def network_scratch_size(int h, int w, int c, list layers):
+    """Bytes of per-thread scratch network_u8 needs for (H, W, C) images."""
+    conv_bytes, input_bytes, codes_bytes = network_layout(h, w, c, layers)
+    return conv_bytes + input_bytes + 2 * codes_bytes
+
+
+cdef network_layout(Py_ssize_t h, Py_ssize_t w, Py_ssize_t c, list layers):
+    """Bytes of each part of network_u8's per-thread scratch: the largest conv scratch, the
+    quantised image, and each of the two buffers of codes that the layers pass along."""
+    cdef Py_ssize_t conv_bytes = 0, codes_bytes = 0, input_bytes = round_up(h * w * c, 64)
+    for index, layer in enumerate(layers):
+        conv_bytes = max(conv_bytes, conv_scratch_size(h, w, c, layer.kernel_size, layer.weight.shape[1]))
+        h = (h - layer.kernel_size + layer.pool_size) // layer.pool_size
+        w = (w - layer.kernel_size + layer.pool_size) // layer.pool_size
+        c = layer.multiplier.shape[0]
+        if index < len(layers) - 1:
+            codes_bytes = max(codes_bytes, round_up(h * w * c, 64))
+    return conv_bytes, input_bytes, codes_bytes
+
+
+def network_u8(const float[:, ::1] x,   # IN  (N, H*W*C) float32 in NHWC order
+               float inverse_scale, float zero_point, int h, int w, int c,
+               list layers,              # IN  [Int8Conv], each reading the previous one's output
+               float[:, ::1] out,        # OUT (N, O) the last layer's real outputs (its output is 1 x 1)
+               uint8_t[:, ::1] scratch,  # (n_threads, network_scratch_size(...))
+               int n_threads):
+    """The whole network, image by image, in one parallel region: quantise the input
+    (as quantize_u8), then every layer as conv2d_u8.  The caller checks that the layers chain."""
+    cdef Py_ssize_t n = x.shape[0], n_layers = len(layers), i, index
+    cdef Py_ssize_t conv_bytes, input_bytes, codes_bytes
+    conv_bytes, input_bytes, codes_bytes = network_layout(h, w, c, layers)
+    if scratch.shape[1] < conv_bytes + input_bytes + 2 * codes_bytes or scratch.shape[0] < n_threads:
+        raise ValueError("network_u8: scratch is smaller than network_scratch_size() for n_threads rows")
+    cdef LayerPlan *plans = <LayerPlan *> malloc(n_layers * sizeof(LayerPlan))
+    cdef hdl_gemm_u8s8_fn gemm = hdl_int8_gemm_of(current_path)
+    cdef uint8_t *base
+    cdef uint8_t *source
+    cdef uint8_t *target
+    if plans == NULL:
+        raise MemoryError()
+    try:
+        for index, layer in enumerate(layers):
+            plan_layer(&plans[index], layer, h, w, c)
+            h = (h - layer.kernel_size + layer.pool_size) // layer.pool_size
+            w = (w - layer.kernel_size + layer.pool_size) // layer.pool_size
+            c = layer.multiplier.shape[0]
+        if n == 0:
+            return
+        for i in prange(n, nogil=True, schedule='dynamic', chunksize=1, num_threads=n_threads):
+            base = &scratch[threadid(), 0]
+            source = base + conv_bytes
+            quantize_row(&x[i, 0], x.shape[1], inverse_scale, zero_point, source)
+            for index in range(n_layers - 1):
+                target = base + conv_bytes + input_bytes + (index % 2) * codes_bytes
+                run_layer(&plans[index], source, base, gemm, target, NULL)
+                source = target
+            run_layer(&plans[n_layers - 1], source, base, gemm, NULL, &out[i, 0])
+    finally:
+        free(plans)
 
 
 def quantize_u8(const float[:, ::1] x,     # IN  (N, F)
@@ -155,13 +256,9 @@ def quantize_u8(const float[:, ::1] x,     # IN  (N, F)
                 uint8_t[:, ::1] out,        # OUT (N, F)
                 int n_threads):
     """out = floor(clip(x * inverse_scale + zero_point, 0, 255) + 0.5): float32 values to uint8 codes."""
-    cdef Py_ssize_t n = x.shape[0], f = x.shape[1], i, j
-    cdef float v
-    for i in prange(n, nogil=True, schedule='static', num_threads=n_threads):
-        for j in range(f):
-            v = x[i, j] * inverse_scale + zero_point
-            v = 0.0 if v < 0.0 else (255.0 if v > 255.0 else v)
-            out[i, j] = <uint8_t> <int> (v + <float> 0.5)
+    cdef Py_ssize_t i
+    for i in prange(x.shape[0], nogil=True, schedule='static', num_threads=n_threads):
+        quantize_row(&x[i, 0], x.shape[1], inverse_scale, zero_point, &out[i, 0])
 
 
 def gemm_u8s8(const uint8_t[:, ::1] a,      # IN  (R, KP)

@@ -163,6 +163,19 @@ def test_one_and_two_threads_give_the_same_logits(random_network):
     np.testing.assert_array_equal(network.logits(images[:1], 2), network.logits(images, 1)[:1])
 
 
+def test_the_fused_network_equals_its_layers_one_by_one(random_network):
+    _, network = random_network
+    images = random_images(9, seed=7)
+    grid = network.input_codes
+    codes = kernels.quantize(images.reshape(9, -1), np.float32(1 / grid.scale), np.float32(grid.zero_point), 2)
+    codes = codes.reshape(9, 28, 28, 1)
+    for layer in network.layers[:-1]:
+        codes = kernels.conv2d(codes, layer, 2)
+    expected = kernels.conv2d_dequantize(codes, network.layers[-1], 2).reshape(9, -1)
+    np.testing.assert_array_equal(network.logits(images, 2), expected)
+    assert network.logits(images[:0]).shape == (0, 26)
+
+
 def test_int8_logits_follow_the_float_ones_on_a_random_network(random_network):
     model, network = random_network
     images = random_images(64, seed=6)

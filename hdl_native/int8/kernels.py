@@ -69,8 +69,7 @@ def conv2d(x, layer, n_threads):
     p = layer.pool_size
     out = np.empty((n, -(-ho // p), -(-wo // p), layer.n_out), np.uint8)
     buffer = scratch(n_threads, layer.scratch_bytes(h, w))
-    int8.conv2d_u8(x, layer.weight, layer.multiplier, layer.offset, layer.table, out, None, buffer,
-                   layer.kernel_size, p, n_threads)
+    int8.conv2d_u8(x, layer, out, None, buffer, n_threads)
     return out
 
 
@@ -79,8 +78,30 @@ def conv2d_dequantize(x, layer, n_threads):
     n, h, w, _ = check_layer_call(x, layer)
     out = np.empty((n, h - layer.kernel_size + 1, w - layer.kernel_size + 1, layer.n_out), np.float32)
     buffer = scratch(n_threads, layer.scratch_bytes(h, w))
-    int8.conv2d_u8(x, layer.weight, layer.multiplier, layer.offset, layer.table, None, out, buffer,
-                   layer.kernel_size, 1, n_threads)
+    int8.conv2d_u8(x, layer, None, out, buffer, n_threads)
+    return out
+
+
+def network(images, input_codes, layers, n_threads):
+    """Images (N, H, W, C) float32 through all `layers` in one parallel region: quantised on
+    `input_codes`, each layer as conv2d, the last as conv2d_dequantize -> (N, O) float32.
+    The layers must chain, and the last one's output must be 1 x 1."""
+    images = np.ascontiguousarray(images, dtype=np.float32)
+    if images.ndim != 4:
+        raise ValueError(f"images must be (N, H, W, C), got shape {images.shape}")
+    n, h, w, c = images.shape
+    for number, layer in enumerate(layers):
+        if layer.in_channels != c or min(h, w) < layer.kernel_size:
+            raise ValueError(f"layer {number} reads {layer.in_channels} channels with a {layer.kernel_size}x"
+                             f"{layer.kernel_size} kernel but gets {h}x{w}x{c}")
+        h, w = -(-(h - layer.kernel_size + 1) // layer.pool_size), -(-(w - layer.kernel_size + 1) // layer.pool_size)
+        c = layer.n_out
+    if (h, w) != (1, 1) or layers[-1].pool_size != 1:
+        raise ValueError(f"the last layer must give 1 x 1 outputs without pooling, got {h}x{w}")
+    out = np.empty((n, c), np.float32)
+    buffer = scratch(n_threads, int8.network_scratch_size(*images.shape[1:], list(layers)))
+    int8.network_u8(images.reshape(n, int(np.prod(images.shape[1:]))), np.float32(1.0 / input_codes.scale), np.float32(input_codes.zero_point),
+                    *images.shape[1:], list(layers), out, buffer, n_threads)
     return out
 
 

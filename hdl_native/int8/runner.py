@@ -58,12 +58,8 @@ class Int8LettersCNN:
         images = np.asarray(images, np.float32)
         if images.ndim != 4 or images.shape[1:] != (1, 28, 28):
             raise ValueError(f"images must be (N, 1, 28, 28), got {images.shape}")
-        n = images.shape[0]
-        codes = kernels.quantize(images.reshape(n, -1), 1.0 / self.input_codes.scale, self.input_codes.zero_point,
-                                 n_threads).reshape(n, 28, 28, 1)
-        for layer in self.layers[:-1]:
-            codes = kernels.conv2d(codes, layer, n_threads)
-        return kernels.conv2d_dequantize(codes, self.layers[-1], n_threads).reshape(n, self.n_classes)
+        # (N, 1, 28, 28) and (N, 28, 28, 1) are the same bytes: one channel
+        return kernels.network(images.reshape(-1, 28, 28, 1), self.input_codes, self.layers, n_threads)
 
     def __call__(self, images, n_threads=None):
         """Log-probabilities (N, n_classes) float32, as the float model's forward."""
