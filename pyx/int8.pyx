@@ -17,9 +17,11 @@ then table[code].  Max-pooling happens on the int32 accumulators before that: th
 requantisation is non-decreasing (multiplier >= 0), so the result equals pooling the codes,
 with a quarter of the values left to requantise (int8_epilogue.h).
 
-The int8 GEMM (int8_dot.h) has a portable version and VNNI ones, picked at import by what
-the CPU supports; set_path() forces one.  All give the same int32s.  Threads take whole
-images (prange over the batch); each uses its own row of the caller's scratch.
+The int8 GEMM (int8_dot.h) has a portable version, an AVX2 one and VNNI ones, picked at import
+by what the CPU supports; set_path() forces one.  All give the same int32s.  Threads take whole
+images (prange over the batch); each uses its own row of the caller's scratch.  conv2d_u8 runs
+one layer; network_u8 runs a whole network image by image in a single parallel region, since
+on a busy machine every region start and end waits for all its threads to get a core.
 """
 from cython.parallel cimport prange, threadid
 from libc.stdint cimport int8_t, int32_t, uint8_t
