@@ -25,7 +25,6 @@ on a busy machine every region start and end waits for all its threads to get a 
 """
 from cython.parallel cimport prange, threadid
 from libc.stdint cimport int8_t, int32_t, uint8_t
-from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
 cdef extern from "int8_dot.h" nogil:
@@ -212,6 +211,12 @@ cdef network_layout(Py_ssize_t h, Py_ssize_t w, Py_ssize_t c, list layers):
     return conv_bytes, input_bytes, codes_bytes
 
 
+# The most layers network_u8 takes (their plans live on the stack).
+cdef enum:
+    MAX_NETWORK_LAYERS = 16
+MAX_LAYERS = MAX_NETWORK_LAYERS
+
+
 def network_u8(const float[:, ::1] x,   # IN  (N, H*W*C) float32 in NHWC order
                float inverse_scale, float zero_point, int h, int w, int c,
                list layers,              # IN  [Int8Conv], each reading the previous one's output
@@ -219,38 +224,34 @@ def network_u8(const float[:, ::1] x,   # IN  (N, H*W*C) float32 in NHWC order
                uint8_t[:, ::1] scratch,  # (n_threads, network_scratch_size(...))
                int n_threads):
     """The whole network, image by image, in one parallel region: quantise the input
-    (as quantize_u8), then every layer as conv2d_u8.  The caller checks that the layers chain."""
+    (as quantize_u8), then every layer as conv2d_u8.  The caller checks that the layers chain.
+    Returns False, computing nothing, for more than MAX_LAYERS layers or too little scratch."""
     cdef Py_ssize_t n = x.shape[0], n_layers = len(layers), i, index
     cdef Py_ssize_t conv_bytes, input_bytes, codes_bytes
-    conv_bytes, input_bytes, codes_bytes = network_layout(h, w, c, layers)
-    if scratch.shape[1] < conv_bytes + input_bytes + 2 * codes_bytes or scratch.shape[0] < n_threads:
-        raise ValueError("network_u8: scratch is smaller than network_scratch_size() for n_threads rows")
-    cdef LayerPlan *plans = <LayerPlan *> malloc(n_layers * sizeof(LayerPlan))
+    cdef LayerPlan plans[MAX_NETWORK_LAYERS]
     cdef hdl_gemm_u8s8_fn gemm = hdl_int8_gemm_of(current_path)
     cdef uint8_t *base
     cdef uint8_t *source
     cdef uint8_t *target
-    if plans == NULL:
-        raise MemoryError()
-    try:
-        for index, layer in enumerate(layers):
-            plan_layer(&plans[index], layer, h, w, c)
-            h = (h - layer.kernel_size + layer.pool_size) // layer.pool_size
-            w = (w - layer.kernel_size + layer.pool_size) // layer.pool_size
-            c = layer.multiplier.shape[0]
-        if n == 0:
-            return
-        for i in prange(n, nogil=True, schedule='dynamic', chunksize=1, num_threads=n_threads):
-            base = &scratch[threadid(), 0]
-            source = base + conv_bytes
-            quantize_row(&x[i, 0], x.shape[1], inverse_scale, zero_point, source)
-            for index in range(n_layers - 1):
-                target = base + conv_bytes + input_bytes + (index % 2) * codes_bytes
-                run_layer(&plans[index], source, base, gemm, target, NULL)
-                source = target
-            run_layer(&plans[n_layers - 1], source, base, gemm, NULL, &out[i, 0])
-    finally:
-        free(plans)
+    conv_bytes, input_bytes, codes_bytes = network_layout(h, w, c, layers)
+    if (n_layers < 1 or n_layers > MAX_NETWORK_LAYERS or scratch.shape[0] < n_threads
+            or scratch.shape[1] < conv_bytes + input_bytes + 2 * codes_bytes):
+        return False
+    for index, layer in enumerate(layers):
+        plan_layer(&plans[index], layer, h, w, c)
+        h = (h - layer.kernel_size + layer.pool_size) // layer.pool_size
+        w = (w - layer.kernel_size + layer.pool_size) // layer.pool_size
+        c = layer.multiplier.shape[0]
+    for i in prange(n, nogil=True, schedule='dynamic', chunksize=1, num_threads=n_threads):
+        base = &scratch[threadid(), 0]
+        source = base + conv_bytes
+        quantize_row(&x[i, 0], x.shape[1], inverse_scale, zero_point, source)
+        for index in range(n_layers - 1):
+            target = base + conv_bytes + input_bytes + (index % 2) * codes_bytes
+            run_layer(&plans[index], source, base, gemm, target, NULL)
+            source = target
+        run_layer(&plans[n_layers - 1], source, base, gemm, NULL, &out[i, 0])
+    return True
 
 
 def quantize_u8(const float[:, ::1] x,     # IN  (N, F)

@@ -220,6 +220,11 @@ def test_bad_paths_and_inputs_are_refused(random_network):
         network.logits(np.zeros((2, 28, 28), np.float32))
     with pytest.raises(ValueError, match="C=1"):
         kernels.conv2d(np.zeros((1, 28, 28, 2), np.uint8), network.layers[0], 1)
+    images = np.zeros((1, 28, 28, 1), np.float32)
+    with pytest.raises(ValueError, match="layer 0 reads 32 channels"):
+        kernels.network(images, network.input_codes, network.layers[1:], 1)
+    with pytest.raises(ValueError, match="1 x 1"):
+        kernels.network(images, network.input_codes, network.layers[:3], 1)
 
 
 def run_command(*args):

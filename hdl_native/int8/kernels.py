@@ -89,7 +89,10 @@ def network(images, input_codes, layers, n_threads):
     images = np.ascontiguousarray(images, dtype=np.float32)
     if images.ndim != 4:
         raise ValueError(f"images must be (N, H, W, C), got shape {images.shape}")
+    if not 1 <= len(layers) <= int8.MAX_LAYERS:
+        raise ValueError(f"the int8 network runs 1 to {int8.MAX_LAYERS} layers, got {len(layers)}")
     n, h, w, c = images.shape
+    h0, w0, c0 = h, w, c
     for number, layer in enumerate(layers):
         if layer.in_channels != c or min(h, w) < layer.kernel_size:
             raise ValueError(f"layer {number} reads {layer.in_channels} channels with a {layer.kernel_size}x"
@@ -100,8 +103,9 @@ def network(images, input_codes, layers, n_threads):
         raise ValueError(f"the last layer must give 1 x 1 outputs without pooling, got {h}x{w}")
     out = np.empty((n, c), np.float32)
     buffer = scratch(n_threads, int8.network_scratch_size(*images.shape[1:], list(layers)))
-    int8.network_u8(images.reshape(n, int(np.prod(images.shape[1:]))), np.float32(1.0 / input_codes.scale), np.float32(input_codes.zero_point),
-                    *images.shape[1:], list(layers), out, buffer, n_threads)
+    done = int8.network_u8(images.reshape(n, h0 * w0 * c0), np.float32(1.0 / input_codes.scale),
+                           np.float32(input_codes.zero_point), h0, w0, c0, list(layers), out, buffer, n_threads)
+    assert done, "network_u8 refused the layers or the scratch that network() checked and sized"
     return out
 
 
