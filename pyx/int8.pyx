@@ -81,7 +81,8 @@ cdef inline Py_ssize_t round_up(Py_ssize_t n, Py_ssize_t multiple) noexcept nogi
 def conv_scratch_size(int h, int w, int c_in, int kernel_size, int c_out_padded):
     """Bytes of per-thread scratch the conv kernels need: im2col rows and int32 accumulators."""
     cdef Py_ssize_t n_pixels = (h - kernel_size + 1) * (w - kernel_size + 1)
-    return round_up(round_up(n_pixels * round_up(kernel_size * kernel_size * c_in, 4), 64) + 4 * n_pixels * c_out_padded, 64)
+    cdef Py_ssize_t cols = round_up(n_pixels * round_up(kernel_size * kernel_size * c_in, 4), 64)
+    return round_up(cols + 4 * n_pixels * c_out_padded, 64)
 
 
 cdef void im2col_nhwc(const uint8_t *x, Py_ssize_t h, Py_ssize_t w, Py_ssize_t c, Py_ssize_t k,

@@ -199,7 +199,8 @@ def test_int8_reads_real_letters_as_the_float_network_does(data_root):
     expected, logits = np.asarray(model.logits(Tensor(images)).value), network.logits(images)
     agreement = np.mean(expected.argmax(1) == logits.argmax(1))
     print(f"\nint8 vs float on {len(images)} test letters: argmax agreement {agreement:.2%}, "
-          f"accuracy {np.mean(logits.argmax(1) == test.labels):.2%} vs {np.mean(expected.argmax(1) == test.labels):.2%}")
+          f"accuracy {np.mean(logits.argmax(1) == test.labels):.2%} "
+          f"vs {np.mean(expected.argmax(1) == test.labels):.2%}")
     assert agreement >= 0.99
     assert np.sqrt(np.mean((logits - expected) ** 2)) <= 0.05 * expected.std()
 
