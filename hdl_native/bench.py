@@ -1,9 +1,10 @@
-"""Timing of training steps: the logic behind ``hdl-native bench`` and the benchmarks.
+"""Timing of training steps and of inference: the logic behind ``hdl-native bench`` and the benchmarks.
 
 A training step is what a training loop does per batch: feed the batch, clear
-the gradients, forward, backward and one Adam update.  The graph is built
-once and fed a few pre-made random batches in turn, so the timing measures
-the engine, not data loading.
+the gradients, forward, backward and one Adam update.  An inference step feeds
+a batch and computes the logits, in float32 on the graph or in int8 on the
+int8 kernels.  The graph is built once and fed a few pre-made random batches
+in turn, so the timing measures the engine, not data loading.
 """
 import resource
 import sys
@@ -66,6 +67,46 @@ class TrainingStep(FedStep):
         self.optimizer = Adam(self.model, lr=lr)
         self.batches = random_batches(batch_size, self.model.n_classes, seed)
         self.placeholders = (self.images, self.labels)
+
+
+class InferenceStep:
+    """One model's inference, built once: ``step()`` computes the logits (batch_size, classes) of the next batch.
+
+    dtype float32: the model's graph on the current kernels.  dtype int8 (letters-cnn only):
+    the model quantised by hdl_native.int8, calibrated on the same random batches.
+    """
+
+    DTYPES = ("float32", "int8")
+
+    def __init__(self, model_name, batch_size, dtype="float32", seed=0):
+        if model_name not in MODELS:
+            raise ValueError(f"unknown model {model_name!r}; choose one of {', '.join(MODELS)}")
+        if dtype not in self.DTYPES:
+            raise ValueError(f"unknown dtype {dtype!r}; choose one of {', '.join(self.DTYPES)}")
+        if dtype == "int8" and model_name != "letters-cnn":
+            raise ValueError("int8 inference exists for letters-cnn only")
+        if batch_size < 1:
+            raise ValueError(f"batch size must be >= 1, got {batch_size}")
+        self.model_name, self.batch_size, self.dtype = model_name, int(batch_size), dtype
+        model = MODELS[model_name](seed=seed)
+        self.batches = [images for images, _ in random_batches(batch_size, model.n_classes, seed)]
+        self.step_count = 0
+        if dtype == "int8":
+            from .int8 import Int8LettersCNN
+
+            self.network = Int8LettersCNN.from_float(model, np.concatenate(self.batches))
+        else:
+            self.images = Tensor.placeholder((None,) + IMAGE_SHAPE, name="images")
+            self.output = model.logits(self.images)
+
+    def step(self):
+        """Logits of the next random batch."""
+        images = self.batches[self.step_count % len(self.batches)]
+        self.step_count += 1
+        if self.dtype == "int8":
+            return self.network.logits(images)
+        self.images.assign(images)
+        return self.output.value
 
 
 def random_batches(batch_size, n_classes, seed, count=N_RANDOM_BATCHES):

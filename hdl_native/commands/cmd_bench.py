@@ -1,19 +1,25 @@
-"""Time training steps (forward, backward, Adam update) of a reference network on random data.
+"""Time training steps (forward, backward, Adam update) of a reference network on random data,
+or with --inference its inference (logits of a batch), in float32 or, with --dtype int8, on the
+int8 kernels (letters-cnn).
 
 The graph is built once, warmed up, then S steps are timed.  Prints images/s
-and ms/step; --json adds one JSON object on the last line with the figures,
-the thread count, the kernel backend, OpenMP status and the process's peak
-resident memory.
+and ms/step (inference: and the latency, the median time of one batch); --json
+adds one JSON object on the last line with the figures, the thread count, the
+kernel backend, OpenMP status and the process's peak resident memory.
 
 The character models (char-gru: 3-layer GRU 256, char-lstm: 2-layer LSTM 256,
 sequences of --seq-len) report characters/s (chars_per_s) instead of images/s.
 
-Example: hdl-native bench --model letters-cnn --batch-size 64 --threads 2 --steps 50
-         hdl-native bench --model char-gru --threads 1 --json
+--inference times inference instead (images/s and latency; --dtype int8 runs
+the native int8 LettersCNN).
+
+Examples: hdl-native bench --model letters-cnn --batch-size 64 --threads 2 --steps 50
+          hdl-native bench --model char-gru --threads 1 --json
+          hdl-native bench --inference --dtype int8 --batch-size 1 --threads 1 --steps 500
 """
 import platform
 
-HELP = "time training steps of letters-cnn, digits-mlp, char-gru or char-lstm on random data (images or chars/s)"
+HELP = "time training steps (letters-cnn, digits-mlp, char-gru, char-lstm) or inference on random data"
 
 
 def all_models():
@@ -42,6 +48,11 @@ def add_arguments(parser):
                         help=f"seed for the weights and the random batches, {SEED.allowed} (default 0)")
     parser.add_argument("--kernels", choices=["native", "numpy"], default=None,
                         help="kernel backend (default: native when built, else numpy)")
+    parser.add_argument("--inference", action="store_true",
+                        help="time inference (the logits of a batch) instead of training steps")
+    parser.add_argument("--dtype", choices=["float32", "int8"], default="float32",
+                        help="with --inference: float32 on the graph, or int8 on the int8 kernels (letters-cnn "
+                             "only; HDL_NATIVE_INT8_PATH=portable forces the non-VNNI GEMM) (default float32)")
     parser.add_argument("--json", action="store_true", help="print one JSON summary object on the last line")
 
 
@@ -55,6 +66,16 @@ def check_arguments(args):
     if args.kernels == "native" and not native_available():
         raise HDLError("--kernels native: the compiled kernels are not built "
                        "(run `python setup.py build_ext --inplace` in the source tree, or reinstall)")
+    if args.inference and args.model.startswith("char-"):
+        raise HDLError(f"--inference times the image networks (letters-cnn, digits-mlp), not --model {args.model}")
+    if args.dtype == "int8":
+        if not args.inference:
+            raise HDLError("--dtype int8 times inference only: add --inference")
+        if args.model != "letters-cnn":
+            raise HDLError(f"--dtype int8: int8 inference exists for letters-cnn only, not --model {args.model}")
+        if not native_available():
+            raise HDLError("--dtype int8 needs the compiled kernels "
+                           "(run `python setup.py build_ext --inplace` in the source tree, or reinstall)")
 
 
 def run(args):
@@ -69,6 +90,8 @@ def run(args):
     if args.threads is not None:
         hdl.set_num_threads(args.threads)
     warmup = args.warmup if args.warmup is not None else max(2, args.steps // 10)
+    if args.inference:
+        return run_inference(args, warmup)
     if args.model in CHAR_MODELS:
         bench = CharTrainingStep(args.model, args.batch_size, args.seq_len, seed=args.seed)
         unit, per_step = "chars", args.batch_size * args.seq_len
@@ -94,6 +117,43 @@ def run(args):
           f"OpenMP {summary['openmp']}: {args.steps} steps after {warmup} warm-up")
     print(f"  {summary[unit + '_per_s']:,.0f} {unit}/s, {summary['ms_per_step']:.3f} ms/step "
           f"(median {summary['ms_per_step_median']:.3f}), peak RSS {summary['peak_rss_mb']:.0f} MB")
+    if args.json:
+        print(json_line(summary))
+    return 0
+
+
+def run_inference(args, warmup):
+    """Time `args.steps` inference batches; prints images/s and the latency (and the JSON summary)."""
+    import hdl_native as hdl
+    from ..bench import InferenceStep, peak_rss_mb, summarize, time_steps
+    from ..json_output import json_line
+
+    bench = InferenceStep(args.model, args.batch_size, args.dtype, seed=args.seed)
+    times = time_steps(bench.step, args.steps, warmup)
+    figures = summarize(times, args.batch_size)
+    summary = {
+        "mode": "inference",
+        "model": args.model,
+        "dtype": args.dtype,
+        "threads": hdl.get_num_threads(),
+        "batch_size": args.batch_size,
+        "steps": args.steps,
+        "warmup": warmup,
+        **figures,
+        "latency_ms": figures["ms_per_step_median"],
+        "openmp": hdl.openmp_enabled(),
+        "kernels": "int8" if args.dtype == "int8" else hdl.get_ops().name,
+        "peak_rss_mb": peak_rss_mb(),
+        "python": platform.python_version(),
+    }
+    if args.dtype == "int8":
+        from ..int8.kernels import current_path
+
+        summary["int8_path"] = current_path()
+    print(f"{args.model} inference, {args.dtype}: batch {args.batch_size}, {summary['threads']} thread(s), "
+          f"kernels {summary['kernels']}: {args.steps} batches after {warmup} warm-up")
+    print(f"  {summary['images_per_s']:,.0f} images/s, latency {summary['latency_ms']:.3f} ms per batch (median), "
+          f"peak RSS {summary['peak_rss_mb']:.0f} MB")
     if args.json:
         print(json_line(summary))
     return 0

@@ -1,13 +1,22 @@
-"""Which letters network reads the crops: a state file, or the pretrained one shipped in the package."""
+"""Which letters network reads the crops: a state file, or the pretrained one shipped in the package,
+in float32 or quantised to int8."""
 from pathlib import Path
 
+import numpy as np
+
 from ..data.augment import MNIST_MEAN, MNIST_STD
-from ..errors import HDLError
-from .recognize import LetterClassifier
+from ..errors import DataError, HDLError
+from .crops import normalize
+from .recognize import Int8LetterClassifier, LetterClassifier
+
+N_CALIBRATION_LETTERS = 512
 
 
-def load_letter_classifier(state_path=None):
-    """A LetterClassifier from `state_path`, or from the packaged pretrained letters model when None."""
+def load_letter_classifier(state_path=None, dtype="float32", data_root=None):
+    """A LetterClassifier from `state_path`, or from the packaged pretrained letters model when None.
+
+    dtype "int8": the network quantised by hdl_native.int8, calibrated on 512 letters of the
+    training split under `data_root` (default: $HDL_DATA, else the cache dir)."""
     from ..checkpoint import PRETRAINED_LETTERS, load_model
 
     if state_path is None:
@@ -20,4 +29,23 @@ def load_letter_classifier(state_path=None):
     if len(classes) != model.n_classes:
         raise HDLError(f"{state_path}: the model has {model.n_classes} outputs but {len(classes)} class names")
     normalization = meta.get("normalization") or {"mean": MNIST_MEAN, "std": MNIST_STD}
-    return LetterClassifier(model, classes, normalization["mean"], normalization["std"], source=str(state_path))
+    mean, std = normalization["mean"], normalization["std"]
+    if dtype == "int8":
+        from ..int8 import Int8LettersCNN
+
+        network = Int8LettersCNN.from_float(model, calibration_letters(data_root, mean, std))
+        return Int8LetterClassifier(network, classes, mean, std, source=str(state_path))
+    return LetterClassifier(model, classes, mean, std, source=str(state_path))
+
+
+def calibration_letters(data_root, mean, std):
+    """(512, 1, 28, 28) float32: a fixed random choice of the letters training split, normalised."""
+    from ..data import load_dataset
+
+    try:
+        letters = load_dataset("letters", "train", data_root)
+    except DataError as error:
+        raise HDLError(f"int8 reading calibrates on the letters training split, which is missing: {error}") from None
+    chosen = np.random.default_rng(0).choice(len(letters.labels), min(N_CALIBRATION_LETTERS, len(letters.labels)),
+                                             replace=False)
+    return normalize(letters.images[np.sort(chosen)], mean, std)

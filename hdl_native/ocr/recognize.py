@@ -33,10 +33,27 @@ class LetterClassifier:
         """crops: (n, 28, 28) uint8, bright ink on black -> (n, classes) float64 rows summing to 1."""
         if len(crops) == 0:
             return np.zeros((0, len(self.classes)), np.float32)
-        self.images.assign(normalize(crops, self.mean, self.std))
-        log_p = np.asarray(self.log_probabilities.value, dtype=np.float64)
+        log_p = np.asarray(self.log_probabilities_of(normalize(crops, self.mean, self.std)), dtype=np.float64)
         p = np.exp(log_p - log_p.max(axis=1, keepdims=True))
         return p / p.sum(axis=1, keepdims=True)
+
+    def log_probabilities_of(self, images):
+        """images (n, 1, 28, 28) float32, normalised -> (n, classes) log-probabilities."""
+        self.images.assign(images)
+        return self.log_probabilities.value
+
+
+class Int8LetterClassifier(LetterClassifier):
+    """The same on an int8 network (hdl_native.int8.Int8LettersCNN), which is called directly."""
+
+    def __init__(self, network, classes, mean, std, source=None):
+        self.source = source
+        self.classes = list(classes)
+        self.mean, self.std = float(mean), float(std)
+        self.network = network
+
+    def log_probabilities_of(self, images):
+        return self.network(images)
 
 
 @dataclass

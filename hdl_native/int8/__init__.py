@@ -1,0 +1,8 @@
+"""int8 inference of the letters network: uint8 activations, int8 weights, int32 accumulation.
+
+``Int8LettersCNN.from_float(model, calibration_images)`` quantises a trained LettersCNN;
+``logits(images)`` then runs it on the native int8 kernels (pyx/int8.pyx).
+"""
+from .runner import Int8LettersCNN
+
+__all__ = ["Int8LettersCNN"]

@@ -1,0 +1,76 @@
+"""One int8 layer: packed int8 weights, the per-channel requantisation and the activation table.
+
+A layer maps uint8 codes (N, H, W, C) to codes (N, Hp, Wp, O) through
+table[floor(clip(acc * multiplier + offset, 0, 255) + 0.5)], where acc is the int32
+conv of the codes with the int8 weights, max-pooled (pyx/int8.pyx).  A linear layer is
+the conv whose kernel covers its whole input.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._native import int8
+
+WEIGHT_LIMIT = 127  # symmetric int8: -128 is never used, so negating a weight cannot overflow
+CHANNEL_MULTIPLE = 16  # the GEMM's vectors hold 16 int32 channels
+DEPTH_MULTIPLE = 4  # vpdpbusd adds groups of four products
+
+
+@dataclass
+class Int8Conv:
+    """weight (K4, OP, 4) int8 packed; multiplier, offset (O,) float32; table (256,) uint8."""
+
+    weight: np.ndarray
+    multiplier: np.ndarray
+    offset: np.ndarray
+    table: np.ndarray
+    in_channels: int
+    kernel_size: int
+    pool_size: int = 1
+
+    def __post_init__(self):
+        depth = self.in_channels * self.kernel_size ** 2
+        n_k4, n_out_padded, four = self.weight.shape
+        if (self.weight.dtype != np.int8 or four != DEPTH_MULTIPLE or n_k4 != -(-depth // DEPTH_MULTIPLE)
+                or n_out_padded % CHANNEL_MULTIPLE or not self.weight.flags.c_contiguous):
+            raise ValueError(f"weight must be packed int8 ({-(-depth // 4)}, O rounded up to 16, 4), "
+                             f"got {self.weight.dtype} {self.weight.shape}")
+        for name in ("multiplier", "offset"):
+            array = getattr(self, name)
+            if array.dtype != np.float32 or array.shape != (self.n_out,) or self.n_out > n_out_padded:
+                raise ValueError(f"{name} must be float32 (O,) with O <= {n_out_padded}, got {array.dtype} "
+                                 f"{array.shape}")
+        if self.table.dtype != np.uint8 or self.table.shape != (256,):
+            raise ValueError(f"table must be uint8 (256,), got {self.table.dtype} {self.table.shape}")
+        if self.pool_size < 1 or self.kernel_size < 1:
+            raise ValueError("kernel and pool sizes must be >= 1")
+
+    @property
+    def n_out(self):
+        return self.multiplier.shape[0]
+
+    def scratch_bytes(self, h, w):
+        return int8.conv_scratch_size(h, w, self.in_channels, self.kernel_size, self.weight.shape[1])
+
+
+def quantize_weight(weight):
+    """Per-output-channel symmetric int8 of a conv weight (O, C, k, k) float.
+
+    Returns (packed (K4, OP, 4) int8, codes (O, k*k*C) int64 in patch order (kh, kw, c),
+    scales (O,) float64), with weight[o] ~ scales[o] * codes[o] and scale = max|w| / 127.
+    """
+    n_out = weight.shape[0]
+    rows = np.asarray(weight, np.float64).transpose(0, 2, 3, 1).reshape(n_out, -1)
+    largest = np.abs(rows).max(axis=1)
+    scales = np.where(largest > 0, largest / WEIGHT_LIMIT, 1.0)
+    codes = np.clip(np.rint(rows / scales[:, None]), -WEIGHT_LIMIT, WEIGHT_LIMIT).astype(np.int64)
+    return pack_codes(codes), codes, scales
+
+
+def pack_codes(codes):
+    """Weight codes (O, depth) -> the GEMM's layout (K4, OP, 4) int8, zero-padded: [k4, o, j] = codes[o, 4 k4 + j]."""
+    n_out, depth = codes.shape
+    padded = np.zeros((-(-n_out // CHANNEL_MULTIPLE) * CHANNEL_MULTIPLE,
+                       -(-depth // DEPTH_MULTIPLE) * DEPTH_MULTIPLE), np.int8)
+    padded[:n_out, :depth] = codes
+    return np.ascontiguousarray(padded.reshape(padded.shape[0], -1, DEPTH_MULTIPLE).transpose(1, 0, 2))
