@@ -13,6 +13,8 @@ from hdl_native.nn import Parameter
 from hdl_native.optim import SGD, Adam
 from opinfo import BACKENDS, assert_close, running_on
 from test_optim import adam_reference_step, sgd_reference_step
+from test_training_cli import tiny_data  # noqa: F401 (a fixture)
+from hdl_native.training.config import OptimizerChoice
 
 SHAPES = {"fc.weight": (4, 3), "fc.bias": (4,), "out.weight": (2, 4), "out.bias": (2,)}
 LR, DECAY = 0.05, 0.3
@@ -132,3 +134,48 @@ def test_negative_or_nan_weight_decay_is_refused():
     for bad in (-0.1, float("nan")):
         with pytest.raises(ValueError, match="weight_decay must be a finite number >= 0"):
             SGD([Parameter(np.ones(2))], lr=0.1, weight_decay=bad)
+
+
+def test_cli_weight_decay_reaches_the_optimizer_and_l2_the_graph(tiny_data, tmp_path, monkeypatch):
+    """--weight-decay is the optimiser's decoupled factor; --l2/--l2-warmup build the tutorial's penalty."""
+    from hdl_native.cli import build_parser
+    from hdl_native.training.config import RunConfig
+    from hdl_native.training.session import Session
+
+    args = build_parser().parse_args(["letters", "--data", str(tiny_data), "--weight-decay", "0.5", "--l2", "0.02",
+                                      "--l2-warmup", "2", "--max-batches", "2", "--quiet", "--no-db",
+                                      "--out", str(tmp_path / "s.hdl")])
+    config = RunConfig.from_args(args, "letters", "letters-cnn", OptimizerChoice("adam", 0.001))
+    assert (config.weight_decay, config.l2, config.l2_warmup) == (0.5, 0.02, 2.0)
+    session = Session(config)
+    session.setup()
+    assert session.optimizer.weight_decay == 0.5
+    assert session.optimizer.decayed == {name for name, _ in session.model.named_parameters()
+                                         if not name.endswith("bias")}
+
+
+def test_a_state_saved_before_the_rename_resumes_and_says_what_its_factor_is_now(tiny_data, tmp_path, capsys):
+    """Old state files carry settings weight_decay / weight_decay_warmup and no l2: they resume exactly as
+    before, and the run notes that the old factor is today's --l2."""
+    from hdl_native.checkpoint import build_model, load_checkpoint, save_checkpoint
+    from hdl_native.cli import main
+
+    state = tmp_path / "old.hdl"
+    common = ["letters", "--data", str(tiny_data), "--quiet", "--no-db", "--threads", "1", "--batch-size", "32"]
+    assert main([*common, "--max-batches", "3", "--l2", "0.02", "--adam", "--out", str(state)]) == 0
+    saved = load_checkpoint(state)
+    settings = {k: v for k, v in saved["settings"].items() if k not in ("l2", "l2_warmup", "weight_decay")}
+    saved["settings"] = {**settings, "weight_decay": 0.02, "weight_decay_warmup": 0.0}
+    model = build_model(saved)
+    optimizer = Adam(model)
+    optimizer.load_state_dict(saved["optimizer"])
+    skip = ("params", "optimizer", "format_version", "architecture", "model_args")
+    save_checkpoint(state, model, optimizer, **{k: v for k, v in saved.items() if k not in skip})
+    capsys.readouterr()
+
+    assert main([*common, str(state), "--max-batches", "6", "--l2", "0.02", "--adam"]) == 0
+    err = capsys.readouterr().err
+    assert "was trained with the old --weight-decay 0.02, a penalty on the loss that is now --l2 0.02" in err
+    resumed = load_checkpoint(state)
+    assert resumed["batch_counter"] == 6 and resumed["settings"]["l2"] == 0.02
+    assert resumed["optimizer"]["step_count"] == 6

@@ -75,7 +75,7 @@ class Session:
         self.train_data, self.validation = training_data(config, self.train_set, self.test_set)
         self.resumed = load_checkpoint(config.resume) if config.resume else None
         self.model = make_model(config, self.train_set.n_classes)
-        self.optimizer = make_optimizer(self.model, config.optimizer)
+        self.optimizer = make_optimizer(self.model, config.optimizer, config.weight_decay)
         start_from(self.model, self.optimizer, self.resumed, config, self.train_set)
         self.log = open_log(config)
 
@@ -161,7 +161,7 @@ class Session:
             kept = f"{self.out} was left as it was"
         else:
             kept = "no state was saved"
-        return f"{diverged} ({likely_cause(config.optimizer, config.weight_decay)}); stopped, {kept}"
+        return f"{diverged} ({likely_cause(config.optimizer, config.weight_decay, config.l2)}); stopped, {kept}"
 
     def saved_entries(self):
         """What a state file records about the run besides the model, optimiser and position."""
