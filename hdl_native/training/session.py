@@ -18,6 +18,7 @@ from ..checkpoint import load_checkpoint, save_checkpoint
 from ..data import augment, find_data_root, load_dataset
 from ..data.augment import MNIST_MEAN, MNIST_STD
 from ..json_output import json_line
+from ..prune import PRUNE_MASKS, masks_for_state
 from ..threads import get_num_threads, set_num_threads
 from ..weights import count_small_parameters
 from .divergence import Diverged, TrainingDiverged, check_state, likely_cause
@@ -165,6 +166,9 @@ class Session:
 
     def saved_entries(self):
         """What a state file records about the run besides the model, optimiser and position."""
-        return {"classes": list(self.train_set.classes), "dataset": self.train_set.name,
-                "normalization": {"mean": MNIST_MEAN, "std": MNIST_STD}, "command": self.config.command,
-                "settings": self.config.as_dict()}
+        entries = {"classes": list(self.train_set.classes), "dataset": self.train_set.name,
+                   "normalization": {"mean": MNIST_MEAN, "std": MNIST_STD}, "command": self.config.command,
+                   "settings": self.config.as_dict()}
+        if self.optimizer.masks:  # a pruned model's fine-tune: resuming it keeps the pruned weights at zero
+            entries[PRUNE_MASKS] = masks_for_state({name: mask != 0 for name, mask in self.optimizer.masks.items()})
+        return entries

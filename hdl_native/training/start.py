@@ -9,6 +9,7 @@ from ..data.idx import read_labelled_images
 from ..errors import HDLError
 from ..models import MODELS
 from ..optim import SGD, Adam
+from ..prune import PRUNE_MASKS, masks_from_state
 from .sqlite_log import SqliteLog
 
 
@@ -59,7 +60,8 @@ def make_optimizer(model, choice, weight_decay=0.0):
 
 
 def start_from(model, optimizer, resumed, config, train_set):
-    """Load a resumed state (parameters, optimiser) or config.init's parameters into the fresh model and optimiser."""
+    """Load a resumed state (parameters, optimiser) or config.init's parameters into the fresh model and optimiser;
+    a pruned state's masks go to the optimiser in either case."""
     if resumed is not None and config.init:
         raise HDLError("give either a STATE to resume or --init, not both")
     source, path = (resumed, config.resume) if resumed is not None else (None, config.init)
@@ -74,11 +76,15 @@ def start_from(model, optimizer, resumed, config, train_set):
                        f"dataset {train_set.name} has {train_set.n_classes}")
     load_params(model, source["params"], path)
     note_old_penalty(source, path)
+    if source.get(PRUNE_MASKS) is not None:  # a pruned model: its pruned weights stay zero while it trains
+        optimizer.keep_zero(masks_from_state(source[PRUNE_MASKS], model, path))
     if resumed is None:
         return
     saved = resumed.get("optimizer")
     if saved is not None and saved.get("kind") == type(optimizer).__name__:
         load_optimizer_state(optimizer, saved, path)
+        if optimizer.masks:
+            optimizer.keep_zero(optimizer.masks)  # the loaded buffers' pruned entries are zero too
     elif saved is not None:
         print(f"note: {path} was trained with {saved.get('kind')}; starting {type(optimizer).__name__} afresh",
               file=sys.stderr)
