@@ -155,3 +155,26 @@ def test_cli_errors_are_one_line(argv, message, tmp_path, capsys):
     err = capsys.readouterr().err
     assert message in err
     assert len(err.strip().splitlines()) == 1, err
+
+
+def test_plot_prune_curve_draws_both_curves_from_the_unpruned_accuracy(tiny_data, tmp_path, capsys):
+    import json
+
+    common = ["--data", str(tiny_data)]
+    trained = tmp_path / "t.hdl"
+    assert main(["letters", *common, "--quiet", "--no-db", "--adam", "--epochs", "2", "--threads", "1",
+                 "--out", str(trained), "--json"]) == 0
+    trained_accuracy = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["test_accuracy"]
+    assert main(["plot", "--prune-curve", str(trained), *common, "--out", str(tmp_path / "plots"), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (tmp_path / "plots" / "prune-curve.png").stat().st_size > 1000
+    for kind in ("global", "per layer"):
+        curve = summary["prune_curve"][kind]
+        assert [s for s, _ in curve] == pytest.approx([i / 20 for i in range(20)])
+        assert curve[0][1] == pytest.approx(trained_accuracy)
+
+
+def test_plot_without_db_or_prune_curve_is_one_line(tmp_path, capsys):
+    assert main(["plot", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "hdl-native plot: error: give the DB to draw, or --prune-curve STATE"
