@@ -103,7 +103,8 @@ def fine_tune(args, checkpoint, out):
     carried = ("dropout", "seed", "dataset", "holdout", "val_size", "batch_size", "augment", "augment_validation",
                "distort", "lr_schedule", "validate_every")
     known = {field.name for field in fields(RunConfig)}
-    choice = OptimizerChoice(**settings["optimizer"]) if isinstance(settings.get("optimizer"), dict) else OptimizerChoice()
+    saved_choice = settings.get("optimizer")
+    choice = OptimizerChoice(**saved_choice) if isinstance(saved_choice, dict) else OptimizerChoice()
     if args.lr is not None:
         choice = replace(choice, lr=args.lr)
     config = RunConfig(
