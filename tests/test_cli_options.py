@@ -16,7 +16,7 @@ PARSER = build_parser()
 COMMANDS = next(action for action in PARSER._actions if isinstance(action, argparse._SubParsersAction)).choices
 # what each command needs besides options to parse at all
 REQUIRED = {"download": ["mnist"], "evaluate": ["model.hdl"], "ocr": ["page.png"], "plot": ["log.sqlite3", "--out", "p"],
-            "synth-letters": ["--out", "synth"]}
+            "prune": ["model.hdl", "--sparsity", "0.5", "--out", "p.hdl"], "synth-letters": ["--out", "synth"]}
 RANGED = [(command, action) for command, parser in COMMANDS.items() for action in parser._actions
           if isinstance(action.type, NumberInRange)]
 

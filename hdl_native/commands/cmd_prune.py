@@ -27,7 +27,8 @@ def add_arguments(parser):
                         help=f"then train E epochs with the pruned weights held at zero, {POSITIVE_INT.allowed} "
                              "(default: no fine-tune)")
     parser.add_argument("--lr", type=LEARNING_RATE, default=None,
-                        help="learning rate of the fine-tune (default: the one STATE was trained with)")
+                        help=f"learning rate of the fine-tune, {LEARNING_RATE.allowed} (default: the one STATE was "
+                             "trained with)")
     parser.add_argument("--out", required=True, metavar="STATE2", help="the pruned state file to write")
     parser.add_argument("--force", action="store_true", help="replace an existing STATE2")
     parser.add_argument("--data", metavar="DIR", default=None, help="data root (default: $HDL_DATA, else the cache)")
