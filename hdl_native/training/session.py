@@ -85,8 +85,8 @@ class Session:
         config, model = self.config, self.model
         self.small_before = count_small_parameters(model)
         print(f"{config.command}: {type(model).__name__} with {model.num_parameters()} parameters on "
-              f"{self.train_set.name} ({len(self.train_data[1])} training images), {config.optimizer.kind} "
-              f"lr {config.optimizer.lr:g}, batch {config.batch_size}, {get_num_threads()} threads"
+              f"{self.train_set.name} ({len(self.train_data[1])} training images), {describe_optimizer(config)}, "
+              f"batch {config.batch_size}, {get_num_threads()} threads"
               + (f", resuming {config.resume}" if self.resumed else ""))
         with StopOnSignal() as stop_flag:
             self.trainer = Trainer(model, self.optimizer, config, self.train_data, self.validation, self.log)
@@ -172,3 +172,13 @@ class Session:
         if self.optimizer.masks:  # a pruned model's fine-tune: resuming it keeps the pruned weights at zero
             entries[PRUNE_MASKS] = masks_for_state({name: mask != 0 for name, mask in self.optimizer.masks.items()})
         return entries
+
+
+def describe_optimizer(config):
+    """The optimiser settings for the opening line, e.g. 'adam lr 0.001, weight decay 0.1'."""
+    parts = [f"{config.optimizer.kind} lr {config.optimizer.lr:g}"]
+    if config.weight_decay:
+        parts.append(f"weight decay {config.weight_decay:g}")
+    if config.l2:
+        parts.append(f"l2 {config.l2:g}")
+    return ", ".join(parts)
