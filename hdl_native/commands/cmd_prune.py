@@ -11,6 +11,10 @@ optimiser options) and keeps them, and `evaluate` and `ocr --model` read it as u
   hdl-native prune letters.hdl --sparsity 0.7 --finetune-epochs 5 --out letters-pruned.hdl
   hdl-native plot --prune-curve letters.hdl --out plots/     # accuracy against sparsity, no fine-tune
 """
+# A pruned state starts a new training (--init or the fine-tune): STATE's position, optimiser and test report
+# describe the unpruned model, and save_checkpoint writes the model description itself.
+NOT_CARRIED = ("format_version", "architecture", "model_args", "optimizer", "test_report", "batch_counter", "epoch",
+               "batcher_state", "rng_state", "train_seconds")
 HELP = "magnitude-prune a trained model's weights (global or per layer), optionally fine-tune with them held at zero"
 
 
@@ -68,9 +72,7 @@ def run(args):
     scope = "in each layer" if args.per_layer else "over all weights"
     print(f"{args.state}: test accuracy {before:.2f}%; {zeros} of {total} weights zero ({100.0 * zeros / total:.1f}%, "
           f"{scope}): {pruned:.2f}%")
-    kept = {key: value for key, value in meta.items()
-            if key not in ("format_version", "architecture", "model_args", "optimizer", "test_report")
-            and key not in ("batch_counter", "epoch", "batcher_state", "rng_state", "train_seconds")}
+    kept = {key: value for key, value in meta.items() if key not in NOT_CARRIED}
     save_checkpoint(out, model, None, **{**kept, PRUNE_MASKS: masks_for_state(masks), "pruned_from": str(args.state)})
     summary = {"state": str(out), "sparsity": zeros / total, "zero_weights": zeros, "weights": total,
                "per_layer": args.per_layer, "test_accuracy_before": before, "test_accuracy_pruned": pruned}

@@ -124,7 +124,7 @@ def add_training_arguments(parser, command, default_epochs, default_validate_eve
                              "training images (20 epochs; chosen without the test split).  It keeps the loss lower, "
                              "but on the letters test split it cost 0.6 points on average over 4 seeds (-1.3 to "
                              "+0.1), and on a trained model a decay strong enough to make many weights small (2 to "
-                             "5) cost 2.7 to 4.5 points, while `hdl-native prune` zeroes 70% of the weights at no loss "
+                             "5) cost 2.7 to 4.5 points, while `hdl-native prune` zeroes 70%% of the weights at no loss "
                              "after a short fine-tune (BENCHMARKS.md).  With SGD (lr 0.01) L = 0.03 shrinks the weights as fast per step "
                              f"(not measured from scratch); {WEIGHT_DECAY.allowed} (default: 0, off)")
     parser.add_argument("--l2", type=L2_FACTOR, default=0.0, metavar="FACTOR",
