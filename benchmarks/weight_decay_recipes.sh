@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 5: does --weight-decay 0.02 cost less on some other training recipe than on the default one?
+# Issue 5: does --l2 0.02 cost less on some other training recipe than on the default one?
 # Each pair trains 90 cosine epochs on the real letters set, 0.02 ramped in over the first 30, against
 # the same run without; then `hdl-native evaluate` prints the per-layer weight table of both
 # (sum of squares, squares below 1e-4, effective rank).  The last pair decays only the tutorial's own
@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 export HDL_DATA="${HDL_DATA:-../shared/data}"
 OUT="${OUT:-/tmp/hdl_wd_recipes}"; mkdir -p "$OUT"
 COMMON="--quiet --no-db --json --threads ${THREADS:-1} --epochs 90 --lr-schedule cosine"
-WD="--weight-decay 0.02 --weight-decay-warmup 30"
+WD="--l2 0.02 --l2-warmup 30"
 pair() {  # name, seed, recipe options
   local name=$1 seed=$2; shift 2
   for decay in wd0 wd02; do

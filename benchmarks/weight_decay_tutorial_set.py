@@ -5,7 +5,7 @@ loss (fc1 three times, fc2 and fc3 not at all; and the term itself is commented 
 letters trainer with exactly that set in place of every weight, to see whether the set explains why the
 tutorial found 0.02 harmless. Same arguments as `hdl-native letters`:
 
-  python benchmarks/weight_decay_tutorial_set.py letters --weight-decay 0.02 --weight-decay-warmup 30 ...
+  python benchmarks/weight_decay_tutorial_set.py letters --l2 0.02 --l2-warmup 30 ...
 """
 import sys
 from pathlib import Path
@@ -22,5 +22,5 @@ def tutorial_decay_set(model):
 
 
 if __name__ == "__main__":
-    loop.decayed_weights = tutorial_decay_set
+    loop.penalised_weights = tutorial_decay_set
     sys.exit(main(sys.argv[1:]))

@@ -10,6 +10,10 @@ The views stay valid as long as nobody rebinds a parameter's array or
 gradient; ``FlatGroup.is_current()`` checks that by identity before each use,
 and the optimiser rebuilds the group when it fails (after ``assign()`` or a
 new gradient array).
+
+Weight decay acts on some parameters only (the weights, not the biases): a group
+puts those first, so its ``value[:decayed_size]`` is exactly the decayed part
+and decoupled decay is one in-place multiply per step.
 """
 import numpy as np
 
@@ -18,13 +22,16 @@ class FlatGroup:
     """Parameters of one dtype re-homed into flat arrays.
 
     named_params: [(name, Tensor)] with gradients; buffers: {kind: {name: array}}
-    of existing optimiser state (missing names start at zero).
+    of existing optimiser state (missing names start at zero); decayed: the names
+    weight decay acts on.  The decayed parameters are laid out first (each part
+    in the given order), so ``value[:decayed_size]`` holds exactly their values.
     Afterwards ``value``, ``grad`` and ``buffers[kind]`` are flat (P,) arrays, each
     parameter's value and grad are views into them, and ``buffers[kind][name]``
     is rebound to the view of that name (so the optimiser's dicts stay valid).
     """
 
-    def __init__(self, named_params, buffers):
+    def __init__(self, named_params, buffers, decayed=frozenset()):
+        named_params = sorted(named_params, key=lambda item: item[0] not in decayed)  # stable: decayed first
         self.names = [name for name, _ in named_params]
         self.tensors = [tensor for _, tensor in named_params]
         self.dtype = self.tensors[0].dtype
@@ -32,6 +39,7 @@ class FlatGroup:
         sizes = [int(np.prod(shape)) for shape in shapes]
         bounds = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
         total = int(bounds[-1])
+        self.decayed_size = int(sum(size for (name, _), size in zip(named_params, sizes) if name in decayed))
         self.value = np.empty(total, dtype=self.dtype)
         self.grad = np.empty(total, dtype=self.dtype)
         self.buffers = {kind: np.zeros(total, dtype=self.dtype) for kind in buffers}
@@ -65,9 +73,9 @@ class FlatGroup:
             tensor.mark_modified()
 
 
-def build_flat_groups(named_params, buffers):
-    """One FlatGroup per float dtype among `named_params`, or None when some parameter
-    has no gradient yet or is not a float32/float64 array (the caller then updates one by one)."""
+def build_flat_groups(named_params, buffers, decayed=frozenset()):
+    """One FlatGroup per float dtype among `named_params` (`decayed` names laid out first), or None when
+    some parameter has no gradient yet or is not a float32/float64 array (the caller then updates one by one)."""
     if len({id(tensor) for _, tensor in named_params}) != len(named_params):
         return None  # a parameter listed twice cannot live in two places
     by_dtype = {}
@@ -75,4 +83,4 @@ def build_flat_groups(named_params, buffers):
         if tensor.grad is None or tensor.dtype not in (np.float32, np.float64):
             return None
         by_dtype.setdefault(tensor.dtype, []).append((name, tensor))
-    return [FlatGroup(group, buffers) for group in by_dtype.values()]
+    return [FlatGroup(group, buffers, decayed) for group in by_dtype.values()]

@@ -6,15 +6,31 @@ changes, so values computed from it are recomputed when next asked for.  Once ev
 gradients and optimiser buffers are re-homed into one flat array per dtype
 (hdl_native.flat_params), and each step is one update call over the whole
 model instead of one per parameter.
+
+Weight decay is decoupled, as in PyTorch's AdamW: before each update the
+weights (not the biases: hdl_native.weights.is_weight) are multiplied by
+1 - lr * weight_decay, whatever the optimiser does with the gradient.  In a
+flat group the weights come first, so that is one slice multiply per step.
+
+Pruned weights stay at zero once ``keep_zero(masks)`` is given: their gradients
+are zeroed before each update and the parameters re-masked after it, so no
+optimiser buffer ever moves them away from exactly 0.
 """
+import math
+
 import numpy as np
 
 from .flat_params import build_flat_groups
 from .kernels import get_ops
+from .weights import is_weight
 
 
 class Optimizer:
-    def __init__(self, params, lr):
+    """params: a Module, [(name, Tensor)] or [Tensor] (named param0, param1, ...).  weight_decay: the decoupled
+    decay factor L (each step the weights are multiplied by 1 - lr * L); names that is_weight() rejects
+    (biases) are never decayed."""
+
+    def __init__(self, params, lr, weight_decay=0.0):
         if hasattr(params, "named_parameters"):
             params = list(params.named_parameters())
         params = list(params)
@@ -22,8 +38,13 @@ class Optimizer:
             params = [(f"param{i}", p) for i, p in enumerate(params)]
         if not params:
             raise ValueError(f"{type(self).__name__}: no parameters to optimise")
+        if not (math.isfinite(weight_decay) and weight_decay >= 0):
+            raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay}")
         self.named_params = params
         self.lr = float(lr)
+        self.weight_decay = float(weight_decay)
+        self.decayed = frozenset(name for name, _ in params if is_weight(name))
+        self.masks = {}  # {name: float array of 0 (pruned) and 1 (kept)}, see keep_zero()
         self.step_count = 0
         self.flat_groups = None
 
@@ -37,17 +58,63 @@ class Optimizer:
             p.zero_grad()
 
     def step(self):
+        """Decay the weights, then update every parameter from its gradient (pruned entries stay 0)."""
         groups = self.current_flat_groups()
         self.step_count += 1
         ops = get_ops()
+        shrink = 1.0 - self.lr * self.weight_decay
+        self.mask_gradients()
         if groups is not None:
             for group in groups:
+                if self.weight_decay:
+                    group.value[:group.decayed_size] *= shrink
                 self.update_flat(ops, group)
                 group.mark_modified()
-            return
-        for name, p in self.named_params:
-            if p.grad is not None:
+        else:
+            for name, p in self.named_params:
+                if p.grad is None:
+                    continue
+                if self.weight_decay and name in self.decayed:
+                    p.data[...] *= shrink
                 self.update(ops, name, p)
+        self.mask_parameters()
+
+    def keep_zero(self, masks):
+        """Keep the entries where `masks[name]` is False (or 0) at exactly zero from now on.
+
+        masks: {parameter name: bool array of the parameter's shape}, True where a value is kept.  The
+        masked values, and any optimiser buffers already held for them, are zeroed at once.
+        """
+        params = dict(self.named_params)
+        unknown = sorted(set(masks) - set(params))
+        if unknown:
+            raise ValueError(f"masks for unknown parameters: {', '.join(unknown)}")
+        for name, mask in masks.items():
+            if np.shape(mask) != params[name].shape:
+                raise ValueError(f"mask for {name} has shape {np.shape(mask)}, the parameter {params[name].shape}")
+        self.masks = {name: np.asarray(mask, dtype=bool).astype(params[name].dtype) for name, mask in masks.items()}
+        self.mask_parameters()
+        for key, buffer in self.buffers().items():
+            name = key.split("/", 1)[1]
+            if name in self.masks:
+                buffer *= self.masks[name]
+
+    def mask_gradients(self):
+        """Zero the pruned entries' gradients, so no optimiser buffer picks them up."""
+        if not self.masks:
+            return
+        params = dict(self.named_params)
+        for name, mask in self.masks.items():
+            if params[name].grad is not None:
+                params[name].grad *= mask
+
+    def mask_parameters(self):
+        """Put the pruned entries back to exactly zero (after an update, or when the masks arrive)."""
+        if not self.masks:
+            return
+        for name, param in self.named_params:
+            if name in self.masks:
+                param.data[...] *= self.masks[name]
 
     def current_flat_groups(self):
         """The flat groups, rebuilt when a parameter's array or gradient was rebound; None while
@@ -55,7 +122,7 @@ class Optimizer:
         groups = self.flat_groups
         if groups is not None and all(group.is_current() for group in groups):
             return groups
-        self.flat_groups = build_flat_groups(self.named_params, self.per_name_buffers())
+        self.flat_groups = build_flat_groups(self.named_params, self.per_name_buffers(), self.decayed)
         return self.flat_groups
 
     def per_name_buffers(self):
@@ -125,10 +192,14 @@ def _listing(names, limit=3):
 
 
 class SGD(Optimizer):
-    """param -= lr * v, with v = momentum * v + grad (PyTorch's form; v = grad when momentum is 0)."""
+    """param -= lr * v, with v = momentum * v + grad (PyTorch's form; v = grad when momentum is 0).
 
-    def __init__(self, params, lr=0.01, momentum=0.0):
-        super().__init__(params, lr)
+    With weight_decay L the weights first shrink: w -= lr * L * w (decoupled: unlike PyTorch's SGD, whose
+    weight_decay adds L * w to the gradient and so passes it through the momentum).
+    """
+
+    def __init__(self, params, lr=0.01, momentum=0.0, weight_decay=0.0):
+        super().__init__(params, lr, weight_decay)
         self.momentum = float(momentum)
         self.velocity = {}
 
@@ -154,14 +225,15 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam with bias correction (beta1 0.9, beta2 0.999, eps 1e-8 by default).
+    """Adam with bias correction (beta1 0.9, beta2 0.999, eps 1e-8 by default); with weight_decay it is
+    PyTorch's AdamW: the weights are multiplied by 1 - lr * weight_decay before each Adam update.
 
     On the native backend every update, flat or per parameter, is
     pyx/optim.pyx's loop (AVX2 where the CPU has it).
     """
 
-    def __init__(self, params, lr=0.001, betas=(0.9, 0.999), eps=1e-8):
-        super().__init__(params, lr)
+    def __init__(self, params, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        super().__init__(params, lr, weight_decay)
         self.beta1, self.beta2 = map(float, betas)
         self.eps = float(eps)
         self.exp_avg, self.exp_avg_sq = {}, {}

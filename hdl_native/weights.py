@@ -8,9 +8,14 @@ import numpy as np
 SMALL_SQUARE = 1e-4  # a value whose square is below this counts as small (the tutorial's threshold)
 
 
+def is_weight(name):
+    """True for a parameter name that weight decay and pruning act on: anything but a bias."""
+    return not name.endswith("bias")
+
+
 def named_weights(model):
     """(name, parameter) for every parameter of `model` but the biases: the ones weight decay acts on."""
-    return [(name, p) for name, p in model.named_parameters() if not name.endswith("bias")]
+    return [(name, p) for name, p in model.named_parameters() if is_weight(name)]
 
 
 def count_small_parameters(model, threshold=SMALL_SQUARE):

@@ -16,7 +16,8 @@ PARSER = build_parser()
 COMMANDS = next(action for action in PARSER._actions if isinstance(action, argparse._SubParsersAction)).choices
 # what each command needs besides options to parse at all
 REQUIRED = {"download": ["mnist"], "evaluate": ["model.hdl"], "ocr": ["page.png"], "plot": ["log.sqlite3", "--out", "p"],
-            "quantize": ["model.hdl", "--bits", "8", "--out", "q.hdl"], "synth-letters": ["--out", "synth"]}
+            "quantize": ["model.hdl", "--bits", "8", "--out", "q.hdl"],
+            "prune": ["model.hdl", "--sparsity", "0.5", "--out", "p.hdl"], "synth-letters": ["--out", "synth"]}
 RANGED = [(command, action) for command, parser in COMMANDS.items() for action in parser._actions
           if isinstance(action.type, NumberInRange)]
 
@@ -41,8 +42,10 @@ ISSUE_CASES = [
     ("letters", "--lr", "0", "a finite number > 0 and <= 1000"),
     ("digits", "--lr", "1e6", "a finite number > 0 and <= 1000"),
     ("letters", "--alpha", "nan", "a finite number > 0 and <= 1000"),
-    ("letters", "--weight-decay", "nan", "a finite number from 0 to 1"),
-    ("digits", "--weight-decay", "inf", "a finite number from 0 to 1"),
+    ("letters", "--weight-decay", "nan", "a finite number from 0 to 10"),
+    ("digits", "--weight-decay", "inf", "a finite number from 0 to 10"),
+    ("letters", "--l2", "nan", "a finite number from 0 to 1"),
+    ("digits", "--l2", "2", "a finite number from 0 to 1"),
     ("letters", "--momentum", "-1", "a finite number >= 0 and < 1"),
     ("digits", "--momentum", "5", "a finite number >= 0 and < 1"),
     ("letters", "--max-batches", "0", "an integer >= 1"),

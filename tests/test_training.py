@@ -43,13 +43,15 @@ class StopAfter:
         return self.requested is not None
 
 
-def make_cnn_run(kind, seed=0):
+def make_cnn_run(kind, seed=0, weight_decay=0.0):
     model = LettersCNN(n_classes=4, dropout=0.5, seed=seed)
-    return model, make_optimizer(kind, model)
+    return model, make_optimizer(kind, model, weight_decay)
 
 
-def make_optimizer(kind, model):
-    return Adam(model, lr=0.002) if kind == "adam" else SGD(model, lr=0.02, momentum=0.9)
+def make_optimizer(kind, model, weight_decay=0.0):
+    if kind == "adam":
+        return Adam(model, lr=0.002, weight_decay=weight_decay)
+    return SGD(model, lr=0.02, momentum=0.9, weight_decay=weight_decay)
 
 
 def test_mlp_learns_a_toy_problem():
@@ -67,16 +69,16 @@ def test_mlp_learns_a_toy_problem():
 @pytest.mark.parametrize("kind, split", [("adam", 5), ("adam", 9), ("momentum", 9)])  # 6 batches per epoch
 def test_resume_is_exact(tmp_path, kind, split):
     """N+M batches in one run equal N batches, a stop and save, a resume and M more (CNN, Adam, dropout,
-    augmentation and weight decay, so every piece of state matters)."""
+    augmentation, decoupled weight decay and the --l2 penalty, so every piece of state matters)."""
     images, labels = toy_images(88)
-    settings = dict(batch_size=16, epochs=3, augment=True, weight_decay=0.01, progress=False, seed=4)
+    settings = dict(batch_size=16, epochs=3, augment=True, l2=0.01, progress=False, seed=4)
     total = 14
 
-    model_a, optimizer_a = make_cnn_run(kind)
+    model_a, optimizer_a = make_cnn_run(kind, weight_decay=0.05)
     Trainer(model_a, optimizer_a, RunConfig(max_batches=total, **settings), (images, labels)).run()
 
     path = tmp_path / "state.hdl"
-    model_b, optimizer_b = make_cnn_run(kind)
+    model_b, optimizer_b = make_cnn_run(kind, weight_decay=0.05)
     stop = StopAfter(split)
 
     def checkpoint(trainer):
@@ -90,7 +92,7 @@ def test_resume_is_exact(tmp_path, kind, split):
     state = load_checkpoint(path)
     model_c = LettersCNN(n_classes=4, dropout=0.5, seed=123)  # a different init: everything must come from the file
     model_c.load_state_dict(state["params"])
-    optimizer_c = make_optimizer(kind, model_c)
+    optimizer_c = make_optimizer(kind, model_c, weight_decay=0.05)
     optimizer_c.load_state_dict(state["optimizer"])
     second = Trainer(model_c, optimizer_c, RunConfig(max_batches=total, **settings), (images, labels))
     second.load_state(state)
@@ -101,14 +103,14 @@ def test_resume_is_exact(tmp_path, kind, split):
         np.testing.assert_allclose(model_c.state_dict()[name], array, rtol=1e-5, atol=1e-6, err_msg=name)
 
 
-def test_weight_decay_adds_the_sum_of_squared_weights_and_spares_the_biases():
+def test_l2_adds_the_sum_of_squared_weights_and_spares_the_biases():
     images, labels = toy_images(8)
     model = DigitsMLP(n_classes=4, seed=0)
     # Non-zero biases, so that a decay term on them would show in their gradients (2 x factor x bias).
     rng = np.random.default_rng(1)
     model.load_state_dict({name: rng.normal(0.0, 0.5, value.shape).astype(value.dtype) if name.endswith("bias")
                            else value for name, value in model.state_dict().items()})
-    plain, decayed = TrainingGraph(model), TrainingGraph(model, weight_decay=0.02)
+    plain, decayed = TrainingGraph(model), TrainingGraph(model, l2=0.02)
     for graph in (plain, decayed):
         graph.images.assign(normalize(images))
         graph.labels.assign(labels)
@@ -130,26 +132,26 @@ def test_weight_decay_adds_the_sum_of_squared_weights_and_spares_the_biases():
                                        err_msg=name)
 
 
-def test_weight_decay_shrinks_weights():
+def test_l2_shrinks_weights():
     images, labels = toy_images(96)
     model = DigitsMLP(n_classes=4, seed=0)
     before = count_small_parameters(model)
-    Trainer(model, SGD(model, lr=0.05), RunConfig(batch_size=32, epochs=5, weight_decay=0.5, progress=False),
+    Trainer(model, SGD(model, lr=0.05), RunConfig(batch_size=32, epochs=5, l2=0.5, progress=False),
             (images, labels)).run()
     assert count_small_parameters(model) > before
 
 
-def test_weight_decay_warmup_ramps_the_factor_linearly():
+def test_l2_warmup_ramps_the_factor_linearly():
     images, labels = toy_images(64)
     model = DigitsMLP(n_classes=4, seed=0)
-    config = RunConfig(batch_size=16, epochs=3, weight_decay=0.02, weight_decay_warmup=1.5, progress=False)
+    config = RunConfig(batch_size=16, epochs=3, l2=0.02, l2_warmup=1.5, progress=False)
     trainer = Trainer(model, SGD(model, lr=0.05), config, (images, labels))
     seen = []
     original = trainer.train_batch
 
     def recording(indices, lr):
         result = original(indices, lr)
-        seen.append(float(trainer.graph.decay_factor.value))  # the factor this batch was trained with
+        seen.append(float(trainer.graph.l2_factor.value))  # the factor this batch was trained with
         return result
 
     trainer.train_batch = recording

@@ -6,15 +6,28 @@ first and last logged batch (weights-squared.png, to watch weight decay act); th
 confusion matrix of the last test evaluation (confusion.png); and with --param LAYER:INDEX
 one parameter's evolution (e.g. --param c2:20 = filter 20 of c2's weights).
 
+With --prune-curve STATE (and no DB needed) it draws instead how the test accuracy of a trained
+model falls as more of its weights are magnitude-pruned, 0 to 95% in steps of 5, without any
+fine-tune, globally and layer by layer (prune-curve.png; the figures are printed too).
+
   hdl-native plot letters-vals.sqlite3 --out plots/ --param c2:20
+  hdl-native plot --prune-curve letters.hdl --out plots/
 """
-HELP = "draw a training log (SQLite) as PNGs: accuracy/loss curves, a parameter, squared weights, confusion"
+HELP = ("draw a training log (SQLite) as PNGs: accuracy/loss curves, a parameter, squared weights, confusion; "
+        "or a model's accuracy against pruned sparsity")
+PRUNE_SPARSITIES = [i / 20 for i in range(20)]  # 0, 0.05 ... 0.95
 
 
 def add_arguments(parser):
     from hdl_native.cli_types import POSITIVE_INT
 
-    parser.add_argument("db", metavar="DB", help="the SQLite log a training run wrote (--db)")
+    parser.add_argument("db", metavar="DB", nargs="?", default=None,
+                        help="the SQLite log a training run wrote (--db); not needed with --prune-curve")
+    parser.add_argument("--prune-curve", metavar="STATE", default=None,
+                        help="draw test accuracy against the share of weights magnitude-pruned (global and per "
+                             "layer, no fine-tune) for this trained state")
+    parser.add_argument("--data", metavar="DIR", default=None,
+                        help="data root for --prune-curve's test split (default: $HDL_DATA, else the cache)")
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for the PNG files")
     parser.add_argument("--run", dest="start_id", type=POSITIVE_INT, default=None,  # args.run is the CLI hook
                         metavar="STARTID", help=f"which run of the file (its startID, {POSITIVE_INT.allowed}; "
@@ -32,19 +45,53 @@ def run(args):
     from hdl_native.inspect.report import write_run_plots
     from hdl_native.json_output import json_line
 
+    if args.db is None and args.prune_curve is None:
+        raise HDLError("give the DB to draw, or --prune-curve STATE")
     params = [parse_param_spec(spec) for spec in args.param]  # bad specs fail before any work
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise HDLError(f"cannot create output folder {out}: {error.strerror}") from None
-    with LogDB(args.db) as log:
-        run_id = log.choose_run(args.start_id)
-        written, notes = write_run_plots(log, run_id, out, params)
+    summary, written, notes = {}, [], []
+    if args.db is not None:
+        with LogDB(args.db) as log:
+            summary["run"] = log.choose_run(args.start_id)
+            written, notes = write_run_plots(log, summary["run"], out, params)
+    if args.prune_curve is not None:
+        curves, path = write_prune_curve(args.prune_curve, args.data, out)
+        written.append(path)
+        summary["prune_curve"] = {kind: [[s, a] for s, a in curve] for kind, curve in curves.items()}
     for note in notes:
         print(f"note: {note}")
     for path in written:
         print(path)
     if args.json:
-        print(json_line({"run": run_id, "files": [str(p) for p in written], "notes": notes}))
+        print(json_line({**summary, "files": [str(p) for p in written], "notes": notes}))
     return 0
+
+
+def write_prune_curve(state, data_root, out):
+    """Measure and draw `state`'s test accuracy at each of PRUNE_SPARSITIES, global and per layer; prints
+    the table.  Returns ({'global': [(sparsity, accuracy)], 'per layer': [...]}, the PNG's path)."""
+    from hdl_native.checkpoint import load_model
+    from hdl_native.data import find_data_root, load_dataset
+    from hdl_native.inspect.evaluation import choose_dataset
+    from hdl_native.inspect.plots import plot_prune_curve
+    from hdl_native.prune import sparsity_curve
+    from hdl_native.training.evaluate import Evaluator
+
+    model, meta = load_model(state)
+    test = load_dataset(choose_dataset(meta, None, state), "test", find_data_root(data_root))
+    evaluator = Evaluator(model, normalization=meta.get("normalization"))
+
+    def accuracy_of(pruned):
+        return evaluator.evaluate(test.images, test.labels).accuracy
+
+    curves = {kind: sparsity_curve(model, accuracy_of, PRUNE_SPARSITIES, per_layer=kind == "per layer")
+              for kind in ("global", "per layer")}
+    print(f"{state}: test accuracy ({len(test)} {test.name} images) with the smallest weights pruned, no fine-tune")
+    print("sparsity  global  per layer")
+    for (sparsity, accuracy), (_, layered) in zip(curves["global"], curves["per layer"]):
+        print(f"{100 * sparsity:7.0f}%  {accuracy:6.2f}%  {layered:8.2f}%")
+    return curves, plot_prune_curve(out / "prune-curve.png", curves, f"{state}: magnitude pruning, no fine-tune")

@@ -102,3 +102,18 @@ def plot_squared_weights(path, first, last, title):
     cumulative_axes.set_xlabel(f"log10(weight^2)  (values below {floor:.1e} drawn at the left edge)")
     histogram_axes.set_title(f"{title}\nsquared weights as logged (conv weights are summed over input channels)")
     return save(figure, path)
+
+
+def plot_prune_curve(path, curves, title):
+    """Test accuracy against the share of weights pruned.  curves: {label: [(sparsity 0..1, accuracy %)]}."""
+    plt = pyplot()
+    figure, axes = plt.subplots(figsize=(8, 5))
+    for label, curve in curves.items():
+        sparsities, accuracies = zip(*curve)
+        axes.plot(100 * np.asarray(sparsities), accuracies, "o-", markersize=3, label=label)
+    axes.set_xlabel("weights set to zero (%)")
+    axes.set_ylabel("test accuracy (%)")
+    axes.grid(alpha=0.3)
+    axes.legend(loc="lower left")
+    axes.set_title(title, fontsize=9)
+    return save(figure, path)

@@ -3,7 +3,7 @@
 ``config.RunConfig`` is one run's configuration, built once from the command line;
 ``session.Session`` runs it (setup, train, report) with the helpers in ``start``
 and ``summary``.  ``loop.Trainer`` feeds one graph built once, its batches made
-by ``feed`` and its learning rate and weight-decay factor given by ``schedule``;
+by ``feed`` and its learning rate and --l2 factor given by ``schedule``;
 ``evaluate`` measures a model on a split; ``sqlite_log`` records chapter 6's
 inspection tables; ``interrupt`` turns Ctrl-C/SIGTERM into a clean stop after
 the current batch.  Nothing here imports ``inspect`` or ``synth``.

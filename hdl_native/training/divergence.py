@@ -65,11 +65,13 @@ def non_finite_value(arrays):
     return math.nan if any(np.isnan(array).any() for array in bad) else math.inf
 
 
-def likely_cause(optimizer_choice, weight_decay):
+def likely_cause(optimizer_choice, weight_decay, l2=0.0):
     """The setting that most probably made a run diverge, as a phrase for the message."""
     if optimizer_choice.kind == "momentum" and optimizer_choice.momentum >= 1:
         return f"momentum {optimizer_choice.momentum:g} is probably too large: it must stay below 1"
     cause = f"learning rate {optimizer_choice.lr:g} is probably too large"
     if weight_decay:
         cause += f", or weight decay {weight_decay:g}"
+    if l2:
+        cause += f", or --l2 {l2:g}"
     return cause

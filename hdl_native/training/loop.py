@@ -2,12 +2,12 @@
 
 The graph is built once: placeholders for a batch of normalised images
 (N, 1, 28, 28) and their labels (N,), the model's logits, the mean
-cross-entropy, plus ``weight_decay * sum of squared weights`` when asked
-for (the factor is an input of the graph, so it can be ramped up over a
-warm-up).  Each batch only assigns the placeholders, runs backward and steps
+cross-entropy, plus ``l2 * sum of squared weights`` when asked for (the
+tutorial's penalty; the factor is an input of the graph, so it can be ramped
+up over a warm-up).  Decoupled weight decay is the optimiser's business.  Each batch only assigns the placeholders, runs backward and steps
 the optimiser, so the per-batch Python work stays small.  The RunConfig says
 how: ``feed.TrainingFeed`` makes the batches, ``schedule.Schedule`` gives each
-batch its learning rate and weight-decay factor and says when the plan is done.
+batch its learning rate and --l2 factor and says when the plan is done.
 
 Everything needed to continue exactly where a run stopped (batch counter,
 epoch and position in it (the batcher's state),
@@ -33,22 +33,22 @@ from .sqlite_log import Progress, should_log_parameters
 class TrainingGraph:
     """Placeholders, logits, data loss and total loss of `model`, built once."""
 
-    def __init__(self, model, weight_decay=0.0):
+    def __init__(self, model, l2=0.0):
         self.images = Tensor.placeholder((None, 1, 28, 28), name="images")
         self.labels = Tensor.placeholder((None,), dtype=np.int64, name="labels")
         self.logits = model.logits(self.images)
         self.data_loss = F.cross_entropy(self.logits, self.labels)
         self.loss = self.data_loss
-        self.decay_factor = None  # () placeholder holding the current weight-decay factor
-        if weight_decay:
-            self.decay_factor = Tensor.placeholder((), name="weight_decay")
-            self.decay_factor.assign(weight_decay)
-            squares = [F.sum(F.square(weight)) for weight in decayed_weights(model)]
-            self.loss = self.loss + self.decay_factor * sum(squares[1:], squares[0])
+        self.l2_factor = None  # () placeholder holding the current --l2 factor
+        if l2:
+            self.l2_factor = Tensor.placeholder((), name="l2")
+            self.l2_factor.assign(l2)
+            squares = [F.sum(F.square(weight)) for weight in penalised_weights(model)]
+            self.loss = self.loss + self.l2_factor * sum(squares[1:], squares[0])
 
 
-def decayed_weights(model):
-    """The parameters weight decay acts on: every weight matrix/filter bank, not the biases."""
+def penalised_weights(model):
+    """The parameters the --l2 penalty acts on: every weight matrix/filter bank, not the biases."""
     return [p for _, p in named_weights(model)]
 
 
@@ -62,7 +62,7 @@ class Trainer:
     def __init__(self, model, optimizer, config, train, validation=None, log=None):
         self.model, self.optimizer, self.config = model, optimizer, config
         self.validation, self.log = validation, log
-        self.graph = TrainingGraph(model, config.weight_decay)
+        self.graph = TrainingGraph(model, config.l2)
         self.evaluator = Evaluator(model) if validation else None
         self.feed = TrainingFeed(*train, config)
         self.batcher = Batcher(len(self.feed), config.batch_size, config.seed)
@@ -195,8 +195,8 @@ class Trainer:
         images, labels = self.feed.batch(indices)
         graph.images.assign(images)
         graph.labels.assign(labels)
-        if graph.decay_factor is not None:
-            graph.decay_factor.assign(self.schedule.decay_factor(self.batch_counter))
+        if graph.l2_factor is not None:
+            graph.l2_factor.assign(self.schedule.l2_factor(self.batch_counter))
         self.optimizer.lr = lr
         self.optimizer.zero_grad()
         graph.loss.backward()

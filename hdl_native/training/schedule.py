@@ -1,4 +1,4 @@
-"""How long a run trains and, batch by batch, its learning rate and weight-decay factor.
+"""How long a run trains and, batch by batch, its learning rate and --l2 penalty factor.
 
 Everything here is a pure function of the RunConfig and the batch counter (plus the run's
 training time for a cosine schedule cut short by max_seconds), so a resumed run picks up
@@ -8,7 +8,7 @@ import math
 
 
 class Schedule:
-    """The plan of one run: total batches, learning rate and weight-decay factor for any batch."""
+    """The plan of one run: total batches, learning rate and --l2 factor for any batch."""
 
     def __init__(self, config, batches_per_epoch, base_lr):
         self.config = config
@@ -34,9 +34,9 @@ class Schedule:
             progress = max(progress, run_seconds / self.config.max_seconds)
         return self.base_lr * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
-    def decay_factor(self, batch_counter):
-        """The weight-decay factor of batch `batch_counter`: weight_decay, ramped linearly from 0 over the warm-up."""
-        warmup_batches = self.config.weight_decay_warmup * self.batches_per_epoch
+    def l2_factor(self, batch_counter):
+        """The --l2 factor of batch `batch_counter`: config.l2, ramped linearly from 0 over the warm-up."""
+        warmup_batches = self.config.l2_warmup * self.batches_per_epoch
         if warmup_batches <= 0:
-            return self.config.weight_decay
-        return self.config.weight_decay * min(1.0, batch_counter / warmup_batches)
+            return self.config.l2
+        return self.config.l2 * min(1.0, batch_counter / warmup_batches)

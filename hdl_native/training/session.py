@@ -18,6 +18,7 @@ from ..checkpoint import load_checkpoint, save_checkpoint
 from ..data import augment, find_data_root, load_dataset
 from ..data.augment import MNIST_MEAN, MNIST_STD
 from ..json_output import json_line
+from ..prune import PRUNE_MASKS, masks_for_state
 from ..threads import get_num_threads, set_num_threads
 from ..weights import count_small_parameters
 from .divergence import Diverged, TrainingDiverged, check_state, likely_cause
@@ -75,7 +76,7 @@ class Session:
         self.train_data, self.validation = training_data(config, self.train_set, self.test_set)
         self.resumed = load_checkpoint(config.resume) if config.resume else None
         self.model = make_model(config, self.train_set.n_classes)
-        self.optimizer = make_optimizer(self.model, config.optimizer)
+        self.optimizer = make_optimizer(self.model, config.optimizer, config.weight_decay)
         start_from(self.model, self.optimizer, self.resumed, config, self.train_set)
         self.log = open_log(config)
 
@@ -84,8 +85,8 @@ class Session:
         config, model = self.config, self.model
         self.small_before = count_small_parameters(model)
         print(f"{config.command}: {type(model).__name__} with {model.num_parameters()} parameters on "
-              f"{self.train_set.name} ({len(self.train_data[1])} training images), {config.optimizer.kind} "
-              f"lr {config.optimizer.lr:g}, batch {config.batch_size}, {get_num_threads()} threads"
+              f"{self.train_set.name} ({len(self.train_data[1])} training images), {describe_optimizer(config)}, "
+              f"batch {config.batch_size}, {get_num_threads()} threads"
               + (f", resuming {config.resume}" if self.resumed else ""))
         with StopOnSignal() as stop_flag:
             self.trainer = Trainer(model, self.optimizer, config, self.train_data, self.validation, self.log)
@@ -161,10 +162,23 @@ class Session:
             kept = f"{self.out} was left as it was"
         else:
             kept = "no state was saved"
-        return f"{diverged} ({likely_cause(config.optimizer, config.weight_decay)}); stopped, {kept}"
+        return f"{diverged} ({likely_cause(config.optimizer, config.weight_decay, config.l2)}); stopped, {kept}"
 
     def saved_entries(self):
         """What a state file records about the run besides the model, optimiser and position."""
-        return {"classes": list(self.train_set.classes), "dataset": self.train_set.name,
-                "normalization": {"mean": MNIST_MEAN, "std": MNIST_STD}, "command": self.config.command,
-                "settings": self.config.as_dict()}
+        entries = {"classes": list(self.train_set.classes), "dataset": self.train_set.name,
+                   "normalization": {"mean": MNIST_MEAN, "std": MNIST_STD}, "command": self.config.command,
+                   "settings": self.config.as_dict()}
+        if self.optimizer.masks:  # a pruned model's fine-tune: resuming it keeps the pruned weights at zero
+            entries[PRUNE_MASKS] = masks_for_state({name: mask != 0 for name, mask in self.optimizer.masks.items()})
+        return entries
+
+
+def describe_optimizer(config):
+    """The optimiser settings for the opening line, e.g. 'adam lr 0.001, weight decay 0.1'."""
+    parts = [f"{config.optimizer.kind} lr {config.optimizer.lr:g}"]
+    if config.weight_decay:
+        parts.append(f"weight decay {config.weight_decay:g}")
+    if config.l2:
+        parts.append(f"l2 {config.l2:g}")
+    return ", ".join(parts)

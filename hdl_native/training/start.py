@@ -9,6 +9,7 @@ from ..data.idx import read_labelled_images
 from ..errors import HDLError
 from ..models import MODELS
 from ..optim import SGD, Adam
+from ..prune import PRUNE_MASKS, masks_from_state
 from .sqlite_log import SqliteLog
 
 
@@ -48,17 +49,19 @@ def make_model(config, n_classes):
     return MODELS[config.architecture](n_classes=n_classes, seed=config.seed)
 
 
-def make_optimizer(model, choice):
-    """The optimiser an OptimizerChoice names, over `model`'s parameters."""
+def make_optimizer(model, choice, weight_decay=0.0):
+    """The optimiser an OptimizerChoice names, over `model`'s parameters, with decoupled `weight_decay`."""
     if choice.lr <= 0:
         raise HDLError(f"the learning rate must be positive, got {choice.lr}")
     if choice.kind == "adam":
-        return Adam(model, lr=choice.lr)
-    return SGD(model, lr=choice.lr, momentum=choice.momentum if choice.kind == "momentum" else 0.0)
+        return Adam(model, lr=choice.lr, weight_decay=weight_decay)
+    return SGD(model, lr=choice.lr, momentum=choice.momentum if choice.kind == "momentum" else 0.0,
+               weight_decay=weight_decay)
 
 
 def start_from(model, optimizer, resumed, config, train_set):
-    """Load a resumed state (parameters, optimiser) or config.init's parameters into the fresh model and optimiser."""
+    """Load a resumed state (parameters, optimiser) or config.init's parameters into the fresh model and optimiser;
+    a pruned state's masks go to the optimiser in either case."""
     if resumed is not None and config.init:
         raise HDLError("give either a STATE to resume or --init, not both")
     source, path = (resumed, config.resume) if resumed is not None else (None, config.init)
@@ -72,13 +75,32 @@ def start_from(model, optimizer, resumed, config, train_set):
         raise HDLError(f"{path} was trained for {len(source['classes'])} classes, "
                        f"dataset {train_set.name} has {train_set.n_classes}")
     load_params(model, source["params"], path)
+    note_old_penalty(source, path)
+    if source.get(PRUNE_MASKS) is not None:  # a pruned model: its pruned weights stay zero while it trains
+        optimizer.keep_zero(masks_from_state(source[PRUNE_MASKS], model, path))
     if resumed is None:
         return
     saved = resumed.get("optimizer")
     if saved is not None and saved.get("kind") == type(optimizer).__name__:
         load_optimizer_state(optimizer, saved, path)
+        if optimizer.masks:
+            optimizer.keep_zero(optimizer.masks)  # the loaded buffers' pruned entries are zero too
     elif saved is not None:
         print(f"note: {path} was trained with {saved.get('kind')}; starting {type(optimizer).__name__} afresh",
+              file=sys.stderr)
+
+
+def note_old_penalty(source, path):
+    """Say so on stderr when `source` was trained before --weight-decay became decoupled decay.
+
+    Such a state's settings have a weight_decay but no l2 entry; its factor was today's --l2.  The state
+    itself loads and resumes as before: only the option that repeats its penalty changed its name.
+    """
+    settings = source.get("settings")
+    if isinstance(settings, dict) and "l2" not in settings and settings.get("weight_decay"):
+        factor = settings["weight_decay"]
+        print(f"note: {path} was trained with the old --weight-decay {factor:g}, a penalty on the loss that is "
+              f"now --l2 {factor:g} (with --l2-warmup for its warm-up); --weight-decay is now decoupled decay",
               file=sys.stderr)
 
 

@@ -1,0 +1,124 @@
+"""Prune a trained model: set its smallest weights to zero, then optionally fine-tune it with them held at zero.
+
+Magnitude pruning of the weights (never the biases): --sparsity 0.7 zeroes the 70% of weights with
+the smallest |w|, over the whole model (one threshold, so layers of small weights lose more) or with
+--per-layer the same fraction of each layer.  With --finetune-epochs the pruned model trains that many
+epochs on the training split with the settings STATE was trained with (optimiser, batch size,
+augmentation, validation), its pruned weights kept at exactly zero.  --out is a state file like any
+trainer's, holding the masks: `hdl-native letters OUT --epochs N` resumes the fine-tune (with the same
+optimiser options) and keeps them, and `evaluate` and `ocr --model` read it as usual.
+
+  hdl-native prune letters.hdl --sparsity 0.7 --finetune-epochs 5 --out letters-pruned.hdl
+  hdl-native plot --prune-curve letters.hdl --out plots/     # accuracy against sparsity, no fine-tune
+"""
+# A pruned state starts a new training (--init or the fine-tune): STATE's position, optimiser and test report
+# describe the unpruned model, and save_checkpoint writes the model description itself.
+NOT_CARRIED = ("format_version", "architecture", "model_args", "optimizer", "test_report", "batch_counter", "epoch",
+               "batcher_state", "rng_state", "train_seconds")
+HELP = "magnitude-prune a trained model's weights (global or per layer), optionally fine-tune with them held at zero"
+
+
+def add_arguments(parser):
+    from hdl_native.cli_types import LEARNING_RATE, POSITIVE_INT, THREADS, finite_float
+
+    parser.add_argument("state", metavar="STATE", help="a state file saved by training (e.g. letters.hdl)")
+    sparsity = finite_float(0, 1, high_inclusive=False)  # pruning every weight leaves nothing to fine-tune
+    parser.add_argument("--sparsity", type=sparsity, required=True, metavar="S",
+                        help=f"fraction of the weights to set to zero (e.g. 0.7), {sparsity.allowed}")
+    parser.add_argument("--per-layer", action="store_true",
+                        help="prune the same fraction of each layer (default: one threshold over all weights)")
+    parser.add_argument("--finetune-epochs", type=POSITIVE_INT, default=None, metavar="E",
+                        help=f"then train E epochs with the pruned weights held at zero, {POSITIVE_INT.allowed} "
+                             "(default: no fine-tune)")
+    parser.add_argument("--lr", type=LEARNING_RATE, default=None,
+                        help=f"learning rate of the fine-tune, {LEARNING_RATE.allowed} (default: the one STATE was "
+                             "trained with)")
+    parser.add_argument("--out", required=True, metavar="STATE2", help="the pruned state file to write")
+    parser.add_argument("--force", action="store_true", help="replace an existing STATE2")
+    parser.add_argument("--data", metavar="DIR", default=None, help="data root (default: $HDL_DATA, else the cache)")
+    parser.add_argument("--threads", type=THREADS, default=None, help=f"kernel threads, {THREADS.allowed}")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar while fine-tuning")
+    parser.add_argument("--json", action="store_true", help="print one JSON summary object on the last line")
+
+
+def run(args):
+    from pathlib import Path
+
+    from hdl_native.checkpoint import build_model, load_checkpoint, save_checkpoint
+    from hdl_native.data import find_data_root
+    from hdl_native.errors import HDLError
+    from hdl_native.inspect.evaluation import evaluate_state
+    from hdl_native.json_output import json_line
+    from hdl_native.prune import PRUNE_MASKS, apply_masks, magnitude_masks, masks_for_state, weight_sparsity
+    from hdl_native.threads import set_num_threads
+    from hdl_native.training.outputs import check_writable, same_file
+
+    out = Path(args.out)
+    check_writable(out, "pruned state file")
+    if out.exists() and not args.force:
+        what = "is STATE itself" if same_file(out, args.state) else "already exists"
+        raise HDLError(f"--out {out} {what}; pass --force to replace it, or choose another name")
+    if args.threads is not None:
+        set_num_threads(args.threads)
+    checkpoint = load_checkpoint(args.state)
+    model = build_model(checkpoint, args.state)
+    meta = {key: value for key, value in checkpoint.items() if key != "params"}
+    root = find_data_root(args.data)
+    before = evaluate_state(args.state, root, model_and_meta=(model, meta)).test_accuracy
+    masks = magnitude_masks(model, args.sparsity, args.per_layer)
+    apply_masks(model, masks)
+    zeros, total = weight_sparsity(model)
+    pruned = evaluate_state(args.state, root, model_and_meta=(model, meta)).test_accuracy
+    scope = "in each layer" if args.per_layer else "over all weights"
+    print(f"{args.state}: test accuracy {before:.2f}%; {zeros} of {total} weights zero ({100.0 * zeros / total:.1f}%, "
+          f"{scope}): {pruned:.2f}%")
+    kept = {key: value for key, value in meta.items() if key not in NOT_CARRIED}
+    save_checkpoint(out, model, None, **{**kept, PRUNE_MASKS: masks_for_state(masks), "pruned_from": str(args.state)})
+    summary = {"state": str(out), "sparsity": zeros / total, "zero_weights": zeros, "weights": total,
+               "per_layer": args.per_layer, "test_accuracy_before": before, "test_accuracy_pruned": pruned}
+    if args.finetune_epochs:
+        finetuned = fine_tune(args, checkpoint, out)
+        if finetuned is None:
+            return 130
+        summary["test_accuracy_finetuned"] = finetuned
+        zeros_after = int(sum((load_checkpoint(out)["params"][name] == 0).sum() for name in masks))
+        summary["zero_weights_after_finetune"] = zeros_after
+        print(f"after {args.finetune_epochs} epochs of fine-tuning: {finetuned:.2f}%, {zeros_after} weights zero; "
+              f"wrote {out}")
+    else:
+        print(f"wrote {out}")
+    if args.json:
+        print(json_line(summary))
+    return 0
+
+
+def fine_tune(args, checkpoint, out):
+    """Train the pruned state `out` in place for --finetune-epochs with the settings `checkpoint` records;
+    returns the test accuracy, or None when a signal stopped it (the state is saved)."""
+    from dataclasses import fields, replace
+
+    from hdl_native.checkpoint import architecture_of, build_model
+    from hdl_native.training.config import OptimizerChoice, RunConfig
+    from hdl_native.training.interrupt import StopOnSignal
+    from hdl_native.training.session import Session
+
+    settings = checkpoint.get("settings") or {}
+    carried = ("dropout", "seed", "dataset", "holdout", "val_size", "batch_size", "augment", "augment_validation",
+               "distort", "lr_schedule", "validate_every")
+    known = {field.name for field in fields(RunConfig)}
+    saved_choice = settings.get("optimizer")
+    choice = OptimizerChoice(**saved_choice) if isinstance(saved_choice, dict) else OptimizerChoice()
+    if args.lr is not None:
+        choice = replace(choice, lr=args.lr)
+    config = RunConfig(
+        **{name: settings[name] for name in carried if name in settings and name in known},
+        command=checkpoint.get("command") or "letters", architecture=architecture_of(build_model(checkpoint)),
+        optimizer=choice, data_root=args.data, epochs=args.finetune_epochs, init=str(out), out=str(out),
+        force=True, db=None, threads=args.threads, progress=not args.quiet)
+    if "dataset" not in settings and checkpoint.get("dataset"):
+        config = replace(config, dataset=checkpoint["dataset"])
+    session = Session(config)
+    session.setup()
+    if session.train() in StopOnSignal.SIGNALS:
+        return None
+    return session.report()["test_accuracy"]

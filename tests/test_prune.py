@@ -1,0 +1,180 @@
+"""Magnitude pruning (hdl_native.prune, `hdl-native prune`): exact sparsity, zeros that survive fine-tuning."""
+import numpy as np
+import pytest
+
+from hdl_native.checkpoint import load_checkpoint
+from hdl_native.cli import main
+from hdl_native.errors import HDLError
+from hdl_native.models import LettersCNN
+from hdl_native.optim import SGD, Adam
+from hdl_native.prune import PRUNE_MASKS, apply_masks, magnitude_masks, masks_from_state, sparsity_curve
+from hdl_native.training.config import RunConfig
+from hdl_native.training.loop import Trainer
+from hdl_native.weights import named_weights
+from test_training_cli import bar_images, tiny_data  # noqa: F401 (a fixture)
+
+SPARSITIES = [0.0, 0.3, 0.7, 0.95]
+
+
+@pytest.mark.parametrize("sparsity", SPARSITIES)
+def test_global_pruning_zeroes_exactly_that_share_of_all_weights_below_one_threshold(sparsity):
+    model = LettersCNN(n_classes=5, seed=1)
+    masks = magnitude_masks(model, sparsity)
+    weights = dict(named_weights(model))
+    assert set(masks) == set(weights), "biases must not be pruned"
+    total = sum(p.value.size for p in weights.values())
+    assert sum(int((~keep).sum()) for keep in masks.values()) == round(sparsity * total)
+    pruned = np.concatenate([np.abs(weights[n].value[~keep]) for n, keep in masks.items()])
+    kept = np.concatenate([np.abs(weights[n].value[keep]) for n, keep in masks.items()])
+    if len(pruned) and len(kept):
+        assert pruned.max() <= kept.min()
+    # global: layers of small weights lose more than their share (fc1's 512 inputs make its weights small)
+    if 0 < sparsity < 0.9:
+        shares = {n: (~keep).mean() for n, keep in masks.items()}
+        assert max(shares.values()) - min(shares.values()) > 0.1
+
+
+@pytest.mark.parametrize("sparsity", SPARSITIES)
+def test_per_layer_pruning_zeroes_exactly_that_share_of_each_layer(sparsity):
+    model = LettersCNN(n_classes=5, seed=1)
+    for name, keep in magnitude_masks(model, sparsity, per_layer=True).items():
+        assert int((~keep).sum()) == round(sparsity * keep.size), name
+
+
+def test_ties_do_not_change_the_count():
+    model = LettersCNN(n_classes=5, seed=1)
+    for _, p in model.named_parameters():
+        p.data[...] = 0.5  # every magnitude equal
+    masks = magnitude_masks(model, 0.4)
+    total = sum(keep.size for keep in masks.values())
+    assert sum(int((~keep).sum()) for keep in masks.values()) == round(0.4 * total)
+
+
+def toy_run(optimizer_class, **kwargs):
+    images, labels = bar_images(96, 4, seed=5)
+    model = LettersCNN(n_classes=4, dropout=0.5, seed=3)
+    masks = magnitude_masks(model, 0.7)
+    apply_masks(model, masks)
+    before = {name: p.value.copy() for name, p in model.named_parameters()}
+    optimizer = optimizer_class(model, **kwargs)
+    optimizer.keep_zero(masks)
+    Trainer(model, optimizer, RunConfig(batch_size=32, epochs=3, progress=False, l2=0.01),
+            (images, labels)).run()
+    return model, optimizer, masks, before
+
+
+@pytest.mark.parametrize("optimizer_class, kwargs", [
+    (Adam, {"lr": 0.01, "weight_decay": 0.1}),
+    (SGD, {"lr": 0.05, "momentum": 0.9, "weight_decay": 0.1}),
+], ids=["adamw", "momentum"])
+def test_fine_tuning_keeps_pruned_weights_exactly_zero(optimizer_class, kwargs):
+    model, optimizer, masks, before = toy_run(optimizer_class, **kwargs)
+    params = dict(model.named_parameters())
+    for name, keep in masks.items():
+        assert np.count_nonzero(params[name].value[~keep]) == 0, f"{name}: a pruned weight moved"
+        assert not np.array_equal(params[name].value[keep], before[name][keep]), f"{name}: kept weights did not train"
+        for key, buffer in optimizer.buffers().items():
+            if key.endswith("/" + name):
+                assert np.count_nonzero(buffer[~keep]) == 0, f"{key} holds state for pruned weights"
+
+
+def test_stored_masks_that_do_not_fit_are_refused():
+    model = LettersCNN(n_classes=5, seed=1)
+    with pytest.raises(HDLError, match="prune mask of c1.weight"):
+        masks_from_state({"c1.weight": np.ones((2, 2), dtype=np.uint8)}, model, "x.hdl")
+    with pytest.raises(HDLError, match="do not name weights"):
+        masks_from_state({"c1.bias": np.ones(32, dtype=np.uint8)}, model, "x.hdl")
+
+
+def test_sparsity_curve_restores_the_model():
+    model = LettersCNN(n_classes=5, seed=1)
+    original = {name: p.value.copy() for name, p in model.named_parameters()}
+    def percent_zero(pruned):
+        values = np.concatenate([p.value.ravel() for _, p in named_weights(pruned)])
+        return 100.0 * np.mean(values == 0)
+
+    curve = sparsity_curve(model, percent_zero, [0.0, 0.5, 0.9])
+    zero_share = [accuracy for _, accuracy in curve]
+    assert [s for s, _ in curve] == [0.0, 0.5, 0.9]
+    np.testing.assert_allclose(zero_share, [0.0, 50.0, 90.0], atol=0.01)
+    for name, p in model.named_parameters():
+        np.testing.assert_array_equal(p.value, original[name])
+
+
+def test_cli_prunes_fine_tunes_and_a_resumed_fine_tune_keeps_the_mask(tiny_data, tmp_path, capsys):
+    common = ["--data", str(tiny_data), "--quiet", "--threads", "1"]
+    trained, pruned = tmp_path / "t.hdl", tmp_path / "p.hdl"
+    assert main(["letters", *common, "--no-db", "--adam", "--epochs", "2", "--out", str(trained)]) == 0
+    assert main(["prune", str(trained), *common, "--sparsity", "0.6", "--finetune-epochs", "1",
+                 "--out", str(pruned), "--json"]) == 0
+    state = load_checkpoint(pruned)
+    masks = {name: mask.astype(bool) for name, mask in state[PRUNE_MASKS].items()}
+    total = sum(mask.size for mask in masks.values())
+    assert sum(int((~mask).sum()) for mask in masks.values()) == round(0.6 * total)
+    assert state["batch_counter"] > 0 and state["optimizer"]["kind"] == "Adam"
+    for name, keep in masks.items():
+        assert np.count_nonzero(state["params"][name][~keep]) == 0, name
+    capsys.readouterr()
+
+    assert main(["letters", str(pruned), *common, "--no-db", "--adam", "--epochs", "3"]) == 0
+    resumed = load_checkpoint(pruned)
+    assert resumed["batch_counter"] > state["batch_counter"]
+    for name, keep in masks.items():
+        np.testing.assert_array_equal(resumed[PRUNE_MASKS][name].astype(bool), keep)
+        assert np.count_nonzero(resumed["params"][name][~keep]) == 0, f"{name} after the resumed fine-tune"
+        assert not np.array_equal(resumed["params"][name][keep], state["params"][name][keep])
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--sparsity", "1.5"], "argument --sparsity: must be a finite number >= 0 and < 1, got 1.5"),
+    (["--sparsity", "nan"], "argument --sparsity: must be a finite number >= 0 and < 1"),
+    (["--sparsity", "0.5", "--finetune-epochs", "0"], "argument --finetune-epochs: must be an integer >= 1"),
+    (["--sparsity", "0.5", "--out", "{state}"], "is STATE itself; pass --force"),
+    (["--sparsity", "0.5", "--out", "{existing}"], "already exists; pass --force"),
+    (["--sparsity", "0.5", "--out", "{missing_dir}/p.hdl", "--state", "{nowhere}"], "does not exist"),
+])
+def test_cli_errors_are_one_line(argv, message, tmp_path, capsys):
+    state = tmp_path / "s.hdl"
+    state.write_bytes(b"x")  # the --out checks come before STATE is read
+    existing = tmp_path / "e.hdl"
+    existing.write_bytes(b"x")
+    paths = {"state": state, "existing": existing, "missing_dir": tmp_path / "no" / "such",
+             "nowhere": tmp_path / "nowhere.hdl"}
+    argv = [a.format(**paths) for a in argv]
+    source = str(state)
+    if "--state" in argv:
+        source = argv.pop(argv.index("--state") + 1)
+        argv.remove("--state")
+    if "--out" not in argv:
+        argv += ["--out", str(tmp_path / "p.hdl")]
+    try:
+        code = main(["prune", source, *argv])
+    except SystemExit as stopped:  # argparse's errors exit from the parser
+        code = stopped.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert len(err.strip().splitlines()) == 1, err
+
+
+def test_plot_prune_curve_draws_both_curves_from_the_unpruned_accuracy(tiny_data, tmp_path, capsys):
+    import json
+
+    common = ["--data", str(tiny_data)]
+    trained = tmp_path / "t.hdl"
+    assert main(["letters", *common, "--quiet", "--no-db", "--adam", "--epochs", "2", "--threads", "1",
+                 "--out", str(trained), "--json"]) == 0
+    trained_accuracy = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["test_accuracy"]
+    assert main(["plot", "--prune-curve", str(trained), *common, "--out", str(tmp_path / "plots"), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (tmp_path / "plots" / "prune-curve.png").stat().st_size > 1000
+    for kind in ("global", "per layer"):
+        curve = summary["prune_curve"][kind]
+        assert [s for s, _ in curve] == pytest.approx([i / 20 for i in range(20)])
+        assert curve[0][1] == pytest.approx(trained_accuracy)
+
+
+def test_plot_without_db_or_prune_curve_is_one_line(tmp_path, capsys):
+    assert main(["plot", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "hdl-native plot: error: give the DB to draw, or --prune-curve STATE"
