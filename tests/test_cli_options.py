@@ -16,7 +16,8 @@ PARSER = build_parser()
 COMMANDS = next(action for action in PARSER._actions if isinstance(action, argparse._SubParsersAction)).choices
 # what each command needs besides options to parse at all
 REQUIRED = {"download": ["mnist"], "evaluate": ["model.hdl"], "ocr": ["page.png"], "plot": ["log.sqlite3", "--out", "p"],
-            "quantize": ["model.hdl", "--bits", "8", "--out", "q.hdl"], "synth-letters": ["--out", "synth"]}
+            "quantize": ["model.hdl", "--bits", "8", "--out", "q.hdl"], "synth-letters": ["--out", "synth"],
+            "textgen": ["sample", "state.hdl"]}  # its two actions' options: tests/test_textgen.py
 RANGED = [(command, action) for command, parser in COMMANDS.items() for action in parser._actions
           if isinstance(action.type, NumberInRange)]
 

@@ -178,3 +178,20 @@ def test_sample_refuses_bad_options(tiny_state, options, phrase):
 def test_states_of_another_kind_are_refused(tiny_state):
     one_line_error(run_cli("textgen", "sample", PRETRAINED_LETTERS), "letters-cnn", "image classifier")
     one_line_error(run_cli("evaluate", tiny_state), "char-gru", "text generator")
+
+
+@pytest.mark.parametrize("action", ["train", "sample"])
+def test_every_number_option_is_range_checked_and_says_its_range(action):
+    import argparse
+
+    from hdl_native.cli import build_parser
+    from hdl_native.cli_types import NumberInRange
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
+    actions = next(a for a in commands["textgen"]._actions if isinstance(a, argparse._SubParsersAction)).choices
+    numbers = [a for a in actions[action]._actions if a.type in (int, float) or isinstance(a.type, NumberInRange)]
+    assert len(numbers) >= 3
+    for option in numbers:
+        assert isinstance(option.type, NumberInRange), option.option_strings
+        assert option.type.allowed in option.help, option.option_strings
+        if option.default is not None:
+            assert option.type(str(option.default)) == option.default

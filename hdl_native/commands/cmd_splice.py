@@ -17,6 +17,8 @@ HELP = "classify DNA splice junctions (EI / IE / N) with a recurrent network; ge
 
 HIDDEN = int_range(1, 1024)
 EPOCHS = int_range(1, 1000)
+# the training part holds about 2,200 sequences
+BATCH = int_range(1, 1024)
 
 
 def add_arguments(parser):
@@ -26,8 +28,9 @@ def add_arguments(parser):
                         help=f"training epochs (the best on validation is kept), {EPOCHS.allowed} (default: 25)")
     parser.add_argument("--lr", type=LEARNING_RATE, default=2e-3,
                         help=f"Adam learning rate, {LEARNING_RATE.allowed} (default: 0.002)")
-    parser.add_argument("--batch-size", type=int_range(1, 1024), default=32, help="sequences per batch (default: 32)")
-    parser.add_argument("--seed", type=SEED, default=0, help="initialisation, shuffling and the split (default: 0)")
+    parser.add_argument("--batch-size", type=BATCH, default=32, help=f"sequences per batch, {BATCH.allowed} (default: 32)")
+    parser.add_argument("--seed", type=SEED, default=0,
+                        help=f"initialisation, shuffling and the split, {SEED.allowed} (default: 0)")
     parser.add_argument("--threads", type=THREADS, default=None, help=f"kernel threads, {THREADS.allowed}")
     parser.add_argument("--data", metavar="DIR", default=None,
                         help="data root holding dna/splice.csv (default: $HDL_DATA, else ~/.cache/hdl_native)")

@@ -11,15 +11,16 @@ Ctrl-C (exit 130).  sample: streams the generated characters as they come; tempe
 """
 import sys
 
-from ..checkpoint import load_checkpoint
-from ..cli_types import BATCH_SIZE, LEARNING_RATE, NON_NEGATIVE, POSITIVE, POSITIVE_INT, SEED, THREADS, finite_float, int_range
+from ..checkpoint import MAX_HIDDEN, MAX_LAYERS, load_checkpoint
+from ..cli_types import (BATCH_SIZE, LEARNING_RATE, NON_NEGATIVE, POSITIVE, POSITIVE_INT, SEED, THREADS, finite_float,
+                         int_range)
 from ..training.config import EXIT_CODES
 
 HELP = "train a character-level GRU/LSTM on a text file (truncated BPTT), and sample text from it"
 
-# Wider or deeper stacks than these do not train in any sensible time on a CPU; they are typos.
-HIDDEN = int_range(1, 4096)
-LAYERS = int_range(1, 16)
+# the sizes a state file accepts (wider or deeper stacks would not train in any sensible time on a CPU)
+HIDDEN = int_range(1, MAX_HIDDEN)
+LAYERS = int_range(1, MAX_LAYERS)
 SEQ_LEN = int_range(1, 10_000)
 LENGTH = int_range(0, 10_000_000)
 # beyond ~100 the distribution is uniform to float precision; negative or NaN would be meaningless
@@ -49,15 +50,19 @@ def add_train_arguments(parser):
     parser.add_argument("--minutes", type=POSITIVE, default=None,
                         help=f"train for this many minutes (validation and saving not counted), {POSITIVE.allowed}")
     parser.add_argument("--steps", type=POSITIVE_INT, default=None,
-                        help="stop once this many steps have been trained in total (counting a resumed state's)")
+                        help="stop once this many steps have been trained in total (counting a resumed state's), "
+                             f"{POSITIVE_INT.allowed}")
     parser.add_argument("--lr", type=LEARNING_RATE, default=2e-3,
                         help=f"Adam learning rate, {LEARNING_RATE.allowed} (default: 0.002)")
     parser.add_argument("--clip", type=CLIP, default=5.0,
                         help=f"clip the gradients' global norm to this, {CLIP.allowed} (default: 5)")
-    parser.add_argument("--seed", type=SEED, default=0, help="initialisation and stream offsets (default: 0)")
-    parser.add_argument("--validate-every", type=POSITIVE_INT, default=100, help="steps (default: 100)")
+    parser.add_argument("--seed", type=SEED, default=0,
+                        help=f"initialisation and stream offsets, {SEED.allowed} (default: 0)")
+    parser.add_argument("--validate-every", type=POSITIVE_INT, default=100,
+                        help=f"validate every this many steps, {POSITIVE_INT.allowed} (default: 100)")
     parser.add_argument("--checkpoint-every", type=NON_NEGATIVE, default=60.0, metavar="SECONDS",
-                        help="save the state this often (default: 60); always at the end and on Ctrl-C")
+                        help=f"save the state this often, {NON_NEGATIVE.allowed} (default: 60); always at the end "
+                             "and on Ctrl-C")
     parser.add_argument("--threads", type=THREADS, default=None, help=f"kernel threads, {THREADS.allowed}")
     parser.add_argument("--out", metavar="STATE", default=None,
                         help="state file to write (default: the resumed STATE, else textgen.hdl)")
@@ -72,8 +77,9 @@ def add_sample_arguments(parser):
     parser.add_argument("--prompt", default=None, help="text to start from (default: a newline)")
     parser.add_argument("--temperature", type=TEMPERATURE, default=0.8,
                         help=f"softmax temperature, {TEMPERATURE.allowed}; 0 is greedy (default: 0.8)")
-    parser.add_argument("--length", type=LENGTH, default=500, help="characters to generate (default: 500)")
-    parser.add_argument("--seed", type=SEED, default=None, help="sampling seed (default: random)")
+    parser.add_argument("--length", type=LENGTH, default=500,
+                        help=f"characters to generate, {LENGTH.allowed} (default: 500)")
+    parser.add_argument("--seed", type=SEED, default=None, help=f"sampling seed, {SEED.allowed} (default: random)")
 
 
 def run(args):
