@@ -35,7 +35,8 @@ def assert_sides_disjoint(names, sequences, sides):
 
 
 def test_reader_strips_the_padding(tmp_path):
-    path = write_csv(tmp_path / "splice.csv", [("EI", "HUMA-DONOR-1", sequence(0)), ("N", "HUMB-NEG-2", "N" + sequence(1)[1:])])
+    rows = [("EI", "HUMA-DONOR-1", sequence(0)), ("N", "HUMB-NEG-2", "N" + sequence(1)[1:])]
+    path = write_csv(tmp_path / "splice.csv", rows)
     data = read_splice(path)
     assert data.names == ["HUMA-DONOR-1", "HUMB-NEG-2"]
     assert data.sequences.shape == (2, 60) and data.labels.tolist() == [0, 2]

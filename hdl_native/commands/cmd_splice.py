@@ -28,7 +28,8 @@ def add_arguments(parser):
                         help=f"training epochs (the best on validation is kept), {EPOCHS.allowed} (default: 25)")
     parser.add_argument("--lr", type=LEARNING_RATE, default=2e-3,
                         help=f"Adam learning rate, {LEARNING_RATE.allowed} (default: 0.002)")
-    parser.add_argument("--batch-size", type=BATCH, default=32, help=f"sequences per batch, {BATCH.allowed} (default: 32)")
+    parser.add_argument("--batch-size", type=BATCH, default=32,
+                        help=f"sequences per batch, {BATCH.allowed} (default: 32)")
     parser.add_argument("--seed", type=SEED, default=0,
                         help=f"initialisation, shuffling and the split, {SEED.allowed} (default: 0)")
     parser.add_argument("--threads", type=THREADS, default=None, help=f"kernel threads, {THREADS.allowed}")

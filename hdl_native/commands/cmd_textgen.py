@@ -66,7 +66,8 @@ def add_train_arguments(parser):
     parser.add_argument("--threads", type=THREADS, default=None, help=f"kernel threads, {THREADS.allowed}")
     parser.add_argument("--out", metavar="STATE", default=None,
                         help="state file to write (default: the resumed STATE, else textgen.hdl)")
-    parser.add_argument("--force", action="store_true", help="replace an existing state file this run does not continue")
+    parser.add_argument("--force", action="store_true",
+                        help="replace an existing state file this run does not continue")
     parser.add_argument("--db", metavar="FILE", default=None, help="SQLite progress log (default: none)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or validation lines")
     parser.add_argument("--json", action="store_true", help="print one JSON summary object on the last line")
