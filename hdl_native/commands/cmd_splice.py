@@ -40,44 +40,27 @@ def add_arguments(parser):
 
 
 def run(args):
-    import time
-
-    import numpy as np
-
-    from ..dna.classifier import SpliceRNN, confusion_matrix, predict, train_classifier
-    from ..dna.data import CLASSES, read_splice, splice_path
-    from ..dna.split import split_by_family
+    from ..dna.experiment import run_experiment
     from ..threads import set_num_threads
 
     if args.threads:
         set_num_threads(args.threads)
-    data = read_splice(splice_path(args.data))
-    sides = split_by_family(data.names, data.sequences, seed=args.seed)
-    part = {side: (data.sequences[rows], data.labels[rows]) for side, rows in sides.items()}
-    model = SpliceRNN(args.model, args.hidden, seed=args.seed)
 
     def report(epoch, loss, accuracy):
         if not args.quiet:
             print(f"epoch {epoch}: training loss {loss:.4f}, validation accuracy {100 * accuracy:.2f}%",
                   file=sys.stderr)
 
-    started = time.perf_counter()
-    best, best_epoch = train_classifier(model, part["train"], part["validation"], args.epochs,
-                                        batch_size=args.batch_size, lr=args.lr, seed=args.seed, report=report)
-    seconds = time.perf_counter() - started
-    test_sequences, test_labels = part["test"]
-    predictions = predict(model, test_sequences)
-    accuracy = 100 * float(np.mean(predictions == test_labels))
-    confusion = confusion_matrix(test_labels, predictions)
+    summary = run_experiment(args.data, args.model, args.hidden, args.epochs, args.batch_size, args.lr, args.seed,
+                             report)
     if args.json:
-        print(json_line({"test_accuracy": accuracy, "validation_accuracy": 100 * best, "best_epoch": best_epoch,
-                         "confusion": confusion.tolist(), "classes": CLASSES, "train_seconds": seconds,
-                         "sizes": {side: int(len(rows)) for side, rows in sides.items()}}))
+        print(json_line(summary))
         return 0
-    print(f"test accuracy {accuracy:.2f}% on {len(test_labels)} sequences of unseen gene families "
-          f"(epoch {best_epoch} chosen on validation, {100 * best:.2f}%; {seconds:.0f} s)")
+    print(f"test accuracy {summary['test_accuracy']:.2f}% on {summary['sizes']['test']} sequences of unseen gene "
+          f"families (epoch {summary['best_epoch']} chosen on validation, {summary['validation_accuracy']:.2f}%; "
+          f"{summary['train_seconds']:.0f} s)")
     print("confusion (rows true, columns predicted):")
-    print("      " + "".join(f"{name:>6}" for name in CLASSES))
-    for name, row in zip(CLASSES, confusion):
+    print("      " + "".join(f"{name:>6}" for name in summary["classes"]))
+    for name, row in zip(summary["classes"], summary["confusion"]):
         print(f"{name:>6}" + "".join(f"{count:6d}" for count in row))
     return 0
