@@ -12,7 +12,7 @@ from ..tensor import Tensor
 
 
 def zero_state(model, batch_size):
-    """The initial state of `model`'s recurrent layers for `batch_size` rows: a list of (layers, B, H) float32
+    """The initial state of a TextModel's recurrent layers for `batch_size` rows: a list of (layers, B, H) float32
     arrays, one for a GRU (h), two for an LSTM (h, c)."""
     count = 2 if model.cell == "lstm" else 1
     return [np.zeros((model.num_layers, batch_size, model.hidden_size), np.float32) for _ in range(count)]
