@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import HDLError
-from .models import MODELS
+from .models import MODELS, TEXT_MODELS
 from .quantize.section import dequantized_params
 
 MAGIC = b"HDLSTATE"
@@ -50,19 +50,24 @@ _MAGIC_AND_VERSION = len(MAGIC) + 4
 MAX_HEADER_BYTES = 16 << 20
 MAX_DATA_BYTES = 1 << 30
 MAX_CLASSES = 10_000
+# A recurrent layer of 4096 holds 50 M weights per gate set; deeper or wider stacks are not these models.
+MAX_HIDDEN = 4096
+MAX_LAYERS = 16
 # Real trees nest about 5 deep (rng_state -> augment -> state -> dict); JSON itself would recurse a thousand deep.
 MAX_TREE_DEPTH = 32
 _NUMERIC_KINDS = "biuf"
 PRETRAINED_LETTERS = Path(__file__).resolve().parent / "pretrained" / "letters.hdl"
-_ARCHITECTURE_OF = {cls: name for name, cls in MODELS.items()}
+# Every architecture a state file may hold: the image classifiers and the text generators.
+ARCHITECTURES = {**MODELS, **TEXT_MODELS}
+_ARCHITECTURE_OF = {cls: name for name, cls in ARCHITECTURES.items()}
 
 
 def architecture_of(model):
-    """The registered architecture name of `model` ('letters-cnn' or 'digits-mlp')."""
+    """The registered architecture name of `model` (a key of ARCHITECTURES, e.g. 'letters-cnn' or 'char-gru')."""
     try:
         return _ARCHITECTURE_OF[type(model)]
     except KeyError:
-        raise HDLError(f"cannot save a {type(model).__name__}: only {', '.join(MODELS)} are known") from None
+        raise HDLError(f"cannot save a {type(model).__name__}: only {', '.join(ARCHITECTURES)} are known") from None
 
 
 def save_checkpoint(path, model, optimizer=None, **extra):
@@ -123,18 +128,26 @@ def load_checkpoint(path):
         raise HDLError(f"cannot read state file {path}: {error.strerror}") from None
 
 
-def load_model(path):
-    """Rebuild the saved model in eval mode and return (model, meta); meta is the rest of the checkpoint."""
+def load_model(path, architectures=MODELS):
+    """Rebuild the saved model in eval mode and return (model, meta); meta is the rest of the checkpoint.
+
+    architectures: the kinds the caller can use (default: the image classifiers); a state of another
+    kind (a text generator given to `evaluate`) is an HDLError naming both.
+    """
     checkpoint = load_checkpoint(path)
-    model = build_model(checkpoint, path)
+    model = build_model(checkpoint, path, architectures)
     meta = {key: value for key, value in checkpoint.items() if key != "params"}
     return model, meta
 
 
-def build_model(checkpoint, path="<state>"):
-    """A model of the checkpoint's architecture with its parameters loaded, in eval mode."""
+def build_model(checkpoint, path="<state>", architectures=MODELS):
+    """A model of the checkpoint's architecture, one of `architectures`, with its parameters loaded, in eval mode."""
     _check_model_description(checkpoint, path)
-    model = MODELS[checkpoint["architecture"]](**checkpoint.get("model_args") or {})
+    architecture = checkpoint["architecture"]
+    if architecture not in architectures:
+        raise HDLError(f"{path} holds a {architecture} model, {_KIND_OF[architecture]}; "
+                       f"this command takes {' or '.join(architectures)} states")
+    model = architectures[architecture](**checkpoint.get("model_args") or {})
     load_params(model, checkpoint["params"], path)
     return model.eval()
 
@@ -218,18 +231,23 @@ _MODEL_ARG_RULES = {
     "n_classes": (lambda v: _is_int_in(v, 1, MAX_CLASSES), f"a whole number from 1 to {MAX_CLASSES}"),
     "dropout": (lambda v: _is_finite_number(v) and 0 <= v < 1, "a number from 0 up to (not including) 1"),
     "seed": (lambda v: _is_int_in(v, 0, 2 ** 63 - 1), "a non-negative whole number"),
+    "vocab": (lambda v: _is_int_in(v, 1, MAX_CLASSES), f"a whole number from 1 to {MAX_CLASSES}"),
+    "hidden": (lambda v: _is_int_in(v, 1, MAX_HIDDEN), f"a whole number from 1 to {MAX_HIDDEN}"),
+    "layers": (lambda v: _is_int_in(v, 1, MAX_LAYERS), f"a whole number from 1 to {MAX_LAYERS}"),
 }
+_KIND_OF = {**{name: "an image classifier" for name in MODELS},
+            **{name: "a text generator (see `hdl-native textgen`)" for name in TEXT_MODELS}}
 
 
 def _check_model_description(entries, path):
     """HDLError unless architecture, model_args and classes describe a model that can be built and used."""
     architecture = entries.get("architecture")
-    if not isinstance(architecture, str) or architecture not in MODELS:
-        raise HDLError(f"{path}: unknown architecture {_abbreviate(architecture)}; known: {', '.join(MODELS)}")
+    if not isinstance(architecture, str) or architecture not in ARCHITECTURES:
+        raise HDLError(f"{path}: unknown architecture {_abbreviate(architecture)}; known: {', '.join(ARCHITECTURES)}")
     model_args = entries.get("model_args") or {}
     if not isinstance(model_args, dict):
         raise HDLError(f"{path}: model_args must be a mapping, got {_abbreviate(model_args)}")
-    parameters = inspect.signature(MODELS[architecture]).parameters
+    parameters = inspect.signature(ARCHITECTURES[architecture]).parameters
     defaults = {name: parameter.default for name, parameter in parameters.items()}
     accepted = [name for name in defaults if name in _MODEL_ARG_RULES]
     for name, value in model_args.items():
@@ -241,7 +259,8 @@ def _check_model_description(entries, path):
             raise HDLError(f"{path}: model_args {name} is {_abbreviate(value)}, expected {wanted}")
     classes = entries.get("classes")
     if classes is not None:
-        n_classes = model_args.get("n_classes", defaults["n_classes"])
+        outputs = "vocab" if "vocab" in defaults else "n_classes"  # a text generator's classes are its characters
+        n_classes = model_args.get(outputs, defaults[outputs])
         if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes) or len(classes) != n_classes:
             raise HDLError(f"{path}: classes must be a list of {n_classes} names (one per model output), "
                            f"got {_abbreviate(classes)}")

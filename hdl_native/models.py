@@ -91,5 +91,28 @@ class CharRNN(Module):
 
 
 RECURRENT_CELLS = {"gru": GRU, "lstm": LSTM}
+
+
+class TextModel(CharRNN):
+    """The text generator's CharRNN under the names a state file records (model_args vocab, hidden,
+    layers); `n_classes` is the vocabulary size.  Subclasses name the recurrent cell."""
+
+    cell_name = None
+
+    def __init__(self, vocab=95, hidden=256, layers=3, seed=0):
+        super().__init__(self.cell_name, vocab, hidden, layers, seed=seed)
+        self.n_classes, self.num_layers = vocab, layers
+
+
+class CharGRU(TextModel):
+    cell_name = "gru"
+
+
+class CharLSTM(TextModel):
+    cell_name = "lstm"
+
+
+# The architectures of `hdl-native textgen` states; checkpoint.py knows them beside MODELS.
+TEXT_MODELS = {"char-gru": CharGRU, "char-lstm": CharLSTM}
 # The char-RNN training steps `hdl-native bench` times (issue 14's targets).
 CHAR_MODELS = {"char-gru": ("gru", 3), "char-lstm": ("lstm", 2)}

@@ -17,7 +17,8 @@ COMMANDS = next(action for action in PARSER._actions if isinstance(action, argpa
 # what each command needs besides options to parse at all
 REQUIRED = {"download": ["mnist"], "evaluate": ["model.hdl"], "ocr": ["page.png"], "plot": ["log.sqlite3", "--out", "p"],
             "quantize": ["model.hdl", "--bits", "8", "--out", "q.hdl"],
-            "prune": ["model.hdl", "--sparsity", "0.5", "--out", "p.hdl"], "synth-letters": ["--out", "synth"]}
+            "prune": ["model.hdl", "--sparsity", "0.5", "--out", "p.hdl"], "synth-letters": ["--out", "synth"],
+            "textgen": ["sample", "state.hdl"]}  # its two actions' options: tests/test_textgen.py
 RANGED = [(command, action) for command, parser in COMMANDS.items() for action in parser._actions
           if isinstance(action.type, NumberInRange)]
 

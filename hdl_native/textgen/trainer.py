@@ -1,0 +1,276 @@
+"""`hdl-native textgen train`: a character model trained by truncated BPTT on one corpus, resumable exactly.
+
+The vocabulary comes from the whole corpus; the last 10% is held out and only watched (validation loss in
+nats and bits per character).  Each batch row reads its own contiguous stream of the training part and
+carries its recurrent state from one chunk to the next; every epoch starts the streams at a random offset
+below seq_len (so chunk boundaries move) with zero state.  Gradients are clipped to a global norm, Adam
+steps.  The state file holds the parameters, Adam's state, the vocabulary, the stream position (epoch,
+chunk, offset), the carried state and the offset generator's state, so a resumed run continues exactly
+as the uninterrupted run would.
+"""
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from tqdm import tqdm
+
+from ..checkpoint import build_model, load_checkpoint, load_optimizer_state, save_checkpoint
+from ..errors import HDLError
+from ..json_output import json_line
+from ..models import TEXT_MODELS
+from ..optim import Adam, clip_grad_norm
+from ..threads import set_num_threads
+from ..training.divergence import Diverged, TrainingDiverged, check_gradients, check_loss, check_state
+from ..training.interrupt import StopOnSignal
+from ..training.outputs import check_outputs
+from ..training.sqlite_log import Progress, SqliteLog
+from .corpus import Streams, Vocabulary, check_streams_fit, corpus_digest, read_corpus, split_holdout
+from .graph import CharGraph, zero_state
+
+INTERRUPTED_EXIT_CODE = 130
+
+
+@dataclass(frozen=True)
+class TextgenConfig:
+    """Everything one `textgen train` run needs; max_steps counts from the model's first step."""
+
+    corpus: str
+    cell: str = "gru"
+    layers: int = 3
+    hidden: int = 256
+    seq_len: int = 100
+    batch_size: int = 64
+    lr: float = 2e-3
+    clip: float = 5.0                  # global gradient norm
+    seed: int = 0                      # initialisation and the epochs' stream offsets
+    max_seconds: float = None          # training time of this run (validation and saving not counted)
+    max_steps: int = None
+    validate_every: int = 100          # steps
+    checkpoint_every: float = 60.0     # seconds of wall time
+    threads: int = None
+    resume: str = None
+    out: str = "textgen.hdl"
+    force: bool = False
+    db: str = None
+    export: str = None                 # (no bare export for text states; check_outputs reads it)
+    progress: bool = True
+    json_summary: bool = False
+
+    @property
+    def architecture(self):
+        return f"char-{self.cell}"
+
+    def as_dict(self):
+        return asdict(self)
+
+
+@dataclass
+class StreamPosition:
+    """Where training is: steps done, epoch, next chunk, this epoch's start offset, the carried state."""
+
+    step: int
+    epoch: int
+    chunk: int
+    offset: int
+    carried: list
+
+
+def nats_to_bits(loss):
+    return loss / math.log(2.0)
+
+
+class TextTrainer:
+    """One run: start(config) builds or resumes it, run() trains and returns the exit code."""
+
+    def __init__(self, config, text, vocabulary, model, optimizer, position, rng, train_seconds=0.0):
+        self.config, self.vocabulary, self.model, self.optimizer = config, vocabulary, model, optimizer
+        self.position, self.rng, self.train_seconds_before = position, rng, train_seconds
+        self.digest, self.n_chars = corpus_digest(text), len(text)
+        self.train_codes, self.held_out = split_holdout(vocabulary.encode(text))
+        check_streams_fit(len(self.train_codes), len(self.held_out), config.batch_size, config.seq_len)
+        self.streams = Streams(self.train_codes, config.batch_size, config.seq_len, position.offset)
+        self.validation = Streams(self.held_out, config.batch_size, config.seq_len)
+        self.graph = CharGraph(model, config.batch_size, config.seq_len)
+        self.last_validation = None
+
+    # ------------------------------------------------------------- one step
+    def next_chunk(self):
+        """The next chunk's (inputs, targets) and the state to start it from; a new epoch when one is done."""
+        position, config = self.position, self.config
+        if position.chunk >= self.streams.n_chunks:
+            position.epoch += 1
+            position.chunk = 0
+            position.offset = int(self.rng.integers(config.seq_len))
+            position.carried = zero_state(self.model, config.batch_size)
+            self.streams = Streams(self.train_codes, config.batch_size, config.seq_len, position.offset)
+        return self.streams.chunk(position.chunk)
+
+    def train_step(self):
+        """Forward, backward, clip, Adam on the next chunk; returns (loss, accuracy)."""
+        inputs, targets = self.next_chunk()
+        graph, position = self.graph, self.position
+        graph.feed(inputs, position.carried, targets)
+        self.optimizer.zero_grad()
+        graph.loss.backward()
+        loss, batch = graph.loss.item(), position.step + 1
+        check_loss(loss, batch)
+        check_gradients(self.optimizer, batch)
+        accuracy, position.carried = graph.accuracy(), graph.final_state()
+        clip_grad_norm(self.model, self.config.clip)
+        self.optimizer.step()
+        position.step, position.chunk = batch, position.chunk + 1
+        return loss, accuracy
+
+    def validate(self):
+        """(mean loss in nats, accuracy) over every chunk of the held-out streams, from zero state."""
+        state, losses, accuracies = zero_state(self.model, self.config.batch_size), [], []
+        for k in range(self.validation.n_chunks):
+            inputs, targets = self.validation.chunk(k)
+            loss, accuracy, state = self.graph.evaluate(inputs, targets, state)
+            losses.append(loss)
+            accuracies.append(accuracy)
+        self.last_validation = (float(np.mean(losses)), float(np.mean(accuracies)))
+        return self.last_validation
+
+    # ------------------------------------------------------------- saving
+    def save(self, train_seconds):
+        check_state(self.model, self.optimizer, self.position.step)
+        config, position = self.config, self.position
+        save_checkpoint(
+            config.out, self.model, self.optimizer,
+            model_args={"vocab": len(self.vocabulary), "hidden": config.hidden, "layers": config.layers},
+            classes=self.vocabulary.characters, carried=position.carried, stream_rng=self.rng.bit_generator.state,
+            textgen={"step": position.step, "epoch": position.epoch, "chunk": position.chunk,
+                     "offset": position.offset, "seq_len": config.seq_len, "batch_size": config.batch_size,
+                     "corpus_digest": self.digest, "corpus_chars": self.n_chars, "train_seconds": train_seconds,
+                     "val_loss": self.last_validation[0] if self.last_validation else None},
+            settings=config.as_dict())
+
+    # ------------------------------------------------------------- the loop
+    def run(self):
+        config, position = self.config, self.position
+        chars_per_step = config.batch_size * config.seq_len
+        log = SqliteLog(config.db, "textgen", config.as_dict()) if config.db else None
+        bar = tqdm(total=config.max_steps, initial=position.step, unit="batch", disable=not config.progress,
+                   dynamic_ncols=True, file=sys.stderr)
+        stepping, steps_run, last_save, stop = 0.0, 0, time.monotonic(), StopOnSignal()
+        try:
+            with stop:
+                while not self.finished(stepping) and not stop:
+                    started = time.perf_counter()
+                    loss, accuracy = self.train_step()
+                    stepping += time.perf_counter() - started
+                    steps_run += 1
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{loss:.3f}", chars_per_s=f"{steps_run * chars_per_step / stepping:,.0f}")
+                    if log:
+                        log.log_training(Progress(position.step, position.epoch, 100 * accuracy, loss,
+                                                  chars_per_step, self.optimizer.lr, self.optimizer.beta1))
+                    if position.step % config.validate_every == 0:
+                        self.report_validation(log, bar)
+                    if time.monotonic() - last_save >= config.checkpoint_every:
+                        self.save(self.train_seconds_before + stepping)
+                        last_save = time.monotonic()
+                        if log:
+                            log.flush()
+            bar.close()
+            if self.last_validation is None or position.step % config.validate_every:
+                self.report_validation(log, None)
+            self.save(self.train_seconds_before + stepping)
+        except Diverged as diverged:
+            raise TrainingDiverged(f"training diverged: {diverged} (learning rate {config.lr:g} is probably too "
+                                   f"large); {config.out} keeps its last finite state") from None
+        finally:
+            bar.close()
+            if log:
+                log.close()
+        self.summarize(stepping, steps_run * chars_per_step)
+        if stop:
+            print(f"stopped by {stop.requested} after step {position.step}; state saved to {config.out}",
+                  file=sys.stderr)
+            return INTERRUPTED_EXIT_CODE
+        return 0
+
+    def finished(self, stepping):
+        config = self.config
+        return ((config.max_steps is not None and self.position.step >= config.max_steps)
+                or (config.max_seconds is not None and stepping >= config.max_seconds))
+
+    def report_validation(self, log, bar):
+        loss, accuracy = self.validate()
+        if log:
+            log.log_validation(Progress(self.position.step, self.position.epoch, 100 * accuracy, loss,
+                                        self.validation.n_chunks * self.config.batch_size * self.config.seq_len,
+                                        self.optimizer.lr, self.optimizer.beta1))
+        if self.config.progress:
+            (bar.write if bar is not None else print)(
+                f"validation after step {self.position.step} (epoch {self.position.epoch}): "
+                f"{loss:.4f} nats/char, {nats_to_bits(loss):.4f} bits/char, {100 * accuracy:.1f}% next-char accuracy",
+                file=sys.stderr)
+
+    def summarize(self, stepping, chars):
+        val_loss, val_accuracy = self.last_validation
+        summary = {"val_loss": val_loss, "val_bpc": nats_to_bits(val_loss), "val_accuracy": 100 * val_accuracy,
+                   "chars_per_s": chars / stepping if stepping > 0 else None, "train_seconds": stepping,
+                   "total_train_seconds": self.train_seconds_before + stepping, "steps": self.position.step,
+                   "epoch": self.position.epoch, "vocab": len(self.vocabulary), "state": str(self.config.out)}
+        if self.config.json_summary:
+            print(json_line(summary))
+        else:
+            print(f"validation loss {val_loss:.4f} nats/char ({nats_to_bits(val_loss):.4f} bits/char) after "
+                  f"{self.position.step} steps; {summary['chars_per_s'] or 0:,.0f} chars/s; state: {self.config.out}")
+
+
+def start(config):
+    """A TextTrainer for `config`: fresh from the corpus, or continuing config.resume exactly."""
+    check_outputs(config)
+    if config.threads:
+        set_num_threads(config.threads)
+    text = read_corpus(config.corpus)
+    if config.resume:
+        return resume(config, text)
+    vocabulary = Vocabulary.of_text(text)
+    model = TEXT_MODELS[config.architecture](vocab=len(vocabulary), hidden=config.hidden, layers=config.layers,
+                                             seed=config.seed)
+    rng = np.random.default_rng(config.seed + 1)
+    position = StreamPosition(step=0, epoch=0, chunk=0, offset=int(rng.integers(config.seq_len)),
+                              carried=zero_state(model, config.batch_size))
+    return TextTrainer(config, text, vocabulary, model, Adam(model, lr=config.lr), position, rng)
+
+
+def resume(config, text):
+    """The TextTrainer that continues config.resume on `text`: HDLError when the state is not a textgen
+    training state, or was trained on another corpus or with another architecture."""
+    path = config.resume
+    checkpoint = load_checkpoint(path)
+    model = build_model(checkpoint, path, TEXT_MODELS).train()
+    try:
+        progress, carried = checkpoint["textgen"], checkpoint["carried"]
+        position = StreamPosition(step=int(progress["step"]), epoch=int(progress["epoch"]),
+                                  chunk=int(progress["chunk"]), offset=int(progress["offset"]),
+                                  carried=[np.asarray(array, np.float32) for array in carried])
+        rng = np.random.default_rng()
+        rng.bit_generator.state = checkpoint["stream_rng"]
+        digest, seq_len, batch_size = progress["corpus_digest"], progress["seq_len"], progress["batch_size"]
+        train_seconds = float(progress["train_seconds"])
+    except (KeyError, TypeError, ValueError, OverflowError):
+        raise HDLError(f"{path} is not a resumable textgen training state (its stream position is missing "
+                       "or malformed)") from None
+    if digest != corpus_digest(text):
+        raise HDLError(f"{path} was trained on another corpus than {config.corpus}; resume it with the same file")
+    if (checkpoint["architecture"], model.hidden_size, model.num_layers, seq_len, batch_size) != (
+            config.architecture, config.hidden, config.layers, config.seq_len, config.batch_size):
+        raise HDLError(f"{path} is a {checkpoint['architecture']} {model.num_layers}x{model.hidden_size} trained "
+                       f"at batch {batch_size} x {seq_len}; resume it with the same --model, --layers, --hidden, "
+                       "--batch-size and --seq-len")
+    expected = [array.shape for array in zero_state(model, batch_size)]
+    if [array.shape for array in position.carried] != expected:
+        raise HDLError(f"{path}: its carried state has shapes {[a.shape for a in position.carried]}, "
+                       f"expected {expected}")
+    optimizer = Adam(model, lr=config.lr)
+    load_optimizer_state(optimizer, checkpoint["optimizer"], path)
+    optimizer.lr = config.lr
+    return TextTrainer(config, text, Vocabulary(checkpoint["classes"]), model, optimizer, position, rng,
+                       train_seconds)

@@ -1,0 +1,104 @@
+"""`hdl-native splice`: the reader, the gene-family split (no family and no sequence on two sides), and a
+short run on the real data (skipped without HDL_DATA)."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hdl_native.dna.classifier import confusion_matrix
+from hdl_native.dna.data import CLASSES, read_splice, splice_path
+from hdl_native.dna.split import family_ids, family_of, split_by_family
+from hdl_native.errors import DataError
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write_csv(path, rows):
+    path.write_text("Class, Donor, Sequence\n" + "".join(f"{c},  {n},   {s}\n" for c, n, s in rows))
+    return path
+
+
+def sequence(seed):
+    return "".join(np.random.default_rng(seed).choice(list("ACGT"), 60))
+
+
+def assert_sides_disjoint(names, sequences, sides):
+    families = family_ids(names, sequences)
+    seen = {}
+    for side, rows in sides.items():
+        for family in set(families[rows]):
+            assert seen.setdefault(family, side) == side, f"family {family} is in {seen[family]} and {side}"
+    assert sorted(np.concatenate(list(sides.values()))) == list(range(len(names)))
+
+
+def test_reader_strips_the_padding(tmp_path):
+    rows = [("EI", "HUMA-DONOR-1", sequence(0)), ("N", "HUMB-NEG-2", "N" + sequence(1)[1:])]
+    path = write_csv(tmp_path / "splice.csv", rows)
+    data = read_splice(path)
+    assert data.names == ["HUMA-DONOR-1", "HUMB-NEG-2"]
+    assert data.sequences.shape == (2, 60) and data.labels.tolist() == [0, 2]
+    assert "ACGT"[data.sequences[0, 0]] == sequence(0)[0]
+
+
+@pytest.mark.parametrize("row", [("XX", "HUMA-1", sequence(0)), ("EI", "HUMA-1", sequence(0)[:59]),
+                                 ("EI", "HUMA-1", "Q" + sequence(0)[1:])], ids=["class", "length", "base"])
+def test_reader_names_a_malformed_line(tmp_path, row):
+    path = write_csv(tmp_path / "splice.csv", [("IE", "HUMA-2", sequence(1)), row])
+    with pytest.raises(DataError, match="line 3"):
+        read_splice(path)
+
+
+def test_variants_of_a_gene_and_shared_sequences_form_one_family():
+    assert family_of("HUMAPOC2G-DONOR-12") == family_of("HUMAPOCII-NEG-3") == "HUMAPOC"
+    names = ["HUMAPOC2-DONOR-1", "HUMAPOCII-NEG-5", "HUMXYZ1-NEG-2", "CHKINS-DONOR-3"]
+    sequences = np.array([[0] * 60, [1] * 60, [2] * 60, [2] * 60])  # the last two share a sequence
+    families = family_ids(names, sequences)
+    assert families[0] == families[1] and families[2] == families[3] and families[0] != families[2]
+
+
+def test_split_keeps_every_family_on_one_side():
+    rng = np.random.default_rng(0)
+    names = [f"HUMG{gene:03d}{variant}-NEG-{i}" for i, (gene, variant) in   # 40 genes in variants
+             enumerate(zip(rng.integers(0, 40, 300), rng.choice(["A", "B", "2G", ""], 300)))]
+    sequences = rng.integers(0, 4, (300, 60))
+    sequences[10] = sequences[200]  # an exact duplicate across two families
+    sides = split_by_family(names, sequences, seed=3)
+    assert_sides_disjoint(names, sequences, sides)
+    assert all(len(rows) for rows in sides.values())
+    side_of = {row: side for side, rows in sides.items() for row in rows}
+    assert side_of[10] == side_of[200]
+
+
+def test_confusion_matrix_counts_true_rows_and_predicted_columns():
+    confusion = confusion_matrix(np.array([0, 0, 1, 2, 2]), np.array([0, 2, 1, 2, 0]))
+    np.testing.assert_array_equal(confusion, [[1, 0, 1], [0, 1, 0], [1, 0, 1]])
+
+
+def test_real_data_split_is_disjoint_and_classified(data_root):
+    if not (data_root / "dna" / "splice.csv").is_file():
+        pytest.skip(f"{data_root / 'dna' / 'splice.csv'} not found")
+    data = read_splice(splice_path(data_root))
+    assert len(data.names) == 3190 and np.bincount(data.labels).tolist() == [767, 768, 1655]
+    sides = split_by_family(data.names, data.sequences)
+    assert_sides_disjoint(data.names, data.sequences, sides)
+    test_sequences = {data.sequences[i].tobytes() for i in sides["test"]}
+    assert not test_sequences & {data.sequences[i].tobytes() for i in sides["train"]}
+    result = subprocess.run([sys.executable, "-m", "hdl_native", "splice", "--epochs", "3", "--threads", "1",
+                             "--data", str(data_root), "--quiet", "--json"], capture_output=True, text=True,
+                            timeout=600, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    confusion = np.array(summary["confusion"])
+    assert summary["classes"] == CLASSES and confusion.sum() == len(sides["test"])
+    assert summary["test_accuracy"] == pytest.approx(100 * np.trace(confusion) / confusion.sum())
+    assert summary["test_accuracy"] > 51.9 + 10  # well above always guessing N, even after 3 epochs
+
+
+def test_missing_data_is_one_line(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "hdl_native", "splice", "--data", str(tmp_path)],
+                            capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "dna/splice.csv" in result.stderr and len(result.stderr.strip().splitlines()) == 1

@@ -1,0 +1,197 @@
+"""`hdl-native textgen`: corpus and vocabulary, the held-out split, exact resume, sampling, bad input.
+
+Tiny corpora and a 1-layer model of 16 built in tmp_path, so each test takes seconds.
+"""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hdl_native.checkpoint import load_checkpoint
+from hdl_native.cli import main
+from hdl_native.errors import HDLError
+from hdl_native.textgen.corpus import Streams, Vocabulary, read_corpus, split_holdout
+from hdl_native.textgen.sample import generate, load_generator
+
+REPO = Path(__file__).resolve().parents[1]
+PRETRAINED_LETTERS = REPO / "hdl_native" / "pretrained" / "letters.hdl"
+TEXT = ("the quick brown fox jumps over the lazy dog. " * 12
+        + "pack my box with five dozen liquor jugs!\n" * 12)
+TINY = ["--layers", "1", "--hidden", "16", "--seq-len", "8", "--batch-size", "4", "--quiet"]
+
+
+def write(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    return path
+
+
+def train(tmp_path, *extra, corpus=None):
+    corpus = corpus or write(tmp_path, "corpus.txt", TEXT)
+    assert main(["textgen", "train", "--corpus", str(corpus), *TINY, *extra]) == 0
+
+
+@pytest.fixture(scope="module")
+def tiny_state(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("textgen")
+    train(tmp_path, "--steps", "20", "--out", str(tmp_path / "tiny.hdl"))
+    return tmp_path / "tiny.hdl"
+
+
+def test_vocabulary_round_trip():
+    vocabulary = Vocabulary.of_text(TEXT)
+    codes = vocabulary.encode(TEXT)
+    assert codes.dtype == np.int64 and codes.max() == len(vocabulary) - 1
+    assert vocabulary.decode(codes) == TEXT
+    assert vocabulary.characters == sorted(set(TEXT))
+    with pytest.raises(HDLError, match="outside the model's vocabulary of"):
+        vocabulary.encode("Zebra")
+
+
+def test_the_last_tenth_is_held_out():
+    codes = np.arange(1000)
+    train_part, held_out = split_holdout(codes)
+    assert len(held_out) == 100 and held_out[0] == 900 and held_out[-1] == 999
+    np.testing.assert_array_equal(np.concatenate([train_part, held_out]), codes)
+
+
+def test_streams_read_contiguous_rows_chunk_after_chunk():
+    codes = np.arange(103)
+    streams = Streams(codes, batch_size=2, seq_len=5, offset=1)
+    assert streams.row_length == 50 and streams.n_chunks == 10
+    first, second = streams.chunk(0), streams.chunk(1)
+    np.testing.assert_array_equal(first[0][1], np.arange(51, 56))  # row 1 starts at offset + row_length
+    np.testing.assert_array_equal(second[0][0], np.arange(6, 11))   # the next chunk continues the row
+    np.testing.assert_array_equal(first[1], first[0] + 1)           # targets: the next characters
+
+
+def test_the_state_holds_the_vocabulary_and_the_position(tiny_state):
+    checkpoint = load_checkpoint(tiny_state)
+    assert checkpoint["architecture"] == "char-gru"
+    assert checkpoint["classes"] == sorted(set(TEXT))
+    assert checkpoint["model_args"] == {"vocab": len(set(TEXT)), "hidden": 16, "layers": 1}
+    assert checkpoint["textgen"]["step"] == 20
+    assert [array.shape for array in checkpoint["carried"]] == [(1, 4, 16)]
+
+
+@pytest.mark.parametrize("model", ["gru", "lstm"])
+def test_resume_is_exact(tmp_path, model):
+    """6 steps in one run equal 3 steps and 3 more resumed: parameters, Adam state, carried state.
+    The training part (929 characters in 4 rows of chunks of 8) gives about 28 chunks an epoch, so a second
+    pair of runs, 40 = 20 + 20 steps, also crosses an epoch boundary (a new random offset, zero state)."""
+    for total in (6, 40):
+        whole, split = tmp_path / f"whole{total}.hdl", tmp_path / f"split{total}.hdl"
+        train(tmp_path, "--model", model, "--steps", str(total), "--out", str(whole))
+        train(tmp_path, "--model", model, "--steps", str(total // 2), "--out", str(split))
+        train(tmp_path, str(split), "--steps", str(total))
+        one, two = load_checkpoint(whole), load_checkpoint(split)
+        assert one["textgen"]["step"] == two["textgen"]["step"] == total
+        for name, array in one["params"].items():
+            np.testing.assert_array_equal(array, two["params"][name], err_msg=name)
+        for name, array in one["optimizer"]["buffers"].items():
+            np.testing.assert_array_equal(array, two["optimizer"]["buffers"][name], err_msg=name)
+        for mine, theirs in zip(one["carried"], two["carried"]):
+            np.testing.assert_array_equal(mine, theirs)
+    assert one["textgen"]["epoch"] >= 1
+
+
+def test_json_summary_and_sqlite_log(tmp_path, capsys):
+    import sqlite3
+    train(tmp_path, "--steps", "4", "--validate-every", "2", "--json", "--db", str(tmp_path / "log.sqlite"),
+          "--out", str(tmp_path / "s.hdl"))
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["steps"] == 4 and summary["chars_per_s"] > 0 and summary["train_seconds"] > 0
+    assert summary["val_bpc"] == pytest.approx(summary["val_loss"] / np.log(2))
+    with sqlite3.connect(tmp_path / "log.sqlite") as connection:
+        assert connection.execute("SELECT COUNT(*) FROM training").fetchone()[0] == 4
+        assert connection.execute("SELECT COUNT(*) FROM validation").fetchone()[0] == 2
+
+
+def test_sampling_is_deterministic_with_a_seed_and_greedy_at_zero(tiny_state):
+    model, vocabulary = load_generator(tiny_state)
+
+    def sample(temperature, seed):
+        return "".join(generate(model, vocabulary, "the ", 60, temperature, seed))
+
+    assert sample(1.0, 5) == sample(1.0, 5)
+    assert sample(1.0, 5) != sample(1.0, 6)
+    greedy = sample(0.0, 1)
+    assert greedy == sample(0.0, 2) and len(greedy) == 60 and set(greedy) <= set(TEXT)
+
+
+def test_sample_streams_one_character_per_flush(tiny_state, monkeypatch):
+    events = []
+
+    class Recorder:
+        def write(self, text):
+            events.append(("write", text))
+
+        def flush(self):
+            events.append(("flush", None))
+
+    monkeypatch.setattr(sys, "stdout", Recorder())
+    assert main(["textgen", "sample", str(tiny_state), "--length", "25", "--seed", "3"]) == 0
+    flushed = [events[i - 1][1] for i in range(1, len(events))
+               if events[i][0] == "flush" and events[i - 1][0] == "write"]
+    assert len(flushed) == 25 and all(len(character) == 1 for character in flushed)
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "hdl_native", *map(str, args)], capture_output=True, text=True,
+                          timeout=300, cwd=REPO)
+
+
+def one_line_error(result, *phrases):
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    for phrase in phrases:
+        assert phrase in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("content, phrase", [(b"", "is empty"), (b"  \n\n", "is empty"),
+                                             (bytes(range(256)) * 4, "is not text"),
+                                             (b"caf\xe9 au lait\n" * 50, "is not UTF-8")],
+                         ids=["empty", "blank", "binary", "latin-1"])
+def test_train_refuses_a_corpus_that_is_not_text(tmp_path, content, phrase):
+    corpus = write(tmp_path, "bad.txt", content)
+    one_line_error(run_cli("textgen", "train", "--corpus", corpus, *TINY, "--steps", "1",
+                           "--out", tmp_path / "s.hdl"), phrase)
+
+
+def test_train_refuses_a_corpus_too_short_for_a_batch(tmp_path):
+    corpus = write(tmp_path, "short.txt", "to be or not to be\n")
+    one_line_error(run_cli("textgen", "train", "--corpus", corpus, *TINY, "--out", tmp_path / "s.hdl"), "too short")
+
+
+@pytest.mark.parametrize("options, phrase", [
+    (["--prompt", "the Zulu"], "outside the model's vocabulary"),
+    (["--temperature", "-1"], "--temperature"),
+    (["--temperature", "nan"], "--temperature"),
+], ids=["unknown-prompt-character", "negative-temperature", "nan-temperature"])
+def test_sample_refuses_bad_options(tiny_state, options, phrase):
+    one_line_error(run_cli("textgen", "sample", tiny_state, *options), phrase)
+
+
+def test_states_of_another_kind_are_refused(tiny_state):
+    one_line_error(run_cli("textgen", "sample", PRETRAINED_LETTERS), "letters-cnn", "image classifier")
+    one_line_error(run_cli("evaluate", tiny_state), "char-gru", "text generator")
+
+
+@pytest.mark.parametrize("action", ["train", "sample"])
+def test_every_number_option_is_range_checked_and_says_its_range(action):
+    import argparse
+
+    from hdl_native.cli import build_parser
+    from hdl_native.cli_types import NumberInRange
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
+    actions = next(a for a in commands["textgen"]._actions if isinstance(a, argparse._SubParsersAction)).choices
+    numbers = [a for a in actions[action]._actions if a.type in (int, float) or isinstance(a.type, NumberInRange)]
+    assert len(numbers) >= 3
+    for option in numbers:
+        assert isinstance(option.type, NumberInRange), option.option_strings
+        assert option.type.allowed in option.help, option.option_strings
+        if option.default is not None:
+            assert option.type(str(option.default)) == option.default
