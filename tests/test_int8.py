@@ -229,7 +229,11 @@ def test_bad_paths_and_inputs_are_refused(random_network):
 
 
 def run_command(*args):
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    """Run from the installed package's parent, so `-m hdl_native` is the installed one (with its kernels),
+    never a bare checkout in the working directory."""
+    import hdl_native
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(hdl_native.__file__)))
     return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=600, cwd=root)
 
 

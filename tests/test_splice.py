@@ -8,12 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import hdl_native
 from hdl_native.dna.classifier import confusion_matrix
 from hdl_native.dna.data import CLASSES, read_splice, splice_path
 from hdl_native.dna.split import family_ids, family_of, split_by_family
 from hdl_native.errors import DataError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(hdl_native.__file__).resolve().parent.parent  # the installed package's parent, never a bare checkout
 
 
 def write_csv(path, rows):

@@ -10,13 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import hdl_native
 from hdl_native.checkpoint import load_checkpoint
 from hdl_native.cli import main
 from hdl_native.errors import HDLError
 from hdl_native.textgen.corpus import Streams, Vocabulary, read_corpus, split_holdout
 from hdl_native.textgen.sample import generate, load_generator
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(hdl_native.__file__).resolve().parent.parent  # the installed package's parent, never a bare checkout
 PRETRAINED_LETTERS = REPO / "hdl_native" / "pretrained" / "letters.hdl"
 TEXT = ("the quick brown fox jumps over the lazy dog. " * 12
         + "pack my box with five dozen liquor jugs!\n" * 12)

@@ -11,11 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import hdl_native
 from hdl_native.checkpoint import load_checkpoint, load_model
 from hdl_native.cli import main
 from hdl_native.data import write_idx
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(hdl_native.__file__).resolve().parent.parent  # the installed package's parent, never a bare checkout
 
 
 def bar_images(n, n_classes, seed):
