@@ -3,6 +3,7 @@ import os
 from pathlib import Path
 
 import pytest
+from tiny_sets import write_tiny_data
 
 
 def real_data_root():
@@ -28,3 +29,9 @@ def require_dataset(root, folder):
     if not (root / folder).is_dir():
         pytest.skip(f"dataset folder {root / folder} not found")
     return root / folder
+
+
+@pytest.fixture
+def tiny_data(tmp_path):
+    """A data root with a small 'letters' (26 classes) and 'mnist' (10 classes) set."""
+    return write_tiny_data(tmp_path / "data")

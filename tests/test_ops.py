@@ -10,7 +10,6 @@ The reference always sees exactly the values the op saw (float32 inputs
 are widened back to float64), so the tolerance only has to cover the op.
 """
 import functools
-import inspect
 
 import numpy as np
 import pytest

@@ -11,7 +11,7 @@ from hdl_native.prune import PRUNE_MASKS, apply_masks, magnitude_masks, masks_fr
 from hdl_native.training.config import RunConfig
 from hdl_native.training.loop import Trainer
 from hdl_native.weights import named_weights
-from test_training_cli import bar_images, tiny_data  # noqa: F401 (a fixture)
+from tiny_sets import bar_images
 
 SPARSITIES = [0.0, 0.3, 0.7, 0.95]
 

@@ -14,7 +14,7 @@ import hdl_native
 from hdl_native.checkpoint import load_checkpoint
 from hdl_native.cli import main
 from hdl_native.errors import HDLError
-from hdl_native.textgen.corpus import Streams, Vocabulary, read_corpus, split_holdout
+from hdl_native.textgen.corpus import Streams, Vocabulary, split_holdout
 from hdl_native.textgen.sample import generate, load_generator
 
 REPO = Path(hdl_native.__file__).resolve().parent.parent  # the installed package's parent, never a bare checkout

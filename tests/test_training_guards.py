@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 import pytest
-from test_training_cli import REPO, last_json, tiny_data  # noqa: F401  (tiny_data is a fixture)
+from test_training_cli import REPO, last_json
 
 from hdl_native import cli
 from hdl_native.checkpoint import load_checkpoint, remove_stale_temp_files

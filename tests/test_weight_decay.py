@@ -13,7 +13,6 @@ from hdl_native.nn import Parameter
 from hdl_native.optim import SGD, Adam
 from opinfo import BACKENDS, assert_close, running_on
 from test_optim import adam_reference_step, sgd_reference_step
-from test_training_cli import tiny_data  # noqa: F401 (a fixture)
 from hdl_native.training.config import OptimizerChoice
 
 SHAPES = {"fc.weight": (4, 3), "fc.bias": (4,), "out.weight": (2, 4), "out.bias": (2,)}

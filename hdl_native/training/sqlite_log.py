@@ -41,7 +41,7 @@ import numpy as np
 from ..errors import HDLError
 
 PROGRESS_COLUMNS = "startID, batchno, epoch, time, elapsed, cputime, corperc, avgloss, batchsize, lr, momentum"
-SCHEMA = f"""
+SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (startID INTEGER PRIMARY KEY AUTOINCREMENT, command TEXT, args TEXT, started REAL);
 CREATE TABLE IF NOT EXISTS training (startID INTEGER, batchno INTEGER, epoch INTEGER, time REAL, elapsed REAL,
     cputime REAL, corperc REAL, avgloss REAL, batchsize INTEGER, lr REAL, momentum REAL);
