@@ -10,8 +10,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._native import int8
+from ..quantize.schemes import linear_levels
 
-WEIGHT_LIMIT = 127  # symmetric int8: -128 is never used, so negating a weight cannot overflow
+# Weights are quantize.schemes' linear per-channel 8-bit levels: -127..127 (symmetric: -128 is never
+# used, so negating a weight cannot overflow).
 CHANNEL_MULTIPLE = 16  # the GEMM's vectors hold 16 int32 channels
 DEPTH_MULTIPLE = 4  # vpdpbusd adds groups of four products
 
@@ -60,11 +62,10 @@ def quantize_weight(weight):
     scales (O,) float64), with weight[o] ~ scales[o] * codes[o] and scale = max|w| / 127.
     """
     n_out = weight.shape[0]
-    rows = np.asarray(weight, np.float64).transpose(0, 2, 3, 1).reshape(n_out, -1)
-    largest = np.abs(rows).max(axis=1)
-    scales = np.where(largest > 0, largest / WEIGHT_LIMIT, 1.0)
-    codes = np.clip(np.rint(rows / scales[:, None]), -WEIGHT_LIMIT, WEIGHT_LIMIT).astype(np.int64)
-    return pack_codes(codes), codes, scales
+    levels, scales = linear_levels(np.asarray(weight).transpose(0, 2, 3, 1), 8, per_channel=True)
+    codes = levels.reshape(n_out, -1).astype(np.int64)
+    # An all-zero channel has codes 0 and scale 0; any scale serves it, and 1 keeps divisions finite.
+    return pack_codes(codes), codes, np.where(scales > 0, scales, 1.0).astype(np.float64)
 
 
 def pack_codes(codes):
