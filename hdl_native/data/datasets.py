@@ -20,6 +20,8 @@ SPLITS = ("train", "test")
 IMAGE_SIZE = 28
 DIGITS = [str(d) for d in range(10)]
 LETTERS = list(string.ascii_lowercase)
+# The class of everything on a page that is not a letter (digits, punctuation, marks), so a reader can say so.
+NOT_A_LETTER = "other"
 
 
 @dataclass(frozen=True)
