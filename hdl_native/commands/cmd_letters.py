@@ -8,10 +8,19 @@ Progress goes to an SQLite file for `hdl-native plot`.
 
   hdl-native letters --adam --mut-on-learn --out letters.hdl
   hdl-native letters letters.hdl --epochs 60      # resume and train further
+
+--finetune DIR teaches a letters model (--init, default the shipped one) the crops `hdl-native ocr PHOTO
+--crops DIR` saved and the user corrected, mixed with replayed training letters (training/finetune.py):
+
+  hdl-native letters --finetune mycrops --out mine.hdl
 """
 from ..cli_types import DROPOUT, LEARNING_RATE, MOMENTUM
 from ..data import add_data_arguments
 from ..training.config import OptimizerChoice, RunConfig, add_training_arguments
+from ..training.finetune import ALPHA as FINETUNE_ALPHA
+from ..training.finetune import DISTORT as FINETUNE_DISTORT
+from ..training.finetune import MINUTES as FINETUNE_MINUTES
+from ..training.finetune import FinetuneSession, finetune_config
 from ..training.session import Session
 
 HELP = "train the letters CNN (SGD/momentum or Adam, dropout, augmentation, weight decay, checkpoints, SQLite log)"
@@ -25,8 +34,9 @@ def add_arguments(parser):
     parser.add_argument("--momentum", type=MOMENTUM, default=0.9,
                         help=f"SGD momentum, {MOMENTUM.allowed}; 0 for plain SGD (default: 0.9)")
     parser.add_argument("--adam", action="store_true", help="use Adam instead of SGD")
-    parser.add_argument("--alpha", type=LEARNING_RATE, default=0.001,
-                        help=f"Adam learning rate, {LEARNING_RATE.allowed} (default: 0.001)")
+    parser.add_argument("--alpha", type=LEARNING_RATE, default=None,
+                        help=f"Adam learning rate, {LEARNING_RATE.allowed} (default: 0.001; {FINETUNE_ALPHA:g} with "
+                             "--finetune)")
     parser.add_argument("--dropout", type=DROPOUT, nargs="?", const=0.5, default=0.0, metavar="P",
                         help=f"dropout after fc1 while training, {DROPOUT.allowed}; --dropout alone means 0.5 "
                              "(default: off)")
@@ -34,13 +44,21 @@ def add_arguments(parser):
                         help="train on the synthetic letters `hdl-native synth-letters --out DIR` wrote instead of "
                              "the dataset's training split (validation and test stay on the real test split); "
                              "then fine-tune on real letters with --init")
+    parser.add_argument("--finetune", metavar="DIR", default=None,
+                        help="fine-tune --init STATE (default: the shipped model) on the corrected crops in DIR that "
+                             "`hdl-native ocr PHOTO --crops DIR` wrote, mixed with a replay sample of the model's "
+                             "training data (under --data) so it does not forget the rest; reports accuracy before "
+                             f"and after.  Adam, shift-and-flip and --distort {FINETUNE_DISTORT:g} unless given, at "
+                             f"most --max-minutes {FINETUNE_MINUTES:g} unless given")
     add_training_arguments(parser, "letters", default_epochs=30, default_validate_every=120,
                            default_db="letters-vals.sqlite3")
 
 
 def run(args):
+    if args.finetune:
+        return FinetuneSession(finetune_config(args)).run()
     if args.adam:
-        choice = OptimizerChoice("adam", args.alpha)
+        choice = OptimizerChoice("adam", args.alpha or 0.001)
     else:
         choice = OptimizerChoice("momentum" if args.momentum else "sgd", args.lr, args.momentum)
     return Session(RunConfig.from_args(args, "letters", "letters-cnn", choice)).run()

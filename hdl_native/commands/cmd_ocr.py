@@ -6,7 +6,8 @@ letters network (the pretrained one shipped with the package unless --model
 names another state file).  Where a line clearly shows its baseline, x-height
 and ascenders, the letters a glyph's height rules out are made unlikely (an
 undotted i that only reaches the x-height is not an l).  --out writes the photo
-with the boxes and letters drawn on it; --json prints one object with every box
+with the boxes and letters drawn on it; --crops DIR saves every box as a 28x28 crop with an editable
+labels file, for `hdl-native letters --finetune DIR`; --json prints one object with every box
 and its top-3 guesses.  --dtype int8 reads with the network quantised to int8 (hdl_native.int8).
 """
 import sys
@@ -24,9 +25,14 @@ def add_arguments(parser):
                         help="letters model state file (default: the pretrained model shipped with hdl_native)")
     parser.add_argument("--out", metavar="PNG", default=None,
                         help="write the photo with a box and the letter read around every character")
-    parser.add_argument("--crops", metavar="PNG", default=None,
-                        help="write the 28x28 crops the network saw, one row per line (to check them against "
-                             "the training letters)")
+    parser.add_argument("--crops", metavar="DIR", default=None,
+                        help="save every box read as a 28x28 PNG crop (what the network saw: bright ink on black) "
+                             "in DIR, with DIR/labels.tsv holding the letters read; correct the labels, then "
+                             "teach them to a model with `hdl-native letters --finetune DIR`")
+    parser.add_argument("--force", action="store_true", help="with --crops: replace the labels file DIR holds")
+    parser.add_argument("--crop-sheet", metavar="PNG", default=None,
+                        help="write the 28x28 crops the network saw as one picture, one row per line (to check "
+                             "them against the training letters)")
     parser.add_argument("--json", action="store_true", help="print one JSON object with all boxes on the last line")
     parser.add_argument("--min-confidence", metavar="P", type=min_confidence, default=0.5,
                         help=f"letters read with a lower probability print as '?', {min_confidence.allowed} "
@@ -46,7 +52,10 @@ def run(args):
     from ..ocr import read_page
     from ..ocr.model import load_letter_classifier
     from ..ocr.render import crop_sheet, save_boxed, save_picture
+    from ..ocr.user_crops import LABELS_FILE, check_crops_directory, write_crops
 
+    if args.crops:
+        check_crops_directory(args.crops, args.force)  # before the reading, not after
     started = time.perf_counter()
     classifier = load_letter_classifier(args.model, args.dtype, args.data)
     model_seconds = time.perf_counter() - started
@@ -56,9 +65,13 @@ def run(args):
     if args.out:
         save_boxed(result.photo.rgb, result.lines, result.photo.scale, args.out)
         print(f"boxed picture written to {args.out}", file=sys.stderr)
+    if args.crop_sheet:
+        save_picture(crop_sheet(result.crops), args.crop_sheet, "crop sheet")
+        print(f"crop sheet written to {args.crop_sheet}", file=sys.stderr)
     if args.crops:
-        save_picture(crop_sheet(result.crops), args.crops, "crop sheet")
-        print(f"crops written to {args.crops}", file=sys.stderr)
+        count = write_crops(args.crops, result, classifier.classes, args.force)
+        print(f"{count} crops and their labels written to {args.crops}; correct {args.crops}/{LABELS_FILE}, "
+              f"then: hdl-native letters --finetune {args.crops} --out mine.hdl", file=sys.stderr)
     if args.time:
         report_timings(result, model_seconds, time.perf_counter() - started)
     if args.json:

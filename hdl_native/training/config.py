@@ -42,6 +42,7 @@ class RunConfig:
     data_root: str = None              # None: find_data_root()'s default
     dataset: str = "letters"
     train_from: str = None             # train on the synthetic letters in this directory instead
+    finetune: str = None               # fine-tune config.init on the user's crops in this directory (finetune.py)
     holdout: int = 0                   # validate on this many held-out training images, when > 0 ...
     val_size: int = 1000               # ... else on this many images sampled from the test split
     # how

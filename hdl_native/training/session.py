@@ -70,15 +70,20 @@ class Session:
         check_outputs(config)
         if config.threads is not None:
             set_num_threads(config.threads)
-        root = find_data_root(config.data_root)
-        self.train_set = load_dataset(config.dataset, "train", root)
-        self.test_set = load_dataset(config.dataset, "test", root)
-        self.train_data, self.validation = training_data(config, self.train_set, self.test_set)
+        self.load_data()
         self.resumed = load_checkpoint(config.resume) if config.resume else None
         self.model = make_model(config, self.train_set.n_classes)
         self.optimizer = make_optimizer(self.model, config.optimizer, config.weight_decay)
         start_from(self.model, self.optimizer, self.resumed, config, self.train_set)
         self.log = open_log(config)
+
+    def load_data(self):
+        """The datasets, and the images to train and validate on (a fine-tune takes its own: finetune.py)."""
+        config = self.config
+        root = find_data_root(config.data_root)
+        self.train_set = load_dataset(config.dataset, "train", root)
+        self.test_set = load_dataset(config.dataset, "test", root)
+        self.train_data, self.validation = training_data(config, self.train_set, self.test_set)
 
     def train(self):
         """Train until the plan is done, the time is up or a signal arrives; returns why training stopped."""

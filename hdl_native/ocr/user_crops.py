@@ -1,0 +1,194 @@
+"""The user's own letters: `ocr --crops DIR` writes every box it read as a crop with an editable label,
+`letters --finetune DIR` reads the corrected labels back.
+
+A crop is exactly what the network was given, before normalisation: a 28x28 8-bit greyscale PNG, bright ink
+(255) on black (0), as in the training letters.  PNG is lossless, so a crop read back is bit-identical.
+Names sort in reading order: line01-box001.png, line01-box002.png, ... (wider numbers on bigger pages).
+
+DIR/labels.tsv holds one line per crop: file name, label, and the reader's confidence (ignored when read
+back).  A label is a letter a-z (either case), `other` for a mark that is not a letter (only for a model
+that has that class), or `-` to leave the crop out.  Lines starting with # are comments.
+"""
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from ..data.datasets import IMAGE_SIZE as FRAME
+from ..data.datasets import NOT_A_LETTER
+from ..errors import HDLError
+
+LABELS_FILE = "labels.tsv"
+LEAVE_OUT = "-"
+BORDER = 2  # crops keep this many px of black around the letter (crops.py frames 24x24 inside 28x28)
+PAPER_LEVEL = 128  # a border brighter than this on average means dark ink on white paper
+
+HEADER = """\
+# The letters `hdl-native ocr` found in {image}, one 28x28 crop each: what the network saw
+# (8-bit greyscale PNG, bright ink 255 on black 0).  Correct the label column, then run
+#   hdl-native letters --finetune {directory} --out mine.hdl
+# A label is a letter a-z (either case){other}, or - to leave the crop out (half a letter,
+# two letters, a smudge).  You may add crops of your own: 28x28 greyscale PNGs, bright ink on black,
+# one line each.
+# Columns, separated by tabs or spaces: file, label, confidence (ignored when read back).
+"""
+
+
+@dataclass
+class LabelledCrops:
+    """The usable crops of a labels file: images uint8 (n, 28, 28), labels int64 (n,) indexing `classes`,
+    and their file names (n,)."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    names: list
+    classes: list
+
+    def __len__(self):
+        return len(self.labels)
+
+
+def crop_names(counts):
+    """File names in reading order for lines holding counts[i] crops: ['line01-box001.png', ...]."""
+    line_digits = max(2, len(str(len(counts))))
+    box_digits = max(3, len(str(max(counts, default=0))))
+    return [f"line{line:0{line_digits}d}-box{box:0{box_digits}d}.png"
+            for line, count in enumerate(counts, start=1) for box in range(1, count + 1)]
+
+
+def write_crops(directory, result, classes, force=False):
+    """Write every crop of an OcrResult as PNG and DIR/labels.tsv with the reader's labels; returns the count.
+
+    directory is created if needed; HDLError when it already holds a labels file (unless force) or cannot be
+    written.  The labels file is written last, atomically, so an interrupted run leaves none.
+    """
+    directory = Path(directory)
+    labels_path = check_crops_directory(directory, force)
+    readings = [reading for line in result.lines for reading in line]
+    names = crop_names([len(line) for line in result.lines])
+    crops = [crop for line in result.crops for crop in line]
+    rows = [f"{name}\t{reading.letter}\t{reading.confidence:.3f}\n" for name, reading in zip(names, readings)]
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, crop in zip(names, crops):
+            Image.fromarray(np.ascontiguousarray(crop, dtype=np.uint8), "L").save(directory / name, format="PNG")
+        other = f", {NOT_A_LETTER} for a mark that is not a letter (a digit, punctuation)" \
+            if NOT_A_LETTER in classes else ""
+        header = HEADER.format(image=result.photo.path, directory=directory, other=other)
+        write_text_atomically(labels_path, header + "".join(rows))
+    except OSError as error:
+        raise HDLError(f"--crops {directory}: cannot write the crops ({error.strerror or error})") from None
+    return len(rows)
+
+
+def check_crops_directory(directory, force=False):
+    """The labels file path in `directory`; HDLError when that is a file or holds a labels file (unless force)."""
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise HDLError(f"--crops {directory} is a file, not a directory")
+    labels_path = directory / LABELS_FILE
+    if labels_path.exists() and not force:
+        raise HDLError(f"--crops {directory} already holds {LABELS_FILE} (perhaps corrected by hand); pass --force "
+                       "to replace it, or choose another directory")
+    return labels_path
+
+
+def write_text_atomically(path, text):
+    """Write `text` to a temporary file beside `path`, then rename it over `path`."""
+    descriptor, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+
+
+def read_labelled_crops(directory, classes):
+    """The crops DIR/labels.tsv labels with one of `classes` (a model's class names) -> LabelledCrops.
+
+    Crops labelled '-' are left out.  HDLError naming the file (and line) when the directory or labels file
+    is missing, a line does not parse, a label is unknown, a crop is missing, unreadable, not 28x28 or dark
+    on light, a crop is listed twice, or no crop is left.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise HDLError(f"--finetune {directory}: no such directory (write one with `hdl-native ocr PHOTO --crops "
+                       f"{directory}`)")
+    labels_path = directory / LABELS_FILE
+    if not labels_path.is_file():
+        raise HDLError(f"--finetune {directory}: no {LABELS_FILE} in it (`hdl-native ocr PHOTO --crops DIR` "
+                       "writes one)")
+    index_of = class_index(classes)
+    images, labels, names, lines_of = [], [], [], {}
+    for number, fields in labelled_lines(labels_path):
+        where = f"{labels_path}:{number}"
+        name, label = fields[0], fields[1].lower()
+        if name in lines_of:
+            raise HDLError(f"{where}: {name} is listed twice (also on line {lines_of[name]})")
+        lines_of[name] = number
+        if label == LEAVE_OUT:
+            continue
+        if label not in index_of:
+            raise HDLError(f"{where}: unknown label {fields[1]!r}{unknown_label_hint(index_of, label)}")
+        images.append(read_crop(directory / name, where))
+        labels.append(index_of[label])
+        names.append(name)
+    if not labels:
+        raise HDLError(f"{labels_path}: no crop is labelled (every line is a comment or {LEAVE_OUT!r}); "
+                       "label some crops to fine-tune on")
+    return LabelledCrops(np.stack(images), np.array(labels, np.int64), names, list(classes))
+
+
+def unknown_label_hint(index_of, label):
+    """What a labels file may say instead of an unknown `label`, for a model whose class_index is index_of."""
+    if label == NOT_A_LETTER:
+        return f": this model has no {NOT_A_LETTER!r} class; use {LEAVE_OUT!r} to leave the crop out"
+    other = f", {NOT_A_LETTER!r}" if NOT_A_LETTER in index_of else ""
+    return f"; use a letter a-z{other} or {LEAVE_OUT!r} to leave the crop out"
+
+
+def class_index(classes):
+    """{label as written in a labels file: class index} for a model's class names (letters in lower case)."""
+    return {str(name).lower(): index for index, name in enumerate(classes)}
+
+
+def labelled_lines(labels_path):
+    """(line number, [file, label, ...]) for every line of a labels file that is not blank or a comment."""
+    try:
+        text = labels_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise HDLError(f"{labels_path}: cannot read it ({getattr(error, 'strerror', None) or error})") from None
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        fields = stripped.split()
+        if len(fields) not in (2, 3):
+            raise HDLError(f"{labels_path}:{number}: expected 'file label [confidence]', got {stripped!r}")
+        yield number, fields
+
+
+def read_crop(path, where):
+    """One crop as uint8 (28, 28), bright ink on black; HDLError naming `where` when it is not one."""
+    try:
+        with Image.open(path) as picture:
+            size = picture.size
+            pixels = np.asarray(picture.convert("L"), dtype=np.uint8)
+    except FileNotFoundError:
+        raise HDLError(f"{where}: the crop {path} does not exist") from None
+    except (OSError, UnidentifiedImageError, ValueError) as error:
+        raise HDLError(f"{where}: cannot read the crop {path} as an image ({error})") from None
+    if size != (FRAME, FRAME):
+        raise HDLError(f"{where}: the crop {path} is {size[0]}x{size[1]}; crops must be {FRAME}x{FRAME} "
+                       "(bright ink on black, the letter centred in a 24x24 box, like those `ocr --crops` writes)")
+    border = np.concatenate([pixels[:BORDER].ravel(), pixels[-BORDER:].ravel(),
+                             pixels[:, :BORDER].ravel(), pixels[:, -BORDER:].ravel()])
+    if border.mean() > PAPER_LEVEL:
+        raise HDLError(f"{where}: the crop {path} looks like dark ink on light paper; crops must be bright ink "
+                       "(255) on black (0): invert it")
+    return pixels

@@ -1,0 +1,180 @@
+"""Teach a letters model the user's hand: fine-tune it on the crops `ocr --crops DIR` saved and the user corrected.
+
+``FinetuneSession(config).run()`` is a training Session (config.finetune names the crops directory, config.init
+the model) whose training images are a mix, so the model learns the new hand without forgetting the rest:
+
+- the user's labelled crops, repeated so they make up USER_SHARE of the mix (a fifth of them held out to
+  measure on, when there are at least MIN_CROPS_FOR_HOLDOUT);
+- a replay sample of REPLAY_IMAGES from the training split of the dataset the model's state names, found
+  under --data / $HDL_DATA; without it the crops alone, with a warning.
+
+Accuracy is measured before and after on the held-out crops, the crops trained on, and the test split of each
+source of that dataset (per source when the dataset says which image came from where).  The result is an
+ordinary letters state: `ocr --model` and `evaluate` read it, and it can be fine-tuned again.
+"""
+import sys
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from ..checkpoint import PRETRAINED_LETTERS, load_checkpoint
+from ..data import find_data_root, load_dataset
+from ..data.datasets import Dataset
+from ..errors import DataError, HDLError
+from .config import OptimizerChoice, RunConfig
+from .evaluate import Evaluator
+from .session import Session
+
+REPLAY_IMAGES = 2400  # drawn once from the model's own training split
+USER_SHARE = 0.25  # of the training mix, once there is replay data
+HOLDOUT_FRACTION = 0.2
+MIN_CROPS_FOR_HOLDOUT = 20
+ALPHA = 1e-4  # Adam's step: a tenth of training from scratch, so the rest is not trained away
+DISTORT = 0.5  # the crops are few: distort them (and the replay) mildly, besides the shift-and-flip
+MINUTES = 3.0  # default time limit
+
+
+@dataclass
+class Measured:
+    """One set the model is measured on before and after: a name for the report, images (n, 28, 28) uint8,
+    labels (n,) in the model's classes."""
+
+    name: str
+    images: np.ndarray
+    labels: np.ndarray
+
+
+class FinetuneSession(Session):
+    """A Session training on the user's crops mixed with replay data; reports accuracy before and after."""
+
+    def __init__(self, config):
+        super().__init__(config)
+        self.measured = []  # [Measured]
+        self.before = None  # {name: accuracy in percent}
+
+    def load_data(self):
+        from ..ocr.user_crops import LABELS_FILE, read_labelled_crops  # here: the ocr package loads scipy
+
+        config = self.config
+        state = load_checkpoint(config.init)
+        classes = list(state.get("classes") or [])
+        crops = read_labelled_crops(config.finetune, classes)
+        rng = np.random.default_rng([config.seed, 5])
+        trained, held = split_crops(crops, rng)
+        replay_train, replay_test = replay_sets(config.dataset, find_data_root(config.data_root), classes)
+        images, labels = training_mix(trained, replay_train, rng)
+        self.measured = ([Measured(f"your crops, {len(held[1])} held out", *held)] if held else []) \
+            + [Measured(f"your crops, {len(trained[1])} trained on", *trained)] + replay_test
+        labels_path = Path(config.finetune) / LABELS_FILE
+        self.train_set = Dataset(name=config.dataset, split="train", images=images, labels=labels, classes=classes,
+                                 images_path=labels_path, labels_path=labels_path)
+        self.train_data = (images, labels)
+        self.validation = held or trained
+        n_held, n_replay = len(held[1]) if held else 0, len(replay_train[1]) if replay_train else 0
+        print(f"fine-tuning {config.init} on {len(crops)} crops from {config.finetune} ({n_held} held out) "
+              f"and {n_replay} {config.dataset} training images")
+
+    def setup(self):
+        super().setup()
+        self.before = self.accuracies()
+
+    def test(self):
+        """Measure again and print before -> after per set; returns the JSON summary."""
+        after = self.accuracies()
+        print("accuracy before -> after fine-tuning:")
+        width = max(len(name) for name in after)
+        for name, accuracy in after.items():
+            print(f"  {name:<{width}}  {self.before[name]:6.2f}% -> {accuracy:6.2f}%")
+        trainer = self.trainer
+        return {"command": self.config.command, "finetune": self.config.finetune, "init": self.config.init,
+                "accuracy_before": self.before, "accuracy_after": after, "batches": trainer.batch_counter,
+                "run_train_seconds": trainer.run_seconds, "stopped_by": trainer.stopped_by}
+
+    def accuracies(self):
+        """{name: accuracy in percent} of the model on every Measured set."""
+        evaluator = Evaluator(self.model)
+        return {item.name: evaluator.evaluate(item.images, item.labels).accuracy for item in self.measured}
+
+    def saved_entries(self):
+        entries = super().saved_entries()
+        entries["finetuned_on"] = {"crops": str(self.config.finetune), "from": str(self.config.init),
+                                   "images": int(len(self.train_data[1]))}
+        return entries
+
+
+def split_crops(crops, rng):
+    """((images, labels) to train on, (images, labels) held out or None): HOLDOUT_FRACTION of the crops when
+    there are at least MIN_CROPS_FOR_HOLDOUT."""
+    if len(crops) < MIN_CROPS_FOR_HOLDOUT:
+        return (crops.images, crops.labels), None
+    order = rng.permutation(len(crops))
+    n_held = int(round(HOLDOUT_FRACTION * len(crops)))
+    held, kept = np.sort(order[:n_held]), np.sort(order[n_held:])
+    return (crops.images[kept], crops.labels[kept]), (crops.images[held], crops.labels[held])
+
+
+def replay_sets(name, root, classes):
+    """(replay sample (images, labels) or None, [Measured] test splits) of dataset `name` under `root`,
+    labels translated to `classes` (images of classes the model lacks are dropped)."""
+    try:
+        train, test = load_dataset(name, "train", root), load_dataset(name, "test", root)
+    except DataError as error:
+        print(f"warning: no replay data, fine-tuning on the crops alone, so the model may forget other hands: "
+              f"{error}", file=sys.stderr)
+        return None, []
+    rng = np.random.default_rng(0)
+    sample = np.sort(rng.choice(len(train), min(REPLAY_IMAGES, len(train)), replace=False))
+    kept, labels = in_classes(train.labels[sample], train.classes, classes)
+    return (train.images[sample][kept], labels), test_sources(test, classes)
+
+
+def test_sources(test, classes):
+    """[Measured]: the test split per source when it says which image came from where, then all of it."""
+    kept, labels = in_classes(test.labels, test.classes, classes)
+    images = test.images[kept]
+    measured = [Measured(f"{test.name} test ({len(labels)})", images, labels)]
+    names, sources = getattr(test, "source_names", None), getattr(test, "sources", None)
+    if names is None or sources is None or len(names) < 2:
+        return measured
+    sources = np.asarray(sources)[kept]
+    return [Measured(f"{name} test ({np.count_nonzero(sources == i)})", images[sources == i], labels[sources == i])
+            for i, name in enumerate(names) if np.any(sources == i)] + measured
+
+
+def in_classes(labels, dataset_classes, classes):
+    """(kept (n,) bool, labels of the kept re-indexed from dataset_classes to classes): images of classes the
+    model lacks are not kept."""
+    index_of = {name: i for i, name in enumerate(classes)}
+    mapped = np.array([index_of.get(name, -1) for name in dataset_classes], np.int64)[np.asarray(labels)]
+    return mapped >= 0, mapped[mapped >= 0]
+
+
+def training_mix(trained, replay, rng):
+    """uint8 images (N, 28, 28), int64 labels (N,): the crops repeated to USER_SHARE of the mix with the replay
+    sample, shuffled; the crops alone without replay."""
+    images, labels = trained
+    if replay is None:
+        return images, labels
+    copies = max(1, int(round(USER_SHARE / (1 - USER_SHARE) * len(replay[1]) / len(labels))))
+    mixed_images = np.concatenate([np.repeat(images, copies, axis=0), replay[0]])
+    mixed_labels = np.concatenate([np.repeat(labels, copies), replay[1]])
+    order = rng.permutation(len(mixed_labels))
+    return mixed_images[order], mixed_labels[order]
+
+
+def finetune_config(args):
+    """The RunConfig of `hdl-native letters --finetune DIR`: the model (--init, default the shipped one) sets the
+    architecture and the dataset to replay; Adam at --alpha (default ALPHA), the shift-and-flip plus --distort
+    (default DISTORT), --max-minutes (default MINUTES)."""
+    if args.state:
+        raise HDLError("--finetune starts from --init STATE (default: the shipped model), not from a STATE to resume")
+    if args.train_from or args.holdout:
+        raise HDLError(f"--finetune trains on the crops and holds some out itself; "
+                       f"{'--train-from' if args.train_from else '--holdout'} does not apply")
+    init = args.init or str(PRETRAINED_LETTERS)
+    state = load_checkpoint(init)
+    optimizer = OptimizerChoice("adam", args.alpha or ALPHA)
+    config = RunConfig.from_args(args, "letters", state["architecture"], optimizer)
+    return replace(config, finetune=args.finetune, init=init, dataset=state.get("dataset") or args.dataset,
+                   augment=True, distort=args.distort or DISTORT, max_seconds=config.max_seconds or MINUTES * 60)

@@ -1,0 +1,139 @@
+"""Users teach the reader their hand, end to end: `ocr --crops DIR` on a page the test builds, the labels file
+corrected from the page's ground truth, `letters --finetune DIR`, and `ocr --model mine.hdl` reading the page."""
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ocr_pages import PageSpec, build_page, iou
+from PIL import Image, ImageDraw, ImageFont
+
+import hdl_native
+from hdl_native.data import read_idx
+from hdl_native.ocr.user_crops import LABELS_FILE
+
+LETTERS = [chr(ord("a") + i) for i in range(26)]
+
+
+def run_cli(*args, data=None):
+    env = None
+    if data is not None:
+        import os
+
+        env = {**os.environ, "HDL_DATA": str(data)}
+    return subprocess.run([sys.executable, "-m", "hdl_native", *map(str, args)], capture_output=True, text=True,
+                          timeout=600, cwd=Path(hdl_native.__file__).parent.parent, env=env)
+
+
+def read_with_crops(page, crops, *model):
+    """`ocr PAGE --crops DIR --json` -> the boxes read, in the order of the crops: [((top, bottom, left, right),
+    letter)]."""
+    result = run_cli("ocr", page, "--crops", crops, "--json", *model)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    return [((box["y"], box["y"] + box["height"], box["x"], box["x"] + box["width"]), box["letters"][0])
+            for line in summary["lines"] for box in line["boxes"]]
+
+
+def correct_labels(crops, found, truths):
+    """Rewrite DIR/labels.tsv as a user would: the true letter of every crop that matches one letter of the
+    page (IoU >= 0.5), '-' for the rest; returns how many are labelled."""
+    path = crops / LABELS_FILE
+    rows = [line for line in path.read_text().splitlines() if not line.startswith("#")]
+    assert len(rows) == len(found)
+    labelled, lines = 0, [line for line in path.read_text().splitlines() if line.startswith("#")]
+    for row, (box, _) in zip(rows, found):
+        best = max(truths, key=lambda truth: iou(truth[0], box))
+        label = best[1] if iou(best[0], box) >= 0.5 else "-"
+        labelled += label != "-"
+        name, _, confidence = row.split("\t")
+        lines.append(f"{name}\t{label.upper() if labelled % 2 else label}\t{confidence}")  # either case is fine
+    path.write_text("\n".join(lines) + "\n")
+    return labelled
+
+
+def finetune(crops, out, data, *options):
+    """`letters --finetune` -> its JSON summary."""
+    result = run_cli("letters", "--finetune", crops, "--out", out, "--threads", "1", "--no-db", "--quiet", "--json",
+                     *options, data=data)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def crop_accuracies(summary, when):
+    """{'held out' or 'trained on': accuracy} on the user's crops from a fine-tune summary."""
+    return {name.split(", ")[1].split(" ", 1)[1]: accuracy for name, accuracy in summary[when].items()
+            if name.startswith("your crops")}
+
+
+def font_page(tmp_path, text="hello there\nbig world"):
+    """A page of printed letters, each drawn alone so its box is known -> (path, [(box, letter)])."""
+    page = Image.new("RGB", (900, 400), (235, 225, 205))
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.load_default(size=60)
+    truths = []
+    for row, line in enumerate(text.split("\n")):
+        x = 60
+        for letter in line:
+            if letter != " ":
+                left, top, right, bottom = draw.textbbox((x, 60 + 160 * row), letter, font=font)
+                draw.text((x, 60 + 160 * row), letter, font=font, fill=(30, 30, 80))
+                truths.append(((top, bottom, left, right), letter))
+            x += draw.textlength(letter, font=font) + 6
+    path = tmp_path / "page.jpg"
+    page.save(path, quality=90)
+    return path, truths
+
+
+def test_printed_page_crops_fine_tune_and_read_again(tmp_path, tiny_data):
+    """Runs without the real data: the shipped model, a printed page, and the tiny letters set to replay."""
+    page, truths = font_page(tmp_path)
+    crops = tmp_path / "crops"
+    found = read_with_crops(page, crops)
+    assert correct_labels(crops, found, truths) >= 15
+    summary = finetune(crops, tmp_path / "mine.hdl", tiny_data, "--max-batches", "30")
+    before, after = crop_accuracies(summary, "accuracy_before"), crop_accuracies(summary, "accuracy_after")
+    assert list(after) == ["trained on"]  # under 20 crops: none held out
+    assert after["trained on"] >= before["trained on"]
+    assert "letters test (78)" in summary["accuracy_after"]  # the replayed set's test split is measured
+    result = run_cli("ocr", page, "--model", tmp_path / "mine.hdl")
+    assert result.returncode == 0, result.stderr
+    assert [len(line.replace(" ", "")) for line in result.stdout.splitlines()] == [10, 8]
+
+
+def writer_letters(root, count):
+    """The first `count` test letters (uint8 (n, 28, 28), labels (n,)) of the unipen writer with the most of them:
+    one person's hand the reader never saw."""
+    folder = root / "unipen"
+    if not (folder / "unipen-test-meta.tsv.gz").is_file():
+        pytest.skip(f"{folder} with its test split and meta file not found")
+    with gzip.open(folder / "unipen-test-meta.tsv.gz", "rt") as stream:
+        writers = np.array([line.split("\t")[1] for line in stream])
+    names, counts = np.unique(writers, return_counts=True)
+    chosen = np.flatnonzero(writers == names[np.argmax(counts)])[:count]
+    images = read_idx(folder / "unipen-test-images-idx3-ubyte.gz")[chosen]
+    labels = read_idx(folder / "unipen-test-labels-idx1-ubyte.gz")[chosen].astype(np.int64)
+    return images, labels
+
+
+def test_one_writers_page_is_read_better_after_fine_tuning(tmp_path, data_root):
+    images, labels = writer_letters(data_root, 260)
+    jpeg, truths, used = build_page(images, labels, PageSpec(seed=3))
+    page = tmp_path / "page.jpg"
+    page.write_bytes(jpeg)
+    crops = tmp_path / "crops"
+    found = read_with_crops(page, crops)
+    assert correct_labels(crops, found, [(t.box, LETTERS[t.label]) for t in truths]) >= 0.9 * used
+    summary = finetune(crops, tmp_path / "mine.hdl", data_root, "--max-batches", "300")
+    before, after = crop_accuracies(summary, "accuracy_before"), crop_accuracies(summary, "accuracy_after")
+    print(summary)
+    assert after["trained on"] > before["trained on"]
+    assert after["held out"] >= before["held out"]
+    for name, accuracy in summary["accuracy_after"].items():
+        if not name.startswith("your crops"):  # the rest is not forgotten
+            assert accuracy >= summary["accuracy_before"][name] - 2.0, name
+    result = run_cli("ocr", page, "--model", tmp_path / "mine.hdl", "--json")
+    assert result.returncode == 0, result.stderr
