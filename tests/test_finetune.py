@@ -55,6 +55,12 @@ def correct_labels(crops, found, truths):
     return labelled
 
 
+def read_correctly(found, truths):
+    """How many of the page's letters [(box, letter)] a reading [(box, letter)] got right (boxes matched by IoU)."""
+    return sum(any(iou(box, true_box) >= 0.5 and letter == true_letter for box, letter in found)
+               for true_box, true_letter in truths)
+
+
 def finetune(crops, out, data, *options):
     """`letters --finetune` -> its JSON summary."""
     result = run_cli("letters", "--finetune", crops, "--out", out, "--threads", "1", "--no-db", "--quiet", "--json",
@@ -99,9 +105,8 @@ def test_printed_page_crops_fine_tune_and_read_again(tmp_path, tiny_data):
     assert list(after) == ["trained on"]  # under 20 crops: none held out
     assert after["trained on"] >= before["trained on"]
     assert "letters test (78)" in summary["accuracy_after"]  # the replayed set's test split is measured
-    result = run_cli("ocr", page, "--model", tmp_path / "mine.hdl")
-    assert result.returncode == 0, result.stderr
-    assert [len(line.replace(" ", "")) for line in result.stdout.splitlines()] == [10, 8]
+    again = read_with_crops(page, tmp_path / "again", "--model", tmp_path / "mine.hdl")
+    assert read_correctly(again, truths) >= read_correctly(found, truths)
 
 
 def writer_letters(root, count):
@@ -126,14 +131,14 @@ def test_one_writers_page_is_read_better_after_fine_tuning(tmp_path, data_root):
     page.write_bytes(jpeg)
     crops = tmp_path / "crops"
     found = read_with_crops(page, crops)
-    assert correct_labels(crops, found, [(t.box, LETTERS[t.label]) for t in truths]) >= 0.9 * used
-    summary = finetune(crops, tmp_path / "mine.hdl", data_root, "--max-batches", "300")
+    truths = [(t.box, LETTERS[t.label]) for t in truths]
+    assert correct_labels(crops, found, truths) >= 0.9 * used
+    summary = finetune(crops, tmp_path / "mine.hdl", data_root, "--max-batches", "150")
     before, after = crop_accuracies(summary, "accuracy_before"), crop_accuracies(summary, "accuracy_after")
-    print(summary)
     assert after["trained on"] > before["trained on"]
     assert after["held out"] >= before["held out"]
     for name, accuracy in summary["accuracy_after"].items():
         if not name.startswith("your crops"):  # the rest is not forgotten
             assert accuracy >= summary["accuracy_before"][name] - 2.0, name
-    result = run_cli("ocr", page, "--model", tmp_path / "mine.hdl", "--json")
-    assert result.returncode == 0, result.stderr
+    again = read_with_crops(page, tmp_path / "again", "--model", tmp_path / "mine.hdl")
+    assert read_correctly(again, truths) > read_correctly(found, truths)

@@ -48,8 +48,8 @@ def add_arguments(parser):
                         help="fine-tune --init STATE (default: the shipped model) on the corrected crops in DIR that "
                              "`hdl-native ocr PHOTO --crops DIR` wrote, mixed with a replay sample of the model's "
                              "training data (under --data) so it does not forget the rest; reports accuracy before "
-                             f"and after.  Adam, shift-and-flip and --distort {FINETUNE_DISTORT:g} unless given, at "
-                             f"most --max-minutes {FINETUNE_MINUTES:g} unless given")
+                             "and after.  Adam with a cosine decay, shift-and-flip, --distort "
+                             f"{FINETUNE_DISTORT:g} and at most --max-minutes {FINETUNE_MINUTES:g} unless given")
     add_training_arguments(parser, "letters", default_epochs=30, default_validate_every=120,
                            default_db="letters-vals.sqlite3")
 

@@ -1,0 +1,136 @@
+"""The user's crops: `ocr --crops DIR` writes the network's exact input as PNGs with an editable labels file, and
+reading the corrected file back refuses anything it cannot use with one line naming the file (and line)."""
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from test_finetune import font_page
+
+import hdl_native
+from hdl_native.checkpoint import PRETRAINED_LETTERS
+from hdl_native.errors import HDLError
+from hdl_native.ocr import read_page
+from hdl_native.ocr.model import load_letter_classifier
+from hdl_native.ocr.user_crops import LABELS_FILE, crop_names, read_labelled_crops, write_crops
+
+LETTERS = [chr(ord("a") + i) for i in range(26)]
+WITH_OTHER = LETTERS + ["other"]
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "hdl_native", *map(str, args)], capture_output=True, text=True,
+                          timeout=300, cwd=Path(hdl_native.__file__).parent.parent)
+
+
+def test_names_sort_in_reading_order_however_many_lines_and_boxes():
+    names = crop_names([3, 12])
+    assert names[:2] == ["line01-box001.png", "line01-box002.png"] and names[-1] == "line02-box012.png"
+    assert sorted(names) == names
+    many = crop_names([1] * 120 + [1500])
+    assert sorted(many) == many and many[0] == "line001-box0001.png" and len(set(many)) == 121 + 1499
+
+
+@pytest.fixture(scope="module")
+def page_read(tmp_path_factory):
+    """(OcrResult of the shipped model on a printed page, its classes, the page's [(box, letter)])."""
+    if not PRETRAINED_LETTERS.is_file():
+        pytest.skip(f"the shipped model {PRETRAINED_LETTERS} is not installed")
+    path, truths = font_page(tmp_path_factory.mktemp("page"))
+    classifier = load_letter_classifier()
+    return read_page(path, classifier), classifier.classes, truths
+
+
+def test_crops_are_the_networks_input_bit_for_bit_with_the_letters_read(page_read, tmp_path):
+    result, classes, _ = page_read
+    assert write_crops(tmp_path / "new" / "crops", result, classes) == 18
+    directory = tmp_path / "new" / "crops"
+    rows = [line.split("\t") for line in (directory / LABELS_FILE).read_text().splitlines()
+            if not line.startswith("#")]
+    readings = [reading for line in result.lines for reading in line]
+    assert [row[0] for row in rows] == sorted(path.name for path in directory.glob("*.png"))
+    assert [row[1] for row in rows] == [reading.letter for reading in readings]
+    assert [float(row[2]) for row in rows] == pytest.approx([r.confidence for r in readings], abs=5e-4)
+    for row, crop in zip(rows, [crop for line in result.crops for crop in line]):
+        with Image.open(directory / row[0]) as picture:
+            assert picture.format == "PNG" and picture.mode == "L"
+            assert np.array_equal(np.asarray(picture), crop)
+    crops = read_labelled_crops(directory, classes)
+    assert crops.names == [row[0] for row in rows]
+    assert np.array_equal(crops.images, np.concatenate(result.crops))
+    assert [classes[i] for i in crops.labels] == [reading.letter for reading in readings]
+
+
+def test_a_labels_file_is_not_replaced_without_force(page_read, tmp_path):
+    result, classes, _ = page_read
+    write_crops(tmp_path, result, classes)
+    (tmp_path / LABELS_FILE).write_text("line01-box001.png x\n")
+    with pytest.raises(HDLError, match="already holds labels.tsv.*--force"):
+        write_crops(tmp_path, result, classes)
+    assert (tmp_path / LABELS_FILE).read_text() == "line01-box001.png x\n"
+    assert write_crops(tmp_path, result, classes, force=True) == 18
+    (tmp_path / "file").write_text("")
+    with pytest.raises(HDLError, match="is a file"):
+        write_crops(tmp_path / "file", result, classes)
+
+
+def crops_dir(tmp_path, lines, crops=None):
+    """A directory with crops a.png (a letter on black) and the labels file `lines` (a list of lines)."""
+    for name, pixels in (crops or {"a.png": letter_crop()}).items():
+        Image.fromarray(pixels).save(tmp_path / name)
+    (tmp_path / LABELS_FILE).write_text("\n".join(lines) + "\n")
+    return tmp_path
+
+
+def letter_crop(side=28):
+    pixels = np.zeros((side, side), np.uint8)
+    pixels[6:22, 12:16] = 255
+    return pixels
+
+
+def test_corrected_labels_either_case_comments_and_left_out_crops(tmp_path):
+    crops = {"a.png": letter_crop(), "b.png": letter_crop(), "c.png": letter_crop(), "d.png": letter_crop()}
+    directory = crops_dir(tmp_path, ["# a comment", "", "a.png\tL\t0.5", "b.png l", "c.png -", "d.png other 0.1"],
+                          crops)
+    read = read_labelled_crops(directory, WITH_OTHER)
+    assert read.names == ["a.png", "b.png", "d.png"] and list(read.labels) == [11, 11, 26]
+    assert read.images.dtype == np.uint8 and read.images.shape == (3, 28, 28)
+
+
+@pytest.mark.parametrize("lines, crops, message", [
+    (["a.png"], None, f"{LABELS_FILE}:1: expected 'file label"),
+    (["# c", "a.png a 0.5 extra"], None, f"{LABELS_FILE}:2: expected"),
+    (["a.png 7"], None, f"{LABELS_FILE}:1: unknown label '7'; use a letter a-z or '-'"),
+    (["a.png other"], None, "has no 'other' class"),
+    (["a.png a", "a.png b"], None, f"{LABELS_FILE}:2: a.png is listed twice \\(also on line 1\\)"),
+    (["a.png a", "z.png b"], None, f"{LABELS_FILE}:2: the crop .*z.png does not exist"),
+    (["big.png a"], {"big.png": letter_crop(32)}, "is 32x32; crops must be 28x28"),
+    (["paper.png a"], {"paper.png": 255 - letter_crop()}, "dark ink on light paper"),
+    (["text.png a"], {}, "cannot read the crop"),
+    (["a.png -", "# all left out"], None, f"{LABELS_FILE}: no crop is labelled"),
+])
+def test_bad_labels_files_name_the_file_and_line(tmp_path, lines, crops, message):
+    directory = crops_dir(tmp_path, lines, crops)
+    (tmp_path / "text.png").write_text("not a picture")
+    with pytest.raises(HDLError, match=message):
+        read_labelled_crops(directory, LETTERS)
+
+
+def test_missing_directory_or_labels_file(tmp_path):
+    with pytest.raises(HDLError, match="no such directory"):
+        read_labelled_crops(tmp_path / "none", LETTERS)
+    with pytest.raises(HDLError, match=f"no {LABELS_FILE} in it"):
+        read_labelled_crops(tmp_path, LETTERS)
+
+
+def test_command_line_errors_are_one_line_exit_2(tmp_path):
+    directory = crops_dir(tmp_path, ["a.png q", "a.png?"])
+    for args, message in ((("letters", "--finetune", directory, "--out", tmp_path / "mine.hdl"), ":2: expected"),
+                          (("letters", "--finetune", tmp_path / "none"), "no such directory"),
+                          (("ocr", "page.jpg", "--crops", directory), "already holds labels.tsv")):
+        result = run_cli(*args)
+        assert result.returncode == 2, result.stderr
+        assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "mine.hdl").exists()
