@@ -45,6 +45,7 @@ class Session:
         # setup() fills these in:
         self.train_set = self.test_set = None  # Datasets
         self.train_data = self.validation = None  # (uint8 images (N, 28, 28), int labels (N,)) each
+        self.train_weights = None  # float64 (N,) probabilities of drawing each training image, or None
         self.resumed = None  # the checkpoint dict being continued, if any
         self.model = self.optimizer = self.log = None
         # train() fills these in:
@@ -73,7 +74,7 @@ class Session:
         root = find_data_root(config.data_root)
         self.train_set = load_dataset(config.dataset, "train", root)
         self.test_set = load_dataset(config.dataset, "test", root)
-        self.train_data, self.validation = training_data(config, self.train_set, self.test_set)
+        (*self.train_data, self.train_weights), self.validation = training_data(config, self.train_set, self.test_set)
         self.resumed = load_checkpoint(config.resume) if config.resume else None
         self.model = make_model(config, self.train_set.n_classes)
         self.optimizer = make_optimizer(self.model, config.optimizer, config.weight_decay)
@@ -89,7 +90,8 @@ class Session:
               f"batch {config.batch_size}, {get_num_threads()} threads"
               + (f", resuming {config.resume}" if self.resumed else ""))
         with StopOnSignal() as stop_flag:
-            self.trainer = Trainer(model, self.optimizer, config, self.train_data, self.validation, self.log)
+            self.trainer = Trainer(model, self.optimizer, config, self.train_data, self.validation, self.log,
+                                   weights=self.train_weights)
             if self.resumed is not None:
                 resume_position(self.trainer, self.resumed, config.resume)
             try:
