@@ -18,7 +18,7 @@ FALLBACK_FRACTION = 0.1  # of the training split, when the state records no held
 
 
 def add_arguments(parser):
-    from hdl_native.cli_types import BATCH_SIZE, THREADS
+    from hdl_native.cli_types import THREADS
     from hdl_native.data.mixture import dataset_names
     from hdl_native.data.paths import DATA_ENV
 
@@ -31,8 +31,6 @@ def add_arguments(parser):
     parser.add_argument("--data", metavar="DIR", default=None,
                         help=f"data root holding letters/, unipen/, ... (default: ${DATA_ENV}, "
                              "else ~/.cache/hdl_native)")
-    parser.add_argument("--batch-size", type=BATCH_SIZE, default=500,
-                        help=f"images per forward pass, {BATCH_SIZE.allowed} (default: 500)")
     parser.add_argument("--threads", type=THREADS, default=None,
                         help=f"kernel threads, {THREADS.allowed} (default: all cores)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
@@ -49,7 +47,7 @@ def run(args):
     checkpoint, model, meta, name, train_set, test_set = load_inputs(args)
     before = stored_temperature(meta, args.state)
     images, labels, description = fitting_images(meta, name, train_set, test_set)
-    evaluator = Evaluator(model, batch_size=args.batch_size, normalization=meta.get("normalization"))
+    evaluator = Evaluator(model, normalization=meta.get("normalization"))
     held_log_probs = evaluator.predict_log_probs(images)
     after = fit_temperature(held_log_probs, labels)
     rows = [measured("held out", held_log_probs, labels, before, after)]
