@@ -74,10 +74,7 @@ def load_nonletters(split="train", root=None):
     labels int64 (N,) all 0.  images_path/labels_path name the MNIST files the digits came from.
     Raises DataError (from load_dataset) when MNIST is missing or broken.
     """
-    mnist = load_dataset("mnist", split, root)
-    rng = np.random.default_rng(MNIST_SEED[split])
-    chosen = np.sort(rng.choice(len(mnist), size=min(MNIST_COUNT[split], len(mnist)), replace=False))
-    digits = normalize_like_letters(mnist.images[chosen].astype(np.float32) / np.float32(255))
+    digits, mnist = framed_digits(split, root)
     marks, _ = draw_marks(MARK_COUNT[split], MARK_SEED[split])
     images = np.concatenate([digits, marks])
     labels = np.zeros(len(images), dtype=np.int64)
@@ -85,6 +82,15 @@ def load_nonletters(split="train", root=None):
     labels.flags.writeable = False
     return Dataset(name=NAME, split=split, images=images, labels=labels, classes=[NOT_A_LETTER],
                    images_path=mnist.images_path, labels_path=mnist.labels_path)
+
+
+def framed_digits(split, root=None):
+    """(uint8 (n, 28, 28) MNIST digits framed like the letter sets, the MNIST Dataset they came from):
+    MNIST_COUNT[split] of the split's digits (all, if it holds fewer), drawn without replacement, in file order."""
+    mnist = load_dataset("mnist", split, root)
+    rng = np.random.default_rng(MNIST_SEED[split])
+    chosen = np.sort(rng.choice(len(mnist), size=min(MNIST_COUNT[split], len(mnist)), replace=False))
+    return normalize_like_letters(mnist.images[chosen].astype(np.float32) / np.float32(255)), mnist
 
 
 @functools.lru_cache(maxsize=4)
