@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from hdl_native.data import Batcher, load_dataset, write_idx
-from hdl_native.data.datasets import clear_cache
+from hdl_native.data.datasets import DATASETS, clear_cache
 from hdl_native.data.mixture import load_mixture, parse_mixture, sampling_weights
 from hdl_native.errors import DataError
 from hdl_native.training.start import held_out
@@ -111,3 +111,13 @@ def test_bad_mixtures_are_named(name, message):
 def test_a_mixture_with_a_missing_source_says_which(letter_sets):
     with pytest.raises(DataError, match="chars74k"):
         load_dataset("letters,chars74k", "test", letter_sets)
+
+
+def test_every_source_carries_its_credit():
+    from hdl_native.data.mixture import data_credits
+
+    credits = data_credits("letters,unipen:2,nistvowels,chars74k,nonletters")
+    assert "CC BY 4.0" in credits["unipen"] and "ICPR 1994" in credits["unipen"]
+    assert "Special Database 19" in credits["nistvowels"] and "VISAPP 2009" in credits["chars74k"]
+    assert "MNIST" in credits["nonletters"] and all(credits.values())
+    assert data_credits("mnist") == {"mnist": DATASETS["mnist"].credit}

@@ -36,6 +36,7 @@ class DatasetSpec:
     transposed: bool = False
     label_offset: int = 0
     download_hint: str = ""
+    credit: str = ""  # the licence and the citation its authors ask for, recorded in every model trained on it
 
 
 def _emnist(name, classes, label_offset=0):
@@ -48,12 +49,15 @@ def _emnist(name, classes, label_offset=0):
         transposed=True,
         label_offset=label_offset,
         download_hint="run `hdl-native download emnist --dest {root}`",
+        credit="G. Cohen, S. Afshar, J. Tapson and A. van Schaik, \"EMNIST: an extension of MNIST to handwritten "
+               "letters\", 2017 (NIST Special Database 19)",
     )
 
 
-def _letter_set(name):
+def _letter_set(name, credit):
     """A letter set of the shared data: files {name}-{split}-..., upright, labels 0..25 for a..z."""
     return DatasetSpec(
+        credit=credit,
         folder=name,
         images_file={split: f"{name}-{split}-images-idx3-ubyte.gz" for split in SPLITS},
         labels_file={split: f"{name}-{split}-labels-idx1-ubyte.gz" for split in SPLITS},
@@ -69,13 +73,23 @@ DATASETS = {
         labels_file={"train": "train-labels-idx1-ubyte.gz", "test": "t10k-labels-idx1-ubyte.gz"},
         classes=DIGITS,
         download_hint="run `hdl-native download mnist --dest {root}`",
+        credit="Y. LeCun, C. Cortes and C. J. C. Burges, the MNIST database (yann.lecun.com/exdb/mnist)",
     ),
     "emnist-digits": _emnist("digits", DIGITS),
     "emnist-letters": _emnist("letters", LETTERS, label_offset=1),  # NIST numbers the letters 1..26
-    "letters": _letter_set("letters"),
-    "unipen": _letter_set("unipen"),          # 87,453 pen-tablet letters, 307 writers
-    "nistvowels": _letter_set("nistvowels"),  # 10,000 NIST SD19 vowels: only a e i o u occur
-    "chars74k": _letter_set("chars74k"),      # 2,418 letters of 55 writers
+    "letters": _letter_set("letters", "MIT licence, (c) 2025 Bishwaprotap Ray "
+                                      "(github.com/TasnimulIntazamAsif/Handwritten_Letter_Indentification)"),
+    # 87,453 pen-tablet letters, 307 writers
+    "unipen": _letter_set("unipen", "CC BY 4.0 (doi 10.5281/zenodo.1195803); I. Guyon, L. Schomaker, R. Plamondon, "
+                                    "M. Liberman and S. Janet, \"UNIPEN project of on-line data exchange and recognizer "
+                                    "benchmarks\", ICPR 1994"),
+    # 10,000 NIST SD19 vowels: only a e i o u occur
+    "nistvowels": _letter_set("nistvowels", "NIST Standard Reference Data, freely distributed by NIST; P. Grother, "
+                                            "\"NIST Special Database 19 Handprinted Forms and Characters Database\", "
+                                            "NIST, 1995"),
+    # 2,418 letters of 55 writers
+    "chars74k": _letter_set("chars74k", "research use; T. E. de Campos, B. R. Babu and M. Varma, \"Character "
+                                        "recognition in natural images\", VISAPP 2009"),
 }
 
 

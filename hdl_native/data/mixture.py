@@ -23,6 +23,8 @@ from .datasets import DATASETS, LETTERS, NOT_A_LETTER, Dataset, load_dataset
 
 # Sources that are not plain IDX folders: name -> (module, function(split, root) -> Dataset).
 EXTRA_SOURCES = {"nonletters": ("hdl_native.data.nonletters", "load_nonletters")}
+EXTRA_CREDITS = {"nonletters": f"digits of MNIST ({DATASETS['mnist'].credit}) and punctuation marks drawn by "
+                               "hdl_native's own code"}
 
 
 def is_mixture(name):
@@ -48,6 +50,12 @@ def parse_mixture(name):
             raise DataError(f"{source!r} appears twice in {name!r}")
         parts.append((source, weight))
     return parts
+
+
+def data_credits(name):
+    """{source: its licence and citation} for a dataset or mixture name, as a trained model records them."""
+    names = [source for source, _ in parse_mixture(name)] if is_mixture(name) else [name]
+    return {source: EXTRA_CREDITS.get(source) or DATASETS[source].credit for source in names}
 
 
 def dataset_names(text):

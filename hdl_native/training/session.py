@@ -17,6 +17,7 @@ import numpy as np
 from ..checkpoint import load_checkpoint, save_checkpoint
 from ..data import augment, find_data_root, load_dataset
 from ..data.augment import MNIST_MEAN, MNIST_STD
+from ..data.mixture import data_credits
 from ..json_output import json_line
 from ..prune import PRUNE_MASKS, masks_for_state
 from ..threads import get_num_threads, set_num_threads
@@ -169,6 +170,7 @@ class Session:
     def saved_entries(self):
         """What a state file records about the run besides the model, optimiser and position."""
         entries = {"classes": list(self.train_set.classes), "dataset": self.train_set.name,
+                   "data_credits": data_credits(self.train_set.name),
                    "normalization": {"mean": MNIST_MEAN, "std": MNIST_STD}, "command": self.config.command,
                    "settings": self.config.as_dict()}
         if self.optimizer.masks:  # a pruned model's fine-tune: resuming it keeps the pruned weights at zero

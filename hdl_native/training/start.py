@@ -8,7 +8,7 @@ from ..checkpoint import architecture_of, load_checkpoint, load_optimizer_state,
 from ..data.idx import read_labelled_images
 from ..data.mixture import mixture_weights, sampling_weights
 from ..errors import HDLError
-from ..models import MODELS
+from ..models import LETTER_MODELS, MODELS
 from ..optim import SGD, Adam
 from ..prune import PRUNE_MASKS, masks_from_state
 from .sqlite_log import SqliteLog
@@ -69,7 +69,7 @@ def read_synthetic(directory, n_classes):
 
 def make_model(config, n_classes):
     """A freshly initialised model of config.architecture for n_classes, seeded by config.seed."""
-    if config.architecture == "letters-cnn":
+    if config.architecture in LETTER_MODELS:
         return MODELS[config.architecture](n_classes=n_classes, dropout=config.dropout, seed=config.seed)
     if config.dropout:
         raise HDLError(f"--dropout applies to the CNN only, not to {config.architecture}")
