@@ -1,6 +1,7 @@
 """Measure a saved model on a test split.
 
-Reports test accuracy, top-2 accuracy (the true class among the two highest scores),
+Reports test accuracy, top-2 accuracy (the true class among the two highest scores), the expected
+calibration error of its confidences (with the temperature the state stores, see `hdl-native calibrate`),
 accuracy per class, the most confused pairs, and accuracy on augmented copies of the
 test images (each shifted by up to 2 pixels and 5 pixels inverted, seeded by --seed), which
 shows how well the model copes with small changes it may not have been trained on.
@@ -11,7 +12,7 @@ The dataset defaults to the one the model was trained on.
 
   hdl-native evaluate letters.hdl --json
 """
-HELP = "measure a saved model on a test split: accuracy, top-2, per class, confusions, augmented, weights"
+HELP = "measure a saved model on a test split: accuracy, top-2, calibration, per class, confusions, augmented, weights"
 
 
 def add_arguments(parser):
@@ -52,6 +53,9 @@ def run(args):
           f"augmented {report.augmented_accuracy:.2f}%   mean loss {report.loss:.4f}")
     if report.quantization:
         print(f"  {describe_quantization(report.quantization)}")
+    uncalibrated = " (uncalibrated: see `hdl-native calibrate`)" if report.temperature == 1.0 else ""
+    print(f"  calibration error (ECE, 15 bins) {100 * report.calibration_error:.2f}% at temperature "
+          f"{report.temperature:.3f}{uncalibrated}")
     cells = [f"{name}:{'  n/a' if math.isnan(pct) else f'{pct:5.1f}'}" for name, pct in report.per_class.items()]
     print("  per class: " + "\n             ".join("  ".join(cells[i:i + 9]) for i in range(0, len(cells), 9)))
     pairs = ", ".join(f"{true}->{pred} x{count}" for true, pred, count in report.confused_pairs[:8])

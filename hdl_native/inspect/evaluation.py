@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..calibration import expected_calibration_error, scaled_probabilities, stored_temperature
 from ..checkpoint import load_model
 from ..data import augment, load_dataset
 from ..data.datasets import DATASETS
@@ -31,6 +32,8 @@ class Report:
     confused_pairs: list       # [true name, predicted name, count], most frequent first
     confusion: np.ndarray      # int64 (C, C), rows = true class
     classes: list
+    temperature: float = 1.0   # the state's calibration temperature (1 when it records none)
+    calibration_error: float = 0.0  # top-label ECE in [0, 1] of the test predictions at that temperature
     weights: list = field(default_factory=list)  # [LayerWeights], one per weight matrix
     quantization: dict = None  # a quantised state's scheme, bits, per_channel and source; None for float32
 
@@ -38,7 +41,9 @@ class Report:
         """The JSON object of `evaluate --json`."""
         return {"dataset": self.dataset, "n_images": self.n_images, "test_accuracy": self.test_accuracy,
                 "top2_accuracy": self.top2_accuracy, "augmented_accuracy": self.augmented_accuracy,
-                "loss": self.loss, "per_class": self.per_class, "confused_pairs": self.confused_pairs,
+                "loss": self.loss, "temperature": self.temperature,
+                "expected_calibration_error": self.calibration_error, "per_class": self.per_class,
+                "confused_pairs": self.confused_pairs,
                 "weights": [layer.as_json() for layer in self.weights], "quantization": self.quantization}
 
 
@@ -78,6 +83,7 @@ def evaluate_state(path, root=None, dataset=None, seed=0, batch_size=500, model_
     root: data root (None: find_data_root()).  seed: seeds the augmentation of the test images.
     """
     model, meta = model_and_meta or load_model(path)
+    temperature = stored_temperature(meta, path)
     name = choose_dataset(meta, dataset, path)
     test = load_dataset(name, "test", root)
     n_outputs = int(getattr(model, "n_classes", test.n_classes))
@@ -89,7 +95,9 @@ def evaluate_state(path, root=None, dataset=None, seed=0, batch_size=500, model_
     augmented = evaluator.evaluate(augment(test.images, np.random.default_rng(seed)), test.labels)
     classes = list(test.classes)
     return Report(dataset=name, n_images=len(test), test_accuracy=clean.accuracy, top2_accuracy=clean.top2_accuracy,
-                  augmented_accuracy=augmented.accuracy, loss=clean.loss,
+                  augmented_accuracy=augmented.accuracy, loss=clean.loss, temperature=temperature,
+                  calibration_error=expected_calibration_error(scaled_probabilities(clean.log_probs, temperature),
+                                                               test.labels),
                   per_class=per_class_accuracy(clean.confusion, classes),
                   confused_pairs=most_confused(clean.confusion, classes), confusion=clean.confusion, classes=classes,
                   weights=layer_weights(model), quantization=quantization_of(meta))
