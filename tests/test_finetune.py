@@ -12,6 +12,7 @@ from ocr_pages import PageSpec, build_page, iou
 from PIL import Image, ImageDraw, ImageFont
 
 import hdl_native
+from hdl_native.checkpoint import PRETRAINED_LETTERS
 from hdl_native.data import read_idx
 from hdl_native.ocr.user_crops import LABELS_FILE
 
@@ -107,6 +108,9 @@ def test_printed_page_crops_fine_tune_and_read_again(tmp_path, tiny_data):
     assert "letters test (78)" in summary["accuracy_after"]  # the replayed set's test split is measured
     again = read_with_crops(page, tmp_path / "again", "--model", tmp_path / "mine.hdl")
     assert read_correctly(again, truths) >= read_correctly(found, truths)
+    evaluated = run_cli("evaluate", tmp_path / "mine.hdl", "--json", data=tiny_data)
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert json.loads(evaluated.stdout.strip().splitlines()[-1])["n_images"] == 78
 
 
 def writer_letters(root, count):
@@ -133,7 +137,7 @@ def test_one_writers_page_is_read_better_after_fine_tuning(tmp_path, data_root):
     found = read_with_crops(page, crops)
     truths = [(t.box, LETTERS[t.label]) for t in truths]
     assert correct_labels(crops, found, truths) >= 0.9 * used
-    summary = finetune(crops, tmp_path / "mine.hdl", data_root, "--max-batches", "150")
+    summary = finetune(crops, tmp_path / "mine.hdl", data_root, "--model", PRETRAINED_LETTERS, "--max-batches", "150")
     before, after = crop_accuracies(summary, "accuracy_before"), crop_accuracies(summary, "accuracy_after")
     assert after["trained on"] > before["trained on"]
     assert after["held out"] >= before["held out"]
@@ -142,3 +146,55 @@ def test_one_writers_page_is_read_better_after_fine_tuning(tmp_path, data_root):
             assert accuracy >= summary["accuracy_before"][name] - 2.0, name
     again = read_with_crops(page, tmp_path / "again", "--model", tmp_path / "mine.hdl")
     assert read_correctly(again, truths) > read_correctly(found, truths)
+
+
+def test_a_model_with_the_other_class_learns_it_from_the_crops_and_keeps_its_temperature(tmp_path, tiny_data):
+    from hdl_native.checkpoint import load_checkpoint, save_checkpoint
+    from hdl_native.models import LettersCNN
+
+    classes = LETTERS + ["other"]
+    model = tmp_path / "reader.hdl"
+    save_checkpoint(model, LettersCNN(n_classes=27, seed=3), classes=classes, dataset="letters", temperature=1.5,
+                    normalization={"mean": 0.172575, "std": 0.25})
+    crops = tmp_path / "crops"
+    crops.mkdir()
+    rng = np.random.default_rng(0)
+    lines = []
+    for number in range(8):
+        pixels = np.zeros((28, 28), np.uint8)
+        pixels[4:24, 4:24] = rng.integers(0, 256, (20, 20))
+        Image.fromarray(pixels).save(crops / f"mine{number}.png")
+        lines.append(f"mine{number}.png {'other' if number % 2 else 'q'}")
+    (crops / LABELS_FILE).write_text("\n".join(lines) + "\n")
+    summary = finetune(crops, tmp_path / "mine.hdl", tiny_data, "--model", model, "--max-batches", "5")
+    assert set(summary["accuracy_after"]) == {"your crops, 8 trained on", "letters test (78)"}
+    state = load_checkpoint(tmp_path / "mine.hdl")
+    assert state["classes"] == classes and state["temperature"] == 1.5 and state["dataset"] == "letters"
+    assert state["finetuned_on"]["from"] == str(model)
+
+
+def test_test_splits_are_measured_per_source_in_the_models_classes():
+    from hdl_native.data.datasets import Dataset
+    from hdl_native.training.finetune import test_sources
+
+    images = np.arange(6, dtype=np.uint8)[:, None, None] * np.ones((1, 28, 28), np.uint8)
+    mixture = Dataset("letters,nonletters", "test", images, np.array([0, 26, 1, 2, 26, 3]), LETTERS + ["other"],
+                      Path("x"), Path("x"), sources=np.array([0, 1, 0, 0, 1, 0]),
+                      source_names=("letters", "nonletters"))
+    measured = test_sources(mixture, LETTERS)  # a 26-letter model: the 'other' images cannot be scored
+    assert [m.name for m in measured] == ["letters test (4)", "all 2 test splits (4)"]
+    assert list(measured[0].labels) == [0, 1, 2, 3] and list(measured[0].images[:, 0, 0]) == [0, 2, 3, 5]
+    measured = test_sources(mixture, LETTERS + ["other"])
+    assert [m.name for m in measured] == ["letters test (4)", "nonletters test (2)", "all 2 test splits (6)"]
+    assert list(measured[1].labels) == [26, 26]
+
+
+def test_bad_starting_points_are_one_line_errors(tmp_path):
+    directory = tmp_path / "crops"
+    directory.mkdir()
+    for args, message in ((("--model", "letters-vgg"), "give --model STATE, not the network"),
+                          (("--model", tmp_path / "none.hdl"), "does not exist"),
+                          (("--holdout", "5"), "--holdout does not apply")):
+        result = run_cli("letters", "--finetune", directory, "--out", tmp_path / "mine.hdl", *args)
+        assert result.returncode == 2 and message in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1

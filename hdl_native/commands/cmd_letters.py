@@ -9,7 +9,7 @@ Progress goes to an SQLite file for `hdl-native plot`.
   hdl-native letters --adam --mut-on-learn --out letters.hdl
   hdl-native letters letters.hdl --epochs 60      # resume and train further
 
---finetune DIR teaches a letters model (--init, default the shipped one) the crops `hdl-native ocr PHOTO
+--finetune DIR teaches a letters model (--model STATE, default the shipped one) the crops `hdl-native ocr PHOTO
 --crops DIR` saved and the user corrected, mixed with replayed training letters (training/finetune.py):
 
   hdl-native letters --finetune mycrops --out mine.hdl
@@ -53,7 +53,7 @@ def add_arguments(parser):
                              "the dataset's training split (validation and test stay on the real test split); "
                              "then fine-tune on real letters with --init")
     parser.add_argument("--finetune", metavar="DIR", default=None,
-                        help="fine-tune --init STATE (default: the shipped model) on the corrected crops in DIR that "
+                        help="fine-tune --model STATE (default: the shipped model) on the corrected crops in DIR that "
                              "`hdl-native ocr PHOTO --crops DIR` wrote, mixed with a replay sample of the model's "
                              "training data (under --data) so it does not forget the rest; reports accuracy before "
                              "and after.  Adam with a cosine decay, shift-and-flip, --distort "
@@ -63,16 +63,16 @@ def add_arguments(parser):
 
 
 def run(args):
+    if args.model is not None and args.model not in LETTER_MODELS:
+        if args.init:
+            raise HDLError(f"--model {args.model} is a state file to start from, and so is --init: give one")
+        args.init = args.model
     if args.finetune:
         return FinetuneSession(finetune_config(args)).run()
     if args.adam:
         choice = OptimizerChoice("adam", args.alpha or 0.001)
     else:
         choice = OptimizerChoice("momentum" if args.momentum else "sgd", args.lr, args.momentum)
-    if args.model is not None and args.model not in LETTER_MODELS:
-        if args.init:
-            raise HDLError(f"--model {args.model} is a state file to start from, and so is --init: give one")
-        args.init = args.model
     return Session(RunConfig.from_args(args, "letters", architecture(args), choice)).run()
 
 

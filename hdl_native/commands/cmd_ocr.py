@@ -6,9 +6,10 @@ letters network (the pretrained one shipped with the package unless --model
 names another state file).  Where a line clearly shows its baseline, x-height
 and ascenders, the letters a glyph's height rules out are made unlikely (an
 undotted i that only reaches the x-height is not an l).  --out writes the photo
-with the boxes and letters drawn on it; --crops DIR saves every box as a 28x28 crop with an editable
-labels file, for `hdl-native letters --finetune DIR`; --json prints one object with every box
-and its top-3 guesses.  --dtype int8 reads with the network quantised to int8 (hdl_native.int8).
+with the boxes and letters drawn on it; --crops DIR saves every box as a 28x28
+crop with an editable labels file, for `hdl-native letters --finetune DIR`;
+--json prints one object with every box and its top-3 guesses.  --dtype int8
+reads with the network quantised to int8 (hdl_native.int8).
 
 Confidences are the network's probabilities at the temperature its state stores (`hdl-native
 calibrate`; none: as the network gives them); a letter below --min-confidence prints as '?'.

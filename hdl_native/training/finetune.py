@@ -21,7 +21,9 @@ import numpy as np
 from ..checkpoint import PRETRAINED_LETTERS, load_checkpoint
 from ..data import find_data_root, load_dataset
 from ..data.datasets import Dataset
+from ..data.mixture import mixture_weights, sampling_weights
 from ..errors import DataError, HDLError
+from ..models import LETTER_MODELS
 from .config import OptimizerChoice, RunConfig
 from .evaluate import Evaluator
 from .session import Session
@@ -55,6 +57,7 @@ class FinetuneSession(Session):
         super().__init__(config)
         self.measured = []  # [Measured]
         self.before = None  # {name: accuracy in percent}
+        self.temperature = None  # the calibration temperature the model's state stores, if any
 
     def load_data(self):
         from ..ocr.user_crops import LABELS_FILE, read_labelled_crops  # here: the ocr package loads scipy
@@ -62,10 +65,11 @@ class FinetuneSession(Session):
         config = self.config
         state = load_checkpoint(config.init)
         classes = list(state.get("classes") or [])
+        self.temperature = state.get("temperature")
         crops = read_labelled_crops(config.finetune, classes)
         rng = np.random.default_rng([config.seed, 5])
         trained, held = split_crops(crops, rng)
-        replay_train, replay_test = replay_sets(config.dataset, find_data_root(config.data_root), classes)
+        replay_train, replay_test = replay_sets(config, classes)
         images, labels = training_mix(trained, replay_train, rng)
         self.measured = ([Measured(f"your crops, {len(held[1])} held out", *held)] if held else []) \
             + [Measured(f"your crops, {len(trained[1])} trained on", *trained)] + replay_test
@@ -99,10 +103,16 @@ class FinetuneSession(Session):
         evaluator = Evaluator(self.model)
         return {item.name: evaluator.evaluate(item.images, item.labels).accuracy for item in self.measured}
 
+    def how_to_continue(self):
+        return (f"the model is usable as it is; to train it further: hdl-native letters --finetune "
+                f"{self.config.finetune} --model {self.out} --out OTHER.hdl")
+
     def saved_entries(self):
         entries = super().saved_entries()
         entries["finetuned_on"] = {"crops": str(self.config.finetune), "from": str(self.config.init),
                                    "images": int(len(self.train_data[1]))}
+        if self.temperature is not None:  # fitted before the fine-tune: close, not exact (`hdl-native calibrate`)
+            entries["temperature"] = self.temperature
         return entries
 
 
@@ -117,17 +127,20 @@ def split_crops(crops, rng):
     return (crops.images[kept], crops.labels[kept]), (crops.images[held], crops.labels[held])
 
 
-def replay_sets(name, root, classes):
-    """(replay sample (images, labels) or None, [Measured] test splits) of dataset `name` under `root`,
-    labels translated to `classes` (images of classes the model lacks are dropped)."""
+def replay_sets(config, classes):
+    """(replay sample (images, labels) or None, [Measured] test splits) of config.dataset, labels translated to
+    `classes` (images of classes the model lacks are dropped).  A mixture's sample is drawn as its training
+    drew: by its source weights and, if it did, with the classes balanced."""
+    root = find_data_root(config.data_root)
     try:
-        train, test = load_dataset(name, "train", root), load_dataset(name, "test", root)
+        train, test = load_dataset(config.dataset, "train", root), load_dataset(config.dataset, "test", root)
     except DataError as error:
         print(f"warning: no replay data, fine-tuning on the crops alone, so the model may forget other hands: "
               f"{error}", file=sys.stderr)
         return None, []
-    rng = np.random.default_rng(0)
-    sample = np.sort(rng.choice(len(train), min(REPLAY_IMAGES, len(train)), replace=False))
+    p = sampling_weights(train, mixture_weights(config.dataset), config.balance_classes)
+    size = min(REPLAY_IMAGES, int(np.count_nonzero(p)))
+    sample = np.sort(np.random.default_rng([config.seed, 6]).choice(len(train), size, replace=False, p=p))
     kept, labels = in_classes(train.labels[sample], train.classes, classes)
     return (train.images[sample][kept], labels), test_sources(test, classes)
 
@@ -137,12 +150,13 @@ def test_sources(test, classes):
     kept, labels = in_classes(test.labels, test.classes, classes)
     images = test.images[kept]
     measured = [Measured(f"{test.name} test ({len(labels)})", images, labels)]
-    names, sources = getattr(test, "source_names", None), getattr(test, "sources", None)
-    if names is None or sources is None or len(names) < 2:
+    names = test.source_names
+    if test.sources is None or len(names) < 2:
         return measured
-    sources = np.asarray(sources)[kept]
+    sources = test.sources[kept]
     return [Measured(f"{name} test ({np.count_nonzero(sources == i)})", images[sources == i], labels[sources == i])
-            for i, name in enumerate(names) if np.any(sources == i)] + measured
+            for i, name in enumerate(names) if np.any(sources == i)] \
+        + [Measured(f"all {len(names)} test splits ({len(labels)})", images, labels)]
 
 
 def in_classes(labels, dataset_classes, classes):
@@ -167,18 +181,27 @@ def training_mix(trained, replay, rng):
 
 
 def finetune_config(args):
-    """The RunConfig of `hdl-native letters --finetune DIR`: the model (--init, default the shipped one) sets the
-    architecture and the dataset to replay; Adam at --alpha (default ALPHA) decaying along a cosine, the
-    shift-and-flip plus --distort (default DISTORT), --max-minutes (default MINUTES)."""
+    """The RunConfig of `hdl-native letters --finetune DIR`: the model (--model STATE or --init, default the
+    shipped one) sets the architecture, the dataset to replay and how it was drawn from; Adam at --alpha
+    (default ALPHA) decaying along a cosine, the shift-and-flip plus --distort (default DISTORT), --max-minutes
+    (default MINUTES)."""
     if args.state:
-        raise HDLError("--finetune starts from --init STATE (default: the shipped model), not from a STATE to resume")
+        raise HDLError("--finetune starts from --model STATE (default: the shipped model), not from a STATE to resume")
+    if args.model in LETTER_MODELS:
+        raise HDLError(f"--finetune teaches a trained model: give --model STATE, not the network {args.model!r}")
     if args.train_from or args.holdout:
         raise HDLError(f"--finetune trains on the crops and holds some out itself; "
                        f"{'--train-from' if args.train_from else '--holdout'} does not apply")
     init = args.init or str(PRETRAINED_LETTERS)
     state = load_checkpoint(init)
+    if state["architecture"] not in LETTER_MODELS:
+        raise HDLError(f"{init} holds a {state['architecture']} model; --finetune takes a letters model")
+    if not state.get("classes"):
+        raise HDLError(f"{init} does not name its classes, so crop labels cannot be matched to them")
     optimizer = OptimizerChoice("adam", args.alpha or ALPHA)
     config = RunConfig.from_args(args, "letters", state["architecture"], optimizer)
+    settings = state.get("settings") if isinstance(state.get("settings"), dict) else {}
     return replace(config, finetune=args.finetune, init=init, dataset=state.get("dataset") or args.dataset,
-                   augment=True, distort=args.distort or DISTORT, lr_schedule="cosine",
+                   balance_classes=config.balance_classes or bool(settings.get("balance_classes")), augment=True,
+                   distort=args.distort or DISTORT, lr_schedule="cosine",
                    max_seconds=config.max_seconds or MINUTES * 60)

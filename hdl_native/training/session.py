@@ -106,8 +106,12 @@ class Session:
                 raise TrainingDiverged(self.diverged_message(diverged)) from None
         if reason in StopOnSignal.SIGNALS:
             print(f"{config.command}: stopped by {reason} after batch {self.trainer.batch_counter}; state saved to "
-                  f"{self.out} (continue with: hdl-native {config.command} {self.out})", file=sys.stderr)
+                  f"{self.out} ({self.how_to_continue()})", file=sys.stderr)
         return reason
+
+    def how_to_continue(self):
+        """What to run to go on after a signal stopped training."""
+        return f"continue with: hdl-native {self.config.command} {self.out}"
 
     def report(self):
         """Test the trained model on the whole test split, print the results; returns the JSON summary."""
