@@ -9,7 +9,7 @@ import io
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 
 @dataclass
@@ -247,3 +247,23 @@ def score_page(truths, found, min_iou=0.5):
     matched = match_boxes(truths, [box for box, _ in found], min_iou)
     correct = sum(found[f][1] == truths[t].label for t, f in matched.items())
     return len(matched), correct, len(truths)
+
+
+def printed_page(tmp_path, text="hello there\nbig world"):
+    """A JPEG page of printed lower-case letters, each drawn alone so its box is known -> (path, [Truth]), the
+    labels counted from 'a' = 0."""
+    page = Image.new("RGB", (900, 400), (235, 225, 205))
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.load_default(size=60)
+    truths = []
+    for row, line in enumerate(text.split("\n")):
+        x = 60
+        for letter in line:
+            if letter != " ":
+                left, top, right, bottom = draw.textbbox((x, 60 + 160 * row), letter, font=font)
+                draw.text((x, 60 + 160 * row), letter, font=font, fill=(30, 30, 80))
+                truths.append(Truth((top, bottom, left, right), ord(letter) - ord("a"), row))
+            x += draw.textlength(letter, font=font) + 6
+    path = tmp_path / "page.jpg"
+    page.save(path, quality=90)
+    return path, truths

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from ocr_pages import PageSpec, build_page, iou
-from PIL import Image, ImageDraw, ImageFont
+from ocr_pages import PageSpec, build_page, match_boxes, printed_page, score_page
+from PIL import Image
 
 import hdl_native
 from hdl_native.checkpoint import PRETRAINED_LETTERS
@@ -40,26 +40,25 @@ def read_with_crops(page, crops, *model):
 
 
 def correct_labels(crops, found, truths):
-    """Rewrite DIR/labels.tsv as a user would: the true letter of every crop that matches one letter of the
-    page (IoU >= 0.5), '-' for the rest; returns how many are labelled."""
+    """Rewrite DIR/labels.tsv as a user would: the true letter of every crop that matches one of the page's
+    letters ([Truth], IoU >= 0.5), '-' for the rest; returns how many are labelled."""
     path = crops / LABELS_FILE
-    rows = [line for line in path.read_text().splitlines() if not line.startswith("#")]
+    lines = path.read_text().splitlines()
+    rows = [line for line in lines if not line.startswith("#")]
     assert len(rows) == len(found)
-    labelled, lines = 0, [line for line in path.read_text().splitlines() if line.startswith("#")]
-    for row, (box, _) in zip(rows, found):
-        best = max(truths, key=lambda truth: iou(truth[0], box))
-        label = best[1] if iou(best[0], box) >= 0.5 else "-"
-        labelled += label != "-"
+    truth_of = {f: t for t, f in match_boxes(truths, [box for box, _ in found]).items()}
+    corrected = [line for line in lines if line.startswith("#")]
+    for number, row in enumerate(rows):
         name, _, confidence = row.split("\t")
-        lines.append(f"{name}\t{label.upper() if labelled % 2 else label}\t{confidence}")  # either case is fine
-    path.write_text("\n".join(lines) + "\n")
-    return labelled
+        label = LETTERS[truths[truth_of[number]].label] if number in truth_of else "-"
+        corrected.append(f"{name}\t{label.upper() if number % 2 else label}\t{confidence}")  # either case will do
+    path.write_text("\n".join(corrected) + "\n")
+    return len(truth_of)
 
 
 def read_correctly(found, truths):
-    """How many of the page's letters [(box, letter)] a reading [(box, letter)] got right (boxes matched by IoU)."""
-    return sum(any(iou(box, true_box) >= 0.5 and letter == true_letter for box, letter in found)
-               for true_box, true_letter in truths)
+    """How many of the page's letters ([Truth]) a reading [(box, letter)] got right (boxes matched by IoU)."""
+    return score_page(truths, [(box, LETTERS.index(letter) if letter in LETTERS else -1) for box, letter in found])[1]
 
 
 def finetune(crops, out, data, *options):
@@ -76,35 +75,16 @@ def crop_accuracies(summary, when):
             if name.startswith("your crops")}
 
 
-def font_page(tmp_path, text="hello there\nbig world"):
-    """A page of printed letters, each drawn alone so its box is known -> (path, [(box, letter)])."""
-    page = Image.new("RGB", (900, 400), (235, 225, 205))
-    draw = ImageDraw.Draw(page)
-    font = ImageFont.load_default(size=60)
-    truths = []
-    for row, line in enumerate(text.split("\n")):
-        x = 60
-        for letter in line:
-            if letter != " ":
-                left, top, right, bottom = draw.textbbox((x, 60 + 160 * row), letter, font=font)
-                draw.text((x, 60 + 160 * row), letter, font=font, fill=(30, 30, 80))
-                truths.append(((top, bottom, left, right), letter))
-            x += draw.textlength(letter, font=font) + 6
-    path = tmp_path / "page.jpg"
-    page.save(path, quality=90)
-    return path, truths
-
-
 def test_printed_page_crops_fine_tune_and_read_again(tmp_path, tiny_data):
     """Runs without the real data: the shipped model, a printed page, and the tiny letters set to replay."""
-    page, truths = font_page(tmp_path)
+    page, truths = printed_page(tmp_path)
     crops = tmp_path / "crops"
     found = read_with_crops(page, crops)
     assert correct_labels(crops, found, truths) >= 15
     summary = finetune(crops, tmp_path / "mine.hdl", tiny_data, "--max-batches", "30")
     before, after = crop_accuracies(summary, "accuracy_before"), crop_accuracies(summary, "accuracy_after")
     assert list(after) == ["trained on"]  # under 20 crops: none held out
-    assert after["trained on"] >= before["trained on"]
+    assert after["trained on"] > before["trained on"] or before["trained on"] == 100.0
     assert "letters test (78)" in summary["accuracy_after"]  # the replayed set's test split is measured
     again = read_with_crops(page, tmp_path / "again", "--model", tmp_path / "mine.hdl")
     assert read_correctly(again, truths) >= read_correctly(found, truths)
@@ -135,7 +115,6 @@ def test_one_writers_page_is_read_better_after_fine_tuning(tmp_path, data_root):
     page.write_bytes(jpeg)
     crops = tmp_path / "crops"
     found = read_with_crops(page, crops)
-    truths = [(t.box, LETTERS[t.label]) for t in truths]
     assert correct_labels(crops, found, truths) >= 0.9 * used
     summary = finetune(crops, tmp_path / "mine.hdl", data_root, "--model", PRETRAINED_LETTERS, "--max-batches", "150")
     before, after = crop_accuracies(summary, "accuracy_before"), crop_accuracies(summary, "accuracy_after")

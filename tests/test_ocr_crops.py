@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from ocr_pages import printed_page
 from PIL import Image
-from test_finetune import font_page
 
 import hdl_native
 from hdl_native.checkpoint import PRETRAINED_LETTERS
@@ -35,16 +35,16 @@ def test_names_sort_in_reading_order_however_many_lines_and_boxes():
 
 @pytest.fixture(scope="module")
 def page_read(tmp_path_factory):
-    """(OcrResult of the shipped model on a printed page, its classes, the page's [(box, letter)])."""
+    """(OcrResult of the shipped model on a printed page, its classes)."""
     if not PRETRAINED_LETTERS.is_file():
         pytest.skip(f"the shipped model {PRETRAINED_LETTERS} is not installed")
-    path, truths = font_page(tmp_path_factory.mktemp("page"))
+    path, _ = printed_page(tmp_path_factory.mktemp("page"))
     classifier = load_letter_classifier()
-    return read_page(path, classifier), classifier.classes, truths
+    return read_page(path, classifier), classifier.classes
 
 
 def test_crops_are_the_networks_input_bit_for_bit_with_the_letters_read(page_read, tmp_path):
-    result, classes, _ = page_read
+    result, classes = page_read
     assert write_crops(tmp_path / "new" / "crops", result, classes) == 18
     directory = tmp_path / "new" / "crops"
     rows = [line.split("\t") for line in (directory / LABELS_FILE).read_text().splitlines()
@@ -64,7 +64,7 @@ def test_crops_are_the_networks_input_bit_for_bit_with_the_letters_read(page_rea
 
 
 def test_a_labels_file_is_not_replaced_without_force(page_read, tmp_path):
-    result, classes, _ = page_read
+    result, classes = page_read
     write_crops(tmp_path, result, classes)
     (tmp_path / LABELS_FILE).write_text("line01-box001.png x\n")
     with pytest.raises(HDLError, match="already holds labels.tsv.*--force"):
