@@ -5,8 +5,8 @@ the model) whose training images are a mix, so the model learns the new hand wit
 
 - the user's labelled crops, repeated so they make up USER_SHARE of the mix (a fifth of them held out to
   measure on, when there are at least MIN_CROPS_FOR_HOLDOUT);
-- a replay sample of REPLAY_IMAGES from the training split of the dataset the model's state names, found
-  under --data / $HDL_DATA; without it the crops alone, with a warning.
+- a replay sample of REPLAY_IMAGES from the training split of the dataset the model's state names (a mixture's
+  drawn by its source weights), found under --data / $HDL_DATA; without it the crops alone, with a warning.
 
 Accuracy is measured before and after on the held-out crops, the crops trained on, and the test split of each
 source of that dataset (per source when the dataset says which image came from where).  The result is an
