@@ -34,9 +34,9 @@ def load_letter_classifier(state_path=None, dtype="float32", data_root=None):
     mean, std = normalization["mean"], normalization["std"]
     temperature = stored_temperature(meta, state_path)
     if dtype == "int8":
-        from ..int8 import Int8LettersCNN
+        from ..int8 import Int8Classifier
 
-        network = Int8LettersCNN.from_float(model, calibration_letters(data_root, mean, std))
+        network = Int8Classifier.from_float(model, calibration_letters(data_root, mean, std))
         return Int8LetterClassifier(network, classes, mean, std, source=str(state_path), temperature=temperature)
     return LetterClassifier(model, classes, mean, std, source=str(state_path), temperature=temperature)
 

@@ -54,7 +54,7 @@ class LetterClassifier:
 
 
 class Int8LetterClassifier(LetterClassifier):
-    """The same on an int8 network (hdl_native.int8.Int8LettersCNN), which is called directly."""
+    """The same on an int8 network (hdl_native.int8.Int8Classifier), which is called directly."""
 
     def __init__(self, network, classes, mean, std, source=None, temperature=1.0):
         self.source = source
