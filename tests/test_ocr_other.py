@@ -10,7 +10,7 @@ from hdl_native.checkpoint import save_checkpoint
 from hdl_native.data.datasets import NOT_A_LETTER
 from hdl_native.models import LettersCNN
 from hdl_native.ocr.model import load_letter_classifier
-from hdl_native.int8 import Int8LettersCNN
+from hdl_native.int8 import Int8Classifier
 from hdl_native.ocr.crops import normalize
 from hdl_native.ocr.recognize import Int8LetterClassifier, LetterClassifier, Reading, line_text
 from hdl_native.ocr.render import OTHER_COLOUR, SURE_COLOUR, UNSURE_COLOUR
@@ -54,7 +54,7 @@ def test_zones_never_rule_out_a_mark_that_drops_below_the_baseline():
 def test_the_classifiers_divide_by_the_stored_temperature(tmp_path):
     model = LettersCNN(seed=4)
     crops = np.random.default_rng(0).integers(0, 256, (5, 28, 28)).astype(np.uint8)
-    network = Int8LettersCNN.from_float(model, normalize(crops, **NORMALIZATION))
+    network = Int8Classifier.from_float(model, normalize(crops, **NORMALIZATION))
     for make, runs in ((LetterClassifier, model), (Int8LetterClassifier, network)):
         plain = make(runs, LETTERS, **NORMALIZATION).probabilities(crops)
         softened = make(runs, LETTERS, **NORMALIZATION, temperature=2.0).probabilities(crops)
