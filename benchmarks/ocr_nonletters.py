@@ -1,5 +1,5 @@
-"""Issue 13's page figures with digits and punctuation: how many letters are found and read, and how many of the
-numbers and marks between the words are NOT printed as letters.
+"""Issue 13's page figures with digits and punctuation: how many letters are found, read, and wrongly left out as
+not letters, and how many of the numbers and marks between the words are NOT printed as letters.
 
 One page of each type of tests/test_ocr_pages.py (plain, ruled, squared, desk, angle, hard shadow), each
 filled by tests/nonletter_pages.py: words of letters from the TEST splits of letters, unipen, nistvowels and
@@ -89,11 +89,11 @@ def main():
         scores = measure(classifier, find_data_root(args.data), args.seed, Path(folder))
     total = sum((score for _, score in scores), MixedScore())
     print(f"model {classifier.source} ({len(classifier.classes)} classes), seed {args.seed}")
-    print(f"  {'page':<12} letters  found    read   not letters  not printed as letters")
+    print(f"  {'page':<12} letters  found    read  left out   digits+marks  not printed as letters")
     for name, score in scores + [("all", total)]:
         share = score.percentages()
-        print(f"  {name:<12} {score.letters:7d} {share['letters_found']:6.2f}% {share['letters_read']:6.2f}%   "
-              f"{score.others:11d}  {share['others_not_printed']:6.2f}%")
+        print(f"  {name:<12} {score.letters:7d} {share['letters_found']:6.2f}% {share['letters_read']:6.2f}%  "
+              f"{share['letters_left_out']:6.2f}%   {score.others:12d}  {share['others_not_printed']:6.2f}%")
     if args.json:
         print(json.dumps({"model": classifier.source, "seed": args.seed, "total": total.percentages(),
                           "pages": {name: {**dataclasses.asdict(score), **score.percentages()}

@@ -97,12 +97,13 @@ def page_mark(form, rng):
 
 @dataclass
 class MixedScore:
-    """Counts over pages: letters found (a box matches by IoU >= 0.5) and read right; digits and marks, and
-    how many of them were printed as letters."""
+    """Counts over pages: letters found (a box matches by IoU >= 0.5), read right, and left out as not letters;
+    digits and marks, and how many of them were printed as letters."""
 
     letters: int = 0
     letters_found: int = 0
     letters_read: int = 0
+    letters_left_out: int = 0
     others: int = 0
     others_printed: int = 0
 
@@ -110,11 +111,12 @@ class MixedScore:
         return MixedScore(*(a + b for a, b in zip(astuple(self), astuple(other))))
 
     def percentages(self):
-        """{letters found, letters read, not letters not printed as letters}: percent of their totals."""
+        """{letters found, read, left out; digits and marks not printed as letters}: percent of their totals."""
         def share(part, whole):
             return 100.0 * part / whole if whole else float("nan")
         return {"letters_found": share(self.letters_found, self.letters),
                 "letters_read": share(self.letters_read, self.letters),
+                "letters_left_out": share(self.letters_left_out, self.letters),
                 "others_not_printed": share(self.others - self.others_printed, self.others)}
 
 
@@ -137,6 +139,7 @@ def score_mixed_page(truths, found, min_iou=0.5, covered=0.5):
             score.letters += 1
             score.letters_found += box is not None
             score.letters_read += box is not None and found[box][1] == truth.label
+            score.letters_left_out += box is not None and found[box][1] == OTHER
             continue
         score.others += 1
         if box is not None:

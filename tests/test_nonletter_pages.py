@@ -30,13 +30,16 @@ def test_scoring_counts_digits_and_marks_printed_as_letters_by_the_rules():
               Truth((0, 20, 50, 60), OTHER, 0), Truth((0, 20, 62, 72), OTHER, 0),  # "12": read as one letter
               Truth((15, 20, 74, 77), OTHER, 0),  # "." swallowed by the next letter's box
               Truth((0, 20, 76, 86), 2, 0), Truth((0, 20, 100, 110), OTHER, 0),  # "c", then "-" left out
-              Truth((0, 20, 120, 130), OTHER, 0), Truth((0, 20, 140, 150), 3, 0)]  # "(" read as a letter, "d" lost
+              Truth((0, 20, 120, 130), OTHER, 0), Truth((0, 20, 140, 150), 3, 0),  # "(" read as a letter, "d" lost
+              Truth((0, 20, 160, 170), 4, 0)]  # "e" read as not a letter
     found = [((0, 20, 0, 10), 0), ((0, 20, 20, 30), 4),  # a right, b read as e
              ((0, 20, 50, 72), 11),  # both digits in one box, printed as l
-             ((0, 20, 73, 86), 2), ((0, 20, 100, 110), OTHER), ((0, 20, 120, 130), 2)]
+             ((0, 20, 73, 86), 2), ((0, 20, 100, 110), OTHER), ((0, 20, 120, 130), 2), ((0, 20, 160, 170), OTHER)]
     score = score_mixed_page(truths, found)
-    assert score == MixedScore(letters=4, letters_found=3, letters_read=2, others=5, others_printed=3)
-    assert score.percentages() == {"letters_found": 75.0, "letters_read": 50.0, "others_not_printed": 40.0}
+    assert score == MixedScore(letters=5, letters_found=4, letters_read=2, letters_left_out=1, others=5,
+                               others_printed=3)
+    assert score.percentages() == {"letters_found": 80.0, "letters_read": 40.0, "letters_left_out": 20.0,
+                                   "others_not_printed": 40.0}
 
 
 def test_lone_and_closing_marks_keep_a_letters_scale_and_their_height_on_the_line():
@@ -70,10 +73,11 @@ def test_pages_hold_numbers_and_marks_between_words_and_fake_readers_score_as_th
     rejecting = score_mixed_page(truths, found_boxes(read_page(path, AlwaysSays(NOT_A_LETTER))))
     assert rejecting.others >= 5 and rejecting.letters >= 20
     assert rejecting.letters_found >= 0.9 * rejecting.letters and rejecting.letters_read == 0
+    assert rejecting.letters_left_out == rejecting.letters_found
     assert rejecting.others_printed == 0
     found = found_boxes(read_page(path, AlwaysSays("e")))
     printing = score_mixed_page(truths, found)
-    assert printing.letters_found == rejecting.letters_found
+    assert printing.letters_found == rejecting.letters_found and printing.letters_left_out == 0
     found_es = [t for t in match_boxes(truths, [box for box, _ in found]) if truths[t].label == LETTERS.index("e")]
     assert printing.letters_read == len(found_es) > 0
     assert printing.others_printed >= 0.5 * printing.others

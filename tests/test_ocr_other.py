@@ -10,7 +10,9 @@ from hdl_native.checkpoint import save_checkpoint
 from hdl_native.data.datasets import NOT_A_LETTER
 from hdl_native.models import LettersCNN
 from hdl_native.ocr.model import load_letter_classifier
-from hdl_native.ocr.recognize import LetterClassifier, Reading, line_text
+from hdl_native.int8 import Int8Classifier
+from hdl_native.ocr.crops import normalize
+from hdl_native.ocr.recognize import Int8LetterClassifier, LetterClassifier, Reading, line_text
 from hdl_native.ocr.render import OTHER_COLOUR, SURE_COLOUR, UNSURE_COLOUR
 from hdl_native.ocr.zones import ZONE_PRIOR, zone_weights
 
@@ -49,14 +51,16 @@ def test_zones_never_rule_out_a_mark_that_drops_below_the_baseline():
     assert comma[classes.index(NOT_A_LETTER)] == 1.0
 
 
-def test_the_classifier_divides_by_the_stored_temperature(tmp_path):
+def test_the_classifiers_divide_by_the_stored_temperature(tmp_path):
     model = LettersCNN(seed=4)
     crops = np.random.default_rng(0).integers(0, 256, (5, 28, 28)).astype(np.uint8)
-    plain = LetterClassifier(model, LETTERS, **NORMALIZATION).probabilities(crops)
-    softened = LetterClassifier(model, LETTERS, **NORMALIZATION, temperature=2.0).probabilities(crops)
-    expected = np.sqrt(plain) / np.sqrt(plain).sum(axis=1, keepdims=True)
-    np.testing.assert_allclose(softened, expected, rtol=1e-5)
-    assert np.abs(softened - plain).max() > 1e-3
+    network = Int8Classifier.from_float(model, normalize(crops, **NORMALIZATION))
+    for make, runs in ((LetterClassifier, model), (Int8LetterClassifier, network)):
+        plain = make(runs, LETTERS, **NORMALIZATION).probabilities(crops)
+        softened = make(runs, LETTERS, **NORMALIZATION, temperature=2.0).probabilities(crops)
+        expected = np.sqrt(plain) / np.sqrt(plain).sum(axis=1, keepdims=True)
+        np.testing.assert_allclose(softened, expected, rtol=1e-5)
+        assert np.abs(softened - plain).max() > 1e-3
     state = save_checkpoint(tmp_path / "t.hdl", model, classes=LETTERS, normalization=NORMALIZATION, temperature=2.0)
     assert load_letter_classifier(state).temperature == 2.0
     old = save_checkpoint(tmp_path / "old.hdl", model, classes=LETTERS, normalization=NORMALIZATION)
