@@ -196,3 +196,22 @@ def test_killing_one_rank_stops_the_other_naming_it_and_the_state_stays_loadable
     assert process.returncode != 0
     assert "rank 1" in output, output
     assert load_checkpoint(state)["batch_counter"] > 0
+
+
+def test_textgen_on_two_ranks_resumes_in_one_process_like_one_process_throughout(mpiexec, tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("the quick brown fox jumps over the lazy dog. " * 12 + "pack my box with five dozen liquor jugs!\n" * 12)
+    # 5 streams: 3 on rank 0, 2 on rank 1
+    base = hdl("textgen", "train", "--corpus", corpus, "--layers", "1", "--hidden", "16", "--seq-len", "8",
+               "--batch-size", "5", "--quiet", "--threads", "1", "--validate-every", "5")
+    two = run(mpiexec(2) + base + ["--steps", "10", "--out", tmp_path / "s.hdl", "--db", tmp_path / "two.db"])
+    assert two.returncode == 0, two.stderr
+    assert two.stdout.count("validation loss") == 1  # rank 0 alone prints its summary
+    resumed = run(base + ["--steps", "20", "--db", tmp_path / "resumed.db", tmp_path / "s.hdl"])
+    assert resumed.returncode == 0, resumed.stderr
+    straight = run(base + ["--steps", "20", "--out", tmp_path / "straight.hdl", "--db", tmp_path / "straight.db"])
+    assert straight.returncode == 0, straight.stderr
+    losses = {**logged_losses(tmp_path / "two.db"), **logged_losses(tmp_path / "resumed.db")}
+    expected = logged_losses(tmp_path / "straight.db")
+    assert sorted(losses) == sorted(expected) and len(expected) == 20
+    np.testing.assert_allclose([losses[step] for step in expected], list(expected.values()), atol=1e-4)
