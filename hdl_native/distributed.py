@@ -157,7 +157,7 @@ class MPIWorld(World):
 
         try:
             yield
-        except BaseException as error:  # noqa: B036 -- a second Ctrl-C or sys.exit must stop the peers too
+        except BaseException as error:  # a second Ctrl-C or sys.exit must stop the peers too
             if isinstance(error, HDLError):
                 message, code = f"{name}: error: {error}", getattr(error, "exit_code", 2)
             elif isinstance(error, KeyboardInterrupt):

@@ -4,6 +4,7 @@ process takes, rank 0 alone writes, a state resumes on another rank count, a los
 The MPI tests start `mpiexec` (the `mpi` extra: mpi4py + Open MPI wheels) and skip, saying so, where
 mpi4py or mpiexec is not installed.
 """
+import importlib.util
 import os
 import shutil
 import signal
@@ -35,9 +36,7 @@ def find_mpiexec():
 @pytest.fixture(scope="module")
 def mpiexec():
     """The command prefix that starts N ranks: call it with N."""
-    try:
-        import mpi4py  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("mpi4py") is None:
         pytest.skip("mpi4py is not installed (pip install '.[mpi]')")
     launcher = find_mpiexec()
     if launcher is None:
@@ -116,8 +115,8 @@ def test_an_error_on_one_rank_stops_every_rank_with_its_message_and_exit_code(mp
 
 
 # ------------------------------------------------------------- the trainer
-def letters(data, *args):
-    return hdl("letters", "--data", data, "--adam", "--quiet", "--json", "--threads", "1", "--batch-size", "64",
+def letters(data, *args, batch_size=64):
+    return hdl("letters", "--data", data, "--adam", "--quiet", "--json", "--threads", "1", "--batch-size", batch_size,
                "--validate-every", "5", *args)
 
 
@@ -127,12 +126,14 @@ def logged_losses(db):
 
 
 def test_two_ranks_train_letters_like_one_process_and_rank_0_alone_writes(mpiexec, tiny_data, tmp_path):
-    # 260 images at batch 64: every epoch ends with a batch of 4, 2 per rank
+    # 260 images at batch 37: shards of 19 and 18, and every epoch ends with a batch of 1 that leaves rank 1 empty
     runs = tmp_path / "runs"
     runs.mkdir()
-    one = run(letters(tiny_data, "--max-batches", "12", "--out", runs / "one.hdl", "--db", runs / "one.db"))
+    one = run(letters(tiny_data, "--max-batches", "12", "--out", runs / "one.hdl", "--db", runs / "one.db",
+                      batch_size=37))
     assert one.returncode == 0, one.stderr
-    two = run(mpiexec(2) + letters(tiny_data, "--max-batches", "12", "--out", runs / "two.hdl", "--db", runs / "two.db"))
+    two = run(mpiexec(2) + letters(tiny_data, "--max-batches", "12", "--out", runs / "two.hdl", "--db", runs / "two.db",
+                                   batch_size=37))
     assert two.returncode == 0, two.stderr
     one_losses, two_losses = logged_losses(runs / "one.db"), logged_losses(runs / "two.db")
     assert sorted(two_losses) == list(range(12))  # one row per batch: rank 1 did not log
@@ -200,7 +201,8 @@ def test_killing_one_rank_stops_the_other_naming_it_and_the_state_stays_loadable
 
 def test_textgen_on_two_ranks_resumes_in_one_process_like_one_process_throughout(mpiexec, tmp_path):
     corpus = tmp_path / "corpus.txt"
-    corpus.write_text("the quick brown fox jumps over the lazy dog. " * 12 + "pack my box with five dozen liquor jugs!\n" * 12)
+    corpus.write_text("the quick brown fox jumps over the lazy dog. " * 12
+                      + "pack my box with five dozen liquor jugs!\n" * 12)
     # 5 streams: 3 on rank 0, 2 on rank 1
     base = hdl("textgen", "train", "--corpus", corpus, "--layers", "1", "--hidden", "16", "--seq-len", "8",
                "--batch-size", "5", "--quiet", "--threads", "1", "--validate-every", "5")

@@ -11,7 +11,6 @@ as the uninterrupted run would.
 import math
 import sys
 import time
-from contextlib import nullcontext
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np

@@ -9,9 +9,9 @@ Schedule, so all of them walk the same global batches; each then
   has fewer images than there are ranks, contributes a zero gradient);
 - weights its gradient by its share of the batch and sums it over the ranks (one Allreduce over the
   optimiser's flat gradient array), so every rank takes the step one process takes on the whole batch;
-- reports the batch's loss and accuracy summed over the ranks (and steps with rank 0's learning rate), checks them (a non-finite loss or gradient
-  on any rank stops every rank at the same batch), and agrees with the others on when to validate,
-  checkpoint and stop (rank 0's clock decides; a signal on any rank stops all);
+- reports the batch's loss and accuracy summed over the ranks and steps with rank 0's learning rate;
+  checks them (a non-finite loss or gradient on any rank stops every rank at the same batch), and agrees
+  with the others on when to checkpoint and stop (rank 0's clock decides; a signal on any rank stops all);
 - evaluates its part of the validation images, which rank 0 gathers into one Evaluation.
 
 Random streams: rank 0 draws the augmentation and dropout streams a single process draws; rank r > 0
