@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -121,7 +122,7 @@ def letters(data, *args, batch_size=64):
 
 
 def logged_losses(db):
-    with sqlite3.connect(db) as connection:
+    with closing(sqlite3.connect(db)) as connection:
         return dict(connection.execute("SELECT batchno, avgloss FROM training ORDER BY batchno").fetchall())
 
 
@@ -135,12 +136,12 @@ def test_two_ranks_train_letters_like_one_process_and_rank_0_alone_writes(mpiexe
     two = run(mpiexec(2) + letters(tiny_data, "--max-batches", "12", "--out", runs / "two.hdl", "--db", runs / "two.db",
                                    batch_size=37))
     assert two.returncode == 0, two.stderr
+    assert sorted(p.name for p in runs.iterdir()) == ["one.db", "one.hdl", "two.db", "two.hdl"]
     one_losses, two_losses = logged_losses(runs / "one.db"), logged_losses(runs / "two.db")
     assert sorted(two_losses) == list(range(12))  # one row per batch: rank 1 did not log
     np.testing.assert_allclose([two_losses[b] for b in range(12)], [one_losses[b] for b in range(12)], atol=1e-4)
-    assert two.stdout.count('"command": "letters"') == 1  # one JSON summary
+    assert two.stdout.count('"command": "letters"') == 1 and '"mpi_ranks": 2' in two.stdout  # one JSON summary
     assert "on each of 2 MPI ranks" in two.stdout
-    assert sorted(p.name for p in runs.iterdir()) == ["one.db", "one.hdl", "two.db", "two.hdl"]
     np.testing.assert_allclose(load_checkpoint(runs / "two.hdl")["params"]["fc3.weight"],
                                load_checkpoint(runs / "one.hdl")["params"]["fc3.weight"], atol=1e-4)
 

@@ -264,6 +264,8 @@ class TextTrainer:
                    "chars_per_s": chars / stepping if stepping > 0 else None, "train_seconds": stepping,
                    "total_train_seconds": self.train_seconds_before + stepping, "steps": self.position.step,
                    "epoch": self.position.epoch, "vocab": len(self.vocabulary), "state": str(self.config.out)}
+        if self.shard is not None:
+            summary["mpi_ranks"] = self.shard.world.size  # chars_per_s counts the characters of all of them
         if self.config.json_summary:
             print(json_line(summary))
         else:

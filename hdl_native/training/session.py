@@ -126,6 +126,8 @@ class Session:
         summary = self.test()
         summary["wall_seconds"] = time.perf_counter() - self.wall_started
         summary["state"] = str(self.out)
+        if self.parallel is not None:
+            summary["mpi_ranks"] = self.parallel.world.size  # images_per_s counts the images of all of them
         if self.log is not None:
             summary["db"] = str(config.db)
         if config.export:
