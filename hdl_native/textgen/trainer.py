@@ -177,7 +177,7 @@ class TextTrainer:
 
     # ------------------------------------------------------------- the loop
     def run(self):
-        """Train until --max-steps, the time or a signal; returns the exit code (0, or 130 after a signal)."""
+        """Train until --steps, --minutes or a signal; returns the exit code (0, or 130 after a signal)."""
         if self.shard is None:
             return self.train()
         with self.shard.world.stop_all_on_error("hdl-native textgen train"):
