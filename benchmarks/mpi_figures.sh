@@ -4,7 +4,9 @@
 # 1. engine step rates (benchmarks/mpi_step_rate.py: pre-made random batches, so no data loading), the
 #    configurations interleaved ROUNDS times so that other load hits them alike;
 # 2. `hdl-native letters` end to end on the real letters set (--max-batches BATCHES; images_per_s of
-#    its --json summary counts the images of all ranks), when $HDL_DATA has it.
+#    its --json summary counts the images of all ranks), when $HDL_DATA has it;
+# 3. with FULL_EPOCHS=E, whole `letters` runs of E epochs in 1 process and on 2 ranks: their test
+#    accuracies (issue 17: within 0.3 points in float32).
 # Usage: bash benchmarks/mpi_figures.sh > mpi_figures.log   (STEPS=200 BATCHES=300 ROUNDS=3 by default)
 # Needs the mpi extra (pip install ".[mpi]") and, for the DDP line, torch.
 set -u
@@ -44,6 +46,13 @@ print("images_per_s %.0f, batches %d, test accuracy %.2f%%" % (s["images_per_s"]
         echo -n "2 MPI ranks x 1 thread: "; summary "${MPI[@]}" "$PYTHON" "${LETTERS[@]}" --threads 1
     done
     load
+    if [ -n "${FULL_EPOCHS:-}" ]; then
+        FULL=(-m hdl_native letters --adam --quiet --json --no-db --epochs "$FULL_EPOCHS" --out "$OUT/full.hdl" --force)
+        echo "== hdl-native letters, $FULL_EPOCHS epochs"
+        echo -n "1 process x 1 thread:  "; summary "$PYTHON" "${FULL[@]}" --threads 1
+        echo -n "2 MPI ranks x 1 thread: "; summary "${MPI[@]}" "$PYTHON" "${FULL[@]}" --threads 1
+        load
+    fi
 else
     echo "== hdl-native letters skipped: no letters set under $HDL_DATA"
 fi
