@@ -138,12 +138,25 @@ def test_two_ranks_train_letters_like_one_process_and_rank_0_alone_writes(mpiexe
     assert two.returncode == 0, two.stderr
     assert sorted(p.name for p in runs.iterdir()) == ["one.db", "one.hdl", "two.db", "two.hdl"]
     one_losses, two_losses = logged_losses(runs / "one.db"), logged_losses(runs / "two.db")
-    assert sorted(two_losses) == list(range(12))  # one row per batch: rank 1 did not log
+    with closing(sqlite3.connect(runs / "two.db")) as connection:  # rank 1 did not log
+        assert connection.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 1
+        assert connection.execute("SELECT COUNT(*) FROM training").fetchone()[0] == 12
+    assert sorted(two_losses) == list(range(12))
     np.testing.assert_allclose([two_losses[b] for b in range(12)], [one_losses[b] for b in range(12)], atol=1e-4)
     assert two.stdout.count('"command": "letters"') == 1 and '"mpi_ranks": 2' in two.stdout  # one JSON summary
     assert "on each of 2 MPI ranks" in two.stdout
     np.testing.assert_allclose(load_checkpoint(runs / "two.hdl")["params"]["fc3.weight"],
                                load_checkpoint(runs / "one.hdl")["params"]["fc3.weight"], atol=1e-4)
+
+
+def test_an_augmented_two_rank_run_with_dropout_is_reproducible(mpiexec, tiny_data, tmp_path):
+    losses = []
+    for name in ("a", "b"):
+        result = run(mpiexec(2) + letters(tiny_data, "--max-batches", "4", "--mut-on-learn", "--dropout", "0.3",
+                                          "--out", tmp_path / f"{name}.hdl", "--db", tmp_path / f"{name}.db"))
+        assert result.returncode == 0, result.stderr
+        losses.append(logged_losses(tmp_path / f"{name}.db"))
+    assert losses[0] == losses[1] and len(losses[0]) == 4
 
 
 def test_a_two_rank_state_resumes_in_one_process_where_it_stopped(mpiexec, tiny_data, tmp_path):
