@@ -92,9 +92,9 @@ class InferenceStep:
         self.batches = [images for images, _ in random_batches(batch_size, model.n_classes, seed)]
         self.step_count = 0
         if dtype == "int8":
-            from .int8 import Int8LettersCNN
+            from .int8 import Int8Classifier
 
-            self.network = Int8LettersCNN.from_float(model, np.concatenate(self.batches))
+            self.network = Int8Classifier.from_float(model, np.concatenate(self.batches))
         else:
             self.images = Tensor.placeholder((None,) + IMAGE_SHAPE, name="images")
             self.output = model.logits(self.images)

@@ -45,13 +45,16 @@ class Truth:
     line: int
 
 
-def build_page(images, labels, spec):
-    """Paste as many of `images` (n, 28, 28) uint8 as fit; returns (JPEG bytes, [Truth], number used)."""
+def build_page(images, labels, spec, word_lengths=None):
+    """Paste as many of `images` (n, 28, 28) uint8 as fit; returns (JPEG bytes, [Truth], number used).
+
+    word_lengths: how many images each word takes, in order (default: random lengths in spec.word_length).
+    """
     rng = np.random.default_rng(spec.seed)
     darkness = np.zeros((spec.height, spec.width), np.float32)
     owner = np.zeros((spec.height, spec.width), np.int32)
     tile = int(round(28 * spec.letter_scale))
-    placed = place_letters(images, spec, tile, rng)
+    placed = place_letters(images, spec, tile, rng, None if word_lengths is None else iter(word_lengths))
     for number, (index, top, left) in enumerate(placed, start=1):
         letter = np.asarray(Image.fromarray(images[index]).resize((tile, tile), Image.Resampling.BICUBIC),
                             dtype=np.float32) / 255
@@ -77,25 +80,34 @@ def build_page(images, labels, spec):
     return buffer.getvalue(), truths, len(placed)
 
 
-def place_letters(images, spec, tile, rng):
-    """[(image index, top, left)] laid out in lines of words, in order, until the page is full."""
+def place_letters(images, spec, tile, rng, word_lengths=None):
+    """[(image index, top, left)] laid out in lines of words, in order, until the page is full.
+
+    word_lengths: an iterator of word lengths (None: random ones); a word that does not fit starts the next line.
+    """
     placed, index = [], 0
     top = spec.margin
+    length = None
     while index < len(images) and top + tile < spec.height - spec.margin:
         cursor = float(spec.margin)
         while index < len(images):
-            length = int(rng.integers(spec.word_length[0], spec.word_length[1] + 1))
+            if length is None:
+                length = (int(rng.integers(spec.word_length[0], spec.word_length[1] + 1)) if word_lengths is None
+                          else next(word_lengths, spec.word_length[1]))
             word = list(range(index, min(index + length, len(images))))
             gaps = rng.integers(spec.letter_gap[0], spec.letter_gap[1] + 1, len(word))
             spans = [ink_columns(images[i]) for i in word]
             width = sum((last - first + 1) * spec.letter_scale for first, last in spans) + gaps[:-1].sum()
             if cursor + width > spec.width - spec.margin:
+                if word_lengths is None:
+                    length = None  # as before word_lengths existed: the next line draws a new length
                 break
             for i, (first, last), gap in zip(word, spans, gaps):
                 jitter = int(rng.integers(-3, 4))
                 placed.append((i, top + jitter, int(round(cursor - first * spec.letter_scale))))
                 cursor += (last - first + 1) * spec.letter_scale + gap
             index += len(word)
+            length = None
             cursor += rng.integers(spec.word_gap[0], spec.word_gap[1] + 1) - gaps[-1]
         top += int(24 * spec.letter_scale * spec.line_pitch)
     return placed
@@ -190,15 +202,41 @@ def truth_boxes(owner, placed, labels, spec):
     return truths
 
 
-def iou(a, b):
-    """Intersection over union of two (top, bottom, left, right) boxes."""
+def intersection(a, b):
+    """Area two (top, bottom, left, right) boxes share (0 when apart)."""
     height = min(a[1], b[1]) - max(a[0], b[0])
     width = min(a[3], b[3]) - max(a[2], b[2])
-    if height <= 0 or width <= 0:
+    return height * width if height > 0 and width > 0 else 0
+
+
+def iou(a, b):
+    """Intersection over union of two (top, bottom, left, right) boxes."""
+    inter = intersection(a, b)
+    if inter == 0:
         return 0.0
-    inter = height * width
     union = (a[1] - a[0]) * (a[3] - a[2]) + (b[1] - b[0]) * (b[3] - b[2]) - inter
     return inter / union
+
+
+def match_boxes(truths, boxes, min_iou=0.5):
+    """{truth index: box index}, one to one, the pairs of highest IoU first, each at least min_iou.
+
+    truths: [Truth]; boxes: [(top, bottom, left, right)].
+    """
+    pairs = []
+    for t, truth in enumerate(truths):
+        for f, box in enumerate(boxes):
+            overlap = iou(truth.box, box)
+            if overlap >= min_iou:
+                pairs.append((overlap, t, f))
+    pairs.sort(reverse=True)
+    matched, used = {}, set()
+    for _, t, f in pairs:
+        if t in matched or f in used:
+            continue
+        matched[t] = f
+        used.add(f)
+    return matched
 
 
 def score_page(truths, found, min_iou=0.5):
@@ -206,18 +244,6 @@ def score_page(truths, found, min_iou=0.5):
 
     found: [((top, bottom, left, right), predicted label)] -> (n found, n read correctly, n truth).
     """
-    pairs = []
-    for t, truth in enumerate(truths):
-        for f, (box, _) in enumerate(found):
-            overlap = iou(truth.box, box)
-            if overlap >= min_iou:
-                pairs.append((overlap, t, f))
-    pairs.sort(reverse=True)
-    used_truth, used_found, correct = set(), set(), 0
-    for _, t, f in pairs:
-        if t in used_truth or f in used_found:
-            continue
-        used_truth.add(t)
-        used_found.add(f)
-        correct += found[f][1] == truths[t].label
-    return len(used_truth), correct, len(truths)
+    matched = match_boxes(truths, [box for box, _ in found], min_iou)
+    correct = sum(found[f][1] == truths[t].label for t, f in matched.items())
+    return len(matched), correct, len(truths)

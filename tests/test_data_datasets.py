@@ -147,7 +147,9 @@ def test_add_data_arguments():
     assert (args.data, args.dataset, args.seed) == ("/x", "emnist-digits", 7)
     with pytest.raises(SystemExit):
         parser.parse_args(["--dataset", "cifar"])
-    assert sorted(DATASETS) == ["emnist-digits", "emnist-letters", "letters", "mnist"]
+    assert sorted(DATASETS) == ["chars74k", "emnist-digits", "emnist-letters", "letters", "mnist", "nistvowels",
+                                "unipen"]
+    assert parser.parse_args(["--dataset", "letters:2,unipen"]).dataset == "letters:2,unipen"
 
 
 def test_real_mnist(data_root):
@@ -172,3 +174,13 @@ def test_real_letters(data_root):
         assert split.labels.min() == 0 and split.labels.max() == 25
         assert len(np.unique(split.labels)) == 26
     assert train.n_classes == 26 and train.classes[0] == "a"
+
+
+@pytest.mark.parametrize("name, train_count, test_count, classes_seen", [
+    ("unipen", 69224, 18229, 26), ("nistvowels", 8000, 2000, 5), ("chars74k", 1934, 484, 26)])
+def test_real_letter_sets(data_root, name, train_count, test_count, classes_seen):
+    require_dataset(data_root, name)
+    train, test = load_dataset(name, "train", data_root), load_dataset(name, "test", data_root)
+    assert (len(train), len(test)) == (train_count, test_count)
+    assert len(np.unique(train.labels)) == classes_seen and train.classes[0] == "a"
+    assert train.images.max() == 255 and (train.images[:, :2, :] == 0).all()

@@ -67,3 +67,18 @@ def test_stroke_width_thickens_or_thins():
     assert (thick >= images).all() and thick.sum() > images.sum()
     never = change_stroke_width(images, np.random.default_rng(0), probability=0.0)
     assert np.array_equal(never, images)
+
+
+def test_change_look_keeps_the_peak_and_changes_the_stroke_profile():
+    from hdl_native.data.distort import change_look
+
+    images = np.zeros((200, 28, 28), dtype=np.float32)
+    images[:, 10:18, 13] = 255.0
+    images[:, 10:18, 12] = images[:, 10:18, 14] = 100.0  # a soft edge beside a hard core
+    looked = change_look(images, np.random.default_rng(0), 1.0)
+    np.testing.assert_allclose(looked.max(axis=(1, 2)), 255.0, rtol=1e-5)
+    edges = looked[:, 14, 12]
+    assert edges.min() < 60 and edges.max() > 140  # gamma both sharpens and softens across the batch
+    blurred = (looked[:, 14, 11] > 0).mean()
+    assert 0.1 < blurred < 0.4  # about BLUR_PROBABILITY of the images spread ink one pixel further
+    np.testing.assert_array_equal(change_look(images, np.random.default_rng(0), 0.0), images)

@@ -72,7 +72,7 @@ def test_per_class_and_confused_pairs_from_a_known_matrix():
     assert per_class["a"] == pytest.approx(500 / 7) and per_class["b"] == pytest.approx(75.0)
     assert per_class["c"] == 0.0
     assert most_confused(confusion, classes) == [["c", "a", 4], ["a", "b", 2], ["b", "c", 1]]
-    assert np.isnan(per_class_accuracy(np.zeros((2, 2), dtype=int), ["x", "y"])["x"])
+    assert per_class_accuracy(np.zeros((2, 2), dtype=int), ["x", "y"]) == {}  # classes without test images are left out
 
 
 def test_cli_json_on_the_last_line(setup, capsys):
@@ -107,7 +107,7 @@ def test_mismatched_classes(setup, tmp_path):
     write_idx(tmp_path / "data" / "letters" / "letters-test-images-idx3-ubyte.gz", images)
     write_idx(tmp_path / "data" / "letters" / "letters-test-labels-idx1-ubyte.gz", np.zeros(len(images), np.uint8))
     state = save_checkpoint(tmp_path / "d.hdl", DigitsMLP(seed=0), dataset="letters")
-    with pytest.raises(HDLError, match="10 outputs but dataset 'letters' has 26 classes"):
+    with pytest.raises(HDLError, match=r"10 outputs \(0, 1, 2, 3, 4, \.\.\.\) but dataset 'letters' has 26 classes it does not know"):
         evaluate_state(state, tmp_path / "data")
 
 
@@ -123,3 +123,18 @@ def test_real_letters_test_split_by_default(data_root, tmp_path):
     assert list(report.per_class) == [chr(ord("a") + i) for i in range(26)]
     test_labels = load_dataset("letters", "test", data_root).labels
     assert report.confusion.sum(axis=1).tolist() == np.bincount(test_labels, minlength=26).tolist()
+
+
+def test_a_reader_with_the_class_other_is_tested_on_a_letters_only_split(tiny_data):
+    from hdl_native.checkpoint import save_checkpoint
+    from hdl_native.data.datasets import LETTERS, NOT_A_LETTER
+    from hdl_native.models import LettersCNN
+
+    path = tiny_data / "reader.hdl"
+    save_checkpoint(path, LettersCNN(n_classes=27, seed=0), classes=LETTERS + [NOT_A_LETTER], dataset="letters")
+    report = evaluate_state(path, tiny_data)
+    assert report.classes[-1] == NOT_A_LETTER and report.confusion.shape == (27, 27)
+    assert report.confusion[:, :26].sum(axis=1)[:26].sum() + report.confusion[:26, 26].sum() == report.n_images
+    assert NOT_A_LETTER not in report.per_class  # no test image of it
+    with pytest.raises(HDLError, match="10 classes it does not know"):
+        evaluate_state(path, tiny_data, dataset="mnist")

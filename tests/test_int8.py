@@ -12,10 +12,10 @@ import pytest
 import hdl_native
 from hdl_native._native import int8 as int8_native
 from hdl_native.checkpoint import PRETRAINED_LETTERS, load_model
-from hdl_native.int8 import Int8LettersCNN, kernels
+from hdl_native.int8 import Int8Classifier, kernels
 from hdl_native.int8.codes import ActivationCodes, activation_table, gelu, requantization
 from hdl_native.int8.layers import Int8Conv, pack_codes, quantize_weight
-from hdl_native.models import LettersCNN
+from hdl_native.models import LettersCNN, LettersVGG
 from hdl_native.tensor import Tensor
 
 PATHS = kernels.supported_paths()
@@ -131,7 +131,7 @@ def test_requantisation_gives_the_codes_of_the_real_outputs():
 
 
 def calibrated(model, images):
-    return Int8LettersCNN.from_float(model, images)
+    return Int8Classifier.from_float(model, images)
 
 
 def random_images(n, seed=0):
@@ -141,9 +141,9 @@ def random_images(n, seed=0):
     return ((pixels / 255 - 0.172575) / 0.25).astype(np.float32)
 
 
-@pytest.fixture(scope="module")
-def random_network():
-    model = LettersCNN(seed=3)
+@pytest.fixture(scope="module", params=[LettersCNN, LettersVGG], ids=["letters-cnn", "letters-vgg"])
+def random_network(request):
+    model = request.param(seed=3)
     return model, calibrated(model, random_images(128, seed=1))
 
 

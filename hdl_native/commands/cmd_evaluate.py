@@ -1,6 +1,7 @@
 """Measure a saved model on a test split.
 
-Reports test accuracy, top-2 accuracy (the true class among the two highest scores),
+Reports test accuracy, top-2 accuracy (the true class among the two highest scores), the expected
+calibration error of its confidences (with the temperature the state stores, see `hdl-native calibrate`),
 accuracy per class, the most confused pairs, and accuracy on augmented copies of the
 test images (each shifted by up to 2 pixels and 5 pixels inverted, seeded by --seed), which
 shows how well the model copes with small changes it may not have been trained on.
@@ -11,19 +12,21 @@ The dataset defaults to the one the model was trained on.
 
   hdl-native evaluate letters.hdl --json
 """
-HELP = "measure a saved model on a test split: accuracy, top-2, per class, confusions, augmented, weights"
+HELP = "measure a saved model on a test split: accuracy, top-2, calibration, per class, confusions, augmented, weights"
 
 
 def add_arguments(parser):
     from hdl_native.cli_types import BATCH_SIZE, SEED, THREADS
     from hdl_native.data.datasets import DATASETS
+    from hdl_native.data.mixture import dataset_names
     from hdl_native.data.paths import DATA_ENV
 
     parser.add_argument("state", metavar="STATE", help="a state file saved by training (e.g. letters.hdl)")
     parser.add_argument("--data", metavar="DIR", default=None,
                         help=f"data root holding mnist/, letters/ ... (default: ${DATA_ENV}, else ~/.cache/hdl_native)")
-    parser.add_argument("--dataset", choices=list(DATASETS), default=None,
-                        help="test split to use (default: the dataset the model was trained on)")
+    parser.add_argument("--dataset", type=dataset_names, default=None, metavar="NAME[,NAME...]",
+                        help=f"test split to use: {', '.join(DATASETS)}, or a comma-separated mixture of them "
+                             "(reported per source too) (default: the dataset the model was trained on)")
     parser.add_argument("--seed", type=SEED, default=0,
                         help=f"seed of the test-image augmentation, {SEED.allowed} (default: 0)")
     parser.add_argument("--batch-size", type=BATCH_SIZE, default=500,
@@ -35,7 +38,6 @@ def add_arguments(parser):
 
 
 def run(args):
-    import math
     from pathlib import Path
 
     from hdl_native.data import find_data_root
@@ -52,7 +54,12 @@ def run(args):
           f"augmented {report.augmented_accuracy:.2f}%   mean loss {report.loss:.4f}")
     if report.quantization:
         print(f"  {describe_quantization(report.quantization)}")
-    cells = [f"{name}:{'  n/a' if math.isnan(pct) else f'{pct:5.1f}'}" for name, pct in report.per_class.items()]
+    uncalibrated = " (uncalibrated: see `hdl-native calibrate`)" if report.temperature == 1.0 else ""
+    print(f"  calibration error (ECE, 15 bins) {100 * report.calibration_error:.2f}% at temperature "
+          f"{report.temperature:.3f}{uncalibrated}")
+    for source, part in report.per_source.items():
+        print(f"  {source:>12} test: {part['accuracy']:6.2f}% of {part['images']} images")
+    cells = [f"{name}:{pct:5.1f}" for name, pct in report.per_class.items()]
     print("  per class: " + "\n             ".join("  ".join(cells[i:i + 9]) for i in range(0, len(cells), 9)))
     pairs = ", ".join(f"{true}->{pred} x{count}" for true, pred, count in report.confused_pairs[:8])
     print(f"  most confused (true->predicted): {pairs or 'none'}")

@@ -8,6 +8,14 @@ and ascenders, the letters a glyph's height rules out are made unlikely (an
 undotted i that only reaches the x-height is not an l).  --out writes the photo
 with the boxes and letters drawn on it; --json prints one object with every box
 and its top-3 guesses.  --dtype int8 reads with the network quantised to int8 (hdl_native.int8).
+
+Confidences are the network's probabilities at the temperature its state stores (`hdl-native
+calibrate`; none: as the network gives them); a letter below --min-confidence prints as '?'.
+A model trained with the class 'other' (digits and punctuation, `--dataset ...,nonletters`)
+answers it for a box that is not a letter: such a box is left out of the text (a word break beside
+it still gives a space), drawn in blue without a letter in --out, and listed in --json with
+"letter": null and "kind": "other" (letters have "kind": "letter").  Models without that class
+read every box as a letter, as before.
 """
 import sys
 import time

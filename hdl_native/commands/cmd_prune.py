@@ -46,18 +46,14 @@ def run(args):
 
     from hdl_native.checkpoint import build_model, load_checkpoint, save_checkpoint
     from hdl_native.data import find_data_root
-    from hdl_native.errors import HDLError
     from hdl_native.inspect.evaluation import evaluate_state
     from hdl_native.json_output import json_line
     from hdl_native.prune import PRUNE_MASKS, apply_masks, magnitude_masks, masks_for_state, weight_sparsity
     from hdl_native.threads import set_num_threads
-    from hdl_native.training.outputs import check_writable, same_file
+    from hdl_native.training.outputs import check_derived_state
 
     out = Path(args.out)
-    check_writable(out, "pruned state file")
-    if out.exists() and not args.force:
-        what = "is STATE itself" if same_file(out, args.state) else "already exists"
-        raise HDLError(f"--out {out} {what}; pass --force to replace it, or choose another name")
+    check_derived_state(out, args.state, args.force, "pruned state file")
     if args.threads is not None:
         set_num_threads(args.threads)
     checkpoint = load_checkpoint(args.state)

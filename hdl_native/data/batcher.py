@@ -8,6 +8,9 @@ class Batcher:
     Epoch e's order is a permutation drawn from the seed and e alone, so a saved
     state() (epoch number and position within it) resumes exactly, in this
     process or another.  The last batch of an epoch may be smaller.
+    With `weights` (float (n_items,) probabilities summing to 1) an epoch is instead
+    n_items draws with replacement, item i drawn with probability weights[i]: how a
+    mixture of datasets trains on its sources in chosen proportions.
 
         batcher = Batcher(len(ds), 64, seed=0)
         for epoch in range(3):
@@ -15,7 +18,7 @@ class Batcher:
                 train(ds.images[idx], ds.labels[idx])
     """
 
-    def __init__(self, n_items, batch_size, seed=0, shuffle=True):
+    def __init__(self, n_items, batch_size, seed=0, shuffle=True, weights=None):
         if int(n_items) < 1:
             raise ValueError(f"Batcher needs at least one item, got n_items={n_items}")
         if int(batch_size) < 1:
@@ -24,6 +27,12 @@ class Batcher:
         self.batch_size = int(batch_size)
         self.seed = int(seed)
         self.shuffle = bool(shuffle)
+        self.weights = None
+        if weights is not None:
+            weights = np.asarray(weights, dtype=np.float64)
+            if weights.shape != (self.n_items,) or not np.all(weights >= 0) or not np.isclose(weights.sum(), 1.0):
+                raise ValueError(f"weights must be {self.n_items} non-negative probabilities summing to 1")
+            self.weights = weights
         self.epoch_number = 0
         self.position = 0
 
@@ -35,6 +44,8 @@ class Batcher:
         """int64 (n_items,): the order in which epoch `epoch_number` visits the items."""
         if not self.shuffle:
             return np.arange(self.n_items, dtype=np.int64)
+        if self.weights is not None:
+            return np.random.default_rng([self.seed, epoch_number]).choice(self.n_items, self.n_items, p=self.weights)
         return np.random.default_rng([self.seed, epoch_number]).permutation(self.n_items)
 
     def epoch(self):

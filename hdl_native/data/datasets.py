@@ -1,4 +1,5 @@
-"""Datasets by name under a data root: mnist, emnist-digits, emnist-letters and letters.
+"""Datasets by name under a data root: mnist, emnist-digits, emnist-letters, and the real handwritten letter
+sets letters, unipen, nistvowels and chars74k; a comma-separated list names a mixture (data/mixture.py).
 
 Every dataset comes back the same way: uint8 images (N, 28, 28) upright with
 bright ink on a dark background, int64 labels (N,) counted from 0.
@@ -35,6 +36,7 @@ class DatasetSpec:
     transposed: bool = False
     label_offset: int = 0
     download_hint: str = ""
+    credit: str = ""  # the licence and the citation its authors ask for, recorded in every model trained on it
 
 
 def _emnist(name, classes, label_offset=0):
@@ -47,6 +49,20 @@ def _emnist(name, classes, label_offset=0):
         transposed=True,
         label_offset=label_offset,
         download_hint="run `hdl-native download emnist --dest {root}`",
+        credit="G. Cohen, S. Afshar, J. Tapson and A. van Schaik, \"EMNIST: an extension of MNIST to handwritten "
+               "letters\", 2017 (NIST Special Database 19)",
+    )
+
+
+def _letter_set(name, credit):
+    """A letter set of the shared data: files {name}-{split}-..., upright, labels 0..25 for a..z."""
+    return DatasetSpec(
+        credit=credit,
+        folder=name,
+        images_file={split: f"{name}-{split}-images-idx3-ubyte.gz" for split in SPLITS},
+        labels_file={split: f"{name}-{split}-labels-idx1-ubyte.gz" for split in SPLITS},
+        classes=LETTERS,
+        download_hint=f"it is not downloadable; copy the {name}/ folder of the shared data",
     )
 
 
@@ -57,16 +73,23 @@ DATASETS = {
         labels_file={"train": "train-labels-idx1-ubyte.gz", "test": "t10k-labels-idx1-ubyte.gz"},
         classes=DIGITS,
         download_hint="run `hdl-native download mnist --dest {root}`",
+        credit="Y. LeCun, C. Cortes and C. J. C. Burges, the MNIST database (yann.lecun.com/exdb/mnist)",
     ),
     "emnist-digits": _emnist("digits", DIGITS),
     "emnist-letters": _emnist("letters", LETTERS, label_offset=1),  # NIST numbers the letters 1..26
-    "letters": DatasetSpec(
-        folder="letters",
-        images_file={split: f"letters-{split}-images-idx3-ubyte.gz" for split in SPLITS},
-        labels_file={split: f"letters-{split}-labels-idx1-ubyte.gz" for split in SPLITS},
-        classes=LETTERS,
-        download_hint="it is not downloadable; copy the letters/ folder of the shared data",
-    ),
+    "letters": _letter_set("letters", "MIT licence, (c) 2025 Bishwaprotap Ray "
+                                      "(github.com/TasnimulIntazamAsif/Handwritten_Letter_Indentification)"),
+    # 87,453 pen-tablet letters, 307 writers
+    "unipen": _letter_set("unipen", "CC BY 4.0 (doi 10.5281/zenodo.1195803); I. Guyon, L. Schomaker, R. Plamondon, "
+                                    "M. Liberman and S. Janet, \"UNIPEN project of on-line data exchange and recognizer "
+                                    "benchmarks\", ICPR 1994"),
+    # 10,000 NIST SD19 vowels: only a e i o u occur
+    "nistvowels": _letter_set("nistvowels", "NIST Standard Reference Data, freely distributed by NIST; P. Grother, "
+                                            "\"NIST Special Database 19 Handprinted Forms and Characters Database\", "
+                                            "NIST, 1995"),
+    # 2,418 letters of 55 writers
+    "chars74k": _letter_set("chars74k", "research use; T. E. de Campos, B. R. Babu and M. Varma, \"Character "
+                                        "recognition in natural images\", VISAPP 2009"),
 }
 
 
@@ -75,6 +98,8 @@ class Dataset:
     """One split of a dataset, held in memory (the arrays are read-only: they are shared via a cache).
 
     images: uint8 (N, 28, 28), upright, ink 255 on background 0.  labels: int64 (N,) in 0..n_classes-1.
+    A mixture (data/mixture.py) also says where each image came from: sources int64 (N,) indexing
+    source_names, and writers int64 (N,), a writer id unique across sources, -1 where the set does not say.
     """
 
     name: str
@@ -84,6 +109,9 @@ class Dataset:
     classes: list
     images_path: Path
     labels_path: Path
+    sources: np.ndarray = None
+    source_names: tuple = ()
+    writers: np.ndarray = None
 
     @property
     def n_classes(self):
@@ -100,10 +128,14 @@ class Dataset:
 def load_dataset(name, split="train", root=None):
     """Load one split of a named dataset from `root` (default: find_data_root()), cached per process.
 
-    name: one of DATASETS.  split: 'train' or 'test'.
+    name: one of DATASETS, or a mixture "letters,unipen:2,..." (see data/mixture.py).  split: 'train' or 'test'.
     Raises DataError when files are missing (saying where it looked and how to get them),
     corrupt, empty, or inconsistent (counts, image size, label range).
     """
+    from .mixture import is_mixture, load_mixture
+
+    if is_mixture(name):
+        return load_mixture(name, split, root)
     if name not in DATASETS:
         raise DataError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
     if split not in SPLITS:

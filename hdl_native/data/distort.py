@@ -1,6 +1,8 @@
 """Geometric and stroke distortions of a batch of letters, so a model trained on a few thousand
 hands meets more of the shapes other people write: rotation, shear, anisotropic scale,
-translation, a smooth elastic warp, and thicker or thinner strokes.
+translation, a smooth elastic warp, thicker or thinner strokes, and the look of other pens and
+cameras: blur, and a changed ink profile (a gamma on the ink levels, so hard pen strokes turn into
+soft scanned ones and back).
 
 Everything is drawn for the whole batch at once and applied by data/warp.py in one resampling
 (no per-image Python loop), so it is cheap enough to run on every training batch.
@@ -17,6 +19,8 @@ MAX_TRANSLATION = 2.0            # pixels
 ELASTIC_AMPLITUDE = 1.5          # pixels, standard deviation of the coarse displacement grid
 ELASTIC_GRID = 4                 # control points per side of the smooth displacement field
 STROKE_CHANGE_PROBABILITY = 0.3  # per image, for thickening and for thinning each
+BLUR_PROBABILITY = 0.25          # per image: a [1 2 1]/4 blur each way, as an out-of-focus photo
+LOG_GAMMA_RANGE = (np.log(0.5), np.log(2.0))  # ink ** gamma: < 1 fattens soft edges, > 1 sharpens them
 
 
 def distort(images, rng, strength=1.0):
@@ -41,6 +45,7 @@ def distort(images, rng, strength=1.0):
     displacement += (rng.uniform(-1, 1, (n, 2, 1, 1)) * MAX_TRANSLATION * strength).astype(np.float32)
     warped = warp(pad_stack(images), np.arange(n), to_source, displacement)
     warped = change_stroke_width(warped, rng, STROKE_CHANGE_PROBABILITY * min(strength, 1.0))
+    warped = change_look(warped, rng, min(strength, 1.0))
     return np.clip(np.rint(warped), 0, 255).astype(np.uint8)
 
 
@@ -69,3 +74,22 @@ def change_stroke_width(images, rng, probability):
     if thin.any():
         result[thin] = (images[thin] + erode(images[thin], plus=True)) / 2
     return result
+
+
+def change_look(images, rng, strength):
+    """Blur a random subset (probability BLUR_PROBABILITY x strength) and raise every image's ink levels
+    (0..255, float (n, H, W)) to a random power drawn log-uniformly from LOG_GAMMA_RANGE x strength; the
+    brightest ink keeps its level (every letter set and every OCR crop is scaled to a maximum of 255), so only
+    the stroke's profile changes, not the image's contrast range."""
+    blurred = rng.random(len(images)) < BLUR_PROBABILITY * strength
+    result = images.copy()
+    peak = np.maximum(images.max(axis=(1, 2), keepdims=True), 1.0)
+    if blurred.any():
+        part = result[blurred]
+        part[:, 1:-1, :] = (part[:, :-2, :] + 2 * part[:, 1:-1, :] + part[:, 2:, :]) / 4
+        part[:, :, 1:-1] = (part[:, :, :-2] + 2 * part[:, :, 1:-1] + part[:, :, 2:]) / 4
+        result[blurred] = part
+    low, high = LOG_GAMMA_RANGE
+    gamma = np.exp(rng.uniform(low * strength, high * strength, (len(images), 1, 1))).astype(np.float32)
+    top = np.maximum(result.max(axis=(1, 2), keepdims=True), 1e-6)
+    return (np.clip(result / top, 0, 1) ** gamma) * peak

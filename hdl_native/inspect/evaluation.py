@@ -4,16 +4,18 @@ and what its weights look like layer by layer.
 Everything is batched over the whole split through one evaluation graph (training.evaluate.Evaluator);
 the augmented copy of the test set is made in one vectorised call with a seeded generator.
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ..calibration import expected_calibration_error, scaled_probabilities, stored_temperature
 from ..checkpoint import load_model
 from ..data import augment, load_dataset
 from ..data.datasets import DATASETS
-from ..errors import HDLError
+from ..data.mixture import is_mixture, parse_mixture
+from ..errors import DataError, HDLError
 from ..quantize.section import quantization_of
-from ..training.evaluate import Evaluator
+from ..training.evaluate import Evaluator, per_source_accuracy
 from .weight_stats import layer_weights
 
 
@@ -31,14 +33,19 @@ class Report:
     confused_pairs: list       # [true name, predicted name, count], most frequent first
     confusion: np.ndarray      # int64 (C, C), rows = true class
     classes: list
+    temperature: float = 1.0   # the state's calibration temperature (1 when it records none)
+    calibration_error: float = 0.0  # top-label ECE in [0, 1] of the test predictions at that temperature
     weights: list = field(default_factory=list)  # [LayerWeights], one per weight matrix
     quantization: dict = None  # a quantised state's scheme, bits, per_channel and source; None for float32
+    per_source: dict = field(default_factory=dict)  # a mixture's {source: {"accuracy", "images"}}
 
     def as_json(self):
         """The JSON object of `evaluate --json`."""
         return {"dataset": self.dataset, "n_images": self.n_images, "test_accuracy": self.test_accuracy,
                 "top2_accuracy": self.top2_accuracy, "augmented_accuracy": self.augmented_accuracy,
-                "loss": self.loss, "per_class": self.per_class, "confused_pairs": self.confused_pairs,
+                "loss": self.loss, "temperature": self.temperature,
+                "expected_calibration_error": self.calibration_error, "per_class": self.per_class,
+                "confused_pairs": self.confused_pairs, "per_source": self.per_source,
                 "weights": [layer.as_json() for layer in self.weights], "quantization": self.quantization}
 
 
@@ -46,8 +53,7 @@ def per_class_accuracy(confusion, classes):
     """{class: percent of its test images predicted right} from a confusion matrix (rows = true)."""
     totals = confusion.sum(axis=1)
     correct = np.diag(confusion)
-    return {name: (100.0 * float(correct[i]) / float(totals[i]) if totals[i] else float("nan"))
-            for i, name in enumerate(classes)}
+    return {name: 100.0 * float(correct[i]) / float(totals[i]) for i, name in enumerate(classes) if totals[i]}
 
 
 def most_confused(confusion, classes, top=10):
@@ -66,10 +72,33 @@ def choose_dataset(meta, requested, path):
     if not name:
         raise HDLError(f"{path} does not record which dataset it was trained on; name one with --dataset "
                        f"({', '.join(DATASETS)})")
-    if name not in DATASETS:
-        raise HDLError(f"{path} names dataset {name!r}, which is not known; choose one with --dataset "
-                       f"({', '.join(DATASETS)})")
+    try:
+        if is_mixture(name):
+            parse_mixture(name)
+        elif name not in DATASETS:
+            raise DataError(f"dataset {name!r} is not known")
+    except DataError as error:
+        raise HDLError(f"{path} names dataset {name!r}: {error}; choose one with --dataset "
+                       f"({', '.join(DATASETS)}, or a comma-separated mixture)") from None
     return name
+
+
+def in_model_classes(test, model_classes, path):
+    """`test` with its labels renumbered to the model's classes, matched by name (a reader with the class
+    'other' tested on a letters-only split); HDLError when the split has a class the model lacks."""
+    if not model_classes or list(model_classes) == list(test.classes):
+        return test
+    missing = [c for c in test.classes if c not in model_classes]
+    if missing:
+        raise HDLError(f"{path} has {len(model_classes)} outputs ({brief(model_classes)}) but dataset {test.name!r} "
+                       f"has {len(missing)} classes it does not know ({brief(missing)}); choose a matching --dataset")
+    index = np.asarray([list(model_classes).index(c) for c in test.classes], dtype=np.int64)
+    return replace(test, labels=index[test.labels], classes=list(model_classes))
+
+
+def brief(names, shown=5):
+    """'a, b, c, d, e, ...': the first few of a list of class names."""
+    return ", ".join(list(names)[:shown]) + (", ..." if len(names) > shown else "")
 
 
 def evaluate_state(path, root=None, dataset=None, seed=0, batch_size=500, model_and_meta=None):
@@ -78,8 +107,9 @@ def evaluate_state(path, root=None, dataset=None, seed=0, batch_size=500, model_
     root: data root (None: find_data_root()).  seed: seeds the augmentation of the test images.
     """
     model, meta = model_and_meta or load_model(path)
+    temperature = stored_temperature(meta, path)
     name = choose_dataset(meta, dataset, path)
-    test = load_dataset(name, "test", root)
+    test = in_model_classes(load_dataset(name, "test", root), meta.get("classes"), path)
     n_outputs = int(getattr(model, "n_classes", test.n_classes))
     if n_outputs != test.n_classes:
         raise HDLError(f"{path} has {n_outputs} outputs but dataset {name!r} has {test.n_classes} classes; "
@@ -89,7 +119,10 @@ def evaluate_state(path, root=None, dataset=None, seed=0, batch_size=500, model_
     augmented = evaluator.evaluate(augment(test.images, np.random.default_rng(seed)), test.labels)
     classes = list(test.classes)
     return Report(dataset=name, n_images=len(test), test_accuracy=clean.accuracy, top2_accuracy=clean.top2_accuracy,
-                  augmented_accuracy=augmented.accuracy, loss=clean.loss,
+                  augmented_accuracy=augmented.accuracy, loss=clean.loss, temperature=temperature,
+                  calibration_error=expected_calibration_error(scaled_probabilities(clean.log_probs, temperature),
+                                                               test.labels),
                   per_class=per_class_accuracy(clean.confusion, classes),
                   confused_pairs=most_confused(clean.confusion, classes), confusion=clean.confusion, classes=classes,
-                  weights=layer_weights(model), quantization=quantization_of(meta))
+                  weights=layer_weights(model), quantization=quantization_of(meta),
+                  per_source=per_source_accuracy(test, clean.predictions))

@@ -1,6 +1,9 @@
-"""The LettersCNN in int8: built from the float network and a calibration batch, run on pyx/int8.pyx.
+"""The letter readers (LettersCNN, LettersVGG) in int8: built from the float network and a calibration batch,
+run on pyx/int8.pyx.
 
-Layers (NHWC codes; Hp, Wp after the ceil-mode pool):
+Every layer is a convolution (a linear layer is one whose kernel covers its whole input), optionally
+max-pooled, then a GELU, except the last.  The LettersCNN, for example (NHWC codes; Hp, Wp after the
+ceil-mode pool):
   input (N, 28, 28, 1) -> c1 3x3 + pool 2 + GELU -> (13, 13, 32) -> c2 + pool + GELU -> (6, 6, 64)
   -> c3 + pool + GELU -> (2, 2, 128) -> fc1 (a 2x2 conv) + GELU -> (1, 1, 64) -> fc2 (1x1) + GELU
   -> (1, 1, 128) -> fc3 (1x1) -> logits (N, n_classes) float32.
@@ -23,15 +26,15 @@ from .layers import Int8Conv, quantize_weight
 CONV_POOL = 2
 
 
-class Int8LettersCNN:
-    """An int8 LettersCNN: images (N, 1, 28, 28) float32, normalised as for the float model -> logits."""
+class Int8Classifier:
+    """An int8 letter reader: images (N, 1, 28, 28) float32, normalised as for the float model -> logits."""
 
     def __init__(self, input_codes, layers, n_classes):
         self.input_codes, self.layers, self.n_classes = input_codes, list(layers), n_classes
 
     @classmethod
     def from_float(cls, model, calibration_images):
-        """Quantise `model` (a LettersCNN); calibration_images (n, 1, 28, 28) float32 fix the activation grids."""
+        """Quantise `model` (a LettersCNN or LettersVGG); calibration_images (n, 1, 28, 28) float32 fix the activation grids."""
         images = np.ascontiguousarray(calibration_images, np.float32)
         pre, post = float_activations(model, images)
         grids = [ActivationCodes.spanning(images.min(), images.max())]
@@ -69,9 +72,16 @@ class Int8LettersCNN:
 
 
 def layer_plan(model):
-    """[(layer, pool size)] in order: the convs are pooled, the linear layers not."""
-    return [(model.c1, CONV_POOL), (model.c2, CONV_POOL), (model.c3, CONV_POOL),
-            (model.fc1, 1), (model.fc2, 1), (model.fc3, 1)]
+    """[(layer, pool size)] in order; every layer but the last is followed by a GELU."""
+    from ..models import LettersCNN, LettersVGG
+
+    if isinstance(model, LettersCNN):
+        return [(model.c1, CONV_POOL), (model.c2, CONV_POOL), (model.c3, CONV_POOL),
+                (model.fc1, 1), (model.fc2, 1), (model.fc3, 1)]
+    if isinstance(model, LettersVGG):
+        return [(model.c1, 1), (model.c2, CONV_POOL), (model.c3, 1), (model.c4, CONV_POOL),
+                (model.fc1, 1), (model.fc2, 1)]
+    raise TypeError(f"int8 runs the letter readers (LettersCNN, LettersVGG), not a {type(model).__name__}")
 
 
 def as_conv_weight(weight, in_channels):
@@ -86,13 +96,10 @@ def float_activations(model, images):
     """The float network's hidden layers on `images`: (pre-GELU, post-GELU) lists of arrays, one per layer."""
     x = Tensor(images)
     pre, post = [], []
-    for conv in (model.c1, model.c2, model.c3):
-        pre.append(model.pool(conv(x)))
-        post.append(F.gelu(pre[-1]))
-        x = post[-1]
-    x = F.flatten(x)
-    for linear in (model.fc1, model.fc2):
-        pre.append(linear(x))
+    for layer, pool in layer_plan(model)[:-1]:
+        if layer.weight.value.ndim == 2 and len(x.shape) == 4:
+            x = F.flatten(x)
+        pre.append(F.max_pool2d(layer(x), pool) if pool > 1 else layer(x))
         post.append(F.gelu(pre[-1]))
         x = post[-1]
     return [np.array(t.value) for t in pre], [np.array(t.value) for t in post]

@@ -13,10 +13,12 @@ N_CALIBRATION_LETTERS = 512
 
 
 def load_letter_classifier(state_path=None, dtype="float32", data_root=None):
-    """A LetterClassifier from `state_path`, or from the packaged pretrained letters model when None.
+    """A LetterClassifier from `state_path`, or from the packaged pretrained letters model when None,
+    with the calibration temperature the state stores (1 when it stores none).
 
     dtype "int8": the network quantised by hdl_native.int8, calibrated on 512 letters of the
     training split under `data_root` (default: $HDL_DATA, else the cache dir)."""
+    from ..calibration import stored_temperature
     from ..checkpoint import PRETRAINED_LETTERS, load_model
 
     if state_path is None:
@@ -30,12 +32,13 @@ def load_letter_classifier(state_path=None, dtype="float32", data_root=None):
         raise HDLError(f"{state_path}: the model has {model.n_classes} outputs but {len(classes)} class names")
     normalization = meta.get("normalization") or {"mean": MNIST_MEAN, "std": MNIST_STD}
     mean, std = normalization["mean"], normalization["std"]
+    temperature = stored_temperature(meta, state_path)
     if dtype == "int8":
-        from ..int8 import Int8LettersCNN
+        from ..int8 import Int8Classifier
 
-        network = Int8LettersCNN.from_float(model, calibration_letters(data_root, mean, std))
-        return Int8LetterClassifier(network, classes, mean, std, source=str(state_path))
-    return LetterClassifier(model, classes, mean, std, source=str(state_path))
+        network = Int8Classifier.from_float(model, calibration_letters(data_root, mean, std))
+        return Int8LetterClassifier(network, classes, mean, std, source=str(state_path), temperature=temperature)
+    return LetterClassifier(model, classes, mean, std, source=str(state_path), temperature=temperature)
 
 
 def calibration_letters(data_root, mean, std):

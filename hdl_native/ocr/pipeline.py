@@ -33,6 +33,7 @@ class OcrResult:
                 "lines": [{"text": text, "boxes": [r.as_dict() for r in line]}
                           for text, line in zip(self.texts, self.lines)],
                 "n_characters": sum(len(line) for line in self.lines),
+                "n_not_letters": sum(not reading.is_letter for line in self.lines for reading in line),
                 "timings": {k: round(v, 4) for k, v in self.timings.items()}}
 
 

@@ -1,14 +1,18 @@
 """Classify the crops of a line in one batch and turn the guesses into text.
 
-The network sees a whole line at once (one graph, fed one batch per line).  The
-text gets a space wherever the paper between two letters is clearly wider than the
-line's usual gap, and a '?' wherever the best guess is less likely than
-`min_confidence`.
+The network sees a whole line at once (one graph, fed one batch per line).  Its
+log-probabilities are divided by the temperature the state stores (calibration.py)
+before they become confidences.  The text gets a space wherever the paper between
+two letters is clearly wider than the line's usual gap, and a '?' wherever the best
+guess is less likely than `min_confidence`.  A box whose best guess is NOT_A_LETTER
+(a digit or a punctuation mark, for models trained with that class) is left out of
+the text; a word break beside it still gives a space.
 """
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..data.datasets import NOT_A_LETTER
 from ..tensor import Tensor
 from .crops import normalize
 
@@ -20,20 +24,26 @@ UNSURE = "?"
 
 
 class LetterClassifier:
-    """A letters network with its graph built once: crops (n, 28, 28) uint8 -> probabilities (n, classes)."""
+    """A letters network with its graph built once: crops (n, 28, 28) uint8 -> probabilities (n, classes).
 
-    def __init__(self, model, classes, mean, std, source=None):
+    temperature: the state's calibration temperature (1: none), dividing the log-probabilities.
+    """
+
+    def __init__(self, model, classes, mean, std, source=None, temperature=1.0):
         self.source = source
         self.classes = list(classes)
         self.mean, self.std = float(mean), float(std)
+        self.temperature = float(temperature)
         self.images = Tensor.placeholder((None, 1, 28, 28), name="crops")
         self.log_probabilities = model(self.images)
 
     def probabilities(self, crops):
-        """crops: (n, 28, 28) uint8, bright ink on black -> (n, classes) float64 rows summing to 1."""
+        """crops: (n, 28, 28) uint8, bright ink on black -> (n, classes) float64 rows summing to 1,
+        softmax(log-probabilities / temperature)."""
         if len(crops) == 0:
             return np.zeros((0, len(self.classes)), np.float32)
         log_p = np.asarray(self.log_probabilities_of(normalize(crops, self.mean, self.std)), dtype=np.float64)
+        log_p = log_p / self.temperature
         p = np.exp(log_p - log_p.max(axis=1, keepdims=True))
         return p / p.sum(axis=1, keepdims=True)
 
@@ -44,12 +54,13 @@ class LetterClassifier:
 
 
 class Int8LetterClassifier(LetterClassifier):
-    """The same on an int8 network (hdl_native.int8.Int8LettersCNN), which is called directly."""
+    """The same on an int8 network (hdl_native.int8.Int8Classifier), which is called directly."""
 
-    def __init__(self, network, classes, mean, std, source=None):
+    def __init__(self, network, classes, mean, std, source=None, temperature=1.0):
         self.source = source
         self.classes = list(classes)
         self.mean, self.std = float(mean), float(std)
+        self.temperature = float(temperature)
         self.network = network
 
     def log_probabilities_of(self, images):
@@ -73,9 +84,15 @@ class Reading:
     def confidence(self):
         return self.probabilities[0]
 
+    @property
+    def is_letter(self):
+        """False when the best guess is NOT_A_LETTER: a digit or a mark, not printed as a letter."""
+        return self.letter != NOT_A_LETTER
+
     def as_dict(self):
         top, bottom, left, right = self.box
         return {"x": left, "y": top, "width": right - left, "height": bottom - top,
+                "letter": self.letter if self.is_letter else None, "kind": "letter" if self.is_letter else "other",
                 "letters": self.letters, "probabilities": [round(p, 4) for p in self.probabilities],
                 "unsure": self.unsure}
 
@@ -112,10 +129,16 @@ def word_breaks(boxes):
 
 
 def line_text(readings):
-    """The text of one line: letters ('?' when unsure) with spaces at word breaks."""
-    pieces = []
-    for reading, space in zip(readings, word_breaks([r.box for r in readings]) + [False]):
-        pieces.append(UNSURE if reading.unsure else reading.letter)
-        if space:
-            pieces.append(" ")
+    """The text of one line: letters ('?' when unsure) with spaces at word breaks.
+
+    Readings that are not letters are left out; a word break before or after one separates the letters around it.
+    """
+    pieces, space = [], False
+    for reading, break_after in zip(readings, word_breaks([r.box for r in readings]) + [False]):
+        if reading.is_letter:
+            if space and pieces:
+                pieces.append(" ")
+            pieces.append(UNSURE if reading.unsure else reading.letter)
+            space = False
+        space = space or break_after
     return "".join(pieces)

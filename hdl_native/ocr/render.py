@@ -6,11 +6,13 @@ from ..errors import HDLError
 
 SURE_COLOUR = (0, 170, 60)
 UNSURE_COLOUR = (230, 40, 30)
+OTHER_COLOUR = (40, 110, 230)  # a box the model reads as not a letter (a digit, a mark): no letter under it
 LABEL_BACKGROUND = (255, 255, 255)
 
 
 def render_boxes(rgb, lines, scale):
-    """A Pillow image: rgb (H, W, 3) uint8 with every Reading's box (original pixels / scale) and letter drawn."""
+    """A Pillow image: rgb (H, W, 3) uint8 with every Reading's box (original pixels / scale) and letter drawn
+    (green when sure, red with its confidence when unsure, a blue box alone when it is not a letter)."""
     picture = Image.fromarray(rgb).copy()
     draw = ImageDraw.Draw(picture)
     heights = [(r.box[1] - r.box[0]) / scale for line in lines for r in line]
@@ -20,8 +22,10 @@ def render_boxes(rgb, lines, scale):
     for line in lines:
         for reading in line:
             top, bottom, left, right = (v / scale for v in reading.box)
-            colour = UNSURE_COLOUR if reading.unsure else SURE_COLOUR
+            colour = OTHER_COLOUR if not reading.is_letter else UNSURE_COLOUR if reading.unsure else SURE_COLOUR
             draw.rectangle((left - 2, top - 2, right + 1, bottom + 1), outline=colour, width=stroke)
+            if not reading.is_letter:
+                continue
             label = "?" if reading.unsure else reading.letter
             text = f"{reading.letter}? {reading.confidence:.0%}" if reading.unsure else label
             position = ((left + right) / 2, bottom + 3 + stroke)

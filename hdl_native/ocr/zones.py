@@ -14,6 +14,8 @@ uppercase letter of any kind is tall.
 """
 import numpy as np
 
+from ..data.datasets import NOT_A_LETTER
+
 ASCENDERS = set("bdfhklt")
 DESCENDERS = set("gjpqyf")
 DESCENDER_ZONE = DESCENDERS | {"z"}  # a joined z often has a descender loop
@@ -75,7 +77,8 @@ def zone_weights(glyphs, classes):
     baseline, x_height = zones
     names = [c.lower() for c in classes]
     leaves_x_zone = np.array([c in ASCENDERS or c in DESCENDERS for c in names])
-    not_descending = np.array([c not in DESCENDER_ZONE for c in names])
+    # a comma, a semicolon or a bracket drops below the baseline too: NOT_A_LETTER is never ruled out
+    not_descending = np.array([c not in DESCENDER_ZONE and c != NOT_A_LETTER for c in names])
     for row, glyph in enumerate(glyphs):
         if baseline[row] - glyph.top > SHORT * x_height:
             continue

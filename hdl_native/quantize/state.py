@@ -16,7 +16,7 @@ from ..weights import named_weights
 from .section import build_section, dequantized_params
 
 # What a reader of the model needs besides its parameters.
-_KEPT_ENTRIES = ("architecture", "model_args", "classes", "dataset", "normalization")
+_KEPT_ENTRIES = ("architecture", "model_args", "classes", "dataset", "normalization", "temperature")
 
 
 @dataclass

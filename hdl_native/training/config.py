@@ -42,6 +42,7 @@ class RunConfig:
     data_root: str = None              # None: find_data_root()'s default
     dataset: str = "letters"
     train_from: str = None             # train on the synthetic letters in this directory instead
+    balance_classes: bool = False      # draw every class of each source equally often
     holdout: int = 0                   # validate on this many held-out training images, when > 0 ...
     val_size: int = 1000               # ... else on this many images sampled from the test split
     # how
@@ -77,7 +78,8 @@ class RunConfig:
         return cls(
             command=command, architecture=architecture, optimizer=optimizer, dropout=args.dropout,
             seed=args.seed, data_root=args.data, dataset=args.dataset, train_from=args.train_from,
-            holdout=args.holdout, val_size=args.val_size, batch_size=args.batch_size, epochs=args.epochs,
+            balance_classes=args.balance_classes, holdout=args.holdout, val_size=args.val_size,
+            batch_size=args.batch_size, epochs=args.epochs,
             max_batches=args.max_batches, max_seconds=args.max_minutes * 60.0 if args.max_minutes else None,
             lr_schedule=args.lr_schedule, weight_decay=args.weight_decay, l2=args.l2,
             l2_warmup=args.l2_warmup, augment=args.mut_on_learn,
@@ -155,8 +157,13 @@ def add_training_arguments(parser, command, default_epochs, default_validate_eve
                              f"(it is only watched, never used to choose anything), {POSITIVE_INT.allowed} "
                              "(default: 1000)")
     parser.add_argument("--holdout", type=NON_NEGATIVE_INT, default=0, metavar="N",
-                        help="validate on N training images held out from training instead of on the test sample, "
+                        help="validate on N training images held out from training instead of on the test sample "
+                             "(whole writers where the dataset records them: unipen, chars74k), "
                              f"{NON_NEGATIVE_INT.allowed} and below the training set's size (default: 0, off)")
+    parser.add_argument("--balance-classes", action="store_true",
+                        help="draw every class of each dataset equally often (unipen follows English letter "
+                             "frequencies: 'e' is 4 times as common as 'x'); a mixture's own weights, "
+                             "--dataset letters:4,unipen, set each dataset's share")
     parser.add_argument("--threads", type=THREADS, default=None,
                         help=f"kernel threads, {THREADS.allowed} (default: all cores)")
     parser.add_argument("--out", metavar="STATE", default=None,

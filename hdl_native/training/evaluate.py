@@ -81,6 +81,16 @@ def summarize(log_probs, labels):
     )
 
 
+def per_source_accuracy(dataset, predictions):
+    """{source name: {"accuracy": percent, "images": count}} of a mixture's predictions (int (N,)); {} otherwise."""
+    if dataset.sources is None:
+        return {}
+    correct = predictions == dataset.labels
+    return {name: {"accuracy": 100.0 * float(correct[dataset.sources == i].mean()),
+                   "images": int((dataset.sources == i).sum())}
+            for i, name in enumerate(dataset.source_names) if (dataset.sources == i).any()}
+
+
 def format_confusion(confusion, classes):
     """The confusion matrix as text: one row per true class, one column per prediction."""
     width = max(4, len(str(int(confusion.max()))) + 1)

@@ -56,17 +56,18 @@ class Trainer:
     """Trains `model` with `optimizer` as `config` (a RunConfig) says.
 
     train: (uint8 images (N, 28, 28), int labels (N,)).  validation: optional pair of the same kind,
-    evaluated every `config.validate_every` batches.  log: optional SqliteLog.  parallel: a
+    evaluated every `config.validate_every` batches.  log: optional SqliteLog.  weights: optional float64 (N,)
+    probabilities of drawing each training image (a mixture's proportions; see data.Batcher).  parallel: a
     parallel.DataParallel when this process is one rank of several (MPI), else None.
     """
 
-    def __init__(self, model, optimizer, config, train, validation=None, log=None, parallel=None):
+    def __init__(self, model, optimizer, config, train, validation=None, log=None, weights=None, parallel=None):
         self.model, self.optimizer, self.config = model, optimizer, config
         self.validation, self.log, self.parallel = validation, log, parallel
         self.graph = TrainingGraph(model, config.l2)
         self.evaluator = Evaluator(model) if validation else None
         self.feed = TrainingFeed(*train, config)
-        self.batcher = Batcher(len(self.feed), config.batch_size, config.seed)
+        self.batcher = Batcher(len(self.feed), config.batch_size, config.seed, weights=weights)
         self.schedule = Schedule(config, len(self.batcher), optimizer.lr)
         self.validation_rng = np.random.default_rng([config.seed, 2])
         self.batch_counter = 0

@@ -36,6 +36,16 @@ def check_outputs(config):
             print(f"note: removed {stale}, left by an interrupted save", file=sys.stderr)
 
 
+def check_derived_state(out, source, force, what):
+    """HDLError unless a command that turns the state `source` into a new one may write `out` there:
+    writable, and new unless --force (`force`).  what: the kind of file, for the messages."""
+    out = Path(out)
+    check_writable(out, what)
+    if out.exists() and not force:
+        problem = "is STATE itself" if same_file(out, source) else "already exists"
+        raise HDLError(f"--out {out} {problem}; pass --force to replace it, or choose another name")
+
+
 def resumes(config, out):
     """True when the run continues the state file `out` (its STATE argument)."""
     return config.resume is not None and same_file(config.resume, out)

@@ -18,6 +18,7 @@ import numpy as np
 from ..checkpoint import load_checkpoint, save_checkpoint
 from ..data import augment, find_data_root, load_dataset
 from ..data.augment import MNIST_MEAN, MNIST_STD
+from ..data.mixture import data_credits
 from ..distributed import get_world
 from ..json_output import json_line
 from ..prune import PRUNE_MASKS, masks_for_state
@@ -54,6 +55,7 @@ class Session:
         # setup() fills these in:
         self.train_set = self.test_set = None  # Datasets
         self.train_data = self.validation = None  # (uint8 images (N, 28, 28), int labels (N,)) each
+        self.train_weights = None  # float64 (N,) probabilities of drawing each training image, or None
         self.resumed = None  # the checkpoint dict being continued, if any
         self.model = self.optimizer = self.log = None
         # train() fills these in:
@@ -89,7 +91,7 @@ class Session:
         root = find_data_root(config.data_root)
         self.train_set = load_dataset(config.dataset, "train", root)
         self.test_set = load_dataset(config.dataset, "test", root)
-        self.train_data, self.validation = training_data(config, self.train_set, self.test_set)
+        (*self.train_data, self.train_weights), self.validation = training_data(config, self.train_set, self.test_set)
         self.resumed = load_checkpoint(config.resume) if config.resume else None
         self.model = make_model(config, self.train_set.n_classes)
         self.optimizer = make_optimizer(self.model, config.optimizer, config.weight_decay)
@@ -108,7 +110,7 @@ class Session:
                   + (f", resuming {config.resume}" if self.resumed else ""))
         with StopOnSignal() as stop_flag:
             self.trainer = Trainer(model, self.optimizer, config, self.train_data, self.validation, self.log,
-                                   self.parallel)
+                                   weights=self.train_weights, parallel=self.parallel)
             if self.resumed is not None:
                 resume_position(self.trainer, self.resumed, config.resume)
             try:
@@ -190,6 +192,7 @@ class Session:
     def saved_entries(self):
         """What a state file records about the run besides the model, optimiser and position."""
         entries = {"classes": list(self.train_set.classes), "dataset": self.train_set.name,
+                   "data_credits": data_credits(self.train_set.name),
                    "normalization": {"mean": MNIST_MEAN, "std": MNIST_STD}, "command": self.config.command,
                    "settings": self.config.as_dict()}
         if self.optimizer.masks:  # a pruned model's fine-tune: resuming it keeps the pruned weights at zero

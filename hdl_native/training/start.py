@@ -6,30 +6,57 @@ import numpy as np
 
 from ..checkpoint import architecture_of, load_checkpoint, load_optimizer_state, load_params
 from ..data.idx import read_labelled_images
+from ..data.mixture import mixture_weights, sampling_weights
 from ..errors import HDLError
-from ..models import MODELS
+from ..models import LETTER_MODELS, MODELS
 from ..optim import SGD, Adam
 from ..prune import PRUNE_MASKS, masks_from_state
 from .sqlite_log import SqliteLog
 
 
 def training_data(config, train_set, test_set):
-    """((images, labels) to train on, (images, labels) to validate on), per --train-from, --holdout, --val-size.
+    """((images, labels, weights) to train on, (images, labels) to validate on), per --train-from, --holdout,
+    --val-size and, for a mixture, its source weights and --balance-classes.
 
-    Images are uint8 (N, 28, 28), labels int (N,).
+    Images are uint8 (N, 28, 28), labels int (N,); weights float64 (N,) probabilities of drawing each training
+    image, or None to visit every image once per epoch.  --holdout holds out whole writers where the dataset
+    records them (a mixture's unipen and chars74k), single images elsewhere.
     """
     images, labels = train_set.images, train_set.labels
     if config.train_from:
         images, labels = read_synthetic(config.train_from, train_set.n_classes)
+        train_set = None
+    weights = None
+    if train_set is not None and (train_set.sources is not None or config.balance_classes):
+        weights = sampling_weights(train_set, mixture_weights(config.dataset), config.balance_classes)
     rng = np.random.default_rng([config.seed, 3])
     if config.holdout:
         if not 0 < config.holdout < len(labels):
             raise HDLError(f"--holdout {config.holdout} must be between 1 and {len(labels) - 1}")
-        order = rng.permutation(len(labels))
-        held, kept = np.sort(order[:config.holdout]), np.sort(order[config.holdout:])
-        return (images[kept], labels[kept]), (images[held], labels[held])
+        held = held_out(config.holdout, train_set.writers if train_set is not None else None, len(labels), rng)
+        kept = np.flatnonzero(~held)
+        kept_weights = None if weights is None else weights[kept] / weights[kept].sum()
+        return (images[kept], labels[kept], kept_weights), (images[held], labels[held])
     sample = np.sort(rng.permutation(len(test_set))[:config.val_size])  # the test labels may be sorted by class
-    return (images, labels), (test_set.images[sample], test_set.labels[sample])
+    return (images, labels, weights), (test_set.images[sample], test_set.labels[sample])
+
+
+def held_out(count, writers, n, rng):
+    """bool (n,): at least `count` images held out for validation, by whole writers where `writers`
+    (int (n,), -1 = unknown) says who wrote them, single images otherwise; each part in proportion to its size."""
+    held = np.zeros(n, dtype=bool)
+    if writers is None:
+        held[rng.permutation(n)[:count]] = True
+        return held
+    known = writers >= 0
+    unknown = np.flatnonzero(~known)
+    held[rng.permutation(unknown)[:round(count * len(unknown) / n)]] = True
+    wanted = count - int(held.sum())
+    ids, sizes = np.unique(writers[known], return_counts=True)
+    order = rng.permutation(len(ids))
+    taken = order[:int(np.searchsorted(np.cumsum(sizes[order]), wanted)) + 1] if wanted > 0 else order[:0]
+    held |= np.isin(writers, ids[taken]) & known
+    return held
 
 
 def read_synthetic(directory, n_classes):
@@ -42,7 +69,7 @@ def read_synthetic(directory, n_classes):
 
 def make_model(config, n_classes):
     """A freshly initialised model of config.architecture for n_classes, seeded by config.seed."""
-    if config.architecture == "letters-cnn":
+    if config.architecture in LETTER_MODELS:
         return MODELS[config.architecture](n_classes=n_classes, dropout=config.dropout, seed=config.seed)
     if config.dropout:
         raise HDLError(f"--dropout applies to the CNN only, not to {config.architecture}")

@@ -5,13 +5,14 @@ import numpy as np
 
 from ..threads import get_num_threads
 from ..weights import count_small_parameters
+from .evaluate import per_source_accuracy
 
 
 def test_summary(trainer, test_set, result, test_seconds, small_before):
     """The JSON summary of a run whose model `trainer` trained and `result` (an Evaluation) tested on test_set."""
     model = trainer.model
     images_per_s = trainer.images_trained / trainer.run_seconds if trainer.run_seconds else 0.0
-    return {
+    summary = {
         "command": trainer.config.command, "dataset": test_set.name, "test_accuracy": result.accuracy,
         "top2_accuracy": result.top2_accuracy, "test_loss": result.loss, "test_images": len(test_set),
         "epochs": trainer.batch_counter / trainer.batches_per_epoch, "batches": trainer.batch_counter,
@@ -21,6 +22,10 @@ def test_summary(trainer, test_set, result, test_seconds, small_before):
         "params_squared_below_1e-4": {"before": small_before, "after": count_small_parameters(model),
                                       "total": model.num_parameters()},
     }
+    by_source = per_source_accuracy(test_set, result.predictions)
+    if by_source:
+        summary["per_source"] = by_source
+    return summary
 
 
 def add_log_overhead(summary, trainer):
@@ -39,6 +44,8 @@ def print_results(summary, test_set, model):
     print(f"test accuracy {summary['test_accuracy']:.2f}% (top-2 {summary['top2_accuracy']:.2f}%) on "
           f"{len(test_set)} {test_set.name} test images after {summary['epochs']:.2f} epochs; training took "
           f"{summary['train_seconds']:.1f} s ({summary['images_per_s']:.0f} images/s)")
+    for name, part in summary.get("per_source", {}).items():
+        print(f"  {name:>12} test: {part['accuracy']:6.2f}% of {part['images']} images")
     print(f"parameters with squared value < 1e-4: {small['before']} before, {small['after']} after "
           f"(of {model.num_parameters()})")
 

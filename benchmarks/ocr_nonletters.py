@@ -1,0 +1,104 @@
+"""Issue 13's page figures with digits and punctuation: how many letters are found, read, and wrongly left out as
+not letters, and how many of the numbers and marks between the words are NOT printed as letters.
+
+One page of each type of tests/test_ocr_pages.py (plain, ruled, squared, desk, angle, hard shadow), each
+filled by tests/nonletter_pages.py: words of letters from the TEST splits of letters, unipen, nistvowels and
+chars74k (taken in turn, each split in a seeded order), numbers of MNIST test digits, and marks drawn for the
+page ('.' ',' closing words, '-' '(' '+' ... standing alone).  Every page is read by the whole `ocr` pipeline
+(read_page) with the given model at --min-confidence 0, so every box is either printed as a letter or, for a
+model with the class 'other', left out.  A digit or mark counts as printed as a letter when its box (IoU >= 0.5)
+is read as a letter, or when a letter box matching nothing covers half of it.  Not a test: it measures.
+
+Usage: HDL_DATA=/work/shared/data python benchmarks/ocr_nonletters.py --model STATE [--seed 0] [--json]
+  (about 5 s a page on one core; without --model: the packaged model)
+"""
+import argparse
+import dataclasses
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # the checkout, as `python -m hdl_native` from it
+sys.path.insert(0, str(HERE.parent / "tests"))  # the page builders
+
+from nonletter_pages import MixedScore, build_mixed_page, compose, found_boxes, score_mixed_page  # noqa: E402
+from test_ocr_pages import PAGE_SPECS, PHOTO_CONDITIONS  # noqa: E402
+
+from hdl_native.data import find_data_root, load_dataset  # noqa: E402
+from hdl_native.data.nonletters import framed_digits  # noqa: E402
+from hdl_native.ocr import read_page  # noqa: E402
+from hdl_native.ocr.model import load_letter_classifier  # noqa: E402
+from hdl_native.threads import set_num_threads  # noqa: E402
+
+LETTER_SETS = ("letters", "unipen", "nistvowels", "chars74k")
+WORDS_PER_PAGE = 120  # more than a page holds: build_page stops when it is full
+
+
+def page_types():
+    """[(name, PageSpec)]: the plain page and the photographed ones of test_ocr_pages."""
+    return [("plain", PAGE_SPECS[0])] + [(name, dataclasses.replace(PAGE_SPECS[0], **changes))
+                                         for name, changes, *_ in PHOTO_CONDITIONS]
+
+
+def letters_in_turn(root, seed):
+    """(uint8 (n, 28, 28), labels (n,)): the four test splits, each shuffled by `seed`, taken one letter in turn."""
+    rng = np.random.default_rng(seed)
+    sets = [load_dataset(name, "test", root) for name in LETTER_SETS]
+    orders = [rng.permutation(len(s)) for s in sets]
+    turns = [(position, k) for k, order in enumerate(orders) for position in range(len(order))]
+    turns.sort()
+    images = np.stack([sets[k].images[orders[k][position]] for position, k in turns])
+    labels = np.array([sets[k].labels[orders[k][position]] for position, k in turns])
+    return images, labels
+
+
+def measure(classifier, root, seed, folder):
+    """[(page name, MixedScore)] of one page of each type."""
+    letter_images, letter_labels = letters_in_turn(root, seed)
+    digits, _ = framed_digits("test", root)
+    rng = np.random.default_rng([seed, 13])
+    scores, next_letter, next_digit = [], 0, 0
+    for name, spec in page_types():
+        content = compose(letter_images[next_letter:], letter_labels[next_letter:], digits[next_digit:], rng,
+                          WORDS_PER_PAGE)
+        jpeg, truths, used = build_mixed_page(content, spec)
+        next_letter += int((content.kinds[:used] == "letter").sum())
+        next_digit += int((content.kinds[:used] == "digit").sum())
+        path = folder / f"{name}.jpg"
+        path.write_bytes(jpeg)
+        result = read_page(path, classifier, min_confidence=0.0)
+        scores.append((name, score_mixed_page(truths, found_boxes(result))))
+    return scores
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default=None, help="letters state file (default: the packaged model)")
+    parser.add_argument("--data", default=None, help="data root (default: $HDL_DATA, else the cache)")
+    parser.add_argument("--seed", type=int, default=0, help="order of the letters and the page contents")
+    parser.add_argument("--threads", type=int, default=1, help="kernel threads (default 1)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
+    args = parser.parse_args()
+    set_num_threads(args.threads)
+    classifier = load_letter_classifier(args.model)
+    with tempfile.TemporaryDirectory() as folder:
+        scores = measure(classifier, find_data_root(args.data), args.seed, Path(folder))
+    total = sum((score for _, score in scores), MixedScore())
+    print(f"model {classifier.source} ({len(classifier.classes)} classes), seed {args.seed}")
+    print(f"  {'page':<12} letters  found    read  left out   digits+marks  not printed as letters")
+    for name, score in scores + [("all", total)]:
+        share = score.percentages()
+        print(f"  {name:<12} {score.letters:7d} {share['letters_found']:6.2f}% {share['letters_read']:6.2f}%  "
+              f"{share['letters_left_out']:6.2f}%   {score.others:12d}  {share['others_not_printed']:6.2f}%")
+    if args.json:
+        print(json.dumps({"model": classifier.source, "seed": args.seed, "total": total.percentages(),
+                          "pages": {name: {**dataclasses.asdict(score), **score.percentages()}
+                                    for name, score in scores + [("all", total)]}}))
+
+
+if __name__ == "__main__":
+    main()

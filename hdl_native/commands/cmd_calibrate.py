@@ -1,0 +1,175 @@
+"""Calibrate a trained model's confidence: fit its temperature and store it in a new state file.
+
+The temperature T divides the network's log-probabilities before the softmax (hdl_native/calibration.py):
+it changes how sure the model says it is, never which class it picks.  T is fitted (lowest negative
+log-likelihood) on training images the model was not trained on: the ones its run held out with
+--holdout (whole writers where the dataset records them), reconstructed from the settings the state
+records.  A state trained without --holdout has no such images; then T is fitted on a fixed 10% sample
+of the training split, with a note, since images the model has learnt make it look surer than it is
+on new writers.  The test splits are never used for fitting: the expected calibration error (ECE,
+15 bins) before and after is only reported on them, per source of a mixture.  `ocr` and `evaluate`
+use the stored temperature.
+
+  hdl-native calibrate letters.hdl --out letters-calibrated.hdl
+  hdl-native calibrate mixed.hdl --dataset letters,unipen,nonletters --out mixed-calibrated.hdl --json
+"""
+HELP = "fit a model's temperature on held-out training images so its confidences are calibrated; report the ECE"
+FALLBACK_FRACTION = 0.1  # of the training split, when the state records no held-out images
+
+
+def add_arguments(parser):
+    from hdl_native.cli_types import THREADS
+    from hdl_native.data.mixture import dataset_names
+    from hdl_native.data.paths import DATA_ENV
+
+    parser.add_argument("state", metavar="STATE", help="a state file saved by training (e.g. letters.hdl)")
+    parser.add_argument("--out", required=True, metavar="STATE2", help="the calibrated state file to write")
+    parser.add_argument("--force", action="store_true", help="replace an existing STATE2")
+    parser.add_argument("--dataset", type=dataset_names, default=None, metavar="NAME[,NAME...]",
+                        help="the dataset or mixture whose held-out training images fit T and whose test splits "
+                             "are reported (default: the one STATE was trained on)")
+    parser.add_argument("--data", metavar="DIR", default=None,
+                        help=f"data root holding letters/, unipen/, ... (default: ${DATA_ENV}, "
+                             "else ~/.cache/hdl_native)")
+    parser.add_argument("--threads", type=THREADS, default=None,
+                        help=f"kernel threads, {THREADS.allowed} (default: all cores)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
+
+
+def run(args):
+    from hdl_native.calibration import fit_temperature, stored_temperature
+    from hdl_native.checkpoint import save_entries
+    from hdl_native.json_output import json_line
+    from hdl_native.training.evaluate import Evaluator
+    from hdl_native.training.outputs import check_derived_state
+
+    check_derived_state(args.out, args.state, args.force, "calibrated state file")
+    checkpoint, model, meta, name, train_set, test_set = load_inputs(args)
+    before = stored_temperature(meta, args.state)
+    images, labels, description = fitting_images(meta, name, train_set, test_set)
+    evaluator = Evaluator(model, normalization=meta.get("normalization"))
+    held_log_probs = evaluator.predict_log_probs(images)
+    after = fit_temperature(held_log_probs, labels)
+    rows = [measured("held out", held_log_probs, labels, before, after)]
+    rows += [measured(f"{part} test", log_probs, part_labels, before, after)
+             for part, log_probs, part_labels in by_source(test_set, evaluator.predict_log_probs(test_set.images))]
+    save_entries(args.out, with_temperature(checkpoint, after))
+    print(f"{args.state}: {len(test_set.classes)} classes, trained on {meta.get('dataset') or 'an unrecorded dataset'}")
+    print(f"fitted on {description}")
+    print(f"temperature {before:.3f} -> {after:.3f}")
+    print(format_rows(rows))
+    print(f"calibrated state written to {args.out}")
+    if args.json:
+        print(json_line({"state": str(args.state), "out": str(args.out), "dataset": name,
+                         "temperature_before": before, "temperature": after, "fitted_on": description, "sets": rows}))
+    return 0
+
+
+def load_inputs(args):
+    """(checkpoint as read, model in eval mode, its entries but the params, dataset name, train split, test split)
+    of the command's STATE, --dataset and --data; HDLError when they do not fit together."""
+    from hdl_native.checkpoint import build_model, load_checkpoint
+    from hdl_native.data import find_data_root, load_dataset
+    from hdl_native.errors import HDLError
+    from hdl_native.threads import set_num_threads
+
+    if args.threads is not None:
+        set_num_threads(args.threads)
+    checkpoint = load_checkpoint(args.state)
+    model = build_model(checkpoint, args.state)
+    meta = {key: value for key, value in checkpoint.items() if key != "params"}
+    name = args.dataset or meta.get("dataset")
+    if not name:
+        raise HDLError(f"{args.state} does not record which dataset it was trained on; name it with --dataset")
+    root = find_data_root(args.data)
+    train_set, test_set = load_dataset(name, "train", root), load_dataset(name, "test", root)
+    check_classes(meta, test_set, args.state)
+    return checkpoint, model, meta, name, train_set, test_set
+
+
+def check_classes(meta, dataset, path):
+    """HDLError unless the state's class names are the dataset's, in order."""
+    from hdl_native.errors import HDLError
+
+    classes = list(meta.get("classes") or [])
+    if classes != list(dataset.classes):
+        raise HDLError(f"{path} reads {len(classes)} classes ({' '.join(classes)}) but dataset {dataset.name!r} has "
+                       f"{dataset.n_classes} ({' '.join(dataset.classes)}); choose the --dataset it was trained on")
+
+
+def fitting_images(meta, name, train_set, test_set):
+    """(uint8 images (n, 28, 28), labels (n,), what they are): training images the model was not trained on.
+
+    The state's run held them out when its settings have holdout > 0 on this very dataset: training_data
+    rebuilds that split from the settings (seed, holdout, dataset).  Otherwise a seeded FALLBACK_FRACTION
+    of the training split, spread over all its sources, and the description says why that is second best.
+    """
+    import numpy as np
+
+    from hdl_native.training.start import training_data
+
+    settings = meta.get("settings") if isinstance(meta.get("settings"), dict) else {}
+    if settings.get("holdout") and settings.get("dataset") == name and not settings.get("train_from"):
+        _, (images, labels) = training_data(run_config_of(settings), train_set, test_set)
+        recorded = f"; the run's validation: {settings['validation']}" if settings.get("validation") else ""
+        return images, labels, (f"{len(labels)} training images of {name} the run held out from training "
+                                f"(--holdout {settings['holdout']}, seed {settings.get('seed', 0)}{recorded})")
+    count = max(1, round(FALLBACK_FRACTION * len(train_set)))
+    chosen = np.sort(np.random.default_rng(0).choice(len(train_set), size=count, replace=False))
+    trained_on = settings.get("dataset") or meta.get("dataset")
+    why = ("its run held out no training images (train with --holdout N)" if trained_on in (name, None)
+           else f"it was trained on {trained_on}, not {name}")
+    return train_set.images[chosen], train_set.labels[chosen], (
+        f"a fixed {FALLBACK_FRACTION:.0%} sample of the {name} training split ({count} images). Note: {why}, so "
+        "these images may have been trained on; the model is surer of them than of new writers' letters, and the "
+        "temperature comes out lower than they need")
+
+
+def run_config_of(settings):
+    """A RunConfig holding the data settings a state recorded (what training_data reads to split off validation)."""
+    from dataclasses import fields
+
+    from hdl_native.training.config import RunConfig
+
+    known = {field.name for field in fields(RunConfig)} - {"optimizer"}
+    return RunConfig(**{key: value for key, value in settings.items() if key in known})
+
+
+def by_source(dataset, log_probs):
+    """[(source name, log_probs (m, C), labels (m,))] per source of a mixture; one entry for a single dataset."""
+    if dataset.sources is None:
+        return [(dataset.name, log_probs, dataset.labels)]
+    return [(source, log_probs[dataset.sources == i], dataset.labels[dataset.sources == i])
+            for i, source in enumerate(dataset.source_names) if (dataset.sources == i).any()]
+
+
+def measured(name, log_probs, labels, before, after):
+    """{name, images, accuracy (percent), nll and ece at the temperatures before and after}."""
+    from hdl_native.calibration import expected_calibration_error, negative_log_likelihood, scaled_probabilities
+
+    accuracy = 100.0 * float((log_probs.argmax(axis=1) == labels).mean())
+    return {"name": name, "images": len(labels), "accuracy": accuracy,
+            "nll_before": negative_log_likelihood(log_probs, labels, before),
+            "nll_after": negative_log_likelihood(log_probs, labels, after),
+            "ece_before": expected_calibration_error(scaled_probabilities(log_probs, before), labels),
+            "ece_after": expected_calibration_error(scaled_probabilities(log_probs, after), labels)}
+
+
+def format_rows(rows):
+    """The measurements as a table: one line per set."""
+    width = max(len(row["name"]) for row in rows)
+    lines = [f"  {'':{width}}  images  accuracy   NLL before  after   ECE before  after"]
+    lines += [f"  {row['name']:{width}}  {row['images']:6d}  {row['accuracy']:7.2f}%   {row['nll_before']:10.4f}  "
+              f"{row['nll_after']:.4f}  {100 * row['ece_before']:9.2f}%  {100 * row['ece_after']:.2f}%" for row in rows]
+    return "\n".join(lines)
+
+
+def with_temperature(checkpoint, temperature):
+    """The entries to write: the checkpoint as read, with its temperature set.  A quantised state keeps its
+    weights as codes (reading dequantised them into params; only the float32 ones go back)."""
+    entries = {key: value for key, value in checkpoint.items() if key != "format_version"}
+    if "quantized" in entries:
+        coded = entries["quantized"]["tensors"]
+        entries["params"] = {key: value for key, value in entries["params"].items() if key not in coded}
+    entries["temperature"] = float(temperature)
+    return entries

@@ -1,0 +1,160 @@
+"""Test pages with numbers and punctuation between the words, and how many of those the reader prints as letters.
+
+A page holds words of real letters (test splits), and between them: numbers of 1-4 MNIST test digits as
+words of their own, a punctuation mark closing a word ("word," "word."), and marks standing alone
+("-", "(", "+", ...).  The marks are drawn at a letter's scale in their place on the line (a comma on
+the baseline, a quote at the top: see page_mark), unlike nonletters.py's training marks, which are
+framed the way the reader crops a box.  Pages are built by ocr_pages.build_page and go to tmp_path.
+"""
+from dataclasses import astuple, dataclass
+
+import numpy as np
+from ocr_pages import build_page, intersection, match_boxes
+
+from hdl_native.data.datasets import LETTERS
+from hdl_native.data.nonletters import MARKS
+from hdl_native.data.warp import box_downsample
+from hdl_native.synth.pen_letters import catmull_rom, draw_strokes, wobbled
+
+OTHER = len(LETTERS)  # the label of a digit or a mark on these pages
+CLOSING_MARKS = (".", ",", "!", "?", ":", ";")  # written right after a word
+LONE_MARKS = ("-", "(", ")", "/", "+", "=", "'", '"')  # written as a word of their own
+CLOSING_SHARE, NUMBER_SHARE, LONE_SHARE = 0.3, 0.2, 0.15  # of the words followed by each
+TILE, TOP_ROW, BOTTOM_ROW = 28, 2, 26  # the letters' 28x28 tiles hold their ink in rows 2..26
+BASELINE_ROW = 23  # the writing grid's y = 0 in a tile; y = 8 (an ascender's top) is row 2
+PIXELS_PER_UNIT = 2.6
+PEN = (1.5, 3.0)  # tile pixels, as the letters' strokes
+OVERSAMPLE = 4
+
+
+@dataclass
+class PageContent:
+    """What goes on a page, in order: uint8 (n, 28, 28) tiles, labels (n,) (OTHER for digits and marks),
+    kind (n,) of 'letter', 'digit' or 'mark', and how many tiles each word takes."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    kinds: np.ndarray
+    word_lengths: list
+
+
+def compose(letter_images, letter_labels, digit_images, rng, n_words):
+    """PageContent of n_words words of letters taken in order, with digits (taken in order) and drawn marks
+    between them.  letter_images: uint8 (L, 28, 28), labels (L,) in 0..25; digit_images: uint8 (D, 28, 28)."""
+    tiles, labels, kinds, lengths = [], [], [], []
+    next_letter = next_digit = 0
+
+    def add(tile, label, kind):
+        tiles.append(tile)
+        labels.append(label)
+        kinds.append(kind)
+
+    for _ in range(n_words):
+        size = min(int(rng.integers(2, 8)), len(letter_images) - next_letter)
+        if size <= 0:
+            break
+        for index in range(next_letter, next_letter + size):
+            add(letter_images[index], int(letter_labels[index]), "letter")
+        next_letter += size
+        if rng.random() < CLOSING_SHARE:
+            add(page_mark(MARKS[rng.choice(CLOSING_MARKS)], rng), OTHER, "mark")
+            size += 1
+        lengths.append(size)
+        digits = min(int(rng.integers(1, 5)), len(digit_images) - next_digit)
+        if rng.random() < NUMBER_SHARE and digits > 0:
+            for index in range(next_digit, next_digit + digits):
+                add(digit_images[index], OTHER, "digit")
+            next_digit += digits
+            lengths.append(digits)
+        if rng.random() < LONE_SHARE:
+            add(page_mark(MARKS[rng.choice(LONE_MARKS)], rng), OTHER, "mark")
+            lengths.append(1)
+    return PageContent(np.stack(tiles), np.array(labels), np.array(kinds), lengths)
+
+
+def build_mixed_page(content, spec):
+    """(JPEG bytes, [Truth] with labels 0..25 or OTHER, tiles used) of a page holding as much of `content`
+    as fits, word by word (see ocr_pages.build_page)."""
+    return build_page(content.images, content.labels, spec, word_lengths=content.word_lengths)
+
+
+def page_mark(form, rng):
+    """A mark (a MARKS form) as a letter tile shows it: uint8 (28, 28), its pen and size a letter's,
+    at its height on the line (kept within the tile's ink rows), jittered by synth.pen_letters.wobbled."""
+    strokes = wobbled(form, rng)
+    curves = np.vstack([catmull_rom(stroke) for stroke in strokes])
+    low, high = curves.min(axis=0), curves.max(axis=0)
+    pen = rng.uniform(*PEN)
+    shrink = min(1.0, (BOTTOM_ROW - TOP_ROW - pen) / max(float(high[1] - low[1]) * PIXELS_PER_UNIT, 1e-6))
+    scale = PIXELS_PER_UNIT * shrink
+    extent = float((high - low).max()) * scale + pen  # draw_strokes fits the longer side to extent - pen
+    fine = draw_strokes(strokes, TILE * OVERSAMPLE, extent * OVERSAMPLE, pen * OVERSAMPLE)
+    half = float(high[1] - low[1]) * scale / 2 + pen / 2
+    centre = np.clip(BASELINE_ROW - (low[1] + high[1]) / 2 * scale, TOP_ROW + half, BOTTOM_ROW - half)
+    fine = np.roll(fine, int(round((centre - TILE / 2) * OVERSAMPLE)), axis=0)
+    return np.round(box_downsample(fine[None], OVERSAMPLE)[0] * 255).astype(np.uint8)
+
+
+@dataclass
+class MixedScore:
+    """Counts over pages: letters found (a box matches by IoU >= 0.5), read right, and left out as not letters;
+    digits and marks, and how many of them were printed as letters."""
+
+    letters: int = 0
+    letters_found: int = 0
+    letters_read: int = 0
+    letters_left_out: int = 0
+    others: int = 0
+    others_printed: int = 0
+
+    def __add__(self, other):
+        return MixedScore(*(a + b for a, b in zip(astuple(self), astuple(other))))
+
+    def percentages(self):
+        """{letters found, read, left out; digits and marks not printed as letters}: percent of their totals."""
+        def share(part, whole):
+            return 100.0 * part / whole if whole else float("nan")
+        return {"letters_found": share(self.letters_found, self.letters),
+                "letters_read": share(self.letters_read, self.letters),
+                "letters_left_out": share(self.letters_left_out, self.letters),
+                "others_not_printed": share(self.others - self.others_printed, self.others)}
+
+
+def score_mixed_page(truths, found, min_iou=0.5, covered=0.5):
+    """MixedScore of one page.  found: [((top, bottom, left, right), label)], label 0..25 for a box printed
+    as that letter, OTHER for a box the reader left out of the text.
+
+    A digit or mark counts as printed as a letter when the box matched to it (one to one by IoU) is a
+    letter, or, unmatched, when a letter box matched to no truth covers at least `covered` of its box (two
+    digits read as one letter).  One swallowed by a letter's box (a comma joined to its word's last letter)
+    prints no letter of its own and does not count.
+    """
+    boxes = [box for box, _ in found]
+    matched = match_boxes(truths, boxes, min_iou)
+    spare = [f for f in range(len(found)) if f not in set(matched.values()) and found[f][1] != OTHER]
+    score = MixedScore()
+    for t, truth in enumerate(truths):
+        box = matched.get(t)
+        if truth.label != OTHER:
+            score.letters += 1
+            score.letters_found += box is not None
+            score.letters_read += box is not None and found[box][1] == truth.label
+            score.letters_left_out += box is not None and found[box][1] == OTHER
+            continue
+        score.others += 1
+        if box is not None:
+            score.others_printed += found[box][1] != OTHER
+        else:
+            score.others_printed += any(coverage(truth.box, boxes[f]) >= covered for f in spare)
+    return score
+
+
+def coverage(truth_box, box):
+    """Share of truth_box's area inside box; boxes are (top, bottom, left, right)."""
+    return intersection(truth_box, box) / ((truth_box[1] - truth_box[0]) * (truth_box[3] - truth_box[2]))
+
+
+def found_boxes(result):
+    """[(box, label)] of an OcrResult: each box's letter as its index in LETTERS, or OTHER."""
+    return [(reading.box, LETTERS.index(reading.letter) if reading.is_letter else OTHER)
+            for line in result.lines for reading in line]

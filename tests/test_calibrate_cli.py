@@ -1,0 +1,92 @@
+"""`hdl-native calibrate`: T fitted on the images training held out, stored in a new state, used by evaluate."""
+import json
+
+import numpy as np
+import pytest
+
+from hdl_native.checkpoint import load_checkpoint, load_model
+from hdl_native.cli import main
+
+
+def last_json(out):
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def train_tiny(tiny_data, tmp_path, name, *extra):
+    """A few batches of the letters CNN on the tiny letters set -> the state's path."""
+    out = tmp_path / name
+    assert main(["letters", "--data", str(tiny_data), "--adam", "--quiet", "--no-db", "--threads", "1",
+                 "--max-batches", "12", "--out", str(out), *extra]) == 0
+    return out
+
+
+@pytest.fixture
+def trained_with_holdout(tiny_data, tmp_path, capsys):
+    state = train_tiny(tiny_data, tmp_path, "held.hdl", "--holdout", "52")
+    capsys.readouterr()
+    return state
+
+
+def calibrate(state, tiny_data, out, *extra):
+    return main(["calibrate", str(state), "--data", str(tiny_data), "--out", str(out), "--threads", "1", *extra])
+
+
+def test_fits_on_the_images_training_held_out_and_stores_the_temperature(trained_with_holdout, tiny_data,
+                                                                        tmp_path, capsys):
+    out = tmp_path / "calibrated.hdl"
+    assert calibrate(trained_with_holdout, tiny_data, out, "--json") == 0
+    printed = capsys.readouterr().out
+    summary = last_json(printed)
+    held, test = summary["sets"]
+    assert held["name"] == "held out" and held["images"] == 52
+    assert "the run held out from training (--holdout 52, seed 0" in summary["fitted_on"]
+    assert test["name"] == "letters test" and test["images"] == 78
+    assert held["nll_after"] <= held["nll_before"] + 1e-9  # T = 1 was among the candidates
+    assert summary["temperature_before"] == 1.0
+    assert load_checkpoint(out)["temperature"] == pytest.approx(summary["temperature"])
+    assert f"temperature 1.000 -> {summary['temperature']:.3f}" in printed
+    original, _ = load_model(trained_with_holdout)
+    calibrated, _ = load_model(out)
+    for (name, value), (_, same) in zip(original.state_dict().items(), calibrated.state_dict().items()):
+        np.testing.assert_array_equal(value, same, err_msg=name)
+
+    assert main(["evaluate", str(out), "--data", str(tiny_data), "--json", "--threads", "1"]) == 0
+    evaluated = last_json(capsys.readouterr().out)
+    assert evaluated["temperature"] == pytest.approx(summary["temperature"])
+    assert evaluated["expected_calibration_error"] == pytest.approx(test["ece_after"])
+
+
+def test_without_held_out_images_it_falls_back_with_a_note(tiny_data, tmp_path, capsys):
+    state = train_tiny(tiny_data, tmp_path, "plain.hdl")
+    assert calibrate(state, tiny_data, tmp_path / "c.hdl", "--json") == 0
+    summary = last_json(capsys.readouterr().out)
+    assert summary["sets"][0]["images"] == 26  # 10% of the 260 training images
+    assert "Note: its run held out no training images" in summary["fitted_on"]
+
+
+def test_a_quantised_state_keeps_its_codes(trained_with_holdout, tiny_data, tmp_path, capsys):
+    quantised = tmp_path / "q.hdl"
+    assert main(["quantize", str(trained_with_holdout), "--bits", "4", "--out", str(quantised)]) == 0
+    out = tmp_path / "qc.hdl"
+    assert calibrate(quantised, tiny_data, out) == 0
+    read_back, stored = load_checkpoint(out), load_checkpoint(quantised)
+    assert read_back["quantized"]["bits"] == 4 and read_back["temperature"] > 0
+    assert out.stat().st_size < quantised.stat().st_size + 200  # the weights stay 4-bit codes
+    for name, value in stored["params"].items():
+        np.testing.assert_array_equal(read_back["params"][name], value, err_msg=name)
+    assert main(["quantize", str(out), "--bits", "4", "--out", str(tmp_path / "again.hdl")]) == 2  # still quantised
+    capsys.readouterr()
+
+
+def test_refuses_to_overwrite_and_names_what_is_wrong(trained_with_holdout, tiny_data, tmp_path, capsys):
+    out = tmp_path / "c.hdl"
+    assert calibrate(trained_with_holdout, tiny_data, out) == 0
+    capsys.readouterr()
+    assert calibrate(trained_with_holdout, tiny_data, out) == 2
+    assert "already exists; pass --force" in capsys.readouterr().err
+    assert calibrate(trained_with_holdout, tiny_data, out, "--force") == 0
+    assert calibrate(trained_with_holdout, tiny_data, trained_with_holdout) == 2
+    assert "is STATE itself" in capsys.readouterr().err
+    assert calibrate(trained_with_holdout, tiny_data, tmp_path / "d.hdl", "--dataset", "mnist") == 2
+    assert "reads 26 classes" in capsys.readouterr().err
+    assert not (tmp_path / "d.hdl").exists()

@@ -1,0 +1,123 @@
+"""Mixtures of letter sets: loading by class name, writers, sampling weights, writer hold-out, per-source reports."""
+import gzip
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from hdl_native.data import Batcher, load_dataset, write_idx
+from hdl_native.data.datasets import DATASETS, clear_cache
+from hdl_native.data.mixture import load_mixture, parse_mixture, sampling_weights
+from hdl_native.errors import DataError
+from hdl_native.training.start import held_out
+from tiny_sets import bar_images
+
+
+def write_letter_set(root, name, n, labels=None, seed=0):
+    """A tiny {name}/ folder in the shared data's layout; labels default to the bar images' own."""
+    folder = root / name
+    folder.mkdir(parents=True, exist_ok=True)
+    for split in ("train", "test"):
+        images, bar_labels = bar_images(n, 26, seed)
+        chosen = bar_labels if labels is None else np.asarray(labels, dtype=np.uint8)
+        write_idx(folder / f"{name}-{split}-images-idx3-ubyte.gz", images)
+        write_idx(folder / f"{name}-{split}-labels-idx1-ubyte.gz", chosen)
+    return folder
+
+
+@pytest.fixture
+def letter_sets(tmp_path):
+    clear_cache()
+    root = tmp_path / "data"
+    write_letter_set(root, "letters", 52, seed=0)
+    write_letter_set(root, "nistvowels", 10, labels=[0, 4, 8, 14, 20] * 2, seed=1)
+    unipen = write_letter_set(root, "unipen", 30, seed=2)
+    for split in ("train", "test"):  # 3 writers of 10 letters; writer id r1 repeats across contributors
+        lines = [f"{'ibm' if i < 20 else 'apa'}\tr{1 if i % 20 < 10 else 2}\tf.dat\t1\ta\n" for i in range(30)]
+        with gzip.open(unipen / f"unipen-{split}-meta.tsv.gz", "wt") as meta:
+            meta.writelines(lines)
+    yield root
+    clear_cache()
+
+
+def test_a_mixture_is_its_sources_one_after_the_other(letter_sets):
+    mixture = load_dataset("letters,nistvowels:3,unipen", "train", letter_sets)
+    letters = load_dataset("letters", "train", letter_sets)
+    vowels = load_dataset("nistvowels", "train", letter_sets)
+    assert len(mixture) == 52 + 10 + 30
+    assert mixture.source_names == ("letters", "nistvowels", "unipen")
+    np.testing.assert_array_equal(mixture.sources, np.repeat([0, 1, 2], [52, 10, 30]))
+    np.testing.assert_array_equal(mixture.images[52:62], vowels.images)
+    np.testing.assert_array_equal(mixture.labels[:52], letters.labels)
+    assert mixture.classes == letters.classes
+
+
+def test_writers_come_from_unipen_meta_and_stay_apart_across_contributors(letter_sets):
+    mixture = load_mixture("letters,unipen", "train", letter_sets)
+    assert (mixture.writers[:52] == -1).all()
+    unipen = mixture.writers[52:]
+    assert len(np.unique(unipen)) == 3  # ibm/r1, ibm/r2, apa/r1
+    assert unipen[0] == unipen[9] != unipen[10]
+    assert unipen[0] != unipen[20]  # same writer id "r1", other contributor
+
+
+def test_sampling_weights_follow_source_weights_and_balance_classes(letter_sets):
+    mixture = load_dataset("letters,nistvowels:3", "train", letter_sets)
+    weights = sampling_weights(mixture, {"nistvowels": 3.0})
+    assert weights.sum() == pytest.approx(1.0)
+    share = weights[52:].sum() / weights[:52].sum()
+    assert share == pytest.approx(3 * 10 / 52)
+    letters = load_dataset("letters", "train", letter_sets)
+    skewed = replace(letters, labels=np.where(np.arange(52) < 30, 0, letters.labels))  # 'a' is most of the set
+    balanced = sampling_weights(skewed, {}, balance_classes=True)
+    per_class = np.bincount(skewed.labels, weights=balanced, minlength=26)
+    present = np.unique(skewed.labels)
+    np.testing.assert_allclose(per_class[present], 1 / len(present))
+    assert len(present) < 26 and per_class.sum() == pytest.approx(1.0)
+
+
+def test_a_weighted_batcher_draws_in_proportion_and_resumes_exactly():
+    weights = np.array([0.7, 0.1, 0.1, 0.1])
+    batcher = Batcher(4, 4, seed=5, weights=weights)
+    drawn = np.concatenate([np.concatenate(list(batcher.epoch())) for _ in range(500)])
+    assert np.mean(drawn == 0) == pytest.approx(0.7, abs=0.03)
+    again = Batcher(4, 4, seed=5, weights=weights)
+    np.testing.assert_array_equal(again.order(3), batcher.order(3))
+    with pytest.raises(ValueError, match="summing to 1"):
+        Batcher(4, 4, weights=[0.5, 0.5, 0.5, 0.5])
+
+
+def test_holdout_takes_whole_writers_and_single_unknown_images():
+    writers = np.array([-1] * 10 + [0] * 5 + [1] * 5 + [2] * 5 + [3] * 5)
+    held = held_out(8, writers, len(writers), np.random.default_rng(0))
+    assert held.sum() >= 8
+    for writer in range(4):
+        part = held[writers == writer]
+        assert part.all() or not part.any()
+    assert held[:10].sum() == round(8 * 10 / 30)
+
+
+@pytest.mark.parametrize("name, message", [
+    ("letters,klingon", "unknown dataset 'klingon'"),
+    ("letters:0", "must be a positive number"),
+    ("letters:x,unipen", "must be a positive number"),
+    ("letters,letters", "appears twice"),
+])
+def test_bad_mixtures_are_named(name, message):
+    with pytest.raises(DataError, match=message):
+        parse_mixture(name)
+
+
+def test_a_mixture_with_a_missing_source_says_which(letter_sets):
+    with pytest.raises(DataError, match="chars74k"):
+        load_dataset("letters,chars74k", "test", letter_sets)
+
+
+def test_every_source_carries_its_credit():
+    from hdl_native.data.mixture import data_credits
+
+    credits = data_credits("letters,unipen:2,nistvowels,chars74k,nonletters")
+    assert "CC BY 4.0" in credits["unipen"] and "ICPR 1994" in credits["unipen"]
+    assert "Special Database 19" in credits["nistvowels"] and "VISAPP 2009" in credits["chars74k"]
+    assert "MNIST" in credits["nonletters"] and all(credits.values())
+    assert data_credits("mnist") == {"mnist": DATASETS["mnist"].credit}

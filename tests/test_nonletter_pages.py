@@ -1,0 +1,83 @@
+"""The page builder and scoring of benchmarks/ocr_nonletters.py, checked with fake classifiers and hand-made boxes."""
+import numpy as np
+from conftest import require_dataset
+from nonletter_pages import (OTHER, MixedScore, build_mixed_page, compose, found_boxes, page_mark,
+                             score_mixed_page)
+from ocr_pages import PageSpec, Truth, match_boxes
+
+from hdl_native.data import load_dataset
+from hdl_native.data.datasets import LETTERS, NOT_A_LETTER
+from hdl_native.data.nonletters import MARKS, framed_digits
+from hdl_native.ocr import read_page
+
+
+class AlwaysSays:
+    """A stand-in classifier that reads every crop as the same class."""
+
+    classes = LETTERS + [NOT_A_LETTER]
+
+    def __init__(self, name):
+        self.answer = self.classes.index(name)
+
+    def probabilities(self, crops):
+        probabilities = np.full((len(crops), len(self.classes)), 0.1 / (len(self.classes) - 1))
+        probabilities[:, self.answer] = 0.9
+        return probabilities
+
+
+def test_scoring_counts_digits_and_marks_printed_as_letters_by_the_rules():
+    truths = [Truth((0, 20, 0, 10), 0, 0), Truth((0, 20, 20, 30), 1, 0),  # "ab"
+              Truth((0, 20, 50, 60), OTHER, 0), Truth((0, 20, 62, 72), OTHER, 0),  # "12": read as one letter
+              Truth((15, 20, 74, 77), OTHER, 0),  # "." swallowed by the next letter's box
+              Truth((0, 20, 76, 86), 2, 0), Truth((0, 20, 100, 110), OTHER, 0),  # "c", then "-" left out
+              Truth((0, 20, 120, 130), OTHER, 0), Truth((0, 20, 140, 150), 3, 0),  # "(" read as a letter, "d" lost
+              Truth((0, 20, 160, 170), 4, 0)]  # "e" read as not a letter
+    found = [((0, 20, 0, 10), 0), ((0, 20, 20, 30), 4),  # a right, b read as e
+             ((0, 20, 50, 72), 11),  # both digits in one box, printed as l
+             ((0, 20, 73, 86), 2), ((0, 20, 100, 110), OTHER), ((0, 20, 120, 130), 2), ((0, 20, 160, 170), OTHER)]
+    score = score_mixed_page(truths, found)
+    assert score == MixedScore(letters=5, letters_found=4, letters_read=2, letters_left_out=1, others=5,
+                               others_printed=3)
+    assert score.percentages() == {"letters_found": 80.0, "letters_read": 40.0, "letters_left_out": 20.0,
+                                   "others_not_printed": 40.0}
+
+
+def test_lone_and_closing_marks_keep_a_letters_scale_and_their_height_on_the_line():
+    rng = np.random.default_rng(0)
+    comma, quote, bracket = (page_mark(MARKS[name], rng) for name in (",", '"', "("))
+    rows = [np.flatnonzero((tile > 64).any(axis=1)) for tile in (comma, quote, bracket)]
+    assert rows[0][0] > 16 and rows[0][-1] <= 26  # low on the line, a few pixels tall
+    assert rows[1][0] >= 2 and rows[1][-1] < 10  # at the top
+    assert rows[2][-1] - rows[2][0] >= 18  # a bracket spans the line
+    assert all(r[0] >= 2 and r[-1] <= 26 for r in rows)  # where the letters' ink is
+
+
+def test_pages_hold_numbers_and_marks_between_words_and_fake_readers_score_as_they_must(data_root, tmp_path):
+    require_dataset(data_root, "letters")
+    require_dataset(data_root, "mnist")
+    letters = load_dataset("letters", "test", data_root)
+    digits, _ = framed_digits("test", data_root)
+    content = compose(letters.images, letters.labels, digits, np.random.default_rng(1), 25)
+    assert sum(content.word_lengths) == len(content.images) == len(content.labels) == len(content.kinds)
+    start = 0
+    for length in content.word_lengths:  # a word is letters with perhaps one closing mark, a number, or one mark
+        kinds = list(content.kinds[start:start + length])
+        start += length
+        assert (kinds in (["digit"] * length, ["mark"]) or kinds[:-1] == ["letter"] * (length - 1)), kinds
+    assert {"digit", "mark"} <= set(content.kinds)
+
+    jpeg, truths, used = build_mixed_page(content, PageSpec(width=1000, height=560, seed=3))
+    path = tmp_path / "page.jpg"
+    path.write_bytes(jpeg)
+    assert len(truths) == used and [t.label for t in truths] == list(content.labels[:used])
+    rejecting = score_mixed_page(truths, found_boxes(read_page(path, AlwaysSays(NOT_A_LETTER))))
+    assert rejecting.others >= 5 and rejecting.letters >= 20
+    assert rejecting.letters_found >= 0.9 * rejecting.letters and rejecting.letters_read == 0
+    assert rejecting.letters_left_out == rejecting.letters_found
+    assert rejecting.others_printed == 0
+    found = found_boxes(read_page(path, AlwaysSays("e")))
+    printing = score_mixed_page(truths, found)
+    assert printing.letters_found == rejecting.letters_found and printing.letters_left_out == 0
+    found_es = [t for t in match_boxes(truths, [box for box, _ in found]) if truths[t].label == LETTERS.index("e")]
+    assert printing.letters_read == len(found_es) > 0
+    assert printing.others_printed >= 0.5 * printing.others
