@@ -11,12 +11,13 @@ as the uninterrupted run would.
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 from tqdm import tqdm
 
 from ..checkpoint import build_model, load_checkpoint, load_optimizer_state, save_checkpoint
+from ..distributed import get_world
 from ..errors import HDLError
 from ..json_output import json_line
 from ..models import TEXT_MODELS
@@ -28,6 +29,7 @@ from ..training.outputs import check_outputs
 from ..training.sqlite_log import Progress, SqliteLog
 from .corpus import Streams, Vocabulary, check_streams_fit, corpus_digest, read_corpus, split_holdout
 from .graph import CharGraph, zero_state
+from .parallel import StreamShard
 
 INTERRUPTED_EXIT_CODE = 130
 
@@ -82,9 +84,19 @@ def nats_to_bits(loss):
 
 
 class TextTrainer:
-    """One run: start(config) builds or resumes it, run() trains and returns the exit code."""
+    """One run: start(config) builds or resumes it, run() trains and returns the exit code.
+
+    Started by MPI with more than one process, each trains its block of the streams (textgen.parallel);
+    rank 0 alone prints, logs and saves.
+    """
 
     def __init__(self, config, text, vocabulary, model, optimizer, position, rng, train_seconds=0.0):
+        world = get_world()
+        self.shard = StreamShard(world, config.batch_size) if world.size > 1 else None
+        self.is_root = world.is_root
+        if not self.is_root:
+            config = replace(config, progress=False, db=None, json_summary=False)
+        world.broadcast_parameters(model)
         self.config, self.vocabulary, self.model, self.optimizer = config, vocabulary, model, optimizer
         self.position, self.rng, self.train_seconds_before = position, rng, train_seconds
         self.digest, self.n_chars = corpus_digest(text), len(text)
@@ -92,8 +104,9 @@ class TextTrainer:
         check_streams_fit(len(self.train_codes), len(self.held_out), config.batch_size, config.seq_len)
         self.streams = Streams(self.train_codes, config.batch_size, config.seq_len, position.offset)
         self.validation = Streams(self.held_out, config.batch_size, config.seq_len)
-        self.graph = CharGraph(model, config.batch_size, config.seq_len)
+        self.graph = CharGraph(model, config.batch_size if self.shard is None else self.shard.n_rows, config.seq_len)
         self.last_validation = None
+        self.stopped_by_signal = False
 
     # ------------------------------------------------------------- one step
     def next_chunk(self):
@@ -110,14 +123,21 @@ class TextTrainer:
     def train_step(self):
         """Forward, backward, clip, Adam on the next chunk; returns (loss, accuracy)."""
         inputs, targets = self.next_chunk()
-        graph, position = self.graph, self.position
-        graph.feed(inputs, position.carried, targets)
+        graph, position, shard = self.graph, self.position, self.shard
+        if shard is None:
+            graph.feed(inputs, position.carried, targets)
+        else:
+            graph.feed(shard.part(inputs), shard.state_part(position.carried), shard.part(targets))
         self.optimizer.zero_grad()
         graph.loss.backward()
         loss, batch = graph.loss.item(), position.step + 1
+        accuracy, carried = graph.accuracy(), graph.final_state()
+        if shard is not None:
+            loss, accuracy = shard.combine(self.optimizer, loss, accuracy)
+            carried = shard.with_rows(position.carried, carried)
         check_loss(loss, batch)
         check_gradients(self.optimizer, batch)
-        accuracy, position.carried = graph.accuracy(), graph.final_state()
+        position.carried = carried
         clip_grad_norm(self.model, self.config.clip)
         self.optimizer.step()
         position.step, position.chunk = batch, position.chunk + 1
@@ -125,23 +145,30 @@ class TextTrainer:
 
     def validate(self):
         """(mean loss in nats, accuracy) over every chunk of the held-out streams, from zero state."""
-        state, losses, accuracies = zero_state(self.model, self.config.batch_size), [], []
+        shard = self.shard
+        state, losses, accuracies = zero_state(self.model, self.graph.batch_size), [], []
         for k in range(self.validation.n_chunks):
             inputs, targets = self.validation.chunk(k)
+            if shard is not None:
+                inputs, targets = shard.part(inputs), shard.part(targets)
             loss, accuracy, state = self.graph.evaluate(inputs, targets, state)
             losses.append(loss)
             accuracies.append(accuracy)
-        self.last_validation = (float(np.mean(losses)), float(np.mean(accuracies)))
+        loss, accuracy = float(np.mean(losses)), float(np.mean(accuracies))
+        self.last_validation = (loss, accuracy) if shard is None else (shard.mean(loss), shard.mean(accuracy))
         return self.last_validation
 
     # ------------------------------------------------------------- saving
     def save(self, train_seconds):
         check_state(self.model, self.optimizer, self.position.step)
         config, position = self.config, self.position
+        carried = position.carried if self.shard is None else self.shard.whole_state(position.carried)
+        if not self.is_root:
+            return
         save_checkpoint(
             config.out, self.model, self.optimizer,
             model_args={"vocab": len(self.vocabulary), "hidden": config.hidden, "layers": config.layers},
-            classes=self.vocabulary.characters, carried=position.carried, stream_rng=self.rng.bit_generator.state,
+            classes=self.vocabulary.characters, carried=carried, stream_rng=self.rng.bit_generator.state,
             textgen={"step": position.step, "epoch": position.epoch, "chunk": position.chunk,
                      "offset": position.offset, "seq_len": config.seq_len, "batch_size": config.batch_size,
                      "corpus_digest": self.digest, "corpus_chars": self.n_chars, "train_seconds": train_seconds,
@@ -150,6 +177,13 @@ class TextTrainer:
 
     # ------------------------------------------------------------- the loop
     def run(self):
+        """Train until --steps, --minutes or a signal; returns the exit code (0, or 130 after a signal)."""
+        if self.shard is None:
+            return self.train()
+        with self.shard.world.stop_all_on_error("hdl-native textgen train"):
+            return self.train()
+
+    def train(self):
         config, position = self.config, self.position
         chars_per_step = config.batch_size * config.seq_len
         log = SqliteLog(config.db, "textgen", config.as_dict()) if config.db else None
@@ -158,7 +192,7 @@ class TextTrainer:
         stepping, steps_run, last_save, stop = 0.0, 0, time.monotonic(), StopOnSignal()
         try:
             with stop:
-                while not self.finished(stepping) and not stop:
+                while not self.stopping(stepping, stop):
                     started = time.perf_counter()
                     loss, accuracy = self.train_step()
                     stepping += time.perf_counter() - started
@@ -170,7 +204,7 @@ class TextTrainer:
                                                   chars_per_step, self.optimizer.lr, self.optimizer.beta1))
                     if position.step % config.validate_every == 0:
                         self.report_validation(log, bar)
-                    if time.monotonic() - last_save >= config.checkpoint_every:
+                    if self.checkpoint_due(last_save):
                         self.save(self.train_seconds_before + stepping)
                         last_save = time.monotonic()
                         if log:
@@ -186,10 +220,12 @@ class TextTrainer:
             bar.close()
             if log:
                 log.close()
-        self.summarize(stepping, steps_run * chars_per_step)
-        if stop:
-            print(f"stopped by {stop.requested} after step {position.step}; state saved to {config.out}",
-                  file=sys.stderr)
+        if self.is_root:
+            self.summarize(stepping, steps_run * chars_per_step)
+        if self.stopped_by_signal:
+            if self.is_root:
+                print(f"stopped by {stop.requested or 'a signal to another rank'} after step {position.step}; "
+                      f"state saved to {config.out}", file=sys.stderr)
             return INTERRUPTED_EXIT_CODE
         return 0
 
@@ -197,6 +233,18 @@ class TextTrainer:
         config = self.config
         return ((config.max_steps is not None and self.position.step >= config.max_steps)
                 or (config.max_seconds is not None and stepping >= config.max_seconds))
+
+    def stopping(self, stepping, stop):
+        """Whether to stop before the next step: finished, or a signal arrived (rank 0's time, any rank's signal)."""
+        if self.shard is None:
+            self.stopped_by_signal = bool(stop)
+            return self.finished(stepping) or self.stopped_by_signal
+        finished, self.stopped_by_signal = self.shard.stop_together(self.finished(stepping), stop)
+        return finished or self.stopped_by_signal
+
+    def checkpoint_due(self, last_save):
+        due = time.monotonic() - last_save >= self.config.checkpoint_every
+        return due if self.shard is None else self.shard.root_decides(due)
 
     def report_validation(self, log, bar):
         loss, accuracy = self.validate()
@@ -216,6 +264,8 @@ class TextTrainer:
                    "chars_per_s": chars / stepping if stepping > 0 else None, "train_seconds": stepping,
                    "total_train_seconds": self.train_seconds_before + stepping, "steps": self.position.step,
                    "epoch": self.position.epoch, "vocab": len(self.vocabulary), "state": str(self.config.out)}
+        if self.shard is not None:
+            summary["mpi_ranks"] = self.shard.world.size  # chars_per_s counts the characters of all of them
         if self.config.json_summary:
             print(json_line(summary))
         else:

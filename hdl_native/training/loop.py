@@ -57,12 +57,13 @@ class Trainer:
 
     train: (uint8 images (N, 28, 28), int labels (N,)).  validation: optional pair of the same kind,
     evaluated every `config.validate_every` batches.  log: optional SqliteLog.  weights: optional float64 (N,)
-    probabilities of drawing each training image (a mixture's proportions; see data.Batcher).
+    probabilities of drawing each training image (a mixture's proportions; see data.Batcher).  parallel: a
+    parallel.DataParallel when this process is one rank of several (MPI), else None.
     """
 
-    def __init__(self, model, optimizer, config, train, validation=None, log=None, weights=None):
+    def __init__(self, model, optimizer, config, train, validation=None, log=None, weights=None, parallel=None):
         self.model, self.optimizer, self.config = model, optimizer, config
-        self.validation, self.log = validation, log
+        self.validation, self.log, self.parallel = validation, log, parallel
         self.graph = TrainingGraph(model, config.l2)
         self.evaluator = Evaluator(model) if validation else None
         self.feed = TrainingFeed(*train, config)
@@ -78,6 +79,8 @@ class Trainer:
         self.checkpoint, self.stop_flag = None, None
         self._last_checkpoint = time.monotonic()
         self._window = [0.0, 0, 0]
+        if parallel is not None:
+            parallel.prepare(self)
 
     # ------------------------------------------------------------- state
     @property
@@ -112,6 +115,8 @@ class Trainer:
         if dropout is not None and state["rng_state"].get("dropout") is not None:
             dropout.rng.bit_generator.state = state["rng_state"]["dropout"]
         self.train_seconds = float(state.get("train_seconds", 0.0))
+        if self.parallel is not None:
+            self.parallel.after_resume(self)
 
     # ------------------------------------------------------------- the loop
     def run(self, checkpoint=None, stop_flag=None):
@@ -170,9 +175,11 @@ class Trainer:
         if self.validation is not None and self.batch_counter % self.config.validate_every == 0:
             self.validate()
         reason = self.stop_reason()
+        due = time.monotonic() - self._last_checkpoint > self.config.checkpoint_every
+        if self.parallel is not None:
+            reason, due = self.parallel.agree(reason, due)
         if reason:
             self.stopped_by = reason
-        due = time.monotonic() - self._last_checkpoint > self.config.checkpoint_every
         if self.checkpoint is not None and (reason or due):
             self.checkpoint(self)
             self._last_checkpoint = time.monotonic()
@@ -192,18 +199,12 @@ class Trainer:
 
         Raises divergence.Diverged, before stepping, when the loss or a gradient is not finite.
         """
-        graph = self.graph
-        images, labels = self.feed.batch(indices)
-        graph.images.assign(images)
-        graph.labels.assign(labels)
-        if graph.l2_factor is not None:
-            graph.l2_factor.assign(self.schedule.l2_factor(self.batch_counter))
+        mine = indices if self.parallel is None else self.parallel.shard(indices)
         self.optimizer.lr = lr
         self.optimizer.zero_grad()
-        graph.loss.backward()
-        # Read results before step(): updating the parameters invalidates the cached values.
-        loss = graph.data_loss.item()
-        correct = int(np.count_nonzero(graph.logits.value.argmax(axis=1) == labels))
+        loss, correct = self.forward_backward(mine) if len(mine) else (0.0, 0)
+        if self.parallel is not None:
+            loss, correct = self.parallel.combine(self.optimizer, loss, correct, len(mine), len(indices))
         check_loss(loss, self.batch_counter + 1)
         check_gradients(self.optimizer, self.batch_counter + 1)  # before step(): keep the parameters finite
         if self.log is not None:
@@ -214,6 +215,19 @@ class Trainer:
         self.batch_counter += 1
         self.images_trained += len(indices)
         return loss, correct
+
+    def forward_backward(self, indices):
+        """Gradients of the loss on the images at `indices`; returns (mean data loss, number correct)."""
+        graph = self.graph
+        images, labels = self.feed.batch(indices)
+        graph.images.assign(images)
+        graph.labels.assign(labels)
+        if graph.l2_factor is not None:
+            graph.l2_factor.assign(self.schedule.l2_factor(self.batch_counter))
+        graph.loss.backward()
+        # Read results before step(): updating the parameters invalidates the cached values.
+        loss = graph.data_loss.item()
+        return loss, int(np.count_nonzero(graph.logits.value.argmax(axis=1) == labels))
 
     # ------------------------------------------------------------- logging
     def progress(self, percent_correct, loss, n_images):
@@ -236,11 +250,17 @@ class Trainer:
         self.log_seconds += elapsed
 
     def validate(self):
-        """Evaluate on the validation images, print one line, log it; returns the Evaluation."""
+        """Evaluate on the validation images, print one line, log it; returns the Evaluation (None on ranks
+        other than 0 of a data-parallel run, which only evaluate their part)."""
         images, labels = self.validation
         if self.config.augment_validation:
             images = augment(images, self.validation_rng)
-        result = self.evaluator.evaluate(images, labels)
+        if self.parallel is None:
+            result = self.evaluator.evaluate(images, labels)
+        else:
+            result = self.parallel.evaluate(self.evaluator, images, labels)
+            if result is None:
+                return None
         tqdm.write(f"validation after batch {self.batch_counter} (epoch {self.batcher.epoch_number}): "
                    f"{result.accuracy:.2f}% correct, top-2 {result.top2_accuracy:.2f}%, loss {result.loss:.4f}, "
                    f"lr {self.optimizer.lr:.3g}")

@@ -10,6 +10,7 @@
 """
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from ..checkpoint import load_checkpoint, save_checkpoint
 from ..data import augment, find_data_root, load_dataset
 from ..data.augment import MNIST_MEAN, MNIST_STD
 from ..data.mixture import data_credits
+from ..distributed import get_world
 from ..json_output import json_line
 from ..prune import PRUNE_MASKS, masks_for_state
 from ..threads import get_num_threads, set_num_threads
@@ -27,6 +29,7 @@ from .evaluate import Evaluator, format_confusion
 from .interrupt import StopOnSignal
 from .loop import Trainer
 from .outputs import check_outputs, resumes
+from .parallel import DataParallel
 from .start import make_model, make_optimizer, open_log, resume_position, start_from, training_data
 from .summary import add_log_overhead, print_results, print_sample, test_summary, write_plots
 
@@ -37,10 +40,16 @@ class Session:
     A run that would overwrite a state it does not continue, or cannot write its outputs, raises HDLError
     before loading anything; one whose loss, gradients or parameters stop being finite raises
     TrainingDiverged (exit code 3) and leaves the state file as last saved.
+
+    Started by MPI with more than one process, each is one rank of a data-parallel run (training.parallel):
+    all train, rank 0 alone prints, logs, saves and tests; an error on any rank stops them all.
     """
 
     def __init__(self, config):
-        self.config = config
+        world = get_world()
+        self.parallel = DataParallel(world) if world.size > 1 else None
+        self.is_root = world.is_root
+        self.config = config if self.parallel is None else self.parallel.rank_config(config)
         self.out = Path(config.out)  # the state file
         self.wall_started = time.perf_counter()
         # setup() fills these in:
@@ -55,21 +64,28 @@ class Session:
         self.saved_batch = None  # the batch counter of the state this run last saved
 
     def run(self):
-        """setup(), train() and, unless a signal stopped training, report(); the log is closed in any case."""
-        self.setup()
-        try:
-            if self.train() in StopOnSignal.SIGNALS:
-                return 130
-            self.report()
-            return 0
-        finally:
-            if self.log is not None:
-                self.log.close()
+        """setup(), train() and, unless a signal stopped training, report() (on rank 0 of a data-parallel
+        run); the log is closed in any case."""
+        stop_all_on_error = nullcontext() if self.parallel is None else self.parallel.world.stop_all_on_error(
+            f"hdl-native {self.config.command}")
+        with stop_all_on_error:
+            self.setup()
+            try:
+                if self.train() in StopOnSignal.SIGNALS:
+                    return 130
+                if self.is_root:
+                    self.report()
+                return 0
+            finally:
+                if self.log is not None:
+                    self.log.close()
 
     def setup(self):
         """Check the output files, load the data, build (or resume) the model and optimiser, open the SQLite log."""
         config = self.config
         check_outputs(config)
+        if self.parallel is not None:
+            self.parallel.check_batch_size(config.batch_size)
         if config.threads is not None:
             set_num_threads(config.threads)
         self.load_data()
@@ -91,20 +107,22 @@ class Session:
         """Train until the plan is done, the time is up or a signal arrives; returns why training stopped."""
         config, model = self.config, self.model
         self.small_before = count_small_parameters(model)
-        print(f"{config.command}: {type(model).__name__} with {model.num_parameters()} parameters on "
-              f"{self.train_set.name} ({len(self.train_data[1])} training images), {describe_optimizer(config)}, "
-              f"batch {config.batch_size}, {get_num_threads()} threads"
-              + (f", resuming {config.resume}" if self.resumed else ""))
+        ranks = "" if self.parallel is None else f" on each of {self.parallel.world.size} MPI ranks"
+        if self.is_root:
+            print(f"{config.command}: {type(model).__name__} with {model.num_parameters()} parameters on "
+                  f"{self.train_set.name} ({len(self.train_data[1])} training images), {describe_optimizer(config)}, "
+                  f"batch {config.batch_size}, {get_num_threads()} threads{ranks}"
+                  + (f", resuming {config.resume}" if self.resumed else ""))
         with StopOnSignal() as stop_flag:
             self.trainer = Trainer(model, self.optimizer, config, self.train_data, self.validation, self.log,
-                                   weights=self.train_weights)
+                                   weights=self.train_weights, parallel=self.parallel)
             if self.resumed is not None:
                 resume_position(self.trainer, self.resumed, config.resume)
             try:
                 reason = self.trainer.run(self.save_state, stop_flag)
             except Diverged as diverged:
                 raise TrainingDiverged(self.diverged_message(diverged)) from None
-        if reason in StopOnSignal.SIGNALS:
+        if reason in StopOnSignal.SIGNALS and self.is_root:
             print(f"{config.command}: stopped by {reason} after batch {self.trainer.batch_counter}; state saved to "
                   f"{self.out} ({self.how_to_continue()})", file=sys.stderr)
         return reason
@@ -119,6 +137,8 @@ class Session:
         summary = self.test()
         summary["wall_seconds"] = time.perf_counter() - self.wall_started
         summary["state"] = str(self.out)
+        if self.parallel is not None:
+            summary["mpi_ranks"] = self.parallel.world.size  # images_per_s counts the images of all of them
         if self.log is not None:
             summary["db"] = str(config.db)
         if config.export:
@@ -160,6 +180,8 @@ class Session:
         last finite state.
         """
         check_state(self.model, self.optimizer, trainer.batch_counter)
+        if not self.is_root:
+            return
         save_checkpoint(self.out, self.model, self.optimizer, **self.saved_entries(), **trainer.state())
         self.saved_batch = trainer.batch_counter
 
