@@ -138,3 +138,23 @@ def test_a_reader_with_the_class_other_is_tested_on_a_letters_only_split(tiny_da
     assert NOT_A_LETTER not in report.per_class  # no test image of it
     with pytest.raises(HDLError, match="10 classes it does not know"):
         evaluate_state(path, tiny_data, dataset="mnist")
+
+
+def test_best_letter_scores_leave_other_aside():
+    from dataclasses import replace
+
+    from hdl_native.data.datasets import NOT_A_LETTER
+    from hdl_native.inspect.evaluation import best_letter_scores
+    from tiny_sets import bar_images
+
+    images, _ = bar_images(4, 3, 0)
+    test = hdl.data.Dataset("mix", "test", images, np.array([0, 1, 2, 1]), ["a", "b", NOT_A_LETTER], None, None,
+                            sources=np.array([0, 0, 1, 1]), source_names=("letters", "other-set"))
+    log_probs = np.log(np.array([[0.2, 0.1, 0.7],    # a, 'other' first, a next: right once 'other' is aside
+                                 [0.6, 0.3, 0.1],    # b read as a: wrong either way
+                                 [0.1, 0.1, 0.8],    # a true 'other': not a letter, not scored
+                                 [0.1, 0.5, 0.4]]))  # b: right
+    accuracy, per_source = best_letter_scores(test, log_probs)
+    assert accuracy == pytest.approx(100 * 2 / 3)
+    assert per_source == {"letters": {"accuracy": 50.0, "images": 2}, "other-set": {"accuracy": 100.0, "images": 1}}
+    assert best_letter_scores(replace(test, classes=["a", "b", "c"]), log_probs) == (None, {})

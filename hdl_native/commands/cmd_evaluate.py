@@ -58,7 +58,11 @@ def run(args):
     print(f"  calibration error (ECE, 15 bins) {100 * report.calibration_error:.2f}% at temperature "
           f"{report.temperature:.3f}{uncalibrated}")
     for source, part in report.per_source.items():
-        print(f"  {source:>12} test: {part['accuracy']:6.2f}% of {part['images']} images")
+        best = report.best_letter_per_source.get(source)
+        print(f"  {source:>12} test: {part['accuracy']:6.2f}% of {part['images']} images"
+              + (f" (best letter, 'other' aside: {best['accuracy']:.2f}%)" if best else ""))
+    if report.best_letter_accuracy is not None:
+        print(f"  letters read right when 'other' is left aside: {report.best_letter_accuracy:.2f}%")
     cells = [f"{name}:{pct:5.1f}" for name, pct in report.per_class.items()]
     print("  per class: " + "\n             ".join("  ".join(cells[i:i + 9]) for i in range(0, len(cells), 9)))
     pairs = ", ".join(f"{true}->{pred} x{count}" for true, pred, count in report.confused_pairs[:8])

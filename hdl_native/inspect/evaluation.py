@@ -11,7 +11,7 @@ import numpy as np
 from ..calibration import expected_calibration_error, scaled_probabilities, stored_temperature
 from ..checkpoint import load_model
 from ..data import augment, load_dataset
-from ..data.datasets import DATASETS
+from ..data.datasets import DATASETS, NOT_A_LETTER
 from ..data.mixture import is_mixture, parse_mixture
 from ..errors import DataError, HDLError
 from ..quantize.section import quantization_of
@@ -38,6 +38,10 @@ class Report:
     weights: list = field(default_factory=list)  # [LayerWeights], one per weight matrix
     quantization: dict = None  # a quantised state's scheme, bits, per_channel and source; None for float32
     per_source: dict = field(default_factory=dict)  # a mixture's {source: {"accuracy", "images"}}
+    # A reader with the class 'other': percent of the letters whose best letter (ignoring 'other') is right,
+    # overall and per source: how it reads letters when something else has already said they are letters.
+    best_letter_accuracy: float = None
+    best_letter_per_source: dict = field(default_factory=dict)
 
     def as_json(self):
         """The JSON object of `evaluate --json`."""
@@ -46,6 +50,8 @@ class Report:
                 "loss": self.loss, "temperature": self.temperature,
                 "expected_calibration_error": self.calibration_error, "per_class": self.per_class,
                 "confused_pairs": self.confused_pairs, "per_source": self.per_source,
+                "best_letter_accuracy": self.best_letter_accuracy,
+                "best_letter_per_source": self.best_letter_per_source,
                 "weights": [layer.as_json() for layer in self.weights], "quantization": self.quantization}
 
 
@@ -118,6 +124,7 @@ def evaluate_state(path, root=None, dataset=None, seed=0, batch_size=500, model_
     clean = evaluator.evaluate(test.images, test.labels)
     augmented = evaluator.evaluate(augment(test.images, np.random.default_rng(seed)), test.labels)
     classes = list(test.classes)
+    best_letter, best_letter_per_source = best_letter_scores(test, clean.log_probs)
     return Report(dataset=name, n_images=len(test), test_accuracy=clean.accuracy, top2_accuracy=clean.top2_accuracy,
                   augmented_accuracy=augmented.accuracy, loss=clean.loss, temperature=temperature,
                   calibration_error=expected_calibration_error(scaled_probabilities(clean.log_probs, temperature),
@@ -125,4 +132,24 @@ def evaluate_state(path, root=None, dataset=None, seed=0, batch_size=500, model_
                   per_class=per_class_accuracy(clean.confusion, classes),
                   confused_pairs=most_confused(clean.confusion, classes), confusion=clean.confusion, classes=classes,
                   weights=layer_weights(model), quantization=quantization_of(meta),
-                  per_source=per_source_accuracy(test, clean.predictions))
+                  per_source=per_source_accuracy(test, clean.predictions), best_letter_accuracy=best_letter,
+                  best_letter_per_source=best_letter_per_source)
+
+
+def best_letter_scores(test, log_probs):
+    """(percent, {source: {"accuracy", "images"}}) of the letter images of `test` whose most likely letter,
+    the class 'other' left aside, is right; (None, {}) when the classes hold no 'other'."""
+    if NOT_A_LETTER not in test.classes:
+        return None, {}
+    other = test.classes.index(NOT_A_LETTER)
+    letters = test.labels != other
+    if not letters.any():
+        return None, {}
+    scores = np.array(log_probs, copy=True)
+    scores[:, other] = -np.inf
+    predictions = scores.argmax(axis=1)
+    only_letters = replace(test, images=test.images[letters], labels=test.labels[letters],
+                           sources=None if test.sources is None else test.sources[letters],
+                           writers=None if test.writers is None else test.writers[letters])
+    accuracy = 100.0 * float(np.mean(predictions[letters] == test.labels[letters]))
+    return accuracy, per_source_accuracy(only_letters, predictions[letters])

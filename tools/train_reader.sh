@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Rebuild the shipped letter reader (hdl_native/pretrained/letters.hdl) from the shared data: one seeded run.
+#
+#   HDL_DATA=../shared/data bash tools/train_reader.sh [OUT_DIR]     # about 30 minutes on 2 cores
+#
+# What it does (figures: BENCHMARKS.md, "The shipped reader (issue 13)"):
+#  1. trains MODEL on the four real letter sets and the non-letters (MNIST digits and drawn marks, the class
+#     'other'), letters/ drawn 4 times as often as its size gives (it is the one set of scanned ink), every class
+#     of each set equally often, distorted (rotation, shear, scale, elastic, stroke width, blur, ink gamma), Adam
+#     with a cosine decay over EPOCHS epochs, holding out HOLDOUT training images by whole writers;
+#  2. fits the temperature on those held-out writers (`hdl-native calibrate`), never on a test split;
+#  3. writes OUT_DIR/letters.hdl (the model alone, no optimiser state); copy it to hdl_native/pretrained/ to ship it.
+# Test splits are only reported on, at the end of each step.
+set -euo pipefail
+OUT_DIR=${1:-reader-build}
+MODEL=${MODEL:-letters-vgg}
+EPOCHS=${EPOCHS:-24}
+HOLDOUT=${HOLDOUT:-6000}
+THREADS=${THREADS:-2}
+MIXTURE=letters:4,unipen,nistvowels,chars74k,nonletters
+mkdir -p "$OUT_DIR"
+hdl-native letters --model "$MODEL" --dataset "$MIXTURE" --balance-classes --holdout "$HOLDOUT" \
+    --adam --lr-schedule cosine --epochs "$EPOCHS" --distort 1 --seed 0 --threads "$THREADS" \
+    --validate-every 2000 --no-db --quiet --force \
+    --out "$OUT_DIR/training-state.hdl" --export "$OUT_DIR/uncalibrated.hdl" --json | tail -n 1 > "$OUT_DIR/train.json"
+hdl-native calibrate "$OUT_DIR/uncalibrated.hdl" --out "$OUT_DIR/letters.hdl" --threads "$THREADS" --force --json \
+    | tail -n 1 > "$OUT_DIR/calibrate.json"
+hdl-native evaluate "$OUT_DIR/letters.hdl" --threads "$THREADS" --json | tail -n 1 > "$OUT_DIR/evaluate.json"
+echo "wrote $OUT_DIR/letters.hdl ($(stat -c %s "$OUT_DIR/letters.hdl") bytes); figures in $OUT_DIR/*.json"
