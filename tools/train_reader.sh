@@ -14,7 +14,7 @@
 set -euo pipefail
 OUT_DIR=${1:-reader-build}
 MODEL=${MODEL:-letters-vgg}
-EPOCHS=${EPOCHS:-24}
+EPOCHS=${EPOCHS:-28}
 HOLDOUT=${HOLDOUT:-6000}
 THREADS=${THREADS:-2}
 MIXTURE=letters:4,unipen,nistvowels,chars74k,nonletters
