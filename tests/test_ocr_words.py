@@ -30,9 +30,11 @@ def test_an_ambiguous_glyph_between_letters_of_one_word_becomes_a_letter():
 
 
 def test_numbers_word_ends_and_sure_marks_keep_other():
-    number = glyphs_at([0, 24, 48])
-    digits = probabilities([0.1, 0.2, 0.7], [0.1, 0.4, 0.5], [0.1, 0.1, 0.8])
-    np.testing.assert_array_equal(apply_words(number, digits, CLASSES), digits)  # its neighbours are not letters
+    number = glyphs_at([0, 24, 48, 72])  # "1990": the 1 alone would be an l
+    digits = probabilities([0.1, 0.6, 0.3], [0.1, 0.1, 0.8], [0.2, 0.1, 0.7], [0.1, 0.2, 0.7])
+    weighted = apply_words(number, digits, CLASSES)
+    assert list(weighted.argmax(axis=1)) == [2, 2, 2, 2]
+    assert weighted[0, 2] == pytest.approx(0.3 / (0.3 + 0.1 * 0.7))
     sure = probabilities([0.9, 0.05, 0.05], [0.0, 0.005, 0.995], [0.9, 0.05, 0.05])
     assert apply_words(glyphs_at([0, 24, 48]), sure, CLASSES)[1].argmax() == 2  # an apostrophe the network is sure of
     apart = glyphs_at([0, 24, 200, 224, 248])  # a word break after the second glyph
