@@ -121,3 +121,12 @@ def test_every_source_carries_its_credit():
     assert "Special Database 19" in credits["nistvowels"] and "VISAPP 2009" in credits["chars74k"]
     assert "MNIST" in credits["nonletters"] and all(credits.values())
     assert data_credits("mnist") == {"mnist": DATASETS["mnist"].credit}
+
+
+def test_available_part_keeps_the_sources_that_are_there(letter_sets):
+    from hdl_native.data.mixture import available_part
+
+    found, missing = available_part("letters:4,chars74k,unipen", letter_sets)
+    assert found == "letters:4,unipen"
+    assert [source for source, _ in missing] == ["chars74k"] and "not found" in missing[0][1]
+    assert available_part("chars74k", letter_sets)[0] is None

@@ -105,6 +105,21 @@ def load_mixture(name, split, root=None):
     return result
 
 
+def available_part(name, root=None):
+    """(the part of dataset or mixture `name` whose files are under `root`, as a name; None if no part is;
+    [(missing source, why)]), so a program can do with the sets a user has."""
+    parts = parse_mixture(name) if is_mixture(name) else [(name, 1.0)]
+    found, missing = [], []
+    for source, weight in parts:
+        try:
+            for split in ("train", "test"):
+                load_source(source, split, root)
+            found.append(source if weight == 1.0 else f"{source}:{weight:g}")
+        except DataError as error:
+            missing.append((source, str(error)))
+    return (",".join(found) or None), missing
+
+
 def load_source(source, split, root):
     """One source of a mixture as a Dataset: a named IDX dataset or an EXTRA_SOURCES loader."""
     if source in EXTRA_SOURCES:

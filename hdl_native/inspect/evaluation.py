@@ -4,6 +4,7 @@ and what its weights look like layer by layer.
 Everything is batched over the whole split through one evaluation graph (training.evaluate.Evaluator);
 the augmented copy of the test set is made in one vectorised call with a seeded generator.
 """
+import sys
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -12,7 +13,7 @@ from ..calibration import expected_calibration_error, scaled_probabilities, stor
 from ..checkpoint import load_model
 from ..data import augment, load_dataset
 from ..data.datasets import DATASETS, NOT_A_LETTER
-from ..data.mixture import is_mixture, parse_mixture
+from ..data.mixture import available_part, is_mixture, parse_mixture
 from ..errors import DataError, HDLError
 from ..quantize.section import quantization_of
 from ..training.evaluate import Evaluator, per_source_accuracy
@@ -115,6 +116,12 @@ def evaluate_state(path, root=None, dataset=None, seed=0, batch_size=500, model_
     model, meta = model_and_meta or load_model(path)
     temperature = stored_temperature(meta, path)
     name = choose_dataset(meta, dataset, path)
+    if dataset is None and is_mixture(name):  # the model's own mixture: test on the sets this machine has
+        found, missing = available_part(name, root)
+        if found is not None and missing:
+            print(f"note: testing on {found} only; not found: {', '.join(source for source, _ in missing)}",
+                  file=sys.stderr)
+            name = found
     test = in_model_classes(load_dataset(name, "test", root), meta.get("classes"), path)
     n_outputs = int(getattr(model, "n_classes", test.n_classes))
     if n_outputs != test.n_classes:

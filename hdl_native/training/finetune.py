@@ -21,8 +21,8 @@ import numpy as np
 from ..checkpoint import PRETRAINED_LETTERS, load_checkpoint
 from ..data import find_data_root, load_dataset
 from ..data.datasets import Dataset
-from ..data.mixture import mixture_weights, sampling_weights
-from ..errors import DataError, HDLError
+from ..data.mixture import available_part, mixture_weights, sampling_weights
+from ..errors import HDLError
 from ..models import LETTER_MODELS
 from .config import OptimizerChoice, RunConfig
 from .evaluate import Evaluator
@@ -132,13 +132,15 @@ def replay_sets(config, classes):
     `classes` (images of classes the model lacks are dropped).  A mixture's sample is drawn as its training
     drew: by its source weights and, if it did, with the classes balanced."""
     root = find_data_root(config.data_root)
-    try:
-        train, test = load_dataset(config.dataset, "train", root), load_dataset(config.dataset, "test", root)
-    except DataError as error:
+    found, missing = available_part(config.dataset, root)
+    if found is None:
         print(f"warning: no replay data, fine-tuning on the crops alone, so the model may forget other hands: "
-              f"{error}", file=sys.stderr)
+              f"{missing[0][1]}", file=sys.stderr)
         return None, []
-    p = sampling_weights(train, mixture_weights(config.dataset), config.balance_classes)
+    for source, why in missing:
+        print(f"warning: {source} is not replayed, so the model may forget its hands: {why}", file=sys.stderr)
+    train, test = load_dataset(found, "train", root), load_dataset(found, "test", root)
+    p = sampling_weights(train, mixture_weights(found), config.balance_classes)
     size = min(REPLAY_IMAGES, int(np.count_nonzero(p)))
     sample = np.sort(np.random.default_rng([config.seed, 6]).choice(len(train), size, replace=False, p=p))
     kept, labels = in_classes(train.labels[sample], train.classes, classes)
