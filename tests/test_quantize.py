@@ -257,3 +257,15 @@ def exit_code(argv):
         return main(argv)
     except SystemExit as exit:
         return exit.code
+
+
+def test_an_existing_qstate_is_replaced_only_with_force(tmp_path, capsys):
+    source = float_state(tmp_path)
+    out = tmp_path / "q.hdl"
+    out.write_bytes(b"the user's own file")
+    assert exit_code(["quantize", str(source), "--bits", "8", "--out", str(out)]) == 2
+    assert "already exists; pass --force" in capsys.readouterr().err and out.read_bytes() == b"the user's own file"
+    assert exit_code(["quantize", str(source), "--bits", "8", "--out", str(source)]) == 2
+    assert "is STATE itself" in capsys.readouterr().err
+    assert exit_code(["quantize", str(source), "--bits", "8", "--out", str(out), "--force"]) == 0
+    assert out.read_bytes() != b"the user's own file"

@@ -27,6 +27,7 @@ def add_arguments(parser):
     parser.add_argument("--per-channel", action="store_true",
                         help="linear only: one scale per output channel instead of one per tensor")
     parser.add_argument("--out", metavar="QSTATE", required=True, help="where to write the quantised state")
+    parser.add_argument("--force", action="store_true", help="replace an existing QSTATE")
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
 
 
@@ -35,7 +36,9 @@ def run(args):
     from ..json_output import json_line
     from ..quantize.schemes import SCHEMES
     from ..quantize.state import quantize_state
+    from ..training.outputs import check_derived_state
 
+    check_derived_state(args.out, args.state, args.force, "quantised state file")
     if args.per_channel and not SCHEMES[args.scheme].per_channel_allowed:
         raise HDLError(f"--per-channel applies to --scheme linear; {args.scheme} has one codebook per tensor")
     result = quantize_state(args.state, args.out, args.scheme, args.bits, args.per_channel)
