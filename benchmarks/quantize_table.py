@@ -6,7 +6,7 @@ state with the same entries; the weight error is the rms of (dequantised - float
 of their rms):
 
   hdl-native evaluate STATE --json --threads 1
-  hdl-native quantize STATE --bits B --scheme S [--per-channel] --out OUT/NAME-S-B.hdl --json
+  hdl-native quantize STATE --bits B --scheme S [--per-channel] --out OUT/NAME-S-B.hdl --force --json
   hdl-native evaluate OUT/NAME-S-B.hdl --json --threads 1
 
 Usage: HDL_DATA=/work/shared/data python benchmarks/quantize_table.py STATE [OUT]   (about 10 s a row)
@@ -45,7 +45,7 @@ def main_table(state, out):
     for bits, scheme, per_channel in ROWS:
         name = f"{state.stem}-{scheme}{'-channel' if per_channel else ''}-{bits}.hdl"
         written = json_of(["quantize", str(state), "--bits", str(bits), "--scheme", scheme,
-                           *(["--per-channel"] if per_channel else []), "--out", str(out / name), "--json"])
+                           *(["--per-channel"] if per_channel else []), "--out", str(out / name), "--force", "--json"])
         evaluated = json_of(["evaluate", str(out / name), "--json", "--threads", "1"])
         float_bytes = written["float32_bytes"]
         label = f"{scheme}{' per channel' if per_channel else ''}"
