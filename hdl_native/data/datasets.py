@@ -125,6 +125,13 @@ class Dataset:
                 f"{self.n_classes} classes, from {self.images_path.parent})")
 
 
+def relabel(labels, from_classes, to_classes):
+    """int64 (n,): `labels` counted in the class list from_classes, renumbered by class name to to_classes;
+    -1 for a class to_classes lacks."""
+    index_of = {name: i for i, name in enumerate(to_classes)}
+    return np.array([index_of.get(name, -1) for name in from_classes], np.int64)[np.asarray(labels)]
+
+
 def load_dataset(name, split="train", root=None):
     """Load one split of a named dataset from `root` (default: find_data_root()), cached per process.
 

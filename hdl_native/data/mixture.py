@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from .datasets import DATASETS, LETTERS, NOT_A_LETTER, Dataset, load_dataset
+from .datasets import DATASETS, LETTERS, NOT_A_LETTER, Dataset, load_dataset, relabel
 
 # Sources that are not plain IDX folders: name -> (module, function(split, root) -> Dataset).
 EXTRA_SOURCES = {"nonletters": ("hdl_native.data.nonletters", "load_nonletters")}
@@ -58,16 +58,21 @@ def data_credits(name):
     return {source: EXTRA_CREDITS.get(source) or DATASETS[source].credit for source in names}
 
 
+def check_dataset_name(name):
+    """DataError naming the problem unless `name` is one dataset or a well-formed mixture."""
+    if is_mixture(name):
+        parse_mixture(name)
+    elif name not in DATASETS:
+        raise DataError(f"unknown dataset {name!r}; choose from {', '.join(list(DATASETS) + list(EXTRA_SOURCES))}"
+                        " or a comma-separated mixture of them")
+
+
 def dataset_names(text):
     """argparse type of --dataset: one dataset or a mixture, checked by name (ArgumentTypeError otherwise)."""
     import argparse
 
     try:
-        if is_mixture(text):
-            parse_mixture(text)
-        elif text not in DATASETS:
-            raise DataError(f"unknown dataset {text!r}; choose from {', '.join(list(DATASETS) + list(EXTRA_SOURCES))}"
-                            " or a comma-separated mixture of them")
+        check_dataset_name(text)
     except DataError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
     return text
@@ -89,7 +94,7 @@ def load_mixture(name, split, root=None):
         strangers = [c for c in s.classes if c not in classes]
         if strangers:
             raise DataError(f"dataset {s.name!r} has classes {strangers} that a letters mixture cannot hold")
-    labels = [np.asarray([classes.index(c) for c in s.classes], dtype=np.int64)[s.labels] for s in sets]
+    labels = [relabel(s.labels, s.classes, classes) for s in sets]
     writers, next_id = [], 0
     for s in sets:
         ids = source_writers(s, root)

@@ -12,8 +12,8 @@ import numpy as np
 from ..calibration import expected_calibration_error, scaled_probabilities, stored_temperature
 from ..checkpoint import load_model
 from ..data import augment, load_dataset
-from ..data.datasets import DATASETS, NOT_A_LETTER
-from ..data.mixture import available_part, is_mixture, parse_mixture
+from ..data.datasets import DATASETS, NOT_A_LETTER, relabel
+from ..data.mixture import available_part, check_dataset_name, is_mixture
 from ..errors import DataError, HDLError
 from ..quantize.section import quantization_of
 from ..training.evaluate import Evaluator, per_source_accuracy
@@ -80,13 +80,9 @@ def choose_dataset(meta, requested, path):
         raise HDLError(f"{path} does not record which dataset it was trained on; name one with --dataset "
                        f"({', '.join(DATASETS)})")
     try:
-        if is_mixture(name):
-            parse_mixture(name)
-        elif name not in DATASETS:
-            raise DataError(f"dataset {name!r} is not known")
+        check_dataset_name(name)
     except DataError as error:
-        raise HDLError(f"{path} names dataset {name!r}: {error}; choose one with --dataset "
-                       f"({', '.join(DATASETS)}, or a comma-separated mixture)") from None
+        raise HDLError(f"{path}: {error}; name one with --dataset") from None
     return name
 
 
@@ -99,8 +95,7 @@ def in_model_classes(test, model_classes, path):
     if missing:
         raise HDLError(f"{path} has {len(model_classes)} outputs ({brief(model_classes)}) but dataset {test.name!r} "
                        f"has {len(missing)} classes it does not know ({brief(missing)}); choose a matching --dataset")
-    index = np.asarray([list(model_classes).index(c) for c in test.classes], dtype=np.int64)
-    return replace(test, labels=index[test.labels], classes=list(model_classes))
+    return replace(test, labels=relabel(test.labels, test.classes, model_classes), classes=list(model_classes))
 
 
 def brief(names, shown=5):

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..checkpoint import PRETRAINED_LETTERS, load_checkpoint
 from ..data import find_data_root, load_dataset
-from ..data.datasets import Dataset
+from ..data.datasets import Dataset, relabel
 from ..data.mixture import available_part, mixture_weights, sampling_weights
 from ..errors import HDLError
 from ..models import LETTER_MODELS
@@ -164,8 +164,7 @@ def test_sources(test, classes):
 def in_classes(labels, dataset_classes, classes):
     """(kept (n,) bool, labels of the kept re-indexed from dataset_classes to classes): images of classes the
     model lacks are not kept."""
-    index_of = {name: i for i, name in enumerate(classes)}
-    mapped = np.array([index_of.get(name, -1) for name in dataset_classes], np.int64)[np.asarray(labels)]
+    mapped = relabel(labels, dataset_classes, classes)
     return mapped >= 0, mapped[mapped >= 0]
 
 
