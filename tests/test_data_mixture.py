@@ -130,3 +130,14 @@ def test_available_part_keeps_the_sources_that_are_there(letter_sets):
     assert found == "letters:4,unipen"
     assert [source for source, _ in missing] == ["chars74k"] and "not found" in missing[0][1]
     assert available_part("chars74k", letter_sets)[0] is None
+
+
+@pytest.mark.parametrize("content, message", [
+    (gzip.compress(b"ibm\tr1\tf.dat\t1\ta\n" * 30)[:20], "cannot be read"),
+    (gzip.compress(b"no tabs here\n" * 30), "a line lacks the writer field"),
+])
+def test_a_broken_meta_file_is_named(letter_sets, content, message):
+    meta = letter_sets / "unipen" / "unipen-train-meta.tsv.gz"
+    meta.write_bytes(content)
+    with pytest.raises(DataError, match=f"unipen-train-meta.tsv.gz: {message}"):
+        load_mixture("letters,unipen", "train", letter_sets)

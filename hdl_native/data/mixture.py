@@ -149,8 +149,13 @@ def source_writers(dataset, root):
     unknown = np.full(len(dataset), -1, dtype=np.int64)
     if meta is None or not (folder / meta[0]).is_file():
         return unknown
-    with gzip.open(folder / meta[0], "rt", encoding="utf-8") as lines:
-        keys = [meta[1](line) for line in lines]
+    try:
+        with gzip.open(folder / meta[0], "rt", encoding="utf-8") as lines:
+            keys = [meta[1](line) for line in lines]
+    except (OSError, EOFError, UnicodeDecodeError) as error:  # truncated or not gzip: BadGzipFile is an OSError
+        raise DataError(f"{folder / meta[0]}: cannot be read ({error}); copy it again from the shared data") from None
+    except IndexError:
+        raise DataError(f"{folder / meta[0]}: a line lacks the writer field (contributor<TAB>writer<TAB>...)") from None
     if len(keys) != len(dataset):
         raise DataError(f"{folder / meta[0]}: {len(keys)} lines for {len(dataset)} images; the files do not belong "
                         "together")
