@@ -14,7 +14,7 @@ from .split import split_by_family
 
 
 def run_experiment(root=None, cell="gru", hidden=48, epochs=25, batch_size=32, lr=2e-3, seed=0, report=None,
-                   ensemble=1):
+                   ensemble=5):
     """The summary of one run: test_accuracy and validation_accuracy in percent (of the ensemble's mean
     probabilities), best_epochs (one per member), confusion (3 x 3, rows true, columns predicted), classes,
     train_seconds and the split's sizes.
