@@ -35,7 +35,6 @@
 #ifndef HDL_PACKED_GEMM_H
 #define HDL_PACKED_GEMM_H
 #include <stddef.h>
-#include <stdint.h>
 #include <string.h>
 
 #define HDL_PACKED_NR 32
@@ -48,17 +47,10 @@ enum { HDL_PACKED_SCALAR = 1, HDL_PACKED_AVX2 = 2, HDL_PACKED_AVX512 = 3 };
 typedef void (*hdl_sgemm_packed_fn)(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda,
                                     const float *packed, int accumulate, float *c, ptrdiff_t ldc);
 
-/* Floats of the packed copy of a (k, n) matrix: whole panels. */
+/* Floats of the packed copy of a (k, n) matrix: whole panels.  The copy needs no particular
+ * alignment: one 16 bytes off a cache line ran as fast (the kernel waits on its FMAs, not loads). */
 static inline size_t hdl_packed_size(ptrdiff_t k, ptrdiff_t n) {
     return (size_t) k * (size_t) ((n + HDL_PACKED_NR - 1) / HDL_PACKED_NR * HDL_PACKED_NR);
-}
-
-/* Floats of the buffer a caller provides for it: the packed copy starts at the buffer's first
- * 64-byte boundary (hdl_packed_start), so no vector load of a panel straddles two cache lines. */
-static inline size_t hdl_packed_buffer_size(ptrdiff_t k, ptrdiff_t n) { return hdl_packed_size(k, n) + 15; }
-
-static inline float *hdl_packed_start(float *buffer) {
-    return (float *) (((uintptr_t) buffer + 63) & ~(uintptr_t) 63);
 }
 
 /* B (k, n), row stride ldb -> packed (hdl_packed_size(k, n) floats), in the layout above. */

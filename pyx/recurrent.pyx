@@ -50,8 +50,7 @@ cdef extern from "packed_gemm.h" nogil:
     int HDL_PACKED_SCALAR, HDL_PACKED_AVX2, HDL_PACKED_AVX512
     ctypedef void (*hdl_sgemm_packed_fn)(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float *a, Py_ssize_t lda,
                                          const float *packed, int accumulate, float *c, Py_ssize_t ldc)
-    size_t hdl_packed_buffer_size(Py_ssize_t k, Py_ssize_t n)
-    float *hdl_packed_start(float *buffer)
+    size_t hdl_packed_size(Py_ssize_t k, Py_ssize_t n)
     void hdl_pack_panels(const float *b, Py_ssize_t ldb, Py_ssize_t k, Py_ssize_t n, float *packed)
     int hdl_packed_path_supported(int path)
     int hdl_packed_best_path()
@@ -80,19 +79,19 @@ def set_packed_gemm_path(str name):
 
 
 def packed_size(Py_ssize_t k, Py_ssize_t n):
-    """Floats of the buffer that holds a (k, n) float32 matrix packed for the step GEMMs."""
-    return hdl_packed_buffer_size(k, n)
+    """Floats of a (k, n) float32 matrix packed for the step GEMMs."""
+    return hdl_packed_size(k, n)
 
 
 cdef inline const float *pack(const floating *b, Py_ssize_t ldb, Py_ssize_t k, Py_ssize_t n,
-                              float[::1] buffer) noexcept nogil:
-    """B (k, n) packed into `buffer` (packed_size(k, n) floats) for step_gemm; NULL in float64,
+                              float[::1] packed) noexcept nogil:
+    """B (k, n) packed into `packed` (packed_size(k, n) floats) for step_gemm; NULL in float64,
     whose step_gemm calls BLAS on b itself."""
-    cdef float *packed = NULL
+    cdef float *start = NULL
     if floating is float:
-        packed = hdl_packed_start(&buffer[0])
-        hdl_pack_panels(b, ldb, k, n, packed)
-    return packed
+        start = &packed[0]
+        hdl_pack_panels(b, ldb, k, n, start)
+    return start
 
 
 cdef inline void step_gemm(hdl_sgemm_packed_fn packed_gemm, const float *packed, Py_ssize_t m, Py_ssize_t n,
@@ -109,18 +108,16 @@ cdef inline void step_gemm(hdl_sgemm_packed_fn packed_gemm, const float *packed,
 
 def packed_matmul(const float[:, :] a,       # IN  (M, K), unit column stride, rows may be strided
                   const float[:, ::1] b,     # IN  (K, N)
-                  float[::1] buffer,         # (packed_size(K, N),) scratch for b's packed copy
+                  float[::1] packed,         # (packed_size(K, N),) scratch for b's packed copy
                   float[:, ::1] out,         # IN/OUT (M, N)
                   bint accumulate):
     """out = a @ b, or out += a @ b when accumulate, by the packed GEMM on the current path: the
     bare product, for tests; the caller checks the shapes."""
     cdef Py_ssize_t m = out.shape[0], n = out.shape[1], k = b.shape[0]
-    cdef const float *packed
     if m == 0 or n == 0:
         return
-    packed = pack(&b[0, 0] if k > 0 else NULL, n, k, n, buffer)
     hdl_packed_gemm_of(packed_path)(m, n, k, &a[0, 0] if k > 0 else NULL, a.strides[0] // 4 if k > 0 else 0,
-                                    packed, accumulate, &out[0, 0], n)
+                                    pack(&b[0, 0] if k > 0 else NULL, n, k, n, packed), accumulate, &out[0, 0], n)
 
 
 cdef inline Py_ssize_t slice_size(Py_ssize_t total, int n_threads) noexcept nogil:
