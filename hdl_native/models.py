@@ -106,22 +106,31 @@ class CharRNN(Module):
     """A character model: indices (N, T) -> next-character logits (N*T, V) and the final state.
 
     Embedding(V, H) -> `num_layers` GRU or LSTM layers of H (batch-first) -> Linear(H, V);
-    the rows of the logits are the positions in batch-major order (n * T + t).
+    with dropout > 0, each recurrent layer's outputs are dropped out while training (char-rnn's
+    regularisation: between the layers, and before the Linear); the rows of the logits are the positions in batch-major order (n * T + t).
     forward(indices, state=None) -> (logits, state) with state the recurrent layers'
     final state (h_n for a GRU, (h_n, c_n) for an LSTM), to carry into the next chunk.
     """
 
-    def __init__(self, cell="gru", vocab_size=95, hidden_size=256, num_layers=3, seed=0):
+    def __init__(self, cell="gru", vocab_size=95, hidden_size=256, num_layers=3, seed=0, dropout=0.0):
         if cell not in RECURRENT_CELLS:
             raise ValueError(f"unknown cell {cell!r}; choose one of {', '.join(RECURRENT_CELLS)}")
         rng = np.random.default_rng(seed)
         self.embedding = Embedding(vocab_size, hidden_size, rng=rng)
         self.rnn = RECURRENT_CELLS[cell](hidden_size, hidden_size, num_layers=num_layers, rng=rng)
         self.head = Linear(hidden_size, vocab_size, rng=rng)
-        self.cell, self.vocab_size, self.hidden_size = cell, vocab_size, hidden_size
+        if dropout > 0:  # after every other draw, so a seed gives the same weights with or without dropout
+            self.rnn.dropouts = [Dropout(dropout, rng=np.random.default_rng(rng.integers(2 ** 63)))
+                                 for _ in range(num_layers - 1)]
+            self.output_dropout = Dropout(dropout, rng=np.random.default_rng(rng.integers(2 ** 63)))
+        else:
+            self.output_dropout = None
+        self.cell, self.vocab_size, self.hidden_size, self.dropout = cell, vocab_size, hidden_size, dropout
 
     def forward(self, indices, state=None):
         hidden, state = self.rnn(indices, state, embedding=self.embedding)
+        if self.output_dropout is not None:
+            hidden = self.output_dropout(hidden)
         return self.head(hidden.reshape(-1, self.hidden_size)), state
 
 
@@ -134,8 +143,8 @@ class TextModel(CharRNN):
 
     cell_name = None
 
-    def __init__(self, vocab=95, hidden=256, layers=3, seed=0):
-        super().__init__(self.cell_name, vocab, hidden, layers, seed=seed)
+    def __init__(self, vocab=95, hidden=256, layers=3, seed=0, dropout=0.0):
+        super().__init__(self.cell_name, vocab, hidden, layers, seed=seed, dropout=dropout)
         self.n_classes, self.num_layers = vocab, layers
 
 

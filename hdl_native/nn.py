@@ -214,13 +214,17 @@ class _Recurrent(Module):
 
     Layer l has weight_ih_l{l} (G, I or H), weight_hh_l{l} (G, H), bias_ih_l{l} and
     bias_hh_l{l} (G,), G = n_gates * H; each layer's output sequence is the next one's input.
+    dropout: as PyTorch's, the probability of dropping each output of every layer but the last while
+    training (the final states are the layers' own, never dropped).
     """
 
     n_gates = None
 
-    def __init__(self, input_size, hidden_size, num_layers=1, batch_first=True, rng=None):
+    def __init__(self, input_size, hidden_size, num_layers=1, batch_first=True, rng=None, dropout=0.0):
         if num_layers < 1:
             raise ValueError(f"{type(self).__name__}: num_layers must be >= 1, got {num_layers}")
+        if not 0 <= dropout < 1:
+            raise ValueError(f"{type(self).__name__}: dropout must be in [0, 1), got {dropout}")
         rng = rng if rng is not None else np.random.default_rng()
         bound = 1.0 / math.sqrt(hidden_size)
         gates = self.n_gates * hidden_size
@@ -231,6 +235,13 @@ class _Recurrent(Module):
             for name, shape in ((f"weight_ih_l{layer}", (gates, layer_input)), (f"weight_hh_l{layer}", (gates, hidden_size)),
                                 (f"bias_ih_l{layer}", (gates,)), (f"bias_hh_l{layer}", (gates,))):
                 setattr(self, name, Parameter(_uniform(rng, bound, shape), name))
+        # drawn after the weights, so a seed initialises the same weights with or without dropout
+        self.dropouts = ([Dropout(dropout, rng=np.random.default_rng(rng.integers(2 ** 63)))
+                          for _ in range(num_layers - 1)] if dropout > 0 else [])
+
+    def between_layers(self, layer, x):
+        """x, the output sequence of `layer`, as the next layer reads it (dropped out while training)."""
+        return self.dropouts[layer](x) if self.dropouts and layer < self.num_layers - 1 else x
 
     def layer_weights(self, layer):
         """(weight_ih, weight_hh, bias_ih, bias_hh) of one layer."""
@@ -267,6 +278,7 @@ class GRU(_Recurrent):
             x = F.gru(x, *self.layer_weights(layer), h0=None if state is None else state[layer],
                       **self.layer_input(layer, x, embedding))
             finals.append(x[:, -1])
+            x = self.between_layers(layer, x)
         return self.as_given(x), F.stack(finals)
 
 
@@ -288,4 +300,5 @@ class LSTM(_Recurrent):
             x = F.lstm(x, *self.layer_weights(layer), h0=h0, c0=c0, **self.layer_input(layer, x, embedding))
             hidden_finals.append(x[:, -1])
             cell_finals.append(F.lstm_final_cell(x))
+            x = self.between_layers(layer, x)
         return self.as_given(x), (F.stack(hidden_finals), F.stack(cell_finals))

@@ -217,3 +217,29 @@ def test_native_loop_names_a_bad_argument():
         ops.gru_recurrence(projected, np.zeros((3, 2)), weight_hh, bias_hh)
     with pytest.raises(TypeError, match="c0 must be a numpy array"):
         ops.lstm_recurrence(np.zeros((2, 3, 8)), np.zeros((2, 2)), None, np.zeros((8, 2)), np.zeros(8))
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_dropout_between_layers_is_pytorchs(cell, on_backend):
+    """dropout=p drops the outputs of every layer but the last while training, and nothing in eval mode;
+    the final states are the layers' own (layer 0's equal the stack's without dropout, the last layer's
+    final state is still the last output)."""
+    rng = np.random.default_rng(4)
+    x = Tensor(rng.standard_normal((N_BATCH, N_STEPS, IN_FEATURES)).astype(np.float32))
+    plain = cell(IN_FEATURES, HIDDEN, num_layers=N_LAYERS, rng=np.random.default_rng(5))
+    dropped = cell(IN_FEATURES, HIDDEN, num_layers=N_LAYERS, rng=np.random.default_rng(5), dropout=0.5)
+    for (name, mine), (_, theirs) in zip(dropped.named_parameters(), plain.named_parameters()):
+        np.testing.assert_array_equal(mine.value, theirs.value, err_msg=name)  # a seed: the same weights
+    assert len(dropped.dropouts) == N_LAYERS - 1
+    expected_output, expected_state = plain(x)
+    output, state = dropped(x)
+    h_n, expected_h_n = final_states(cell, state)[0], final_states(cell, expected_state)[0]
+    np.testing.assert_allclose(h_n.value[0], expected_h_n.value[0], rtol=1e-6)
+    assert np.abs(h_n.value[1] - expected_h_n.value[1]).max() > 1e-3
+    np.testing.assert_array_equal(output.value[:, -1], h_n.value[1])
+    dropped.eval()  # the same graph, recomputed without dropout
+    np.testing.assert_allclose(output.value, expected_output.value, rtol=1e-6)
+    dropped.train()
+    assert np.abs(output.value - expected_output.value).max() > 1e-3
+    with pytest.raises(ValueError, match="dropout must be in"):
+        cell(IN_FEATURES, HIDDEN, num_layers=N_LAYERS, dropout=1.0)

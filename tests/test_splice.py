@@ -78,6 +78,20 @@ def test_confusion_matrix_counts_true_rows_and_predicted_columns():
     np.testing.assert_array_equal(confusion, [[1, 0, 1], [0, 1, 0], [1, 0, 1]])
 
 
+def test_an_ensemble_predicts_the_class_of_its_mean_probabilities():
+    from hdl_native.dna.classifier import SpliceRNN, predict, predict_ensemble, probabilities
+    sequences = np.random.default_rng(0).integers(0, 4, (7, 60))
+    models = [SpliceRNN(hidden=6, seed=seed) for seed in (1, 2, 3)]
+    for model in models:  # opinionated untrained networks, so that they disagree
+        model.head_forwards.weight.data[...] *= 30
+    each = [probabilities(model, sequences) for model in models]
+    for p in each:
+        np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_array_equal(predict_ensemble(models, sequences), np.argmax(sum(each), axis=1))
+    np.testing.assert_array_equal(predict_ensemble(models[:1], sequences), predict(models[0], sequences))
+    assert len({tuple(np.argmax(p, axis=1)) for p in each}) > 1  # the members disagree somewhere: a real test
+
+
 def test_real_data_split_is_disjoint_and_classified(data_root):
     if not (data_root / "dna" / "splice.csv").is_file():
         pytest.skip(f"{data_root / 'dna' / 'splice.csv'} not found")
@@ -88,7 +102,7 @@ def test_real_data_split_is_disjoint_and_classified(data_root):
     test_sequences = {data.sequences[i].tobytes() for i in sides["test"]}
     assert not test_sequences & {data.sequences[i].tobytes() for i in sides["train"]}
     result = subprocess.run([sys.executable, "-m", "hdl_native", "splice", "--epochs", "3", "--threads", "1",
-                             "--data", str(data_root), "--quiet", "--json"], capture_output=True, text=True,
+                             "--ensemble", "2", "--data", str(data_root), "--quiet", "--json"], capture_output=True, text=True,
                             timeout=600, cwd=REPO)
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
@@ -96,6 +110,8 @@ def test_real_data_split_is_disjoint_and_classified(data_root):
     assert summary["classes"] == CLASSES and confusion.sum() == len(sides["test"])
     assert summary["test_accuracy"] == pytest.approx(100 * np.trace(confusion) / confusion.sum())
     assert summary["test_accuracy"] > 51.9 + 10  # well above always guessing N, even after 3 epochs
+    assert summary["ensemble"] == 2 and len(summary["best_epochs"]) == 2
+    assert all(1 <= epoch <= 3 for epoch in summary["best_epochs"])
 
 
 def test_missing_data_is_one_line(tmp_path):

@@ -196,3 +196,43 @@ def test_every_number_option_is_range_checked_and_says_its_range(action):
         assert option.type.allowed in option.help, option.option_strings
         if option.default is not None:
             assert option.type(str(option.default)) == option.default
+
+
+def test_dropout_is_saved_kept_on_resume_and_off_when_sampling(tmp_path):
+    state = tmp_path / "dropped.hdl"
+    train(tmp_path, "--layers", "2", "--dropout", "0.3", "--steps", "4", "--out", str(state))
+    assert load_checkpoint(state)["model_args"]["dropout"] == 0.3
+    train(tmp_path, str(state), "--layers", "2", "--steps", "6")  # no --dropout: the state's
+    assert load_checkpoint(state)["model_args"]["dropout"] == 0.3
+    model, vocabulary = load_generator(state)
+    assert not model.training and model.output_dropout is not None
+    greedy = "".join(generate(model, vocabulary, "the ", 30, 0.0, 1))
+    assert greedy == "".join(generate(model, vocabulary, "the ", 30, 0.0, 2))  # eval mode: no random masks
+    train(tmp_path, str(state), "--layers", "2", "--steps", "8", "--dropout", "0")  # switched off for the rest of the run
+    assert "dropout" not in load_checkpoint(state)["model_args"]
+
+
+def test_cosine_schedule_spans_the_runs_steps_or_minutes(tmp_path):
+    from hdl_native.textgen.trainer import TextgenConfig, start
+    corpus = write(tmp_path, "corpus.txt", TEXT)
+    config = TextgenConfig(corpus=str(corpus), layers=1, hidden=16, seq_len=8, batch_size=4, lr=0.01,
+                           lr_schedule="cosine", max_steps=30, out=str(tmp_path / "s.hdl"), progress=False)
+    trainer = start(config)
+    trainer.first_step = 10  # as if resumed at step 10: the cosine spans steps 10 to 30
+    for step, expected in [(10, 0.01), (20, 0.005), (30, 0.0)]:
+        trainer.position.step = step
+        assert trainer.scheduled_lr(0.0) == pytest.approx(expected, abs=1e-12)
+    timed = start(TextgenConfig(**{**config.as_dict(), "max_steps": None, "max_seconds": 60.0}))
+    assert [timed.scheduled_lr(s) for s in (0.0, 30.0, 90.0)] == pytest.approx([0.01, 0.005, 0.0], abs=1e-12)
+    constant = start(TextgenConfig(**{**config.as_dict(), "lr_schedule": "constant"}))
+    assert constant.scheduled_lr(25.0) == 0.01
+
+
+@pytest.mark.parametrize("options, phrase", [
+    (["--lr-schedule", "cosine"], "needs --minutes or --steps"),
+    (["--dropout", "1", "--steps", "1"], "--dropout"),
+], ids=["cosine-without-a-span", "dropout-of-one"])
+def test_train_refuses_bad_schedule_and_dropout(tmp_path, options, phrase):
+    corpus = write(tmp_path, "corpus.txt", TEXT)
+    one_line_error(run_cli("textgen", "train", "--corpus", corpus, *TINY, *options, "--out", tmp_path / "s.hdl"),
+                   phrase)

@@ -17,6 +17,7 @@ HELP = "classify DNA splice junctions (EI / IE / N) with a recurrent network; ge
 
 HIDDEN = int_range(1, 1024)
 EPOCHS = int_range(1, 1000)
+ENSEMBLE = int_range(1, 100)
 # the training part holds about 2,200 sequences
 BATCH = int_range(1, 1024)
 
@@ -30,6 +31,9 @@ def add_arguments(parser):
                         help=f"Adam learning rate, {LEARNING_RATE.allowed} (default: 0.002)")
     parser.add_argument("--batch-size", type=BATCH, default=32,
                         help=f"sequences per batch, {BATCH.allowed} (default: 32)")
+    parser.add_argument("--ensemble", type=ENSEMBLE, default=1, metavar="K",
+                        help=f"train K networks (other initialisations, same split) and average their "
+                             f"probabilities, {ENSEMBLE.allowed} (default: 1)")
     parser.add_argument("--seed", type=SEED, default=0,
                         help=f"initialisation, shuffling and the split, {SEED.allowed} (default: 0)")
     parser.add_argument("--threads", type=THREADS, default=None, help=f"kernel threads, {THREADS.allowed}")
@@ -46,19 +50,22 @@ def run(args):
     if args.threads:
         set_num_threads(args.threads)
 
-    def report(epoch, loss, accuracy):
+    def report(member, epoch, loss, accuracy):
         if not args.quiet:
-            print(f"epoch {epoch}: training loss {loss:.4f}, validation accuracy {100 * accuracy:.2f}%",
+            network = f"network {member} of {args.ensemble}, " if args.ensemble > 1 else ""
+            print(f"{network}epoch {epoch}: training loss {loss:.4f}, validation accuracy {100 * accuracy:.2f}%",
                   file=sys.stderr)
 
     summary = run_experiment(args.data, args.model, args.hidden, args.epochs, args.batch_size, args.lr, args.seed,
-                             report)
+                             report, ensemble=args.ensemble)
     if args.json:
         print(json_line(summary))
         return 0
+    epochs = ", ".join(map(str, summary["best_epochs"]))
+    chosen = (f"epoch {epochs} chosen on validation" if args.ensemble == 1
+              else f"{args.ensemble} networks, epochs {epochs} chosen on validation")
     print(f"test accuracy {summary['test_accuracy']:.2f}% on {summary['sizes']['test']} sequences of unseen gene "
-          f"families (epoch {summary['best_epoch']} chosen on validation, {summary['validation_accuracy']:.2f}%; "
-          f"{summary['train_seconds']:.0f} s)")
+          f"families ({chosen}, {summary['validation_accuracy']:.2f}%; {summary['train_seconds']:.0f} s)")
     print("confusion (rows true, columns predicted):")
     print("      " + "".join(f"{name:>6}" for name in summary["classes"]))
     for name, row in zip(summary["classes"], summary["confusion"]):

@@ -13,7 +13,8 @@ import sys
 
 from ..checkpoint import MAX_HIDDEN, MAX_LAYERS, load_checkpoint
 from ..cli_types import (BATCH_SIZE, LEARNING_RATE, NON_NEGATIVE, POSITIVE, POSITIVE_INT, SEED, THREADS, finite_float,
-                         int_range)
+                         int_range, probability)
+from ..errors import HDLError
 from ..training.config import EXIT_CODES
 
 HELP = "train a character-level GRU/LSTM on a text file (truncated BPTT), and sample text from it"
@@ -27,7 +28,8 @@ LENGTH = int_range(0, 10_000_000)
 TEMPERATURE = finite_float(0, 100)
 CLIP = finite_float(0, 1e6, low_inclusive=False)
 # the model settings a resumed run takes from its state unless given
-MODEL_DEFAULTS = {"model": "gru", "layers": 3, "hidden": 256, "seq_len": 100, "batch_size": 64}
+MODEL_DEFAULTS = {"model": "gru", "layers": 3, "hidden": 256, "seq_len": 100, "batch_size": 64, "dropout": 0.0}
+DROPOUT = probability(high_inclusive=False)
 
 
 def add_arguments(parser):
@@ -54,6 +56,12 @@ def add_train_arguments(parser):
                              f"{POSITIVE_INT.allowed}")
     parser.add_argument("--lr", type=LEARNING_RATE, default=2e-3,
                         help=f"Adam learning rate, {LEARNING_RATE.allowed} (default: 0.002)")
+    parser.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant",
+                        help="constant, or cosine: from --lr down to 0 over this run's --minutes or --steps "
+                             "(a resumed run starts its own cosine) (default: constant)")
+    parser.add_argument("--dropout", type=DROPOUT, default=None,
+                        help=f"drop each recurrent layer's outputs with this probability while training, "
+                             f"{DROPOUT.allowed} (default: 0, or the resumed state's)")
     parser.add_argument("--clip", type=CLIP, default=5.0,
                         help=f"clip the gradients' global norm to this, {CLIP.allowed} (default: 5)")
     parser.add_argument("--seed", type=SEED, default=0,
@@ -99,10 +107,13 @@ def model_settings(args):
 
 def run_train(args):
     from ..textgen.trainer import TextgenConfig, start
+    if args.lr_schedule == "cosine" and not (args.minutes or args.steps):
+        raise HDLError("--lr-schedule cosine needs --minutes or --steps (the span it decays over)")
     settings = model_settings(args)
     config = TextgenConfig(
         corpus=args.corpus, cell=settings["model"], layers=settings["layers"], hidden=settings["hidden"],
-        seq_len=settings["seq_len"], batch_size=settings["batch_size"], lr=args.lr, clip=args.clip, seed=args.seed,
+        seq_len=settings["seq_len"], batch_size=settings["batch_size"], lr=args.lr, lr_schedule=args.lr_schedule,
+        dropout=settings["dropout"], clip=args.clip, seed=args.seed,
         max_seconds=args.minutes * 60 if args.minutes else None, max_steps=args.steps,
         validate_every=args.validate_every, checkpoint_every=args.checkpoint_every, threads=args.threads,
         resume=args.state, out=args.out or args.state or "textgen.hdl", force=args.force, db=args.db,

@@ -59,11 +59,23 @@ class SpliceGraph:
         self.labels.assign(np.ascontiguousarray(labels))
 
 
-def predict(model, sequences):
-    """(N,) predicted class indices for (N, 60) sequences (one graph at N)."""
+def probabilities(model, sequences):
+    """(N, 3) class probabilities (softmax of the logits) for (N, 60) sequences (one graph at N)."""
     graph = SpliceGraph(model, len(sequences))
     graph.feed(sequences, np.zeros(len(sequences), np.int64))
-    return np.argmax(graph.logits.value, axis=1)
+    logits = graph.logits.value.astype(np.float64)
+    exponentials = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return exponentials / exponentials.sum(axis=1, keepdims=True)
+
+
+def predict(model, sequences):
+    """(N,) predicted class indices for (N, 60) sequences."""
+    return np.argmax(probabilities(model, sequences), axis=1)
+
+
+def predict_ensemble(models, sequences):
+    """(N,) class indices of the mean of the models' probabilities."""
+    return np.argmax(np.mean([probabilities(model, sequences) for model in models], axis=0), axis=1)
 
 
 def confusion_matrix(labels, predictions, n_classes=len(CLASSES)):

@@ -1,31 +1,43 @@
 """One splice experiment: read the data, split it by gene family, train on train (the epoch chosen on
-validation), and measure the test split once."""
+validation), and measure the test split once.
+
+With ensemble=K, K networks of different initialisations and shuffles train on the same split (member k
+with seed `seed + 1000 k`, so member 0 is the single network of `seed`), each keeping its own best
+epoch on validation, and the test prediction is the class of their mean probabilities."""
 import time
 
 import numpy as np
 
-from .classifier import SpliceRNN, confusion_matrix, predict, train_classifier
+from .classifier import SpliceRNN, confusion_matrix, predict_ensemble, train_classifier
 from .data import CLASSES, read_splice, splice_path
 from .split import split_by_family
 
 
-def run_experiment(root=None, cell="gru", hidden=48, epochs=25, batch_size=32, lr=2e-3, seed=0, report=None):
-    """The summary of one run: test_accuracy and validation_accuracy in percent, best_epoch, confusion
-    (3 x 3, rows true, columns predicted), classes, train_seconds and the split's sizes.
+def run_experiment(root=None, cell="gru", hidden=48, epochs=25, batch_size=32, lr=2e-3, seed=0, report=None,
+                   ensemble=1):
+    """The summary of one run: test_accuracy and validation_accuracy in percent (of the ensemble's mean
+    probabilities), best_epochs (one per member), confusion (3 x 3, rows true, columns predicted), classes,
+    train_seconds and the split's sizes.
 
-    root: the data root (None: $HDL_DATA or the cache); report(epoch, train_loss, validation_accuracy)
-    is called after each epoch."""
+    root: the data root (None: $HDL_DATA or the cache); report(member, epoch, train_loss,
+    validation_accuracy) is called after each epoch of each member (numbered from 1)."""
     data = read_splice(splice_path(root))
     sides = split_by_family(data.names, data.sequences, seed=seed)
     part = {side: (data.sequences[rows], data.labels[rows]) for side, rows in sides.items()}
-    model = SpliceRNN(cell, hidden, seed=seed)
-    started = time.perf_counter()
-    best, best_epoch = train_classifier(model, part["train"], part["validation"], epochs, batch_size=batch_size,
-                                        lr=lr, seed=seed, report=report)
+    models, best_epochs, started = [], [], time.perf_counter()
+    for member in range(ensemble):
+        member_seed = seed + 1000 * member
+        model = SpliceRNN(cell, hidden, seed=member_seed)
+        _, best_epoch = train_classifier(
+            model, part["train"], part["validation"], epochs, batch_size=batch_size, lr=lr, seed=member_seed,
+            report=None if report is None else lambda *progress, member=member: report(member + 1, *progress))
+        models.append(model)
+        best_epochs.append(best_epoch)
     seconds = time.perf_counter() - started
-    test_sequences, test_labels = part["test"]
-    predictions = predict(model, test_sequences)
-    return {"test_accuracy": 100 * float(np.mean(predictions == test_labels)), "validation_accuracy": 100 * best,
-            "best_epoch": best_epoch, "confusion": confusion_matrix(test_labels, predictions).tolist(),
-            "classes": CLASSES, "train_seconds": seconds,
-            "sizes": {side: int(len(rows)) for side, rows in sides.items()}}
+    (validation_sequences, validation_labels), (test_sequences, test_labels) = part["validation"], part["test"]
+    validation_accuracy = float(np.mean(predict_ensemble(models, validation_sequences) == validation_labels))
+    predictions = predict_ensemble(models, test_sequences)
+    return {"test_accuracy": 100 * float(np.mean(predictions == test_labels)),
+            "validation_accuracy": 100 * validation_accuracy, "best_epochs": best_epochs, "ensemble": ensemble,
+            "confusion": confusion_matrix(test_labels, predictions).tolist(), "classes": CLASSES,
+            "train_seconds": seconds, "sizes": {side: int(len(rows)) for side, rows in sides.items()}}

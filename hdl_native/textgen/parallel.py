@@ -65,5 +65,5 @@ class StreamShard:
         return views[0][0], any(view[1] for view in views)
 
     def root_decides(self, value):
-        """Rank 0's `value` (whether to save now: its clock decides)."""
+        """Rank 0's `value` (whether to save now, how much of a timed run is done: its clock decides)."""
         return self.world.broadcast(value)

@@ -6,7 +6,8 @@ carries its recurrent state from one chunk to the next; every epoch starts the s
 below seq_len (so chunk boundaries move) with zero state.  Gradients are clipped to a global norm, Adam
 steps.  The state file holds the parameters, Adam's state, the vocabulary, the stream position (epoch,
 chunk, offset), the carried state and the offset generator's state, so a resumed run continues exactly
-as the uninterrupted run would.
+as the uninterrupted run would (with dropout, the masks of a resumed run are drawn afresh).  A cosine
+learning-rate schedule spans the run it is given to: its --steps, or its --minutes of training time.
 """
 import math
 import sys
@@ -45,6 +46,8 @@ class TextgenConfig:
     seq_len: int = 100
     batch_size: int = 64
     lr: float = 2e-3
+    lr_schedule: str = "constant"      # or "cosine": from lr down to 0 over this run's --minutes or --steps
+    dropout: float = 0.0               # of each recurrent layer's outputs while training
     clip: float = 5.0                  # global gradient norm
     seed: int = 0                      # initialisation and the epochs' stream offsets
     max_seconds: float = None          # training time of this run (validation and saving not counted)
@@ -99,6 +102,7 @@ class TextTrainer:
         world.broadcast_parameters(model)
         self.config, self.vocabulary, self.model, self.optimizer = config, vocabulary, model, optimizer
         self.position, self.rng, self.train_seconds_before = position, rng, train_seconds
+        self.first_step = position.step  # where this run's cosine schedule starts
         self.digest, self.n_chars = corpus_digest(text), len(text)
         self.train_codes, self.held_out = split_holdout(vocabulary.encode(text))
         check_streams_fit(len(self.train_codes), len(self.held_out), config.batch_size, config.seq_len)
@@ -119,6 +123,20 @@ class TextTrainer:
             position.carried = zero_state(self.model, config.batch_size)
             self.streams = Streams(self.train_codes, config.batch_size, config.seq_len, position.offset)
         return self.streams.chunk(position.chunk)
+
+    def scheduled_lr(self, stepping):
+        """The learning rate of the next step: config.lr, or under "cosine" lr * (1 + cos(pi * done)) / 2 with
+        `done` the share of this run's budget spent (its steps, else its training seconds `stepping`)."""
+        config = self.config
+        if config.lr_schedule == "constant":
+            return config.lr
+        if config.max_steps is not None:
+            done = (self.position.step - self.first_step) / max(config.max_steps - self.first_step, 1)
+        else:
+            done = stepping / config.max_seconds
+            if self.shard is not None:
+                done = self.shard.root_decides(done)  # rank 0's clock, so every rank steps alike
+        return config.lr * 0.5 * (1.0 + math.cos(math.pi * min(max(done, 0.0), 1.0)))
 
     def train_step(self):
         """Forward, backward, clip, Adam on the next chunk; returns (loss, accuracy)."""
@@ -146,6 +164,7 @@ class TextTrainer:
     def validate(self):
         """(mean loss in nats, accuracy) over every chunk of the held-out streams, from zero state."""
         shard = self.shard
+        self.model.eval()  # no dropout
         state, losses, accuracies = zero_state(self.model, self.graph.batch_size), [], []
         for k in range(self.validation.n_chunks):
             inputs, targets = self.validation.chunk(k)
@@ -154,6 +173,7 @@ class TextTrainer:
             loss, accuracy, state = self.graph.evaluate(inputs, targets, state)
             losses.append(loss)
             accuracies.append(accuracy)
+        self.model.train()
         loss, accuracy = float(np.mean(losses)), float(np.mean(accuracies))
         self.last_validation = (loss, accuracy) if shard is None else (shard.mean(loss), shard.mean(accuracy))
         return self.last_validation
@@ -167,7 +187,8 @@ class TextTrainer:
             return
         save_checkpoint(
             config.out, self.model, self.optimizer,
-            model_args={"vocab": len(self.vocabulary), "hidden": config.hidden, "layers": config.layers},
+            model_args={"vocab": len(self.vocabulary), "hidden": config.hidden, "layers": config.layers,
+                        **({"dropout": config.dropout} if config.dropout else {})},
             classes=self.vocabulary.characters, carried=carried, stream_rng=self.rng.bit_generator.state,
             textgen={"step": position.step, "epoch": position.epoch, "chunk": position.chunk,
                      "offset": position.offset, "seq_len": config.seq_len, "batch_size": config.batch_size,
@@ -193,6 +214,7 @@ class TextTrainer:
         try:
             with stop:
                 while not self.stopping(stepping, stop):
+                    self.optimizer.lr = self.scheduled_lr(stepping)
                     started = time.perf_counter()
                     loss, accuracy = self.train_step()
                     stepping += time.perf_counter() - started
@@ -283,7 +305,7 @@ def start(config):
         return resume(config, text)
     vocabulary = Vocabulary.of_text(text)
     model = TEXT_MODELS[config.architecture](vocab=len(vocabulary), hidden=config.hidden, layers=config.layers,
-                                             seed=config.seed)
+                                             seed=config.seed, dropout=config.dropout)
     rng = np.random.default_rng(config.seed + 1)
     position = StreamPosition(step=0, epoch=0, chunk=0, offset=int(rng.integers(config.seq_len)),
                               carried=zero_state(model, config.batch_size))
@@ -295,6 +317,9 @@ def resume(config, text):
     training state, or was trained on another corpus or with another architecture."""
     path = config.resume
     checkpoint = load_checkpoint(path)
+    if isinstance(checkpoint.get("model_args"), dict):  # this run's dropout, which may differ from the state's
+        checkpoint["model_args"] = {**{key: value for key, value in checkpoint["model_args"].items() if key != "dropout"},
+                                    **({"dropout": config.dropout} if config.dropout else {})}
     model = build_model(checkpoint, path, TEXT_MODELS).train()
     try:
         progress, carried = checkpoint["textgen"], checkpoint["carried"]
