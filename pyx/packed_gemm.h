@@ -26,8 +26,14 @@
  * take a tile of their own height.  A's rows may be strided (lda): a time step's rows of a
  * batch-first (N, T, H) array are T*H floats apart.
  *
+ * Measured on one Zen 4 core, A rows strided as in the layer: 32 x 768 x 256 (a thread's forward
+ * step at batch 64 on 2 threads) 111 us against 173 us for the sgemm call (which repacks B),
+ * 64 x 768 x 256 222 against 287 us, the backward's 32 x 256 x 768 110 against 176 us: about
+ * 114 GFLOP/s, the core's FMA peak, which leaves K blocking or prefetching nothing to gain (a panel of
+ * K = 768 is 96 kB, read from L2).  AVX2 reaches 95-110 GFLOP/s, the scalar path 37.
+ *
  * Three paths, chosen at load time by what the CPU supports (__builtin_cpu_supports) and
- * forced by hdl_packed_gemm_of(path) for tests:
+ * forced for tests by hdl_packed_gemm_of(path) (in Python: native_recurrent.use_packed_gemm_path):
  *   avx512   AVX-512F, 8 x 32 tiles
  *   avx2     AVX2 + FMA, 6 x 16 tiles
  *   scalar   plain C, one row at a time (baseline x86-64 or any other CPU)
