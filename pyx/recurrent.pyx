@@ -10,6 +10,12 @@ single-threaded GEMM of its rows with W_hh (passed transposed, (H, G): the
 plain row-major product ran about 25% faster than the transposed one at these
 sizes), then the fused gate kernel of
 recurrent_gates.h on each row.  No thread waits for another between steps.
+
+In float32 that GEMM is packed_gemm.h's: W_hh is packed into column panels once
+per call, before the threads start, and all threads read that one copy at
+every step (a BLAS call would repack it at each of the T steps, in each
+thread).  float64 keeps BLAS.  set_packed_gemm_path() forces one of its
+instruction-set paths, and packed_matmul() runs it alone, for tests.
 The projection of the inputs of all steps, and the input and weight
 gradients, are GEMMs over all N*T rows made by the caller (linear.pyx).
 """
@@ -39,6 +45,79 @@ cdef extern from "recurrent_gates.h" nogil:
     void hdl_lstm_gates_backward_f64(const double *grad_output, const double *carry, const double *c_prev,
                                      const double *c, const double *gates, double *grad_gates, double *grad_c,
                                      Py_ssize_t H)
+
+cdef extern from "packed_gemm.h" nogil:
+    int HDL_PACKED_SCALAR, HDL_PACKED_AVX2, HDL_PACKED_AVX512
+    ctypedef void (*hdl_sgemm_packed_fn)(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float *a, Py_ssize_t lda,
+                                         const float *packed, int accumulate, float *c, Py_ssize_t ldc)
+    size_t hdl_packed_size(Py_ssize_t k, Py_ssize_t n)
+    void hdl_pack_panels(const float *b, Py_ssize_t ldb, Py_ssize_t k, Py_ssize_t n, float *packed)
+    int hdl_packed_path_supported(int path)
+    int hdl_packed_best_path()
+    hdl_sgemm_packed_fn hdl_packed_gemm_of(int path)
+
+PACKED_GEMM_PATHS = {"scalar": HDL_PACKED_SCALAR, "avx2": HDL_PACKED_AVX2, "avx512": HDL_PACKED_AVX512}
+cdef int packed_path = hdl_packed_best_path()
+
+
+def packed_gemm_path_supported(str name):
+    """True when this CPU can run the packed GEMM path `name` (one of PACKED_GEMM_PATHS)."""
+    return bool(hdl_packed_path_supported(PACKED_GEMM_PATHS[name]))
+
+
+def get_packed_gemm_path():
+    return next(name for name, code in PACKED_GEMM_PATHS.items() if code == packed_path)
+
+
+def set_packed_gemm_path(str name):
+    """Run the float32 step GEMMs on path `name` (the caller checks packed_gemm_path_supported);
+    returns the old name."""
+    global packed_path
+    previous = get_packed_gemm_path()
+    packed_path = PACKED_GEMM_PATHS[name]
+    return previous
+
+
+def packed_size(Py_ssize_t k, Py_ssize_t n):
+    """Floats of a (k, n) float32 matrix packed for the step GEMMs."""
+    return hdl_packed_size(k, n)
+
+
+cdef inline const float *pack(const floating *b, Py_ssize_t ldb, Py_ssize_t k, Py_ssize_t n,
+                              float[::1] packed) noexcept nogil:
+    """B (k, n) packed into `packed` (packed_size(k, n) floats) for step_gemm; NULL in float64,
+    whose step_gemm calls BLAS on b itself."""
+    cdef float *start = NULL
+    if floating is float:
+        start = &packed[0]
+        hdl_pack_panels(b, ldb, k, n, start)
+    return start
+
+
+cdef inline void step_gemm(hdl_sgemm_packed_fn packed_gemm, const float *packed, Py_ssize_t m, Py_ssize_t n,
+                           Py_ssize_t k, const floating *a, Py_ssize_t lda, const floating *b, Py_ssize_t ldb,
+                           bint accumulate, floating *c, Py_ssize_t ldc) noexcept nogil:
+    """C (m, n) = A (m, k) @ B (k, n), or C += when accumulate: float32 from B's copy packed by
+    pack(), float64 by BLAS from b."""
+    if floating is float:
+        packed_gemm(m, n, k, a, lda, packed, accumulate, c, ldc)
+    else:
+        gemm(False, False, <int> m, <int> n, <int> k, <floating> 1, a, <int> lda, b, <int> ldb,
+             <floating> accumulate, c, <int> ldc)
+
+
+def packed_matmul(const float[:, :] a,       # IN  (M, K), unit column stride, rows may be strided
+                  const float[:, ::1] b,     # IN  (K, N)
+                  float[::1] packed,         # (packed_size(K, N),) scratch for b's packed copy
+                  float[:, ::1] out,         # IN/OUT (M, N)
+                  bint accumulate):
+    """out = a @ b, or out += a @ b when accumulate, by the packed GEMM on the current path: the
+    bare product, for tests; the caller checks the shapes."""
+    cdef Py_ssize_t m = out.shape[0], n = out.shape[1], k = b.shape[0]
+    if m == 0 or n == 0:
+        return
+    hdl_packed_gemm_of(packed_path)(m, n, k, &a[0, 0] if k > 0 else NULL, a.strides[0] // 4 if k > 0 else 0,
+                                    pack(&b[0, 0] if k > 0 else NULL, n, k, n, packed), accumulate, &out[0, 0], n)
 
 
 cdef inline Py_ssize_t slice_size(Py_ssize_t total, int n_threads) noexcept nogil:
@@ -89,6 +168,7 @@ def recurrence_forward(const floating[:, :, ::1] projected,   # IN  (N, T, G) x 
                        floating[:, :, ::1] cells,             # OUT (N, T, H) LSTM cell states; None for the GRU
                        floating[:, :, ::1] gates,             # OUT (N, T, 4H) saved for backward
                        floating[:, ::1] scratch,              # (n_threads, >= ceil(N / n_threads) * G)
+                       float[::1] packed_scratch,             # (packed_size(H, G),) float32; None in float64
                        int n_threads):
     """The time loop of a GRU (cells None: G = 3H, gates r | z | n | hn) or an LSTM (G = 4H,
     gates i | f | g | o); threads take slices of the batch."""
@@ -97,8 +177,11 @@ def recurrence_forward(const floating[:, :, ::1] projected,   # IN  (N, T, G) x 
     cdef Py_ssize_t g = projected.shape[2], step = slice_size(n, n_threads), tid, r0, rows, t, k, ld_prev
     cdef const floating *h_prev
     cdef const floating *c_prev = NULL
+    cdef hdl_sgemm_packed_fn packed_gemm = hdl_packed_gemm_of(packed_path)
+    cdef const float *packed
     if n == 0 or t_len == 0 or hidden == 0:
         return
+    packed = pack(&weight_hh_t[0, 0], g, hidden, g, packed_scratch)
     for tid in prange(n_threads, nogil=True, schedule='static', num_threads=n_threads):
         r0 = tid * step
         rows = min(step, n - r0)
@@ -114,8 +197,8 @@ def recurrence_forward(const floating[:, :, ::1] projected,   # IN  (N, T, G) x 
                     if lstm:
                         c_prev = &cells[r0, t - 1, 0]
                     ld_prev = t_len * hidden
-                gemm(False, False, <int> rows, <int> g, <int> hidden, <floating> 1, h_prev, <int> ld_prev,
-                     &weight_hh_t[0, 0], <int> g, <floating> 0, &scratch[tid, 0], <int> g)
+                step_gemm(packed_gemm, packed, rows, g, hidden, h_prev, ld_prev, &weight_hh_t[0, 0], g,
+                          False, &scratch[tid, 0], g)
                 for k in range(rows):
                     if lstm:
                         lstm_gates(&projected[r0 + k, t, 0], &scratch[tid, k * g], &bias_hh[0], c_prev + k * ld_prev,
@@ -137,6 +220,7 @@ def recurrence_backward(const floating[:, :, ::1] grad_output,   # IN  (N, T, H)
                         floating[:, ::1] grad_h0,                # OUT (N, H); zero on entry
                         floating[:, ::1] grad_c0,                # IN/OUT (N, H) LSTM: the final cell's gradient in,
                                                                  #        c0's out; None for the GRU
+                        float[::1] packed_scratch,               # (packed_size(G, H),) float32; None in float64
                         int n_threads):
     """Backpropagation through time of recurrence_forward; threads take slices of the batch.
 
@@ -151,9 +235,11 @@ def recurrence_backward(const floating[:, :, ::1] grad_output,   # IN  (N, T, H)
     cdef Py_ssize_t g = weight_hh.shape[0], step = slice_size(n, n_threads), tid, r0, rows, t, k, ld_prev
     cdef const floating *prev
     cdef floating *grad_source
-    cdef floating beta = 0 if lstm else 1
+    cdef hdl_sgemm_packed_fn packed_gemm = hdl_packed_gemm_of(packed_path)
+    cdef const float *packed
     if n == 0 or t_len == 0 or hidden == 0:
         return
+    packed = pack(&weight_hh[0, 0], hidden, g, hidden, packed_scratch)
     for tid in prange(n_threads, nogil=True, schedule='static', num_threads=n_threads):
         r0 = tid * step
         rows = min(step, n - r0)
@@ -176,8 +262,8 @@ def recurrence_backward(const floating[:, :, ::1] grad_output,   # IN  (N, T, H)
                                            &grad_projected[r0 + k, t, 0], &grad_recurrent[r0 + k, t, 0],
                                            &grad_h0[r0 + k, 0], hidden)
                 grad_source = &grad_projected[r0, t, 0] if lstm else &grad_recurrent[r0, t, 0]
-                gemm(False, False, <int> rows, <int> hidden, <int> g, <floating> 1, grad_source, <int> (t_len * g),
-                     &weight_hh[0, 0], <int> hidden, beta, &grad_h0[r0, 0], <int> hidden)
+                step_gemm(packed_gemm, packed, rows, hidden, g, grad_source, t_len * g, &weight_hh[0, 0], hidden,
+                          not lstm, &grad_h0[r0, 0], hidden)
 
 
 def recurrent_weight_grad(const floating[:, :, ::1] grad_gates,   # IN  (N, T, G)

@@ -6,7 +6,9 @@ pyx/recurrent.pyx (same signatures); the GEMMs over all N*T rows (input
 projection, input and weight_ih gradients) already run natively through
 NativeOps.linear_forward / linear_backward.  Each method checks its
 arguments once (validation.check_arrays), allocates the outputs and calls one
-nogil kernel.
+nogil kernel.  In float32 the per-step GEMMs read W_hh packed once per call
+(pyx/packed_gemm.h), into scratch given here; use_packed_gemm_path() forces
+one of that GEMM's instruction-set paths.
 
 Shape legend as in numpy_recurrent: N batch, T time steps, H hidden size, G gate rows.
 """
@@ -16,6 +18,19 @@ from .._native import recurrent
 from ..threads import get_num_threads
 from .blas_threads import pin_single_threaded_blas
 from .validation import check_arrays, describe, optional
+
+
+PACKED_GEMM_PATHS = tuple(recurrent.PACKED_GEMM_PATHS)
+
+
+def use_packed_gemm_path(name):
+    """Run the float32 step GEMMs on `name` (one of PACKED_GEMM_PATHS); returns the previous one.
+    ValueError when the CPU cannot."""
+    if name not in PACKED_GEMM_PATHS:
+        raise ValueError(f"unknown packed GEMM path {name!r}; choose one of {', '.join(PACKED_GEMM_PATHS)}")
+    if not recurrent.packed_gemm_path_supported(name):
+        raise ValueError(f"this CPU cannot run the packed GEMM path {name!r}")
+    return recurrent.set_packed_gemm_path(name)
 
 
 def check_gate_rows(sizes, n_gates):
@@ -32,6 +47,12 @@ class NativeRecurrentOps:
         """Threads for a time loop: each needs at least one batch row."""
         return max(1, min(get_num_threads(), n_batch))
 
+    def packed_scratch(self, dtype, k, n):
+        """Room for the packed copy of a (k, n) weight the float32 step GEMMs read; None in float64 (BLAS)."""
+        if dtype != np.float32:
+            return None
+        return self.scratch("recurrent-packed", dtype, 1, recurrent.packed_size(k, n))[0]
+
     def run_forward(self, projected, h0, c0, weight_hh, bias_hh, n_gates):
         """The checked call of recurrence_forward (c0 None: a GRU) -> (output, cells or None, gates)."""
         sizes = check_arrays(("projected", projected, "NTG"), ("weight_hh", weight_hh, "GH"), ("bias_hh", bias_hh, "G"),
@@ -45,7 +66,7 @@ class NativeRecurrentOps:
         scratch = self.scratch("recurrent", dtype, n_threads, -(-n // n_threads) * g)
         pin_single_threaded_blas()
         recurrent.recurrence_forward(projected, h0, c0, np.ascontiguousarray(weight_hh.T), bias_hh, output, cells,
-                                     gates, scratch, n_threads)
+                                     gates, scratch, self.packed_scratch(dtype, hidden, g), n_threads)
         return output, cells, gates
 
     def run_backward(self, grad_output, grad_final_cell, h0, c0, weight_hh, output, cells, gates, n_gates):
@@ -65,9 +86,10 @@ class NativeRecurrentOps:
         else:
             grad_c0 = grad_final_cell.copy()
         grad_h0 = np.zeros((n, hidden), dtype=dtype)
+        packed = self.packed_scratch(dtype, n_gates * hidden, hidden)
         pin_single_threaded_blas()
         recurrent.recurrence_backward(grad_output, h0, c0, weight_hh, output, cells, gates, grad_projected,
-                                      grad_recurrent, grad_h0, grad_c0, self.loop_threads(n))
+                                      grad_recurrent, grad_h0, grad_c0, packed, self.loop_threads(n))
         return grad_projected, grad_recurrent, grad_h0, grad_c0
 
     # ------------------------------------------------------------ GRU
