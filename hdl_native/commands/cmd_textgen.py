@@ -2,8 +2,8 @@
 
   hdl-native textgen train --corpus tinyshakespeare.txt --minutes 5 --out shakespeare.hdl
   hdl-native textgen train shakespeare.hdl --corpus tinyshakespeare.txt --minutes 10   # resume exactly
-  hdl-native textgen train --corpus tinyshakespeare.txt --dropout 0.2 --lr-schedule cosine --minutes 15 \
-      --threads 2 --out shakespeare15.hdl     # 1.43 nats/char on the held-out tenth (BENCHMARKS.md)
+  hdl-native textgen train --corpus tinyshakespeare.txt --dropout 0.2 --lr-schedule cosine --minutes 15
+      (the recipe that reached 1.43 nats/char on the held-out tenth in 15 minutes: BENCHMARKS.md)
   hdl-native textgen sample shakespeare.hdl --prompt "ROMEO:" --temperature 0.8 --length 400
 
 train: the vocabulary is the corpus's characters (saved in the state); the last 10% is held out and its
