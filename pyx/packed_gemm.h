@@ -1,6 +1,6 @@
 /* A float32 GEMM whose right operand is packed once and reused: the per-step product of a
  * recurrent layer, C (M, N) = A (M, K) @ B (K, N), where B is W_hh (transposed or not) and
- * stays the same for all T steps of a sequence.
+ * stays the same for all T steps of a sequence; and the layer's products over all N*T rows.
  *
  * Why: a BLAS sgemm call repacks B into its own panel layout every time it is called, and a
  * GRU 256 calls it at every step with B = 256 x 768 floats (786 kB): the repacking alone was
@@ -24,13 +24,33 @@
  * (or added to C) once at the end.  Tiles of MR rows: 8 on AVX-512 (16 of the 32 zmm
  * registers as accumulators), 6 on AVX2 (12 of the 16 ymm registers); the rows left over
  * take a tile of their own height.  A's rows may be strided (lda): a time step's rows of a
- * batch-first (N, T, H) array are T*H floats apart.
+ * batch-first (N, T, H) array are T*H floats apart; and A may be a stored matrix read
+ * transposed (a_step: A[i, k] = a[i * lda + k * a_step]), whose 8 values a tile broadcasts
+ * per k are then adjacent.
  *
  * Measured on one Zen 4 core, A rows strided as in the layer: 32 x 768 x 256 (a thread's forward
  * step at batch 64 on 2 threads) 111 us against 173 us for the sgemm call (which repacks B),
  * 64 x 768 x 256 222 against 287 us, the backward's 32 x 256 x 768 110 against 176 us: about
- * 114 GFLOP/s, the core's FMA peak, which leaves K blocking or prefetching nothing to gain (a panel of
- * K = 768 is 96 kB, read from L2).  AVX2 reaches 95-110 GFLOP/s, the scalar path 37.
+ * 114 GFLOP/s, the core's FMA peak, which leaves the steps nothing to gain from K blocking or
+ * prefetching (a panel of K = 768 is 96 kB, read from L2).  AVX2 reaches 95-110 GFLOP/s, the scalar path 37.
+ *
+ * The products over all N*T rows (N*T = 6,400 for batch 64 x 100 steps; recurrent.pyx's
+ * packed_rows_gemm splits C's rows over threads, all reading one packed B):
+ *   input projection  (N*T, G) = x (N*T, I) @ W_ih^T + b_ih   B packed from W_ih transposed,
+ *                                                             the bias added in the store
+ *   grad_x            (N*T, I) = grad_gates (N*T, G) @ W_ih
+ *   grad_weight_ih    (G, I)   = grad_gates^T @ x             A read transposed (a_step = G)
+ *   grad_weight_hh    (G, H)   = grad_gates^T @ h_prev        B packed row by row from h0 and
+ *                                                             the outputs (hdl_pack_row)
+ * A BLAS sgemm copies both operands into its own panels; here only B is packed and A is read
+ * where it lies, transposed or not.  For K = N*T the K loop is cut in blocks of HDL_PACKED_KC
+ * (C accumulating), and the caller runs the rows in blocks of a few register tiles, so the
+ * block of A it re-reads for every panel stays in L2.  Measured on one Zen 4 core (G = 768,
+ * H = I = 256) against the BLAS calls they replace: projection 23.9 against 24.8 ms, grad_x
+ * 23.3 against 25.5, grad_weight_ih 23.8 against 29.3, grad_weight_hh 23.9 against 29.5
+ * (three sgemm calls on shifted rows): 104-108 GFLOP/s.  A panel-major order over 6,400 rows
+ * (every row of A for one panel before the next) ran the projection at 27 ms: A, 6.5 MB,
+ * then streams from L3 once per panel.
  *
  * Three paths, chosen at load time by what the CPU supports (__builtin_cpu_supports) and
  * forced for tests by hdl_packed_gemm_of(path) (in Python: native_recurrent.use_packed_gemm_path):
@@ -80,19 +100,21 @@ static inline void hdl_pack_row(const float *row, ptrdiff_t kk, ptrdiff_t k, ptr
 }
 
 /* B (k, n), B[kk, j] = b[kk * ldb + j * b_step] -> packed (hdl_packed_size(k, n) floats), in
- * the layout above.  b_step 1: a row-major B, row by row; otherwise B is a stored (n, k)
- * matrix transposed (W_ih^T of the input projection: ldb 1, b_step its row stride), read in
- * 32 x 32 blocks so both the reads and the writes stay within a few cache lines. */
+ * the layout above, panel by panel (written in order: twice as fast as row by row).  b_step 1:
+ * a row-major B; otherwise B is a stored (n, k) matrix transposed (W_ih^T of the input
+ * projection: ldb 1, b_step its row stride), read in blocks of 32 rows of B. */
 static void hdl_pack_panels(const float *b, ptrdiff_t ldb, ptrdiff_t b_step, ptrdiff_t k, ptrdiff_t n,
                             float *packed) {
-    if (b_step == 1) {
-        for (ptrdiff_t kk = 0; kk < k; kk++)
-            hdl_pack_row(b + kk * ldb, kk, k, n, packed);
-        return;
-    }
     for (ptrdiff_t p0 = 0; p0 < n; p0 += HDL_PACKED_NR) {
         ptrdiff_t cols = n - p0 < HDL_PACKED_NR ? n - p0 : HDL_PACKED_NR;
         float *panel = packed + p0 * k;
+        if (b_step == 1) {
+            for (ptrdiff_t kk = 0; kk < k; kk++) {
+                memcpy(panel + kk * HDL_PACKED_NR, b + kk * ldb + p0, (size_t) cols * sizeof(float));
+                memset(panel + kk * HDL_PACKED_NR + cols, 0, (size_t) (HDL_PACKED_NR - cols) * sizeof(float));
+            }
+            continue;
+        }
         for (ptrdiff_t k0 = 0; k0 < k; k0 += HDL_PACKED_NR)
             for (ptrdiff_t j = 0; j < HDL_PACKED_NR; j++)
                 for (ptrdiff_t kk = k0; kk < k && kk < k0 + HDL_PACKED_NR; kk++)
@@ -171,9 +193,9 @@ static void hdl_sgemm_packed_scalar(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const
         }                                                                                                  \
     }
 
-/* The whole product: panel by panel, the panel's column blocks of 2 LANES, then tiles of MR
- * rows down A (the panel stays in L1 while every row block reads it), the rows left over in
- * one shorter tile.  NAME##_blocks is inlined twice, once with a_step = 1 (A row-major, the
+/* The whole product: K block by K block (one for K <= HDL_PACKED_KC), panel by panel, the
+ * panel's column blocks of 2 LANES, then tiles of MR rows down A (the panel's block stays in
+ * L1 or L2 while every row tile reads it), the rows left over in one shorter tile.  NAME##_blocks is inlined twice, once with a_step = 1 (A row-major, the
  * step GEMMs) so its A loads need no multiply, once with any a_step (A transposed). */
 #define HDL_DEFINE_PACKED_GEMM(NAME, TILE, TARGET, LANES, MR)                                             \
     __attribute__((target(TARGET), always_inline)) static inline void NAME##_blocks(                      \

@@ -15,9 +15,11 @@ In float32 that GEMM is packed_gemm.h's: W_hh is packed into column panels once
 per call, before the threads start, and all threads read that one copy at
 every step (a BLAS call would repack it at each of the T steps, in each
 thread).  float64 keeps BLAS.  set_packed_gemm_path() forces one of its
-instruction-set paths, and packed_matmul() runs it alone, for tests.
-The projection of the inputs of all steps, and the input and weight
-gradients, are GEMMs over all N*T rows made by the caller (linear.pyx).
+instruction-set paths.
+The products over all N*T rows (the projection of the inputs of all steps, the
+input and weight gradients) are packed GEMMs too in float32: packed_matmul()
+(also the bare product for tests) and, for grad_weight_hh, recurrent_weight_grad.
+float64 makes them with BLAS (the caller's linear.pyx, and three calls here).
 """
 from cython.parallel cimport prange
 from cython cimport floating
