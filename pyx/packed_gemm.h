@@ -195,8 +195,9 @@ static void hdl_sgemm_packed_scalar(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const
 
 /* The whole product: K block by K block (one for K <= HDL_PACKED_KC), panel by panel, the
  * panel's column blocks of 2 LANES, then tiles of MR rows down A (the panel's block stays in
- * L1 or L2 while every row tile reads it), the rows left over in one shorter tile.  NAME##_blocks is inlined twice, once with a_step = 1 (A row-major, the
- * step GEMMs) so its A loads need no multiply, once with any a_step (A transposed). */
+ * L1 or L2 while every row tile reads it), the rows left over in one shorter tile.
+ * NAME##_blocks is inlined twice, once with a_step = 1 (A row-major, the step GEMMs) so its A
+ * loads need no multiply, once with any a_step (A transposed). */
 #define HDL_DEFINE_PACKED_GEMM(NAME, TILE, TARGET, LANES, MR)                                             \
     __attribute__((target(TARGET), always_inline)) static inline void NAME##_blocks(                      \
         ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a, ptrdiff_t lda, ptrdiff_t a_step,            \

@@ -76,8 +76,8 @@ def get_packed_gemm_path():
 
 
 def set_packed_gemm_path(str name):
-    """Run the float32 step GEMMs on path `name` (the caller checks packed_gemm_path_supported);
-    returns the old name."""
+    """Run the float32 GEMMs (steps and all-rows products) on path `name` (the caller checks
+    packed_gemm_path_supported); returns the old name."""
     global packed_path
     previous = get_packed_gemm_path()
     packed_path = PACKED_GEMM_PATHS[name]
