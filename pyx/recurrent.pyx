@@ -15,9 +15,11 @@ In float32 that GEMM is packed_gemm.h's: W_hh is packed into column panels once
 per call, before the threads start, and all threads read that one copy at
 every step (a BLAS call would repack it at each of the T steps, in each
 thread).  float64 keeps BLAS.  set_packed_gemm_path() forces one of its
-instruction-set paths, and packed_matmul() runs it alone, for tests.
-The projection of the inputs of all steps, and the input and weight
-gradients, are GEMMs over all N*T rows made by the caller (linear.pyx).
+instruction-set paths.
+The products over all N*T rows (the projection of the inputs of all steps, the
+input and weight gradients) are packed GEMMs too in float32: packed_matmul()
+(also the bare product for tests) and, for grad_weight_hh, recurrent_weight_grad.
+float64 makes them with BLAS (the caller's linear.pyx, and three calls here).
 """
 from cython.parallel cimport prange
 from cython cimport floating
@@ -49,11 +51,15 @@ cdef extern from "recurrent_gates.h" nogil:
 cdef extern from "packed_gemm.h" nogil:
     int HDL_PACKED_SCALAR, HDL_PACKED_AVX2, HDL_PACKED_AVX512
     ctypedef void (*hdl_sgemm_packed_fn)(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float *a, Py_ssize_t lda,
-                                         const float *packed, int accumulate, float *c, Py_ssize_t ldc)
+                                         Py_ssize_t a_step, const float *packed, const float *bias, int accumulate,
+                                         float *c, Py_ssize_t ldc)
     size_t hdl_packed_size(Py_ssize_t k, Py_ssize_t n)
-    void hdl_pack_panels(const float *b, Py_ssize_t ldb, Py_ssize_t k, Py_ssize_t n, float *packed)
+    void hdl_pack_row(const float *row, Py_ssize_t kk, Py_ssize_t k, Py_ssize_t n, float *packed)
+    void hdl_pack_panels(const float *b, Py_ssize_t ldb, Py_ssize_t b_step, Py_ssize_t k, Py_ssize_t n,
+                         float *packed)
     int hdl_packed_path_supported(int path)
     int hdl_packed_best_path()
+    int hdl_packed_tile_rows(int path)
     hdl_sgemm_packed_fn hdl_packed_gemm_of(int path)
 
 PACKED_GEMM_PATHS = {"scalar": HDL_PACKED_SCALAR, "avx2": HDL_PACKED_AVX2, "avx512": HDL_PACKED_AVX512}
@@ -70,8 +76,8 @@ def get_packed_gemm_path():
 
 
 def set_packed_gemm_path(str name):
-    """Run the float32 step GEMMs on path `name` (the caller checks packed_gemm_path_supported);
-    returns the old name."""
+    """Run the float32 GEMMs (steps and all-rows products) on path `name` (the caller checks
+    packed_gemm_path_supported); returns the old name."""
     global packed_path
     previous = get_packed_gemm_path()
     packed_path = PACKED_GEMM_PATHS[name]
@@ -90,7 +96,7 @@ cdef inline const float *pack(const floating *b, Py_ssize_t ldb, Py_ssize_t k, P
     cdef float *start = NULL
     if floating is float:
         start = &packed[0]
-        hdl_pack_panels(b, ldb, k, n, start)
+        hdl_pack_panels(b, ldb, 1, k, n, start)
     return start
 
 
@@ -100,28 +106,60 @@ cdef inline void step_gemm(hdl_sgemm_packed_fn packed_gemm, const float *packed,
     """C (m, n) = A (m, k) @ B (k, n), or C += when accumulate: float32 from B's copy packed by
     pack(), float64 by BLAS from b."""
     if floating is float:
-        packed_gemm(m, n, k, a, lda, packed, accumulate, c, ldc)
+        packed_gemm(m, n, k, a, lda, 1, packed, NULL, accumulate, c, ldc)
     else:
         gemm(False, False, <int> m, <int> n, <int> k, <floating> 1, a, <int> lda, b, <int> ldb,
              <floating> accumulate, c, <int> ldc)
 
 
-def packed_matmul(const float[:, :] a,       # IN  (M, K), unit column stride, rows may be strided
-                  const float[:, ::1] b,     # IN  (K, N)
-                  float[::1] packed,         # (packed_size(K, N),) scratch for b's packed copy
-                  float[:, ::1] out,         # IN/OUT (M, N)
-                  bint accumulate):
-    """out = a @ b, or out += a @ b when accumulate, by the packed GEMM on the current path: the
-    bare product, for tests; the caller checks the shapes."""
-    cdef Py_ssize_t m = out.shape[0], n = out.shape[1], k = b.shape[0]
-    if m == 0 or n == 0:
-        return
-    hdl_packed_gemm_of(packed_path)(m, n, k, &a[0, 0] if k > 0 else NULL, a.strides[0] // 4 if k > 0 else 0,
-                                    pack(&b[0, 0] if k > 0 else NULL, n, k, n, packed), accumulate, &out[0, 0], n)
-
-
 cdef inline Py_ssize_t slice_size(Py_ssize_t total, int n_threads) noexcept nogil:
     return (total + n_threads - 1) // n_threads
+
+
+cdef void packed_rows_gemm(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const float *a, Py_ssize_t lda,
+                           Py_ssize_t a_step, const float *packed, const float *bias, bint accumulate, float *c,
+                           Py_ssize_t ldc, int tiles_per_block, int n_threads) noexcept nogil:
+    """C (m, n) = A (m, k) @ B (+ bias), or C += when accumulate, B packed, A[i, kk] = a[i * lda + kk * a_step].
+
+    Threads take slices of C's rows (whole register tiles), all reading the one packed B; each
+    thread runs its slice in blocks of tiles_per_block register tiles, every panel of B for a
+    block before the next block."""
+    cdef hdl_sgemm_packed_fn packed_gemm = hdl_packed_gemm_of(packed_path)
+    cdef Py_ssize_t block = hdl_packed_tile_rows(packed_path) * tiles_per_block
+    cdef Py_ssize_t blocks_per_thread = slice_size(slice_size(m, block), n_threads), tid, j, i
+    for tid in prange(n_threads, nogil=True, schedule='static', num_threads=n_threads):
+        for j in range(blocks_per_thread):
+            i = (tid * blocks_per_thread + j) * block
+            if i < m:
+                packed_gemm(min(block, m - i), n, k, a + i * lda, lda, a_step, packed, bias, accumulate,
+                            c + i * ldc, ldc)
+
+
+def packed_matmul(const float[:, :] a,          # IN  (M, K), any strides (a.T of a stored matrix too)
+                  const float[:, :] b,          # IN  (K, N), any strides (b.T of a stored matrix too)
+                  const float[::1] bias,        # IN  (N,) added to every row, or None
+                  float[::1] packed,            # (packed_size(K, N),) scratch for b's packed copy
+                  float[:, ::1] out,            # IN/OUT (M, N)
+                  bint accumulate,
+                  int tiles_per_block,
+                  int n_threads):
+    """out = a @ b (+ bias), or out += when accumulate, by the packed GEMM on the current path,
+    threads taking slices of out's rows in blocks of tiles_per_block register tiles: the
+    products over all N*T rows of a recurrent layer (input projection, grad_x, grad_weight_ih).
+    The caller checks the shapes."""
+    cdef Py_ssize_t m = out.shape[0], n = out.shape[1], k = a.shape[1]
+    cdef const float *a_start = NULL   # stays NULL when k = 0: no A or B is read
+    cdef float *packed_b = NULL
+    cdef const float *bias_start = &bias[0] if bias is not None else NULL
+    if m == 0 or n == 0:
+        return
+    if k > 0:
+        a_start, packed_b = &a[0, 0], &packed[0]
+    with nogil:
+        if k > 0:
+            hdl_pack_panels(&b[0, 0], b.strides[0] // 4, b.strides[1] // 4, k, n, packed_b)
+        packed_rows_gemm(m, n, k, a_start, a.strides[0] // 4, a.strides[1] // 4, packed_b, bias_start, accumulate,
+                         &out[0, 0], n, tiles_per_block, n_threads)
 
 
 cdef inline void gru_gates(const floating *projected, const floating *recurrent, const floating *bias_hh,
@@ -270,34 +308,46 @@ def recurrent_weight_grad(const floating[:, :, ::1] grad_gates,   # IN  (N, T, G
                           const floating[:, ::1] h0,              # IN  (N, H)
                           const floating[:, :, ::1] output,       # IN  (N, T, H)
                           floating[:, ::1] grad_weight,           # OUT (G, H)
+                          float[::1] packed_scratch,              # (packed_size(N * T, H),) float32; None in float64
+                          int tiles_per_block,                    # float32: row blocks of packed_rows_gemm
                           int n_threads):
     """grad_weight = sum over n, t of grad_gates[n, t] outer h_prev[n, t] (h0 at t = 0, else
-    output[n, t-1]); threads take slices of the G rows.
+    output[n, t-1]): grad_gates^T (G, N*T) @ h_prev (N*T, H); threads take slices of the G rows.
 
-    Flattened to N*T rows, h_prev of row r is output row r-1, except at t = 0; so one
-    GEMM over the shifted rows, minus the N-1 wrong pairs (grad_gates[n, 0] with
-    output[n-1, T-1]), plus the N pairs with h0.
+    float32: h_prev's rows are packed straight from h0 and output (hdl_pack_row), then one
+    packed GEMM reads grad_gates transposed in place.  float64 (BLAS): flattened to N*T rows,
+    h_prev of row r is output row r-1, except at t = 0; so one GEMM over the shifted rows,
+    minus the N-1 wrong pairs (grad_gates[n, 0] with output[n-1, T-1]), plus the N pairs with h0.
     """
     cdef Py_ssize_t n = grad_gates.shape[0], t_len = grad_gates.shape[1], g = grad_gates.shape[2]
-    cdef Py_ssize_t hidden = h0.shape[1], step = slice_size(g, n_threads), tid, g0, rows
+    cdef Py_ssize_t hidden = h0.shape[1], step = slice_size(g, n_threads), tid, g0, rows, i, t
     if g == 0 or hidden == 0:
         return
     if n == 0 or t_len == 0:
         grad_weight[...] = 0
         return
-    for tid in prange(n_threads, nogil=True, schedule='static', num_threads=n_threads):
-        g0 = tid * step
-        rows = min(step, g - g0)
-        if rows > 0:
-            gemm(True, False, <int> rows, <int> hidden, <int> (n * t_len - 1), <floating> 1,
-                 &grad_gates[0, 0, g0] + g, <int> g, &output[0, 0, 0], <int> hidden,
-                 <floating> 0, &grad_weight[g0, 0], <int> hidden)
-            if n > 1:
-                gemm(True, False, <int> rows, <int> hidden, <int> (n - 1), <floating> -1,
-                     &grad_gates[1, 0, g0], <int> (t_len * g), &output[0, t_len - 1, 0], <int> (t_len * hidden),
-                     <floating> 1, &grad_weight[g0, 0], <int> hidden)
-            gemm(True, False, <int> rows, <int> hidden, <int> n, <floating> 1, &grad_gates[0, 0, g0],
-                 <int> (t_len * g), &h0[0, 0], <int> hidden, <floating> 1, &grad_weight[g0, 0], <int> hidden)
+    if floating is float:
+        with nogil:
+            for i in range(n):
+                hdl_pack_row(&h0[i, 0], i * t_len, n * t_len, hidden, &packed_scratch[0])
+                for t in range(1, t_len):
+                    hdl_pack_row(&output[i, t - 1, 0], i * t_len + t, n * t_len, hidden, &packed_scratch[0])
+            packed_rows_gemm(g, hidden, n * t_len, &grad_gates[0, 0, 0], 1, g, &packed_scratch[0], NULL, False,
+                             &grad_weight[0, 0], hidden, tiles_per_block, n_threads)
+    else:
+        for tid in prange(n_threads, nogil=True, schedule='static', num_threads=n_threads):
+            g0 = tid * step
+            rows = min(step, g - g0)
+            if rows > 0:
+                gemm(True, False, <int> rows, <int> hidden, <int> (n * t_len - 1), <floating> 1,
+                     &grad_gates[0, 0, g0] + g, <int> g, &output[0, 0, 0], <int> hidden,
+                     <floating> 0, &grad_weight[g0, 0], <int> hidden)
+                if n > 1:
+                    gemm(True, False, <int> rows, <int> hidden, <int> (n - 1), <floating> -1,
+                         &grad_gates[1, 0, g0], <int> (t_len * g), &output[0, t_len - 1, 0], <int> (t_len * hidden),
+                         <floating> 1, &grad_weight[g0, 0], <int> hidden)
+                gemm(True, False, <int> rows, <int> hidden, <int> n, <floating> 1, &grad_gates[0, 0, g0],
+                     <int> (t_len * g), &h0[0, 0], <int> hidden, <floating> 1, &grad_weight[g0, 0], <int> hidden)
 
 
 def row_sums(const floating[:, ::1] a,   # IN  (M, G)

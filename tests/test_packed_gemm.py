@@ -1,8 +1,12 @@
-"""The packed float32 GEMM of the recurrent layers' time steps (pyx/packed_gemm.h), on every
+"""The packed float32 GEMM of the recurrent layers (pyx/packed_gemm.h), on every
 instruction-set path this CPU has (scalar, AVX2, AVX-512; forced with use_packed_gemm_path):
 
-- alone, against float64 numpy products, at sizes that leave partial register tiles and a
-  partial last panel, with rows of A strided as a time step's are, C overwritten or added to;
+- alone, against float64 numpy products, at sizes that leave partial register tiles, a
+  partial last panel and a partial last K block, with A and B row-major (A's rows strided as
+  a time step's are) or transposed views, a bias or none, C overwritten or added to, on 1 and 2
+  threads in row blocks of 1 or 6 register tiles;
+- the float32 products over all N*T rows of the native backend (input projection, its
+  gradients, grad_weight_hh) against the numpy backend in float64;
 - inside F.gru and F.lstm in float32 on the native backend at 1 and 2 threads: outputs and
   every gradient against the numpy backend run in float64 on the same values.
 """
@@ -12,6 +16,7 @@ import pytest
 from hdl_native import Tensor
 from hdl_native import functional as F
 from hdl_native._native import recurrent
+from hdl_native.kernels import get_ops
 from hdl_native.kernels.native_recurrent import PACKED_GEMM_PATHS, use_packed_gemm_path
 from opinfo import THREADS, assert_close, running_on
 
@@ -26,20 +31,57 @@ def packed_path(request):
     use_packed_gemm_path(previous)
 
 
+def operand(rng, rows, cols, transposed):
+    """A (rows, cols) float32 view: row-major with rows 3 * cols + 2 floats apart (a time step's
+    rows of a batch-first array), or the transpose of a stored (cols, rows) matrix."""
+    if transposed:
+        return rng.standard_normal((cols, rows)).astype(np.float32).T
+    return rng.standard_normal((rows, 3 * cols + 2)).astype(np.float32)[:, 1:1 + cols]
+
+
 @pytest.mark.parametrize("accumulate", [False, True], ids=["overwrite", "accumulate"])
-def test_packed_product_matches_float64(packed_path, accumulate):
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_packed_product_matches_float64(packed_path, accumulate, n_threads):
     rng = np.random.default_rng(0)
-    # N: under one 32-column panel, just over one, and two panels plus a few; K odd or empty
-    for n_rows in range(1, 14):
-        for n_cols, n_inner in [(5, 7), (33, 1), (70, 33), (64, 0)]:
-            # A's rows 3 * K + 2 floats apart, as a time step's rows of a batch-first array
-            a = rng.standard_normal((n_rows, 3 * n_inner + 2)).astype(np.float32)[:, 1:1 + n_inner]
-            b = rng.standard_normal((n_inner, n_cols)).astype(np.float32)
-            c = rng.standard_normal((n_rows, n_cols)).astype(np.float32)
-            expected = a.astype(np.float64) @ b + (c if accumulate else 0)
-            recurrent.packed_matmul(a, b, np.empty(recurrent.packed_size(n_inner, n_cols), np.float32), c,
-                                    accumulate)
-            assert_close(c, expected, np.float32, f"M={n_rows} N={n_cols} K={n_inner}")
+    # N: under one 32-column panel, just over one, and two panels plus a few; K odd, empty, or
+    # over one K block (768 rows); M up to 13 (partial tiles) and 50 (row blocks of 6 tiles)
+    for n_rows in [*range(1, 14), 50]:
+        for n_cols, n_inner in [(5, 7), (33, 1), (70, 33), (64, 0), (17, 800)]:
+            for a_transposed, b_transposed in [(False, False), (True, False), (False, True)]:
+                a = operand(rng, n_rows, n_inner, a_transposed)
+                b = operand(rng, n_inner, n_cols, b_transposed)
+                bias = rng.standard_normal(n_cols).astype(np.float32) if n_rows % 2 else None
+                c = rng.standard_normal((n_rows, n_cols)).astype(np.float32)
+                expected = a.astype(np.float64) @ b + (c if accumulate else 0) + (0 if bias is None else bias)
+                recurrent.packed_matmul(a, b, bias, np.empty(recurrent.packed_size(n_inner, n_cols), np.float32),
+                                        c, accumulate, 1 + 5 * (n_rows % 3 == 0), n_threads)
+                assert_close(c, expected, np.float32, f"M={n_rows} N={n_cols} K={n_inner} "
+                             f"A^T={a_transposed} B^T={b_transposed} bias={bias is not None}")
+
+
+@pytest.mark.parametrize("n_threads", THREADS)
+def test_float32_products_over_all_rows_match_the_numpy_backend(packed_path, n_threads):
+    # N*T = 57 rows (partial tiles and blocks at 1 and 2 threads), G = 70 (a partial panel), I = 9
+    n_batch, n_steps, in_features, gates, hidden = 3, 19, 9, 70, 33
+    rng = np.random.default_rng(3)
+    x, grad_gates = rng.standard_normal((n_batch, n_steps, in_features)), rng.standard_normal((n_batch, n_steps, gates))
+    weight_ih, bias_ih = rng.standard_normal((gates, in_features)), rng.standard_normal(gates)
+    h0, output = rng.standard_normal((n_batch, hidden)), rng.standard_normal((n_batch, n_steps, hidden))
+    arrays32 = [a.astype(np.float32) for a in (x, grad_gates, weight_ih, bias_ih, h0, output)]
+
+    def products(ops, x, grad_gates, weight_ih, bias_ih, h0, output):
+        return [ops.input_projection(x, weight_ih, bias_ih),
+                *ops.input_projection_backward(grad_gates, x, weight_ih, (True, True, True)),
+                ops.recurrent_weight_grad(grad_gates, h0, output)]
+
+    with running_on("numpy", 1):
+        expected = products(get_ops(), *[a.astype(np.float64) for a in arrays32])
+    with running_on("native", n_threads):
+        actual = products(get_ops(), *arrays32)
+    for name, mine, reference in zip(["projection", "grad x", "grad weight_ih", "grad bias_ih", "grad weight_hh"],
+                                     actual, expected):
+        assert mine.dtype == np.float32, name
+        assert_close(mine, reference, np.float32, name)
 
 
 def test_an_unknown_path_is_refused_by_name():

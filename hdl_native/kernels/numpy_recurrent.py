@@ -1,8 +1,8 @@
 """The numpy reference of the recurrent layers (GRU, LSTM) and of the embedding lookup.
 
 A mixin that NumpyOps inherits, so NativeOps (which inherits NumpyOps) can
-override the per-time-step loops while the GEMMs over all time steps go
-through ``linear_forward`` / ``linear_backward`` on either backend.
+override the per-time-step loops and, in float32, the GEMMs over all time steps,
+which otherwise go through ``linear_forward`` / ``linear_backward``.
 
 The layer op (ops/recurrent.py) runs a whole sequence from these pieces: one
 GEMM projects the inputs of all time steps at once (``input_projection``, or
