@@ -16,6 +16,7 @@ import sys
 from . import commands
 from ._version import __version__
 from .errors import HDLError
+from .memory import keep_freed_memory
 
 
 def discover_commands():
@@ -71,6 +72,7 @@ def main(argv=None):
             parser.print_help()
             return 0
         name = f"hdl-native {args.command}"
+        keep_freed_memory()  # each step's large arrays reuse freed blocks instead of fresh pages (memory.py)
         return int(args.run(args) or 0)
     except HDLError as error:
         print(f"{name}: error: {error}", file=sys.stderr)
