@@ -102,7 +102,12 @@ class RecurrentLayer(LayerOp):
                 grad_projected, inputs[0], self.weight_ih, (need_inputs[0], need_w_ih, need_b_ih))
             grad_inputs = (grad_x,)
         grad_w_hh = ops.recurrent_weight_grad(grad_recurrent, self.states[0], self.output) if need_w_hh else None
-        grad_b_hh = ops.gate_bias_grad(grad_recurrent) if need_b_hh else None
+        if not need_b_hh:
+            grad_b_hh = None
+        elif grad_recurrent is grad_projected and grad_b_ih is not None:
+            grad_b_hh = grad_b_ih.copy()  # an LSTM: both biases meet the same pre-activations, one sum serves
+        else:
+            grad_b_hh = ops.gate_bias_grad(grad_recurrent)
         return grad_inputs + (grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh) + tuple(grad_states[:self.n_parent_states])
 
 
