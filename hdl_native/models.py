@@ -119,12 +119,10 @@ class CharRNN(Module):
         self.embedding = Embedding(vocab_size, hidden_size, rng=rng)
         self.rnn = RECURRENT_CELLS[cell](hidden_size, hidden_size, num_layers=num_layers, rng=rng)
         self.head = Linear(hidden_size, vocab_size, rng=rng)
-        if dropout > 0:  # after every other draw, so a seed gives the same weights with or without dropout
-            self.rnn.dropouts = [Dropout(dropout, rng=np.random.default_rng(rng.integers(2 ** 63)))
-                                 for _ in range(num_layers - 1)]
-            self.output_dropout = Dropout(dropout, rng=np.random.default_rng(rng.integers(2 ** 63)))
-        else:
-            self.output_dropout = None
+        # after every other draw, so a seed gives the same weights with or without dropout
+        self.rnn.drop_between_layers(dropout, rng)
+        self.output_dropout = (Dropout(dropout, rng=np.random.default_rng(rng.integers(2 ** 63)))
+                               if dropout > 0 else None)
         self.cell, self.vocab_size, self.hidden_size, self.dropout = cell, vocab_size, hidden_size, dropout
 
     def forward(self, indices, state=None):

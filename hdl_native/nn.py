@@ -223,8 +223,6 @@ class _Recurrent(Module):
     def __init__(self, input_size, hidden_size, num_layers=1, batch_first=True, rng=None, dropout=0.0):
         if num_layers < 1:
             raise ValueError(f"{type(self).__name__}: num_layers must be >= 1, got {num_layers}")
-        if not 0 <= dropout < 1:
-            raise ValueError(f"{type(self).__name__}: dropout must be in [0, 1), got {dropout}")
         rng = rng if rng is not None else np.random.default_rng()
         bound = 1.0 / math.sqrt(hidden_size)
         gates = self.n_gates * hidden_size
@@ -235,9 +233,16 @@ class _Recurrent(Module):
             for name, shape in ((f"weight_ih_l{layer}", (gates, layer_input)), (f"weight_hh_l{layer}", (gates, hidden_size)),
                                 (f"bias_ih_l{layer}", (gates,)), (f"bias_hh_l{layer}", (gates,))):
                 setattr(self, name, Parameter(_uniform(rng, bound, shape), name))
-        # drawn after the weights, so a seed initialises the same weights with or without dropout
-        self.dropouts = ([Dropout(dropout, rng=np.random.default_rng(rng.integers(2 ** 63)))
-                          for _ in range(num_layers - 1)] if dropout > 0 else [])
+        self.dropouts = []
+        self.drop_between_layers(dropout, rng)  # after the weights: a seed draws them alike with or without
+
+    def drop_between_layers(self, p, rng):
+        """Drop each output of every layer but the last with probability p while training (nothing when
+        p is 0); the masks' generators are seeded from draws of `rng`, one per gap between layers."""
+        if not 0 <= p < 1:
+            raise ValueError(f"{type(self).__name__}: dropout must be in [0, 1), got {p}")
+        self.dropouts = ([Dropout(p, rng=np.random.default_rng(rng.integers(2 ** 63)))
+                          for _ in range(self.num_layers - 1)] if p > 0 else [])
 
     def between_layers(self, layer, x):
         """x, the output sequence of `layer`, as the next layer reads it (dropped out while training)."""
