@@ -82,6 +82,12 @@ class StreamPosition:
     carried: list
 
 
+def dropout_arg(config):
+    """The model_args entry of config's dropout: {"dropout": p}, or none at all without dropout (so the
+    states of runs without it read as before)."""
+    return {"dropout": config.dropout} if config.dropout else {}
+
+
 def nats_to_bits(loss):
     return loss / math.log(2.0)
 
@@ -188,7 +194,7 @@ class TextTrainer:
         save_checkpoint(
             config.out, self.model, self.optimizer,
             model_args={"vocab": len(self.vocabulary), "hidden": config.hidden, "layers": config.layers,
-                        **({"dropout": config.dropout} if config.dropout else {})},
+                        **dropout_arg(config)},
             classes=self.vocabulary.characters, carried=carried, stream_rng=self.rng.bit_generator.state,
             textgen={"step": position.step, "epoch": position.epoch, "chunk": position.chunk,
                      "offset": position.offset, "seq_len": config.seq_len, "batch_size": config.batch_size,
@@ -319,7 +325,7 @@ def resume(config, text):
     checkpoint = load_checkpoint(path)
     if isinstance(checkpoint.get("model_args"), dict):  # this run's dropout, which may differ from the state's
         checkpoint["model_args"] = {**{key: value for key, value in checkpoint["model_args"].items() if key != "dropout"},
-                                    **({"dropout": config.dropout} if config.dropout else {})}
+                                    **dropout_arg(config)}
     model = build_model(checkpoint, path, TEXT_MODELS).train()
     try:
         progress, carried = checkpoint["textgen"], checkpoint["carried"]
