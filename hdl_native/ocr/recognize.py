@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..calibration import scaled_probabilities
 from ..data.datasets import NOT_A_LETTER
 from ..tensor import Tensor
 from .crops import normalize
@@ -42,10 +43,8 @@ class LetterClassifier:
         softmax(log-probabilities / temperature)."""
         if len(crops) == 0:
             return np.zeros((0, len(self.classes)), np.float32)
-        log_p = np.asarray(self.log_probabilities_of(normalize(crops, self.mean, self.std)), dtype=np.float64)
-        log_p = log_p / self.temperature
-        p = np.exp(log_p - log_p.max(axis=1, keepdims=True))
-        return p / p.sum(axis=1, keepdims=True)
+        log_probabilities = self.log_probabilities_of(normalize(crops, self.mean, self.std))
+        return scaled_probabilities(log_probabilities, self.temperature)
 
     def log_probabilities_of(self, images):
         """images (n, 1, 28, 28) float32, normalised -> (n, classes) log-probabilities."""
