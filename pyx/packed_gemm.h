@@ -87,16 +87,19 @@ static inline size_t hdl_packed_size(ptrdiff_t k, ptrdiff_t n) {
     return (size_t) k * (size_t) ((n + HDL_PACKED_NR - 1) / HDL_PACKED_NR * HDL_PACKED_NR);
 }
 
+/* One panel row: the first min(left, NR) of `src` into `dest`, the rest of its NR floats zero. */
+static inline void hdl_pack_piece(float *dest, const float *src, ptrdiff_t left) {
+    ptrdiff_t cols = left < HDL_PACKED_NR ? left : HDL_PACKED_NR;
+    memcpy(dest, src, (size_t) cols * sizeof(float));
+    memset(dest + cols, 0, (size_t) (HDL_PACKED_NR - cols) * sizeof(float));
+}
+
 /* One row of B (n floats) into row kk of a packing of k rows: its 32-column pieces go to the
  * panels, zero-padded in the last.  Lets a caller pack a B whose rows are scattered (h_prev of
  * the weight gradient: h0 or the previous step's output). */
 static inline void hdl_pack_row(const float *row, ptrdiff_t kk, ptrdiff_t k, ptrdiff_t n, float *packed) {
-    for (ptrdiff_t p0 = 0; p0 < n; p0 += HDL_PACKED_NR) {
-        ptrdiff_t cols = n - p0 < HDL_PACKED_NR ? n - p0 : HDL_PACKED_NR;
-        float *dest = packed + p0 * k + kk * HDL_PACKED_NR;
-        memcpy(dest, row + p0, (size_t) cols * sizeof(float));
-        memset(dest + cols, 0, (size_t) (HDL_PACKED_NR - cols) * sizeof(float));
-    }
+    for (ptrdiff_t p0 = 0; p0 < n; p0 += HDL_PACKED_NR)
+        hdl_pack_piece(packed + p0 * k + kk * HDL_PACKED_NR, row + p0, n - p0);
 }
 
 /* B (k, n), B[kk, j] = b[kk * ldb + j * b_step] -> packed (hdl_packed_size(k, n) floats), in
@@ -109,10 +112,8 @@ static void hdl_pack_panels(const float *b, ptrdiff_t ldb, ptrdiff_t b_step, ptr
         ptrdiff_t cols = n - p0 < HDL_PACKED_NR ? n - p0 : HDL_PACKED_NR;
         float *panel = packed + p0 * k;
         if (b_step == 1) {
-            for (ptrdiff_t kk = 0; kk < k; kk++) {
-                memcpy(panel + kk * HDL_PACKED_NR, b + kk * ldb + p0, (size_t) cols * sizeof(float));
-                memset(panel + kk * HDL_PACKED_NR + cols, 0, (size_t) (HDL_PACKED_NR - cols) * sizeof(float));
-            }
+            for (ptrdiff_t kk = 0; kk < k; kk++)
+                hdl_pack_piece(panel + kk * HDL_PACKED_NR, b + kk * ldb + p0, n - p0);
             continue;
         }
         for (ptrdiff_t k0 = 0; k0 < k; k0 += HDL_PACKED_NR)
