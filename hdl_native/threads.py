@@ -37,6 +37,16 @@ def get_num_threads():
     return os.cpu_count() or 1
 
 
+# Elementwise and row-wise kernels on fewer elements than this run on one thread: starting
+# the team would cost more than the work.
+MIN_PARALLEL_ELEMENTS = 32768
+
+
+def threads_for(n_elements, minimum=MIN_PARALLEL_ELEMENTS):
+    """Threads for a kernel over n_elements: all of get_num_threads() from `minimum` on, else one."""
+    return get_num_threads() if n_elements >= minimum else 1
+
+
 def set_num_threads(n_threads):
     """Use `n_threads` threads in the OpenMP kernels and in BLAS calls."""
     global _blas_limiter, _num_threads

@@ -13,6 +13,7 @@ from libc.math cimport erf, erff, exp, expf, log, logf
 cdef extern from "fast_math.h" nogil:
     void hdl_gelu_forward_f32(const float *x, float *out, Py_ssize_t n)
     void hdl_gelu_backward_f32(const float *x, const float *grad_output, float *grad_input, Py_ssize_t n)
+    float hdl_softmax_row_f32(const float *x, Py_ssize_t f, float *probs, float *top)
 
 cdef double SQRT_HALF = 0.7071067811865476
 cdef double INV_SQRT_2PI = 0.3989422804014327
@@ -139,24 +140,39 @@ def log_softmax_backward(const floating[:, ::1] output,        # IN  (N, F) log_
             grad_input[i, j] = grad_output[i, j] - exp_of(output[i, j]) * total
 
 
+cdef double row_loss(const floating *x, Py_ssize_t f, long long label, floating *probs) noexcept nogil:
+    """probs = softmax(x) over one row of f >= 1 values; returns -log softmax(x)[label] (label in [0, f)).
+    float32 takes each exponential once (fast_math.h, vectorised); float64 goes through log_softmax_row."""
+    cdef float top, log_total
+    cdef Py_ssize_t j
+    cdef double loss
+    if floating is float:
+        log_total = hdl_softmax_row_f32(x, f, probs, &top)
+        return log_total - (x[label] - top)
+    else:
+        log_softmax_row(x, f, probs)
+        loss = -probs[label]
+        for j in range(f):
+            probs[j] = exp_of(probs[j])
+        return loss
+
+
 def cross_entropy_forward(const floating[:, ::1] logits,   # IN  (N, F)
                           const long long[::1] labels,     # IN  (N,) in [0, F)
-                          floating[:, ::1] probs):         # OUT (N, F) softmax, saved for backward
-    """Returns (sum over rows of -log softmax(logits)[label], rows whose label was out of range)."""
-    cdef Py_ssize_t n = logits.shape[0], f = logits.shape[1], i, j
+                          floating[:, ::1] probs,          # OUT (N, F) softmax, saved for backward
+                          int n_threads):
+    """Returns (sum over rows of -log softmax(logits)[label], rows whose label was out of range: their
+    probs are left unset and they add nothing to the sum).  Threads take whole rows."""
+    cdef Py_ssize_t n = logits.shape[0], f = logits.shape[1], i
     cdef double total = 0
     cdef Py_ssize_t n_bad = 0
     if f == 0:
         return 0.0, n
-    with nogil:
-        for i in range(n):
-            log_softmax_row(&logits[i, 0], f, &probs[i, 0])
-            if 0 <= labels[i] < f:
-                total -= probs[i, labels[i]]
-            else:
-                n_bad += 1
-            for j in range(f):
-                probs[i, j] = exp_of(probs[i, j])
+    for i in prange(n, nogil=True, schedule='static', num_threads=n_threads):
+        if 0 <= labels[i] < f:
+            total += row_loss(&logits[i, 0], f, labels[i], &probs[i, 0])
+        else:
+            n_bad += 1
     return total, n_bad
 
 

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <math.h>
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
 #define HDL_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
@@ -99,5 +100,24 @@ static void hdl_gelu_backward_f32(const float *x, const float *grad_output, floa
         float pdf = 0.39894228040143268f * hdl_expf(-0.5f * v * v);
         grad_input[i] = grad_output[i] * (cdf + v * pdf);
     }
+}
+/* probs = softmax(x) over f >= 1 values of one row; returns log(sum(exp(x - max))) and sets *top to
+ * max(x), so that log softmax(x)[j] = (x[j] - *top) - the return value.  The exponentials are taken
+ * once, in a loop that vectorises; the sum is a separate loop (a float sum only vectorises by
+ * reordering, which -O3 does not do). */
+HDL_MULTIVERSION
+static float hdl_softmax_row_f32(const float *x, ptrdiff_t f, float *probs, float *top) {
+    float largest = x[0], total = 0.0f;
+    for (ptrdiff_t j = 1; j < f; j++)
+        largest = x[j] > largest ? x[j] : largest;
+    for (ptrdiff_t j = 0; j < f; j++)
+        probs[j] = hdl_expf(x[j] - largest);
+    for (ptrdiff_t j = 0; j < f; j++)
+        total += probs[j];
+    float inverse = 1.0f / total;
+    for (ptrdiff_t j = 0; j < f; j++)
+        probs[j] *= inverse;
+    *top = largest;
+    return logf(total);
 }
 #endif

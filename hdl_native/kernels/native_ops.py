@@ -17,7 +17,7 @@ import threading
 import numpy as np
 
 from .._native import activations, conv2d, matmul, maxpool, optim
-from ..threads import get_num_threads
+from ..threads import MIN_PARALLEL_ELEMENTS, get_num_threads, threads_for  # noqa: F401 (tests read it here)
 from .blas_threads import pin_single_threaded_blas
 from .native_recurrent import NativeRecurrentOps
 from .numpy_ops import NumpyOps
@@ -26,15 +26,8 @@ from .validation import check_arrays, check_labels, label_range_error, optional,
 # A conv tile (im2col columns + GEMM product of a few images) aims at this many
 # bytes, so it stays in one core's L2 cache between im2col and the GEMM.
 TILE_BYTES = 512 * 1024
-# Elementwise kernels on fewer elements than this run on one thread: starting
-# the team would cost more than the work.
-MIN_PARALLEL_ELEMENTS = 32768
 # Matrix products split over threads from this many multiply-adds on.
 MIN_PARALLEL_MACS = 1 << 21
-
-
-def threads_for(n_elements, minimum=MIN_PARALLEL_ELEMENTS):
-    return get_num_threads() if n_elements >= minimum else 1
 
 
 def conv_geometry(sizes):
@@ -198,7 +191,7 @@ class NativeOps(NativeRecurrentOps, NumpyOps):
         grad_b = None
         if len(needs) > 2 and needs[2]:
             grad_b = np.empty(weight.shape[0], dtype=x.dtype)
-            matmul.column_sums(grad_output, grad_b)
+            matmul.column_sums(grad_output, grad_b, threads_for(grad_output.size))
         return grad_x, grad_w, grad_b
 
     # ------------------------------------------------------------ activations
@@ -234,7 +227,7 @@ class NativeOps(NativeRecurrentOps, NumpyOps):
         n, n_classes = sizes["N"], sizes["F"]
         labels = check_labels("cross_entropy", labels, n)
         probs = np.empty_like(logits)
-        total, n_bad = activations.cross_entropy_forward(logits, labels, probs)
+        total, n_bad = activations.cross_entropy_forward(logits, labels, probs, threads_for(logits.size))
         if n_bad:
             raise label_range_error("cross_entropy", labels, n_classes)
         loss = total / n if n else float("nan")
