@@ -9,6 +9,8 @@ threads never share the cores with the BLAS's own threads.
 from cython.parallel cimport prange
 from cython cimport floating
 
+import numpy as np
+
 from blas cimport gemm
 
 
@@ -39,12 +41,19 @@ def matmul(bint trans_a, bint trans_b,
 
 
 def column_sums(const floating[:, ::1] a,   # IN  (N, G)
-                floating[::1] out):         # OUT (G,)
-    """out[j] = sum_i a[i, j] (the bias gradient), accumulated in double."""
-    cdef Py_ssize_t n = a.shape[0], g = a.shape[1], i, j
+                floating[::1] out,          # OUT (G,)
+                int n_threads):
+    """out[j] = sum_i a[i, j] (a bias gradient), accumulated in double: each thread sums a slice of
+    the rows, reading them in order, and the threads' partial sums are added at the end."""
+    cdef Py_ssize_t n = a.shape[0], g = a.shape[1], step = (n + n_threads - 1) // n_threads, i, j, t
+    cdef double[:, ::1] partial = np.zeros((n_threads, g), dtype=np.float64)
     cdef double total
+    for t in prange(n_threads, nogil=True, schedule='static', num_threads=n_threads):
+        for i in range(t * step, min(n, (t + 1) * step)):
+            for j in range(g):
+                partial[t, j] += a[i, j]
     for j in range(g):
         total = 0
-        for i in range(n):
-            total += a[i, j]
+        for t in range(n_threads):
+            total += partial[t, j]
         out[j] = <floating> total

@@ -350,35 +350,49 @@ def recurrent_weight_grad(const floating[:, :, ::1] grad_gates,   # IN  (N, T, G
                      <int> (t_len * g), &h0[0, 0], <int> hidden, <floating> 1, &grad_weight[g0, 0], <int> hidden)
 
 
-def row_sums(const floating[:, ::1] a,   # IN  (M, G)
-             floating[::1] out):         # OUT (G,)
-    """out[j] = sum_i a[i, j] (a bias gradient over all N*T rows), accumulated in double row by row."""
-    cdef Py_ssize_t m = a.shape[0], g = a.shape[1], i, j
-    cdef double[::1] total = np.zeros(g, dtype=np.float64)
-    with nogil:
-        for i in range(m):
-            for j in range(g):
-                total[j] += a[i, j]
-        for j in range(g):
-            out[j] = <floating> total[j]
+def embedding_forward(const floating[:, ::1] weight,   # IN  (V, D)
+                      const long long[::1] indices,    # IN  (M,) rows of weight to read
+                      floating[:, ::1] out,            # OUT (M, D)
+                      int n_threads):
+    """out[m] = weight[indices[m]]; returns how many indices were outside [0, V) (their rows left unset).
+    Threads take slices of the M rows."""
+    cdef Py_ssize_t m = indices.shape[0], d = weight.shape[1], v = weight.shape[0], i, j, row
+    cdef Py_ssize_t n_bad = 0
+    for i in prange(m, nogil=True, schedule='static', num_threads=n_threads):
+        row = indices[i]
+        if row < 0 or row >= v:
+            n_bad += 1
+        else:
+            for j in range(d):
+                out[i, j] = weight[row, j]
+    return n_bad
 
 
 def embedding_backward(const floating[:, ::1] grad_rows,   # IN  (M, D) gradient of each looked-up row
                        const long long[::1] indices,       # IN  (M,) the row each came from
-                       floating[:, ::1] grad_weight):      # OUT (V, D)
+                       floating[:, ::1] grad_weight,       # OUT (V, D)
+                       floating[:, :, ::1] partial,        # (n_threads - 1, V, D) scratch; (0, V, D) for one thread
+                       int n_threads):
     """grad_weight[v] = sum of grad_rows[m] over m with indices[m] = v; returns how many indices
-    were outside [0, V) (skipped)."""
+    were outside [0, V) (skipped).  Threads take slices of the M rows, reading them in order: thread 0
+    adds into grad_weight, thread t > 0 into partial[t - 1], and those are added in at the end."""
     cdef Py_ssize_t m = grad_rows.shape[0], d = grad_rows.shape[1], v = grad_weight.shape[0], i, j, row
+    cdef Py_ssize_t step = slice_size(m, n_threads), tid, k
+    cdef floating *target
     cdef Py_ssize_t n_bad = 0
-    with nogil:
-        for row in range(v):
-            for j in range(d):
-                grad_weight[row, j] = 0
-        for i in range(m):
+    for tid in prange(n_threads, nogil=True, schedule='static', num_threads=n_threads):
+        target = &grad_weight[0, 0] if tid == 0 else &partial[tid - 1, 0, 0]
+        for k in range(v * d):
+            target[k] = 0
+        for i in range(tid * step, min(m, (tid + 1) * step)):
             row = indices[i]
             if row < 0 or row >= v:
                 n_bad += 1
-                continue
+            else:
+                for j in range(d):
+                    target[row * d + j] += grad_rows[i, j]
+    for tid in range(n_threads - 1):
+        for row in prange(v, nogil=True, schedule='static', num_threads=n_threads):
             for j in range(d):
-                grad_weight[row, j] += grad_rows[i, j]
+                grad_weight[row, j] += partial[tid, row, j]
     return n_bad

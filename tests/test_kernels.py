@@ -229,6 +229,37 @@ def test_bad_indices_are_value_errors_not_crashes(ops):
         ops.cross_entropy_forward(logits, np.array([0]))
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_row_kernels_split_over_threads_match_numpy(ops, dtype, restore_threads):
+    """The embedding gather and scatter-add, the bias gradient's column sums and the cross-entropy take
+    slices of the rows per thread above their thresholds; the char models reach those paths."""
+    hdl_native.set_num_threads(2)
+    rng = np.random.default_rng(5)
+    indices = rng.integers(0, 7, size=(40, 60))               # 2,400 rows of a 7-row table
+    (table, grad), (table64, grad64) = arrays(rng, dtype, (7, 32), (40, 60, 32))
+    close(ops.embedding_forward(table, indices), table64[indices], dtype)
+    expected = np.zeros((7, 32))
+    np.add.at(expected, indices.reshape(-1), grad64.reshape(-1, 32))
+    close(ops.embedding_backward(grad, indices, 7), expected, dtype)
+    close(ops.gate_bias_grad(grad), grad64.sum(axis=(0, 1)), dtype)
+    (logits,), (logits64,) = arrays(rng, dtype, (2400, 30))
+    labels = rng.integers(0, 30, size=2400)
+    loss, probs = ops.cross_entropy_forward(logits, labels)
+    shifted = logits64 - logits64.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    close(np.asarray(loss), np.asarray(-log_probs[np.arange(2400), labels].mean()), dtype)
+    close(probs, np.exp(log_probs), dtype)
+    bad = indices.copy()
+    bad[39, 59] = 7
+    with pytest.raises(ValueError, match=r"embedding: index 7 is outside \[0, 7\)"):
+        ops.embedding_forward(table, bad)
+    with pytest.raises(ValueError, match=r"embedding: 1 indices outside \[0, 7\)"):
+        ops.embedding_backward(grad, bad, 7)
+    labels[-1] = 30
+    with pytest.raises(ValueError, match=r"cross_entropy: label 30 is outside \[0, 30\)"):
+        ops.cross_entropy_forward(logits, labels)
+
+
 def test_the_op_tables_threaded_samples_reach_the_threaded_paths():
     """Samples named '...threaded' in opinfo.OPS must stay above the kernels' thresholds for threads."""
     threaded = [(op, sample) for op in OPS for sample in op.samples if "threaded" in sample.label]

@@ -14,8 +14,8 @@ Shape legend as in numpy_recurrent: N batch, T time steps, H hidden size, G gate
 """
 import numpy as np
 
-from .._native import recurrent
-from ..threads import get_num_threads
+from .._native import matmul, recurrent
+from ..threads import get_num_threads, threads_for
 from .blas_threads import pin_single_threaded_blas
 from .validation import check_arrays, describe, optional
 
@@ -172,19 +172,40 @@ class NativeRecurrentOps:
     def gate_bias_grad(self, grad_gates):
         check_arrays(("grad_gates", grad_gates, "NTG"))
         grad_bias = np.empty(grad_gates.shape[2], dtype=grad_gates.dtype)
-        recurrent.row_sums(grad_gates.reshape(-1, grad_gates.shape[2]), grad_bias)
+        matmul.column_sums(grad_gates.reshape(-1, grad_gates.shape[2]), grad_bias, threads_for(grad_gates.size))
         return grad_bias
 
     # ------------------------------------------------------------ embedding
+    def embedding_forward(self, weight, indices):
+        check_arrays(("weight", weight, "VD"))
+        codes = self.embedding_indices(indices)
+        out = np.empty(codes.shape + weight.shape[1:], dtype=weight.dtype)
+        if recurrent.embedding_forward(weight, codes.reshape(-1), out.reshape(-1, weight.shape[1]),
+                                       threads_for(out.size)):
+            super().embedding_forward(weight, np.asarray(indices))  # names the first index out of range
+        return out
+
+    def embedding_indices(self, indices):
+        """indices as contiguous int64 (the kernels' type); TypeError unless integers."""
+        indices = np.asarray(indices)
+        if indices.dtype.kind not in "iu":
+            raise TypeError(f"embedding indices must be integers, got {describe(indices)}")
+        return np.ascontiguousarray(indices, dtype=np.int64)
+
     def embedding_backward(self, grad_output, indices, num_embeddings):
         check_arrays(("grad_output", grad_output, None))
         dim = grad_output.shape[-1]
-        indices = np.asarray(indices)
-        if indices.dtype.kind not in "iu" or indices.shape != grad_output.shape[:-1]:
+        indices = self.embedding_indices(indices)
+        if indices.shape != grad_output.shape[:-1]:
             raise TypeError(f"indices must be integers of shape {grad_output.shape[:-1]}, got {describe(indices)}")
         grad_weight = np.empty((num_embeddings, dim), dtype=grad_output.dtype)
-        n_bad = recurrent.embedding_backward(grad_output.reshape(-1, dim),
-                                             np.ascontiguousarray(indices.reshape(-1), dtype=np.int64), grad_weight)
+        # threads take slices of the rows, each adding into its own (V, D) table: worth it only
+        # while those tables are small beside the rows (a char model's 95 rows against 6,400)
+        n_threads = max(1, min(threads_for(grad_output.size), grad_output.size // max(1, 4 * grad_weight.size)))
+        partial = self.scratch("embedding", grad_output.dtype, 1, (n_threads - 1) * grad_weight.size)[0]
+        n_bad = recurrent.embedding_backward(grad_output.reshape(-1, dim), indices.reshape(-1), grad_weight,
+                                             partial[:(n_threads - 1) * grad_weight.size].reshape(
+                                                 n_threads - 1, num_embeddings, dim), n_threads)
         if n_bad:
             raise ValueError(f"embedding: {n_bad} indices outside [0, {num_embeddings})")
         return grad_weight
