@@ -65,7 +65,6 @@ def expected_calibration_error(probs, labels, bins=ECE_BINS):
     confidence = probs.max(axis=1)
     correct = (probs.argmax(axis=1) == labels).astype(np.float64)
     which = np.clip(np.ceil(confidence * bins).astype(np.int64) - 1, 0, bins - 1)
-    counts = np.bincount(which, minlength=bins)
     gap = np.bincount(which, weights=correct - confidence, minlength=bins)
     return float(np.abs(gap).sum() / len(labels))
 

@@ -16,6 +16,7 @@ import hdl_native  # noqa: E402
 from hdl_native.kernels import native_ops  # noqa: E402
 from hdl_native.kernels.native_ops import NativeOps  # noqa: E402
 from hdl_native.kernels.numpy_ops import NumpyOps  # noqa: E402
+from hdl_native.threads import MIN_PARALLEL_ELEMENTS  # noqa: E402
 from opinfo import OPS, assert_close  # noqa: E402
 
 DTYPES = [np.float32, np.float64]
@@ -269,7 +270,7 @@ def test_the_op_tables_threaded_samples_reach_the_threaded_paths():
         if op.api == "F.linear":
             assert inputs[0].size * inputs[1].shape[0] >= native_ops.MIN_PARALLEL_MACS, sample.label
         else:
-            assert inputs[0].size >= native_ops.MIN_PARALLEL_ELEMENTS, f"{op.api} {sample.label}"
+            assert inputs[0].size >= MIN_PARALLEL_ELEMENTS, f"{op.api} {sample.label}"
 
 
 def test_native_is_the_default_backend():

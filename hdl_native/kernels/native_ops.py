@@ -17,7 +17,7 @@ import threading
 import numpy as np
 
 from .._native import activations, conv2d, matmul, maxpool, optim
-from ..threads import MIN_PARALLEL_ELEMENTS, get_num_threads, threads_for  # noqa: F401 (tests read it here)
+from ..threads import get_num_threads, threads_for
 from .blas_threads import pin_single_threaded_blas
 from .native_recurrent import NativeRecurrentOps
 from .numpy_ops import NumpyOps
