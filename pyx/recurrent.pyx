@@ -24,8 +24,6 @@ float64 makes them with BLAS (the caller's linear.pyx, and three calls here).
 from cython.parallel cimport prange
 from cython cimport floating
 
-import numpy as np
-
 from blas cimport gemm
 
 cdef extern from "recurrent_gates.h" nogil:
