@@ -18,6 +18,13 @@ S="python -m hdl_native letters $T"
 run() { name=$1; shift; $S "$@" --out "$OUT/$name.hdl" > "$OUT/$name.log" 2>&1; }
 held() { echo "$1: $(grep -E 'validation after batch' "$OUT/$1.log" | tail -3 | sed -E 's/.*: ([0-9.]+)% correct.*/\1/' | tr '\n' ' ')$(small "$1")"; }
 small() { tail -1 "$OUT/$1.log" | python -c "import json,sys; p=json.load(sys.stdin)['params_squared_below_1e-4']; print('small', p['before'], '->', p['after'])"; }
+# scratch PREFIX "OPTIMISER F" SEED OPTIONS...: from scratch with sgd (the letters default) or adam and decay F;
+# the run's name is left in $last
+scratch() {
+  local prefix=$1 seed=$3 optimizer factor; read -r optimizer factor <<< "$2"; shift 3
+  last="$prefix-$optimizer-$factor-s$seed"
+  run "$last" $([ "$optimizer" = adam ] && echo --adam) --seed "$seed" --weight-decay "$factor" "$@"
+}
 tested() { tail -1 "$OUT/$1.log" | python -c "import json,sys; d=json.load(sys.stdin); print('$1', round(d['test_accuracy'], 2), 'small', d['params_squared_below_1e-4']['after'])"; }
 
 # 1. decay then polish, held out
@@ -33,31 +40,21 @@ run hcosine-0.12 --holdout 500 --validate-every 2600 --init "$OUT/hbase.hdl" --e
 # 2. the from-scratch factor, held out
 for schedule in constant cosine; do
   for spec in "sgd 0" "sgd 0.01" "sgd 0.03" "sgd 0.1" "adam 0" "adam 0.03" "adam 0.1" "adam 0.3"; do
-    set -- $spec; X=; [ $1 = adam ] && X=--adam
     [ "$schedule $spec" = "cosine sgd 0.1" ] && continue   # collapsed with the constant rate; not run
     for seed in 0 1 2; do
-      run "h-$schedule-$1-$2-s$seed" $X --holdout 500 --validate-every 52 --lr-schedule $schedule --epochs 30 \
-        --seed $seed --weight-decay $2; held "h-$schedule-$1-$2-s$seed"
+      scratch "h-$schedule" "$spec" $seed --holdout 500 --validate-every 52 --lr-schedule $schedule --epochs 30
+      held "$last"
     done
   done
 done
 
 # ... and at 60 epochs (constant rate), where the runs without decay start to over-fit
 for spec in "sgd 0" "sgd 0.01" "sgd 0.03" "adam 0" "adam 0.03" "adam 0.1"; do
-  set -- $spec; X=; [ $1 = adam ] && X=--adam
-  for seed in 0 1 2; do
-    run "h60-$1-$2-s$seed" $X --holdout 500 --validate-every 52 --epochs 60 --seed $seed --weight-decay $2
-    held "h60-$1-$2-s$seed"
-  done
+  for seed in 0 1 2; do scratch h60 "$spec" $seed --holdout 500 --validate-every 52 --epochs 60; held "$last"; done
 done
 
-# 3. on the test split
-run base --adam --epochs 30 --seed 0; tested base
-run decay --init "$OUT/base.hdl" --epochs 200 --seed 0 --weight-decay 0.08; tested decay
-run polish --init "$OUT/decay.hdl" --epochs 10 --seed 0 --lr 0.001; tested polish
-run nodecay --init "$OUT/base.hdl" --epochs 200 --seed 0; tested nodecay
-run nodecay-polish --init "$OUT/nodecay.hdl" --epochs 10 --seed 0 --lr 0.001; tested nodecay-polish
-for seed in 1 2; do   # two more bases, run afterwards as checks
+# 3. on the test split: seed 0's base is the one the factor was chosen for; seeds 1 and 2 were run afterwards as checks
+for seed in 0 1 2; do
   run base-s$seed --adam --epochs 30 --seed $seed; tested base-s$seed
   run decay-s$seed --init "$OUT/base-s$seed.hdl" --epochs 200 --seed $seed --weight-decay 0.08; tested decay-s$seed
   run polish-s$seed --init "$OUT/decay-s$seed.hdl" --epochs 10 --seed $seed --lr 0.001; tested polish-s$seed
@@ -66,14 +63,6 @@ for seed in 1 2; do   # two more bases, run afterwards as checks
   tested nodecay-polish-s$seed
 done
 for seed in 0 1 2 3 4 5 6 7; do
-  for spec in "sgd 0" "sgd 0.01" "adam 0" "adam 0.03"; do
-    set -- $spec; X=; [ $1 = adam ] && X=--adam
-    run "scratch-$1-$2-s$seed" $X --epochs 30 --seed $seed --weight-decay $2; tested "scratch-$1-$2-s$seed"
-  done
-done
-for seed in 0 1 2 3 4 5 6 7; do   # the 60-epoch choices
-  for spec in "sgd 0" "sgd 0.01" "adam 0" "adam 0.1"; do
-    set -- $spec; X=; [ $1 = adam ] && X=--adam
-    run "scratch60-$1-$2-s$seed" $X --epochs 60 --seed $seed --weight-decay $2; tested "scratch60-$1-$2-s$seed"
-  done
+  for spec in "sgd 0" "sgd 0.01" "adam 0" "adam 0.03"; do scratch scratch "$spec" $seed --epochs 30; tested "$last"; done
+  for spec in "sgd 0" "sgd 0.01" "adam 0" "adam 0.1"; do scratch scratch60 "$spec" $seed --epochs 60; tested "$last"; done
 done
