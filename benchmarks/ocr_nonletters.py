@@ -9,8 +9,13 @@ page ('.' ',' closing words, '-' '(' '+' ... standing alone).  Every page is rea
 model with the class 'other', left out.  A digit or mark counts as printed as a letter when its box (IoU >= 0.5)
 is read as a letter, or when a letter box matching nothing covers half of it.  Not a test: it measures.
 
+--split heldout builds the same pages from what the model never trained on but that is not a test split either,
+for working on the reader without looking at the judge: its letters are the training images the model's own run
+held out by whole writers (rebuilt from the settings it records, as `hdl-native calibrate` does), its digits
+MNIST training digits outside the nonletters' training draw; use another --seed there, so the marks differ too.
+
 Usage: HDL_DATA=/work/shared/data python benchmarks/ocr_nonletters.py --model STATE [--seed 0] [--json]
-  (about 5 s a page on one core; without --model: the packaged model)
+  [--split test|heldout]   (about 5 s a page on one core; without --model: the packaged model)
 """
 import argparse
 import dataclasses
@@ -29,7 +34,9 @@ from nonletter_pages import MixedScore, build_mixed_page, compose, found_boxes, 
 from test_ocr_pages import PAGE_SPECS, PHOTO_CONDITIONS  # noqa: E402
 
 from hdl_native.data import find_data_root, load_dataset  # noqa: E402
-from hdl_native.data.nonletters import framed_digits  # noqa: E402
+from hdl_native.data.datasets import NOT_A_LETTER  # noqa: E402
+from hdl_native.data.nonletters import MNIST_COUNT, MNIST_SEED, framed_digits  # noqa: E402
+from hdl_native.synth.normalize import normalize_like_letters  # noqa: E402
 from hdl_native.ocr import read_page  # noqa: E402
 from hdl_native.ocr.model import load_letter_classifier  # noqa: E402
 from hdl_native.threads import set_num_threads  # noqa: E402
@@ -56,10 +63,42 @@ def letters_in_turn(root, seed):
     return images, labels
 
 
-def measure(classifier, root, seed, folder):
-    """[(page name, MixedScore)] of one page of each type."""
-    letter_images, letter_labels = letters_in_turn(root, seed)
-    digits, _ = framed_digits("test", root)
+def heldout_letters(state_path, root, seed):
+    """(uint8 (n, 28, 28), labels (n,) in 0..25): the letters among the training images the state's run held
+    out (not the class 'other'), shuffled by `seed`.  Raises SystemExit when the state records no --holdout."""
+    from hdl_native.checkpoint import PRETRAINED_LETTERS, load_checkpoint
+    from hdl_native.commands.cmd_calibrate import run_config_of
+    from hdl_native.training.start import training_data
+
+    checkpoint = load_checkpoint(state_path or PRETRAINED_LETTERS)
+    settings = checkpoint.get("settings") or {}
+    if not settings.get("holdout"):
+        raise SystemExit(f"{state_path or PRETRAINED_LETTERS} records no --holdout: it has no held-out letters")
+    train_set, test_set = (load_dataset(settings["dataset"], split, root) for split in ("train", "test"))
+    _, (images, labels) = training_data(run_config_of(settings), train_set, test_set)
+    classes = list(train_set.classes)
+    letters = labels != classes.index(NOT_A_LETTER) if NOT_A_LETTER in classes else np.ones(len(labels), bool)
+    order = np.random.default_rng(seed).permutation(int(letters.sum()))
+    return images[letters][order], labels[letters][order]
+
+
+def unused_training_digits(root):
+    """uint8 (n, 28, 28): MNIST training digits outside the nonletters' training draw, framed like the letters."""
+    mnist = load_dataset("mnist", "train", root)
+    used = np.random.default_rng(MNIST_SEED["train"]).choice(len(mnist), size=MNIST_COUNT["train"], replace=False)
+    unused = np.setdiff1d(np.arange(len(mnist)), used)
+    return normalize_like_letters(mnist.images[unused].astype(np.float32) / np.float32(255))
+
+
+def measure(classifier, root, seed, folder, split="test", state_path=None):
+    """[(page name, MixedScore)] of one page of each type, from the test splits or (split 'heldout') from the
+    model's held-out training writers and unused MNIST training digits."""
+    if split == "heldout":
+        letter_images, letter_labels = heldout_letters(state_path, root, seed)
+        digits = unused_training_digits(root)
+    else:
+        letter_images, letter_labels = letters_in_turn(root, seed)
+        digits, _ = framed_digits("test", root)
     rng = np.random.default_rng([seed, 13])
     scores, next_letter, next_digit = [], 0, 0
     for name, spec in page_types():
@@ -80,15 +119,18 @@ def main():
     parser.add_argument("--model", default=None, help="letters state file (default: the packaged model)")
     parser.add_argument("--data", default=None, help="data root (default: $HDL_DATA, else the cache)")
     parser.add_argument("--seed", type=int, default=0, help="order of the letters and the page contents")
+    parser.add_argument("--split", choices=("test", "heldout"), default="test",
+                        help="letters and digits from the test splits (the figures), or from the model's held-out "
+                             "training writers and unused MNIST training digits (for working on the reader)")
     parser.add_argument("--threads", type=int, default=1, help="kernel threads (default 1)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     args = parser.parse_args()
     set_num_threads(args.threads)
     classifier = load_letter_classifier(args.model)
     with tempfile.TemporaryDirectory() as folder:
-        scores = measure(classifier, find_data_root(args.data), args.seed, Path(folder))
+        scores = measure(classifier, find_data_root(args.data), args.seed, Path(folder), args.split, args.model)
     total = sum((score for _, score in scores), MixedScore())
-    print(f"model {classifier.source} ({len(classifier.classes)} classes), seed {args.seed}")
+    print(f"model {classifier.source} ({len(classifier.classes)} classes), {args.split} pages, seed {args.seed}")
     print(f"  {'page':<12} letters  found    read  left out   digits+marks  not printed as letters")
     for name, score in scores + [("all", total)]:
         share = score.percentages()

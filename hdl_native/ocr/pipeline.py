@@ -9,6 +9,7 @@ from .crops import glyph_crops
 from .image_io import MAX_WORK_SIDE, load_photo
 from .lighting import ink_map, ink_mask
 from .recognize import Reading, choose_cuts, line_text, top_guesses
+from .sizes import apply_sizes
 from .words import apply_words
 from .zones import apply_zones
 
@@ -92,9 +93,11 @@ def classify_line(ink, labels, segments, classifier, clock):
 
 
 def readings_of_line(glyphs, probabilities, classes, scale, min_confidence):
-    """Readings for one line (the network's probabilities weighed by the line's zones, see zones.py, and by
-    the words its glyphs stand in, see words.py); boxes converted from working to original pixels."""
-    probabilities = apply_words(glyphs, apply_zones(glyphs, probabilities, classes), classes)
+    """Readings for one line (the network's probabilities weighed by the line's zones, see zones.py, by the
+    glyphs' sizes beside the line's letters, see sizes.py, and by the words its glyphs stand in, see words.py);
+    boxes converted from working to original pixels."""
+    probabilities = apply_zones(glyphs, probabilities, classes)
+    probabilities = apply_words(glyphs, apply_sizes(glyphs, probabilities, classes), classes)
     readings = []
     for glyph, (letters, probs) in zip(glyphs, top_guesses(probabilities, classes)):
         box = tuple(int(round(v * scale)) for v in (glyph.top, glyph.bottom, glyph.left, glyph.right))
