@@ -15,7 +15,8 @@ held out by whole writers (rebuilt from the settings it records, as `hdl-native 
 MNIST training digits outside the nonletters' training draw; use another --seed there, so the marks differ too.
 
 Usage: HDL_DATA=/work/shared/data python benchmarks/ocr_nonletters.py --model STATE [--seed 0] [--json]
-  [--split test|heldout]   (about 5 s a page on one core; without --model: the packaged model)
+  [--split test|heldout] [--shifts 1|5|9]   (about 5 s a page on one core; without --model: the packaged model;
+  --shifts as `hdl-native ocr --shifts`, default the same)
 """
 import argparse
 import dataclasses
@@ -39,6 +40,7 @@ from hdl_native.data.nonletters import MNIST_COUNT, MNIST_SEED, framed_digits  #
 from hdl_native.synth.normalize import normalize_like_letters  # noqa: E402
 from hdl_native.ocr import read_page  # noqa: E402
 from hdl_native.ocr.model import load_letter_classifier  # noqa: E402
+from hdl_native.ocr.recognize import DEFAULT_SHIFTS, SHIFT_OFFSETS  # noqa: E402
 from hdl_native.threads import set_num_threads  # noqa: E402
 
 LETTER_SETS = ("letters", "unipen", "nistvowels", "chars74k")
@@ -122,22 +124,26 @@ def main():
     parser.add_argument("--split", choices=("test", "heldout"), default="test",
                         help="letters and digits from the test splits (the figures), or from the model's held-out "
                              "training writers and unused MNIST training digits (for working on the reader)")
+    parser.add_argument("--shifts", type=int, choices=sorted(SHIFT_OFFSETS), default=DEFAULT_SHIFTS,
+                        help=f"shifted copies of each crop the reader averages (default {DEFAULT_SHIFTS})")
     parser.add_argument("--threads", type=int, default=1, help="kernel threads (default 1)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     args = parser.parse_args()
     set_num_threads(args.threads)
-    classifier = load_letter_classifier(args.model)
+    classifier = load_letter_classifier(args.model, shifts=args.shifts)
     with tempfile.TemporaryDirectory() as folder:
         scores = measure(classifier, find_data_root(args.data), args.seed, Path(folder), args.split, args.model)
     total = sum((score for _, score in scores), MixedScore())
-    print(f"model {classifier.source} ({len(classifier.classes)} classes), {args.split} pages, seed {args.seed}")
+    print(f"model {classifier.source} ({len(classifier.classes)} classes), {args.split} pages, seed {args.seed}, "
+          f"{args.shifts} shifts")
     print(f"  {'page':<12} letters  found    read  left out   digits+marks  not printed as letters")
     for name, score in scores + [("all", total)]:
         share = score.percentages()
         print(f"  {name:<12} {score.letters:7d} {share['letters_found']:6.2f}% {share['letters_read']:6.2f}%  "
               f"{share['letters_left_out']:6.2f}%   {score.others:12d}  {share['others_not_printed']:6.2f}%")
     if args.json:
-        print(json.dumps({"model": classifier.source, "seed": args.seed, "total": total.percentages(),
+        print(json.dumps({"model": classifier.source, "seed": args.seed, "split": args.split, "shifts": args.shifts,
+                          "total": total.percentages(),
                           "pages": {name: {**dataclasses.asdict(score), **score.percentages()}
                                     for name, score in scores + [("all", total)]}}))
 

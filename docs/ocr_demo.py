@@ -10,6 +10,7 @@ from a dataset is involved.
     python docs/ocr_demo.py --model letters.hdl  # any letters state file
 """
 import argparse
+import difflib
 import sys
 import tempfile
 from pathlib import Path
@@ -75,13 +76,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="letters state file (default: the pretrained model)")
     parser.add_argument("--out", default=str(HERE / "ocr-demo-boxed.png"), help="where to write the boxed picture")
+    parser.add_argument("--shifts", type=int, default=None, help="as `hdl-native ocr --shifts` (default: its default)")
     args = parser.parse_args(argv)
 
     from hdl_native.ocr import read_page
     from hdl_native.ocr.model import load_letter_classifier
     from hdl_native.ocr.render import render_boxes
 
-    classifier = load_letter_classifier(args.model)
+    classifier = load_letter_classifier(args.model, **({} if args.shifts is None else {"shifts": args.shifts}))
     with tempfile.TemporaryDirectory() as folder:
         photo_path = Path(folder) / "demo.jpg"
         build_page(TEXT).save(photo_path, quality=85)
@@ -95,7 +97,9 @@ def main(argv=None):
     boxed.quantize(colors=256).save(args.out, format="PNG", optimize=True)
     expected = [line.replace(" ", "") for line in TEXT]
     read = [text.replace(" ", "") for text in result.texts]
-    n_right = sum(a == b for want, got in zip(expected, read) for a, b in zip(want, got))
+    # letters in the order written, matched by difflib: a letter left out (read as 'other') does not shift the rest
+    n_right = sum(block.size for want, got in zip(expected, read)
+                  for block in difflib.SequenceMatcher(None, want, got, autojunk=False).get_matching_blocks())
     print("\n".join(result.texts))
     print(f"{n_right}/{sum(map(len, expected))} letters read as written; wrote {args.out}")
     return 0

@@ -26,7 +26,8 @@ HELP = "read handwritten letters in a photo (JPEG/PNG) and print them as text"
 
 
 def add_arguments(parser):
-    from ..cli_types import probability
+    from ..cli_types import int_choice, probability
+    from ..ocr.recognize import DEFAULT_SHIFTS, SHIFT_OFFSETS
 
     min_confidence = probability()
     parser.add_argument("image", help="photo or scan of handwritten letters (JPEG, PNG, ...)")
@@ -53,6 +54,10 @@ def add_arguments(parser):
     parser.add_argument("--data", metavar="DIR", default=None,
                         help="with --dtype int8: data root holding letters/ (default: $HDL_DATA, else "
                              "~/.cache/hdl_native)")
+    shifts = int_choice(*SHIFT_OFFSETS)
+    parser.add_argument("--shifts", metavar="N", type=shifts, default=DEFAULT_SHIFTS,
+                        help=f"read each box in N copies moved by up to one pixel and average the network's answers, "
+                             f"N is {shifts.allowed}: 1 is fastest, 9 reads a little better (default {DEFAULT_SHIFTS})")
     parser.add_argument("--time", action="store_true", help="report how long each stage took (on stderr)")
 
 
@@ -66,7 +71,7 @@ def run(args):
     if args.crops:
         check_crops_directory(args.crops, args.force)  # before the reading, not after
     started = time.perf_counter()
-    classifier = load_letter_classifier(args.model, args.dtype, args.data)
+    classifier = load_letter_classifier(args.model, args.dtype, args.data, args.shifts)
     model_seconds = time.perf_counter() - started
     result = read_page(args.image, classifier, min_confidence=args.min_confidence)
     for text in result.texts:
@@ -88,6 +93,7 @@ def run(args):
         summary["model"] = classifier.source
         summary["dtype"] = args.dtype
         summary["min_confidence"] = args.min_confidence
+        summary["shifts"] = args.shifts
         print(json_line(summary))
     return 0
 

@@ -7,14 +7,15 @@ import numpy as np
 from ..data.augment import MNIST_MEAN, MNIST_STD
 from ..errors import DataError, HDLError
 from .crops import normalize
-from .recognize import Int8LetterClassifier, LetterClassifier
+from .recognize import DEFAULT_SHIFTS, Int8LetterClassifier, LetterClassifier
 
 N_CALIBRATION_LETTERS = 512
 
 
-def load_letter_classifier(state_path=None, dtype="float32", data_root=None):
+def load_letter_classifier(state_path=None, dtype="float32", data_root=None, shifts=DEFAULT_SHIFTS):
     """A LetterClassifier from `state_path`, or from the packaged pretrained letters model when None,
-    with the calibration temperature the state stores (1 when it stores none).
+    with the calibration temperature the state stores (1 when it stores none), reading each crop in
+    `shifts` shifted copies (recognize.SHIFT_OFFSETS).
 
     dtype "int8": the network quantised by hdl_native.int8, calibrated on 512 letters of the
     training split under `data_root` (default: $HDL_DATA, else the cache dir)."""
@@ -37,8 +38,10 @@ def load_letter_classifier(state_path=None, dtype="float32", data_root=None):
         from ..int8 import Int8Classifier
 
         network = Int8Classifier.from_float(model, calibration_letters(data_root, mean, std))
-        return Int8LetterClassifier(network, classes, mean, std, source=str(state_path), temperature=temperature)
-    return LetterClassifier(model, classes, mean, std, source=str(state_path), temperature=temperature)
+        return Int8LetterClassifier(network, classes, mean, std, source=str(state_path), temperature=temperature,
+                                    shifts=shifts)
+    return LetterClassifier(model, classes, mean, std, source=str(state_path), temperature=temperature,
+                            shifts=shifts)
 
 
 def calibration_letters(data_root, mean, std):

@@ -1,0 +1,33 @@
+"""The reader averages its answers over crops shifted by up to one pixel (recognize.SHIFT_OFFSETS)."""
+import numpy as np
+import pytest
+
+from hdl_native.ocr.model import load_letter_classifier
+from hdl_native.ocr.recognize import SHIFT_OFFSETS, LetterClassifier
+
+
+@pytest.fixture(scope="module")
+def crops():
+    """uint8 (6, 28, 28): random strokes inside the 2-pixel black border the reader's crops have."""
+    rng = np.random.default_rng(0)
+    images = np.zeros((6, 28, 28), np.uint8)
+    images[:, 2:26, 2:26] = (rng.random((6, 24, 24)) < 0.2) * rng.integers(80, 256, (6, 24, 24))
+    return images
+
+
+def test_one_shift_is_the_crop_alone_and_nine_are_the_mean_over_the_shifted_copies(crops):
+    one = load_letter_classifier(None, shifts=1)
+    nine = load_letter_classifier(None, shifts=9)
+    alone = one.probabilities(crops)
+    np.testing.assert_allclose(alone.sum(axis=1), 1, rtol=1e-6)
+    copies = [one.probabilities(np.roll(crops, offset, axis=(1, 2))) for offset in SHIFT_OFFSETS[9]]
+    averaged = nine.probabilities(crops)
+    np.testing.assert_allclose(averaged, np.mean(copies, axis=0), rtol=1e-5, atol=1e-7)
+    assert not np.allclose(averaged, alone, atol=1e-4)  # the shifted copies do change the answer
+    assert len({tuple(offset) for offset in SHIFT_OFFSETS[9]}) == 9
+    assert all(max(map(abs, offset)) <= 1 for offsets in SHIFT_OFFSETS.values() for offset in offsets)
+
+
+def test_an_unknown_number_of_shifts_is_refused_by_name():
+    with pytest.raises(ValueError, match="shifts must be one of 1, 5, 9, not 4"):
+        LetterClassifier.__init__(object.__new__(LetterClassifier), None, ["a"], 0, 1, shifts=4)
