@@ -2,13 +2,14 @@
 # Issue 15, eighth session: decoupled decay on a trained LettersCNN followed by a short polish, and the
 # from-scratch factor for --help, each chosen on 500 held-out training images before one run on the test split.
 # Each run's output goes to $OUT/NAME.log (last line: its JSON summary, with the test accuracy, which the
-# held-out steps print too but do not use).  About 80 minutes on 2 cores.
+# held-out steps print too but do not use).  About 80 minutes on 2 cores, and 45 more for step 4.
 #   1. held-out base (Adam, 30 epochs, --holdout 500), then SGD decay F for 200 epochs and 10 epochs at lr 0.001
 #      without decay; choice: the F with the best held-out accuracy among those that triple the small parameters
 #   2. from scratch, 30 epochs, seeds 0-2, held out: SGD F in 0 0.01 0.03 0.1, Adam F in 0 0.03 0.1 0.3, with a
 #      constant and with a cosine learning rate, and 60 epochs; choice: the best mean of the last three validations
 #   3. on the test split: the chosen decay + polish from the Adam base of seed 0 (and seeds 1, 2); the chosen
 #      from-scratch factors against no decay over seeds 0-7, at 30 and at 60 epochs
+#   4. (ninth session) the same 30-epoch comparison on seeds 8-23
 set -e
 cd "$(dirname "$0")/.."
 export HDL_DATA="${HDL_DATA:-../shared/data}"
@@ -65,4 +66,8 @@ done
 for seed in 0 1 2 3 4 5 6 7; do
   for spec in "sgd 0" "sgd 0.01" "adam 0" "adam 0.03"; do scratch scratch "$spec" $seed --epochs 30; tested "$last"; done
   for spec in "sgd 0" "sgd 0.01" "adam 0" "adam 0.1"; do scratch scratch60 "$spec" $seed --epochs 60; tested "$last"; done
+done
+# 4. (ninth session) the --help factors at 30 epochs on 16 more seeds, 8-23, run on another machine (Zen 3)
+for seed in $(seq 8 23); do
+  for spec in "sgd 0" "sgd 0.01" "adam 0" "adam 0.03"; do scratch scratch "$spec" $seed --epochs 30; tested "$last"; done
 done
