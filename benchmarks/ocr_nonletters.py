@@ -36,7 +36,7 @@ from test_ocr_pages import PAGE_SPECS, PHOTO_CONDITIONS  # noqa: E402
 
 from hdl_native.data import find_data_root, load_dataset  # noqa: E402
 from hdl_native.data.datasets import NOT_A_LETTER  # noqa: E402
-from hdl_native.data.nonletters import MNIST_COUNT, MNIST_SEED, framed_digits  # noqa: E402
+from hdl_native.data.nonletters import drawn_digits, framed_digits  # noqa: E402
 from hdl_native.synth.normalize import normalize_like_letters  # noqa: E402
 from hdl_native.ocr import read_page  # noqa: E402
 from hdl_native.ocr.model import load_letter_classifier  # noqa: E402
@@ -87,8 +87,7 @@ def heldout_letters(state_path, root, seed):
 def unused_training_digits(root):
     """uint8 (n, 28, 28): MNIST training digits outside the nonletters' training draw, framed like the letters."""
     mnist = load_dataset("mnist", "train", root)
-    used = np.random.default_rng(MNIST_SEED["train"]).choice(len(mnist), size=MNIST_COUNT["train"], replace=False)
-    unused = np.setdiff1d(np.arange(len(mnist)), used)
+    unused = np.setdiff1d(np.arange(len(mnist)), drawn_digits("train", len(mnist)))
     return normalize_like_letters(mnist.images[unused].astype(np.float32) / np.float32(255))
 
 

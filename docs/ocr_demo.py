@@ -73,17 +73,20 @@ def build_page(lines, seed=0):
 
 
 def main(argv=None):
+    from hdl_native.ocr.recognize import DEFAULT_SHIFTS
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="letters state file (default: the pretrained model)")
     parser.add_argument("--out", default=str(HERE / "ocr-demo-boxed.png"), help="where to write the boxed picture")
-    parser.add_argument("--shifts", type=int, default=None, help="as `hdl-native ocr --shifts` (default: its default)")
+    parser.add_argument("--shifts", type=int, default=DEFAULT_SHIFTS,
+                        help=f"as `hdl-native ocr --shifts` (default {DEFAULT_SHIFTS})")
     args = parser.parse_args(argv)
 
     from hdl_native.ocr import read_page
     from hdl_native.ocr.model import load_letter_classifier
     from hdl_native.ocr.render import render_boxes
 
-    classifier = load_letter_classifier(args.model, **({} if args.shifts is None else {"shifts": args.shifts}))
+    classifier = load_letter_classifier(args.model, shifts=args.shifts)
     with tempfile.TemporaryDirectory() as folder:
         photo_path = Path(folder) / "demo.jpg"
         build_page(TEXT).save(photo_path, quality=85)

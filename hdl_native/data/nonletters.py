@@ -88,9 +88,14 @@ def framed_digits(split, root=None):
     """(uint8 (n, 28, 28) MNIST digits framed like the letter sets, the MNIST Dataset they came from):
     MNIST_COUNT[split] of the split's digits (all, if it holds fewer), drawn without replacement, in file order."""
     mnist = load_dataset("mnist", split, root)
-    rng = np.random.default_rng(MNIST_SEED[split])
-    chosen = np.sort(rng.choice(len(mnist), size=min(MNIST_COUNT[split], len(mnist)), replace=False))
+    chosen = drawn_digits(split, len(mnist))
     return normalize_like_letters(mnist.images[chosen].astype(np.float32) / np.float32(255)), mnist
+
+
+def drawn_digits(split, n):
+    """int (m,) sorted: which of the `n` digits of MNIST's `split` the set takes (MNIST_COUNT[split], or all n)."""
+    rng = np.random.default_rng(MNIST_SEED[split])
+    return np.sort(rng.choice(n, size=min(MNIST_COUNT[split], n), replace=False))
 
 
 @functools.lru_cache(maxsize=4)
