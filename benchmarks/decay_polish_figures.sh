@@ -10,6 +10,7 @@
 #   3. on the test split: the chosen decay + polish from the Adam base of seed 0 (and seeds 1, 2); the chosen
 #      from-scratch factors against no decay over seeds 0-7, at 30 and at 60 epochs
 #   4. (ninth session) the same 30-epoch comparison on seeds 8-23
+#   5. (tenth session) step 3's decay + polish on five more Adam bases, seeds 3-7
 set -e
 cd "$(dirname "$0")/.."
 export HDL_DATA="${HDL_DATA:-../shared/data}"
@@ -70,4 +71,14 @@ done
 # 4. (ninth session) the --help factors at 30 epochs on 16 more seeds, 8-23, run on another machine (Zen 3)
 for seed in $(seq 8 23); do
   for spec in "sgd 0" "sgd 0.01" "adam 0" "adam 0.03"; do scratch scratch "$spec" $seed --epochs 30; tested "$last"; done
+done
+# 5. (tenth session) decay + polish on five more Adam bases, seeds 3-7, to say how often the 0.08 decay meets (a);
+#    reported whatever it says
+for seed in 3 4 5 6 7; do
+  run base-s$seed --adam --epochs 30 --seed $seed; tested base-s$seed
+  run decay-s$seed --init "$OUT/base-s$seed.hdl" --epochs 200 --seed $seed --weight-decay 0.08; tested decay-s$seed
+  run polish-s$seed --init "$OUT/decay-s$seed.hdl" --epochs 10 --seed $seed --lr 0.001; tested polish-s$seed
+  run nodecay-s$seed --init "$OUT/base-s$seed.hdl" --epochs 200 --seed $seed; tested nodecay-s$seed
+  run nodecay-polish-s$seed --init "$OUT/nodecay-s$seed.hdl" --epochs 10 --seed $seed --lr 0.001
+  tested nodecay-polish-s$seed
 done

@@ -40,7 +40,7 @@ from hdl_native.data.nonletters import drawn_digits, framed_digits  # noqa: E402
 from hdl_native.synth.normalize import normalize_like_letters  # noqa: E402
 from hdl_native.ocr import read_page  # noqa: E402
 from hdl_native.ocr.model import load_letter_classifier  # noqa: E402
-from hdl_native.ocr.recognize import DEFAULT_SHIFTS, SHIFT_OFFSETS  # noqa: E402
+from hdl_native.shifts import DEFAULT_SHIFTS, SHIFT_OFFSETS  # noqa: E402
 from hdl_native.threads import set_num_threads  # noqa: E402
 
 LETTER_SETS = ("letters", "unipen", "nistvowels", "chars74k")

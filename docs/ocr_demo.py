@@ -73,7 +73,7 @@ def build_page(lines, seed=0):
 
 
 def main(argv=None):
-    from hdl_native.ocr.recognize import DEFAULT_SHIFTS
+    from hdl_native.shifts import DEFAULT_SHIFTS
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="letters state file (default: the pretrained model)")

@@ -6,12 +6,18 @@ one number T > 0 before the softmax, p = softmax(log_p / T): T > 1 softens, T < 
 the ranking (hence the accuracy) never changes.  T is fitted by minimising the negative log-likelihood
 on images held out from training.  A state file stores it as the top-level entry "temperature"; a
 state without one has T = 1.
+
+A reader that averages the probabilities of several shifted copies of an image (shifts.py) is less sure
+than one read: the average of nine slightly different answers is flatter than each.  So `calibrate` also
+fits, for each number of copies, the T that makes the *averaged* probabilities calibrated, stored as
+"shift_temperatures" {"5": T5, "9": T9}; every function here that takes log_probs accepts a stack
+(copies, n, C) as well as (n, C), and scores the mean of the copies' softmax(log_probs / T).
 """
 import math
 
 import numpy as np
 from scipy.optimize import minimize_scalar
-from scipy.special import log_softmax
+from scipy.special import log_softmax, logsumexp
 
 from .errors import HDLError
 
@@ -29,22 +35,38 @@ def scaled_probabilities(log_probs, temperature):
     return np.exp(scaled_log_probabilities(log_probs, temperature))
 
 
+def shift_averaged_probabilities(log_probs, temperature):
+    """The mean over copies of softmax(log_probs / T): float (copies, n, C) -> float64 (n, C); (n, C) is one copy."""
+    return np.exp(averaged_log_probabilities(log_probs, temperature))
+
+
+def averaged_log_probabilities(log_probs, temperature):
+    """log of shift_averaged_probabilities, computed stably: float (copies, n, C) or (n, C) -> float64 (n, C)."""
+    log_probs = np.asarray(log_probs, dtype=np.float64)
+    if log_probs.ndim == 2:
+        return scaled_log_probabilities(log_probs, temperature)
+    scaled = log_softmax(log_probs / float(temperature), axis=2)
+    return logsumexp(scaled, axis=0) - math.log(len(log_probs))
+
+
 def negative_log_likelihood(log_probs, labels, temperature=1.0):
-    """Mean -log p(label) after temperature scaling; log_probs (n, C), labels int (n,)."""
-    scaled = scaled_log_probabilities(log_probs, temperature)
+    """Mean -log p(label) after temperature scaling; log_probs (n, C) or (copies, n, C) (the copies'
+    probabilities averaged), labels int (n,)."""
+    scaled = averaged_log_probabilities(log_probs, temperature)
     return float(-scaled[np.arange(len(labels)), np.asarray(labels)].mean())
 
 
 def fit_temperature(log_probs, labels):
     """The T in TEMPERATURE_RANGE minimising the NLL of softmax(log_probs / T) against labels.
 
-    log_probs: float (n, C) log-probabilities (or logits: the shift per row does not matter), n >= 1.
-    labels: int (n,) in 0..C-1.  The search runs over log T, where the NLL is smooth and unimodal.
+    log_probs: float (n, C) log-probabilities (or logits: the shift per row does not matter), n >= 1, or a stack
+    (copies, n, C) of them whose probabilities a reader averages.  labels: int (n,) in 0..C-1.  The search runs
+    over log T, where the NLL is smooth and unimodal.
     """
     log_probs = np.asarray(log_probs, dtype=np.float64)
     labels = np.asarray(labels, dtype=np.int64)
-    if len(labels) == 0 or log_probs.shape != (len(labels), log_probs.shape[1]):
-        raise ValueError(f"fit_temperature needs log_probs (n, C) and labels (n,) with n >= 1, "
+    if len(labels) == 0 or log_probs.ndim not in (2, 3) or log_probs.shape[-2] != len(labels):
+        raise ValueError(f"fit_temperature needs log_probs (n, C) or (copies, n, C) and labels (n,) with n >= 1, "
                          f"got {log_probs.shape} and {labels.shape}")
     low, high = (math.log(bound) for bound in TEMPERATURE_RANGE)
     result = minimize_scalar(lambda log_t: negative_log_likelihood(log_probs, labels, math.exp(log_t)),
@@ -69,12 +91,20 @@ def expected_calibration_error(probs, labels, bins=ECE_BINS):
     return float(np.abs(gap).sum() / len(labels))
 
 
-def stored_temperature(meta, path="<state>"):
-    """The temperature a state's entries record (1.0 when they record none); HDLError naming `path` when it is
-    not a number in TEMPERATURE_RANGE."""
-    value = meta.get("temperature", 1.0)
+def stored_temperature(meta, path="<state>", shifts=1):
+    """The temperature a state's entries record for a reader averaging `shifts` shifted copies: its
+    "shift_temperatures" entry for that count where `calibrate` fitted one, else its "temperature" (1.0 when it
+    records none).  HDLError naming `path` when a value is not a number in TEMPERATURE_RANGE."""
+    by_shifts = meta.get("shift_temperatures")
+    if shifts != 1 and isinstance(by_shifts, dict) and str(shifts) in by_shifts:
+        return checked_temperature(by_shifts[str(shifts)], path, f"temperature for {shifts} shifted copies")
+    return checked_temperature(meta.get("temperature", 1.0), path, "temperature")
+
+
+def checked_temperature(value, path, what):
+    """float(value) when it is a number in TEMPERATURE_RANGE; else HDLError naming `path` and `what`."""
     low, high = TEMPERATURE_RANGE
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-        raise HDLError(f"{path}: its temperature is {value!r}; expected a number from {low} to {high} "
+        raise HDLError(f"{path}: its {what} is {value!r}; expected a number from {low} to {high} "
                        "(run `hdl-native calibrate` again)")
     return float(value)

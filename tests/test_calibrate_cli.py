@@ -37,14 +37,19 @@ def test_fits_on_the_images_training_held_out_and_stores_the_temperature(trained
     assert calibrate(trained_with_holdout, tiny_data, out, "--json") == 0
     printed = capsys.readouterr().out
     summary = last_json(printed)
-    held, test = summary["sets"]
+    held, held5, held9, test = summary["sets"]
     assert held["name"] == "held out" and held["images"] == 52
+    assert (held5["name"], held9["name"]) == ("held out, 5 shifts", "held out, 9 shifts")
     assert "the run held out from training (--holdout 52, seed 0" in summary["fitted_on"]
     assert test["name"] == "letters test" and test["images"] == 78
     assert held["nll_after"] <= held["nll_before"] + 1e-9  # T = 1 was among the candidates
     assert summary["temperature_before"] == 1.0
     assert load_checkpoint(out)["temperature"] == pytest.approx(summary["temperature"])
-    assert f"temperature 1.000 -> {summary['temperature']:.3f}" in printed
+    assert f"temperature (one read) 1.000 -> {summary['temperature']:.3f}" in printed
+    stored = load_checkpoint(out)["shift_temperatures"]
+    assert stored == pytest.approx({key: summary["shift_temperatures"][key] for key in ("5", "9")})
+    assert f"temperature (9 shifted copies averaged) 1.000 -> {stored['9']:.3f}" in printed
+    assert held9["nll_after"] <= held9["nll_before"] + 1e-9
     original, _ = load_model(trained_with_holdout)
     calibrated, _ = load_model(out)
     for (name, value), (_, same) in zip(original.state_dict().items(), calibrated.state_dict().items()):
@@ -54,6 +59,12 @@ def test_fits_on_the_images_training_held_out_and_stores_the_temperature(trained
     evaluated = last_json(capsys.readouterr().out)
     assert evaluated["temperature"] == pytest.approx(summary["temperature"])
     assert evaluated["expected_calibration_error"] == pytest.approx(test["ece_after"])
+    assert evaluated["shifts"] == 1
+
+    assert main(["evaluate", str(out), "--data", str(tiny_data), "--json", "--threads", "1", "--shifts", "9"]) == 0
+    shifted = last_json(capsys.readouterr().out)
+    assert shifted["shifts"] == 9 and shifted["temperature"] == pytest.approx(stored["9"])
+    assert shifted["expected_calibration_error"] != pytest.approx(evaluated["expected_calibration_error"])
 
 
 def test_without_held_out_images_it_falls_back_with_a_note(tiny_data, tmp_path, capsys):
@@ -75,6 +86,13 @@ def test_a_quantised_state_keeps_its_codes(trained_with_holdout, tiny_data, tmp_
     for name, value in stored["params"].items():
         np.testing.assert_array_equal(read_back["params"][name], value, err_msg=name)
     assert main(["quantize", str(out), "--bits", "4", "--out", str(tmp_path / "again.hdl")]) == 2  # still quantised
+    capsys.readouterr()
+    assert main(["quantize", str(out), "--bits", "8", "--out", str(tmp_path / "q8.hdl")]) == 2  # quantised already
+    requantised = tmp_path / "from-calibrated.hdl"
+    calibrated_float = tmp_path / "fc.hdl"
+    assert calibrate(trained_with_holdout, tiny_data, calibrated_float) == 0
+    assert main(["quantize", str(calibrated_float), "--bits", "8", "--out", str(requantised)]) == 0
+    assert load_checkpoint(requantised)["shift_temperatures"] == load_checkpoint(calibrated_float)["shift_temperatures"]
     capsys.readouterr()
 
 

@@ -3,8 +3,9 @@ import numpy as np
 import pytest
 from scipy.special import log_softmax, softmax
 
-from hdl_native.calibration import (TEMPERATURE_RANGE, expected_calibration_error, fit_temperature,
-                                    negative_log_likelihood, scaled_probabilities, stored_temperature)
+from hdl_native.calibration import (TEMPERATURE_RANGE, averaged_log_probabilities, expected_calibration_error,
+                                    fit_temperature, negative_log_likelihood, scaled_probabilities,
+                                    shift_averaged_probabilities, stored_temperature)
 from hdl_native.errors import HDLError
 
 
@@ -68,3 +69,42 @@ def test_stored_temperature_defaults_to_one_and_refuses_nonsense():
     for bad in (0.0, -1.0, float("nan"), "hot", True, TEMPERATURE_RANGE[1] * 2):
         with pytest.raises(HDLError, match="mine.hdl: its temperature"):
             stored_temperature({"temperature": bad}, "mine.hdl")
+
+
+def test_averaged_log_probabilities_are_the_log_of_the_mean_of_the_copies_softmax():
+    copies = np.random.default_rng(3).normal(0, 4, (9, 50, 7))
+    direct = np.log(softmax(copies / 1.7, axis=2).mean(axis=0))
+    np.testing.assert_allclose(averaged_log_probabilities(copies, 1.7), direct, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(shift_averaged_probabilities(copies, 1.7).sum(axis=1), 1.0)
+    np.testing.assert_allclose(np.exp(averaged_log_probabilities(copies[0], 1.7)), scaled_probabilities(copies[0], 1.7),
+                               rtol=1e-10)
+
+
+def test_identical_copies_need_the_temperature_of_one_read():
+    logits, labels = calibrated_sample(seed=4)
+    reported = log_softmax(2 * logits, axis=1)
+    stack = np.stack([reported] * 5)
+    assert fit_temperature(stack, labels) == pytest.approx(fit_temperature(reported, labels), rel=1e-3)
+
+
+def test_copies_that_disagree_average_to_less_sure_answers_and_need_a_lower_temperature():
+    """Each copy is over-confident by 3x and sees its own noise: one read needs T near 3; their average is flatter
+    than each, so it needs less, and at its own fitted T the average is far better calibrated."""
+    logits, labels = calibrated_sample(seed=5)
+    rng = np.random.default_rng(6)
+    stack = np.stack([log_softmax(3 * (logits + rng.normal(0, 1.0, logits.shape)), axis=1) for _ in range(9)])
+    one, nine = fit_temperature(stack[0], labels), fit_temperature(stack, labels)
+    assert nine < 0.95 * one
+    at_one = expected_calibration_error(shift_averaged_probabilities(stack, one), labels)
+    at_nine = expected_calibration_error(shift_averaged_probabilities(stack, nine), labels)
+    assert at_nine < 0.5 * at_one
+    assert negative_log_likelihood(stack, labels, nine) < negative_log_likelihood(stack, labels, one)
+
+
+def test_stored_temperature_for_shifted_copies_falls_back_to_the_single_read_one():
+    meta = {"temperature": 1.4, "shift_temperatures": {"9": 1.3}}
+    assert stored_temperature(meta, shifts=9) == 1.3
+    assert stored_temperature(meta, shifts=5) == 1.4  # calibrated before counts were fitted
+    assert stored_temperature(meta, shifts=1) == 1.4
+    with pytest.raises(HDLError, match="mine.hdl: its temperature for 9 shifted copies is 'hot'"):
+        stored_temperature({"temperature": 1.4, "shift_temperatures": {"9": "hot"}}, "mine.hdl", shifts=9)

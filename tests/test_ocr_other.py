@@ -63,6 +63,11 @@ def test_the_classifiers_divide_by_the_stored_temperature(tmp_path):
         assert np.abs(softened - plain).max() > 1e-3
     state = save_checkpoint(tmp_path / "t.hdl", model, classes=LETTERS, normalization=NORMALIZATION, temperature=2.0)
     assert load_letter_classifier(state).temperature == 2.0
+    shifted = save_checkpoint(tmp_path / "s.hdl", model, classes=LETTERS, normalization=NORMALIZATION, temperature=2.0,
+                              shift_temperatures={"9": 1.5})
+    assert load_letter_classifier(shifted, shifts=9).temperature == 1.5
+    assert load_letter_classifier(shifted, shifts=5).temperature == 2.0  # no temperature fitted for 5 copies
+    assert load_letter_classifier(shifted, shifts=1).temperature == 2.0
     old = save_checkpoint(tmp_path / "old.hdl", model, classes=LETTERS, normalization=NORMALIZATION)
     assert load_letter_classifier(old).temperature == 1.0
 

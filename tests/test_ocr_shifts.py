@@ -1,9 +1,10 @@
-"""The reader averages its answers over crops shifted by up to one pixel (recognize.SHIFT_OFFSETS)."""
+"""The reader averages its answers over crops shifted by up to one pixel (shifts.SHIFT_OFFSETS)."""
 import numpy as np
 import pytest
 
 from hdl_native.ocr.model import load_letter_classifier
-from hdl_native.ocr.recognize import SHIFT_OFFSETS, LetterClassifier
+from hdl_native.ocr.recognize import LetterClassifier
+from hdl_native.shifts import SHIFT_OFFSETS, copies_of, shifted_copies
 
 
 @pytest.fixture(scope="module")
@@ -19,6 +20,7 @@ def test_one_shift_is_the_crop_alone_and_nine_are_the_mean_over_the_shifted_copi
     one = load_letter_classifier(None, shifts=1)
     nine = load_letter_classifier(None, shifts=9)
     alone = one.probabilities(crops)
+    one.temperature = nine.temperature  # the copies are averaged at the temperature fitted for 9 of them
     np.testing.assert_allclose(alone.sum(axis=1), 1, rtol=1e-6)
     copies = [one.probabilities(np.roll(crops, offset, axis=(1, 2))) for offset in SHIFT_OFFSETS[9]]
     averaged = nine.probabilities(crops)
@@ -31,3 +33,13 @@ def test_one_shift_is_the_crop_alone_and_nine_are_the_mean_over_the_shifted_copi
 def test_an_unknown_number_of_shifts_is_refused_by_name():
     with pytest.raises(ValueError, match="shifts must be one of 1, 5, 9, not 4"):
         LetterClassifier.__init__(object.__new__(LetterClassifier), None, ["a"], 0, 1, shifts=4)
+
+
+def test_the_copies_are_grouped_by_offset_and_each_smaller_set_is_found_in_the_largest(crops):
+    copies = shifted_copies(crops, 9).reshape(9, *crops.shape)
+    for k, offset in enumerate(SHIFT_OFFSETS[9]):
+        np.testing.assert_array_equal(copies[k], np.roll(crops, offset, axis=(1, 2)))
+    for fewer in SHIFT_OFFSETS:
+        picked = copies[copies_of(9, fewer)]
+        np.testing.assert_array_equal(picked, shifted_copies(crops, fewer).reshape(fewer, *crops.shape))
+    assert copies_of(9, 1) == [4]  # the unmoved crop

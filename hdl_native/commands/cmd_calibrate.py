@@ -10,6 +10,11 @@ on new writers.  The test splits are never used for fitting: the expected calibr
 15 bins) before and after is only reported on them, per source of a mixture.  `ocr` and `evaluate`
 use the stored temperature.
 
+The OCR averages each crop's probabilities over shifted copies of it (`ocr --shifts`), which makes it less
+sure than one read; so a temperature is also fitted for each number of copies, on the same held-out images
+read the same way, and stored beside the first ("shift_temperatures").  `evaluate --shifts N` reports the
+test splits read that way.
+
   hdl-native calibrate letters.hdl --out letters-calibrated.hdl
   hdl-native calibrate mixed.hdl --dataset letters,unipen,nonletters --out mixed-calibrated.hdl --json
 """
@@ -40,6 +45,7 @@ def run(args):
     from hdl_native.calibration import fit_temperature, stored_temperature
     from hdl_native.checkpoint import save_entries
     from hdl_native.json_output import json_line
+    from hdl_native.shifts import DEFAULT_SHIFTS, SHIFT_OFFSETS, copies_of, shifted_copies
     from hdl_native.training.evaluate import Evaluator
     from hdl_native.training.outputs import check_derived_state
 
@@ -48,20 +54,32 @@ def run(args):
     before = stored_temperature(meta, args.state)
     images, labels, description = fitting_images(meta, name, train_set, test_set)
     evaluator = Evaluator(model, normalization=meta.get("normalization"))
-    held_log_probs = evaluator.predict_log_probs(images)
-    after = fit_temperature(held_log_probs, labels)
-    rows = [measured("held out", held_log_probs, labels, before, after)]
+    most = max(SHIFT_OFFSETS)
+    held_copies = evaluator.predict_log_probs(shifted_copies(images, most)).reshape(most, len(labels), -1)
+    fits = {}  # shifts -> (before, after, held-out row)
+    for shifts in SHIFT_OFFSETS:
+        copies = held_copies[copies_of(most, shifts)]
+        shift_before, shift_after = stored_temperature(meta, args.state, shifts), fit_temperature(copies, labels)
+        held_name = "held out" if shifts == 1 else f"held out, {shifts} shifts"
+        fits[shifts] = (shift_before, shift_after, measured(held_name, copies, labels, shift_before, shift_after))
+    after = fits[1][1]
+    rows = [row for _, _, row in fits.values()]
     rows += [measured(f"{part} test", log_probs, part_labels, before, after)
              for part, log_probs, part_labels in by_source(test_set, evaluator.predict_log_probs(test_set.images))]
-    save_entries(args.out, with_temperature(checkpoint, after))
+    shift_temperatures = {str(shifts): fitted for shifts, (_, fitted, _) in fits.items() if shifts != 1}
+    save_entries(args.out, with_temperature(checkpoint, after, shift_temperatures))
     print(f"{args.state}: {len(test_set.classes)} classes, trained on {meta.get('dataset') or 'an unrecorded dataset'}")
     print(f"fitted on {description}")
-    print(f"temperature {before:.3f} -> {after:.3f}")
+    for shifts, (shift_before, shift_after, _) in fits.items():
+        copies = "one read" if shifts == 1 else f"{shifts} shifted copies averaged"
+        print(f"temperature ({copies}) {shift_before:.3f} -> {shift_after:.3f}")
     print(format_rows(rows))
+    print(f"(the test splits read one way; `hdl-native evaluate --shifts {DEFAULT_SHIFTS}` reads them as `ocr` does)")
     print(f"calibrated state written to {args.out}")
     if args.json:
         print(json_line({"state": str(args.state), "out": str(args.out), "dataset": name,
-                         "temperature_before": before, "temperature": after, "fitted_on": description, "sets": rows}))
+                         "temperature_before": before, "temperature": after,
+                         "shift_temperatures": shift_temperatures, "fitted_on": description, "sets": rows}))
     return 0
 
 
@@ -144,15 +162,17 @@ def by_source(dataset, log_probs):
 
 
 def measured(name, log_probs, labels, before, after):
-    """{name, images, accuracy (percent), nll and ece at the temperatures before and after}."""
-    from hdl_native.calibration import expected_calibration_error, negative_log_likelihood, scaled_probabilities
+    """{name, images, accuracy (percent), nll and ece at the temperatures before and after}; log_probs (n, C), or
+    (copies, n, C) read as a shift-averaging reader does (accuracy of the copies' mean probability after T)."""
+    from hdl_native.calibration import expected_calibration_error, negative_log_likelihood, shift_averaged_probabilities
 
-    accuracy = 100.0 * float((log_probs.argmax(axis=1) == labels).mean())
+    probs_before, probs_after = (shift_averaged_probabilities(log_probs, t) for t in (before, after))
+    accuracy = 100.0 * float((probs_after.argmax(axis=1) == labels).mean())
     return {"name": name, "images": len(labels), "accuracy": accuracy,
             "nll_before": negative_log_likelihood(log_probs, labels, before),
             "nll_after": negative_log_likelihood(log_probs, labels, after),
-            "ece_before": expected_calibration_error(scaled_probabilities(log_probs, before), labels),
-            "ece_after": expected_calibration_error(scaled_probabilities(log_probs, after), labels)}
+            "ece_before": expected_calibration_error(probs_before, labels),
+            "ece_after": expected_calibration_error(probs_after, labels)}
 
 
 def format_rows(rows):
@@ -164,12 +184,15 @@ def format_rows(rows):
     return "\n".join(lines)
 
 
-def with_temperature(checkpoint, temperature):
-    """The entries to write: the checkpoint as read, with its temperature set.  A quantised state keeps its
-    weights as codes (reading dequantised them into params; only the float32 ones go back)."""
+def with_temperature(checkpoint, temperature, shift_temperatures=None):
+    """The entries to write: the checkpoint as read, with its temperature (and those for shifted copies, a dict
+    {"9": T9, ...}) set.  A quantised state keeps its weights as codes (reading dequantised them into params;
+    only the float32 ones go back)."""
     entries = {key: value for key, value in checkpoint.items() if key != "format_version"}
     if "quantized" in entries:
         coded = entries["quantized"]["tensors"]
         entries["params"] = {key: value for key, value in entries["params"].items() if key not in coded}
     entries["temperature"] = float(temperature)
+    if shift_temperatures:
+        entries["shift_temperatures"] = {str(k): float(v) for k, v in shift_temperatures.items()}
     return entries

@@ -5,6 +5,9 @@ calibration error of its confidences (with the temperature the state stores, see
 accuracy per class, the most confused pairs, and accuracy on augmented copies of the
 test images (each shifted by up to 2 pixels and 5 pixels inverted, seeded by --seed), which
 shows how well the model copes with small changes it may not have been trained on.
+With --shifts 5 or 9 each test image is read as `ocr` reads a crop: in that many copies moved by
+at most one pixel, their calibrated probabilities averaged (the temperature `calibrate` fitted for
+that count); accuracy, confusions and calibration error are then those of that reading.
 Last, a table of each layer's weights: their sum of squares, how many have a square below 1e-4,
 and the effective rank of the layer (singular values above 5% of the largest), where weight
 decay's effect shows.
@@ -16,7 +19,8 @@ HELP = "measure a saved model on a test split: accuracy, top-2, calibration, per
 
 
 def add_arguments(parser):
-    from hdl_native.cli_types import BATCH_SIZE, SEED, THREADS
+    from hdl_native.cli_types import BATCH_SIZE, SEED, THREADS, int_choice
+    from hdl_native.shifts import SHIFT_OFFSETS
     from hdl_native.data.datasets import DATASETS
     from hdl_native.data.mixture import dataset_names
     from hdl_native.data.paths import DATA_ENV
@@ -33,6 +37,10 @@ def add_arguments(parser):
                         help=f"images per forward pass, {BATCH_SIZE.allowed} (default: 500)")
     parser.add_argument("--threads", type=THREADS, default=None,
                         help=f"kernel threads, {THREADS.allowed} (default: all cores)")
+    shifts = int_choice(*SHIFT_OFFSETS)
+    parser.add_argument("--shifts", metavar="N", type=shifts, default=1,
+                        help=f"read each test image in N copies shifted by up to one pixel and average them, as "
+                             f"`ocr --shifts N` does; N is {shifts.allowed} (default 1: one read)")
     parser.add_argument("--plot", metavar="DIR", default=None, help="also write the confusion matrix as PNG here")
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
 
@@ -48,8 +56,10 @@ def run(args):
 
     if args.threads is not None:
         set_num_threads(args.threads)
-    report = evaluate_state(args.state, find_data_root(args.data), args.dataset, args.seed, args.batch_size)
-    print(f"{args.state} on {report.dataset} test ({report.n_images} images):")
+    report = evaluate_state(args.state, find_data_root(args.data), args.dataset, args.seed, args.batch_size,
+                            shifts=args.shifts)
+    read = "" if args.shifts == 1 else f", each read in {args.shifts} shifted copies as `ocr` does"
+    print(f"{args.state} on {report.dataset} test ({report.n_images} images{read}):")
     print(f"  accuracy {report.test_accuracy:.2f}%   top-2 {report.top2_accuracy:.2f}%   "
           f"augmented {report.augmented_accuracy:.2f}%   mean loss {report.loss:.4f}")
     if report.quantization:

@@ -27,7 +27,7 @@ HELP = "read handwritten letters in a photo (JPEG/PNG) and print them as text"
 
 def add_arguments(parser):
     from ..cli_types import int_choice, probability
-    from ..ocr.recognize import DEFAULT_SHIFTS, SHIFT_OFFSETS
+    from ..shifts import DEFAULT_SHIFTS, SHIFT_OFFSETS
 
     min_confidence = probability()
     parser.add_argument("image", help="photo or scan of handwritten letters (JPEG, PNG, ...)")

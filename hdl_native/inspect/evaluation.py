@@ -9,14 +9,15 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..calibration import expected_calibration_error, scaled_probabilities, stored_temperature
+from ..calibration import averaged_log_probabilities, expected_calibration_error, stored_temperature
 from ..checkpoint import load_model
 from ..data import augment, load_dataset
 from ..data.datasets import DATASETS, NOT_A_LETTER, relabel
 from ..data.mixture import available_part, check_dataset_name, is_mixture
 from ..errors import DataError, HDLError
 from ..quantize.section import quantization_of
-from ..training.evaluate import Evaluator, per_source_accuracy
+from ..shifts import shifted_copies
+from ..training.evaluate import Evaluator, per_source_accuracy, summarize
 from .weight_stats import layer_weights
 
 
@@ -36,6 +37,10 @@ class Report:
     classes: list
     temperature: float = 1.0   # the state's calibration temperature (1 when it records none)
     calibration_error: float = 0.0  # top-label ECE in [0, 1] of the test predictions at that temperature
+    # Each test image read in this many shifted copies, their probabilities at the state's temperature for that
+    # count averaged, as `ocr --shifts` reads; with more than 1, accuracy, loss and confusions are those of the
+    # averaged reading (the loss therefore at that temperature; with 1 read it is the network's own).
+    shifts: int = 1
     weights: list = field(default_factory=list)  # [LayerWeights], one per weight matrix
     quantization: dict = None  # a quantised state's scheme, bits, per_channel and source; None for float32
     per_source: dict = field(default_factory=dict)  # a mixture's {source: {"accuracy", "images"}}
@@ -48,7 +53,7 @@ class Report:
         """The JSON object of `evaluate --json`."""
         return {"dataset": self.dataset, "n_images": self.n_images, "test_accuracy": self.test_accuracy,
                 "top2_accuracy": self.top2_accuracy, "augmented_accuracy": self.augmented_accuracy,
-                "loss": self.loss, "temperature": self.temperature,
+                "loss": self.loss, "temperature": self.temperature, "shifts": self.shifts,
                 "expected_calibration_error": self.calibration_error, "per_class": self.per_class,
                 "confused_pairs": self.confused_pairs, "per_source": self.per_source,
                 "best_letter_accuracy": self.best_letter_accuracy,
@@ -103,13 +108,14 @@ def brief(names, shown=5):
     return ", ".join(list(names)[:shown]) + (", ..." if len(names) > shown else "")
 
 
-def evaluate_state(path, root=None, dataset=None, seed=0, batch_size=500, model_and_meta=None):
+def evaluate_state(path, root=None, dataset=None, seed=0, batch_size=500, model_and_meta=None, shifts=1):
     """A Report for the model saved at `path` on the test split of `dataset` (default: its own).
 
     root: data root (None: find_data_root()).  seed: seeds the augmentation of the test images.
+    shifts: read each test image in this many shifted copies and average them (Report.shifts).
     """
     model, meta = model_and_meta or load_model(path)
-    temperature = stored_temperature(meta, path)
+    temperature = stored_temperature(meta, path, shifts)
     name = choose_dataset(meta, dataset, path)
     if dataset is None and is_mixture(name):  # the model's own mixture: test on the sets this machine has
         found, missing = available_part(name, root)
@@ -123,14 +129,19 @@ def evaluate_state(path, root=None, dataset=None, seed=0, batch_size=500, model_
         raise HDLError(f"{path} has {n_outputs} outputs but dataset {name!r} has {test.n_classes} classes; "
                        "choose a matching --dataset")
     evaluator = Evaluator(model, batch_size=batch_size, normalization=meta.get("normalization"))
-    clean = evaluator.evaluate(test.images, test.labels)
+    if shifts == 1:
+        clean = evaluator.evaluate(test.images, test.labels)
+        calibrated = averaged_log_probabilities(clean.log_probs, temperature)
+    else:
+        copies = evaluator.predict_log_probs(shifted_copies(test.images, shifts)).reshape(shifts, len(test), -1)
+        calibrated = averaged_log_probabilities(copies, temperature)
+        clean = summarize(calibrated, np.asarray(test.labels, dtype=np.int64))
     augmented = evaluator.evaluate(augment(test.images, np.random.default_rng(seed)), test.labels)
     classes = list(test.classes)
     best_letter, best_letter_per_source = best_letter_scores(test, clean.log_probs)
     return Report(dataset=name, n_images=len(test), test_accuracy=clean.accuracy, top2_accuracy=clean.top2_accuracy,
-                  augmented_accuracy=augmented.accuracy, loss=clean.loss, temperature=temperature,
-                  calibration_error=expected_calibration_error(scaled_probabilities(clean.log_probs, temperature),
-                                                               test.labels),
+                  augmented_accuracy=augmented.accuracy, loss=clean.loss, temperature=temperature, shifts=shifts,
+                  calibration_error=expected_calibration_error(np.exp(calibrated), test.labels),
                   per_class=per_class_accuracy(clean.confusion, classes),
                   confused_pairs=most_confused(clean.confusion, classes), confusion=clean.confusion, classes=classes,
                   weights=layer_weights(model), quantization=quantization_of(meta),

@@ -7,15 +7,16 @@ import numpy as np
 from ..data.augment import MNIST_MEAN, MNIST_STD
 from ..errors import DataError, HDLError
 from .crops import normalize
-from .recognize import DEFAULT_SHIFTS, Int8LetterClassifier, LetterClassifier
+from ..shifts import DEFAULT_SHIFTS
+from .recognize import Int8LetterClassifier, LetterClassifier
 
 N_CALIBRATION_LETTERS = 512
 
 
 def load_letter_classifier(state_path=None, dtype="float32", data_root=None, shifts=DEFAULT_SHIFTS):
     """A LetterClassifier from `state_path`, or from the packaged pretrained letters model when None,
-    with the calibration temperature the state stores (1 when it stores none), reading each crop in
-    `shifts` shifted copies (recognize.SHIFT_OFFSETS).
+    with the calibration temperature the state stores for reading each crop in `shifts` shifted copies
+    (shifts.SHIFT_OFFSETS; its single-read temperature where it stores none for that count, 1 where none at all).
 
     dtype "int8": the network quantised by hdl_native.int8, calibrated on 512 letters of the
     training split under `data_root` (default: $HDL_DATA, else the cache dir)."""
@@ -33,7 +34,7 @@ def load_letter_classifier(state_path=None, dtype="float32", data_root=None, shi
         raise HDLError(f"{state_path}: the model has {model.n_classes} outputs but {len(classes)} class names")
     normalization = meta.get("normalization") or {"mean": MNIST_MEAN, "std": MNIST_STD}
     mean, std = normalization["mean"], normalization["std"]
-    temperature = stored_temperature(meta, state_path)
+    temperature = stored_temperature(meta, state_path, shifts)
     if dtype == "int8":
         from ..int8 import Int8Classifier
 

@@ -6,8 +6,8 @@ copies are averaged: where a box lands a pixel off, some copy sits as the traini
 did.  On held-out training writers (pages of benchmarks/ocr_nonletters.py --split heldout)
 9 shifts read 0.1 to 0.6 points more letters than 1 and print 0.8 to 1.3 points fewer digits
 and marks as letters, at 9 times the network's work (BENCHMARKS.md has the test figures).
-Log-probabilities are divided by the temperature the state stores (calibration.py) before
-they become confidences.  The text gets a space wherever the paper between two letters is
+Log-probabilities are divided by the temperature the state stores for that number of copies
+(calibration.py; `calibrate` fits one per count) before they are averaged into confidences.  The text gets a space wherever the paper between two letters is
 clearly wider than the line's usual gap, and a '?' wherever the best guess is less likely
 than `min_confidence`.  A box whose best guess is NOT_A_LETTER (a digit or a punctuation
 mark, for models trained with that class) is left out of the text; a word break beside it
@@ -17,8 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..calibration import scaled_probabilities
+from ..calibration import shift_averaged_probabilities
 from ..data.datasets import NOT_A_LETTER
+from ..shifts import DEFAULT_SHIFTS, check_shifts, shifted_copies
 from ..tensor import Tensor
 from .crops import normalize
 
@@ -27,29 +28,22 @@ CUT_MARGIN = 0.3  # nats of mean log-probability another cut of a mark must gain
 SPACE_GAP_FACTOR = 2.0  # a gap this many times the line's median gap separates words
 SPACE_MIN_HEIGHTS = 0.3  # ... and it must also be at least this many letter heights wide
 UNSURE = "?"
-SHIFT_OFFSETS = {  # (rows, columns) each copy of a crop is moved by, for each allowed number of copies
-    1: [(0, 0)],
-    5: [(0, 0), (-1, 0), (1, 0), (0, -1), (0, 1)],
-    9: [(rows, columns) for rows in (-1, 0, 1) for columns in (-1, 0, 1)],
-}
-DEFAULT_SHIFTS = 9
 
 
-class LetterClassifier:
-    """A letters network with its graph built once: crops (n, 28, 28) uint8 -> probabilities (n, classes).
+class ShiftedReader:
+    """What every letters reader shares: crops (n, 28, 28) uint8 -> probabilities (n, classes), each crop read in
+    `shifts` shifted copies (a key of SHIFT_OFFSETS) whose calibrated probabilities are averaged.
 
-    temperature: the state's calibration temperature (1: none), dividing the log-probabilities.
-    shifts: how many shifted copies of each crop are read and averaged (a key of SHIFT_OFFSETS).
+    temperature: the state's calibration temperature for that many copies (1: none), dividing the
+    log-probabilities.  Subclasses say how normalised images become log-probabilities (log_probabilities_of).
     """
 
-    def __init__(self, model, classes, mean, std, source=None, temperature=1.0, shifts=DEFAULT_SHIFTS):
+    def __init__(self, classes, mean, std, source=None, temperature=1.0, shifts=DEFAULT_SHIFTS):
         self.source = source
         self.classes = list(classes)
         self.mean, self.std = float(mean), float(std)
         self.temperature = float(temperature)
         self.shifts = check_shifts(shifts)
-        self.images = Tensor.placeholder((None, 1, 28, 28), name="crops")
-        self.log_probabilities = model(self.images)
 
     def probabilities(self, crops):
         """crops: (n, 28, 28) uint8, bright ink on black -> (n, classes) float64 rows summing to 1: the mean over
@@ -57,38 +51,37 @@ class LetterClassifier:
         (crops.py) makes a one-pixel shift lose no ink."""
         if len(crops) == 0:
             return np.zeros((0, len(self.classes)), np.float32)
-        offsets = SHIFT_OFFSETS[self.shifts]
-        copies = np.concatenate([np.roll(crops, offset, axis=(1, 2)) for offset in offsets])
+        copies = shifted_copies(crops, self.shifts)
         log_probabilities = self.log_probabilities_of(normalize(copies, self.mean, self.std))
-        probabilities = scaled_probabilities(log_probabilities, self.temperature)
-        return probabilities.reshape(len(offsets), len(crops), -1).mean(axis=0)
+        return shift_averaged_probabilities(log_probabilities.reshape(self.shifts, len(crops), -1), self.temperature)
 
     def log_probabilities_of(self, images):
         """images (n, 1, 28, 28) float32, normalised -> (n, classes) log-probabilities."""
+        raise NotImplementedError
+
+
+class LetterClassifier(ShiftedReader):
+    """A float32 letters network with its graph built once (a placeholder for a batch of crops)."""
+
+    def __init__(self, model, classes, mean, std, source=None, temperature=1.0, shifts=DEFAULT_SHIFTS):
+        super().__init__(classes, mean, std, source, temperature, shifts)
+        self.images = Tensor.placeholder((None, 1, 28, 28), name="crops")
+        self.log_probabilities = model(self.images)
+
+    def log_probabilities_of(self, images):
         self.images.assign(images)
         return self.log_probabilities.value
 
 
-class Int8LetterClassifier(LetterClassifier):
+class Int8LetterClassifier(ShiftedReader):
     """The same on an int8 network (hdl_native.int8.Int8Classifier), which is called directly."""
 
     def __init__(self, network, classes, mean, std, source=None, temperature=1.0, shifts=DEFAULT_SHIFTS):
-        self.source = source
-        self.classes = list(classes)
-        self.mean, self.std = float(mean), float(std)
-        self.temperature = float(temperature)
-        self.shifts = check_shifts(shifts)
+        super().__init__(classes, mean, std, source, temperature, shifts)
         self.network = network
 
     def log_probabilities_of(self, images):
         return self.network(images)
-
-
-def check_shifts(shifts):
-    """shifts, if SHIFT_OFFSETS has it; else ValueError naming the allowed counts."""
-    if shifts not in SHIFT_OFFSETS:
-        raise ValueError(f"shifts must be one of {', '.join(map(str, SHIFT_OFFSETS))}, not {shifts!r}")
-    return shifts
 
 
 @dataclass

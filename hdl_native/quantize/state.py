@@ -16,7 +16,8 @@ from ..weights import named_weights
 from .section import build_section, dequantized_params
 
 # What a reader of the model needs besides its parameters.
-_KEPT_ENTRIES = ("architecture", "model_args", "classes", "dataset", "normalization", "temperature")
+_KEPT_ENTRIES = ("architecture", "model_args", "classes", "dataset", "normalization", "temperature",
+                 "shift_temperatures")
 
 
 @dataclass

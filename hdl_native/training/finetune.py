@@ -58,6 +58,7 @@ class FinetuneSession(Session):
         self.measured = []  # [Measured]
         self.before = None  # {name: accuracy in percent}
         self.temperature = None  # the calibration temperature the model's state stores, if any
+        self.shift_temperatures = None  # ... and those for shifted copies (`hdl-native calibrate`), if any
 
     def load_data(self):
         from ..ocr.user_crops import LABELS_FILE, read_labelled_crops  # here: the ocr package loads scipy
@@ -66,6 +67,7 @@ class FinetuneSession(Session):
         state = load_checkpoint(config.init)
         classes = list(state.get("classes") or [])
         self.temperature = state.get("temperature")
+        self.shift_temperatures = state.get("shift_temperatures")
         crops = read_labelled_crops(config.finetune, classes)
         rng = np.random.default_rng([config.seed, 5])
         trained, held = split_crops(crops, rng)
@@ -113,6 +115,8 @@ class FinetuneSession(Session):
                                    "images": int(len(self.train_data[1]))}
         if self.temperature is not None:  # fitted before the fine-tune: close, not exact (`hdl-native calibrate`)
             entries["temperature"] = self.temperature
+        if self.shift_temperatures is not None:
+            entries["shift_temperatures"] = self.shift_temperatures
         return entries
 
 
