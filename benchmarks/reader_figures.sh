@@ -16,6 +16,8 @@ echo "== $STATE ($(stat -c %s "$STATE") bytes); machine: $(lscpu | grep 'Model n
 for dataset in letters unipen nistvowels chars74k nonletters; do
     echo "== evaluate --dataset $dataset"
     $H evaluate "$STATE" --dataset "$dataset" --threads 2 | sed -n '1,4p'
+    echo "== evaluate --dataset $dataset --shifts 9 (each image read as ocr reads a crop)"
+    $H evaluate "$STATE" --dataset "$dataset" --threads 2 --shifts 9 | sed -n '1,4p'
 done
 echo "== pages from the four test splits with digits and marks (benchmarks/ocr_nonletters.py)"
 python benchmarks/ocr_nonletters.py --model "$STATE" --threads 2
