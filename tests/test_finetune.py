@@ -140,7 +140,7 @@ def test_a_model_with_the_other_class_learns_it_from_the_crops_and_keeps_its_tem
     classes = LETTERS + ["other"]
     model = tmp_path / "reader.hdl"
     save_checkpoint(model, LettersCNN(n_classes=27, seed=3), classes=classes, dataset="letters", temperature=1.5,
-                    normalization={"mean": 0.172575, "std": 0.25})
+                    shift_temperatures={"5": 1.4, "9": 1.3}, normalization={"mean": 0.172575, "std": 0.25})
     crops = tmp_path / "crops"
     crops.mkdir()
     rng = np.random.default_rng(0)
@@ -155,6 +155,7 @@ def test_a_model_with_the_other_class_learns_it_from_the_crops_and_keeps_its_tem
     assert set(summary["accuracy_after"]) == {"your crops, 8 trained on", "letters test (78)"}
     state = load_checkpoint(tmp_path / "mine.hdl")
     assert state["classes"] == classes and state["temperature"] == 1.5 and state["dataset"] == "letters"
+    assert state["shift_temperatures"] == {"5": 1.4, "9": 1.3}
     assert state["finetuned_on"]["from"] == str(model)
 
 
