@@ -56,14 +56,17 @@ for spec in "sgd 0" "sgd 0.01" "sgd 0.03" "adam 0" "adam 0.03" "adam 0.1"; do
 done
 
 # 3. on the test split: seed 0's base is the one the factor was chosen for; seeds 1 and 2 were run afterwards as checks
-for seed in 0 1 2; do
+# decay_and_polish SEED: the Adam base of SEED, decay 0.08 for 200 epochs and the polish, and the same without decay
+decay_and_polish() {
+  local seed=$1
   run base-s$seed --adam --epochs 30 --seed $seed; tested base-s$seed
   run decay-s$seed --init "$OUT/base-s$seed.hdl" --epochs 200 --seed $seed --weight-decay 0.08; tested decay-s$seed
   run polish-s$seed --init "$OUT/decay-s$seed.hdl" --epochs 10 --seed $seed --lr 0.001; tested polish-s$seed
   run nodecay-s$seed --init "$OUT/base-s$seed.hdl" --epochs 200 --seed $seed; tested nodecay-s$seed
   run nodecay-polish-s$seed --init "$OUT/nodecay-s$seed.hdl" --epochs 10 --seed $seed --lr 0.001
   tested nodecay-polish-s$seed
-done
+}
+for seed in 0 1 2; do decay_and_polish $seed; done
 for seed in 0 1 2 3 4 5 6 7; do
   for spec in "sgd 0" "sgd 0.01" "adam 0" "adam 0.03"; do scratch scratch "$spec" $seed --epochs 30; tested "$last"; done
   for spec in "sgd 0" "sgd 0.01" "adam 0" "adam 0.1"; do scratch scratch60 "$spec" $seed --epochs 60; tested "$last"; done
@@ -74,11 +77,4 @@ for seed in $(seq 8 23); do
 done
 # 5. (tenth session) decay + polish on five more Adam bases, seeds 3-7, to say how often the 0.08 decay meets (a);
 #    reported whatever it says
-for seed in 3 4 5 6 7; do
-  run base-s$seed --adam --epochs 30 --seed $seed; tested base-s$seed
-  run decay-s$seed --init "$OUT/base-s$seed.hdl" --epochs 200 --seed $seed --weight-decay 0.08; tested decay-s$seed
-  run polish-s$seed --init "$OUT/decay-s$seed.hdl" --epochs 10 --seed $seed --lr 0.001; tested polish-s$seed
-  run nodecay-s$seed --init "$OUT/base-s$seed.hdl" --epochs 200 --seed $seed; tested nodecay-s$seed
-  run nodecay-polish-s$seed --init "$OUT/nodecay-s$seed.hdl" --epochs 10 --seed $seed --lr 0.001
-  tested nodecay-polish-s$seed
-done
+for seed in 3 4 5 6 7; do decay_and_polish $seed; done
