@@ -158,3 +158,21 @@ def test_best_letter_scores_leave_other_aside():
     assert accuracy == pytest.approx(100 * 2 / 3)
     assert per_source == {"letters": {"accuracy": 50.0, "images": 2}, "other-set": {"accuracy": 100.0, "images": 1}}
     assert best_letter_scores(replace(test, classes=["a", "b", "c"]), log_probs) == (None, {})
+
+
+def test_a_mixtures_calibration_error_is_measured_on_each_source_alone():
+    from hdl_native.calibration import expected_calibration_error
+    from hdl_native.inspect.evaluation import with_calibration_per_source
+    from tiny_sets import bar_images
+
+    images, _ = bar_images(6, 3, 0)
+    labels, sources = np.array([0, 1, 2, 0, 1, 2]), np.array([0, 0, 0, 1, 1, 1])
+    test = hdl.data.Dataset("mix", "test", images, labels, ["a", "b", "c"], None, None, sources=sources,
+                            source_names=("sure-and-right", "sure-and-wrong"))
+    probabilities = np.array([np.eye(3)[i] * 0.9 + 0.1 / 3 for i in (0, 1, 2, 1, 2, 0)])  # 0.933 sure each time
+    per_source = with_calibration_per_source({"sure-and-right": {"images": 3}, "sure-and-wrong": {"images": 3}},
+                                             test, probabilities)
+    assert per_source["sure-and-right"]["calibration_error"] == pytest.approx(1 - 0.9 - 0.1 / 3)
+    assert per_source["sure-and-wrong"]["calibration_error"] == pytest.approx(0.9 + 0.1 / 3)
+    whole = expected_calibration_error(probabilities, labels)
+    assert whole == pytest.approx(0.5 * (0.9 + 0.1 / 3) - 0.5 * (1 - 0.9 - 0.1 / 3))  # one bin: the gaps cancel

@@ -69,7 +69,8 @@ def run(args):
           f"{report.temperature:.3f}{uncalibrated}")
     for source, part in report.per_source.items():
         best = report.best_letter_per_source.get(source)
-        print(f"  {source:>12} test: {part['accuracy']:6.2f}% of {part['images']} images"
+        print(f"  {source:>12} test: {part['accuracy']:6.2f}% of {part['images']} images, "
+              f"ECE {100 * part['calibration_error']:.2f}%"
               + (f" (best letter, 'other' aside: {best['accuracy']:.2f}%)" if best else ""))
     if report.best_letter_accuracy is not None:
         print(f"  letters read right when 'other' is left aside: {report.best_letter_accuracy:.2f}%")

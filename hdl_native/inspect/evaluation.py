@@ -43,7 +43,7 @@ class Report:
     shifts: int = 1
     weights: list = field(default_factory=list)  # [LayerWeights], one per weight matrix
     quantization: dict = None  # a quantised state's scheme, bits, per_channel and source; None for float32
-    per_source: dict = field(default_factory=dict)  # a mixture's {source: {"accuracy", "images"}}
+    per_source: dict = field(default_factory=dict)  # a mixture's {source: {"accuracy", "images", "calibration_error"}}
     # A reader with the class 'other': percent of the letters whose best letter (ignoring 'other') is right,
     # overall and per source: how it reads letters when something else has already said they are letters.
     best_letter_accuracy: float = None
@@ -145,8 +145,20 @@ def evaluate_state(path, root=None, dataset=None, seed=0, batch_size=500, model_
                   per_class=per_class_accuracy(clean.confusion, classes),
                   confused_pairs=most_confused(clean.confusion, classes), confusion=clean.confusion, classes=classes,
                   weights=layer_weights(model), quantization=quantization_of(meta),
-                  per_source=per_source_accuracy(test, clean.predictions), best_letter_accuracy=best_letter,
+                  per_source=with_calibration_per_source(per_source_accuracy(test, clean.predictions), test,
+                                                         np.exp(calibrated)),
+                  best_letter_accuracy=best_letter,
                   best_letter_per_source=best_letter_per_source)
+
+
+def with_calibration_per_source(per_source, test, probabilities):
+    """per_source ({source: {...}} of a mixture) with each source's top-label ECE in [0, 1] of `probabilities`
+    (float (n, C), the calibrated reading of all of `test`) added as "calibration_error"."""
+    for i, name in enumerate(test.source_names or ()):
+        if name in per_source:
+            part = test.sources == i
+            per_source[name]["calibration_error"] = expected_calibration_error(probabilities[part], test.labels[part])
+    return per_source
 
 
 def best_letter_scores(test, log_probs):
