@@ -20,10 +20,10 @@ HELP = "measure a saved model on a test split: accuracy, top-2, calibration, per
 
 def add_arguments(parser):
     from hdl_native.cli_types import BATCH_SIZE, SEED, THREADS, int_choice
-    from hdl_native.shifts import SHIFT_OFFSETS
     from hdl_native.data.datasets import DATASETS
     from hdl_native.data.mixture import dataset_names
     from hdl_native.data.paths import DATA_ENV
+    from hdl_native.shifts import SHIFT_OFFSETS
 
     parser.add_argument("state", metavar="STATE", help="a state file saved by training (e.g. letters.hdl)")
     parser.add_argument("--data", metavar="DIR", default=None,

@@ -6,8 +6,8 @@ import numpy as np
 
 from ..data.augment import MNIST_MEAN, MNIST_STD
 from ..errors import DataError, HDLError
-from .crops import normalize
 from ..shifts import DEFAULT_SHIFTS
+from .crops import normalize
 from .recognize import Int8LetterClassifier, LetterClassifier
 
 N_CALIBRATION_LETTERS = 512
