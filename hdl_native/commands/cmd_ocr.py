@@ -11,8 +11,9 @@ crop with an editable labels file, for `hdl-native letters --finetune DIR`;
 --json prints one object with every box and its top-3 guesses.  --dtype int8
 reads with the network quantised to int8 (hdl_native.int8).
 
-Confidences are the network's probabilities at the temperature its state stores (`hdl-native
-calibrate`; none: as the network gives them); a letter below --min-confidence prints as '?'.
+Confidences are the network's probabilities at the temperature its state stores for the number of
+--shifts copies averaged (`hdl-native calibrate` fits one per count; none: as the network gives
+them); a letter below --min-confidence prints as '?'.
 A model trained with the class 'other' (digits and punctuation, `--dataset ...,nonletters`)
 answers it for a box that is not a letter: such a box is left out of the text (a word break beside
 it still gives a space), drawn in blue without a letter in --out, and listed in --json with
