@@ -21,6 +21,7 @@ from scipy.special import log_softmax, logsumexp
 
 from .errors import HDLError
 
+CALIBRATION_ENTRIES = ("temperature", "shift_temperatures")  # what `calibrate` writes into a state
 TEMPERATURE_RANGE = (0.05, 20.0)  # beyond these a fit says the held-out set is broken, not the model
 ECE_BINS = 15
 

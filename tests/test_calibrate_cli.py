@@ -87,7 +87,6 @@ def test_a_quantised_state_keeps_its_codes(trained_with_holdout, tiny_data, tmp_
         np.testing.assert_array_equal(read_back["params"][name], value, err_msg=name)
     assert main(["quantize", str(out), "--bits", "4", "--out", str(tmp_path / "again.hdl")]) == 2  # still quantised
     capsys.readouterr()
-    assert main(["quantize", str(out), "--bits", "8", "--out", str(tmp_path / "q8.hdl")]) == 2  # quantised already
     requantised = tmp_path / "from-calibrated.hdl"
     calibrated_float = tmp_path / "fc.hdl"
     assert calibrate(trained_with_holdout, tiny_data, calibrated_float) == 0

@@ -51,7 +51,6 @@ def run(args):
 
     check_derived_state(args.out, args.state, args.force, "calibrated state file")
     checkpoint, model, meta, name, train_set, test_set = load_inputs(args)
-    before = stored_temperature(meta, args.state)
     images, labels, description = fitting_images(meta, name, train_set, test_set)
     evaluator = Evaluator(model, normalization=meta.get("normalization"))
     most = max(SHIFT_OFFSETS)
@@ -62,7 +61,7 @@ def run(args):
         shift_before, shift_after = stored_temperature(meta, args.state, shifts), fit_temperature(copies, labels)
         held_name = "held out" if shifts == 1 else f"held out, {shifts} shifts"
         fits[shifts] = (shift_before, shift_after, measured(held_name, copies, labels, shift_before, shift_after))
-    after = fits[1][1]
+    before, after, _ = fits[1]
     rows = [row for _, _, row in fits.values()]
     rows += [measured(f"{part} test", log_probs, part_labels, before, after)
              for part, log_probs, part_labels in by_source(test_set, evaluator.predict_log_probs(test_set.images))]

@@ -7,11 +7,11 @@ did.  On held-out training writers (pages of benchmarks/ocr_nonletters.py --spli
 9 shifts read 0.1 to 0.6 points more letters than 1 and print 0.8 to 1.3 points fewer digits
 and marks as letters, at 9 times the network's work (BENCHMARKS.md has the test figures).
 Log-probabilities are divided by the temperature the state stores for that number of copies
-(calibration.py; `calibrate` fits one per count) before they are averaged into confidences.  The text gets a space wherever the paper between two letters is
-clearly wider than the line's usual gap, and a '?' wherever the best guess is less likely
-than `min_confidence`.  A box whose best guess is NOT_A_LETTER (a digit or a punctuation
-mark, for models trained with that class) is left out of the text; a word break beside it
-still gives a space.
+(calibration.py; `calibrate` fits one per count) before they are averaged into confidences.
+The text gets a space wherever the paper between two letters is clearly wider than the line's
+usual gap, and a '?' wherever the best guess is less likely than `min_confidence`.  A box
+whose best guess is NOT_A_LETTER (a digit or a punctuation mark, for models trained with
+that class) is left out of the text; a word break beside it still gives a space.
 """
 from dataclasses import dataclass
 

@@ -1,8 +1,8 @@
 """Quantise a float32 state file into a quantised one (see section.py for what it holds).
 
 The quantised state keeps what a reader of the model needs (architecture, model arguments, class names,
-dataset, input normalisation) and drops what only training uses (optimiser moments, RNG and batcher state,
-settings), so its size is that of the weights.
+dataset, input normalisation, calibration temperatures) and drops what only training uses (optimiser
+moments, RNG and batcher state, settings), so its size is that of the weights.
 """
 import os
 from dataclasses import dataclass
@@ -10,14 +10,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ..calibration import CALIBRATION_ENTRIES
 from ..checkpoint import build_model, encode, load_checkpoint, save_entries
 from ..errors import HDLError
 from ..weights import named_weights
 from .section import build_section, dequantized_params
 
 # What a reader of the model needs besides its parameters.
-_KEPT_ENTRIES = ("architecture", "model_args", "classes", "dataset", "normalization", "temperature",
-                 "shift_temperatures")
+_KEPT_ENTRIES = ("architecture", "model_args", "classes", "dataset", "normalization") + CALIBRATION_ENTRIES
 
 
 @dataclass

@@ -57,17 +57,16 @@ class FinetuneSession(Session):
         super().__init__(config)
         self.measured = []  # [Measured]
         self.before = None  # {name: accuracy in percent}
-        self.temperature = None  # the calibration temperature the model's state stores, if any
-        self.shift_temperatures = None  # ... and those for shifted copies (`hdl-native calibrate`), if any
+        self.calibration = {}  # the calibration temperatures the model's state stores (calibration.CALIBRATION_ENTRIES)
 
     def load_data(self):
+        from ..calibration import CALIBRATION_ENTRIES  # here, as the next: scipy is loaded on use
         from ..ocr.user_crops import LABELS_FILE, read_labelled_crops  # here: the ocr package loads scipy
 
         config = self.config
         state = load_checkpoint(config.init)
         classes = list(state.get("classes") or [])
-        self.temperature = state.get("temperature")
-        self.shift_temperatures = state.get("shift_temperatures")
+        self.calibration = {key: state[key] for key in CALIBRATION_ENTRIES if key in state}
         crops = read_labelled_crops(config.finetune, classes)
         rng = np.random.default_rng([config.seed, 5])
         trained, held = split_crops(crops, rng)
@@ -113,10 +112,7 @@ class FinetuneSession(Session):
         entries = super().saved_entries()
         entries["finetuned_on"] = {"crops": str(self.config.finetune), "from": str(self.config.init),
                                    "images": int(len(self.train_data[1]))}
-        if self.temperature is not None:  # fitted before the fine-tune: close, not exact (`hdl-native calibrate`)
-            entries["temperature"] = self.temperature
-        if self.shift_temperatures is not None:
-            entries["shift_temperatures"] = self.shift_temperatures
+        entries.update(self.calibration)  # fitted before the fine-tune: close, not exact (`hdl-native calibrate`)
         return entries
 
 
