@@ -1,5 +1,7 @@
 """conv2d: valid cross-correlation, stride 1, batched NCHW, in tiles of im2col + GEMM
-(or, for the forward pass of very short patches, direct loops: see direct_max_patch).
+(or, for the forward pass of very short patches, direct loops: see direct_max_patch;
+or, for float32 layers with many output channels, register-blocked loops that read
+the input in place: see blocked_loops).
 
 Shape legend: N batch, C input channels, O output channels, H x W input,
 K kernel size, Ho = H-K+1, Wo = W-K+1, P = Ho*Wo output pixels per image,
@@ -15,6 +17,7 @@ Scratch memory comes from the caller: one row of `scratch` per thread.
 """
 from cython.parallel cimport parallel, prange, threadid
 from cython cimport floating
+from libc.stdlib cimport free, malloc
 
 from blas cimport gemm
 
@@ -23,6 +26,13 @@ cdef extern from "conv_direct.h" nogil:
                                      const float *bias, int c_out, float *out, float *full)
     void hdl_conv_direct_forward_f64(const double *x, int c_in, int h, int w, int k, const double *weight,
                                      const double *bias, int c_out, double *out, double *full)
+
+cdef extern from "conv_blocked.h" nogil:
+    void hdl_conv_pack_weights_f32(const float *weight, int c_out, int c_in, int kk, float *packed)
+    void hdl_conv_blocked_forward_f32(const float *x, int c_in, int h, int w, int k, const float *packed,
+                                      const float *bias, int c_out, float *out)
+    void hdl_conv_blocked_weight_grad3_f32(const float *grad, Py_ssize_t grad_stride, const float *x, int c_in,
+                                           int h, int w, int c_out, float *grad_w, float *grad_t)
 
 # The forward pass of layers whose patches hold at most this many values
 # (C*K*K) takes the direct loops of conv_direct.h: a GEMM with so short an
@@ -40,16 +50,44 @@ def set_direct_max_patch(int n_values):
     return previous
 
 
+# float32 layers take conv_blocked.h's register-blocked loops instead of
+# im2col + GEMM where those serve: the forward pass with a multiple of 16
+# output channels (and patches too long for the direct loops), the weight
+# gradient of 3x3 kernels with a multiple of 8 and enough input channels
+# and pixels (blocked_weight_grad; BENCHMARKS.md, "Register-
+# blocked convolution loops").  The input gradient stays on GEMM + col2im:
+# as a direct convolution of the zero-padded grads it does 17% more work
+# (measured no faster).
+cdef bint blocked_loops = True
+
+
+def set_blocked_loops(bint enabled):
+    """Use conv_blocked.h's loops where they serve (False: im2col + GEMM everywhere);
+    returns the old setting.  For tests and tuning."""
+    global blocked_loops
+    previous = blocked_loops
+    blocked_loops = enabled
+    return previous
+
+
 def forward_scratch_size(int c_in, int c_out, int kernel_size, int n_pixels, int tile):
     """Elements of per-thread scratch conv2d_forward needs: cols + GEMM product."""
     return (c_in * kernel_size * kernel_size + c_out) * tile * n_pixels
 
 
 def backward_scratch_size(int c_in, int c_out, int kernel_size, int n_pixels, int tile):
-    """Elements of per-thread scratch conv2d_backward needs: weight- and bias-grad sums,
-    gathered grads and columns."""
+    """Elements of per-thread scratch conv2d_backward needs: weight- and bias-grad sums, one
+    image's grads transposed (for blocked_weight_grad), gathered grads and columns."""
     cdef int ckk = c_in * kernel_size * kernel_size
-    return c_out * ckk + c_out + (ckk + c_out) * tile * n_pixels
+    return c_out * ckk + c_out + c_out * n_pixels + (ckk + c_out) * tile * n_pixels
+
+
+cdef inline bint blocked_weight_grad(Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t k,
+                                     Py_ssize_t n_pixels) noexcept nogil:
+    """Whether a float32 weight gradient takes conv_blocked.h's 3x3 loops instead of im2col + GEMM:
+    with few input channels or pixels, transposing the grads and summing the lanes cost more than
+    they save (measured on the LettersCNN's 1->32 layer at 26x26 pixels and 64->128 at 4x4)."""
+    return blocked_loops and k == 3 and c_out % 8 == 0 and c_in >= 8 and n_pixels >= 100
 
 
 cdef void im2col_tile(const floating *x, Py_ssize_t n_img, Py_ssize_t c_in, Py_ssize_t h,
@@ -163,6 +201,10 @@ def conv2d_forward(const floating[:, :, :, ::1] x,         # IN  (N, C, H, W)
                 direct_forward(&x[t, 0, 0, 0], c_in, h, w, k, &weight[0, 0], bias_ptr, c_out,
                                &out[t, 0, 0, 0], thread_scratch)
         return
+    if floating is float:
+        if blocked_loops and c_out % 16 == 0:
+            blocked_conv_forward(x, weight, bias_ptr, out, k, n_threads)
+            return
     with nogil, parallel(num_threads=n_threads):
         thread_scratch = &scratch[threadid(), 0]
         for t in prange(n_tiles, schedule='static'):
@@ -170,6 +212,23 @@ def conv2d_forward(const floating[:, :, :, ::1] x,         # IN  (N, C, H, W)
             n_img = min(tile, n - n0)
             forward_tile(&x[n0, 0, 0, 0], n_img, c_in, h, w, k, &weight[0, 0], c_out,
                          bias_ptr, &out[n0, 0, 0, 0], thread_scratch)
+
+
+cdef int blocked_conv_forward(const float[:, :, :, ::1] x, const float[:, ::1] weight, const float *bias,
+                              float[:, :, :, ::1] out, Py_ssize_t k, int n_threads) except -1:
+    """out = x (*) weight + bias through conv_blocked.h, images spread over the threads."""
+    cdef Py_ssize_t n = x.shape[0], c_in = x.shape[1], h = x.shape[2], w = x.shape[3]
+    cdef Py_ssize_t c_out = weight.shape[0], t
+    cdef float *packed = <float *> malloc(c_out * c_in * k * k * sizeof(float))
+    if packed == NULL:
+        raise MemoryError(f"conv2d: packing {c_out} x {c_in * k * k} weights")
+    with nogil:
+        hdl_conv_pack_weights_f32(&weight[0, 0], <int> c_out, <int> c_in, <int> (k * k), packed)
+        for t in prange(n, schedule='static', num_threads=n_threads):
+            hdl_conv_blocked_forward_f32(&x[t, 0, 0, 0], <int> c_in, <int> h, <int> w, <int> k, packed, bias,
+                                         <int> c_out, &out[t, 0, 0, 0])
+    free(packed)
+    return 0
 
 
 cdef double sum_row(const floating *values, Py_ssize_t n) noexcept nogil:
@@ -194,15 +253,24 @@ cdef void backward_tile(const floating *grad, const floating *x, const floating 
                         Py_ssize_t w, Py_ssize_t k, floating *grad_x, floating *grad_w,
                         floating *grad_b, floating *scratch) noexcept nogil:
     """One tile of images, each gradient only where its pointer is not NULL:
-    grad_b (O,) += pixel sums of grad;  grad_w (O, CKK) += grad (O x n_img*P) @ im2col(x)^T;
-    grad_x (n_img, C, H, W) = col2im(weight^T @ grad).  grad is gathered once for all three."""
-    cdef Py_ssize_t p = (h - k + 1) * (w - k + 1), width = n_img * p, ckk = c_in * k * k, oc
-    cdef floating *rows = scratch
-    cdef floating *cols = scratch + c_out * width
+    grad_b (O,) += pixel sums of grad;  grad_w (O, CKK) += grad (O x n_img*P) @ im2col(x)^T
+    (or, where blocked_weight_grad says so, conv_blocked.h's loops image by image);
+    grad_x (n_img, C, H, W) = col2im(weight^T @ grad).  grad is gathered once for all three.
+    scratch: O*P values for the blocked loops, then the gathered grads and the columns."""
+    cdef Py_ssize_t p = (h - k + 1) * (w - k + 1), width = n_img * p, ckk = c_in * k * k, oc, i
+    cdef floating *transposed = scratch
+    cdef floating *rows = scratch + c_out * p
+    cdef floating *cols = rows + c_out * width
     gather_channels_tile(grad, n_img, c_out, p, rows)
     if grad_b != NULL:
         for oc in range(c_out):
             grad_b[oc] += <floating> sum_row(rows + oc * width, width)
+    if floating is float:
+        if grad_w != NULL and blocked_weight_grad(c_in, c_out, k, p):
+            for i in range(n_img):
+                hdl_conv_blocked_weight_grad3_f32(rows + i * p, width, x + i * c_in * h * w, <int> c_in, <int> h,
+                                                  <int> w, <int> c_out, grad_w, transposed)
+            grad_w = NULL
     if grad_w != NULL:
         im2col_tile(x, n_img, c_in, h, w, k, cols)
         gemm(False, True, <int> c_out, <int> ckk, <int> width, <floating> 1, rows, <int> width,

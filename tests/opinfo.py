@@ -444,7 +444,11 @@ OPS = [
         Sample("odd-batch", conv_inputs(5, 2, 3, 8, 6, 3)),
         Sample("letters-conv1", conv_inputs(2, 1, 32, 28, 28, 3), gradcheck=False),
         Sample("letters-conv2", conv_inputs(3, 32, 64, 13, 13, 3), gradcheck=False),
-        Sample("letters-conv3", conv_inputs(2, 64, 128, 6, 6, 3), gradcheck=False)],
+        Sample("letters-conv3", conv_inputs(2, 64, 128, 6, 6, 3), gradcheck=False),
+        # float32 through conv_blocked.h: three 16-channel blocks with rows of 6 + 4 pixels; and 24
+        # channels, a multiple of 8 (blocked weight gradient) but not of 16 (GEMM forward)
+        Sample("blocked-48", conv_inputs(3, 8, 48, 12, 12, 3), gradcheck=False),
+        Sample("blocked-24", conv_inputs(2, 8, 24, 12, 13, 3), gradcheck=False)],
         reference_grad=conv2d_grad),
     OpInfo("F.max_pool2d", F.max_pool2d, maxpool_ref, [
         Sample("k2-even", normal(2, 3, 4, 6), {"kernel_size": 2}),

@@ -31,6 +31,10 @@ CONV_SHAPES = [
     (2, 3, 2, 9, 11, 5),      # 5x5 kernel, non-square
     (1, 1, 1, 5, 5, 5),       # kernel as large as the image
     (5, 2, 3, 8, 6, 3),       # odd batch
+    (2, 32, 32, 26, 26, 3),   # LettersVGG conv2: rows of whole 6-pixel runs in the blocked loops
+    (3, 5, 48, 9, 12, 3),     # three 16-channel blocks, rows of 6 + 4 pixels
+    (2, 4, 16, 7, 8, 5),      # 5x5 kernel, rows of 4 pixels only
+    (1, 2, 16, 5, 5, 5),      # one output pixel
 ]
 CONV_IDS = ["x".join(map(str, s)) for s in CONV_SHAPES]
 
@@ -59,15 +63,25 @@ def arrays(rng, dtype, *shapes):
 
 
 # ---------------------------------------------------------------- conv2d
-@pytest.fixture(params=["gemm-only", "direct-only"])
+FORWARD_PATHS = {  # (direct_max_patch, blocked_loops)
+    "gemm-only": (0, False),
+    "direct-only": (10 ** 6, False),
+    "blocked": (0, True),   # float32 with a multiple of 16 output channels; the rest falls back to GEMM
+}
+
+
+@pytest.fixture(params=list(FORWARD_PATHS))
 def forward_path(request):
-    """The forward runs direct loops for short patches, im2col + GEMM otherwise (the op table
-    tests that choice); force each way on every shape."""
+    """The forward runs direct loops for short patches, conv_blocked.h's loops for float32 layers
+    with a multiple of 16 output channels, im2col + GEMM otherwise (the op table tests that choice);
+    force each way on every shape."""
     from hdl_native._native import conv2d
 
-    previous = conv2d.set_direct_max_patch({"gemm-only": 0, "direct-only": 10 ** 6}[request.param])
+    max_patch, blocked = FORWARD_PATHS[request.param]
+    previous = conv2d.set_direct_max_patch(max_patch), conv2d.set_blocked_loops(blocked)
     yield
-    conv2d.set_direct_max_patch(previous)
+    conv2d.set_direct_max_patch(previous[0])
+    conv2d.set_blocked_loops(previous[1])
 
 
 @pytest.mark.parametrize("shape", CONV_SHAPES, ids=CONV_IDS)

@@ -1,0 +1,151 @@
+/* Direct float32 forward convolution of ONE image with 16 output channels in
+ * the vector lanes, for the layers where im2col + GEMM runs far below the
+ * CPU's peak: with 32 or 64 output channels the GEMM has only 32 or 64 rows,
+ * so the BLAS spends much of its time packing the (C*K*K, pixels) columns
+ * that im2col has just written nine times larger than the input (measured on
+ * a Zen 2 core: 43 GFLOP/s for the LettersVGG's 32->32 layer at 26x26, where
+ * PyTorch's direct kernel reaches 80).
+ *
+ * x (C, H, W); packed weights (O/16, C, K*K, 16): hdl_conv_pack_weights_f32
+ * of weight (O, C, K, K); out (O, Ho, Wo), Ho = H-K+1, Wo = W-K+1.
+ *
+ * For each block of 16 output channels and each row of output, COLS output
+ * pixels at a time keep 2*COLS accumulators of 8 lanes in registers; every
+ * (input channel, tap) adds x[c, oh+kh, ow+p+kw] (one broadcast value) times
+ * the 16 weights of that tap, so the input is read in place and nothing is
+ * packed but the weights (O*C*K*K values, once per call).  With AVX2 the 12
+ * accumulators, 2 weight vectors and a broadcast fit the 16 ymm registers. */
+#ifndef HDL_CONV_BLOCKED_H
+#define HDL_CONV_BLOCKED_H
+#include <stddef.h>
+#include <string.h>
+#include "fast_math.h"
+
+#define HDL_CONV_LANES 16
+#define HDL_CONV_COLS 6
+
+typedef float hdl_v8f __attribute__((vector_size(32), aligned(4)));
+
+/* packed[((o / 16) * C + c) * KK + t][o % 16] = weight[o][c][t]; O a multiple of 16. */
+static void hdl_conv_pack_weights_f32(const float *restrict weight, int c_out, int c_in, int kk,
+                                      float *restrict packed) {
+    for (int o = 0; o < c_out; o++)
+        for (int c = 0; c < c_in; c++)
+            for (int t = 0; t < kk; t++)
+                packed[(((ptrdiff_t) (o / HDL_CONV_LANES) * c_in + c) * kk + t) * HDL_CONV_LANES
+                       + o % HDL_CONV_LANES] = weight[((ptrdiff_t) o * c_in + c) * kk + t];
+}
+
+/* n_cols (a constant after inlining) output pixels from (oh, ow) on, 16 channels from block_weights. */
+HDL_INLINE void hdl_conv_blocked_cols(const float *restrict x, int c_in, int h, int w, int k,
+                                      const float *restrict block_weights, hdl_v8f bias_lo, hdl_v8f bias_hi,
+                                      float *restrict out_block, int ho, int wo, int oh, int ow,
+                                      const int n_cols) {
+    hdl_v8f lo[HDL_CONV_COLS], hi[HDL_CONV_COLS];
+    for (int p = 0; p < n_cols; p++) {
+        lo[p] = bias_lo;
+        hi[p] = bias_hi;
+    }
+    const float *restrict wt = block_weights;
+    for (int c = 0; c < c_in; c++) {
+        const float *restrict row = x + ((ptrdiff_t) c * h + oh) * w + ow;
+        for (int kh = 0; kh < k; kh++, row += w)
+            for (int kw = 0; kw < k; kw++, wt += HDL_CONV_LANES) {
+                hdl_v8f w_lo = *(const hdl_v8f *) wt, w_hi = *(const hdl_v8f *) (wt + 8);
+                for (int p = 0; p < n_cols; p++) {
+                    float value = row[p + kw];
+                    lo[p] += value * w_lo;
+                    hi[p] += value * w_hi;
+                }
+            }
+    }
+    ptrdiff_t plane = (ptrdiff_t) ho * wo;
+    float *restrict dst = out_block + (ptrdiff_t) oh * wo + ow;
+    for (int p = 0; p < n_cols; p++)
+        for (int lane = 0; lane < 8; lane++) {
+            dst[lane * plane + p] = lo[p][lane];
+            dst[(lane + 8) * plane + p] = hi[p][lane];
+        }
+}
+
+/* out = x (*) weight + bias (bias may be NULL) for one image; c_out a multiple of 16. */
+HDL_MULTIVERSION
+static void hdl_conv_blocked_forward_f32(const float *restrict x, int c_in, int h, int w, int k,
+                                         const float *restrict packed, const float *bias, int c_out,
+                                         float *restrict out) {
+    int ho = h - k + 1, wo = w - k + 1;
+    ptrdiff_t block_size = (ptrdiff_t) c_in * k * k * HDL_CONV_LANES;
+    for (int block = 0; block < c_out / HDL_CONV_LANES; block++) {
+        const float *restrict block_weights = packed + block * block_size;
+        float *restrict out_block = out + (ptrdiff_t) block * HDL_CONV_LANES * ho * wo;
+        hdl_v8f bias_lo = {0}, bias_hi = {0};
+        if (bias) {
+            memcpy(&bias_lo, bias + block * HDL_CONV_LANES, sizeof bias_lo);
+            memcpy(&bias_hi, bias + block * HDL_CONV_LANES + 8, sizeof bias_hi);
+        }
+#define HDL_CONV_COLS_AT(N) hdl_conv_blocked_cols(x, c_in, h, w, k, block_weights, bias_lo, bias_hi, \
+                                                  out_block, ho, wo, oh, ow, N)
+        for (int oh = 0; oh < ho; oh++) {
+            int ow = 0;
+            for (; ow + HDL_CONV_COLS <= wo; ow += HDL_CONV_COLS)
+                HDL_CONV_COLS_AT(HDL_CONV_COLS);
+            switch (wo - ow) { /* the row's last pixels, each count its own unrolled copy */
+            case 5: HDL_CONV_COLS_AT(5); break;
+            case 4: HDL_CONV_COLS_AT(4); break;
+            case 3: HDL_CONV_COLS_AT(3); break;
+            case 2: HDL_CONV_COLS_AT(2); break;
+            case 1: HDL_CONV_COLS_AT(1); break;
+            default: break;
+            }
+        }
+#undef HDL_CONV_COLS_AT
+    }
+}
+
+/* The weight gradient of a 3x3 convolution over ONE image, 8 output channels in the lanes:
+ * grad_w (O, C, 9) += sum over output pixels (oh, ow) of grad[o, oh, ow] * x[c, oh+kh, ow+kw].
+ * As in the forward pass, im2col would write the input nine times over for a GEMM with only O
+ * rows; here each (input channel, 8 output channels) keeps its nine taps' sums in registers
+ * while one pass over the pixels broadcasts each input value into them.
+ *
+ * grad: (O, Ho*Wo) with rows grad_stride apart; x (C, H, W); grad_w (O, C*9), added to;
+ * grad_t: scratch of Ho*Wo*O values (grad transposed, so 8 channels of a pixel are one load).
+ * O a multiple of 8. */
+HDL_MULTIVERSION
+static void hdl_conv_blocked_weight_grad3_f32(const float *restrict grad, ptrdiff_t grad_stride,
+                                              const float *restrict x, int c_in, int h, int w, int c_out,
+                                              float *restrict grad_w, float *restrict grad_t) {
+    int ho = h - 2, wo = w - 2;
+    ptrdiff_t n_pixels = (ptrdiff_t) ho * wo;
+    for (int o = 0; o < c_out; o++)
+        for (ptrdiff_t j = 0; j < n_pixels; j++)
+            grad_t[j * c_out + o] = grad[o * grad_stride + j];
+    for (int c = 0; c < c_in; c++) {
+        const float *restrict plane = x + (ptrdiff_t) c * h * w;
+        for (int block = 0; block < c_out / 8; block++) {
+            hdl_v8f sums[9] = {{0}};
+            const float *restrict g = grad_t + block * 8;
+            for (int oh = 0; oh < ho; oh++) {
+                const float *restrict r0 = plane + (ptrdiff_t) oh * w, *restrict r1 = r0 + w, *restrict r2 = r1 + w;
+                for (int ow = 0; ow < wo; ow++, g += c_out) {
+                    hdl_v8f lanes = *(const hdl_v8f *) g;
+                    sums[0] += r0[ow] * lanes;
+                    sums[1] += r0[ow + 1] * lanes;
+                    sums[2] += r0[ow + 2] * lanes;
+                    sums[3] += r1[ow] * lanes;
+                    sums[4] += r1[ow + 1] * lanes;
+                    sums[5] += r1[ow + 2] * lanes;
+                    sums[6] += r2[ow] * lanes;
+                    sums[7] += r2[ow + 1] * lanes;
+                    sums[8] += r2[ow + 2] * lanes;
+                }
+            }
+            for (int lane = 0; lane < 8; lane++) {
+                float *restrict dst = grad_w + ((ptrdiff_t) (block * 8 + lane) * c_in + c) * 9;
+                for (int tap = 0; tap < 9; tap++)
+                    dst[tap] += sums[tap][lane];
+            }
+        }
+    }
+}
+#endif
