@@ -34,6 +34,8 @@ CONV_SHAPES = [
     (2, 32, 32, 26, 26, 3),   # LettersVGG conv2: rows of whole 6-pixel runs in the blocked loops
     (3, 5, 48, 9, 12, 3),     # three 16-channel blocks, rows of 6 + 4 pixels
     (2, 4, 16, 7, 8, 5),      # 5x5 kernel, rows of 4 pixels only
+    (2, 3, 32, 5, 10, 3),     # rows of 8 pixels: 4 + 4
+    (2, 3, 16, 6, 15, 3),     # rows of 13 pixels: 6 + 4 + 3
     (1, 2, 16, 5, 5, 5),      # one output pixel
 ]
 CONV_IDS = ["x".join(map(str, s)) for s in CONV_SHAPES]
