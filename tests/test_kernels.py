@@ -31,12 +31,13 @@ CONV_SHAPES = [
     (2, 3, 2, 9, 11, 5),      # 5x5 kernel, non-square
     (1, 1, 1, 5, 5, 5),       # kernel as large as the image
     (5, 2, 3, 8, 6, 3),       # odd batch
+    # the blocked loops take batches of at least 100 output pixels (float32, 16k output channels)
     (2, 32, 32, 26, 26, 3),   # LettersVGG conv2: rows of whole 6-pixel runs in the blocked loops
     (3, 5, 48, 9, 12, 3),     # three 16-channel blocks, rows of 6 + 4 pixels
-    (2, 4, 16, 7, 8, 5),      # 5x5 kernel, rows of 4 pixels only
-    (2, 3, 32, 5, 10, 3),     # rows of 8 pixels: 4 + 4
+    (9, 4, 16, 7, 8, 5),      # 5x5 kernel, rows of 4 pixels only
+    (5, 3, 32, 5, 10, 3),     # rows of 8 pixels: 4 + 4
     (2, 3, 16, 6, 15, 3),     # rows of 13 pixels: 6 + 4 + 3
-    (1, 2, 16, 5, 5, 5),      # one output pixel
+    (100, 2, 16, 5, 5, 5),    # one output pixel per image
 ]
 CONV_IDS = ["x".join(map(str, s)) for s in CONV_SHAPES]
 
