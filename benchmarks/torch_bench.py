@@ -23,7 +23,7 @@ from torch_nets import TORCH_BUILDERS, TorchCharTrainingStep, TorchTrainingStep,
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", choices=["letters-cnn", "digits-mlp", "char-gru", "char-lstm"], default="letters-cnn")
+    parser.add_argument("--model", choices=["letters-cnn", "letters-vgg", "digits-mlp", "char-gru", "char-lstm"], default="letters-cnn")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--seq-len", type=int, default=100)
     parser.add_argument("--threads", type=int, default=1)

@@ -32,6 +32,19 @@ def build_letters_cnn(torch, n_classes=26):
     )
 
 
+def build_letters_vgg(torch, n_classes=26):
+    """conv3x3 1->32, GELU, conv 32->32, pool2 (24->12), GELU, conv 32->64, GELU, conv 64->64, pool2 (8->4),
+    GELU, flatten 1024, fc 1024->128, GELU, fc 128->n_classes (the shipped reader's network)."""
+    nn = torch.nn
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3), nn.GELU(), nn.Conv2d(32, 32, 3), nn.MaxPool2d(2, ceil_mode=True), nn.GELU(),
+        nn.Conv2d(32, 64, 3), nn.GELU(), nn.Conv2d(64, 64, 3), nn.MaxPool2d(2, ceil_mode=True), nn.GELU(),
+        nn.Flatten(),
+        nn.Linear(1024, 128), nn.GELU(),
+        nn.Linear(128, n_classes),
+    )
+
+
 def build_digits_mlp(torch, n_classes=10):
     """flatten 784, fc 784->128, ReLU, fc 128->64, ReLU, fc 64->n_classes."""
     nn = torch.nn
@@ -43,10 +56,11 @@ def build_digits_mlp(torch, n_classes=10):
     )
 
 
-TORCH_BUILDERS = {"letters-cnn": build_letters_cnn, "digits-mlp": build_digits_mlp}
+TORCH_BUILDERS = {"letters-cnn": build_letters_cnn, "letters-vgg": build_letters_vgg, "digits-mlp": build_digits_mlp}
 # Our parameter names in the order of the torch Sequential's parameters.
 OUR_PARAMETER_ORDER = {
     "letters-cnn": ["c1", "c2", "c3", "fc1", "fc2", "fc3"],
+    "letters-vgg": ["c1", "c2", "c3", "c4", "fc1", "fc2"],
     "digits-mlp": ["fc1", "fc2", "fc3"],
 }
 
