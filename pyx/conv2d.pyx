@@ -17,7 +17,6 @@ Scratch memory comes from the caller: one row of `scratch` per thread.
 """
 from cython.parallel cimport parallel, prange, threadid
 from cython cimport floating
-from libc.stdlib cimport free, malloc
 
 from blas cimport gemm
 
@@ -71,8 +70,14 @@ def set_blocked_loops(bint enabled):
 
 
 def forward_scratch_size(int c_in, int c_out, int kernel_size, int n_pixels, int tile):
-    """Elements of per-thread scratch conv2d_forward needs: cols + GEMM product."""
+    """Elements of per-thread scratch conv2d_forward needs on im2col + GEMM: cols + GEMM product.
+    The blocked loops need packed_weights_size in the first row instead (else GEMM runs)."""
     return (c_in * kernel_size * kernel_size + c_out) * tile * n_pixels
+
+
+def packed_weights_size(Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t kernel_size):
+    """Elements of scratch (its first row) the blocked forward loops pack the weights into."""
+    return c_out * c_in * kernel_size * kernel_size
 
 
 def backward_scratch_size(int c_in, int c_out, int kernel_size, int n_pixels, int tile):
@@ -181,7 +186,7 @@ def conv2d_forward(const floating[:, :, :, ::1] x,         # IN  (N, C, H, W)
                    const floating[:, ::1] weight,          # IN  (O, C*K*K)
                    const floating[::1] bias,               # IN  (O,) or None
                    floating[:, :, :, ::1] out,             # OUT (N, O, Ho, Wo)
-                   floating[:, ::1] scratch,               # scratch (threads, forward_scratch_size)
+                   floating[:, ::1] scratch,               # scratch (threads, forward_scratch_size or more)
                    int kernel_size, int tile, int n_threads):
     """out = x (*) weight + bias, tiles of `tile` images spread over `n_threads` threads."""
     cdef Py_ssize_t n = x.shape[0], c_in = x.shape[1], h = x.shape[2], w = x.shape[3]
@@ -204,8 +209,9 @@ def conv2d_forward(const floating[:, :, :, ::1] x,         # IN  (N, C, H, W)
     if floating is float:
         # Packing the weights costs about what 100 output pixels do: fewer in the whole batch (the
         # LettersCNN's third layer at batch 1: 16) and im2col + GEMM measured faster.
-        if blocked_loops and c_out % 16 == 0 and n * out.shape[2] * out.shape[3] >= 100:
-            blocked_conv_forward(x, weight, bias_ptr, out, k, n_threads)
+        if (blocked_loops and c_out % 16 == 0 and n * out.shape[2] * out.shape[3] >= 100
+                and scratch.shape[1] >= packed_weights_size(c_in, c_out, k)):
+            blocked_conv_forward(x, weight, bias_ptr, out, k, &scratch[0, 0], n_threads)
             return
     with nogil, parallel(num_threads=n_threads):
         thread_scratch = &scratch[threadid(), 0]
@@ -216,21 +222,17 @@ def conv2d_forward(const floating[:, :, :, ::1] x,         # IN  (N, C, H, W)
                          bias_ptr, &out[n0, 0, 0, 0], thread_scratch)
 
 
-cdef int blocked_conv_forward(const float[:, :, :, ::1] x, const float[:, ::1] weight, const float *bias,
-                              float[:, :, :, ::1] out, Py_ssize_t k, int n_threads) except -1:
-    """out = x (*) weight + bias through conv_blocked.h, images spread over the threads."""
+cdef void blocked_conv_forward(const float[:, :, :, ::1] x, const float[:, ::1] weight, const float *bias,
+                               float[:, :, :, ::1] out, Py_ssize_t k, float *packed, int n_threads) noexcept:
+    """out = x (*) weight + bias through conv_blocked.h, images spread over the threads;
+    packed: packed_weights_size values of scratch."""
     cdef Py_ssize_t n = x.shape[0], c_in = x.shape[1], h = x.shape[2], w = x.shape[3]
     cdef Py_ssize_t c_out = weight.shape[0], t
-    cdef float *packed = <float *> malloc(c_out * c_in * k * k * sizeof(float))
-    if packed == NULL:
-        raise MemoryError(f"conv2d: packing {c_out} x {c_in * k * k} weights")
     with nogil:
         hdl_conv_pack_weights_f32(&weight[0, 0], <int> c_out, <int> c_in, <int> (k * k), packed)
         for t in prange(n, schedule='static', num_threads=n_threads):
             hdl_conv_blocked_forward_f32(&x[t, 0, 0, 0], <int> c_in, <int> h, <int> w, <int> k, packed, bias,
                                          <int> c_out, &out[t, 0, 0, 0])
-    free(packed)
-    return 0
 
 
 cdef double sum_row(const floating *values, Py_ssize_t n) noexcept nogil:

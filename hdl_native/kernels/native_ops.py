@@ -87,7 +87,8 @@ class NativeOps(NativeRecurrentOps, NumpyOps):
         n_threads = get_num_threads()
         per_image = conv2d.forward_scratch_size(c_in, c_out, k, p, 1)
         tile = self.conv_tile(n, per_image * x.itemsize, n_threads)
-        scratch = self.scratch("conv", x.dtype, n_threads, conv2d.forward_scratch_size(c_in, c_out, k, p, tile))
+        scratch = self.scratch("conv", x.dtype, n_threads, max(conv2d.forward_scratch_size(c_in, c_out, k, p, tile),
+                                                               conv2d.packed_weights_size(c_in, c_out, k)))
         pin_single_threaded_blas()
         conv2d.conv2d_forward(x, weight.reshape(c_out, -1), bias, out, scratch, k, tile, n_threads)
         return out
