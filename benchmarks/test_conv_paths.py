@@ -75,11 +75,11 @@ def test_conv_layer(benchmark, layer, direction, path, threads):
         benchmark(run)
     else:
         subtract = 0.0
-        previous = conv2d.set_blocked_loops(path == "blocked")
+        previous = conv2d.set_paths(blocked=path == "blocked")
         try:
             benchmark(ours(direction, *arrays))
         finally:
-            conv2d.set_blocked_loops(previous)
+            conv2d.set_paths(**previous)
     seconds = timed_seconds(benchmark, "min")
     if seconds is None:
         return

@@ -36,36 +36,29 @@ cdef extern from "conv_blocked.h" nogil:
 # The forward pass of layers whose patches hold at most this many values
 # (C*K*K) takes the direct loops of conv_direct.h: a GEMM with so short an
 # inner dimension runs far below the BLAS's best (the 1-channel 3x3 first
-# layer: 9).  Backward passes always use im2col + GEMM (measured faster).
+# layer: 9).
 cdef int direct_max_patch = 27
-
-
-def set_direct_max_patch(int n_values):
-    """Run forward passes with patches of at most n_values on the direct loops (0: never);
-    returns the old value.  For tests and tuning."""
-    global direct_max_patch
-    previous = direct_max_patch
-    direct_max_patch = n_values
-    return previous
-
-
 # float32 layers take conv_blocked.h's register-blocked loops instead of
 # im2col + GEMM where those serve: the forward pass with a multiple of 16
 # output channels (and patches too long for the direct loops), the weight
 # gradient of 3x3 kernels with a multiple of 8 and enough input channels
-# and pixels (blocked_weight_grad; BENCHMARKS.md, "Register-
-# blocked convolution loops").  The input gradient stays on GEMM + col2im:
-# as a direct convolution of the zero-padded grads it does 17% more work
+# and pixels (blocked_weight_grad; BENCHMARKS.md, "Register-blocked
+# convolution loops").  The input gradient stays on GEMM + col2im: as a
+# direct convolution of the zero-padded grads it does 17% more work
 # (measured no faster).
 cdef bint blocked_loops = True
 
 
-def set_blocked_loops(bint enabled):
-    """Use conv_blocked.h's loops where they serve (False: im2col + GEMM everywhere);
-    returns the old setting.  For tests and tuning."""
-    global blocked_loops
-    previous = blocked_loops
-    blocked_loops = enabled
+def set_paths(max_patch=None, blocked=None):
+    """Choose the loops: forward passes with patches of at most max_patch values on the direct loops
+    (0: never); conv_blocked.h's loops where they serve, or not (blocked=False: im2col + GEMM); None
+    keeps a setting.  Returns the old settings, for set_paths(**old).  For tests and tuning."""
+    global direct_max_patch, blocked_loops
+    previous = {"max_patch": direct_max_patch, "blocked": bool(blocked_loops)}
+    if max_patch is not None:
+        direct_max_patch = max_patch
+    if blocked is not None:
+        blocked_loops = blocked
     return previous
 
 

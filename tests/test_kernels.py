@@ -66,10 +66,10 @@ def arrays(rng, dtype, *shapes):
 
 
 # ---------------------------------------------------------------- conv2d
-FORWARD_PATHS = {  # (direct_max_patch, blocked_loops)
-    "gemm-only": (0, False),
-    "direct-only": (10 ** 6, False),
-    "blocked": (0, True),   # float32 with a multiple of 16 output channels; the rest falls back to GEMM
+FORWARD_PATHS = {
+    "gemm-only": dict(max_patch=0, blocked=False),
+    "direct-only": dict(max_patch=10 ** 6, blocked=False),
+    "blocked": dict(max_patch=0, blocked=True),  # float32 with 16k output channels; the rest falls back to GEMM
 }
 
 
@@ -80,11 +80,9 @@ def forward_path(request):
     force each way on every shape."""
     from hdl_native._native import conv2d
 
-    max_patch, blocked = FORWARD_PATHS[request.param]
-    previous = conv2d.set_direct_max_patch(max_patch), conv2d.set_blocked_loops(blocked)
+    previous = conv2d.set_paths(**FORWARD_PATHS[request.param])
     yield
-    conv2d.set_direct_max_patch(previous[0])
-    conv2d.set_blocked_loops(previous[1])
+    conv2d.set_paths(**previous)
 
 
 @pytest.mark.parametrize("shape", CONV_SHAPES, ids=CONV_IDS)
