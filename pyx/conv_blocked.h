@@ -24,7 +24,9 @@
 #define HDL_CONV_LANES 16
 #define HDL_CONV_COLS 6
 
-typedef float hdl_v8f __attribute__((vector_size(32), aligned(4)));
+/* 8 floats, loadable from any float address (aligned(4)) and allowed to alias float arrays (may_alias,
+ * as immintrin.h's __m256 is): the loops read float scratch they have just written through it. */
+typedef float hdl_v8f __attribute__((vector_size(32), aligned(4), may_alias));
 
 /* packed[((o / 16) * C + c) * KK + t][o % 16] = weight[o][c][t]; O a multiple of 16. */
 static void hdl_conv_pack_weights_f32(const float *restrict weight, int c_out, int c_in, int kk,
