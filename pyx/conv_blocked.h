@@ -1,5 +1,6 @@
-/* Direct float32 forward convolution of ONE image with 16 output channels in
- * the vector lanes, for the layers where im2col + GEMM runs far below the
+/* Register-blocked float32 convolution loops: the forward pass of ONE image with
+ * 16 output channels in the vector lanes (here) and the 3x3 weight gradient
+ * (hdl_conv_blocked_weight_grad3_f32, below), for the layers where im2col + GEMM runs far below the
  * CPU's peak: with 32 or 64 output channels the GEMM has only 32 or 64 rows,
  * so the BLAS spends much of its time packing the (C*K*K, pixels) columns
  * that im2col has just written nine times larger than the input (measured on
