@@ -52,6 +52,17 @@ def test_a_mixture_is_its_sources_one_after_the_other(letter_sets):
     assert mixture.classes == letters.classes
 
 
+def test_source_masks_say_which_images_came_from_each_source(letter_sets):
+    mixture = load_dataset("letters,nistvowels:3,unipen", "train", letter_sets)
+    masks = mixture.source_masks()
+    assert [name for name, _ in masks] == ["letters", "nistvowels", "unipen"]
+    for i, (_, mask) in enumerate(masks):
+        np.testing.assert_array_equal(mask, mixture.sources == i)
+    no_vowels = replace(mixture, sources=np.where(mixture.sources == 1, 2, mixture.sources))
+    assert [name for name, _ in no_vowels.source_masks()] == ["letters", "unipen"]  # a source without images
+    assert load_dataset("letters", "train", letter_sets).source_masks() == []
+
+
 def test_writers_come_from_unipen_meta_and_stay_apart_across_contributors(letter_sets):
     mixture = load_mixture("letters,unipen", "train", letter_sets)
     assert (mixture.writers[:52] == -1).all()

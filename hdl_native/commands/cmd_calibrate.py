@@ -156,8 +156,7 @@ def by_source(dataset, log_probs):
     """[(source name, log_probs (m, C), labels (m,))] per source of a mixture; one entry for a single dataset."""
     if dataset.sources is None:
         return [(dataset.name, log_probs, dataset.labels)]
-    return [(source, log_probs[dataset.sources == i], dataset.labels[dataset.sources == i])
-            for i, source in enumerate(dataset.source_names) if (dataset.sources == i).any()]
+    return [(source, log_probs[mask], dataset.labels[mask]) for source, mask in dataset.source_masks()]
 
 
 def measured(name, log_probs, labels, before, after):

@@ -120,6 +120,13 @@ class Dataset:
     def __len__(self):
         return len(self.labels)
 
+    def source_masks(self):
+        """[(source name, bool (N,))]: which images came from each source of a mixture, in source order,
+        sources without an image left out; [] for a single dataset."""
+        if self.sources is None:
+            return []
+        return [(name, self.sources == i) for i, name in enumerate(self.source_names) if (self.sources == i).any()]
+
     def __repr__(self):
         return (f"Dataset({self.name!r}, {self.split!r}, {len(self)} images, "
                 f"{self.n_classes} classes, from {self.images_path.parent})")

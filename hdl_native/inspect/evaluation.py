@@ -154,10 +154,8 @@ def evaluate_state(path, root=None, dataset=None, seed=0, batch_size=500, model_
 def with_calibration_per_source(per_source, test, probabilities):
     """per_source ({source: {...}} of a mixture) with each source's top-label ECE in [0, 1] of `probabilities`
     (float (n, C), the calibrated reading of all of `test`) added as "calibration_error"."""
-    for i, name in enumerate(test.source_names or ()):
-        if name in per_source:
-            part = test.sources == i
-            per_source[name]["calibration_error"] = expected_calibration_error(probabilities[part], test.labels[part])
+    for name, mask in test.source_masks():
+        per_source[name]["calibration_error"] = expected_calibration_error(probabilities[mask], test.labels[mask])
     return per_source
 
 

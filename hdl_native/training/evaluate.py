@@ -83,12 +83,9 @@ def summarize(log_probs, labels):
 
 def per_source_accuracy(dataset, predictions):
     """{source name: {"accuracy": percent, "images": count}} of a mixture's predictions (int (N,)); {} otherwise."""
-    if dataset.sources is None:
-        return {}
     correct = predictions == dataset.labels
-    return {name: {"accuracy": 100.0 * float(correct[dataset.sources == i].mean()),
-                   "images": int((dataset.sources == i).sum())}
-            for i, name in enumerate(dataset.source_names) if (dataset.sources == i).any()}
+    return {name: {"accuracy": 100.0 * float(correct[mask].mean()), "images": int(mask.sum())}
+            for name, mask in dataset.source_masks()}
 
 
 def format_confusion(confusion, classes):
