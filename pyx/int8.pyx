@@ -18,27 +18,45 @@ requantisation is non-decreasing (multiplier >= 0), so the result equals pooling
 with a quarter of the values left to requantise (int8_epilogue.h).
 
 The int8 GEMM (int8_dot.h) has a portable version, an AVX2 one and VNNI ones, picked at import
-by what the CPU supports; set_path() forces one.  All give the same int32s.  Threads take whole
-images (prange over the batch); each uses its own row of the caller's scratch.  conv2d_u8 runs
-one layer; network_u8 runs a whole network image by image in a single parallel region, since
-on a busy machine every region start and end waits for all its threads to get a core.
+by what the CPU supports; set_path() forces one.  All give the same int32s.  The AVX2 one is
+"wide": it reads int16 copies of the codes and of the weights (each layer's weight_wide), since
+AVX2 multiplies bytes exactly only after widening them, and it reads the patches where they lie
+in the image when weight_wide is packed for that (wide_kernel_width > 0), without im2col.
+
+Threads take whole images (prange over the batch); each uses its own row of the caller's
+scratch.  conv2d_u8 runs one layer; network_u8 runs a whole network image by image in a single
+parallel region, since on a busy machine every region start and end waits for all its threads
+to get a core.
 """
 from cython.parallel cimport prange, threadid
-from libc.stdint cimport int8_t, int32_t, uint8_t
-from libc.string cimport memcpy
+from libc.stdint cimport int8_t, int16_t, int32_t, uint8_t
+
+import numpy as np
 
 cdef extern from "int8_dot.h" nogil:
     ctypedef void (*hdl_gemm_u8s8_fn)(const uint8_t *a, Py_ssize_t lda, Py_ssize_t n_rows, Py_ssize_t n_k4,
                                       const int8_t *w, Py_ssize_t n_out, int32_t *c, Py_ssize_t ldc)
+    ctypedef void (*hdl_conv_s16_fn)(const int16_t *x, Py_ssize_t h, Py_ssize_t w, Py_ssize_t c, Py_ssize_t k,
+                                     Py_ssize_t kw, const int16_t *weight, Py_ssize_t n_out, int32_t *acc,
+                                     Py_ssize_t ldc)
     int HDL_INT8_PORTABLE, HDL_INT8_AVX512VNNI, HDL_INT8_AVXVNNI, HDL_INT8_AVX512VNNI256, HDL_INT8_AVX2
     int hdl_int8_path_supported(int path)
     int hdl_int8_best_path()
     hdl_gemm_u8s8_fn hdl_int8_gemm_of(int path)
+    hdl_conv_s16_fn hdl_int8_wide_conv_of(int path)
+
+cdef extern from "int8_im2col.h" nogil:
+    void hdl_im2col_u8(const uint8_t *x, Py_ssize_t h, Py_ssize_t w, Py_ssize_t c, Py_ssize_t k, Py_ssize_t k_padded,
+                       uint8_t *cols)
+    void hdl_im2col_s16(const uint8_t *x, Py_ssize_t h, Py_ssize_t w, Py_ssize_t c, Py_ssize_t k, Py_ssize_t k_padded,
+                        int16_t *cols)
+    void hdl_widen_u8(const uint8_t *x, Py_ssize_t n, int16_t *out)
 
 cdef extern from "int8_epilogue.h" nogil:
-    void hdl_int8_pool_requantize(const int32_t *acc, Py_ssize_t ho, Py_ssize_t wo, Py_ssize_t ld, Py_ssize_t p,
-                                  Py_ssize_t n_out, const float *multiplier, const float *offset,
-                                  const uint8_t *table, uint8_t *out)
+    ctypedef void (*hdl_int8_pool_requantize_fn)(const int32_t *acc, Py_ssize_t ho, Py_ssize_t wo, Py_ssize_t ld,
+                                                 Py_ssize_t p, Py_ssize_t n_out, const float *multiplier,
+                                                 const float *offset, const uint8_t *table, uint8_t *out)
+    hdl_int8_pool_requantize_fn hdl_int8_pool_requantize_of(int avx2)
     void hdl_int8_dequantize(const int32_t *acc, Py_ssize_t n_rows, Py_ssize_t ld, Py_ssize_t n_out,
                              const float *multiplier, const float *offset, float *out)
 
@@ -70,75 +88,83 @@ def set_path(str name):
     return previous
 
 
-# Patch runs (k*C bytes) at least this long are copied with memcpy.
-cdef Py_ssize_t MIN_MEMCPY_RUN = 32
-
-
 cdef inline Py_ssize_t round_up(Py_ssize_t n, Py_ssize_t multiple) noexcept nogil:
     return (n + multiple - 1) // multiple * multiple
 
 
-def conv_scratch_size(int h, int w, int c_in, int kernel_size, int c_out_padded):
-    """Bytes of per-thread scratch the conv kernels need: im2col rows and int32 accumulators."""
-    cdef Py_ssize_t n_pixels = (h - kernel_size + 1) * (w - kernel_size + 1)
-    cdef Py_ssize_t cols = round_up(n_pixels * round_up(kernel_size * kernel_size * c_in, 4), 64)
-    return round_up(cols + 4 * n_pixels * c_out_padded, 64)
+cdef struct PathKernels:
+    # The kernels of the current path: its convolution on int16 operands, `wide`, when it has one,
+    # else its GEMM on bytes, `narrow`; and the epilogue, the AVX2 one on every path but "portable" (each of the
+    # others needs AVX2), so that forcing "portable" also tests the plain epilogue.
+    hdl_gemm_u8s8_fn narrow
+    hdl_conv_s16_fn wide
+    hdl_int8_pool_requantize_fn pool_requantize
 
 
-cdef void im2col_nhwc(const uint8_t *x, Py_ssize_t h, Py_ssize_t w, Py_ssize_t c, Py_ssize_t k,
-                      Py_ssize_t k_padded, uint8_t *cols) noexcept nogil:
-    """cols (P, KP) <- the patches of x (H, W, C); the KP - k*k*C padding columns are zero.
-
-    A patch is k runs of k*C contiguous bytes.  Long runs are copied with memcpy; short ones
-    (the 1-channel first layer: 3 bytes) column by column, since a library call per 3 bytes
-    cost more than the whole GEMM of that layer."""
-    cdef Py_ssize_t ho = h - k + 1, wo = w - k + 1, oh, ow, kh, j, run = k * c
-    cdef uint8_t *row
-    for oh in range(ho):
-        if run >= MIN_MEMCPY_RUN:
-            for ow in range(wo):
-                row = cols + (oh * wo + ow) * k_padded
-                for kh in range(k):
-                    memcpy(row + kh * run, x + ((oh + kh) * w + ow) * c, run)
-        else:
-            for kh in range(k):
-                for j in range(run):
-                    for ow in range(wo):
-                        cols[(oh * wo + ow) * k_padded + kh * run + j] = x[((oh + kh) * w + ow) * c + j]
-        for j in range(k * run, k_padded):
-            for ow in range(wo):
-                cols[(oh * wo + ow) * k_padded + j] = 0
+cdef PathKernels current_kernels() noexcept:
+    cdef PathKernels kernels
+    kernels.narrow = hdl_int8_gemm_of(current_path)
+    kernels.wide = hdl_int8_wide_conv_of(current_path)
+    kernels.pool_requantize = hdl_int8_pool_requantize_of(current_path != HDL_INT8_PORTABLE)
+    return kernels
 
 
-cdef int32_t *image_accumulators(const uint8_t *x, Py_ssize_t h, Py_ssize_t w, Py_ssize_t c, Py_ssize_t k,
-                                 const int8_t *weight, Py_ssize_t n_k4, Py_ssize_t n_out_padded, uint8_t *scratch,
-                                 hdl_gemm_u8s8_fn gemm) noexcept nogil:
-    """The conv of one image x (H, W, C) in int32: a pointer to (Ho, Wo, OP) accumulators inside `scratch`."""
+cdef inline Py_ssize_t codes_size(Py_ssize_t h, Py_ssize_t w, Py_ssize_t c, Py_ssize_t k) noexcept nogil:
+    """Bytes of the first part of a conv's scratch: im2col rows, or the widened image and the up to 3*C
+    zero codes that a kernel packed wider than k reads past it, all as int16."""
     cdef Py_ssize_t n_pixels = (h - k + 1) * (w - k + 1)
-    cdef int32_t *acc = <int32_t *> (scratch + round_up(n_pixels * 4 * n_k4, 64))
-    im2col_nhwc(x, h, w, c, k, 4 * n_k4, scratch)
-    gemm(scratch, 4 * n_k4, n_pixels, n_k4, weight, n_out_padded, acc, n_out_padded)
-    return acc
+    return round_up(2 * max(n_pixels * round_up(k * k * c, 4), h * w * c + 3 * c), 64)
+
+
+def conv_scratch_size(int h, int w, int c_in, int kernel_size, int c_out_padded):
+    """Bytes of per-thread scratch the conv kernels need: im2col rows or the widened image and int32 accumulators."""
+    cdef Py_ssize_t n_pixels = (h - kernel_size + 1) * (w - kernel_size + 1)
+    cdef Py_ssize_t cols = codes_size(h, w, c_in, kernel_size)
+    return round_up(cols + 4 * n_pixels * c_out_padded, 64)
 
 
 cdef struct LayerPlan:
     # One layer's parameters (pointers into an Int8Conv's arrays) and its input geometry.
     const int8_t *weight
+    const int16_t *weight_wide
     const float *multiplier
     const float *offset
     const uint8_t *table
     Py_ssize_t n_k4, n_out_padded, n_out, h, w, c, k, p
+    Py_ssize_t kernel_width  # of weight_wide's kernel: patches read in place, or 0: im2col
 
 
-cdef void run_layer(const LayerPlan *layer, const uint8_t *x, uint8_t *scratch, hdl_gemm_u8s8_fn gemm,
+cdef int32_t *image_accumulators(const LayerPlan *layer, const uint8_t *x, uint8_t *scratch,
+                                 const PathKernels *kernels) noexcept nogil:
+    """The conv of one image x (H, W, C) in int32: a pointer to (Ho, Wo, OP) accumulators inside `scratch`."""
+    cdef Py_ssize_t n_pixels = (layer.h - layer.k + 1) * (layer.w - layer.k + 1), k_padded = 4 * layer.n_k4
+    cdef Py_ssize_t n_codes = layer.h * layer.w * layer.c, j
+    cdef int32_t *acc = <int32_t *> (scratch + codes_size(layer.h, layer.w, layer.c, layer.k))
+    if kernels.wide != NULL and layer.kernel_width > 0:  # patches read in place
+        hdl_widen_u8(x, n_codes, <int16_t *> scratch)
+        for j in range(n_codes, n_codes + (layer.kernel_width - layer.k) * layer.c):
+            (<int16_t *> scratch)[j] = 0
+        kernels.wide(<int16_t *> scratch, layer.h, layer.w, layer.c, layer.k, layer.kernel_width, layer.weight_wide,
+                     layer.n_out_padded, acc, layer.n_out_padded)
+    elif kernels.wide != NULL:  # the matrix of patches, as a (P, 1, KP) image under a 1x1 kernel
+        hdl_im2col_s16(x, layer.h, layer.w, layer.c, layer.k, k_padded, <int16_t *> scratch)
+        kernels.wide(<int16_t *> scratch, n_pixels, 1, k_padded, 1, 1, layer.weight_wide, layer.n_out_padded, acc,
+                     layer.n_out_padded)
+    else:
+        hdl_im2col_u8(x, layer.h, layer.w, layer.c, layer.k, k_padded, scratch)
+        kernels.narrow(scratch, k_padded, n_pixels, layer.n_k4, layer.weight, layer.n_out_padded, acc,
+                       layer.n_out_padded)
+    return acc
+
+
+cdef void run_layer(const LayerPlan *layer, const uint8_t *x, uint8_t *scratch, const PathKernels *kernels,
                     uint8_t *codes, float *reals) noexcept nogil:
     """One image through one layer: codes (Hp, Wp, O), or when codes is NULL reals (Ho, Wo, O)."""
     cdef Py_ssize_t ho = layer.h - layer.k + 1, wo = layer.w - layer.k + 1
-    cdef int32_t *acc = image_accumulators(x, layer.h, layer.w, layer.c, layer.k, layer.weight, layer.n_k4,
-                                           layer.n_out_padded, scratch, gemm)
+    cdef int32_t *acc = image_accumulators(layer, x, scratch, kernels)
     if codes != NULL:
-        hdl_int8_pool_requantize(acc, ho, wo, layer.n_out_padded, layer.p, layer.n_out, layer.multiplier,
-                                 layer.offset, layer.table, codes)
+        kernels.pool_requantize(acc, ho, wo, layer.n_out_padded, layer.p, layer.n_out, layer.multiplier,
+                                layer.offset, layer.table, codes)
     else:
         hdl_int8_dequantize(acc, ho * wo, layer.n_out_padded, layer.n_out, layer.multiplier, layer.offset, reals)
 
@@ -155,14 +181,18 @@ cdef void quantize_row(const float *x, Py_ssize_t n, float inverse_scale, float 
 
 
 cdef void plan_layer(LayerPlan *plan, layer, Py_ssize_t h, Py_ssize_t w, Py_ssize_t c):
-    """Fill `plan` from an Int8Conv (weight, multiplier, offset, table, kernel_size, pool_size) reading (h, w, c)."""
+    """Fill `plan` from an Int8Conv (weight, weight_wide, multiplier, offset, table, kernel_size, pool_size)
+    reading (h, w, c)."""
     cdef const int8_t[:, :, ::1] weight = layer.weight
+    cdef const int16_t[:, :, ::1] weight_wide = layer.weight_wide
     cdef const float[::1] multiplier = layer.multiplier
     cdef const float[::1] offset = layer.offset
     cdef const uint8_t[::1] table = layer.table
     plan.weight, plan.multiplier, plan.offset, plan.table = &weight[0, 0, 0], &multiplier[0], &offset[0], &table[0]
+    plan.weight_wide = &weight_wide[0, 0, 0]
     plan.n_k4, plan.n_out_padded, plan.n_out = weight.shape[0], weight.shape[1], multiplier.shape[0]
     plan.h, plan.w, plan.c, plan.k, plan.p = h, w, c, layer.kernel_size, layer.pool_size
+    plan.kernel_width = layer.wide_kernel_width
 
 
 # Images go to threads one at a time (dynamic), not in fixed halves: on a shared machine a
@@ -183,11 +213,11 @@ def conv2d_u8(const uint8_t[:, :, :, ::1] x,         # IN  (N, H, W, C) codes
     cdef Py_ssize_t image_codes = ((ho + plan.p - 1) // plan.p) * ((wo + plan.p - 1) // plan.p) * plan.n_out
     cdef uint8_t *codes_out = NULL if codes is None else &codes[0, 0, 0, 0]
     cdef float *reals_out = NULL if reals is None else &reals[0, 0, 0, 0]
-    cdef hdl_gemm_u8s8_fn gemm = hdl_int8_gemm_of(current_path)
+    cdef PathKernels kernels = current_kernels()
     if n == 0:
         return
     for i in prange(n, nogil=True, schedule='dynamic', chunksize=1, num_threads=n_threads):
-        run_layer(&plan, &x[i, 0, 0, 0], &scratch[threadid(), 0], gemm,
+        run_layer(&plan, &x[i, 0, 0, 0], &scratch[threadid(), 0], &kernels,
                   codes_out + i * image_codes if codes_out != NULL else NULL,
                   reals_out + i * ho * wo * plan.n_out if codes_out == NULL else NULL)
 
@@ -230,7 +260,7 @@ def network_u8(const float[:, ::1] x,   # IN  (N, H*W*C) float32 in NHWC order
     cdef Py_ssize_t n = x.shape[0], n_layers = len(layers), i, index
     cdef Py_ssize_t conv_bytes, input_bytes, codes_bytes
     cdef LayerPlan plans[MAX_NETWORK_LAYERS]
-    cdef hdl_gemm_u8s8_fn gemm = hdl_int8_gemm_of(current_path)
+    cdef PathKernels kernels = current_kernels()
     cdef uint8_t *base
     cdef uint8_t *source
     cdef uint8_t *target
@@ -249,9 +279,9 @@ def network_u8(const float[:, ::1] x,   # IN  (N, H*W*C) float32 in NHWC order
         quantize_row(&x[i, 0], x.shape[1], inverse_scale, zero_point, source)
         for index in range(n_layers - 1):
             target = base + conv_bytes + input_bytes + (index % 2) * codes_bytes
-            run_layer(&plans[index], source, base, gemm, target, NULL)
+            run_layer(&plans[index], source, base, &kernels, target, NULL)
             source = target
-        run_layer(&plans[n_layers - 1], source, base, gemm, NULL, &out[i, 0])
+        run_layer(&plans[n_layers - 1], source, base, &kernels, NULL, &out[i, 0])
     return True
 
 
@@ -268,10 +298,16 @@ def quantize_u8(const float[:, ::1] x,     # IN  (N, F)
 def gemm_u8s8(const uint8_t[:, ::1] a,      # IN  (R, KP)
               const int8_t[:, :, ::1] weight,  # IN  (K4, OP, 4) packed
               int32_t[:, ::1] c):               # OUT (R, OP)
-    """c = a . W^T exactly, on the current path: the bare dot products, for tests."""
-    cdef hdl_gemm_u8s8_fn gemm = hdl_int8_gemm_of(current_path)
+    """c = a . W^T exactly, on the current path (a wide path gets int16 copies): the bare dot products, for tests."""
+    cdef PathKernels kernels = current_kernels()
+    cdef const int16_t[:, ::1] a_wide = np.asarray(a, dtype=np.int16)
+    cdef const int16_t[:, :, ::1] weight_wide = np.asarray(weight, dtype=np.int16)
     if a.shape[0] == 0:
         return
     with nogil:
-        gemm(&a[0, 0], a.shape[1], a.shape[0], weight.shape[0], &weight[0, 0, 0], weight.shape[1], &c[0, 0],
-             c.shape[1])
+        if kernels.wide != NULL:  # the rows as a (R, 1, KP) image under a 1x1 kernel
+            kernels.wide(&a_wide[0, 0], a.shape[0], 1, a.shape[1], 1, 1, &weight_wide[0, 0, 0], weight.shape[1],
+                         &c[0, 0], c.shape[1])
+        else:
+            kernels.narrow(&a[0, 0], a.shape[1], a.shape[0], weight.shape[0], &weight[0, 0, 0], weight.shape[1],
+                           &c[0, 0], c.shape[1])

@@ -2,7 +2,8 @@
  * exact (int32 accumulation), in four versions picked at load time:
  *
  *   portable      plain C (compiled for baseline x86-64 and AVX2, chosen by target_clones)
- *   avx2          vpmaddwd on bytes widened to 16 bits (exact, unlike vpmaddubsw, which saturates)
+ *   avx2          vpmaddwd on int16 copies of both operands (exact, unlike vpmaddubsw, which
+ *                 saturates), as a convolution; see hdl_conv_s16_avx2
  *   avx512vnni    vpdpbusd on 512-bit registers (AVX-512 VNNI: Ice Lake, Zen 4, ...)
  *   avxvnni       vpdpbusd on 256-bit registers, VEX-encoded (AVX-VNNI: Alder Lake, ...)
  *   avx512vnni256 the avxvnni loops with the EVEX instruction: the same code, so machines
@@ -20,7 +21,7 @@
  * int32 lane, as vpdpbusd wants; one a-row's four bytes are broadcast over all lanes.
  * Register tiles: 6 rows x 64 channels (24 zmm accumulators) for avx512vnni, 4 rows x 16
  * channels (8 ymm) for the 256-bit versions, which have only 16 ymm registers on AVX-VNNI,
- * 4 rows x 8 channels for avx2.
+ * 2 pixels x 16 channels for avx2.
  */
 #ifndef HDL_INT8_DOT_H
 #define HDL_INT8_DOT_H
@@ -34,6 +35,9 @@ enum { HDL_INT8_AUTO = 0, HDL_INT8_PORTABLE = 1, HDL_INT8_AVX512VNNI = 2, HDL_IN
 
 typedef void (*hdl_gemm_u8s8_fn)(const uint8_t *a, ptrdiff_t lda, ptrdiff_t n_rows, ptrdiff_t n_k4,
                                  const int8_t *w, ptrdiff_t n_out, int32_t *c, ptrdiff_t ldc);
+/* The AVX2 path's convolution on int16 operands (hdl_conv_s16_avx2). */
+typedef void (*hdl_conv_s16_fn)(const int16_t *x, ptrdiff_t h, ptrdiff_t w, ptrdiff_t c, ptrdiff_t k, ptrdiff_t kw,
+                                const int16_t *weight, ptrdiff_t n_out, int32_t *acc, ptrdiff_t ldc);
 
 /* Rows one at a time, channels innermost: the compiler vectorises over o. */
 HDL_MULTIVERSION
@@ -135,42 +139,75 @@ HDL_DEFINE_VNNI_TILE(hdl_tile_avxvnni, "avx2,avxvnni", __m256i, 8, _mm256_setzer
                      _mm256_loadu_si256, _mm256_storeu_si256, _mm256_set1_epi32, _mm256_dpbusd_avx_epi32)
 HDL_DEFINE_VNNI_GEMM(hdl_gemm_u8s8_avxvnni, hdl_tile_avxvnni, "avx2,avxvnni", 8, 4, 2)
 
-/* AVX2 tile: ROWS rows x 8 channels.  Per group of four k, the 8 channels' 32 weight bytes widen
- * to int16 (two registers of 4 channels) and vpmaddwd with the row's four activations (widened,
- * repeated) gives each channel two int32 partial sums, kept apart until the end: then one
- * horizontal add per 8 channels, whose lane order [0 1 4 5 | 2 3 6 7] a 64-bit permute undoes. */
+/* The AVX2 path is "wide": it reads activations and weights already widened to int16 (each layer
+ * keeps an int16 copy of its packed weights), because vpmaddwd, the one exact multiply-add on
+ * bytes that AVX2 has (16 multiply-adds per instruction, one per cycle on Zen 2), leaves no room
+ * for widening in the loop: with the bytes widened in the loop the GEMM ran at 39 billion
+ * multiply-adds/s on a Zen 2 core, with them widened beforehand at 52, near the instruction's
+ * 53.  (vpmaddubsw multiplies bytes directly but saturates: 255 * 127 * 2 > 32767.)
+ *
+ * And it is a convolution, not a GEMM: it reads each output pixel's patch where it lies in the
+ * (H, W, C) image, as k runs of kw*C codes, so no im2col matrix is written.  kw is the width of
+ * the kernel the weights were packed for: k, or more with zero weights in the extra columns,
+ * so that kw*C is a multiple of 4 (a group of four k never straddles two runs; weight group
+ * kh * kw*C/4 + j is the run kh's group j).  The 1-channel first layer's 3x3 kernel is packed as
+ * 3x4, as many multiply-adds as its 9 weights padded to 12 for im2col.  The runs of the last
+ * pixels then reach (kw - k)*C codes past the image, which the caller provides (as zeros).  A
+ * matrix of patches (P, KP) is the image (P, 1, KP) under a 1x1 kernel, so layers whose kernel
+ * would need more padding go through im2col and the same loops.
+ *
+ * Tile: ROWS pixels x 16 channels.  Per group of four k, the 16 channels' weights are four
+ * registers of 4 channels x 4 int16; the pixel's four activations (8 bytes) are broadcast over
+ * all lanes, and vpmaddwd gives each channel two int32 partial sums, kept apart until the end:
+ * then one horizontal add per 8 channels, whose lane order [0 1 4 5 | 2 3 6 7] a 64-bit permute
+ * undoes. */
 __attribute__((target("avx2"), always_inline)) static inline void hdl_tile_avx2(
-    const uint8_t *a, ptrdiff_t lda, const int rows, ptrdiff_t n_k4, const int8_t *w, ptrdiff_t n_out,
-    int32_t *c, ptrdiff_t ldc) {
-    __m256i low[4], high[4];
+    const int16_t *const origin[2], const int rows, ptrdiff_t k, ptrdiff_t image_row, ptrdiff_t run4,
+    const int16_t *w, ptrdiff_t n_out, int32_t *c, ptrdiff_t ldc) {
+    __m256i acc[2][4];
     for (int i = 0; i < rows; i++)
-        low[i] = high[i] = _mm256_setzero_si256();
-    for (ptrdiff_t k4 = 0; k4 < n_k4; k4++) {
-        const int8_t *wk = w + k4 * n_out * 4;
-        __m256i w_low = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *) wk));
-        __m256i w_high = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *) (wk + 16)));
-        for (int i = 0; i < rows; i++) {
-            __m128i four = _mm_cvtepu8_epi16(_mm_cvtsi32_si128(hdl_load_4_bytes(a + i * lda + 4 * k4)));
-            __m256i av = _mm256_broadcastq_epi64(four);
-            low[i] = _mm256_add_epi32(low[i], _mm256_madd_epi16(w_low, av));
-            high[i] = _mm256_add_epi32(high[i], _mm256_madd_epi16(w_high, av));
+        for (int v = 0; v < 4; v++)
+            acc[i][v] = _mm256_setzero_si256();
+    for (ptrdiff_t kh = 0; kh < k; kh++)
+        for (ptrdiff_t j = 0; j < run4; j++) {
+            const int16_t *wk = w + (kh * run4 + j) * n_out * 4;
+            __m256i wv[4];
+            for (int v = 0; v < 4; v++)
+                wv[v] = _mm256_loadu_si256((const __m256i *) (wk + 16 * v));
+            for (int i = 0; i < rows; i++) {
+                int64_t four;
+                memcpy(&four, origin[i] + kh * image_row + 4 * j, sizeof four);
+                __m256i av = _mm256_set1_epi64x(four);
+                for (int v = 0; v < 4; v++)
+                    acc[i][v] = _mm256_add_epi32(acc[i][v], _mm256_madd_epi16(wv[v], av));
+            }
         }
-    }
     for (int i = 0; i < rows; i++)
-        _mm256_storeu_si256((__m256i *) (c + i * ldc),
-                            _mm256_permute4x64_epi64(_mm256_hadd_epi32(low[i], high[i]), 0xD8));
+        for (int half = 0; half < 2; half++)
+            _mm256_storeu_si256((__m256i *) (c + i * ldc + 8 * half),
+                                _mm256_permute4x64_epi64(
+                                    _mm256_hadd_epi32(acc[i][2 * half], acc[i][2 * half + 1]), 0xD8));
 }
 
-__attribute__((target("avx2"))) static void hdl_gemm_u8s8_avx2(const uint8_t *a, ptrdiff_t lda, ptrdiff_t n_rows,
-                                                               ptrdiff_t n_k4, const int8_t *w, ptrdiff_t n_out,
-                                                               int32_t *c, ptrdiff_t ldc) {
-    for (ptrdiff_t o0 = 0; o0 < n_out; o0 += 8) {
-        ptrdiff_t r = 0;
-        for (; r + 4 <= n_rows; r += 4)
-            hdl_tile_avx2(a + r * lda, lda, 4, n_k4, w + 4 * o0, n_out, c + r * ldc + o0, ldc);
-        for (; r < n_rows; r++)
-            hdl_tile_avx2(a + r * lda, lda, 1, n_k4, w + 4 * o0, n_out, c + r * ldc + o0, ldc);
-    }
+/* acc (Ho, Wo, ldc) int32 = the valid k x k conv of x (H, W, C) int16 with weights (K4, O, 4)
+ * int16 packed for a k x kw kernel, kw*C a multiple of 4, O a multiple of 16: pixels in pairs
+ * (8 accumulators, 4 weight registers, 1 broadcast: 13 of the 16 ymm registers). */
+__attribute__((target("avx2"))) static void hdl_conv_s16_avx2(const int16_t *x, ptrdiff_t h, ptrdiff_t w,
+                                                              ptrdiff_t c, ptrdiff_t k, ptrdiff_t kw,
+                                                              const int16_t *weight, ptrdiff_t n_out, int32_t *acc,
+                                                              ptrdiff_t ldc) {
+    ptrdiff_t wo = w - k + 1, n_pixels = (h - k + 1) * wo, run4 = kw * c / 4;
+    for (ptrdiff_t o0 = 0; o0 < n_out; o0 += 16)
+        for (ptrdiff_t r = 0; r < n_pixels; r += 2) {
+            const int rows = r + 1 < n_pixels ? 2 : 1;
+            const int16_t *origin[2];
+            for (int i = 0; i < rows; i++)
+                origin[i] = x + ((r + i) / wo * w + (r + i) % wo) * c;
+            if (rows == 2)
+                hdl_tile_avx2(origin, 2, k, w * c, run4, weight + 4 * o0, n_out, acc + r * ldc + o0, ldc);
+            else
+                hdl_tile_avx2(origin, 1, k, w * c, run4, weight + 4 * o0, n_out, acc + r * ldc + o0, ldc);
+        }
 }
 #endif
 
@@ -202,7 +239,8 @@ static int hdl_int8_best_path(void) {
     return HDL_INT8_PORTABLE;
 }
 
-/* The GEMM of a supported path (the caller checks with hdl_int8_path_supported). */
+/* The byte GEMM of a supported path (the caller checks with hdl_int8_path_supported); for the wide
+ * AVX2 path, which convolves with hdl_int8_wide_conv_of's, the portable one (unused). */
 static hdl_gemm_u8s8_fn hdl_int8_gemm_of(int path) {
 #ifdef HDL_HAVE_VNNI
     if (path == HDL_INT8_AVX512VNNI)
@@ -211,10 +249,18 @@ static hdl_gemm_u8s8_fn hdl_int8_gemm_of(int path) {
         return hdl_gemm_u8s8_avx512vnni256;
     if (path == HDL_INT8_AVXVNNI)
         return hdl_gemm_u8s8_avxvnni;
-    if (path == HDL_INT8_AVX2)
-        return hdl_gemm_u8s8_avx2;
 #endif
     (void) path;
     return hdl_gemm_u8s8_portable;
+}
+
+/* The wide (int16) convolution of `path`, or NULL when the path reads bytes (hdl_int8_gemm_of). */
+static hdl_conv_s16_fn hdl_int8_wide_conv_of(int path) {
+#ifdef HDL_HAVE_VNNI
+    if (path == HDL_INT8_AVX2)
+        return hdl_conv_s16_avx2;
+#endif
+    (void) path;
+    return NULL;
 }
 #endif

@@ -23,7 +23,7 @@
 #define HDL_EPILOGUE_BLOCK 64
 
 HDL_NO_FMA_MULTIVERSION
-static void hdl_int8_pool_requantize(const int32_t *restrict acc, ptrdiff_t ho, ptrdiff_t wo, ptrdiff_t ld,
+static void hdl_int8_pool_requantize_portable(const int32_t *restrict acc, ptrdiff_t ho, ptrdiff_t wo, ptrdiff_t ld,
                                      ptrdiff_t p, ptrdiff_t n_out, const float *restrict multiplier,
                                      const float *restrict offset, const uint8_t *restrict table,
                                      uint8_t *restrict out) {
@@ -54,6 +54,100 @@ static void hdl_int8_pool_requantize(const int32_t *restrict acc, ptrdiff_t ho, 
                     dst[o0 + o] = table[codes[o]];
             }
         }
+}
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#include <immintrin.h>
+#define HDL_HAVE_AVX2_EPILOGUE 1
+
+/* bytes[i] = table[bytes[i]] for n bytes: 32 at a time as 16 vpshufb lookups, one per 16-byte
+ * chunk c of the table.  An index outside chunk c gets its top bit set by (i ^ 16c) +sat 0x70,
+ * and vpshufb gives 0 for it; inside, its low four bits pick the entry.  (Byte by byte, the
+ * lookups took longer than all the rest of the epilogue.) */
+__attribute__((target("avx2"))) static void hdl_int8_lookup_avx2(const uint8_t *restrict table,
+                                                                 uint8_t *restrict bytes, ptrdiff_t n) {
+    const __m256i bias = _mm256_set1_epi8(0x70);
+    ptrdiff_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m256i codes = _mm256_loadu_si256((const __m256i *) (bytes + i)), result = _mm256_setzero_si256();
+        for (int c = 0; c < 16; c++) {
+            __m256i chunk = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *) (table + 16 * c)));
+            __m256i index = _mm256_adds_epu8(_mm256_xor_si256(codes, _mm256_set1_epi8((char) (16 * c))), bias);
+            result = _mm256_or_si256(result, _mm256_shuffle_epi8(chunk, index));
+        }
+        _mm256_storeu_si256((__m256i *) (bytes + i), result);
+    }
+    for (; i < n; i++)
+        bytes[i] = table[bytes[i]];
+}
+
+/* The same on AVX2, written out: 8 channels per vector, 2 x 2 windows unrolled; the codes go to
+ * `out` as bytes, then the table lookups run over the whole image, 32 bytes at a time.  gcc
+ * vectorised the plain loops above only partly (the window maximum went through the stack),
+ * and the first layer of the LettersCNN spent as long here as in its GEMM.  No FMA (the target
+ * has none), so multiply and add round separately, as in the plain loops. */
+__attribute__((target("avx2"))) static void hdl_int8_pool_requantize_avx2(
+    const int32_t *restrict acc, ptrdiff_t ho, ptrdiff_t wo, ptrdiff_t ld, ptrdiff_t p, ptrdiff_t n_out,
+    const float *restrict multiplier, const float *restrict offset, const uint8_t *restrict table,
+    uint8_t *restrict out) {
+    ptrdiff_t hp = (ho + p - 1) / p, wp = (wo + p - 1) / p, n_vectors = n_out / 8;
+    const __m256 zero = _mm256_setzero_ps(), top = _mm256_set1_ps(255.0f), half = _mm256_set1_ps(0.5f);
+    for (ptrdiff_t ph = 0; ph < hp; ph++)
+        for (ptrdiff_t pw = 0; pw < wp; pw++) {
+            ptrdiff_t h_end = ph * p + p < ho ? ph * p + p : ho, w_end = pw * p + p < wo ? pw * p + p : wo;
+            uint8_t *restrict dst = out + (ph * wp + pw) * n_out;
+            int full_2x2 = p == 2 && h_end - ph * p == 2 && w_end - pw * p == 2;
+            for (ptrdiff_t vector = 0; vector < n_vectors; vector++) {
+                ptrdiff_t o0 = 8 * vector;
+                const int32_t *corner = acc + (ph * p * wo + pw * p) * ld + o0;
+                __m256i best = _mm256_loadu_si256((const __m256i *) corner);
+                if (full_2x2) {
+                    __m256i below = _mm256_max_epi32(_mm256_loadu_si256((const __m256i *) (corner + wo * ld)),
+                                                     _mm256_loadu_si256((const __m256i *) (corner + wo * ld + ld)));
+                    best = _mm256_max_epi32(_mm256_max_epi32(best, _mm256_loadu_si256((const __m256i *) (corner + ld))),
+                                            below);
+                } else {
+                    for (ptrdiff_t hh = ph * p; hh < h_end; hh++)
+                        for (ptrdiff_t ww = pw * p; ww < w_end; ww++)
+                            best = _mm256_max_epi32(
+                                best, _mm256_loadu_si256((const __m256i *) (acc + (hh * wo + ww) * ld + o0)));
+                }
+                __m256 v = _mm256_add_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(best), _mm256_loadu_ps(multiplier + o0)),
+                                         _mm256_loadu_ps(offset + o0));
+                v = _mm256_min_ps(_mm256_max_ps(v, zero), top);
+                __m256i codes = _mm256_cvttps_epi32(_mm256_add_ps(v, half));  /* 0 .. 255 */
+                __m128i words = _mm_packus_epi32(_mm256_castsi256_si128(codes), _mm256_extracti128_si256(codes, 1));
+                _mm_storel_epi64((__m128i *) (dst + o0), _mm_packus_epi16(words, words));
+            }
+            for (ptrdiff_t o = 8 * n_vectors; o < n_out; o++) {
+                int32_t most = acc[(ph * p * wo + pw * p) * ld + o];
+                for (ptrdiff_t hh = ph * p; hh < h_end; hh++)
+                    for (ptrdiff_t ww = pw * p; ww < w_end; ww++) {
+                        int32_t value = acc[(hh * wo + ww) * ld + o];
+                        most = value > most ? value : most;
+                    }
+                float v = (float) most * multiplier[o] + offset[o];
+                v = v < 0.0f ? 0.0f : (v > 255.0f ? 255.0f : v);
+                dst[o] = (uint8_t) (int32_t) (v + 0.5f);
+            }
+        }
+    hdl_int8_lookup_avx2(table, out, hp * wp * n_out);
+}
+#endif
+
+typedef void (*hdl_int8_pool_requantize_fn)(const int32_t *acc, ptrdiff_t ho, ptrdiff_t wo, ptrdiff_t ld,
+                                            ptrdiff_t p, ptrdiff_t n_out, const float *multiplier,
+                                            const float *offset, const uint8_t *table, uint8_t *out);
+
+/* The AVX2 version when `avx2` is true (the caller checks the CPU has it), else the plain one:
+ * both give the same bytes. */
+static hdl_int8_pool_requantize_fn hdl_int8_pool_requantize_of(int avx2) {
+#ifdef HDL_HAVE_AVX2_EPILOGUE
+    if (avx2)
+        return hdl_int8_pool_requantize_avx2;
+#endif
+    (void) avx2;
+    return hdl_int8_pool_requantize_portable;
 }
 
 /* out (rows, O) float32 = acc (rows, ld) * multiplier + offset: the last layer's real outputs. */

@@ -83,6 +83,8 @@ def test_gemm_equals_the_integer_product(on_path, n_rows, depth, n_out):
     ((4, 2, 2, 128), 64, 2, 1),   # fc1 as a 2x2 conv
     ((3, 1, 1, 64), 26, 1, 1),    # fc3's width, not a multiple of 16
     ((2, 9, 7, 3), 20, 3, 3),     # odd sizes, pool 3
+    ((2, 5, 9, 4), 48, 2, 2),     # k*C a multiple of 4 (AVX2 reads the patches in place), odd width
+    ((2, 7, 10, 1), 16, 3, 2),    # 1 channel, its 3x3 kernel read in place as 3x4 on AVX2
 ])
 def test_conv_layer_equals_the_numpy_reference(on_path, shape, n_out, kernel_size, pool_size):
     rng = np.random.default_rng(n_out)

@@ -5,7 +5,7 @@ table[floor(clip(acc * multiplier + offset, 0, 255) + 0.5)], where acc is the in
 conv of the codes with the int8 weights, max-pooled (pyx/int8.pyx).  A linear layer is
 the conv whose kernel covers its whole input.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -20,7 +20,11 @@ DEPTH_MULTIPLE = 4  # vpdpbusd adds groups of four products
 
 @dataclass
 class Int8Conv:
-    """weight (K4, OP, 4) int8 packed; multiplier, offset (O,) float32; table (256,) uint8."""
+    """weight (K4, OP, 4) int8 packed; multiplier, offset (O,) float32; table (256,) uint8.
+
+    weight_wide, made here, is the weight in int16 for the AVX2 path (pyx/int8_dot.h): packed for a
+    kernel_size x wide_kernel_width kernel whose patches it reads in place, or, when wide_kernel_width
+    is 0, as `weight` for a matrix of patches (see widen_weight)."""
 
     weight: np.ndarray
     multiplier: np.ndarray
@@ -29,6 +33,8 @@ class Int8Conv:
     in_channels: int
     kernel_size: int
     pool_size: int = 1
+    weight_wide: np.ndarray = field(init=False, repr=False, compare=False)
+    wide_kernel_width: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         depth = self.in_channels * self.kernel_size ** 2
@@ -46,6 +52,7 @@ class Int8Conv:
             raise ValueError(f"table must be uint8 (256,), got {self.table.dtype} {self.table.shape}")
         if self.pool_size < 1 or self.kernel_size < 1:
             raise ValueError("kernel and pool sizes must be >= 1")
+        self.weight_wide, self.wide_kernel_width = widen_weight(self.weight, self.in_channels, self.kernel_size)
 
     @property
     def n_out(self):
@@ -75,3 +82,24 @@ def pack_codes(codes):
                        -(-depth // DEPTH_MULTIPLE) * DEPTH_MULTIPLE), np.int8)
     padded[:n_out, :depth] = codes
     return np.ascontiguousarray(padded.reshape(padded.shape[0], -1, DEPTH_MULTIPLE).transpose(1, 0, 2))
+
+
+def widen_weight(packed, in_channels, kernel_size):
+    """The AVX2 path's int16 weight: (weight_wide (K4', OP, 4) int16, kernel width kw, or 0).
+
+    The AVX2 convolution reads each patch where it lies, as kernel_size runs of kw*C codes, which
+    needs kw*C to be a multiple of 4.  kw is kernel_size when that holds, else the next width that
+    adds no multiply-adds to the im2col layout's padding (the 1-channel 3x3 kernel: 3x4, 12
+    weights either way), the extra columns zero.  Failing both, kw is 0 and the weight stays in
+    the im2col layout, for a matrix of patches."""
+    depth = kernel_size * kernel_size * in_channels
+    padded_depth = 4 * packed.shape[0]
+    for width in range(kernel_size, kernel_size + DEPTH_MULTIPLE):
+        if width * in_channels % DEPTH_MULTIPLE == 0 and kernel_size * width * in_channels <= padded_depth:
+            codes = packed.transpose(1, 0, 2).reshape(packed.shape[1], -1)[:, :depth]
+            kernel = codes.reshape(-1, kernel_size, kernel_size, in_channels)
+            wider = np.zeros((kernel.shape[0], kernel_size, width, in_channels), np.int16)
+            wider[:, :, :kernel_size] = kernel
+            flat = wider.reshape(kernel.shape[0], -1)
+            return np.ascontiguousarray(flat.reshape(flat.shape[0], -1, DEPTH_MULTIPLE).transpose(1, 0, 2)), width
+    return packed.astype(np.int16), 0
