@@ -1,7 +1,7 @@
 """Inference figures for BENCHMARKS.md (issue 15): ours in float32 and int8 beside PyTorch's float32
 and quantize_dynamic, at batch 64 and 1, on 1 and 2 threads.
 
-  python benchmarks/inference_figures.py --rounds 5 [--threads 1 2]
+  python benchmarks/inference_figures.py --rounds 5 [--threads 1 2] [--model letters-cnn|letters-vgg]
 
 Every configuration runs in its own process, one round after another (all configurations per
 round), so a busy spell on a shared machine hits all of them alike.  The table gives, over the
@@ -25,10 +25,10 @@ ENGINES = {
 STEPS = {64: 40, 1: 400}
 
 
-def run_once(command, batch_size, threads):
+def run_once(command, model, batch_size, threads):
     """One run's JSON summary."""
-    args = command + ["--batch-size", str(batch_size), "--threads", str(threads), "--steps", str(STEPS[batch_size]),
-                      "--json"]
+    args = command + ["--model", model, "--batch-size", str(batch_size), "--threads", str(threads),
+                      "--steps", str(STEPS[batch_size]), "--json"]
     result = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, timeout=900)
     if result.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed:\n{result.stderr}")
@@ -39,12 +39,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--model", choices=["letters-cnn", "letters-vgg"], default="letters-cnn",
+                        help="the network: the LettersCNN, or the LettersVGG of the shipped reader")
     args = parser.parse_args(argv)
     configs = [(engine, batch, threads) for threads in args.threads for batch in (64, 1) for engine in ENGINES]
     runs = {config: [] for config in configs}
     for round_number in range(args.rounds):
         for engine, batch, threads in configs:
-            summary = run_once(ENGINES[engine], batch, threads)
+            summary = run_once(ENGINES[engine], args.model, batch, threads)
             runs[(engine, batch, threads)].append((summary["latency_ms"], summary["ms_per_step_min"]))
         print(f"round {round_number + 1}/{args.rounds} done", file=sys.stderr)
     print("| threads | batch | engine | latency ms (median) | images/s | fastest batch ms | int8 vs hdl float32 |")

@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from . import functional as F
-from .models import CHAR_MODELS, MODELS, CharRNN
+from .models import CHAR_MODELS, LETTER_MODELS, MODELS, CharRNN
 from .optim import Adam
 from .tensor import Tensor
 
@@ -72,8 +72,8 @@ class TrainingStep(FedStep):
 class InferenceStep:
     """One model's inference, built once: ``step()`` computes the logits (batch_size, classes) of the next batch.
 
-    dtype float32: the model's graph on the current kernels.  dtype int8 (letters-cnn only):
-    the model quantised by hdl_native.int8, calibrated on the same random batches.
+    dtype float32: the model's graph on the current kernels.  dtype int8 (the letter readers,
+    LETTER_MODELS): the model quantised by hdl_native.int8, calibrated on the same random batches.
     """
 
     DTYPES = ("float32", "int8")
@@ -83,8 +83,8 @@ class InferenceStep:
             raise ValueError(f"unknown model {model_name!r}; choose one of {', '.join(MODELS)}")
         if dtype not in self.DTYPES:
             raise ValueError(f"unknown dtype {dtype!r}; choose one of {', '.join(self.DTYPES)}")
-        if dtype == "int8" and model_name != "letters-cnn":
-            raise ValueError("int8 inference exists for letters-cnn only")
+        if dtype == "int8" and model_name not in LETTER_MODELS:
+            raise ValueError(f"int8 inference exists for the letter readers ({', '.join(LETTER_MODELS)}) only")
         if batch_size < 1:
             raise ValueError(f"batch size must be >= 1, got {batch_size}")
         self.model_name, self.batch_size, self.dtype = model_name, int(batch_size), dtype

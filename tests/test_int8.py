@@ -239,20 +239,22 @@ def run_command(*args):
     return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=600, cwd=root)
 
 
-@pytest.mark.parametrize("dtype", ["float32", "int8"])
-def test_bench_times_inference(dtype):
-    result = run_command("-m", "hdl_native", "bench", "--inference", "--dtype", dtype, "--batch-size", "3",
-                         "--threads", "1", "--steps", "2", "--warmup", "1", "--json")
+@pytest.mark.parametrize("dtype, model", [("float32", "letters-cnn"), ("int8", "letters-cnn"),
+                                          ("int8", "letters-vgg")])
+def test_bench_times_inference(dtype, model):
+    result = run_command("-m", "hdl_native", "bench", "--inference", "--dtype", dtype, "--model", model,
+                         "--batch-size", "3", "--threads", "1", "--steps", "2", "--warmup", "1", "--json")
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["mode"] == "inference" and summary["dtype"] == dtype and summary["batch_size"] == 3
+    assert summary["model"] == model
     assert summary["images_per_s"] > 0 and summary["latency_ms"] > 0
     assert (summary.get("int8_path") in PATHS) == (dtype == "int8")
 
 
 @pytest.mark.parametrize("args, message", [(["--dtype", "int8"], "--inference"),
                                            (["--inference", "--dtype", "int8", "--model", "digits-mlp"],
-                                            "letters-cnn only")])
+                                            "the letter readers (letters-cnn, letters-vgg) only")])
 def test_bench_refuses_int8_where_it_does_not_exist(args, message):
     result = run_command("-m", "hdl_native", "bench", "--steps", "1", *args)
     assert result.returncode != 0 and message in result.stderr

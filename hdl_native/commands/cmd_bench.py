@@ -1,6 +1,6 @@
 """Time training steps (forward, backward, Adam update) of a reference network on random data,
 or with --inference its inference (logits of a batch), in float32 or, with --dtype int8, on the
-int8 kernels (letters-cnn).
+int8 kernels (the letter readers: letters-cnn, and letters-vgg, the shipped reader's network).
 
 The graph is built once, warmed up, then S steps are timed.  Prints images/s
 and ms/step (inference: and the latency, the median time of one batch); --json
@@ -11,7 +11,7 @@ The character models (char-gru: 3-layer GRU 256, char-lstm: 2-layer LSTM 256,
 sequences of --seq-len) report characters/s (chars_per_s) instead of images/s.
 
 --inference times inference instead (images/s and latency; --dtype int8 runs
-the native int8 LettersCNN).
+the native int8 LettersCNN, or with --model letters-vgg the int8 LettersVGG).
 
 Examples: hdl-native bench --model letters-cnn --batch-size 64 --threads 2 --steps 50
           hdl-native bench --model char-gru --threads 1 --json
@@ -52,7 +52,8 @@ def add_arguments(parser):
                         help="time inference (the logits of a batch) instead of training steps")
     parser.add_argument("--dtype", choices=["float32", "int8"], default="float32",
                         help="with --inference: float32 on the graph, or int8 on the int8 kernels (letters-cnn "
-                             "only; HDL_NATIVE_INT8_PATH=portable forces the non-VNNI GEMM) (default float32)")
+                             "and letters-vgg; HDL_NATIVE_INT8_PATH=portable|avx2 forces a GEMM path) (default "
+                             "float32)")
     parser.add_argument("--json", action="store_true", help="print one JSON summary object on the last line")
 
 
@@ -60,6 +61,7 @@ def check_arguments(args):
     """Raise HDLError naming --model or --kernels when the network is unknown or the backend is not built."""
     from ..errors import HDLError
     from ..kernels import native_available
+    from ..models import LETTER_MODELS
 
     if args.model not in all_models():
         raise HDLError(f"--model {args.model!r} is not a known network; choose one of: {', '.join(all_models())}")
@@ -71,8 +73,9 @@ def check_arguments(args):
     if args.dtype == "int8":
         if not args.inference:
             raise HDLError("--dtype int8 times inference only: add --inference")
-        if args.model != "letters-cnn":
-            raise HDLError(f"--dtype int8: int8 inference exists for letters-cnn only, not --model {args.model}")
+        if args.model not in LETTER_MODELS:
+            raise HDLError(f"--dtype int8: int8 inference exists for the letter readers "
+                           f"({', '.join(LETTER_MODELS)}) only, not --model {args.model}")
         if not native_available():
             raise HDLError("--dtype int8 needs the compiled kernels "
                            "(run `python setup.py build_ext --inplace` in the source tree, or reinstall)")
