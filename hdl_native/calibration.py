@@ -21,7 +21,8 @@ from scipy.special import log_softmax, logsumexp
 
 from .errors import HDLError
 
-CALIBRATION_ENTRIES = ("temperature", "shift_temperatures")  # what `calibrate` writes into a state
+# What `calibrate` writes into a state: temperatures, and the int8 activation ranges (int8/runner.py).
+CALIBRATION_ENTRIES = ("temperature", "shift_temperatures", "int8_ranges")
 TEMPERATURE_RANGE = (0.05, 20.0)  # beyond these a fit says the held-out set is broken, not the model
 ECE_BINS = 15
 

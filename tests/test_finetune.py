@@ -12,7 +12,7 @@ from ocr_pages import PageSpec, build_page, match_boxes, printed_page, score_pag
 from PIL import Image
 
 import hdl_native
-from hdl_native.checkpoint import PRETRAINED_LETTERS
+from hdl_native.checkpoint import PRETRAINED_LETTERS, load_checkpoint
 from hdl_native.data import read_idx
 from hdl_native.ocr.user_crops import LABELS_FILE
 
@@ -90,6 +90,11 @@ def test_printed_page_crops_fine_tune_and_read_again(tmp_path, tiny_data):
     assert len(summary["accuracy_after"]) == 1  # only the crops: no test split to measure without the data
     again = read_with_crops(page, tmp_path / "again", "--model", tmp_path / "mine.hdl")
     assert read_correctly(again, truths) >= read_correctly(found, truths)
+    shipped_ranges = load_checkpoint(PRETRAINED_LETTERS)["int8_ranges"]
+    mine_ranges = load_checkpoint(tmp_path / "mine.hdl")["int8_ranges"]  # measured again on what it trained on
+    assert mine_ranges != shipped_ranges and len(mine_ranges["hidden"]) == len(shipped_ranges["hidden"])
+    in_int8 = run_cli("ocr", page, "--model", tmp_path / "mine.hdl", "--dtype", "int8", data=tmp_path / "no-data")
+    assert in_int8.returncode == 0, in_int8.stderr
     evaluated = run_cli("evaluate", tmp_path / "mine.hdl", "--json", data=tiny_data)
     assert evaluated.returncode == 0, evaluated.stderr
     assert "testing on letters:4,nonletters only; not found: unipen, nistvowels, chars74k" in evaluated.stderr

@@ -284,3 +284,38 @@ def test_ocr_pages_read_with_int8_within_a_point_of_float32(data_root, tmp_path)
         read[dtype] = correct / total
     print(f"\nOCR pages read correctly: float32 {read['float32']:.2%}, int8 {read['int8']:.2%} of {total} letters")
     assert abs(read["int8"] - read["float32"]) <= 0.01
+
+
+def test_ranges_stored_as_numbers_rebuild_the_same_network(random_network):
+    from hdl_native.int8.runner import activation_ranges
+
+    model, network = random_network
+    ranges = json.loads(json.dumps(activation_ranges(model, random_images(128, seed=1))))  # the fixture's images, as
+    # a state file keeps their ranges
+    rebuilt = Int8Classifier.from_float(model, ranges=ranges)
+    x = np.random.default_rng(1).normal(0.0, 1.0, (20, 1, 28, 28)).astype(np.float32)
+    np.testing.assert_array_equal(rebuilt.logits(x, 1), network.logits(x, 1))
+    broken = {"input": ranges["input"], "hidden": ranges["hidden"][:-1]}
+    with pytest.raises(ValueError, match="5 rows"):
+        Int8Classifier.from_float(model, ranges=broken)
+    with pytest.raises(ValueError, match="finite lows <= highs"):
+        Int8Classifier.from_float(model, ranges={**ranges, "input": [1.0, -1.0]})
+
+
+def test_the_shipped_reader_reads_in_int8_without_any_data(tmp_path):
+    """Its state stores the int8 activation ranges (`hdl-native calibrate` measured them), so a user without the
+    training data can read with --dtype int8."""
+    from ocr_pages import printed_page
+
+    page, truths = printed_page(tmp_path)
+    (tmp_path / "no-data").mkdir()
+    read = {}
+    for dtype in ("float32", "int8"):
+        env = {key: value for key, value in os.environ.items() if key != "HDL_DATA"}
+        result = subprocess.run([sys.executable, "-m", "hdl_native", "ocr", str(page), "--dtype", dtype,
+                                 "--data", str(tmp_path / "no-data"), "--json"], capture_output=True, text=True,
+                                timeout=600, env=env,
+                                cwd=os.path.dirname(os.path.dirname(os.path.abspath(hdl_native.__file__))))
+        assert result.returncode == 0, result.stderr
+        read[dtype] = json.loads(result.stdout.strip().splitlines()[-1])["text"]
+    assert read["int8"] == read["float32"] and len(read["int8"].replace(" ", "").replace("\n", "")) >= 15

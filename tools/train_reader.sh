@@ -9,7 +9,8 @@
 #     of each set equally often, distorted (rotation, shear, scale, elastic, stroke width, blur, ink gamma), Adam
 #     with a cosine decay over EPOCHS epochs, holding out HOLDOUT training images by whole writers;
 #  2. fits the temperatures on those held-out writers (`hdl-native calibrate`: one for a single read, one each for
-#     the 5 and 9 shifted copies `ocr` can average), never on a test split;
+#     the 5 and 9 shifted copies `ocr` can average), never on a test split, and measures on 512 of them the
+#     activation ranges `ocr --dtype int8` quantises on;
 #  3. writes OUT_DIR/letters.hdl (the model alone, no optimiser state); copy it to hdl_native/pretrained/ to ship it.
 # Test splits are only reported on, at the end of each step.
 set -euo pipefail

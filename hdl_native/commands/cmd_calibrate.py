@@ -10,6 +10,10 @@ on new writers.  The test splits are never used for fitting: the expected calibr
 15 bins) before and after is only reported on them, per source of a mixture.  `ocr` and `evaluate`
 use the stored temperature.
 
+For a letter reader (letters-cnn, letters-vgg) it also stores "int8_ranges": the range of every activation
+the int8 kernels quantise, measured on a fixed 512 of the same held-out images, so that `ocr --dtype int8`
+builds its int8 network from the state alone, without the training data (hdl_native/int8/runner.py).
+
 The OCR averages each crop's probabilities over shifted copies of it (`ocr --shifts`), which makes it less
 sure than one read; so a temperature is also fitted for each number of copies, on the same held-out images
 read the same way, and stored beside the first ("shift_temperatures").  `evaluate --shifts N` reports the
@@ -44,6 +48,7 @@ def add_arguments(parser):
 def run(args):
     from hdl_native.calibration import fit_temperature, stored_temperature
     from hdl_native.checkpoint import save_entries
+    from hdl_native.int8.runner import N_RANGE_IMAGES, state_ranges
     from hdl_native.json_output import json_line
     from hdl_native.shifts import DEFAULT_SHIFTS, SHIFT_OFFSETS, copies_of, shifted_copies
     from hdl_native.training.evaluate import Evaluator
@@ -66,13 +71,17 @@ def run(args):
     rows += [measured(f"{part} test", log_probs, part_labels, before, after)
              for part, log_probs, part_labels in by_source(test_set, evaluator.predict_log_probs(test_set.images))]
     shift_temperatures = {str(shifts): fitted for shifts, (_, fitted, _) in fits.items() if shifts != 1}
-    save_entries(args.out, with_temperature(checkpoint, after, shift_temperatures))
+    ranges = state_ranges(model, meta.get("normalization"), images)
+    save_entries(args.out, with_temperature(checkpoint, after, shift_temperatures, ranges))
     print(f"{args.state}: {len(test_set.classes)} classes, trained on {meta.get('dataset') or 'an unrecorded dataset'}")
     print(f"fitted on {description}")
     for shifts, (shift_before, shift_after, _) in fits.items():
         copies = "one read" if shifts == 1 else f"{shifts} shifted copies averaged"
         print(f"temperature ({copies}) {shift_before:.3f} -> {shift_after:.3f}")
     print(format_rows(rows))
+    if ranges is not None:
+        print(f"int8 activation ranges stored, measured on {min(N_RANGE_IMAGES, len(labels))} of the held-out images "
+              "(`ocr --dtype int8` needs no data)")
     print(f"(the test splits read one way; `hdl-native evaluate --shifts {DEFAULT_SHIFTS}` reads them as `ocr` does)")
     print(f"calibrated state written to {args.out}")
     if args.json:
@@ -182,10 +191,10 @@ def format_rows(rows):
     return "\n".join(lines)
 
 
-def with_temperature(checkpoint, temperature, shift_temperatures=None):
+def with_temperature(checkpoint, temperature, shift_temperatures=None, int8_ranges=None):
     """The entries to write: the checkpoint as read, with its temperature (and those for shifted copies, a dict
-    {"9": T9, ...}) set.  A quantised state keeps its weights as codes (reading dequantised them into params;
-    only the float32 ones go back)."""
+    {"9": T9, ...}, and the int8 activation ranges) set.  A quantised state keeps its weights as codes (reading
+    dequantised them into params; only the float32 ones go back)."""
     entries = {key: value for key, value in checkpoint.items() if key != "format_version"}
     if "quantized" in entries:
         coded = entries["quantized"]["tensors"]
@@ -193,4 +202,6 @@ def with_temperature(checkpoint, temperature, shift_temperatures=None):
     entries["temperature"] = float(temperature)
     if shift_temperatures:
         entries["shift_temperatures"] = {str(k): float(v) for k, v in shift_temperatures.items()}
+    if int8_ranges is not None:
+        entries["int8_ranges"] = int8_ranges
     return entries

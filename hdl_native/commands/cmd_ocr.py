@@ -49,12 +49,13 @@ def add_arguments(parser):
                         help=f"letters read with a lower probability print as '?', {min_confidence.allowed} "
                              "(default 0.5)")
     parser.add_argument("--dtype", choices=["float32", "int8"], default="float32",
-                        help="read with the network in float32, or quantised to int8 on the int8 kernels "
-                             "(calibrated on 512 letters of the training split: needs $HDL_DATA or --data) "
-                             "(default float32)")
+                        help="read with the network in float32, or quantised to int8 on the int8 kernels, on "
+                             "the activation ranges the model stores (`hdl-native calibrate` measures them; the "
+                             "shipped model has them), else calibrated on 512 letters of the letters training "
+                             "split, from $HDL_DATA or --data (default float32)")
     parser.add_argument("--data", metavar="DIR", default=None,
-                        help="with --dtype int8: data root holding letters/ (default: $HDL_DATA, else "
-                             "~/.cache/hdl_native)")
+                        help="with --dtype int8 and a model storing no int8 ranges: data root holding letters/ "
+                             "(default: $HDL_DATA, else ~/.cache/hdl_native)")
     shifts = int_choice(*SHIFT_OFFSETS)
     parser.add_argument("--shifts", metavar="N", type=shifts, default=DEFAULT_SHIFTS,
                         help=f"read each box in N copies moved by up to one pixel and average the network's answers, "

@@ -24,6 +24,7 @@ from .codes import ActivationCodes, activation_table, gelu, requantization
 from .layers import Int8Conv, quantize_weight
 
 CONV_POOL = 2
+N_RANGE_IMAGES = 512  # the images state_ranges measures on
 
 
 class Int8Classifier:
@@ -33,19 +34,22 @@ class Int8Classifier:
         self.input_codes, self.layers, self.n_classes = input_codes, list(layers), n_classes
 
     @classmethod
-    def from_float(cls, model, calibration_images):
-        """Quantise `model` (a LettersCNN or LettersVGG); calibration_images (n, 1, 28, 28) float32 fix the activation grids."""
-        images = np.ascontiguousarray(calibration_images, np.float32)
-        pre, post = float_activations(model, images)
-        grids = [ActivationCodes.spanning(images.min(), images.max())]
-        grids += [ActivationCodes.spanning(a.min(), a.max()) for a in post]
-        layers, in_channels = [], images.shape[1]
+    def from_float(cls, model, calibration_images=None, ranges=None):
+        """Quantise `model` (a LettersCNN or LettersVGG) with activation grids spanning what it reaches on
+        calibration_images (n, 1, 28, 28) float32, or on the images `ranges` was measured on
+        (activation_ranges: what a calibrated state stores, so that int8 reading needs no data)."""
+        if ranges is None:
+            ranges = activation_ranges(model, calibration_images)
+        check_ranges(ranges, model)
+        grids = [ActivationCodes.spanning(*ranges["input"])]
+        grids += [ActivationCodes.spanning(post_low, post_high) for _, _, post_low, post_high in ranges["hidden"]]
+        layers, in_channels = [], 1
         for index, (linear_or_conv, pool) in enumerate(layer_plan(model)):
             weight = as_conv_weight(linear_or_conv.weight.value, in_channels)
             packed, codes, scales = quantize_weight(weight)
             bias = linear_or_conv.bias.value
-            if index < len(pre):
-                pre_grid = ActivationCodes.spanning(pre[index].min(), pre[index].max())
+            if index < len(ranges["hidden"]):
+                pre_grid = ActivationCodes.spanning(*ranges["hidden"][index][:2])
                 multiplier, offset = requantization(grids[index], codes, scales, bias, pre_grid)
                 table = activation_table(gelu, pre_grid, grids[index + 1])
             else:  # the logits: real values, no table
@@ -90,6 +94,48 @@ def as_conv_weight(weight, in_channels):
         return weight
     side = math.isqrt(weight.shape[1] // in_channels)
     return weight.reshape(weight.shape[0], in_channels, side, side)
+
+
+def activation_ranges(model, images):
+    """What the int8 grids span: {"input": [low, high], "hidden": [[pre low, pre high, post low, post high], ...]}
+    of the float network on images (n, 1, 28, 28) float32, one row per hidden layer (before and after its GELU).
+    Plain floats, so a state file can store them (`hdl-native calibrate` does)."""
+    images = np.ascontiguousarray(images, np.float32)
+    if images.ndim != 4 or images.shape[1:] != (1, 28, 28) or len(images) == 0:
+        raise ValueError(f"calibration images must be (n >= 1, 1, 28, 28), got {images.shape}")
+    pre, post = float_activations(model, images)
+    return {"input": [float(images.min()), float(images.max())],
+            "hidden": [[float(a.min()), float(a.max()), float(b.min()), float(b.max())] for a, b in zip(pre, post)]}
+
+
+def state_ranges(model, normalization, images):
+    """activation_ranges of a letter reader on a fixed N_RANGE_IMAGES of `images` (uint8 (n, 28, 28)), normalised
+    as its state says ({"mean", "std"}, None: MNIST's), for the state's "int8_ranges" entry; None for a model
+    the int8 kernels do not run.  `calibrate` and the fine-tune store it."""
+    from ..data.augment import MNIST_MEAN, MNIST_STD
+    from ..models import LettersCNN, LettersVGG
+    from ..ocr.crops import normalize
+
+    if not isinstance(model, (LettersCNN, LettersVGG)) or len(images) == 0:
+        return None
+    normalization = normalization or {"mean": MNIST_MEAN, "std": MNIST_STD}
+    chosen = np.sort(np.random.default_rng(0).choice(len(images), min(N_RANGE_IMAGES, len(images)), replace=False))
+    return activation_ranges(model, normalize(images[chosen], normalization["mean"], normalization["std"]))
+
+
+def check_ranges(ranges, model):
+    """ValueError unless `ranges` has activation_ranges' form for `model`: finite lows <= highs, a row per layer."""
+    n_hidden = len(layer_plan(model)) - 1
+    try:
+        rows = [list(ranges["input"])] + [list(row) for row in ranges["hidden"]]
+        ok = (len(rows[0]) == 2 and len(rows) == n_hidden + 1 and all(len(row) == 4 for row in rows[1:])
+              and all(math.isfinite(v) for row in rows for v in row)
+              and all(row[i] <= row[i + 1] for row in rows for i in range(0, len(row), 2)))
+    except (KeyError, TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(f"int8 ranges must be {{'input': [low, high], 'hidden': {n_hidden} rows of [pre low, "
+                         f"pre high, post low, post high]}} with finite lows <= highs, got {str(ranges)[:200]}")
 
 
 def float_activations(model, images):

@@ -18,8 +18,9 @@ def load_letter_classifier(state_path=None, dtype="float32", data_root=None, shi
     with the calibration temperature the state stores for reading each crop in `shifts` shifted copies
     (shifts.SHIFT_OFFSETS; its single-read temperature where it stores none for that count, 1 where none at all).
 
-    dtype "int8": the network quantised by hdl_native.int8, calibrated on 512 letters of the
-    training split under `data_root` (default: $HDL_DATA, else the cache dir)."""
+    dtype "int8": the network quantised by hdl_native.int8, on the activation ranges the state stores
+    (`hdl-native calibrate` measures them; the shipped model has them), else calibrated on 512 letters of
+    the letters training split under `data_root` (default: $HDL_DATA, else the cache dir)."""
     from ..calibration import stored_temperature
     from ..checkpoint import PRETRAINED_LETTERS, load_model
 
@@ -38,7 +39,13 @@ def load_letter_classifier(state_path=None, dtype="float32", data_root=None, shi
     if dtype == "int8":
         from ..int8 import Int8Classifier
 
-        network = Int8Classifier.from_float(model, calibration_letters(data_root, mean, std))
+        if "int8_ranges" in meta:
+            try:
+                network = Int8Classifier.from_float(model, ranges=meta["int8_ranges"])
+            except ValueError as error:
+                raise HDLError(f"{state_path}: its int8_ranges entry is unusable: {error}") from None
+        else:
+            network = Int8Classifier.from_float(model, calibration_letters(data_root, mean, std))
         return Int8LetterClassifier(network, classes, mean, std, source=str(state_path), temperature=temperature,
                                     shifts=shifts)
     return LetterClassifier(model, classes, mean, std, source=str(state_path), temperature=temperature,
@@ -52,7 +59,8 @@ def calibration_letters(data_root, mean, std):
     try:
         letters = load_dataset("letters", "train", data_root)
     except DataError as error:
-        raise HDLError(f"int8 reading calibrates on the letters training split, which is missing: {error}") from None
+        raise HDLError("this state stores no int8 activation ranges (`hdl-native calibrate` adds them), so int8 "
+                       f"reading calibrates on the letters training split, which is missing: {error}") from None
     chosen = np.random.default_rng(0).choice(len(letters.labels), min(N_CALIBRATION_LETTERS, len(letters.labels)),
                                              replace=False)
     return normalize(letters.images[np.sort(chosen)], mean, std)

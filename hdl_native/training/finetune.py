@@ -57,7 +57,7 @@ class FinetuneSession(Session):
         super().__init__(config)
         self.measured = []  # [Measured]
         self.before = None  # {name: accuracy in percent}
-        self.calibration = {}  # the calibration temperatures the model's state stores (calibration.CALIBRATION_ENTRIES)
+        self.calibration = {}  # the temperatures and int8 ranges its state stores (calibration.CALIBRATION_ENTRIES)
 
     def load_data(self):
         from ..calibration import CALIBRATION_ENTRIES  # here, as the next: scipy is loaded on use
@@ -113,6 +113,12 @@ class FinetuneSession(Session):
         entries["finetuned_on"] = {"crops": str(self.config.finetune), "from": str(self.config.init),
                                    "images": int(len(self.train_data[1]))}
         entries.update(self.calibration)  # fitted before the fine-tune: close, not exact (`hdl-native calibrate`)
+        if "int8_ranges" in entries:  # these, though, are cheap to measure again on what the fine-tune trained on
+            from ..int8.runner import state_ranges
+
+            ranges = state_ranges(self.model, entries.get("normalization"), self.train_data[0])
+            if ranges is not None:
+                entries["int8_ranges"] = ranges
         return entries
 
 
