@@ -1,7 +1,8 @@
 /* The im2col of the int8 kernels: the patches of one image of codes x (H, W, C) uint8, NHWC, as
- * the rows of cols (P, KP), bytes (hdl_im2col_u8) or widened to int16 (hdl_im2col_s16, for the
- * AVX2 convolution, when it cannot read the patches in place).  Patch position (kh, kw, c) is column (kh*k + kw)*C + c; the KP - k*k*C padding
- * columns are zero.  A patch is k runs of k*C contiguous codes, written pixel by pixel.
+ * the rows of cols (P, KP), bytes (hdl_im2col_u8: the portable and VNNI paths) or widened to int16
+ * (hdl_im2col_s16: the AVX2 convolution, for the layers whose patches it cannot read in place).
+ * Patch position (kh, kw, c) is column (kh*k + kw)*C + c; the KP - k*k*C padding columns are zero.
+ * A patch is k runs of k*C contiguous codes, written pixel by pixel.
  *
  * Written in C, not Cython: Cython's loops kept their counters on the stack, and the 1-channel
  * first layer (runs of 3 codes) spent as long here as in its GEMM.  Runs of 3 get their own
