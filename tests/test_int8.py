@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+from PIL import Image
 
 import hdl_native
 from hdl_native._native import int8 as int8_native
@@ -319,3 +320,16 @@ def test_the_shipped_reader_reads_in_int8_without_any_data(tmp_path):
         assert result.returncode == 0, result.stderr
         read[dtype] = json.loads(result.stdout.strip().splitlines()[-1])["text"]
     assert read["int8"] == read["float32"] and len(read["int8"].replace(" ", "").replace("\n", "")) >= 15
+
+
+def test_a_state_with_unusable_int8_ranges_is_a_one_line_error(tmp_path):
+    from hdl_native.checkpoint import load_checkpoint, save_entries
+
+    entries = {key: value for key, value in load_checkpoint(PRETRAINED_LETTERS).items() if key != "format_version"}
+    entries["int8_ranges"] = {"input": [0.0, 1.0], "hidden": [[0.0, 1.0, 0.0, float("nan")]]}
+    state = tmp_path / "broken.hdl"
+    save_entries(state, entries)
+    Image.new("RGB", (200, 100), "white").save(tmp_path / "page.png")
+    result = run_command("-m", "hdl_native", "ocr", str(tmp_path / "page.png"), "--model", str(state), "--dtype", "int8")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"{state}: its int8_ranges entry is unusable" in result.stderr and len(result.stderr.strip().splitlines()) == 1
