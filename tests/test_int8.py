@@ -333,3 +333,19 @@ def test_a_state_with_unusable_int8_ranges_is_a_one_line_error(tmp_path):
     result = run_command("-m", "hdl_native", "ocr", str(tmp_path / "page.png"), "--model", str(state), "--dtype", "int8")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"{state}: its int8_ranges entry is unusable" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+def test_weights_and_scratch_start_on_a_cache_line():
+    from hdl_native.int8.aligned import CACHE_LINE, aligned_copy, aligned_empty
+
+    for shape, dtype in [((3, 5), np.int16), ((7,), np.uint8), ((2, 3, 4), np.int8), ((5, 4), np.float32)]:
+        array = aligned_empty(shape, dtype)
+        assert array.shape == shape and array.dtype == dtype and array.flags.c_contiguous
+        assert array.ctypes.data % CACHE_LINE == 0
+    odd = np.arange(40, dtype=np.int16)[1:37].reshape(4, 9)  # starts 2 bytes into its buffer
+    copy = aligned_copy(odd)
+    assert copy.ctypes.data % CACHE_LINE == 0 and np.array_equal(copy, odd)
+    assert aligned_copy(copy) is copy
+    layer, _ = random_layer(np.random.default_rng(4), 32, 64, 3, 2)
+    assert layer.weight.ctypes.data % CACHE_LINE == 0 and layer.weight_wide.ctypes.data % CACHE_LINE == 0
+    buffer = kernels.scratch(2, 1000)
+    assert buffer.shape[1] % CACHE_LINE == 0 and all(buffer[row].ctypes.data % CACHE_LINE == 0 for row in range(2))

@@ -12,6 +12,7 @@ import numpy as np
 
 from .._native import int8
 from ..kernels.validation import check_arrays
+from .aligned import CACHE_LINE, aligned_empty
 
 PATHS = tuple(int8.PATHS)
 _local = threading.local()
@@ -35,12 +36,13 @@ def supported_paths():
 
 
 def scratch(n_threads, n_bytes):
-    """(n_threads, n_bytes) uint8 scratch of the calling Python thread, reused while large enough."""
+    """(n_threads, n_bytes) uint8 scratch of the calling Python thread, reused while large enough; every row
+    starts on a cache line (its length is rounded up to a multiple of 64 bytes)."""
     buffer = getattr(_local, "scratch", None)
     if buffer is None or buffer.shape[0] < n_threads or buffer.shape[1] < n_bytes:
         rows = max(n_threads, buffer.shape[0] if buffer is not None else 0)
         columns = max(n_bytes, buffer.shape[1] if buffer is not None else 0)
-        buffer = _local.scratch = np.empty((rows, columns), np.uint8)
+        buffer = _local.scratch = aligned_empty((rows, -(-columns // CACHE_LINE) * CACHE_LINE), np.uint8)
     return buffer
 
 

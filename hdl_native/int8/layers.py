@@ -11,6 +11,7 @@ import numpy as np
 
 from .._native import int8
 from ..quantize.schemes import linear_levels
+from .aligned import aligned_copy
 
 # Weights are quantize.schemes' linear per-channel 8-bit levels: -127..127 (symmetric: -128 is never
 # used, so negating a weight cannot overflow).
@@ -52,7 +53,9 @@ class Int8Conv:
             raise ValueError(f"table must be uint8 (256,), got {self.table.dtype} {self.table.shape}")
         if self.pool_size < 1 or self.kernel_size < 1:
             raise ValueError("kernel and pool sizes must be >= 1")
-        self.weight_wide, self.wide_kernel_width = widen_weight(self.weight, self.in_channels, self.kernel_size)
+        self.weight = aligned_copy(self.weight)  # the same values, on a cache line (aligned.py)
+        weight_wide, self.wide_kernel_width = widen_weight(self.weight, self.in_channels, self.kernel_size)
+        self.weight_wide = aligned_copy(weight_wide)
 
     @property
     def n_out(self):
