@@ -24,7 +24,7 @@ from .codes import ActivationCodes, activation_table, gelu, requantization
 from .layers import Int8Conv, quantize_weight
 
 CONV_POOL = 2
-N_RANGE_IMAGES = 512  # the images state_ranges measures on
+N_RANGE_IMAGES = 512  # the images a calibration sample holds
 
 
 class Int8Classifier:
@@ -108,19 +108,26 @@ def activation_ranges(model, images):
             "hidden": [[float(a.min()), float(a.max()), float(b.min()), float(b.max())] for a, b in zip(pre, post)]}
 
 
+def calibration_sample(images, mean, std):
+    """(m, 1, 28, 28) float32: a fixed random N_RANGE_IMAGES of `images` (uint8 (n, 28, 28)), all when fewer,
+    in their order, normalised with `mean` and `std`."""
+    from ..ocr.crops import normalize
+
+    chosen = np.random.default_rng(0).choice(len(images), min(N_RANGE_IMAGES, len(images)), replace=False)
+    return normalize(images[np.sort(chosen)], mean, std)
+
+
 def state_ranges(model, normalization, images):
-    """activation_ranges of a letter reader on a fixed N_RANGE_IMAGES of `images` (uint8 (n, 28, 28)), normalised
+    """activation_ranges of a letter reader on the calibration_sample of `images` (uint8 (n, 28, 28)), normalised
     as its state says ({"mean", "std"}, None: MNIST's), for the state's "int8_ranges" entry; None for a model
     the int8 kernels do not run.  `calibrate` and the fine-tune store it."""
     from ..data.augment import MNIST_MEAN, MNIST_STD
     from ..models import LettersCNN, LettersVGG
-    from ..ocr.crops import normalize
 
     if not isinstance(model, (LettersCNN, LettersVGG)) or len(images) == 0:
         return None
     normalization = normalization or {"mean": MNIST_MEAN, "std": MNIST_STD}
-    chosen = np.sort(np.random.default_rng(0).choice(len(images), min(N_RANGE_IMAGES, len(images)), replace=False))
-    return activation_ranges(model, normalize(images[chosen], normalization["mean"], normalization["std"]))
+    return activation_ranges(model, calibration_sample(images, normalization["mean"], normalization["std"]))
 
 
 def check_ranges(ranges, model):

@@ -2,15 +2,10 @@
 in float32 or quantised to int8."""
 from pathlib import Path
 
-import numpy as np
-
 from ..data.augment import MNIST_MEAN, MNIST_STD
 from ..errors import DataError, HDLError
 from ..shifts import DEFAULT_SHIFTS
-from .crops import normalize
 from .recognize import Int8LetterClassifier, LetterClassifier
-
-N_CALIBRATION_LETTERS = 512
 
 
 def load_letter_classifier(state_path=None, dtype="float32", data_root=None, shifts=DEFAULT_SHIFTS):
@@ -53,14 +48,13 @@ def load_letter_classifier(state_path=None, dtype="float32", data_root=None, shi
 
 
 def calibration_letters(data_root, mean, std):
-    """(512, 1, 28, 28) float32: a fixed random choice of the letters training split, normalised."""
+    """(512, 1, 28, 28) float32: the int8 calibration sample of the letters training split, normalised."""
     from ..data import load_dataset
+    from ..int8.runner import calibration_sample
 
     try:
         letters = load_dataset("letters", "train", data_root)
     except DataError as error:
         raise HDLError("this state stores no int8 activation ranges (`hdl-native calibrate` adds them), so int8 "
                        f"reading calibrates on the letters training split, which is missing: {error}") from None
-    chosen = np.random.default_rng(0).choice(len(letters.labels), min(N_CALIBRATION_LETTERS, len(letters.labels)),
-                                             replace=False)
-    return normalize(letters.images[np.sort(chosen)], mean, std)
+    return calibration_sample(letters.images, mean, std)
