@@ -335,17 +335,34 @@ def test_a_state_with_unusable_int8_ranges_is_a_one_line_error(tmp_path):
     assert f"{state}: its int8_ranges entry is unusable" in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 def test_weights_and_scratch_start_on_a_cache_line():
-    from hdl_native.int8.aligned import CACHE_LINE, aligned_copy, aligned_empty
+    from hdl_native.int8.aligned import CACHE_LINE, aligned_empty
+    from hdl_native.int8.layers import read_only_copy
 
     for shape, dtype in [((3, 5), np.int16), ((7,), np.uint8), ((2, 3, 4), np.int8), ((5, 4), np.float32)]:
         array = aligned_empty(shape, dtype)
         assert array.shape == shape and array.dtype == dtype and array.flags.c_contiguous
         assert array.ctypes.data % CACHE_LINE == 0
     odd = np.arange(40, dtype=np.int16)[1:37].reshape(4, 9)  # starts 2 bytes into its buffer
-    copy = aligned_copy(odd)
-    assert copy.ctypes.data % CACHE_LINE == 0 and np.array_equal(copy, odd)
-    assert aligned_copy(copy) is copy
+    copy = read_only_copy(odd)
+    assert copy.ctypes.data % CACHE_LINE == 0 and np.array_equal(copy, odd) and not copy.flags.writeable
     layer, _ = random_layer(np.random.default_rng(4), 32, 64, 3, 2)
     assert layer.weight.ctypes.data % CACHE_LINE == 0 and layer.weight_wide.ctypes.data % CACHE_LINE == 0
     buffer = kernels.scratch(2, 1000)
     assert buffer.shape[1] % CACHE_LINE == 0 and all(buffer[row].ctypes.data % CACHE_LINE == 0 for row in range(2))
+
+
+def test_a_layer_cannot_hold_a_stale_wide_weight():
+    """weight_wide is derived from weight at construction: the layer is frozen, both weights are read-only
+    copies (the caller's array stays writable), so the AVX2 and VNNI paths always read the same codes."""
+    import dataclasses
+
+    codes = np.random.default_rng(5).integers(-127, 128, (32, 9 * 32))
+    packed = pack_codes(codes)
+    layer, _ = random_layer(np.random.default_rng(4), 32, 32, 3, 2)
+    layer = dataclasses.replace(layer, weight=packed)  # a new layer from the other one, as the docstring says
+    assert packed.flags.writeable and not layer.weight.flags.writeable and not layer.weight_wide.flags.writeable
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        layer.weight = packed
+    with pytest.raises(ValueError):
+        layer.weight[0, 0, 0] = 1
+    assert np.array_equal(layer.weight, packed)

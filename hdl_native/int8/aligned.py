@@ -18,12 +18,3 @@ def aligned_empty(shape, dtype):
     start = -raw.ctypes.data % CACHE_LINE
     return raw[start:start + n_bytes].view(dtype).reshape(shape)
 
-
-def aligned_copy(array):
-    """`array` itself when its data is C-contiguous and starts on a cache line, else such a copy of it."""
-    array = np.asarray(array)
-    if array.flags.c_contiguous and array.ctypes.data % CACHE_LINE == 0:
-        return array
-    copy = aligned_empty(array.shape, array.dtype)
-    copy[...] = array
-    return copy

@@ -11,7 +11,7 @@ import numpy as np
 
 from .._native import int8
 from ..quantize.schemes import linear_levels
-from .aligned import aligned_copy
+from .aligned import aligned_empty
 
 # Weights are quantize.schemes' linear per-channel 8-bit levels: -127..127 (symmetric: -128 is never
 # used, so negating a weight cannot overflow).
@@ -19,13 +19,14 @@ CHANNEL_MULTIPLE = 16  # the GEMM's vectors hold 16 int32 channels
 DEPTH_MULTIPLE = 4  # vpdpbusd adds groups of four products
 
 
-@dataclass
+@dataclass(frozen=True)
 class Int8Conv:
     """weight (K4, OP, 4) int8 packed; multiplier, offset (O,) float32; table (256,) uint8.
 
     weight_wide, made here, is the weight in int16 for the AVX2 path (pyx/int8_dot.h): packed for a
     kernel_size x wide_kernel_width kernel whose patches it reads in place, or, when wide_kernel_width
-    is 0, as `weight` for a matrix of patches (see widen_weight)."""
+    is 0, as `weight` for a matrix of patches (see widen_weight).  So that the two cannot disagree, the
+    layer is frozen and both weights are read-only copies: a new weight means a new Int8Conv."""
 
     weight: np.ndarray
     multiplier: np.ndarray
@@ -53,9 +54,11 @@ class Int8Conv:
             raise ValueError(f"table must be uint8 (256,), got {self.table.dtype} {self.table.shape}")
         if self.pool_size < 1 or self.kernel_size < 1:
             raise ValueError("kernel and pool sizes must be >= 1")
-        self.weight = aligned_copy(self.weight)  # the same values, on a cache line (aligned.py)
-        weight_wide, self.wide_kernel_width = widen_weight(self.weight, self.in_channels, self.kernel_size)
-        self.weight_wide = aligned_copy(weight_wide)
+        weight = read_only_copy(self.weight)
+        weight_wide, wide_kernel_width = widen_weight(weight, self.in_channels, self.kernel_size)
+        for name, value in (("weight", weight), ("weight_wide", read_only_copy(weight_wide)),
+                            ("wide_kernel_width", wide_kernel_width)):
+            object.__setattr__(self, name, value)  # frozen: set once, here
 
     @property
     def n_out(self):
@@ -63,6 +66,14 @@ class Int8Conv:
 
     def scratch_bytes(self, h, w):
         return int8.conv_scratch_size(h, w, self.in_channels, self.kernel_size, self.weight.shape[1])
+
+
+def read_only_copy(array):
+    """A read-only copy of `array` whose data starts on a cache line (aligned.py); the caller's array is untouched."""
+    copy = aligned_empty(np.shape(array), np.asarray(array).dtype)
+    copy[...] = array
+    copy.flags.writeable = False
+    return copy
 
 
 def quantize_weight(weight):
