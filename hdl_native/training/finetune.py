@@ -161,9 +161,9 @@ def test_sources(test, classes):
     names = test.source_names
     if test.sources is None or len(names) < 2:
         return measured
-    sources = test.sources[kept]
-    return [Measured(f"{name} test ({np.count_nonzero(sources == i)})", images[sources == i], labels[sources == i])
-            for i, name in enumerate(names) if np.any(sources == i)] \
+    parts = [(name, mask[kept]) for name, mask in test.source_masks()]
+    return [Measured(f"{name} test ({np.count_nonzero(part)})", images[part], labels[part])
+            for name, part in parts if part.any()] \
         + [Measured(f"all {len(names)} test splits ({len(labels)})", images, labels)]
 
 
