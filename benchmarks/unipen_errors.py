@@ -21,6 +21,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the checkout, as `python -m hdl_native` from it
 
+from hdl_native.errors import HDLError  # noqa: E402
+from hdl_native.shifts import DEFAULT_SHIFTS, SHIFT_OFFSETS  # noqa: E402
+
 INK = 64          # a pixel (0..255) above this is ink when counting connected parts
 CHUNK = 2000      # crops read at a time (each in --shifts copies)
 TARGET = 93.0     # issue 13's unipen target, percent
@@ -30,9 +33,10 @@ GROUPS = (("i", 0), ("i", 1), ("l", 0), ("l", 1), ("t", 0), ("t", 1))
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default=None, help="a letters state (default: the shipped reader)")
-    parser.add_argument("--shifts", type=int, default=9, help="shifted copies per crop, as `ocr --shifts`")
+    parser.add_argument("--shifts", type=int, choices=sorted(SHIFT_OFFSETS), default=DEFAULT_SHIFTS,
+                        help="shifted copies per crop, as `ocr --shifts`")
     parser.add_argument("--data", default=None, help="data root (default: $HDL_DATA)")
-    parser.add_argument("--sheet", default=None, metavar="PNG", help="draw one-stroke i read as l beside one-stroke l")
+    parser.add_argument("--sheet", default=None, metavar="PNG", help="draw one-stroke i read as l above one-stroke l")
     args = parser.parse_args(argv)
 
     from scipy import ndimage
@@ -91,4 +95,11 @@ def draw_sheet(path, misread, reference, per_row=16, rows=3):
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except HDLError as error:  # no data, no model, a broken state file: one line, as the CLI says it
+        print(f"unipen_errors.py: {error}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:  # it writes nothing before the end, so nothing is left half-written
+        print("unipen_errors.py: interrupted", file=sys.stderr)
+        sys.exit(130)

@@ -23,10 +23,10 @@
 #define HDL_EPILOGUE_BLOCK 64
 
 HDL_NO_FMA_MULTIVERSION
-static void hdl_int8_pool_requantize_portable(const int32_t *restrict acc, ptrdiff_t ho, ptrdiff_t wo, ptrdiff_t ld,
-                                     ptrdiff_t p, ptrdiff_t n_out, const float *restrict multiplier,
-                                     const float *restrict offset, const uint8_t *restrict table,
-                                     uint8_t *restrict out) {
+static void hdl_int8_pool_requantize_portable(const int32_t *restrict acc, ptrdiff_t ho, ptrdiff_t wo,
+                                              ptrdiff_t ld, ptrdiff_t p, ptrdiff_t n_out,
+                                              const float *restrict multiplier, const float *restrict offset,
+                                              const uint8_t *restrict table, uint8_t *restrict out) {
     ptrdiff_t hp = (ho + p - 1) / p, wp = (wo + p - 1) / p;
     int32_t best[HDL_EPILOGUE_BLOCK];
     int32_t codes[HDL_EPILOGUE_BLOCK];

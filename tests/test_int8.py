@@ -334,6 +334,7 @@ def test_a_state_with_unusable_int8_ranges_is_a_one_line_error(tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"{state}: its int8_ranges entry is unusable" in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
+
 def test_weights_and_scratch_start_on_a_cache_line():
     from hdl_native.int8.aligned import CACHE_LINE, aligned_empty
     from hdl_native.int8.layers import read_only_copy
