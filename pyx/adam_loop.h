@@ -15,6 +15,9 @@
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
 #define HDL_ADAM_MULTIVERSION __attribute__((target_clones("arch=x86-64-v3", "default")))
+#elif defined(__clang__) && __clang_major__ >= 14 && defined(__x86_64__) && defined(__linux__)
+/* AVX + FMA, named by one feature as clang's resolver needs (fast_math.h says why) */
+#define HDL_ADAM_MULTIVERSION __attribute__((target_clones("fma", "default")))
 #else
 #define HDL_ADAM_MULTIVERSION
 #endif

@@ -39,15 +39,17 @@ static void hdl_conv_pack_weights_f32(const float *restrict weight, int c_out, i
                        + o % HDL_CONV_LANES] = weight[((ptrdiff_t) o * c_in + c) * kk + t];
 }
 
-/* n_cols (a constant after inlining) output pixels from (oh, ow) on, 16 channels from block_weights. */
+/* n_cols (a constant after inlining) output pixels from (oh, ow) on, 16 channels from block_weights,
+ * starting from the 16 biases block_bias.  (The biases come by pointer, not as two vectors: clang
+ * refuses 8-float vector arguments to a function compiled without AVX, as this helper is on its own.) */
 HDL_INLINE void hdl_conv_blocked_cols(const float *restrict x, int c_in, int h, int w, int k,
-                                      const float *restrict block_weights, hdl_v8f bias_lo, hdl_v8f bias_hi,
+                                      const float *restrict block_weights, const float *block_bias,
                                       float *restrict out_block, int ho, int wo, int oh, int ow,
                                       const int n_cols) {
     hdl_v8f lo[HDL_CONV_COLS], hi[HDL_CONV_COLS];
     for (int p = 0; p < n_cols; p++) {
-        lo[p] = bias_lo;
-        hi[p] = bias_hi;
+        lo[p] = *(const hdl_v8f *) block_bias;
+        hi[p] = *(const hdl_v8f *) (block_bias + 8);
     }
     const float *restrict wt = block_weights;
     for (int c = 0; c < c_in; c++) {
@@ -81,13 +83,11 @@ static void hdl_conv_blocked_forward_f32(const float *restrict x, int c_in, int 
     for (int block = 0; block < c_out / HDL_CONV_LANES; block++) {
         const float *restrict block_weights = packed + block * block_size;
         float *restrict out_block = out + (ptrdiff_t) block * HDL_CONV_LANES * ho * wo;
-        hdl_v8f bias_lo = {0}, bias_hi = {0};
-        if (bias) {
-            memcpy(&bias_lo, bias + block * HDL_CONV_LANES, sizeof bias_lo);
-            memcpy(&bias_hi, bias + block * HDL_CONV_LANES + 8, sizeof bias_hi);
-        }
-#define HDL_CONV_COLS_AT(N) hdl_conv_blocked_cols(x, c_in, h, w, k, block_weights, bias_lo, bias_hi, \
-                                                  out_block, ho, wo, oh, ow, N)
+        float block_bias[HDL_CONV_LANES] = {0};
+        if (bias)
+            memcpy(block_bias, bias + block * HDL_CONV_LANES, sizeof block_bias);
+#define HDL_CONV_COLS_AT(N) hdl_conv_blocked_cols(x, c_in, h, w, k, block_weights, block_bias, out_block, \
+                                                  ho, wo, oh, ow, N)
         /* Each row in runs of 6 pixels, the last 7 or 8 as 4 + 3 or 4 + 4: runs of 1 or 2 keep too few
          * accumulators busy (the LettersVGG's 8-pixel rows took 16% longer as 6 + 2). */
         for (int oh = 0; oh < ho; oh++)

@@ -18,20 +18,36 @@
 #include <string.h>
 #include <math.h>
 
+/* HDL_CLONE_WIDEST and HDL_CLONE_WIDE: the two clones above the baseline, as
+ * __builtin_cpu_supports names them. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
 #define HDL_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#define HDL_SIMD_CLONES "x86-64-v4 x86-64-v3 default"
 /* For loops that AVX-512 makes slower (the 2x2 max-pool rows: 2.0 against
  * 0.88 ms, tools/simd_bench.py in BENCHMARKS.md). */
 #define HDL_MULTIVERSION_AVX2 __attribute__((target_clones("arch=x86-64-v3", "default")))
-#define HDL_SIMD_EXCEPTIONS "max-pool rows: x86-64-v3 at most"
-/* The clone gcc's resolver picks: the first of HDL_SIMD_CLONES this CPU has. */
+#define HDL_CLONE_WIDEST "x86-64-v4"
+#define HDL_CLONE_WIDE "x86-64-v3"
+#elif defined(__clang__) && __clang_major__ >= 14 && defined(__x86_64__) && defined(__linux__)
+/* clang 14 compiles target_clones, but its resolver mistakes "arch=x86-64-v3" and "-v4" for CPU
+ * names (it checks the CPU model, which matches nothing, and would then run the AVX-512 clone on
+ * any CPU), so clang's clones are named by one feature each: "avx512f" (which in clang brings AVX2
+ * and FMA along) and "fma" (AVX + FMA: the float loops need no more). */
+#define HDL_MULTIVERSION __attribute__((target_clones("avx512f", "fma", "default")))
+#define HDL_MULTIVERSION_AVX2 __attribute__((target_clones("fma", "default")))
+#define HDL_CLONE_WIDEST "avx512f"
+#define HDL_CLONE_WIDE "fma"
+#endif
+
+#ifdef HDL_CLONE_WIDEST
+#define HDL_SIMD_CLONES HDL_CLONE_WIDEST " " HDL_CLONE_WIDE " default"
+#define HDL_SIMD_EXCEPTIONS "max-pool rows: " HDL_CLONE_WIDE " at most"
+/* The clone the resolver picks: the first of HDL_SIMD_CLONES this CPU has. */
 static inline const char *hdl_simd_path(void) {
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("x86-64-v4"))
-        return "x86-64-v4";
-    if (__builtin_cpu_supports("x86-64-v3"))
-        return "x86-64-v3";
+    if (__builtin_cpu_supports(HDL_CLONE_WIDEST))
+        return HDL_CLONE_WIDEST;
+    if (__builtin_cpu_supports(HDL_CLONE_WIDE))
+        return HDL_CLONE_WIDE;
     return "default";
 }
 #else

@@ -57,9 +57,21 @@ static void hdl_gemm_u8s8_portable(const uint8_t *a, ptrdiff_t lda, ptrdiff_t n_
     }
 }
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && __GNUC__ >= 11
+#if defined(__x86_64__) \
+    && ((defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11) || (defined(__clang__) && __clang_major__ >= 14))
 #define HDL_HAVE_VNNI 1 /* and the AVX2 path */
+#include <cpuid.h>
 #include <immintrin.h>
+
+/* AVX-VNNI: CPUID leaf 7, subleaf 1, EAX bit 4.  Asked of cpuid directly because clang 14's
+ * __builtin_cpu_supports does not know "avxvnni"; the caller checks AVX2 as well, which covers the
+ * operating system's saving of the ymm registers. */
+static int hdl_cpu_has_avxvnni(void) {
+    unsigned int eax, ebx, ecx, edx;
+    if (!__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx))
+        return 0;
+    return (eax >> 4) & 1;
+}
 
 static inline int32_t hdl_load_4_bytes(const uint8_t *p) {
     int32_t v;
@@ -221,7 +233,7 @@ static int hdl_int8_path_supported(int path) {
         return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw")
                && __builtin_cpu_supports("avx512vl");
     if (path == HDL_INT8_AVXVNNI)
-        return __builtin_cpu_supports("avxvnni") && __builtin_cpu_supports("avx2");
+        return hdl_cpu_has_avxvnni() && __builtin_cpu_supports("avx2");
     if (path == HDL_INT8_AVX2)
         return __builtin_cpu_supports("avx2");
 #endif

@@ -7,14 +7,16 @@
  * non-decreasing in acc (multiplier >= 0).  The loops run over channels in blocks of
  * HDL_EPILOGUE_BLOCK so the window maximum and the codes vectorise; only the table lookup is
  * a byte-by-byte gather.  Compiled for baseline x86-64 and AVX2 but never with FMA (which
- * -mavx2 does not enable), so the multiply and the add round separately on every CPU, as a
- * numpy float32 reference does. */
+ * -mavx2 does not enable; and setup.py builds this extension with -ffp-contract=off, for CPUs
+ * such as aarch64 where FMA is in the baseline), so the multiply and the add round separately on
+ * every CPU, as a numpy float32 reference does. */
 #ifndef HDL_INT8_EPILOGUE_H
 #define HDL_INT8_EPILOGUE_H
 #include <stddef.h>
 #include <stdint.h>
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#if defined(__x86_64__) && defined(__linux__) \
+    && ((defined(__GNUC__) && !defined(__clang__)) || (defined(__clang__) && __clang_major__ >= 14))
 #define HDL_NO_FMA_MULTIVERSION __attribute__((target_clones("avx2", "default")))
 #else
 #define HDL_NO_FMA_MULTIVERSION
@@ -56,7 +58,7 @@ static void hdl_int8_pool_requantize_portable(const int32_t *restrict acc, ptrdi
         }
 }
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#if defined(__x86_64__) && ((defined(__GNUC__) && !defined(__clang__)) || (defined(__clang__) && __clang_major__ >= 14))
 #include <immintrin.h>
 #define HDL_HAVE_AVX2_EPILOGUE 1
 
