@@ -82,6 +82,13 @@ class BuildExtWithOpenMPProbe(build_ext):
         super().build_extensions()
 
 
+# Flags for one extension only.  The int8 kernels' float epilogue (acc * multiplier + offset, then
+# rounding to a code) must round the product and the sum separately, as the numpy reference and every
+# CPU do; where FMA is in the baseline instruction set (aarch64, or -march=native builds) gcc would
+# otherwise fuse them and an output could land one code away.
+EXTRA_COMPILE_ARGS = {"int8": ["-ffp-contract=off"]}
+
+
 def extensions():
     from Cython.Build import cythonize
 
@@ -95,7 +102,8 @@ def extensions():
                 include_dirs=[numpy.get_include(), PYX_DIR],
                 # -fno-trapping-math lets gcc if-convert (and so vectorise) the
                 # clamps in the float kernels; nothing here relies on FP traps.
-                extra_compile_args=["-O3", "-fno-math-errno", "-fno-trapping-math"],
+                extra_compile_args=["-O3", "-fno-math-errno", "-fno-trapping-math"]
+                + EXTRA_COMPILE_ARGS.get(pyx.stem, []),
                 define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
             )
         )
