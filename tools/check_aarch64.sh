@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the kernels for 64-bit ARM (aarch64) with a cross compiler and run test files under emulation,
-# on an x86-64 Debian 12 machine with root (apt, dpkg, binfmt_misc).  Nothing here measures speed: qemu
-# emulates the CPU, so only correctness means anything.
+# on an x86-64 Debian 12 machine with root (apt, dpkg, binfmt_misc) and a python3 with pip.  Nothing
+# here measures speed: qemu emulates the CPU, so only correctness means anything.
 #
 #   sudo bash tools/check_aarch64.sh WORK_DIR [TEST_FILE ...]     # default: the kernel tests
 #
