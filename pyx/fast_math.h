@@ -29,9 +29,9 @@
 #define HDL_CLONE_WIDE "x86-64-v3"
 #elif defined(__clang__) && __clang_major__ >= 14 && defined(__x86_64__) && defined(__linux__)
 /* clang 14 compiles target_clones, but its resolver mistakes "arch=x86-64-v3" and "-v4" for CPU
- * names (it checks the CPU model, which matches nothing, and would then run the AVX-512 clone on
- * any CPU), so clang's clones are named by one feature each: "avx512f" (which in clang brings AVX2
- * and FMA along) and "fma" (AVX + FMA: the float loops need no more). */
+ * names: it compares the CPU model, so no CPU gets the x86-64-v3 clone and one whose model it does
+ * not know gets the AVX-512 clone.  So clang's clones are named by one feature each: "avx512f"
+ * (which in clang brings AVX2 and FMA along) and "fma" (AVX + FMA: the float loops need no more). */
 #define HDL_MULTIVERSION __attribute__((target_clones("avx512f", "fma", "default")))
 #define HDL_MULTIVERSION_AVX2 __attribute__((target_clones("fma", "default")))
 #define HDL_CLONE_WIDEST "avx512f"

@@ -49,7 +49,7 @@ def test_simd_path_is_the_best_clone_this_cpu_runs(native):
 
 def test_gcc_and_clang_builds_on_linux_x86_64_are_multiversioned(native):
     """Both compilers' builds carry the AVX2/FMA and AVX-512 clones (a clang build once had none:
-    1.5 to 2.7 times slower in float32, 19 times in int8)."""
+    2.4 to 2.9 times slower in float32, 19 times in int8)."""
     compiler, _, version = native["compiler"].partition(" ")
     if not (sys.platform == "linux" and platform.machine() == "x86_64"):
         pytest.skip(f"target_clones are only used on Linux x86-64, not {sys.platform} {platform.machine()}")
