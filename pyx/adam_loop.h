@@ -1,5 +1,5 @@
 /* The Adam update loop, compiled twice (baseline x86-64 and x86-64-v3: AVX2 +
- * FMA) and picked at load time where the compiler supports target_clones, so
+ * FMA) and picked at load time where the compiler supports target_clones (simd.h), so
  * the division and square root run 8 floats wide on CPUs that have AVX while
  * the build still runs on any x86-64.
  *
@@ -12,19 +12,11 @@
 #define HDL_ADAM_LOOP_H
 #include <math.h>
 #include <stddef.h>
-
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define HDL_ADAM_MULTIVERSION __attribute__((target_clones("arch=x86-64-v3", "default")))
-#elif defined(__clang__) && __clang_major__ >= 14 && defined(__x86_64__) && defined(__linux__)
-/* AVX + FMA, named by one feature as clang's resolver needs (fast_math.h says why) */
-#define HDL_ADAM_MULTIVERSION __attribute__((target_clones("fma", "default")))
-#else
-#define HDL_ADAM_MULTIVERSION
-#endif
+#include "simd.h"
 
 /* One loop body for both precisions: T is the element type, SQRT its square root. */
 #define HDL_ADAM_LOOP(NAME, T, SQRT)                                                                   \
-    HDL_ADAM_MULTIVERSION                                                                              \
+    HDL_MULTIVERSION_AVX2                                                                              \
     static void NAME(T *restrict param, const T *restrict grad, T *restrict exp_avg,                   \
                      T *restrict exp_avg_sq, ptrdiff_t n, T b1, T one_minus_b1, T b2, T one_minus_b2,  \
                      T step_size, T inv_sqrt_bc2, T eps) {                                             \

@@ -4,7 +4,7 @@
  * load-time resolver picks on this CPU. */
 #ifndef HDL_BUILD_INFO_H
 #define HDL_BUILD_INFO_H
-#include "fast_math.h"
+#include "simd.h"
 
 #if defined(__clang__)
 #define HDL_COMPILER "clang " __clang_version__

@@ -7,10 +7,8 @@
  * hdl_expf: Cephes' range reduction x = n ln2 + r (n rounded to nearest), its
  * polynomial in r, and 2^n built from the exponent bits; relative error < 2e-7.
  *
- * The loops are compiled three times (baseline x86-64, x86-64-v3: AVX2 +
- * FMA, x86-64-v4: AVX-512) and picked at load time when the compiler
- * supports target_clones, so one build runs on any x86-64 and uses the
- * widest vectors the CPU has. */
+ * The loops are compiled three times (baseline x86-64, AVX2 + FMA,
+ * AVX-512) and picked at load time where target_clones works (simd.h). */
 #ifndef HDL_FAST_MATH_H
 #define HDL_FAST_MATH_H
 #include <stddef.h>
@@ -18,45 +16,8 @@
 #include <string.h>
 #include <math.h>
 
-/* HDL_CLONE_WIDEST and HDL_CLONE_WIDE: the two clones above the baseline, as
- * __builtin_cpu_supports names them. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define HDL_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-/* For loops that AVX-512 makes slower (the 2x2 max-pool rows: 2.0 against
- * 0.88 ms, tools/simd_bench.py in BENCHMARKS.md). */
-#define HDL_MULTIVERSION_AVX2 __attribute__((target_clones("arch=x86-64-v3", "default")))
-#define HDL_CLONE_WIDEST "x86-64-v4"
-#define HDL_CLONE_WIDE "x86-64-v3"
-#elif defined(__clang__) && __clang_major__ >= 14 && defined(__x86_64__) && defined(__linux__)
-/* clang 14 compiles target_clones, but its resolver mistakes "arch=x86-64-v3" and "-v4" for CPU
- * names: it compares the CPU model, so no CPU gets the x86-64-v3 clone and one whose model it does
- * not know gets the AVX-512 clone.  So clang's clones are named by one feature each: "avx512f"
- * (which in clang brings AVX2 and FMA along) and "fma" (AVX + FMA: the float loops need no more). */
-#define HDL_MULTIVERSION __attribute__((target_clones("avx512f", "fma", "default")))
-#define HDL_MULTIVERSION_AVX2 __attribute__((target_clones("fma", "default")))
-#define HDL_CLONE_WIDEST "avx512f"
-#define HDL_CLONE_WIDE "fma"
-#endif
+#include "simd.h"
 
-#ifdef HDL_CLONE_WIDEST
-#define HDL_SIMD_CLONES HDL_CLONE_WIDEST " " HDL_CLONE_WIDE " default"
-#define HDL_SIMD_EXCEPTIONS "max-pool rows: " HDL_CLONE_WIDE " at most"
-/* The clone the resolver picks: the first of HDL_SIMD_CLONES this CPU has. */
-static inline const char *hdl_simd_path(void) {
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports(HDL_CLONE_WIDEST))
-        return HDL_CLONE_WIDEST;
-    if (__builtin_cpu_supports(HDL_CLONE_WIDE))
-        return HDL_CLONE_WIDE;
-    return "default";
-}
-#else
-#define HDL_MULTIVERSION
-#define HDL_MULTIVERSION_AVX2
-#define HDL_SIMD_CLONES ""
-#define HDL_SIMD_EXCEPTIONS ""
-static inline const char *hdl_simd_path(void) { return "baseline (not multiversioned)"; }
-#endif
 #if defined(__GNUC__)
 #define HDL_INLINE static inline __attribute__((always_inline))
 #else

@@ -57,8 +57,7 @@ static void hdl_gemm_u8s8_portable(const uint8_t *a, ptrdiff_t lda, ptrdiff_t n_
     }
 }
 
-#if defined(__x86_64__) \
-    && ((defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11) || (defined(__clang__) && __clang_major__ >= 14))
+#if defined(HDL_X86_INTRINSICS) && (defined(__clang__) || __GNUC__ >= 11) /* gcc 11: the VNNI intrinsics */
 #define HDL_HAVE_VNNI 1 /* and the AVX2 path */
 #include <cpuid.h>
 #include <immintrin.h>

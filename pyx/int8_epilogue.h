@@ -14,9 +14,9 @@
 #define HDL_INT8_EPILOGUE_H
 #include <stddef.h>
 #include <stdint.h>
+#include "simd.h"
 
-#if defined(__x86_64__) && defined(__linux__) \
-    && ((defined(__GNUC__) && !defined(__clang__)) || (defined(__clang__) && __clang_major__ >= 14))
+#if defined(HDL_X86_INTRINSICS) && defined(__linux__)
 #define HDL_NO_FMA_MULTIVERSION __attribute__((target_clones("avx2", "default")))
 #else
 #define HDL_NO_FMA_MULTIVERSION
@@ -58,7 +58,7 @@ static void hdl_int8_pool_requantize_portable(const int32_t *restrict acc, ptrdi
         }
 }
 
-#if defined(__x86_64__) && ((defined(__GNUC__) && !defined(__clang__)) || (defined(__clang__) && __clang_major__ >= 14))
+#ifdef HDL_X86_INTRINSICS
 #include <immintrin.h>
 #define HDL_HAVE_AVX2_EPILOGUE 1
 
