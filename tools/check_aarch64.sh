@@ -13,6 +13,8 @@
 #    aarch64 Python's own setup.py (so numpy's headers and the extension suffix are aarch64's);
 # 4. runs the test files under the aarch64 Python.
 set -euo pipefail
+[ $# -ge 1 ] || { echo "usage: bash tools/check_aarch64.sh WORK_DIR [TEST_FILE ...]" >&2; exit 2; }
+[ "$(id -u)" -eq 0 ] || { echo "check_aarch64.sh: needs root (apt-get, dpkg, binfmt_misc)" >&2; exit 2; }
 work=$(mkdir -p "$1" && cd "$1" && pwd); shift
 tests=("$@"); [ ${#tests[@]} -gt 0 ] || tests=(tests/test_build_config.py tests/test_int8.py tests/test_packed_gemm.py tests/test_ops.py
                                                tests/test_kernels.py tests/test_optim.py tests/test_recurrent.py tests/test_graph.py)
