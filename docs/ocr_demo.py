@@ -8,6 +8,7 @@ from a dataset is involved.
 
     python docs/ocr_demo.py                      # pretrained letters model
     python docs/ocr_demo.py --model letters.hdl  # any letters state file
+    python docs/ocr_demo.py --language none      # each letter read alone, without the English letter model
 """
 import argparse
 import difflib
@@ -80,9 +81,12 @@ def main(argv=None):
     parser.add_argument("--out", default=str(HERE / "ocr-demo-boxed.png"), help="where to write the boxed picture")
     parser.add_argument("--shifts", type=int, default=DEFAULT_SHIFTS,
                         help=f"as `hdl-native ocr --shifts` (default {DEFAULT_SHIFTS})")
+    parser.add_argument("--language", default="english",
+                        help="as `hdl-native ocr --language`: english (the default) or none")
     args = parser.parse_args(argv)
 
     from hdl_native.ocr import read_page
+    from hdl_native.ocr.language import load_language
     from hdl_native.ocr.model import load_letter_classifier
     from hdl_native.ocr.render import render_boxes
 
@@ -90,7 +94,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as folder:
         photo_path = Path(folder) / "demo.jpg"
         build_page(TEXT).save(photo_path, quality=85)
-        result = read_page(photo_path, classifier)
+        result = read_page(photo_path, classifier, language=load_language(args.language))
     # a small file: the photo is shrunk and reduced to few colours before the boxes are drawn in theirs
     photo = Image.fromarray(result.photo.rgb)
     shrink = SHOWN_WIDTH / photo.width

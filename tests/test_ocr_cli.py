@@ -49,6 +49,7 @@ def test_text_json_boxed_png_and_timings(tmp_path):
     assert set(box) >= {"x", "y", "width", "height", "letters", "probabilities"}
     assert len(box["letters"]) == 3 and box["probabilities"] == sorted(box["probabilities"], reverse=True)
     assert set(lines[0]) <= set("? ")  # an untrained network is never 99% sure
+    assert summary["language"] == "english"
     with Image.open(tmp_path / "boxed.png") as boxed:
         assert boxed.format == "PNG" and boxed.size == (900, 400)
     assert "classify" in result.stderr and "total" in result.stderr
@@ -73,3 +74,15 @@ def test_bad_inputs_exit_cleanly_without_traceback(tmp_path):
     assert result.returncode == 2 and "cannot write" in result.stderr and "Traceback" not in result.stderr
     result = run_ocr(two_line_page(tmp_path), "--model", model, "--min-confidence", "2")
     assert result.returncode == 2 and "--min-confidence" in result.stderr
+    result = run_ocr(two_line_page(tmp_path), "--model", model, "--language", "klingon")
+    assert result.returncode == 2 and "--language" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_language_changes_the_reading_not_the_boxes(tmp_path):
+    page, model = two_line_page(tmp_path), untrained_model(tmp_path)
+    alone = json.loads(run_ocr(page, "--model", model, "--json", "--language", "none").stdout.splitlines()[-1])
+    assert alone["language"] == "none"
+    english = json.loads(run_ocr(page, "--model", model, "--json").stdout.splitlines()[-1])
+    assert english["language"] == "english"
+    boxes = [[(b["x"], b["y"], b["width"], b["height"]) for b in line["boxes"]] for line in alone["lines"]]
+    assert boxes == [[(b["x"], b["y"], b["width"], b["height"]) for b in line["boxes"]] for line in english["lines"]]

@@ -15,6 +15,7 @@ from hdl_native.models import LettersCNN
 from hdl_native.ocr import read_page
 from hdl_native.ocr.boxes import find_glyphs
 from hdl_native.ocr.image_io import load_photo
+from hdl_native.ocr.language import DEFAULT_LANGUAGE, load_language
 from hdl_native.ocr.lighting import ink_map, ink_mask
 from hdl_native.ocr.model import load_letter_classifier
 from hdl_native.ocr.recognize import LetterClassifier
@@ -51,7 +52,7 @@ def test_all_eleven_letters_are_read(data_root):
         classifier = load_letter_classifier(os.environ.get("HDL_OCR_MODEL"))
     except Exception as error:
         pytest.skip(f"no letters model to read with: {error}")
-    result = read_page(photo_path(data_root), classifier)
+    result = read_page(photo_path(data_root), classifier, language=load_language(DEFAULT_LANGUAGE))  # as `ocr` reads
     readings = [f"{r.letter}:{r.confidence:.2f}" for line in result.lines for r in line]
     print("\n" + " ".join(readings))
     assert result.texts == ["abcdefghijk"], readings

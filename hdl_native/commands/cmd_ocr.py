@@ -19,6 +19,11 @@ answers it for a box that is not a letter: such a box is left out of the text (a
 it still gives a space), drawn in blue without a letter in --out, and listed in --json with
 "letter": null and "kind": "other" (letters have "kind": "letter").  Models without that class
 read every box as a letter, as before.
+
+Words of letters are read with --language (default english): each word is read both as English, by a letter
+5-gram counted over tiny shakespeare, and as arbitrary letters, and its glyphs' letters are weighed by how likely
+each reading makes it (hdl_native/ocr/language.py): "he11o" reads "hello", while a name, a code or the alphabet
+written out keeps the network's letters.  --language none reads every glyph alone.
 """
 import sys
 import time
@@ -28,6 +33,7 @@ HELP = "read handwritten letters in a photo (JPEG/PNG) and print them as text"
 
 def add_arguments(parser):
     from ..cli_types import int_choice, probability
+    from ..ocr.language import DEFAULT_LANGUAGE, LANGUAGE_NAMES
     from ..shifts import DEFAULT_SHIFTS, SHIFT_OFFSETS
 
     min_confidence = probability()
@@ -60,12 +66,16 @@ def add_arguments(parser):
     parser.add_argument("--shifts", metavar="N", type=shifts, default=DEFAULT_SHIFTS,
                         help=f"read each box in N copies moved by up to one pixel and average the network's answers, "
                              f"N is {shifts.allowed}: 1 is fastest, 9 reads a little better (default {DEFAULT_SHIFTS})")
+    parser.add_argument("--language", choices=LANGUAGE_NAMES, default=DEFAULT_LANGUAGE,
+                        help="read words of letters as words of this language where they look like it, or 'none' "
+                             f"to read each letter alone (default {DEFAULT_LANGUAGE})")
     parser.add_argument("--time", action="store_true", help="report how long each stage took (on stderr)")
 
 
 def run(args):
     from ..json_output import json_line
     from ..ocr import read_page
+    from ..ocr.language import load_language
     from ..ocr.model import load_letter_classifier
     from ..ocr.render import crop_sheet, save_boxed, save_picture
     from ..ocr.user_crops import LABELS_FILE, check_crops_directory, write_crops
@@ -74,8 +84,9 @@ def run(args):
         check_crops_directory(args.crops, args.force)  # before the reading, not after
     started = time.perf_counter()
     classifier = load_letter_classifier(args.model, args.dtype, args.data, args.shifts)
+    language = load_language(args.language)
     model_seconds = time.perf_counter() - started
-    result = read_page(args.image, classifier, min_confidence=args.min_confidence)
+    result = read_page(args.image, classifier, min_confidence=args.min_confidence, language=language)
     for text in result.texts:
         print(text)
     if args.out:
@@ -96,6 +107,7 @@ def run(args):
         summary["dtype"] = args.dtype
         summary["min_confidence"] = args.min_confidence
         summary["shifts"] = args.shifts
+        summary["language"] = args.language
         print(json_line(summary))
     return 0
 

@@ -7,6 +7,7 @@ from ..errors import HDLError
 from .boxes import find_segments
 from .crops import glyph_crops
 from .image_io import MAX_WORK_SIDE, load_photo
+from .language import apply_language
 from .lighting import ink_map, ink_mask
 from .recognize import Reading, choose_cuts, line_text, top_guesses
 from .sizes import apply_sizes
@@ -52,8 +53,11 @@ class Stopwatch:
         self._last = now
 
 
-def read_page(path, classifier, min_confidence=0.5, max_side=MAX_WORK_SIDE):
-    """Find, crop and classify every character in the photo at `path` -> OcrResult; HDLError on bad input."""
+def read_page(path, classifier, min_confidence=0.5, max_side=MAX_WORK_SIDE, language=None):
+    """Find, crop and classify every character in the photo at `path` -> OcrResult; HDLError on bad input.
+
+    language: a LetterNgrams (language.load_language) to read words of letters with, or None to read each
+    glyph alone."""
     clock = Stopwatch()
     photo = load_photo(path, max_side=max_side)
     clock.lap("load")
@@ -72,7 +76,7 @@ def read_page(path, classifier, min_confidence=0.5, max_side=MAX_WORK_SIDE):
         row_of = {id(glyph): row for row, glyph in enumerate(glyphs)}
         chosen = [row_of[id(glyph)] for glyph in choose_cuts(segments, lambda g: probabilities[row_of[id(g)]])]
         lines.append(readings_of_line([glyphs[r] for r in chosen], probabilities[chosen], classifier.classes,
-                                      photo.scale, min_confidence))
+                                      photo.scale, min_confidence, language))
         crops.append(line_crops[chosen])
     texts = [line_text(line) for line in lines]
     clock.lap("text")
@@ -92,12 +96,14 @@ def classify_line(ink, labels, segments, classifier, clock):
     return glyphs, crops, probabilities
 
 
-def readings_of_line(glyphs, probabilities, classes, scale, min_confidence):
+def readings_of_line(glyphs, probabilities, classes, scale, min_confidence, language=None):
     """Readings for one line (the network's probabilities weighed by the line's zones, see zones.py, by the
-    glyphs' sizes beside the line's letters, see sizes.py, and by the words its glyphs stand in, see words.py);
-    boxes converted from working to original pixels."""
+    glyphs' sizes beside the line's letters, see sizes.py, by the words its glyphs stand in, see words.py, and
+    by the language those words are written in, see language.py); boxes converted from working to original
+    pixels."""
     probabilities = apply_zones(glyphs, probabilities, classes)
     probabilities = apply_words(glyphs, apply_sizes(glyphs, probabilities, classes), classes)
+    probabilities = apply_language(glyphs, probabilities, classes, language)
     readings = []
     for glyph, (letters, probs) in zip(glyphs, top_guesses(probabilities, classes)):
         box = tuple(int(round(v * scale)) for v in (glyph.top, glyph.bottom, glyph.left, glyph.right))

@@ -1,0 +1,198 @@
+"""The letter n-gram and the word-by-word choice between English and arbitrary letters (hdl_native/ocr/language.py)."""
+import itertools
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from hdl_native.errors import HDLError
+from hdl_native.ocr.language import (BOUNDARY, LETTERS, SYMBOLS, LetterNgrams, apply_language, conditional_letters,
+                                     count_ngrams, load_language, load_ngrams, read_word, save_ngrams, words_of)
+
+WORDS = ["hello", "help", "hell", "held", "yellow", "fellow", "low", "owl", "we", "well", "deep", "peel"] * 5
+
+
+def small_model(order=3, words=WORDS):
+    return LetterNgrams(count_ngrams(words, order))
+
+
+def indices(word):
+    return [LETTERS.index(c) for c in word]
+
+
+def network(word, sure=0.9, others=None):
+    """log-probabilities (n, 26) of a network that gives each letter of `word` probability `sure`, the rest
+    spread evenly, or the rows `others` gives for chosen positions {t: {letter: p}}."""
+    rows = np.full((len(word), 26), (1 - sure) / 25)
+    rows[np.arange(len(word)), indices(word)] = sure
+    for t, spread in (others or {}).items():
+        rows[t] = 1e-6
+        for letter, p in spread.items():
+            rows[t, LETTERS.index(letter)] = p
+        rows[t] /= rows[t].sum()
+    return np.log(rows)
+
+
+def test_words_of_takes_runs_of_letters_lower_cased():
+    assert words_of("Hello, wORLD! it's 42 o'clock") == ["hello", "world", "it", "s", "o", "clock"]
+
+
+def test_count_ngrams_counts_every_gram_of_the_padded_words():
+    tables = count_ngrams(["ab", "b"], order=2)
+    codes, counts = tables[1]
+    unigrams = dict(zip(codes.tolist(), counts.tolist()))
+    assert unigrams == {0: 1, 1: 2, BOUNDARY: 2}  # a, b twice, two word ends
+    codes, counts = tables[2]
+    bigrams = {(c // SYMBOLS, c % SYMBOLS): n for c, n in zip(codes.tolist(), counts.tolist())}
+    assert bigrams == {(BOUNDARY, 0): 1, (0, 1): 1, (1, BOUNDARY): 2, (BOUNDARY, 1): 1}
+    assert np.all(np.diff(tables[2][0].astype(np.int64)) > 0)
+
+
+def test_witten_bell_probabilities_by_hand():
+    model = LetterNgrams(count_ngrams(["ab", "b"], order=2))
+    unigram = (np.bincount([0, 1, 1, BOUNDARY, BOUNDARY], minlength=SYMBOLS) + 1.0) / (5 + SYMBOLS)
+    np.testing.assert_allclose(np.exp(model.next_of(())), unigram)
+    # after 'b': only the end seen, twice, one kind -> (2 * [end] + 1 * unigram) / (2 + 1)
+    expected = unigram / 3
+    expected[BOUNDARY] += 2 / 3
+    np.testing.assert_allclose(np.exp(model.next_of((1,))), expected)
+    # a word starts with 'a' once and 'b' once: two kinds -> ([a] + [b] + 2 * unigram) / (2 + 2)
+    expected = 2 * unigram
+    expected[[0, 1]] += 1
+    np.testing.assert_allclose(np.exp(model.next_of((BOUNDARY,))), expected / 4)
+    np.testing.assert_allclose(np.exp(model.next_of((25,))), unigram)  # 'z' never seen: the unigram
+
+
+def test_every_context_gives_a_distribution():
+    model = small_model(order=4)
+    rng = np.random.default_rng(0)
+    contexts = [(), (BOUNDARY,) * 3, tuple(indices("hel")), tuple(indices("xyz")), (BOUNDARY, 7, 4)]
+    contexts += [tuple(rng.integers(0, SYMBOLS, 3).tolist()) for _ in range(20)]
+    for context in contexts:
+        p = np.exp(model.next_of(context))
+        assert p.shape == (SYMBOLS,) and np.all(p > 0)
+        assert p.sum() == pytest.approx(1.0)
+    seen, unseen = model.word_log_probability(indices("hello")), model.word_log_probability(indices("hqllo"))
+    assert seen > unseen + 5
+
+
+def test_save_and_load_give_the_same_model(tmp_path):
+    tables = count_ngrams(WORDS, order=3)
+    save_ngrams(tmp_path / "m.npz", tables, "twelve words")
+    loaded = load_ngrams(tmp_path / "m.npz")
+    assert loaded.order == 3 and loaded.source == "twelve words"
+    for context in [(), (BOUNDARY, BOUNDARY), tuple(indices("el")), tuple(indices("qq"))]:
+        np.testing.assert_allclose(loaded.next_of(context), LetterNgrams(tables).next_of(context))
+
+
+def test_bad_files_name_the_file(tmp_path):
+    with pytest.raises(HDLError, match="missing.npz"):
+        load_ngrams(tmp_path / "missing.npz")
+    (tmp_path / "text.npz").write_text("not numpy")
+    with pytest.raises(HDLError, match="text.npz"):
+        load_ngrams(tmp_path / "text.npz")
+    np.savez(tmp_path / "other.npz", format=np.array("something-else"))
+    with pytest.raises(HDLError, match="other.npz: not a letter n-gram file"):
+        load_ngrams(tmp_path / "other.npz")
+    tables = count_ngrams(WORDS, order=2)
+    tables[2] = (tables[2][0][::-1].copy(), tables[2][1][::-1].copy())
+    save_ngrams(tmp_path / "unsorted.npz", tables, "")
+    with pytest.raises(HDLError, match="unsorted.npz: its 2-gram codes are not sorted"):
+        load_ngrams(tmp_path / "unsorted.npz")
+    with pytest.raises(HDLError, match="unknown language 'klingon'"):
+        load_language("klingon")
+    assert load_language("none") is None
+
+
+def test_the_beam_search_finds_the_best_english_reading():
+    """Where each glyph has three likely letters, the beam keeps every reading: compare with all 27 of them."""
+    model = small_model()
+    rng = np.random.default_rng(1)
+    for _ in range(10):
+        log_p = np.full((3, 26), -30.0)
+        options = [rng.choice(26, 3, replace=False) for _ in range(3)]
+        for t, letters in enumerate(options):
+            log_p[t, letters] = np.log(rng.dirichlet(np.ones(3)))
+        scores = {seq: sum(log_p[t, c] for t, c in enumerate(seq)) + model.word_log_probability(seq)
+                  for seq in itertools.product(*[o.tolist() for o in options])}
+        best = max(scores, key=scores.get)
+        reading = read_word(log_p, model)
+        assert tuple(reading.letters) == best
+        arbitrary = log_p.max(axis=1).sum() + 3 * np.log(1 / 26)
+        assert reading.p_english == pytest.approx(1 / (1 + np.exp(arbitrary - scores[best])))
+
+
+def test_conditional_letters_are_the_word_probability_with_one_glyph_changed():
+    model = small_model(order=3)
+    log_p = network("helo", sure=0.6)
+    letters = indices("helo")
+    conditional = conditional_letters(log_p, letters, model)
+    for t in range(4):
+        scores = np.array([log_p[t, c] + model.word_log_probability(letters[:t] + [c] + letters[t + 1:])
+                           for c in range(26)])
+        np.testing.assert_allclose(conditional[t], np.exp(scores - scores.max()) / np.exp(scores - scores.max()).sum())
+
+
+def test_an_unsure_english_word_is_read_as_the_word():
+    model = small_model()
+    unsure = network("hello", others={2: {"l": 0.3, "i": 0.7}, 3: {"l": 0.4, "t": 0.6}})
+    assert "".join(LETTERS[i] for i in unsure.argmax(axis=1)) == "heito"
+    reading = read_word(unsure, model)
+    assert "".join(LETTERS[i] for i in reading.letters) == "hello" and reading.p_english > 0.99
+
+
+def test_clear_letters_that_make_no_word_keep_the_networks_reading():
+    model = small_model()
+    reading = read_word(network("xqzk", sure=0.95), model)
+    assert reading.p_english < 0.01
+
+
+def test_a_glyph_is_as_unsure_as_its_readings_say():
+    """Nothing read (every letter equally likely): the English readings differ, so no glyph is made sure."""
+    reading = read_word(np.full((4, 26), np.log(1 / 26)), load_language("english"))
+    assert reading.p_english > 0.5 and reading.posterior.max() < 0.9
+    np.testing.assert_allclose(reading.posterior.sum(axis=1), 1.0)
+    clear = read_word(network("hello", sure=0.99), load_language("english"))
+    assert clear.letters == indices("hello") and clear.p_english > 0.5
+    assert list(clear.posterior.argmax(axis=1)) == indices("hello")
+    assert np.all(clear.posterior[np.arange(1, 5), indices("ello")] > 0.95)  # the h less: "fellow" is frequent
+
+
+def glyphs_at(lefts, width=20, height=30):
+    return [SimpleNamespace(top=0, bottom=height, left=x, right=x + width) for x in lefts]
+
+
+def test_apply_language_reads_each_word_and_leaves_other_and_other_models_alone():
+    model = small_model()
+    classes = list(LETTERS) + ["other"]
+    hello = np.exp(network("hello", others={2: {"l": 0.3, "i": 0.7}}))
+    xq = np.exp(network("xq", sure=0.95))
+    rows = np.vstack([hello, xq])
+    p = np.hstack([0.9 * rows, np.full((7, 1), 0.1)])
+    p[5:, 26] = 0.02  # the second word's glyphs are surer letters
+    p[5:, :26] = 0.98 * xq
+    glyphs = glyphs_at([0, 24, 48, 72, 96, 300, 324])  # a word break before the sixth glyph
+    read = apply_language(glyphs, p, classes, model)
+    assert "".join(classes[i] for i in read.argmax(axis=1)) == "helloxq"
+    np.testing.assert_allclose(read[:, 26], p[:, 26])  # 'other' keeps its probability
+    np.testing.assert_allclose(read.sum(axis=1), 1.0)
+    np.testing.assert_allclose(read[5:], p[5:], atol=1e-3)  # not English: the network's reading, nearly untouched
+    mark = p.copy()
+    mark[4, 26], mark[4, :26] = 0.9, 0.1 * hello[4]  # the last glyph is a mark: the word is "hell"
+    assert "".join(classes[i] if i < 26 else "-" for i in apply_language(glyphs, mark, classes, model)
+                   .argmax(axis=1)) == "hell-xq"
+    assert apply_language(glyphs, p, classes, None) is p
+    assert apply_language(glyphs[:2], p[:2, :3], ["a", "b", "other"], model) is not None  # no letters: unchanged
+    np.testing.assert_array_equal(apply_language(glyphs[:2], p[:2, :3], ["a", "b", "other"], model), p[:2, :3])
+
+
+def test_the_shipped_english_model_prefers_english_words():
+    model = load_language("english")
+    assert model.order == 5 and "tinyshakespeare" in model.source
+    words = ["the", "and", "hello", "deep", "learning", "real", "paper", "network", "letter", "photo"]
+    rng = np.random.default_rng(0)
+    for word in words:
+        scrambled = "".join(rng.permutation(list(word)))
+        if scrambled != word:
+            assert model.word_log_probability(indices(word)) > model.word_log_probability(indices(scrambled)), word
+    assert model.word_log_probability(indices("i")) > model.word_log_probability(indices("l"))  # "I" is a word
