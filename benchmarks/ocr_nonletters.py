@@ -14,13 +14,24 @@ for working on the reader without looking at the judge: its letters are the trai
 held out by whole writers (rebuilt from the settings it records, as `hdl-native calibrate` does), its digits
 MNIST training digits outside the nonletters' training draw; use another --seed there, so the marks differ too.
 
+--words english measures the reader's language model (--language, see hdl_native.ocr.language), which must help
+on English words without hurting the random letters of the default pages (--words random, the figures so far,
+page for page the same as before the option).  Its words are those of a text (--text, default the data root's
+text/hello-dl-posts.txt): lower-cased, its runs of a-z of 2-7 letters (the lengths of the random words; the others
+are skipped), in an order shuffled by --seed; each letter is an image of its class from the same letters as the
+random pages (each class's images in their seeded order, wrapping around: nistvowels has vowels only).  The
+digits and marks between the words are drawn as on the random pages.  Make choices on --split heldout; run the
+test split only to report them.
+
 Usage: HDL_DATA=/work/shared/data python benchmarks/ocr_nonletters.py --model STATE [--seed 0] [--json]
-  [--split test|heldout] [--shifts 1|5|9]   (about 5 s a page on one core; without --model: the packaged model;
-  --shifts as `hdl-native ocr --shifts`, default the same)
+  [--split test|heldout] [--shifts 1|5|9] [--words random|english] [--text FILE] [--language english|none]
+  (about 5 s a page on one core; without --model: the packaged model; --shifts as `hdl-native ocr --shifts`,
+  default the same; --language as hdl_native.ocr.language.LANGUAGE_NAMES, default its DEFAULT_LANGUAGE)
 """
 import argparse
 import dataclasses
 import json
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -35,7 +46,7 @@ from nonletter_pages import MixedScore, build_mixed_page, compose, found_boxes, 
 from test_ocr_pages import PAGE_SPECS, PHOTO_CONDITIONS  # noqa: E402
 
 from hdl_native.data import find_data_root, load_dataset  # noqa: E402
-from hdl_native.data.datasets import NOT_A_LETTER  # noqa: E402
+from hdl_native.data.datasets import LETTERS, NOT_A_LETTER  # noqa: E402
 from hdl_native.data.nonletters import drawn_digits, framed_digits  # noqa: E402
 from hdl_native.synth.normalize import normalize_like_letters  # noqa: E402
 from hdl_native.ocr import read_page  # noqa: E402
@@ -45,6 +56,8 @@ from hdl_native.threads import set_num_threads  # noqa: E402
 
 LETTER_SETS = ("letters", "unipen", "nistvowels", "chars74k")
 WORDS_PER_PAGE = 120  # more than a page holds: build_page stops when it is full
+WORD_SIZES = (2, 7)  # letters in a word, as compose draws them at random; other English words are skipped
+DEFAULT_TEXT = Path("text") / "hello-dl-posts.txt"  # under the data root
 
 
 def page_types():
@@ -91,26 +104,75 @@ def unused_training_digits(root):
     return normalize_like_letters(mnist.images[unused].astype(np.float32) / np.float32(255))
 
 
-def measure(classifier, root, seed, folder, split="test", state_path=None):
+def english_words(text_path, seed, n_words):
+    """[str] of n_words words of the text at text_path: lower-cased, its runs of a-z, those of WORD_SIZES letters,
+    in an order shuffled by `seed` (the shuffled list repeated if the text is short)."""
+    text = Path(text_path).read_text(encoding="utf-8", errors="replace").lower()
+    words = [word for word in re.findall(r"[a-z]+", text) if WORD_SIZES[0] <= len(word) <= WORD_SIZES[1]]
+    if not words:
+        raise SystemExit(f"{text_path}: no words of {WORD_SIZES[0]}-{WORD_SIZES[1]} letters a-z")
+    order = np.random.default_rng(seed).permutation(len(words))
+    return [words[order[k % len(order)]] for k in range(n_words)]
+
+
+def spelled_words(words, letter_images, letter_labels):
+    """(uint8 (L, 28, 28), labels (L,), [letters per word]): each letter of `words` an image of its class, taken in
+    order from that class's images among letter_images (in their order, which is already seeded), wrapping
+    around when a class runs out.  A word with a letter of no image at all (none in these sets) is skipped."""
+    pools = {label: np.flatnonzero(letter_labels == label) for label in range(len(LETTERS))}
+    taken = dict.fromkeys(pools, 0)
+    picks, lengths = [], []
+    for word in words:
+        labels = [LETTERS.index(letter) for letter in word]
+        if any(len(pools[label]) == 0 for label in labels):
+            continue
+        for label in labels:
+            picks.append(pools[label][taken[label] % len(pools[label])])
+            taken[label] += 1
+        lengths.append(len(word))
+    picks = np.array(picks, dtype=np.int64)
+    return letter_images[picks], letter_labels[picks], lengths
+
+
+def measure(classifier, root, seed, folder, split="test", state_path=None, words="random", text_path=None,
+            language=None):
     """[(page name, MixedScore)] of one page of each type, from the test splits or (split 'heldout') from the
-    model's held-out training writers and unused MNIST training digits."""
+    model's held-out training writers and unused MNIST training digits.
+
+    words 'random': words of random letters, the letters taken in order; 'english': the words of the text at
+    text_path (default: the data root's text/hello-dl-posts.txt) in a seeded order, spelled with those letters
+    taken in order per class.  language: the model read_page re-weights the letters with (None: none)."""
     if split == "heldout":
         letter_images, letter_labels = heldout_letters(state_path, root, seed)
         digits = unused_training_digits(root)
     else:
         letter_images, letter_labels = letters_in_turn(root, seed)
         digits, _ = framed_digits("test", root)
+    word_lengths = None
+    if words == "english":
+        chosen = english_words(text_path or Path(root) / DEFAULT_TEXT, seed, WORDS_PER_PAGE * len(page_types()))
+        letter_images, letter_labels, word_lengths = spelled_words(chosen, letter_images, letter_labels)
     rng = np.random.default_rng([seed, 13])
-    scores, next_letter, next_digit = [], 0, 0
+    scores, next_letter, next_digit, next_word = [], 0, 0, 0
     for name, spec in page_types():
-        content = compose(letter_images[next_letter:], letter_labels[next_letter:], digits[next_digit:], rng,
-                          WORDS_PER_PAGE)
+        if word_lengths is None:
+            content = compose(letter_images[next_letter:], letter_labels[next_letter:], digits[next_digit:], rng,
+                              WORDS_PER_PAGE)
+        else:
+            content = compose(letter_images[next_letter:], letter_labels[next_letter:], digits[next_digit:], rng,
+                              WORDS_PER_PAGE, word_lengths[next_word:next_word + WORDS_PER_PAGE])
         jpeg, truths, used = build_mixed_page(content, spec)
-        next_letter += int((content.kinds[:used] == "letter").sum())
+        letters_used = int((content.kinds[:used] == "letter").sum())
+        if word_lengths is not None:  # build_page places whole words, so the letters used end a word
+            next_word_was = next_word
+            ends = np.cumsum(word_lengths[next_word:])
+            next_word += int(np.searchsorted(ends, letters_used, side="right"))
+            assert letters_used in (0, int(ends[next_word - next_word_was - 1])), "a word was placed in part"
+        next_letter += letters_used
         next_digit += int((content.kinds[:used] == "digit").sum())
         path = folder / f"{name}.jpg"
         path.write_bytes(jpeg)
-        result = read_page(path, classifier, min_confidence=0.0)
+        result = read_page(path, classifier, min_confidence=0.0, language=language)
         scores.append((name, score_mixed_page(truths, found_boxes(result))))
     return scores
 
@@ -125,16 +187,34 @@ def main():
                              "training writers and unused MNIST training digits (for working on the reader)")
     parser.add_argument("--shifts", type=int, choices=sorted(SHIFT_OFFSETS), default=DEFAULT_SHIFTS,
                         help=f"shifted copies of each crop the reader averages (default {DEFAULT_SHIFTS})")
+    parser.add_argument("--words", choices=("random", "english"), default="random",
+                        help="words of random letters (default; the figures so far), or English words of --text "
+                             "spelled with the same letters, to measure the language model")
+    parser.add_argument("--text", default=None,
+                        help="the text the English words come from (default: the data root's text/hello-dl-posts.txt)")
+    parser.add_argument("--language", default=None,
+                        help="language model of the reader, one of hdl_native.ocr.language.LANGUAGE_NAMES "
+                             "(default: its DEFAULT_LANGUAGE)")
     parser.add_argument("--threads", type=int, default=1, help="kernel threads (default 1)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     args = parser.parse_args()
+    from hdl_native.ocr.language import DEFAULT_LANGUAGE, LANGUAGE_NAMES, load_language
+    if args.language is None:
+        args.language = DEFAULT_LANGUAGE
+    if args.language not in LANGUAGE_NAMES:
+        parser.error(f"argument --language: invalid choice: {args.language!r} (choose from "
+                     f"{', '.join(map(repr, LANGUAGE_NAMES))})")
     set_num_threads(args.threads)
     classifier = load_letter_classifier(args.model, shifts=args.shifts)
+    language = load_language(args.language)
+    root = find_data_root(args.data)
+    text = (Path(args.text) if args.text else root / DEFAULT_TEXT) if args.words == "english" else None
     with tempfile.TemporaryDirectory() as folder:
-        scores = measure(classifier, find_data_root(args.data), args.seed, Path(folder), args.split, args.model)
+        scores = measure(classifier, root, args.seed, Path(folder), args.split, args.model, args.words, text,
+                         language)
     total = sum((score for _, score in scores), MixedScore())
     print(f"model {classifier.source} ({len(classifier.classes)} classes), {args.split} pages, seed {args.seed}, "
-          f"{args.shifts} shifts")
+          f"{args.shifts} shifts, {args.words} words{f' of {text}' if text else ''}, language {args.language}")
     print(f"  {'page':<12} letters  found    read  left out   digits+marks  not printed as letters")
     for name, score in scores + [("all", total)]:
         share = score.percentages()
@@ -142,6 +222,8 @@ def main():
               f"{share['letters_left_out']:6.2f}%   {score.others:12d}  {share['others_not_printed']:6.2f}%")
     if args.json:
         print(json.dumps({"model": classifier.source, "seed": args.seed, "split": args.split, "shifts": args.shifts,
+                          "words": args.words, "text": None if text is None else str(text),
+                          "language": args.language,
                           "total": total.percentages(),
                           "pages": {name: {**dataclasses.asdict(score), **score.percentages()}
                                     for name, score in scores + [("all", total)]}}))

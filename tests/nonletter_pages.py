@@ -38,9 +38,11 @@ class PageContent:
     word_lengths: list
 
 
-def compose(letter_images, letter_labels, digit_images, rng, n_words):
+def compose(letter_images, letter_labels, digit_images, rng, n_words, word_lengths=None):
     """PageContent of n_words words of letters taken in order, with digits (taken in order) and drawn marks
-    between them.  letter_images: uint8 (L, 28, 28), labels (L,) in 0..25; digit_images: uint8 (D, 28, 28)."""
+    between them.  letter_images: uint8 (L, 28, 28), labels (L,) in 0..25; digit_images: uint8 (D, 28, 28).
+    Words are 2 to 7 letters drawn at random, or word_lengths[k] letters for word k where given (the random
+    length is drawn all the same, so the digits and marks after word k are those of the random page)."""
     tiles, labels, kinds, lengths = [], [], [], []
     next_letter = next_digit = 0
 
@@ -49,8 +51,12 @@ def compose(letter_images, letter_labels, digit_images, rng, n_words):
         labels.append(label)
         kinds.append(kind)
 
-    for _ in range(n_words):
+    for word in range(n_words):
         size = min(int(rng.integers(2, 8)), len(letter_images) - next_letter)
+        if word_lengths is not None:
+            if word >= len(word_lengths) or word_lengths[word] > len(letter_images) - next_letter:
+                break
+            size = word_lengths[word]
         if size <= 0:
             break
         for index in range(next_letter, next_letter + size):
