@@ -48,6 +48,7 @@ PRIOR_ENGLISH = 0.5  # a word is English or arbitrary letters, equally likely be
 BEAM = 32  # readings kept per letter in the beam search
 EXPAND = 6  # letters tried per kept reading
 CACHED_CONTEXTS = 1 << 16
+CANDIDATE_SPAN = 12.0  # letters this much less likely (log) than a glyph's best are not its candidates
 MIXED_READINGS = 8  # English readings a glyph's posterior averages over
 MIN_READING_WEIGHT = 1e-3  # ... leaving out those this much less likely than the best
 FORMAT = "hdl-letter-ngrams-1"
@@ -96,6 +97,15 @@ class LetterNgrams:
         self.tables = tables
         unigram = np.bincount(tables[1][0].astype(np.int64), weights=tables[1][1], minlength=SYMBOLS)
         self.unigram = (unigram + 1.0) / (unigram.sum() + SYMBOLS)  # add-one: every symbol stays possible
+        self.followers = {}  # context (tuple of symbols, oldest first) -> (symbols seen after it, their counts)
+        for k, (codes, counts) in tables.items():
+            if k == 1 or len(codes) == 0:
+                continue
+            contexts, starts = np.unique(codes // SYMBOLS, return_index=True)
+            digits = (contexts[:, None] // SYMBOLS ** np.arange(k - 2, -1, -1)) % SYMBOLS
+            for context, symbols, seen in zip(map(tuple, digits.tolist()), np.split(codes % SYMBOLS, starts[1:]),
+                                              np.split(counts, starts[1:])):
+                self.followers[context] = (symbols, seen)
         self._probabilities = lru_cache(maxsize=CACHED_CONTEXTS)(self._interpolated)
         self.next_of = lru_cache(maxsize=CACHED_CONTEXTS)(self._log_next)
 
@@ -108,16 +118,12 @@ class LetterNgrams:
         if not context:
             return self.unigram
         shorter = self._probabilities(context[1:])
-        codes, counts = self.tables[len(context) + 1]
-        first = 0
-        for symbol in context:  # the grams continuing `context` have codes first .. first + 26
-            first = first * SYMBOLS + symbol
-        low, high = np.searchsorted(codes, [first * SYMBOLS, first * SYMBOLS + SYMBOLS])
-        if low == high:
+        if context not in self.followers:
             return shorter
+        symbols, counts = self.followers[context]
         seen = np.zeros(SYMBOLS)
-        seen[codes[low:high] % SYMBOLS] = counts[low:high]
-        kinds = high - low  # Witten-Bell: back off in proportion to how many symbols followed the context
+        seen[symbols] = counts
+        kinds = len(symbols)  # Witten-Bell: back off in proportion to how many symbols followed the context
         return (seen + kinds * shorter) / (seen.sum() + kinds)
 
     def word_log_probability(self, letters):
@@ -195,7 +201,9 @@ def read_word(log_p, ngrams, prior_english=PRIOR_ENGLISH):
 
 def conditional_letters(log_p, letters, ngrams, cache=None):
     """(n, 26): each glyph's letters given the network and the other letters of a reading fixed: the
-    network's log-probability plus the n-gram terms the glyph takes part in (its own and the order-1 after it).
+    network's log-probability plus the n-gram terms the glyph takes part in (its own and the order-1 after it),
+    over the letters the network gives at least exp(-CANDIDATE_SPAN) of its best one's probability (the others
+    get 0: no 5-gram raises a letter by that much; the factor between "fello" and "hello" is exp(6)).
     cache: a dict shared by the readings of one word (a glyph's row depends only on the letters around it)."""
     n, order = len(log_p), ngrams.order
     padded = [BOUNDARY] * (order - 1) + list(letters) + [BOUNDARY]
@@ -205,9 +213,10 @@ def conditional_letters(log_p, letters, ngrams, cache=None):
         at = t + order - 1  # index of glyph t in `padded`
         key = (t, tuple(padded[at - order + 1:at]), tuple(padded[at + 1:at + order]))
         if key not in cache:
-            scores = log_p[t].copy()
-            for candidate in range(BOUNDARY):
+            scores = np.full(BOUNDARY, -np.inf)
+            for candidate in np.flatnonzero(log_p[t] >= log_p[t].max() - CANDIDATE_SPAN).tolist() + [letters[t]]:
                 padded[at] = candidate
+                scores[candidate] = log_p[t, candidate]
                 for later in range(at, min(at + order, len(padded))):  # the grams ending at `later` holding glyph t
                     scores[candidate] += ngrams.next_of(tuple(padded[later - order + 1:later]))[padded[later]]
             padded[at] = letters[t]
