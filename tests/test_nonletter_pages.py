@@ -81,3 +81,39 @@ def test_pages_hold_numbers_and_marks_between_words_and_fake_readers_score_as_th
     found_es = [t for t in match_boxes(truths, [box for box, _ in found]) if truths[t].label == LETTERS.index("e")]
     assert printing.letters_read == len(found_es) > 0
     assert printing.others_printed >= 0.5 * printing.others
+
+
+def test_given_word_lengths_keep_the_random_pages_digits_and_marks():
+    rng_images = np.random.default_rng(0)
+    letters = rng_images.integers(0, 256, (200, 28, 28), dtype=np.uint8)
+    labels = np.arange(200) % 26
+    digits = rng_images.integers(0, 256, (60, 28, 28), dtype=np.uint8)
+    random_page = compose(letters, labels, digits, np.random.default_rng(5), 12)
+    given = [4, 2, 7, 3, 3, 5, 2, 6, 2, 3, 4, 2]
+    spelt = compose(letters, labels, digits, np.random.default_rng(5), 12, given)
+    assert [n for n, k in zip(spelt.word_lengths, words_kinds(spelt)) if k == "letter"] == \
+        [n + (1 if closing else 0) for n, closing in zip(given, closing_marks(spelt))]
+    assert np.array_equal(spelt.images[spelt.kinds != "letter"], random_page.images[random_page.kinds != "letter"])
+    assert list(spelt.kinds[spelt.kinds != "letter"]) == list(random_page.kinds[random_page.kinds != "letter"])
+    assert np.array_equal(spelt.images[spelt.kinds == "letter"], letters[:sum(given)])
+    short = compose(letters[:10], labels[:10], digits, np.random.default_rng(5), 12, given)
+    assert (short.kinds == "letter").sum() == 4 + 2  # the third word (7 letters) no longer fits: the page ends
+
+
+def words_kinds(content):
+    """The kind of each word of a PageContent ('letter' for a word of letters, with or without its closing mark)."""
+    kinds, start = [], 0
+    for length in content.word_lengths:
+        kinds.append(content.kinds[start])
+        start += length
+    return kinds
+
+
+def closing_marks(content):
+    """For each word of letters of a PageContent: does a mark close it?"""
+    closing, start = [], 0
+    for length in content.word_lengths:
+        if content.kinds[start] == "letter":
+            closing.append(content.kinds[start + length - 1] == "mark")
+        start += length
+    return closing
