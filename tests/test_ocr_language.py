@@ -1,13 +1,15 @@
 """The letter n-gram and the word-by-word choice between English and arbitrary letters (hdl_native/ocr/language.py)."""
 import itertools
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from hdl_native.errors import HDLError
-from hdl_native.ocr.language import (BOUNDARY, LETTERS, SYMBOLS, LetterNgrams, apply_language, conditional_letters,
-                                     count_ngrams, load_language, load_ngrams, read_word, save_ngrams, words_of)
+from hdl_native.ocr.language import (BOUNDARY, LETTERS, SHIPPED, SYMBOLS, LetterNgrams, apply_language,
+                                     conditional_letters, count_ngrams, load_language, load_ngrams, read_word,
+                                     save_ngrams, words_of)
 
 WORDS = ["hello", "help", "hell", "held", "yellow", "fellow", "low", "owl", "we", "well", "deep", "peel"] * 5
 
@@ -91,6 +93,10 @@ def test_bad_files_name_the_file(tmp_path):
     (tmp_path / "text.npz").write_text("not numpy")
     with pytest.raises(HDLError, match="text.npz"):
         load_ngrams(tmp_path / "text.npz")
+    shipped = Path(SHIPPED["english"]).read_bytes()
+    (tmp_path / "cut.npz").write_bytes(shipped[:3000])  # a download or copy cut short
+    with pytest.raises(HDLError, match="cut.npz: cannot read"):
+        load_ngrams(tmp_path / "cut.npz")
     np.savez(tmp_path / "other.npz", format=np.array("something-else"))
     with pytest.raises(HDLError, match="other.npz: not a letter n-gram file"):
         load_ngrams(tmp_path / "other.npz")

@@ -30,6 +30,7 @@ random letters.
 Shapes: a word's probabilities are (n, 26) over the letters a..z.
 """
 import re
+import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -148,7 +149,7 @@ def load_ngrams(path):
             tables = {k: (stored[f"codes{k}"].astype(np.int64), stored[f"counts{k}"].astype(np.float64))
                       for k in orders}
             source = str(stored["source"])
-    except (OSError, KeyError, ValueError) as error:
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise HDLError(f"{path}: cannot read a letter n-gram file: {error}") from None
     for k, (codes, counts) in tables.items():
         if codes.shape != counts.shape or codes.ndim != 1 or (codes.size and
