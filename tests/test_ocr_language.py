@@ -204,11 +204,11 @@ def test_the_shipped_english_model_prefers_english_words():
     assert model.word_log_probability(indices("i")) > model.word_log_probability(indices("l"))  # "I" is a word
 
 
-COMMON_WORDS = ("the of and to in is it that was for on are as with his they at be this have from or one had by word but "
-                "not what all were we when your can said there use an each which she do how their if will up other about "
-                "out many then them these so some her would make like him into time has look two more write go see number "
-                "no way could people my than first water been call who oil its now find long down day did get come made "
-                "may part hello deep learning on real paper letters photo reads").split()
+COMMON_WORDS = ("the of and to in is it that was for on are as with his they at be this have from or one had by "
+                "word but not what all were we when your can said there use an each which she do how their if will up "
+                "other about out many then them these so some her would make like him into time has look two more "
+                "write go see number no way could people my than first water been call who oil its now find long down "
+                "day did get come made may part hello deep learning on real paper letters photo reads").split()
 
 
 def test_a_page_of_english_words_reads_better_as_english(data_root, tmp_path):

@@ -18,8 +18,9 @@ The network's probabilities stand in for likelihoods because it was trained with
 the word's probability of being English, w.  Each glyph's letters then become
     w * (its letters if the word is English) + (1 - w) * (the network's letters),
 where "its letters if the word is English" average, over the few most likely English readings of the word, the
-glyph's letters given the other letters of that reading; so a word the network reads clearly as non-English keeps its reading, and a word that is English has its
-unsure glyphs read as the word needs, with confidences that say how sure the word made them.  The class
+glyph's letters given the other letters of that reading; so a word the network reads clearly as non-English keeps
+its reading, and a word that is English has its unsure glyphs read as the word needs, with confidences that say
+how sure the word made them.  The class
 'other' keeps its probability; only words of letters are read this way (digits and marks are left to
 words.py), and tiny glyphs (a comma beside the letters, sizes.py) are not part of a word.
 
