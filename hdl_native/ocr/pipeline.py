@@ -78,6 +78,7 @@ def read_page(path, classifier, min_confidence=0.5, max_side=MAX_WORK_SIDE, lang
         lines.append(readings_of_line([glyphs[r] for r in chosen], probabilities[chosen], classifier.classes,
                                       photo.scale, min_confidence, language))
         crops.append(line_crops[chosen])
+        clock.lap("words")  # zones, sizes, words and language weighing the readings
     texts = [line_text(line) for line in lines]
     clock.lap("text")
     return OcrResult(lines, texts, photo, crops, clock.timings)
