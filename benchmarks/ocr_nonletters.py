@@ -27,6 +27,8 @@ Usage: HDL_DATA=/work/shared/data python benchmarks/ocr_nonletters.py --model ST
   [--split test|heldout] [--shifts 1|5|9] [--words random|english] [--text FILE] [--language english|none]
   (about 5 s a page on one core; without --model: the packaged model; --shifts as `hdl-native ocr --shifts`,
   default the same; --language as hdl_native.ocr.language.LANGUAGE_NAMES, default its DEFAULT_LANGUAGE)
+  [--letter-gap=LO,HI]   (px between the letters of a word, default the pages' 3,9: how the reading fares when
+  letters come close and touch)
 """
 import argparse
 import dataclasses
@@ -60,10 +62,11 @@ WORD_SIZES = (2, 7)  # letters in a word, as compose draws them at random; other
 DEFAULT_TEXT = Path("text") / "hello-dl-posts.txt"  # under the data root
 
 
-def page_types():
-    """[(name, PageSpec)]: the plain page and the photographed ones of test_ocr_pages."""
-    return [("plain", PAGE_SPECS[0])] + [(name, dataclasses.replace(PAGE_SPECS[0], **changes))
-                                         for name, changes, *_ in PHOTO_CONDITIONS]
+def page_types(letter_gap=None):
+    """[(name, PageSpec)]: the plain page and the photographed ones of test_ocr_pages; letter_gap (lo, hi) px
+    between the letters of a word instead of the pages' own (negative: their ink columns overlap, and they touch)."""
+    base = PAGE_SPECS[0] if letter_gap is None else dataclasses.replace(PAGE_SPECS[0], letter_gap=tuple(letter_gap))
+    return [("plain", base)] + [(name, dataclasses.replace(base, **changes)) for name, changes, *_ in PHOTO_CONDITIONS]
 
 
 def letters_in_turn(root, seed):
@@ -135,7 +138,7 @@ def spelled_words(words, letter_images, letter_labels):
 
 
 def measure(classifier, root, seed, folder, split="test", state_path=None, words="random", text_path=None,
-            language=None):
+            language=None, letter_gap=None):
     """[(page name, MixedScore)] of one page of each type, from the test splits or (split 'heldout') from the
     model's held-out training writers and unused MNIST training digits.
 
@@ -154,7 +157,7 @@ def measure(classifier, root, seed, folder, split="test", state_path=None, words
         letter_images, letter_labels, word_lengths = spelled_words(chosen, letter_images, letter_labels)
     rng = np.random.default_rng([seed, 13])
     scores, next_letter, next_digit, next_word = [], 0, 0, 0
-    for name, spec in page_types():
+    for name, spec in page_types(letter_gap):
         if word_lengths is None:
             content = compose(letter_images[next_letter:], letter_labels[next_letter:], digits[next_digit:], rng,
                               WORDS_PER_PAGE)
@@ -177,6 +180,17 @@ def measure(classifier, root, seed, folder, split="test", state_path=None, words
     return scores
 
 
+def gap_range(text):
+    """(lo, hi) ints of "LO,HI" with lo <= hi, for --letter-gap."""
+    try:
+        lo, hi = (int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected two whole numbers LO,HI, got {text!r}") from None
+    if lo > hi:
+        raise argparse.ArgumentTypeError(f"LO must not exceed HI, got {text!r}")
+    return lo, hi
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=None, help="letters state file (default: the packaged model)")
@@ -195,6 +209,10 @@ def main():
     parser.add_argument("--language", default=None,
                         help="language model of the reader, one of hdl_native.ocr.language.LANGUAGE_NAMES "
                              "(default: its DEFAULT_LANGUAGE)")
+    parser.add_argument("--letter-gap", metavar="LO,HI", default=None, type=gap_range,
+                        help="px between the letters of a word (the page's letter is about 42 px tall) instead of "
+                             "the pages' own 3,9; 0 or less makes letters touch, as handwriting often does (write a negative "
+                             "one as --letter-gap=-4,0)")
     parser.add_argument("--threads", type=int, default=1, help="kernel threads (default 1)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     args = parser.parse_args()
@@ -211,10 +229,11 @@ def main():
     text = (Path(args.text) if args.text else root / DEFAULT_TEXT) if args.words == "english" else None
     with tempfile.TemporaryDirectory() as folder:
         scores = measure(classifier, root, args.seed, Path(folder), args.split, args.model, args.words, text,
-                         language)
+                         language, args.letter_gap)
     total = sum((score for _, score in scores), MixedScore())
     print(f"model {classifier.source} ({len(classifier.classes)} classes), {args.split} pages, seed {args.seed}, "
-          f"{args.shifts} shifts, {args.words} words{f' of {text}' if text else ''}, language {args.language}")
+          f"{args.shifts} shifts, {args.words} words{f' of {text}' if text else ''}, language {args.language}"
+          f"{f', letter gap {args.letter_gap[0]} to {args.letter_gap[1]} px' if args.letter_gap else ''}")
     print(f"  {'page':<12} letters  found    read  left out   digits+marks  not printed as letters")
     for name, score in scores + [("all", total)]:
         share = score.percentages()
@@ -223,7 +242,7 @@ def main():
     if args.json:
         print(json.dumps({"model": classifier.source, "seed": args.seed, "split": args.split, "shifts": args.shifts,
                           "words": args.words, "text": None if text is None else str(text),
-                          "language": args.language,
+                          "language": args.language, "letter_gap": args.letter_gap,
                           "total": total.percentages(),
                           "pages": {name: {**dataclasses.asdict(score), **score.percentages()}
                                     for name, score in scores + [("all", total)]}}))
