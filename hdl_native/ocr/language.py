@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import HDLError
-from .recognize import word_breaks
+from .recognize import glyph_words
 from .sizes import tiny_glyphs
 
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
@@ -234,12 +234,10 @@ def apply_language(glyphs, probabilities, classes, ngrams):
     if ngrams is None or len(glyphs) == 0 or not set(LETTERS) <= set(classes):
         return probabilities
     columns = np.array([list(classes).index(letter) for letter in LETTERS])
-    boxes = [(g.top, g.bottom, g.left, g.right) for g in glyphs]
-    starts = np.concatenate([[0], np.flatnonzero(word_breaks(boxes)) + 1, [len(glyphs)]]).astype(int)
     tiny = tiny_glyphs(glyphs)
     is_letter = np.isin(probabilities.argmax(axis=1), columns)
     result = probabilities.copy()
-    for start, end in zip(starts[:-1], starts[1:]):
+    for start, end in glyph_words(glyphs):
         word = [i for i in range(start, end) if is_letter[i] and not tiny[i]]
         if not word:
             continue

@@ -145,6 +145,13 @@ def word_breaks(boxes):
     return list(gaps > threshold)
 
 
+def glyph_words(glyphs):
+    """[(start, end)] index ranges of the words of a line's glyphs (left to right), split at word_breaks."""
+    breaks = word_breaks([(g.top, g.bottom, g.left, g.right) for g in glyphs])
+    starts = [0] + [i + 1 for i, space in enumerate(breaks) if space] + [len(glyphs)]
+    return list(zip(starts[:-1], starts[1:]))
+
+
 def line_text(readings):
     """The text of one line: letters ('?' when unsure) with spaces at word breaks.
 

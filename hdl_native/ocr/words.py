@@ -18,7 +18,7 @@ or 'I' is a word, a lone '1' a number), as are lines without the class 'other'.
 import numpy as np
 
 from ..data.datasets import NOT_A_LETTER
-from .recognize import word_breaks
+from .recognize import glyph_words
 from .sizes import tiny_glyphs
 
 OTHER_INSIDE_WORD = 0.03  # weight left to 'other' in a word of letters, and to letters in a word of digits
@@ -30,14 +30,12 @@ def apply_words(glyphs, probabilities, classes):
     if NOT_A_LETTER not in classes or len(glyphs) < 2:
         return probabilities
     other = list(classes).index(NOT_A_LETTER)
-    boxes = [(g.top, g.bottom, g.left, g.right) for g in glyphs]
-    starts = np.concatenate([[0], np.flatnonzero(word_breaks(boxes)) + 1, [len(glyphs)]])
     p_other = np.clip(probabilities[:, other], 1e-6, 1 - 1e-6)
     log_odds = np.log(p_other) - np.log1p(-p_other)  # > 0: the network leans to 'not a letter'
     tiny = tiny_glyphs(glyphs)
     in_letters = np.zeros(len(glyphs), dtype=bool)  # 'other' weighed down
     in_number = np.zeros(len(glyphs), dtype=bool)  # letters weighed down
-    for start, end in zip(starts[:-1], starts[1:]):
+    for start, end in glyph_words(glyphs):
         body = [i for i in range(start, end) if not tiny[i]]
         if len(body) < 2:
             continue
