@@ -33,7 +33,6 @@ Usage: HDL_DATA=/work/shared/data python benchmarks/ocr_nonletters.py --model ST
 import argparse
 import dataclasses
 import json
-import re
 import sys
 import tempfile
 from pathlib import Path
@@ -52,6 +51,7 @@ from hdl_native.data.datasets import LETTERS, NOT_A_LETTER  # noqa: E402
 from hdl_native.data.nonletters import drawn_digits, framed_digits  # noqa: E402
 from hdl_native.synth.normalize import normalize_like_letters  # noqa: E402
 from hdl_native.ocr import read_page  # noqa: E402
+from hdl_native.ocr.language import DEFAULT_LANGUAGE, LANGUAGE_NAMES, load_language, words_of  # noqa: E402
 from hdl_native.ocr.model import load_letter_classifier  # noqa: E402
 from hdl_native.shifts import DEFAULT_SHIFTS, SHIFT_OFFSETS  # noqa: E402
 from hdl_native.threads import set_num_threads  # noqa: E402
@@ -110,8 +110,8 @@ def unused_training_digits(root):
 def english_words(text_path, seed, n_words):
     """[str] of n_words words of the text at text_path: lower-cased, its runs of a-z, those of WORD_SIZES letters,
     in an order shuffled by `seed` (the shuffled list repeated if the text is short)."""
-    text = Path(text_path).read_text(encoding="utf-8", errors="replace").lower()
-    words = [word for word in re.findall(r"[a-z]+", text) if WORD_SIZES[0] <= len(word) <= WORD_SIZES[1]]
+    text = Path(text_path).read_text(encoding="utf-8", errors="replace")
+    words = [word for word in words_of(text) if WORD_SIZES[0] <= len(word) <= WORD_SIZES[1]]
     if not words:
         raise SystemExit(f"{text_path}: no words of {WORD_SIZES[0]}-{WORD_SIZES[1]} letters a-z")
     order = np.random.default_rng(seed).permutation(len(words))
@@ -206,22 +206,16 @@ def main():
                              "spelled with the same letters, to measure the language model")
     parser.add_argument("--text", default=None,
                         help="the text the English words come from (default: the data root's text/hello-dl-posts.txt)")
-    parser.add_argument("--language", default=None,
-                        help="language model of the reader, one of hdl_native.ocr.language.LANGUAGE_NAMES "
-                             "(default: its DEFAULT_LANGUAGE)")
+    parser.add_argument("--language", choices=LANGUAGE_NAMES, default=DEFAULT_LANGUAGE,
+                        help=f"language model of the reader, as `hdl-native ocr --language` "
+                             f"(default {DEFAULT_LANGUAGE})")
     parser.add_argument("--letter-gap", metavar="LO,HI", default=None, type=gap_range,
                         help="px between the letters of a word (the page's letter is about 42 px tall) instead of "
-                             "the pages' own 3,9; 0 or less makes letters touch, as handwriting often does (write a negative "
-                             "one as --letter-gap=-4,0)")
+                             "the pages' own 3,9; 0 or less makes letters touch, as handwriting often does (write "
+                             "a negative one as --letter-gap=-4,0)")
     parser.add_argument("--threads", type=int, default=1, help="kernel threads (default 1)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     args = parser.parse_args()
-    from hdl_native.ocr.language import DEFAULT_LANGUAGE, LANGUAGE_NAMES, load_language
-    if args.language is None:
-        args.language = DEFAULT_LANGUAGE
-    if args.language not in LANGUAGE_NAMES:
-        parser.error(f"argument --language: invalid choice: {args.language!r} (choose from "
-                     f"{', '.join(map(repr, LANGUAGE_NAMES))})")
     set_num_threads(args.threads)
     classifier = load_letter_classifier(args.model, shifts=args.shifts)
     language = load_language(args.language)

@@ -74,6 +74,7 @@ def build_page(lines, seed=0):
 
 
 def main(argv=None):
+    from hdl_native.ocr.language import DEFAULT_LANGUAGE, LANGUAGE_NAMES, load_language
     from hdl_native.shifts import DEFAULT_SHIFTS
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -81,12 +82,11 @@ def main(argv=None):
     parser.add_argument("--out", default=str(HERE / "ocr-demo-boxed.png"), help="where to write the boxed picture")
     parser.add_argument("--shifts", type=int, default=DEFAULT_SHIFTS,
                         help=f"as `hdl-native ocr --shifts` (default {DEFAULT_SHIFTS})")
-    parser.add_argument("--language", default="english",
-                        help="as `hdl-native ocr --language`: english (the default) or none")
+    parser.add_argument("--language", choices=LANGUAGE_NAMES, default=DEFAULT_LANGUAGE,
+                        help=f"as `hdl-native ocr --language` (default {DEFAULT_LANGUAGE})")
     args = parser.parse_args(argv)
 
     from hdl_native.ocr import read_page
-    from hdl_native.ocr.language import load_language
     from hdl_native.ocr.model import load_letter_classifier
     from hdl_native.ocr.render import render_boxes
 

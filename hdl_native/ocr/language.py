@@ -20,9 +20,9 @@ the word's probability of being English, w.  Each glyph's letters then become
 where "its letters if the word is English" average, over the few most likely English readings of the word, the
 glyph's letters given the other letters of that reading; so a word the network reads clearly as non-English keeps
 its reading, and a word that is English has its unsure glyphs read as the word needs, with confidences that say
-how sure the word made them.  The class
-'other' keeps its probability; only words of letters are read this way (digits and marks are left to
-words.py), and tiny glyphs (a comma beside the letters, sizes.py) are not part of a word.
+how sure the word made them.  The class 'other' keeps its probability; only words of letters are read this way
+(digits and marks are left to words.py), and tiny glyphs (a comma beside the letters, sizes.py) are not part of a
+word.
 
 The shipped table (pretrained/english-letters.npz, 134 kB) was counted by `tools/count_letter_ngrams.py` over the
 words of tiny shakespeare (public domain); BENCHMARKS.md has what it does on pages of English words and of
@@ -96,7 +96,6 @@ class LetterNgrams:
     def __init__(self, tables, source=""):
         self.order = len(tables)
         self.source = source
-        self.tables = tables
         unigram = np.bincount(tables[1][0].astype(np.int64), weights=tables[1][1], minlength=SYMBOLS)
         self.unigram = (unigram + 1.0) / (unigram.sum() + SYMBOLS)  # add-one: every symbol stays possible
         self.followers = {}  # context (tuple of symbols, oldest first) -> (symbols seen after it, their counts)
