@@ -87,6 +87,16 @@ def test_save_and_load_give_the_same_model(tmp_path):
         np.testing.assert_allclose(loaded.next_of(context), LetterNgrams(tables).next_of(context))
 
 
+def test_saving_where_it_cannot_names_the_file_and_leaves_nothing(tmp_path):
+    tables = count_ngrams(WORDS, order=2)
+    with pytest.raises(HDLError, match="cannot write .*missing/m.npz"):
+        save_ngrams(tmp_path / "missing" / "m.npz", tables, "")
+    save_ngrams(tmp_path / "m.npz", tables, "first")
+    save_ngrams(tmp_path / "m.npz", tables, "second")  # replaces the file whole
+    assert load_ngrams(tmp_path / "m.npz").source == "second"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.npz"]
+
+
 def test_bad_files_name_the_file(tmp_path):
     with pytest.raises(HDLError, match="missing.npz"):
         load_ngrams(tmp_path / "missing.npz")

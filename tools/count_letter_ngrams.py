@@ -16,6 +16,7 @@ from pathlib import Path
 CHECKOUT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(CHECKOUT))
 
+from hdl_native.errors import HDLError  # noqa: E402
 from hdl_native.ocr.language import ORDER, SHIPPED, count_ngrams, save_ngrams, words_of  # noqa: E402
 
 
@@ -38,7 +39,11 @@ def main(argv=None):
     source = (f"letter 1- to {ORDER}-grams of the {len(words)} words of {args.text.name} (sha256 "
               f"{hashlib.sha256(data).hexdigest()}); tiny shakespeare is public-domain text, from "
               "github.com/karpathy/char-rnn data/tinyshakespeare/input.txt")
-    save_ngrams(args.out, tables, source)
+    try:
+        save_ngrams(args.out, tables, source)
+    except HDLError as error:
+        print(f"count_letter_ngrams: {error}", file=sys.stderr)
+        return 2
     print(f"{args.out}: {sum(len(codes) for codes, _ in tables.values())} n-grams, {args.out.stat().st_size} bytes")
     return 0
 

@@ -30,6 +30,7 @@ random letters.
 
 Shapes: a word's probabilities are (n, 26) over the letters a..z.
 """
+import os
 import re
 import zipfile
 from dataclasses import dataclass
@@ -84,10 +85,21 @@ def count_ngrams(words, order=ORDER):
 
 
 def save_ngrams(path, tables, source):
-    """Write count_ngrams' tables and a line saying what they were counted from to `path` (.npz)."""
+    """Write count_ngrams' tables and a line saying what they were counted from to `path` (.npz), through a
+    temporary file beside it, so an interrupted write leaves the old file whole; HDLError when it cannot."""
+    path = Path(path)
     arrays = {f"codes{k}": codes for k, (codes, _) in tables.items()}
     arrays.update({f"counts{k}": counts for k, (_, counts) in tables.items()})
-    np.savez_compressed(path, format=np.array(FORMAT), source=np.array(source), **arrays)
+    temporary = path.with_name(f".{path.name}.tmp.npz")
+    try:
+        np.savez_compressed(temporary, format=np.array(FORMAT), source=np.array(source), **arrays)
+        os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise HDLError(f"cannot write {path}: {error.strerror or error}") from None
+    except BaseException:  # Ctrl-C: no half-written temporary left behind
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 class LetterNgrams:
