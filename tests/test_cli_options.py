@@ -58,6 +58,8 @@ ISSUE_CASES = [
     ("digits", "--dropout", "nan", "a finite number >= 0 and < 1"),
     ("letters", "--distort", "nan", "a finite number from 0 to 4"),
     ("letters", "--distort", "1e9", "a finite number from 0 to 4"),
+    ("letters", "--touching", "1.5", "a finite number from 0 to 1"),
+    ("letters", "--touching", "nan", "a finite number from 0 to 1"),
     ("letters", "--threads", "0", "an integer from 1 to 1024"),
     ("digits", "--threads", "-1", "an integer from 1 to 1024"),
     ("letters", "--threads", "100000", "an integer from 1 to 1024"),

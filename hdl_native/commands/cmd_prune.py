@@ -100,7 +100,7 @@ def fine_tune(args, checkpoint, out):
 
     settings = checkpoint.get("settings") or {}
     carried = ("dropout", "seed", "dataset", "holdout", "val_size", "batch_size", "augment", "augment_validation",
-               "distort", "lr_schedule", "validate_every")
+               "distort", "touching", "lr_schedule", "validate_every")
     known = {field.name for field in fields(RunConfig)}
     saved_choice = settings.get("optimizer")
     choice = OptimizerChoice(**saved_choice) if isinstance(saved_choice, dict) else OptimizerChoice()

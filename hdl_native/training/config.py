@@ -6,7 +6,8 @@ RunConfig, and its state file and SQLite log record ``RunConfig.as_dict()`` as t
 """
 from dataclasses import asdict, dataclass, field
 
-from ..cli_types import BATCH_SIZE, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, THREADS, finite_float
+from ..cli_types import (BATCH_SIZE, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, THREADS, finite_float,
+                         probability)
 
 # the tutorial's 0.02 already collapses training at full strength; beyond 1 the penalty swamps any data loss
 L2_FACTOR = finite_float(0, 1)
@@ -18,6 +19,7 @@ RECOMMENDED_WEIGHT_DECAY = {"sgd": 0.01, "adam": 0.03}
 TRAINED_MODEL_WEIGHT_DECAY = 0.08
 # at 4 letters turn up to 60 degrees and shrink to 0.4 or grow by 1.75; beyond that they become other letters
 DISTORT = finite_float(0, 4)
+TOUCHING = probability()
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,7 @@ class RunConfig:
     augment: bool = False              # shift/flip training images (the tutorial's mutations)
     augment_validation: bool = False   # the same for validation images, and report augmented test accuracy
     distort: float = 0.0               # strength of rotation/shear/scale/elastic/stroke distortions (0 = off)
+    touching: float = 0.0              # share of training images cut from a touching neighbour (data/touching.py)
     validate_every: int = 200          # batches
     checkpoint_every: float = 60.0     # seconds of wall time between periodic checkpoints
     threads: int = None                # kernel threads; None: all cores
@@ -86,7 +89,8 @@ class RunConfig:
             max_batches=args.max_batches, max_seconds=args.max_minutes * 60.0 if args.max_minutes else None,
             lr_schedule=args.lr_schedule, weight_decay=args.weight_decay, l2=args.l2,
             l2_warmup=args.l2_warmup, augment=args.mut_on_learn,
-            augment_validation=args.mut_on_validate, distort=args.distort, validate_every=args.validate_every,
+            augment_validation=args.mut_on_validate, distort=args.distort, touching=args.touching,
+            validate_every=args.validate_every,
             checkpoint_every=args.checkpoint_every, threads=args.threads, resume=args.state, init=args.init,
             out=args.out or args.state or f"{command}.hdl", force=args.force, db=None if args.no_db else args.db,
             export=args.export, plot=args.plot, progress=not args.quiet, json_summary=args.json)
@@ -151,6 +155,10 @@ def add_training_arguments(parser, command, default_epochs, default_validate_eve
                              "elastic warp and stroke width, ranges scaled by STRENGTH (1 = up to 15 degrees, "
                              "shear 0.3, scale 0.8-1.15; see hdl_native/data/distort.py), "
                              f"{DISTORT.allowed} (default: 0, off)")
+    parser.add_argument("--touching", type=TOUCHING, default=0.0, metavar="SHARE",
+                        help="cut this share of the training images out of a pair with another image of the batch "
+                             "touching it, as `ocr` cuts letters written touching (a piece of the neighbour at one "
+                             f"edge; hdl_native/data/touching.py), {TOUCHING.allowed} (default: 0, off)")
     parser.add_argument("--mut-on-validate", action="store_true",
                         help="augment validation images too, and report accuracy on augmented test images")
     parser.add_argument("--validate-every", type=POSITIVE_INT, default=default_validate_every,

@@ -1,6 +1,6 @@
 """The training images as the graph takes them: normalised float32 batches, mutated when the config asks.
 
-Without augmentation or distortion every batch is a plain gather from the split normalised once, up
+Without augmentation, distortion or touching neighbours every batch is a plain gather from the split normalised once, up
 front; with them each batch is mutated from the uint8 images by its own seeded generator, whose
 state a checkpoint saves so that a resumed run draws the same mutations.
 """
@@ -8,6 +8,7 @@ import numpy as np
 
 from ..data import augment, normalize
 from ..data.distort import distort
+from ..data.touching import touch_neighbours
 
 
 def normalize_all(images, chunk=4096):
@@ -25,8 +26,9 @@ class TrainingFeed:
         self.images = images
         self.labels = np.asarray(labels, dtype=np.int64)
         self.distort, self.augment = config.distort, config.augment
+        self.touching = config.touching
         self.rng = np.random.default_rng([config.seed, 1])
-        self.normalized = None if self.distort or self.augment else normalize_all(images)
+        self.normalized = None if self.distort or self.augment or self.touching else normalize_all(images)
 
     def __len__(self):
         return len(self.labels)
@@ -36,6 +38,8 @@ class TrainingFeed:
         if self.normalized is not None:
             return self.normalized[indices], self.labels[indices]
         images = self.images[indices]
+        if self.touching:
+            images = touch_neighbours(images, self.rng, self.touching)
         if self.distort:
             images = distort(images, self.rng, self.distort)
         if self.augment:
