@@ -100,7 +100,7 @@ def ink_edges(images):
 def thinnest_columns(canvas, expected, keep_to):
     """int (m,): per image the column with the fewest ink pixels within CUT_REACH of `expected` (float (m,)),
     nearer ones winning ties, as boxes.thinnest_columns chooses (ink count + 0.5 x distance / (reach + 1)); always
-    right of `keep_to` (float (m,)): a cut that takes more of the letter makes another letter, whose label is unknown."""
+    right of `keep_to` (float (m,)): a cut taking more of the letter makes another letter, whose label is unknown."""
     counts = (canvas > INK_LEVEL).sum(axis=1).astype(np.float64)  # (m, W)
     columns = np.arange(canvas.shape[2])[None, :]
     centre = np.rint(expected)[:, None]

@@ -1,8 +1,8 @@
 """The training images as the graph takes them: normalised float32 batches, mutated when the config asks.
 
-Without augmentation, distortion or touching neighbours every batch is a plain gather from the split normalised once, up
-front; with them each batch is mutated from the uint8 images by its own seeded generator, whose
-state a checkpoint saves so that a resumed run draws the same mutations.
+Without augmentation, distortion or touching neighbours every batch is a plain gather from the split
+normalised once, up front; with them each batch is mutated from the uint8 images by its own seeded
+generator, whose state a checkpoint saves so that a resumed run draws the same mutations.
 """
 import numpy as np
 
