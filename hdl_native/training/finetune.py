@@ -210,5 +210,6 @@ def finetune_config(args):
     settings = state.get("settings") if isinstance(state.get("settings"), dict) else {}
     return replace(config, finetune=args.finetune, init=init, dataset=state.get("dataset") or args.dataset,
                    balance_classes=config.balance_classes or bool(settings.get("balance_classes")), augment=True,
-                   distort=args.distort or DISTORT, lr_schedule="cosine",
+                   distort=args.distort or DISTORT, touching=args.touching or float(settings.get("touching") or 0.0),
+                   lr_schedule="cosine",
                    max_seconds=config.max_seconds or MINUTES * 60)
