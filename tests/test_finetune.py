@@ -189,3 +189,23 @@ def test_bad_starting_points_are_one_line_errors(tmp_path):
         result = run_cli("letters", "--finetune", directory, "--out", tmp_path / "mine.hdl", *args)
         assert result.returncode == 2 and message in result.stderr, result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_fine_tune_trains_with_the_touching_share_the_state_records(tmp_path):
+    import argparse
+
+    from hdl_native.checkpoint import save_checkpoint
+    from hdl_native.commands import cmd_letters
+    from hdl_native.models import LettersCNN
+    from hdl_native.training.finetune import finetune_config
+
+    parser = argparse.ArgumentParser()
+    cmd_letters.add_arguments(parser)
+    for recorded, given, expected in ((0.25, [], 0.25), (0.25, ["--touching", "0.5"], 0.5), (None, [], 0.0)):
+        state = tmp_path / f"reader-{recorded}.hdl"
+        settings = {"balance_classes": True} if recorded is None else {"balance_classes": True, "touching": recorded}
+        save_checkpoint(state, LettersCNN(n_classes=26, seed=0), classes=LETTERS, dataset="letters", settings=settings)
+        args = parser.parse_args(["--finetune", str(tmp_path), *given])
+        args.init = str(state)
+        config = finetune_config(args)
+        assert config.touching == expected and config.balance_classes
