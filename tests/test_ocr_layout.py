@@ -69,6 +69,30 @@ def test_touching_letters_are_split_where_the_line_says_two_letters_fit():
     assert abs(glyphs[5].left - 597) < 6 and abs(glyphs[6].right - 720) < 6
 
 
+def test_a_mark_one_and_a_half_letters_wide_is_offered_whole_first_then_cut_in_two():
+    from hdl_native.ocr.boxes import MAYBE_SPLIT_WIDTH, SPLIT_WIDTH, find_segments
+
+    page = np.full((200, 1200), 0.9, np.float32)
+    image = Image.fromarray((page * 255).astype(np.uint8))
+    draw = ImageDraw.Draw(image)
+    for left in (50, 150, 250, 350, 450):  # five separate round letters, 60 px of ink
+        draw.ellipse((left, 60, left + 60, 130), outline=20, width=6)
+    draw.ellipse((560, 60, 620, 130), outline=20, width=6)  # a round letter touching a bar: ri, oi
+    draw.rectangle((616, 60, 650, 130), fill=20)  # 91 px of ink: 1.5 letters
+    draw.rectangle((700, 60, 770, 130), outline=20, width=6)  # 71 px: 1.2 letters, a wide letter left alone
+    draw.ellipse((820, 60, 880, 130), outline=20, width=6)  # two round letters touching: 2 letters
+    draw.ellipse((877, 60, 937, 130), outline=20, width=6)
+    labels, segment_lines = find_segments(ink_mask(ink_map(np.asarray(image, np.float32) / 255)))
+    segments = segment_lines[0]
+    assert len(segments) == 8
+    assert MAYBE_SPLIT_WIDTH < 91 / 61 <= SPLIT_WIDTH
+    assert [len(option) for option in segments[5].options] == [1, 2]  # whole first, then two halves
+    assert [len(option) for option in segments[6].options] == [1]
+    assert [len(option) for option in segments[7].options] == [2, 1, 3]  # as before: cut first
+    whole, (left, right) = segments[5].options
+    assert left.left == whole[0].left and right.right == whole[0].right and left.right <= right.left + 1
+
+
 def test_word_breaks_only_where_the_gap_is_clearly_wider():
     boxes = [(0, 40, left, left + 30) for left in (0, 35, 70, 150, 185, 220, 300)]
     assert word_breaks(boxes) == [False, False, True, False, False, True]

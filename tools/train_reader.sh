@@ -6,8 +6,10 @@
 # What it does (figures: BENCHMARKS.md, "The shipped reader (issue 13)"):
 #  1. trains MODEL on the four real letter sets and the non-letters (MNIST digits and drawn marks, the class
 #     'other'), letters/ drawn 4 times as often as its size gives (it is the one set of scanned ink), every class
-#     of each set equally often, distorted (rotation, shear, scale, elastic, stroke width, blur, ink gamma), Adam
-#     with a cosine decay over EPOCHS epochs, holding out HOLDOUT training images by whole writers;
+#     of each set equally often, distorted (rotation, shear, scale, elastic, stroke width, blur, ink gamma), a
+#     TOUCHING share of them cut out of a pair with a touching neighbour as `ocr` cuts letters written touching
+#     (hdl_native/data/touching.py), Adam with a cosine decay over EPOCHS epochs, holding out HOLDOUT training
+#     images by whole writers;
 #  2. fits the temperatures on those held-out writers (`hdl-native calibrate`: one for a single read, one each for
 #     the 5 and 9 shifted copies `ocr` can average), never on a test split, and measures on 512 of them the
 #     activation ranges `ocr --dtype int8` quantises on;
@@ -18,11 +20,12 @@ OUT_DIR=${1:-reader-build}
 MODEL=${MODEL:-letters-vgg}
 EPOCHS=${EPOCHS:-28}
 HOLDOUT=${HOLDOUT:-6000}
+TOUCHING=${TOUCHING:-0.25}
 THREADS=${THREADS:-2}
 MIXTURE=letters:4,unipen,nistvowels,chars74k,nonletters
 mkdir -p "$OUT_DIR"
 hdl-native letters --model "$MODEL" --dataset "$MIXTURE" --balance-classes --holdout "$HOLDOUT" \
-    --adam --lr-schedule cosine --epochs "$EPOCHS" --distort 1 --seed 0 --threads "$THREADS" \
+    --adam --lr-schedule cosine --epochs "$EPOCHS" --distort 1 --touching "$TOUCHING" --seed 0 --threads "$THREADS" \
     --validate-every 2000 --no-db --quiet --force \
     --out "$OUT_DIR/training-state.hdl" --export "$OUT_DIR/uncalibrated.hdl" --json | tail -n 1 > "$OUT_DIR/train.json"
 hdl-native calibrate "$OUT_DIR/uncalibrated.hdl" --out "$OUT_DIR/letters.hdl" --threads "$THREADS" --force --json \

@@ -18,6 +18,7 @@ MERGE_OVERLAP = 0.5  # merge marks overlapping by half the narrower one's width
 TINY_AREA, TINY_HEIGHT, TINY_GAP = 0.3, 0.35, 0.1  # a dot or broken-off bit next to a letter joins it
 SMALL_AREA, SMALL_HEIGHT = 0.1, 0.4  # lone marks smaller than this are punctuation or noise
 SPLIT_WIDTH = 1.9  # a mark wider than this many typical letters holds touching letters (m and w stay whole)
+MAYBE_SPLIT_WIDTH = 1.4  # from this width a mark may be two narrow letters touching (ri, il): offered whole, then cut
 CUT_SEARCH = 0.35  # search for a cut within this many letter widths of where it is expected
 MAX_LETTERS_PER_MARK = 8
 MAX_MARK_HEIGHTS = 4.0  # no handwritten letter is 4 times as tall as the typical one
@@ -256,18 +257,22 @@ def typical_letter_width(glyphs):
 
 def segment_line(labels, marks, glyphs):
     """A Segment per glyph: marks much wider than the line's letters are cut at their thinnest columns
-    into as many letters as fit, and also offered with one letter fewer or more (or whole)."""
+    into as many letters as fit, and also offered with one letter fewer or more (or whole); marks from
+    MAYBE_SPLIT_WIDTH to SPLIT_WIDTH letters wide are offered whole, and cut in two as the second choice."""
     if not glyphs:
         return []
     letter_width = max(1.0, typical_letter_width(glyphs))
     segments = []
     for glyph in glyphs:
         ratio = glyph.width / letter_width
-        if ratio <= SPLIT_WIDTH:
+        if ratio <= MAYBE_SPLIT_WIDTH:
             segments.append(Segment([[glyph]]))
             continue
-        likely = int(np.clip(round(ratio), 2, MAX_LETTERS_PER_MARK))
-        counts = [likely] + [n for n in (likely - 1, likely + 1) if 1 <= n <= MAX_LETTERS_PER_MARK]
+        if ratio <= SPLIT_WIDTH:
+            counts = [1, 2]
+        else:
+            likely = int(np.clip(round(ratio), 2, MAX_LETTERS_PER_MARK))
+            counts = [likely] + [n for n in (likely - 1, likely + 1) if 1 <= n <= MAX_LETTERS_PER_MARK]
         options = [cut_into(labels, marks, glyph, n, letter_width) for n in dict.fromkeys(counts)]
         segments.append(Segment([option for option in options if option]))
     return segments
