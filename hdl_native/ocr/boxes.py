@@ -3,7 +3,8 @@
 A character is usually one connected mark.  Two marks that sit above each other
 (the dot of an i or j, a stroke broken where the pen skipped) are merged; a mark
 much wider than the line's typical letter (letters written touching) is cut at the
-columns with the least ink; specks and punctuation-sized marks are dropped.
+columns with the least ink, and one somewhat wider is offered both whole and cut, for
+the classifier to choose; specks and punctuation-sized marks are dropped.
 """
 from dataclasses import dataclass
 
