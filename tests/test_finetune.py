@@ -196,6 +196,7 @@ def test_the_fine_tune_trains_with_the_touching_share_the_state_records(tmp_path
 
     from hdl_native.checkpoint import save_checkpoint
     from hdl_native.commands import cmd_letters
+    from hdl_native.errors import HDLError
     from hdl_native.models import LettersCNN
     from hdl_native.training.finetune import finetune_config
 
@@ -209,3 +210,10 @@ def test_the_fine_tune_trains_with_the_touching_share_the_state_records(tmp_path
         args.init = str(state)
         config = finetune_config(args)
         assert config.touching == expected and config.balance_classes
+    bad = tmp_path / "bad.hdl"
+    save_checkpoint(bad, LettersCNN(n_classes=26, seed=0), classes=LETTERS, dataset="letters",
+                    settings={"touching": 7})
+    args = parser.parse_args(["--finetune", str(tmp_path)])
+    args.init = str(bad)
+    with pytest.raises(HDLError, match="bad.hdl: its settings record touching=7"):
+        finetune_config(args)

@@ -210,6 +210,15 @@ def finetune_config(args):
     settings = state.get("settings") if isinstance(state.get("settings"), dict) else {}
     return replace(config, finetune=args.finetune, init=init, dataset=state.get("dataset") or args.dataset,
                    balance_classes=config.balance_classes or bool(settings.get("balance_classes")), augment=True,
-                   distort=args.distort or DISTORT, touching=args.touching or float(settings.get("touching") or 0.0),
+                   distort=args.distort or DISTORT, touching=args.touching or recorded_touching(settings, init),
                    lr_schedule="cosine",
                    max_seconds=config.max_seconds or MINUTES * 60)
+
+
+def recorded_touching(settings, path):
+    """The --touching share a state's settings record (0 when they do not); HDLError naming the file for one
+    that is not a number from 0 to 1."""
+    value = settings.get("touching") or 0.0
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise HDLError(f"{path}: its settings record touching={value!r}, not a share from 0 to 1")
+    return float(value)
