@@ -62,7 +62,7 @@ def test_frame_letters_centres_the_box_in_24_pixels_with_peak_255():
     assert (left, right) == (2, 26) and abs((top + bottom) / 2 - 14) <= 0.5
 
 
-def fixed_rng(monkeypatch, gap):
+def pinned_pair(monkeypatch, gap):
     """Pin the pair's gap, the neighbour's size and height, and the cut's misplacement."""
     monkeypatch.setattr(touching, "GAP_RANGE", (gap, gap))
     monkeypatch.setattr(touching, "NEIGHBOUR_SCALE_RANGE", (1.0, 1.0))
@@ -72,7 +72,7 @@ def fixed_rng(monkeypatch, gap):
 
 
 def test_a_neighbour_apart_is_cut_off_whole_and_the_letter_framed_as_before(monkeypatch):
-    rng = fixed_rng(monkeypatch, 1.0)
+    rng = pinned_pair(monkeypatch, 1.0)
     letter = ring()
     out = cut_pair(letter[None], bar()[None], rng)[0]
     alone = frame_letters(letter[None, :, :], 28, 28)[0]
@@ -80,7 +80,7 @@ def test_a_neighbour_apart_is_cut_off_whole_and_the_letter_framed_as_before(monk
 
 
 def test_a_touching_neighbour_leaves_a_stub_at_the_right_edge(monkeypatch):
-    rng = fixed_rng(monkeypatch, -1.0)
+    rng = pinned_pair(monkeypatch, -1.0)
     letter = ring()  # ink in columns 6..19, rows 4..23
     neighbour = bar(left=4, width=2, top=14, bottom=24)  # a short stroke in the lower half ...
     neighbour[22:24, 4:16] = 255  # ... with a thin foot running right: the thinnest columns are the foot's
@@ -92,12 +92,12 @@ def test_a_touching_neighbour_leaves_a_stub_at_the_right_edge(monkeypatch):
 
 
 def test_the_cut_never_takes_more_than_two_of_the_letters_own_columns(monkeypatch):
-    rng = fixed_rng(monkeypatch, -2.0)
+    rng = pinned_pair(monkeypatch, -2.0)
     monkeypatch.setattr(touching, "CUT_MISPLACED", 3.0)
     cuts = []
     real = touching.thinnest_columns
     monkeypatch.setattr(touching, "thinnest_columns", lambda *args: cuts.append(real(*args)) or cuts[-1])
-    letters = np.stack([ring(left=4, right=24)] * 16)  # own ink up to column 23, a thin column at 22
+    letters = np.stack([ring(left=4, right=24)] * 16)  # own ink up to column 23 (its right stroke: 22 and 23)
     neighbours = np.stack([bar(left=10 + k % 5) for k in range(16)])
     cut_pair(letters, neighbours, rng)
     assert len(cuts) == 1 and cuts[0].min() >= 22  # columns 22 and 23 may go, 21 stays
