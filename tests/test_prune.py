@@ -157,6 +157,20 @@ def test_cli_errors_are_one_line(argv, message, tmp_path, capsys):
     assert len(err.strip().splitlines()) == 1, err
 
 
+def test_a_state_recording_a_bad_touching_share_is_refused_before_anything_is_written(tmp_path, capsys):
+    from hdl_native.checkpoint import save_checkpoint
+    from hdl_native.data.datasets import LETTERS
+    from hdl_native.models import LettersCNN
+
+    state, out = tmp_path / "s.hdl", tmp_path / "p.hdl"
+    save_checkpoint(state, LettersCNN(n_classes=26, seed=0), classes=LETTERS, dataset="letters",
+                    settings={"touching": float("nan")})
+    code = main(["prune", str(state), "--sparsity", "0.5", "--finetune-epochs", "1", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2 and "s.hdl: its settings record touching=nan, not a finite number from 0 to 1" in err, err
+    assert len(err.strip().splitlines()) == 1 and not out.exists()
+
+
 def test_plot_prune_curve_draws_both_curves_from_the_unpruned_accuracy(tiny_data, tmp_path, capsys):
     import json
 

@@ -50,6 +50,7 @@ def run(args):
     from hdl_native.json_output import json_line
     from hdl_native.prune import PRUNE_MASKS, apply_masks, magnitude_masks, masks_for_state, weight_sparsity
     from hdl_native.threads import set_num_threads
+    from hdl_native.training.config import recorded_touching
     from hdl_native.training.outputs import check_derived_state
 
     out = Path(args.out)
@@ -58,6 +59,8 @@ def run(args):
         set_num_threads(args.threads)
     checkpoint = load_checkpoint(args.state)
     model = build_model(checkpoint, args.state)
+    # the fine-tune trains with the share the state records: refuse a bad one before anything is written
+    touching = recorded_touching(checkpoint.get("settings") or {}, args.state) if args.finetune_epochs else 0.0
     meta = {key: value for key, value in checkpoint.items() if key != "params"}
     root = find_data_root(args.data)
     before = evaluate_state(args.state, root, model_and_meta=(model, meta)).test_accuracy
@@ -73,7 +76,7 @@ def run(args):
     summary = {"state": str(out), "sparsity": zeros / total, "zero_weights": zeros, "weights": total,
                "per_layer": args.per_layer, "test_accuracy_before": before, "test_accuracy_pruned": pruned}
     if args.finetune_epochs:
-        finetuned = fine_tune(args, checkpoint, out)
+        finetuned = fine_tune(args, checkpoint, out, touching)
         if finetuned is None:
             return 130
         summary["test_accuracy_finetuned"] = finetuned
@@ -88,9 +91,10 @@ def run(args):
     return 0
 
 
-def fine_tune(args, checkpoint, out):
-    """Train the pruned state `out` in place for --finetune-epochs with the settings `checkpoint` records;
-    returns the test accuracy, or None when a signal stopped it (the state is saved)."""
+def fine_tune(args, checkpoint, out, touching):
+    """Train the pruned state `out` in place for --finetune-epochs with the settings `checkpoint` records (its
+    --touching share checked beforehand: `touching`); returns the test accuracy, or None when a signal stopped it
+    (the state is saved)."""
     from dataclasses import fields, replace
 
     from hdl_native.checkpoint import architecture_of, build_model
@@ -100,7 +104,7 @@ def fine_tune(args, checkpoint, out):
 
     settings = checkpoint.get("settings") or {}
     carried = ("dropout", "seed", "dataset", "holdout", "val_size", "batch_size", "augment", "augment_validation",
-               "distort", "touching", "lr_schedule", "validate_every")
+               "distort", "lr_schedule", "validate_every")
     known = {field.name for field in fields(RunConfig)}
     saved_choice = settings.get("optimizer")
     choice = OptimizerChoice(**saved_choice) if isinstance(saved_choice, dict) else OptimizerChoice()
@@ -109,8 +113,8 @@ def fine_tune(args, checkpoint, out):
     config = RunConfig(
         **{name: settings[name] for name in carried if name in settings and name in known},
         command=checkpoint.get("command") or "letters", architecture=architecture_of(build_model(checkpoint)),
-        optimizer=choice, data_root=args.data, epochs=args.finetune_epochs, init=str(out), out=str(out),
-        force=True, db=None, threads=args.threads, progress=not args.quiet)
+        touching=touching, optimizer=choice, data_root=args.data, epochs=args.finetune_epochs, init=str(out),
+        out=str(out), force=True, db=None, threads=args.threads, progress=not args.quiet)
     if "dataset" not in settings and checkpoint.get("dataset"):
         config = replace(config, dataset=checkpoint["dataset"])
     session = Session(config)

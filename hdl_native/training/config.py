@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 
 from ..cli_types import (BATCH_SIZE, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, THREADS, finite_float,
                          probability)
+from ..errors import HDLError
 
 # the tutorial's 0.02 already collapses training at full strength; beyond 1 the penalty swamps any data loss
 L2_FACTOR = finite_float(0, 1)
@@ -20,6 +21,15 @@ TRAINED_MODEL_WEIGHT_DECAY = 0.08
 # at 4 letters turn up to 60 degrees and shrink to 0.4 or grow by 1.75; beyond that they become other letters
 DISTORT = finite_float(0, 4)
 TOUCHING = probability()
+
+
+def recorded_touching(settings, path):
+    """The --touching share a state's `settings` record (0 when they record none), for the runs that continue its
+    training (fine-tune, prune); HDLError naming the file `path` for one TOUCHING does not admit."""
+    value = settings.get("touching") or 0.0
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not TOUCHING.admits(value):
+        raise HDLError(f"{path}: its settings record touching={value!r}, not {TOUCHING.what}")
+    return float(value)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from ..data.datasets import Dataset, relabel
 from ..data.mixture import available_part, mixture_weights, sampling_weights
 from ..errors import HDLError
 from ..models import LETTER_MODELS
-from .config import OptimizerChoice, RunConfig
+from .config import OptimizerChoice, RunConfig, recorded_touching
 from .evaluate import Evaluator
 from .session import Session
 
@@ -214,11 +214,3 @@ def finetune_config(args):
                    lr_schedule="cosine",
                    max_seconds=config.max_seconds or MINUTES * 60)
 
-
-def recorded_touching(settings, path):
-    """The --touching share a state's settings record (0 when they do not); HDLError naming the file for one
-    that is not a number from 0 to 1."""
-    value = settings.get("touching") or 0.0
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise HDLError(f"{path}: its settings record touching={value!r}, not a share from 0 to 1")
-    return float(value)
