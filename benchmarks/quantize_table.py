@@ -9,7 +9,12 @@ of their rms):
   hdl-native quantize STATE --bits B --scheme S [--per-channel] --out OUT/NAME-S-B.hdl --force --json
   hdl-native evaluate OUT/NAME-S-B.hdl --json --threads 1
 
-Usage: HDL_DATA=/work/shared/data python benchmarks/quantize_table.py STATE [OUT]   (about 10 s a row)
+With --finetune-batches N, two rows more: 4 and 2 bits equal-population after N batches of quantisation-aware
+fine-tuning (`quantize ... --finetune-batches N`, on the images STATE's run trained on; about 0.1 s a batch for the
+shipped reader).
+
+Usage: HDL_DATA=/work/shared/data python benchmarks/quantize_table.py STATE [OUT] [--finetune-batches N]
+(about 10 s a row)
 """
 import contextlib
 import io
@@ -36,19 +41,23 @@ def json_of(argv):
     return json.loads(printed.getvalue().strip().splitlines()[-1])
 
 
-def main_table(state, out):
+def main_table(state, out, finetune_batches=None):
     out.mkdir(parents=True, exist_ok=True)
     reference = json_of(["evaluate", str(state), "--json", "--threads", "1"])
     print("| bits | scheme | test accuracy | vs float32 | test loss | weight error | bytes | % of float32 |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     float_bytes = None
-    for bits, scheme, per_channel in ROWS:
-        name = f"{state.stem}-{scheme}{'-channel' if per_channel else ''}-{bits}.hdl"
-        written = json_of(["quantize", str(state), "--bits", str(bits), "--scheme", scheme,
+    rows = [(bits, scheme, per_channel, None) for bits, scheme, per_channel in ROWS]
+    if finetune_batches:
+        rows += [(bits, "equal-population", False, finetune_batches) for bits in (4, 2)]
+    for bits, scheme, per_channel, batches in rows:
+        tuned = ["--finetune-batches", str(batches), "--quiet"] if batches else []
+        name = f"{state.stem}-{scheme}{'-channel' if per_channel else ''}-{bits}{f'-ft{batches}' if batches else ''}.hdl"
+        written = json_of(["quantize", str(state), "--bits", str(bits), "--scheme", scheme, *tuned,
                            *(["--per-channel"] if per_channel else []), "--out", str(out / name), "--force", "--json"])
         evaluated = json_of(["evaluate", str(out / name), "--json", "--threads", "1"])
         float_bytes = written["float32_bytes"]
-        label = f"{scheme}{' per channel' if per_channel else ''}"
+        label = f"{scheme}{' per channel' if per_channel else ''}{f', {batches} batches fine-tuned' if batches else ''}"
         print(f"| {bits} | {label} | {evaluated['test_accuracy']:.2f}% | "
               f"{evaluated['test_accuracy'] - reference['test_accuracy']:+.2f} | {evaluated['loss']:.4f} | "
               f"{relative_rms_error(written['tensors']):.2f}% | {written['bytes']} | "
@@ -65,6 +74,14 @@ def relative_rms_error(tensors):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) not in (2, 3):
+    arguments = sys.argv[1:]
+    batches = None
+    if "--finetune-batches" in arguments:
+        at = arguments.index("--finetune-batches")
+        if at + 1 >= len(arguments) or not arguments[at + 1].isdigit() or int(arguments[at + 1]) < 1:
+            raise SystemExit(__doc__)
+        batches = int(arguments[at + 1])
+        del arguments[at:at + 2]
+    if len(arguments) not in (1, 2):
         raise SystemExit(__doc__)
-    main_table(Path(sys.argv[1]), Path(sys.argv[2] if len(sys.argv) == 3 else "/tmp/hdl_quant"))
+    main_table(Path(arguments[0]), Path(arguments[1] if len(arguments) == 2 else "/tmp/hdl_quant"), batches)

@@ -7,14 +7,22 @@ with --per-channel.  Biases stay float32.  The result is a state file that `eval
 hdl_native.checkpoint.load_model read directly (as a float32 model); it records the scheme, the width and
 the source state's test accuracy.
 
+With --finetune-batches N the weights first train N batches through their quantised values
+(quantize/aware.py: quantisation-aware fine-tuning) on the images STATE's run trained on, found under
+--data / $HDL_DATA; the images that run held out are read before and after, to show what it gained.
+
   hdl-native quantize letters.hdl --bits 4 --scheme equal-population --out letters-q4.hdl
+  hdl-native quantize letters.hdl --bits 4 --finetune-batches 800 --out letters-q4.hdl
   hdl-native evaluate letters-q4.hdl
 """
+import sys
+
 HELP = "store a model's weights in 8, 4 or 2 bits (equal-population bins or linear), biases float32"
 
 
 def add_arguments(parser):
-    from ..cli_types import int_choice
+    from ..cli_types import LEARNING_RATE, POSITIVE_INT, THREADS, int_choice
+    from ..quantize.aware import DEFAULT_LR
     from ..quantize.schemes import SCHEMES
     from ..quantize.section import QUANTIZED_BITS
 
@@ -26,22 +34,42 @@ def add_arguments(parser):
                              "(default: equal-population)")
     parser.add_argument("--per-channel", action="store_true",
                         help="linear only: one scale per output channel instead of one per tensor")
+    parser.add_argument("--finetune-batches", type=POSITIVE_INT, default=None, metavar="N",
+                        help=f"first train N batches of 64 through the quantised weights, {POSITIVE_INT.allowed} "
+                             "(default: none; about 0.1 s a batch for the shipped reader)")
+    parser.add_argument("--lr", type=LEARNING_RATE, default=DEFAULT_LR,
+                        help=f"Adam's first step in that fine-tune, {LEARNING_RATE.allowed} (default: {DEFAULT_LR:g})")
     parser.add_argument("--out", metavar="QSTATE", required=True, help="where to write the quantised state")
     parser.add_argument("--force", action="store_true", help="replace an existing QSTATE")
+    parser.add_argument("--data", metavar="DIR", default=None,
+                        help="data root for the fine-tune (default: $HDL_DATA, else the cache)")
+    parser.add_argument("--threads", type=THREADS, default=None, help=f"kernel threads, {THREADS.allowed}")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar while fine-tuning")
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
 
 
 def run(args):
+    from ..checkpoint import load_checkpoint
     from ..errors import HDLError
     from ..json_output import json_line
     from ..quantize.schemes import SCHEMES
     from ..quantize.state import quantize_state
+    from ..threads import set_num_threads
+    from ..training.interrupt import StopOnSignal
     from ..training.outputs import check_derived_state
 
     check_derived_state(args.out, args.state, args.force, "quantised state file")
     if args.per_channel and not SCHEMES[args.scheme].per_channel_allowed:
         raise HDLError(f"--per-channel applies to --scheme linear; {args.scheme} has one codebook per tensor")
-    result = quantize_state(args.state, args.out, args.scheme, args.bits, args.per_channel)
+    if args.threads is not None:
+        set_num_threads(args.threads)
+    checkpoint = load_checkpoint(args.state)
+    tune = None
+    with StopOnSignal() as stop:
+        if args.finetune_batches:
+            tune = QuantizedFinetune(args, checkpoint, stop)
+        result = quantize_state(args.state, args.out, args.scheme, args.bits, args.per_channel,
+                                tune=tune, checkpoint=checkpoint)
     per = "per output channel" if args.per_channel else "per tensor"
     print(f"{args.state} -> {result.path}: {args.scheme}, {args.bits} bits, {per}")
     for error in result.errors:
@@ -50,6 +78,71 @@ def run(args):
     print(f"  biases stay float32 ({result.n_float_values} values)")
     print(f"  {result.n_bytes} bytes = {100 * result.n_bytes / result.float_bytes:.1f}% of the float32 state "
           f"({result.float_bytes} bytes; the source file has {result.source_bytes})")
+    summary = result.as_json()
+    if tune is not None:
+        summary["finetune"] = tune.record
+        if tune.stopped_by:
+            print(f"quantize: stopped by {tune.stopped_by} after {tune.record['batches']} of {args.finetune_batches} "
+                  f"fine-tuning batches; {result.path} holds the weights as tuned so far", file=sys.stderr)
     if args.json:
-        print(json_line(result.as_json()))
-    return 0
+        print(json_line(summary))
+    return 130 if tune is not None and tune.stopped_by else 0
+
+
+class QuantizedFinetune:
+    """quantize_state's `tune` step for --finetune-batches: loads the training images STATE's run trained on (data
+    errors surface here, before anything is written), then trains through the quantised weights when called."""
+
+    def __init__(self, args, checkpoint, stop):
+        from ..commands.cmd_calibrate import fitting_images, run_config_of
+        from ..data import Batcher, find_data_root, load_dataset
+        from ..errors import HDLError
+        from ..training.config import recorded_touching
+        from ..training.feed import TrainingFeed
+        from ..training.start import training_data
+
+        self.args, self.stop, self.stopped_by, self.record = args, stop, None, None
+        settings = checkpoint.get("settings") if isinstance(checkpoint.get("settings"), dict) else {}
+        dataset = settings.get("dataset") or checkpoint.get("dataset")
+        if not dataset:
+            raise HDLError(f"{args.state} names no dataset it was trained on, so --finetune-batches has nothing "
+                           "to train on")
+        touching = recorded_touching(settings, args.state)
+        config = run_config_of({**settings, "dataset": dataset, "touching": touching, "train_from": None,
+                                "data_root": args.data})
+        root = find_data_root(args.data)
+        train_set, test_set = load_dataset(dataset, "train", root), load_dataset(dataset, "test", root)
+        (images, labels, weights), _ = training_data(config, train_set, test_set)
+        self.feed = TrainingFeed(images, labels, config)
+        self.batcher = Batcher(len(labels), 64, seed=config.seed, weights=weights)
+        self.held_out = fitting_images({**checkpoint, "settings": settings}, dataset, train_set, test_set)
+        self.description = f"{len(labels)} training images of {dataset}"
+
+    def __call__(self, model):
+        from ..errors import HDLError
+        from ..quantize.aware import QuantizedCopy, accuracy, finetune_quantized
+        from ..quantize.schemes import SCHEMES
+        from ..training.divergence import Diverged
+
+        args, scheme = self.args, SCHEMES[self.args.scheme]
+        images, labels, what = self.held_out
+        before = accuracy(model, images, labels)
+        originals = {name: p.value.copy() for name, p in model.named_parameters()}
+        QuantizedCopy(model, scheme, args.bits, args.per_channel)
+        quantized = accuracy(model, images, labels)
+        model.load_state_dict(originals)
+        print(f"fine-tuning {args.finetune_batches} batches of 64 through the {args.bits}-bit weights on "
+              f"{self.description}")
+        try:
+            done, seconds = finetune_quantized(model, self.feed, self.batcher, args.finetune_batches, args.lr, scheme,
+                                               args.bits, args.per_channel, stop=self.stop, progress=not args.quiet)
+        except Diverged as diverged:
+            raise HDLError(f"quantize: the fine-tune diverged: {diverged} (try a smaller --lr than {args.lr:g}); "
+                           f"{args.out} not written") from None
+        after = accuracy(model, images, labels)
+        self.stopped_by = self.stop.requested
+        print(f"{what}: float32 {before:.2f}%, quantised {quantized:.2f}%, after {done} batches of fine-tuning "
+              f"{after:.2f}% ({seconds:.0f} s)")
+        self.record = {"batches": done, "lr": args.lr, "seconds": seconds, "held_out": what,
+                       "held_out_float32": before, "held_out_quantized": quantized, "held_out_finetuned": after}
+        return self.record

@@ -58,20 +58,27 @@ class QuantizedState:
                 "tensors": [error.as_json() for error in self.errors]}
 
 
-def quantize_state(source_path, out_path, scheme, bits, per_channel=False):
+def quantize_state(source_path, out_path, scheme, bits, per_channel=False, tune=None, checkpoint=None):
     """Write the weights of the float32 state at source_path quantised by `scheme` to `bits` bits to out_path.
 
-    Biases stay float32.  Returns a QuantizedState; HDLError when the source is not a float32 state.
+    Biases stay float32.  tune: optional callable(model) -> dict that changes the float32 model before it is
+    quantised (aware.py's fine-tune) and returns what to record of it (the section's source["finetune"]); the
+    errors reported stay those against the source's weights.  checkpoint: the source already loaded, if it is.
+    Returns a QuantizedState; HDLError when the source is not a float32 state.
     """
-    checkpoint = load_checkpoint(source_path)
+    checkpoint = checkpoint if checkpoint is not None else load_checkpoint(source_path)
     if "quantized" in checkpoint:
         raise HDLError(f"{source_path} is already quantised; quantise the float32 state it came from")
     model = build_model(checkpoint, source_path)
+    source_weights = {name: parameter.value.copy() for name, parameter in named_weights(model)}
+    tuning = tune(model) if tune is not None else None
     weights = {name: parameter.value for name, parameter in named_weights(model)}
     float_params = {name: value for name, value in model.state_dict().items() if name not in weights}
     report = checkpoint.get("test_report") if isinstance(checkpoint.get("test_report"), dict) else {}
     source = {"file": Path(source_path).name, "bytes": os.path.getsize(source_path),
               "test_accuracy": report.get("test_accuracy"), "dataset": checkpoint.get("dataset")}
+    if tuning is not None:
+        source["finetune"] = tuning
     kept = {key: checkpoint[key] for key in _KEPT_ENTRIES if checkpoint.get(key) is not None}
     entries = {**kept, "params": float_params, "optimizer": None,
                "quantized": build_section(weights, scheme, bits, per_channel, source)}
@@ -83,7 +90,7 @@ def quantize_state(source_path, out_path, scheme, bits, per_channel=False):
         n_bytes=os.path.getsize(out_path), float_bytes=len(encode(float_state)),
         source_bytes=source["bytes"], n_float_values=sum(value.size for value in float_params.values()),
         source_test_accuracy=source["test_accuracy"],
-        errors=[tensor_error(name, weight, restored[name]) for name, weight in weights.items()])
+        errors=[tensor_error(name, weight, restored[name]) for name, weight in source_weights.items()])
 
 
 def tensor_error(name, weight, restored):
