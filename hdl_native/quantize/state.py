@@ -71,6 +71,8 @@ def quantize_state(source_path, out_path, scheme, bits, per_channel=False, tune=
         raise HDLError(f"{source_path} is already quantised; quantise the float32 state it came from")
     model = build_model(checkpoint, source_path)
     source_weights = {name: parameter.value.copy() for name, parameter in named_weights(model)}
+    kept = {key: checkpoint[key] for key in _KEPT_ENTRIES if checkpoint.get(key) is not None}
+    float_bytes = len(encode({**kept, "params": model.state_dict(), "optimizer": None}))  # before any tuning
     tuning = tune(model) if tune is not None else None
     weights = {name: parameter.value for name, parameter in named_weights(model)}
     float_params = {name: value for name, value in model.state_dict().items() if name not in weights}
@@ -79,15 +81,13 @@ def quantize_state(source_path, out_path, scheme, bits, per_channel=False, tune=
               "test_accuracy": report.get("test_accuracy"), "dataset": checkpoint.get("dataset")}
     if tuning is not None:
         source["finetune"] = tuning
-    kept = {key: checkpoint[key] for key in _KEPT_ENTRIES if checkpoint.get(key) is not None}
     entries = {**kept, "params": float_params, "optimizer": None,
                "quantized": build_section(weights, scheme, bits, per_channel, source)}
     save_entries(out_path, entries)
     restored = dequantized_params(entries["quantized"], float_params, out_path)
-    float_state = {**kept, "params": model.state_dict(), "optimizer": None}
     return QuantizedState(
         path=str(out_path), scheme=scheme, bits=bits, per_channel=per_channel,
-        n_bytes=os.path.getsize(out_path), float_bytes=len(encode(float_state)),
+        n_bytes=os.path.getsize(out_path), float_bytes=float_bytes,
         source_bytes=source["bytes"], n_float_values=sum(value.size for value in float_params.values()),
         source_test_accuracy=source["test_accuracy"],
         errors=[tensor_error(name, weight, restored[name]) for name, weight in source_weights.items()])
