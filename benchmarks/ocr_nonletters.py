@@ -28,7 +28,7 @@ Usage: HDL_DATA=/work/shared/data python benchmarks/ocr_nonletters.py --model ST
   (about 5 s a page on one core; without --model: the packaged model; --shifts as `hdl-native ocr --shifts`,
   default the same; --language as hdl_native.ocr.language.LANGUAGE_NAMES, default its DEFAULT_LANGUAGE)
   [--letter-gap=LO,HI]   (px between the letters of a word, default the pages' 3,9: how the reading fares when
-  letters come close and touch)
+  letters come close and touch)   [--lead-in SHARE]   (words whose first letter has a lead-in stroke, default 0)
 """
 import argparse
 import dataclasses
@@ -62,10 +62,12 @@ WORD_SIZES = (2, 7)  # letters in a word, as compose draws them at random; other
 DEFAULT_TEXT = Path("text") / "hello-dl-posts.txt"  # under the data root
 
 
-def page_types(letter_gap=None):
+def page_types(letter_gap=None, lead_in=0.0):
     """[(name, PageSpec)]: the plain page and the photographed ones of test_ocr_pages; letter_gap (lo, hi) px
-    between the letters of a word instead of the pages' own (negative: their ink columns overlap, and they touch)."""
+    between the letters of a word instead of the pages' own (negative: their ink columns overlap, and they touch);
+    lead_in: the share of words whose first letter gets a lead-in stroke (ocr_pages.draw_lead_in)."""
     base = PAGE_SPECS[0] if letter_gap is None else dataclasses.replace(PAGE_SPECS[0], letter_gap=tuple(letter_gap))
+    base = dataclasses.replace(base, lead_in=lead_in)
     return [("plain", base)] + [(name, dataclasses.replace(base, **changes)) for name, changes, *_ in PHOTO_CONDITIONS]
 
 
@@ -138,7 +140,7 @@ def spelled_words(words, letter_images, letter_labels):
 
 
 def measure(classifier, root, seed, folder, split="test", state_path=None, words="random", text_path=None,
-            language=None, letter_gap=None):
+            language=None, letter_gap=None, lead_in=0.0):
     """[(page name, MixedScore)] of one page of each type, from the test splits or (split 'heldout') from the
     model's held-out training writers and unused MNIST training digits.
 
@@ -157,7 +159,7 @@ def measure(classifier, root, seed, folder, split="test", state_path=None, words
         letter_images, letter_labels, word_lengths = spelled_words(chosen, letter_images, letter_labels)
     rng = np.random.default_rng([seed, 13])
     scores, next_letter, next_digit, next_word = [], 0, 0, 0
-    for name, spec in page_types(letter_gap):
+    for name, spec in page_types(letter_gap, lead_in):
         if word_lengths is None:
             content = compose(letter_images[next_letter:], letter_labels[next_letter:], digits[next_digit:], rng,
                               WORDS_PER_PAGE)
@@ -213,6 +215,9 @@ def main():
                         help="px between the letters of a word (the page's letter is about 42 px tall) instead of "
                              "the pages' own 3,9; 0 or less makes letters touch, as handwriting often does (write "
                              "a negative one as --letter-gap=-4,0)")
+    parser.add_argument("--lead-in", metavar="SHARE", type=float, default=0.0,
+                        help="share of the words whose first letter begins with a lead-in stroke from the left, as "
+                             "many hands write (default 0: none, the pages as before)")
     parser.add_argument("--threads", type=int, default=1, help="kernel threads (default 1)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     args = parser.parse_args()
@@ -223,20 +228,22 @@ def main():
     text = (Path(args.text) if args.text else root / DEFAULT_TEXT) if args.words == "english" else None
     with tempfile.TemporaryDirectory() as folder:
         scores = measure(classifier, root, args.seed, Path(folder), args.split, args.model, args.words, text,
-                         language, args.letter_gap)
+                         language, args.letter_gap, args.lead_in)
     total = sum((score for _, score in scores), MixedScore())
     print(f"model {classifier.source} ({len(classifier.classes)} classes), {args.split} pages, seed {args.seed}, "
           f"{args.shifts} shifts, {args.words} words{f' of {text}' if text else ''}, language {args.language}"
-          f"{f', letter gap {args.letter_gap[0]} to {args.letter_gap[1]} px' if args.letter_gap else ''}")
-    print(f"  {'page':<12} letters  found    read  left out   digits+marks  not printed as letters")
+          f"{f', letter gap {args.letter_gap[0]} to {args.letter_gap[1]} px' if args.letter_gap else ''}"
+          f"{f', lead-in strokes on {args.lead_in:.0%} of the words' if args.lead_in else ''}")
+    print(f"  {'page':<12} letters  found    read  left out   digits+marks  not printed as letters   extra letters")
     for name, score in scores + [("all", total)]:
         share = score.percentages()
         print(f"  {name:<12} {score.letters:7d} {share['letters_found']:6.2f}% {share['letters_read']:6.2f}%  "
-              f"{share['letters_left_out']:6.2f}%   {score.others:12d}  {share['others_not_printed']:6.2f}%")
+              f"{share['letters_left_out']:6.2f}%   {score.others:12d}  {share['others_not_printed']:6.2f}%"
+              f"                  {score.extra_letters:5d}")
     if args.json:
         print(json.dumps({"model": classifier.source, "seed": args.seed, "split": args.split, "shifts": args.shifts,
                           "words": args.words, "text": None if text is None else str(text),
-                          "language": args.language, "letter_gap": args.letter_gap,
+                          "language": args.language, "letter_gap": args.letter_gap, "lead_in": args.lead_in,
                           "total": total.percentages(),
                           "pages": {name: {**dataclasses.asdict(score), **score.percentages()}
                                     for name, score in scores + [("all", total)]}}))

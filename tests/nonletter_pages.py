@@ -80,8 +80,9 @@ def compose(letter_images, letter_labels, digit_images, rng, n_words, word_lengt
 
 def build_mixed_page(content, spec):
     """(JPEG bytes, [Truth] with labels 0..25 or OTHER, tiles used) of a page holding as much of `content`
-    as fits, word by word (see ocr_pages.build_page)."""
-    return build_page(content.images, content.labels, spec, word_lengths=content.word_lengths)
+    as fits, word by word (see ocr_pages.build_page); with spec.lead_in only words of letters begin with a stroke."""
+    return build_page(content.images, content.labels, spec, word_lengths=content.word_lengths,
+                      may_lead_in=content.kinds == "letter")
 
 
 def page_mark(form, rng):
@@ -104,7 +105,9 @@ def page_mark(form, rng):
 @dataclass
 class MixedScore:
     """Counts over pages: letters found (a box matches by IoU >= 0.5), read right, and left out as not letters;
-    digits and marks, and how many of them were printed as letters."""
+    digits and marks, and how many of them were printed as letters; letters printed for nothing on the page (a
+    box printed as a letter that matches no truth and stands for no digit or mark: a piece of a letter cut in
+    two, a stroke boxed alone)."""
 
     letters: int = 0
     letters_found: int = 0
@@ -112,18 +115,21 @@ class MixedScore:
     letters_left_out: int = 0
     others: int = 0
     others_printed: int = 0
+    extra_letters: int = 0
 
     def __add__(self, other):
         return MixedScore(*(a + b for a, b in zip(astuple(self), astuple(other))))
 
     def percentages(self):
-        """{letters found, read, left out; digits and marks not printed as letters}: percent of their totals."""
+        """{letters found, read, left out; digits and marks not printed as letters}: percent of their totals;
+        extra letters: percent of the letters."""
         def share(part, whole):
             return 100.0 * part / whole if whole else float("nan")
         return {"letters_found": share(self.letters_found, self.letters),
                 "letters_read": share(self.letters_read, self.letters),
                 "letters_left_out": share(self.letters_left_out, self.letters),
-                "others_not_printed": share(self.others - self.others_printed, self.others)}
+                "others_not_printed": share(self.others - self.others_printed, self.others),
+                "extra_letters": share(self.extra_letters, self.letters)}
 
 
 def score_mixed_page(truths, found, min_iou=0.5, covered=0.5):
@@ -139,6 +145,8 @@ def score_mixed_page(truths, found, min_iou=0.5, covered=0.5):
     matched = match_boxes(truths, boxes, min_iou)
     spare = [f for f in range(len(found)) if f not in set(matched.values()) and found[f][1] != OTHER]
     score = MixedScore()
+    unmatched_others = [truth.box for t, truth in enumerate(truths) if truth.label == OTHER and t not in matched]
+    score.extra_letters = sum(not any(coverage(box, boxes[f]) >= covered for box in unmatched_others) for f in spare)
     for t, truth in enumerate(truths):
         box = matched.get(t)
         if truth.label != OTHER:

@@ -34,6 +34,7 @@ class PageSpec:
     desk: int = 0  # > 0: the sheet lies on a dark wooden desk showing this many px around it
     perspective: float = 0.0  # < 0: photographed from the left, so the lines converge to the right (1/px)
     hard_shadow: float = 0.0  # > 0: a sharp-edged shadow (sunlight) darkens the lower left part by this much
+    lead_in: float = 0.0  # share of the words whose first letter gets a lead-in stroke from the left (see lead_in)
 
 
 @dataclass
@@ -45,22 +46,28 @@ class Truth:
     line: int
 
 
-def build_page(images, labels, spec, word_lengths=None):
+def build_page(images, labels, spec, word_lengths=None, may_lead_in=None):
     """Paste as many of `images` (n, 28, 28) uint8 as fit; returns (JPEG bytes, [Truth], number used).
 
     word_lengths: how many images each word takes, in order (default: random lengths in spec.word_length).
+    may_lead_in: bool (n,), which images may begin with a lead-in stroke when they start a word (default: all).
     """
     rng = np.random.default_rng(spec.seed)
     darkness = np.zeros((spec.height, spec.width), np.float32)
     owner = np.zeros((spec.height, spec.width), np.int32)
     tile = int(round(28 * spec.letter_scale))
-    placed = place_letters(images, spec, tile, rng, None if word_lengths is None else iter(word_lengths))
+    word_starts = set()
+    placed = place_letters(images, spec, tile, rng, None if word_lengths is None else iter(word_lengths), word_starts)
+    stroke_rng = np.random.default_rng([spec.seed, 17])  # its own stream: pages without lead-ins stay as they were
     for number, (index, top, left) in enumerate(placed, start=1):
         letter = np.asarray(Image.fromarray(images[index]).resize((tile, tile), Image.Resampling.BICUBIC),
                             dtype=np.float32) / 255
         region = darkness[top:top + tile, left:left + tile]
         np.maximum(region, np.clip(letter, 0, 1), out=region)
         owner[top:top + tile, left:left + tile][letter > 0.25] = number
+        if (spec.lead_in and number - 1 in word_starts and (may_lead_in is None or may_lead_in[index])
+                and stroke_rng.random() < spec.lead_in):
+            draw_lead_in(darkness, owner, number, letter, top, left, stroke_rng)
     grey = render_paper(darkness, spec, rng)
     page = Image.fromarray(grey, "RGB").rotate(spec.rotation_degrees, resample=Image.Resampling.BICUBIC,
                                                fillcolor=tuple(int(v) for v in grey[0, 0]))
@@ -80,10 +87,11 @@ def build_page(images, labels, spec, word_lengths=None):
     return buffer.getvalue(), truths, len(placed)
 
 
-def place_letters(images, spec, tile, rng, word_lengths=None):
+def place_letters(images, spec, tile, rng, word_lengths=None, word_starts=None):
     """[(image index, top, left)] laid out in lines of words, in order, until the page is full.
 
     word_lengths: an iterator of word lengths (None: random ones); a word that does not fit starts the next line.
+    word_starts: optional set that receives the positions (in the list returned) of each word's first letter.
     """
     placed, index = [], 0
     top = spec.margin
@@ -102,6 +110,8 @@ def place_letters(images, spec, tile, rng, word_lengths=None):
                 if word_lengths is None:
                     length = None  # as before word_lengths existed: the next line draws a new length
                 break
+            if word_starts is not None:
+                word_starts.add(len(placed))
             for i, (first, last), gap in zip(word, spans, gaps):
                 jitter = int(rng.integers(-3, 4))
                 placed.append((i, top + jitter, int(round(cursor - first * spec.letter_scale))))
@@ -111,6 +121,41 @@ def place_letters(images, spec, tile, rng, word_lengths=None):
             cursor += rng.integers(spec.word_gap[0], spec.word_gap[1] + 1) - gaps[-1]
         top += int(24 * spec.letter_scale * spec.line_pitch)
     return placed
+
+
+def draw_lead_in(darkness, owner, number, letter, top, left, rng):
+    """Draw a lead-in stroke, as many hands begin a word: from near the baseline, left of the letter, curving up
+    into the leftmost ink of the letter at a random height in its lower two thirds, as thick as its strokes.
+    letter: (tile, tile) float ink 0..1 pasted at (top, left); the stroke's pixels become part of letter `number`
+    in `owner` (so its ground-truth box includes the stroke, as a reader boxing the mark whole would)."""
+    ink = letter > 0.25
+    rows = np.flatnonzero(ink.any(axis=1))
+    if len(rows) < 4:
+        return
+    first_row, last_row = int(rows[0]), int(rows[-1])
+    height = last_row - first_row + 1
+    join_row = int(rng.integers(first_row + height // 3, last_row + 1))
+    join_row = int(rows[np.argmin(np.abs(rows - join_row))])
+    join_col = int(np.flatnonzero(ink[join_row])[0])
+    width = max(2, int(round(min(median_run(ink), median_run(ink.T)))))  # across the strokes, either way
+    length = rng.uniform(0.35, 0.7) * height
+    start = (left + join_col - length, top + last_row - rng.uniform(0, 0.12) * height)
+    end = (left + join_col + 0.5 * width, top + join_row)
+    bend = (start[0] + 0.6 * length, start[1])
+    t = np.linspace(0, 1, 24)[:, None]
+    points = (1 - t) ** 2 * np.array(start) + 2 * t * (1 - t) * np.array(bend) + t ** 2 * np.array(end)
+    canvas = Image.new("L", (darkness.shape[1], darkness.shape[0]))
+    ImageDraw.Draw(canvas).line([tuple(p) for p in points], fill=255, width=width, joint="curve")
+    stroke = np.asarray(canvas, dtype=np.float32) / 255
+    np.maximum(darkness, stroke, out=darkness)
+    owner[(stroke > 0.25) & (owner == 0)] = number
+
+
+def median_run(ink):
+    """Median length of the runs of ink along the rows of a bool image (0 when there is no ink)."""
+    runs = [len(run) for row in ink for run in np.split(np.flatnonzero(row), np.flatnonzero(np.diff(
+        np.flatnonzero(row)) > 1) + 1) if len(run)]
+    return float(np.median(runs)) if runs else 0.0
 
 
 def ink_columns(image):

@@ -34,12 +34,13 @@ def test_scoring_counts_digits_and_marks_printed_as_letters_by_the_rules():
               Truth((0, 20, 160, 170), 4, 0)]  # "e" read as not a letter
     found = [((0, 20, 0, 10), 0), ((0, 20, 20, 30), 4),  # a right, b read as e
              ((0, 20, 50, 72), 11),  # both digits in one box, printed as l
-             ((0, 20, 73, 86), 2), ((0, 20, 100, 110), OTHER), ((0, 20, 120, 130), 2), ((0, 20, 160, 170), OTHER)]
+             ((0, 20, 73, 86), 2), ((0, 20, 100, 110), OTHER), ((0, 20, 120, 130), 2), ((0, 20, 160, 170), OTHER),
+             ((0, 20, 180, 186), 11), ((0, 20, 190, 196), OTHER)]  # a stroke alone printed as l; another left out
     score = score_mixed_page(truths, found)
     assert score == MixedScore(letters=5, letters_found=4, letters_read=2, letters_left_out=1, others=5,
-                               others_printed=3)
+                               others_printed=3, extra_letters=1)
     assert score.percentages() == {"letters_found": 80.0, "letters_read": 40.0, "letters_left_out": 20.0,
-                                   "others_not_printed": 40.0}
+                                   "others_not_printed": 40.0, "extra_letters": 20.0}
 
 
 def test_lone_and_closing_marks_keep_a_letters_scale_and_their_height_on_the_line():
