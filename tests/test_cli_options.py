@@ -60,6 +60,8 @@ ISSUE_CASES = [
     ("letters", "--distort", "1e9", "a finite number from 0 to 4"),
     ("letters", "--touching", "1.5", "a finite number from 0 to 1"),
     ("letters", "--touching", "nan", "a finite number from 0 to 1"),
+    ("letters", "--lead-in", "1.5", "a finite number from 0 to 1"),
+    ("letters", "--lead-in", "-0.1", "a finite number from 0 to 1"),
     ("letters", "--threads", "0", "an integer from 1 to 1024"),
     ("digits", "--threads", "-1", "an integer from 1 to 1024"),
     ("letters", "--threads", "100000", "an integer from 1 to 1024"),

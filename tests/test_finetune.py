@@ -191,7 +191,8 @@ def test_bad_starting_points_are_one_line_errors(tmp_path):
         assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_the_fine_tune_trains_with_the_touching_share_the_state_records(tmp_path):
+@pytest.mark.parametrize("key, option", [("touching", "--touching"), ("lead_in", "--lead-in")])
+def test_the_fine_tune_trains_with_the_shares_the_state_records(tmp_path, key, option):
     import argparse
 
     from hdl_native.checkpoint import save_checkpoint
@@ -202,18 +203,18 @@ def test_the_fine_tune_trains_with_the_touching_share_the_state_records(tmp_path
 
     parser = argparse.ArgumentParser()
     cmd_letters.add_arguments(parser)
-    for recorded, given, expected in ((0.25, [], 0.25), (0.25, ["--touching", "0.5"], 0.5), (None, [], 0.0)):
+    for recorded, given, expected in ((0.25, [], 0.25), (0.25, [option, "0.5"], 0.5), (None, [], 0.0)):
         state = tmp_path / f"reader-{recorded}.hdl"
-        settings = {"balance_classes": True} if recorded is None else {"balance_classes": True, "touching": recorded}
+        settings = {"balance_classes": True} if recorded is None else {"balance_classes": True, key: recorded}
         save_checkpoint(state, LettersCNN(n_classes=26, seed=0), classes=LETTERS, dataset="letters", settings=settings)
         args = parser.parse_args(["--finetune", str(tmp_path), *given])
         args.init = str(state)
         config = finetune_config(args)
-        assert config.touching == expected and config.balance_classes
+        assert getattr(config, key) == expected and config.balance_classes
     bad = tmp_path / "bad.hdl"
     save_checkpoint(bad, LettersCNN(n_classes=26, seed=0), classes=LETTERS, dataset="letters",
-                    settings={"touching": 7})
+                    settings={key: 7})
     args = parser.parse_args(["--finetune", str(tmp_path)])
     args.init = str(bad)
-    with pytest.raises(HDLError, match="bad.hdl: its settings record touching=7"):
+    with pytest.raises(HDLError, match=f"bad.hdl: its settings record {key}=7"):
         finetune_config(args)

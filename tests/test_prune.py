@@ -157,18 +157,21 @@ def test_cli_errors_are_one_line(argv, message, tmp_path, capsys):
     assert len(err.strip().splitlines()) == 1, err
 
 
-def test_a_state_recording_a_bad_touching_share_is_refused_before_anything_is_written(tmp_path, capsys):
+@pytest.mark.parametrize("key, value", [("touching", float("nan")), ("lead_in", 2.0)])
+def test_a_state_recording_a_bad_share_is_refused_before_anything_is_written(tmp_path, capsys, key, value):
     from hdl_native.checkpoint import save_checkpoint
     from hdl_native.data.datasets import LETTERS
     from hdl_native.models import LettersCNN
 
     state, out = tmp_path / "s.hdl", tmp_path / "p.hdl"
     save_checkpoint(state, LettersCNN(n_classes=26, seed=0), classes=LETTERS, dataset="letters",
-                    settings={"touching": float("nan")})
-    code = main(["prune", str(state), "--sparsity", "0.5", "--finetune-epochs", "1", "--out", str(out)])
-    err = capsys.readouterr().err
-    assert code == 2 and "s.hdl: its settings record touching=nan, not a finite number from 0 to 1" in err, err
-    assert len(err.strip().splitlines()) == 1 and not out.exists()
+                    settings={key: value})
+    for command in (["prune", str(state), "--sparsity", "0.5", "--finetune-epochs", "1", "--out", str(out)],
+                    ["quantize", str(state), "--bits", "4", "--finetune-batches", "1", "--out", str(out)]):
+        code = main(command)
+        err = capsys.readouterr().err
+        assert code == 2 and f"s.hdl: its settings record {key}={value!r}, not a finite number from 0 to 1" in err, err
+        assert len(err.strip().splitlines()) == 1 and not out.exists()
 
 
 def test_plot_prune_curve_draws_both_curves_from_the_unpruned_accuracy(tiny_data, tmp_path, capsys):

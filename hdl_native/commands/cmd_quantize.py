@@ -97,7 +97,7 @@ class QuantizedFinetune:
         from ..commands.cmd_calibrate import fitting_images, run_config_of
         from ..data import Batcher, find_data_root, load_dataset
         from ..errors import HDLError
-        from ..training.config import recorded_touching
+        from ..training.config import recorded_lead_in, recorded_touching
         from ..training.feed import TrainingFeed
         from ..training.start import training_data
 
@@ -107,8 +107,8 @@ class QuantizedFinetune:
         if not dataset:
             raise HDLError(f"{args.state} names no dataset it was trained on, so --finetune-batches has nothing "
                            "to train on")
-        touching = recorded_touching(settings, args.state)
-        config = run_config_of({**settings, "dataset": dataset, "touching": touching, "train_from": None,
+        config = run_config_of({**settings, "dataset": dataset, "touching": recorded_touching(settings, args.state),
+                                "lead_in": recorded_lead_in(settings, args.state), "train_from": None,
                                 "data_root": args.data})
         root = find_data_root(args.data)
         train_set, test_set = load_dataset(dataset, "train", root), load_dataset(dataset, "test", root)

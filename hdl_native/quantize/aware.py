@@ -12,7 +12,7 @@ exactly as without fine-tuning.  Biases, which stay float32, train as usual.
 
 Adam with a cosine-decayed step (default DEFAULT_LR, a third of the letters trainer's) over the images the
 state's run trained on: its --holdout images stay out, so they can measure the result, and its distortion and
---touching share apply as in training.
+--touching and --lead-in shares apply as in training.
 """
 import math
 import time

@@ -21,14 +21,25 @@ TRAINED_MODEL_WEIGHT_DECAY = 0.08
 # at 4 letters turn up to 60 degrees and shrink to 0.4 or grow by 1.75; beyond that they become other letters
 DISTORT = finite_float(0, 4)
 TOUCHING = probability()
+LEAD_IN = probability()
 
 
 def recorded_touching(settings, path):
     """The --touching share a state's `settings` record (0 when they record none), for the runs that continue its
-    training (fine-tune, prune); HDLError naming the file `path` for one TOUCHING does not admit."""
-    value = settings.get("touching") or 0.0
+    training (fine-tune, prune, quantize); HDLError naming the file `path` for one TOUCHING does not admit."""
+    return recorded_share(settings, "touching", path)
+
+
+def recorded_lead_in(settings, path):
+    """The --lead-in share a state's `settings` record (0 when they record none), as recorded_touching."""
+    return recorded_share(settings, "lead_in", path)
+
+
+def recorded_share(settings, key, path):
+    """settings[key] as a share 0..1 (0 when absent); HDLError naming the file `path` for anything else."""
+    value = settings.get(key) or 0.0
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not TOUCHING.admits(value):
-        raise HDLError(f"{path}: its settings record touching={value!r}, not {TOUCHING.what}")
+        raise HDLError(f"{path}: its settings record {key}={value!r}, not {TOUCHING.what}")
     return float(value)
 
 
@@ -73,6 +84,7 @@ class RunConfig:
     augment_validation: bool = False   # the same for validation images, and report augmented test accuracy
     distort: float = 0.0               # strength of rotation/shear/scale/elastic/stroke distortions (0 = off)
     touching: float = 0.0              # share of training images cut from a touching neighbour (data/touching.py)
+    lead_in: float = 0.0               # share of training images begun with a lead-in stroke (data/lead_in.py)
     validate_every: int = 200          # batches
     checkpoint_every: float = 60.0     # seconds of wall time between periodic checkpoints
     threads: int = None                # kernel threads; None: all cores
@@ -100,6 +112,7 @@ class RunConfig:
             lr_schedule=args.lr_schedule, weight_decay=args.weight_decay, l2=args.l2,
             l2_warmup=args.l2_warmup, augment=args.mut_on_learn,
             augment_validation=args.mut_on_validate, distort=args.distort, touching=args.touching,
+            lead_in=args.lead_in,
             validate_every=args.validate_every,
             checkpoint_every=args.checkpoint_every, threads=args.threads, resume=args.state, init=args.init,
             out=args.out or args.state or f"{command}.hdl", force=args.force, db=None if args.no_db else args.db,
@@ -169,6 +182,10 @@ def add_training_arguments(parser, command, default_epochs, default_validate_eve
                         help="cut this share of the training images out of a pair with another image of the batch "
                              "touching it, as `ocr` cuts letters written touching (a piece of the neighbour at one "
                              f"edge; hdl_native/data/touching.py), {TOUCHING.allowed} (default: 0, off)")
+    parser.add_argument("--lead-in", type=LEAD_IN, default=0.0, metavar="SHARE",
+                        help="begin this share of the training images with a lead-in stroke from the left, as many "
+                             "hands begin a word, framed with the letter as `ocr` frames such a mark "
+                             f"(hdl_native/data/lead_in.py), {LEAD_IN.allowed} (default: 0, off)")
     parser.add_argument("--mut-on-validate", action="store_true",
                         help="augment validation images too, and report accuracy on augmented test images")
     parser.add_argument("--validate-every", type=POSITIVE_INT, default=default_validate_every,

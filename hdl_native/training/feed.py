@@ -1,6 +1,6 @@
 """The training images as the graph takes them: normalised float32 batches, mutated when the config asks.
 
-Without augmentation, distortion or touching neighbours every batch is a plain gather from the split
+Without augmentation, distortion, touching neighbours or lead-in strokes every batch is a plain gather from the split
 normalised once, up front; with them each batch is mutated from the uint8 images by its own seeded
 generator, whose state a checkpoint saves so that a resumed run draws the same mutations.
 """
@@ -8,6 +8,7 @@ import numpy as np
 
 from ..data import augment, normalize
 from ..data.distort import distort
+from ..data.lead_in import lead_in_strokes
 from ..data.touching import touch_neighbours
 
 
@@ -26,9 +27,10 @@ class TrainingFeed:
         self.images = images
         self.labels = np.asarray(labels, dtype=np.int64)
         self.distort, self.augment = config.distort, config.augment
-        self.touching = config.touching
+        self.touching, self.lead_in = config.touching, config.lead_in
         self.rng = np.random.default_rng([config.seed, 1])
-        self.normalized = None if self.distort or self.augment or self.touching else normalize_all(images)
+        mutated = self.distort or self.augment or self.touching or self.lead_in
+        self.normalized = None if mutated else normalize_all(images)
 
     def __len__(self):
         return len(self.labels)
@@ -40,6 +42,8 @@ class TrainingFeed:
         images = self.images[indices]
         if self.touching:
             images = touch_neighbours(images, self.rng, self.touching)
+        if self.lead_in:
+            images = lead_in_strokes(images, self.rng, self.lead_in)
         if self.distort:
             images = distort(images, self.rng, self.distort)
         if self.augment:

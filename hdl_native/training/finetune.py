@@ -24,7 +24,7 @@ from ..data.datasets import Dataset, relabel
 from ..data.mixture import available_part, mixture_weights, sampling_weights
 from ..errors import HDLError
 from ..models import LETTER_MODELS
-from .config import OptimizerChoice, RunConfig, recorded_touching
+from .config import OptimizerChoice, RunConfig, recorded_lead_in, recorded_touching
 from .evaluate import Evaluator
 from .session import Session
 
@@ -211,6 +211,7 @@ def finetune_config(args):
     return replace(config, finetune=args.finetune, init=init, dataset=state.get("dataset") or args.dataset,
                    balance_classes=config.balance_classes or bool(settings.get("balance_classes")), augment=True,
                    distort=args.distort or DISTORT, touching=args.touching or recorded_touching(settings, init),
+                   lead_in=args.lead_in or recorded_lead_in(settings, init),
                    lr_schedule="cosine",
                    max_seconds=config.max_seconds or MINUTES * 60)
 
