@@ -9,18 +9,13 @@ from hdl_native.data import normalize
 from hdl_native.data.distort import distort
 from hdl_native.data.lead_in import lead_in_strokes, mean_runs, stroke_ink
 from hdl_native.training.feed import TrainingFeed
+from test_data_touching import bar as float_bar
+from test_data_touching import check_batch_augmenter, ink_box
 
 
 def bar(left=12, width=3, top=4, bottom=24):
     """uint8 (28, 28): an upright bar of ink, an 'l'."""
-    image = np.zeros((28, 28), np.uint8)
-    image[top:bottom, left:left + width] = 255
-    return image
-
-
-def ink_box(image):
-    rows, cols = np.flatnonzero((image > 64).any(axis=1)), np.flatnonzero((image > 64).any(axis=0))
-    return rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    return float_bar(left, width, top, bottom).astype(np.uint8)
 
 
 def test_the_stroke_comes_from_the_left_joins_the_letter_and_the_pair_is_framed_in_24_pixels():
@@ -41,14 +36,7 @@ def test_the_stroke_comes_from_the_left_joins_the_letter_and_the_pair_is_framed_
 
 def test_it_keeps_shape_dtype_and_input_is_deterministic_and_changes_about_the_share():
     images = np.stack([bar(left=int(l)) for l in np.random.default_rng(3).integers(6, 20, 40)])
-    before = images.copy()
-    a = lead_in_strokes(images, np.random.default_rng(1), 0.5)
-    b = lead_in_strokes(images, np.random.default_rng(1), 0.5)
-    assert a.shape == images.shape and a.dtype == np.uint8 and np.array_equal(images, before)
-    assert np.array_equal(a, b)
-    changed = np.flatnonzero((a != images).any(axis=(1, 2)))
-    assert 10 <= len(changed) <= 30
-    assert np.array_equal(lead_in_strokes(images, np.random.default_rng(1), 0.0), images)
+    check_batch_augmenter(lead_in_strokes, images, 10, 30)
 
 
 def test_images_with_too_little_ink_stay_as_they_are():

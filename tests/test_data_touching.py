@@ -103,17 +103,23 @@ def test_the_cut_never_takes_more_than_two_of_the_letters_own_columns(monkeypatc
     assert len(cuts) == 1 and cuts[0].min() >= 22  # columns 22 and 23 may go, 21 stays
 
 
-def test_touch_neighbours_keeps_shape_dtype_and_input_and_is_deterministic():
-    rng = np.random.default_rng(3)
-    images = np.stack([ring(left=int(l), right=int(l) + 12) for l in rng.integers(2, 14, 32)]).astype(np.uint8)
+def check_batch_augmenter(augment, images, fewest, most):
+    """augment(images, rng, share) keeps shape, dtype and its input, repeats itself for one seed, changes from
+    `fewest` to `most` images at share 0.5 and none at 0."""
     before = images.copy()
-    a = touch_neighbours(images, np.random.default_rng(1), 0.5)
-    b = touch_neighbours(images, np.random.default_rng(1), 0.5)
+    a = augment(images, np.random.default_rng(1), 0.5)
+    b = augment(images, np.random.default_rng(1), 0.5)
     assert a.shape == images.shape and a.dtype == np.uint8 and np.array_equal(images, before)
     assert np.array_equal(a, b)
     changed = np.flatnonzero((a != images).any(axis=(1, 2)))
-    assert 8 <= len(changed) <= 24  # about half were chosen (framing moves every chosen one)
-    assert np.array_equal(touch_neighbours(images, np.random.default_rng(1), 0.0), images)
+    assert fewest <= len(changed) <= most
+    assert np.array_equal(augment(images, np.random.default_rng(1), 0.0), images)
+
+
+def test_touch_neighbours_keeps_shape_dtype_and_input_and_is_deterministic():
+    rng = np.random.default_rng(3)
+    images = np.stack([ring(left=int(l), right=int(l) + 12) for l in rng.integers(2, 14, 32)]).astype(np.uint8)
+    check_batch_augmenter(touch_neighbours, images, 8, 24)  # about half chosen (framing moves every chosen one)
 
 
 def test_a_neighbour_on_the_left_leaves_its_stub_on_the_left():

@@ -13,7 +13,7 @@ densely, and a pixel's ink is how far inside the stroke's half-width it lies (so
 """
 import numpy as np
 
-from .touching import INK_LEVEL, frame_letters
+from .touching import INK_LEVEL, checked_batch, frame_letters
 
 ROOM = 20  # pixels of canvas added left of the 28-pixel frame for the stroke
 LENGTH_RANGE = (0.35, 0.9)  # the stroke's reach left of where it joins, in letter heights (of its ink)
@@ -30,11 +30,7 @@ def lead_in_strokes(images, rng, share):
     images: uint8 (n, H, W), bright ink on black.  rng: np.random.Generator.  share: 0..1, each image's chance.
     Images with fewer than 4 rows of ink are left as they are.  Returns a new uint8 (n, H, W).
     """
-    images = np.asarray(images)
-    if images.dtype != np.uint8 or images.ndim != 3:
-        raise ValueError(f"lead_in_strokes expects uint8 images (n, H, W), got {images.dtype} {images.shape}")
-    if not 0 <= share <= 1:
-        raise ValueError(f"lead_in_strokes share must be within 0..1, got {share}")
+    images = checked_batch(images, share, "lead_in_strokes")
     result = images.copy()
     chosen = np.flatnonzero(rng.random(len(images)) < share)
     draws = rng.random((len(chosen), 6))  # drawn for every chosen image, so the stream does not depend on the ink

@@ -33,11 +33,7 @@ def touch_neighbours(images, rng, share):
     images: uint8 (n, H, W), bright ink on black.  rng: np.random.Generator.  share: 0..1, each image's chance.
     The neighbours are other images of the same batch.  Returns a new uint8 (n, H, W).
     """
-    images = np.asarray(images)
-    if images.dtype != np.uint8 or images.ndim != 3:
-        raise ValueError(f"touch_neighbours expects uint8 images (n, H, W), got {images.dtype} {images.shape}")
-    if not 0 <= share <= 1:
-        raise ValueError(f"touch_neighbours share must be within 0..1, got {share}")
+    images = checked_batch(images, share, "touch_neighbours")
     result = images.copy()
     n = len(images)
     chosen = np.flatnonzero(rng.random(n) < share) if n >= 2 else np.zeros(0, np.intp)
@@ -53,6 +49,16 @@ def touch_neighbours(images, rng, share):
     cut[on_left] = cut[on_left, :, ::-1]
     result[chosen] = cut
     return result
+
+
+def checked_batch(images, share, what):
+    """images as an array; ValueError naming the function `what` unless they are uint8 (n, H, W) and 0 <= share <= 1."""
+    images = np.asarray(images)
+    if images.dtype != np.uint8 or images.ndim != 3:
+        raise ValueError(f"{what} expects uint8 images (n, H, W), got {images.dtype} {images.shape}")
+    if not 0 <= share <= 1:
+        raise ValueError(f"{what} share must be within 0..1, got {share}")
+    return images
 
 
 def cut_pair(letters, others, rng):
