@@ -1,4 +1,6 @@
 """The page builder and scoring of benchmarks/ocr_nonletters.py, checked with fake classifiers and hand-made boxes."""
+from dataclasses import replace
+
 import numpy as np
 from conftest import require_dataset
 from nonletter_pages import (OTHER, MixedScore, build_mixed_page, compose, found_boxes, page_mark,
@@ -118,3 +120,26 @@ def closing_marks(content):
             closing.append(content.kinds[start + length - 1] == "mark")
         start += length
     return closing
+
+
+def test_lead_in_strokes_widen_only_the_first_letter_of_words_of_letters_and_leave_other_pages_alone():
+    from test_data_lead_in import bar
+
+    letters = np.stack([bar(left=10 + k % 8) for k in range(80)])
+    labels = np.arange(80) % 26
+    digits = np.stack([bar(left=12, width=2)] * 30)
+    content = compose(letters, labels, digits, np.random.default_rng(5), 20)
+    spec = PageSpec(width=900, height=500, rotation_degrees=0.0, noise_sigma=0.0, seed=3)
+    plain_jpeg, plain, used = build_mixed_page(content, spec)
+    assert build_mixed_page(content, spec)[0] == plain_jpeg  # no strokes asked for: the page as before
+    stroked_jpeg, stroked, stroked_used = build_mixed_page(content, replace(spec, lead_in=1.0))
+    assert stroked_used == used and len(stroked) == len(plain)
+    starts, position = set(), 0
+    for length in content.word_lengths:
+        starts.add(position)
+        position += length
+    widened = [i for i, (a, b) in enumerate(zip(plain, stroked)) if b.box[2] < a.box[2] - 5]
+    assert widened and all(i in starts and content.kinds[i] == "letter" for i in widened)
+    assert all(a.box[3] == b.box[3] for a, b in zip(plain, stroked)), "strokes come from the left"
+    word_starting_letters = [i for i in starts if i < used and content.kinds[i] == "letter"]
+    assert len(widened) == len(word_starting_letters)
