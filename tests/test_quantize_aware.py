@@ -186,3 +186,20 @@ def test_bad_fine_tune_options_are_one_line_errors(tmp_path, capsys, option, mes
         code = stopped.code
     err = capsys.readouterr().err
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_held_out_accuracy_reads_the_images_with_the_states_normalisation():
+    from hdl_native.data import normalize
+    from hdl_native.quantize.aware import accuracy
+    from hdl_native.tensor import Tensor
+
+    model = LettersCNN(seed=2)
+    images, labels = bar_images(300, 26, 4)
+    placeholder = Tensor.placeholder((None, 1, 28, 28))
+    logits = model.logits(placeholder)
+    for normalization in (None, {"mean": 0.5, "std": 0.1}):
+        placeholder.assign(normalize(images, **(normalization or {})))
+        predicted = np.argmax(logits.value, axis=1)
+        labels = predicted.copy()
+        labels[::3] = (labels[::3] + 1) % 26  # a third wrong: 66.67% when read as the state reads them
+        assert accuracy(model, images, labels, normalization, batch_size=64) == pytest.approx(200 / 3)

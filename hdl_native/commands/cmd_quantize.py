@@ -117,6 +117,8 @@ class QuantizedFinetune:
         self.batcher = Batcher(len(labels), 64, seed=config.seed, weights=weights)
         self.held_out = fitting_images({**checkpoint, "settings": settings}, dataset, train_set, test_set)
         self.description = f"{len(labels)} training images of {dataset}"
+        self.normalization = checkpoint.get("normalization") if isinstance(checkpoint.get("normalization"), dict) \
+            else None
 
     def __call__(self, model):
         from ..errors import HDLError
@@ -126,10 +128,10 @@ class QuantizedFinetune:
 
         args, scheme = self.args, SCHEMES[self.args.scheme]
         images, labels, what = self.held_out
-        before = accuracy(model, images, labels)
+        before = accuracy(model, images, labels, self.normalization)
         originals = {name: p.value.copy() for name, p in model.named_parameters()}
         QuantizedCopy(model, scheme, args.bits, args.per_channel)
-        quantized = accuracy(model, images, labels)
+        quantized = accuracy(model, images, labels, self.normalization)
         model.load_state_dict(originals)
         print(f"fine-tuning {args.finetune_batches} batches of 64 through the {args.bits}-bit weights on "
               f"{self.description}")
@@ -139,7 +141,7 @@ class QuantizedFinetune:
         except Diverged as diverged:
             raise HDLError(f"quantize: the fine-tune diverged: {diverged} (try a smaller --lr than {args.lr:g}); "
                            f"{args.out} not written") from None
-        after = accuracy(model, images, labels)
+        after = accuracy(model, images, labels, self.normalization)
         self.stopped_by = self.stop.requested
         print(f"{what}: float32 {before:.2f}%, quantised {quantized:.2f}%, after {done} batches of fine-tuning "
               f"{after:.2f}% ({seconds:.0f} s)")

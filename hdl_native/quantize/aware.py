@@ -109,15 +109,18 @@ def _endless(batcher):
         yield from batcher.epoch()
 
 
-def accuracy(model, images, labels, batch_size=1000):
-    """Percent of uint8 `images` (n, 28, 28) that `model` puts in their class `labels` (n,)."""
+def accuracy(model, images, labels, normalization=None, batch_size=1000):
+    """Percent of uint8 `images` (n, 28, 28) that `model` puts in their class `labels` (n,).
+
+    normalization: the state's {"mean", "std"} of the pixels (0..1), None for the trainer's own."""
     from ..data import normalize
     from ..tensor import Tensor
 
+    scale = {} if not normalization else {"mean": normalization["mean"], "std": normalization["std"]}
     placeholder = Tensor.placeholder((None, 1, 28, 28))
     logits = model.logits(placeholder)
     correct = 0
     for start in range(0, len(labels), batch_size):
-        placeholder.assign(normalize(images[start:start + batch_size]))
+        placeholder.assign(normalize(images[start:start + batch_size], **scale))
         correct += int(np.count_nonzero(np.argmax(logits.value, axis=1) == labels[start:start + batch_size]))
     return 100.0 * correct / max(len(labels), 1)
