@@ -52,7 +52,8 @@ def main_table(state, out, finetune_batches=None):
         rows += [(bits, "equal-population", False, finetune_batches) for bits in (4, 2)]
     for bits, scheme, per_channel, batches in rows:
         tuned = ["--finetune-batches", str(batches), "--quiet"] if batches else []
-        name = f"{state.stem}-{scheme}{'-channel' if per_channel else ''}-{bits}{f'-ft{batches}' if batches else ''}.hdl"
+        tuned_tag = f"-ft{batches}" if batches else ""
+        name = f"{state.stem}-{scheme}{'-channel' if per_channel else ''}-{bits}{tuned_tag}.hdl"
         written = json_of(["quantize", str(state), "--bits", str(bits), "--scheme", scheme, *tuned,
                            *(["--per-channel"] if per_channel else []), "--out", str(out / name), "--force", "--json"])
         evaluated = json_of(["evaluate", str(out / name), "--json", "--threads", "1"])

@@ -33,7 +33,7 @@ def lead_in_strokes(images, rng, share):
     images = checked_batch(images, share, "lead_in_strokes")
     result = images.copy()
     chosen = np.flatnonzero(rng.random(len(images)) < share)
-    draws = rng.random((len(chosen), 6))  # drawn for every chosen image, so the stream does not depend on the ink
+    draws = rng.random((len(chosen), 6))  # for every chosen image (one column spare), so the stream ignores the ink
     strong = images[chosen] > INK_LEVEL
     rows_inked = strong.any(axis=2)
     usable = rows_inked.sum(axis=1) >= 4
