@@ -39,11 +39,14 @@ class PageSpec:
 
 @dataclass
 class Truth:
-    """Where a letter ended up: box (top, bottom, left, right), its label and line number."""
+    """Where a letter ended up: box (top, bottom, left, right), its label and line number; for a letter begun
+    with a lead-in stroke (which `box` includes), letter_box is the box of its own ink: a box matching either
+    one finds it."""
 
     box: tuple
     label: int
     line: int
+    letter_box: tuple = None
 
 
 def build_page(images, labels, spec, word_lengths=None, may_lead_in=None):
@@ -59,6 +62,7 @@ def build_page(images, labels, spec, word_lengths=None, may_lead_in=None):
     word_starts = set()
     placed = place_letters(images, spec, tile, rng, None if word_lengths is None else iter(word_lengths), word_starts)
     stroke_rng = np.random.default_rng([spec.seed, 17])  # its own stream: pages without lead-ins stay as they were
+    stroked = np.zeros(owner.shape, bool) if spec.lead_in else None  # pixels owned by a lead-in stroke
     for number, (index, top, left) in enumerate(placed, start=1):
         letter = np.asarray(Image.fromarray(images[index]).resize((tile, tile), Image.Resampling.BICUBIC),
                             dtype=np.float32) / 255
@@ -67,24 +71,40 @@ def build_page(images, labels, spec, word_lengths=None, may_lead_in=None):
         owner[top:top + tile, left:left + tile][letter > 0.25] = number
         if (spec.lead_in and number - 1 in word_starts and (may_lead_in is None or may_lead_in[index])
                 and stroke_rng.random() < spec.lead_in):
-            draw_lead_in(darkness, owner, number, letter, top, left, stroke_rng)
+            stroked |= draw_lead_in(darkness, owner, number, letter, top, left, stroke_rng)
     grey = render_paper(darkness, spec, rng)
     page = Image.fromarray(grey, "RGB").rotate(spec.rotation_degrees, resample=Image.Resampling.BICUBIC,
                                                fillcolor=tuple(int(v) for v in grey[0, 0]))
-    owner = Image.fromarray(owner).rotate(spec.rotation_degrees, resample=Image.Resampling.NEAREST)
+    truths = truth_boxes(page_geometry(owner, spec), placed, labels, spec)
+    if stroked is not None and stroked.any():
+        letters_only = truth_boxes(page_geometry(np.where(stroked, 0, owner), spec), placed, labels, spec)
+        truths = [Truth(t.box, t.label, t.line, core.box if core.box != t.box else None)
+                  for t, core in zip(truths, letters_only)]
     if spec.perspective:
-        page, owner = photographed_at_an_angle(page, spec.perspective), photographed_at_an_angle(owner, spec.perspective)
-    owner = np.asarray(owner)
-    truths = truth_boxes(owner, placed, labels, spec)
+        page = photographed_at_an_angle(page, spec.perspective)
     if spec.hard_shadow:
         page = under_hard_shadow(page, spec.hard_shadow)
     if spec.desk:
         page = on_desk(page, spec.desk, rng)
-        truths = [Truth((top + spec.desk, bottom + spec.desk, left + spec.desk, right + spec.desk), t.label, t.line)
-                  for t in truths for top, bottom, left, right in [t.box]]
+        truths = [Truth(moved(t.box, spec.desk), t.label, t.line, t.letter_box and moved(t.letter_box, spec.desk))
+                  for t in truths]
     buffer = io.BytesIO()
     page.save(buffer, format="JPEG", quality=spec.jpeg_quality)
     return buffer.getvalue(), truths, len(placed)
+
+
+def page_geometry(owner, spec):
+    """The owner map (H, W) int32 rotated and, with spec.perspective, photographed at an angle, as the page is."""
+    owner = Image.fromarray(owner).rotate(spec.rotation_degrees, resample=Image.Resampling.NEAREST)
+    if spec.perspective:
+        owner = photographed_at_an_angle(owner, spec.perspective)
+    return np.asarray(owner)
+
+
+def moved(box, by):
+    """(top, bottom, left, right) shifted down and right by `by` pixels."""
+    top, bottom, left, right = box
+    return top + by, bottom + by, left + by, right + by
 
 
 def place_letters(images, spec, tile, rng, word_lengths=None, word_starts=None):
@@ -127,11 +147,12 @@ def draw_lead_in(darkness, owner, number, letter, top, left, rng):
     """Draw a lead-in stroke, as many hands begin a word: from near the baseline, left of the letter, curving up
     into the leftmost ink of the letter at a random height in its lower two thirds, as thick as its strokes.
     letter: (tile, tile) float ink 0..1 pasted at (top, left); the stroke's pixels become part of letter `number`
-    in `owner` (so its ground-truth box includes the stroke, as a reader boxing the mark whole would)."""
+    in `owner` (so its ground-truth box includes the stroke, as a reader boxing the mark whole would).  Returns
+    the bool (H, W) map of the pixels it gave the letter."""
     ink = letter > 0.25
     rows = np.flatnonzero(ink.any(axis=1))
     if len(rows) < 4:
-        return
+        return np.zeros(owner.shape, bool)
     first_row, last_row = int(rows[0]), int(rows[-1])
     height = last_row - first_row + 1
     join_row = int(rng.integers(first_row + height // 3, last_row + 1))
@@ -148,7 +169,9 @@ def draw_lead_in(darkness, owner, number, letter, top, left, rng):
     ImageDraw.Draw(canvas).line([tuple(p) for p in points], fill=255, width=width, joint="curve")
     stroke = np.asarray(canvas, dtype=np.float32) / 255
     np.maximum(darkness, stroke, out=darkness)
-    owner[(stroke > 0.25) & (owner == 0)] = number
+    given = (stroke > 0.25) & (owner == 0)
+    owner[given] = number
+    return given
 
 
 def median_run(ink):
@@ -271,7 +294,7 @@ def match_boxes(truths, boxes, min_iou=0.5):
     pairs = []
     for t, truth in enumerate(truths):
         for f, box in enumerate(boxes):
-            overlap = iou(truth.box, box)
+            overlap = max(iou(truth.box, box), iou(truth.letter_box, box) if truth.letter_box else 0.0)
             if overlap >= min_iou:
                 pairs.append((overlap, t, f))
     pairs.sort(reverse=True)

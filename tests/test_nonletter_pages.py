@@ -143,3 +143,7 @@ def test_lead_in_strokes_widen_only_the_first_letter_of_words_of_letters_and_lea
     assert all(a.box[3] == b.box[3] for a, b in zip(plain, stroked)), "strokes come from the left"
     word_starting_letters = [i for i in starts if i < used and content.kinds[i] == "letter"]
     assert len(widened) == len(word_starting_letters)
+    # the letter's own box is kept beside, and a box around the letter alone finds it as well as one around both
+    assert all((stroked[i].letter_box == plain[i].box) == (i in widened) for i in range(len(plain)))
+    letter_only = [stroked[i].letter_box for i in widened]
+    assert set(match_boxes([stroked[i] for i in widened], letter_only)) == set(range(len(widened)))
