@@ -95,8 +95,8 @@ def run(args):
 
 def fine_tune(args, checkpoint, out, touching, lead_in):
     """Train the pruned state `out` in place for --finetune-epochs with the settings `checkpoint` records (its
-    --touching and --lead-in shares checked beforehand: `touching`, `lead_in`); returns the test accuracy, or None when a signal stopped it
-    (the state is saved)."""
+    --touching and --lead-in shares checked beforehand: `touching`, `lead_in`); returns the test accuracy, or None
+    when a signal stopped it (the state is saved)."""
     from dataclasses import fields, replace
 
     from hdl_native.checkpoint import architecture_of, build_model
@@ -115,8 +115,8 @@ def fine_tune(args, checkpoint, out, touching, lead_in):
     config = RunConfig(
         **{name: settings[name] for name in carried if name in settings and name in known},
         command=checkpoint.get("command") or "letters", architecture=architecture_of(build_model(checkpoint)),
-        touching=touching, lead_in=lead_in, optimizer=choice, data_root=args.data, epochs=args.finetune_epochs, init=str(out),
-        out=str(out), force=True, db=None, threads=args.threads, progress=not args.quiet)
+        touching=touching, lead_in=lead_in, optimizer=choice, data_root=args.data, epochs=args.finetune_epochs,
+        init=str(out), out=str(out), force=True, db=None, threads=args.threads, progress=not args.quiet)
     if "dataset" not in settings and checkpoint.get("dataset"):
         config = replace(config, dataset=checkpoint["dataset"])
     session = Session(config)
