@@ -137,21 +137,27 @@ def test_cli_fine_tunes_through_2_bit_weights_and_writes_what_it_measured(tiny_d
     assert load_checkpoint(tuned)["quantized"]["source"]["finetune"] == record
 
     # the file holds 2-bit equal-population bins, and reading it gives the accuracy the fine-tune measured
-    from hdl_native.quantize.aware import accuracy
-    from hdl_native.training.start import training_data
-    from hdl_native.commands.cmd_calibrate import run_config_of
-    from hdl_native.data import load_dataset
-
     model, meta = load_model(tuned)
     reference, _ = load_model(plain)
     for name, p in named_weights(model):
         values, counts = np.unique(p.value, return_counts=True)
         assert len(values) <= 4 and counts.max() - counts.min() <= 1, name
         assert not np.array_equal(p.value, dict(named_weights(reference))[name].value), name
+    assert held_out_accuracy(model, meta, trained, tiny_data) == pytest.approx(record["held_out_finetuned"])
+
+
+def held_out_accuracy(model, meta, trained, root):
+    """Percent of the letters the run of the state `trained` held out that `model` reads right, normalised as
+    `meta` records."""
+    from hdl_native.commands.cmd_calibrate import run_config_of
+    from hdl_native.data import load_dataset
+    from hdl_native.training.evaluate import Evaluator
+    from hdl_native.training.start import training_data
+
     settings = load_checkpoint(trained)["settings"]
-    _, (held_images, held_labels) = training_data(run_config_of(settings), load_dataset("letters", "train",
-                                                  tiny_data), load_dataset("letters", "test", tiny_data))
-    assert accuracy(model, held_images, held_labels) == pytest.approx(record["held_out_finetuned"])
+    _, (images, labels) = training_data(run_config_of(settings), load_dataset("letters", "train", root),
+                                        load_dataset("letters", "test", root))
+    return Evaluator(model, normalization=meta.get("normalization")).evaluate(images, labels).accuracy
 
 
 def test_cli_fine_tune_needs_a_dataset_and_says_so_in_one_line(tmp_path, capsys):
@@ -188,18 +194,19 @@ def test_bad_fine_tune_options_are_one_line_errors(tmp_path, capsys, option, mes
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
 
 
-def test_held_out_accuracy_reads_the_images_with_the_states_normalisation():
-    from hdl_native.data import normalize
-    from hdl_native.quantize.aware import accuracy
-    from hdl_native.tensor import Tensor
+def test_held_out_figures_read_the_images_with_the_states_normalisation(tiny_data, tmp_path, capsys):
+    from hdl_native.checkpoint import save_entries
 
-    model = LettersCNN(seed=2)
-    images, labels = bar_images(300, 26, 4)
-    placeholder = Tensor.placeholder((None, 1, 28, 28))
-    logits = model.logits(placeholder)
-    for normalization in (None, {"mean": 0.5, "std": 0.1}):
-        placeholder.assign(normalize(images, **(normalization or {})))
-        predicted = np.argmax(logits.value, axis=1)
-        labels = predicted.copy()
-        labels[::3] = (labels[::3] + 1) % 26  # a third wrong: 66.67% when read as the state reads them
-        assert accuracy(model, images, labels, normalization, batch_size=64) == pytest.approx(200 / 3)
+    common = ["--data", str(tiny_data), "--quiet", "--threads", "1"]
+    trained, tuned = tmp_path / "t.hdl", tmp_path / "tuned.hdl"
+    assert main(["letters", *common, "--no-db", "--adam", "--epochs", "2", "--holdout", "60", "--out",
+                 str(trained)]) == 0
+    state = load_checkpoint(trained)
+    save_entries(trained, {**state, "normalization": {"mean": 0.5, "std": 0.1}})  # another normalisation
+    capsys.readouterr()
+    assert main(["quantize", str(trained), *common, "--bits", "4", "--finetune-batches", "1", "--out", str(tuned),
+                 "--json"]) == 0
+    record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["finetune"]
+    model, meta = load_model(trained)
+    assert meta["normalization"] == {"mean": 0.5, "std": 0.1}
+    assert record["held_out_float32"] == pytest.approx(held_out_accuracy(model, meta, trained, tiny_data))

@@ -24,7 +24,7 @@ HELP = "store a model's weights in 8, 4 or 2 bits (equal-population bins or line
 
 def add_arguments(parser):
     from ..cli_types import LEARNING_RATE, POSITIVE_INT, THREADS, int_choice
-    from ..quantize.aware import DEFAULT_LR
+    from ..quantize.aware import BATCH_SIZE, DEFAULT_LR
     from ..quantize.schemes import SCHEMES
     from ..quantize.section import QUANTIZED_BITS
 
@@ -37,7 +37,8 @@ def add_arguments(parser):
     parser.add_argument("--per-channel", action="store_true",
                         help="linear only: one scale per output channel instead of one per tensor")
     parser.add_argument("--finetune-batches", type=POSITIVE_INT, default=None, metavar="N",
-                        help=f"first train N batches of 64 through the quantised weights, {POSITIVE_INT.allowed} "
+                        help=f"first train N batches of {BATCH_SIZE} through the quantised weights, "
+                             f"{POSITIVE_INT.allowed} "
                              "(default: none; about 0.1 s a batch for the shipped reader)")
     parser.add_argument("--lr", type=LEARNING_RATE, default=DEFAULT_LR,
                         help=f"Adam's first step in that fine-tune, {LEARNING_RATE.allowed} (default: {DEFAULT_LR:g})")
@@ -99,6 +100,7 @@ class QuantizedFinetune:
         from ..commands.cmd_calibrate import fitting_images, run_config_of
         from ..data import Batcher, find_data_root, load_dataset
         from ..errors import HDLError
+        from ..quantize.aware import BATCH_SIZE
         from ..training.config import recorded_lead_in, recorded_touching
         from ..training.feed import TrainingFeed
         from ..training.start import training_data
@@ -116,7 +118,7 @@ class QuantizedFinetune:
         train_set, test_set = load_dataset(dataset, "train", root), load_dataset(dataset, "test", root)
         (images, labels, weights), _ = training_data(config, train_set, test_set)
         self.feed = TrainingFeed(images, labels, config)
-        self.batcher = Batcher(len(labels), 64, seed=config.seed, weights=weights)
+        self.batcher = Batcher(len(labels), BATCH_SIZE, seed=config.seed, weights=weights)
         self.held_out = fitting_images({**checkpoint, "settings": settings}, dataset, train_set, test_set)
         self.description = f"{len(labels)} training images of {dataset}"
         self.normalization = checkpoint.get("normalization") if isinstance(checkpoint.get("normalization"), dict) \
@@ -124,18 +126,23 @@ class QuantizedFinetune:
 
     def __call__(self, model):
         from ..errors import HDLError
-        from ..quantize.aware import QuantizedCopy, accuracy, finetune_quantized
+        from ..quantize.aware import BATCH_SIZE, QuantizedCopy, finetune_quantized
         from ..quantize.schemes import SCHEMES
         from ..training.divergence import Diverged
+        from ..training.evaluate import Evaluator
 
         args, scheme = self.args, SCHEMES[self.args.scheme]
         images, labels, what = self.held_out
-        before = accuracy(model, images, labels, self.normalization)
+        evaluator = Evaluator(model, normalization=self.normalization)  # reads the model's parameters as they are
+
+        def accuracy():
+            return evaluator.evaluate(images, labels).accuracy
+        before = accuracy()
         originals = {name: p.value.copy() for name, p in model.named_parameters()}
-        QuantizedCopy(model, scheme, args.bits, args.per_channel)
-        quantized = accuracy(model, images, labels, self.normalization)
+        QuantizedCopy(model, scheme, args.bits, args.per_channel)  # writes the quantised weights into the model
+        quantized = accuracy()
         model.load_state_dict(originals)
-        print(f"fine-tuning {args.finetune_batches} batches of 64 through the {args.bits}-bit weights on "
+        print(f"fine-tuning {args.finetune_batches} batches of {BATCH_SIZE} through the {args.bits}-bit weights on "
               f"{self.description}")
         try:
             done, seconds = finetune_quantized(model, self.feed, self.batcher, args.finetune_batches, args.lr, scheme,
@@ -143,7 +150,7 @@ class QuantizedFinetune:
         except Diverged as diverged:
             raise HDLError(f"quantize: the fine-tune diverged: {diverged} (try a smaller --lr than {args.lr:g}); "
                            f"{args.out} not written") from None
-        after = accuracy(model, images, labels, self.normalization)
+        after = accuracy()
         self.stopped_by = self.stop.requested
         print(f"{what}: float32 {before:.2f}%, quantised {quantized:.2f}%, after {done} batches of fine-tuning "
               f"{after:.2f}% ({seconds:.0f} s)")

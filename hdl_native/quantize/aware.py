@@ -17,12 +17,10 @@ state's run trained on: its --holdout images stay out, so they can measure the r
 import math
 import time
 
-import numpy as np
-
 from ..weights import named_weights
 
 DEFAULT_LR = 3e-4  # Adam's step at the start; held-out images of the shipped reader chose it (BENCHMARKS.md)
-BATCH_SIZE = 64
+BATCH_SIZE = 64  # images per fine-tuning batch, as the letters trainer's default
 
 
 def round_trip(scheme, weight, bits, per_channel):
@@ -108,19 +106,3 @@ def _endless(batcher):
     while True:
         yield from batcher.epoch()
 
-
-def accuracy(model, images, labels, normalization=None, batch_size=1000):
-    """Percent of uint8 `images` (n, 28, 28) that `model` puts in their class `labels` (n,).
-
-    normalization: the state's {"mean", "std"} of the pixels (0..1), None for the trainer's own."""
-    from ..data import normalize
-    from ..tensor import Tensor
-
-    scale = {} if not normalization else {"mean": normalization["mean"], "std": normalization["std"]}
-    placeholder = Tensor.placeholder((None, 1, 28, 28))
-    logits = model.logits(placeholder)
-    correct = 0
-    for start in range(0, len(labels), batch_size):
-        placeholder.assign(normalize(images[start:start + batch_size], **scale))
-        correct += int(np.count_nonzero(np.argmax(logits.value, axis=1) == labels[start:start + batch_size]))
-    return 100.0 * correct / max(len(labels), 1)

@@ -214,4 +214,3 @@ def finetune_config(args):
                    lead_in=args.lead_in or recorded_lead_in(settings, init),
                    lr_schedule="cosine",
                    max_seconds=config.max_seconds or MINUTES * 60)
-
