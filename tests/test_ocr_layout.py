@@ -93,6 +93,37 @@ def test_a_mark_one_and_a_half_letters_wide_is_offered_whole_first_then_cut_in_t
     assert left.left == whole[0].left and right.right == whole[0].right and left.right <= right.left + 1
 
 
+def test_a_letter_begun_with_a_lead_in_stroke_is_offered_without_it_as_well():
+    from hdl_native.ocr.boxes import LEAD_IN_LENGTH, LEAD_IN_THICKNESS, find_segments
+
+    page = np.full((200, 1200), 0.9, np.float32)
+    image = Image.fromarray((page * 255).astype(np.uint8))
+    draw = ImageDraw.Draw(image)
+    for left in (100, 200, 300, 400):  # four round letters, 70 px tall
+        draw.ellipse((left, 60, left + 60, 130), outline=20, width=6)
+    draw.ellipse((560, 60, 620, 130), outline=20, width=6)  # begun with a thin stroke rising from low on the left
+    draw.line((540, 128, 563, 110), fill=20, width=5)
+    draw.ellipse((760, 60, 820, 130), outline=20, width=6)  # a thick blob low on the left: a bowl, not a stroke
+    draw.rectangle((730, 108, 764, 130), fill=20)
+    draw.ellipse((960, 60, 1020, 130), outline=20, width=6)  # a stroke too short to be a lead-in
+    draw.line((950, 128, 972, 118), fill=20, width=5)
+    labels, segment_lines = find_segments(ink_mask(ink_map(np.asarray(image, np.float32) / 255)))
+    segments = segment_lines[0]
+    assert len(segments) == 7
+
+    def trimmed_options(segment):
+        whole = segment.options[0][0]
+        return [option[0] for option in segment.options[1:] if len(option) == 1 and option[0].left > whole.left]
+
+    assert [len(trimmed_options(segment)) for segment in segments] == [0, 0, 0, 0, 1, 0, 0]
+    assert len(segments[4].options) == 2  # whole first, then without the stroke
+    (whole,), (trimmed,) = segments[4].options
+    assert abs(whole.left - 538) <= 3 and abs(trimmed.left - 560) <= 3
+    assert trimmed.right == whole.right and trimmed.top == whole.top
+    assert 22 > LEAD_IN_THICKNESS * whole.height > 6  # the blob is thicker than a stroke may be, the stroke not
+    assert 12 < LEAD_IN_LENGTH * whole.height < 20  # the short stroke is too short, the lead-in long enough
+
+
 def test_word_breaks_only_where_the_gap_is_clearly_wider():
     boxes = [(0, 40, left, left + 30) for left in (0, 35, 70, 150, 185, 220, 300)]
     assert word_breaks(boxes) == [False, False, True, False, False, True]
@@ -161,3 +192,23 @@ def test_the_classifier_picks_among_the_cuts_of_a_wide_mark_with_a_head_start_fo
     assert choose_cuts(segments, probabilities_of) == [whole]
     confidence.update(left=0.6, right=0.6, whole=0.7)  # better, but not by the margin
     assert choose_cuts(segments, probabilities_of) == [left, right]
+
+
+def test_a_mark_without_its_lead_in_must_be_read_surer_than_the_whole_by_both_margins():
+    from hdl_native.ocr.boxes import Glyph, Segment
+    from hdl_native.ocr.recognize import CUT_MARGIN, LEAD_IN_MARGIN, choose_cuts
+
+    whole = Glyph((0,), 10, 50, 0, 60, 0, 60)
+    trimmed = Glyph((0,), 10, 50, 20, 60, 20, 60, lead_in_trimmed=True)
+    confidence = {}
+
+    def probabilities_of(glyph):
+        row = np.full(26, (1 - confidence[id(glyph)]) / 25)
+        row[0] = confidence[id(glyph)]
+        return row
+
+    segments = [Segment([[whole], [trimmed]])]
+    confidence[id(whole)] = 0.4
+    for gain, chosen in ((CUT_MARGIN + LEAD_IN_MARGIN - 0.05, whole), (CUT_MARGIN + LEAD_IN_MARGIN + 0.05, trimmed)):
+        confidence[id(trimmed)] = 0.4 * np.exp(gain)
+        assert choose_cuts(segments, probabilities_of) == [chosen]

@@ -4,9 +4,11 @@ A character is usually one connected mark.  Two marks that sit above each other
 (the dot of an i or j, a stroke broken where the pen skipped) are merged; a mark
 much wider than the line's typical letter (letters written touching) is cut at the
 columns with the least ink, and one somewhat wider is offered both whole and cut, for
-the classifier to choose; specks and punctuation-sized marks are dropped.
+the classifier to choose; a mark that begins with a lead-in stroke (the thin rising line many
+hands start a word with) is offered without it as well; specks and punctuation-sized marks
+are dropped.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import ndimage
@@ -24,6 +26,8 @@ CUT_SEARCH = 0.35  # search for a cut within this many letter widths of where it
 MAX_LETTERS_PER_MARK = 8
 MAX_MARK_HEIGHTS = 4.0  # no handwritten letter is 4 times as tall as the typical one
 EDGE_STRIP_ASPECT = 5.0  # a mark on the picture's edge this elongated is the paper's border
+LEAD_IN_LENGTH = 0.25  # a lead-in stroke offered for trimming reaches left at least this many of the mark's heights
+LEAD_IN_THICKNESS = 0.2  # ... and no column of it holds more ink than this share of the height (a stroke, no bowl)
 
 
 @dataclass
@@ -31,6 +35,7 @@ class Glyph:
     """A character's ink: the labelled marks it is made of, limited to columns [col_from, col_to).
 
     top, bottom, left, right: tight box in working pixels (bottom/right exclusive).
+    lead_in_trimmed: a mark with the lead-in stroke it began with cut off (without_lead_in).
     """
 
     labels: tuple
@@ -40,6 +45,7 @@ class Glyph:
     right: int
     col_from: int
     col_to: int
+    lead_in_trimmed: bool = False
 
     @property
     def width(self):
@@ -53,7 +59,8 @@ class Glyph:
 @dataclass
 class Segment:
     """One mark of a line and the ways to cut it into letters: options[0] is the cut the widths suggest,
-    the others (whole, one letter fewer or more) are tried by the classifier."""
+    the others (whole, one letter fewer or more, the mark without its lead-in stroke) are tried by the
+    classifier."""
 
     options: list
 
@@ -259,15 +266,18 @@ def typical_letter_width(glyphs):
 def segment_line(labels, marks, glyphs):
     """A Segment per glyph: marks much wider than the line's letters are cut at their thinnest columns
     into as many letters as fit, and also offered with one letter fewer or more (or whole); marks from
-    MAYBE_SPLIT_WIDTH to SPLIT_WIDTH letters wide are offered whole, and cut in two as the second choice."""
+    MAYBE_SPLIT_WIDTH to SPLIT_WIDTH letters wide are offered whole, and cut in two as the second choice.
+    A mark up to SPLIT_WIDTH wide that begins with a lead-in stroke is offered without it last (one letter)."""
     if not glyphs:
         return []
     letter_width = max(1.0, typical_letter_width(glyphs))
     segments = []
     for glyph in glyphs:
         ratio = glyph.width / letter_width
+        trimmed = without_lead_in(labels, marks, glyph) if ratio <= SPLIT_WIDTH else None
+        extra = [[trimmed]] if trimmed is not None else []
         if ratio <= MAYBE_SPLIT_WIDTH:
-            segments.append(Segment([[glyph]]))
+            segments.append(Segment([[glyph]] + extra))
             continue
         if ratio <= SPLIT_WIDTH:
             counts = [1, 2]
@@ -275,8 +285,27 @@ def segment_line(labels, marks, glyphs):
             likely = int(np.clip(round(ratio), 2, MAX_LETTERS_PER_MARK))
             counts = [likely] + [n for n in (likely - 1, likely + 1) if 1 <= n <= MAX_LETTERS_PER_MARK]
         options = [cut_into(labels, marks, glyph, n, letter_width) for n in dict.fromkeys(counts)]
-        segments.append(Segment([option for option in options if option]))
+        segments.append(Segment([option for option in options if option] + extra))
     return segments
+
+
+def without_lead_in(labels, marks, glyph):
+    """The glyph without the stroke many hands begin a word with, or None when it has none.
+
+    A lead-in stroke rises into the letter from low on its left: the mark's leftmost columns hold thin ink in
+    the lower half of its box only.  They are cut off at the first column whose ink reaches above the middle,
+    when that leaves out at least LEAD_IN_LENGTH of the mark's height and every column left out is thin.
+    """
+    mask = glyph_mask(labels, glyph, glyph.top, glyph.bottom, glyph.left, glyph.right)
+    height = glyph.height
+    reaches_up = mask[:height // 2].any(axis=0)
+    if not reaches_up.any():
+        return None
+    start = int(np.argmax(reaches_up))
+    if start < LEAD_IN_LENGTH * height or mask[:, :start].sum(axis=0).max() > LEAD_IN_THICKNESS * height:
+        return None
+    trimmed = glyph_of_marks(labels, marks, glyph.labels, col_from=glyph.left + start, col_to=glyph.col_to)
+    return None if trimmed is None else replace(trimmed, lead_in_trimmed=True)
 
 
 def cut_into(labels, marks, glyph, pieces, letter_width):

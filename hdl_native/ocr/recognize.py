@@ -25,6 +25,7 @@ from .crops import normalize
 
 TOP_K = 3
 CUT_MARGIN = 0.3  # nats of mean log-probability another cut of a mark must gain over the width-based one
+LEAD_IN_MARGIN = 0.3  # nats more for a mark with its lead-in stroke cut off (held-out pages: BENCHMARKS.md)
 SPACE_GAP_FACTOR = 2.0  # a gap this many times the line's median gap separates words
 SPACE_MIN_HEIGHTS = 0.3  # ... and it must also be at least this many letter heights wide
 UNSURE = "?"
@@ -118,11 +119,13 @@ def choose_cuts(segments, probabilities_of):
     """For each Segment the option whose letters the network is surest of -> [Glyph] left to right.
 
     probabilities_of(glyph) -> (classes,) probabilities.  Score of an option: the mean log of its
-    letters' best probabilities; the width-based cut (options[0]) gets a head start of CUT_MARGIN.
+    letters' best probabilities; the width-based cut (options[0]) gets a head start of CUT_MARGIN, and an
+    option holding a mark with its lead-in stroke cut off (Glyph.lead_in_trimmed) starts LEAD_IN_MARGIN behind.
     """
     chosen = []
     for segment in segments:
         scores = [np.mean([np.log(max(float(probabilities_of(g).max()), 1e-12)) for g in option])
+                  - LEAD_IN_MARGIN * any(getattr(g, "lead_in_trimmed", False) for g in option)
                   for option in segment.options]
         scores[0] += CUT_MARGIN
         chosen.extend(segment.options[int(np.argmax(scores))])
