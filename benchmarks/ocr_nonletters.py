@@ -109,13 +109,13 @@ def unused_training_digits(root):
     return normalize_like_letters(mnist.images[unused].astype(np.float32) / np.float32(255))
 
 
-def english_words(text_path, seed, n_words):
-    """[str] of n_words words of the text at text_path: lower-cased, its runs of a-z, those of WORD_SIZES letters,
-    in an order shuffled by `seed` (the shuffled list repeated if the text is short)."""
+def english_words(text_path, seed, n_words, shortest=WORD_SIZES[0]):
+    """[str] of n_words words of the text at text_path: lower-cased, its runs of a-z, those of `shortest` to
+    WORD_SIZES[1] letters, in an order shuffled by `seed` (the shuffled list repeated if the text is short)."""
     text = Path(text_path).read_text(encoding="utf-8", errors="replace")
-    words = [word for word in words_of(text) if WORD_SIZES[0] <= len(word) <= WORD_SIZES[1]]
+    words = [word for word in words_of(text) if shortest <= len(word) <= WORD_SIZES[1]]
     if not words:
-        raise SystemExit(f"{text_path}: no words of {WORD_SIZES[0]}-{WORD_SIZES[1]} letters a-z")
+        raise SystemExit(f"{text_path}: no words of {shortest}-{WORD_SIZES[1]} letters a-z")
     order = np.random.default_rng(seed).permutation(len(words))
     return [words[order[k % len(order)]] for k in range(n_words)]
 
@@ -140,13 +140,14 @@ def spelled_words(words, letter_images, letter_labels):
 
 
 def measure(classifier, root, seed, folder, split="test", state_path=None, words="random", text_path=None,
-            language=None, letter_gap=None, lead_in=0.0):
+            language=None, letter_gap=None, lead_in=0.0, shortest_word=WORD_SIZES[0]):
     """[(page name, MixedScore)] of one page of each type, from the test splits or (split 'heldout') from the
     model's held-out training writers and unused MNIST training digits.
 
     words 'random': words of random letters, the letters taken in order; 'english': the words of the text at
     text_path (default: the data root's text/hello-dl-posts.txt) in a seeded order, spelled with those letters
-    taken in order per class.  language: the model read_page re-weights the letters with (None: none)."""
+    taken in order per class, those of shortest_word letters or more.  language: the model read_page re-weights the
+    letters with (None: none)."""
     if split == "heldout":
         letter_images, letter_labels = heldout_letters(state_path, root, seed)
         digits = unused_training_digits(root)
@@ -155,7 +156,8 @@ def measure(classifier, root, seed, folder, split="test", state_path=None, words
         digits, _ = framed_digits("test", root)
     word_lengths = None
     if words == "english":
-        chosen = english_words(text_path or Path(root) / DEFAULT_TEXT, seed, WORDS_PER_PAGE * len(page_types()))
+        chosen = english_words(text_path or Path(root) / DEFAULT_TEXT, seed, WORDS_PER_PAGE * len(page_types()),
+                               shortest_word)
         letter_images, letter_labels, word_lengths = spelled_words(chosen, letter_images, letter_labels)
     rng = np.random.default_rng([seed, 13])
     scores, next_letter, next_digit, next_word = [], 0, 0, 0
@@ -218,9 +220,14 @@ def main():
     parser.add_argument("--lead-in", metavar="SHARE", type=float, default=0.0,
                         help="share of the words whose first letter begins with a lead-in stroke from the left, as "
                              "many hands write (default 0: none, the pages as before)")
+    parser.add_argument("--one-letter-words", action="store_true",
+                        help="with --words english, take the text's words of one letter (a, i) too, which the "
+                             "pages leave out by default: a lone glyph is then a letter as often as English has it")
     parser.add_argument("--threads", type=int, default=1, help="kernel threads (default 1)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     args = parser.parse_args()
+    if args.one_letter_words and args.words != "english":
+        parser.error("--one-letter-words needs --words english")
     set_num_threads(args.threads)
     classifier = load_letter_classifier(args.model, shifts=args.shifts)
     language = load_language(args.language)
@@ -228,12 +235,13 @@ def main():
     text = (Path(args.text) if args.text else root / DEFAULT_TEXT) if args.words == "english" else None
     with tempfile.TemporaryDirectory() as folder:
         scores = measure(classifier, root, args.seed, Path(folder), args.split, args.model, args.words, text,
-                         language, args.letter_gap, args.lead_in)
+                         language, args.letter_gap, args.lead_in, 1 if args.one_letter_words else WORD_SIZES[0])
     total = sum((score for _, score in scores), MixedScore())
     print(f"model {classifier.source} ({len(classifier.classes)} classes), {args.split} pages, seed {args.seed}, "
           f"{args.shifts} shifts, {args.words} words{f' of {text}' if text else ''}, language {args.language}"
           f"{f', letter gap {args.letter_gap[0]} to {args.letter_gap[1]} px' if args.letter_gap else ''}"
-          f"{f', lead-in strokes on {args.lead_in:.0%} of the words' if args.lead_in else ''}")
+          f"{f', lead-in strokes on {args.lead_in:.0%} of the words' if args.lead_in else ''}"
+          f"{', one-letter words too' if args.one_letter_words else ''}")
     print(f"  {'page':<12} letters  found    read  left out   digits+marks  not printed as letters   extra letters")
     for name, score in scores + [("all", total)]:
         share = score.percentages()
@@ -244,6 +252,7 @@ def main():
         print(json.dumps({"model": classifier.source, "seed": args.seed, "split": args.split, "shifts": args.shifts,
                           "words": args.words, "text": None if text is None else str(text),
                           "language": args.language, "letter_gap": args.letter_gap, "lead_in": args.lead_in,
+                          "one_letter_words": args.one_letter_words,
                           "total": total.percentages(),
                           "pages": {name: {**dataclasses.asdict(score), **score.percentages()}
                                     for name, score in scores + [("all", total)]}}))

@@ -147,3 +147,37 @@ def test_lead_in_strokes_widen_only_the_first_letter_of_words_of_letters_and_lea
     assert all((stroked[i].letter_box == plain[i].box) == (i in widened) for i in range(len(plain)))
     letter_only = [stroked[i].letter_box for i in widened]
     assert set(match_boxes([stroked[i] for i in widened], letter_only)) == set(range(len(widened)))
+
+
+def benchmark_script():
+    from pathlib import Path
+
+    import pytest
+
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "ocr_nonletters.py"
+    if not script.exists():
+        pytest.skip("benchmarks/ocr_nonletters.py is not beside these tests (a copy of tests/ alone)")
+    return script
+
+
+def test_english_pages_leave_out_words_of_one_letter_unless_asked(tmp_path):
+    import importlib.util
+    import subprocess
+    import sys
+
+    script = benchmark_script()
+    spec = importlib.util.spec_from_file_location("ocr_nonletters_under_test", script)
+    module = importlib.util.module_from_spec(spec)
+    saved_path = list(sys.path)
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path[:] = saved_path  # the script puts its checkout first, which must not shadow an installed wheel
+    text = tmp_path / "text.txt"
+    text.write_text("I saw a cat, and a dog; I ran. Extraordinarily so.")
+    default = module.english_words(text, 0, 40)
+    assert set(default) == {"saw", "cat", "and", "dog", "ran", "so"}
+    with_one = module.english_words(text, 0, 40, shortest=1)
+    assert set(with_one) == set(default) | {"i", "a"}
+    refused = subprocess.run([sys.executable, str(script), "--one-letter-words"], capture_output=True, text=True)
+    assert refused.returncode == 2 and "--one-letter-words needs --words english" in refused.stderr

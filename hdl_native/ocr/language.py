@@ -24,6 +24,13 @@ how sure the word made them.  The class 'other' keeps its probability; only word
 (digits and marks are left to words.py), and tiny glyphs (a comma beside the letters, sizes.py) are not part of a
 word.
 
+A glyph standing alone as a word is the one place where the language speaks to 'other' as well: English has two
+words of one letter, a and I, while a lone 0, 1, + or - is common (a number, a sum, a dash).  So the letters of a
+lone glyph other than ONE_LETTER_WORDS are weighed down by LONE_LETTER_PRIOR against 'other' (for readers with
+that class), as words.py weighs a word's glyphs: a soft rule, so a letter the network is sure of is still read.
+(The 5-gram's own one-letter words are no guide here: counted over Shakespeare's 's, 'd and 't, they include s,
+d and t.)
+
 The shipped table (pretrained/english-letters.npz, 134 kB) was counted by `tools/count_letter_ngrams.py` over the
 words of tiny shakespeare (public domain); BENCHMARKS.md has what it does on pages of English words and of
 random letters.
@@ -39,6 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..data.datasets import NOT_A_LETTER
 from ..errors import HDLError
 from .recognize import glyph_words
 from .sizes import tiny_glyphs
@@ -51,6 +59,8 @@ PRIOR_ENGLISH = 0.5  # a word is English or arbitrary letters, equally likely be
 BEAM = 32  # readings kept per letter in the beam search
 EXPAND = 6  # letters tried per kept reading
 CACHED_CONTEXTS = 1 << 16
+ONE_LETTER_WORDS = "ai"  # English's words of one letter
+LONE_LETTER_PRIOR = 0.1  # weight left to the other letters of a glyph standing alone as a word
 CANDIDATE_SPAN = 12.0  # letters this much less likely (log) than a glyph's best are not its candidates
 MIXED_READINGS = 8  # English readings a glyph's posterior averages over
 MIN_READING_WEIGHT = 1e-3  # ... leaving out those this much less likely than the best
@@ -246,8 +256,9 @@ def apply_language(glyphs, probabilities, classes, ngrams):
         return probabilities
     columns = np.array([list(classes).index(letter) for letter in LETTERS])
     tiny = tiny_glyphs(glyphs)
+    result = weigh_lone_glyphs(glyphs, probabilities, classes, tiny)
+    probabilities = result.copy()
     is_letter = np.isin(probabilities.argmax(axis=1), columns)
-    result = probabilities.copy()
     for start, end in glyph_words(glyphs):
         word = [i for i in range(start, end) if is_letter[i] and not tiny[i]]
         if not word:
@@ -257,6 +268,23 @@ def apply_language(glyphs, probabilities, classes, ngrams):
         reading = read_word(np.log(np.maximum(network, 1e-12)), ngrams)
         mixed = reading.p_english * reading.posterior + (1.0 - reading.p_english) * network
         result[np.ix_(word, columns)] = mixed * letter_mass
+    return result
+
+
+def weigh_lone_glyphs(glyphs, probabilities, classes, tiny):
+    """probabilities (n, classes) with the letters of each glyph that stands alone as a word (tiny glyphs beside
+    it aside) weighed by LONE_LETTER_PRIOR, except ONE_LETTER_WORDS, and renormalised; unchanged for readers
+    without the class 'other', whose lone glyphs must be some letter."""
+    if NOT_A_LETTER not in classes:
+        return probabilities.copy()
+    lone = [body[0] for body in ([i for i in range(start, end) if not tiny[i]] for start, end in glyph_words(glyphs))
+            if len(body) == 1]
+    if not lone:
+        return probabilities.copy()
+    weighed_down = np.array([c != NOT_A_LETTER and c not in ONE_LETTER_WORDS for c in classes])
+    result = probabilities.copy()
+    result[np.ix_(lone, np.flatnonzero(weighed_down))] *= LONE_LETTER_PRIOR
+    result[lone] /= np.maximum(result[lone].sum(axis=1, keepdims=True), 1e-30)
     return result
 
 

@@ -12,8 +12,9 @@ the probability of 'other' of every glyph but the last (where a '!' or a '?' may
 multiplied by OTHER_INSIDE_WORD and renormalised; in a word of digits and marks every glyph's letters
 are.  A soft rule like the zone rule (zones.py), so a glyph the network is sure is a mark keeps its
 reading.  Tiny glyphs (sizes.py: a comma, an apostrophe, a full stop beside the letters) neither vote
-nor are weighed: their size has already spoken.  Words of one glyph are left to the network (a lone 'a'
-or 'I' is a word, a lone '1' a number), as are lines without the class 'other'.
+nor are weighed: their size has already spoken.  Words of one glyph are left to the network here (a lone 'a'
+or 'I' is a word, a lone '1' a number; language.py weighs them by the language's words of one letter), as are
+lines without the class 'other'.
 """
 import numpy as np
 
