@@ -31,12 +31,12 @@ import json
 import math
 import os
 import re
-import tempfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_output
 from .errors import HDLError
 from .models import MODELS, TEXT_MODELS
 from .quantize.section import dequantized_params
@@ -94,19 +94,8 @@ def save_entries(path, entries):
     path = Path(path)
     blob = encode(entries)
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as stream:
-            if hasattr(os, "fchmod"):  # mkstemp makes 0600; give the file the mode open() would
-                os.fchmod(stream.fileno(), 0o666 & ~_current_umask())
-            stream.write(blob)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-    _fsync_directory(path.parent)
+    with atomic_output(path) as stream:
+        stream.write(blob)
     return path
 
 
@@ -425,26 +414,6 @@ def _from_tree(tree, arrays, depth=0):
         return {_from_tree(key, arrays, depth + 1): _from_tree(item, arrays, depth + 1)
                 for key, item in tree["__dict__"]}
     return tree
-
-
-def _current_umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _fsync_directory(directory):
-    """Make the rename durable (POSIX); harmless where directories cannot be opened."""
-    try:
-        descriptor = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
 
 
 def remove_stale_temp_files(path):

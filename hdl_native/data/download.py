@@ -18,6 +18,7 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..atomic import fsync_directory
 from ..errors import DataError
 
 BASE_URL_ENV = "HDL_DOWNLOAD_BASE"
@@ -259,16 +260,7 @@ def _verified(path, remote):
 def _commit(part, path):
     """Rename a complete, fsync'ed part to its final name and make the rename durable."""
     os.replace(part, path)
-    try:
-        directory = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(directory)
-    except OSError:
-        pass
-    finally:
-        os.close(directory)
+    fsync_directory(path.parent)
 
 
 def _make_folder(folder):

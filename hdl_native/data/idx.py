@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_output
 from ..errors import DataError
 
 IMAGES_MAGIC = 2051
@@ -179,20 +180,14 @@ def write_idx(path, array, compress=None):
     header = bytes([0, 0, _UBYTE, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
     path = Path(path)
     gzipped = compress if compress is not None else path.suffix == ".gz"
-    temporary = path.with_name(f".{path.name}.tmp")
     try:
-        with open(temporary, "wb") as raw:
+        with atomic_output(path) as raw:
             # filename="" and mtime=0: the same array always gives the same bytes, whatever the temporary's name
             writer = (gzip.GzipFile(filename="", fileobj=raw, mode="wb", compresslevel=GZIP_LEVEL, mtime=0)
                       if gzipped else contextlib.nullcontext(raw))
             with writer as stream:
                 stream.write(header)
                 stream.write(array.tobytes())
-        os.replace(temporary, path)
     except OSError as error:
-        temporary.unlink(missing_ok=True)
         raise DataError(f"cannot write {path}: {error.strerror}") from None
-    except BaseException:  # Ctrl-C: leave no half-written temporary behind
-        temporary.unlink(missing_ok=True)
-        raise
     return path

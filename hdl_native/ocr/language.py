@@ -37,7 +37,6 @@ random letters.
 
 Shapes: a word's probabilities are (n, 26) over the letters a..z.
 """
-import os
 import re
 import zipfile
 from dataclasses import dataclass
@@ -46,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_output
 from ..data.datasets import NOT_A_LETTER
 from ..errors import HDLError
 from .recognize import glyph_words
@@ -100,16 +100,11 @@ def save_ngrams(path, tables, source):
     path = Path(path)
     arrays = {f"codes{k}": codes for k, (codes, _) in tables.items()}
     arrays.update({f"counts{k}": counts for k, (_, counts) in tables.items()})
-    temporary = path.with_name(f".{path.name}.tmp.npz")
     try:
-        np.savez_compressed(temporary, format=np.array(FORMAT), source=np.array(source), **arrays)
-        os.replace(temporary, path)
+        with atomic_output(path) as stream:
+            np.savez_compressed(stream, format=np.array(FORMAT), source=np.array(source), **arrays)
     except OSError as error:
-        temporary.unlink(missing_ok=True)
         raise HDLError(f"cannot write {path}: {error.strerror or error}") from None
-    except BaseException:  # Ctrl-C: no half-written temporary left behind
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 class LetterNgrams:

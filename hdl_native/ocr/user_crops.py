@@ -9,8 +9,6 @@ DIR/labels.tsv holds one line per crop: file name, label, and the reader's confi
 back).  A label is a letter a-z (either case), `other` for a mark that is not a letter (only for a model
 that has that class), or `-` to leave the crop out.  Lines starting with # are comments.
 """
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from PIL import Image, UnidentifiedImageError
 
 from ..data.datasets import IMAGE_SIZE as FRAME
 from ..data.datasets import NOT_A_LETTER
+from ..atomic import atomic_output
 from ..errors import HDLError
 
 LABELS_FILE = "labels.tsv"
@@ -97,15 +96,9 @@ def check_crops_directory(directory, force=False):
 
 
 def write_text_atomically(path, text):
-    """Write `text` to a temporary file beside `path`, then rename it over `path`."""
-    descriptor, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
+    """Write `text` to a temporary file beside `path`, then rename it over `path` (atomic.atomic_output)."""
+    with atomic_output(path, "w", encoding="utf-8") as stream:
+        stream.write(text)
 
 
 def read_labelled_crops(directory, classes):
