@@ -212,3 +212,50 @@ def test_a_mark_without_its_lead_in_must_be_read_surer_than_the_whole_by_both_ma
     for gain, chosen in ((CUT_MARGIN + LEAD_IN_MARGIN - 0.05, whole), (CUT_MARGIN + LEAD_IN_MARGIN + 0.05, trimmed)):
         confidence[id(trimmed)] = 0.4 * np.exp(gain)
         assert choose_cuts(segments, probabilities_of) == [chosen]
+
+
+def test_a_wide_mark_offers_a_lattice_of_pieces_cut_where_its_ink_is_thinnest():
+    from hdl_native.ocr.boxes import PIECE_WIDTHS, find_segments
+
+    page = np.full((200, 1300), 0.9, np.float32)
+    image = Image.fromarray((page * 255).astype(np.uint8))
+    draw = ImageDraw.Draw(image)
+    for left in (50, 150, 250, 350, 450):  # five separate round letters, 60 px of ink
+        draw.ellipse((left, 60, left + 60, 130), outline=20, width=6)
+    for left in (600, 657, 714):  # three round letters touching: 174 px, 2.9 letters
+        draw.ellipse((left, 60, left + 60, 130), outline=20, width=6)
+    labels, segment_lines = find_segments(ink_mask(ink_map(np.asarray(image, np.float32) / 255)))
+    segments = segment_lines[0]
+    assert len(segments) == 6 and all(not segment.pieces for segment in segments[:5])
+    wide = segments[5]
+    assert wide.pieces and wide.n_boundaries >= 4
+    letter_width = 61
+    for (i, j), piece in wide.pieces.items():
+        assert 0 <= i < j < wide.n_boundaries
+        assert PIECE_WIDTHS[0] * letter_width - 1 <= piece.col_to - piece.col_from <= PIECE_WIDTHS[1] * letter_width
+    edges = sorted({piece.col_from for piece in wide.pieces.values()} | {piece.col_to for piece in wide.pieces.values()})
+    assert edges[0] == wide.options[0][0].left and edges[-1] == wide.options[0][-1].right
+    for touching in (659, 716):  # where two rings touch, the ink is thinnest: a cut within a few pixels
+        assert min(abs(edge - touching) for edge in edges) <= 4
+
+
+def test_the_lattice_path_of_each_length_is_the_one_the_network_is_surest_of():
+    from hdl_native.ocr.boxes import Segment
+    from hdl_native.ocr.recognize import choose_cuts, lattice_paths
+
+    confidence = {(0, 1): 0.9, (1, 2): 0.2, (2, 3): 0.9, (0, 2): 0.3, (1, 3): 0.8, (0, 3): 0.1}
+    pieces = {key: f"piece{key}" for key in confidence}
+    p_of = {f"piece{key}": value for key, value in confidence.items()}
+
+    def probabilities_of(glyph):
+        row = np.full(26, (1 - p_of[glyph]) / 25)
+        row[0] = p_of[glyph]
+        return row
+
+    segment = Segment([["width-based"]], pieces=pieces, n_boundaries=4)
+    p_of["width-based"] = 0.05
+    paths = lattice_paths(segment, probabilities_of)
+    assert paths == [[pieces[(0, 3)]], [pieces[(0, 1)], pieces[(1, 3)]],  # 0.9 * 0.8 beats 0.3 * 0.9
+                     [pieces[(0, 1)], pieces[(1, 2)], pieces[(2, 3)]]]
+    assert choose_cuts([segment], probabilities_of) == [pieces[(0, 1)], pieces[(1, 3)]]  # best mean of the logs
+    assert lattice_paths(Segment([["whole"]]), probabilities_of) == []

@@ -3,12 +3,13 @@
 A character is usually one connected mark.  Two marks that sit above each other
 (the dot of an i or j, a stroke broken where the pen skipped) are merged; a mark
 much wider than the line's typical letter (letters written touching) is cut at the
-columns with the least ink, and one somewhat wider is offered both whole and cut, for
-the classifier to choose; a mark that begins with a lead-in stroke (the thin rising line many
+columns with the least ink (and offered as a lattice of pieces between the columns where
+its ink is thinnest, for the classifier to choose the cut it reads best), and one somewhat
+wider is offered both whole and cut, for the classifier to choose; a mark that begins with a lead-in stroke (the thin rising line many
 hands start a word with) is offered without it as well; specks and punctuation-sized marks
 are dropped.
 """
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import ndimage
@@ -28,6 +29,9 @@ MAX_MARK_HEIGHTS = 4.0  # no handwritten letter is 4 times as tall as the typica
 EDGE_STRIP_ASPECT = 5.0  # a mark on the picture's edge this elongated is the paper's border
 LEAD_IN_LENGTH = 0.25  # a lead-in stroke offered for trimming reaches left at least this many of the mark's heights
 LEAD_IN_THICKNESS = 0.2  # ... and no column of it holds more ink than this share of the height (a stroke, no bowl)
+PIECE_WIDTHS = (0.3, 1.6)  # letter widths a piece of a wide mark may span, cut where its ink is thinnest
+CUTS_PER_LETTER = 3  # candidate cuts kept per letter the mark may hold
+CUT_SPACING = 0.2  # letter widths between two candidate cuts at least
 
 
 @dataclass
@@ -60,9 +64,13 @@ class Glyph:
 class Segment:
     """One mark of a line and the ways to cut it into letters: options[0] is the cut the widths suggest,
     the others (whole, one letter fewer or more, the mark without its lead-in stroke) are tried by the
-    classifier."""
+    classifier.  A mark wider than SPLIT_WIDTH letters also has a lattice (cut_lattice): `pieces` maps
+    (i, j), boundary indices 0 <= i < j < n_boundaries, to the Glyph between candidate cuts i and j; the
+    classifier tries the best path through it of each length as well (recognize.lattice_paths)."""
 
     options: list
+    pieces: dict = field(default_factory=dict)
+    n_boundaries: int = 0
 
     @property
     def left(self):
@@ -285,8 +293,42 @@ def segment_line(labels, marks, glyphs):
             likely = int(np.clip(round(ratio), 2, MAX_LETTERS_PER_MARK))
             counts = [likely] + [n for n in (likely - 1, likely + 1) if 1 <= n <= MAX_LETTERS_PER_MARK]
         options = [cut_into(labels, marks, glyph, n, letter_width) for n in dict.fromkeys(counts)]
-        segments.append(Segment([option for option in options if option] + extra))
+        segment = Segment([option for option in options if option] + extra)
+        if ratio > SPLIT_WIDTH:
+            segment.pieces, segment.n_boundaries = cut_lattice(labels, marks, glyph, letter_width)
+        segments.append(segment)
     return segments
+
+
+def cut_lattice(labels, marks, glyph, letter_width):
+    """The pieces a wide mark may be cut into, between candidate cuts at the local minima of its column ink
+    -> ({(i, j): Glyph between boundaries i < j}, number of boundaries), boundary 0 its left edge, the last its
+    right edge; a piece spans PIECE_WIDTHS letter widths."""
+    column_ink = glyph_mask(labels, glyph, glyph.top, glyph.bottom, glyph.left, glyph.right).sum(axis=0)
+    smooth = np.convolve(column_ink, np.ones(3) / 3, mode="same")
+    inner = np.arange(1, len(smooth) - 1)
+    minima = inner[(smooth[inner] <= smooth[inner - 1]) & (smooth[inner] <= smooth[inner + 1])]
+    kept = []
+    limit = int(CUTS_PER_LETTER * (glyph.width / letter_width + 1))
+    for column in minima[np.argsort(smooth[minima], kind="stable")]:
+        if len(kept) >= limit:
+            break
+        if all(abs(int(column) - other) >= CUT_SPACING * letter_width for other in kept) \
+                and min(column, glyph.width - column) >= PIECE_WIDTHS[0] * letter_width:
+            kept.append(int(column))
+    boundaries = [glyph.left] + sorted(glyph.left + c for c in kept) + [glyph.right]
+    low, high = PIECE_WIDTHS[0] * letter_width, PIECE_WIDTHS[1] * letter_width
+    pieces = {}
+    for i in range(len(boundaries)):
+        for j in range(i + 1, len(boundaries)):
+            width = boundaries[j] - boundaries[i]
+            if width > high:
+                break
+            if width >= low:
+                piece = glyph_of_marks(labels, marks, glyph.labels, col_from=boundaries[i], col_to=boundaries[j])
+                if piece is not None:
+                    pieces[(i, j)] = piece
+    return pieces, len(boundaries)
 
 
 def without_lead_in(labels, marks, glyph):

@@ -90,6 +90,7 @@ def classify_line(ink, labels, segments, classifier, clock):
     -> (glyphs, crops (n, 28, 28) uint8, probabilities (n, classes)).
     """
     glyphs = [glyph for segment in segments for option in segment.options for glyph in option]
+    glyphs += [glyph for segment in segments for glyph in segment.pieces.values()]
     crops = glyph_crops(ink, labels, glyphs)
     clock.lap("crops")
     probabilities = classifier.probabilities(crops)

@@ -121,15 +121,47 @@ def choose_cuts(segments, probabilities_of):
     probabilities_of(glyph) -> (classes,) probabilities.  Score of an option: the mean log of its
     letters' best probabilities; the width-based cut (options[0]) gets a head start of CUT_MARGIN, and an
     option holding a mark with its lead-in stroke cut off (Glyph.lead_in_trimmed) starts LEAD_IN_MARGIN behind.
+    A wide mark's lattice adds its best path of each length (lattice_paths) to the options.
     """
     chosen = []
     for segment in segments:
+        options = list(segment.options) + lattice_paths(segment, probabilities_of)
         scores = [np.mean([np.log(max(float(probabilities_of(g).max()), 1e-12)) for g in option])
                   - LEAD_IN_MARGIN * any(getattr(g, "lead_in_trimmed", False) for g in option)
-                  for option in segment.options]
+                  for option in options]
         scores[0] += CUT_MARGIN
-        chosen.extend(segment.options[int(np.argmax(scores))])
+        chosen.extend(options[int(np.argmax(scores))])
     return chosen
+
+
+def lattice_paths(segment, probabilities_of):
+    """For each number of pieces k, the cut of a wide mark into k pieces of its lattice (Segment.pieces) whose
+    letters' best log-probabilities sum highest -> [[Glyph] * k, ...]; [] for a segment without a lattice."""
+    pieces = getattr(segment, "pieces", None)
+    if not pieces:
+        return []
+    n = segment.n_boundaries
+    score = {key: np.log(max(float(probabilities_of(glyph).max()), 1e-12)) for key, glyph in pieces.items()}
+    best = [{0: (0.0, None)}]  # best[k][j]: (sum, previous boundary) of k pieces ending at boundary j
+    paths = []
+    for k in range(1, n):
+        row = {}
+        for (i, j), value in score.items():
+            if i in best[k - 1]:
+                total = best[k - 1][i][0] + value
+                if j not in row or total > row[j][0]:
+                    row[j] = (total, i)
+        if not row:
+            break
+        best.append(row)
+        if n - 1 in row:
+            path, j = [], n - 1
+            for level in range(k, 0, -1):
+                i = best[level][j][1]
+                path.append(pieces[(i, j)])
+                j = i
+            paths.append(path[::-1])
+    return paths
 
 
 def top_guesses(probabilities, classes, k=TOP_K):
