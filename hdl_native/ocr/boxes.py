@@ -32,6 +32,7 @@ LEAD_IN_THICKNESS = 0.2  # ... and no column of it holds more ink than this shar
 PIECE_WIDTHS = (0.3, 1.6)  # letter widths a piece of a wide mark may span, cut where its ink is thinnest
 CUTS_PER_LETTER = 3  # candidate cuts kept per letter the mark may hold
 CUT_SPACING = 0.2  # letter widths between two candidate cuts at least
+MAYBE_LATTICE = False
 
 
 @dataclass
@@ -71,6 +72,7 @@ class Segment:
     options: list
     pieces: dict = field(default_factory=dict)
     n_boundaries: int = 0
+    max_pieces: int = 10 ** 6
 
     @property
     def left(self):
@@ -296,6 +298,9 @@ def segment_line(labels, marks, glyphs):
         segment = Segment([option for option in options if option] + extra)
         if ratio > SPLIT_WIDTH:
             segment.pieces, segment.n_boundaries = cut_lattice(labels, marks, glyph, letter_width)
+        elif MAYBE_LATTICE:
+            segment.pieces, segment.n_boundaries = cut_lattice(labels, marks, glyph, letter_width)
+            segment.max_pieces = 2
         segments.append(segment)
     return segments
 

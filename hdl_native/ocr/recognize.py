@@ -144,7 +144,7 @@ def lattice_paths(segment, probabilities_of):
     score = {key: np.log(max(float(probabilities_of(glyph).max()), 1e-12)) for key, glyph in pieces.items()}
     best = [{0: (0.0, None)}]  # best[k][j]: (sum, previous boundary) of k pieces ending at boundary j
     paths = []
-    for k in range(1, n):
+    for k in range(1, min(n, getattr(segment, "max_pieces", n) + 1)):
         row = {}
         for (i, j), value in score.items():
             if i in best[k - 1]:
