@@ -89,6 +89,8 @@ def test_a_mark_one_and_a_half_letters_wide_is_offered_whole_first_then_cut_in_t
     assert [len(option) for option in segments[5].options] == [1, 2]  # whole first, then two halves
     assert [len(option) for option in segments[6].options] == [1]
     assert [len(option) for option in segments[7].options] == [2, 1, 3]  # as before: cut first
+    assert segments[5].pieces and segments[5].max_pieces == 2  # its lattice cuts it in two at most
+    assert segments[7].pieces and segments[7].max_pieces is None and not segments[6].pieces
     whole, (left, right) = segments[5].options
     assert left.left == whole[0].left and right.right == whole[0].right and left.right <= right.left + 1
 
@@ -259,3 +261,7 @@ def test_the_lattice_path_of_each_length_is_the_one_the_network_is_surest_of():
                      [pieces[(0, 1)], pieces[(1, 2)], pieces[(2, 3)]]]
     assert choose_cuts([segment], probabilities_of) == [pieces[(0, 1)], pieces[(1, 3)]]  # best mean of the logs
     assert lattice_paths(Segment([["whole"]]), probabilities_of) == []
+    segment.max_pieces = 2  # a mark that may be one letter: paths of two pieces at most, RECUT_MARGIN behind
+    assert lattice_paths(segment, probabilities_of) == paths[:2]
+    p_of["width-based"] = 0.72 * np.exp(-0.35)  # (0, 1) + (1, 3) leads it by 0.35 nats: not by both margins
+    assert choose_cuts([segment], probabilities_of) == ["width-based"]

@@ -32,7 +32,6 @@ LEAD_IN_THICKNESS = 0.2  # ... and no column of it holds more ink than this shar
 PIECE_WIDTHS = (0.3, 1.6)  # letter widths a piece of a wide mark may span, cut where its ink is thinnest
 CUTS_PER_LETTER = 3  # candidate cuts kept per letter the mark may hold
 CUT_SPACING = 0.2  # letter widths between two candidate cuts at least
-MAYBE_LATTICE = False
 
 
 @dataclass
@@ -65,14 +64,15 @@ class Glyph:
 class Segment:
     """One mark of a line and the ways to cut it into letters: options[0] is the cut the widths suggest,
     the others (whole, one letter fewer or more, the mark without its lead-in stroke) are tried by the
-    classifier.  A mark wider than SPLIT_WIDTH letters also has a lattice (cut_lattice): `pieces` maps
+    classifier.  A mark wider than MAYBE_SPLIT_WIDTH letters also has a lattice (cut_lattice): `pieces` maps
     (i, j), boundary indices 0 <= i < j < n_boundaries, to the Glyph between candidate cuts i and j; the
-    classifier tries the best path through it of each length as well (recognize.lattice_paths)."""
+    classifier tries the best path through it of each length up to max_pieces (None: any) as well
+    (recognize.lattice_paths).  Marks up to SPLIT_WIDTH wide have max_pieces 2."""
 
     options: list
     pieces: dict = field(default_factory=dict)
     n_boundaries: int = 0
-    max_pieces: int = 10 ** 6
+    max_pieces: int = None
 
     @property
     def left(self):
@@ -277,6 +277,7 @@ def segment_line(labels, marks, glyphs):
     """A Segment per glyph: marks much wider than the line's letters are cut at their thinnest columns
     into as many letters as fit, and also offered with one letter fewer or more (or whole); marks from
     MAYBE_SPLIT_WIDTH to SPLIT_WIDTH letters wide are offered whole, and cut in two as the second choice.
+    Both also get a lattice of pieces (cut_lattice), the narrower ones cut in two at most.
     A mark up to SPLIT_WIDTH wide that begins with a lead-in stroke is offered without it last (one letter)."""
     if not glyphs:
         return []
@@ -296,10 +297,8 @@ def segment_line(labels, marks, glyphs):
             counts = [likely] + [n for n in (likely - 1, likely + 1) if 1 <= n <= MAX_LETTERS_PER_MARK]
         options = [cut_into(labels, marks, glyph, n, letter_width) for n in dict.fromkeys(counts)]
         segment = Segment([option for option in options if option] + extra)
-        if ratio > SPLIT_WIDTH:
-            segment.pieces, segment.n_boundaries = cut_lattice(labels, marks, glyph, letter_width)
-        elif MAYBE_LATTICE:
-            segment.pieces, segment.n_boundaries = cut_lattice(labels, marks, glyph, letter_width)
+        segment.pieces, segment.n_boundaries = cut_lattice(labels, marks, glyph, letter_width)
+        if ratio <= SPLIT_WIDTH:  # one letter or two: its lattice offers cuts in two only
             segment.max_pieces = 2
         segments.append(segment)
     return segments

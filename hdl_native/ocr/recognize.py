@@ -25,6 +25,7 @@ from .crops import normalize
 
 TOP_K = 3
 CUT_MARGIN = 0.3  # nats of mean log-probability another cut of a mark must gain over the width-based one
+RECUT_MARGIN = 0.3  # nats more a lattice path of a mark up to SPLIT_WIDTH wide must gain (held-out pages)
 LEAD_IN_MARGIN = 0.3  # nats more for a mark with its lead-in stroke cut off (held-out pages: BENCHMARKS.md)
 SPACE_GAP_FACTOR = 2.0  # a gap this many times the line's median gap separates words
 SPACE_MIN_HEIGHTS = 0.3  # ... and it must also be at least this many letter heights wide
@@ -121,22 +122,28 @@ def choose_cuts(segments, probabilities_of):
     probabilities_of(glyph) -> (classes,) probabilities.  Score of an option: the mean log of its
     letters' best probabilities; the width-based cut (options[0]) gets a head start of CUT_MARGIN, and an
     option holding a mark with its lead-in stroke cut off (Glyph.lead_in_trimmed) starts LEAD_IN_MARGIN behind.
-    A wide mark's lattice adds its best path of each length (lattice_paths) to the options.
+    A wide mark's lattice adds its best path of each length (lattice_paths) to the options; for a mark that may
+    be a single letter (Segment.max_pieces set) they start RECUT_MARGIN behind.
     """
     chosen = []
     for segment in segments:
-        options = list(segment.options) + lattice_paths(segment, probabilities_of)
+        paths = lattice_paths(segment, probabilities_of)
+        options = list(segment.options) + paths
         scores = [np.mean([np.log(max(float(probabilities_of(g).max()), 1e-12)) for g in option])
                   - LEAD_IN_MARGIN * any(getattr(g, "lead_in_trimmed", False) for g in option)
                   for option in options]
+        if getattr(segment, "max_pieces", None) is not None:  # a mark that may be one letter: lattice paths lag
+            for k in range(len(segment.options), len(options)):
+                scores[k] -= RECUT_MARGIN
         scores[0] += CUT_MARGIN
         chosen.extend(options[int(np.argmax(scores))])
     return chosen
 
 
 def lattice_paths(segment, probabilities_of):
-    """For each number of pieces k, the cut of a wide mark into k pieces of its lattice (Segment.pieces) whose
-    letters' best log-probabilities sum highest -> [[Glyph] * k, ...]; [] for a segment without a lattice."""
+    """For each number of pieces k (up to Segment.max_pieces), the cut of a wide mark into k pieces of its lattice
+    (Segment.pieces) whose letters' best log-probabilities sum highest -> [[Glyph] * k, ...]; [] for a segment
+    without a lattice."""
     pieces = getattr(segment, "pieces", None)
     if not pieces:
         return []
@@ -144,7 +151,8 @@ def lattice_paths(segment, probabilities_of):
     score = {key: np.log(max(float(probabilities_of(glyph).max()), 1e-12)) for key, glyph in pieces.items()}
     best = [{0: (0.0, None)}]  # best[k][j]: (sum, previous boundary) of k pieces ending at boundary j
     paths = []
-    for k in range(1, min(n, getattr(segment, "max_pieces", n) + 1)):
+    most = getattr(segment, "max_pieces", None) or n - 1
+    for k in range(1, min(n - 1, most) + 1):
         row = {}
         for (i, j), value in score.items():
             if i in best[k - 1]:
