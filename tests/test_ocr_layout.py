@@ -235,7 +235,7 @@ def test_a_wide_mark_offers_a_lattice_of_pieces_cut_where_its_ink_is_thinnest():
     for (i, j), piece in wide.pieces.items():
         assert 0 <= i < j < wide.n_boundaries
         assert PIECE_WIDTHS[0] * letter_width - 1 <= piece.col_to - piece.col_from <= PIECE_WIDTHS[1] * letter_width
-    edges = sorted({piece.col_from for piece in wide.pieces.values()} | {piece.col_to for piece in wide.pieces.values()})
+    edges = sorted({edge for piece in wide.pieces.values() for edge in (piece.col_from, piece.col_to)})
     assert edges[0] == wide.options[0][0].left and edges[-1] == wide.options[0][-1].right
     for touching in (659, 716):  # where two rings touch, the ink is thinnest: a cut within a few pixels
         assert min(abs(edge - touching) for edge in edges) <= 4

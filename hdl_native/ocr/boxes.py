@@ -3,11 +3,11 @@
 A character is usually one connected mark.  Two marks that sit above each other
 (the dot of an i or j, a stroke broken where the pen skipped) are merged; a mark
 much wider than the line's typical letter (letters written touching) is cut at the
-columns with the least ink (and offered as a lattice of pieces between the columns where
-its ink is thinnest, for the classifier to choose the cut it reads best), and one somewhat
-wider is offered both whole and cut, for the classifier to choose; a mark that begins with a lead-in stroke (the thin rising line many
-hands start a word with) is offered without it as well; specks and punctuation-sized marks
-are dropped.
+columns with the least ink, and one somewhat wider is offered both whole and cut, for
+the classifier to choose; both are also offered as a lattice of pieces between the
+columns where their ink is thinnest, for the classifier to choose the cut it reads best;
+a mark that begins with a lead-in stroke (the thin rising line many hands start a word
+with) is offered without it as well; specks and punctuation-sized marks are dropped.
 """
 from dataclasses import dataclass, field, replace
 
