@@ -69,20 +69,33 @@ def test_touching_letters_are_split_where_the_line_says_two_letters_fit():
     assert abs(glyphs[5].left - 597) < 6 and abs(glyphs[6].right - 720) < 6
 
 
-def test_a_mark_one_and_a_half_letters_wide_is_offered_whole_first_then_cut_in_two():
-    from hdl_native.ocr.boxes import MAYBE_SPLIT_WIDTH, SPLIT_WIDTH, find_segments
-
-    page = np.full((200, 1200), 0.9, np.float32)
-    image = Image.fromarray((page * 255).astype(np.uint8))
+def page_with_rings(width, lefts=(50, 150, 250, 350, 450)):
+    """(PIL image, its ImageDraw): a light page 200 px tall with round letters 60 px wide at `lefts`, which set
+    the line's typical letter; tests draw their own marks beside them."""
+    image = Image.fromarray(np.full((200, width), 229, np.uint8))
     draw = ImageDraw.Draw(image)
-    for left in (50, 150, 250, 350, 450):  # five separate round letters, 60 px of ink
+    for left in lefts:
         draw.ellipse((left, 60, left + 60, 130), outline=20, width=6)
+    return image, draw
+
+
+def segments_of(image):
+    """find_segments of a drawn page: (labels, [[Segment, ...] per line])."""
+    from hdl_native.ocr.boxes import find_segments
+
+    return find_segments(ink_mask(ink_map(np.asarray(image, np.float32) / 255)))
+
+
+def test_a_mark_one_and_a_half_letters_wide_is_offered_whole_first_then_cut_in_two():
+    from hdl_native.ocr.boxes import MAYBE_SPLIT_WIDTH, SPLIT_WIDTH
+
+    image, draw = page_with_rings(1200)  # five separate round letters, 60 px of ink
     draw.ellipse((560, 60, 620, 130), outline=20, width=6)  # a round letter touching a bar: ri, oi
     draw.rectangle((616, 60, 650, 130), fill=20)  # 91 px of ink: 1.5 letters
     draw.rectangle((700, 60, 770, 130), outline=20, width=6)  # 71 px: 1.2 letters, a wide letter left alone
     draw.ellipse((820, 60, 880, 130), outline=20, width=6)  # two round letters touching: 2 letters
     draw.ellipse((877, 60, 937, 130), outline=20, width=6)
-    labels, segment_lines = find_segments(ink_mask(ink_map(np.asarray(image, np.float32) / 255)))
+    labels, segment_lines = segments_of(image)
     segments = segment_lines[0]
     assert len(segments) == 8
     assert MAYBE_SPLIT_WIDTH < 91 / 61 <= SPLIT_WIDTH
@@ -96,20 +109,16 @@ def test_a_mark_one_and_a_half_letters_wide_is_offered_whole_first_then_cut_in_t
 
 
 def test_a_letter_begun_with_a_lead_in_stroke_is_offered_without_it_as_well():
-    from hdl_native.ocr.boxes import LEAD_IN_LENGTH, LEAD_IN_THICKNESS, find_segments
+    from hdl_native.ocr.boxes import LEAD_IN_LENGTH, LEAD_IN_THICKNESS
 
-    page = np.full((200, 1200), 0.9, np.float32)
-    image = Image.fromarray((page * 255).astype(np.uint8))
-    draw = ImageDraw.Draw(image)
-    for left in (100, 200, 300, 400):  # four round letters, 70 px tall
-        draw.ellipse((left, 60, left + 60, 130), outline=20, width=6)
+    image, draw = page_with_rings(1200, (100, 200, 300, 400))  # four round letters, 70 px tall
     draw.ellipse((560, 60, 620, 130), outline=20, width=6)  # begun with a thin stroke rising from low on the left
     draw.line((540, 128, 563, 110), fill=20, width=5)
     draw.ellipse((760, 60, 820, 130), outline=20, width=6)  # a thick blob low on the left: a bowl, not a stroke
     draw.rectangle((730, 108, 764, 130), fill=20)
     draw.ellipse((960, 60, 1020, 130), outline=20, width=6)  # a stroke too short to be a lead-in
     draw.line((950, 128, 972, 118), fill=20, width=5)
-    labels, segment_lines = find_segments(ink_mask(ink_map(np.asarray(image, np.float32) / 255)))
+    labels, segment_lines = segments_of(image)
     segments = segment_lines[0]
     assert len(segments) == 7
 
@@ -217,16 +226,12 @@ def test_a_mark_without_its_lead_in_must_be_read_surer_than_the_whole_by_both_ma
 
 
 def test_a_wide_mark_offers_a_lattice_of_pieces_cut_where_its_ink_is_thinnest():
-    from hdl_native.ocr.boxes import PIECE_WIDTHS, find_segments
+    from hdl_native.ocr.boxes import PIECE_WIDTHS
 
-    page = np.full((200, 1300), 0.9, np.float32)
-    image = Image.fromarray((page * 255).astype(np.uint8))
-    draw = ImageDraw.Draw(image)
-    for left in (50, 150, 250, 350, 450):  # five separate round letters, 60 px of ink
-        draw.ellipse((left, 60, left + 60, 130), outline=20, width=6)
+    image, draw = page_with_rings(1300)  # five separate round letters, 60 px of ink
     for left in (600, 657, 714):  # three round letters touching: 174 px, 2.9 letters
         draw.ellipse((left, 60, left + 60, 130), outline=20, width=6)
-    labels, segment_lines = find_segments(ink_mask(ink_map(np.asarray(image, np.float32) / 255)))
+    labels, segment_lines = segments_of(image)
     segments = segment_lines[0]
     assert len(segments) == 6 and all(not segment.pieces for segment in segments[:5])
     wide = segments[5]
