@@ -102,7 +102,9 @@ def test_a_mark_one_and_a_half_letters_wide_is_offered_whole_first_then_cut_in_t
     assert [len(option) for option in segments[5].options] == [1, 2]  # whole first, then two halves
     assert [len(option) for option in segments[6].options] == [1]
     assert [len(option) for option in segments[7].options] == [2, 1, 3]  # as before: cut first
-    assert segments[5].pieces and segments[5].max_pieces == 2  # its lattice cuts it in two at most
+    assert segments[5].pieces and segments[5].max_pieces == 2  # its lattice cuts it in two at most, so it holds
+    last = segments[5].n_boundaries - 1  # only the pieces that begin or end the mark
+    assert all(i == 0 or j == last for i, j in segments[5].pieces) and (0, last) in segments[5].pieces
     assert segments[7].pieces and segments[7].max_pieces is None and not segments[6].pieces
     whole, (left, right) = segments[5].options
     assert left.left == whole[0].left and right.right == whole[0].right and left.right <= right.left + 1

@@ -297,17 +297,18 @@ def segment_line(labels, marks, glyphs):
             counts = [likely] + [n for n in (likely - 1, likely + 1) if 1 <= n <= MAX_LETTERS_PER_MARK]
         options = [cut_into(labels, marks, glyph, n, letter_width) for n in dict.fromkeys(counts)]
         segment = Segment([option for option in options if option] + extra)
-        segment.pieces, segment.n_boundaries = cut_lattice(labels, marks, glyph, letter_width)
         if ratio <= SPLIT_WIDTH:  # one letter or two: its lattice offers cuts in two only
             segment.max_pieces = 2
+        segment.pieces, segment.n_boundaries = cut_lattice(labels, marks, glyph, letter_width, segment.max_pieces)
         segments.append(segment)
     return segments
 
 
-def cut_lattice(labels, marks, glyph, letter_width):
+def cut_lattice(labels, marks, glyph, letter_width, max_pieces=None):
     """The pieces a wide mark may be cut into, between candidate cuts at the local minima of its column ink
     -> ({(i, j): Glyph between boundaries i < j}, number of boundaries), boundary 0 its left edge, the last its
-    right edge; a piece spans PIECE_WIDTHS letter widths."""
+    right edge; a piece spans PIECE_WIDTHS letter widths.  With max_pieces 2 only the pieces that begin or end
+    the mark are made (no cut in two uses another), sparing their crops."""
     column_ink = glyph_mask(labels, glyph, glyph.top, glyph.bottom, glyph.left, glyph.right).sum(axis=0)
     smooth = np.convolve(column_ink, np.ones(3) / 3, mode="same")
     inner = np.arange(1, len(smooth) - 1)
@@ -328,7 +329,7 @@ def cut_lattice(labels, marks, glyph, letter_width):
             width = boundaries[j] - boundaries[i]
             if width > high:
                 break
-            if width >= low:
+            if width >= low and (max_pieces != 2 or i == 0 or j == len(boundaries) - 1):
                 piece = glyph_of_marks(labels, marks, glyph.labels, col_from=boundaries[i], col_to=boundaries[j])
                 if piece is not None:
                     pieces[(i, j)] = piece
