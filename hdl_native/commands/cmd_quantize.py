@@ -121,8 +121,7 @@ class QuantizedFinetune:
         self.batcher = Batcher(len(labels), BATCH_SIZE, seed=config.seed, weights=weights)
         self.held_out = fitting_images({**checkpoint, "settings": settings}, dataset, train_set, test_set)
         self.description = f"{len(labels)} training images of {dataset}"
-        self.normalization = checkpoint.get("normalization") if isinstance(checkpoint.get("normalization"), dict) \
-            else None
+        self.normalization = checkpoint.get("normalization")  # load_checkpoint checked it: a dict or None
 
     def __call__(self, model):
         from ..errors import HDLError

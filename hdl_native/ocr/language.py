@@ -251,8 +251,8 @@ def apply_language(glyphs, probabilities, classes, ngrams):
         return probabilities
     columns = np.array([list(classes).index(letter) for letter in LETTERS])
     tiny = tiny_glyphs(glyphs)
-    result = weigh_lone_glyphs(glyphs, probabilities, classes, tiny)
-    probabilities = result.copy()
+    probabilities = weigh_lone_glyphs(glyphs, probabilities, classes, tiny)
+    result = probabilities.copy()
     is_letter = np.isin(probabilities.argmax(axis=1), columns)
     for start, end in glyph_words(glyphs):
         word = [i for i in range(start, end) if is_letter[i] and not tiny[i]]
@@ -268,14 +268,14 @@ def apply_language(glyphs, probabilities, classes, ngrams):
 
 def weigh_lone_glyphs(glyphs, probabilities, classes, tiny):
     """probabilities (n, classes) with the letters of each glyph that stands alone as a word (tiny glyphs beside
-    it aside) weighed by LONE_LETTER_PRIOR, except ONE_LETTER_WORDS, and renormalised; unchanged for readers
-    without the class 'other', whose lone glyphs must be some letter."""
+    it aside) weighed by LONE_LETTER_PRIOR, except ONE_LETTER_WORDS, and renormalised (a new array); the same
+    array for readers without the class 'other', whose lone glyphs must be some letter, or lines without one."""
     if NOT_A_LETTER not in classes:
-        return probabilities.copy()
+        return probabilities
     lone = [body[0] for body in ([i for i in range(start, end) if not tiny[i]] for start, end in glyph_words(glyphs))
             if len(body) == 1]
     if not lone:
-        return probabilities.copy()
+        return probabilities
     weighed_down = np.array([c != NOT_A_LETTER and c not in ONE_LETTER_WORDS for c in classes])
     result = probabilities.copy()
     result[np.ix_(lone, np.flatnonzero(weighed_down))] *= LONE_LETTER_PRIOR
