@@ -73,3 +73,29 @@ def test_weights_rule_out_by_zone_and_never_touch_tall_letters():
     assert (weights[0] == 1).all() and (weights[2] == 1).all()  # h and l are tall: anything may be a capital
     assert weights[1, column["l"]] == ZONE_PRIOR and weights[1, column["e"]] == 1  # e on the x-height
     assert weights[6, column["g"]] == 1 and weights[6, column["a"]] == ZONE_PRIOR  # g drops below the baseline
+
+
+def sure_readings(text, confidence=0.9):
+    """(n, 26) probabilities reading each letter of `text` with `confidence`."""
+    return probabilities_for([{letter: confidence} for letter in text])
+
+
+def test_zones_the_sure_readings_confirm_still_rule():
+    boxes = handwritten_line("handwriting")
+    probabilities = sure_readings("handwriting")
+    probabilities[6] = probabilities_for([{"l": 0.6, "i": 0.4}])[0]  # an undotted i among sure letters
+    best = [CLASSES[i] for i in apply_zones(boxes, probabilities, CLASSES).argmax(axis=1)]
+    assert "".join(best) == "handwriting"
+
+
+def test_heights_the_sure_readings_deny_are_not_zones():
+    """Letters each scaled to fill one box (as the letter sets are): the wide m and w come out low, so the line seems
+    to have zones, but the sure l's are no taller than the sure o's."""
+    text = "lomolwaoml"
+    heights = {"l": 50, "o": 50, "a": 50, "m": 30, "w": 30}
+    boxes = [Box(200 - heights[letter], 200, 60 * i, 60 * i + 40) for i, letter in enumerate(text)]
+    assert line_zones(boxes) is not None and (zone_weights(boxes, CLASSES) == ZONE_PRIOR).any()  # by heights alone
+    probabilities = sure_readings(text)
+    np.testing.assert_array_equal(zone_weights(boxes, CLASSES, probabilities), 1.0)
+    probabilities[2] = probabilities_for([{"m": 0.5, "h": 0.5}])[0]  # unsure glyphs neither deny nor confirm
+    np.testing.assert_array_equal(apply_zones(boxes, probabilities, CLASSES), probabilities)

@@ -10,7 +10,10 @@ below the baseline must be a descender letter.  The network's probabilities for 
 the zone rules out are multiplied by ZONE_PRIOR and renormalised: a soft rule, so a letter the
 network is sure of keeps its reading, and lines without clear zones (capitals, one height
 everywhere, too few letters) are left as they are.  Tall letters are never constrained: an
-uppercase letter of any kind is tall.
+uppercase letter of any kind is tall.  The heights can vary for other reasons (letters each
+scaled to fill the same box, so that wide ones come out low), so the network's sure readings
+must not deny the zones: where at least CONFIRMING glyphs are surely ascender letters and as
+many surely x-height letters, the first must stand TALL times as high as the second.
 """
 import numpy as np
 
@@ -18,6 +21,7 @@ from ..data.datasets import NOT_A_LETTER
 
 ASCENDERS = set("bdfhklt")
 DESCENDERS = set("gjpqyf")
+X_HEIGHT_LETTERS = set("acemnorsuvwxz")  # neither rise nor drop, in lowercase
 DESCENDER_ZONE = DESCENDERS | {"z"}  # a joined z often has a descender loop
 ZONE_PRIOR = 0.05  # weight left to a letter its zone rules out
 MIN_LETTERS = 5  # fewer letters than this do not show a line's zones reliably
@@ -25,6 +29,8 @@ TALL = 1.3  # a letter reaching this many x-heights above the baseline is tall
 SHORT = 1.2  # ... and one reaching at most this many is an x-height letter
 DESCENT = 0.35  # x-heights below the baseline that make a descender
 ON_BASELINE = 0.2  # x-heights from the baseline within which a letter stands on it
+SURE = 0.8  # a reading this likely confirms or denies the zones
+CONFIRMING = 2  # sure ascender letters and sure x-height letters a line needs before they can deny its zones
 
 
 def line_zones(glyphs):
@@ -68,11 +74,28 @@ def robust_line(x, y, tolerance):
     return fitted
 
 
-def zone_weights(glyphs, classes):
-    """(n, classes) multipliers from each glyph's zone (ones where the line shows no clear zones)."""
+def readings_deny_zones(glyphs, probabilities, classes):
+    """True when the glyphs the network is sure of say the line's heights are not zones: at least CONFIRMING
+    glyphs read as ascender letters (b d h k l t) and as many read as x-height letters, and the first are not
+    TALL times as high as the second (medians).  probabilities: (n, classes), or None (nothing denies)."""
+    if probabilities is None:
+        return False
+    names = [c.lower() for c in classes]
+    best, sure = probabilities.argmax(axis=1), probabilities.max(axis=1) >= SURE
+    heights = np.array([g.bottom - g.top for g in glyphs], np.float64)
+    rising = [h for h, b, s in zip(heights, best, sure) if s and names[b] in ASCENDERS - DESCENDERS]
+    low = [h for h, b, s in zip(heights, best, sure) if s and names[b] in X_HEIGHT_LETTERS]
+    if len(rising) < CONFIRMING or len(low) < CONFIRMING:
+        return False
+    return float(np.median(rising)) < TALL * float(np.median(low))
+
+
+def zone_weights(glyphs, classes, probabilities=None):
+    """(n, classes) multipliers from each glyph's zone (ones where the line shows no clear zones, or where the
+    network's sure readings deny them: readings_deny_zones)."""
     weights = np.ones((len(glyphs), len(classes)), np.float64)
     zones = line_zones(glyphs)
-    if zones is None:
+    if zones is None or readings_deny_zones(glyphs, probabilities, classes):
         return weights
     baseline, x_height = zones
     names = [c.lower() for c in classes]
@@ -93,5 +116,5 @@ def apply_zones(glyphs, probabilities, classes):
     """probabilities (n, classes) reweighted by zone_weights and renormalised."""
     if len(glyphs) == 0:
         return probabilities
-    weighted = probabilities * zone_weights(glyphs, classes)
+    weighted = probabilities * zone_weights(glyphs, classes, probabilities)
     return weighted / np.maximum(weighted.sum(axis=1, keepdims=True), 1e-30)
