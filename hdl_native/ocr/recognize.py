@@ -130,9 +130,9 @@ def choose_cuts(segments, probabilities_of):
         paths = lattice_paths(segment, probabilities_of)
         options = list(segment.options) + paths
         scores = [np.mean([np.log(max(float(probabilities_of(g).max()), 1e-12)) for g in option])
-                  - LEAD_IN_MARGIN * any(g.lead_in_trimmed for g in option)
+                  - LEAD_IN_MARGIN * any(getattr(g, "lead_in_trimmed", False) for g in option)
                   for option in options]
-        if segment.max_pieces is not None:  # a mark that may be one letter: lattice paths lag
+        if getattr(segment, "max_pieces", None) is not None:  # a mark that may be one letter: lattice paths lag
             for k in range(len(segment.options), len(options)):
                 scores[k] -= RECUT_MARGIN
         scores[0] += CUT_MARGIN
@@ -144,14 +144,14 @@ def lattice_paths(segment, probabilities_of):
     """For each number of pieces k (up to Segment.max_pieces), the cut of a wide mark into k pieces of its lattice
     (Segment.pieces) whose letters' best log-probabilities sum highest -> [[Glyph] * k, ...]; [] for a segment
     without a lattice."""
-    pieces = segment.pieces
+    pieces = getattr(segment, "pieces", None)
     if not pieces:
         return []
     n = segment.n_boundaries
     score = {key: np.log(max(float(probabilities_of(glyph).max()), 1e-12)) for key, glyph in pieces.items()}
     best = [{0: (0.0, None)}]  # best[k][j]: (sum, previous boundary) of k pieces ending at boundary j
     paths = []
-    most = segment.max_pieces or n - 1
+    most = getattr(segment, "max_pieces", None) or n - 1
     for k in range(1, min(n - 1, most) + 1):
         row = {}
         for (i, j), value in score.items():
