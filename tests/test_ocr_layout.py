@@ -69,13 +69,13 @@ def test_touching_letters_are_split_where_the_line_says_two_letters_fit():
     assert abs(glyphs[5].left - 597) < 6 and abs(glyphs[6].right - 720) < 6
 
 
-def page_with_rings(width, lefts=(50, 150, 250, 350, 450)):
-    """(PIL image, its ImageDraw): a light page 200 px tall with round letters 60 px wide at `lefts`, which set
-    the line's typical letter; tests draw their own marks beside them."""
+def page_with_rings(width, lefts=(50, 150, 250, 350, 450), pen=6):
+    """(PIL image, its ImageDraw): a light page 200 px tall with round letters 60 px wide at `lefts` drawn with a
+    pen `pen` px wide, which set the line's typical letter; tests draw their own marks beside them."""
     image = Image.fromarray(np.full((200, width), 229, np.uint8))
     draw = ImageDraw.Draw(image)
     for left in lefts:
-        draw.ellipse((left, 60, left + 60, 130), outline=20, width=6)
+        draw.ellipse((left, 60, left + 60, 130), outline=20, width=pen)
     return image, draw
 
 
@@ -163,10 +163,7 @@ def test_crops_are_28x28_bright_on_black_and_normalised_like_training():
 
 def ring_crops(pen_width):
     """Crops of five rings 60 px wide drawn with a pen `pen_width` px wide, as `ocr` makes them."""
-    image = Image.fromarray(np.full((200, 700), 229, np.uint8))
-    draw = ImageDraw.Draw(image)
-    for left in (50, 150, 250, 350, 450):
-        draw.ellipse((left, 60, left + 60, 130), outline=20, width=pen_width)
+    image, _ = page_with_rings(700, pen=pen_width)
     ink = ink_map(np.asarray(image, np.float32) / 255)
     labels, glyph_lines = find_glyphs(ink_mask(ink))
     return glyph_crops(ink.ink, labels, glyph_lines[0])
