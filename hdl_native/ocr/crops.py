@@ -16,8 +16,8 @@ lines (median 1.64, 10th percentile 1.37) over the scanned letters set (median 2
 the NIST and Chars74K scans (medians 3.9 and 3.6), so strokes are widened to THIN_STROKE,
 about the 10th percentile of the thinnest set, and no further.  (A reader trained on the
 letters set alone needed its 2.1 px: up to the nineteenth session crops were widened to
-1.9 px, which made unipen-like thin letters look like none the reader had learnt; on
-held-out pages widening to 1.4 px reads 0.6 points more letters, BENCHMARKS.md.)
+1.9 px, bolder than nearly all of unipen's own letters; on held-out pages widening to
+1.4 px reads 0.6 points more letters, BENCHMARKS.md.)
 """
 import numpy as np
 from PIL import Image
