@@ -53,6 +53,19 @@ def test_dot_of_i_and_j_joins_its_stem():
         assert len(glyph.labels) == 2  # dot + stem
 
 
+def test_a_broken_edge_far_below_the_last_line_joins_no_letter():
+    """The paper's edge in a photo can come out as a dashed thin line well below the last line of writing; its
+    dashes are no letter's strokes, so they must not join the letters above them (as an i's dot joins its stem)."""
+    mask = ink_mask(ink_map(printed_page(["hello world"], rotation=0)))
+    text_bottom = np.flatnonzero(mask.any(axis=1)).max() + 1
+    edge_row = text_bottom + 150  # about three letter heights below
+    for left in range(40, 960, 70):
+        mask[edge_row:edge_row + 3, left:left + 60] = True
+    labels, glyph_lines = find_glyphs(mask)
+    assert [len(line) for line in glyph_lines] == [len("helloworld")]
+    assert all(glyph.bottom <= text_bottom for glyph in glyph_lines[0])
+
+
 def test_touching_letters_are_split_where_the_line_says_two_letters_fit():
     page = np.full((200, 900), 0.9, np.float32)
     image = Image.fromarray((page * 255).astype(np.uint8))

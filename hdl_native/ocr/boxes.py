@@ -27,6 +27,7 @@ CUT_SEARCH = 0.35  # search for a cut within this many letter widths of where it
 MAX_LETTERS_PER_MARK = 8
 MAX_MARK_HEIGHTS = 4.0  # no handwritten letter is 4 times as tall as the typical one
 EDGE_STRIP_ASPECT = 5.0  # a mark on the picture's edge this elongated is the paper's border
+STRAY_LINE_DISTANCE = 1.5  # a row of small marks this many letter heights from every line's centre is not writing
 LEAD_IN_LENGTH = 0.25  # a lead-in stroke offered for trimming reaches left at least this many of the mark's heights
 LEAD_IN_THICKNESS = 0.2  # ... and no column of it holds more ink than this share of the height (a stroke, no bowl)
 PIECE_WIDTHS = (0.3, 1.6)  # letter widths a piece of a wide mark may span, cut where its ink is thinnest
@@ -150,7 +151,8 @@ def weighted_median(values, weights):
 
 
 def group_lines(labels, marks, kept, letter_area, letter_height):
-    """Line number (0 = top) for each kept mark, from the deskewed row profile of their ink."""
+    """Line number (0 = top) for each kept mark, from the deskewed row profile of their ink; -1 for marks in a
+    row of their own, without a letter-sized one, far from every line (see lines.assign_lines)."""
     ys, xs, which = marks["pixels"]
     keep_pixel = np.zeros(len(marks["area"]) + 1, bool)
     keep_pixel[kept + 1] = True
@@ -161,7 +163,8 @@ def group_lines(labels, marks, kept, letter_area, letter_height):
     centre_rows = model.rows(marks["cy"][kept], marks["cx"][kept])
     letter_sized = (marks["area"][kept] >= LETTER_AREA_FRACTION * letter_area) & (
         marks["height"][kept] >= 0.3 * letter_height)
-    return text_lines.assign_lines(centre_rows, borders, letter_sized)
+    return text_lines.assign_lines(centre_rows, borders, letter_sized,
+                                   max_stray_distance=STRAY_LINE_DISTANCE * letter_height)
 
 
 def glyph_of_marks(labels, marks, members, col_from=None, col_to=None):

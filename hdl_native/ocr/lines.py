@@ -143,18 +143,26 @@ def profile_peaks(profile, min_distance):
     return np.asarray(kept)
 
 
-def assign_lines(center_rows, borders, is_letter_sized):
-    """Line index per component; lines holding no letter-sized component merge into the nearest one.
+def assign_lines(center_rows, borders, is_letter_sized, max_stray_distance=None):
+    """Line index per component; lines holding no letter-sized component merge into the nearest one, unless
+    their centre lies more than `max_stray_distance` rows from every line's centre (the paper's torn or shadowed
+    edge below the last line, a smudge between lines): those are not writing and get -1.
 
     center_rows: (n,) rotated row of each component's centre; is_letter_sized: (n,) bool
-    -> (n,) int line numbers 0..L-1 from top to bottom.
+    -> (n,) int line numbers 0..L-1 from top to bottom, or -1.
     """
     line = np.searchsorted(borders, center_rows)
     real = np.unique(line[is_letter_sized]) if is_letter_sized.any() else np.unique(line)
     line_centres = np.array([np.median(center_rows[(line == k) & is_letter_sized]) if is_letter_sized.any()
                              else np.median(center_rows[line == k]) for k in real])
+    stray = np.zeros(len(line), bool)
     for k in np.setdiff1d(np.unique(line), real):
         members = line == k
-        nearest = np.argmin(np.abs(line_centres - np.median(center_rows[members])))
+        distances = np.abs(line_centres - np.median(center_rows[members]))
+        nearest = np.argmin(distances)
         line[members] = real[nearest]
-    return np.searchsorted(real, line)
+        if max_stray_distance is not None and distances[nearest] > max_stray_distance:
+            stray |= members
+    numbers = np.searchsorted(real, line)
+    numbers[stray] = -1
+    return numbers
