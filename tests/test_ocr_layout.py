@@ -38,6 +38,19 @@ def test_lighting_makes_ink_black_and_paper_white_under_a_shadow():
     assert ink.ink[300, 900] < ink.low < ink.ink[mask].mean()
 
 
+def test_the_edge_of_a_hard_shadow_is_not_ink():
+    """A shadow with a sharp edge crossing a line of writing: the paper estimate, made on a reduced copy, must not
+    blur the edge into a thin line of ink on its dark side, which would tie the letters it crosses together."""
+    grey = printed_page(["hello world"], rotation=0, shadow=1.0)
+    rows, columns = np.mgrid[0:grey.shape[0], 0:grey.shape[1]]
+    grey = np.where(rows > 40 + 0.16 * columns, grey * 0.5, grey).astype(np.float32)  # crosses the text at x < 450
+    mask = ink_mask(ink_map(grey))
+    assert mask[:, :450].sum() > 1000  # the letters
+    assert not mask[:, 560:].any()  # only paper there, across which the shadow's edge runs
+    labels, glyph_lines = find_glyphs(mask)
+    assert [len(line) for line in glyph_lines] == [len("helloworld")]
+
+
 def test_rotated_printed_lines_are_found_with_one_box_per_letter():
     lines = ["jumping quickly over", "the lazy dog in this", "fine jolly hijinks"]
     labels, glyph_lines = find_glyphs(ink_mask(ink_map(printed_page(lines))))

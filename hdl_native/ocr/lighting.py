@@ -23,6 +23,7 @@ LOW_NOISE_MULTIPLE, HIGH_NOISE_MULTIPLE = 6.0, 12.0  # thresholds in paper-grain
 NOISY_PAPER = 0.035  # grain above this (relative darkness) is smoothed before thresholding
 DENOISE_SIGMA = 1.0  # px
 FAINT_RULE_NOISE_MULTIPLE = 3.0  # rules are looked for this many grain deviations below `low`
+HARD_EDGE = 0.15  # the paper brightening by this share within two cells of the reduced copy: a hard shadow's edge
 
 
 @dataclass
@@ -62,6 +63,34 @@ def estimate_paper(closed, shape):
     return np.asarray(Image.fromarray(closed).resize((width, height), Image.Resampling.BILINEAR), dtype=np.float32)
 
 
+def sharpen_hard_edges(grey, closed, paper):
+    """`paper` (H, W) with the bands along hard edges of the paper's brightness (the edge of a hard shadow, of the
+    sheet) estimated again at full resolution.
+
+    Scaling the reduced closing back spreads such an edge over a few pixels, and on its shadowed side the estimate
+    is then brighter than the paper: a thin line of "ink" that ties together the letters it crosses.  A closing at
+    full resolution keeps a straight step where it is, so it is used inside those bands (cells of the reduced copy
+    whose 5x5 neighbourhood spans HARD_EDGE of its brightest paper).  Not smoothed first: averaging neighbours
+    blurs the step again by a pixel, enough for a line of ink.  The closing's maximum rises with the paper's
+    grain there, a few grain deviations, below the `low` threshold (LOW_NOISE_MULTIPLE of them).
+    """
+    brightest = ndimage.maximum_filter(closed, size=5, mode="nearest")
+    edge = brightest - ndimage.minimum_filter(closed, size=5, mode="nearest") > HARD_EDGE * np.maximum(brightest, 0.05)
+    if not edge.any():
+        return paper
+    height, width = grey.shape
+    band = np.asarray(Image.fromarray(edge).resize((width, height), Image.Resampling.NEAREST))
+    rows, cols = np.flatnonzero(band.any(axis=1)), np.flatnonzero(band.any(axis=0))
+    window = max(3, round(closing_window(closed) * max(height, width) / max(closed.shape)))
+    top, bottom = max(0, rows[0] - window), min(height, rows[-1] + 1 + window)
+    left, right = max(0, cols[0] - window), min(width, cols[-1] + 1 + window)
+    sharp = ndimage.grey_closing(grey[top:bottom, left:right], size=(window, window), mode="nearest")
+    inside = band[top:bottom, left:right]
+    paper = paper.copy()
+    paper[top:bottom, left:right][inside] = sharp[inside]
+    return paper
+
+
 def ink_map(grey, rgb=None):
     """Relative darkness (paper - pixel) / paper with thresholds from the paper's own grain.
 
@@ -69,7 +98,7 @@ def ink_map(grey, rgb=None):
     the sheet (sheet.sheet_mask), that part holds no ink.
     """
     closed = closed_paper(grey)
-    paper = estimate_paper(closed, grey.shape)
+    paper = sharpen_hard_edges(grey, closed, estimate_paper(closed, grey.shape))
     ink = (paper - grey) / np.maximum(paper, np.float32(0.05))
     np.clip(ink, 0, 1, out=ink)
     sheet = sheet_mask(closed, grey.shape, rgb)
