@@ -4,7 +4,9 @@ One global threshold fails on phone photos (a shadow on one side is darker than
 ink on the other), so the paper level is estimated per pixel: a grey closing
 (dilate then erode) with a window much wider than a pen stroke wipes the thin dark
 strokes out and leaves the paper with its shadows and its colour cast.  It runs on
-a reduced copy, since paper brightness changes slowly, and is scaled back.
+a reduced copy, since paper brightness changes slowly, and is scaled back; along
+the few places where it does not (the sharp edge of a shadow), it is made again at
+full resolution.
 """
 from dataclasses import dataclass
 
