@@ -118,12 +118,11 @@ def writer_letters(root, count):
 
 def test_one_writers_page_after_fine_tuning(tmp_path, data_root):
     """The shipped reader already reads this unipen test writer at 94-96% of the held-out crops: fine-tuning learns
-    the crops it trains on, loses at most two held-out crops, and forgets at most 1 point of the five test splits
-    together and at most 4 of any one.  600 batches (the command's default is 3 minutes, not a batch count): after
-    150, the crops trained on had lost more than they gained (seeds 0 and 1: 90.8 -> 88.4% and 91.3 -> 88.4%; about
-    as much with the rate warmed up over the first 100 batches, so not Adam's first full steps), where 600 gain (90.8
-    -> 93.2%, 91.3 -> 92.3%) and forget less (0.6 and 0.4 points of the five splits together; nistvowels, 27-way,
-    1.6 to 2.2, the other splits at most 0.6)."""
+    the crops it trains on, loses at most two held-out crops, and forgets at most half a point of the five test
+    splits together and 2.5 of any one.  Measured with seeds 0 and 1 at 150 and 600 batches: the crops trained on
+    91 -> 94-99%, held out +1 crop, the five splits -0.04 to +0.39 points, nonletters -1.1 to -1.8 (fewer
+    `other` answers), the other splits -0.2 to +2.1.  With the shift-and-flip the reader never trained with, as
+    the fine-tune had it before, 150 batches had lost 5 to 6 of the crops trained on and 0.8 points of the five."""
     images, labels = writer_letters(data_root, 260)
     jpeg, truths, used = build_page(images, labels, PageSpec(seed=3))
     page = tmp_path / "page.jpg"
@@ -131,16 +130,16 @@ def test_one_writers_page_after_fine_tuning(tmp_path, data_root):
     crops = tmp_path / "crops"
     found = read_with_crops(page, crops)
     assert correct_labels(crops, found, truths) >= 0.9 * used
-    summary = finetune(crops, tmp_path / "mine.hdl", data_root, "--model", PRETRAINED_LETTERS, "--max-batches", "600")
+    summary = finetune(crops, tmp_path / "mine.hdl", data_root, "--model", PRETRAINED_LETTERS, "--max-batches", "150")
     before, after = crop_accuracies(summary, "accuracy_before"), crop_accuracies(summary, "accuracy_after")
     assert after["trained on"] > before["trained on"]
     held_out = int([name for name in summary["accuracy_after"] if name.endswith("held out")][0].split()[2])
     assert after["held out"] >= before["held out"] - 2 * 100.0 / held_out - 1e-9
     for name, accuracy in summary["accuracy_after"].items():
         if name.startswith("all "):  # the rest is not forgotten
-            assert accuracy >= summary["accuracy_before"][name] - 1.0, name
+            assert accuracy >= summary["accuracy_before"][name] - 0.5, name
         elif not name.startswith("your crops"):
-            assert accuracy >= summary["accuracy_before"][name] - 4.0, name
+            assert accuracy >= summary["accuracy_before"][name] - 2.5, name
     again = read_with_crops(page, tmp_path / "again", "--model", tmp_path / "mine.hdl")
     assert read_correctly(again, truths) > read_correctly(found, truths)
 
@@ -225,3 +224,25 @@ def test_the_fine_tune_trains_with_the_shares_the_state_records(tmp_path, key, o
     args.init = str(bad)
     with pytest.raises(HDLError, match=f"bad.hdl: its settings record {key}=7"):
         finetune_config(args)
+
+
+def test_the_fine_tune_shifts_and_flips_pixels_only_if_the_model_trained_so(tmp_path):
+    """The shift-and-flip (--mut-on-learn) is the model's own choice, as its --touching share is: the shipped reader
+    trained without it, and fine-tuning it with it cost what it taught at first (BENCHMARKS.md)."""
+    import argparse
+
+    from hdl_native.checkpoint import save_checkpoint
+    from hdl_native.commands import cmd_letters
+    from hdl_native.models import LettersCNN
+    from hdl_native.training.finetune import finetune_config
+
+    parser = argparse.ArgumentParser()
+    cmd_letters.add_arguments(parser)
+    for recorded, given, expected in ((False, [], False), (True, [], True), (None, [], False),
+                                      (False, ["--mut-on-learn"], True)):
+        state = tmp_path / f"reader-{recorded}.hdl"
+        settings = {"balance_classes": True} if recorded is None else {"balance_classes": True, "augment": recorded}
+        save_checkpoint(state, LettersCNN(n_classes=26, seed=0), classes=LETTERS, dataset="letters", settings=settings)
+        args = parser.parse_args(["--finetune", str(tmp_path), *given])
+        args.init = str(state)
+        assert finetune_config(args).augment is expected, (recorded, given)

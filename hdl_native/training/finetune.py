@@ -36,7 +36,9 @@ USER_SHARE = 0.2  # of the training mix, once there is replay data
 HOLDOUT_FRACTION = 0.2
 MIN_CROPS_FOR_HOLDOUT = 20
 ALPHA = 1e-4  # Adam's step: a tenth of training from scratch, so the rest is not trained away
-DISTORT = 0.5  # the crops are few: distort them (and the replay) mildly, besides the shift-and-flip
+# No shift-and-flip unless the model trained with it: the shipped reader did not, and with it 150 batches had cost the
+# crops trained on 2 to 3 points and the five test splits 0.8; without it they gain (BENCHMARKS.md).
+DISTORT = 0.5  # the crops are few: distort them (and the replay) mildly
 MINUTES = 3.0  # default time limit
 
 
@@ -190,8 +192,8 @@ def training_mix(trained, replay, rng):
 def finetune_config(args):
     """The RunConfig of `hdl-native letters --finetune DIR`: the model (--model STATE or --init, default the
     shipped one) sets the architecture, the dataset to replay and how it was drawn from; Adam at --alpha
-    (default ALPHA) decaying along a cosine, the shift-and-flip plus --distort (default DISTORT), --max-minutes
-    (default MINUTES)."""
+    (default ALPHA) decaying along a cosine, the model's own augmentation (the shift-and-flip if it trained with it,
+    or --mut-on-learn; its --touching share) plus --distort (default DISTORT), --max-minutes (default MINUTES)."""
     if args.state:
         raise HDLError("--finetune starts from --model STATE (default: the shipped model), not from a STATE to resume")
     if args.model in LETTER_MODELS:
@@ -209,7 +211,8 @@ def finetune_config(args):
     config = RunConfig.from_args(args, "letters", state["architecture"], optimizer)
     settings = state.get("settings") if isinstance(state.get("settings"), dict) else {}
     return replace(config, finetune=args.finetune, init=init, dataset=state.get("dataset") or args.dataset,
-                   balance_classes=config.balance_classes or bool(settings.get("balance_classes")), augment=True,
+                   balance_classes=config.balance_classes or bool(settings.get("balance_classes")),
+                   augment=config.augment or bool(settings.get("augment")),
                    distort=args.distort or DISTORT, touching=args.touching or recorded_touching(settings, init),
                    lead_in=args.lead_in or recorded_lead_in(settings, init),
                    lr_schedule="cosine",
