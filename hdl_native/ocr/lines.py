@@ -145,8 +145,8 @@ def profile_peaks(profile, min_distance):
 
 def assign_lines(center_rows, borders, is_letter_sized, max_stray_distance=None):
     """Line index per component; lines holding no letter-sized component merge into the nearest one, unless
-    their centre lies more than `max_stray_distance` rows from every line's centre (the paper's torn or shadowed
-    edge below the last line, a smudge between lines): those are not writing and get -1.
+    their centre lies more than `max_stray_distance` rows from every line's centre (the paper's edge far below
+    the last line, dirt in an empty margin): those are not writing and get -1.
 
     center_rows: (n,) rotated row of each component's centre; is_letter_sized: (n,) bool
     -> (n,) int line numbers 0..L-1 from top to bottom, or -1.
