@@ -197,52 +197,42 @@ def test_bad_starting_points_are_one_line_errors(tmp_path):
         assert len(result.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.parametrize("key, option", [("touching", "--touching"), ("lead_in", "--lead-in")])
-def test_the_fine_tune_trains_with_the_shares_the_state_records(tmp_path, key, option):
+def config_from_state(tmp_path, name, settings, *given):
+    """The RunConfig of `letters --finetune DIR *given` (finetune_config) from a LettersCNN state saved as
+    tmp_path/name with these `settings`."""
     import argparse
 
     from hdl_native.checkpoint import save_checkpoint
     from hdl_native.commands import cmd_letters
-    from hdl_native.errors import HDLError
     from hdl_native.models import LettersCNN
     from hdl_native.training.finetune import finetune_config
 
     parser = argparse.ArgumentParser()
     cmd_letters.add_arguments(parser)
+    state = tmp_path / name
+    save_checkpoint(state, LettersCNN(n_classes=26, seed=0), classes=LETTERS, dataset="letters", settings=settings)
+    args = parser.parse_args(["--finetune", str(tmp_path), *given])
+    args.init = str(state)
+    return finetune_config(args)
+
+
+@pytest.mark.parametrize("key, option", [("touching", "--touching"), ("lead_in", "--lead-in")])
+def test_the_fine_tune_trains_with_the_shares_the_state_records(tmp_path, key, option):
+    from hdl_native.errors import HDLError
+
     for recorded, given, expected in ((0.25, [], 0.25), (0.25, [option, "0.5"], 0.5), (None, [], 0.0)):
-        state = tmp_path / f"reader-{recorded}.hdl"
         settings = {"balance_classes": True} if recorded is None else {"balance_classes": True, key: recorded}
-        save_checkpoint(state, LettersCNN(n_classes=26, seed=0), classes=LETTERS, dataset="letters", settings=settings)
-        args = parser.parse_args(["--finetune", str(tmp_path), *given])
-        args.init = str(state)
-        config = finetune_config(args)
+        config = config_from_state(tmp_path, f"reader-{recorded}.hdl", settings, *given)
         assert getattr(config, key) == expected and config.balance_classes
-    bad = tmp_path / "bad.hdl"
-    save_checkpoint(bad, LettersCNN(n_classes=26, seed=0), classes=LETTERS, dataset="letters",
-                    settings={key: 7})
-    args = parser.parse_args(["--finetune", str(tmp_path)])
-    args.init = str(bad)
     with pytest.raises(HDLError, match=f"bad.hdl: its settings record {key}=7"):
-        finetune_config(args)
+        config_from_state(tmp_path, "bad.hdl", {key: 7})
 
 
 def test_the_fine_tune_shifts_and_flips_pixels_only_if_the_model_trained_so(tmp_path):
     """The shift-and-flip (--mut-on-learn) is the model's own choice, as its --touching share is: the shipped reader
     trained without it, and fine-tuning it with it cost what it taught at first (BENCHMARKS.md)."""
-    import argparse
-
-    from hdl_native.checkpoint import save_checkpoint
-    from hdl_native.commands import cmd_letters
-    from hdl_native.models import LettersCNN
-    from hdl_native.training.finetune import finetune_config
-
-    parser = argparse.ArgumentParser()
-    cmd_letters.add_arguments(parser)
     for recorded, given, expected in ((False, [], False), (True, [], True), (None, [], False),
                                       (False, ["--mut-on-learn"], True)):
-        state = tmp_path / f"reader-{recorded}.hdl"
         settings = {"balance_classes": True} if recorded is None else {"balance_classes": True, "augment": recorded}
-        save_checkpoint(state, LettersCNN(n_classes=26, seed=0), classes=LETTERS, dataset="letters", settings=settings)
-        args = parser.parse_args(["--finetune", str(tmp_path), *given])
-        args.init = str(state)
-        assert finetune_config(args).augment is expected, (recorded, given)
+        config = config_from_state(tmp_path, f"reader-{recorded}.hdl", settings, *given)
+        assert config.augment is expected, (recorded, given)
