@@ -147,7 +147,7 @@ def load_params(model, params, path="<state>"):
     Every user of a state's weights (evaluate, ocr, resuming or --init) comes through here, so a state
     saved from a diverged run is refused in this one place.
     """
-    expected = dict(model.named_parameters())
+    expected = model.named_arrays()
     missing = sorted(set(expected) - set(params))
     unexpected = sorted(set(params) - set(expected))
     if missing or unexpected:

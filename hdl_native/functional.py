@@ -53,6 +53,16 @@ def max_pool2d(x, kernel_size):
     return ops.MaxPool2d.apply(x, kernel_size=kernel_size)
 
 
+def batch_norm2d(x, gamma, beta, mean, var, training=True, eps=1e-5, momentum=None):
+    """Batch normalisation per channel.  x: (N, C, H, W); gamma, beta, mean, var: (C,) -> (N, C, H, W).
+
+    Training: x standardised by its own batch statistics over N, H, W; otherwise by `mean` and `var`.
+    `training`: a bool, or a 0-d leaf Tensor to switch it later (nn.BatchNorm2d); with a `momentum`, training
+    moves the leaves `mean` and `var` towards each batch's statistics (running averages)."""
+    flag = training if isinstance(training, Tensor) else Tensor(np.float32(bool(training)))
+    return ops.BatchNorm2d.apply(x, gamma, beta, mean, var, flag, eps=eps, momentum=momentum)
+
+
 def dropout(x, p, rng=None, training=True):
     """Dropout with probability p.  `training`: a bool, or a 0-d leaf Tensor to switch it later (nn.Dropout)."""
     flag = training if isinstance(training, Tensor) else Tensor(np.float32(bool(training)))

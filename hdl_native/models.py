@@ -2,7 +2,7 @@
 import numpy as np
 
 from . import functional as F
-from .nn import GRU, LSTM, Conv2d, Dropout, Embedding, Linear, MaxPool2d, Module
+from .nn import GRU, LSTM, BatchNorm2d, Conv2d, Dropout, Embedding, Linear, MaxPool2d, Module
 
 
 class LettersCNN(Module):
@@ -73,6 +73,57 @@ class LettersVGG(Module):
         return F.log_softmax(self.logits(x))
 
 
+class LettersVGGBN(Module):
+    """LettersVGG with batch normalisation after each convolution (the convolutions then need no bias).
+
+    x: (N, 1, 28, 28) -> log-probabilities (N, n_classes): conv3x3 1->32, BN, GELU, conv3x3 32->32, BN, pool2,
+    GELU, conv3x3 32->64, BN, GELU, conv3x3 64->64, BN, pool2, GELU, flatten 1024, fc 1024->128, GELU,
+    [dropout], fc 128->n_classes, log-softmax.  Trained with batch statistics; folded() gives the LettersVGG
+    that computes the same in eval mode, which is what is saved for reading (hdl_native/normalization.py).
+    """
+
+    def __init__(self, n_classes=26, dropout=0.0, seed=0):
+        rng = np.random.default_rng(seed)
+        self.c1 = Conv2d(1, 32, 3, bias=False, rng=rng)
+        self.c2 = Conv2d(32, 32, 3, bias=False, rng=rng)
+        self.c3 = Conv2d(32, 64, 3, bias=False, rng=rng)
+        self.c4 = Conv2d(64, 64, 3, bias=False, rng=rng)
+        self.fc1 = Linear(1024, 128, rng=rng)
+        self.fc2 = Linear(128, n_classes, rng=rng)
+        self.n1, self.n2, self.n3, self.n4 = (BatchNorm2d(c) for c in (32, 32, 64, 64))
+        self.pool = MaxPool2d(2)
+        self.dropout = Dropout(dropout, rng=np.random.default_rng(seed + 1)) if dropout > 0 else None
+        self.n_classes = n_classes
+
+    def logits(self, x):
+        x = F.gelu(self.pool(self.n2(self.c2(F.gelu(self.n1(self.c1(x)))))))
+        x = F.gelu(self.pool(self.n4(self.c4(F.gelu(self.n3(self.c3(x)))))))
+        x = F.gelu(self.fc1(F.flatten(x)))
+        if self.dropout is not None:
+            x = self.dropout(x)
+        return self.fc2(x)
+
+    def forward(self, x):
+        return F.log_softmax(self.logits(x))
+
+    def norms(self):
+        """[(convolution, its batch normalisation)] in order."""
+        return [(self.c1, self.n1), (self.c2, self.n2), (self.c3, self.n3), (self.c4, self.n4)]
+
+    def folded(self):
+        """The LettersVGG computing what this network computes in eval mode: each normalisation's
+        gamma (x - mean) / sqrt(var + eps) + beta folded into its convolution's weight and bias."""
+        plain = LettersVGG(self.n_classes)
+        for (conv, norm), target in zip(self.norms(), (plain.c1, plain.c2, plain.c3, plain.c4)):
+            scale = norm.gamma.value.astype(np.float64) / np.sqrt(norm.var.value.astype(np.float64) + norm.eps)
+            target.weight.data[...] = conv.weight.value * scale[:, None, None, None]
+            target.bias.data[...] = norm.beta.value - norm.mean.value * scale
+        for name in ("fc1", "fc2"):
+            getattr(plain, name).weight.data[...] = getattr(self, name).weight.value
+            getattr(plain, name).bias.data[...] = getattr(self, name).bias.value
+        return plain.eval()
+
+
 class DigitsMLP(Module):
     """The tutorial's digit network: 784 -> 128 -> ReLU -> 64 -> ReLU -> 10 -> log-softmax.
 
@@ -97,9 +148,9 @@ class DigitsMLP(Module):
         return F.log_softmax(self.logits(x))
 
 
-MODELS = {"letters-cnn": LettersCNN, "letters-vgg": LettersVGG, "digits-mlp": DigitsMLP}
+MODELS = {"letters-cnn": LettersCNN, "letters-vgg": LettersVGG, "letters-vgg-bn": LettersVGGBN, "digits-mlp": DigitsMLP}
 # The letter readers `hdl-native letters --model` trains (they take --dropout).
-LETTER_MODELS = ("letters-cnn", "letters-vgg")
+LETTER_MODELS = ("letters-cnn", "letters-vgg", "letters-vgg-bn")
 
 
 class CharRNN(Module):

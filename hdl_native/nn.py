@@ -63,13 +63,25 @@ class Module:
     def eval(self):
         return self.train(False)
 
+    def named_buffers(self, prefix=""):
+        """(dotted name, Tensor) for every array a module keeps and saves but does not train (the names in its
+        `buffer_names`, e.g. a batch normalisation's running mean and var), in definition order."""
+        for name in getattr(self, "buffer_names", ()):
+            yield prefix + name, getattr(self, name)
+        for name, child in self.named_children():
+            yield from child.named_buffers(f"{prefix}{name}.")
+
+    def named_arrays(self):
+        """{name: Tensor} of what a state saves: the parameters, then the buffers."""
+        return {**dict(self.named_parameters()), **dict(self.named_buffers())}
+
     def state_dict(self):
-        """{name: array copy} of every parameter."""
-        return {name: p.value.copy() for name, p in self.named_parameters()}
+        """{name: array copy} of every parameter and buffer."""
+        return {name: p.value.copy() for name, p in self.named_arrays().items()}
 
     def load_state_dict(self, state):
-        """Copy arrays into the parameters; names and shapes must match exactly."""
-        params = dict(self.named_parameters())
+        """Copy arrays into the parameters and buffers; names and shapes must match exactly."""
+        params = self.named_arrays()
         missing, unexpected = set(params) - set(state), set(state) - set(params)
         if missing or unexpected:
             raise ValueError(f"load_state_dict: missing {sorted(missing)}, unexpected {sorted(unexpected)}")
@@ -77,7 +89,10 @@ class Module:
             array = np.asarray(state[name])
             if array.shape != p.shape:
                 raise ValueError(f"load_state_dict: {name} has shape {array.shape}, model expects {p.shape}")
-            p.data[...] = array  # in place: an optimiser's flat views of the parameters stay valid
+            if p.requires_grad:
+                p.data[...] = array  # in place: an optimiser's flat views of the parameters stay valid
+            else:
+                p.assign(array.astype(p.dtype, copy=True))  # a buffer: a new value, so graphs reading it recompute
 
     def num_parameters(self):
         return sum(int(np.prod(p.shape)) for p in self.parameters())
@@ -141,6 +156,41 @@ class Dropout(Module):
 
     def forward(self, x):
         return F.dropout(x, self.p, self.rng, self.training_flag)
+
+    def train(self, mode=True):
+        super().train(mode)
+        if bool(self.training_flag.value) != mode:
+            self.training_flag.assign(np.float32(mode))
+        return self
+
+
+class BatchNorm2d(Module):
+    """Batch normalisation of C channels: x (N, C, H, W) -> (N, C, H, W).
+
+    gamma (ones) and beta (zeros) are trained (not decayed: hdl_native.weights.is_weight).  While training,
+    each batch is standardised by its own statistics, and the buffers `mean` and `var` follow them as running
+    averages (momentum 0.1, as PyTorch's); in eval mode every image is standardised by `mean` and `var`, so it
+    reads the same alone as in a batch.  The buffers are saved with the parameters (Module.named_buffers).
+    Like Dropout, every graph it builds reads a 0-d training flag leaf that ``train()``/``eval()`` assign.
+    """
+
+    def __init__(self, channels, eps=1e-5, momentum=0.1):
+        self.gamma = Parameter(np.ones(channels, dtype=DEFAULT_DTYPE), "gamma")
+        self.beta = Parameter(np.zeros(channels, dtype=DEFAULT_DTYPE), "beta")
+        self.mean = Tensor(np.zeros(channels, dtype=DEFAULT_DTYPE), name="bn_mean")
+        self.var = Tensor(np.ones(channels, dtype=DEFAULT_DTYPE), name="bn_var")
+        self.eps, self.momentum = eps, momentum
+        self.buffer_names = ("mean", "var")
+        self.training_flag = Tensor(np.float32(1.0), name="bn_training")
+
+    def forward(self, x):
+        return F.batch_norm2d(x, self.gamma, self.beta, self.mean, self.var, self.training_flag, self.eps,
+                              self.momentum)
+
+    def set_statistics(self, mean, var):
+        """Store the mean and variance (C,) that eval mode standardises by."""
+        self.mean.assign(np.asarray(mean, dtype=DEFAULT_DTYPE))
+        self.var.assign(np.asarray(var, dtype=DEFAULT_DTYPE))
 
     def train(self, mode=True):
         super().train(mode)

@@ -8,13 +8,18 @@ import numpy as np
 SMALL_SQUARE = 1e-4  # a value whose square is below this counts as small (the tutorial's threshold)
 
 
+NOT_WEIGHTS = ("bias", "gamma", "beta")  # biases, and a batch normalisation's scale and shift (nn.BatchNorm2d)
+
+
 def is_weight(name):
-    """True for a parameter name that weight decay and pruning act on: anything but a bias."""
-    return not name.endswith("bias")
+    """True for a parameter name that weight decay and pruning act on: anything but a bias or a normalisation's
+    gamma and beta (as PyTorch users commonly leave them out of decay)."""
+    return not name.endswith(NOT_WEIGHTS)
 
 
 def named_weights(model):
-    """(name, parameter) for every parameter of `model` but the biases: the ones weight decay acts on."""
+    """(name, parameter) for every parameter of `model` but the biases and normalisations' gamma and beta: the
+    ones weight decay acts on."""
     return [(name, p) for name, p in model.named_parameters() if is_weight(name)]
 
 

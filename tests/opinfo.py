@@ -236,6 +236,48 @@ def dropout_ref(x, p):
     return x * keep / (1.0 - p)
 
 
+def stored_statistics(channels):
+    """The mean and variance (C,) a batch normalisation holds for eval mode, fixed per channel count."""
+    rng = np.random.default_rng(11)
+    return rng.standard_normal(channels), 0.5 + rng.random(channels)
+
+
+def batch_norm(x, gamma, beta, training):
+    """F.batch_norm2d with stored_statistics as the stored mean and var (no gradient reaches them)."""
+    mean, var = (stat.astype(x.dtype) for stat in stored_statistics(x.shape[1]))
+    return F.batch_norm2d(x, gamma, beta, mean, var, training=training)
+
+
+def batch_norm_statistics(x, training):
+    """(mean, var) (1, C, 1, 1) that standardise x: its own over N, H, W (biased variance) while training."""
+    if not training:
+        return (stat[None, :, None, None] for stat in stored_statistics(x.shape[1]))
+    mean = x.mean(axis=(0, 2, 3), keepdims=True)
+    return mean, ((x - mean) ** 2).mean(axis=(0, 2, 3), keepdims=True)
+
+
+def batch_norm_ref(x, gamma, beta, training, eps=1e-5):
+    mean, var = batch_norm_statistics(x, training)
+    return gamma[None, :, None, None] * (x - mean) / np.sqrt(var + eps) + beta[None, :, None, None]
+
+
+def batch_norm_grad(grad_output, x, gamma, beta, training, eps=1e-5):
+    """Written out from the chain rule through the batch's mean and variance, as Ioffe and Szegedy give it."""
+    mean, var = batch_norm_statistics(x, training)
+    inv_std = 1.0 / np.sqrt(var + eps)
+    x_hat = (x - mean) * inv_std
+    g = gamma[None, :, None, None]
+    grad_x_hat = grad_output * g
+    if training:
+        count = x.shape[0] * x.shape[2] * x.shape[3]
+        grad_var = (grad_x_hat * (x - mean)).sum(axis=(0, 2, 3), keepdims=True) * -0.5 * inv_std ** 3
+        grad_mean = -(grad_x_hat * inv_std).sum(axis=(0, 2, 3), keepdims=True)
+        grad_x = grad_x_hat * inv_std + grad_var * 2.0 * (x - mean) / count + grad_mean / count
+    else:
+        grad_x = grad_x_hat * inv_std
+    return [grad_x, (grad_output * x_hat).sum(axis=(0, 2, 3)), grad_output.sum(axis=(0, 2, 3))]
+
+
 def nll_ref(log_probs, labels):
     return -log_probs[np.arange(len(labels)), labels].mean()
 
@@ -430,6 +472,13 @@ OPS = [
     OpInfo("F.nll_loss", F.nll_loss, nll_ref, [Sample("5x4", logits_and_labels(5, 4))]),
     OpInfo("F.dropout", lambda a, p: F.dropout(a, p, rng=FixedUniform(7)), dropout_ref, [
         Sample("p0.3", normal(4, 6), {"p": 0.3})]),
+    OpInfo("F.batch_norm2d", batch_norm, batch_norm_ref, [
+        Sample("training", normals((3, 4, 5, 6), (4,), (4,)), {"training": True}),
+        Sample("eval", normals((2, 3, 4, 5), (3,), (3,)), {"training": False}),
+        Sample("one-pixel-each", normals((5, 2, 1, 1), (2,), (2,)), {"training": True}),
+        Sample("letters-conv1-threaded", normals((4, 32, 26, 26), (32,), (32,)), {"training": True}, gradcheck=False),
+        Sample("eval-threaded", normals((4, 32, 26, 26), (32,), (32,)), {"training": False}, gradcheck=False)],
+        reference_grad=batch_norm_grad),
     OpInfo("F.linear", F.linear, linear_ref, [
         Sample("4x5-3", normals((4, 5), (3, 5), (3,))),
         Sample("no-bias", normals((4, 5), (3, 5))),

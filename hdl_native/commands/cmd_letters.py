@@ -35,7 +35,9 @@ def add_arguments(parser):
     parser.add_argument("--model", metavar="NAME|STATE", default=None,
                         help="the network: letters-cnn, the tutorial's (3 convolutions, 137,178 parameters), or "
                              "letters-vgg, two convolutions before each pool (about 200,000 parameters, 2.7x the work "
-                             "per image); or a state file to start from (as --init) (default: the resumed STATE's or "
+                             "per image), or letters-vgg-bn, the same with batch normalisation after each convolution "
+                             "(--export writes it folded into a letters-vgg); or a state file to start from (as "
+                             "--init) (default: the resumed STATE's or "
                              "--init's network, else letters-cnn)")
     parser.add_argument("--lr", type=LEARNING_RATE, default=0.01,
                         help=f"SGD learning rate, {LEARNING_RATE.allowed} (default: 0.01)")

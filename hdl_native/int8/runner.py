@@ -76,16 +76,20 @@ class Int8Classifier:
 
 
 def layer_plan(model):
-    """[(layer, pool size)] in order; every layer but the last is followed by a GELU."""
-    from ..models import LettersCNN, LettersVGG
+    """[(layer, pool size)] in order; every layer but the last is followed by a GELU.  A reader trained with
+    batch normalisation runs as the LettersVGG it folds into (models.LettersVGGBN.folded)."""
+    from ..models import LettersCNN, LettersVGG, LettersVGGBN
 
+    if isinstance(model, LettersVGGBN):
+        model = model.folded()
     if isinstance(model, LettersCNN):
         return [(model.c1, CONV_POOL), (model.c2, CONV_POOL), (model.c3, CONV_POOL),
                 (model.fc1, 1), (model.fc2, 1), (model.fc3, 1)]
     if isinstance(model, LettersVGG):
         return [(model.c1, 1), (model.c2, CONV_POOL), (model.c3, 1), (model.c4, CONV_POOL),
                 (model.fc1, 1), (model.fc2, 1)]
-    raise TypeError(f"int8 runs the letter readers (LettersCNN, LettersVGG), not a {type(model).__name__}")
+    raise TypeError(f"int8 runs the letter readers (LettersCNN, LettersVGG, LettersVGGBN), "
+                    f"not a {type(model).__name__}")
 
 
 def as_conv_weight(weight, in_channels):
@@ -122,9 +126,9 @@ def state_ranges(model, normalization, images):
     as its state says ({"mean", "std"}, None: MNIST's), for the state's "int8_ranges" entry; None for a model
     the int8 kernels do not run.  `calibrate` and the fine-tune store it."""
     from ..data.augment import MNIST_MEAN, MNIST_STD
-    from ..models import LettersCNN, LettersVGG
+    from ..models import LettersCNN, LettersVGG, LettersVGGBN
 
-    if not isinstance(model, (LettersCNN, LettersVGG)) or len(images) == 0:
+    if not isinstance(model, (LettersCNN, LettersVGG, LettersVGGBN)) or len(images) == 0:
         return None
     normalization = normalization or {"mean": MNIST_MEAN, "std": MNIST_STD}
     return activation_ranges(model, calibration_sample(images, normalization["mean"], normalization["std"]))

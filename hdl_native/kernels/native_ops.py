@@ -16,7 +16,7 @@ import threading
 
 import numpy as np
 
-from .._native import activations, conv2d, matmul, maxpool, optim
+from .._native import activations, conv2d, matmul, maxpool, normalization, optim
 from ..threads import get_num_threads, threads_for
 from .blas_threads import pin_single_threaded_blas
 from .native_recurrent import NativeRecurrentOps
@@ -194,6 +194,19 @@ class NativeOps(NativeRecurrentOps, NumpyOps):
             grad_b = np.empty(weight.shape[0], dtype=x.dtype)
             matmul.column_sums(grad_output, grad_b, threads_for(grad_output.size))
         return grad_x, grad_w, grad_b
+
+    # ------------------------------------------------------------ batch normalisation
+    def channel_sums(self, a, b):
+        check_arrays(("a", a, "NCL"), ("b", b, "NCL"))
+        sum_a, sum_ab = np.empty(a.shape[1]), np.empty(a.shape[1])
+        normalization.channel_sums(a, b, sum_a, sum_ab, threads_for(a.size))
+        return sum_a, sum_ab
+
+    def channel_affine(self, a, b, p, q, r):
+        check_arrays(("a", a, "NCL"), ("b", b, "NCL"), ("p", p, "C"), ("q", q, "C"), ("r", r, "C"))
+        out = np.empty_like(a)
+        normalization.channel_affine(a, b, p, q, r, out, threads_for(a.size))
+        return out
 
     # ------------------------------------------------------------ activations
     def gelu_forward(self, x):

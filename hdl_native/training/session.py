@@ -141,8 +141,8 @@ class Session:
             summary["mpi_ranks"] = self.parallel.world.size  # images_per_s counts the images of all of them
         if self.log is not None:
             summary["db"] = str(config.db)
-        if config.export:
-            save_checkpoint(config.export, model, None,
+        if config.export:  # a network trained with batch normalisation is exported folded (models.LettersVGGBN)
+            save_checkpoint(config.export, model.folded() if hasattr(model, "folded") else model, None,
                             **{**self.saved_entries(), **self.trainer.state(), "test_report": summary})
             print(f"wrote the model to {config.export}")
         if config.json_summary:
