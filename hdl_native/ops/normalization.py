@@ -18,7 +18,9 @@ class BatchNorm2d(LayerOp):
     Inputs: x (N, C, H, W), gamma (C,), beta (C,), mean (C,) and var (C,) (used when not training), and the 0-d
     training flag.  While training, the batch's own mean and (biased) variance are used, and with a `momentum`
     the stored mean and var arrays are moved towards them in place (running averages, as PyTorch keeps them,
-    with the unbiased variance); nothing reads them while training.  No gradient reaches them.
+    with the unbiased variance); nothing reads them while training, and the leaves' versions are left alone:
+    switching to eval mode assigns the flag, which makes every node reading them compute again.  No gradient
+    reaches them.
     """
 
     name = "batch_norm2d"
