@@ -61,10 +61,13 @@ class LettersVGG(Module):
         self.dropout = Dropout(dropout, rng=np.random.default_rng(seed + 1)) if dropout > 0 else None
         self.n_classes = n_classes
 
-    def logits(self, x):
+    def features(self, x):
+        """The convolutions: (N, 1, 28, 28) -> (N, 64, 4, 4)."""
         x = F.gelu(self.pool(self.c2(F.gelu(self.c1(x)))))
-        x = F.gelu(self.pool(self.c4(F.gelu(self.c3(x)))))
-        x = F.gelu(self.fc1(F.flatten(x)))
+        return F.gelu(self.pool(self.c4(F.gelu(self.c3(x)))))
+
+    def logits(self, x):
+        x = F.gelu(self.fc1(F.flatten(self.features(x))))
         if self.dropout is not None:
             x = self.dropout(x)
         return self.fc2(x)
@@ -73,13 +76,13 @@ class LettersVGG(Module):
         return F.log_softmax(self.logits(x))
 
 
-class LettersVGGBN(Module):
+class LettersVGGBN(LettersVGG):
     """LettersVGG with batch normalisation after each convolution (the convolutions then need no bias).
 
     x: (N, 1, 28, 28) -> log-probabilities (N, n_classes): conv3x3 1->32, BN, GELU, conv3x3 32->32, BN, pool2,
     GELU, conv3x3 32->64, BN, GELU, conv3x3 64->64, BN, pool2, GELU, flatten 1024, fc 1024->128, GELU,
     [dropout], fc 128->n_classes, log-softmax.  Trained with batch statistics; folded() gives the LettersVGG
-    that computes the same in eval mode, which is what is saved for reading (hdl_native/normalization.py).
+    that computes the same in eval mode, which `letters --export` saves for reading.
     """
 
     def __init__(self, n_classes=26, dropout=0.0, seed=0):
@@ -95,16 +98,9 @@ class LettersVGGBN(Module):
         self.dropout = Dropout(dropout, rng=np.random.default_rng(seed + 1)) if dropout > 0 else None
         self.n_classes = n_classes
 
-    def logits(self, x):
+    def features(self, x):
         x = F.gelu(self.pool(self.n2(self.c2(F.gelu(self.n1(self.c1(x)))))))
-        x = F.gelu(self.pool(self.n4(self.c4(F.gelu(self.n3(self.c3(x)))))))
-        x = F.gelu(self.fc1(F.flatten(x)))
-        if self.dropout is not None:
-            x = self.dropout(x)
-        return self.fc2(x)
-
-    def forward(self, x):
-        return F.log_softmax(self.logits(x))
+        return F.gelu(self.pool(self.n4(self.c4(F.gelu(self.n3(self.c3(x)))))))
 
     def norms(self):
         """[(convolution, its batch normalisation)] in order."""
