@@ -49,12 +49,14 @@ class LettersVGG(Module):
     log-softmax.  About 200,000 parameters and 2.7 times the LettersCNN's multiply-adds per image.
     """
 
+    conv_bias = True  # LettersVGGBN: False (the normalisation after each convolution shifts it)
+
     def __init__(self, n_classes=26, dropout=0.0, seed=0):
         rng = np.random.default_rng(seed)
-        self.c1 = Conv2d(1, 32, 3, rng=rng)
-        self.c2 = Conv2d(32, 32, 3, rng=rng)
-        self.c3 = Conv2d(32, 64, 3, rng=rng)
-        self.c4 = Conv2d(64, 64, 3, rng=rng)
+        self.c1 = Conv2d(1, 32, 3, bias=self.conv_bias, rng=rng)
+        self.c2 = Conv2d(32, 32, 3, bias=self.conv_bias, rng=rng)
+        self.c3 = Conv2d(32, 64, 3, bias=self.conv_bias, rng=rng)
+        self.c4 = Conv2d(64, 64, 3, bias=self.conv_bias, rng=rng)
         self.fc1 = Linear(1024, 128, rng=rng)
         self.fc2 = Linear(128, n_classes, rng=rng)
         self.pool = MaxPool2d(2)
@@ -85,18 +87,11 @@ class LettersVGGBN(LettersVGG):
     that computes the same in eval mode, which `letters --export` saves for reading.
     """
 
+    conv_bias = False
+
     def __init__(self, n_classes=26, dropout=0.0, seed=0):
-        rng = np.random.default_rng(seed)
-        self.c1 = Conv2d(1, 32, 3, bias=False, rng=rng)
-        self.c2 = Conv2d(32, 32, 3, bias=False, rng=rng)
-        self.c3 = Conv2d(32, 64, 3, bias=False, rng=rng)
-        self.c4 = Conv2d(64, 64, 3, bias=False, rng=rng)
-        self.fc1 = Linear(1024, 128, rng=rng)
-        self.fc2 = Linear(128, n_classes, rng=rng)
+        super().__init__(n_classes, dropout, seed)
         self.n1, self.n2, self.n3, self.n4 = (BatchNorm2d(c) for c in (32, 32, 64, 64))
-        self.pool = MaxPool2d(2)
-        self.dropout = Dropout(dropout, rng=np.random.default_rng(seed + 1)) if dropout > 0 else None
-        self.n_classes = n_classes
 
     def features(self, x):
         x = F.gelu(self.pool(self.n2(self.c2(F.gelu(self.n1(self.c1(x)))))))
@@ -144,7 +139,8 @@ class DigitsMLP(Module):
         return F.log_softmax(self.logits(x))
 
 
-MODELS = {"letters-cnn": LettersCNN, "letters-vgg": LettersVGG, "letters-vgg-bn": LettersVGGBN, "digits-mlp": DigitsMLP}
+MODELS = {"letters-cnn": LettersCNN, "letters-vgg": LettersVGG, "letters-vgg-bn": LettersVGGBN,
+          "digits-mlp": DigitsMLP}
 # The letter readers `hdl-native letters --model` trains (they take --dropout).
 LETTER_MODELS = ("letters-cnn", "letters-vgg", "letters-vgg-bn")
 

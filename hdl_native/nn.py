@@ -54,8 +54,12 @@ class Module:
             p.zero_grad()
 
     def train(self, mode=True):
-        """Switch training behaviour (dropout) on or off, for this module and its children."""
+        """Switch training behaviour (dropout, batch normalisation) on or off, for this module and its children.
+        A module whose graphs read a 0-d `training_flag` leaf has it assigned, so cached values recompute."""
         self.training = mode
+        flag = getattr(self, "training_flag", None)
+        if flag is not None and bool(flag.value) != mode:
+            flag.assign(np.float32(mode))
         for _, child in self.named_children():
             child.train(mode)
         return self
@@ -157,12 +161,6 @@ class Dropout(Module):
     def forward(self, x):
         return F.dropout(x, self.p, self.rng, self.training_flag)
 
-    def train(self, mode=True):
-        super().train(mode)
-        if bool(self.training_flag.value) != mode:
-            self.training_flag.assign(np.float32(mode))
-        return self
-
 
 class BatchNorm2d(Module):
     """Batch normalisation of C channels: x (N, C, H, W) -> (N, C, H, W).
@@ -191,12 +189,6 @@ class BatchNorm2d(Module):
         """Store the mean and variance (C,) that eval mode standardises by."""
         self.mean.assign(np.asarray(mean, dtype=DEFAULT_DTYPE))
         self.var.assign(np.asarray(var, dtype=DEFAULT_DTYPE))
-
-    def train(self, mode=True):
-        super().train(mode)
-        if bool(self.training_flag.value) != mode:
-            self.training_flag.assign(np.float32(mode))
-        return self
 
 
 class Function(Module):

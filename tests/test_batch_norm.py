@@ -3,7 +3,7 @@ convolution, and a letter reader trained with it end to end (the op's gradients:
 import numpy as np
 import pytest
 
-from hdl_native.checkpoint import load_checkpoint, load_model, save_checkpoint
+from hdl_native.checkpoint import load_checkpoint, load_model, save_checkpoint, save_entries
 from hdl_native.cli import main
 from hdl_native.errors import HDLError
 from hdl_native.models import LettersVGG, LettersVGGBN
@@ -94,7 +94,6 @@ def test_a_state_without_the_statistics_is_refused_naming_them(tmp_path):
     save_checkpoint(tmp_path / "bn.hdl", model)
     state = load_checkpoint(tmp_path / "bn.hdl")
     del state["params"]["n2.var"]
-    from hdl_native.checkpoint import save_entries
     save_entries(tmp_path / "cut.hdl", {k: v for k, v in state.items() if k != "format_version"})
     with pytest.raises(HDLError, match=r"missing \['n2.var'\]"):
         load_model(tmp_path / "cut.hdl")

@@ -26,7 +26,8 @@ THREADS=${THREADS:-2}
 MIXTURE=letters:4,unipen,nistvowels,chars74k,nonletters
 mkdir -p "$OUT_DIR"
 hdl-native letters --model "$MODEL" --dataset "$MIXTURE" --balance-classes --holdout "$HOLDOUT" \
-    --adam ${ALPHA:+--alpha "$ALPHA"} --lr-schedule cosine --epochs "$EPOCHS" --distort 1 --touching "$TOUCHING" --seed 0 --threads "$THREADS" \
+    --adam ${ALPHA:+--alpha "$ALPHA"} --lr-schedule cosine --epochs "$EPOCHS" --distort 1 --touching "$TOUCHING" \
+    --seed 0 --threads "$THREADS" \
     --validate-every 2000 --no-db --quiet --force \
     --out "$OUT_DIR/training-state.hdl" --export "$OUT_DIR/uncalibrated.hdl" --json | tail -n 1 > "$OUT_DIR/train.json"
 hdl-native calibrate "$OUT_DIR/uncalibrated.hdl" --out "$OUT_DIR/letters.hdl" --threads "$THREADS" --force --json \

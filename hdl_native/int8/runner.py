@@ -126,9 +126,9 @@ def state_ranges(model, normalization, images):
     as its state says ({"mean", "std"}, None: MNIST's), for the state's "int8_ranges" entry; None for a model
     the int8 kernels do not run.  `calibrate` and the fine-tune store it."""
     from ..data.augment import MNIST_MEAN, MNIST_STD
-    from ..models import LettersCNN, LettersVGG, LettersVGGBN
+    from ..models import LettersCNN, LettersVGG
 
-    if not isinstance(model, (LettersCNN, LettersVGG, LettersVGGBN)) or len(images) == 0:
+    if not isinstance(model, (LettersCNN, LettersVGG)) or len(images) == 0:  # LettersVGGBN is a LettersVGG
         return None
     normalization = normalization or {"mean": MNIST_MEAN, "std": MNIST_STD}
     return activation_ranges(model, calibration_sample(images, normalization["mean"], normalization["std"]))
