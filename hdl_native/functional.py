@@ -28,9 +28,10 @@ def reshape(x, shape):
     return x.reshape(shape)
 
 
-def cross_entropy(logits, labels):
-    """Mean cross-entropy of raw logits (N, F) against integer labels (N,)."""
-    return ops.CrossEntropy.apply(logits, labels)
+def cross_entropy(logits, labels, label_smoothing=0.0):
+    """Mean cross-entropy of raw logits (N, F) against integer labels (N,); with label_smoothing e the target
+    gives each label 1 - e and spreads e evenly over all F classes (PyTorch's label_smoothing)."""
+    return ops.CrossEntropy.apply(logits, labels, label_smoothing=label_smoothing)
 
 
 def nll_loss(log_probs, labels):

@@ -148,14 +148,16 @@ def log_softmax_grad(grad_output, x):
     return [grad_output - softmax(x) * grad_output.sum(axis=1, keepdims=True)]
 
 
-def cross_entropy_ref(x, labels):
-    return -log_softmax_ref(x)[np.arange(len(labels)), labels].mean()
+def cross_entropy_ref(x, labels, label_smoothing=0.0):
+    target = np.full(x.shape, label_smoothing / x.shape[1])
+    target[np.arange(len(labels)), labels] += 1.0 - label_smoothing
+    return -(target * log_softmax_ref(x)).sum(axis=1).mean()
 
 
-def cross_entropy_grad(grad_output, x, labels):
-    grad = softmax(x)
-    grad[np.arange(len(labels)), labels] -= 1.0
-    return [grad * grad_output / len(labels)]
+def cross_entropy_grad(grad_output, x, labels, label_smoothing=0.0):
+    target = np.full(x.shape, label_smoothing / x.shape[1])
+    target[np.arange(len(labels)), labels] += 1.0 - label_smoothing
+    return [(softmax(x) - target) * grad_output / len(labels)]
 
 
 def linear_ref(x, weight, bias=None):
@@ -467,7 +469,10 @@ OPS = [
         reference_grad=log_softmax_grad),
     OpInfo("F.cross_entropy", F.cross_entropy, cross_entropy_ref, [
         Sample("5x4", logits_and_labels(5, 4)),
-        Sample("1300x26", logits_and_labels(1300, 26, scale=10.0), gradcheck=False)],
+        Sample("1300x26", logits_and_labels(1300, 26, scale=10.0), gradcheck=False),
+        Sample("5x4-smoothed", logits_and_labels(5, 4), {"label_smoothing": 0.1}),
+        Sample("1300x26-smoothed", logits_and_labels(1300, 26, scale=10.0), {"label_smoothing": 0.3},
+               gradcheck=False)],
         reference_grad=cross_entropy_grad),
     OpInfo("F.nll_loss", F.nll_loss, nll_ref, [Sample("5x4", logits_and_labels(5, 4))]),
     OpInfo("F.dropout", lambda a, p: F.dropout(a, p, rng=FixedUniform(7)), dropout_ref, [

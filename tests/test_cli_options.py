@@ -62,6 +62,8 @@ ISSUE_CASES = [
     ("letters", "--touching", "nan", "a finite number from 0 to 1"),
     ("letters", "--lead-in", "1.5", "a finite number from 0 to 1"),
     ("letters", "--lead-in", "-0.1", "a finite number from 0 to 1"),
+    ("letters", "--label-smoothing", "0.6", "a finite number from 0 to 0.5"),
+    ("letters", "--label-smoothing", "nan", "a finite number from 0 to 0.5"),
     ("letters", "--threads", "0", "an integer from 1 to 1024"),
     ("digits", "--threads", "-1", "an integer from 1 to 1024"),
     ("letters", "--threads", "100000", "an integer from 1 to 1024"),

@@ -276,6 +276,21 @@ class NumpyOps(NumpyRecurrentOps):
         grad *= grad_output / n
         return grad
 
+    def uniform_cross_entropy(self, logits):
+        """Mean over the batch of the cross-entropy against the uniform target, the mean over the F classes of
+        -log softmax(logits): logsumexp(z) - mean(z) per row (no log of a probability that underflowed).
+        logits: (N, F) -> float (label smoothing's second term)."""
+        top = logits.max(axis=1, keepdims=True)
+        log_sum_exp = np.log(np.exp(logits - top).sum(axis=1)) + top[:, 0]
+        return float(np.mean(log_sum_exp - logits.mean(axis=1)))
+
+    def smooth_cross_entropy_grad(self, grad_nll, probs, smoothing, grad_output):
+        """(1 - e) x grad_nll + e x d uniform_cross_entropy / d logits, whose second part is (softmax - 1/F) / N
+        x grad_output: the gradient of a label-smoothed cross-entropy.  grad_nll, probs: (N, F) -> (N, F)."""
+        n, classes = probs.shape
+        grad_uniform = (probs - probs.dtype.type(1.0 / classes)) * probs.dtype.type(grad_output / n)
+        return ((1.0 - smoothing) * grad_nll + smoothing * grad_uniform).astype(grad_nll.dtype, copy=False)
+
     def nll_loss_forward(self, log_probs, labels):
         """Mean of -log_probs[i, labels[i]]. log_probs: (N, F), labels: (N,) ints in [0, F) -> 0-d."""
         labels = check_labels("nll_loss", labels, log_probs.shape[0], log_probs.shape[1])

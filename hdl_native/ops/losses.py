@@ -3,6 +3,8 @@
 The label range is checked once, by the backend's loss kernel; ``infer``
 checks shapes and that the labels are an integer tensor.
 """
+import numpy as np
+
 from ..kernels import get_ops
 from .base import FloatOp
 
@@ -19,17 +21,34 @@ class LossOp(FloatOp):
 
 
 class CrossEntropy(LossOp):
-    """Fused log-softmax + mean NLL: scores are raw logits (N, F), labels (N,) -> 0-d."""
+    """Fused log-softmax + mean NLL: scores are raw logits (N, F), labels (N,) -> 0-d.
+
+    With label_smoothing e the target is (1 - e) x one-hot + e / F spread over every class, as PyTorch's
+    ``cross_entropy(..., label_smoothing=e)``: loss = (1 - e) x NLL + e x mean over the F classes of -log p,
+    gradient (softmax - target) / N.
+    """
 
     name = "cross_entropy"
 
+    def __init__(self, label_smoothing=0.0):
+        if not 0.0 <= label_smoothing < 1.0:
+            raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1), got {label_smoothing}")
+        self.smoothing = float(label_smoothing)
+
     def forward(self, logits, labels):
         self.labels = labels
-        loss, self.probs = get_ops().cross_entropy_forward(self.as_float(logits), labels)
-        return loss
+        logits = self.as_float(logits)
+        loss, self.probs = get_ops().cross_entropy_forward(logits, labels)
+        if not self.smoothing:
+            return loss
+        uniform = get_ops().uniform_cross_entropy(logits)
+        return np.asarray((1.0 - self.smoothing) * loss + self.smoothing * uniform, dtype=loss.dtype)
 
     def backward(self, grad, needs):
-        return get_ops().cross_entropy_backward(self.probs, self.labels, float(grad)), None
+        grad_nll = get_ops().cross_entropy_backward(self.probs, self.labels, float(grad))
+        if not self.smoothing:
+            return grad_nll, None
+        return get_ops().smooth_cross_entropy_grad(grad_nll, self.probs, self.smoothing, float(grad)), None
 
 
 class NLLLoss(LossOp):

@@ -22,6 +22,8 @@ TRAINED_MODEL_WEIGHT_DECAY = 0.08
 DISTORT = finite_float(0, 4)
 TOUCHING = probability()
 LEAD_IN = probability()
+# at 1 every target is uniform and nothing is learnt; PyTorch's ImageNet recipes use 0.1
+LABEL_SMOOTHING = finite_float(0, 0.5)
 
 
 def recorded_touching(settings, path):
@@ -80,6 +82,7 @@ class RunConfig:
     weight_decay: float = 0.0          # decoupled: each step the weights (not biases) shrink by lr x this
     l2: float = 0.0                    # factor on the sum of squared weights (biases excluded) added to the loss
     l2_warmup: float = 0.0             # epochs over which that factor rises linearly from 0
+    label_smoothing: float = 0.0       # the training targets give the label 1 - this, the rest spread evenly
     augment: bool = False              # shift/flip training images (the tutorial's mutations)
     augment_validation: bool = False   # the same for validation images, and report augmented test accuracy
     distort: float = 0.0               # strength of rotation/shear/scale/elastic/stroke distortions (0 = off)
@@ -110,7 +113,7 @@ class RunConfig:
             batch_size=args.batch_size, epochs=args.epochs,
             max_batches=args.max_batches, max_seconds=args.max_minutes * 60.0 if args.max_minutes else None,
             lr_schedule=args.lr_schedule, weight_decay=args.weight_decay, l2=args.l2,
-            l2_warmup=args.l2_warmup, augment=args.mut_on_learn,
+            l2_warmup=args.l2_warmup, label_smoothing=args.label_smoothing, augment=args.mut_on_learn,
             augment_validation=args.mut_on_validate, distort=args.distort, touching=args.touching,
             lead_in=args.lead_in,
             validate_every=args.validate_every,
@@ -171,6 +174,11 @@ def add_training_arguments(parser, command, default_epochs, default_validate_eve
                         help="raise the --l2 factor linearly from 0 to FACTOR over this many epochs "
                              f"(counted from the first batch of this model's training), {NON_NEGATIVE.allowed} "
                              "(default: 0, full strength at once)")
+    parser.add_argument("--label-smoothing", type=LABEL_SMOOTHING, default=0.0, metavar="E",
+                        help="train against targets that give the true class 1 - E and spread E evenly over all the "
+                             "classes (PyTorch's label_smoothing); the loss the progress bar shows then includes "
+                             f"that spread, validation and test losses do not, {LABEL_SMOOTHING.allowed} "
+                             "(default: 0, off)")
     parser.add_argument("--mut-on-learn", action="store_true",
                         help="augment training images: random shift of -2..+2 pixels each way and 5 flipped pixels")
     parser.add_argument("--distort", type=DISTORT, default=0.0, metavar="STRENGTH",

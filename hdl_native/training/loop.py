@@ -33,11 +33,11 @@ from .sqlite_log import Progress, should_log_parameters
 class TrainingGraph:
     """Placeholders, logits, data loss and total loss of `model`, built once."""
 
-    def __init__(self, model, l2=0.0):
+    def __init__(self, model, l2=0.0, label_smoothing=0.0):
         self.images = Tensor.placeholder((None, 1, 28, 28), name="images")
         self.labels = Tensor.placeholder((None,), dtype=np.int64, name="labels")
         self.logits = model.logits(self.images)
-        self.data_loss = F.cross_entropy(self.logits, self.labels)
+        self.data_loss = F.cross_entropy(self.logits, self.labels, label_smoothing=label_smoothing)
         self.loss = self.data_loss
         self.l2_factor = None  # () placeholder holding the current --l2 factor
         if l2:
@@ -64,7 +64,7 @@ class Trainer:
     def __init__(self, model, optimizer, config, train, validation=None, log=None, weights=None, parallel=None):
         self.model, self.optimizer, self.config = model, optimizer, config
         self.validation, self.log, self.parallel = validation, log, parallel
-        self.graph = TrainingGraph(model, config.l2)
+        self.graph = TrainingGraph(model, config.l2, config.label_smoothing)
         self.evaluator = Evaluator(model) if validation else None
         self.feed = TrainingFeed(*train, config)
         self.batcher = Batcher(len(self.feed), config.batch_size, config.seed, weights=weights)

@@ -216,4 +216,6 @@ def describe_optimizer(config):
         parts.append(f"weight decay {config.weight_decay:g}")
     if config.l2:
         parts.append(f"l2 {config.l2:g}")
+    if config.label_smoothing:
+        parts.append(f"label smoothing {config.label_smoothing:g}")
     return ", ".join(parts)
