@@ -132,3 +132,13 @@ def test_int8_reads_a_bn_reader_as_the_vgg_it_folds_into():
     as_folded = Int8Classifier.from_float(model.folded(), calibration_images=images)(images, n_threads=1)
     np.testing.assert_array_equal(as_trained, as_folded)
     assert (as_trained.argmax(axis=1) == run(model, images).argmax(axis=1)).mean() >= 5 / 6
+
+
+def test_quantize_names_what_stays_float32_in_a_bn_reader(tmp_path, capsys):
+    save_checkpoint(tmp_path / "bn.hdl", trained_bn_reader(steps=1))
+    assert main(["quantize", str(tmp_path / "bn.hdl"), "--bits", "8", "--out", str(tmp_path / "q.hdl")]) == 0
+    printed = capsys.readouterr().out
+    assert "  biases, gamma, beta, mean, var stay float32 (" in printed
+    save_checkpoint(tmp_path / "plain.hdl", LettersVGG())
+    assert main(["quantize", str(tmp_path / "plain.hdl"), "--bits", "8", "--out", str(tmp_path / "p.hdl")]) == 0
+    assert "  biases stay float32 (" in capsys.readouterr().out

@@ -78,7 +78,8 @@ def run(args):
     for error in result.errors:
         print(f"  {error.name:<11} {str(error.shape):<16} max error {error.max_abs:.2e}   "
               f"rms error {error.rms:.2e} ({100 * error.rms / max(error.rms_weight, 1e-30):.1f}% of the rms weight)")
-    print(f"  biases stay float32 ({result.n_float_values} values)")
+    kinds = ", ".join("biases" if kind == "bias" else kind for kind in result.float_kinds) or "nothing else"
+    print(f"  {kinds} stay float32 ({result.n_float_values} values)")
     print(f"  {result.n_bytes} bytes = {100 * result.n_bytes / result.float_bytes:.1f}% of the float32 state "
           f"({result.float_bytes} bytes; the source file has {result.source_bytes})")
     summary = result.as_json()

@@ -46,7 +46,8 @@ class QuantizedState:
     n_bytes: int
     float_bytes: int   # the same state with float32 weights (what --out would be without quantising)
     source_bytes: int  # the source file as given (it may hold optimiser moments as well)
-    n_float_values: int  # the values kept as float32 (biases)
+    n_float_values: int  # the values kept as float32 (biases; a batch normalisation's scales, shifts, statistics)
+    float_kinds: tuple  # what those are, by the last part of their names: ('bias',) or ('bias', 'gamma', ...)
     source_test_accuracy: float  # percent, as the source's training run measured it (None if unknown)
     errors: list  # [TensorError]
 
@@ -89,6 +90,7 @@ def quantize_state(source_path, out_path, scheme, bits, per_channel=False, tune=
         path=str(out_path), scheme=scheme, bits=bits, per_channel=per_channel,
         n_bytes=os.path.getsize(out_path), float_bytes=float_bytes,
         source_bytes=source["bytes"], n_float_values=sum(value.size for value in float_params.values()),
+        float_kinds=tuple(dict.fromkeys(name.rsplit(".", 1)[-1] for name in float_params)),
         source_test_accuracy=source["test_accuracy"],
         errors=[tensor_error(name, weight, restored[name]) for name, weight in source_weights.items()])
 
