@@ -278,11 +278,9 @@ class NumpyOps(NumpyRecurrentOps):
 
     def uniform_cross_entropy(self, logits):
         """Mean over the batch of the cross-entropy against the uniform target, the mean over the F classes of
-        -log softmax(logits): logsumexp(z) - mean(z) per row (no log of a probability that underflowed).
+        -log softmax(logits), from the log-softmax itself (no log of a probability that underflowed).
         logits: (N, F) -> float (label smoothing's second term)."""
-        top = logits.max(axis=1, keepdims=True)
-        log_sum_exp = np.log(np.exp(logits - top).sum(axis=1)) + top[:, 0]
-        return float(np.mean(log_sum_exp - logits.mean(axis=1)))
+        return -float(self.log_softmax_forward(logits).mean())
 
     def smooth_cross_entropy_grad(self, grad_nll, probs, smoothing, grad_output):
         """(1 - e) x grad_nll + e x d uniform_cross_entropy / d logits, whose second part is (softmax - 1/F) / N
