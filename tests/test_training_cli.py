@@ -48,8 +48,11 @@ def test_letters_writes_sqlite_tables_and_resumes_with_other_settings(tiny_data,
     assert first["batches"] == 4
     assert main(["letters", "s.hdl", "--data", str(tiny_data), "--adam", "--alpha", "0.0005", "--quiet", "--json",
                  "--threads", "1", "--db", "log.sqlite3", "--max-batches", "6", "--mut-on-learn"]) == 0
-    second = last_json(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    second = last_json(captured.out)
     assert second["batches"] == 6 and "augmented_test_accuracy" in second
+    assert ("note: resuming s.hdl with settings its run did not have: optimiser adam lr 0.001 -> adam lr 0.0005, "
+            "--mut-on-learn off -> on (repeat its options to keep them)") in captured.err
     assert load_checkpoint(tmp_path / "s.hdl")["batch_counter"] == 6
 
     db = sqlite3.connect(tmp_path / "log.sqlite3")
@@ -102,6 +105,22 @@ def test_signal_saves_state_and_exits_130(tiny_data, tmp_path, sig):
     saved = load_checkpoint(state)
     assert saved["batch_counter"] >= 1 and saved["optimizer"] is not None
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_resume_names_the_training_options_it_drops_and_is_quiet_when_they_are_repeated(
+        tiny_data, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    common = ["--data", str(tiny_data), "--quiet", "--no-db", "--threads", "1", "--adam"]
+    smoothed = ["--label-smoothing", "0.1", "--weight-decay", "0.05", "--epochs", "3"]
+    assert main(["letters", *common, *smoothed, "--max-batches", "2", "--out", "a.hdl"]) == 0
+    capsys.readouterr()
+    assert main(["letters", "a.hdl", *common, *smoothed, "--max-batches", "3"]) == 0
+    assert "note: resuming" not in capsys.readouterr().err
+    assert main(["letters", "a.hdl", *common, "--epochs", "3", "--max-batches", "4"]) == 0
+    err = capsys.readouterr().err
+    assert ("note: resuming a.hdl with settings its run did not have: --weight-decay 0.05 -> 0, "
+            "--label-smoothing 0.1 -> 0 (repeat its options to keep them)") in err
+    assert load_checkpoint(tmp_path / "a.hdl")["settings"]["label_smoothing"] == 0.0  # the run took the command line's
 
 
 def test_resume_with_another_batch_size_is_a_clear_error(tiny_data, tmp_path, capsys, monkeypatch):

@@ -103,6 +103,8 @@ def start_from(model, optimizer, resumed, config, train_set):
                        f"dataset {train_set.name} has {train_set.n_classes}")
     load_params(model, source["params"], path)
     note_old_penalty(source, path)
+    if resumed is not None:
+        note_changed_settings(resumed, config, path)
     if source.get(PRUNE_MASKS) is not None:  # a pruned model: its pruned weights stay zero while it trains
         optimizer.keep_zero(masks_from_state(source[PRUNE_MASKS], model, path))
     if resumed is None:
@@ -129,6 +131,50 @@ def note_old_penalty(source, path):
         print(f"note: {path} was trained with the old --weight-decay {factor:g}, a penalty on the loss that is "
               f"now --l2 {factor:g} (with --l2-warmup for its warm-up); --weight-decay is now decoupled decay",
               file=sys.stderr)
+
+
+# The settings that decide how a run trains, as named on the command line; a resumed run takes the command line's
+# values for them (not its state file's), so a change is said aloud.  --batch-size and the architecture are
+# checked elsewhere (a change cannot resume); threads, files and output options do not change the training.
+TRAINING_OPTIONS = {"optimizer": "optimiser", "dropout": "--dropout", "seed": "--seed", "dataset": "--dataset",
+                    "train_from": "--train-from", "balance_classes": "--balance-classes", "holdout": "--holdout",
+                    "val_size": "--val-size", "epochs": "--epochs", "lr_schedule": "--lr-schedule",
+                    "weight_decay": "--weight-decay", "l2": "--l2", "l2_warmup": "--l2-warmup",
+                    "label_smoothing": "--label-smoothing", "augment": "--mut-on-learn", "distort": "--distort",
+                    "touching": "--touching", "lead_in": "--lead-in"}
+
+
+def changed_settings(saved, current):
+    """['--label-smoothing 0.1 -> 0', ...]: the TRAINING_OPTIONS whose value in the `current` settings dict
+    (RunConfig.as_dict()) differs from a state's `saved` one; keys either lacks (older state files) are skipped."""
+    changes = []
+    for key, option in TRAINING_OPTIONS.items():
+        if key in saved and key in current and saved[key] != current[key]:
+            changes.append(f"{option} {describe_setting(saved[key])} -> {describe_setting(current[key])}")
+    return changes
+
+
+def describe_setting(value):
+    """A setting's value as the note prints it: 'adam lr 0.001' for an optimiser, 'off' for None/False."""
+    if isinstance(value, dict) and "kind" in value:
+        return f"{value['kind']} lr {value.get('lr'):g}" + (f" momentum {value['momentum']:g}"
+                                                             if value.get("kind") == "momentum" else "")
+    if value is None or value is False:
+        return "off"
+    if value is True:
+        return "on"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def note_changed_settings(resumed, config, path):
+    """Say on stderr which training settings this resumed run changes from the run that wrote `path`."""
+    saved = resumed.get("settings")
+    if not isinstance(saved, dict):
+        return
+    changes = changed_settings(saved, config.as_dict())
+    if changes:
+        print(f"note: resuming {path} with settings its run did not have: {', '.join(changes)} "
+              "(repeat its options to keep them)", file=sys.stderr)
 
 
 def resume_position(trainer, state, path):
