@@ -38,6 +38,7 @@ class Int8Classifier:
         """Quantise `model` (a LettersCNN or LettersVGG) with activation grids spanning what it reaches on
         calibration_images (n, 1, 28, 28) float32, or on the images `ranges` was measured on
         (activation_ranges: what a calibrated state stores, so that int8 reading needs no data)."""
+        model = without_batch_norm(model)  # once, not in each of the layer_plan calls below
         if ranges is None:
             ranges = activation_ranges(model, calibration_images)
         check_ranges(ranges, model)
@@ -78,10 +79,9 @@ class Int8Classifier:
 def layer_plan(model):
     """[(layer, pool size)] in order; every layer but the last is followed by a GELU.  A reader trained with
     batch normalisation runs as the LettersVGG it folds into (models.LettersVGGBN.folded)."""
-    from ..models import LettersCNN, LettersVGG, LettersVGGBN
+    from ..models import LettersCNN, LettersVGG
 
-    if isinstance(model, LettersVGGBN):
-        model = model.folded()
+    model = without_batch_norm(model)
     if isinstance(model, LettersCNN):
         return [(model.c1, CONV_POOL), (model.c2, CONV_POOL), (model.c3, CONV_POOL),
                 (model.fc1, 1), (model.fc2, 1), (model.fc3, 1)]
@@ -90,6 +90,13 @@ def layer_plan(model):
                 (model.fc1, 1), (model.fc2, 1)]
     raise TypeError(f"int8 runs the letter readers (LettersCNN, LettersVGG, LettersVGGBN), "
                     f"not a {type(model).__name__}")
+
+
+def without_batch_norm(model):
+    """A LettersVGGBN as the LettersVGG its batch normalisation folds into; any other model as is."""
+    from ..models import LettersVGGBN
+
+    return model.folded() if isinstance(model, LettersVGGBN) else model
 
 
 def as_conv_weight(weight, in_channels):
