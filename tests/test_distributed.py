@@ -174,6 +174,16 @@ def test_a_two_rank_state_resumes_in_one_process_where_it_stopped(mpiexec, tiny_
                                atol=1e-4)
 
 
+def test_a_state_resumed_on_two_ranks_says_once_which_options_it_drops(mpiexec, tiny_data, tmp_path):
+    one = run(letters(tiny_data, "--max-batches", "3", "--label-smoothing", "0.1", "--out", tmp_path / "s.hdl",
+                      "--no-db"))
+    assert one.returncode == 0, one.stderr
+    resumed = run(mpiexec(2) + letters(tiny_data, "--max-batches", "6", "--no-db") + [tmp_path / "s.hdl"])
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stderr.count("--label-smoothing 0.1 -> 0") == 1, resumed.stderr  # rank 0's note, not one per rank
+    assert load_checkpoint(tmp_path / "s.hdl")["batch_counter"] == 6
+
+
 def rank_pid(marker, rank):
     """The pid of the process whose environment holds `marker` and OMPI_COMM_WORLD_RANK=`rank`, or None."""
     wanted = {marker.encode(), f"OMPI_COMM_WORLD_RANK={rank}".encode()}

@@ -92,7 +92,7 @@ class Session:
         self.resumed = load_checkpoint(config.resume) if config.resume else None
         self.model = make_model(config, self.train_set.n_classes)
         self.optimizer = make_optimizer(self.model, config.optimizer, config.weight_decay)
-        start_from(self.model, self.optimizer, self.resumed, config, self.train_set)
+        start_from(self.model, self.optimizer, self.resumed, config, self.train_set, say_notes=self.is_root)
         self.log = open_log(config)
 
     def load_data(self):

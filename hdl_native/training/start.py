@@ -86,9 +86,10 @@ def make_optimizer(model, choice, weight_decay=0.0):
                weight_decay=weight_decay)
 
 
-def start_from(model, optimizer, resumed, config, train_set):
+def start_from(model, optimizer, resumed, config, train_set, say_notes=True):
     """Load a resumed state (parameters, optimiser) or config.init's parameters into the fresh model and optimiser;
-    a pruned state's masks go to the optimiser in either case."""
+    a pruned state's masks go to the optimiser in either case.  say_notes: print the notes on what the state
+    changes (False on all but rank 0 of a data-parallel run, so that a note is printed once)."""
     if resumed is not None and config.init:
         raise HDLError("give either a STATE to resume or --init, not both")
     source, path = (resumed, config.resume) if resumed is not None else (None, config.init)
@@ -102,8 +103,9 @@ def start_from(model, optimizer, resumed, config, train_set):
         raise HDLError(f"{path} was trained for {len(source['classes'])} classes, "
                        f"dataset {train_set.name} has {train_set.n_classes}")
     load_params(model, source["params"], path)
-    note_old_penalty(source, path)
-    if resumed is not None:
+    if say_notes:
+        note_old_penalty(source, path)
+    if say_notes and resumed is not None:
         note_changed_settings(resumed, config, path)
     if source.get(PRUNE_MASKS) is not None:  # a pruned model: its pruned weights stay zero while it trains
         optimizer.keep_zero(masks_from_state(source[PRUNE_MASKS], model, path))
