@@ -74,6 +74,13 @@ def thread_settings():
     }
 
 
+def _conv_wide_loops():
+    """Whether the blocked convolution loops run 16 lanes wide here (AVX-512; pyx/conv_blocked.h)."""
+    from ._native import conv2d
+
+    return conv2d.wide_loops_supported()
+
+
 def build_config():
     """The whole report as a dict (see show_config for what each part means)."""
     info = _native_build_info()
@@ -87,6 +94,7 @@ def build_config():
             "simd_clones": info.simd_clones(),
             "simd_path": info.simd_path(),
             "simd_exceptions": info.simd_exceptions(),
+            "conv_lanes": 16 if _conv_wide_loops() else 8,
         }
     return {
         "hdl_native": __version__,
@@ -117,6 +125,7 @@ def _native_lines(native):
         f"SIMD clones built: {clones}",
         f"SIMD path on this CPU: {native['simd_path']}"
         + (f" ({native['simd_exceptions']})" if native["simd_exceptions"] else ""),
+        f"convolution loops: {native['conv_lanes']} float32 lanes",
     ]
 
 

@@ -26,12 +26,19 @@ cdef extern from "conv_direct.h" nogil:
     void hdl_conv_direct_forward_f64(const double *x, int c_in, int h, int w, int k, const double *weight,
                                      const double *bias, int c_out, double *out, double *full)
 
+cdef extern from "simd.h" nogil:
+    int hdl_cpu_has_widest()
+
 cdef extern from "conv_blocked.h" nogil:
     void hdl_conv_pack_weights_f32(const float *weight, int c_out, int c_in, int kk, float *packed)
     void hdl_conv_blocked_forward_f32(const float *x, int c_in, int h, int w, int k, const float *packed,
                                       const float *bias, int c_out, float *out)
+    void hdl_conv_wide_forward_f32(const float *x, int c_in, int h, int w, int k, const float *packed,
+                                   const float *bias, int c_out, float *out)
     void hdl_conv_blocked_weight_grad3_f32(const float *grad, Py_ssize_t grad_stride, const float *x, int c_in,
                                            int h, int w, int c_out, float *grad_w, float *grad_t)
+    void hdl_conv_wide_weight_grad3_f32(const float *grad, Py_ssize_t grad_stride, const float *x, int c_in,
+                                        int h, int w, int c_out, float *grad_w, float *grad_t)
 
 # The forward pass of layers whose patches hold at most this many values
 # (C*K*K) takes the direct loops of conv_direct.h: a GEMM with so short an
@@ -47,19 +54,33 @@ cdef int direct_max_patch = 27
 # direct convolution of the zero-padded grads it does 17% more work
 # (measured no faster).
 cdef bint blocked_loops = True
+# On a CPU with AVX-512 the blocked loops run 16 lanes wide (32 output channels at once) where the output
+# channels are a multiple of 32: hdl_conv_wide_forward_f32 and hdl_conv_wide_weight_grad3_f32, the same
+# sums bit for bit.
+cdef bint wide_supported = hdl_cpu_has_widest() != 0
+cdef bint wide_loops = wide_supported
 
 
-def set_paths(max_patch=None, blocked=None):
+def set_paths(max_patch=None, blocked=None, wide=None):
     """Choose the loops: forward passes with patches of at most max_patch values on the direct loops
-    (0: never); conv_blocked.h's loops where they serve, or not (blocked=False: im2col + GEMM); None
-    keeps a setting.  Returns the old settings, for set_paths(**old).  For tests and tuning."""
-    global direct_max_patch, blocked_loops
-    previous = {"max_patch": direct_max_patch, "blocked": bool(blocked_loops)}
+    (0: never); conv_blocked.h's loops where they serve, or not (blocked=False: im2col + GEMM); their
+    16-lane form on CPUs with AVX-512, or not (wide=False: the 8-lane loops; wide=True on a CPU without
+    them, as wide_loops_supported() tells, keeps the 8-lane ones); None keeps a setting.  Returns the old
+    settings, for set_paths(**old).  For tests and tuning."""
+    global direct_max_patch, blocked_loops, wide_loops
+    previous = {"max_patch": direct_max_patch, "blocked": bool(blocked_loops), "wide": bool(wide_loops)}
     if max_patch is not None:
         direct_max_patch = max_patch
     if blocked is not None:
         blocked_loops = blocked
+    if wide is not None:
+        wide_loops = bool(wide) and wide_supported
     return previous
+
+
+def wide_loops_supported():
+    """Whether this CPU and build run the 16-lane blocked loops (AVX-512)."""
+    return bool(wide_supported)
 
 
 def forward_scratch_size(int c_in, int c_out, int kernel_size, int n_pixels, int tile):
@@ -221,11 +242,16 @@ cdef void blocked_conv_forward(const float[:, :, :, ::1] x, const float[:, ::1] 
     packed: packed_weights_size values of scratch."""
     cdef Py_ssize_t n = x.shape[0], c_in = x.shape[1], h = x.shape[2], w = x.shape[3]
     cdef Py_ssize_t c_out = weight.shape[0], t
+    cdef bint wide = wide_loops and c_out % 32 == 0
     with nogil:
         hdl_conv_pack_weights_f32(&weight[0, 0], <int> c_out, <int> c_in, <int> (k * k), packed)
         for t in prange(n, schedule='static', num_threads=n_threads):
-            hdl_conv_blocked_forward_f32(&x[t, 0, 0, 0], <int> c_in, <int> h, <int> w, <int> k, packed, bias,
-                                         <int> c_out, &out[t, 0, 0, 0])
+            if wide:
+                hdl_conv_wide_forward_f32(&x[t, 0, 0, 0], <int> c_in, <int> h, <int> w, <int> k, packed, bias,
+                                          <int> c_out, &out[t, 0, 0, 0])
+            else:
+                hdl_conv_blocked_forward_f32(&x[t, 0, 0, 0], <int> c_in, <int> h, <int> w, <int> k, packed, bias,
+                                             <int> c_out, &out[t, 0, 0, 0])
 
 
 cdef double sum_row(const floating *values, Py_ssize_t n) noexcept nogil:
@@ -265,8 +291,12 @@ cdef void backward_tile(const floating *grad, const floating *x, const floating 
     if floating is float:
         if grad_w != NULL and blocked_weight_grad(c_in, c_out, k, p):
             for i in range(n_img):
-                hdl_conv_blocked_weight_grad3_f32(rows + i * p, width, x + i * c_in * h * w, <int> c_in, <int> h,
-                                                  <int> w, <int> c_out, grad_w, transposed)
+                if wide_loops and c_out % 32 == 0:
+                    hdl_conv_wide_weight_grad3_f32(rows + i * p, width, x + i * c_in * h * w, <int> c_in, <int> h,
+                                                   <int> w, <int> c_out, grad_w, transposed)
+                else:
+                    hdl_conv_blocked_weight_grad3_f32(rows + i * p, width, x + i * c_in * h * w, <int> c_in,
+                                                      <int> h, <int> w, <int> c_out, grad_w, transposed)
             grad_w = NULL
     if grad_w != NULL:
         im2col_tile(x, n_img, c_in, h, w, k, cols)

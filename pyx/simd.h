@@ -35,6 +35,24 @@
 #define HDL_CLONE_WIDE "fma"
 #endif
 
+/* HDL_TARGET_WIDEST: a function compiled for the widest clone's instructions alone, called only where
+ * hdl_cpu_has_widest() says this CPU runs them (hand-dispatched loops whose wider form is written out, not
+ * a compiler's choice: conv_blocked.h's 16-lane loops). */
+#if defined(HDL_CLONE_WIDEST) && !defined(__clang__)
+#define HDL_TARGET_WIDEST __attribute__((target("arch=x86-64-v4")))
+#elif defined(HDL_CLONE_WIDEST)
+#define HDL_TARGET_WIDEST __attribute__((target("avx512f")))
+#endif
+
+#ifdef HDL_CLONE_WIDEST
+static inline int hdl_cpu_has_widest(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports(HDL_CLONE_WIDEST) != 0;
+}
+#else
+static inline int hdl_cpu_has_widest(void) { return 0; }
+#endif
+
 #ifdef HDL_CLONE_WIDEST
 #define HDL_SIMD_CLONES HDL_CLONE_WIDEST " " HDL_CLONE_WIDE " default"
 #define HDL_SIMD_EXCEPTIONS "max-pool rows: " HDL_CLONE_WIDE " at most"

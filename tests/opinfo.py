@@ -502,7 +502,9 @@ OPS = [
         # float32 through conv_blocked.h: three 16-channel blocks with rows of 6 + 4 pixels; and 24
         # channels, a multiple of 8 (blocked weight gradient) but not of 16 (GEMM forward)
         Sample("blocked-48", conv_inputs(3, 8, 48, 12, 12, 3), gradcheck=False),
-        Sample("blocked-24", conv_inputs(2, 8, 24, 12, 13, 3), gradcheck=False)],
+        Sample("blocked-24", conv_inputs(2, 8, 24, 12, 13, 3), gradcheck=False),
+        # 32 channels: on AVX-512 CPUs the 16-lane loops, rows of 25 pixels as 9 + 8 + 8
+        Sample("wide-32", conv_inputs(2, 8, 32, 12, 27, 3), gradcheck=False)],
         reference_grad=conv2d_grad),
     OpInfo("F.max_pool2d", F.max_pool2d, maxpool_ref, [
         Sample("k2-even", normal(2, 3, 4, 6), {"kernel_size": 2}),

@@ -47,6 +47,10 @@ def test_simd_path_is_the_best_clone_this_cpu_runs(native):
     assert native["simd_path"] == expected
 
 
+def test_convolution_loops_run_16_lanes_wide_exactly_where_the_avx512_clone_runs(native):
+    assert native["conv_lanes"] == (16 if native["simd_path"] in ("x86-64-v4", "avx512f") else 8)
+
+
 def test_gcc_and_clang_builds_on_linux_x86_64_are_multiversioned(native):
     """Both compilers' builds carry the AVX2/FMA and AVX-512 clones (a clang build once had none:
     2.4 to 2.9 times slower in float32, 19 times in int8)."""

@@ -38,6 +38,10 @@ CONV_SHAPES = [
     (5, 3, 32, 5, 10, 3),     # rows of 8 pixels: 4 + 4
     (2, 3, 16, 6, 15, 3),     # rows of 13 pixels: 6 + 4 + 3
     (100, 2, 16, 5, 5, 5),    # one output pixel per image
+    # with AVX-512, 32k output channels take the 16-lane loops: rows in even runs of at most 12 pixels
+    (3, 5, 64, 9, 27, 3),     # rows of 25 pixels: 9 + 8 + 8, two pairs of 16-channel blocks
+    (2, 4, 32, 12, 14, 3),    # rows of 12 pixels: one run
+    (4, 2, 32, 9, 9, 5),      # 5x5 kernel, rows of 5 pixels
 ]
 CONV_IDS = ["x".join(map(str, s)) for s in CONV_SHAPES]
 
@@ -69,7 +73,8 @@ def arrays(rng, dtype, *shapes):
 FORWARD_PATHS = {
     "gemm-only": dict(max_patch=0, blocked=False),
     "direct-only": dict(max_patch=10 ** 6, blocked=False),
-    "blocked": dict(max_patch=0, blocked=True),  # float32 with 16k output channels; the rest falls back to GEMM
+    "blocked": dict(max_patch=0, blocked=True, wide=False),  # float32, 16k output channels; the rest: GEMM
+    "blocked-16-lanes": dict(max_patch=0, blocked=True, wide=True),  # AVX-512 CPUs: 32k channels 16 lanes wide
 }
 
 
@@ -80,6 +85,8 @@ def forward_path(request):
     force each way on every shape."""
     from hdl_native._native import conv2d
 
+    if FORWARD_PATHS[request.param].get("wide") and not conv2d.wide_loops_supported():
+        pytest.skip("the 16-lane loops need AVX-512, which this CPU (or this build) lacks")
     previous = conv2d.set_paths(**FORWARD_PATHS[request.param])
     yield
     conv2d.set_paths(**previous)
@@ -93,6 +100,35 @@ def test_conv2d_forward(ops, shape, dtype, forward_path):
                                                  (c_out, c_in, k, k), (c_out,))
     close(ops.conv2d_forward(x, weight, bias), REFERENCE.conv2d_forward(x64, w64, b64), dtype)
     close(ops.conv2d_forward(x, weight), REFERENCE.conv2d_forward(x64, w64), dtype)
+
+
+@pytest.mark.parametrize("shape", [(3, 32, 64, 13, 13, 3), (2, 32, 32, 26, 26, 3), (3, 5, 64, 9, 27, 3),
+                                   (2, 64, 64, 10, 10, 3), (4, 2, 32, 9, 9, 5), (2, 12, 96, 14, 12, 3)],
+                         ids=lambda s: "x".join(map(str, s)))
+def test_conv2d_16_lane_loops_give_the_8_lane_loops_results_bit_for_bit(ops, shape):
+    """conv_blocked.h's AVX-512 loops add the same products in the same order as its 8-lane ones: the forward
+    pass and the 3x3 weight gradient agree exactly (and so a run trains to the same bits on either)."""
+    from hdl_native._native import conv2d
+
+    if not conv2d.wide_loops_supported():
+        pytest.skip("the 16-lane loops need AVX-512, which this CPU (or this build) lacks")
+    n, c_in, c_out, h, w, k = shape
+    rng = np.random.default_rng(21)
+    x, weight = rng.standard_normal((n, c_in, h, w), np.float32), rng.standard_normal((c_out, c_in, k, k), np.float32)
+    bias, grad = rng.standard_normal(c_out, np.float32), rng.standard_normal((n, c_out, h - k + 1, w - k + 1), np.float32)
+    results = {}
+    previous = conv2d.set_paths(max_patch=0, blocked=True)
+    try:
+        for wide in (False, True):
+            conv2d.set_paths(wide=wide)
+            results[wide] = ops.conv2d_forward(x, weight, bias), ops.conv2d_backward_weight(grad, x, k)
+    finally:
+        conv2d.set_paths(**previous)
+    np.testing.assert_array_equal(results[True][0], results[False][0])
+    np.testing.assert_array_equal(results[True][1], results[False][1])
+    (x64, w64, b64, g64) = (a.astype(np.float64) for a in (x, weight, bias, grad))
+    close(results[True][0], REFERENCE.conv2d_forward(x64, w64, b64), np.float32)
+    close(results[True][1], REFERENCE.conv2d_backward_weight(g64, x64, k), np.float32)
 
 
 @pytest.mark.parametrize("needs", [(True, True, True), (False, True, True), (True, False, False), (False, False, True)])
