@@ -195,6 +195,15 @@ static void hdl_conv_wide_forward_f32(const float *restrict x, int c_in, int h, 
 }
 #endif
 
+/* grad_t (n_pixels, c_out) <- grad (c_out, n_pixels) with rows grad_stride apart: the weight-gradient loops
+ * load the channels of one pixel as one vector. */
+HDL_INLINE void hdl_conv_transpose_grad(const float *restrict grad, ptrdiff_t grad_stride, int c_out,
+                                        ptrdiff_t n_pixels, float *restrict grad_t) {
+    for (int o = 0; o < c_out; o++)
+        for (ptrdiff_t j = 0; j < n_pixels; j++)
+            grad_t[j * c_out + o] = grad[o * grad_stride + j];
+}
+
 /* The weight gradient of a 3x3 convolution over ONE image, 8 output channels in the lanes:
  * grad_w (O, C, 9) += sum over output pixels (oh, ow) of grad[o, oh, ow] * x[c, oh+kh, ow+kw].
  * As in the forward pass, im2col would write the input nine times over for a GEMM with only O
@@ -209,10 +218,7 @@ static void hdl_conv_blocked_weight_grad3_f32(const float *restrict grad, ptrdif
                                               const float *restrict x, int c_in, int h, int w, int c_out,
                                               float *restrict grad_w, float *restrict grad_t) {
     int ho = h - 2, wo = w - 2;
-    ptrdiff_t n_pixels = (ptrdiff_t) ho * wo;
-    for (int o = 0; o < c_out; o++)
-        for (ptrdiff_t j = 0; j < n_pixels; j++)
-            grad_t[j * c_out + o] = grad[o * grad_stride + j];
+    hdl_conv_transpose_grad(grad, grad_stride, c_out, (ptrdiff_t) ho * wo, grad_t);
     for (int c = 0; c < c_in; c++) {
         const float *restrict plane = x + (ptrdiff_t) c * h * w;
         for (int block = 0; block < c_out / 8; block++) {
@@ -241,6 +247,7 @@ static void hdl_conv_blocked_weight_grad3_f32(const float *restrict grad, ptrdif
         }
     }
 }
+
 /* The 3x3 weight gradient with 16 lanes per vector, for CPUs with AVX-512 (hdl_cpu_has_widest): 32 output channels
  * per pass (two vectors of nine taps' sums, 18 of the 32 zmm registers), so that each broadcast input value feeds
  * two multiply-adds, as in the 8-lane loops.  Same arguments, the same sums in the same order (bit for bit);
@@ -251,10 +258,7 @@ static void hdl_conv_wide_weight_grad3_f32(const float *restrict grad, ptrdiff_t
                                            const float *restrict x, int c_in, int h, int w, int c_out,
                                            float *restrict grad_w, float *restrict grad_t) {
     int ho = h - 2, wo = w - 2;
-    ptrdiff_t n_pixels = (ptrdiff_t) ho * wo;
-    for (int o = 0; o < c_out; o++)
-        for (ptrdiff_t j = 0; j < n_pixels; j++)
-            grad_t[j * c_out + o] = grad[o * grad_stride + j];
+    hdl_conv_transpose_grad(grad, grad_stride, c_out, (ptrdiff_t) ho * wo, grad_t);
     for (int c = 0; c < c_in; c++) {
         const float *restrict plane = x + (ptrdiff_t) c * h * w;
         for (int block = 0; block < c_out / 32; block++) {
