@@ -78,6 +78,11 @@ def set_paths(max_patch=None, blocked=None, wide=None):
     return previous
 
 
+cdef inline bint wide_for(Py_ssize_t c_out) noexcept nogil:
+    """Whether a layer with c_out output channels takes the 16-lane loops (AVX-512, 32 channels a pass)."""
+    return wide_loops and c_out % 32 == 0
+
+
 def wide_loops_supported():
     """Whether this CPU and build run the 16-lane blocked loops (AVX-512)."""
     return bool(wide_supported)
@@ -242,7 +247,7 @@ cdef void blocked_conv_forward(const float[:, :, :, ::1] x, const float[:, ::1] 
     packed: packed_weights_size values of scratch."""
     cdef Py_ssize_t n = x.shape[0], c_in = x.shape[1], h = x.shape[2], w = x.shape[3]
     cdef Py_ssize_t c_out = weight.shape[0], t
-    cdef bint wide = wide_loops and c_out % 32 == 0
+    cdef bint wide = wide_for(c_out)
     with nogil:
         hdl_conv_pack_weights_f32(&weight[0, 0], <int> c_out, <int> c_in, <int> (k * k), packed)
         for t in prange(n, schedule='static', num_threads=n_threads):
@@ -291,7 +296,7 @@ cdef void backward_tile(const floating *grad, const floating *x, const floating 
     if floating is float:
         if grad_w != NULL and blocked_weight_grad(c_in, c_out, k, p):
             for i in range(n_img):
-                if wide_loops and c_out % 32 == 0:
+                if wide_for(c_out):
                     hdl_conv_wide_weight_grad3_f32(rows + i * p, width, x + i * c_in * h * w, <int> c_in, <int> h,
                                                    <int> w, <int> c_out, grad_w, transposed)
                 else:

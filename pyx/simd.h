@@ -58,8 +58,7 @@ static inline int hdl_cpu_has_widest(void) { return 0; }
 #define HDL_SIMD_EXCEPTIONS "max-pool rows: " HDL_CLONE_WIDE " at most"
 /* The clone the resolver picks: the first of HDL_SIMD_CLONES this CPU has. */
 static inline const char *hdl_simd_path(void) {
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports(HDL_CLONE_WIDEST))
+    if (hdl_cpu_has_widest())
         return HDL_CLONE_WIDEST;
     if (__builtin_cpu_supports(HDL_CLONE_WIDE))
         return HDL_CLONE_WIDE;

@@ -105,8 +105,8 @@ def start_from(model, optimizer, resumed, config, train_set, say_notes=True):
     load_params(model, source["params"], path)
     if say_notes:
         note_old_penalty(source, path)
-    if say_notes and resumed is not None:
-        note_changed_settings(resumed, config, path)
+        if resumed is not None:
+            note_changed_settings(resumed, config, path)
     if source.get(PRUNE_MASKS) is not None:  # a pruned model: its pruned weights stay zero while it trains
         optimizer.keep_zero(masks_from_state(source[PRUNE_MASKS], model, path))
     if resumed is None:
