@@ -74,11 +74,11 @@ def thread_settings():
     }
 
 
-def _conv_wide_loops():
-    """Whether the blocked convolution loops run 16 lanes wide here (AVX-512; pyx/conv_blocked.h)."""
-    from ._native import conv2d
+def _conv_lanes():
+    """The float32 lanes the blocked convolution loops run here: 16 on AVX-512 unless HDL_NATIVE_CONV_LANES=8."""
+    from .kernels.conv_lanes import conv_lanes
 
-    return conv2d.wide_loops_supported()
+    return conv_lanes()
 
 
 def build_config():
@@ -94,7 +94,7 @@ def build_config():
             "simd_clones": info.simd_clones(),
             "simd_path": info.simd_path(),
             "simd_exceptions": info.simd_exceptions(),
-            "conv_lanes": 16 if _conv_wide_loops() else 8,
+            "conv_lanes": _conv_lanes(),
         }
     return {
         "hdl_native": __version__,
@@ -125,8 +125,13 @@ def _native_lines(native):
         f"SIMD clones built: {clones}",
         f"SIMD path on this CPU: {native['simd_path']}"
         + (f" ({native['simd_exceptions']})" if native["simd_exceptions"] else ""),
-        f"convolution loops: {native['conv_lanes']} float32 lanes",
+        f"convolution loops: {native['conv_lanes']} float32 lanes" + _chosen_by_environment("HDL_NATIVE_CONV_LANES"),
     ]
+
+
+def _chosen_by_environment(name):
+    """' (NAME=value)' where the environment chose a setting the line shows, else ''."""
+    return f" ({name}={os.environ[name]})" if os.environ.get(name, "").strip() else ""
 
 
 def show_config(file=None):

@@ -7,3 +7,7 @@ class HDLError(Exception):
 
 class DataError(HDLError, ValueError):
     """A dataset file is missing, truncated, corrupt or inconsistent."""
+
+
+class EnvironmentSettingError(HDLError, ValueError):
+    """An HDL_NATIVE_* environment variable holds a value this build or CPU cannot use."""

@@ -11,6 +11,7 @@ import threading
 import numpy as np
 
 from .._native import int8
+from ..errors import EnvironmentSettingError
 from ..kernels.validation import check_arrays
 from .aligned import CACHE_LINE, aligned_empty
 
@@ -113,4 +114,7 @@ def network(images, input_codes, layers, n_threads):
 
 _requested = os.environ.get("HDL_NATIVE_INT8_PATH", "").strip()
 if _requested:
-    use_path(_requested)
+    try:
+        use_path(_requested)
+    except ValueError as error:
+        raise EnvironmentSettingError(f"HDL_NATIVE_INT8_PATH={_requested}: {error}") from None

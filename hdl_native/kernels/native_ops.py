@@ -19,6 +19,7 @@ import numpy as np
 from .._native import activations, conv2d, matmul, maxpool, normalization, optim
 from ..threads import get_num_threads, threads_for
 from .blas_threads import pin_single_threaded_blas
+from .conv_lanes import conv_lanes  # noqa: F401  (applies HDL_NATIVE_CONV_LANES as the kernels load)
 from .native_recurrent import NativeRecurrentOps
 from .numpy_ops import NumpyOps
 from .validation import check_arrays, check_labels, label_range_error, optional, shape_sizes
