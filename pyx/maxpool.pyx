@@ -10,9 +10,7 @@ from cython.parallel cimport prange
 from cython cimport floating
 
 cdef extern from "pool_k2.h" nogil:
-    bint hdl_rows_have_nan_f32(const float *x, int n)
-    void hdl_pool_row_k2_f32(const float *top, const float *bottom, int w, int base,
-                             int n_windows, float *out, int *argmax)
+    bint hdl_pool_plane_k2_f32(const float *x, int h, int w, float *out, int *argmax)
 
 
 cdef inline bint beats(floating value, floating best) noexcept nogil:
@@ -43,22 +41,18 @@ cdef void pool_plane(const floating *x, Py_ssize_t h, Py_ssize_t w, Py_ssize_t k
 
     Maxima are chosen with selects, not branches: on real data the comparison
     is a coin flip, and mispredicted branches cost more than the arithmetic.
-    float32 with k = 2 (the tutorial's pools) runs the vectorised whole-window
-    loop of pool_k2.h on every NaN-free row pair; the rest goes window by window.
+    float32 with k = 2 (the tutorial's pools) runs the vectorised whole-plane
+    loop of pool_k2.h on every NaN-free plane; the rest goes window by window.
     """
     cdef Py_ssize_t ho = (h + k - 1) // k, wo = (w + k - 1) // k
-    cdef Py_ssize_t oh, ow, n_full = w // 2 if k == 2 else 0
+    cdef Py_ssize_t oh, ow
+    if floating is float:
+        if k == 2 and not hdl_pool_plane_k2_f32(x, <int> h, <int> w, out, argmax):
+            return
     for oh in range(ho):
-        ow = 0
-        if floating is float:
-            if n_full and oh * 2 + 2 <= h and not hdl_rows_have_nan_f32(x + oh * 2 * w, <int> (2 * w)):
-                hdl_pool_row_k2_f32(x + oh * 2 * w, x + oh * 2 * w + w, <int> w, <int> (oh * 2 * w),
-                                    <int> n_full, out + oh * wo, argmax + oh * wo)
-                ow = n_full
-        while ow < wo:
+        for ow in range(wo):
             pool_window(x, w, oh * k, min(oh * k + k, h), ow * k, min(ow * k + k, w),
                         out + oh * wo + ow, argmax + oh * wo + ow)
-            ow += 1
 
 
 def maxpool2d_forward(const floating[:, :, :, ::1] x,   # IN  (N, C, H, W)

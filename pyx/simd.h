@@ -19,7 +19,7 @@
  * __builtin_cpu_supports names them. */
 #if defined(HDL_X86_INTRINSICS) && defined(__linux__) && !defined(__clang__)
 #define HDL_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-/* At most AVX2 + FMA: for the 2x2 max-pool rows, which AVX-512 makes slower (2.0
+/* At most AVX2 + FMA: for 2x2 max-pooling, which AVX-512 makes slower (2.0
  * against 0.88 ms, tools/simd_bench.py in BENCHMARKS.md), and the Adam loop. */
 #define HDL_MULTIVERSION_AVX2 __attribute__((target_clones("arch=x86-64-v3", "default")))
 #define HDL_CLONE_WIDEST "x86-64-v4"
@@ -55,7 +55,7 @@ static inline int hdl_cpu_has_widest(void) { return 0; }
 
 #ifdef HDL_CLONE_WIDEST
 #define HDL_SIMD_CLONES HDL_CLONE_WIDEST " " HDL_CLONE_WIDE " default"
-#define HDL_SIMD_EXCEPTIONS "max-pool rows: " HDL_CLONE_WIDE " at most"
+#define HDL_SIMD_EXCEPTIONS "2x2 max-pool: " HDL_CLONE_WIDE " at most"
 /* The clone the resolver picks: the first of HDL_SIMD_CLONES this CPU has. */
 static inline const char *hdl_simd_path(void) {
     if (hdl_cpu_has_widest())

@@ -195,6 +195,18 @@ def test_maxpool2d_nan_and_ties_follow_numpy(ops, dtype):
     np.testing.assert_array_equal(out, ref_out)
 
 
+@pytest.mark.parametrize("shape", [(3, 4, 11, 11), (2, 2, 5, 7), (1, 2, 6, 9), (1, 1, 9, 4), (1, 1, 1, 1),
+                                   (1, 1, 1, 3), (1, 1, 3, 1)])
+def test_maxpool2d_k2_ties_on_whole_and_partial_windows(ops, shape):
+    """Values from {0, 1, 2}: most windows hold equal maxima, and the first of them must win in every kind of
+    window (2 x 2, the last column's 2 x 1, the last row's 1 x 2, the corner's 1 x 1)."""
+    x = np.random.default_rng(sum(shape)).integers(0, 3, shape).astype(np.float32)
+    out, argmax = ops.maxpool2d_forward(x, 2)
+    ref_out, ref_argmax = REFERENCE.maxpool2d_forward(x, 2)
+    np.testing.assert_array_equal(argmax, ref_argmax)
+    np.testing.assert_array_equal(out, ref_out)
+
+
 def test_blas_runs_single_threaded_under_the_kernels(ops, restore_threads):
     """OpenMP does the threading: scipy's BLAS is kept at one thread so the two pools never compete."""
     from hdl_native.kernels.blas_threads import _scipy_blas_controllers
