@@ -4,9 +4,12 @@ import os
 import subprocess
 import sys
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+import hdl_native
 from hdl_native.errors import EnvironmentSettingError
 
 conv_lanes_module = pytest.importorskip("hdl_native.kernels.conv_lanes", reason="native kernels not built")
@@ -23,9 +26,11 @@ def restore_lanes():
 
 
 def run_cli(*args, **environment):
+    """`python -m hdl_native ARGS` with the environment changed, run beside the hdl_native these tests import
+    (an installed copy, in CI), not beside a source checkout's unbuilt one."""
     env = dict(os.environ, **environment)
     return subprocess.run([sys.executable, "-m", "hdl_native", *args], capture_output=True, text=True, env=env,
-                          timeout=300)
+                          timeout=300, cwd=Path(hdl_native.__file__).parent.parent)
 
 
 def test_the_environment_chooses_the_8_lane_loops(restore_lanes):
