@@ -125,13 +125,15 @@ def _native_lines(native):
         f"SIMD clones built: {clones}",
         f"SIMD path on this CPU: {native['simd_path']}"
         + (f" ({native['simd_exceptions']})" if native["simd_exceptions"] else ""),
-        f"convolution loops: {native['conv_lanes']} float32 lanes" + _chosen_by_environment("HDL_NATIVE_CONV_LANES"),
+        f"convolution loops: {native['conv_lanes']} float32 lanes" + _lanes_chosen_by(os.environ),
     ]
 
 
-def _chosen_by_environment(name):
-    """' (NAME=value)' where the environment chose a setting the line shows, else ''."""
-    return f" ({name}={os.environ[name]})" if os.environ.get(name, "").strip() else ""
+def _lanes_chosen_by(environ):
+    """' (HDL_NATIVE_CONV_LANES=value)' where that variable chose the convolution loops' width, else ''."""
+    from .kernels.conv_lanes import VARIABLE
+
+    return f" ({VARIABLE}={environ[VARIABLE]})" if environ.get(VARIABLE, "").strip() else ""
 
 
 def show_config(file=None):

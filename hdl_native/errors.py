@@ -1,4 +1,5 @@
 """Errors a user can act on: the CLI prints them as one line, no traceback."""
+import os
 
 
 class HDLError(Exception):
@@ -11,3 +12,15 @@ class DataError(HDLError, ValueError):
 
 class EnvironmentSettingError(HDLError, ValueError):
     """An HDL_NATIVE_* environment variable holds a value this build or CPU cannot use."""
+
+
+def apply_environment_setting(variable, apply, environ=os.environ):
+    """apply(value) for the stripped value of the environment variable, if it is set; a ValueError of apply
+    becomes an EnvironmentSettingError naming the variable and the value."""
+    value = environ.get(variable, "").strip()
+    if not value:
+        return
+    try:
+        apply(value)
+    except ValueError as error:
+        raise EnvironmentSettingError(f"{variable}={value}: {error}") from None

@@ -19,7 +19,7 @@
  * __builtin_cpu_supports names them. */
 #if defined(HDL_X86_INTRINSICS) && defined(__linux__) && !defined(__clang__)
 #define HDL_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-/* At most AVX2 + FMA: for 2x2 max-pooling, which AVX-512 makes slower (2.0
+/* At most AVX2 + FMA: for 2x2 max-pooling, which AVX-512 made slower when it went row by row (2.0
  * against 0.88 ms, tools/simd_bench.py in BENCHMARKS.md), and the Adam loop. */
 #define HDL_MULTIVERSION_AVX2 __attribute__((target_clones("arch=x86-64-v3", "default")))
 #define HDL_CLONE_WIDEST "x86-64-v4"

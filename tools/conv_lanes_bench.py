@@ -3,7 +3,7 @@
     python tools/conv_lanes_bench.py [--threads 1] [--repeat 40] [--steps 80]
 
 For each convolution of the LettersVGG and LettersCNN at batch 64: the least time of one forward call and of
-one weight-gradient call with the 16-lane loops and with the 8-lane ones (conv2d.set_paths(wide=...)),
+one weight-gradient call with the 16-lane loops and with the 8-lane ones (kernels/conv_lanes.py),
 alternating call by call so that a burst of load from elsewhere hits both; then whole training steps of
 both networks (batch 64, Adam), blocks of 8 steps alternating, median and least.  Both ways compute the same
 bits (tests/test_kernels.py), so only the time differs.  On a CPU without AVX-512 there is nothing to compare.
@@ -23,6 +23,7 @@ except ImportError:  # a source checkout with the kernels built in place
 from hdl_native._native import conv2d
 from hdl_native.bench import TrainingStep
 from hdl_native.kernels import make_ops
+from hdl_native.kernels.conv_lanes import conv_lanes, use_conv_lanes
 
 # (name, input channels, output channels, input side): 3x3 convolutions with 32k output channels
 LAYERS = [("letters-vgg c2", 32, 32, 26), ("letters-vgg c3", 32, 64, 12), ("letters-vgg c4", 64, 64, 10),
@@ -35,7 +36,7 @@ def least_times(calls, repeat):
     best = {key: float("inf") for key in calls}
     for _ in range(repeat):
         for key, (wide, call) in calls.items():
-            conv2d.set_paths(wide=wide)
+            use_conv_lanes(16 if wide else 8)
             start = time.perf_counter()
             call()
             best[key] = min(best[key], time.perf_counter() - start)
@@ -69,7 +70,7 @@ def step_rows(n_steps):
         times = {False: [], True: []}
         for _ in range(max(1, n_steps // 16)):
             for wide in (False, True):
-                conv2d.set_paths(wide=wide)
+                use_conv_lanes(16 if wide else 8)
                 for _ in range(8):
                     start = time.perf_counter()
                     step.step()
@@ -92,9 +93,10 @@ def main():
     print(f"{args.threads} thread(s), batch {BATCH}; ms (GFLOP/s)")
     print("| what | 8 lanes | 16 lanes | 16 against 8 |")
     print("|---|---|---|---|")
+    before = conv_lanes()
     layer_rows(make_ops("native"), args.repeat)
     step_rows(args.steps)
-    conv2d.set_paths(wide=True)
+    use_conv_lanes(before)
     return 0
 
 

@@ -5,13 +5,12 @@ HDL_NATIVE_INT8_PATH names one at import, or ``use_path(name)`` is called.  Ever
 gives the same int32 accumulations, so the outputs do not depend on it.
 Per-thread scratch is kept per Python thread and grown when a call needs more.
 """
-import os
 import threading
 
 import numpy as np
 
 from .._native import int8
-from ..errors import EnvironmentSettingError
+from ..errors import apply_environment_setting
 from ..kernels.validation import check_arrays
 from .aligned import CACHE_LINE, aligned_empty
 
@@ -112,9 +111,4 @@ def network(images, input_codes, layers, n_threads):
     return out
 
 
-_requested = os.environ.get("HDL_NATIVE_INT8_PATH", "").strip()
-if _requested:
-    try:
-        use_path(_requested)
-    except ValueError as error:
-        raise EnvironmentSettingError(f"HDL_NATIVE_INT8_PATH={_requested}: {error}") from None
+apply_environment_setting("HDL_NATIVE_INT8_PATH", use_path)

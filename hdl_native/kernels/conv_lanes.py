@@ -10,7 +10,7 @@ kernels load, chooses one for a whole command, so that a run can be timed both w
 import os
 
 from .._native import conv2d
-from ..errors import EnvironmentSettingError
+from ..errors import apply_environment_setting
 
 VARIABLE = "HDL_NATIVE_CONV_LANES"
 WIDTHS = (8, 16)
@@ -33,13 +33,8 @@ def use_conv_lanes(lanes):
 
 def lanes_from_environment(environ=os.environ):
     """Apply HDL_NATIVE_CONV_LANES if it is set; EnvironmentSettingError names a value that cannot be used."""
-    requested = environ.get(VARIABLE, "").strip()
-    if not requested:
-        return
-    try:
-        use_conv_lanes(int(requested) if requested.isdigit() else requested)
-    except ValueError as error:
-        raise EnvironmentSettingError(f"{VARIABLE}={requested}: {error}") from None
+    apply_environment_setting(VARIABLE, lambda value: use_conv_lanes(int(value) if value.isdigit() else value),
+                              environ)
 
 
 lanes_from_environment()
