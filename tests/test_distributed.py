@@ -149,6 +149,35 @@ def test_two_ranks_train_letters_like_one_process_and_rank_0_alone_writes(mpiexe
                                load_checkpoint(runs / "one.hdl")["params"]["fc3.weight"], atol=1e-4)
 
 
+def saved_state_validation_loss(state_path, data):
+    """The mean loss of the state at `state_path` on the validation images its run held out, read in one process."""
+    from hdl_native.checkpoint import build_model
+    from hdl_native.commands.cmd_calibrate import run_config_of
+    from hdl_native.data import load_dataset
+    from hdl_native.training.evaluate import Evaluator
+    from hdl_native.training.start import training_data
+
+    checkpoint = load_checkpoint(state_path)
+    settings = checkpoint["settings"]
+    train_set, test_set = (load_dataset(settings["dataset"], split, data) for split in ("train", "test"))
+    _, (images, labels) = training_data(run_config_of(settings), train_set, test_set)
+    model = build_model(checkpoint, state_path)
+    return Evaluator(model, normalization=checkpoint.get("normalization")).evaluate(images, labels).loss
+
+
+def test_two_ranks_validate_with_the_batch_statistics_their_state_saves(mpiexec, tiny_data, tmp_path):
+    # each rank's batch normalisations follow the statistics of its own shards; averaged over the ranks before
+    # validating and before saving, the validation rank 0 logs at the last batch is that of the saved state
+    two = run(mpiexec(2) + letters(tiny_data, "--model", "letters-vgg-bn", "--holdout", "60", "--max-batches", "5",
+                                   "--out", tmp_path / "s.hdl", "--db", tmp_path / "s.db"))
+    assert two.returncode == 0, two.stderr
+    with closing(sqlite3.connect(tmp_path / "s.db")) as connection:
+        logged = connection.execute("SELECT batchno, avgloss FROM validation").fetchall()
+    assert [batch for batch, _ in logged] == [5]  # validated once, after the 5th batch, which the state then saved
+    assert load_checkpoint(tmp_path / "s.hdl")["batch_counter"] == 5
+    np.testing.assert_allclose(saved_state_validation_loss(tmp_path / "s.hdl", tiny_data), logged[0][1], rtol=1e-6)
+
+
 def test_an_augmented_two_rank_run_with_dropout_is_reproducible(mpiexec, tiny_data, tmp_path):
     losses = []
     for name in ("a", "b"):

@@ -258,6 +258,7 @@ class Trainer:
         if self.parallel is None:
             result = self.evaluator.evaluate(images, labels)
         else:
+            self.parallel.average_buffers(self.model)
             result = self.parallel.evaluate(self.evaluator, images, labels)
             if result is None:
                 return None

@@ -12,7 +12,10 @@ Schedule, so all of them walk the same global batches; each then
 - reports the batch's loss and accuracy summed over the ranks and steps with rank 0's learning rate;
   checks them (a non-finite loss or gradient on any rank stops every rank at the same batch), and agrees
   with the others on when to checkpoint and stop (rank 0's clock decides; a signal on any rank stops all);
-- evaluates its part of the validation images, which rank 0 gathers into one Evaluation.
+- evaluates its part of the validation images, which rank 0 gathers into one Evaluation;
+- before every validation and every state it saves, replaces its buffers (a batch normalisation's running
+  mean and variance, which each rank updates from its own shards) by their mean over the ranks, so every
+  rank validates with the statistics the state file then holds.
 
 Random streams: rank 0 draws the augmentation and dropout streams a single process draws; rank r > 0
 draws its own, derived from --seed and r (and, after a resume, the batch counter, since a state file
@@ -86,6 +89,19 @@ class DataParallel:
         views = self.world.allgather((reason, checkpoint_due))
         signalled = [view[0] for view in views if view[0] not in (None, "done", "time")]
         return (signalled[0] if signalled else views[0][0]), views[0][1]
+
+    def average_buffers(self, model):
+        """Set every buffer of `model` (Module.named_buffers: running statistics, not trained) to its mean over
+        the ranks, summed in float64.  Buffers already equal on every rank keep their values exactly."""
+        buffers = [tensor for _, tensor in model.named_buffers()]
+        if not buffers:
+            return
+        mean = self.world.sum(np.concatenate([b.value.ravel() for b in buffers])) / self.world.size
+        start = 0
+        for buffer in buffers:
+            stop = start + buffer.value.size
+            buffer.assign(mean[start:stop].reshape(buffer.value.shape).astype(buffer.value.dtype))
+            start = stop
 
     def evaluate(self, evaluator, images, labels):
         """The Evaluation of all `images` on rank 0, each rank predicting its part; None on the other ranks."""

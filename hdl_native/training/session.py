@@ -179,6 +179,8 @@ class Session:
         Raises Diverged instead when a parameter or optimiser buffer is not finite, so the file keeps its
         last finite state.
         """
+        if self.parallel is not None:  # every rank is here at the same batch (DataParallel.agree)
+            self.parallel.average_buffers(self.model)
         check_state(self.model, self.optimizer, trainer.batch_counter)
         if not self.is_root:
             return
