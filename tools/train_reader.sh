@@ -25,12 +25,14 @@ ALPHA=${ALPHA:-}  # Adam's step size; empty: the trainer's default (0.001)
 DECAY=${DECAY:-}  # decoupled weight decay (--weight-decay); empty: none, as the shipped reader was trained
 SMOOTHING=${SMOOTHING:-}  # label smoothing (--label-smoothing); empty: none, likewise
 DISTORT=${DISTORT:-1}  # the distortions' strength (--distort): 1 as the shipped reader was trained
+DISTORT_OTHER=${DISTORT_OTHER:-}  # the same for the class 'other' (--distort-other); empty: DISTORT's
 THREADS=${THREADS:-2}
 MIXTURE=letters:4,unipen,nistvowels,chars74k,nonletters
 mkdir -p "$OUT_DIR"
 hdl-native letters --model "$MODEL" --dataset "$MIXTURE" --balance-classes --holdout "$HOLDOUT" \
     --adam ${ALPHA:+--alpha "$ALPHA"} ${DECAY:+--weight-decay "$DECAY"} --lr-schedule cosine --epochs "$EPOCHS" \
-    ${SMOOTHING:+--label-smoothing "$SMOOTHING"} --distort "$DISTORT" --touching "$TOUCHING" \
+    ${SMOOTHING:+--label-smoothing "$SMOOTHING"} --distort "$DISTORT" ${DISTORT_OTHER:+--distort-other "$DISTORT_OTHER"} \
+    --touching "$TOUCHING" \
     --seed 0 --threads "$THREADS" \
     --validate-every 2000 --no-db --quiet --force \
     --out "$OUT_DIR/training-state.hdl" --export "$OUT_DIR/uncalibrated.hdl" --json | tail -n 1 > "$OUT_DIR/train.json"

@@ -49,6 +49,22 @@ def distort(images, rng, strength=1.0):
     return np.clip(np.rint(warped), 0, 255).astype(np.uint8)
 
 
+def distort_by_label(images, labels, rng, strengths):
+    """distort() with each image's strength taken from its label: one class can be distorted more or less
+    than the others (the recipe's digits and marks, class 'other', against its letters).
+
+    images: uint8 (n, H, W); labels: int (n,); strengths: float (n_classes,).  The images of each distinct
+    strength are distorted together, in increasing order of strength, so a seeded rng gives the same batch
+    again.  Returns a new uint8 (n, H, W).
+    """
+    per_image = np.asarray(strengths, dtype=np.float64)[np.asarray(labels)]
+    out = np.empty_like(np.asarray(images))
+    for strength in np.unique(per_image):
+        group = per_image == strength
+        out[group] = distort(images[group], rng, float(strength))
+    return out
+
+
 def random_affine(rng, n, strength):
     """float32 (n, 2, 2) output-to-source maps: rotation, shear and a scale drawn for each axis on its own."""
     angle = np.deg2rad(rng.uniform(-1, 1, n) * MAX_ROTATION_DEGREES * strength)

@@ -86,6 +86,7 @@ class RunConfig:
     augment: bool = False              # shift/flip training images (the tutorial's mutations)
     augment_validation: bool = False   # the same for validation images, and report augmented test accuracy
     distort: float = 0.0               # strength of rotation/shear/scale/elastic/stroke distortions (0 = off)
+    distort_other: float = None        # the same for the class 'other' (digits and marks); None: distort's
     touching: float = 0.0              # share of training images cut from a touching neighbour (data/touching.py)
     lead_in: float = 0.0               # share of training images begun with a lead-in stroke (data/lead_in.py)
     validate_every: int = 200          # batches
@@ -114,7 +115,8 @@ class RunConfig:
             max_batches=args.max_batches, max_seconds=args.max_minutes * 60.0 if args.max_minutes else None,
             lr_schedule=args.lr_schedule, weight_decay=args.weight_decay, l2=args.l2,
             l2_warmup=args.l2_warmup, label_smoothing=args.label_smoothing, augment=args.mut_on_learn,
-            augment_validation=args.mut_on_validate, distort=args.distort, touching=args.touching,
+            augment_validation=args.mut_on_validate, distort=args.distort,
+            distort_other=args.distort_other, touching=args.touching,
             lead_in=args.lead_in,
             validate_every=args.validate_every,
             checkpoint_every=args.checkpoint_every, threads=args.threads, resume=args.state, init=args.init,
@@ -186,6 +188,10 @@ def add_training_arguments(parser, command, default_epochs, default_validate_eve
                              "elastic warp and stroke width, ranges scaled by STRENGTH (1 = up to 15 degrees, "
                              "shear 0.3, scale 0.8-1.15; see hdl_native/data/distort.py), "
                              f"{DISTORT.allowed} (default: 0, off)")
+    parser.add_argument("--distort-other", type=DISTORT, default=None, metavar="STRENGTH",
+                        help="distort the images of the class 'other' (a mixture's digits and marks, which `ocr` "
+                             "keeps out of the text) with this strength instead of --distort's, "
+                             f"{DISTORT.allowed} (default: --distort's)")
     parser.add_argument("--touching", type=TOUCHING, default=0.0, metavar="SHARE",
                         help="cut this share of the training images out of a pair with another image of the batch "
                              "touching it, as `ocr` cuts letters written touching (a piece of the neighbour at one "

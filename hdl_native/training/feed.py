@@ -6,10 +6,27 @@ generator, whose state a checkpoint saves so that a resumed run draws the same m
 """
 import numpy as np
 
+from ..errors import HDLError
 from ..data import augment, normalize
-from ..data.distort import distort
+from ..data.distort import distort, distort_by_label
+from ..data.datasets import NOT_A_LETTER
 from ..data.lead_in import lead_in_strokes
 from ..data.touching import touch_neighbours
+
+
+def class_distortions(config, classes):
+    """float (n_classes,): each class's distortion strength, --distort's but --distort-other's for the class
+    'other' (digits and marks); None when --distort-other is not given.  HDLError when the classes have no
+    'other'."""
+    if config.distort_other is None:
+        return None
+    classes = list(classes)
+    if NOT_A_LETTER not in classes:
+        raise HDLError(f"--distort-other {config.distort_other:g}: dataset {config.dataset!r} has no class "
+                       f"'{NOT_A_LETTER}' (add nonletters to the mixture, e.g. --dataset letters,nonletters)")
+    strengths = np.full(len(classes), config.distort, dtype=np.float64)
+    strengths[classes.index(NOT_A_LETTER)] = config.distort_other
+    return strengths
 
 
 def normalize_all(images, chunk=4096):
@@ -21,15 +38,21 @@ def normalize_all(images, chunk=4096):
 
 
 class TrainingFeed:
-    """Batches of uint8 images (N, 28, 28) with int labels (N,), distorted and augmented per `config`."""
+    """Batches of uint8 images (N, 28, 28) with int labels (N,), distorted and augmented per `config`.
 
-    def __init__(self, images, labels, config):
+    distort_strengths: float (n_classes,) each class's distortion strength (class_distortions), or None for
+    config.distort on every image.
+    """
+
+    def __init__(self, images, labels, config, distort_strengths=None):
         self.images = images
         self.labels = np.asarray(labels, dtype=np.int64)
         self.distort, self.augment = config.distort, config.augment
+        self.distort_strengths = distort_strengths
         self.touching, self.lead_in = config.touching, config.lead_in
         self.rng = np.random.default_rng([config.seed, 1])
-        mutated = self.distort or self.augment or self.touching or self.lead_in
+        distorted = self.distort or (distort_strengths is not None and np.any(distort_strengths))
+        mutated = distorted or self.augment or self.touching or self.lead_in
         self.normalized = None if mutated else normalize_all(images)
 
     def __len__(self):
@@ -44,7 +67,9 @@ class TrainingFeed:
             images = touch_neighbours(images, self.rng, self.touching)
         if self.lead_in:
             images = lead_in_strokes(images, self.rng, self.lead_in)
-        if self.distort:
+        if self.distort_strengths is not None:
+            images = distort_by_label(images, self.labels[indices], self.rng, self.distort_strengths)
+        elif self.distort:
             images = distort(images, self.rng, self.distort)
         if self.augment:
             images = augment(images, self.rng)

@@ -61,12 +61,13 @@ class Trainer:
     parallel.DataParallel when this process is one rank of several (MPI), else None.
     """
 
-    def __init__(self, model, optimizer, config, train, validation=None, log=None, weights=None, parallel=None):
+    def __init__(self, model, optimizer, config, train, validation=None, log=None, weights=None, parallel=None,
+                 distort_strengths=None):
         self.model, self.optimizer, self.config = model, optimizer, config
         self.validation, self.log, self.parallel = validation, log, parallel
         self.graph = TrainingGraph(model, config.l2, config.label_smoothing)
         self.evaluator = Evaluator(model) if validation else None
-        self.feed = TrainingFeed(*train, config)
+        self.feed = TrainingFeed(*train, config, distort_strengths)
         self.batcher = Batcher(len(self.feed), config.batch_size, config.seed, weights=weights)
         self.schedule = Schedule(config, len(self.batcher), optimizer.lr)
         self.validation_rng = np.random.default_rng([config.seed, 2])

@@ -26,6 +26,7 @@ from ..threads import get_num_threads, set_num_threads
 from ..weights import count_small_parameters
 from .divergence import Diverged, TrainingDiverged, check_state, likely_cause
 from .evaluate import Evaluator, format_confusion
+from .feed import class_distortions
 from .interrupt import StopOnSignal
 from .loop import Trainer
 from .outputs import check_outputs, resumes
@@ -89,6 +90,7 @@ class Session:
         if config.threads is not None:
             set_num_threads(config.threads)
         self.load_data()
+        self.distort_strengths = class_distortions(config, self.train_set.classes)
         self.resumed = load_checkpoint(config.resume) if config.resume else None
         self.model = make_model(config, self.train_set.n_classes)
         self.optimizer = make_optimizer(self.model, config.optimizer, config.weight_decay)
@@ -115,7 +117,8 @@ class Session:
                   + (f", resuming {config.resume}" if self.resumed else ""))
         with StopOnSignal() as stop_flag:
             self.trainer = Trainer(model, self.optimizer, config, self.train_data, self.validation, self.log,
-                                   weights=self.train_weights, parallel=self.parallel)
+                                   weights=self.train_weights, parallel=self.parallel,
+                                   distort_strengths=self.distort_strengths)
             if self.resumed is not None:
                 resume_position(self.trainer, self.resumed, config.resume)
             try:

@@ -143,7 +143,7 @@ TRAINING_OPTIONS = {"optimizer": "optimiser", "dropout": "--dropout", "seed": "-
                     "val_size": "--val-size", "epochs": "--epochs", "lr_schedule": "--lr-schedule",
                     "weight_decay": "--weight-decay", "l2": "--l2", "l2_warmup": "--l2-warmup",
                     "label_smoothing": "--label-smoothing", "augment": "--mut-on-learn", "distort": "--distort",
-                    "touching": "--touching", "lead_in": "--lead-in"}
+                    "distort_other": "--distort-other", "touching": "--touching", "lead_in": "--lead-in"}
 
 
 def changed_settings(saved, current):
