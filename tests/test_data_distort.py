@@ -1,8 +1,13 @@
 """Batched distortions (hdl_native/data/distort.py): shapes, dtype, identity, determinism, what each part does."""
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
-from hdl_native.data.distort import change_stroke_width, distort
+from hdl_native.data import normalize
+from hdl_native.data.distort import change_stroke_width, distort, distort_by_label
+from hdl_native.errors import HDLError
+from hdl_native.training.feed import TrainingFeed, class_distortions
 
 
 def letter_batch(n=8, seed=0):
@@ -82,3 +87,44 @@ def test_change_look_keeps_the_peak_and_changes_the_stroke_profile():
     blurred = (looked[:, 14, 11] > 0).mean()
     assert 0.1 < blurred < 0.4  # about BLUR_PROBABILITY of the images spread ink one pixel further
     np.testing.assert_array_equal(change_look(images, np.random.default_rng(0), 0.0), images)
+
+
+def test_distort_by_label_gives_each_class_its_strength_and_repeats_with_the_seed():
+    images, labels = letter_batch(12), np.array([0, 1, 2] * 4)
+    strengths = np.array([0.0, 1.0, 0.0])
+    out = distort_by_label(images, labels, np.random.default_rng(5), strengths)
+    assert out.dtype == np.uint8 and out.shape == images.shape
+    assert np.array_equal(out[labels != 1], images[labels != 1])  # strength 0 leaves classes 0 and 2 alone
+    changed = [not np.array_equal(out[i], images[i]) for i in np.flatnonzero(labels == 1)]
+    assert all(changed)
+    assert np.array_equal(out, distort_by_label(images, labels, np.random.default_rng(5), strengths))
+
+
+def test_distort_by_label_with_one_strength_is_distort():
+    images, labels = letter_batch(10), np.arange(10) % 3
+    assert np.array_equal(distort_by_label(images, labels, np.random.default_rng(2), np.full(3, 0.7)),
+                          distort(images, np.random.default_rng(2), 0.7))
+
+
+def feed_config(distort_other, distort=0.5):
+    return SimpleNamespace(distort=distort, distort_other=distort_other, augment=False, seed=3, touching=0.0,
+                           lead_in=0.0, dataset="letters,nonletters")
+
+
+def test_class_distortions_sets_the_class_other_apart_and_needs_one():
+    assert class_distortions(feed_config(None), ["a", "b", "other"]) is None
+    np.testing.assert_array_equal(class_distortions(feed_config(1.0), ["a", "b", "other"]), [0.5, 0.5, 1.0])
+    with pytest.raises(HDLError, match=r"--distort-other 1: dataset 'letters,nonletters' has no class 'other'"):
+        class_distortions(feed_config(1.0), ["a", "b"])
+
+
+def test_the_feed_distorts_the_class_other_with_its_own_strength():
+    images, labels = letter_batch(12), np.array([0, 2] * 6)  # class 2 is 'other'
+    config = feed_config(0.0, distort=1.0)  # letters at 1, the others not at all
+    feed = TrainingFeed(images, labels, config, class_distortions(config, ["a", "b", "other"]))
+    batch, batch_labels = feed.batch(np.arange(12))
+    assert np.array_equal(batch_labels, labels)
+    assert np.array_equal(batch[labels == 2], normalize(images[labels == 2]))
+    assert not np.array_equal(batch[labels == 0], normalize(images[labels == 0]))
+    plain_feed = TrainingFeed(images, labels, config)  # without the strengths: every image at --distort's 1
+    assert not np.array_equal(plain_feed.batch(np.arange(12))[0][labels == 2], normalize(images[labels == 2]))

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from tiny_sets import bar_images
 
@@ -15,6 +16,7 @@ import hdl_native
 from hdl_native.checkpoint import load_checkpoint, load_model
 from hdl_native.cli import main
 from hdl_native.data import write_idx
+from hdl_native.data.distort import distort_by_label
 
 REPO = Path(hdl_native.__file__).resolve().parent.parent  # the installed package's parent, never a bare checkout
 
@@ -121,6 +123,36 @@ def test_resume_names_the_training_options_it_drops_and_is_quiet_when_they_are_r
     assert ("note: resuming a.hdl with settings its run did not have: --weight-decay 0.05 -> 0, "
             "--label-smoothing 0.1 -> 0 (repeat its options to keep them)") in err
     assert load_checkpoint(tmp_path / "a.hdl")["settings"]["label_smoothing"] == 0.0  # the run took the command line's
+
+
+def test_distort_other_without_a_class_other_is_one_clear_line(tiny_data, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["letters", "--data", str(tiny_data), "--quiet", "--no-db", "--distort", "0.5",
+                 "--distort-other", "1", "--max-batches", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err == ("hdl-native letters: error: --distort-other 1: dataset 'letters' has no class 'other' (add "
+                   "nonletters to the mixture, e.g. --dataset letters,nonletters)\n")
+    assert not (tmp_path / "letters.hdl").exists()
+
+
+def test_distort_other_reaches_the_training_feed(tiny_data, tmp_path, capsys, monkeypatch):
+    import hdl_native.data.nonletters as nonletters
+    import hdl_native.training.feed as feed
+
+    for split in ("train", "test"):  # a few drawn marks beside the tiny digits: drawing thousands takes a minute
+        monkeypatch.setitem(nonletters.MARK_COUNT, split, 20)
+    drawn = []
+
+    def spy(images, labels, rng, strengths):
+        drawn.append(np.array(strengths))
+        return distort_by_label(images, labels, rng, strengths)
+    monkeypatch.setattr(feed, "distort_by_label", spy)
+    monkeypatch.chdir(tmp_path)
+    assert main(["letters", "--data", str(tiny_data), "--dataset", "letters,nonletters", "--quiet", "--no-db",
+                 "--threads", "1", "--distort", "0.5", "--distort-other", "1", "--max-batches", "2"]) == 0
+    assert len(drawn) == 2
+    np.testing.assert_array_equal(drawn[0], [0.5] * 26 + [1.0])  # the 26 letters, then 'other'
+    assert load_checkpoint(tmp_path / "letters.hdl")["settings"]["distort_other"] == 1.0
 
 
 def test_resume_with_another_batch_size_is_a_clear_error(tiny_data, tmp_path, capsys, monkeypatch):
