@@ -3,7 +3,8 @@
     python tools/simd_bench.py [--repeat 200]
 
 Run it on two builds that differ only in the clone list of pyx/fast_math.h
-to see what a SIMD level pays: each line is the least time of one call, in
+(or, for the max-pool lines, in pool_k2.h's HDL_MULTIVERSION_AVX2 against
+HDL_MULTIVERSION) to see what a SIMD level pays: each line is the least time of one call, in
 microseconds, and the clone show_config() says is in use.
 """
 import argparse
@@ -36,7 +37,9 @@ def cases(ops, rng):
         ("gelu forward (64,32,26,26)", lambda: ops.gelu_forward(activation)),
         ("gelu backward (64,32,26,26)", lambda: ops.gelu_backward(activation, activation)),
         ("maxpool 2x2 forward (64,32,26,26)", lambda: ops.maxpool2d_forward(activation, 2)),
-    ]
+    ] + [(f"maxpool 2x2 forward {shape}", lambda x=x: ops.maxpool2d_forward(x, 2))  # LettersCNN's pool2, VGG's
+         for shape, x in ((shape, rng.standard_normal(shape).astype(np.float32))
+                          for shape in ((64, 64, 11, 11), (64, 32, 24, 24), (64, 64, 8, 8)))]
 
 
 def main():
