@@ -108,6 +108,21 @@ def test_holdout_takes_whole_writers_and_single_unknown_images():
     assert held[:10].sum() == round(8 * 10 / 30)
 
 
+def test_holdout_seed_holds_out_the_same_images_whatever_the_seed(letter_sets):
+    from hdl_native.training.config import RunConfig
+    from hdl_native.training.start import training_data
+
+    train_set, test_set = (load_dataset("letters", split, letter_sets) for split in ("train", "test"))
+
+    def held(**settings):
+        (_, kept_labels, _), (images, labels) = training_data(RunConfig(holdout=20, **settings), train_set, test_set)
+        assert len(kept_labels) + len(labels) == len(train_set)
+        return images
+    assert np.array_equal(held(seed=1, holdout_seed=0), held(seed=0))
+    assert np.array_equal(held(seed=1, holdout_seed=None), held(seed=1))
+    assert not np.array_equal(held(seed=1), held(seed=0))
+
+
 @pytest.mark.parametrize("name, message", [
     ("letters,klingon", "unknown dataset 'klingon'"),
     ("letters:0", "must be a positive number"),

@@ -6,8 +6,8 @@ RunConfig, and its state file and SQLite log record ``RunConfig.as_dict()`` as t
 """
 from dataclasses import asdict, dataclass, field
 
-from ..cli_types import (BATCH_SIZE, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, THREADS, finite_float,
-                         probability)
+from ..cli_types import (BATCH_SIZE, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, SEED, THREADS,
+                         finite_float, probability)
 from ..errors import HDLError
 
 # the tutorial's 0.02 already collapses training at full strength; beyond 1 the penalty swamps any data loss
@@ -72,6 +72,7 @@ class RunConfig:
     finetune: str = None               # fine-tune config.init on the user's crops in this directory (finetune.py)
     balance_classes: bool = False      # draw every class of each source equally often
     holdout: int = 0                   # validate on this many held-out training images, when > 0 ...
+    holdout_seed: int = None           # ... drawn with this seed (None: seed's), so runs of other seeds share them
     val_size: int = 1000               # ... else on this many images sampled from the test split
     # how
     batch_size: int = 64
@@ -110,7 +111,8 @@ class RunConfig:
         return cls(
             command=command, architecture=architecture, optimizer=optimizer, dropout=args.dropout,
             seed=args.seed, data_root=args.data, dataset=args.dataset, train_from=args.train_from,
-            balance_classes=args.balance_classes, holdout=args.holdout, val_size=args.val_size,
+            balance_classes=args.balance_classes, holdout=args.holdout,
+            holdout_seed=args.holdout_seed, val_size=args.val_size,
             batch_size=args.batch_size, epochs=args.epochs,
             max_batches=args.max_batches, max_seconds=args.max_minutes * 60.0 if args.max_minutes else None,
             lr_schedule=args.lr_schedule, weight_decay=args.weight_decay, l2=args.l2,
@@ -213,6 +215,10 @@ def add_training_arguments(parser, command, default_epochs, default_validate_eve
                         help="validate on N training images held out from training instead of on the test sample "
                              "(whole writers where the dataset records them: unipen, chars74k), "
                              f"{NON_NEGATIVE_INT.allowed} and below the training set's size (default: 0, off)")
+    parser.add_argument("--holdout-seed", type=SEED, default=None, metavar="S",
+                        help="choose the --holdout images (or the validation sample) with seed S instead of --seed's, "
+                             "so runs of several seeds are validated, calibrated and compared on the same images, "
+                             f"{SEED.allowed} (default: --seed's)")
     parser.add_argument("--balance-classes", action="store_true",
                         help="draw every class of each dataset equally often (unipen follows English letter "
                              "frequencies: 'e' is 4 times as common as 'x'); a mixture's own weights, "

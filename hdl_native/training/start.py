@@ -29,7 +29,7 @@ def training_data(config, train_set, test_set):
     weights = None
     if train_set is not None and (train_set.sources is not None or config.balance_classes):
         weights = sampling_weights(train_set, mixture_weights(config.dataset), config.balance_classes)
-    rng = np.random.default_rng([config.seed, 3])
+    rng = np.random.default_rng([config.seed if config.holdout_seed is None else config.holdout_seed, 3])
     if config.holdout:
         if not 0 < config.holdout < len(labels):
             raise HDLError(f"--holdout {config.holdout} must be between 1 and {len(labels) - 1}")
@@ -140,7 +140,8 @@ def note_old_penalty(source, path):
 # checked elsewhere (a change cannot resume); threads, files and output options do not change the training.
 TRAINING_OPTIONS = {"optimizer": "optimiser", "dropout": "--dropout", "seed": "--seed", "dataset": "--dataset",
                     "train_from": "--train-from", "balance_classes": "--balance-classes", "holdout": "--holdout",
-                    "val_size": "--val-size", "epochs": "--epochs", "lr_schedule": "--lr-schedule",
+                    "holdout_seed": "--holdout-seed", "val_size": "--val-size", "epochs": "--epochs",
+                    "lr_schedule": "--lr-schedule",
                     "weight_decay": "--weight-decay", "l2": "--l2", "l2_warmup": "--l2-warmup",
                     "label_smoothing": "--label-smoothing", "augment": "--mut-on-learn", "distort": "--distort",
                     "distort_other": "--distort-other", "touching": "--touching", "lead_in": "--lead-in"}
