@@ -192,8 +192,10 @@ def add_training_arguments(parser, command, default_epochs, default_validate_eve
                              f"{DISTORT.allowed} (default: 0, off)")
     parser.add_argument("--distort-other", type=DISTORT, default=None, metavar="STRENGTH",
                         help="distort the images of the class 'other' (a mixture's digits and marks, which `ocr` "
-                             "keeps out of the text) with this strength instead of --distort's, "
-                             f"{DISTORT.allowed} (default: --distort's)")
+                             "keeps out of the text) with this strength instead of --distort's.  Beware: a class "
+                             "distorted unlike the others can be told by its distortion (the reader trained with "
+                             "--distort 0.5 --distort-other 1 read undistorted digits and marks as letters: "
+                             f"BENCHMARKS.md), {DISTORT.allowed} (default: --distort's)")
     parser.add_argument("--touching", type=TOUCHING, default=0.0, metavar="SHARE",
                         help="cut this share of the training images out of a pair with another image of the batch "
                              "touching it, as `ocr` cuts letters written touching (a piece of the neighbour at one "
