@@ -20,7 +20,7 @@
 #if defined(HDL_X86_INTRINSICS) && defined(__linux__) && !defined(__clang__)
 #define HDL_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 /* At most AVX2 + FMA: for 2x2 max-pooling, which AVX-512 makes slower (row by row 2.0 against 0.88 ms;
- * a plane per call, on a Zen 4, 3.3 to 6.4 times slower: BENCHMARKS.md, twenty-sixth session), and the
+ * a plane per call, on a Zen 4, 2.3 to 6.5 times slower: BENCHMARKS.md, twenty-sixth session), and the
  * Adam loop. */
 #define HDL_MULTIVERSION_AVX2 __attribute__((target_clones("arch=x86-64-v3", "default")))
 #define HDL_CLONE_WIDEST "x86-64-v4"
