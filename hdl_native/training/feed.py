@@ -6,12 +6,12 @@ generator, whose state a checkpoint saves so that a resumed run draws the same m
 """
 import numpy as np
 
-from ..errors import HDLError
 from ..data import augment, normalize
-from ..data.distort import distort, distort_by_label
 from ..data.datasets import NOT_A_LETTER
+from ..data.distort import distort, distort_by_label
 from ..data.lead_in import lead_in_strokes
 from ..data.touching import touch_neighbours
+from ..errors import HDLError
 
 
 def class_distortions(config, classes):
