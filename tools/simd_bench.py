@@ -27,19 +27,20 @@ def least_time_us(call, repeat):
 
 
 def cases(ops, rng):
-    """(name, call) for each cloned kernel at the size LettersCNN's first layer gives it."""
+    """(name, call) for each cloned kernel at the size LettersCNN's first layer gives it; the max-pool also at the
+    letter networks' other pools."""
     image = rng.standard_normal((64, 1, 28, 28)).astype(np.float32)
     weight = rng.standard_normal((32, 1, 3, 3)).astype(np.float32)
     bias = rng.standard_normal(32).astype(np.float32)
     activation = rng.standard_normal((64, 32, 26, 26)).astype(np.float32)
+    pool_inputs = [rng.standard_normal(shape).astype(np.float32)  # LettersCNN's pool2, LettersVGG's two pools
+                   for shape in ((64, 64, 11, 11), (64, 32, 24, 24), (64, 64, 8, 8))]
     return [
         ("conv1 direct forward (64,1,28,28)*(32,1,3,3)", lambda: ops.conv2d_forward(image, weight, bias)),
         ("gelu forward (64,32,26,26)", lambda: ops.gelu_forward(activation)),
         ("gelu backward (64,32,26,26)", lambda: ops.gelu_backward(activation, activation)),
         ("maxpool 2x2 forward (64,32,26,26)", lambda: ops.maxpool2d_forward(activation, 2)),
-    ] + [(f"maxpool 2x2 forward {shape}", lambda x=x: ops.maxpool2d_forward(x, 2))  # LettersCNN's pool2, VGG's
-         for shape, x in ((shape, rng.standard_normal(shape).astype(np.float32))
-                          for shape in ((64, 64, 11, 11), (64, 32, 24, 24), (64, 64, 8, 8)))]
+    ] + [(f"maxpool 2x2 forward {x.shape}", lambda x=x: ops.maxpool2d_forward(x, 2)) for x in pool_inputs]
 
 
 def main():
