@@ -3,6 +3,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from hdl_native.data import normalize
 from hdl_native.data.distort import change_stroke_width, distort, distort_by_label
@@ -106,9 +107,47 @@ def test_distort_by_label_with_one_strength_is_distort():
                           distort(images, np.random.default_rng(2), 0.7))
 
 
+def test_look_sets_the_pen_and_camera_apart_from_the_shape(monkeypatch):
+    import hdl_native.data.distort as module
+
+    seen = {}
+
+    def recorder(name, real):
+        def recorded(*args):
+            seen[name] = args[-1]  # the strength or probability each part is given
+            return real(*args)
+        return recorded
+    for name in ("random_affine", "change_stroke_width", "change_look"):
+        monkeypatch.setattr(module, name, recorder(name, getattr(module, name)))
+    images = letter_batch()
+    module.distort(images, np.random.default_rng(4), 0.5, look=1.0)
+    assert seen == {"random_affine": 0.5, "change_stroke_width": module.STROKE_CHANGE_PROBABILITY, "change_look": 1.0}
+    module.distort(images, np.random.default_rng(4), 0.5)  # look None: the strength's, as before the option
+    assert seen == {"random_affine": 0.5, "change_stroke_width": module.STROKE_CHANGE_PROBABILITY / 2,
+                    "change_look": 0.5}
+
+
+def test_look_draws_the_same_random_numbers_and_alone_changes_only_the_ink():
+    images = letter_batch()
+    generators = [np.random.default_rng(4) for _ in range(3)]
+    plain = distort(images, generators[0], 0.5)
+    assert np.array_equal(distort(images, generators[1], 0.5, look=0.5), plain)
+    assert not np.array_equal(distort(images, generators[2], 0.5, look=1.0), plain)
+    after = [rng.random() for rng in generators]
+    assert after[0] == after[1] == after[2]  # so the rest of a seeded run draws the same, whatever look is
+    assert np.array_equal(distort(images, 5, strength=0.0, look=0.0), images)
+    ink_only = distort(images, 5, strength=0.0, look=1.0)
+    assert not np.array_equal(ink_only, images)
+    near_ink = ndimage.binary_dilation(images > 0, np.ones((1, 5, 5), bool))  # a thicker stroke, then a blur
+    assert ink_only[~near_ink].max() == 0  # no change of shape: no ink beyond two pixels from where it was
+    assert distort(images, 5, strength=1.0, look=0.0)[~near_ink].max() > 0  # as the shape's part would give
+    with pytest.raises(ValueError, match="negative"):
+        distort(images, 5, 0.5, look=-0.1)
+
+
 def feed_config(distort_other, distort=0.5):
-    return SimpleNamespace(distort=distort, distort_other=distort_other, augment=False, seed=3, touching=0.0,
-                           lead_in=0.0, dataset="letters,nonletters")
+    return SimpleNamespace(distort=distort, distort_other=distort_other, distort_look=None, augment=False, seed=3,
+                           touching=0.0, lead_in=0.0, dataset="letters,nonletters")
 
 
 def test_class_distortions_sets_the_class_other_apart_and_needs_one():
@@ -128,3 +167,16 @@ def test_the_feed_distorts_the_class_other_with_its_own_strength():
     assert not np.array_equal(batch[labels == 0], normalize(images[labels == 0]))
     plain_feed = TrainingFeed(images, labels, config)  # without the strengths: every image at --distort's 1
     assert not np.array_equal(plain_feed.batch(np.arange(12))[0][labels == 2], normalize(images[labels == 2]))
+
+
+def test_the_feed_gives_distort_look_to_every_class():
+    images, labels = letter_batch(12), np.array([0, 2] * 6)
+    config = feed_config(None, distort=0.0)
+    config.distort_look = 1.0  # the pen and camera alone, no change of shape
+    batch, _ = TrainingFeed(images, labels, config).batch(np.arange(12))
+    assert np.array_equal(batch, normalize(distort(images, np.random.default_rng([3, 1]), 0.0, look=1.0)))
+    assert not np.array_equal(batch, normalize(images))
+    config.distort_other = 0.5  # per-class shape strengths, the look the same for all
+    batch, _ = TrainingFeed(images, labels, config, class_distortions(config, ["a", "b", "other"])).batch(np.arange(12))
+    expected = distort_by_label(images, labels, np.random.default_rng([3, 1]), [0.0, 0.0, 0.5], look=1.0)
+    assert np.array_equal(batch, normalize(expected))

@@ -16,7 +16,7 @@ import hdl_native
 from hdl_native.checkpoint import load_checkpoint, load_model
 from hdl_native.cli import main
 from hdl_native.data import write_idx
-from hdl_native.data.distort import distort_by_label
+from hdl_native.data.distort import distort, distort_by_label
 
 REPO = Path(hdl_native.__file__).resolve().parent.parent  # the installed package's parent, never a bare checkout
 
@@ -143,9 +143,9 @@ def test_distort_other_reaches_the_training_feed(tiny_data, tmp_path, capsys, mo
         monkeypatch.setitem(nonletters.MARK_COUNT, split, 20)
     drawn = []
 
-    def spy(images, labels, rng, strengths):
+    def spy(images, labels, rng, strengths, look=None):
         drawn.append(np.array(strengths))
-        return distort_by_label(images, labels, rng, strengths)
+        return distort_by_label(images, labels, rng, strengths, look)
     monkeypatch.setattr(feed, "distort_by_label", spy)
     monkeypatch.chdir(tmp_path)
     assert main(["letters", "--data", str(tiny_data), "--dataset", "letters,nonletters", "--quiet", "--no-db",
@@ -153,6 +153,22 @@ def test_distort_other_reaches_the_training_feed(tiny_data, tmp_path, capsys, mo
     assert len(drawn) == 2
     np.testing.assert_array_equal(drawn[0], [0.5] * 26 + [1.0])  # the 26 letters, then 'other'
     assert load_checkpoint(tmp_path / "letters.hdl")["settings"]["distort_other"] == 1.0
+
+
+def test_distort_look_reaches_the_training_feed(tiny_data, tmp_path, capsys, monkeypatch):
+    import hdl_native.training.feed as feed
+
+    looks = []
+
+    def spy(images, rng, strength, look=None):
+        looks.append((strength, look))
+        return distort(images, rng, strength, look)
+    monkeypatch.setattr(feed, "distort", spy)
+    monkeypatch.chdir(tmp_path)
+    common = ["letters", "--data", str(tiny_data), "--quiet", "--no-db", "--threads", "1", "--max-batches", "2"]
+    assert main([*common, "--distort", "0.5", "--distort-look", "1"]) == 0
+    assert looks == [(0.5, 1.0)] * 2
+    assert load_checkpoint(tmp_path / "letters.hdl")["settings"]["distort_look"] == 1.0  # out of range: test_cli_options
 
 
 def test_resume_with_another_batch_size_is_a_clear_error(tiny_data, tmp_path, capsys, monkeypatch):

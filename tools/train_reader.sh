@@ -26,6 +26,7 @@ DECAY=${DECAY:-}  # decoupled weight decay (--weight-decay); empty: none, as the
 SMOOTHING=${SMOOTHING:-}  # label smoothing (--label-smoothing); empty: none, likewise
 DISTORT=${DISTORT:-1}  # the distortions' strength (--distort): 1 as the shipped reader was trained
 DISTORT_OTHER=${DISTORT_OTHER:-}  # the same for the class 'other' (--distort-other); empty: DISTORT's
+DISTORT_LOOK=${DISTORT_LOOK:-}  # strokes, blur and ink alone (--distort-look), every class; empty: DISTORT's
 SEED=${SEED:-0}  # the run's seed (initial weights, order, distortions): 0 as the shipped reader was trained
 HOLDOUT_SEED=${HOLDOUT_SEED:-0}  # which writers are held out: 0, the shipped reader's, whatever SEED is
 THREADS=${THREADS:-2}
@@ -34,7 +35,7 @@ mkdir -p "$OUT_DIR"
 hdl-native letters --model "$MODEL" --dataset "$MIXTURE" --balance-classes --holdout "$HOLDOUT" \
     --adam ${ALPHA:+--alpha "$ALPHA"} ${DECAY:+--weight-decay "$DECAY"} --lr-schedule cosine --epochs "$EPOCHS" \
     ${SMOOTHING:+--label-smoothing "$SMOOTHING"} --distort "$DISTORT" ${DISTORT_OTHER:+--distort-other "$DISTORT_OTHER"} \
-    --touching "$TOUCHING" \
+    ${DISTORT_LOOK:+--distort-look "$DISTORT_LOOK"} --touching "$TOUCHING" \
     --seed "$SEED" --holdout-seed "$HOLDOUT_SEED" --threads "$THREADS" \
     --validate-every 2000 --no-db --quiet --force \
     --out "$OUT_DIR/training-state.hdl" --export "$OUT_DIR/uncalibrated.hdl" --json | tail -n 1 > "$OUT_DIR/train.json"

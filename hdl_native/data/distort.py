@@ -23,45 +23,49 @@ BLUR_PROBABILITY = 0.25          # per image: a [1 2 1]/4 blur each way, as an o
 LOG_GAMMA_RANGE = (np.log(0.5), np.log(2.0))  # ink ** gamma: < 1 fattens soft edges, > 1 sharpens them
 
 
-def distort(images, rng, strength=1.0):
+def distort(images, rng, strength=1.0, look=None):
     """A randomly distorted copy of a batch of letters.
 
     images: uint8 (n, H, W), ink bright on dark.  rng: np.random.Generator or an int seed.
     strength: scales every distortion range (0 = identity, 1 = the ranges above).
+    look: the strength of the pen's and camera's part alone (thicker or thinner strokes, blur, ink gamma; capped
+    at 1 as `strength` is there), the shape's part (rotation, shear, scale, translation, elastic warp) keeping
+    `strength`; None: `strength`.  The same random numbers are drawn whatever `look` is.
     Returns a new uint8 (n, H, W); the input is not modified.
     """
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     images = np.asarray(images)
     if images.dtype != np.uint8 or images.ndim != 3:
         raise ValueError(f"distort expects uint8 images (n, H, W), got {images.dtype} {images.shape}")
-    if strength < 0:
-        raise ValueError(f"distort strength must not be negative, got {strength}")
+    look = strength if look is None else look
+    if strength < 0 or look < 0:
+        raise ValueError(f"distort strengths must not be negative, got {strength} and look {look}")
     n, height, width = images.shape
-    if n == 0 or strength == 0:
+    if n == 0 or (strength == 0 and look == 0):
         return images.copy()
     to_source = random_affine(rng, n, strength)
     displacement = smooth_fields(rng, 2 * n, height, width, ELASTIC_GRID, ELASTIC_AMPLITUDE * strength)
     displacement = displacement.reshape(n, 2, height, width)
     displacement += (rng.uniform(-1, 1, (n, 2, 1, 1)) * MAX_TRANSLATION * strength).astype(np.float32)
     warped = warp(pad_stack(images), np.arange(n), to_source, displacement)
-    warped = change_stroke_width(warped, rng, STROKE_CHANGE_PROBABILITY * min(strength, 1.0))
-    warped = change_look(warped, rng, min(strength, 1.0))
+    warped = change_stroke_width(warped, rng, STROKE_CHANGE_PROBABILITY * min(look, 1.0))
+    warped = change_look(warped, rng, min(look, 1.0))
     return np.clip(np.rint(warped), 0, 255).astype(np.uint8)
 
 
-def distort_by_label(images, labels, rng, strengths):
+def distort_by_label(images, labels, rng, strengths, look=None):
     """distort() with each image's strength taken from its label: one class can be distorted more or less
     than the others (the recipe's digits and marks, class 'other', against its letters).
 
     images: uint8 (n, H, W); labels: int (n,); strengths: float (n_classes,).  The images of each distinct
     strength are distorted together, in increasing order of strength, so a seeded rng gives the same batch
-    again.  Returns a new uint8 (n, H, W).
+    again.  look: as distort()'s, for every class.  Returns a new uint8 (n, H, W).
     """
     per_image = np.asarray(strengths, dtype=np.float64)[np.asarray(labels)]
     out = np.empty_like(np.asarray(images))
     for strength in np.unique(per_image):
         group = per_image == strength
-        out[group] = distort(images[group], rng, float(strength))
+        out[group] = distort(images[group], rng, float(strength), look)
     return out
 
 

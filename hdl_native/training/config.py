@@ -88,6 +88,7 @@ class RunConfig:
     augment_validation: bool = False   # the same for validation images, and report augmented test accuracy
     distort: float = 0.0               # strength of rotation/shear/scale/elastic/stroke distortions (0 = off)
     distort_other: float = None        # the same for the class 'other' (digits and marks); None: distort's
+    distort_look: float = None         # strength of the stroke width, blur and ink gamma alone; None: distort's
     touching: float = 0.0              # share of training images cut from a touching neighbour (data/touching.py)
     lead_in: float = 0.0               # share of training images begun with a lead-in stroke (data/lead_in.py)
     validate_every: int = 200          # batches
@@ -118,7 +119,7 @@ class RunConfig:
             lr_schedule=args.lr_schedule, weight_decay=args.weight_decay, l2=args.l2,
             l2_warmup=args.l2_warmup, label_smoothing=args.label_smoothing, augment=args.mut_on_learn,
             augment_validation=args.mut_on_validate, distort=args.distort,
-            distort_other=args.distort_other, touching=args.touching,
+            distort_other=args.distort_other, distort_look=args.distort_look, touching=args.touching,
             lead_in=args.lead_in,
             validate_every=args.validate_every,
             checkpoint_every=args.checkpoint_every, threads=args.threads, resume=args.state, init=args.init,
@@ -196,6 +197,11 @@ def add_training_arguments(parser, command, default_epochs, default_validate_eve
                              "distorted unlike the others can be told by its distortion (the reader trained with "
                              "--distort 0.5 --distort-other 1 read undistorted digits and marks as letters: "
                              f"BENCHMARKS.md), {DISTORT.allowed} (default: --distort's)")
+    parser.add_argument("--distort-look", type=DISTORT, default=None, metavar="STRENGTH",
+                        help="the strength of the distortions of the pen and the camera alone (thicker or thinner "
+                             "strokes, blur, ink gamma; capped at 1), the shape's (rotation, shear, scale, elastic "
+                             "warp) keeping --distort's: every class alike, "
+                             f"{DISTORT.allowed} (default: --distort's)")
     parser.add_argument("--touching", type=TOUCHING, default=0.0, metavar="SHARE",
                         help="cut this share of the training images out of a pair with another image of the batch "
                              "touching it, as `ocr` cuts letters written touching (a piece of the neighbour at one "

@@ -48,10 +48,11 @@ class TrainingFeed:
         self.images = images
         self.labels = np.asarray(labels, dtype=np.int64)
         self.distort, self.augment = config.distort, config.augment
+        self.look = config.distort_look
         self.distort_strengths = distort_strengths
         self.touching, self.lead_in = config.touching, config.lead_in
         self.rng = np.random.default_rng([config.seed, 1])
-        distorted = self.distort or (distort_strengths is not None and np.any(distort_strengths))
+        distorted = self.distort or self.look or (distort_strengths is not None and np.any(distort_strengths))
         mutated = distorted or self.augment or self.touching or self.lead_in
         self.normalized = None if mutated else normalize_all(images)
 
@@ -68,9 +69,9 @@ class TrainingFeed:
         if self.lead_in:
             images = lead_in_strokes(images, self.rng, self.lead_in)
         if self.distort_strengths is not None:
-            images = distort_by_label(images, self.labels[indices], self.rng, self.distort_strengths)
-        elif self.distort:
-            images = distort(images, self.rng, self.distort)
+            images = distort_by_label(images, self.labels[indices], self.rng, self.distort_strengths, self.look)
+        elif self.distort or self.look:
+            images = distort(images, self.rng, self.distort, self.look)
         if self.augment:
             images = augment(images, self.rng)
         return normalize(images), self.labels[indices]

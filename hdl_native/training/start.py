@@ -144,7 +144,8 @@ TRAINING_OPTIONS = {"optimizer": "optimiser", "dropout": "--dropout", "seed": "-
                     "lr_schedule": "--lr-schedule",
                     "weight_decay": "--weight-decay", "l2": "--l2", "l2_warmup": "--l2-warmup",
                     "label_smoothing": "--label-smoothing", "augment": "--mut-on-learn", "distort": "--distort",
-                    "distort_other": "--distort-other", "touching": "--touching", "lead_in": "--lead-in"}
+                    "distort_other": "--distort-other", "distort_look": "--distort-look",
+                    "touching": "--touching", "lead_in": "--lead-in"}
 
 
 def changed_settings(saved, current):
