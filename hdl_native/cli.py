@@ -36,7 +36,9 @@ class OneLineErrorParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def build_parser():
+def build_parser(only=None):
+    """The whole `hdl-native` parser; with `only` (a command's name), the parser of that command alone, so running
+    one command imports its own module and not the others' (`ocr` starts without the trainers' imports)."""
     parser = OneLineErrorParser(
         prog="hdl-native",
         description="hdl_native: train and run the Hello Deep Learning networks on your CPU.",
@@ -47,6 +49,8 @@ def build_parser():
     parser.set_defaults(run=None)  # no COMMAND given: print the help
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module_name in discover_commands().items():
+        if only is not None and name != only:
+            continue
         module = importlib.import_module(module_name)
         command = sub.add_parser(name, help=module.HELP, description=getattr(module, "__doc__", None) or module.HELP,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -55,11 +59,19 @@ def build_parser():
     return parser
 
 
+def named_command(argv):
+    """The command `argv` names if it is one of ours, else None (no command, --help, --version, a misspelt one: the
+    whole parser is built, to list the commands)."""
+    words = [word for word in argv if not word.startswith("-")]  # the options before a command take no values
+    return words[0] if words and words[0] in discover_commands() else None
+
+
 def main(argv=None):
     """Run the command `argv` names; returns its exit code (an HDLError's exit_code, 2 unless it says otherwise)."""
     name = "hdl-native"
     try:
-        parser = build_parser()  # imports every command: Ctrl-C during start-up may land here
+        argv = sys.argv[1:] if argv is None else list(argv)
+        parser = build_parser(named_command(argv))  # imports the command(s): Ctrl-C during start-up may land here
         args = parser.parse_args(argv)
         if args.version:
             print(f"hdl-native {__version__}")

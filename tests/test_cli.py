@@ -26,3 +26,36 @@ def test_smoke_reports_the_worked_example():
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["y"] == 33.0 and summary["dy_dx"] == 40.0 and summary["dy_dz"] == 2.0
     assert 0.5 < summary["loss"] < 5.0
+
+
+def test_a_command_is_parsed_by_its_own_parser_alone():
+    from hdl_native.cli import named_command
+
+    assert named_command(["ocr", "page.jpg", "--json"]) == "ocr"
+    assert named_command(["--verbose", "letters", "--epochs", "2"]) == "letters"
+    assert named_command(["--version"]) is None and named_command([]) is None
+    assert named_command(["ocrr", "page.jpg"]) is None  # the whole parser, to name the commands there are
+    result = run_cli("ocrr", "x")
+    assert result.returncode == 2 and "invalid choice: 'ocrr'" in result.stderr and "'letters'" in result.stderr
+    result = run_cli("ocr", "--help")
+    assert result.returncode == 0 and "--min-confidence" in result.stdout and "--epochs" not in result.stdout
+
+
+def test_running_ocr_imports_neither_the_trainers_nor_scipy_optimize():
+    """`ocr` starts faster (the 12-megapixel photo's whole process: BENCHMARKS.md): only its own command module,
+    and scipy.optimize (with the scipy.sparse, .linalg.interpolative, .fft and .spatial it brings) only to fit."""
+    script = ("import sys\n"
+              "from hdl_native.cli import build_parser\n"
+              "build_parser('ocr').parse_args(['ocr', 'page.jpg'])\n"
+              "from hdl_native.ocr import read_page\n"
+              "from hdl_native.ocr.model import load_letter_classifier\n"
+              "print(sorted(m for m in sys.modules if m.startswith('hdl_native.commands.cmd_')))\n"
+              "print('scipy.optimize' in sys.modules)\n"
+              "from hdl_native.calibration import fit_temperature\n"
+              "import numpy as np\n"
+              "fit_temperature(np.log([[0.9, 0.1], [0.2, 0.8]]), np.array([0, 1]))\n"
+              "print('scipy.optimize' in sys.modules)\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600,
+                            cwd=Path(hdl_native.__file__).parent.parent)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:3] == ["['hdl_native.commands.cmd_ocr']", "False", "True"]
