@@ -7,7 +7,8 @@ chars74k (taken in turn, each split in a seeded order), numbers of MNIST test di
 page ('.' ',' closing words, '-' '(' '+' ... standing alone).  Every page is read by the whole `ocr` pipeline
 (read_page) with the given model at --min-confidence 0, so every box is either printed as a letter or, for a
 model with the class 'other', left out.  A digit or mark counts as printed as a letter when its box (IoU >= 0.5)
-is read as a letter, or when a letter box matching nothing covers half of it.  Not a test: it measures.
+is read as a letter, or when a letter box matching nothing covers half of it; a last line says which were (the
+marks by name: "'->i 5" is five apostrophes printed as i).  Not a test: it measures.
 
 --split heldout builds the same pages from what the model never trained on but that is not a test split either,
 for working on the reader without looking at the judge: its letters are the training images the model's own run
@@ -32,6 +33,7 @@ Usage: HDL_DATA=/work/shared/data python benchmarks/ocr_nonletters.py --model ST
 """
 import argparse
 import dataclasses
+from collections import Counter
 import json
 import sys
 import tempfile
@@ -43,7 +45,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # the checkout, as `python -m hdl_native` from it
 sys.path.insert(0, str(HERE.parent / "tests"))  # the page builders
 
-from nonletter_pages import MixedScore, build_mixed_page, compose, found_boxes, score_mixed_page  # noqa: E402
+from nonletter_pages import (MixedScore, build_mixed_page, compose, found_boxes, printed_as_letters,  # noqa: E402
+                             score_mixed_page)
 from test_ocr_pages import PAGE_SPECS, PHOTO_CONDITIONS  # noqa: E402
 
 from hdl_native.data import find_data_root, load_dataset  # noqa: E402
@@ -140,14 +143,15 @@ def spelled_words(words, letter_images, letter_labels):
 
 
 def measure(classifier, root, seed, folder, split="test", state_path=None, words="random", text_path=None,
-            language=None, letter_gap=None, lead_in=0.0, shortest_word=WORD_SIZES[0]):
+            language=None, letter_gap=None, lead_in=0.0, shortest_word=WORD_SIZES[0], printed=None):
     """[(page name, MixedScore)] of one page of each type, from the test splits or (split 'heldout') from the
     model's held-out training writers and unused MNIST training digits.
 
     words 'random': words of random letters, the letters taken in order; 'english': the words of the text at
     text_path (default: the data root's text/hello-dl-posts.txt) in a seeded order, spelled with those letters
     taken in order per class, those of shortest_word letters or more.  language: the model read_page re-weights the
-    letters with (None: none)."""
+    letters with (None: none).  printed: a list to which each digit or mark printed as a letter is appended, as
+    (what it is: 'digit' or the mark, the letter printed)."""
     if split == "heldout":
         letter_images, letter_labels = heldout_letters(state_path, root, seed)
         digits = unused_training_digits(root)
@@ -179,8 +183,10 @@ def measure(classifier, root, seed, folder, split="test", state_path=None, words
         next_digit += int((content.kinds[:used] == "digit").sum())
         path = folder / f"{name}.jpg"
         path.write_bytes(jpeg)
-        result = read_page(path, classifier, min_confidence=0.0, language=language)
-        scores.append((name, score_mixed_page(truths, found_boxes(result))))
+        found = found_boxes(read_page(path, classifier, min_confidence=0.0, language=language))
+        scores.append((name, score_mixed_page(truths, found)))
+        if printed is not None:
+            printed.extend(printed_as_letters(truths, found, content.names))
     return scores
 
 
@@ -233,9 +239,11 @@ def main():
     language = load_language(args.language)
     root = find_data_root(args.data)
     text = (Path(args.text) if args.text else root / DEFAULT_TEXT) if args.words == "english" else None
+    printed = []
     with tempfile.TemporaryDirectory() as folder:
         scores = measure(classifier, root, args.seed, Path(folder), args.split, args.model, args.words, text,
-                         language, args.letter_gap, args.lead_in, 1 if args.one_letter_words else WORD_SIZES[0])
+                         language, args.letter_gap, args.lead_in, 1 if args.one_letter_words else WORD_SIZES[0],
+                         printed)
     total = sum((score for _, score in scores), MixedScore())
     print(f"model {classifier.source} ({len(classifier.classes)} classes), {args.split} pages, seed {args.seed}, "
           f"{args.shifts} shifts, {args.words} words{f' of {text}' if text else ''}, language {args.language}"
@@ -248,12 +256,15 @@ def main():
         print(f"  {name:<12} {score.letters:7d} {share['letters_found']:6.2f}% {share['letters_read']:6.2f}%  "
               f"{share['letters_left_out']:6.2f}%   {score.others:12d}  {share['others_not_printed']:6.2f}%"
               f"                  {score.extra_letters:5d}")
+    by_kind = Counter(f"{what}->{letter}" for what, letter in printed).most_common()
+    print("  printed as letters, what they are -> the letter printed: "
+          + (", ".join(f"{pair} {count}" for pair, count in by_kind) or "none"))
     if args.json:
         print(json.dumps({"model": classifier.source, "seed": args.seed, "split": args.split, "shifts": args.shifts,
                           "words": args.words, "text": None if text is None else str(text),
                           "language": args.language, "letter_gap": args.letter_gap, "lead_in": args.lead_in,
                           "one_letter_words": args.one_letter_words,
-                          "total": total.percentages(),
+                          "total": total.percentages(), "printed_as_letters": dict(by_kind),
                           "pages": {name: {**dataclasses.asdict(score), **score.percentages()}
                                     for name, score in scores + [("all", total)]}}))
 

@@ -30,12 +30,14 @@ OVERSAMPLE = 4
 @dataclass
 class PageContent:
     """What goes on a page, in order: uint8 (n, 28, 28) tiles, labels (n,) (OTHER for digits and marks),
-    kind (n,) of 'letter', 'digit' or 'mark', and how many tiles each word takes."""
+    kind (n,) of 'letter', 'digit' or 'mark', how many tiles each word takes, and what each tile shows (n names:
+    its letter, 'digit', or the mark: '.', ',', ...)."""
 
     images: np.ndarray
     labels: np.ndarray
     kinds: np.ndarray
     word_lengths: list
+    names: list
 
 
 def compose(letter_images, letter_labels, digit_images, rng, n_words, word_lengths=None):
@@ -43,13 +45,18 @@ def compose(letter_images, letter_labels, digit_images, rng, n_words, word_lengt
     between them.  letter_images: uint8 (L, 28, 28), labels (L,) in 0..25; digit_images: uint8 (D, 28, 28).
     Words are 2 to 7 letters drawn at random, or word_lengths[k] letters for word k where given (the random
     length is drawn all the same, so the digits and marks after word k are those of the random page)."""
-    tiles, labels, kinds, lengths = [], [], [], []
+    tiles, labels, kinds, lengths, names = [], [], [], [], []
     next_letter = next_digit = 0
 
-    def add(tile, label, kind):
+    def add(tile, label, kind, name):
         tiles.append(tile)
         labels.append(label)
         kinds.append(kind)
+        names.append(name)
+
+    def add_mark(choices):
+        symbol = str(rng.choice(choices))
+        add(page_mark(MARKS[symbol], rng), OTHER, "mark", symbol)
 
     for word in range(n_words):
         size = min(int(rng.integers(2, 8)), len(letter_images) - next_letter)
@@ -60,22 +67,22 @@ def compose(letter_images, letter_labels, digit_images, rng, n_words, word_lengt
         if size <= 0:
             break
         for index in range(next_letter, next_letter + size):
-            add(letter_images[index], int(letter_labels[index]), "letter")
+            add(letter_images[index], int(letter_labels[index]), "letter", LETTERS[int(letter_labels[index])])
         next_letter += size
         if rng.random() < CLOSING_SHARE:
-            add(page_mark(MARKS[rng.choice(CLOSING_MARKS)], rng), OTHER, "mark")
+            add_mark(CLOSING_MARKS)
             size += 1
         lengths.append(size)
         digits = min(int(rng.integers(1, 5)), len(digit_images) - next_digit)
         if rng.random() < NUMBER_SHARE and digits > 0:
             for index in range(next_digit, next_digit + digits):
-                add(digit_images[index], OTHER, "digit")
+                add(digit_images[index], OTHER, "digit", "digit")
             next_digit += digits
             lengths.append(digits)
         if rng.random() < LONE_SHARE:
-            add(page_mark(MARKS[rng.choice(LONE_MARKS)], rng), OTHER, "mark")
+            add_mark(LONE_MARKS)
             lengths.append(1)
-    return PageContent(np.stack(tiles), np.array(labels), np.array(kinds), lengths)
+    return PageContent(np.stack(tiles), np.array(labels), np.array(kinds), lengths, names)
 
 
 def build_mixed_page(content, spec):
@@ -161,6 +168,25 @@ def score_mixed_page(truths, found, min_iou=0.5, covered=0.5):
         else:
             score.others_printed += any(coverage(truth.box, boxes[f]) >= covered for f in spare)
     return score
+
+
+def printed_as_letters(truths, found, names, min_iou=0.5, covered=0.5):
+    """[(name, letter)] for each digit or mark of a page printed as a letter, counted as score_mixed_page counts
+    them (so as many as its others_printed): names[t] says what truth t shows (PageContent.names), letter is the
+    one printed for it (of the letter box covering it, when no box matches it)."""
+    boxes = [box for box, _ in found]
+    matched = match_boxes(truths, boxes, min_iou)
+    spare = [f for f in range(len(found)) if f not in set(matched.values()) and found[f][1] != OTHER]
+    printed = []
+    for t, truth in enumerate(truths):
+        if truth.label != OTHER:
+            continue
+        box = matched.get(t)
+        if box is None:
+            box = next((f for f in spare if coverage(truth.box, boxes[f]) >= covered), None)
+        if box is not None and found[box][1] != OTHER:
+            printed.append((names[t], LETTERS[found[box][1]]))
+    return printed
 
 
 def coverage(truth_box, box):

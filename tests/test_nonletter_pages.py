@@ -3,7 +3,7 @@ from dataclasses import replace
 
 import numpy as np
 from conftest import require_dataset
-from nonletter_pages import (OTHER, MixedScore, build_mixed_page, compose, found_boxes, page_mark,
+from nonletter_pages import (OTHER, MixedScore, build_mixed_page, compose, found_boxes, page_mark, printed_as_letters,
                              score_mixed_page)
 from ocr_pages import PageSpec, Truth, match_boxes
 
@@ -68,6 +68,9 @@ def test_pages_hold_numbers_and_marks_between_words_and_fake_readers_score_as_th
         start += length
         assert (kinds in (["digit"] * length, ["mark"]) or kinds[:-1] == ["letter"] * (length - 1)), kinds
     assert {"digit", "mark"} <= set(content.kinds)
+    for kind, label, name in zip(content.kinds, content.labels, content.names):
+        assert name == {"letter": LETTERS[label] if label < len(LETTERS) else None, "digit": "digit"}.get(kind, name)
+        assert (kind == "mark") == (name in MARKS)
 
     jpeg, truths, used = build_mixed_page(content, PageSpec(width=1000, height=560, seed=3))
     path = tmp_path / "page.jpg"
@@ -84,6 +87,10 @@ def test_pages_hold_numbers_and_marks_between_words_and_fake_readers_score_as_th
     found_es = [t for t in match_boxes(truths, [box for box, _ in found]) if truths[t].label == LETTERS.index("e")]
     assert printing.letters_read == len(found_es) > 0
     assert printing.others_printed >= 0.5 * printing.others
+    printed = printed_as_letters(truths, found, content.names)  # which, counted as the score counts them
+    assert len(printed) == printing.others_printed and {letter for _, letter in printed} == {"e"}
+    assert {what for what, _ in printed} <= {"digit", *MARKS} and "digit" in {what for what, _ in printed}
+    assert printed_as_letters(truths, found_boxes(read_page(path, AlwaysSays(NOT_A_LETTER))), content.names) == []
 
 
 def test_given_word_lengths_keep_the_random_pages_digits_and_marks():
