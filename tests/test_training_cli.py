@@ -125,6 +125,22 @@ def test_resume_names_the_training_options_it_drops_and_is_quiet_when_they_are_r
     assert load_checkpoint(tmp_path / "a.hdl")["settings"]["label_smoothing"] == 0.0  # the run took the command line's
 
 
+def test_a_run_with_distort_look_resumes_exactly_and_says_when_it_is_dropped(tiny_data, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    common = ["--data", str(tiny_data), "--quiet", "--no-db", "--threads", "1", "--distort", "0.5",
+              "--distort-look", "1", "--epochs", "3"]
+    assert main(["letters", *common, "--max-batches", "4", "--out", "straight.hdl"]) == 0
+    assert main(["letters", *common, "--max-batches", "2", "--out", "halves.hdl"]) == 0
+    assert main(["letters", "halves.hdl", *common, "--max-batches", "4"]) == 0
+    straight, halves = load_checkpoint(tmp_path / "straight.hdl"), load_checkpoint(tmp_path / "halves.hdl")
+    assert halves["batch_counter"] == straight["batch_counter"] == 4
+    for name, value in straight["params"].items():
+        np.testing.assert_array_equal(halves["params"][name], value, err_msg=name)
+    capsys.readouterr()
+    assert main(["letters", "halves.hdl", *common[:-4], "--epochs", "3", "--max-batches", "5"]) == 0
+    assert "--distort-look 1 -> " in capsys.readouterr().err
+
+
 def test_distort_other_without_a_class_other_is_one_clear_line(tiny_data, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(["letters", "--data", str(tiny_data), "--quiet", "--no-db", "--distort", "0.5",
