@@ -33,10 +33,10 @@ Usage: HDL_DATA=/work/shared/data python benchmarks/ocr_nonletters.py --model ST
 """
 import argparse
 import dataclasses
-from collections import Counter
 import json
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import numpy as np

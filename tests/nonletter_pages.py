@@ -149,35 +149,39 @@ def score_mixed_page(truths, found, min_iou=0.5, covered=0.5):
     prints no letter of its own and does not count.
     """
     boxes = [box for box, _ in found]
-    matched = match_boxes(truths, boxes, min_iou)
-    spare = [f for f in range(len(found)) if f not in set(matched.values()) and found[f][1] != OTHER]
+    matched, spare, printing = letters_printed_for_others(truths, found, min_iou, covered)
     score = MixedScore()
     unmatched_others = [truth.box for t, truth in enumerate(truths) if truth.label == OTHER and t not in matched]
     score.extra_letters = sum(not any(coverage(box, boxes[f]) >= covered for box in unmatched_others) for f in spare)
     for t, truth in enumerate(truths):
-        box = matched.get(t)
-        if truth.label != OTHER:
-            score.letters += 1
-            score.letters_found += box is not None
-            score.letters_read += box is not None and found[box][1] == truth.label
-            score.letters_left_out += box is not None and found[box][1] == OTHER
+        if truth.label == OTHER:
+            score.others += 1
             continue
-        score.others += 1
-        if box is not None:
-            score.others_printed += found[box][1] != OTHER
-        else:
-            score.others_printed += any(coverage(truth.box, boxes[f]) >= covered for f in spare)
+        box = matched.get(t)
+        score.letters += 1
+        score.letters_found += box is not None
+        score.letters_read += box is not None and found[box][1] == truth.label
+        score.letters_left_out += box is not None and found[box][1] == OTHER
+    score.others_printed = len(printing)
     return score
 
 
 def printed_as_letters(truths, found, names, min_iou=0.5, covered=0.5):
-    """[(name, letter)] for each digit or mark of a page printed as a letter, counted as score_mixed_page counts
-    them (so as many as its others_printed): names[t] says what truth t shows (PageContent.names), letter is the
-    one printed for it (of the letter box covering it, when no box matches it)."""
+    """[(name, letter)] for each digit or mark of a page printed as a letter, as score_mixed_page counts them (so
+    as many as its others_printed): names[t] says what truth t shows (PageContent.names), letter is the one
+    printed for it (of the letter box covering it, when no box matches it)."""
+    _, _, printing = letters_printed_for_others(truths, found, min_iou, covered)
+    return [(names[t], LETTERS[found[f][1]]) for t, f in sorted(printing.items())]
+
+
+def letters_printed_for_others(truths, found, min_iou, covered):
+    """(matched {truth: found box} one to one by IoU >= min_iou; spare [found boxes printed as letters that match
+    no truth]; printing {digit-or-mark truth: the found box that prints it as a letter}), as score_mixed_page
+    describes: its matched box when that is a letter, else, unmatched, the first spare box covering `covered` of it."""
     boxes = [box for box, _ in found]
     matched = match_boxes(truths, boxes, min_iou)
     spare = [f for f in range(len(found)) if f not in set(matched.values()) and found[f][1] != OTHER]
-    printed = []
+    printing = {}
     for t, truth in enumerate(truths):
         if truth.label != OTHER:
             continue
@@ -185,8 +189,8 @@ def printed_as_letters(truths, found, names, min_iou=0.5, covered=0.5):
         if box is None:
             box = next((f for f in spare if coverage(truth.box, boxes[f]) >= covered), None)
         if box is not None and found[box][1] != OTHER:
-            printed.append((names[t], LETTERS[found[box][1]]))
-    return printed
+            printing[t] = box
+    return matched, spare, printing
 
 
 def coverage(truth_box, box):
