@@ -35,6 +35,27 @@ class OneLineErrorParser(argparse.ArgumentParser):
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
+    def parse_args(self, args=None, namespace=None):
+        """As argparse's, but an option no parser knows is reported by the command or subcommand it was given to
+        ("hdl-native textgen train: error: unrecognized arguments: --epochs", with a pointer to its --help), not
+        by the top-level parser, which would name only "hdl-native"."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            parser = chosen_parser(self, parsed)
+            parser.error(f"unrecognized arguments: {' '.join(extras)} (see `{parser.prog} --help`)")
+        return parsed
+
+
+def chosen_parser(parser, parsed):
+    """The deepest subparser `parsed` (a Namespace `parser` produced) went through: the command's parser, or its
+    subcommand's (`textgen train`); `parser` itself when no command was given."""
+    while True:
+        choices = [action for action in parser._actions if isinstance(action, argparse._SubParsersAction)]
+        chosen = getattr(parsed, choices[0].dest, None) if choices else None
+        if chosen not in (choices[0].choices if choices else {}):
+            return parser
+        parser = choices[0].choices[chosen]
+
 
 def build_parser(only=None):
     """The whole `hdl-native` parser; with `only` (a command's name), the parser of that command alone, so running

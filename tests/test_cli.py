@@ -1,8 +1,12 @@
 """The installed command line: version, help, and the smoke run."""
+import contextlib
+import io
 import json
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 import hdl_native
 
@@ -59,3 +63,18 @@ def test_running_ocr_imports_neither_the_trainers_nor_scipy_optimize():
                             cwd=Path(hdl_native.__file__).parent.parent)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("\n")[:3] == ["['hdl_native.commands.cmd_ocr']", "False", "True"]
+
+
+def test_an_unknown_option_is_reported_by_the_command_given_it():
+    """Not "hdl-native: error: unrecognized arguments", which names no command: the (sub)command's own name and
+    its --help, in one line, exit code 2."""
+    from hdl_native.cli import main
+
+    cases = [(["textgen", "train", "--corpus", "x.txt", "--epochs=1"], "hdl-native textgen train", "--epochs=1"),
+             (["ocr", "page.jpg", "--colour"], "hdl-native ocr", "--colour"),
+             (["--version", "--nonsense"], "hdl-native", "--nonsense")]
+    for argv, prog, extras in cases:
+        with pytest.raises(SystemExit) as stopped, contextlib.redirect_stderr(io.StringIO()) as stderr:
+            main(argv)
+        assert stopped.value.code == 2
+        assert stderr.getvalue() == f"{prog}: error: unrecognized arguments: {extras} (see `{prog} --help`)\n", argv
