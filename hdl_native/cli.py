@@ -50,11 +50,11 @@ def chosen_parser(parser, parsed):
     """The deepest subparser `parsed` (a Namespace `parser` produced) went through: the command's parser, or its
     subcommand's (`textgen train`); `parser` itself when no command was given."""
     while True:
-        choices = [action for action in parser._actions if isinstance(action, argparse._SubParsersAction)]
-        chosen = getattr(parsed, choices[0].dest, None) if choices else None
-        if chosen not in (choices[0].choices if choices else {}):
+        commands = next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+        chosen = getattr(parsed, commands.dest, None) if commands is not None else None
+        if chosen not in getattr(commands, "choices", {}):
             return parser
-        parser = choices[0].choices[chosen]
+        parser = commands.choices[chosen]
 
 
 def build_parser(only=None):
