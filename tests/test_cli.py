@@ -1,6 +1,4 @@
 """The installed command line: version, help, and the smoke run."""
-import contextlib
-import io
 import json
 import subprocess
 import sys
@@ -65,7 +63,7 @@ def test_running_ocr_imports_neither_the_trainers_nor_scipy_optimize():
     assert result.stdout.split("\n")[:3] == ["['hdl_native.commands.cmd_ocr']", "False", "True"]
 
 
-def test_an_unknown_option_is_reported_by_the_command_given_it():
+def test_an_unknown_option_is_reported_by_the_command_given_it(capsys):
     """Not "hdl-native: error: unrecognized arguments", which names no command: the (sub)command's own name and
     its --help, in one line, exit code 2."""
     from hdl_native.cli import main
@@ -74,7 +72,7 @@ def test_an_unknown_option_is_reported_by_the_command_given_it():
              (["ocr", "page.jpg", "--colour"], "hdl-native ocr", "--colour"),
              (["--version", "--nonsense"], "hdl-native", "--nonsense")]
     for argv, prog, extras in cases:
-        with pytest.raises(SystemExit) as stopped, contextlib.redirect_stderr(io.StringIO()) as stderr:
+        with pytest.raises(SystemExit) as stopped:
             main(argv)
         assert stopped.value.code == 2
-        assert stderr.getvalue() == f"{prog}: error: unrecognized arguments: {extras} (see `{prog} --help`)\n", argv
+        assert capsys.readouterr().err == f"{prog}: error: unrecognized arguments: {extras} (see `{prog} --help`)\n", argv
