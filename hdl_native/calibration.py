@@ -12,6 +12,11 @@ than one read: the average of nine slightly different answers is flatter than ea
 fits, for each number of copies, the T that makes the *averaged* probabilities calibrated, stored as
 "shift_temperatures" {"5": T5, "9": T9}; every function here that takes log_probs accepts a stack
 (copies, n, C) as well as (n, C), and scores the mean of the copies' softmax(log_probs / T).
+
+A reader with the class 'other' (digits and marks: data/nonletters.py) may also store "other_offset" b: after the
+temperature and the shift average, p(other) is multiplied by e^b and the row renormalised.  It moves the line
+between "a letter" and "not a letter" without retraining (b > 0 leaves more digits and marks out of the text and
+reads a few more letters as 'other'); `calibrate --other-offset` stores it.  A state without one has b = 0.
 """
 import math
 
@@ -21,8 +26,9 @@ from scipy.special import log_softmax, logsumexp
 from .errors import HDLError
 
 # What `calibrate` writes into a state: temperatures, and the int8 activation ranges (int8/runner.py).
-CALIBRATION_ENTRIES = ("temperature", "shift_temperatures", "int8_ranges")
+CALIBRATION_ENTRIES = ("temperature", "shift_temperatures", "other_offset", "int8_ranges")
 TEMPERATURE_RANGE = (0.05, 20.0)  # beyond these a fit says the held-out set is broken, not the model
+OTHER_OFFSET_RANGE = (-5.0, 5.0)  # log-offsets on 'other': e^5 ~ 150 times, already past any use
 ECE_BINS = 15
 
 
@@ -48,6 +54,17 @@ def averaged_log_probabilities(log_probs, temperature):
         return scaled_log_probabilities(log_probs, temperature)
     scaled = log_softmax(log_probs / float(temperature), axis=2)
     return logsumexp(scaled, axis=0) - math.log(len(log_probs))
+
+
+def with_other_offset(log_probs, other_column, offset):
+    """Log-probabilities (n, C) with e^offset times the probability on column `other_column`, renormalised: float64
+    (n, C).  Unchanged (as float64) when offset is 0 or other_column is None (a model without the class 'other')."""
+    log_probs = np.asarray(log_probs, dtype=np.float64)
+    if other_column is None or offset == 0:
+        return log_probs
+    shifted = log_probs.copy()
+    shifted[:, other_column] += float(offset)
+    return shifted - logsumexp(shifted, axis=1, keepdims=True)
 
 
 def negative_log_likelihood(log_probs, labels, temperature=1.0):
@@ -102,6 +119,29 @@ def stored_temperature(meta, path="<state>", shifts=1):
     if shifts != 1 and isinstance(by_shifts, dict) and str(shifts) in by_shifts:
         return checked_temperature(by_shifts[str(shifts)], path, f"temperature for {shifts} shifted copies")
     return checked_temperature(meta.get("temperature", 1.0), path, "temperature")
+
+
+def stored_other_offset(meta, path="<state>"):
+    """The log-offset on 'other' a state's entries record (0.0 when none); HDLError naming `path` when it is not a
+    number in OTHER_OFFSET_RANGE or the state has no class 'other' to put it on."""
+    from .data.datasets import NOT_A_LETTER
+
+    value = meta.get("other_offset", 0.0)
+    low, high = OTHER_OFFSET_RANGE
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise HDLError(f"{path}: its offset on '{NOT_A_LETTER}' is {value!r}; expected a number from {low} to {high} "
+                       "(run `hdl-native calibrate` again)")
+    if value != 0 and NOT_A_LETTER not in (meta.get("classes") or []):
+        raise HDLError(f"{path}: it stores an offset on '{NOT_A_LETTER}' ({value}) but has no class '{NOT_A_LETTER}'")
+    return float(value)
+
+
+def other_column(classes):
+    """The index of the class 'other' in `classes`, or None when there is none."""
+    from .data.datasets import NOT_A_LETTER
+
+    classes = list(classes or [])
+    return classes.index(NOT_A_LETTER) if NOT_A_LETTER in classes else None
 
 
 def checked_temperature(value, path, what):

@@ -111,3 +111,47 @@ def test_refuses_to_overwrite_and_names_what_is_wrong(trained_with_holdout, tiny
     assert calibrate(trained_with_holdout, tiny_data, tmp_path / "d.hdl", "--dataset", "mnist") == 2
     assert "reads 26 classes" in capsys.readouterr().err
     assert not (tmp_path / "d.hdl").exists()
+
+
+def test_other_offset_is_stored_and_every_reading_of_the_state_weights_other_by_it(tiny_data, tmp_path, capsys):
+    from hdl_native.inspect.evaluation import evaluate_state
+
+    state = train_tiny(tiny_data, tmp_path, "mixed.hdl", "--dataset", "letters,nonletters", "--holdout", "60")
+    plain, offset = tmp_path / "plain.hdl", tmp_path / "offset.hdl"
+    assert calibrate(state, tiny_data, plain, "--json") == 0
+    plain_summary = last_json(capsys.readouterr().out)
+    assert calibrate(state, tiny_data, offset, "--other-offset", "-5", "--json") == 0  # this tiny model reads
+    printed = capsys.readouterr().out  # most test images as 'other' (800 of its 878 are digits): fewer now
+    summary = last_json(printed)
+    assert "offset on 'other' 0 -> -5: p(other) x e^-5 when reading" in printed
+    assert summary["other_offset"] == -5.0 and load_checkpoint(offset)["other_offset"] == -5.0
+    assert "other_offset" not in load_checkpoint(plain)
+    assert summary["temperature"] == pytest.approx(plain_summary["temperature"])  # fitted without the offset
+    other = -1  # 'other' is the mixture's last class
+    counted = {}
+    for name, path in (("plain", plain), ("offset", offset)):
+        report = evaluate_state(path, root=tiny_data, shifts=1)
+        counted[name] = int(report.confusion[:, other].sum())  # test images read as 'other'
+        assert report.other_offset == (-5.0 if name == "offset" else 0.0)
+    assert counted["offset"] < counted["plain"]
+    held_plain, held_offset = plain_summary["sets"][2], summary["sets"][2]  # held out, 9 shifts
+    assert held_offset["nll_after"] != pytest.approx(held_plain["nll_after"])
+
+    again = tmp_path / "again.hdl"
+    assert calibrate(offset, tiny_data, again) == 0  # without the option the stored offset stays
+    assert load_checkpoint(again)["other_offset"] == -5.0
+    assert calibrate(offset, tiny_data, tmp_path / "zero.hdl", "--other-offset", "0") == 0
+    assert "other_offset" not in load_checkpoint(tmp_path / "zero.hdl")
+    capsys.readouterr()
+    assert main(["evaluate", str(offset), "--data", str(tiny_data), "--threads", "1"]) == 0
+    assert ", p(other) x e^-5" in capsys.readouterr().out
+
+
+def test_other_offset_needs_a_class_other_and_a_sane_value(trained_with_holdout, tiny_data, tmp_path, capsys):
+    assert calibrate(trained_with_holdout, tiny_data, tmp_path / "c.hdl", "--other-offset", "1") == 2
+    assert "has no class 'other' for --other-offset 1 to weight" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stopped:  # argparse's errors exit from the parser
+        calibrate(trained_with_holdout, tiny_data, tmp_path / "c.hdl", "--other-offset", "9")
+    assert stopped.value.code == 2
+    assert "argument --other-offset: '9' is not a number from -5 to 5" in capsys.readouterr().err
+    assert not (tmp_path / "c.hdl").exists()

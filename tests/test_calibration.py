@@ -4,8 +4,9 @@ import pytest
 from scipy.special import log_softmax, softmax
 
 from hdl_native.calibration import (TEMPERATURE_RANGE, averaged_log_probabilities, expected_calibration_error,
-                                    fit_temperature, negative_log_likelihood, scaled_probabilities,
-                                    shift_averaged_probabilities, stored_temperature)
+                                    fit_temperature, negative_log_likelihood, other_column, scaled_probabilities,
+                                    shift_averaged_probabilities, stored_other_offset, stored_temperature,
+                                    with_other_offset)
 from hdl_native.errors import HDLError
 
 
@@ -108,3 +109,28 @@ def test_stored_temperature_for_shifted_copies_falls_back_to_the_single_read_one
     assert stored_temperature(meta, shifts=1) == 1.4
     with pytest.raises(HDLError, match="mine.hdl: its temperature for 9 shifted copies is 'hot'"):
         stored_temperature({"temperature": 1.4, "shift_temperatures": {"9": "hot"}}, "mine.hdl", shifts=9)
+
+
+def test_the_offset_on_other_multiplies_its_probability_and_keeps_the_letters_ratios():
+    probs = softmax(np.random.default_rng(3).standard_normal((50, 5)), axis=1)
+    offset = with_other_offset(np.log(probs), 4, 1.5)
+    moved = np.exp(offset)
+    np.testing.assert_allclose(moved.sum(axis=1), 1.0)
+    weighted = probs[:, 4] * np.exp(1.5)
+    np.testing.assert_allclose(moved[:, 4], weighted / (1 - probs[:, 4] + weighted))
+    np.testing.assert_allclose(moved[:, :4] / moved[:, :1], probs[:, :4] / probs[:, :1])  # letters among themselves
+    np.testing.assert_allclose(np.exp(with_other_offset(np.log(probs), 4, -1.5))[:, 4] < probs[:, 4], True)
+    np.testing.assert_array_equal(with_other_offset(np.log(probs), 4, 0.0), np.log(probs))
+    np.testing.assert_array_equal(with_other_offset(np.log(probs), None, 1.5), np.log(probs))
+
+
+def test_the_stored_offset_on_other_defaults_to_zero_and_refuses_nonsense():
+    classes = ["a", "b", "other"]
+    assert other_column(classes) == 2 and other_column(["a", "b"]) is None and other_column(None) is None
+    assert stored_other_offset({"classes": classes}) == 0.0
+    assert stored_other_offset({"classes": classes, "other_offset": 0.5}) == 0.5
+    for bad in (9.0, "high", True, float("nan")):
+        with pytest.raises(HDLError, match=r"mine.hdl: its offset on 'other' is .*expected a number from -5"):
+            stored_other_offset({"classes": classes, "other_offset": bad}, "mine.hdl")
+    with pytest.raises(HDLError, match=r"mine.hdl: it stores an offset on 'other' \(0.5\) but has no class 'other'"):
+        stored_other_offset({"classes": ["a", "b"], "other_offset": 0.5}, "mine.hdl")

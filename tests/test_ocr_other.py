@@ -72,6 +72,24 @@ def test_the_classifiers_divide_by_the_stored_temperature(tmp_path):
     assert load_letter_classifier(old).temperature == 1.0
 
 
+def test_the_classifiers_weight_other_by_the_stored_offset(tmp_path):
+    classes = LETTERS + [NOT_A_LETTER]
+    model = LettersCNN(n_classes=len(classes), seed=5)
+    crops = np.random.default_rng(1).integers(0, 256, (6, 28, 28)).astype(np.uint8)
+    network = Int8Classifier.from_float(model, normalize(crops, **NORMALIZATION))
+    for make, runs in ((LetterClassifier, model), (Int8LetterClassifier, network)):
+        plain = make(runs, classes, **NORMALIZATION, temperature=1.5).probabilities(crops)
+        offset = make(runs, classes, **NORMALIZATION, temperature=1.5, other_offset=2.0).probabilities(crops)
+        expected = plain.copy()
+        expected[:, -1] *= np.exp(2.0)
+        np.testing.assert_allclose(offset, expected / expected.sum(axis=1, keepdims=True), rtol=1e-6)
+        assert (offset[:, -1] > plain[:, -1] + 1e-4).all()
+    state = save_checkpoint(tmp_path / "o.hdl", model, classes=classes, normalization=NORMALIZATION, other_offset=0.75)
+    assert load_letter_classifier(state).other_offset == 0.75
+    plain = save_checkpoint(tmp_path / "p.hdl", model, classes=classes, normalization=NORMALIZATION)
+    assert load_letter_classifier(plain).other_offset == 0.0
+
+
 def model_sure_nothing_is_a_letter(tmp_path):
     """A 27-class state whose last output ('other') wins for every crop."""
     model = LettersCNN(n_classes=27, seed=3)

@@ -19,9 +19,17 @@ sure than one read; so a temperature is also fitted for each number of copies, o
 read the same way, and stored beside the first ("shift_temperatures").  `evaluate --shifts N` reports the
 test splits read that way.
 
+A reader with the class 'other' (digits and marks) can be given --other-offset B: every reader of the state then
+multiplies p(other) by e^B after the temperature and the shift average (calibration.with_other_offset), B > 0
+leaving more digits and marks out of the text, B < 0 fewer.  It is a setting, not a fit (the shipped reader's value
+was chosen on held-out pages: BENCHMARKS.md); the temperatures are fitted without it, and the figures printed
+after calibration include it.  Without the option a state keeps the offset it stores.
+
   hdl-native calibrate letters.hdl --out letters-calibrated.hdl
   hdl-native calibrate mixed.hdl --dataset letters,unipen,nonletters --out mixed-calibrated.hdl --json
 """
+from hdl_native.calibration import OTHER_OFFSET_RANGE
+
 HELP = "fit a model's temperature on held-out training images so its confidences are calibrated; report the ECE"
 FALLBACK_FRACTION = 0.1  # of the training split, when the state records no held-out images
 
@@ -42,11 +50,31 @@ def add_arguments(parser):
                              "else ~/.cache/hdl_native)")
     parser.add_argument("--threads", type=THREADS, default=None,
                         help=f"kernel threads, {THREADS.allowed} (default: all cores)")
+    parser.add_argument("--other-offset", type=other_offset, default=None, metavar="B",
+                        help="for a reader with the class 'other': multiply p(other) by e^B when reading, "
+                             f"B from {OTHER_OFFSET_RANGE[0]:g} to {OTHER_OFFSET_RANGE[1]:g} (default: the offset "
+                             "STATE stores, else 0)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
 
 
+def other_offset(text):
+    """argparse type of --other-offset: a float in OTHER_OFFSET_RANGE."""
+    import argparse
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    low, high = OTHER_OFFSET_RANGE
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number from {low:g} to {high:g}")
+    return value
+
+
 def run(args):
-    from hdl_native.calibration import fit_temperature, stored_temperature
+    from hdl_native.calibration import fit_temperature, other_column, stored_other_offset, stored_temperature
+    from hdl_native.errors import HDLError
     from hdl_native.checkpoint import save_entries
     from hdl_native.int8.runner import N_RANGE_IMAGES, state_ranges
     from hdl_native.json_output import json_line
@@ -56,6 +84,11 @@ def run(args):
 
     check_derived_state(args.out, args.state, args.force, "calibrated state file")
     checkpoint, model, meta, name, train_set, test_set = load_inputs(args)
+    offset_before = stored_other_offset(meta, args.state)
+    offset = offset_before if args.other_offset is None else args.other_offset
+    column = other_column(test_set.classes)
+    if offset and column is None:
+        raise HDLError(f"{args.state} has no class 'other' for --other-offset {offset:g} to weight")
     images, labels, description = fitting_images(meta, name, train_set, test_set)
     evaluator = Evaluator(model, normalization=meta.get("normalization"))
     most = max(SHIFT_OFFSETS)
@@ -65,19 +98,22 @@ def run(args):
         copies = held_copies[copies_of(most, shifts)]
         shift_before, shift_after = stored_temperature(meta, args.state, shifts), fit_temperature(copies, labels)
         held_name = "held out" if shifts == 1 else f"held out, {shifts} shifts"
-        fits[shifts] = (shift_before, shift_after, measured(held_name, copies, labels, shift_before, shift_after))
+        fits[shifts] = (shift_before, shift_after, measured(held_name, copies, labels, (shift_before, offset_before),
+                                                            (shift_after, offset), column))
     before, after, _ = fits[1]
     rows = [row for _, _, row in fits.values()]
-    rows += [measured(f"{part} test", log_probs, part_labels, before, after)
+    rows += [measured(f"{part} test", log_probs, part_labels, (before, offset_before), (after, offset), column)
              for part, log_probs, part_labels in by_source(test_set, evaluator.predict_log_probs(test_set.images))]
     shift_temperatures = {str(shifts): fitted for shifts, (_, fitted, _) in fits.items() if shifts != 1}
     ranges = state_ranges(model, meta.get("normalization"), images)
-    save_entries(args.out, with_temperature(checkpoint, after, shift_temperatures, ranges))
+    save_entries(args.out, with_temperature(checkpoint, after, shift_temperatures, ranges, offset))
     print(f"{args.state}: {len(test_set.classes)} classes, trained on {meta.get('dataset') or 'an unrecorded dataset'}")
     print(f"fitted on {description}")
     for shifts, (shift_before, shift_after, _) in fits.items():
         copies = "one read" if shifts == 1 else f"{shifts} shifted copies averaged"
         print(f"temperature ({copies}) {shift_before:.3f} -> {shift_after:.3f}")
+    if offset or offset_before:
+        print(f"offset on 'other' {offset_before:g} -> {offset:g}: p(other) x e^{offset:g} when reading")
     print(format_rows(rows))
     if ranges is not None:
         print(f"int8 activation ranges stored, measured on {min(N_RANGE_IMAGES, len(labels))} of the held-out images "
@@ -87,7 +123,8 @@ def run(args):
     if args.json:
         print(json_line({"state": str(args.state), "out": str(args.out), "dataset": name,
                          "temperature_before": before, "temperature": after,
-                         "shift_temperatures": shift_temperatures, "fitted_on": description, "sets": rows}))
+                         "shift_temperatures": shift_temperatures, "other_offset": offset,
+                         "fitted_on": description, "sets": rows}))
     return 0
 
 
@@ -168,18 +205,23 @@ def by_source(dataset, log_probs):
     return [(source, log_probs[mask], dataset.labels[mask]) for source, mask in dataset.source_masks()]
 
 
-def measured(name, log_probs, labels, before, after):
-    """{name, images, accuracy (percent), nll and ece at the temperatures before and after}; log_probs (n, C), or
-    (copies, n, C) read as a shift-averaging reader does (accuracy of the copies' mean probability after T)."""
-    from hdl_native.calibration import expected_calibration_error, negative_log_likelihood, shift_averaged_probabilities
+def measured(name, log_probs, labels, before, after, other_column=None):
+    """{name, images, accuracy (percent), nll and ece read before and after}; before and after are (temperature,
+    offset on column other_column) pairs; log_probs (n, C), or (copies, n, C) read as a shift-averaging reader does
+    (accuracy of the copies' mean probability after T and the offset)."""
+    import numpy as np
 
-    probs_before, probs_after = (shift_averaged_probabilities(log_probs, t) for t in (before, after))
-    accuracy = 100.0 * float((probs_after.argmax(axis=1) == labels).mean())
+    from hdl_native.calibration import averaged_log_probabilities, expected_calibration_error, with_other_offset
+
+    read_before, read_after = (with_other_offset(averaged_log_probabilities(log_probs, t), other_column, b)
+                               for t, b in (before, after))
+    rows = np.arange(len(labels))
+    accuracy = 100.0 * float((read_after.argmax(axis=1) == labels).mean())
     return {"name": name, "images": len(labels), "accuracy": accuracy,
-            "nll_before": negative_log_likelihood(log_probs, labels, before),
-            "nll_after": negative_log_likelihood(log_probs, labels, after),
-            "ece_before": expected_calibration_error(probs_before, labels),
-            "ece_after": expected_calibration_error(probs_after, labels)}
+            "nll_before": float(-read_before[rows, labels].mean()),
+            "nll_after": float(-read_after[rows, labels].mean()),
+            "ece_before": expected_calibration_error(np.exp(read_before), labels),
+            "ece_after": expected_calibration_error(np.exp(read_after), labels)}
 
 
 def format_rows(rows):
@@ -191,10 +233,10 @@ def format_rows(rows):
     return "\n".join(lines)
 
 
-def with_temperature(checkpoint, temperature, shift_temperatures=None, int8_ranges=None):
+def with_temperature(checkpoint, temperature, shift_temperatures=None, int8_ranges=None, other_offset=0.0):
     """The entries to write: the checkpoint as read, with its temperature (and those for shifted copies, a dict
-    {"9": T9, ...}, and the int8 activation ranges) set.  A quantised state keeps its weights as codes (reading
-    dequantised them into params; only the float32 ones go back)."""
+    {"9": T9, ...}, the int8 activation ranges, and the offset on 'other', dropped when 0) set.  A quantised state
+    keeps its weights as codes (reading dequantised them into params; only the float32 ones go back)."""
     entries = {key: value for key, value in checkpoint.items() if key != "format_version"}
     if "quantized" in entries:
         coded = entries["quantized"]["tensors"]
@@ -204,4 +246,7 @@ def with_temperature(checkpoint, temperature, shift_temperatures=None, int8_rang
         entries["shift_temperatures"] = {str(k): float(v) for k, v in shift_temperatures.items()}
     if int8_ranges is not None:
         entries["int8_ranges"] = int8_ranges
+    entries.pop("other_offset", None)
+    if other_offset:
+        entries["other_offset"] = float(other_offset)
     return entries

@@ -7,7 +7,8 @@ test images (each shifted by up to 2 pixels and 5 pixels inverted, seeded by --s
 shows how well the model copes with small changes it may not have been trained on.
 With --shifts 5 or 9 each test image is read as `ocr` reads a crop: in that many copies moved by
 at most one pixel, their calibrated probabilities averaged (the temperature `calibrate` fitted for
-that count); accuracy, confusions and calibration error are then those of that reading.
+that count); accuracy, confusions and calibration error are then those of that reading.  A reader's stored
+offset on the class 'other' (`calibrate --other-offset`) is in every figure, as in `ocr`.
 Last, a table of each layer's weights: their sum of squares, how many have a square below 1e-4,
 and the effective rank of the layer (singular values above 5% of the largest), where weight
 decay's effect shows.
@@ -66,7 +67,8 @@ def run(args):
         print(f"  {describe_quantization(report.quantization)}")
     uncalibrated = " (uncalibrated: see `hdl-native calibrate`)" if report.temperature == 1.0 else ""
     print(f"  calibration error (ECE, 15 bins) {100 * report.calibration_error:.2f}% at temperature "
-          f"{report.temperature:.3f}{uncalibrated}")
+          f"{report.temperature:.3f}{uncalibrated}"
+          + (f", p(other) x e^{report.other_offset:g}" if report.other_offset else ""))
     for source, part in report.per_source.items():
         best = report.best_letter_per_source.get(source)
         print(f"  {source:>12} test: {part['accuracy']:6.2f}% of {part['images']} images, "

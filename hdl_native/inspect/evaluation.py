@@ -9,7 +9,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..calibration import averaged_log_probabilities, expected_calibration_error, stored_temperature
+from ..calibration import (averaged_log_probabilities, expected_calibration_error, other_column, stored_other_offset,
+                           stored_temperature, with_other_offset)
 from ..checkpoint import load_model
 from ..data import augment, load_dataset
 from ..data.datasets import DATASETS, NOT_A_LETTER, relabel
@@ -41,6 +42,7 @@ class Report:
     # count averaged, as `ocr --shifts` reads; with more than 1, accuracy, loss and confusions are those of the
     # averaged reading (the loss therefore at that temperature; with 1 read it is the network's own).
     shifts: int = 1
+    other_offset: float = 0.0  # the state's log-offset on 'other' (calibration.py), in every figure above
     weights: list = field(default_factory=list)  # [LayerWeights], one per weight matrix
     quantization: dict = None  # a quantised state's scheme, bits, per_channel and source; None for float32
     per_source: dict = field(default_factory=dict)  # a mixture's {source: {"accuracy", "images", "calibration_error"}}
@@ -54,6 +56,7 @@ class Report:
         return {"dataset": self.dataset, "n_images": self.n_images, "test_accuracy": self.test_accuracy,
                 "top2_accuracy": self.top2_accuracy, "augmented_accuracy": self.augmented_accuracy,
                 "loss": self.loss, "temperature": self.temperature, "shifts": self.shifts,
+                "other_offset": self.other_offset,
                 "expected_calibration_error": self.calibration_error, "per_class": self.per_class,
                 "confused_pairs": self.confused_pairs, "per_source": self.per_source,
                 "best_letter_accuracy": self.best_letter_accuracy,
@@ -129,18 +132,21 @@ def evaluate_state(path, root=None, dataset=None, seed=0, batch_size=500, model_
         raise HDLError(f"{path} has {n_outputs} outputs but dataset {name!r} has {test.n_classes} classes; "
                        "choose a matching --dataset")
     evaluator = Evaluator(model, batch_size=batch_size, normalization=meta.get("normalization"))
-    if shifts == 1:
+    other_offset = stored_other_offset(meta, path)
+    if shifts == 1 and other_offset == 0:
         clean = evaluator.evaluate(test.images, test.labels)
         calibrated = averaged_log_probabilities(clean.log_probs, temperature)
-    else:
+    else:  # read as `ocr` reads: the copies' calibrated mean, 'other' weighted by the state's offset
         copies = evaluator.predict_log_probs(shifted_copies(test.images, shifts)).reshape(shifts, len(test), -1)
-        calibrated = averaged_log_probabilities(copies, temperature)
+        calibrated = with_other_offset(averaged_log_probabilities(copies, temperature),
+                                       other_column(meta.get("classes")), other_offset)
         clean = summarize(calibrated, np.asarray(test.labels, dtype=np.int64))
     augmented = evaluator.evaluate(augment(test.images, np.random.default_rng(seed)), test.labels)
     classes = list(test.classes)
     best_letter, best_letter_per_source = best_letter_scores(test, clean.log_probs)
     return Report(dataset=name, n_images=len(test), test_accuracy=clean.accuracy, top2_accuracy=clean.top2_accuracy,
                   augmented_accuracy=augmented.accuracy, loss=clean.loss, temperature=temperature, shifts=shifts,
+                  other_offset=other_offset,
                   calibration_error=expected_calibration_error(np.exp(calibrated), test.labels),
                   per_class=per_class_accuracy(clean.confusion, classes),
                   confused_pairs=most_confused(clean.confusion, classes), confusion=clean.confusion, classes=classes,

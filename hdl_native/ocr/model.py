@@ -11,12 +11,13 @@ from .recognize import Int8LetterClassifier, LetterClassifier
 def load_letter_classifier(state_path=None, dtype="float32", data_root=None, shifts=DEFAULT_SHIFTS):
     """A LetterClassifier from `state_path`, or from the packaged pretrained letters model when None,
     with the calibration temperature the state stores for reading each crop in `shifts` shifted copies
-    (shifts.SHIFT_OFFSETS; its single-read temperature where it stores none for that count, 1 where none at all).
+    (shifts.SHIFT_OFFSETS; its single-read temperature where it stores none for that count, 1 where none at all)
+    and its offset on the class 'other' (calibration.stored_other_offset; 0 where none).
 
     dtype "int8": the network quantised by hdl_native.int8, on the activation ranges the state stores
     (`hdl-native calibrate` measures them; the shipped model has them), else calibrated on 512 letters of
     the letters training split under `data_root` (default: $HDL_DATA, else the cache dir)."""
-    from ..calibration import stored_temperature
+    from ..calibration import stored_other_offset, stored_temperature
     from ..checkpoint import PRETRAINED_LETTERS, load_model
 
     if state_path is None:
@@ -31,6 +32,7 @@ def load_letter_classifier(state_path=None, dtype="float32", data_root=None, shi
     normalization = meta.get("normalization") or {"mean": MNIST_MEAN, "std": MNIST_STD}
     mean, std = normalization["mean"], normalization["std"]
     temperature = stored_temperature(meta, state_path, shifts)
+    reading = {"temperature": temperature, "shifts": shifts, "other_offset": stored_other_offset(meta, state_path)}
     if dtype == "int8":
         from ..int8 import Int8Classifier
 
@@ -41,10 +43,8 @@ def load_letter_classifier(state_path=None, dtype="float32", data_root=None, shi
                 raise HDLError(f"{state_path}: its int8_ranges entry is unusable: {error}") from None
         else:
             network = Int8Classifier.from_float(model, calibration_letters(data_root, mean, std))
-        return Int8LetterClassifier(network, classes, mean, std, source=str(state_path), temperature=temperature,
-                                    shifts=shifts)
-    return LetterClassifier(model, classes, mean, std, source=str(state_path), temperature=temperature,
-                            shifts=shifts)
+        return Int8LetterClassifier(network, classes, mean, std, source=str(state_path), **reading)
+    return LetterClassifier(model, classes, mean, std, source=str(state_path), **reading)
 
 
 def calibration_letters(data_root, mean, std):

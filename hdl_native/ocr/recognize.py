@@ -7,7 +7,8 @@ did.  On held-out training writers (pages of benchmarks/ocr_nonletters.py --spli
 9 shifts read 0.1 to 0.6 points more letters than 1 and print 0.8 to 1.3 points fewer digits
 and marks as letters, at 9 times the network's work (BENCHMARKS.md has the test figures).
 Log-probabilities are divided by the temperature the state stores for that number of copies
-(calibration.py; `calibrate` fits one per count) before they are averaged into confidences.
+(calibration.py; `calibrate` fits one per count) before they are averaged into confidences, and the
+probability of NOT_A_LETTER is then weighted by the offset the state stores (none: 1).
 The text gets a space wherever the paper between two letters is clearly wider than the line's
 usual gap, and a '?' wherever the best guess is less likely than `min_confidence`.  A box
 whose best guess is NOT_A_LETTER (a digit or a punctuation mark, for models trained with
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..calibration import shift_averaged_probabilities
+from ..calibration import averaged_log_probabilities, other_column, with_other_offset
 from ..data.datasets import NOT_A_LETTER
 from ..shifts import DEFAULT_SHIFTS, check_shifts, shifted_copies
 from ..tensor import Tensor
@@ -37,25 +38,29 @@ class ShiftedReader:
     `shifts` shifted copies (a key of SHIFT_OFFSETS) whose calibrated probabilities are averaged.
 
     temperature: the state's calibration temperature for that many copies (1: none), dividing the
-    log-probabilities.  Subclasses say how normalised images become log-probabilities (log_probabilities_of).
+    log-probabilities.  other_offset: the state's log-offset b on NOT_A_LETTER (0: none), p(other) x e^b after the
+    average.  Subclasses say how normalised images become log-probabilities (log_probabilities_of).
     """
 
-    def __init__(self, classes, mean, std, source=None, temperature=1.0, shifts=DEFAULT_SHIFTS):
+    def __init__(self, classes, mean, std, source=None, temperature=1.0, shifts=DEFAULT_SHIFTS, other_offset=0.0):
         self.source = source
         self.classes = list(classes)
         self.mean, self.std = float(mean), float(std)
         self.temperature = float(temperature)
         self.shifts = check_shifts(shifts)
+        self.other_offset = float(other_offset)
 
     def probabilities(self, crops):
         """crops: (n, 28, 28) uint8, bright ink on black -> (n, classes) float64 rows summing to 1: the mean over
-        the crop's shifted copies of softmax(log-probabilities / temperature).  The crops' 2-pixel black border
-        (crops.py) makes a one-pixel shift lose no ink."""
+        the crop's shifted copies of softmax(log-probabilities / temperature), its NOT_A_LETTER probability then
+        weighted by e^other_offset and the row renormalised.  The crops' 2-pixel black border (crops.py) makes a
+        one-pixel shift lose no ink."""
         if len(crops) == 0:
             return np.zeros((0, len(self.classes)), np.float32)
         copies = shifted_copies(crops, self.shifts)
         log_probabilities = self.log_probabilities_of(normalize(copies, self.mean, self.std))
-        return shift_averaged_probabilities(log_probabilities.reshape(self.shifts, len(crops), -1), self.temperature)
+        averaged = averaged_log_probabilities(log_probabilities.reshape(self.shifts, len(crops), -1), self.temperature)
+        return np.exp(with_other_offset(averaged, other_column(self.classes), self.other_offset))
 
     def log_probabilities_of(self, images):
         """images (n, 1, 28, 28) float32, normalised -> (n, classes) log-probabilities."""
@@ -65,8 +70,9 @@ class ShiftedReader:
 class LetterClassifier(ShiftedReader):
     """A float32 letters network with its graph built once (a placeholder for a batch of crops)."""
 
-    def __init__(self, model, classes, mean, std, source=None, temperature=1.0, shifts=DEFAULT_SHIFTS):
-        super().__init__(classes, mean, std, source, temperature, shifts)
+    def __init__(self, model, classes, mean, std, source=None, temperature=1.0, shifts=DEFAULT_SHIFTS,
+                 other_offset=0.0):
+        super().__init__(classes, mean, std, source, temperature, shifts, other_offset)
         self.images = Tensor.placeholder((None, 1, 28, 28), name="crops")
         self.log_probabilities = model(self.images)
 
@@ -78,8 +84,9 @@ class LetterClassifier(ShiftedReader):
 class Int8LetterClassifier(ShiftedReader):
     """The same on an int8 network (hdl_native.int8.Int8Classifier), which is called directly."""
 
-    def __init__(self, network, classes, mean, std, source=None, temperature=1.0, shifts=DEFAULT_SHIFTS):
-        super().__init__(classes, mean, std, source, temperature, shifts)
+    def __init__(self, network, classes, mean, std, source=None, temperature=1.0, shifts=DEFAULT_SHIFTS,
+                 other_offset=0.0):
+        super().__init__(classes, mean, std, source, temperature, shifts, other_offset)
         self.network = network
 
     def log_probabilities_of(self, images):
