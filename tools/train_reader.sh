@@ -30,7 +30,7 @@ DISTORT_OTHER=${DISTORT_OTHER:-}  # the same for the class 'other' (--distort-ot
 DISTORT_LOOK=${DISTORT_LOOK:-}  # strokes, blur and ink alone (--distort-look), every class; empty: DISTORT's
 SEED=${SEED:-0}  # the run's seed (initial weights, order, distortions): 0 as the shipped reader was trained
 HOLDOUT_SEED=${HOLDOUT_SEED:-0}  # which writers are held out: 0, the shipped reader's, whatever SEED is
-OTHER_OFFSET=${OTHER_OFFSET:-}  # p(other) x e^OTHER_OFFSET when reading (calibrate --other-offset); empty: none, as shipped
+OTHER_OFFSET=${OTHER_OFFSET:-}  # p(other) x e^OTHER_OFFSET when reading (--other-offset); empty: none, as shipped
 THREADS=${THREADS:-2}
 MIXTURE=letters:4,unipen,nistvowels,chars74k,nonletters
 mkdir -p "$OUT_DIR"
@@ -41,8 +41,8 @@ hdl-native letters --model "$MODEL" --dataset "$MIXTURE" --balance-classes --hol
     --seed "$SEED" --holdout-seed "$HOLDOUT_SEED" --threads "$THREADS" \
     --validate-every 2000 --no-db --quiet --force \
     --out "$OUT_DIR/training-state.hdl" --export "$OUT_DIR/uncalibrated.hdl" --json | tail -n 1 > "$OUT_DIR/train.json"
-hdl-native calibrate "$OUT_DIR/uncalibrated.hdl" --out "$OUT_DIR/letters.hdl" ${OTHER_OFFSET:+--other-offset="$OTHER_OFFSET"} \
-    --threads "$THREADS" --force --json \
+hdl-native calibrate "$OUT_DIR/uncalibrated.hdl" --out "$OUT_DIR/letters.hdl" \
+    ${OTHER_OFFSET:+--other-offset="$OTHER_OFFSET"} --threads "$THREADS" --force --json \
     | tail -n 1 > "$OUT_DIR/calibrate.json"
 hdl-native evaluate "$OUT_DIR/letters.hdl" --threads "$THREADS" --json | tail -n 1 > "$OUT_DIR/evaluate.json"
 echo "wrote $OUT_DIR/letters.hdl ($(stat -c %s "$OUT_DIR/letters.hdl") bytes); figures in $OUT_DIR/*.json"

@@ -66,6 +66,23 @@ def load_photo(path, max_side=MAX_WORK_SIDE):
     return Photo(str(path), rgb, grey, float(scale), (full_width, full_height))
 
 
+TURNS = (0, 90, 180, 270)  # degrees clockwise `ocr --rotate` can turn a photo by
+
+
+def turned_photo(photo, turn):
+    """The Photo turned `turn` degrees clockwise (one of TURNS): its pixels, and its original_size for 90 and 270;
+    the same Photo for 0.  Box coordinates read from it are in the turned picture's pixels."""
+    if turn not in TURNS:
+        raise ValueError(f"turn must be one of {TURNS}, got {turn!r}")
+    if turn == 0:
+        return photo
+    quarters = -turn // 90  # np.rot90 turns counter-clockwise
+    width, height = photo.original_size
+    return Photo(photo.path, np.ascontiguousarray(np.rot90(photo.rgb, quarters)),
+                 np.ascontiguousarray(np.rot90(photo.grey, quarters)), photo.scale,
+                 (height, width) if turn in (90, 270) else (width, height))
+
+
 def check_file(path):
     """Clear errors for the usual mistakes before Pillow sees the file."""
     if not path.exists():

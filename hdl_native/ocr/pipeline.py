@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from ..errors import HDLError
 from .boxes import find_segments
 from .crops import glyph_crops
-from .image_io import MAX_WORK_SIDE, load_photo
+from .image_io import MAX_WORK_SIDE, load_photo, turned_photo
 from .language import apply_language
 from .lighting import ink_map, ink_mask
 from .recognize import Reading, choose_cuts, line_text, top_guesses
@@ -25,6 +25,7 @@ class OcrResult:
     photo: object
     crops: list = field(default_factory=list)
     timings: dict = field(default_factory=dict)
+    turn: int = 0  # degrees clockwise the photo was turned before reading (photo holds it turned)
 
     @property
     def text(self):
@@ -37,6 +38,7 @@ class OcrResult:
                           for text, line in zip(self.texts, self.lines)],
                 "n_characters": sum(len(line) for line in self.lines),
                 "n_not_letters": sum(not reading.is_letter for line in self.lines for reading in line),
+                "turn": self.turn,
                 "timings": {k: round(v, 4) for k, v in self.timings.items()}}
 
 
@@ -53,14 +55,27 @@ class Stopwatch:
         self._last = now
 
 
-def read_page(path, classifier, min_confidence=0.5, max_side=MAX_WORK_SIDE, language=None):
+def read_page(path, classifier, min_confidence=0.5, max_side=MAX_WORK_SIDE, language=None, turn=0):
     """Find, crop and classify every character in the photo at `path` -> OcrResult; HDLError on bad input.
 
     language: a LetterNgrams (language.load_language) to read words of letters with, or None to read each
-    glyph alone."""
+    glyph alone.  turn: degrees clockwise (0, 90, 180, 270) to turn the photo by before reading (after its EXIF
+    orientation), or "auto" to read it every way and keep the surest reading (orientation.py)."""
     clock = Stopwatch()
     photo = load_photo(path, max_side=max_side)
     clock.lap("load")
+    if turn == "auto":
+        from .orientation import read_every_way
+        result = read_every_way(photo, lambda turned: read_photo(turned, classifier, min_confidence, language, clock))
+        result.timings = dict(clock.timings)  # all the readings'
+        return result
+    return read_photo(turned_photo(photo, turn), classifier, min_confidence, language, clock)
+
+
+def read_photo(photo, classifier, min_confidence, language, clock):
+    """read_page after loading: the Photo's characters found, cropped and classified -> OcrResult (timings from
+    `clock`, a Stopwatch)."""
+    path = photo.path
     ink = ink_map(photo.grey, photo.rgb)
     mask = ink_mask(ink)
     clock.lap("lighting")
@@ -81,7 +96,7 @@ def read_page(path, classifier, min_confidence=0.5, max_side=MAX_WORK_SIDE, lang
         clock.lap("words")  # zones, sizes, words and language weighing the readings
     texts = [line_text(line) for line in lines]
     clock.lap("text")
-    return OcrResult(lines, texts, photo, crops, clock.timings)
+    return OcrResult(lines, texts, photo, crops, dict(clock.timings))
 
 
 def classify_line(ink, labels, segments, classifier, clock):

@@ -1,0 +1,70 @@
+"""Which way up a photo is: read it turned each way and keep the reading the network is surest of.
+
+A photo whose EXIF orientation tag was lost (sent through a chat program, edited, or scanned sideways) reaches the
+reader on its side or upside down.  On its side, a line of letters comes out as a column of short "lines" of one or
+two glyphs each, every glyph lying on its back, many read as marks; upside down, the letters are read as other
+letters turned over (u for n, p for d), less surely.  Either way fewer letters are read surely.  `ocr --rotate auto`
+reads the photo turned by each of image_io.TURNS and keeps the reading whose boxes are most often letters read
+surely (surety),
+at four times the work; without it `ocr` reads the photo as it is and only says when the reading looks like that of
+a photo on its side (turned_hint).
+"""
+import math
+
+import numpy as np
+
+from ..errors import HDLError
+from .image_io import TURNS, turned_photo
+
+SURE = 0.5  # a letter read at least this likely counts as read (ocr's default --min-confidence)
+SIDEWAYS_MIN_LINES = 3  # a layout looks turned with at least this many lines ...
+SIDEWAYS_GLYPHS_PER_LINE = 2  # ... holding at most this many boxes each, by the median
+LOW_SHARE = 0.6  # or with under this share of sure letters (held-out pages upright 0.74-0.81, on their side 0.46-0.68)
+LOW_SHARE_MIN_BOXES = 20  # ... among at least this many boxes
+
+
+def surety(result):
+    """(share of the boxes read as letters with probability >= SURE, mean log-probability of every box's best
+    guess) of an OcrResult: turns compare by the first, then the second ((0, -inf) for no box).  The share of sure
+    letters, rather than a mean confidence, keeps both kinds of wrong turn down: letters on their side are often
+    read confidently as marks ('other'), which a mean confidence counts as reading well, and a page's real digits
+    and marks are read as 'other' the right way up, which a mean letter probability counts against it.  A share
+    rather than a count: letters upside down or on their side are often cut into more boxes (held-out pages and
+    what chose this: BENCHMARKS.md)."""
+    boxes = [reading for line in result.lines for reading in line]
+    if not boxes:
+        return 0.0, -math.inf
+    sure = sum(reading.is_letter and reading.probabilities[0] >= SURE for reading in boxes)
+    return sure / len(boxes), float(np.mean(np.log(np.maximum([reading.probabilities[0] for reading in boxes],
+                                                               1e-12))))
+
+
+def read_every_way(photo, read):
+    """The OcrResult of read(turned Photo) with the highest surety over TURNS (the first turn on a tie), its `turn`
+    set.  read: Photo -> OcrResult, raising HDLError for a picture it cannot read (re-raised when no turn reads)."""
+    results, failure = [], None
+    for turn in TURNS:
+        try:
+            result = read(turned_photo(photo, turn))
+        except HDLError as error:
+            failure = failure or error
+            continue
+        result.turn = turn
+        results.append(result)
+    if not results:
+        raise failure
+    return max(results, key=surety)  # max keeps the first of equals: the photo as it is
+
+
+def turned_hint(result):
+    """Why an OcrResult read as it is looks like a photo on its side, or None: most of its lines hold one or two
+    boxes (at least SIDEWAYS_MIN_LINES lines: a line of letters on its side), or under LOW_SHARE of its boxes (at
+    least LOW_SHARE_MIN_BOXES) are letters read surely (a page of lines on its side looks like a page, but reads
+    badly).  Held-out and test pages: BENCHMARKS.md."""
+    counts = [len(line) for line in result.lines]
+    if len(counts) >= SIDEWAYS_MIN_LINES and float(np.median(counts)) <= SIDEWAYS_GLYPHS_PER_LINE:
+        return f"most of the {len(counts)} lines found hold one or two characters"
+    share, _ = surety(result)
+    if sum(counts) >= LOW_SHARE_MIN_BOXES and share < LOW_SHARE:
+        return f"only {share:.0%} of the {sum(counts)} boxes read as letters with confidence"
+    return None
