@@ -142,6 +142,15 @@ def spelled_words(words, letter_images, letter_labels):
     return letter_images[picks], letter_labels[picks], lengths
 
 
+def page_sources(root, seed, split="test", state_path=None):
+    """(letter images uint8 (n, 28, 28), their labels (n,), digits uint8 (m, 28, 28)) the pages are filled from:
+    the four test splits' letters taken in turn and MNIST test digits, or (split 'heldout') the letters the model's
+    run held out and MNIST training digits outside the nonletters' draw."""
+    if split == "heldout":
+        return (*heldout_letters(state_path, root, seed), unused_training_digits(root))
+    return (*letters_in_turn(root, seed), framed_digits("test", root)[0])
+
+
 def measure(classifier, root, seed, folder, split="test", state_path=None, words="random", text_path=None,
             language=None, letter_gap=None, lead_in=0.0, shortest_word=WORD_SIZES[0], printed=None):
     """[(page name, MixedScore)] of one page of each type, from the test splits or (split 'heldout') from the
@@ -152,12 +161,7 @@ def measure(classifier, root, seed, folder, split="test", state_path=None, words
     taken in order per class, those of shortest_word letters or more.  language: the model read_page re-weights the
     letters with (None: none).  printed: a list to which each digit or mark printed as a letter is appended, as
     (what it is: 'digit' or the mark, the letter printed)."""
-    if split == "heldout":
-        letter_images, letter_labels = heldout_letters(state_path, root, seed)
-        digits = unused_training_digits(root)
-    else:
-        letter_images, letter_labels = letters_in_turn(root, seed)
-        digits, _ = framed_digits("test", root)
+    letter_images, letter_labels, digits = page_sources(root, seed, split, state_path)
     word_lengths = None
     if words == "english":
         chosen = english_words(text_path or Path(root) / DEFAULT_TEXT, seed, WORDS_PER_PAGE * len(page_types()),

@@ -28,8 +28,8 @@ from PIL import Image
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from ocr_nonletters import heldout_letters, letters_in_turn, page_types, unused_training_digits  # noqa: E402
-from ocr_nonletters import WORDS_PER_PAGE, build_mixed_page, compose, find_data_root, framed_digits  # noqa: E402
+from ocr_nonletters import (WORDS_PER_PAGE, build_mixed_page, compose, find_data_root, page_sources,  # noqa: E402
+                            page_types)
 
 from hdl_native.data.datasets import NOT_A_LETTER  # noqa: E402
 from hdl_native.ocr.image_io import TURNS, load_photo  # noqa: E402
@@ -42,12 +42,7 @@ from hdl_native.threads import set_num_threads  # noqa: E402
 
 def pages(root, seed, split, state_path):
     """[(name, JPEG bytes)]: one page of each type, built as benchmarks/ocr_nonletters.py builds them."""
-    if split == "heldout":
-        letter_images, letter_labels = heldout_letters(state_path, root, seed)
-        digits = unused_training_digits(root)
-    else:
-        letter_images, letter_labels = letters_in_turn(root, seed)
-        digits, _ = framed_digits("test", root)
+    letter_images, letter_labels, digits = page_sources(root, seed, split, state_path)
     rng = np.random.default_rng([seed, 13])
     built, next_letter, next_digit = [], 0, 0
     for name, spec in page_types():
