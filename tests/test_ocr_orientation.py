@@ -104,8 +104,8 @@ def test_a_page_on_its_side_is_read_back_upright(tmp_path):
     assert summary["turn"] == 90 and summary["text"] == expected["text"]
     assert (summary["width"], summary["height"]) == (expected["width"], expected["height"])
     assert "read the photo turned 90 degrees clockwise" in auto.stderr
-    by_hand = run_ocr(side, "--rotate", "90", "--json")
-    assert json.loads(by_hand.stdout.strip().splitlines()[-1])["text"] == expected["text"]
+    by_hand = json.loads(run_ocr(side, "--rotate", "90", "--json").stdout.strip().splitlines()[-1])
+    assert by_hand["text"] == expected["text"] and by_hand["turn"] == 90 and expected["turn"] == 0
 
 
 def test_a_line_on_its_side_gets_a_note(tmp_path):

@@ -73,17 +73,17 @@ def add_arguments(parser):
                              f"to read each letter alone (default {DEFAULT_LANGUAGE})")
     parser.add_argument("--rotate", choices=ROTATIONS, default="0", metavar="DEG",
                         help="turn the photo this many degrees clockwise before reading (after its EXIF "
-                             "orientation): 0, 90, 180 or 270, or 'auto' to read it every way and keep the reading "
-                             "the network is surest of, at 4 times the work (default 0: as it is)")
+                             "orientation): 0, 90, 180 or 270, or 'auto' to read it every way up and keep the reading "
+                             "whose boxes most often read as sure letters, at 4 times the work (default 0: as it is)")
     parser.add_argument("--time", action="store_true", help="report how long each stage took (on stderr)")
 
 
 def run(args):
     from ..json_output import json_line
     from ..ocr import read_page
-    from ..ocr.orientation import turned_hint
     from ..ocr.language import load_language
     from ..ocr.model import load_letter_classifier
+    from ..ocr.orientation import turned_hint
     from ..ocr.render import crop_sheet, save_boxed, save_picture
     from ..ocr.user_crops import LABELS_FILE, check_crops_directory, write_crops
 
@@ -97,12 +97,13 @@ def run(args):
     result = read_page(args.image, classifier, min_confidence=args.min_confidence, language=language, turn=turn)
     for text in result.texts:
         print(text)
+    hint = turned_hint(result) if turn == 0 else None
     if turn == "auto":
-        print(f"read the photo turned {result.turn} degrees clockwise (of the four ways, the one read surest)",
+        print(f"read the photo turned {result.turn} degrees clockwise (of the four ways, the one whose boxes most "
+              "often read as sure letters)", file=sys.stderr)
+    elif hint:
+        print(f"note: {hint}, as when a photo lies on its side; if it is turned, try --rotate auto (or 90 or 270)",
               file=sys.stderr)
-    elif turn == 0 and turned_hint(result):
-        print(f"note: {turned_hint(result)}, as when a photo lies on its side; if it is turned, try --rotate auto "
-              "(or 90 or 270)", file=sys.stderr)
     if args.out:
         save_boxed(result.photo.rgb, result.lines, result.photo.scale, args.out)
         print(f"boxed picture written to {args.out}", file=sys.stderr)

@@ -5,9 +5,8 @@ reader on its side or upside down.  On its side, a line of letters comes out as 
 two glyphs each, every glyph lying on its back, many read as marks; upside down, the letters are read as other
 letters turned over (u for n, p for d), less surely.  Either way fewer letters are read surely.  `ocr --rotate auto`
 reads the photo turned by each of image_io.TURNS and keeps the reading whose boxes are most often letters read
-surely (surety),
-at four times the work; without it `ocr` reads the photo as it is and only says when the reading looks like that of
-a photo on its side (turned_hint).
+surely (surety), at four times the work; without it `ocr` reads the photo as it is and only says when the reading
+looks like that of a photo on its side (turned_hint).
 """
 import math
 

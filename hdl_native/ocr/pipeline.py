@@ -69,7 +69,9 @@ def read_page(path, classifier, min_confidence=0.5, max_side=MAX_WORK_SIDE, lang
         result = read_every_way(photo, lambda turned: read_photo(turned, classifier, min_confidence, language, clock))
         result.timings = dict(clock.timings)  # all the readings'
         return result
-    return read_photo(turned_photo(photo, turn), classifier, min_confidence, language, clock)
+    result = read_photo(turned_photo(photo, turn), classifier, min_confidence, language, clock)
+    result.turn = turn
+    return result
 
 
 def read_photo(photo, classifier, min_confidence, language, clock):
