@@ -35,7 +35,8 @@ def test_turned_photo_turns_clockwise_and_swaps_the_sides():
 def result_of(best_probabilities_per_line, best="a"):
     """A stand-in OcrResult: one box per probability, read as `best` with that probability."""
     box = lambda p: SimpleNamespace(letters=[best, "b"], probabilities=[p, 1 - p], is_letter=best != NOT_A_LETTER)
-    return SimpleNamespace(lines=[[box(p) for p in line] for line in best_probabilities_per_line], turn=0)
+    return SimpleNamespace(lines=[[box(p) for p in line] for line in best_probabilities_per_line], turn=0,
+                           turned_because=None)
 
 
 def test_surety_is_the_share_of_boxes_read_as_sure_letters_then_the_mean_confidence():
@@ -60,6 +61,9 @@ def test_read_every_way_keeps_the_surest_reading_and_the_first_of_equals():
     assert chosen.turn == 90 and surety(chosen)[0] == pytest.approx(2 / 3)  # 0 and 270: half their boxes
     same = read_every_way(photo, lambda turned: result_of([[0.7]]))
     assert same.turn == 0  # nothing better than as it is
+    surer = {0: [[0.3, 0.3]], 90: [[0.4, 0.4]], 180: [[0.2]], 270: [[0.45]]}  # no sure letter anywhere
+    kept = read_every_way(photo, lambda turned: result_of(surer[turn_of(photo, turned)]))
+    assert kept.turn == 0  # a surer mean alone does not turn the photo
 
 
 def test_read_every_way_reraises_when_no_turn_reads():
@@ -108,13 +112,42 @@ def test_a_page_on_its_side_is_read_back_upright(tmp_path):
     assert by_hand["text"] == expected["text"] and by_hand["turn"] == 90 and expected["turn"] == 0
 
 
-def test_a_line_on_its_side_gets_a_note(tmp_path):
+def test_a_line_on_its_side_is_read_every_way_up_by_default_and_only_noted_at_rotate_0(tmp_path):
     page = Image.new("RGB", (900, 200), (235, 225, 205))
     ImageDraw.Draw(page).text((60, 60), "abcdefgh", font=ImageFont.load_default(size=60), fill=(30, 30, 80))
-    page.rotate(90, expand=True).save(tmp_path / "side.png")
-    read = run_ocr(tmp_path / "side.png")
-    assert read.returncode == 0, read.stderr
-    assert "note: most of the" in read.stderr and "if it is turned, try --rotate auto" in read.stderr
-    upright = tmp_path / "upright.png"
+    upright, side = tmp_path / "upright.png", tmp_path / "side.png"
     page.save(upright)
-    assert "--rotate" not in run_ocr(upright).stderr
+    page.rotate(90, expand=True).save(side)
+    as_is = run_ocr(upright, "--json")
+    assert as_is.returncode == 0, as_is.stderr
+    assert "note" not in as_is.stderr and json.loads(as_is.stdout.splitlines()[-1])["turn"] == 0
+    checked = run_ocr(side, "--json")  # the default, --rotate check
+    assert checked.returncode == 0, checked.stderr
+    assert "so it was read every way up: read turned 90 degrees clockwise" in checked.stderr
+    summary = json.loads(checked.stdout.splitlines()[-1])
+    assert summary["turn"] == 90 and summary["text"] == json.loads(as_is.stdout.splitlines()[-1])["text"]
+    by_hand = run_ocr(side, "--rotate", "0")
+    assert "note: most of the" in by_hand.stderr and "if it is turned, try --rotate auto" in by_hand.stderr
+
+
+def test_checking_reads_the_other_ways_only_when_the_reading_as_it_is_looks_turned():
+    photo = photo_of()
+    read = []
+
+    def reader(best):
+        def read_turn(turned):
+            read.append(turn_of(photo, turned))
+            return result_of(best(read[-1]))
+        return read_turn
+    upright = read_every_way(photo, reader(lambda turn: [[0.9] * 6]), only_if_turned=True)
+    assert read == [0] and upright.turn == 0 and upright.turned_because is None
+    read.clear()
+    column = [[0.4]] * 4  # four lines of one unsure box: looks turned, reads badly
+    chosen = read_every_way(photo, reader(lambda turn: [[0.9] * 6] if turn == 270 else column), only_if_turned=True)
+    assert read == list(TURNS) and chosen.turn == 270
+    assert chosen.turned_because == "most of the 4 lines found hold one or two characters"
+
+    def blank(turned):
+        raise HDLError("p.jpg: found no ink")
+    with pytest.raises(HDLError, match="found no ink"):
+        read_every_way(photo, blank, only_if_turned=True)

@@ -30,7 +30,7 @@ import sys
 import time
 
 HELP = "read handwritten letters in a photo (JPEG/PNG) and print them as text"
-ROTATIONS = ("0", "90", "180", "270", "auto")  # --rotate: image_io.TURNS, or every one of them
+ROTATIONS = ("check", "0", "90", "180", "270", "auto")  # --rotate: pipeline.read_page's turn
 
 
 def add_arguments(parser):
@@ -71,10 +71,12 @@ def add_arguments(parser):
     parser.add_argument("--language", choices=LANGUAGE_NAMES, default=DEFAULT_LANGUAGE,
                         help="read words of letters as words of this language where they look like it, or 'none' "
                              f"to read each letter alone (default {DEFAULT_LANGUAGE})")
-    parser.add_argument("--rotate", choices=ROTATIONS, default="0", metavar="DEG",
+    parser.add_argument("--rotate", choices=ROTATIONS, default="check", metavar="DEG",
                         help="turn the photo this many degrees clockwise before reading (after its EXIF "
-                             "orientation): 0, 90, 180 or 270, or 'auto' to read it every way up and keep the reading "
-                             "whose boxes most often read as sure letters, at 4 times the work (default 0: as it is)")
+                             "orientation): 0, 90, 180 or 270; 'auto' to read it every way up and keep the reading "
+                             "whose boxes most often read as sure letters, at 4 times the work; 'check' (the "
+                             "default) reads it as it is, and every way up only when that reading looks like a "
+                             "photo on its side (most lines of one or two boxes, or few sure letters)")
     parser.add_argument("--time", action="store_true", help="report how long each stage took (on stderr)")
 
 
@@ -83,7 +85,6 @@ def run(args):
     from ..ocr import read_page
     from ..ocr.language import load_language
     from ..ocr.model import load_letter_classifier
-    from ..ocr.orientation import turned_hint
     from ..ocr.render import crop_sheet, save_boxed, save_picture
     from ..ocr.user_crops import LABELS_FILE, check_crops_directory, write_crops
 
@@ -93,17 +94,11 @@ def run(args):
     classifier = load_letter_classifier(args.model, args.dtype, args.data, args.shifts)
     language = load_language(args.language)
     model_seconds = time.perf_counter() - started
-    turn = args.rotate if args.rotate == "auto" else int(args.rotate)
+    turn = args.rotate if args.rotate in ("auto", "check") else int(args.rotate)
     result = read_page(args.image, classifier, min_confidence=args.min_confidence, language=language, turn=turn)
     for text in result.texts:
         print(text)
-    hint = turned_hint(result) if turn == 0 else None
-    if turn == "auto":
-        print(f"read the photo turned {result.turn} degrees clockwise (of the four ways, the one whose boxes most "
-              "often read as sure letters)", file=sys.stderr)
-    elif hint:
-        print(f"note: {hint}, as when a photo lies on its side; if it is turned, try --rotate auto (or 90 or 270)",
-              file=sys.stderr)
+    report_turn(result, turn)
     if args.out:
         save_boxed(result.photo.rgb, result.lines, result.photo.scale, args.out)
         print(f"boxed picture written to {args.out}", file=sys.stderr)
@@ -125,6 +120,23 @@ def run(args):
         summary["language"] = args.language
         print(json_line(summary))
     return 0
+
+
+def report_turn(result, turn):
+    """A line on stderr when the photo was read every way up (--rotate auto, or a reading as it is that looked
+    turned), or when a reading by hand at 0 degrees looks turned."""
+    from ..ocr.orientation import turned_hint
+
+    way = (f"turned {result.turn} degrees clockwise, the way its boxes most often read as sure letters"
+           if result.turn else "as it is, which of the four ways reads best")
+    if turn == "auto":
+        print(f"read the photo {way}", file=sys.stderr)
+    elif result.turned_because:
+        print(f"note: {result.turned_because}, as when a photo lies on its side, so it was read every way up: "
+              f"read {way} (--rotate 0 reads it as it is)", file=sys.stderr)
+    elif turn == 0 and turned_hint(result):
+        print(f"note: {turned_hint(result)}, as when a photo lies on its side; if it is turned, try --rotate auto "
+              "(or 90 or 270)", file=sys.stderr)
 
 
 def report_timings(result, model_seconds, total_seconds):

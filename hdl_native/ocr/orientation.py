@@ -5,8 +5,8 @@ reader on its side or upside down.  On its side, a line of letters comes out as 
 two glyphs each, every glyph lying on its back, many read as marks; upside down, the letters are read as other
 letters turned over (u for n, p for d), less surely.  Either way fewer letters are read surely.  `ocr --rotate auto`
 reads the photo turned by each of image_io.TURNS and keeps the reading whose boxes are most often letters read
-surely (surety), at four times the work; without it `ocr` reads the photo as it is and only says when the reading
-looks like that of a photo on its side (turned_hint).
+surely (surety), at four times the work.  By default `ocr` reads the photo as it is, and the other three ways too only when that
+reading looks like that of a photo on its side (turned_hint): upright pages cost nothing more.
 """
 import math
 
@@ -38,21 +38,34 @@ def surety(result):
                                                                1e-12))))
 
 
-def read_every_way(photo, read):
-    """The OcrResult of read(turned Photo) with the highest surety over TURNS (the first turn on a tie), its `turn`
-    set.  read: Photo -> OcrResult, raising HDLError for a picture it cannot read (re-raised when no turn reads)."""
-    results, failure = [], None
+def read_every_way(photo, read, only_if_turned=False):
+    """The OcrResult of read(turned Photo) with the highest surety over TURNS, its `turn` set; the photo as it is
+    unless another turn reads a larger share of sure letters (the mean confidence only parts the other turns).  read: Photo -> OcrResult, raising HDLError for a picture it cannot read (re-raised when no turn reads).
+    only_if_turned: read the photo as it is first, and the other turns only when that reading gets a turned_hint
+    (then stored in the result's turned_because)."""
+    results, failure, hint = [], None, None
     for turn in TURNS:
         try:
             result = read(turned_photo(photo, turn))
         except HDLError as error:
+            if only_if_turned and turn == 0:
+                raise  # a picture that cannot be read as it is (blank, say) is no turned photo
             failure = failure or error
             continue
         result.turn = turn
         results.append(result)
+        if only_if_turned and turn == 0:
+            hint = turned_hint(result)
+            if hint is None:
+                return result
     if not results:
         raise failure
-    return max(results, key=surety)  # max keeps the first of equals: the photo as it is
+    best = max(results, key=surety)
+    as_it_is = results[0] if results[0].turn == 0 else None
+    if as_it_is is not None and surety(as_it_is)[0] >= surety(best)[0]:
+        best = as_it_is  # a turn must read a larger share of sure letters, not just a surer mean, to be taken
+    best.turned_because = hint
+    return best
 
 
 def turned_hint(result):

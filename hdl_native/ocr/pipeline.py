@@ -26,6 +26,7 @@ class OcrResult:
     crops: list = field(default_factory=list)
     timings: dict = field(default_factory=dict)
     turn: int = 0  # degrees clockwise the photo was turned before reading (photo holds it turned)
+    turned_because: str = None  # with turn="check": why the photo was read every way up (orientation.turned_hint)
 
     @property
     def text(self):
@@ -55,18 +56,21 @@ class Stopwatch:
         self._last = now
 
 
-def read_page(path, classifier, min_confidence=0.5, max_side=MAX_WORK_SIDE, language=None, turn=0):
+def read_page(path, classifier, min_confidence=0.5, max_side=MAX_WORK_SIDE, language=None, turn="check"):
     """Find, crop and classify every character in the photo at `path` -> OcrResult; HDLError on bad input.
 
     language: a LetterNgrams (language.load_language) to read words of letters with, or None to read each
     glyph alone.  turn: degrees clockwise (0, 90, 180, 270) to turn the photo by before reading (after its EXIF
-    orientation), or "auto" to read it every way and keep the surest reading (orientation.py)."""
+    orientation); "auto" to read it every way up and keep the surest reading; "check" (the default) to read it as
+    it is and, only when that reading looks like a photo on its side, every way up as well (orientation.py: the
+    result's turned_because then says why)."""
     clock = Stopwatch()
     photo = load_photo(path, max_side=max_side)
     clock.lap("load")
-    if turn == "auto":
+    if turn in ("auto", "check"):
         from .orientation import read_every_way
-        result = read_every_way(photo, lambda turned: read_photo(turned, classifier, min_confidence, language, clock))
+        result = read_every_way(photo, lambda turned: read_photo(turned, classifier, min_confidence, language, clock),
+                                only_if_turned=turn == "check")
         result.timings = dict(clock.timings)  # all the readings'
         return result
     result = read_photo(turned_photo(photo, turn), classifier, min_confidence, language, clock)
