@@ -5,8 +5,8 @@ reader on its side or upside down.  On its side, a line of letters comes out as 
 two glyphs each, every glyph lying on its back, many read as marks; upside down, the letters are read as other
 letters turned over (u for n, p for d), less surely.  Either way fewer letters are read surely.  `ocr --rotate auto`
 reads the photo turned by each of image_io.TURNS and keeps the reading whose boxes are most often letters read
-surely (surety), at four times the work.  By default `ocr` reads the photo as it is, and the other three ways too only when that
-reading looks like that of a photo on its side (turned_hint): upright pages cost nothing more.
+surely (surety), at four times the work.  By default `ocr` reads the photo as it is, and the other three ways too
+only when that reading looks like that of a photo on its side (turned_hint): upright pages cost nothing more.
 """
 import math
 
@@ -40,7 +40,8 @@ def surety(result):
 
 def read_every_way(photo, read, only_if_turned=False):
     """The OcrResult of read(turned Photo) with the highest surety over TURNS, its `turn` set; the photo as it is
-    unless another turn reads a larger share of sure letters (the mean confidence only parts the other turns).  read: Photo -> OcrResult, raising HDLError for a picture it cannot read (re-raised when no turn reads).
+    unless another turn reads a larger share of sure letters (the mean confidence only parts the other turns).
+    read: Photo -> OcrResult, raising HDLError for a picture it cannot read (re-raised when no turn reads).
     only_if_turned: read the photo as it is first, and the other turns only when that reading gets a turned_hint
     (then stored in the result's turned_because)."""
     results, failure, hint = [], None, None
