@@ -9,7 +9,10 @@ undotted i that only reaches the x-height is not an l).  --out writes the photo
 with the boxes and letters drawn on it; --crops DIR saves every box as a 28x28
 crop with an editable labels file, for `hdl-native letters --finetune DIR`;
 --json prints one object with every box and its top-3 guesses.  --dtype int8
-reads with the network quantised to int8 (hdl_native.int8).
+reads with the network quantised to int8 (hdl_native.int8).  A photo whose
+reading looks like that of a photo lying on its side (its EXIF tag lost) is
+read every way up and the way that reads the most letters surely is kept
+(--rotate: hdl_native/ocr/orientation.py).
 
 Confidences are the network's probabilities at the temperature its state stores for the number of
 --shifts copies averaged (`hdl-native calibrate` fits one per count; none: as the network gives
