@@ -153,5 +153,5 @@ def test_other_offset_needs_a_class_other_and_a_sane_value(trained_with_holdout,
     with pytest.raises(SystemExit) as stopped:  # argparse's errors exit from the parser
         calibrate(trained_with_holdout, tiny_data, tmp_path / "c.hdl", "--other-offset", "9")
     assert stopped.value.code == 2
-    assert "argument --other-offset: '9' is not a number from -5 to 5" in capsys.readouterr().err
+    assert "argument --other-offset: must be a finite number from -5.0 to 5.0, got 9" in capsys.readouterr().err
     assert not (tmp_path / "c.hdl").exists()

@@ -21,17 +21,19 @@ test splits read that way.
 
 A reader with the class 'other' (digits and marks) can be given --other-offset B: every reader of the state then
 multiplies p(other) by e^B after the temperature and the shift average (calibration.with_other_offset), B > 0
-leaving more digits and marks out of the text, B < 0 fewer.  It is a setting, not a fit (the shipped reader's value
-was chosen on held-out pages: BENCHMARKS.md); the temperatures are fitted without it, and the figures printed
-after calibration include it.  Without the option a state keeps the offset it stores.
+leaving more digits and marks out of the text, B < 0 fewer.  It is a setting, not a fit (tried on held-out pages
+and writers: BENCHMARKS.md; the shipped reader stores none); the temperatures are fitted without it, and the
+figures printed after calibration include it.  Without the option a state keeps the offset it stores.
 
   hdl-native calibrate letters.hdl --out letters-calibrated.hdl
   hdl-native calibrate mixed.hdl --dataset letters,unipen,nonletters --out mixed-calibrated.hdl --json
 """
 from hdl_native.calibration import OTHER_OFFSET_RANGE
+from hdl_native.cli_types import finite_float
 
 HELP = "fit a model's temperature on held-out training images so its confidences are calibrated; report the ECE"
 FALLBACK_FRACTION = 0.1  # of the training split, when the state records no held-out images
+OTHER_OFFSET = finite_float(*OTHER_OFFSET_RANGE)  # --other-offset, as a state may store it
 
 
 def add_arguments(parser):
@@ -50,26 +52,10 @@ def add_arguments(parser):
                              "else ~/.cache/hdl_native)")
     parser.add_argument("--threads", type=THREADS, default=None,
                         help=f"kernel threads, {THREADS.allowed} (default: all cores)")
-    parser.add_argument("--other-offset", type=other_offset, default=None, metavar="B",
+    parser.add_argument("--other-offset", type=OTHER_OFFSET, default=None, metavar="B",
                         help="for a reader with the class 'other': multiply p(other) by e^B when reading, "
-                             f"B from {OTHER_OFFSET_RANGE[0]:g} to {OTHER_OFFSET_RANGE[1]:g} (default: the offset "
-                             "STATE stores, else 0)")
+                             f"B {OTHER_OFFSET.allowed} (default: the offset STATE stores, else 0)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
-
-
-def other_offset(text):
-    """argparse type of --other-offset: a float in OTHER_OFFSET_RANGE."""
-    import argparse
-    import math
-
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    low, high = OTHER_OFFSET_RANGE
-    if not low <= value <= high:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number from {low:g} to {high:g}")
-    return value
 
 
 def run(args):
