@@ -79,15 +79,14 @@ def likeliest_letter(reading):
 
 
 def reading_stats(result):
-    """What a turn's reading looks like: boxes, boxes read as 'other', letters read with probability >= 0.5, the
-    mean log-probability of the best guesses and of the likeliest letters."""
+    """What a turn's reading looks like: boxes, boxes read as 'other', letters read with probability >= SURE and the
+    mean log-probability of the best guesses (both from orientation.surety), and that of the likeliest letters."""
     boxes = [reading for line in result.lines for reading in line]
-    top = np.array([reading.probabilities[0] for reading in boxes]) if boxes else np.zeros(0)
-    letter = np.array([likeliest_letter(reading) for reading in boxes]) if boxes else np.zeros(0)
-    others = sum(not reading.is_letter for reading in boxes)
-    return {"boxes": len(boxes), "others": others,
-            "sure_letters": int(sum(reading.is_letter and reading.probabilities[0] >= 0.5 for reading in boxes)),
-            "mean_log_top": float(np.log(np.maximum(top, 1e-12)).mean()) if boxes else None,
+    share, mean_log_top = surety(result)
+    letter = np.array([likeliest_letter(reading) for reading in boxes])
+    return {"boxes": len(boxes), "others": sum(not reading.is_letter for reading in boxes),
+            "sure_letters": round(share * len(boxes)),
+            "mean_log_top": mean_log_top if boxes else None,
             "mean_log_letter": float(np.log(np.maximum(letter, 1e-12)).mean()) if boxes else None}
 
 

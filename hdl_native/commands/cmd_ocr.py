@@ -137,9 +137,9 @@ def report_turn(result, turn):
     elif result.turned_because:
         print(f"note: {result.turned_because}, as when a photo lies on its side, so it was read every way up: "
               f"read {way} (--rotate 0 reads it as it is)", file=sys.stderr)
-    elif turn == 0 and turned_hint(result):
-        print(f"note: {turned_hint(result)}, as when a photo lies on its side; if it is turned, try --rotate auto "
-              "(or 90 or 270)", file=sys.stderr)
+    elif turn == 0 and (hint := turned_hint(result)):
+        print(f"note: {hint}, as when a photo lies on its side; if it is turned, try --rotate auto (or 90 or 270)",
+              file=sys.stderr)
 
 
 def report_timings(result, model_seconds, total_seconds):
