@@ -9,6 +9,7 @@ code 2 (or the error's own ``exit_code``: 3 for a training run that diverged);
 Ctrl-C, even during start-up, exits with 130 and one line.
 """
 import argparse
+import functools
 import importlib
 import pkgutil
 import sys
@@ -19,8 +20,9 @@ from .errors import HDLError
 from .memory import keep_freed_memory
 
 
+@functools.lru_cache(maxsize=1)
 def discover_commands():
-    """{name: module} for every commands/cmd_*.py, sorted by name."""
+    """{name: module} for every commands/cmd_*.py, sorted by name (the package is listed once per process)."""
     found = {}
     for info in pkgutil.iter_modules(commands.__path__):
         if info.name.startswith("cmd_"):
