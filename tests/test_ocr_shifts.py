@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from hdl_native.calibration import other_column, with_other_offset
 from hdl_native.ocr.model import load_letter_classifier
 from hdl_native.ocr.recognize import LetterClassifier
 from hdl_native.shifts import SHIFT_OFFSETS, copies_of, shifted_copies
@@ -21,10 +22,12 @@ def test_one_shift_is_the_crop_alone_and_nine_are_the_mean_over_the_shifted_copi
     nine = load_letter_classifier(None, shifts=9)
     alone = one.probabilities(crops)
     one.temperature = nine.temperature  # the copies are averaged at the temperature fitted for 9 of them
+    one.other_offset = 0.0  # the offset on 'other' (the shipped reader stores one) acts once, after the average
     np.testing.assert_allclose(alone.sum(axis=1), 1, rtol=1e-6)
     copies = [one.probabilities(np.roll(crops, offset, axis=(1, 2))) for offset in SHIFT_OFFSETS[9]]
     averaged = nine.probabilities(crops)
-    np.testing.assert_allclose(averaged, np.mean(copies, axis=0), rtol=1e-5, atol=1e-7)
+    expected = np.exp(with_other_offset(np.log(np.mean(copies, axis=0)), other_column(nine.classes), nine.other_offset))
+    np.testing.assert_allclose(averaged, expected, rtol=1e-5, atol=1e-7)
     assert not np.allclose(averaged, alone, atol=1e-4)  # the shifted copies do change the answer
     assert len({tuple(offset) for offset in SHIFT_OFFSETS[9]}) == 9
     assert all(max(map(abs, offset)) <= 1 for offsets in SHIFT_OFFSETS.values() for offset in offsets)
