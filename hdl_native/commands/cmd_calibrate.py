@@ -22,7 +22,7 @@ test splits read that way.
 A reader with the class 'other' (digits and marks) can be given --other-offset B: every reader of the state then
 multiplies p(other) by e^B after the temperature and the shift average (calibration.with_other_offset), B > 0
 leaving more digits and marks out of the text, B < 0 fewer.  It is a setting, not a fit (tried on held-out pages
-and writers: BENCHMARKS.md; the shipped reader stores none); the temperatures are fitted without it, and the
+and writers: BENCHMARKS.md; the shipped reader stores 0.5); the temperatures are fitted without it, and the
 figures printed after calibration include it.  Without the option a state keeps the offset it stores.
 
   hdl-native calibrate letters.hdl --out letters-calibrated.hdl
