@@ -98,7 +98,8 @@ def run(args):
     language = load_language(args.language)
     model_seconds = time.perf_counter() - started
     turn = args.rotate if args.rotate in ("auto", "check") else int(args.rotate)
-    result = read_page(args.image, classifier, min_confidence=args.min_confidence, language=language, turn=turn)
+    result = read_page(args.image, classifier, min_confidence=args.min_confidence, language=language, turn=turn,
+                       progress=True)
     for text in result.texts:
         print(text)
     report_turn(result, turn)

@@ -1,7 +1,7 @@
 """Read the handwritten letters in a photo: the stages one after another, timed."""
+import sys
 import time
 from dataclasses import dataclass, field
-
 
 from ..errors import HDLError
 from .boxes import find_segments
@@ -13,6 +13,11 @@ from .recognize import Reading, choose_cuts, line_text, top_guesses
 from .sizes import apply_sizes
 from .words import apply_words
 from .zones import apply_zones
+
+# A page with more boxes than this shows a progress bar over its lines while it is read (where stderr is a
+# terminal): a page of handwriting holds 300 to 400 and is read in about 2 s on one core; a dense or speckled one
+# (a dithered scan: thousands of specks, each offered to the network) can take minutes.
+LONG_PAGE_BOXES = 1500
 
 
 @dataclass
@@ -56,31 +61,34 @@ class Stopwatch:
         self._last = now
 
 
-def read_page(path, classifier, min_confidence=0.5, max_side=MAX_WORK_SIDE, language=None, turn="check"):
+def read_page(path, classifier, min_confidence=0.5, max_side=MAX_WORK_SIDE, language=None, turn="check",
+              progress=False):
     """Find, crop and classify every character in the photo at `path` -> OcrResult; HDLError on bad input.
 
     language: a LetterNgrams (language.load_language) to read words of letters with, or None to read each
     glyph alone.  turn: degrees clockwise (0, 90, 180, 270) to turn the photo by before reading (after its EXIF
     orientation); "auto" to read it every way up and keep the surest reading; "check" (the default) to read it as
     it is and, only when that reading looks like a photo on its side, every way up as well (orientation.py: the
-    result's turned_because then says why)."""
+    result's turned_because then says why).  progress: show a bar over the lines of a page of more than
+    LONG_PAGE_BOXES boxes on stderr (when it is a terminal)."""
     clock = Stopwatch()
     photo = load_photo(path, max_side=max_side)
     clock.lap("load")
     if turn in ("auto", "check"):
         from .orientation import read_every_way
-        result = read_every_way(photo, lambda turned: read_photo(turned, classifier, min_confidence, language, clock),
+        result = read_every_way(photo, lambda turned: read_photo(turned, classifier, min_confidence, language, clock,
+                                                                 progress),
                                 only_if_turned=turn == "check")
         result.timings = dict(clock.timings)  # all the readings'
         return result
-    result = read_photo(turned_photo(photo, turn), classifier, min_confidence, language, clock)
+    result = read_photo(turned_photo(photo, turn), classifier, min_confidence, language, clock, progress)
     result.turn = turn
     return result
 
 
-def read_photo(photo, classifier, min_confidence, language, clock):
+def read_photo(photo, classifier, min_confidence, language, clock, progress=False):
     """read_page after loading: the Photo's characters found, cropped and classified -> OcrResult (timings from
-    `clock`, a Stopwatch)."""
+    `clock`, a Stopwatch; progress as read_page's)."""
     path = photo.path
     ink = ink_map(photo.grey, photo.rgb)
     mask = ink_mask(ink)
@@ -92,7 +100,7 @@ def read_photo(photo, classifier, min_confidence, language, clock):
                        f"lines of ruled or squared paper, nothing is more than {ink.high:.0%} darker than "
                        f"the paper around it)")
     lines, crops = [], []
-    for segments in segment_lines:
+    for segments in lines_with_progress(segment_lines, progress):
         glyphs, line_crops, probabilities = classify_line(ink.ink, labels, segments, classifier, clock)
         row_of = {id(glyph): row for row, glyph in enumerate(glyphs)}
         chosen = [row_of[id(glyph)] for glyph in choose_cuts(segments, lambda g: probabilities[row_of[id(g)]])]
@@ -103,6 +111,21 @@ def read_photo(photo, classifier, min_confidence, language, clock):
     texts = [line_text(line) for line in lines]
     clock.lap("text")
     return OcrResult(lines, texts, photo, crops, dict(clock.timings))
+
+
+def lines_with_progress(segment_lines, progress):
+    """segment_lines, wrapped in a tqdm bar on stderr when `progress` asks for one, the page holds more than
+    LONG_PAGE_BOXES boxes and stderr is a terminal."""
+    boxes = sum(len(segments) for segments in segment_lines)
+    if not (progress and boxes > LONG_PAGE_BOXES and stderr_is_terminal()):
+        return segment_lines
+    from tqdm import tqdm
+
+    return tqdm(segment_lines, desc=f"reading {boxes} boxes", unit="line", leave=False, file=sys.stderr)
+
+
+def stderr_is_terminal():
+    return sys.stderr.isatty()
 
 
 def classify_line(ink, labels, segments, classifier, clock):
