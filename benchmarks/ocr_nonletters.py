@@ -152,7 +152,7 @@ def page_sources(root, seed, split="test", state_path=None):
 
 
 def measure(classifier, root, seed, folder, split="test", state_path=None, words="random", text_path=None,
-            language=None, letter_gap=None, lead_in=0.0, shortest_word=WORD_SIZES[0], printed=None):
+            language=None, letter_gap=None, lead_in=0.0, shortest_word=WORD_SIZES[0], printed=None, scale=1.0):
     """[(page name, MixedScore)] of one page of each type, from the test splits or (split 'heldout') from the
     model's held-out training writers and unused MNIST training digits.
 
@@ -160,7 +160,8 @@ def measure(classifier, root, seed, folder, split="test", state_path=None, words
     text_path (default: the data root's text/hello-dl-posts.txt) in a seeded order, spelled with those letters
     taken in order per class, those of shortest_word letters or more.  language: the model read_page re-weights the
     letters with (None: none).  printed: a list to which each digit or mark printed as a letter is appended, as
-    (what it is: 'digit' or the mark, the letter printed)."""
+    (what it is: 'digit' or the mark, the letter printed).  scale: each page photo is resized by it (and its truths'
+    boxes with it) before it is read, as a photo taken from farther away or at a lower resolution."""
     letter_images, letter_labels, digits = page_sources(root, seed, split, state_path)
     word_lengths = None
     if words == "english":
@@ -177,6 +178,8 @@ def measure(classifier, root, seed, folder, split="test", state_path=None, words
             content = compose(letter_images[next_letter:], letter_labels[next_letter:], digits[next_digit:], rng,
                               WORDS_PER_PAGE, word_lengths[next_word:next_word + WORDS_PER_PAGE])
         jpeg, truths, used = build_mixed_page(content, spec)
+        if scale != 1.0:
+            jpeg, truths = rescaled(jpeg, truths, scale)
         letters_used = int((content.kinds[:used] == "letter").sum())
         if word_lengths is not None:  # build_page places whole words, so the letters used end a word
             next_word_was = next_word
@@ -192,6 +195,36 @@ def measure(classifier, root, seed, folder, split="test", state_path=None, words
         if printed is not None:
             printed.extend(printed_as_letters(truths, found, content.names))
     return scores
+
+
+def rescaled(jpeg, truths, scale):
+    """(JPEG bytes, truths) of the page resized by `scale` (Lanczos, saved again as a JPEG of quality 90), the truths'
+    boxes (top, bottom, left, right) and letter boxes scaled to match."""
+    import io
+
+    from PIL import Image
+
+    photo = Image.open(io.BytesIO(jpeg))
+    size = (max(1, round(photo.width * scale)), max(1, round(photo.height * scale)))
+    out = io.BytesIO()
+    photo.resize(size, Image.Resampling.LANCZOS).save(out, format="JPEG", quality=90)
+
+    def moved(box):
+        return None if box is None else tuple(int(round(edge * scale)) for edge in box)
+
+    return out.getvalue(), [dataclasses.replace(truth, box=moved(truth.box), letter_box=moved(truth.letter_box))
+                            for truth in truths]
+
+
+def positive_scale(text):
+    """float(text) for --scale: a number above 0 and at most 4."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 < value <= 4:
+        raise argparse.ArgumentTypeError(f"must be above 0 and at most 4, got {text!r}")
+    return value
 
 
 def gap_range(text):
@@ -233,6 +266,9 @@ def main():
     parser.add_argument("--one-letter-words", action="store_true",
                         help="with --words english, take the text's words of one letter (a, i) too, which the "
                              "pages leave out by default: a lone glyph is then a letter as often as English has it")
+    parser.add_argument("--scale", type=positive_scale, default=1.0,
+                        help="resize each page photo by this factor before reading it (the letters are about 42 px "
+                             "tall at 1), as a photo from farther away or at a lower resolution (default 1)")
     parser.add_argument("--threads", type=int, default=1, help="kernel threads (default 1)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     args = parser.parse_args()
@@ -247,13 +283,14 @@ def main():
     with tempfile.TemporaryDirectory() as folder:
         scores = measure(classifier, root, args.seed, Path(folder), args.split, args.model, args.words, text,
                          language, args.letter_gap, args.lead_in, 1 if args.one_letter_words else WORD_SIZES[0],
-                         printed)
+                         printed, args.scale)
     total = sum((score for _, score in scores), MixedScore())
     print(f"model {classifier.source} ({len(classifier.classes)} classes), {args.split} pages, seed {args.seed}, "
           f"{args.shifts} shifts, {args.words} words{f' of {text}' if text else ''}, language {args.language}"
           f"{f', letter gap {args.letter_gap[0]} to {args.letter_gap[1]} px' if args.letter_gap else ''}"
           f"{f', lead-in strokes on {args.lead_in:.0%} of the words' if args.lead_in else ''}"
-          f"{', one-letter words too' if args.one_letter_words else ''}")
+          f"{', one-letter words too' if args.one_letter_words else ''}"
+          f"{f', photos resized by {args.scale:g}' if args.scale != 1.0 else ''}")
     print(f"  {'page':<12} letters  found    read  left out   digits+marks  not printed as letters   extra letters")
     for name, score in scores + [("all", total)]:
         share = score.percentages()
@@ -267,7 +304,7 @@ def main():
         print(json.dumps({"model": classifier.source, "seed": args.seed, "split": args.split, "shifts": args.shifts,
                           "words": args.words, "text": None if text is None else str(text),
                           "language": args.language, "letter_gap": args.letter_gap, "lead_in": args.lead_in,
-                          "one_letter_words": args.one_letter_words,
+                          "one_letter_words": args.one_letter_words, "scale": args.scale,
                           "total": total.percentages(), "printed_as_letters": dict(by_kind),
                           "pages": {name: {**dataclasses.asdict(score), **score.percentages()}
                                     for name, score in scores + [("all", total)]}}))
