@@ -51,7 +51,7 @@ def test_text_json_boxed_png_and_timings(tmp_path):
     assert set(lines[0]) <= set("? ")  # an untrained network is never 99% sure
     assert summary["language"] == "english"
     with Image.open(tmp_path / "boxed.png") as boxed:
-        assert boxed.format == "PNG" and boxed.size == (900, 400)
+        assert boxed.format == "PNG" and boxed.size == (1600, 711)  # drawn at the size it was read: enlarged
     assert "classify" in result.stderr and "total" in result.stderr
     with Image.open(tmp_path / "crops.png") as sheet:  # 2 lines, at most 10 crops of 30 px, 3x
         assert sheet.size == ((10 * 30 + 2) * 3, (2 * 30 + 2) * 3)

@@ -1,4 +1,6 @@
-"""OCR input handling: formats, modes, EXIF orientation, downscaling and every kind of bad file."""
+"""OCR input handling: formats, modes, EXIF orientation, downscaling, enlarging and every kind of bad file.
+
+The format, mode and orientation tests load their small pictures with min_side=0 (as they are, not enlarged)."""
 import struct
 import zlib
 
@@ -23,7 +25,7 @@ def test_jpeg_and_png_load_as_grey_in_unit_range(tmp_path):
     for suffix in ("jpg", "png"):
         path = tmp_path / f"page.{suffix}"
         Image.fromarray(handwriting_like()).save(path)
-        photo = load_photo(path)
+        photo = load_photo(path, min_side=0)
         assert photo.grey.shape == (300, 400) and photo.rgb.shape == (300, 400, 3)
         assert photo.grey.dtype == np.float32
         assert 0.0 <= photo.grey.min() < 0.3 and 0.8 < photo.grey.max() <= 1.0
@@ -43,7 +45,7 @@ def test_any_mode_becomes_rgb_and_grey(tmp_path, mode):
         picture = picture.convert(mode)
     path = tmp_path / ("page.tif" if mode == "CMYK" else "page.png")
     picture.save(path)
-    photo = load_photo(path)
+    photo = load_photo(path, min_side=0)
     assert photo.rgb.shape == (300, 400, 3)
     assert photo.grey[130, 62] < 0.3 < 0.7 < photo.grey[10, 10]  # the stroke is dark, the paper light
 
@@ -52,7 +54,7 @@ def test_transparent_background_counts_as_white_paper(tmp_path):
     rgba = np.zeros((300, 400, 4), np.uint8)
     rgba[100:160, 60:66] = (0, 0, 0, 255)  # opaque black stroke on fully transparent (black) pixels
     Image.fromarray(rgba, "RGBA").save(tmp_path / "clear.png")
-    photo = load_photo(tmp_path / "clear.png")
+    photo = load_photo(tmp_path / "clear.png", min_side=0)
     assert photo.grey[10, 10] > 0.95 and photo.grey[130, 62] < 0.05
 
 
@@ -63,11 +65,22 @@ def test_exif_orientation_is_applied_like_pillow_does(tmp_path, orientation):
     exif = Image.Exif()
     exif[0x0112] = orientation
     Image.fromarray(stored).save(tmp_path / "turned.jpg", exif=exif.tobytes(), quality=95)
-    photo = load_photo(tmp_path / "turned.jpg")
+    photo = load_photo(tmp_path / "turned.jpg", min_side=0)
     expected = np.asarray(ImageOps.exif_transpose(Image.open(tmp_path / "turned.jpg")).convert("L"), np.float32)
     assert photo.grey.shape == expected.shape
     assert np.abs(photo.grey * 255 - expected).mean() < 1.0
     assert photo.original_size == (expected.shape[1], expected.shape[0])
+
+
+def test_small_photo_is_enlarged_to_the_working_size(tmp_path):
+    """A 400x300 picture is read at 1600x1200 (MIN_WORK_SIDE), its boxes reported in its own pixels (scale 1/4)."""
+    Image.fromarray(handwriting_like()).save(tmp_path / "small.png")
+    photo = load_photo(tmp_path / "small.png")
+    assert photo.grey.shape == (4 * 300, 4 * 400) and photo.rgb.shape == (1200, 1600, 3)
+    assert photo.scale == pytest.approx(0.25) and photo.original_size == (400, 300)
+    assert photo.grey[4 * 130, 4 * 62 + 2] < 0.3 < 0.7 < photo.grey[40, 40]  # the stroke where it was, 4x as wide
+    assert load_photo(tmp_path / "small.png", max_side=1000).grey.shape == (750, 1000)  # never past max_side
+    assert load_photo(tmp_path / "small.png", min_side=0).grey.shape == (300, 400)
 
 
 def test_big_photo_is_downscaled_while_decoding(tmp_path):

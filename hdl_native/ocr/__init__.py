@@ -1,8 +1,8 @@
 """Reading handwritten letters in photos: the tutorial's chapter 8, done for real photos.
 
 The stages live in their own modules and run in this order:
-image_io (load, downscale, and turn: `read_page(..., turn=90)`, or "auto" to try every way up as
-orientation.py does) -> lighting (ink map, paper white) -> lines (text lines)
+image_io (load, bring to a working size of 1,600 to 2,000 px, and turn: `read_page(..., turn=90)`, or "auto"
+to try every way up as orientation.py does) -> lighting (ink map, paper white) -> lines (text lines)
 -> boxes (one box per character) -> crops (28x28 like the training letters)
 -> recognize (one batch per line) -> the line's zones, sizes and words weigh the
 readings (zones, sizes, words) -> language (words read as English where they look

@@ -1,7 +1,10 @@
 """Load a photo with Pillow: any format and mode, EXIF orientation, bounded size.
 
 Big photos are reduced while decoding (JPEG draft mode) and then resized, so a
-12-megapixel phone photo never becomes a 12-megapixel float array.
+12-megapixel phone photo never becomes a 12-megapixel float array.  Small ones are enlarged
+(bicubic) to MIN_WORK_SIDE: the pipeline's pixel-sized steps (a 3x3 neighbourhood, a blur of one
+pixel, the paper grain measured per pixel) were made for letters 20 px tall or more, and a photo of a
+whole page sent at 800 px or less holds letters of 10 to 20 px.
 """
 import warnings
 from dataclasses import dataclass
@@ -13,6 +16,7 @@ from PIL import Image, UnidentifiedImageError
 from ..errors import HDLError
 
 MAX_WORK_SIDE = 2000  # longest side the pipeline analyses; handwriting stays > 20 px tall
+MIN_WORK_SIDE = 1600  # a photo whose longest side is shorter is enlarged to it
 MAX_JPEG_PIXELS = 250_000_000  # JPEGs decode straight to 1/2..1/8 size (draft), so memory stays small
 MAX_OTHER_PIXELS = 100_000_000  # other formats decode in full: at most ~300 MB of RGB
 MIN_SIDE = 16  # smaller pictures cannot hold a readable handwritten letter
@@ -29,7 +33,7 @@ class Photo:
 
     rgb: (H, W, 3) uint8, for drawing the boxed picture
     grey: (H, W) float32 in [0, 1], luminance
-    scale: original pixels per working pixel (>= 1)
+    scale: original pixels per working pixel (< 1 for an enlarged photo)
     original_size: (width, height) of the file's picture after EXIF rotation
     """
 
@@ -40,8 +44,9 @@ class Photo:
     original_size: tuple
 
 
-def load_photo(path, max_side=MAX_WORK_SIDE):
-    """Read `path` into a Photo whose longest side is at most `max_side`; HDLError on bad input."""
+def load_photo(path, max_side=MAX_WORK_SIDE, min_side=MIN_WORK_SIDE):
+    """Read `path` into a Photo whose longest side is at most `max_side` and at least `min_side` (a smaller photo is
+    enlarged; min_side 0: never); HDLError on bad input."""
     path = Path(path)
     check_file(path)
     image = open_image(path)
@@ -58,6 +63,10 @@ def load_photo(path, max_side=MAX_WORK_SIDE):
         factor = max_side / max(picture.size)
         size = (max(1, round(picture.width * factor)), max(1, round(picture.height * factor)))
         picture = picture.resize(size, Image.Resampling.LANCZOS, reducing_gap=1.0)
+    elif max(picture.size) < min(min_side, max_side):
+        factor = min(min_side, max_side) / max(picture.size)
+        picture = picture.resize((round(picture.width * factor), round(picture.height * factor)),
+                                 Image.Resampling.BICUBIC)
     if orientation in ORIENTATION_TRANSPOSE:
         picture = picture.transpose(ORIENTATION_TRANSPOSE[orientation])
     rgb = np.asarray(picture, dtype=np.uint8)

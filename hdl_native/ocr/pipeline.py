@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from ..errors import HDLError
 from .boxes import find_segments
 from .crops import glyph_crops
-from .image_io import MAX_WORK_SIDE, load_photo, turned_photo
+from .image_io import MAX_WORK_SIDE, MIN_WORK_SIDE, load_photo, turned_photo
 from .language import apply_language
 from .lighting import ink_map, ink_mask
 from .recognize import Reading, choose_cuts, line_text, top_guesses
@@ -62,7 +62,7 @@ class Stopwatch:
 
 
 def read_page(path, classifier, min_confidence=0.5, max_side=MAX_WORK_SIDE, language=None, turn="check",
-              progress=False):
+              progress=False, min_side=MIN_WORK_SIDE):
     """Find, crop and classify every character in the photo at `path` -> OcrResult; HDLError on bad input.
 
     language: a LetterNgrams (language.load_language) to read words of letters with, or None to read each
@@ -70,9 +70,10 @@ def read_page(path, classifier, min_confidence=0.5, max_side=MAX_WORK_SIDE, lang
     orientation); "auto" to read it every way up and keep the surest reading; "check" (the default) to read it as
     it is and, only when that reading looks like a photo on its side, every way up as well (orientation.py: the
     result's turned_because then says why).  progress: show a bar over the lines of a page of more than
-    LONG_PAGE_BOXES boxes on stderr (when it is a terminal)."""
+    LONG_PAGE_BOXES boxes on stderr (when it is a terminal).  max_side, min_side: the working size's bounds
+    (image_io.load_photo)."""
     clock = Stopwatch()
-    photo = load_photo(path, max_side=max_side)
+    photo = load_photo(path, max_side=max_side, min_side=min_side)
     clock.lap("load")
     if turn in ("auto", "check"):
         from .orientation import read_every_way
