@@ -199,7 +199,7 @@ def measure(classifier, root, seed, folder, split="test", state_path=None, words
 
 def rescaled(jpeg, truths, scale):
     """(JPEG bytes, truths) of the page resized by `scale` (Lanczos, saved again as a JPEG of quality 90), the truths'
-    boxes (top, bottom, left, right) and letter boxes scaled to match."""
+    boxes (top, bottom, left, right) and letter boxes scaled to match (at least one pixel high and wide)."""
     import io
 
     from PIL import Image
@@ -209,8 +209,11 @@ def rescaled(jpeg, truths, scale):
     out = io.BytesIO()
     photo.resize(size, Image.Resampling.LANCZOS).save(out, format="JPEG", quality=90)
 
-    def moved(box):
-        return None if box is None else tuple(int(round(edge * scale)) for edge in box)
+    def moved(box):  # at least a pixel each way: a dash's box must not vanish
+        if box is None:
+            return None
+        top, bottom, left, right = (int(round(edge * scale)) for edge in box)
+        return top, max(bottom, top + 1), left, max(right, left + 1)
 
     return out.getvalue(), [dataclasses.replace(truth, box=moved(truth.box), letter_box=moved(truth.letter_box))
                             for truth in truths]
