@@ -152,7 +152,8 @@ def page_sources(root, seed, split="test", state_path=None):
 
 
 def measure(classifier, root, seed, folder, split="test", state_path=None, words="random", text_path=None,
-            language=None, letter_gap=None, lead_in=0.0, shortest_word=WORD_SIZES[0], printed=None, scale=1.0):
+            language=None, letter_gap=None, lead_in=0.0, shortest_word=WORD_SIZES[0], printed=None, scale=1.0,
+            fade=0.0):
     """[(page name, MixedScore)] of one page of each type, from the test splits or (split 'heldout') from the
     model's held-out training writers and unused MNIST training digits.
 
@@ -161,7 +162,8 @@ def measure(classifier, root, seed, folder, split="test", state_path=None, words
     taken in order per class, those of shortest_word letters or more.  language: the model read_page re-weights the
     letters with (None: none).  printed: a list to which each digit or mark printed as a letter is appended, as
     (what it is: 'digit' or the mark, the letter printed).  scale: each page photo is resized by it (and its truths'
-    boxes with it) before it is read, as a photo taken from farther away or at a lower resolution."""
+    boxes with it) before it is read, as a photo taken from farther away or at a lower resolution.  fade: each pixel
+    is moved that share of the way to white first (faded), as faint pencil or an over-exposed photo."""
     letter_images, letter_labels, digits = page_sources(root, seed, split, state_path)
     word_lengths = None
     if words == "english":
@@ -178,6 +180,8 @@ def measure(classifier, root, seed, folder, split="test", state_path=None, words
             content = compose(letter_images[next_letter:], letter_labels[next_letter:], digits[next_digit:], rng,
                               WORDS_PER_PAGE, word_lengths[next_word:next_word + WORDS_PER_PAGE])
         jpeg, truths, used = build_mixed_page(content, spec)
+        if fade:
+            jpeg = faded(jpeg, fade)
         if scale != 1.0:
             jpeg, truths = rescaled(jpeg, truths, scale)
         letters_used = int((content.kinds[:used] == "letter").sum())
@@ -217,6 +221,30 @@ def rescaled(jpeg, truths, scale):
 
     return out.getvalue(), [dataclasses.replace(truth, box=moved(truth.box), letter_box=moved(truth.letter_box))
                             for truth in truths]
+
+
+def faded(jpeg, fade):
+    """JPEG bytes of the page with every pixel moved `fade` of the way to white: px + fade (255 - px) (ink 40 on paper
+    220 becomes 190 on 231 at fade 0.7: 18% darker than its paper instead of 82%), saved again at quality 90."""
+    import io
+
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB"), dtype=np.float32)
+    out = io.BytesIO()
+    Image.fromarray(np.round(pixels + fade * (255 - pixels)).astype(np.uint8)).save(out, format="JPEG", quality=90)
+    return out.getvalue()
+
+
+def fade_share(text):
+    """float(text) for --fade: a number from 0 to below 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be from 0 to below 1, got {text!r}")
+    return value
 
 
 def positive_scale(text):
@@ -272,6 +300,9 @@ def main():
     parser.add_argument("--scale", type=positive_scale, default=1.0,
                         help="resize each page photo by this factor before reading it (the letters are about 42 px "
                              "tall at 1), as a photo from farther away or at a lower resolution (default 1)")
+    parser.add_argument("--fade", type=fade_share, default=0.0,
+                        help="move every pixel of each page photo this share of the way to white before reading it, "
+                             "as faint pencil or an over-exposed photo (default 0)")
     parser.add_argument("--threads", type=int, default=1, help="kernel threads (default 1)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     args = parser.parse_args()
@@ -286,14 +317,15 @@ def main():
     with tempfile.TemporaryDirectory() as folder:
         scores = measure(classifier, root, args.seed, Path(folder), args.split, args.model, args.words, text,
                          language, args.letter_gap, args.lead_in, 1 if args.one_letter_words else WORD_SIZES[0],
-                         printed, args.scale)
+                         printed, args.scale, args.fade)
     total = sum((score for _, score in scores), MixedScore())
     print(f"model {classifier.source} ({len(classifier.classes)} classes), {args.split} pages, seed {args.seed}, "
           f"{args.shifts} shifts, {args.words} words{f' of {text}' if text else ''}, language {args.language}"
           f"{f', letter gap {args.letter_gap[0]} to {args.letter_gap[1]} px' if args.letter_gap else ''}"
           f"{f', lead-in strokes on {args.lead_in:.0%} of the words' if args.lead_in else ''}"
           f"{', one-letter words too' if args.one_letter_words else ''}"
-          f"{f', photos resized by {args.scale:g}' if args.scale != 1.0 else ''}")
+          f"{f', photos resized by {args.scale:g}' if args.scale != 1.0 else ''}"
+          f"{f', faded {args.fade:g} of the way to white' if args.fade else ''}")
     print(f"  {'page':<12} letters  found    read  left out   digits+marks  not printed as letters   extra letters")
     for name, score in scores + [("all", total)]:
         share = score.percentages()
@@ -307,7 +339,7 @@ def main():
         print(json.dumps({"model": classifier.source, "seed": args.seed, "split": args.split, "shifts": args.shifts,
                           "words": args.words, "text": None if text is None else str(text),
                           "language": args.language, "letter_gap": args.letter_gap, "lead_in": args.lead_in,
-                          "one_letter_words": args.one_letter_words, "scale": args.scale,
+                          "one_letter_words": args.one_letter_words, "scale": args.scale, "fade": args.fade,
                           "total": total.percentages(), "printed_as_letters": dict(by_kind),
                           "pages": {name: {**dataclasses.asdict(score), **score.percentages()}
                                     for name, score in scores + [("all", total)]}}))
