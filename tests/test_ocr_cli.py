@@ -86,3 +86,27 @@ def test_language_changes_the_reading_not_the_boxes(tmp_path):
     assert english["language"] == "english"
     boxes = [[(b["x"], b["y"], b["width"], b["height"]) for b in line["boxes"]] for line in alone["lines"]]
     assert boxes == [[(b["x"], b["y"], b["width"], b["height"]) for b in line["boxes"]] for line in english["lines"]]
+
+
+def test_light_writing_on_a_dark_ground_is_read_swapped_with_a_note(tmp_path):
+    """The page inverted (light letters on a dark ground): nothing stands out as dark ink, so `ocr` reads it with
+    light and dark swapped and says so; the same boxes as the page itself.  --invert on the page itself finds
+    nothing and says why."""
+    from PIL import ImageOps
+
+    page, model = two_line_page(tmp_path), untrained_model(tmp_path)
+    with Image.open(page) as picture:
+        ImageOps.invert(picture.convert("RGB")).save(tmp_path / "dark.jpg", quality=85)
+    as_is = run_ocr(page, "--model", model, "--json")
+    swapped = run_ocr(tmp_path / "dark.jpg", "--model", model, "--json")
+    assert as_is.returncode == 0 and swapped.returncode == 0, swapped.stderr
+    plain, dark = (json.loads(result.stdout.splitlines()[-1]) for result in (as_is, swapped))
+    assert plain["inverted"] is False and dark["inverted"] is True
+    assert [len(line["boxes"]) for line in dark["lines"]] == [len(line["boxes"]) for line in plain["lines"]] == [10, 8]
+    assert "note: nothing stood out as dark ink" in swapped.stderr and "note" not in as_is.stderr
+    forced = run_ocr(tmp_path / "dark.jpg", "--model", model, "--json", "--invert")
+    assert forced.returncode == 0 and "note" not in forced.stderr
+    assert json.loads(forced.stdout.splitlines()[-1])["inverted"] is True
+    wrong = run_ocr(page, "--model", model, "--invert")
+    assert wrong.returncode == 2 and "Traceback" not in wrong.stderr
+    assert "is it dark writing on a light ground?" in wrong.stderr and len(wrong.stderr.strip().splitlines()) == 1

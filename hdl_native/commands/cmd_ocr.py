@@ -12,7 +12,10 @@ crop with an editable labels file, for `hdl-native letters --finetune DIR`;
 reads with the network quantised to int8 (hdl_native.int8).  A photo whose
 reading looks like that of a photo lying on its side (its EXIF tag lost) is
 read every way up and the way that reads the most letters surely is kept
-(--rotate: hdl_native/ocr/orientation.py).
+(--rotate: hdl_native/ocr/orientation.py).  A photo in which nothing stands out as
+dark ink because its background varies as much as ink would (light writing on a
+dark ground: chalk on a board, white pen on black paper) is read again with light
+and dark swapped, with a note; --invert swaps them from the start.
 
 Confidences are the network's probabilities at the temperature its state stores for the number of
 --shifts copies averaged (`hdl-native calibrate` fits one per count; none: as the network gives
@@ -80,6 +83,9 @@ def add_arguments(parser):
                              "whose boxes most often read as sure letters, at 4 times the work; 'check' (the "
                              "default) reads it as it is, and every way up only when that reading looks like a "
                              "photo on its side (most lines of one or two boxes, or few sure letters)")
+    parser.add_argument("--invert", action="store_true",
+                        help="read the photo with light and dark swapped: light writing on a dark ground (by default "
+                             "a photo is swapped only when nothing in it stands out as dark ink)")
     parser.add_argument("--time", action="store_true", help="report how long each stage took (on stderr)")
 
 
@@ -99,10 +105,13 @@ def run(args):
     model_seconds = time.perf_counter() - started
     turn = args.rotate if args.rotate in ("auto", "check") else int(args.rotate)
     result = read_page(args.image, classifier, min_confidence=args.min_confidence, language=language, turn=turn,
-                       progress=True)
+                       progress=True, invert=True if args.invert else None)
     for text in result.texts:
         print(text)
     report_turn(result, turn)
+    if result.inverted_because:
+        print(f"note: {result.inverted_because}, so the photo was read with light and dark swapped, as light writing "
+              "on a dark ground (--invert does so from the start)", file=sys.stderr)
     if args.out:
         save_boxed(result.photo.rgb, result.lines, result.photo.scale, args.out)
         print(f"boxed picture written to {args.out}", file=sys.stderr)

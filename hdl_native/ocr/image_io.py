@@ -92,6 +92,11 @@ def turned_photo(photo, turn):
                  (height, width) if turn in (90, 270) else (width, height))
 
 
+def inverted_photo(photo):
+    """The Photo with light and dark swapped (light writing on a dark ground becomes dark on light)."""
+    return Photo(photo.path, 255 - photo.rgb, 1.0 - photo.grey, photo.scale, photo.original_size)
+
+
 def check_file(path):
     """Clear errors for the usual mistakes before Pillow sees the file."""
     if not path.exists():

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from ..errors import HDLError
 from .boxes import find_segments
 from .crops import glyph_crops
-from .image_io import MAX_WORK_SIDE, MIN_WORK_SIDE, load_photo, turned_photo
+from .image_io import MAX_WORK_SIDE, MIN_WORK_SIDE, inverted_photo, load_photo, turned_photo
 from .language import apply_language
 from .lighting import ink_map, ink_mask
 from .recognize import Reading, choose_cuts, line_text, top_guesses
@@ -18,6 +18,7 @@ from .zones import apply_zones
 # terminal): a page of handwriting holds 300 to 400 and is read in about 2 s on one core; a dense or speckled one
 # (a dithered scan: thousands of specks, each offered to the network) can take minutes.
 LONG_PAGE_BOXES = 1500
+NO_DARK_INK = "nothing stood out as dark ink: the background varies as much as ink would"  # why a photo was inverted
 
 
 @dataclass
@@ -32,6 +33,8 @@ class OcrResult:
     timings: dict = field(default_factory=dict)
     turn: int = 0  # degrees clockwise the photo was turned before reading (photo holds it turned)
     turned_because: str = None  # with turn="check": why the photo was read every way up (orientation.turned_hint)
+    inverted: bool = False  # read with light and dark swapped (photo holds it swapped)
+    inverted_because: str = None  # with invert=None: why it was (the reading as it is found no dark ink)
 
     @property
     def text(self):
@@ -44,8 +47,13 @@ class OcrResult:
                           for text, line in zip(self.texts, self.lines)],
                 "n_characters": sum(len(line) for line in self.lines),
                 "n_not_letters": sum(not reading.is_letter for line in self.lines for reading in line),
-                "turn": self.turn,
+                "turn": self.turn, "inverted": self.inverted,
                 "timings": {k: round(v, 4) for k, v in self.timings.items()}}
+
+
+class UnevenBackground(HDLError):
+    """Nothing stands out as dark ink because the background itself varies as much as ink would (the ink threshold
+    drawn from its grain is beyond any ink): often light writing on a dark ground."""
 
 
 class Stopwatch:
@@ -62,26 +70,49 @@ class Stopwatch:
 
 
 def read_page(path, classifier, min_confidence=0.5, max_side=MAX_WORK_SIDE, language=None, turn="check",
-              progress=False, min_side=MIN_WORK_SIDE):
+              progress=False, min_side=MIN_WORK_SIDE, invert=None):
     """Find, crop and classify every character in the photo at `path` -> OcrResult; HDLError on bad input.
 
     language: a LetterNgrams (language.load_language) to read words of letters with, or None to read each
     glyph alone.  turn: degrees clockwise (0, 90, 180, 270) to turn the photo by before reading (after its EXIF
     orientation); "auto" to read it every way up and keep the surest reading; "check" (the default) to read it as
     it is and, only when that reading looks like a photo on its side, every way up as well (orientation.py: the
-    result's turned_because then says why).  progress: show a bar over the lines of a page of more than
-    LONG_PAGE_BOXES boxes on stderr (when it is a terminal).  max_side, min_side: the working size's bounds
-    (image_io.load_photo)."""
+    result's turned_because then says why).  invert: True to read it with light and dark swapped (light writing on
+    a dark ground); None (the default) to read it as it is and swapped only when nothing stands out as dark ink
+    because the background varies as much as ink would (UnevenBackground; the result's inverted_because then says
+    so); False never to swap.  progress: show a bar over the lines of a page of more than LONG_PAGE_BOXES boxes on
+    stderr (when it is a terminal).  max_side, min_side: the working size's bounds (image_io.load_photo)."""
     clock = Stopwatch()
     photo = load_photo(path, max_side=max_side, min_side=min_side)
     clock.lap("load")
+    if invert:
+        photo = inverted_photo(photo)
+    try:
+        result = read_turned(photo, classifier, min_confidence, language, turn, clock, progress)
+    except UnevenBackground:
+        if invert:
+            raise HDLError(f"{path}: found no ink read with light and dark swapped: nothing stands out as light "
+                           "writing either; is it dark writing on a light ground?") from None
+        if invert is not None:
+            raise
+        try:
+            result = read_turned(inverted_photo(photo), classifier, min_confidence, language, turn, clock, progress)
+        except HDLError:
+            raise HDLError(f"{path}: found no ink: nothing stands out from the background, as dark writing or as "
+                           "light (the background varies as much as ink would)") from None
+        result.inverted_because = NO_DARK_INK
+    result.inverted = bool(invert) or result.inverted_because is not None
+    result.timings = dict(clock.timings)  # every reading's
+    return result
+
+
+def read_turned(photo, classifier, min_confidence, language, turn, clock, progress):
+    """read_page after loading (and swapping light and dark): the Photo read turned as `turn` says."""
     if turn in ("auto", "check"):
         from .orientation import read_every_way
-        result = read_every_way(photo, lambda turned: read_photo(turned, classifier, min_confidence, language, clock,
-                                                                 progress),
-                                only_if_turned=turn == "check")
-        result.timings = dict(clock.timings)  # all the readings'
-        return result
+        return read_every_way(photo, lambda turned: read_photo(turned, classifier, min_confidence, language, clock,
+                                                               progress),
+                              only_if_turned=turn == "check")
     result = read_photo(turned_photo(photo, turn), classifier, min_confidence, language, clock, progress)
     result.turn = turn
     return result
@@ -96,6 +127,10 @@ def read_photo(photo, classifier, min_confidence, language, clock, progress=Fals
     clock.lap("lighting")
     labels, segment_lines = find_segments(mask)
     clock.lap("boxes")
+    if not segment_lines and ink.high >= 1:
+        raise UnevenBackground(f"{path}: found no ink: nothing stands out as dark writing, since the background "
+                               f"itself varies as much as ink would (its grain is {ink.noise:.0%} of the paper's "
+                               "brightness): light writing on a dark ground?")
     if not segment_lines:
         raise HDLError(f"{path}: found no ink: the picture looks like blank paper (apart from the printed "
                        f"lines of ruled or squared paper, nothing is more than {ink.high:.0%} darker than "
