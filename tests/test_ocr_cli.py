@@ -38,7 +38,8 @@ def two_line_page(tmp_path):
 
 def test_text_json_boxed_png_and_timings(tmp_path):
     result = run_ocr(two_line_page(tmp_path), "--model", untrained_model(tmp_path), "--json", "--time",
-                     "--out", tmp_path / "boxed.png", "--min-confidence", "0.99", "--crop-sheet", tmp_path / "crops.png")
+                     "--out", tmp_path / "boxed.png", "--min-confidence", "0.99",
+                     "--crop-sheet", tmp_path / "crops.png")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     summary = json.loads(lines[-1])
