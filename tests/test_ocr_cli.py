@@ -111,3 +111,22 @@ def test_light_writing_on_a_dark_ground_is_read_swapped_with_a_note(tmp_path):
     wrong = run_ocr(page, "--model", model, "--invert")
     assert wrong.returncode == 2 and "Traceback" not in wrong.stderr
     assert "is it dark writing on a light ground?" in wrong.stderr and len(wrong.stderr.strip().splitlines()) == 1
+
+
+def test_a_small_photo_is_enlarged_so_its_letters_are_found(tmp_path):
+    """The two-line page sent at 270 x 120 px (letters about 13 px tall): read at its own size, the per-pixel steps
+    lose letters; enlarged to the working size (as `ocr` reads it), every letter is boxed as at full size."""
+    from hdl_native.ocr import read_page
+    from hdl_native.ocr.model import load_letter_classifier
+
+    with Image.open(two_line_page(tmp_path)) as page:
+        page.resize((270, 120), Image.Resampling.LANCZOS).save(tmp_path / "small.jpg", quality=90)
+    reader = load_letter_classifier(None)
+    enlarged = read_page(tmp_path / "small.jpg", reader)
+    assert [len(line) for line in enlarged.lines] == [10, 8]
+    assert enlarged.photo.scale < 1 and enlarged.photo.original_size == (270, 120)
+    boxes = [reading.as_dict() for line in enlarged.lines for reading in line]
+    assert max(b["x"] + b["width"] for b in boxes) <= 270 and max(b["y"] + b["height"] for b in boxes) <= 120
+    assert min(b["height"] for b in boxes) >= 5  # in the photo's own pixels, not the enlarged ones
+    as_it_is = read_page(tmp_path / "small.jpg", reader, min_side=0)
+    assert sum(len(line) for line in as_it_is.lines) < 18
