@@ -33,6 +33,7 @@ Usage: HDL_DATA=/work/shared/data python benchmarks/ocr_nonletters.py --model ST
 """
 import argparse
 import dataclasses
+import io
 import json
 import sys
 import tempfile
@@ -40,6 +41,7 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # the checkout, as `python -m hdl_native` from it
@@ -49,6 +51,7 @@ from nonletter_pages import (MixedScore, build_mixed_page, compose, found_boxes,
                              score_mixed_page)
 from test_ocr_pages import PAGE_SPECS, PHOTO_CONDITIONS  # noqa: E402
 
+from hdl_native.cli_types import finite_float, probability  # noqa: E402
 from hdl_native.data import find_data_root, load_dataset  # noqa: E402
 from hdl_native.data.datasets import LETTERS, NOT_A_LETTER  # noqa: E402
 from hdl_native.data.nonletters import drawn_digits, framed_digits  # noqa: E402
@@ -63,6 +66,7 @@ LETTER_SETS = ("letters", "unipen", "nistvowels", "chars74k")
 WORDS_PER_PAGE = 120  # more than a page holds: build_page stops when it is full
 WORD_SIZES = (2, 7)  # letters in a word, as compose draws them at random; other English words are skipped
 DEFAULT_TEXT = Path("text") / "hello-dl-posts.txt"  # under the data root
+RESAVE_QUALITY = 90  # a page photo changed by --scale or --fade is saved again as a JPEG of this quality
 
 
 def page_types(letter_gap=None, lead_in=0.0):
@@ -202,16 +206,10 @@ def measure(classifier, root, seed, folder, split="test", state_path=None, words
 
 
 def rescaled(jpeg, truths, scale):
-    """(JPEG bytes, truths) of the page resized by `scale` (Lanczos, saved again as a JPEG of quality 90), the truths'
-    boxes (top, bottom, left, right) and letter boxes scaled to match (at least one pixel high and wide)."""
-    import io
-
-    from PIL import Image
-
+    """(JPEG bytes, truths) of the page resized by `scale` (Lanczos, saved again as a JPEG of RESAVE_QUALITY), the
+    truths' boxes (top, bottom, left, right) and letter boxes scaled to match (at least one pixel high and wide)."""
     photo = Image.open(io.BytesIO(jpeg))
     size = (max(1, round(photo.width * scale)), max(1, round(photo.height * scale)))
-    out = io.BytesIO()
-    photo.resize(size, Image.Resampling.LANCZOS).save(out, format="JPEG", quality=90)
 
     def moved(box):  # at least a pixel each way: a dash's box must not vanish
         if box is None:
@@ -219,43 +217,22 @@ def rescaled(jpeg, truths, scale):
         top, bottom, left, right = (int(round(edge * scale)) for edge in box)
         return top, max(bottom, top + 1), left, max(right, left + 1)
 
-    return out.getvalue(), [dataclasses.replace(truth, box=moved(truth.box), letter_box=moved(truth.letter_box))
-                            for truth in truths]
+    return resaved(photo.resize(size, Image.Resampling.LANCZOS)), [
+        dataclasses.replace(truth, box=moved(truth.box), letter_box=moved(truth.letter_box)) for truth in truths]
 
 
 def faded(jpeg, fade):
     """JPEG bytes of the page with every pixel moved `fade` of the way to white: px + fade (255 - px) (ink 40 on paper
-    220 becomes 190 on 231 at fade 0.7: 18% darker than its paper instead of 82%), saved again at quality 90."""
-    import io
-
-    from PIL import Image
-
+    220 becomes 190 on 231 at fade 0.7: 18% darker than its paper instead of 82%), saved again at RESAVE_QUALITY."""
     pixels = np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB"), dtype=np.float32)
+    return resaved(Image.fromarray(np.round(pixels + fade * (255 - pixels)).astype(np.uint8)))
+
+
+def resaved(picture):
+    """JPEG bytes of a Pillow picture at RESAVE_QUALITY (a changed page photo saved again, as a phone would)."""
     out = io.BytesIO()
-    Image.fromarray(np.round(pixels + fade * (255 - pixels)).astype(np.uint8)).save(out, format="JPEG", quality=90)
+    picture.save(out, format="JPEG", quality=RESAVE_QUALITY)
     return out.getvalue()
-
-
-def fade_share(text):
-    """float(text) for --fade: a number from 0 to below 1."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must be from 0 to below 1, got {text!r}")
-    return value
-
-
-def positive_scale(text):
-    """float(text) for --scale: a number above 0 and at most 4."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not 0 < value <= 4:
-        raise argparse.ArgumentTypeError(f"must be above 0 and at most 4, got {text!r}")
-    return value
 
 
 def gap_range(text):
@@ -297,10 +274,10 @@ def main():
     parser.add_argument("--one-letter-words", action="store_true",
                         help="with --words english, take the text's words of one letter (a, i) too, which the "
                              "pages leave out by default: a lone glyph is then a letter as often as English has it")
-    parser.add_argument("--scale", type=positive_scale, default=1.0,
+    parser.add_argument("--scale", type=finite_float(0, 4, low_inclusive=False), default=1.0,
                         help="resize each page photo by this factor before reading it (the letters are about 42 px "
                              "tall at 1), as a photo from farther away or at a lower resolution (default 1)")
-    parser.add_argument("--fade", type=fade_share, default=0.0,
+    parser.add_argument("--fade", type=probability(high_inclusive=False), default=0.0,
                         help="move every pixel of each page photo this share of the way to white before reading it, "
                              "as faint pencil or an over-exposed photo (default 0)")
     parser.add_argument("--threads", type=int, default=1, help="kernel threads (default 1)")

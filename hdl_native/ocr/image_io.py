@@ -63,7 +63,7 @@ def load_photo(path, max_side=MAX_WORK_SIDE, min_side=MIN_WORK_SIDE):
         factor = max_side / max(picture.size)
         size = (max(1, round(picture.width * factor)), max(1, round(picture.height * factor)))
         picture = picture.resize(size, Image.Resampling.LANCZOS, reducing_gap=1.0)
-    elif max(picture.size) < min(min_side, max_side):
+    elif max(picture.size) < min(min_side, max_side):  # enlarge, never past max_side
         factor = min(min_side, max_side) / max(picture.size)
         picture = picture.resize((round(picture.width * factor), round(picture.height * factor)),
                                  Image.Resampling.BICUBIC)
