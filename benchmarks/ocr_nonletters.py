@@ -66,16 +66,21 @@ LETTER_SETS = ("letters", "unipen", "nistvowels", "chars74k")
 WORDS_PER_PAGE = 120  # more than a page holds: build_page stops when it is full
 WORD_SIZES = (2, 7)  # letters in a word, as compose draws them at random; other English words are skipped
 DEFAULT_TEXT = Path("text") / "hello-dl-posts.txt"  # under the data root
-RESAVE_QUALITY = 90  # a page photo changed by --scale or --fade is saved again as a JPEG of this quality
+RESAVE_QUALITY = 90  # a page photo changed by --scale, --fade or --gamma is saved again as a JPEG of this quality
 
 
-def page_types(letter_gap=None, lead_in=0.0):
+def page_types(letter_gap=None, lead_in=0.0, shadow=None):
     """[(name, PageSpec)]: the plain page and the photographed ones of test_ocr_pages; letter_gap (lo, hi) px
     between the letters of a word instead of the pages' own (negative: their ink columns overlap, and they touch);
-    lead_in: the share of words whose first letter gets a lead-in stroke (ocr_pages.draw_lead_in)."""
+    lead_in: the share of words whose first letter gets a lead-in stroke (ocr_pages.draw_lead_in); shadow: how
+    much light the hard shadow takes away on its page, instead of the page's own (None)."""
     base = PAGE_SPECS[0] if letter_gap is None else dataclasses.replace(PAGE_SPECS[0], letter_gap=tuple(letter_gap))
     base = dataclasses.replace(base, lead_in=lead_in)
-    return [("plain", base)] + [(name, dataclasses.replace(base, **changes)) for name, changes, *_ in PHOTO_CONDITIONS]
+    types = [("plain", base)] + [(name, dataclasses.replace(base, **changes)) for name, changes, *_ in PHOTO_CONDITIONS]
+    if shadow is not None:
+        types = [(name, dataclasses.replace(spec, hard_shadow=shadow) if spec.hard_shadow else spec)
+                 for name, spec in types]
+    return types
 
 
 def letters_in_turn(root, seed):
@@ -157,7 +162,7 @@ def page_sources(root, seed, split="test", state_path=None):
 
 def measure(classifier, root, seed, folder, split="test", state_path=None, words="random", text_path=None,
             language=None, letter_gap=None, lead_in=0.0, shortest_word=WORD_SIZES[0], printed=None, scale=1.0,
-            fade=0.0):
+            fade=0.0, gamma=1.0, shadow=None):
     """[(page name, MixedScore)] of one page of each type, from the test splits or (split 'heldout') from the
     model's held-out training writers and unused MNIST training digits.
 
@@ -167,7 +172,9 @@ def measure(classifier, root, seed, folder, split="test", state_path=None, words
     letters with (None: none).  printed: a list to which each digit or mark printed as a letter is appended, as
     (what it is: 'digit' or the mark, the letter printed).  scale: each page photo is resized by it (and its truths'
     boxes with it) before it is read, as a photo taken from farther away or at a lower resolution.  fade: each pixel
-    is moved that share of the way to white first (faded), as faint pencil or an over-exposed photo."""
+    is moved that share of the way to white first (faded), as faint pencil or an over-exposed photo.  gamma: each
+    pixel (0 to 1) is raised to this power first, > 1 darkening the photo as if under-exposed.  shadow: the hard
+    shadow's depth on its page (page_types)."""
     letter_images, letter_labels, digits = page_sources(root, seed, split, state_path)
     word_lengths = None
     if words == "english":
@@ -176,7 +183,7 @@ def measure(classifier, root, seed, folder, split="test", state_path=None, words
         letter_images, letter_labels, word_lengths = spelled_words(chosen, letter_images, letter_labels)
     rng = np.random.default_rng([seed, 13])
     scores, next_letter, next_digit, next_word = [], 0, 0, 0
-    for name, spec in page_types(letter_gap, lead_in):
+    for name, spec in page_types(letter_gap, lead_in, shadow):
         if word_lengths is None:
             content = compose(letter_images[next_letter:], letter_labels[next_letter:], digits[next_digit:], rng,
                               WORDS_PER_PAGE)
@@ -186,6 +193,8 @@ def measure(classifier, root, seed, folder, split="test", state_path=None, words
         jpeg, truths, used = build_mixed_page(content, spec)
         if fade:
             jpeg = faded(jpeg, fade)
+        if gamma != 1.0:
+            jpeg = darkened(jpeg, gamma)
         if scale != 1.0:
             jpeg, truths = rescaled(jpeg, truths, scale)
         letters_used = int((content.kinds[:used] == "letter").sum())
@@ -226,6 +235,14 @@ def faded(jpeg, fade):
     220 becomes 190 on 231 at fade 0.7: 18% darker than its paper instead of 82%), saved again at RESAVE_QUALITY."""
     pixels = np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB"), dtype=np.float32)
     return resaved(Image.fromarray(np.round(pixels + fade * (255 - pixels)).astype(np.uint8)))
+
+
+def darkened(jpeg, gamma):
+    """JPEG bytes of the page with every pixel p (0 to 1) made p ** gamma (gamma 2.2: paper 0.86 becomes 0.72, paper
+    in a shadow of depth 0.5 0.15, so a shadowed part keeps 22% of the light instead of half), saved again at
+    RESAVE_QUALITY: an under-exposed photo.  Ink keeps its darkness relative to its paper, raised to gamma."""
+    pixels = np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB"), dtype=np.float32) / np.float32(255)
+    return resaved(Image.fromarray(np.round(255 * pixels ** np.float32(gamma)).astype(np.uint8)))
 
 
 def resaved(picture):
@@ -280,6 +297,12 @@ def main():
     parser.add_argument("--fade", type=probability(high_inclusive=False), default=0.0,
                         help="move every pixel of each page photo this share of the way to white before reading it, "
                              "as faint pencil or an over-exposed photo (default 0)")
+    parser.add_argument("--gamma", type=finite_float(0, 4, low_inclusive=False), default=1.0,
+                        help="raise every pixel (0 to 1) of each page photo to this power before reading it: above 1 "
+                             "darkens it, as an under-exposed photo (default 1)")
+    parser.add_argument("--shadow", metavar="DEPTH", type=probability(high_inclusive=False), default=None,
+                        help="the share of the light the hard shadow takes away on its page (default: the page's "
+                             "own, 0.5); sunlight's shadows take 0.7 to 0.9")
     parser.add_argument("--threads", type=int, default=1, help="kernel threads (default 1)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     args = parser.parse_args()
@@ -294,7 +317,7 @@ def main():
     with tempfile.TemporaryDirectory() as folder:
         scores = measure(classifier, root, args.seed, Path(folder), args.split, args.model, args.words, text,
                          language, args.letter_gap, args.lead_in, 1 if args.one_letter_words else WORD_SIZES[0],
-                         printed, args.scale, args.fade)
+                         printed, args.scale, args.fade, args.gamma, args.shadow)
     total = sum((score for _, score in scores), MixedScore())
     print(f"model {classifier.source} ({len(classifier.classes)} classes), {args.split} pages, seed {args.seed}, "
           f"{args.shifts} shifts, {args.words} words{f' of {text}' if text else ''}, language {args.language}"
@@ -302,7 +325,9 @@ def main():
           f"{f', lead-in strokes on {args.lead_in:.0%} of the words' if args.lead_in else ''}"
           f"{', one-letter words too' if args.one_letter_words else ''}"
           f"{f', photos resized by {args.scale:g}' if args.scale != 1.0 else ''}"
-          f"{f', faded {args.fade:g} of the way to white' if args.fade else ''}")
+          f"{f', faded {args.fade:g} of the way to white' if args.fade else ''}"
+          f"{f', darkened to the power {args.gamma:g}' if args.gamma != 1.0 else ''}"
+          f"{f', hard shadow {args.shadow:g} deep' if args.shadow is not None else ''}")
     print(f"  {'page':<12} letters  found    read  left out   digits+marks  not printed as letters   extra letters")
     for name, score in scores + [("all", total)]:
         share = score.percentages()
@@ -317,6 +342,7 @@ def main():
                           "words": args.words, "text": None if text is None else str(text),
                           "language": args.language, "letter_gap": args.letter_gap, "lead_in": args.lead_in,
                           "one_letter_words": args.one_letter_words, "scale": args.scale, "fade": args.fade,
+                          "gamma": args.gamma, "shadow": args.shadow,
                           "total": total.percentages(), "printed_as_letters": dict(by_kind),
                           "pages": {name: {**dataclasses.asdict(score), **score.percentages()}
                                     for name, score in scores + [("all", total)]}}))
