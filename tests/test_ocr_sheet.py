@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from hdl_native.ocr.lighting import strong_ink_share
 from hdl_native.ocr.sheet import largest_bright_region, otsu_threshold, sheet_mask
 
 SMALL = (300, 400)    # the closed copy the finder works on
@@ -51,6 +52,38 @@ def test_a_sheet_on_a_black_desk_is_found_by_how_dark_the_desk_is():
     colours[50:250, 80:330] = 200.0
     paper, rgb = photo_of(brightness, colours)
     assert sheet_mask(paper, PHOTO, rgb)[150 * SCALE, 200 * SCALE]
+
+
+def written_ink(rng, rows, cols, every=40):
+    """(H, W) float32 relative darkness: paper grain everywhere, 'letters' (stroked 24x16 px boxes, 0.7 dark) every
+    `every` px within rows x cols of the small copy (scaled to the photo)."""
+    ink = np.abs(rng.normal(0, 0.02, PHOTO)).astype(np.float32)
+    for top in range(rows.start * SCALE + 20, rows.stop * SCALE - 40, every):
+        for left in range(cols.start * SCALE + 20, cols.stop * SCALE - 40, every):
+            ink[top:top + 24, left:left + 4] = ink[top:top + 4, left:left + 16] = 0.7
+    return ink
+
+
+def black_ground_below(row):
+    """(closed grey copy, colours) of paper whose lower part from `row` of the small copy keeps a fifth of the light,
+    colourless: a black desk and a deep shadow look alike here."""
+    brightness = np.full(SMALL, 210.0)
+    brightness[row:] = 42.0
+    return photo_of(brightness, np.full(SMALL + (3,), 128.0, np.float32))
+
+
+def test_a_deep_shadow_holding_writing_is_no_desk():
+    """Sunlight's shadow keeps 10-30% of the light, as dark as a black desk; the letters in it stay as dark relative
+    to their paper, and by them it is told from a desk (whose own noise sets its own, higher, thresholds)."""
+    rng = np.random.default_rng(0)
+    paper, rgb = black_ground_below(150)
+    assert sheet_mask(paper, PHOTO, rgb) is not None  # by brightness and colour alone: a desk
+    ink = written_ink(rng, slice(0, 300), slice(0, 400))  # writing on both sides of the shadow's edge
+    assert sheet_mask(paper, PHOTO, rgb, ink, strong_ink_share) is None
+    desk_ink = written_ink(rng, slice(0, 150), slice(0, 400))  # writing on the sheet; the desk's noise below it
+    desk_ink[150 * SCALE:] = np.abs(rng.normal(0, 0.1, desk_ink[150 * SCALE:].shape))
+    sheet = sheet_mask(paper, PHOTO, rgb, desk_ink, strong_ink_share)
+    assert sheet is not None and sheet[100 * SCALE, 200 * SCALE] and not sheet[200 * SCALE, 200 * SCALE]
 
 
 def test_a_sheet_running_off_the_picture_is_found_too():

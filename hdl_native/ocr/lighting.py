@@ -105,7 +105,7 @@ def ink_map(grey, rgb=None):
     paper = sharpen_hard_edges(grey, closed, estimate_paper(closed, grey.shape))
     ink = (paper - grey) / np.maximum(paper, np.float32(0.05))
     np.clip(ink, 0, 1, out=ink)
-    sheet = sheet_mask(closed, grey.shape, rgb)
+    sheet = sheet_mask(closed, grey.shape, rgb, ink, strong_ink_share)
     if sheet is not None:
         ink[~sheet] = 0
     median, noise = grain(ink, sheet)
@@ -126,8 +126,20 @@ def grain(ink, sheet=None):
     else:
         on_sheet = ink[sheet]
         sample = on_sheet[::16] if on_sheet.size > 1_000_000 else on_sheet
+    return robust_spread(sample)
+
+
+def robust_spread(sample):
+    """(median, standard deviation estimated from the median absolute deviation) of an array of ink values."""
     median = float(np.median(sample))
     return median, float(np.median(np.abs(sample - median))) * 1.4826
+
+
+def strong_ink_share(values):
+    """The share of 1-D ink `values` above a `high` threshold set by their own grain (ink_map's, without its tie to
+    `low`): how much writing a part of the photo holds, whatever its grain."""
+    median, noise = robust_spread(values)
+    return float(np.mean(values > max(median + HIGH_NOISE_MULTIPLE * noise, STRONG_CONTRAST)))
 
 
 def ink_mask(ink_map_, without_rules=True):

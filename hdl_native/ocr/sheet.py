@@ -14,7 +14,10 @@ once, on something of another colour. So:
    pixels, and the rest has another colour or is far darker (a hard-edged shadow, in sunlight, passes
    the first two tests but keeps the paper's colour and some of its light); otherwise the whole photo
    is taken to be paper (None);
-4. the sheet is shrunk by a margin, so its own edge and shadow do not count as ink.
+4. the sheet is shrunk by a margin, so its own edge and shadow do not count as ink;
+5. given the ink (lighting.ink_map), the rest is no desk after all if it holds writing as the sheet does
+   (background_holds_writing): a deep shadow in sunlight, or under-exposed, keeps 10-30% of the paper's light,
+   as dark as a black desk and of the paper's colour, but the letters in it stay as dark relative to it.
 """
 import numpy as np
 from PIL import Image
@@ -27,15 +30,20 @@ SHARP_SHARE = 0.5  # of the candidate's boundary pixels must show it
 MIN_CHROMA_SHIFT = 0.05  # the background's r or g share of the brightness differs from the sheet's by this
 DARK_BACKGROUND = 0.35  # ... or its brightness is at most this fraction of the sheet's
 MARGIN_FRACTION = 1 / 100  # of the longest side: the sheet's edge band that is not searched for ink
+WRITING_RATIO = 0.25  # a background with this share of the sheet's strong ink per pixel holds writing
+MIN_WRITING = 0.002  # ... and at least this share of its pixels strong ink, as the sheet must hold
+WRITING_WORK_SIDE = 1000  # the ink is compared on a copy subsampled to about this longest side
 
 
-def sheet_mask(paper, shape, rgb=None):
+def sheet_mask(paper, shape, rgb=None, ink=None, strong_share=None):
     """(H, W) bool: True on the sheet of paper; None when the whole photo is taken to be paper.
 
     paper: (h, w) float32, a small copy of the photo with the writing closed away (lighting.closed_paper),
     so that only the paper, its shadows and what it lies on are left.  shape: the photo's (H, W).
     rgb: the photo's (H, W, 3) uint8 colours; without them no sheet is looked for, since colour is what
-    tells a desk from a hard-edged shadow on the paper.
+    tells a desk from a hard-edged shadow on the paper.  ink: the photo's (H, W) relative darkness, and
+    strong_share(values) -> the share of 1-D `values` that is strong ink by their own grain; with both,
+    a background that holds writing (background_holds_writing) is not taken for a desk.
     """
     if rgb is None:
         return None
@@ -48,8 +56,32 @@ def sheet_mask(paper, shape, rgb=None):
     margin = max(1, round(max(paper.shape) * MARGIN_FRACTION))
     sheet = ndimage.binary_erosion(candidate, iterations=margin)
     height, width = shape
-    full = Image.fromarray(sheet.astype(np.uint8) * 255).resize((width, height), Image.Resampling.NEAREST)
-    return np.asarray(full) > 0
+    full = np.asarray(Image.fromarray(sheet.astype(np.uint8) * 255).resize((width, height),
+                                                                           Image.Resampling.NEAREST)) > 0
+    if ink is not None and background_holds_writing(ink, full, strong_share):
+        return None
+    return full
+
+
+def background_holds_writing(ink, sheet, strong_share):
+    """Whether the photo beyond the sheet holds writing as the sheet does: a deep shadow on the paper, not a desk.
+
+    ink: (H, W) relative darkness; sheet: (H, W) bool.  Each side's strong ink is counted by its own grain
+    (strong_share), so a desk's wood grain or a black desk's noise raise its own thresholds, while letters
+    in a shadow stay as dark relative to their paper as in the light.  The background is taken beyond twice
+    the sheet's margin (its edge and its own shadow are not writing); both on a subsampled copy.  A sheet that
+    holds no writing (under MIN_WRITING) keeps its background a desk.
+    """
+    step = max(1, round(max(ink.shape) / WRITING_WORK_SIDE))
+    small_ink, small_sheet = ink[::step, ::step], sheet[::step, ::step]
+    reach = max(1, round(2 * MARGIN_FRACTION * max(small_ink.shape)))
+    background = ~ndimage.binary_dilation(small_sheet, iterations=reach)
+    if not background.any() or not small_sheet.any():
+        return False
+    on_sheet = strong_share(small_ink[small_sheet])
+    if on_sheet < MIN_WRITING:  # a sheet without writing: nothing to compare with (light strokes on a dark ground
+        return False            # leave bright blobs round them and dark halos, which are not writing)
+    return strong_share(small_ink[background]) >= max(WRITING_RATIO * on_sheet, MIN_WRITING)
 
 
 def differs_in_colour(rgb, candidate):
