@@ -69,13 +69,16 @@ DEFAULT_TEXT = Path("text") / "hello-dl-posts.txt"  # under the data root
 RESAVE_QUALITY = 90  # a page photo changed by --scale, --fade or --gamma is saved again as a JPEG of this quality
 
 
-def page_types(letter_gap=None, lead_in=0.0, shadow=None):
+def page_types(letter_gap=None, lead_in=0.0, shadow=None, light=None):
     """[(name, PageSpec)]: the plain page and the photographed ones of test_ocr_pages; letter_gap (lo, hi) px
     between the letters of a word instead of the pages' own (negative: their ink columns overlap, and they touch);
     lead_in: the share of words whose first letter gets a lead-in stroke (ocr_pages.draw_lead_in); shadow: how
-    much light the hard shadow takes away on its page, instead of the page's own (None)."""
+    much light the hard shadow takes away on its page, instead of the page's own (None); light: the lighting falls
+    across each page from 1 to this, instead of the pages' own 0.55 (None)."""
     base = PAGE_SPECS[0] if letter_gap is None else dataclasses.replace(PAGE_SPECS[0], letter_gap=tuple(letter_gap))
     base = dataclasses.replace(base, lead_in=lead_in)
+    if light is not None:
+        base = dataclasses.replace(base, darkest_light=light)
     types = [("plain", base)] + [(name, dataclasses.replace(base, **changes)) for name, changes, *_ in PHOTO_CONDITIONS]
     if shadow is not None:
         types = [(name, dataclasses.replace(spec, hard_shadow=shadow) if spec.hard_shadow else spec)
@@ -162,7 +165,7 @@ def page_sources(root, seed, split="test", state_path=None):
 
 def measure(classifier, root, seed, folder, split="test", state_path=None, words="random", text_path=None,
             language=None, letter_gap=None, lead_in=0.0, shortest_word=WORD_SIZES[0], printed=None, scale=1.0,
-            fade=0.0, gamma=1.0, shadow=None):
+            fade=0.0, gamma=1.0, shadow=None, light=None):
     """[(page name, MixedScore)] of one page of each type, from the test splits or (split 'heldout') from the
     model's held-out training writers and unused MNIST training digits.
 
@@ -174,7 +177,7 @@ def measure(classifier, root, seed, folder, split="test", state_path=None, words
     boxes with it) before it is read, as a photo taken from farther away or at a lower resolution.  fade: each pixel
     is moved that share of the way to white first (faded), as faint pencil or an over-exposed photo.  gamma: each
     pixel (0 to 1) is raised to this power first, > 1 darkening the photo as if under-exposed.  shadow: the hard
-    shadow's depth on its page (page_types)."""
+    shadow's depth on its page, light: how far the lighting falls across each page (page_types)."""
     letter_images, letter_labels, digits = page_sources(root, seed, split, state_path)
     word_lengths = None
     if words == "english":
@@ -183,7 +186,7 @@ def measure(classifier, root, seed, folder, split="test", state_path=None, words
         letter_images, letter_labels, word_lengths = spelled_words(chosen, letter_images, letter_labels)
     rng = np.random.default_rng([seed, 13])
     scores, next_letter, next_digit, next_word = [], 0, 0, 0
-    for name, spec in page_types(letter_gap, lead_in, shadow):
+    for name, spec in page_types(letter_gap, lead_in, shadow, light):
         if word_lengths is None:
             content = compose(letter_images[next_letter:], letter_labels[next_letter:], digits[next_digit:], rng,
                               WORDS_PER_PAGE)
@@ -303,6 +306,9 @@ def main():
     parser.add_argument("--shadow", metavar="DEPTH", type=probability(high_inclusive=False), default=None,
                         help="the share of the light the hard shadow takes away on its page (default: the page's "
                              "own, 0.5); sunlight's shadows take 0.7 to 0.9")
+    parser.add_argument("--light", metavar="DARKEST", type=finite_float(0, 1, low_inclusive=False), default=None,
+                        help="the lighting falls across each page from 1 to this (default: the pages' own, 0.55); "
+                             "a lamp to one side leaves 0.3 or less at the far end")
     parser.add_argument("--threads", type=int, default=1, help="kernel threads (default 1)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     args = parser.parse_args()
@@ -317,7 +323,8 @@ def main():
     with tempfile.TemporaryDirectory() as folder:
         scores = measure(classifier, root, args.seed, Path(folder), args.split, args.model, args.words, text,
                          language, args.letter_gap, args.lead_in, 1 if args.one_letter_words else WORD_SIZES[0],
-                         printed, args.scale, args.fade, args.gamma, args.shadow)
+                         printed, args.scale, args.fade, args.gamma, args.shadow,
+                         args.light)
     total = sum((score for _, score in scores), MixedScore())
     print(f"model {classifier.source} ({len(classifier.classes)} classes), {args.split} pages, seed {args.seed}, "
           f"{args.shifts} shifts, {args.words} words{f' of {text}' if text else ''}, language {args.language}"
@@ -327,7 +334,8 @@ def main():
           f"{f', photos resized by {args.scale:g}' if args.scale != 1.0 else ''}"
           f"{f', faded {args.fade:g} of the way to white' if args.fade else ''}"
           f"{f', darkened to the power {args.gamma:g}' if args.gamma != 1.0 else ''}"
-          f"{f', hard shadow {args.shadow:g} deep' if args.shadow is not None else ''}")
+          f"{f', hard shadow {args.shadow:g} deep' if args.shadow is not None else ''}"
+          f"{f', light falling to {args.light:g}' if args.light is not None else ''}")
     print(f"  {'page':<12} letters  found    read  left out   digits+marks  not printed as letters   extra letters")
     for name, score in scores + [("all", total)]:
         share = score.percentages()
@@ -342,7 +350,7 @@ def main():
                           "words": args.words, "text": None if text is None else str(text),
                           "language": args.language, "letter_gap": args.letter_gap, "lead_in": args.lead_in,
                           "one_letter_words": args.one_letter_words, "scale": args.scale, "fade": args.fade,
-                          "gamma": args.gamma, "shadow": args.shadow,
+                          "gamma": args.gamma, "shadow": args.shadow, "light": args.light,
                           "total": total.percentages(), "printed_as_letters": dict(by_kind),
                           "pages": {name: {**dataclasses.asdict(score), **score.percentages()}
                                     for name, score in scores + [("all", total)]}}))
