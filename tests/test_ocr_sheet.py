@@ -54,6 +54,21 @@ def test_a_sheet_on_a_black_desk_is_found_by_how_dark_the_desk_is():
     assert sheet_mask(paper, PHOTO, rgb)[150 * SCALE, 200 * SCALE]
 
 
+def test_the_dim_end_of_a_sheet_lit_from_one_side_is_still_the_sheet():
+    """A lamp on the left: the light on the sheet falls to a quarter at its right end, as dark as the wooden desk
+    there. Otsu's bright region stops half way; the paper's colour carries the sheet to its edge."""
+    brightness = np.full(SMALL, 60.0)
+    brightness[50:250, 80:330] = np.linspace(210.0, 52.0, 250)[None, :]
+    colours = np.broadcast_to(WOOD_COLOUR, SMALL + (3,)).copy()
+    colours[50:250, 80:330] = PAPER_COLOUR
+    paper, rgb = photo_of(brightness, colours)
+    sheet = sheet_mask(paper, PHOTO, rgb)
+    assert sheet[150 * SCALE, 300 * SCALE] and sheet[150 * SCALE, 100 * SCALE]  # both ends of the sheet
+    assert not sheet[150 * SCALE, 360 * SCALE] and not sheet[10 * SCALE, 200 * SCALE]  # the desk beside it
+    share = (200 * 250) / (300 * 400)
+    assert 0.8 * share < sheet.mean() < share
+
+
 def written_ink(rng, rows, cols, every=40):
     """(H, W) float32 relative darkness: paper grain everywhere, 'letters' (stroked 24x16 px boxes, 0.7 dark) every
     `every` px within rows x cols of the small copy (scaled to the photo)."""

@@ -13,7 +13,8 @@ once, on something of another colour. So:
    most of the candidate's boundary the brightness drops by a quarter of the paper's within a few
    pixels, and the rest has another colour or is far darker (a hard-edged shadow, in sunlight, passes
    the first two tests but keeps the paper's colour and some of its light); otherwise the whole photo
-   is taken to be paper (None);
+   is taken to be paper (None); where the colours differ, the candidate takes in the paper of its own colour
+   connected to it (grown_by_colour: the dim end of a sheet lit from one side is as dark as the desk);
 4. the sheet is shrunk by a margin, so its own edge and shadow do not count as ink;
 5. given the ink (lighting.ink_map), the rest is no desk after all if it holds writing as the sheet does
    (background_holds_writing): a deep shadow in sunlight, or under-exposed, keeps 10-30% of the paper's light,
@@ -50,8 +51,12 @@ def sheet_mask(paper, shape, rgb=None, ink=None, strong_share=None):
     candidate = largest_bright_region(paper)
     if candidate is None or 1.0 - candidate.mean() < MIN_BACKGROUND:
         return None
-    if not has_sharp_edge(paper, candidate) or not (differs_in_colour(rgb, candidate)
-                                                    or far_darker(paper, candidate)):
+    if not has_sharp_edge(paper, candidate):
+        return None
+    shares = chromaticity(rgb, candidate.shape)
+    if differs_in_colour(shares, candidate):
+        candidate = grown_by_colour(shares, candidate)
+    elif not far_darker(paper, candidate):
         return None
     margin = max(1, round(max(paper.shape) * MARGIN_FRACTION))
     sheet = ndimage.binary_erosion(candidate, iterations=margin)
@@ -84,20 +89,39 @@ def background_holds_writing(ink, sheet, strong_share):
     return strong_share(small_ink[background]) >= max(WRITING_RATIO * on_sheet, MIN_WRITING)
 
 
-def differs_in_colour(rgb, candidate):
-    """Whether the background's chromaticity (r, g shares of r + g + b) differs from the sheet's by MIN_CHROMA_SHIFT.
-
-    A shadow dims the paper but keeps its colour; a wooden desk is browner than any paper. A grey desk
-    fails this test, and unless it is far darker than the paper (far_darker) the photo is then read as
-    if all paper (as before the sheet was looked for).
-    """
-    small_height, small_width = candidate.shape
+def chromaticity(rgb, small_shape):
+    """(h, w, 2) float32: the r and g shares of r + g + b of the photo's colours on a copy of `small_shape`."""
+    small_height, small_width = small_shape
     small = np.asarray(Image.fromarray(rgb).resize((small_width, small_height), Image.Resampling.BOX),
                        dtype=np.float32) + 1.0
-    shares = small[..., :2] / small.sum(axis=2, keepdims=True)
+    return small[..., :2] / small.sum(axis=2, keepdims=True)
+
+
+def differs_in_colour(shares, candidate):
+    """Whether the background's chromaticity (r, g shares of r + g + b) differs from the sheet's by MIN_CHROMA_SHIFT.
+
+    shares: chromaticity(rgb, candidate.shape).  A shadow dims the paper but keeps its colour; a wooden desk is
+    browner than any paper. A grey desk fails this test, and unless it is far darker than the paper (far_darker)
+    the photo is then read as if all paper (as before the sheet was looked for).
+    """
     sheet_colour = np.median(shares[candidate], axis=0)
     background_colour = np.median(shares[~candidate], axis=0)
     return float(np.abs(sheet_colour - background_colour).max()) >= MIN_CHROMA_SHIFT
+
+
+def grown_by_colour(shares, candidate):
+    """The candidate with the paper of its own colour around it: (h, w) bool.
+
+    Otsu's bright region leaves out paper that a lamp on one side lights dimly (as dark as the desk at the far
+    end); its colour stays the paper's.  Every pixel nearer in colour to the sheet than to the background
+    joins, where connected to the candidate; holes filled.
+    """
+    sheet_colour = np.median(shares[candidate], axis=0)
+    background_colour = np.median(shares[~candidate], axis=0)
+    paper_like = (np.abs(shares - sheet_colour).sum(axis=2) < np.abs(shares - background_colour).sum(axis=2))
+    labels, _ = ndimage.label(paper_like | candidate)
+    joined = np.isin(labels, np.unique(labels[candidate]))
+    return ndimage.binary_fill_holes(joined)
 
 
 def far_darker(paper, candidate):
