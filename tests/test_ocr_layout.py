@@ -79,6 +79,19 @@ def test_a_broken_edge_far_below_the_last_line_joins_no_letter():
     assert all(glyph.bottom <= text_bottom for glyph in glyph_lines[0])
 
 
+def test_a_thin_slanted_line_is_no_row_of_letters():
+    """A sheet's edge against a brighter desk, or a ruled line, can leave a thin straight line of ink at a slant,
+    not touching the picture's border; the lines of writing would cut it into "letters".  An underline too.  (Rules
+    are taken out before, but only at the page's own tilt.)"""
+    image = Image.fromarray((printed_page(["hello world"], rotation=0, shadow=1.0) * 255).astype(np.uint8))
+    draw = ImageDraw.Draw(image)
+    draw.line((80, 440, 940, 200), fill=40, width=3)  # the sheet's edge, 890 px long, at 15 degrees
+    draw.line((60, 150, 300, 190), fill=40, width=3)  # a hasty underline below the first word, at 9 degrees
+    labels, glyph_lines = find_glyphs(ink_mask(ink_map(np.asarray(image, np.float32) / 255)))
+    assert [len(line) for line in glyph_lines] == [len("helloworld")]
+    assert all(glyph.bottom <= 140 for glyph in glyph_lines[0])
+
+
 def test_touching_letters_are_split_where_the_line_says_two_letters_fit():
     page = np.full((200, 900), 0.9, np.float32)
     image = Image.fromarray((page * 255).astype(np.uint8))

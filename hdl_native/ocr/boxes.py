@@ -27,6 +27,8 @@ CUT_SEARCH = 0.35  # search for a cut within this many letter widths of where it
 MAX_LETTERS_PER_MARK = 8
 MAX_MARK_HEIGHTS = 4.0  # no handwritten letter is 4 times as tall as the typical one
 EDGE_STRIP_ASPECT = 5.0  # a mark on the picture's edge this elongated is the paper's border
+STRAIGHT_LINE_LENGTH = 3.0  # a mark this many letter heights long along its axis ...
+STRAIGHT_LINE_SPREAD = 0.1  # ... whose ink strays from that axis by at most this many (sd) is a drawn line
 STRAY_LINE_DISTANCE = 1.5  # a row of small marks this many letter heights from every line's centre is not writing
 LEAD_IN_LENGTH = 0.25  # a lead-in stroke offered for trimming reaches left at least this many of the mark's heights
 LEAD_IN_THICKNESS = 0.2  # ... and no column of it holds more ink than this share of the height (a stroke, no bowl)
@@ -133,14 +135,39 @@ def measure_marks(labels, count):
 
 
 def not_writing(marks, shape, letter_height):
-    """(n,) bool: marks far taller than a letter (a fold, a margin rule), or long strips along the
-    picture's edge (the table beside the paper, the page's shadow)."""
+    """(n,) bool: marks far taller than a letter (a fold, a margin rule), long strips along the picture's edge
+    (the table beside the paper, the page's shadow), and long thin straight lines anywhere (straight_lines)."""
     height, width = shape
     huge = marks["height"] > MAX_MARK_HEIGHTS * letter_height
     on_edge = (marks["top"] == 0) | (marks["left"] == 0) | (marks["bottom"] == height) | (marks["right"] == width)
     elongated = np.maximum(marks["height"], marks["width"]) > EDGE_STRIP_ASPECT * np.maximum(
         1, np.minimum(marks["height"], marks["width"]))
-    return huge | (on_edge & elongated)
+    return huge | (on_edge & elongated) | straight_lines(marks, letter_height)
+
+
+def straight_lines(marks, letter_height):
+    """(n,) bool: marks that are a thin straight line STRAIGHT_LINE_LENGTH letter heights long or longer.
+
+    The edge of a sheet seen against a brighter desk (or a fold, an underline, a line drawn with a ruler) leaves
+    a thin line of "ink" at any slant, which the lines of writing would cut into letters.  Along its main axis
+    a mark of length L spreads L / sqrt(12) (standard deviation); across it, a line spreads about a third of the
+    pen's width, a letter or a word a good share of its height.  From the second moments of each mark's pixels.
+    """
+    ys, xs, which = marks["pixels"]
+    count = len(marks["area"])
+    area = marks["area"]
+
+    def mean_of(values):
+        return np.bincount(which, weights=values, minlength=count + 1)[1:] / area
+
+    mean_x, mean_y = mean_of(xs.astype(np.float64)), mean_of(ys.astype(np.float64))
+    var_x = mean_of(xs.astype(np.float64) ** 2) - mean_x ** 2
+    var_y = mean_of(ys.astype(np.float64) ** 2) - mean_y ** 2
+    cov_xy = mean_of(xs.astype(np.float64) * ys) - mean_x * mean_y
+    middle, half_gap = (var_x + var_y) / 2, np.sqrt(((var_x - var_y) / 2) ** 2 + cov_xy ** 2)
+    along, across = middle + half_gap, np.maximum(middle - half_gap, 0.0)
+    return ((np.sqrt(12 * along) >= STRAIGHT_LINE_LENGTH * letter_height)
+            & (np.sqrt(across) <= STRAIGHT_LINE_SPREAD * letter_height))
 
 
 def weighted_median(values, weights):
