@@ -16,7 +16,7 @@ import numpy as np
 from ..data.datasets import NOT_A_LETTER
 
 TINY = 0.45  # a glyph this many times the line's median glyph height, or less, both ways, is tiny
-TINY_LETTER_PRIOR = 0.1  # weight left to the letters of a tiny glyph
+TINY_LETTER_PRIOR = 0.03  # weight left to the letters of a tiny glyph (0.1 until the thirty-second session)
 MIN_GLYPHS = 3
 
 
