@@ -66,7 +66,7 @@ LETTER_SETS = ("letters", "unipen", "nistvowels", "chars74k")
 WORDS_PER_PAGE = 120  # more than a page holds: build_page stops when it is full
 WORD_SIZES = (2, 7)  # letters in a word, as compose draws them at random; other English words are skipped
 DEFAULT_TEXT = Path("text") / "hello-dl-posts.txt"  # under the data root
-RESAVE_QUALITY = 90  # a page photo changed by --scale, --fade or --gamma is saved again as a JPEG of this quality
+RESAVE_QUALITY = 90  # a page photo changed by --scale, --fade, --gamma or --noise is saved again at this quality
 
 
 def page_types(letter_gap=None, lead_in=0.0, shadow=None, light=None):
@@ -165,7 +165,7 @@ def page_sources(root, seed, split="test", state_path=None):
 
 def measure(classifier, root, seed, folder, split="test", state_path=None, words="random", text_path=None,
             language=None, letter_gap=None, lead_in=0.0, shortest_word=WORD_SIZES[0], printed=None, scale=1.0,
-            fade=0.0, gamma=1.0, shadow=None, light=None):
+            fade=0.0, gamma=1.0, shadow=None, light=None, noise=0.0):
     """[(page name, MixedScore)] of one page of each type, from the test splits or (split 'heldout') from the
     model's held-out training writers and unused MNIST training digits.
 
@@ -177,7 +177,8 @@ def measure(classifier, root, seed, folder, split="test", state_path=None, words
     boxes with it) before it is read, as a photo taken from farther away or at a lower resolution.  fade: each pixel
     is moved that share of the way to white first (faded), as faint pencil or an over-exposed photo.  gamma: each
     pixel (0 to 1) is raised to this power first, > 1 darkening the photo as if under-exposed.  shadow: the hard
-    shadow's depth on its page, light: how far the lighting falls across each page (page_types)."""
+    shadow's depth on its page, light: how far the lighting falls across each page (page_types).  noise: grey
+    levels (sd) of Gaussian noise added to each pixel's channels first, as a photo taken in poor light."""
     letter_images, letter_labels, digits = page_sources(root, seed, split, state_path)
     word_lengths = None
     if words == "english":
@@ -198,6 +199,8 @@ def measure(classifier, root, seed, folder, split="test", state_path=None, words
             jpeg = faded(jpeg, fade)
         if gamma != 1.0:
             jpeg = darkened(jpeg, gamma)
+        if noise:
+            jpeg = grainy(jpeg, noise, np.random.default_rng([seed, 29, len(scores)]))
         if scale != 1.0:
             jpeg, truths = rescaled(jpeg, truths, scale)
         letters_used = int((content.kinds[:used] == "letter").sum())
@@ -246,6 +249,14 @@ def darkened(jpeg, gamma):
     RESAVE_QUALITY: an under-exposed photo.  Ink keeps its darkness relative to its paper, raised to gamma."""
     pixels = np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB"), dtype=np.float32) / np.float32(255)
     return resaved(Image.fromarray(np.round(255 * pixels ** np.float32(gamma)).astype(np.uint8)))
+
+
+def grainy(jpeg, noise, rng):
+    """JPEG bytes of the page with Gaussian noise of `noise` grey levels (sd) added to every channel of every pixel,
+    saved again at RESAVE_QUALITY: a photo taken in poor light."""
+    pixels = np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB"), dtype=np.float32)
+    noisy = pixels + rng.normal(0, noise, pixels.shape).astype(np.float32)
+    return resaved(Image.fromarray(np.clip(np.round(noisy), 0, 255).astype(np.uint8)))
 
 
 def resaved(picture):
@@ -309,6 +320,9 @@ def main():
     parser.add_argument("--light", metavar="DARKEST", type=finite_float(0, 1, low_inclusive=False), default=None,
                         help="the lighting falls across each page from 1 to this (default: the pages' own, 0.55); "
                              "a lamp to one side leaves 0.3 or less at the far end")
+    parser.add_argument("--noise", metavar="SD", type=finite_float(0, 100), default=0.0,
+                        help="add Gaussian noise of this many grey levels (sd) to each page photo before reading it, "
+                             "as a photo taken in poor light (default 0)")
     parser.add_argument("--threads", type=int, default=1, help="kernel threads (default 1)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     args = parser.parse_args()
@@ -324,7 +338,7 @@ def main():
         scores = measure(classifier, root, args.seed, Path(folder), args.split, args.model, args.words, text,
                          language, args.letter_gap, args.lead_in, 1 if args.one_letter_words else WORD_SIZES[0],
                          printed, args.scale, args.fade, args.gamma, args.shadow,
-                         args.light)
+                         args.light, args.noise)
     total = sum((score for _, score in scores), MixedScore())
     print(f"model {classifier.source} ({len(classifier.classes)} classes), {args.split} pages, seed {args.seed}, "
           f"{args.shifts} shifts, {args.words} words{f' of {text}' if text else ''}, language {args.language}"
@@ -335,7 +349,8 @@ def main():
           f"{f', faded {args.fade:g} of the way to white' if args.fade else ''}"
           f"{f', darkened to the power {args.gamma:g}' if args.gamma != 1.0 else ''}"
           f"{f', hard shadow {args.shadow:g} deep' if args.shadow is not None else ''}"
-          f"{f', light falling to {args.light:g}' if args.light is not None else ''}")
+          f"{f', light falling to {args.light:g}' if args.light is not None else ''}"
+          f"{f', noise of {args.noise:g} grey levels' if args.noise else ''}")
     print(f"  {'page':<12} letters  found    read  left out   digits+marks  not printed as letters   extra letters")
     for name, score in scores + [("all", total)]:
         share = score.percentages()
@@ -351,6 +366,7 @@ def main():
                           "language": args.language, "letter_gap": args.letter_gap, "lead_in": args.lead_in,
                           "one_letter_words": args.one_letter_words, "scale": args.scale, "fade": args.fade,
                           "gamma": args.gamma, "shadow": args.shadow, "light": args.light,
+                          "noise": args.noise,
                           "total": total.percentages(), "printed_as_letters": dict(by_kind),
                           "pages": {name: {**dataclasses.asdict(score), **score.percentages()}
                                     for name, score in scores + [("all", total)]}}))
