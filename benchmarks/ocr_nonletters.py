@@ -239,7 +239,7 @@ def rescaled(jpeg, truths, scale):
 def faded(jpeg, fade):
     """JPEG bytes of the page with every pixel moved `fade` of the way to white: px + fade (255 - px) (ink 40 on paper
     220 becomes 190 on 231 at fade 0.7: 18% darker than its paper instead of 82%), saved again at RESAVE_QUALITY."""
-    pixels = np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB"), dtype=np.float32)
+    pixels = page_pixels(jpeg)
     return resaved(Image.fromarray(np.round(pixels + fade * (255 - pixels)).astype(np.uint8)))
 
 
@@ -247,16 +247,21 @@ def darkened(jpeg, gamma):
     """JPEG bytes of the page with every pixel p (0 to 1) made p ** gamma (gamma 2.2: paper 0.86 becomes 0.72, paper
     in a shadow of depth 0.5 0.15, so a shadowed part keeps 22% of the light instead of half), saved again at
     RESAVE_QUALITY: an under-exposed photo.  Ink keeps its darkness relative to its paper, raised to gamma."""
-    pixels = np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB"), dtype=np.float32) / np.float32(255)
+    pixels = page_pixels(jpeg) / np.float32(255)
     return resaved(Image.fromarray(np.round(255 * pixels ** np.float32(gamma)).astype(np.uint8)))
 
 
 def grainy(jpeg, noise, rng):
     """JPEG bytes of the page with Gaussian noise of `noise` grey levels (sd) added to every channel of every pixel,
     saved again at RESAVE_QUALITY: a photo taken in poor light."""
-    pixels = np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB"), dtype=np.float32)
+    pixels = page_pixels(jpeg)
     noisy = pixels + rng.normal(0, noise, pixels.shape).astype(np.float32)
     return resaved(Image.fromarray(np.clip(np.round(noisy), 0, 255).astype(np.uint8)))
+
+
+def page_pixels(jpeg):
+    """(H, W, 3) float32 grey levels 0-255 of a page photo's JPEG bytes."""
+    return np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB"), dtype=np.float32)
 
 
 def resaved(picture):

@@ -154,16 +154,15 @@ def straight_lines(marks, letter_height):
     pen's width, a letter or a word a good share of its height.  From the second moments of each mark's pixels.
     """
     ys, xs, which = marks["pixels"]
-    count = len(marks["area"])
-    area = marks["area"]
+    ys, xs = ys.astype(np.float64), xs.astype(np.float64)
+    count, mean_x, mean_y = len(marks["area"]), marks["cx"], marks["cy"]
 
     def mean_of(values):
-        return np.bincount(which, weights=values, minlength=count + 1)[1:] / area
+        return np.bincount(which, weights=values, minlength=count + 1)[1:] / marks["area"]
 
-    mean_x, mean_y = mean_of(xs.astype(np.float64)), mean_of(ys.astype(np.float64))
-    var_x = mean_of(xs.astype(np.float64) ** 2) - mean_x ** 2
-    var_y = mean_of(ys.astype(np.float64) ** 2) - mean_y ** 2
-    cov_xy = mean_of(xs.astype(np.float64) * ys) - mean_x * mean_y
+    var_x = mean_of(xs ** 2) - mean_x ** 2
+    var_y = mean_of(ys ** 2) - mean_y ** 2
+    cov_xy = mean_of(xs * ys) - mean_x * mean_y
     middle, half_gap = (var_x + var_y) / 2, np.sqrt(((var_x - var_y) / 2) ** 2 + cov_xy ** 2)
     along, across = middle + half_gap, np.maximum(middle - half_gap, 0.0)
     return ((np.sqrt(12 * along) >= STRAIGHT_LINE_LENGTH * letter_height)

@@ -104,9 +104,13 @@ def differs_in_colour(shares, candidate):
     browner than any paper. A grey desk fails this test, and unless it is far darker than the paper (far_darker)
     the photo is then read as if all paper (as before the sheet was looked for).
     """
-    sheet_colour = np.median(shares[candidate], axis=0)
-    background_colour = np.median(shares[~candidate], axis=0)
+    sheet_colour, background_colour = median_colours(shares, candidate)
     return float(np.abs(sheet_colour - background_colour).max()) >= MIN_CHROMA_SHIFT
+
+
+def median_colours(shares, candidate):
+    """(the sheet's, the background's) median chromaticity, each (2,): shares of chromaticity() split by candidate."""
+    return np.median(shares[candidate], axis=0), np.median(shares[~candidate], axis=0)
 
 
 def grown_by_colour(shares, candidate):
@@ -116,8 +120,7 @@ def grown_by_colour(shares, candidate):
     end); its colour stays the paper's.  Every pixel nearer in colour to the sheet than to the background
     joins, where connected to the candidate; holes filled.
     """
-    sheet_colour = np.median(shares[candidate], axis=0)
-    background_colour = np.median(shares[~candidate], axis=0)
+    sheet_colour, background_colour = median_colours(shares, candidate)
     paper_like = (np.abs(shares - sheet_colour).sum(axis=2) < np.abs(shares - background_colour).sum(axis=2))
     labels, _ = ndimage.label(paper_like | candidate)
     joined = np.isin(labels, np.unique(labels[candidate]))
