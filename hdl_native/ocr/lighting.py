@@ -115,7 +115,7 @@ def ink_map(grey, rgb=None):
         ink = ndimage.gaussian_filter(ink, DENOISE_SIGMA, truncate=2.5)
         median, noise = grain(ink, sheet)
     low = max(median + LOW_NOISE_MULTIPLE * noise, MIN_CONTRAST)
-    high = max(median + HIGH_NOISE_MULTIPLE * noise, STRONG_CONTRAST, 1.5 * low)
+    high = max(strong_threshold(median, noise), 1.5 * low)
     return InkMap(ink.astype(np.float32, copy=False), low, high, noise)
 
 
@@ -135,11 +135,16 @@ def robust_spread(sample):
     return median, float(np.median(np.abs(sample - median))) * 1.4826
 
 
+def strong_threshold(median, noise):
+    """The darkness strong ink exceeds, from the grain's median and spread: HIGH_NOISE_MULTIPLE deviations above
+    the median, and at least STRONG_CONTRAST (ink_map's `high` before its tie to `low`)."""
+    return max(median + HIGH_NOISE_MULTIPLE * noise, STRONG_CONTRAST)
+
+
 def strong_ink_share(values):
-    """The share of 1-D ink `values` above a `high` threshold set by their own grain (ink_map's, without its tie to
-    `low`): how much writing a part of the photo holds, whatever its grain."""
-    median, noise = robust_spread(values)
-    return float(np.mean(values > max(median + HIGH_NOISE_MULTIPLE * noise, STRONG_CONTRAST)))
+    """The share of 1-D ink `values` above the strong_threshold their own grain sets: how much writing a part of
+    the photo holds, whatever its grain."""
+    return float(np.mean(values > strong_threshold(*robust_spread(values))))
 
 
 def ink_mask(ink_map_, without_rules=True):
