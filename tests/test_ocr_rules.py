@@ -96,3 +96,24 @@ def test_strokes_darker_than_the_rule_survive_when_the_ink_map_is_given():
     assert not without[200:202, 500:540].any()      # thin and on the rule: taken
     assert with_darkness[200:202, 500:540].all()    # much darker than the rule: kept
     assert not with_darkness[200:202, :480].any()   # the rule itself still goes
+
+
+def test_strokes_along_a_rule_survive_when_the_grain_leaves_little_of_the_rule_in_the_mask():
+    """In a grainy photo the pale rule passes the mask's threshold only in pieces, so most of the mask's pixels
+    on the rule are the letters' strokes along it; the rule's darkness is read along its whole line instead."""
+    mask = np.zeros((HEIGHT, WIDTH), bool)
+    rule = np.zeros_like(mask)
+    draw_rule(rule, 200, degrees=0.0)
+    darkness = np.where(rule, np.float32(0.12), np.float32(0.0))
+    mask |= rule & (np.arange(WIDTH) % 100 < 20)  # pieces of the rule above the threshold
+    letters = np.zeros_like(mask)
+    draw_letters(letters, baseline=202, bottom_bar=True)  # each letter's bottom bar lies on the rule
+    mask |= letters
+    darkness[letters] = 0.7
+    on_rule = letters & rule
+    assert on_rule.sum() > (mask & rule & ~letters).sum()  # the strokes outnumber the rule in the mask
+    cleaned, n_rules = remove_rules(mask, faint=mask | rule, darkness=darkness)
+    assert n_rules == 1
+    assert cleaned[on_rule].all()                       # the bars written along the rule: kept
+    assert not cleaned[rule & ~letters].any()           # the rule's own pieces still go
+    assert components(cleaned) == 18
