@@ -41,7 +41,7 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFilter
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # the checkout, as `python -m hdl_native` from it
@@ -51,7 +51,7 @@ from nonletter_pages import (MixedScore, build_mixed_page, compose, found_boxes,
                              score_mixed_page)
 from test_ocr_pages import PAGE_SPECS, PHOTO_CONDITIONS  # noqa: E402
 
-from hdl_native.cli_types import finite_float, probability  # noqa: E402
+from hdl_native.cli_types import finite_float, int_range, probability  # noqa: E402
 from hdl_native.data import find_data_root, load_dataset  # noqa: E402
 from hdl_native.data.datasets import LETTERS, NOT_A_LETTER  # noqa: E402
 from hdl_native.data.nonletters import drawn_digits, framed_digits  # noqa: E402
@@ -66,7 +66,7 @@ LETTER_SETS = ("letters", "unipen", "nistvowels", "chars74k")
 WORDS_PER_PAGE = 120  # more than a page holds: build_page stops when it is full
 WORD_SIZES = (2, 7)  # letters in a word, as compose draws them at random; other English words are skipped
 DEFAULT_TEXT = Path("text") / "hello-dl-posts.txt"  # under the data root
-RESAVE_QUALITY = 90  # a page photo changed by --scale, --fade, --gamma or --noise is saved again at this quality
+RESAVE_QUALITY = 90  # a page photo changed by --scale, --fade, --gamma, --blur or --noise is saved again so
 
 
 def page_types(letter_gap=None, lead_in=0.0, shadow=None, light=None):
@@ -165,7 +165,7 @@ def page_sources(root, seed, split="test", state_path=None):
 
 def measure(classifier, root, seed, folder, split="test", state_path=None, words="random", text_path=None,
             language=None, letter_gap=None, lead_in=0.0, shortest_word=WORD_SIZES[0], printed=None, scale=1.0,
-            fade=0.0, gamma=1.0, shadow=None, light=None, noise=0.0):
+            fade=0.0, gamma=1.0, shadow=None, light=None, noise=0.0, blur=0.0, quality=None):
     """[(page name, MixedScore)] of one page of each type, from the test splits or (split 'heldout') from the
     model's held-out training writers and unused MNIST training digits.
 
@@ -178,7 +178,9 @@ def measure(classifier, root, seed, folder, split="test", state_path=None, words
     is moved that share of the way to white first (faded), as faint pencil or an over-exposed photo.  gamma: each
     pixel (0 to 1) is raised to this power first, > 1 darkening the photo as if under-exposed.  shadow: the hard
     shadow's depth on its page, light: how far the lighting falls across each page (page_types).  noise: grey
-    levels (sd) of Gaussian noise added to each pixel's channels first, as a photo taken in poor light."""
+    levels (sd) of Gaussian noise added to each pixel's channels first, as a photo taken in poor light.  blur: the
+    sd in pixels of a Gaussian blur (before the noise), as a photo out of focus.  quality: each page photo is saved
+    again last as a JPEG of this quality, as a chat program sends it."""
     letter_images, letter_labels, digits = page_sources(root, seed, split, state_path)
     word_lengths = None
     if words == "english":
@@ -199,10 +201,14 @@ def measure(classifier, root, seed, folder, split="test", state_path=None, words
             jpeg = faded(jpeg, fade)
         if gamma != 1.0:
             jpeg = darkened(jpeg, gamma)
+        if blur:
+            jpeg = blurred(jpeg, blur)
         if noise:
             jpeg = grainy(jpeg, noise, np.random.default_rng([seed, 29, len(scores)]))
         if scale != 1.0:
             jpeg, truths = rescaled(jpeg, truths, scale)
+        if quality is not None:
+            jpeg = resaved(Image.open(io.BytesIO(jpeg)), quality)
         letters_used = int((content.kinds[:used] == "letter").sum())
         if word_lengths is not None:  # build_page places whole words, so the letters used end a word
             next_word_was = next_word
@@ -259,15 +265,21 @@ def grainy(jpeg, noise, rng):
     return resaved(Image.fromarray(np.clip(np.round(noisy), 0, 255).astype(np.uint8)))
 
 
+def blurred(jpeg, sigma):
+    """JPEG bytes of the page blurred by a Gaussian of `sigma` pixels (sd), saved again at RESAVE_QUALITY: a photo
+    out of focus or shaken."""
+    return resaved(Image.open(io.BytesIO(jpeg)).filter(ImageFilter.GaussianBlur(sigma)))
+
+
 def page_pixels(jpeg):
     """(H, W, 3) float32 grey levels 0-255 of a page photo's JPEG bytes."""
     return np.asarray(Image.open(io.BytesIO(jpeg)).convert("RGB"), dtype=np.float32)
 
 
-def resaved(picture):
-    """JPEG bytes of a Pillow picture at RESAVE_QUALITY (a changed page photo saved again, as a phone would)."""
+def resaved(picture, quality=RESAVE_QUALITY):
+    """JPEG bytes of a Pillow picture at `quality` (a changed page photo saved again, as a phone would)."""
     out = io.BytesIO()
-    picture.save(out, format="JPEG", quality=RESAVE_QUALITY)
+    picture.save(out, format="JPEG", quality=quality)
     return out.getvalue()
 
 
@@ -328,6 +340,10 @@ def main():
     parser.add_argument("--noise", metavar="SD", type=finite_float(0, 100), default=0.0,
                         help="add Gaussian noise of this many grey levels (sd) to each page photo before reading it, "
                              "as a photo taken in poor light (default 0)")
+    parser.add_argument("--blur", metavar="SIGMA", type=finite_float(0, 10), default=0.0,
+                        help="blur each page photo by a Gaussian of SIGMA pixels (sd) first, as out of focus")
+    parser.add_argument("--quality", metavar="Q", type=int_range(1, 95), default=None,
+                        help="save each page photo again last as a JPEG of quality Q (1-95), as a chat program would")
     parser.add_argument("--threads", type=int, default=1, help="kernel threads (default 1)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     args = parser.parse_args()
@@ -343,7 +359,7 @@ def main():
         scores = measure(classifier, root, args.seed, Path(folder), args.split, args.model, args.words, text,
                          language, args.letter_gap, args.lead_in, 1 if args.one_letter_words else WORD_SIZES[0],
                          printed, args.scale, args.fade, args.gamma, args.shadow,
-                         args.light, args.noise)
+                         args.light, args.noise, args.blur, args.quality)
     total = sum((score for _, score in scores), MixedScore())
     print(f"model {classifier.source} ({len(classifier.classes)} classes), {args.split} pages, seed {args.seed}, "
           f"{args.shifts} shifts, {args.words} words{f' of {text}' if text else ''}, language {args.language}"
@@ -355,7 +371,9 @@ def main():
           f"{f', darkened to the power {args.gamma:g}' if args.gamma != 1.0 else ''}"
           f"{f', hard shadow {args.shadow:g} deep' if args.shadow is not None else ''}"
           f"{f', light falling to {args.light:g}' if args.light is not None else ''}"
-          f"{f', noise of {args.noise:g} grey levels' if args.noise else ''}")
+          f"{f', noise of {args.noise:g} grey levels' if args.noise else ''}"
+          f"{f', blurred by {args.blur:g} px' if args.blur else ''}"
+          f"{f', saved again at JPEG quality {args.quality}' if args.quality is not None else ''}")
     print(f"  {'page':<12} letters  found    read  left out   digits+marks  not printed as letters   extra letters")
     for name, score in scores + [("all", total)]:
         share = score.percentages()
@@ -371,7 +389,7 @@ def main():
                           "language": args.language, "letter_gap": args.letter_gap, "lead_in": args.lead_in,
                           "one_letter_words": args.one_letter_words, "scale": args.scale, "fade": args.fade,
                           "gamma": args.gamma, "shadow": args.shadow, "light": args.light,
-                          "noise": args.noise,
+                          "noise": args.noise, "blur": args.blur, "quality": args.quality,
                           "total": total.percentages(), "printed_as_letters": dict(by_kind),
                           "pages": {name: {**dataclasses.asdict(score), **score.percentages()}
                                     for name, score in scores + [("all", total)]}}))
