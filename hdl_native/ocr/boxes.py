@@ -15,6 +15,7 @@ import numpy as np
 from scipy import ndimage
 
 from . import lines as text_lines
+from .bridges import split_faint_bridges
 
 SPECK_FRACTION = 0.01  # marks below 1% of a typical letter's ink are dirt
 LETTER_AREA_FRACTION = 0.15  # what counts as letter-sized when finding lines
@@ -91,17 +92,23 @@ def find_glyphs(mask):
     return labels, [[glyph for segment in line for glyph in segment.options[0]] for line in segment_lines]
 
 
-def find_segments(mask):
+def find_segments(mask, ink=None):
     """Like find_glyphs, but every mark comes as a Segment with its other plausible cuts (for the classifier).
 
-    mask: (H, W) bool -> (labels (H, W) int32, [[Segment, ...] per line]).
+    mask: (H, W) bool -> (labels (H, W) int32, [[Segment, ...] per line]).  ink: optionally the (H, W) ink map;
+    then marks joined by a faint bridge (letters run together in a blurred photo) are cut apart first
+    (bridges.split_faint_bridges).
     """
     labels, count = ndimage.label(mask, structure=np.ones((3, 3), bool))
     if count == 0:
         return labels, []
     marks = measure_marks(labels, count)
-    letter_area = weighted_median(marks["area"], marks["area"])
     letter_height = weighted_median(marks["height"], marks["area"])
+    if ink is not None:
+        labels, split_count = split_faint_bridges(labels, count, ink, letter_height)
+        if split_count != count:
+            count, marks = split_count, measure_marks(labels, split_count)
+    letter_area = weighted_median(marks["area"], marks["area"])
     kept = np.flatnonzero((marks["area"] >= max(2.0, SPECK_FRACTION * letter_area))
                           & ~not_writing(marks, labels.shape, letter_height))
     if len(kept) == 0:

@@ -125,7 +125,7 @@ def read_photo(photo, classifier, min_confidence, language, clock, progress=Fals
     ink = ink_map(photo.grey, photo.rgb)
     mask = ink_mask(ink)
     clock.lap("lighting")
-    labels, segment_lines = find_segments(mask)
+    labels, segment_lines = find_segments(mask, ink.ink)
     clock.lap("boxes")
     if not segment_lines and ink.high >= 1:
         raise UnevenBackground(f"{path}: found no ink: nothing stands out as dark writing, since the background "
