@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from ..errors import HDLError
 from .boxes import find_segments
 from .crops import glyph_crops
+from .deskew import DESKEW_FROM_DEGREES, page_skew, straightened
 from .image_io import MAX_WORK_SIDE, MIN_WORK_SIDE, inverted_photo, load_photo, turned_photo
 from .language import apply_language
 from .lighting import ink_map, ink_mask
@@ -124,6 +125,11 @@ def read_photo(photo, classifier, min_confidence, language, clock, progress=Fals
     path = photo.path
     ink = ink_map(photo.grey, photo.rgb)
     mask = ink_mask(ink)
+    straightening = None
+    skew = page_skew(mask)
+    if abs(skew) > DESKEW_FROM_DEGREES:  # a photo held askew: read its ink turned straight
+        ink, straightening = straightened(ink, skew)
+        mask = ink_mask(ink)
     clock.lap("lighting")
     labels, segment_lines = find_segments(mask, ink.ink)
     clock.lap("boxes")
@@ -141,7 +147,7 @@ def read_photo(photo, classifier, min_confidence, language, clock, progress=Fals
         row_of = {id(glyph): row for row, glyph in enumerate(glyphs)}
         chosen = [row_of[id(glyph)] for glyph in choose_cuts(segments, lambda g: probabilities[row_of[id(g)]])]
         lines.append(readings_of_line([glyphs[r] for r in chosen], probabilities[chosen], classifier.classes,
-                                      photo.scale, min_confidence, language))
+                                      photo.scale, min_confidence, language, straightening))
         crops.append(line_crops[chosen])
         clock.lap("words")  # zones, sizes, words and language weighing the readings
     texts = [line_text(line) for line in lines]
@@ -178,17 +184,20 @@ def classify_line(ink, labels, segments, classifier, clock):
     return glyphs, crops, probabilities
 
 
-def readings_of_line(glyphs, probabilities, classes, scale, min_confidence, language=None):
+def readings_of_line(glyphs, probabilities, classes, scale, min_confidence, language=None, straightening=None):
     """Readings for one line (the network's probabilities weighed by the line's zones, see zones.py, by the
     glyphs' sizes beside the line's letters, see sizes.py, by the words its glyphs stand in, see words.py, and
     by the language those words are written in, see language.py); boxes converted from working to original
-    pixels."""
+    pixels (turned back first when the photo was read straightened: deskew.Straightening)."""
     probabilities = apply_zones(glyphs, probabilities, classes)
     probabilities = apply_words(glyphs, apply_sizes(glyphs, probabilities, classes), classes)
     probabilities = apply_language(glyphs, probabilities, classes, language)
     readings = []
     for glyph, (letters, probs) in zip(glyphs, top_guesses(probabilities, classes)):
-        box = tuple(int(round(v * scale)) for v in (glyph.top, glyph.bottom, glyph.left, glyph.right))
+        box = (glyph.top, glyph.bottom, glyph.left, glyph.right)
+        if straightening is not None:
+            box = straightening.box_back(*box)
+        box = tuple(int(round(v * scale)) for v in box)
         readings.append(Reading(box, letters, probs, unsure=probs[0] < min_confidence))
     return readings
 
