@@ -54,3 +54,21 @@ def test_a_page_on_its_side_is_not_turned_by_a_few_degrees():
     """Its lines run down the photo: no angle within 30 degrees makes sharp rows, so none is taken (orientation.py
     turns it by a quarter)."""
     assert page_skew(np.ascontiguousarray(text_rows(0.0).T)) == 0.0
+
+
+def test_a_photo_read_straightened_says_by_how_much(tmp_path):
+    from hdl_native.ocr import read_page
+    from hdl_native.ocr.model import load_letter_classifier
+
+    try:
+        classifier = load_letter_classifier(None)
+    except Exception as error:  # no packaged model: nothing to read with
+        pytest.skip(f"no letters model to read with: {error}")
+    blocks = text_rows(12.0)
+    path = tmp_path / "askew.png"
+    Image.fromarray(np.where(blocks, 30, 225).astype(np.uint8)).save(path)
+    result = read_page(path, classifier)
+    assert result.skew == pytest.approx(12.0, abs=0.3)
+    assert result.as_dict()["skew"] == pytest.approx(12.0, abs=0.3)
+    top, bottom, left, right = result.lines[0][0].box  # the first block of the top row, in the photo's pixels
+    assert blocks[top:bottom, left:right].sum() >= 0.9 * 26 * 41

@@ -36,6 +36,7 @@ class OcrResult:
     turned_because: str = None  # with turn="check": why the photo was read every way up (orientation.turned_hint)
     inverted: bool = False  # read with light and dark swapped (photo holds it swapped)
     inverted_because: str = None  # with invert=None: why it was (the reading as it is found no dark ink)
+    skew: float = 0.0  # degrees the page's ink was turned by to read it straight (deskew.py; 0: read as it is)
 
     @property
     def text(self):
@@ -48,7 +49,7 @@ class OcrResult:
                           for text, line in zip(self.texts, self.lines)],
                 "n_characters": sum(len(line) for line in self.lines),
                 "n_not_letters": sum(not reading.is_letter for line in self.lines for reading in line),
-                "turn": self.turn, "inverted": self.inverted,
+                "turn": self.turn, "inverted": self.inverted, "skew": round(self.skew, 1),
                 "timings": {k: round(v, 4) for k, v in self.timings.items()}}
 
 
@@ -152,7 +153,8 @@ def read_photo(photo, classifier, min_confidence, language, clock, progress=Fals
         clock.lap("words")  # zones, sizes, words and language weighing the readings
     texts = [line_text(line) for line in lines]
     clock.lap("text")
-    return OcrResult(lines, texts, photo, crops, dict(clock.timings))
+    return OcrResult(lines, texts, photo, crops, dict(clock.timings),
+                     skew=0.0 if straightening is None else straightening.degrees)
 
 
 def lines_with_progress(segment_lines, progress):
