@@ -35,6 +35,8 @@ class PageSpec:
     perspective: float = 0.0  # < 0: photographed from the left, so the lines converge to the right (1/px)
     hard_shadow: float = 0.0  # > 0: a sharp-edged shadow (sunlight) darkens the lower left part by this much
     lead_in: float = 0.0  # share of the words whose first letter gets a lead-in stroke from the left (see lead_in)
+    baseline_wave: float = 0.0  # > 0: each line's baseline wanders up and down by this many letter heights (a hand
+    # writing on unruled paper): a sine along the line, of a period 0.6-1.2 page widths and a phase of its own
 
 
 @dataclass
@@ -116,8 +118,10 @@ def place_letters(images, spec, tile, rng, word_lengths=None, word_starts=None):
     placed, index = [], 0
     top = spec.margin
     length = None
+    wave_rng = np.random.default_rng([spec.seed, 23])  # its own stream: pages without waves stay as they were
     while index < len(images) and top + tile < spec.height - spec.margin:
         cursor = float(spec.margin)
+        period, phase = wave_rng.uniform(0.6, 1.2) * spec.width, wave_rng.uniform(0, 2 * np.pi)
         while index < len(images):
             if length is None:
                 length = (int(rng.integers(spec.word_length[0], spec.word_length[1] + 1)) if word_lengths is None
@@ -134,6 +138,9 @@ def place_letters(images, spec, tile, rng, word_lengths=None, word_starts=None):
                 word_starts.add(len(placed))
             for i, (first, last), gap in zip(word, spans, gaps):
                 jitter = int(rng.integers(-3, 4))
+                if spec.baseline_wave:
+                    jitter += int(round(spec.baseline_wave * 24 * spec.letter_scale
+                                        * np.sin(2 * np.pi * cursor / period + phase)))
                 placed.append((i, top + jitter, int(round(cursor - first * spec.letter_scale))))
                 cursor += (last - first + 1) * spec.letter_scale + gap
             index += len(word)
