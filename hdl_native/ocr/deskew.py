@@ -20,13 +20,15 @@ DESKEW_FROM_DEGREES = 3.0  # photos less askew than this are read as they are
 COARSE_STEP_DEGREES, FINE_STEP_DEGREES = 0.5, 0.1
 SKEW_SAMPLES = 40_000  # ink pixels the skew is measured on
 MIN_PIXELS = 500  # too little ink to tell a skew from
-MIN_SHARPENING = 1.1  # the rows at the skew must be this much sharper than unturned (a page on its side: 1.04-1.05)
+MIN_SHARPENING = 1.1  # the rows at a skew beyond DESKEW_FROM_DEGREES must be this much sharper than at any within it
 
 
 def page_skew(mask):
     """The (H, W) bool ink mask's skew in degrees (positive: the lines rise to the right), within
-    +-MAX_DESKEW_DEGREES; 0.0 with too little ink to tell, or when no angle sharpens the rows by MIN_SHARPENING
-    (no lines to straighten: a page on its side, whose lines run down, is left for orientation.py)."""
+    +-MAX_DESKEW_DEGREES; 0.0 with too little ink to tell, or when a skew beyond DESKEW_FROM_DEGREES does not
+    sharpen the rows by MIN_SHARPENING over the sharpest angle within it: a page on its side (its lines run down;
+    1.04-1.05x, left for orientation.py) or lines of writing whose baselines wander (whose sharpest angle can lie
+    a little beyond it by chance: 1.00-1.01x) has no skew to straighten."""
     ys, xs = np.nonzero(mask)
     if len(ys) < MIN_PIXELS:
         return 0.0
@@ -38,7 +40,10 @@ def page_skew(mask):
 
     coarse, _ = best(np.arange(-MAX_DESKEW_DEGREES, MAX_DESKEW_DEGREES + 1e-9, COARSE_STEP_DEGREES))
     skew, score = best(np.arange(coarse - COARSE_STEP_DEGREES, coarse + COARSE_STEP_DEGREES + 1e-9, FINE_STEP_DEGREES))
-    return skew if score >= MIN_SHARPENING * sharpness(rotated_rows(ys, xs, 0.0)) else 0.0
+    if abs(skew) <= DESKEW_FROM_DEGREES:
+        return skew
+    _, slight = best(np.arange(-DESKEW_FROM_DEGREES, DESKEW_FROM_DEGREES + 1e-9, FINE_STEP_DEGREES))
+    return skew if score >= MIN_SHARPENING * slight else 0.0
 
 
 @dataclass
