@@ -66,7 +66,7 @@ LETTER_SETS = ("letters", "unipen", "nistvowels", "chars74k")
 WORDS_PER_PAGE = 120  # more than a page holds: build_page stops when it is full
 WORD_SIZES = (2, 7)  # letters in a word, as compose draws them at random; other English words are skipped
 DEFAULT_TEXT = Path("text") / "hello-dl-posts.txt"  # under the data root
-RESAVE_QUALITY = 90  # a page photo changed by --scale, --fade, --gamma, --blur or --noise is saved again so
+RESAVE_QUALITY = 90  # JPEG quality of a page photo saved again after --scale, --fade, --gamma, --blur or --noise
 
 
 def page_types(letter_gap=None, lead_in=0.0, shadow=None, light=None, tilt=None, wave=0.0):
