@@ -1,5 +1,8 @@
 """One box per character: connected ink, grouped into lines, merged and split by the line's letter size.
 
+Lines come from the page's row profile (lines.py), or where lines wander and run together there, from
+tracks followed along the page (tracks.py).
+
 A character is usually one connected mark.  Two marks that sit above each other
 (the dot of an i or j, a stroke broken where the pen skipped) are merged; a mark
 much wider than the line's typical letter (letters written touching) is cut at the
@@ -15,6 +18,7 @@ import numpy as np
 from scipy import ndimage
 
 from . import lines as text_lines
+from . import tracks
 from .bridges import split_faint_bridges
 
 SPECK_FRACTION = 0.01  # marks below 1% of a typical letter's ink are dirt
@@ -185,19 +189,37 @@ def weighted_median(values, weights):
 
 def group_lines(labels, marks, kept, letter_area, letter_height):
     """Line number (0 = top) for each kept mark, from the deskewed row profile of their ink; -1 for marks in a
-    row of their own, without a letter-sized one, far from every line (see lines.assign_lines)."""
+    row of their own, without a letter-sized one, far from every line (see lines.assign_lines).  Where letters
+    of one line so found sit above one another (lines that wander ran together in the profile), the lines are
+    followed along the page in strips instead (tracks.py), if that stacks fewer."""
     ys, xs, which = marks["pixels"]
     keep_pixel = np.zeros(len(marks["area"]) + 1, bool)
     keep_pixel[kept + 1] = True
     select = keep_pixel[which]
     ys, xs = ys[select], xs[select]
     model = text_lines.estimate_rows(ys, xs)
-    borders = text_lines.line_borders(model.rows(ys, xs), letter_height)
+    pixel_rows = model.rows(ys, xs)
+    borders = text_lines.line_borders(pixel_rows, letter_height)
     centre_rows = model.rows(marks["cy"][kept], marks["cx"][kept])
     letter_sized = (marks["area"][kept] >= LETTER_AREA_FRACTION * letter_area) & (
         marks["height"][kept] >= 0.3 * letter_height)
-    return text_lines.assign_lines(centre_rows, borders, letter_sized,
-                                   max_stray_distance=STRAY_LINE_DISTANCE * letter_height)
+    line_of = text_lines.assign_lines(centre_rows, borders, letter_sized,
+                                      max_stray_distance=STRAY_LINE_DISTANCE * letter_height)
+    box = [marks[side][kept] for side in ("top", "bottom", "left", "right")]
+
+    def stacked(line_numbers):
+        return tracks.stacked_pairs(np.where(letter_sized, line_numbers, -1), *box, letter_height)
+
+    stacked_in_profile = stacked(line_of)
+    if stacked_in_profile == 0:
+        return line_of
+    sized_pixel = np.zeros(len(marks["area"]) + 1, bool)
+    sized_pixel[kept[letter_sized] + 1] = True
+    sized_pixel = sized_pixel[which[select]]
+    followed = tracks.follow_tracks(pixel_rows[sized_pixel], xs[sized_pixel].astype(np.float64), letter_height)
+    tracked = tracks.lines_along_tracks(centre_rows, marks["cx"][kept], letter_sized, followed,
+                                        max_stray_distance=STRAY_LINE_DISTANCE * letter_height)
+    return tracked if stacked(tracked) < stacked_in_profile else line_of
 
 
 def glyph_of_marks(labels, marks, members, col_from=None, col_to=None):
