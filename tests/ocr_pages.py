@@ -37,6 +37,8 @@ class PageSpec:
     lead_in: float = 0.0  # share of the words whose first letter gets a lead-in stroke from the left (see lead_in)
     baseline_wave: float = 0.0  # > 0: each line's baseline wanders up and down by this many letter heights (a hand
     # writing on unruled paper): a sine along the line, of a period 0.6-1.2 page widths and a phase of its own
+    slant: float = 0.0  # degrees every letter leans (> 0: its top to the right, as most hands write), sheared about
+    # its middle row where it stands, so at half height the letters are as far apart as upright ones
 
 
 @dataclass
@@ -68,9 +70,11 @@ def build_page(images, labels, spec, word_lengths=None, may_lead_in=None):
     for number, (index, top, left) in enumerate(placed, start=1):
         letter = np.asarray(Image.fromarray(images[index]).resize((tile, tile), Image.Resampling.BICUBIC),
                             dtype=np.float32) / 255
-        region = darkness[top:top + tile, left:left + tile]
+        if spec.slant:
+            letter, left = slanted(letter, spec.slant), left - slant_margin(tile, spec.slant)
+        region = darkness[top:top + tile, left:left + letter.shape[1]]
         np.maximum(region, np.clip(letter, 0, 1), out=region)
-        owner[top:top + tile, left:left + tile][letter > 0.25] = number
+        owner[top:top + tile, left:left + letter.shape[1]][letter > 0.25] = number
         if (spec.lead_in and number - 1 in word_starts and (may_lead_in is None or may_lead_in[index])
                 and stroke_rng.random() < spec.lead_in):
             stroked |= draw_lead_in(darkness, owner, number, letter, top, left, stroke_rng)
@@ -93,6 +97,24 @@ def build_page(images, labels, spec, word_lengths=None, may_lead_in=None):
     buffer = io.BytesIO()
     page.save(buffer, format="JPEG", quality=spec.jpeg_quality)
     return buffer.getvalue(), truths, len(placed)
+
+
+def slant_margin(tile, degrees):
+    """Columns a letter tile (tile px square) sheared by `degrees` about its middle row reaches beyond each side."""
+    return int(np.ceil(tile / 2 * abs(np.tan(np.deg2rad(degrees)))))
+
+
+def slanted(letter, degrees):
+    """(tile, tile) float ink leaning by `degrees` (> 0: its top to the right), sheared about its middle row ->
+    (tile, tile + 2 * slant_margin) with the tile's centre column where it was."""
+    tile = letter.shape[0]
+    margin = slant_margin(tile, degrees)
+    shear = np.tan(np.deg2rad(degrees))
+    # the output's (x, y) takes the input's (x - margin + shear * (y - tile / 2), y)
+    picture = Image.fromarray(letter.astype(np.float32), "F").transform(
+        (tile + 2 * margin, tile), Image.Transform.AFFINE, (1, shear, -margin - shear * tile / 2, 0, 1, 0),
+        resample=Image.Resampling.BICUBIC, fillcolor=0)
+    return np.clip(np.asarray(picture, dtype=np.float32), 0, 1)
 
 
 def page_geometry(owner, spec):
