@@ -7,6 +7,7 @@ from ..errors import HDLError
 from .boxes import find_segments
 from .crops import glyph_crops
 from .deskew import DESKEW_FROM_DEGREES, page_skew, straightened
+from .deslant import DESLANT_FROM_DEGREES, page_slant, upright
 from .image_io import MAX_WORK_SIDE, MIN_WORK_SIDE, inverted_photo, load_photo, turned_photo
 from .language import apply_language
 from .lighting import ink_map, ink_mask
@@ -37,6 +38,7 @@ class OcrResult:
     inverted: bool = False  # read with light and dark swapped (photo holds it swapped)
     inverted_because: str = None  # with invert=None: why it was (the reading as it is found no dark ink)
     skew: float = 0.0  # degrees the page's ink was turned by to read it straight (deskew.py; 0: read as it is)
+    slant: float = 0.0  # degrees its writing leaned, sheared upright to read it (deslant.py; 0: read as it is)
 
     @property
     def text(self):
@@ -50,6 +52,7 @@ class OcrResult:
                 "n_characters": sum(len(line) for line in self.lines),
                 "n_not_letters": sum(not reading.is_letter for line in self.lines for reading in line),
                 "turn": self.turn, "inverted": self.inverted, "skew": round(self.skew, 1),
+                "slant": round(self.slant, 1),
                 "timings": {k: round(v, 4) for k, v in self.timings.items()}}
 
 
@@ -126,11 +129,15 @@ def read_photo(photo, classifier, min_confidence, language, clock, progress=Fals
     path = photo.path
     ink = ink_map(photo.grey, photo.rgb)
     mask = ink_mask(ink)
-    straightening = None
+    straightening = uprighting = None
     skew = page_skew(mask)
     if abs(skew) > DESKEW_FROM_DEGREES:  # a photo held askew: read its ink turned straight
         ink, straightening = straightened(ink, skew)
         mask = ink_mask(ink)
+    slant = page_slant(mask)
+    if abs(slant) > DESLANT_FROM_DEGREES:  # writing that leans: read its ink sheared upright
+        ink, mask, uprighting = upright(ink, mask, slant)
+    boxes_back = [mapping for mapping in (uprighting, straightening) if mapping is not None]
     clock.lap("lighting")
     labels, segment_lines = find_segments(mask, ink.ink)
     clock.lap("boxes")
@@ -148,13 +155,14 @@ def read_photo(photo, classifier, min_confidence, language, clock, progress=Fals
         row_of = {id(glyph): row for row, glyph in enumerate(glyphs)}
         chosen = [row_of[id(glyph)] for glyph in choose_cuts(segments, lambda g: probabilities[row_of[id(g)]])]
         lines.append(readings_of_line([glyphs[r] for r in chosen], probabilities[chosen], classifier.classes,
-                                      photo.scale, min_confidence, language, straightening))
+                                      photo.scale, min_confidence, language, boxes_back))
         crops.append(line_crops[chosen])
         clock.lap("words")  # zones, sizes, words and language weighing the readings
     texts = [line_text(line) for line in lines]
     clock.lap("text")
     return OcrResult(lines, texts, photo, crops, dict(clock.timings),
-                     skew=0.0 if straightening is None else straightening.degrees)
+                     skew=0.0 if straightening is None else straightening.degrees,
+                     slant=0.0 if uprighting is None else uprighting.degrees)
 
 
 def lines_with_progress(segment_lines, progress):
@@ -186,19 +194,20 @@ def classify_line(ink, labels, segments, classifier, clock):
     return glyphs, crops, probabilities
 
 
-def readings_of_line(glyphs, probabilities, classes, scale, min_confidence, language=None, straightening=None):
+def readings_of_line(glyphs, probabilities, classes, scale, min_confidence, language=None, boxes_back=()):
     """Readings for one line (the network's probabilities weighed by the line's zones, see zones.py, by the
     glyphs' sizes beside the line's letters, see sizes.py, by the words its glyphs stand in, see words.py, and
     by the language those words are written in, see language.py); boxes converted from working to original
-    pixels (turned back first when the photo was read straightened: deskew.Straightening)."""
+    pixels (mapped back first, in turn, by each of boxes_back when the ink was sheared upright or turned straight:
+    deslant.Uprighting, deskew.Straightening)."""
     probabilities = apply_zones(glyphs, probabilities, classes)
     probabilities = apply_words(glyphs, apply_sizes(glyphs, probabilities, classes), classes)
     probabilities = apply_language(glyphs, probabilities, classes, language)
     readings = []
     for glyph, (letters, probs) in zip(glyphs, top_guesses(probabilities, classes)):
         box = (glyph.top, glyph.bottom, glyph.left, glyph.right)
-        if straightening is not None:
-            box = straightening.box_back(*box)
+        for mapping in boxes_back:
+            box = mapping.box_back(*box)
         box = tuple(int(round(v * scale)) for v in box)
         readings.append(Reading(box, letters, probs, unsure=probs[0] < min_confidence))
     return readings
