@@ -69,7 +69,7 @@ DEFAULT_TEXT = Path("text") / "hello-dl-posts.txt"  # under the data root
 RESAVE_QUALITY = 90  # JPEG quality of a page photo saved again after --scale, --fade, --gamma, --blur or --noise
 
 
-def page_types(letter_gap=None, lead_in=0.0, shadow=None, light=None, tilt=None, wave=0.0, slant=0.0):
+def page_types(letter_gap=None, lead_in=0.0, shadow=None, light=None, tilt=None, wave=0.0, slant=0.0, pen=0):
     """[(name, PageSpec)]: the plain page and the photographed ones of test_ocr_pages; letter_gap (lo, hi) px
     between the letters of a word instead of the pages' own (negative: their ink columns overlap, and they touch);
     lead_in: the share of words whose first letter gets a lead-in stroke (ocr_pages.draw_lead_in); shadow: how
@@ -77,7 +77,7 @@ def page_types(letter_gap=None, lead_in=0.0, shadow=None, light=None, tilt=None,
     across each page from 1 to this, instead of the pages' own 0.55 (None); tilt: every page turned by this many
     degrees (counter-clockwise) instead of the pages' own 1.5 (None), as a phone held askew; wave: each line's
     baseline wanders up and down by this many letter heights (PageSpec.baseline_wave); slant: every letter leans by
-    this many degrees (PageSpec.slant)."""
+    this many degrees (PageSpec.slant); pen: every stroke widened by this many px (PageSpec.pen_widening)."""
     base = PAGE_SPECS[0] if letter_gap is None else dataclasses.replace(PAGE_SPECS[0], letter_gap=tuple(letter_gap))
     base = dataclasses.replace(base, lead_in=lead_in)
     if tilt is not None:
@@ -86,6 +86,8 @@ def page_types(letter_gap=None, lead_in=0.0, shadow=None, light=None, tilt=None,
         base = dataclasses.replace(base, baseline_wave=wave)
     if slant:
         base = dataclasses.replace(base, slant=slant)
+    if pen:
+        base = dataclasses.replace(base, pen_widening=pen)
     if light is not None:
         base = dataclasses.replace(base, darkest_light=light)
     types = [("plain", base)] + [(name, dataclasses.replace(base, **changes)) for name, changes, *_ in PHOTO_CONDITIONS]
@@ -175,7 +177,7 @@ def page_sources(root, seed, split="test", state_path=None):
 def measure(classifier, root, seed, folder, split="test", state_path=None, words="random", text_path=None,
             language=None, letter_gap=None, lead_in=0.0, shortest_word=WORD_SIZES[0], printed=None, scale=1.0,
             fade=0.0, gamma=1.0, shadow=None, light=None, noise=0.0, blur=0.0, quality=None, tilt=None,
-            wave=0.0, slant=0.0):
+            wave=0.0, slant=0.0, pen=0):
     """[(page name, MixedScore)] of one page of each type, from the test splits or (split 'heldout') from the
     model's held-out training writers and unused MNIST training digits.
 
@@ -190,7 +192,7 @@ def measure(classifier, root, seed, folder, split="test", state_path=None, words
     shadow's depth on its page, light: how far the lighting falls across each page (page_types).  noise: grey
     levels (sd) of Gaussian noise added to each pixel's channels first, as a photo taken in poor light.  blur: the
     sd in pixels of a Gaussian blur (before the noise), as a photo out of focus.  quality: each page photo is saved
-    again last as a JPEG of this quality, as a chat program sends it.  tilt, wave, slant: page_types'."""
+    again last as a JPEG of this quality, as a chat program sends it.  tilt, wave, slant, pen: page_types'."""
     letter_images, letter_labels, digits = page_sources(root, seed, split, state_path)
     word_lengths = None
     if words == "english":
@@ -199,7 +201,7 @@ def measure(classifier, root, seed, folder, split="test", state_path=None, words
         letter_images, letter_labels, word_lengths = spelled_words(chosen, letter_images, letter_labels)
     rng = np.random.default_rng([seed, 13])
     scores, next_letter, next_digit, next_word = [], 0, 0, 0
-    for name, spec in page_types(letter_gap, lead_in, shadow, light, tilt, wave, slant):
+    for name, spec in page_types(letter_gap, lead_in, shadow, light, tilt, wave, slant, pen):
         if word_lengths is None:
             content = compose(letter_images[next_letter:], letter_labels[next_letter:], digits[next_digit:], rng,
                               WORDS_PER_PAGE)
@@ -362,6 +364,8 @@ def main():
                         "paper")
     parser.add_argument("--slant", metavar="DEGREES", type=finite_float(-40, 40), default=0.0,
                         help="lean every letter by DEGREES (positive: its top to the right), as most hands write")
+    parser.add_argument("--pen", metavar="PX", type=int_range(0, 8), default=0,
+                        help="widen every stroke by PX pixels, as a felt-tip pen or a marker writes")
     parser.add_argument("--threads", type=int, default=1, help="kernel threads (default 1)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     args = parser.parse_args()
@@ -377,7 +381,8 @@ def main():
         scores = measure(classifier, root, args.seed, Path(folder), args.split, args.model, args.words, text,
                          language, args.letter_gap, args.lead_in, 1 if args.one_letter_words else WORD_SIZES[0],
                          printed, args.scale, args.fade, args.gamma, args.shadow,
-                         args.light, args.noise, args.blur, args.quality, args.tilt, args.wave, args.slant)
+                         args.light, args.noise, args.blur, args.quality, args.tilt, args.wave, args.slant,
+                         args.pen)
     total = sum((score for _, score in scores), MixedScore())
     print(f"model {classifier.source} ({len(classifier.classes)} classes), {args.split} pages, seed {args.seed}, "
           f"{args.shifts} shifts, {args.words} words{f' of {text}' if text else ''}, language {args.language}"
@@ -394,7 +399,8 @@ def main():
           f"{f', saved again at JPEG quality {args.quality}' if args.quality is not None else ''}"
           f"{f', turned by {args.tilt:g} degrees' if args.tilt is not None else ''}"
           f"{f', baselines wandering by {args.wave:g} letter heights' if args.wave else ''}"
-          f"{f', letters leaning by {args.slant:g} degrees' if args.slant else ''}")
+          f"{f', letters leaning by {args.slant:g} degrees' if args.slant else ''}"
+          f"{f', strokes widened by {args.pen} px' if args.pen else ''}")
     print(f"  {'page':<12} letters  found    read  left out   digits+marks  not printed as letters   extra letters")
     for name, score in scores + [("all", total)]:
         share = score.percentages()
@@ -411,7 +417,7 @@ def main():
                           "one_letter_words": args.one_letter_words, "scale": args.scale, "fade": args.fade,
                           "gamma": args.gamma, "shadow": args.shadow, "light": args.light,
                           "noise": args.noise, "blur": args.blur, "quality": args.quality, "tilt": args.tilt,
-                          "wave": args.wave, "slant": args.slant,
+                          "wave": args.wave, "slant": args.slant, "pen": args.pen,
                           "total": total.percentages(), "printed_as_letters": dict(by_kind),
                           "pages": {name: {**dataclasses.asdict(score), **score.percentages()}
                                     for name, score in scores + [("all", total)]}}))

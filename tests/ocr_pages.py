@@ -37,6 +37,7 @@ class PageSpec:
     lead_in: float = 0.0  # share of the words whose first letter gets a lead-in stroke from the left (see lead_in)
     baseline_wave: float = 0.0  # > 0: each line's baseline wanders up and down by this many letter heights (a hand
     # writing on unruled paper): a sine along the line, of a period 0.6-1.2 page widths and a phase of its own
+    pen_widening: int = 0  # px every stroke is widened by (grey dilation), as a felt-tip pen or a marker writes
     slant: float = 0.0  # degrees every letter leans (> 0: its top to the right, as most hands write), sheared about
     # its middle row where it stands, so at half height the letters are as far apart as upright ones
 
@@ -78,6 +79,10 @@ def build_page(images, labels, spec, word_lengths=None, may_lead_in=None):
         if (spec.lead_in and number - 1 in word_starts and (may_lead_in is None or may_lead_in[index])
                 and stroke_rng.random() < spec.lead_in):
             stroked |= draw_lead_in(darkness, owner, number, letter, top, left, stroke_rng)
+    if spec.pen_widening:
+        from scipy import ndimage
+
+        darkness = ndimage.grey_dilation(darkness, footprint=np.ones((spec.pen_widening + 1,) * 2, bool))
     grey = render_paper(darkness, spec, rng)
     page = Image.fromarray(grey, "RGB").rotate(spec.rotation_degrees, resample=Image.Resampling.BICUBIC,
                                                fillcolor=tuple(int(v) for v in grey[0, 0]))
