@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from PIL import Image
 
-from .lines import rotated_rows, sample_pixels, sharpness
+from .lines import coarse_to_fine, rotated_rows, sample_pixels, sharpest_angle, sharpness
 
 MAX_DESKEW_DEGREES = 30.0  # the widest skew looked for (beyond 45 degrees a photo is on its side: orientation.py)
 DESKEW_FROM_DEGREES = 3.0  # photos less askew than this are read as they are
@@ -34,16 +34,14 @@ def page_skew(mask):
         return 0.0
     ys, xs = sample_pixels(ys, xs, SKEW_SAMPLES, rng_seed=0)
 
-    def best(angles):
-        scores = [sharpness(rotated_rows(ys, xs, angle)) for angle in angles]
-        return float(angles[int(np.argmax(scores))]), max(scores)
+    def score(angle):
+        return sharpness(rotated_rows(ys, xs, angle))
 
-    coarse, _ = best(np.arange(-MAX_DESKEW_DEGREES, MAX_DESKEW_DEGREES + 1e-9, COARSE_STEP_DEGREES))
-    skew, score = best(np.arange(coarse - COARSE_STEP_DEGREES, coarse + COARSE_STEP_DEGREES + 1e-9, FINE_STEP_DEGREES))
+    skew, sharpest = coarse_to_fine(score, MAX_DESKEW_DEGREES, COARSE_STEP_DEGREES, FINE_STEP_DEGREES)
     if abs(skew) <= DESKEW_FROM_DEGREES:
         return skew
-    _, slight = best(np.arange(-DESKEW_FROM_DEGREES, DESKEW_FROM_DEGREES + 1e-9, FINE_STEP_DEGREES))
-    return skew if score >= MIN_SHARPENING * slight else 0.0
+    _, slight = sharpest_angle(score, np.arange(-DESKEW_FROM_DEGREES, DESKEW_FROM_DEGREES + 1e-9, FINE_STEP_DEGREES))
+    return skew if sharpest >= MIN_SHARPENING * slight else 0.0
 
 
 @dataclass

@@ -14,7 +14,8 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from .lines import sample_pixels
+from .boxes import weighted_median
+from .lines import coarse_to_fine, sample_pixels, sharpness
 
 MAX_SLANT_DEGREES = 45.0
 DESLANT_FROM_DEGREES = 8.0  # writing leaning less than this is read as it is
@@ -32,19 +33,15 @@ def letter_height_of(mask):
         return 0.0
     heights = np.array([s[0].stop - s[0].start for s in ndimage.find_objects(labels)], np.float64)
     areas = np.bincount(labels.ravel(), minlength=count + 1)[1:].astype(np.float64)
-    order = np.argsort(heights)
-    cumulative = np.cumsum(areas[order])
-    return float(heights[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
+    return weighted_median(heights, areas)
 
 
 def column_sharpness(ys, xs, degrees, band):
-    """How peaked the ink's columns are, sheared by `degrees` (each pixel moved (y - 0) tan(degrees) along its row),
-    within bands of `band` rows: the sum of squared counts per (band, column)."""
+    """How peaked the ink's columns are, sheared by `degrees` (each pixel moved y tan(degrees) along its row),
+    within bands of `band` rows: lines.sharpness of the (band, column) each pixel falls in."""
     columns = np.round(xs + ys * np.tan(np.deg2rad(degrees))).astype(np.int64)
     columns -= columns.min()
-    keys = (ys // band).astype(np.int64) * (int(columns.max()) + 1) + columns
-    counts = np.bincount(keys)
-    return float(np.dot(counts, counts))
+    return sharpness((ys // band).astype(np.int64) * (int(columns.max()) + 1) + columns)
 
 
 def page_slant(mask):
@@ -56,15 +53,9 @@ def page_slant(mask):
         return 0.0
     band = max(4.0, letter_height_of(mask))
     ys, xs = sample_pixels(ys, xs, SLANT_SAMPLES, rng_seed=0)
-
-    def best(angles):
-        scores = [column_sharpness(ys, xs, angle, band) for angle in angles]
-        return float(angles[int(np.argmax(scores))]), max(scores)
-
-    coarse, _ = best(np.arange(-MAX_SLANT_DEGREES, MAX_SLANT_DEGREES + 1e-9, COARSE_STEP_DEGREES))
-    slant, score = best(np.arange(coarse - COARSE_STEP_DEGREES, coarse + COARSE_STEP_DEGREES + 1e-9,
-                                  FINE_STEP_DEGREES))
-    return slant if score >= MIN_SHARPENING * column_sharpness(ys, xs, 0.0, band) else 0.0
+    slant, sharpest = coarse_to_fine(lambda degrees: column_sharpness(ys, xs, degrees, band), MAX_SLANT_DEGREES,
+                                     COARSE_STEP_DEGREES, FINE_STEP_DEGREES)
+    return slant if sharpest >= MIN_SHARPENING * column_sharpness(ys, xs, 0.0, band) else 0.0
 
 
 @dataclass
@@ -76,14 +67,14 @@ class Uprighting:
     degrees: float
     size: tuple
     margin: int
-    mask: np.ndarray = field(default=None, repr=False)
+    mask: np.ndarray = field(repr=False)
 
     def box_back(self, top, bottom, left, right):
         """(top, bottom, left, right) int box on the sheared picture -> the box around its ink sheared back (float
         working pixels, within the picture; the box's corners when it holds no ink).  A leaning letter's ink does
         not fill the parallelogram its upright box shears back to (an l's top is one stroke), so the box around
         the corners would be too wide."""
-        ys, xs = np.nonzero(self.mask[top:bottom, left:right]) if self.mask is not None else ((), ())
+        ys, xs = np.nonzero(self.mask[top:bottom, left:right])
         if len(ys):
             ys, xs = np.r_[ys + top, ys + top + 1], np.r_[xs + left, xs + left + 1]  # each pixel's corners
         else:

@@ -102,6 +102,19 @@ def best_angle(rows_at):
     return best
 
 
+def sharpest_angle(score, angles):
+    """(angle, its score) of the (k,) angles whose score(angle) is highest; the first of equals."""
+    scores = [score(angle) for angle in angles]
+    best = int(np.argmax(scores))
+    return float(angles[best]), scores[best]
+
+
+def coarse_to_fine(score, limit, coarse_step, fine_step):
+    """sharpest_angle over -limit..limit, coarse_step apart, then within one coarse step of it, fine_step apart."""
+    coarse, _ = sharpest_angle(score, np.arange(-limit, limit + 1e-9, coarse_step))
+    return sharpest_angle(score, np.arange(coarse - coarse_step, coarse + coarse_step + 1e-9, fine_step))
+
+
 def rotated_rows(ys, xs, angle_degrees):
     """Row coordinate along a page turned by `angle_degrees` (positive = text rising to the right)."""
     angle = np.deg2rad(angle_degrees)
@@ -111,11 +124,17 @@ def rotated_rows(ys, xs, angle_degrees):
 def line_borders(rows, letter_height):
     """Rows separating text lines: rows (n,) float ink-pixel rows, letter_height px -> sorted (k,) borders."""
     offset = np.floor(rows.min())
-    profile = np.bincount((rows - offset).astype(np.int64)).astype(np.float64)
-    profile = ndimage.uniform_filter1d(profile, size=max(3, int(letter_height / 2)), mode="constant")
+    profile = smoothed_profile((rows - offset).astype(np.int64), letter_height)
     peaks = profile_peaks(profile, min_distance=max(2, int(letter_height * 0.6)))
     borders = [offset + peaks[i] + np.argmin(profile[peaks[i]:peaks[i + 1] + 1]) for i in range(len(peaks) - 1)]
     return np.asarray(borders, dtype=np.float64)
+
+
+def smoothed_profile(bins, letter_height, length=0):
+    """(max(bins) + 1 or length,) float64 counts of the ink pixels in each row (bins: (n,) int >= 0), smoothed over
+    half a letter height: the row profile whose peaks are the lines."""
+    profile = np.bincount(bins, minlength=length).astype(np.float64)
+    return ndimage.uniform_filter1d(profile, size=max(3, int(letter_height / 2)), mode="constant")
 
 
 def profile_peaks(profile, min_distance):
