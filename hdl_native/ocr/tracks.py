@@ -15,7 +15,7 @@ another (stacked_pairs), and the tracks stack fewer.
 import numpy as np
 from scipy import ndimage
 
-from .lines import profile_peaks
+from .lines import profile_peaks, smoothed_profile
 
 STRIP_WIDTH = 4.0  # letter heights: narrow enough that a wandering line is nearly straight across a strip
 STRIP_STEP = 2.0  # letter heights between strip centres (strips overlap by half)
@@ -75,15 +75,13 @@ def strip_peaks(pixel_rows, pixel_columns, letter_height):
     width, step = STRIP_WIDTH * letter_height, STRIP_STEP * letter_height
     offset = np.floor(pixel_rows.min())
     bins = (pixel_rows - offset).astype(np.int64)
-    smoothing = max(3, int(letter_height / 2))
     first, last = float(pixel_columns.min()), float(pixel_columns.max())
     strips = []
     for centre in np.arange(first + width / 2, max(last - width / 2, first + width / 2) + step, step):
         inside = np.abs(pixel_columns - centre) <= width / 2
         if not inside.any():
             continue
-        profile = np.bincount(bins[inside], minlength=int(bins.max()) + 1).astype(np.float64)
-        profile = ndimage.uniform_filter1d(profile, size=smoothing, mode="constant")
+        profile = smoothed_profile(bins[inside], letter_height, length=int(bins.max()) + 1)
         peaks = profile_peaks(profile, min_distance=max(2, int(MIN_PEAK_SPACING * letter_height)))
         strips.append((float(centre), offset + peaks[profile[peaks] > 0]))
     return strips
