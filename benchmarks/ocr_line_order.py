@@ -1,9 +1,10 @@
 """How the lines `ocr` finds follow the lines written: the reading order of ocr_nonletters' pages.
 
 ocr_nonletters scores each box alone; a page whose boxes are all right can still come out with a written line in
-pieces, or two lines interleaved.  For each page, the found boxes are matched to the written characters (IoU, as
-ocr_nonletters does); then (a) of the pairs of neighbouring written characters both found, the share that come out
-next to each other in one found line, in order, and (b) how many found lines each written line comes out in.
+pieces, or two lines interleaved.  For each page ocr_nonletters.measure reads, the found boxes are matched to the
+written characters (IoU, as it does); then (a) of the pairs of neighbouring written characters both found, the
+share that come out next to each other in one found line, in order, and (b) how many found lines each written
+line comes out in.
 
     python benchmarks/ocr_line_order.py [--split heldout --seed 10] [--wave 0.6] [--threads 1]
 """
@@ -20,7 +21,7 @@ import ocr_nonletters as pages  # noqa: E402
 from ocr_pages import match_boxes  # noqa: E402
 
 from hdl_native.cli_types import finite_float  # noqa: E402
-from hdl_native.ocr import read_page  # noqa: E402
+from hdl_native.ocr.language import load_language  # noqa: E402
 from hdl_native.ocr.model import load_letter_classifier  # noqa: E402
 from hdl_native.threads import set_num_threads  # noqa: E402
 
@@ -69,23 +70,18 @@ def main():
     args = parser.parse_args()
     set_num_threads(args.threads)
     classifier = load_letter_classifier(None, shifts=pages.DEFAULT_SHIFTS)
-    root = pages.find_data_root(args.data)
-    letter_images, letter_labels, digits = pages.page_sources(root, args.seed, args.split, None)
-    rng = np.random.default_rng([args.seed, 13])
     totals = np.zeros(4, np.int64)
+
+    def count(name, truths, result):
+        nonlocal totals
+        counts = np.array(line_order(truths, result))
+        totals += counts
+        print(f"  {name:<12} neighbours in order {counts[0]}/{counts[1]} = {counts[0] / counts[1]:.2%}, "
+              f"found lines per written line {counts[2] / counts[3]:.2f}")
+
     with tempfile.TemporaryDirectory() as folder:
-        for name, spec in pages.page_types(wave=args.wave):
-            content = pages.compose(letter_images, letter_labels, digits, rng, pages.WORDS_PER_PAGE)
-            jpeg, truths, used = pages.build_mixed_page(content, spec)
-            letters_used = int((content.kinds[:used] == "letter").sum())
-            letter_images, letter_labels = letter_images[letters_used:], letter_labels[letters_used:]
-            digits = digits[int((content.kinds[:used] == "digit").sum()):]
-            path = Path(folder) / f"{name}.jpg"
-            path.write_bytes(jpeg)
-            counts = np.array(line_order(truths, read_page(path, classifier, min_confidence=0.0)))
-            totals += counts
-            print(f"  {name:<12} neighbours in order {counts[0]}/{counts[1]} = {counts[0] / counts[1]:.2%}, "
-                  f"found lines per written line {counts[2] / counts[3]:.2f}")
+        pages.measure(classifier, pages.find_data_root(args.data), args.seed, Path(folder), args.split,
+                      language=load_language(pages.DEFAULT_LANGUAGE), wave=args.wave, on_page=count)
     print(f"  {'all':<12} neighbours in order {totals[0] / totals[1]:.2%}, "
           f"found lines per written line {totals[2] / totals[3]:.2f}")
 

@@ -177,7 +177,7 @@ def page_sources(root, seed, split="test", state_path=None):
 def measure(classifier, root, seed, folder, split="test", state_path=None, words="random", text_path=None,
             language=None, letter_gap=None, lead_in=0.0, shortest_word=WORD_SIZES[0], printed=None, scale=1.0,
             fade=0.0, gamma=1.0, shadow=None, light=None, noise=0.0, blur=0.0, quality=None, tilt=None,
-            wave=0.0, slant=0.0, pen=0):
+            wave=0.0, slant=0.0, pen=0, on_page=None):
     """[(page name, MixedScore)] of one page of each type, from the test splits or (split 'heldout') from the
     model's held-out training writers and unused MNIST training digits.
 
@@ -192,7 +192,8 @@ def measure(classifier, root, seed, folder, split="test", state_path=None, words
     shadow's depth on its page, light: how far the lighting falls across each page (page_types).  noise: grey
     levels (sd) of Gaussian noise added to each pixel's channels first, as a photo taken in poor light.  blur: the
     sd in pixels of a Gaussian blur (before the noise), as a photo out of focus.  quality: each page photo is saved
-    again last as a JPEG of this quality, as a chat program sends it.  tilt, wave, slant, pen: page_types'."""
+    again last as a JPEG of this quality, as a chat program sends it.  tilt, wave, slant, pen: page_types'.
+    on_page: optionally called with (page name, its truths, the OcrResult read_page gave) for each page read."""
     letter_images, letter_labels, digits = page_sources(root, seed, split, state_path)
     word_lengths = None
     if words == "english":
@@ -231,7 +232,10 @@ def measure(classifier, root, seed, folder, split="test", state_path=None, words
         next_digit += int((content.kinds[:used] == "digit").sum())
         path = folder / f"{name}.jpg"
         path.write_bytes(jpeg)
-        found = found_boxes(read_page(path, classifier, min_confidence=0.0, language=language))
+        result = read_page(path, classifier, min_confidence=0.0, language=language)
+        if on_page is not None:
+            on_page(name, truths, result)
+        found = found_boxes(result)
         scores.append((name, score_mixed_page(truths, found)))
         if printed is not None:
             printed.extend(printed_as_letters(truths, found, content.names))
