@@ -140,7 +140,7 @@ def read_photo(photo, classifier, min_confidence, language, clock, progress=Fals
     if abs(slant) > DESLANT_FROM_DEGREES:  # writing that leans: read its ink sheared upright
         ink, mask, uprighting = upright(ink, mask, slant)
     boxes_back = [mapping for mapping in (uprighting, straightening) if mapping is not None]
-    excess = pen_excess(mask, letter_height)  # > 0: a thick pen's strokes
+    excess = pen_excess(mask, letter_height, ink.ink)  # > 0: a thick pen's strokes
     thin_ink = thinned_ink(ink.ink, excess) if excess else None
     clock.lap("lighting")
     labels, segment_lines = find_segments(mask, ink.ink, excess)

@@ -5,9 +5,10 @@ learned letters written with pens and pen tablets, sees strokes wider than it kn
 comma become an i.  On held-out pages with every stroke widened by 4 px (letters 42 px tall, `--pen 4` of
 benchmarks/ocr_nonletters.py) 91.5% of the letters were found (98.8% written with the pens as they were) and 12%
 of the digits and marks were printed as letters (1%).  So on a page whose strokes are thick for its letters (stroke_width over the page's
-letter height at least THICK_STROKE; usual pages measure 0.12-0.13, a blurred or enlarged photo's soft edges can
-pass the mark too) two things change, both by the pen's excess: how much wider than a usual pen's (NORMAL_STROKE
-letter heights) its strokes are, on each side.
+letter height at least THICK_STROKE, where usual pages measure 0.12-0.13) and sharp (at half their darkness still
+SHARP_CORE as wide: the soft edges of a blurred, grainy or enlarged photo also widen the strokes of the mask, to
+0.15-0.23, but not their cores, 0.60-0.71 as wide; a thick pen's 0.73-0.84) two things change, both by the pen's
+excess: how much wider than a usual pen's (NORMAL_STROKE letter heights) its strokes are, on each side.
 
 - Letters that touch at a neck are cut apart (split_thick_joins): where two letters' widened strokes meet, the ink
   between them is narrower than the strokes on either side.  A wide mark eroded by the excess loses its necks and
@@ -27,6 +28,8 @@ from scipy import ndimage
 THICK_STROKE = 0.15  # strokes this many letter heights wide or wider are a thick pen's
 NORMAL_STROKE = 0.12  # a usual pen's strokes, in letter heights
 MIN_WIDTH = 0.8  # only marks at least this many letter heights wide may hold touching letters
+SHARP_CORE = 0.72  # a pen's strokes are this share as wide at half their darkness as in the mask, or more
+CORE_DARKNESS = 0.5  # ... half their darkness: of the 90th percentile of the mask's ink
 CORE_SHARE = 0.15  # a letter's core holds at least this share of what is left of its mark after the erosion
 
 
@@ -37,11 +40,16 @@ def stroke_width(mask):
     return 2.0 * np.count_nonzero(mask) / edge if edge else 0.0
 
 
-def pen_excess(mask, letter_height):
-    """Pixels by which the (H, W) bool ink mask's strokes are wider on each side than a usual pen's, for letters
-    `letter_height` px tall; 0.0 unless its strokes are at least THICK_STROKE letter heights wide."""
+def pen_excess(mask, letter_height, ink):
+    """Pixels by which the strokes of the (H, W) bool ink mask are wider on each side than a usual pen's, for
+    letters `letter_height` px tall; 0.0 unless its strokes are at least THICK_STROKE letter heights wide and their
+    cores (the pixels of the (H, W) float32 ink map darker than CORE_DARKNESS of its strokes') at least SHARP_CORE
+    as wide as that (a blurred photo's strokes are wide in the mask, their cores much narrower)."""
     stroke = stroke_width(mask)
     if letter_height <= 0 or stroke < THICK_STROKE * letter_height:
+        return 0.0
+    core = mask & (ink > CORE_DARKNESS * np.percentile(ink[mask], 90))
+    if stroke_width(core) < SHARP_CORE * stroke:
         return 0.0
     return float((stroke - NORMAL_STROKE * letter_height) / 2)
 
