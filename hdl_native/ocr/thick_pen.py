@@ -4,19 +4,19 @@ A thick pen widens every stroke.  Letters written close together touch and are o
 learned letters written with pens and pen tablets, sees strokes wider than it knows: a semicolon's thick dot and
 comma become an i.  On held-out pages with every stroke widened by 4 px (letters 42 px tall, `--pen 4` of
 benchmarks/ocr_nonletters.py) 91.5% of the letters were found (98.8% written with the pens as they were) and 12%
-of the digits and marks were printed as letters (1%).  So on a page whose strokes are thick for its letters (stroke_width over the page's
-letter height at least THICK_STROKE, where usual pages measure 0.12-0.13) and sharp (at half their darkness still
-SHARP_CORE as wide: the soft edges of a blurred, grainy or enlarged photo also widen the strokes of the mask, to
-0.15-0.23, but not their cores, 0.60-0.71 as wide; a thick pen's 0.73-0.84) two things change, both by the pen's
-excess: how much wider than a usual pen's (NORMAL_STROKE letter heights) its strokes are, on each side.
+of the digits and marks were printed as letters (1%).  So on a page whose strokes are thick for its letters
+(stroke_width over the page's letter height at least THICK_STROKE, where usual pages measure 0.12-0.13) and sharp
+(at half their darkness still SHARP_CORE as wide: the soft edges of a blurred, grainy or enlarged photo widen the
+strokes of the mask too, to 0.15-0.23, but their cores are 0.59-0.71 as wide; a thick pen's 0.73-0.88) two things
+change, both by the pen's excess: how much wider than a usual pen's (NORMAL_STROKE letter heights) its strokes
+are, on each side.
 
 - Letters that touch at a neck are cut apart (split_thick_joins): where two letters' widened strokes meet, the ink
   between them is narrower than the strokes on either side.  A wide mark eroded by NECK_DEPTH times the excess
-  loses its necks and keeps a core of each letter; its pixels go to the nearest core.  (Eroded by the excess alone,
-  held-out `--pen 4` pages found 0.5-1.4 points fewer letters; by twice the excess letters fell apart, 2-3 points
-  fewer found.)  Only cores holding CORE_SHARE of what is left
-  count, so a stroke's end or a thin joint that erodes away stays with its letter, and a mark that keeps one core
-  stays whole.
+  loses its necks and keeps a core of each letter; its pixels go to the nearest core.  Only cores holding
+  CORE_SHARE of what is left count, so a stroke's end or a thin joint that erodes away stays with its letter, and a
+  mark that keeps one core stays whole.  (Eroded by the excess alone, held-out `--pen 4` pages found 0.5-1.4
+  points fewer letters; by twice the excess letters fell apart, 2-3 points fewer found.)
 - Each glyph is read twice, from the ink as written and from the ink thinned by the excess (thinned_ink), and the
   two readings' probabilities are averaged (pipeline.classify_line): the thinned ink looks like the pens the
   reader learned from, while the ink as written keeps what the thinning cannot give back (an e whose eye the pen
