@@ -14,6 +14,9 @@ marks by name: "'->i 5" is five apostrophes printed as i).  Not a test: it measu
 for working on the reader without looking at the judge: its letters are the training images the model's own run
 held out by whole writers (rebuilt from the settings it records, as `hdl-native calibrate` does), its digits
 MNIST training digits outside the nonletters' training draw; use another --seed there, so the marks differ too.
+Those letters are mostly unipen's (its share of the mixture), thin pen-tablet strokes, where a quarter of the test
+pages' are thick NIST and Chars74K scans; --split heldout-mixed takes the held-out letters one source in turn, as
+the test pages take theirs, for work that depends on how thick the strokes are.
 
 --words english measures the reader's language model (--language, see hdl_native.ocr.language), which must help
 on English words without hurting the random letters of the default pages (--words random, the figures so far,
@@ -25,7 +28,7 @@ digits and marks between the words are drawn as on the random pages.  Make choic
 test split only to report them.
 
 Usage: HDL_DATA=/work/shared/data python benchmarks/ocr_nonletters.py --model STATE [--seed 0] [--json]
-  [--split test|heldout] [--shifts 1|5|9] [--words random|english] [--text FILE] [--language english|none]
+  [--split test|heldout|heldout-mixed] [--shifts 1|5|9] [--words random|english] [--text FILE] [--language english|none]
   (about 5 s a page on one core; without --model: the packaged model; --shifts as `hdl-native ocr --shifts`,
   default the same; --language as hdl_native.ocr.language.LANGUAGE_NAMES, default its DEFAULT_LANGUAGE)
   [--letter-gap=LO,HI]   (px between the letters of a word, default the pages' 3,9: how the reading fares when
@@ -99,19 +102,25 @@ def page_types(letter_gap=None, lead_in=0.0, shadow=None, light=None, tilt=None,
 
 def letters_in_turn(root, seed):
     """(uint8 (n, 28, 28), labels (n,)): the four test splits, each shuffled by `seed`, taken one letter in turn."""
-    rng = np.random.default_rng(seed)
     sets = [load_dataset(name, "test", root) for name in LETTER_SETS]
-    orders = [rng.permutation(len(s)) for s in sets]
-    turns = [(position, k) for k, order in enumerate(orders) for position in range(len(order))]
-    turns.sort()
-    images = np.stack([sets[k].images[orders[k][position]] for position, k in turns])
-    labels = np.array([sets[k].labels[orders[k][position]] for position, k in turns])
+    return taken_in_turn([(s.images, s.labels) for s in sets], np.random.default_rng(seed))
+
+
+def taken_in_turn(groups, rng):
+    """(images, labels) of the [(images, labels)] groups, each shuffled by `rng` in turn, then taken one image of
+    each group in turn (a group that runs out drops out)."""
+    orders = [rng.permutation(len(labels)) for _, labels in groups]
+    turns = sorted((position, k) for k, order in enumerate(orders) for position in range(len(order)))
+    images = np.stack([groups[k][0][orders[k][position]] for position, k in turns])
+    labels = np.array([groups[k][1][orders[k][position]] for position, k in turns])
     return images, labels
 
 
-def heldout_letters(state_path, root, seed):
+def heldout_letters(state_path, root, seed, in_turn=False):
     """(uint8 (n, 28, 28), labels (n,) in 0..25): the letters among the training images the state's run held
-    out (not the class 'other'), shuffled by `seed`.  Raises SystemExit when the state records no --holdout."""
+    out (not the class 'other'), shuffled by `seed`; with in_turn, each source of the mixture shuffled and the
+    sources taken one letter in turn, as letters_in_turn takes the test splits' (the held-out letters are otherwise
+    mostly unipen's, in its share of the mixture).  Raises SystemExit when the state records no --holdout."""
     from hdl_native.checkpoint import PRETRAINED_LETTERS, load_checkpoint
     from hdl_native.commands.cmd_calibrate import run_config_of
     from hdl_native.training.start import training_data
@@ -124,8 +133,25 @@ def heldout_letters(state_path, root, seed):
     _, (images, labels) = training_data(run_config_of(settings), train_set, test_set)
     classes = list(train_set.classes)
     letters = labels != classes.index(NOT_A_LETTER) if NOT_A_LETTER in classes else np.ones(len(labels), bool)
-    order = np.random.default_rng(seed).permutation(int(letters.sum()))
-    return images[letters][order], labels[letters][order]
+    images, labels = images[letters], labels[letters]
+    if in_turn and train_set.sources is not None:
+        sources = sources_of(images, train_set)
+        return taken_in_turn([(images[sources == k], labels[sources == k]) for k in np.unique(sources)],
+                             np.random.default_rng(seed))
+    order = np.random.default_rng(seed).permutation(len(labels))
+    return images[order], labels[order]
+
+
+def sources_of(images, mixture):
+    """int (n,): the mixture source each of `images` (uint8 (n, 28, 28), images of the mixture) came from, found by
+    a hash of its pixels."""
+    weights = np.random.default_rng(0).integers(1, 2 ** 62, 28 * 28, dtype=np.uint64)
+
+    def hashes(batch):
+        return (batch.reshape(len(batch), -1).astype(np.uint64) * weights).sum(axis=1)
+
+    source_of = dict(zip(hashes(mixture.images).tolist(), mixture.sources.tolist()))
+    return np.array([source_of[h] for h in hashes(images).tolist()])
 
 
 def unused_training_digits(root):
@@ -167,10 +193,11 @@ def spelled_words(words, letter_images, letter_labels):
 
 def page_sources(root, seed, split="test", state_path=None):
     """(letter images uint8 (n, 28, 28), their labels (n,), digits uint8 (m, 28, 28)) the pages are filled from:
-    the four test splits' letters taken in turn and MNIST test digits, or (split 'heldout') the letters the model's
-    run held out and MNIST training digits outside the nonletters' draw."""
-    if split == "heldout":
-        return (*heldout_letters(state_path, root, seed), unused_training_digits(root))
+    the four test splits' letters taken in turn and MNIST test digits, or (split 'heldout', 'heldout-mixed': see
+    heldout_letters) the letters the model's run held out and MNIST training digits outside the nonletters' draw."""
+    if split in ("heldout", "heldout-mixed"):
+        return (*heldout_letters(state_path, root, seed, in_turn=split == "heldout-mixed"),
+                unused_training_digits(root))
     return (*letters_in_turn(root, seed), framed_digits("test", root)[0])
 
 
@@ -315,9 +342,10 @@ def main():
     parser.add_argument("--model", default=None, help="letters state file (default: the packaged model)")
     parser.add_argument("--data", default=None, help="data root (default: $HDL_DATA, else the cache)")
     parser.add_argument("--seed", type=int, default=0, help="order of the letters and the page contents")
-    parser.add_argument("--split", choices=("test", "heldout"), default="test",
+    parser.add_argument("--split", choices=("test", "heldout", "heldout-mixed"), default="test",
                         help="letters and digits from the test splits (the figures), or from the model's held-out "
-                             "training writers and unused MNIST training digits (for working on the reader)")
+                             "training writers and unused MNIST training digits (for working on the reader); "
+                             "heldout-mixed: those letters one source in turn, as the test pages take theirs")
     parser.add_argument("--shifts", type=int, choices=sorted(SHIFT_OFFSETS), default=DEFAULT_SHIFTS,
                         help=f"shifted copies of each crop the reader averages (default {DEFAULT_SHIFTS})")
     parser.add_argument("--words", choices=("random", "english"), default="random",
