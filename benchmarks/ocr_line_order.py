@@ -63,7 +63,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=None, help="data root (default: $HDL_DATA, else the cache)")
     parser.add_argument("--seed", type=int, default=0, help="order of the letters and the page contents")
-    parser.add_argument("--split", choices=("test", "heldout"), default="test")
+    parser.add_argument("--split", choices=pages.SPLITS, default="test")
     parser.add_argument("--wave", metavar="HEIGHTS", type=finite_float(0, 2), default=0.0,
                         help="let each line's baseline wander up and down by HEIGHTS letter heights")
     parser.add_argument("--threads", type=int, default=1, help="kernel threads (default 1)")

@@ -66,6 +66,7 @@ from hdl_native.shifts import DEFAULT_SHIFTS, SHIFT_OFFSETS  # noqa: E402
 from hdl_native.threads import set_num_threads  # noqa: E402
 
 LETTER_SETS = ("letters", "unipen", "nistvowels", "chars74k")
+SPLITS = ("test", "heldout", "heldout-mixed")  # the pages' letters: see page_sources
 WORDS_PER_PAGE = 120  # more than a page holds: build_page stops when it is full
 WORD_SIZES = (2, 7)  # letters in a word, as compose draws them at random; other English words are skipped
 DEFAULT_TEXT = Path("text") / "hello-dl-posts.txt"  # under the data root
@@ -342,7 +343,7 @@ def main():
     parser.add_argument("--model", default=None, help="letters state file (default: the packaged model)")
     parser.add_argument("--data", default=None, help="data root (default: $HDL_DATA, else the cache)")
     parser.add_argument("--seed", type=int, default=0, help="order of the letters and the page contents")
-    parser.add_argument("--split", choices=("test", "heldout", "heldout-mixed"), default="test",
+    parser.add_argument("--split", choices=SPLITS, default="test",
                         help="letters and digits from the test splits (the figures), or from the model's held-out "
                              "training writers and unused MNIST training digits (for working on the reader); "
                              "heldout-mixed: those letters one source in turn, as the test pages take theirs")

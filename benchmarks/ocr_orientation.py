@@ -12,7 +12,7 @@ Not a test: it measures.
 --split heldout builds the pages from the reader's held-out training writers (benchmarks/ocr_nonletters.py): make
 choices there; --split test only reports.
 
-Usage: HDL_DATA=/work/shared/data python benchmarks/ocr_orientation.py [--split heldout|test] [--seed 5]
+Usage: HDL_DATA=/work/shared/data python benchmarks/ocr_orientation.py [--split heldout|heldout-mixed|test] [--seed 5]
   [--model STATE] [--threads 1] [--json]      (4 readings of 2 to 4 s per page and turn on one core: 6 minutes)
 """
 import argparse
@@ -28,8 +28,8 @@ from PIL import Image
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from ocr_nonletters import (WORDS_PER_PAGE, build_mixed_page, compose, find_data_root, page_sources,  # noqa: E402
-                            page_types)
+from ocr_nonletters import (SPLITS, WORDS_PER_PAGE, build_mixed_page, compose, find_data_root,  # noqa: E402
+                            page_sources, page_types)
 
 from hdl_native.data.datasets import NOT_A_LETTER  # noqa: E402
 from hdl_native.ocr.image_io import TURNS, load_photo  # noqa: E402
@@ -95,7 +95,7 @@ def main():
     parser.add_argument("--model", default=None, help="letters state file (default: the packaged model)")
     parser.add_argument("--data", default=None, help="data root (default: $HDL_DATA, else the cache)")
     parser.add_argument("--seed", type=int, default=5, help="order of the letters and the page contents")
-    parser.add_argument("--split", choices=("test", "heldout"), default="heldout")
+    parser.add_argument("--split", choices=SPLITS, default="heldout")
     parser.add_argument("--threads", type=int, default=1, help="kernel threads (default 1)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     args = parser.parse_args()
