@@ -167,19 +167,27 @@ def benchmark_script():
     return script
 
 
-def test_english_pages_leave_out_words_of_one_letter_unless_asked(tmp_path):
+def benchmark_module():
+    """benchmarks/ocr_nonletters.py loaded as a module, without its checkout left first on sys.path."""
     import importlib.util
-    import subprocess
     import sys
 
-    script = benchmark_script()
-    spec = importlib.util.spec_from_file_location("ocr_nonletters_under_test", script)
+    spec = importlib.util.spec_from_file_location("ocr_nonletters_under_test", benchmark_script())
     module = importlib.util.module_from_spec(spec)
     saved_path = list(sys.path)
     try:
         spec.loader.exec_module(module)
     finally:
         sys.path[:] = saved_path  # the script puts its checkout first, which must not shadow an installed wheel
+    return module
+
+
+def test_english_pages_leave_out_words_of_one_letter_unless_asked(tmp_path):
+    import subprocess
+    import sys
+
+    script = benchmark_script()
+    module = benchmark_module()
     text = tmp_path / "text.txt"
     text.write_text("I saw a cat, and a dog; I ran. Extraordinarily so.")
     default = module.english_words(text, 0, 40)
@@ -188,3 +196,19 @@ def test_english_pages_leave_out_words_of_one_letter_unless_asked(tmp_path):
     assert set(with_one) == set(default) | {"i", "a"}
     refused = subprocess.run([sys.executable, str(script), "--one-letter-words"], capture_output=True, text=True)
     assert refused.returncode == 2 and "--one-letter-words needs --words english" in refused.stderr
+
+
+def test_mixed_heldout_pages_take_each_source_in_turn_and_find_where_each_image_came_from():
+    from types import SimpleNamespace
+
+    module = benchmark_module()
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (9, 28, 28), dtype=np.uint8)
+    sources = np.array([0, 0, 0, 0, 0, 1, 1, 2, 0])  # a big source, a small one and a smaller one
+    mixture = SimpleNamespace(images=images, sources=sources)
+    held = images[[8, 6, 7, 0]]
+    assert module.sources_of(held, mixture).tolist() == [0, 1, 2, 0]
+    groups = [(images[sources == k], np.full(int((sources == k).sum()), k)) for k in range(3)]
+    taken, labels = module.taken_in_turn(groups, np.random.default_rng(1))
+    assert labels.tolist() == [0, 1, 2, 0, 1, 0, 0, 0, 0]  # one of each in turn; a source that runs out drops out
+    assert sorted(map(bytes, taken)) == sorted(map(bytes, images))  # every image once
