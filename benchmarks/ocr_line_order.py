@@ -81,7 +81,8 @@ def main():
 
     with tempfile.TemporaryDirectory() as folder:
         pages.measure(classifier, pages.find_data_root(args.data), args.seed, Path(folder), args.split,
-                      language=load_language(pages.DEFAULT_LANGUAGE), wave=args.wave, on_page=count)
+                      language=load_language(pages.DEFAULT_LANGUAGE), conditions=pages.Conditions(wave=args.wave),
+                      on_page=count)
     print(f"  {'all':<12} neighbours in order {totals[0] / totals[1]:.2%}, "
           f"found lines per written line {totals[2] / totals[3]:.2f}")
 

@@ -73,30 +73,60 @@ DEFAULT_TEXT = Path("text") / "hello-dl-posts.txt"  # under the data root
 RESAVE_QUALITY = 90  # JPEG quality of a page photo saved again after --scale, --fade, --gamma, --blur or --noise
 
 
-def page_types(letter_gap=None, lead_in=0.0, shadow=None, light=None, tilt=None, wave=0.0, slant=0.0, pen=0):
-    """[(name, PageSpec)]: the plain page and the photographed ones of test_ocr_pages; letter_gap (lo, hi) px
-    between the letters of a word instead of the pages' own (negative: their ink columns overlap, and they touch);
-    lead_in: the share of words whose first letter gets a lead-in stroke (ocr_pages.draw_lead_in); shadow: how
-    much light the hard shadow takes away on its page, instead of the page's own (None); light: the lighting falls
-    across each page from 1 to this, instead of the pages' own 0.55 (None); tilt: every page turned by this many
-    degrees (counter-clockwise) instead of the pages' own 1.5 (None), as a phone held askew; wave: each line's
-    baseline wanders up and down by this many letter heights (PageSpec.baseline_wave); slant: every letter leans by
-    this many degrees (PageSpec.slant); pen: every stroke widened by this many px (PageSpec.pen_widening)."""
-    base = PAGE_SPECS[0] if letter_gap is None else dataclasses.replace(PAGE_SPECS[0], letter_gap=tuple(letter_gap))
-    base = dataclasses.replace(base, lead_in=lead_in)
-    if tilt is not None:
-        base = dataclasses.replace(base, rotation_degrees=tilt)
-    if wave:
-        base = dataclasses.replace(base, baseline_wave=wave)
-    if slant:
-        base = dataclasses.replace(base, slant=slant)
-    if pen:
-        base = dataclasses.replace(base, pen_widening=pen)
-    if light is not None:
-        base = dataclasses.replace(base, darkest_light=light)
+@dataclasses.dataclass(frozen=True)
+class Conditions:
+    """How the pages are written and photographed, where not as the page types have it (each default: as they are).
+
+    Written: letter_gap (lo, hi) px between the letters of a word instead of the pages' own (negative: their ink
+    columns overlap, and they touch); lead_in: the share of words whose first letter gets a lead-in stroke
+    (ocr_pages.draw_lead_in); wave: each line's baseline wanders up and down by this many letter heights
+    (PageSpec.baseline_wave); slant: every letter leans by this many degrees (PageSpec.slant); pen: every stroke
+    widened by this many px (PageSpec.pen_widening).  Lit: shadow: how much light the hard shadow takes away on its
+    page; light: the lighting falls across each page from 1 to this instead of the pages' own 0.55.  Photographed:
+    tilt: every page turned by this many degrees (counter-clockwise) instead of the pages' own 1.5, as a phone held
+    askew; then, on each page photo in this order: fade: each pixel moved that share of the way to white, as faint
+    pencil or an over-exposed photo; gamma: each pixel (0 to 1) raised to this power, > 1 darkening the photo as if
+    under-exposed; blur: the sd in pixels of a Gaussian blur, as a photo out of focus; noise: grey levels (sd) of
+    Gaussian noise added to each pixel's channels, as a photo taken in poor light; scale: the photo resized by it (and
+    its truths' boxes with it), as a photo taken from farther away or at a lower resolution; quality: saved again
+    last as a JPEG of this quality, as a chat program sends it."""
+
+    letter_gap: tuple = None
+    lead_in: float = 0.0
+    wave: float = 0.0
+    slant: float = 0.0
+    pen: int = 0
+    shadow: float = None
+    light: float = None
+    tilt: float = None
+    fade: float = 0.0
+    gamma: float = 1.0
+    blur: float = 0.0
+    noise: float = 0.0
+    scale: float = 1.0
+    quality: int = None
+
+
+def page_types(conditions=Conditions()):
+    """[(name, PageSpec)]: the plain page and the photographed ones of test_ocr_pages, written, lit and turned as
+    `conditions` say (its photo effects are measure's)."""
+    changes = {"lead_in": conditions.lead_in}
+    if conditions.letter_gap is not None:
+        changes["letter_gap"] = tuple(conditions.letter_gap)
+    if conditions.tilt is not None:
+        changes["rotation_degrees"] = conditions.tilt
+    if conditions.wave:
+        changes["baseline_wave"] = conditions.wave
+    if conditions.slant:
+        changes["slant"] = conditions.slant
+    if conditions.pen:
+        changes["pen_widening"] = conditions.pen
+    if conditions.light is not None:
+        changes["darkest_light"] = conditions.light
+    base = dataclasses.replace(PAGE_SPECS[0], **changes)
     types = [("plain", base)] + [(name, dataclasses.replace(base, **changes)) for name, changes, *_ in PHOTO_CONDITIONS]
-    if shadow is not None:
-        types = [(name, dataclasses.replace(spec, hard_shadow=shadow) if spec.hard_shadow else spec)
+    if conditions.shadow is not None:
+        types = [(name, dataclasses.replace(spec, hard_shadow=conditions.shadow) if spec.hard_shadow else spec)
                  for name, spec in types]
     return types
 
@@ -203,25 +233,17 @@ def page_sources(root, seed, split="test", state_path=None):
 
 
 def measure(classifier, root, seed, folder, split="test", state_path=None, words="random", text_path=None,
-            language=None, letter_gap=None, lead_in=0.0, shortest_word=WORD_SIZES[0], printed=None, scale=1.0,
-            fade=0.0, gamma=1.0, shadow=None, light=None, noise=0.0, blur=0.0, quality=None, tilt=None,
-            wave=0.0, slant=0.0, pen=0, on_page=None):
-    """[(page name, MixedScore)] of one page of each type, from the test splits or (split 'heldout') from the
-    model's held-out training writers and unused MNIST training digits.
+            language=None, shortest_word=WORD_SIZES[0], printed=None, conditions=Conditions(), on_page=None):
+    """[(page name, MixedScore)] of one page of each type, from the test splits or (split 'heldout',
+    'heldout-mixed') from the model's held-out training writers and unused MNIST training digits.
 
     words 'random': words of random letters, the letters taken in order; 'english': the words of the text at
     text_path (default: the data root's text/hello-dl-posts.txt) in a seeded order, spelled with those letters
     taken in order per class, those of shortest_word letters or more.  language: the model read_page re-weights the
     letters with (None: none).  printed: a list to which each digit or mark printed as a letter is appended, as
-    (what it is: 'digit' or the mark, the letter printed).  scale: each page photo is resized by it (and its truths'
-    boxes with it) before it is read, as a photo taken from farther away or at a lower resolution.  fade: each pixel
-    is moved that share of the way to white first (faded), as faint pencil or an over-exposed photo.  gamma: each
-    pixel (0 to 1) is raised to this power first, > 1 darkening the photo as if under-exposed.  shadow: the hard
-    shadow's depth on its page, light: how far the lighting falls across each page (page_types).  noise: grey
-    levels (sd) of Gaussian noise added to each pixel's channels first, as a photo taken in poor light.  blur: the
-    sd in pixels of a Gaussian blur (before the noise), as a photo out of focus.  quality: each page photo is saved
-    again last as a JPEG of this quality, as a chat program sends it.  tilt, wave, slant, pen: page_types'.
-    on_page: optionally called with (page name, its truths, the OcrResult read_page gave) for each page read."""
+    (what it is: 'digit' or the mark, the letter printed).  conditions: how the pages are written and photographed
+    (Conditions).  on_page: optionally called with (page name, its truths, the OcrResult read_page gave) for each
+    page read."""
     letter_images, letter_labels, digits = page_sources(root, seed, split, state_path)
     word_lengths = None
     if words == "english":
@@ -230,7 +252,7 @@ def measure(classifier, root, seed, folder, split="test", state_path=None, words
         letter_images, letter_labels, word_lengths = spelled_words(chosen, letter_images, letter_labels)
     rng = np.random.default_rng([seed, 13])
     scores, next_letter, next_digit, next_word = [], 0, 0, 0
-    for name, spec in page_types(letter_gap, lead_in, shadow, light, tilt, wave, slant, pen):
+    for name, spec in page_types(conditions):
         if word_lengths is None:
             content = compose(letter_images[next_letter:], letter_labels[next_letter:], digits[next_digit:], rng,
                               WORDS_PER_PAGE)
@@ -238,18 +260,7 @@ def measure(classifier, root, seed, folder, split="test", state_path=None, words
             content = compose(letter_images[next_letter:], letter_labels[next_letter:], digits[next_digit:], rng,
                               WORDS_PER_PAGE, word_lengths[next_word:next_word + WORDS_PER_PAGE])
         jpeg, truths, used = build_mixed_page(content, spec)
-        if fade:
-            jpeg = faded(jpeg, fade)
-        if gamma != 1.0:
-            jpeg = darkened(jpeg, gamma)
-        if blur:
-            jpeg = blurred(jpeg, blur)
-        if noise:
-            jpeg = grainy(jpeg, noise, np.random.default_rng([seed, 29, len(scores)]))
-        if scale != 1.0:
-            jpeg, truths = rescaled(jpeg, truths, scale)
-        if quality is not None:
-            jpeg = resaved(Image.open(io.BytesIO(jpeg)), quality)
+        jpeg, truths = photographed(jpeg, truths, conditions, np.random.default_rng([seed, 29, len(scores)]))
         letters_used = int((content.kinds[:used] == "letter").sum())
         if word_lengths is not None:  # build_page places whole words, so the letters used end a word
             next_word_was = next_word
@@ -268,6 +279,24 @@ def measure(classifier, root, seed, folder, split="test", state_path=None, words
         if printed is not None:
             printed.extend(printed_as_letters(truths, found, content.names))
     return scores
+
+
+def photographed(jpeg, truths, conditions, rng):
+    """(JPEG bytes, truths) of a page photo after the conditions' photo effects, in Conditions' order (rng: the
+    noise's)."""
+    if conditions.fade:
+        jpeg = faded(jpeg, conditions.fade)
+    if conditions.gamma != 1.0:
+        jpeg = darkened(jpeg, conditions.gamma)
+    if conditions.blur:
+        jpeg = blurred(jpeg, conditions.blur)
+    if conditions.noise:
+        jpeg = grainy(jpeg, conditions.noise, rng)
+    if conditions.scale != 1.0:
+        jpeg, truths = rescaled(jpeg, truths, conditions.scale)
+    if conditions.quality is not None:
+        jpeg = resaved(Image.open(io.BytesIO(jpeg)), conditions.quality)
+    return jpeg, truths
 
 
 def rescaled(jpeg, truths, scale):
@@ -410,12 +439,10 @@ def main():
     root = find_data_root(args.data)
     text = (Path(args.text) if args.text else root / DEFAULT_TEXT) if args.words == "english" else None
     printed = []
+    conditions = Conditions(**{field.name: getattr(args, field.name) for field in dataclasses.fields(Conditions)})
     with tempfile.TemporaryDirectory() as folder:
         scores = measure(classifier, root, args.seed, Path(folder), args.split, args.model, args.words, text,
-                         language, args.letter_gap, args.lead_in, 1 if args.one_letter_words else WORD_SIZES[0],
-                         printed, args.scale, args.fade, args.gamma, args.shadow,
-                         args.light, args.noise, args.blur, args.quality, args.tilt, args.wave, args.slant,
-                         args.pen)
+                         language, 1 if args.one_letter_words else WORD_SIZES[0], printed, conditions)
     total = sum((score for _, score in scores), MixedScore())
     print(f"model {classifier.source} ({len(classifier.classes)} classes), {args.split} pages, seed {args.seed}, "
           f"{args.shifts} shifts, {args.words} words{f' of {text}' if text else ''}, language {args.language}"
@@ -446,11 +473,8 @@ def main():
     if args.json:
         print(json.dumps({"model": classifier.source, "seed": args.seed, "split": args.split, "shifts": args.shifts,
                           "words": args.words, "text": None if text is None else str(text),
-                          "language": args.language, "letter_gap": args.letter_gap, "lead_in": args.lead_in,
-                          "one_letter_words": args.one_letter_words, "scale": args.scale, "fade": args.fade,
-                          "gamma": args.gamma, "shadow": args.shadow, "light": args.light,
-                          "noise": args.noise, "blur": args.blur, "quality": args.quality, "tilt": args.tilt,
-                          "wave": args.wave, "slant": args.slant, "pen": args.pen,
+                          "language": args.language, "one_letter_words": args.one_letter_words,
+                          **dataclasses.asdict(conditions),
                           "total": total.percentages(), "printed_as_letters": dict(by_kind),
                           "pages": {name: {**dataclasses.asdict(score), **score.percentages()}
                                     for name, score in scores + [("all", total)]}}))
