@@ -1,4 +1,4 @@
-"""Shared fixtures: where the real data is, and skipping cleanly when it is not."""
+"""Shared fixtures: where the real data is and what reads letters, skipping cleanly when either is missing."""
 import os
 from pathlib import Path
 
@@ -29,6 +29,17 @@ def require_dataset(root, folder):
     if not (root / folder).is_dir():
         pytest.skip(f"dataset folder {root / folder} not found")
     return root / folder
+
+
+def letters_classifier(model=None):
+    """The OCR's letter classifier from the state file `model` (None: the packaged one); skips the test when there
+    is none to read with."""
+    from hdl_native.ocr.model import load_letter_classifier
+
+    try:
+        return load_letter_classifier(model)
+    except Exception as error:  # no model to read with: reading cannot be measured
+        pytest.skip(f"no letters model to read with: {error}")
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 found on it turned back onto the photo."""
 import numpy as np
 import pytest
+from conftest import letters_classifier
 from PIL import Image, ImageDraw
 
 from hdl_native.ocr.deskew import page_skew, straightened
@@ -74,12 +75,7 @@ def test_wandering_baselines_on_a_straight_page_are_not_turned(seed):
 
 def test_a_photo_read_straightened_says_by_how_much(tmp_path):
     from hdl_native.ocr import read_page
-    from hdl_native.ocr.model import load_letter_classifier
-
-    try:
-        classifier = load_letter_classifier(None)
-    except Exception as error:  # no packaged model: nothing to read with
-        pytest.skip(f"no letters model to read with: {error}")
+    classifier = letters_classifier()
     blocks = text_rows(12.0)
     path = tmp_path / "askew.png"
     Image.fromarray(np.where(blocks, 30, 225).astype(np.uint8)).save(path)

@@ -2,6 +2,7 @@
 back onto the photo around their ink."""
 import numpy as np
 import pytest
+from conftest import letters_classifier
 from PIL import Image, ImageDraw
 
 from hdl_native.ocr.deslant import page_slant, upright
@@ -64,12 +65,7 @@ def test_the_sheared_ink_stands_upright_and_its_boxes_shear_back_around_the_lett
 
 def test_a_photo_read_upright_says_by_how_much(tmp_path):
     from hdl_native.ocr import read_page
-    from hdl_native.ocr.model import load_letter_classifier
-
-    try:
-        classifier = load_letter_classifier(None)
-    except Exception as error:  # no packaged model yet
-        pytest.skip(f"no letters model to read with: {error}")
+    classifier = letters_classifier()
     mask, boxes = leaning_letters(25.0, rows=2, columns=8)
     path = tmp_path / "leaning.png"
     Image.fromarray(np.where(mask, 30, 235).astype(np.uint8)).save(path)

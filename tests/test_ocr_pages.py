@@ -11,6 +11,7 @@ import os
 
 import numpy as np
 import pytest
+from conftest import letters_classifier
 from ocr_pages import PageSpec, build_page, score_page
 
 from hdl_native.data import load_dataset
@@ -18,7 +19,6 @@ from hdl_native.ocr import read_page
 from hdl_native.ocr.boxes import find_glyphs
 from hdl_native.ocr.image_io import load_photo
 from hdl_native.ocr.lighting import ink_map, ink_mask
-from hdl_native.ocr.model import load_letter_classifier
 from hdl_native.ocr.recognize import LetterClassifier
 
 PAGE_SPECS = [
@@ -41,14 +41,6 @@ def make_pages(data_root, tmp_path, **changes):
         pages.append((path, truths))
     assert start == len(letters.labels)  # every test letter is on a page
     return pages, letters
-
-
-def letters_classifier():
-    model = os.environ.get("HDL_OCR_MODEL")
-    try:
-        return load_letter_classifier(model)
-    except Exception as error:  # no packaged model yet: reading cannot be measured
-        pytest.skip(f"no letters model to read with: {error}")
 
 
 def test_at_least_98_percent_of_characters_are_found(data_root, tmp_path):
@@ -78,7 +70,7 @@ def read_pages(pages, classifier):
 
 
 def test_at_least_90_percent_are_read_correctly(data_root, tmp_path):
-    classifier = letters_classifier()
+    classifier = letters_classifier(os.environ.get("HDL_OCR_MODEL"))
     pages, letters = make_pages(data_root, tmp_path)
     found, correct, total = read_pages(pages, classifier)
     clean = clean_accuracy(classifier, letters)
@@ -127,7 +119,7 @@ PAGE_CONDITIONS = PHOTO_CONDITIONS + HANDS_AND_PHONES
 
 @pytest.mark.parametrize("name, changes, min_found, min_read", PAGE_CONDITIONS, ids=[c[0] for c in PAGE_CONDITIONS])
 def test_pages_as_people_write_and_photograph_them(data_root, tmp_path, name, changes, min_found, min_read):
-    classifier = letters_classifier()
+    classifier = letters_classifier(os.environ.get("HDL_OCR_MODEL"))
     pages, _ = make_pages(data_root, tmp_path, **changes)
     found, correct, total = read_pages(pages, classifier)
     print(f"\n{name}: found {found}/{total} = {found / total:.2%}, read {correct}/{total} = {correct / total:.2%}")

@@ -9,6 +9,7 @@ import os
 
 import numpy as np
 import pytest
+from conftest import letters_classifier
 from PIL import Image
 
 from hdl_native.models import LettersCNN
@@ -17,7 +18,6 @@ from hdl_native.ocr.boxes import find_glyphs
 from hdl_native.ocr.image_io import load_photo
 from hdl_native.ocr.language import DEFAULT_LANGUAGE, load_language
 from hdl_native.ocr.lighting import ink_map, ink_mask
-from hdl_native.ocr.model import load_letter_classifier
 from hdl_native.ocr.recognize import LetterClassifier
 
 # where each letter's ink is centred in the 1600x1200 photo (read off the picture by eye)
@@ -48,10 +48,7 @@ def test_all_eleven_letters_are_boxed_in_one_line(data_root):
                    "reads 8/11 of this writer's letters ('c?lcdefghik'): the a cut in two (a c and an unsure q), "
                    "the b (with its lead-in stroke) read as l, and the undotted j answered 'other'")
 def test_all_eleven_letters_are_read(data_root):
-    try:
-        classifier = load_letter_classifier(os.environ.get("HDL_OCR_MODEL"))
-    except Exception as error:
-        pytest.skip(f"no letters model to read with: {error}")
+    classifier = letters_classifier(os.environ.get("HDL_OCR_MODEL"))
     result = read_page(photo_path(data_root), classifier, language=load_language(DEFAULT_LANGUAGE))  # as `ocr` reads
     readings = [f"{r.letter}:{r.confidence:.2f}" for line in result.lines for r in line]
     print("\n" + " ".join(readings))
