@@ -20,7 +20,6 @@ from scipy import ndimage
 from . import lines as text_lines
 from . import tracks
 from .bridges import split_faint_bridges
-from .thick_pen import split_thick_joins
 
 SPECK_FRACTION = 0.01  # marks below 1% of a typical letter's ink are dirt
 LETTER_AREA_FRACTION = 0.15  # what counts as letter-sized when finding lines
@@ -97,14 +96,12 @@ def find_glyphs(mask):
     return labels, [[glyph for segment in line for glyph in segment.options[0]] for line in segment_lines]
 
 
-def find_segments(mask, ink=None, pen_excess=0.0):
+def find_segments(mask, ink=None):
     """Like find_glyphs, but every mark comes as a Segment with its other plausible cuts (for the classifier).
 
     mask: (H, W) bool -> (labels (H, W) int32, [[Segment, ...] per line]).  ink: optionally the (H, W) ink map;
     then marks joined by a faint bridge (letters run together in a blurred photo) are cut apart first
-    (bridges.split_faint_bridges).  pen_excess: on a thick pen's page, px its strokes are wider on each side than
-    a usual pen's (thick_pen.pen_excess); then letters touching at a neck are cut apart too
-    (thick_pen.split_thick_joins).
+    (bridges.split_faint_bridges).
     """
     labels, count = ndimage.label(mask, structure=np.ones((3, 3), bool))
     if count == 0:
@@ -115,9 +112,6 @@ def find_segments(mask, ink=None, pen_excess=0.0):
         labels, split_count = split_faint_bridges(labels, count, ink, letter_height)
         if split_count != count:
             count, marks = split_count, measure_marks(labels, split_count)
-    labels, split_count = split_thick_joins(labels, count, pen_excess, letter_height)
-    if split_count != count:
-        count, marks = split_count, measure_marks(labels, split_count)
     letter_area = weighted_median(marks["area"], marks["area"])
     kept = np.flatnonzero((marks["area"] >= max(2.0, SPECK_FRACTION * letter_area))
                           & ~not_writing(marks, labels.shape, letter_height))
@@ -184,17 +178,6 @@ def straight_lines(marks, letter_height):
     along, across = middle + half_gap, np.maximum(middle - half_gap, 0.0)
     return ((np.sqrt(12 * along) >= STRAIGHT_LINE_LENGTH * letter_height)
             & (np.sqrt(across) <= STRAIGHT_LINE_SPREAD * letter_height))
-
-
-def page_letter_height(mask):
-    """The typical height (px) of the (H, W) bool mask's marks: the median height of the mark a random ink pixel is
-    in (0.0 for an empty mask)."""
-    labels, count = ndimage.label(mask, structure=np.ones((3, 3), bool))
-    if count == 0:
-        return 0.0
-    heights = np.array([s[0].stop - s[0].start for s in ndimage.find_objects(labels)], np.float64)
-    areas = np.bincount(labels.ravel(), minlength=count + 1)[1:].astype(np.float64)
-    return weighted_median(heights, areas)
 
 
 def weighted_median(values, weights):

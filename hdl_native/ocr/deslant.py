@@ -12,8 +12,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 from PIL import Image
+from scipy import ndimage
 
-from .boxes import page_letter_height
+from .boxes import weighted_median
 from .lines import coarse_to_fine, sample_pixels, sharpness
 
 MAX_SLANT_DEGREES = 45.0
@@ -25,6 +26,16 @@ MIN_SHARPENING = 1.01  # the columns at a slant beyond DESLANT_FROM_DEGREES must
 # (upright writing: 1.000-1.003x at its sharpest shear, within 6 degrees; writing leaning 10-15 degrees: 1.02-1.07x)
 
 
+def letter_height_of(mask):
+    """The typical height (px) of the mask's marks: the median height of the mark a random ink pixel is in."""
+    labels, count = ndimage.label(mask, structure=np.ones((3, 3), bool))
+    if count == 0:
+        return 0.0
+    heights = np.array([s[0].stop - s[0].start for s in ndimage.find_objects(labels)], np.float64)
+    areas = np.bincount(labels.ravel(), minlength=count + 1)[1:].astype(np.float64)
+    return weighted_median(heights, areas)
+
+
 def column_sharpness(ys, xs, degrees, band):
     """How peaked the ink's columns are, sheared by `degrees` (each pixel moved y tan(degrees) along its row),
     within bands of `band` rows: lines.sharpness of the (band, column) each pixel falls in."""
@@ -33,14 +44,14 @@ def column_sharpness(ys, xs, degrees, band):
     return sharpness((ys // band).astype(np.int64) * (int(columns.max()) + 1) + columns)
 
 
-def page_slant(mask, letter_height=None):
+def page_slant(mask):
     """The (H, W) bool ink mask's slant in degrees (positive: the letters' tops lean to the right), within
     +-MAX_SLANT_DEGREES; 0.0 with too little ink to tell, or when shearing it upright sharpens the columns by less
-    than MIN_SHARPENING.  letter_height: the mask's boxes.page_letter_height, if known."""
+    than MIN_SHARPENING."""
     ys, xs = np.nonzero(mask)
     if len(ys) < MIN_PIXELS:
         return 0.0
-    band = max(4.0, page_letter_height(mask) if letter_height is None else letter_height)
+    band = max(4.0, letter_height_of(mask))
     ys, xs = sample_pixels(ys, xs, SLANT_SAMPLES, rng_seed=0)
     slant, sharpest = coarse_to_fine(lambda degrees: column_sharpness(ys, xs, degrees, band), MAX_SLANT_DEGREES,
                                      COARSE_STEP_DEGREES, FINE_STEP_DEGREES)

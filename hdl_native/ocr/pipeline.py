@@ -4,7 +4,7 @@ import time
 from dataclasses import dataclass, field
 
 from ..errors import HDLError
-from .boxes import find_segments, page_letter_height
+from .boxes import find_segments
 from .crops import glyph_crops
 from .deskew import DESKEW_FROM_DEGREES, page_skew, straightened
 from .deslant import DESLANT_FROM_DEGREES, page_slant, upright
@@ -13,7 +13,6 @@ from .language import apply_language
 from .lighting import ink_map, ink_mask
 from .recognize import Reading, choose_cuts, line_text, top_guesses
 from .sizes import apply_sizes
-from .thick_pen import pen_excess, thinned_ink
 from .words import apply_words
 from .zones import apply_zones
 
@@ -135,15 +134,12 @@ def read_photo(photo, classifier, min_confidence, language, clock, progress=Fals
     if abs(skew) > DESKEW_FROM_DEGREES:  # a photo held askew: read its ink turned straight
         ink, straightening = straightened(ink, skew)
         mask = ink_mask(ink)
-    letter_height = page_letter_height(mask)  # a shear upright keeps every mark's height
-    slant = page_slant(mask, letter_height)
+    slant = page_slant(mask)
     if abs(slant) > DESLANT_FROM_DEGREES:  # writing that leans: read its ink sheared upright
         ink, mask, uprighting = upright(ink, mask, slant)
     boxes_back = [mapping for mapping in (uprighting, straightening) if mapping is not None]
-    excess = pen_excess(mask, letter_height, ink.ink)  # > 0: a thick pen's strokes
-    thin_ink = thinned_ink(ink.ink, excess) if excess else None
     clock.lap("lighting")
-    labels, segment_lines = find_segments(mask, ink.ink, excess)
+    labels, segment_lines = find_segments(mask, ink.ink)
     clock.lap("boxes")
     if not segment_lines and ink.high >= 1:
         raise UnevenBackground(f"{path}: found no ink: nothing stands out as dark writing, since the background "
@@ -155,7 +151,7 @@ def read_photo(photo, classifier, min_confidence, language, clock, progress=Fals
                        f"the paper around it)")
     lines, crops = [], []
     for segments in lines_with_progress(segment_lines, progress):
-        glyphs, line_crops, probabilities = classify_line(ink.ink, labels, segments, classifier, clock, thin_ink)
+        glyphs, line_crops, probabilities = classify_line(ink.ink, labels, segments, classifier, clock)
         row_of = {id(glyph): row for row, glyph in enumerate(glyphs)}
         chosen = [row_of[id(glyph)] for glyph in choose_cuts(segments, lambda g: probabilities[row_of[id(g)]])]
         lines.append(readings_of_line([glyphs[r] for r in chosen], probabilities[chosen], classifier.classes,
@@ -184,21 +180,16 @@ def stderr_is_terminal():
     return sys.stderr.isatty()
 
 
-def classify_line(ink, labels, segments, classifier, clock, thin_ink=None):
+def classify_line(ink, labels, segments, classifier, clock):
     """Crop every glyph of every cut the line's segments offer and classify them as one batch.
 
-    thin_ink: on a thick pen's page, the ink map thinned to a usual pen's strokes (thick_pen.thinned_ink); each
-    glyph is then read from both maps and the probabilities averaged.
-    -> (glyphs, crops (n, 28, 28) uint8 of `ink`, probabilities (n, classes)).
+    -> (glyphs, crops (n, 28, 28) uint8, probabilities (n, classes)).
     """
     glyphs = [glyph for segment in segments for option in segment.options for glyph in option]
     glyphs += [glyph for segment in segments for glyph in segment.pieces.values()]
     crops = glyph_crops(ink, labels, glyphs)
-    thin_crops = None if thin_ink is None else glyph_crops(thin_ink, labels, glyphs)
     clock.lap("crops")
     probabilities = classifier.probabilities(crops)
-    if thin_crops is not None:
-        probabilities = (probabilities + classifier.probabilities(thin_crops)) / 2
     clock.lap("classify")
     return glyphs, crops, probabilities
 
