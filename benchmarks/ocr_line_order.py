@@ -88,4 +88,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    pages.run_script(main, "ocr_line_order.py")

@@ -58,6 +58,7 @@ from hdl_native.cli_types import finite_float, int_range, probability  # noqa: E
 from hdl_native.data import find_data_root, load_dataset  # noqa: E402
 from hdl_native.data.datasets import LETTERS, NOT_A_LETTER  # noqa: E402
 from hdl_native.data.nonletters import drawn_digits, framed_digits  # noqa: E402
+from hdl_native.errors import HDLError  # noqa: E402
 from hdl_native.synth.normalize import normalize_like_letters  # noqa: E402
 from hdl_native.ocr import read_page  # noqa: E402
 from hdl_native.ocr.language import DEFAULT_LANGUAGE, LANGUAGE_NAMES, load_language, words_of  # noqa: E402
@@ -480,5 +481,19 @@ def main():
                                     for name, score in scores + [("all", total)]}}))
 
 
+def run_script(main, name):
+    """Run a page benchmark's main(): no data, no model or a broken state file (HDLError) is one line on stderr and
+    exit 2, as the CLI says it; Ctrl-C is "interrupted" and exit 130 (the page benchmarks write nothing before they
+    print their figures, so nothing is left half-written)."""
+    try:
+        main()
+    except HDLError as error:
+        print(f"{name}: {error}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print(f"{name}: interrupted", file=sys.stderr)
+        sys.exit(130)
+
+
 if __name__ == "__main__":
-    main()
+    run_script(main, "ocr_nonletters.py")

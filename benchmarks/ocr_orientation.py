@@ -29,7 +29,7 @@ from PIL import Image
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from ocr_nonletters import (SPLITS, WORDS_PER_PAGE, build_mixed_page, compose, find_data_root,  # noqa: E402
-                            page_sources, page_types)
+                            page_sources, page_types, run_script)
 
 from hdl_native.data.datasets import NOT_A_LETTER  # noqa: E402
 from hdl_native.ocr.image_io import TURNS, load_photo  # noqa: E402
@@ -129,4 +129,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main, "ocr_orientation.py")
