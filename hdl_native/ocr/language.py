@@ -193,10 +193,23 @@ def read_word(log_p, ngrams, prior_english=PRIOR_ENGLISH):
     The posterior of a glyph averages, over the most likely English readings (up to MIXED_READINGS, weighed by
     their probability), its letters given the other letters of that reading (conditional_letters): a glyph whose
     neighbours are unsure is less sure too."""
-    n = len(log_p)
-    start = (BOUNDARY,) * (ngrams.order - 1)
-    beams = [(0.0, start, ())]
-    for t in range(n):
+    beams, ended = english_readings(log_p, ngrams)
+    order = np.argsort(-ended)[:MIXED_READINGS]
+    weights = np.exp(ended[order] - ended[order[0]])
+    kept = weights >= MIN_READING_WEIGHT
+    rows = {}
+    posterior = sum(weight * conditional_letters(log_p, beams[i][2], ngrams, rows)
+                    for i, weight in zip(order[kept], weights[kept])) / weights[kept].sum()
+    english, arbitrary = hypotheses(log_p, ended[order[0]], prior_english)
+    p_english = float(1.0 / (1.0 + np.exp(np.clip(arbitrary - english, -700, 700))))
+    return WordReading(list(beams[order[0]][2]), p_english, posterior)
+
+
+def english_readings(log_p, ngrams):
+    """The beam search of read_word: ([(score, context, letters)] the BEAM best English readings of a word whose
+    glyphs the network gives log-probabilities log_p (n, 26), (BEAM,) their scores with the word's end)."""
+    beams = [(0.0, (BOUNDARY,) * (ngrams.order - 1), ())]
+    for t in range(len(log_p)):
         grown = []
         for score, context, letters in beams:
             scores = score + log_p[t] + ngrams.next_of(context)[:BOUNDARY]
@@ -204,17 +217,23 @@ def read_word(log_p, ngrams, prior_english=PRIOR_ENGLISH):
                 grown.append((float(scores[letter]), context[1:] + (letter,), letters + (letter,)))
         grown.sort(key=lambda beam: -beam[0])
         beams = grown[:BEAM]
-    ended = np.array([score + ngrams.next_of(context)[BOUNDARY] for score, context, _ in beams])
-    order = np.argsort(-ended)[:MIXED_READINGS]
-    weights = np.exp(ended[order] - ended[order[0]])
-    kept = weights >= MIN_READING_WEIGHT
-    rows = {}
-    posterior = sum(weight * conditional_letters(log_p, beams[i][2], ngrams, rows)
-                    for i, weight in zip(order[kept], weights[kept])) / weights[kept].sum()
-    english = ended[order[0]] + np.log(prior_english)
-    arbitrary = float(log_p.max(axis=1).sum()) + n * np.log(1.0 / BOUNDARY) + np.log1p(-prior_english)
-    p_english = float(1.0 / (1.0 + np.exp(np.clip(arbitrary - english, -700, 700))))
-    return WordReading(list(beams[order[0]][2]), p_english, posterior)
+    return beams, np.array([score + ngrams.next_of(context)[BOUNDARY] for score, context, _ in beams])
+
+
+def english_log_odds(log_p, ngrams, prior_english=PRIOR_ENGLISH):
+    """(log P(English reading) - log P(arbitrary letters), log of their mixture) of a word's glyphs, log_p (n, 26)
+    as read_word's: the two hypotheses read_word weighs, each with its prior."""
+    _, ended = english_readings(log_p, ngrams)
+    english, arbitrary = hypotheses(log_p, ended.max(), prior_english)
+    return english - arbitrary, float(np.logaddexp(english, arbitrary))
+
+
+def hypotheses(log_p, best_english, prior_english):
+    """(English, arbitrary letters): the log-probability of a word's glyphs (log_p (n, 26)) under each hypothesis,
+    its prior included; best_english: the best English reading's score (english_readings)."""
+    english = float(best_english) + np.log(prior_english)
+    arbitrary = float(log_p.max(axis=1).sum()) + len(log_p) * np.log(1.0 / BOUNDARY) + np.log1p(-prior_english)
+    return english, arbitrary
 
 
 def conditional_letters(log_p, letters, ngrams, cache=None):

@@ -134,17 +134,23 @@ def choose_cuts(segments, probabilities_of):
     """
     chosen = []
     for segment in segments:
-        paths = lattice_paths(segment, probabilities_of)
-        options = list(segment.options) + paths
-        scores = [np.mean([np.log(max(float(probabilities_of(g).max()), 1e-12)) for g in option])
-                  - LEAD_IN_MARGIN * any(getattr(g, "lead_in_trimmed", False) for g in option)
-                  for option in options]
-        if getattr(segment, "max_pieces", None) is not None:  # a mark that may be one letter: lattice paths lag
-            for k in range(len(segment.options), len(options)):
-                scores[k] -= RECUT_MARGIN
-        scores[0] += CUT_MARGIN
+        options, scores = scored_options(segment, probabilities_of)
         chosen.extend(options[int(np.argmax(scores))])
     return chosen
+
+
+def scored_options(segment, probabilities_of):
+    """(options, scores): a Segment's ways to cut it, its lattice's best paths included, and the score of each
+    as choose_cuts describes (higher is better)."""
+    options = list(segment.options) + lattice_paths(segment, probabilities_of)
+    scores = [np.mean([np.log(max(float(probabilities_of(g).max()), 1e-12)) for g in option])
+              - LEAD_IN_MARGIN * any(getattr(g, "lead_in_trimmed", False) for g in option)
+              for option in options]
+    if getattr(segment, "max_pieces", None) is not None:  # a mark that may be one letter: lattice paths lag
+        for k in range(len(segment.options), len(options)):
+            scores[k] -= RECUT_MARGIN
+    scores[0] += CUT_MARGIN
+    return options, scores
 
 
 def lattice_paths(segment, probabilities_of):
