@@ -79,7 +79,9 @@ def test_bad_inputs_exit_cleanly_without_traceback(tmp_path):
     assert result.returncode == 2 and "--language" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_language_changes_the_reading_not_the_boxes(tmp_path):
+def test_language_changes_the_reading_not_the_boxes_of_letters_apart(tmp_path):
+    """Letters standing apart can be cut only one way, so the language changes what they read, not their boxes;
+    only a word's touching letters may be cut as the word reads best (test_ocr_word_cuts.py)."""
     page, model = two_line_page(tmp_path), untrained_model(tmp_path)
     alone = json.loads(run_ocr(page, "--model", model, "--json", "--language", "none").stdout.splitlines()[-1])
     assert alone["language"] == "none"

@@ -11,8 +11,9 @@ from .deslant import DESLANT_FROM_DEGREES, page_slant, upright
 from .image_io import MAX_WORK_SIDE, MIN_WORK_SIDE, inverted_photo, load_photo, turned_photo
 from .language import apply_language
 from .lighting import ink_map, ink_mask
-from .recognize import Reading, choose_cuts, line_text, top_guesses
+from .recognize import Reading, line_text, top_guesses
 from .sizes import apply_sizes
+from .word_cuts import choose_cuts_in_words
 from .words import apply_words
 from .zones import apply_zones
 
@@ -153,7 +154,8 @@ def read_photo(photo, classifier, min_confidence, language, clock, progress=Fals
     for segments in lines_with_progress(segment_lines, progress):
         glyphs, line_crops, probabilities = classify_line(ink.ink, labels, segments, classifier, clock)
         row_of = {id(glyph): row for row, glyph in enumerate(glyphs)}
-        chosen = [row_of[id(glyph)] for glyph in choose_cuts(segments, lambda g: probabilities[row_of[id(g)]])]
+        chosen = [row_of[id(glyph)] for glyph in choose_cuts_in_words(segments, lambda g: probabilities[row_of[id(g)]],
+                                                                      classifier.classes, language)]
         lines.append(readings_of_line([glyphs[r] for r in chosen], probabilities[chosen], classifier.classes,
                                       photo.scale, min_confidence, language, boxes_back))
         crops.append(line_crops[chosen])

@@ -1,0 +1,93 @@
+"""Cut a word's touching letters the way its language reads best.
+
+recognize.choose_cuts picks each mark's cut alone, by how sure the network is of its letters.  Where letters touch
+that is often the wrong cut, and by little: on held-out pages of English words written touching, a cut of the marks
+that would have found 315 more of 2,054 letters was offered and not taken, scored a median of 0.25 nats (mean log
+probability) behind the one chosen, most often the whole mark or one piece too few (an 'rn' read as one 'm').  The
+network alone cannot tell them apart; the word can: "comer" and "corner" are both English, but the pieces of most
+wrong cuts spell nothing.
+
+So, for a line read with a language model, the marks of each word are weighed together.  Every combination of the
+marks' options that score within WINDOW of each mark's chosen one (at most MAX_OPTIONS each) gets
+
+    sum over the word's marks of choose_cuts' score  +  LANGUAGE_WEIGHT x language / glyphs in the word,
+
+where `language` is what reading the word's letters as a word adds to the network's surest letters: the log of the
+mixture of the English and the arbitrary-letters hypotheses of language.py, less the sum of the letters' best log
+probabilities, and log(1/27) for each glyph the network takes for a digit or mark (a piece the language cannot
+read pays as an unknown symbol would).  Without the language term the sum picks what choose_cuts picks.  The best
+combination replaces choose_cuts' only when its word is English beyond doubt (log-odds of English against
+arbitrary letters of at least ENGLISH_LOG_ODDS): a word of random letters, a name or a code keeps the cut the
+network chose, which the language has no say in.  The settings were chosen on held-out pages (BENCHMARKS.md:
+"Touching letters cut as their word reads").
+
+Shapes: probabilities_of(glyph) -> (classes,).
+"""
+from itertools import product
+
+import numpy as np
+
+from .language import LETTERS, english_log_odds
+from .recognize import glyph_words, scored_options
+
+WINDOW = 1.0  # nats (mean log-probability) behind a mark's chosen option that another option may be
+MAX_OPTIONS = 4  # options of one mark tried, the best first
+MAX_COMBINATIONS = 256  # combinations of a word's options weighed; more: the best two of each mark; still more: none
+LANGUAGE_WEIGHT = 2.0  # nats of option score that one nat of the language term per glyph is worth
+ENGLISH_LOG_ODDS = 2.2  # a word's new cut must make it this much likelier English than arbitrary (p >= 0.9)
+UNKNOWN_SYMBOL = np.log(1.0 / 27)  # the language term of a glyph read as a digit or mark
+
+
+def choose_cuts_in_words(segments, probabilities_of, classes, ngrams):
+    """choose_cuts with each word's marks cut as the module docstring says -> [Glyph] left to right.
+
+    segments: one line's Segments (boxes.find_segments); classes: the reader's class names; ngrams: a LetterNgrams,
+    or None to choose as choose_cuts does."""
+    scored = [scored_options(segment, probabilities_of) for segment in segments]
+    chosen = [int(np.argmax(scores)) for _, scores in scored]
+    if ngrams is not None and set(LETTERS) <= set(classes):
+        letter_columns = np.array([list(classes).index(letter) for letter in LETTERS])
+        glyphs = [glyph for (options, _), k in zip(scored, chosen) for glyph in options[k]]
+        mark_of = [m for m, ((options, _), k) in enumerate(zip(scored, chosen)) for _ in options[k]]
+        for start, end in glyph_words(glyphs):
+            marks = sorted(set(mark_of[start:end]))
+            best = best_combination([scored[m] for m in marks], [chosen[m] for m in marks], probabilities_of,
+                                    letter_columns, ngrams)
+            for m, k in zip(marks, best):
+                chosen[m] = k
+    return [glyph for (options, _), k in zip(scored, chosen) for glyph in options[k]]
+
+
+def best_combination(scored, chosen, probabilities_of, letter_columns, ngrams):
+    """The option to take for each of a word's marks: `chosen` (choose_cuts' picks) unless a combination within
+    reach scores better and reads as English beyond doubt.  scored: [(options, scores)] of the word's marks."""
+    tried = [[k for k in np.argsort(-np.asarray(scores), kind="stable").tolist()
+              if scores[k] >= scores[c] - WINDOW][:MAX_OPTIONS] for (_, scores), c in zip(scored, chosen)]
+    if all(len(options) == 1 for options in tried):
+        return chosen
+    combinations = list(product(*tried))
+    if len(combinations) > MAX_COMBINATIONS:
+        combinations = list(product(*(options[:2] for options in tried)))
+        if len(combinations) > MAX_COMBINATIONS:
+            return chosen
+    values = [word_value(scored, combination, probabilities_of, letter_columns, ngrams)
+              for combination in combinations]
+    best = max(range(len(combinations)), key=lambda i: values[i][0])
+    if list(combinations[best]) == list(chosen) or values[best][1] < ENGLISH_LOG_ODDS:
+        return chosen
+    return list(combinations[best])
+
+
+def word_value(scored, combination, probabilities_of, letter_columns, ngrams):
+    """(score, log-odds of English) of one combination of a word's options, as the module docstring says."""
+    glyphs = [glyph for (options, _), k in zip(scored, combination) for glyph in options[k]]
+    rows = np.array([probabilities_of(glyph) for glyph in glyphs])
+    is_letter = np.isin(rows.argmax(axis=1), letter_columns)
+    language, log_odds = UNKNOWN_SYMBOL * int((~is_letter).sum()), -np.inf
+    if is_letter.any():
+        letters = rows[is_letter][:, letter_columns]
+        log_p = np.log(np.maximum(letters / np.maximum(letters.sum(axis=1, keepdims=True), 1e-30), 1e-12))
+        log_odds, mixture = english_log_odds(log_p, ngrams)
+        language += mixture - float(log_p.max(axis=1).sum())
+    network = sum(scores[k] for (_, scores), k in zip(scored, combination))
+    return network + LANGUAGE_WEIGHT * language / len(glyphs), log_odds
