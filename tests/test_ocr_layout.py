@@ -149,6 +149,23 @@ def test_a_mark_one_and_a_half_letters_wide_is_offered_whole_first_then_cut_in_t
     assert left.left == whole[0].left and right.right == whole[0].right and left.right <= right.left + 1
 
 
+def test_a_mark_a_little_wider_than_a_letter_is_offered_cut_in_two_to_the_words_language_only():
+    from hdl_native.ocr.boxes import LANGUAGE_SPLIT_WIDTH, MAYBE_SPLIT_WIDTH
+
+    image, draw = page_with_rings(1200)  # five separate round letters, 60 px of ink
+    draw.rectangle((700, 60, 780, 130), outline=20, width=6)  # 81 px: 1.3 letters, an m or two letters touching
+    draw.rectangle((900, 60, 960, 130), outline=20, width=6)  # 61 px: a letter
+    labels, segment_lines = segments_of(image)
+    segments = segment_lines[0]
+    assert len(segments) == 7 and LANGUAGE_SPLIT_WIDTH <= 81 / 61 < MAYBE_SPLIT_WIDTH
+    wide, letter = segments[5], segments[6]
+    assert [len(option) for option in wide.options] == [1] and wide.language_only and wide.max_pieces == 2
+    last = wide.n_boundaries - 1
+    assert wide.pieces and all(i == 0 or j == last for i, j in wide.pieces)
+    assert not letter.pieces and not letter.language_only
+    assert not any(segment.language_only for segment in segments[:5])
+
+
 def test_a_letter_begun_with_a_lead_in_stroke_is_offered_without_it_as_well():
     from hdl_native.ocr.boxes import LEAD_IN_LENGTH, LEAD_IN_THICKNESS
 

@@ -5,8 +5,9 @@ import pytest
 from hdl_native.data.datasets import NOT_A_LETTER
 from hdl_native.ocr.boxes import Glyph, Segment
 from hdl_native.ocr.language import LETTERS, LetterNgrams, count_ngrams, english_log_odds
-from hdl_native.ocr.recognize import choose_cuts
-from hdl_native.ocr.word_cuts import ENGLISH_LOG_ODDS, choose_cuts_in_words
+from hdl_native.ocr.recognize import choose_cuts, scored_options
+from hdl_native.ocr.word_cuts import (ENGLISH_LOG_ODDS, LANGUAGE_WEIGHT, choose_cuts_in_words,
+                                      word_value)
 
 CLASSES = list(LETTERS) + [NOT_A_LETTER]
 WORDS = ["corner", "corners", "born", "horn", "morning", "turn", "return", "corn", "learn", "earn"] * 5
@@ -77,14 +78,47 @@ def test_a_word_that_is_no_english_keeps_the_networks_cut():
     assert choose_cuts_in_words(segments, probabilities_of, CLASSES, model) == choose_cuts(segments, probabilities_of)
 
 
-def test_a_piece_read_as_a_mark_pays_for_it_in_the_word():
-    """Cutting a stroke off a letter as a piece the network calls a digit or mark must not come for free: the
-    language term charges it as an unknown symbol."""
+def test_a_cut_that_leaves_a_piece_to_digits_and_marks_is_not_the_languages_to_take():
+    """Cutting a stroke off a letter as a piece the network calls a digit or mark would drop that stroke from the
+    text; the language cannot read such a piece, so it cannot vouch for the cut."""
     model = LetterNgrams(count_ngrams(WORDS, 5))
-    segments, probabilities_of = word_with_a_touching_pair("n", NOT_A_LETTER, "n", p_pieces=0.7, p_whole=0.6,
+    segments, probabilities_of = word_with_a_touching_pair("n", NOT_A_LETTER, "m", p_pieces=0.95, p_whole=0.75,
                                                            before="tur", after="")
-    assert text(choose_cuts(segments, probabilities_of), probabilities_of) == "turn"
+    assert text(choose_cuts(segments, probabilities_of), probabilities_of) == "turm"  # the whole's head start
+    assert text(choose_cuts_in_words(segments, probabilities_of, CLASSES, model), probabilities_of) == "turm"
+    segments, probabilities_of = word_with_a_touching_pair("r", "n", "m", before="tu", after="")
     assert text(choose_cuts_in_words(segments, probabilities_of, CLASSES, model), probabilities_of) == "turn"
+
+
+def test_a_glyph_read_as_a_digit_or_mark_is_charged_as_an_unknown_symbol_in_the_word():
+    model = LetterNgrams(count_ngrams(WORDS, 5))
+    columns = np.arange(26)
+    segments, probabilities_of = word_with_a_touching_pair("n", NOT_A_LETTER, "n", before="tur", after="")
+    scored = [scored_options(segment, probabilities_of) for segment in segments]
+    marks = segments[-1].options[1][1]
+    value, log_odds, n_marks = word_value(scored, [0, 0, 0, 1], probabilities_of, columns, model)
+    assert n_marks == 1 and CLASSES[int(np.argmax(probabilities_of(marks)))] == NOT_A_LETTER
+    without, same_log_odds, _ = word_value(scored[:3] + [([[segments[-1].options[1][0]]], [scored[-1][1][1]])],
+                                           [0, 0, 0, 0], probabilities_of, columns, model)
+    assert same_log_odds == pytest.approx(log_odds)  # the language reads the same letters
+    # the same word and network score, one glyph more charged log(1/27): value x 5 glyphs vs without x 4
+    network = sum(scores[k] for (_, scores), k in zip(scored, [0, 0, 0, 1]))
+    assert (value - network) * 5 == pytest.approx((without - network) * 4 + LANGUAGE_WEIGHT * np.log(1 / 27))
+
+
+def test_a_mark_offered_to_the_language_alone_is_never_cut_by_the_network_alone():
+    model = LetterNgrams(count_ngrams(WORDS, 5))
+    segments, probabilities_of = word_with_a_touching_pair("r", "n", "m", p_pieces=0.9, p_whole=0.3)
+    pair = segments[2]
+    whole, halves = pair.options
+    language_only = Segment([whole], pieces={(0, 1): halves[0], (1, 2): halves[1], (0, 2): whole[0]},
+                            n_boundaries=3, max_pieces=2, language_only=True)
+    segments[2] = language_only
+    assert text(choose_cuts(segments, probabilities_of), probabilities_of) == "comer"  # sure of the halves, still
+    assert text(choose_cuts_in_words(segments, probabilities_of, CLASSES, None), probabilities_of) == "comer"
+    assert text(choose_cuts_in_words(segments, probabilities_of, CLASSES, model), probabilities_of) == "corner"
+    assert text(choose_cuts_in_words(segments, probabilities_of, list(LETTERS[:20]) + [NOT_A_LETTER], model),
+                probabilities_of) == "comer"
 
 
 @pytest.mark.parametrize("classes", [list(LETTERS), list(LETTERS[:20]) + [NOT_A_LETTER]])

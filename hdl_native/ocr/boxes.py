@@ -28,6 +28,7 @@ TINY_AREA, TINY_HEIGHT, TINY_GAP = 0.3, 0.35, 0.1  # a dot or broken-off bit nex
 SMALL_AREA, SMALL_HEIGHT = 0.1, 0.4  # lone marks smaller than this are punctuation or noise
 SPLIT_WIDTH = 1.9  # a mark wider than this many typical letters holds touching letters (m and w stay whole)
 MAYBE_SPLIT_WIDTH = 1.4  # from this width a mark may be two narrow letters touching (ri, il): offered whole, then cut
+LANGUAGE_SPLIT_WIDTH = 1.2  # from this width it may be too, but only a word's language may cut it (word_cuts.py)
 CUT_SEARCH = 0.35  # search for a cut within this many letter widths of where it is expected
 MAX_LETTERS_PER_MARK = 8
 MAX_MARK_HEIGHTS = 4.0  # no handwritten letter is 4 times as tall as the typical one
@@ -75,12 +76,15 @@ class Segment:
     classifier.  A mark wider than MAYBE_SPLIT_WIDTH letters also has a lattice (cut_lattice): `pieces` maps
     (i, j), boundary indices 0 <= i < j < n_boundaries, to the Glyph between candidate cuts i and j; the
     classifier tries the best path through it of each length up to max_pieces (None: any) as well
-    (recognize.lattice_paths).  Marks up to SPLIT_WIDTH wide have max_pieces 2."""
+    (recognize.lattice_paths).  Marks up to SPLIT_WIDTH wide have max_pieces 2.  language_only: the lattice is
+    offered to a word's language alone (word_cuts.py), never to the network's choice (a mark from
+    LANGUAGE_SPLIT_WIDTH to MAYBE_SPLIT_WIDTH wide)."""
 
     options: list
     pieces: dict = field(default_factory=dict)
     n_boundaries: int = 0
     max_pieces: int = None
+    language_only: bool = False
 
     @property
     def left(self):
@@ -335,7 +339,8 @@ def segment_line(labels, marks, glyphs):
     """A Segment per glyph: marks much wider than the line's letters are cut at their thinnest columns
     into as many letters as fit, and also offered with one letter fewer or more (or whole); marks from
     MAYBE_SPLIT_WIDTH to SPLIT_WIDTH letters wide are offered whole, and cut in two as the second choice.
-    Both also get a lattice of pieces (cut_lattice), the narrower ones cut in two at most.
+    Both also get a lattice of pieces (cut_lattice), the narrower ones cut in two at most; marks from
+    LANGUAGE_SPLIT_WIDTH to MAYBE_SPLIT_WIDTH wide get one of cuts in two for the word's language alone.
     A mark up to SPLIT_WIDTH wide that begins with a lead-in stroke is offered without it last (one letter)."""
     if not glyphs:
         return []
@@ -346,7 +351,11 @@ def segment_line(labels, marks, glyphs):
         trimmed = without_lead_in(labels, marks, glyph) if ratio <= SPLIT_WIDTH else None
         extra = [[trimmed]] if trimmed is not None else []
         if ratio <= MAYBE_SPLIT_WIDTH:
-            segments.append(Segment([[glyph]] + extra))
+            segment = Segment([[glyph]] + extra)
+            if ratio >= LANGUAGE_SPLIT_WIDTH:  # two narrow letters touching, or one wide letter: the word decides
+                segment.max_pieces, segment.language_only = 2, True
+                segment.pieces, segment.n_boundaries = cut_lattice(labels, marks, glyph, letter_width, 2)
+            segments.append(segment)
             continue
         if ratio <= SPLIT_WIDTH:
             counts = [1, 2]

@@ -152,7 +152,8 @@ def read_photo(photo, classifier, min_confidence, language, clock, progress=Fals
                        f"the paper around it)")
     lines, crops = [], []
     for segments in lines_with_progress(segment_lines, progress):
-        glyphs, line_crops, probabilities = classify_line(ink.ink, labels, segments, classifier, clock)
+        glyphs, line_crops, probabilities = classify_line(ink.ink, labels, segments, classifier, clock,
+                                                          with_language=language is not None)
         row_of = {id(glyph): row for row, glyph in enumerate(glyphs)}
         chosen = [row_of[id(glyph)] for glyph in choose_cuts_in_words(segments, lambda g: probabilities[row_of[id(g)]],
                                                                       classifier.classes, language)]
@@ -182,13 +183,15 @@ def stderr_is_terminal():
     return sys.stderr.isatty()
 
 
-def classify_line(ink, labels, segments, classifier, clock):
-    """Crop every glyph of every cut the line's segments offer and classify them as one batch.
+def classify_line(ink, labels, segments, classifier, clock, with_language=True):
+    """Crop every glyph of every cut the line's segments offer and classify them as one batch (the pieces of a
+    lattice offered to a word's language alone only when with_language).
 
     -> (glyphs, crops (n, 28, 28) uint8, probabilities (n, classes)).
     """
     glyphs = [glyph for segment in segments for option in segment.options for glyph in option]
-    glyphs += [glyph for segment in segments for glyph in segment.pieces.values()]
+    glyphs += [glyph for segment in segments if with_language or not segment.language_only
+               for glyph in segment.pieces.values()]
     crops = glyph_crops(ink, labels, glyphs)
     clock.lap("crops")
     probabilities = classifier.probabilities(crops)

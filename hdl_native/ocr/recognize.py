@@ -139,10 +139,12 @@ def choose_cuts(segments, probabilities_of):
     return chosen
 
 
-def scored_options(segment, probabilities_of):
+def scored_options(segment, probabilities_of, language=False):
     """(options, scores): a Segment's ways to cut it, its lattice's best paths included, and the score of each
-    as choose_cuts describes (higher is better)."""
-    options = list(segment.options) + lattice_paths(segment, probabilities_of)
+    as choose_cuts describes (higher is better).  language: include the paths of a lattice offered to a word's
+    language alone (Segment.language_only; word_cuts.py), after the others."""
+    paths = lattice_paths(segment, probabilities_of) if language or not segment.language_only else []
+    options = list(segment.options) + paths
     scores = [np.mean([np.log(max(float(probabilities_of(g).max()), 1e-12)) for g in option])
               - LEAD_IN_MARGIN * any(getattr(g, "lead_in_trimmed", False) for g in option)
               for option in options]

@@ -16,10 +16,16 @@ where `language` is what reading the word's letters as a word adds to the networ
 mixture of the English and the arbitrary-letters hypotheses of language.py, less the sum of the letters' best log
 probabilities, and log(1/27) for each glyph the network takes for a digit or mark (a piece the language cannot
 read pays as an unknown symbol would).  Without the language term the sum picks what choose_cuts picks.  The best
-combination replaces choose_cuts' only when its word is English beyond doubt (log-odds of English against
-arbitrary letters of at least ENGLISH_LOG_ODDS): a word of random letters, a name or a code keeps the cut the
-network chose, which the language has no say in.  The settings were chosen on held-out pages (BENCHMARKS.md:
-"Touching letters cut as their word reads").
+combination replaces the network's only when its word is English beyond doubt (log-odds of English against
+arbitrary letters of at least ENGLISH_LOG_ODDS) and it leaves no more of the word's glyphs to digits and marks: a
+word of random letters, a name or a code keeps the cut the network chose, which the language has no say in.
+
+Marks from boxes.LANGUAGE_SPLIT_WIDTH to MAYBE_SPLIT_WIDTH letters wide (two narrow letters touching, or one wide
+letter: an m, a w) are offered cut in two here only (Segment.language_only): the network alone would cut too many
+wide letters, but a word that reads as English only with the mark cut in two may have it.
+
+The settings were chosen on held-out pages (BENCHMARKS.md: "Touching letters cut as their word reads" and "Marks 1.2
+to 1.4 letters wide cut in two for the word's language only").
 
 Shapes: probabilities_of(glyph) -> (classes,).
 """
@@ -43,9 +49,11 @@ def choose_cuts_in_words(segments, probabilities_of, classes, ngrams):
 
     segments: one line's Segments (boxes.find_segments); classes: the reader's class names; ngrams: a LetterNgrams,
     or None to choose as choose_cuts does."""
-    scored = [scored_options(segment, probabilities_of) for segment in segments]
-    chosen = [int(np.argmax(scores)) for _, scores in scored]
-    if ngrams is not None and set(LETTERS) <= set(classes):
+    with_language = ngrams is not None and set(LETTERS) <= set(classes)
+    scored = [scored_options(segment, probabilities_of, with_language) for segment in segments]
+    chosen = [int(np.argmax(scores[:len(segment.options) if segment.language_only else None]))
+              for segment, (_, scores) in zip(segments, scored)]
+    if with_language:
         letter_columns = np.array([list(classes).index(letter) for letter in LETTERS])
         glyphs = [glyph for (options, _), k in zip(scored, chosen) for glyph in options[k]]
         mark_of = [m for m, ((options, _), k) in enumerate(zip(scored, chosen)) for _ in options[k]]
@@ -59,8 +67,9 @@ def choose_cuts_in_words(segments, probabilities_of, classes, ngrams):
 
 
 def best_combination(scored, chosen, probabilities_of, letter_columns, ngrams):
-    """The option to take for each of a word's marks: `chosen` (choose_cuts' picks) unless a combination within
-    reach scores better and reads as English beyond doubt.  scored: [(options, scores)] of the word's marks."""
+    """The option to take for each of a word's marks: `chosen` (the network's picks) unless a combination within
+    reach scores better, reads as English beyond doubt and leaves no more glyphs to digits and marks (which the
+    language cannot read, so cannot vouch for).  scored: [(options, scores)] of the word's marks."""
     tried = [[k for k in np.argsort(-np.asarray(scores), kind="stable").tolist()
               if scores[k] >= scores[c] - WINDOW][:MAX_OPTIONS] for (_, scores), c in zip(scored, chosen)]
     if all(len(options) == 1 for options in tried):
@@ -72,14 +81,17 @@ def best_combination(scored, chosen, probabilities_of, letter_columns, ngrams):
             return chosen
     values = [word_value(scored, combination, probabilities_of, letter_columns, ngrams)
               for combination in combinations]
-    best = max(range(len(combinations)), key=lambda i: values[i][0])
-    if list(combinations[best]) == list(chosen) or values[best][1] < ENGLISH_LOG_ODDS:
+    _, _, marks_chosen = word_value(scored, chosen, probabilities_of, letter_columns, ngrams)
+    allowed = [i for i in range(len(combinations)) if values[i][2] <= marks_chosen]
+    best = max(allowed, key=lambda i: values[i][0], default=None)
+    if best is None or list(combinations[best]) == list(chosen) or values[best][1] < ENGLISH_LOG_ODDS:
         return chosen
     return list(combinations[best])
 
 
 def word_value(scored, combination, probabilities_of, letter_columns, ngrams):
-    """(score, log-odds of English) of one combination of a word's options, as the module docstring says."""
+    """(score, log-odds of English, glyphs read as digits or marks) of one combination of a word's options, as the
+    module docstring says."""
     glyphs = [glyph for (options, _), k in zip(scored, combination) for glyph in options[k]]
     rows = np.array([probabilities_of(glyph) for glyph in glyphs])
     is_letter = np.isin(rows.argmax(axis=1), letter_columns)
@@ -90,4 +102,4 @@ def word_value(scored, combination, probabilities_of, letter_columns, ngrams):
         log_odds, mixture = english_log_odds(log_p, ngrams)
         language += mixture - float(log_p.max(axis=1).sum())
     network = sum(scores[k] for (_, scores), k in zip(scored, combination))
-    return network + LANGUAGE_WEIGHT * language / len(glyphs), log_odds
+    return network + LANGUAGE_WEIGHT * language / len(glyphs), log_odds, int((~is_letter).sum())
