@@ -15,7 +15,9 @@ marks' options that score within WINDOW of each mark's chosen one (at most MAX_O
 where `language` is what reading the word's letters as a word adds to the network's surest letters: the log of the
 mixture of the English and the arbitrary-letters hypotheses of language.py, less the sum of the letters' best log
 probabilities, and log(1/27) for each glyph the network takes for a digit or mark (a piece the language cannot
-read pays as an unknown symbol would).  Without the language term the sum picks what choose_cuts picks.  The best
+read pays as an unknown symbol would).  Without the language term the sum picks each mark's best-scoring option, as
+choose_cuts does (for a mark whose cut is offered to the language alone that may be the cut, which is then taken only
+as any other change is, below).  The best
 combination replaces the network's only when its word is English beyond doubt (log-odds of English against
 arbitrary letters of at least ENGLISH_LOG_ODDS) and it leaves no more of the word's glyphs to digits and marks: a
 word of random letters, a name or a code keeps the cut the network chose, which the language has no say in.
