@@ -340,7 +340,7 @@ def segment_line(labels, marks, glyphs):
     into as many letters as fit, and also offered with one letter fewer or more (or whole); marks from
     MAYBE_SPLIT_WIDTH to SPLIT_WIDTH letters wide are offered whole, and cut in two as the second choice.
     Both also get a lattice of pieces (cut_lattice), the narrower ones cut in two at most; marks from
-    LANGUAGE_SPLIT_WIDTH to MAYBE_SPLIT_WIDTH wide get one of cuts in two for the word's language alone.
+    LANGUAGE_SPLIT_WIDTH to MAYBE_SPLIT_WIDTH wide get a lattice of cuts in two for the word's language alone.
     A mark up to SPLIT_WIDTH wide that begins with a lead-in stroke is offered without it last (one letter)."""
     if not glyphs:
         return []
