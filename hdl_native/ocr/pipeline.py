@@ -13,7 +13,7 @@ from .language import apply_language
 from .lighting import ink_map, ink_mask
 from .recognize import Reading, line_text, top_guesses
 from .sizes import apply_sizes
-from .word_cuts import choose_cuts_in_words
+from .word_cuts import choose_cuts_in_words, reads_words
 from .words import apply_words
 from .zones import apply_zones
 
@@ -151,9 +151,10 @@ def read_photo(photo, classifier, min_confidence, language, clock, progress=Fals
                        f"lines of ruled or squared paper, nothing is more than {ink.high:.0%} darker than "
                        f"the paper around it)")
     lines, crops = [], []
+    with_language = reads_words(classifier.classes, language)
     for segments in lines_with_progress(segment_lines, progress):
         glyphs, line_crops, probabilities = classify_line(ink.ink, labels, segments, classifier, clock,
-                                                          with_language=language is not None)
+                                                          with_language)
         row_of = {id(glyph): row for row, glyph in enumerate(glyphs)}
         chosen = [row_of[id(glyph)] for glyph in choose_cuts_in_words(segments, lambda g: probabilities[row_of[id(g)]],
                                                                       classifier.classes, language)]
@@ -185,7 +186,7 @@ def stderr_is_terminal():
 
 def classify_line(ink, labels, segments, classifier, clock, with_language=True):
     """Crop every glyph of every cut the line's segments offer and classify them as one batch (the pieces of a
-    lattice offered to a word's language alone only when with_language).
+    lattice offered to a word's language alone only when with_language: word_cuts.reads_words).
 
     -> (glyphs, crops (n, 28, 28) uint8, probabilities (n, classes)).
     """

@@ -51,7 +51,7 @@ def choose_cuts_in_words(segments, probabilities_of, classes, ngrams):
 
     segments: one line's Segments (boxes.find_segments); classes: the reader's class names; ngrams: a LetterNgrams,
     or None to choose as choose_cuts does."""
-    with_language = ngrams is not None and set(LETTERS) <= set(classes)
+    with_language = reads_words(classes, ngrams)
     scored = [scored_options(segment, probabilities_of, with_language) for segment in segments]
     chosen = [int(np.argmax(scores[:len(segment.options) if segment.language_only else None]))
               for segment, (_, scores) in zip(segments, scored)]
@@ -66,6 +66,12 @@ def choose_cuts_in_words(segments, probabilities_of, classes, ngrams):
             for m, k in zip(marks, best):
                 chosen[m] = k
     return [glyph for (options, _), k in zip(scored, chosen) for glyph in options[k]]
+
+
+def reads_words(classes, ngrams):
+    """Whether a line's words are weighed here: with a language model (ngrams not None) and a reader of every
+    letter (its class names `classes`); otherwise each mark keeps the network's choice."""
+    return ngrams is not None and set(LETTERS) <= set(classes)
 
 
 def best_combination(scored, chosen, probabilities_of, letter_columns, ngrams):
@@ -83,11 +89,13 @@ def best_combination(scored, chosen, probabilities_of, letter_columns, ngrams):
             return chosen
     values = [word_value(scored, combination, probabilities_of, letter_columns, ngrams)
               for combination in combinations]
-    _, _, marks_chosen = word_value(scored, chosen, probabilities_of, letter_columns, ngrams)
+    chosen = tuple(chosen)  # among the combinations unless it fell out of the best two of a mark
+    _, _, marks_chosen = (values[combinations.index(chosen)] if chosen in combinations
+                          else word_value(scored, chosen, probabilities_of, letter_columns, ngrams))
     allowed = [i for i in range(len(combinations)) if values[i][2] <= marks_chosen]
     best = max(allowed, key=lambda i: values[i][0], default=None)
-    if best is None or list(combinations[best]) == list(chosen) or values[best][1] < ENGLISH_LOG_ODDS:
-        return chosen
+    if best is None or combinations[best] == chosen or values[best][1] < ENGLISH_LOG_ODDS:
+        return list(chosen)
     return list(combinations[best])
 
 
