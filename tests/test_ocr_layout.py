@@ -126,7 +126,7 @@ def segments_of(image):
 
 
 def test_a_mark_one_and_a_half_letters_wide_is_offered_whole_first_then_cut_in_two():
-    from hdl_native.ocr.boxes import MAYBE_SPLIT_WIDTH, SPLIT_WIDTH
+    from hdl_native.ocr.boxes import LANGUAGE_PIECES, MAYBE_SPLIT_WIDTH, SPLIT_WIDTH, pieces_for_paths
 
     image, draw = page_with_rings(1200)  # five separate round letters, 60 px of ink
     draw.ellipse((560, 60, 620, 130), outline=20, width=6)  # a round letter touching a bar: ri, oi
@@ -141,12 +141,39 @@ def test_a_mark_one_and_a_half_letters_wide_is_offered_whole_first_then_cut_in_t
     assert [len(option) for option in segments[5].options] == [1, 2]  # whole first, then two halves
     assert [len(option) for option in segments[6].options] == [1]
     assert [len(option) for option in segments[7].options] == [2, 1, 3]  # as before: cut first
-    assert segments[5].pieces and segments[5].max_pieces == 2  # its lattice cuts it in two at most, so it holds
-    last = segments[5].n_boundaries - 1  # only the pieces that begin or end the mark
-    assert all(i == 0 or j == last for i, j in segments[5].pieces) and (0, last) in segments[5].pieces
+    # its lattice cuts it in two at most for the network, in three for the word's language alone (word_cuts.py)
+    assert segments[5].pieces and segments[5].max_pieces == 2 and segments[5].language_pieces == LANGUAGE_PIECES == 3
+    last = segments[5].n_boundaries - 1
+    in_two = pieces_for_paths(segments[5], 2)  # the network's: only the pieces that begin or end the mark
+    assert all(i == 0 or j == last for i, j in in_two) and (0, last) in in_two
+    assert any(0 < i and j < last for i, j in segments[5].pieces)  # a middle piece, for a cut in three
     assert segments[7].pieces and segments[7].max_pieces is None and not segments[6].pieces
     whole, (left, right) = segments[5].options
     assert left.left == whole[0].left and right.right == whole[0].right and left.right <= right.left + 1
+
+
+def test_pieces_only_a_words_language_may_use_are_classified_only_when_a_language_reads_the_line():
+    from hdl_native.ocr.boxes import pieces_for_paths
+    from hdl_native.ocr.pipeline import Stopwatch, classify_line
+
+    image, draw = page_with_rings(1200)
+    draw.ellipse((560, 60, 620, 130), outline=20, width=6)  # 1.5 letters: cut in two by the network, three by words
+    draw.rectangle((616, 60, 650, 130), fill=20)
+    draw.rectangle((700, 60, 780, 130), outline=20, width=6)  # 1.3 letters: cut by the word's language alone
+    ink = ink_map(np.asarray(image, np.float32) / 255).ink
+    labels, segment_lines = segments_of(image)
+    segments = segment_lines[0]
+    wide, language_only = segments[5], segments[6]
+    assert wide.language_pieces == 3 and language_only.language_only
+
+    class Counting:
+        def probabilities(self, crops):
+            return np.full((len(crops), 27), 1 / 27)
+    options = sum(len(option) for segment in segments for option in segment.options)
+    glyphs, crops, probabilities = classify_line(ink, labels, segments, Counting(), Stopwatch(), with_language=True)
+    assert len(glyphs) == len(crops) == len(probabilities) == options + len(wide.pieces) + len(language_only.pieces)
+    glyphs, _, _ = classify_line(ink, labels, segments, Counting(), Stopwatch(), with_language=False)
+    assert len(glyphs) == options + len(pieces_for_paths(wide, 2)) < options + len(wide.pieces)
 
 
 def test_a_mark_a_little_wider_than_a_letter_is_offered_cut_in_two_to_the_words_language_only():

@@ -133,3 +133,33 @@ def test_readers_without_every_letter_or_without_other_are_handled(classes):
     else:  # a reader that lacks letters: the language cannot read its words, so the network's choice stands
         assert choose_cuts_in_words(segments, probabilities_of, classes, model) == choose_cuts(segments,
                                                                                                probabilities_of)
+
+
+def test_a_cut_in_three_is_the_words_language_alone_to_take():
+    """A mark 1.4 to 1.9 letters wide: the network may read it whole or cut in two, the word's language may also
+    cut it in three (Segment.language_pieces): three narrow letters touching."""
+    model = LetterNgrams(count_ngrams(WORDS, 5))
+    probabilities, segments, left = {}, [], 0
+    for letter in "mor":
+        g = glyph(left)
+        probabilities[id(g)] = reading(letter, 0.95)
+        segments.append(Segment([[g]]))
+        left += 42
+    cuts = [left, left + 25, left + 40, left + 65]  # n, i, n
+    piece = {(i, j): glyph(cuts[i], cuts[j] - cuts[i]) for i in range(4) for j in range(i + 1, 4)}
+    for key, letter, p in [((0, 1), "n", 0.9), ((1, 2), "i", 0.9), ((2, 3), "n", 0.9), ((0, 2), "m", 0.5),
+                           ((1, 3), "u", 0.5), ((0, 3), "m", 0.5)]:
+        probabilities[id(piece[key])] = reading(letter, p)
+    segments.append(Segment([[piece[(0, 3)]], [piece[(0, 2)], piece[(2, 3)]]], pieces=piece, n_boundaries=4,
+                            max_pieces=2, language_pieces=3))
+    g = glyph(left + 67)
+    probabilities[id(g)] = reading("g", 0.95)
+    segments.append(Segment([[g]]))
+    probabilities_of = probabilities.__getitem__
+
+    def of(g):
+        return probabilities_of(id(g))
+    network = text(choose_cuts(segments, of), of)
+    assert network in ("mormg", "mormng", "mornug")  # never three pieces, though it is surest of them
+    assert text(choose_cuts_in_words(segments, of, CLASSES, None), of) == network
+    assert text(choose_cuts_in_words(segments, of, CLASSES, model), of) == "morning"

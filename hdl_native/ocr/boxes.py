@@ -29,6 +29,7 @@ SMALL_AREA, SMALL_HEIGHT = 0.1, 0.4  # lone marks smaller than this are punctuat
 SPLIT_WIDTH = 1.9  # a mark wider than this many typical letters holds touching letters (m and w stay whole)
 MAYBE_SPLIT_WIDTH = 1.4  # from this width a mark may be two narrow letters touching (ri, il): offered whole, then cut
 LANGUAGE_SPLIT_WIDTH = 1.2  # from this width it may be too, but only a word's language may cut it (word_cuts.py)
+LANGUAGE_PIECES = 3  # a word's language may cut a mark MAYBE_SPLIT_WIDTH to SPLIT_WIDTH wide into this many pieces
 CUT_SEARCH = 0.35  # search for a cut within this many letter widths of where it is expected
 MAX_LETTERS_PER_MARK = 8
 MAX_MARK_HEIGHTS = 4.0  # no handwritten letter is 4 times as tall as the typical one
@@ -78,13 +79,16 @@ class Segment:
     classifier tries the best path through it of each length up to max_pieces (None: any) as well
     (recognize.lattice_paths).  Marks up to SPLIT_WIDTH wide have max_pieces 2.  language_only: the lattice is
     offered to a word's language alone (word_cuts.py), never to the network's choice (a mark from
-    LANGUAGE_SPLIT_WIDTH to MAYBE_SPLIT_WIDTH wide)."""
+    LANGUAGE_SPLIT_WIDTH to MAYBE_SPLIT_WIDTH wide).  language_pieces: the most pieces a word's language may cut
+    the mark into where that is more than max_pieces (a mark MAYBE_SPLIT_WIDTH to SPLIT_WIDTH wide: three narrow
+    letters touching); those paths are the language's alone."""
 
     options: list
     pieces: dict = field(default_factory=dict)
     n_boundaries: int = 0
     max_pieces: int = None
     language_only: bool = False
+    language_pieces: int = None
 
     @property
     def left(self):
@@ -339,8 +343,9 @@ def segment_line(labels, marks, glyphs):
     """A Segment per glyph: marks much wider than the line's letters are cut at their thinnest columns
     into as many letters as fit, and also offered with one letter fewer or more (or whole); marks from
     MAYBE_SPLIT_WIDTH to SPLIT_WIDTH letters wide are offered whole, and cut in two as the second choice.
-    Both also get a lattice of pieces (cut_lattice), the narrower ones cut in two at most; marks from
-    LANGUAGE_SPLIT_WIDTH to MAYBE_SPLIT_WIDTH wide get a lattice of cuts in two for the word's language alone.
+    Both also get a lattice of pieces (cut_lattice), the narrower ones cut in two at most by the network and in
+    LANGUAGE_PIECES by the word's language; marks from LANGUAGE_SPLIT_WIDTH to MAYBE_SPLIT_WIDTH wide get a lattice
+    of cuts in two for the word's language alone.
     A mark up to SPLIT_WIDTH wide that begins with a lead-in stroke is offered without it last (one letter)."""
     if not glyphs:
         return []
@@ -364,9 +369,10 @@ def segment_line(labels, marks, glyphs):
             counts = [likely] + [n for n in (likely - 1, likely + 1) if 1 <= n <= MAX_LETTERS_PER_MARK]
         options = [cut_into(labels, marks, glyph, n, letter_width) for n in dict.fromkeys(counts)]
         segment = Segment([option for option in options if option] + extra)
-        if ratio <= SPLIT_WIDTH:  # one letter or two: its lattice offers cuts in two only
-            segment.max_pieces = 2
-        segment.pieces, segment.n_boundaries = cut_lattice(labels, marks, glyph, letter_width, segment.max_pieces)
+        if ratio <= SPLIT_WIDTH:  # one letter or two to the network, or three narrow ones to the word's language
+            segment.max_pieces, segment.language_pieces = 2, LANGUAGE_PIECES
+        segment.pieces, segment.n_boundaries = cut_lattice(labels, marks, glyph, letter_width,
+                                                           segment.language_pieces or segment.max_pieces)
         segments.append(segment)
     return segments
 
@@ -375,7 +381,7 @@ def cut_lattice(labels, marks, glyph, letter_width, max_pieces=None):
     """The pieces a wide mark may be cut into, between candidate cuts at the local minima of its column ink
     -> ({(i, j): Glyph between boundaries i < j}, number of boundaries), boundary 0 its left edge, the last its
     right edge; a piece spans PIECE_WIDTHS letter widths.  With max_pieces 2 only the pieces that begin or end
-    the mark are made (no cut in two uses another), sparing their crops."""
+    the mark are made (no cut in two uses another: usable_in_paths), sparing their crops."""
     column_ink = glyph_mask(labels, glyph, glyph.top, glyph.bottom, glyph.left, glyph.right).sum(axis=0)
     smooth = np.convolve(column_ink, np.ones(3) / 3, mode="same")
     inner = np.arange(1, len(smooth) - 1)
@@ -396,11 +402,23 @@ def cut_lattice(labels, marks, glyph, letter_width, max_pieces=None):
             width = boundaries[j] - boundaries[i]
             if width > high:
                 break
-            if width >= low and (max_pieces != 2 or i == 0 or j == len(boundaries) - 1):
+            if width >= low and usable_in_paths(i, j, len(boundaries), max_pieces):
                 piece = glyph_of_marks(labels, marks, glyph.labels, col_from=boundaries[i], col_to=boundaries[j])
                 if piece is not None:
                     pieces[(i, j)] = piece
     return pieces, len(boundaries)
+
+
+def usable_in_paths(i, j, n_boundaries, most):
+    """Whether the lattice piece between boundaries i < j can be in a cut into at most `most` pieces (None: any):
+    in two pieces, only one that begins or ends the mark."""
+    return most != 2 or i == 0 or j == n_boundaries - 1
+
+
+def pieces_for_paths(segment, most):
+    """{(i, j): Glyph}: the pieces of a Segment's lattice that a cut into at most `most` pieces can use."""
+    return {(i, j): piece for (i, j), piece in segment.pieces.items()
+            if usable_in_paths(i, j, segment.n_boundaries, most)}
 
 
 def without_lead_in(labels, marks, glyph):

@@ -4,7 +4,7 @@ import time
 from dataclasses import dataclass, field
 
 from ..errors import HDLError
-from .boxes import find_segments
+from .boxes import find_segments, pieces_for_paths
 from .crops import glyph_crops
 from .deskew import DESKEW_FROM_DEGREES, page_skew, straightened
 from .deslant import DESLANT_FROM_DEGREES, page_slant, upright
@@ -185,14 +185,17 @@ def stderr_is_terminal():
 
 
 def classify_line(ink, labels, segments, classifier, clock, with_language=True):
-    """Crop every glyph of every cut the line's segments offer and classify them as one batch (the pieces of a
-    lattice offered to a word's language alone only when with_language: word_cuts.reads_words).
+    """Crop every glyph of every cut the line's segments offer and classify them as one batch (the pieces only a
+    word's language may use only when with_language: word_cuts.reads_words).
 
     -> (glyphs, crops (n, 28, 28) uint8, probabilities (n, classes)).
     """
     glyphs = [glyph for segment in segments for option in segment.options for glyph in option]
-    glyphs += [glyph for segment in segments if with_language or not segment.language_only
-               for glyph in segment.pieces.values()]
+    for segment in segments:
+        if with_language:
+            glyphs += segment.pieces.values()
+        elif not segment.language_only:
+            glyphs += pieces_for_paths(segment, segment.max_pieces).values()
     crops = glyph_crops(ink, labels, glyphs)
     clock.lap("crops")
     probabilities = classifier.probabilities(crops)

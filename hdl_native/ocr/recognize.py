@@ -22,6 +22,7 @@ from ..calibration import averaged_log_probabilities, other_column, with_other_o
 from ..data.datasets import NOT_A_LETTER
 from ..shifts import DEFAULT_SHIFTS, check_shifts, shifted_copies
 from ..tensor import Tensor
+from .boxes import pieces_for_paths
 from .crops import normalize
 
 TOP_K = 3
@@ -141,9 +142,12 @@ def choose_cuts(segments, probabilities_of):
 
 def scored_options(segment, probabilities_of, language=False):
     """(options, scores): a Segment's ways to cut it, its lattice's best paths included, and the score of each
-    as choose_cuts describes (higher is better).  language: include the paths of a lattice offered to a word's
-    language alone (Segment.language_only; word_cuts.py), after the others."""
-    paths = lattice_paths(segment, probabilities_of) if language or not segment.language_only else []
+    as choose_cuts describes (higher is better).  language: include the paths offered to a word's language alone
+    (Segment.language_only, Segment.language_pieces; word_cuts.py), after the others (network_choices)."""
+    most = getattr(segment, "max_pieces", None)
+    if language:
+        most = getattr(segment, "language_pieces", None) or most
+    paths = lattice_paths(segment, probabilities_of, most) if language or not segment.language_only else []
     options = list(segment.options) + paths
     scores = [np.mean([np.log(max(float(probabilities_of(g).max()), 1e-12)) for g in option])
               - LEAD_IN_MARGIN * any(getattr(g, "lead_in_trimmed", False) for g in option)
@@ -155,18 +159,27 @@ def scored_options(segment, probabilities_of, language=False):
     return options, scores
 
 
-def lattice_paths(segment, probabilities_of):
-    """For each number of pieces k (up to Segment.max_pieces), the cut of a wide mark into k pieces of its lattice
-    (Segment.pieces) whose letters' best log-probabilities sum highest -> [[Glyph] * k, ...]; [] for a segment
-    without a lattice."""
-    pieces = getattr(segment, "pieces", None)
-    if not pieces:
+def network_choices(segment, options):
+    """How many of scored_options' `options` of a Segment, the first ones, the network may choose alone: all but
+    the paths offered to a word's language alone (Segment.language_only, or more pieces than Segment.max_pieces)."""
+    if getattr(segment, "language_only", False):
+        return len(segment.options)
+    most = getattr(segment, "max_pieces", None)
+    return sum(1 for k, option in enumerate(options) if k < len(segment.options) or most is None or len(option) <= most)
+
+
+def lattice_paths(segment, probabilities_of, most=None):
+    """For each number of pieces k (up to `most`, default Segment.max_pieces), the cut of a wide mark into k pieces
+    of its lattice (Segment.pieces) whose letters' best log-probabilities sum highest -> [[Glyph] * k, ...], fewest
+    pieces first; [] for a segment without a lattice."""
+    if not getattr(segment, "pieces", None):
         return []
     n = segment.n_boundaries
+    most = most or getattr(segment, "max_pieces", None) or n - 1
+    pieces = pieces_for_paths(segment, most)  # only these are classified when no language reads the line
     score = {key: np.log(max(float(probabilities_of(glyph).max()), 1e-12)) for key, glyph in pieces.items()}
     best = [{0: (0.0, None)}]  # best[k][j]: (sum, previous boundary) of k pieces ending at boundary j
     paths = []
-    most = getattr(segment, "max_pieces", None) or n - 1
     for k in range(1, min(n - 1, most) + 1):
         row = {}
         for (i, j), value in score.items():

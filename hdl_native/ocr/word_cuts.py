@@ -36,7 +36,7 @@ from itertools import product
 import numpy as np
 
 from .language import LETTERS, english_log_odds
-from .recognize import glyph_words, scored_options
+from .recognize import glyph_words, network_choices, scored_options
 
 WINDOW = 1.0  # nats (mean log-probability) behind a mark's chosen option that another option may be
 MAX_OPTIONS = 4  # options of one mark tried, the best first
@@ -53,8 +53,8 @@ def choose_cuts_in_words(segments, probabilities_of, classes, ngrams):
     or None to choose as choose_cuts does."""
     with_language = reads_words(classes, ngrams)
     scored = [scored_options(segment, probabilities_of, with_language) for segment in segments]
-    chosen = [int(np.argmax(scores[:len(segment.options) if segment.language_only else None]))
-              for segment, (_, scores) in zip(segments, scored)]
+    chosen = [int(np.argmax(scores[:network_choices(segment, options)]))
+              for segment, (options, scores) in zip(segments, scored)]
     if with_language:
         letter_columns = np.array([list(classes).index(letter) for letter in LETTERS])
         glyphs = [glyph for (options, _), k in zip(scored, chosen) for glyph in options[k]]
