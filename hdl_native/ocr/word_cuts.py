@@ -18,16 +18,19 @@ probabilities, and log(1/27) for each glyph the network takes for a digit or mar
 read pays as an unknown symbol would).  Without the language term the sum picks each mark's best-scoring option, as
 choose_cuts does (for a mark whose cut is offered to the language alone that may be the cut, which is then taken only
 as any other change is, below).  The best
-combination replaces the network's only when its word is English beyond doubt (log-odds of English against
-arbitrary letters of at least ENGLISH_LOG_ODDS) and it leaves no more of the word's glyphs to digits and marks: a
-word of random letters, a name or a code keeps the cut the network chose, which the language has no say in.
+combination replaces the network's only when its word reads as English at least as likely as arbitrary letters
+(log-odds of at least ENGLISH_LOG_ODDS, 0) and it leaves no more of the word's glyphs to digits and marks: a word of
+random letters, a name or a code keeps the cut the network chose, which the language has no say in.
 
 Marks from boxes.LANGUAGE_SPLIT_WIDTH to MAYBE_SPLIT_WIDTH letters wide (two narrow letters touching, or one wide
 letter: an m, a w) are offered cut in two here only (Segment.language_only): the network alone would cut too many
 wide letters, but a word that reads as English only with the mark cut in two may have it.
 
-The settings were chosen on held-out pages (BENCHMARKS.md: "Touching letters cut as their word reads" and "Marks 1.2
-to 1.4 letters wide cut in two for the word's language only").
+Marks from MAYBE_SPLIT_WIDTH to SPLIT_WIDTH wide, which the network may read whole or cut in two, the word's
+language may also cut in three (Segment.language_pieces): three narrow letters touching.
+
+The settings were chosen on held-out pages (BENCHMARKS.md: "Touching letters cut as their word reads", "Marks 1.2
+to 1.4 letters wide cut in two for the word's language only" and "Cuts in three, and a gate at even odds").
 
 Shapes: probabilities_of(glyph) -> (classes,).
 """
@@ -42,7 +45,7 @@ WINDOW = 1.0  # nats (mean log-probability) behind a mark's chosen option that a
 MAX_OPTIONS = 4  # options of one mark tried, the best first
 MAX_COMBINATIONS = 256  # combinations of a word's options weighed; more: the best two of each mark; still more: none
 LANGUAGE_WEIGHT = 2.0  # nats of option score that one nat of the language term per glyph is worth
-ENGLISH_LOG_ODDS = 2.2  # a word's new cut must make it this much likelier English than arbitrary (p >= 0.9)
+ENGLISH_LOG_ODDS = 0.0  # a word's new cut must make it at least as likely English as arbitrary letters (p >= 0.5)
 UNKNOWN_SYMBOL = np.log(1.0 / 27)  # the language term of a glyph read as a digit or mark
 
 
@@ -76,8 +79,9 @@ def reads_words(classes, ngrams):
 
 def best_combination(scored, chosen, probabilities_of, letter_columns, ngrams):
     """The option to take for each of a word's marks: `chosen` (the network's picks) unless a combination within
-    reach scores better, reads as English beyond doubt and leaves no more glyphs to digits and marks (which the
-    language cannot read, so cannot vouch for).  scored: [(options, scores)] of the word's marks."""
+    reach scores better, reads as English at least as likely as arbitrary letters and leaves no more glyphs to
+    digits and marks (which the language cannot read, so cannot vouch for).  scored: [(options, scores)] of the
+    word's marks."""
     tried = [[k for k in np.argsort(-np.asarray(scores), kind="stable").tolist()
               if scores[k] >= scores[c] - WINDOW][:MAX_OPTIONS] for (_, scores), c in zip(scored, chosen)]
     if all(len(options) == 1 for options in tried):
