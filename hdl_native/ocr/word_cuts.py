@@ -30,7 +30,8 @@ Marks from MAYBE_SPLIT_WIDTH to SPLIT_WIDTH wide, which the network may read who
 language may also cut in three (Segment.language_pieces): three narrow letters touching.
 
 The settings were chosen on held-out pages (BENCHMARKS.md: "Touching letters cut as their word reads", "Marks 1.2
-to 1.4 letters wide cut in two for the word's language only" and "Cuts in three, and a gate at even odds").
+to 1.4 letters wide cut in two for the word's language only" and "Cuts in three for the word's language, and the English
+gate at even odds").
 
 Shapes: probabilities_of(glyph) -> (classes,).
 """
