@@ -64,10 +64,10 @@ def test_the_cut_the_network_is_far_surer_of_stays_whatever_the_word():
     assert text(choose_cuts_in_words(segments, probabilities_of, CLASSES, model), probabilities_of) == "comer"
 
 
-def test_a_word_that_is_no_english_keeps_the_networks_cut():
+def test_a_word_that_is_no_english_is_cut_among_the_networks_own_options_by_their_scores():
     model = LetterNgrams(count_ngrams(WORDS, 5))
-    # the network prefers the whole mark by 0.02 nats, less than a sixth letter adds to a word of arbitrary letters'
-    # language term (whose log(1/2) prior is shared by one glyph more)
+    # the network prefers the whole mark by 0.02 nats, less than a sixth glyph adds to a word of arbitrary letters'
+    # language term (whose log(1/2) prior is shared by one glyph more): the pieces, both the network's own options
     segments, probabilities_of = word_with_a_touching_pair("r", "n", "m", p_whole=0.5 * np.exp(-0.28),
                                                            before="zq", after="xv")
     assert text(choose_cuts(segments, probabilities_of), probabilities_of) == "zqmxv"
@@ -75,7 +75,21 @@ def test_a_word_that_is_no_english_keeps_the_networks_cut():
     letters = np.array([probabilities_of(g)[:26] for g in cut])
     log_odds, _ = english_log_odds(np.log(letters / letters.sum(axis=1, keepdims=True)), model)
     assert log_odds < ENGLISH_LOG_ODDS
-    assert choose_cuts_in_words(segments, probabilities_of, CLASSES, model) == choose_cuts(segments, probabilities_of)
+    assert text(choose_cuts_in_words(segments, probabilities_of, CLASSES, model), probabilities_of) == "zqrnxv"
+    segments, probabilities_of = word_with_a_touching_pair("r", "n", "m", p_pieces=0.3, p_whole=0.9,
+                                                           before="zq", after="xv")  # surer of the whole: kept
+    assert text(choose_cuts_in_words(segments, probabilities_of, CLASSES, model), probabilities_of) == "zqmxv"
+
+
+def test_a_word_that_is_no_english_is_not_cut_where_only_the_language_may_cut():
+    model = LetterNgrams(count_ngrams(WORDS, 5))
+    for before, after, expected in [("zq", "xv", "zqmxv"), ("co", "er", "corner")]:
+        segments, probabilities_of = word_with_a_touching_pair("r", "n", "m", p_pieces=0.9, p_whole=0.3,
+                                                               before=before, after=after)
+        whole, halves = segments[2].options
+        segments[2] = Segment([whole], pieces={(0, 1): halves[0], (1, 2): halves[1], (0, 2): whole[0]},
+                              n_boundaries=3, max_pieces=2, language_only=True)
+        assert text(choose_cuts_in_words(segments, probabilities_of, CLASSES, model), probabilities_of) == expected
 
 
 def test_a_cut_that_leaves_a_piece_to_digits_and_marks_is_not_the_languages_to_take():

@@ -18,9 +18,13 @@ probabilities, and log(1/27) for each glyph the network takes for a digit or mar
 read pays as an unknown symbol would).  Without the language term the sum picks each mark's best-scoring option, as
 choose_cuts does (for a mark whose cut is offered to the language alone that may be the cut, which is then taken only
 as any other change is, below).  The best
-combination replaces the network's only when its word reads as English at least as likely as arbitrary letters
-(log-odds of at least ENGLISH_LOG_ODDS, 0) and it leaves no more of the word's glyphs to digits and marks: a word of
-random letters, a name or a code keeps the cut the network chose, which the language has no say in.
+combination replaces the network's when it leaves no more of the word's glyphs to digits and marks and, where it
+takes a cut offered to the language alone (below), the word reads as English at least as likely as arbitrary letters
+(log-odds of at least ENGLISH_LOG_ODDS, 0).  A word of random letters, a name or a code may so be cut anew among the
+network's own options only: for arbitrary letters the language term is close to log(1/27) a glyph whatever the cut,
+with the hypotheses' shared prior log(1/2) spread over the word's glyphs, a lean of 0.06 to 0.23 nats towards more
+pieces that serves letters written touching (the network alone cuts them one piece too few) and, with the language's
+own cuts kept out, costs letters standing apart nothing (BENCHMARKS.md).
 
 Marks from boxes.LANGUAGE_SPLIT_WIDTH to MAYBE_SPLIT_WIDTH letters wide (two narrow letters touching, or one wide
 letter: an m, a w) are offered cut in two here only (Segment.language_only): the network alone would cut too many
@@ -57,16 +61,16 @@ def choose_cuts_in_words(segments, probabilities_of, classes, ngrams):
     or None to choose as choose_cuts does."""
     with_language = reads_words(classes, ngrams)
     scored = [scored_options(segment, probabilities_of, with_language) for segment in segments]
-    chosen = [int(np.argmax(scores[:network_choices(segment, options)]))
-              for segment, (options, scores) in zip(segments, scored)]
+    own = [network_choices(segment, options) for segment, (options, _) in zip(segments, scored)]
+    chosen = [int(np.argmax(scores[:n])) for (_, scores), n in zip(scored, own)]
     if with_language:
         letter_columns = np.array([list(classes).index(letter) for letter in LETTERS])
         glyphs = [glyph for (options, _), k in zip(scored, chosen) for glyph in options[k]]
         mark_of = [m for m, ((options, _), k) in enumerate(zip(scored, chosen)) for _ in options[k]]
         for start, end in glyph_words(glyphs):
             marks = sorted(set(mark_of[start:end]))
-            best = best_combination([scored[m] for m in marks], [chosen[m] for m in marks], probabilities_of,
-                                    letter_columns, ngrams)
+            best = best_combination([scored[m] for m in marks], [chosen[m] for m in marks], [own[m] for m in marks],
+                                    probabilities_of, letter_columns, ngrams)
             for m, k in zip(marks, best):
                 chosen[m] = k
     return [glyph for (options, _), k in zip(scored, chosen) for glyph in options[k]]
@@ -78,11 +82,12 @@ def reads_words(classes, ngrams):
     return ngrams is not None and set(LETTERS) <= set(classes)
 
 
-def best_combination(scored, chosen, probabilities_of, letter_columns, ngrams):
+def best_combination(scored, chosen, own, probabilities_of, letter_columns, ngrams):
     """The option to take for each of a word's marks: `chosen` (the network's picks) unless a combination within
-    reach scores better, reads as English at least as likely as arbitrary letters and leaves no more glyphs to
-    digits and marks (which the language cannot read, so cannot vouch for).  scored: [(options, scores)] of the
-    word's marks."""
+    reach scores better and leaves no more glyphs to digits and marks (which the language cannot read, so cannot
+    vouch for), and, if it takes a cut offered to the language alone, reads as English at least as likely as
+    arbitrary letters.  scored: [(options, scores)] of the word's marks; own: how many of each mark's options, the
+    first ones, are the network's own (recognize.network_choices)."""
     tried = [[k for k in np.argsort(-np.asarray(scores), kind="stable").tolist()
               if scores[k] >= scores[c] - WINDOW][:MAX_OPTIONS] for (_, scores), c in zip(scored, chosen)]
     if all(len(options) == 1 for options in tried):
@@ -99,7 +104,9 @@ def best_combination(scored, chosen, probabilities_of, letter_columns, ngrams):
                           else word_value(scored, chosen, probabilities_of, letter_columns, ngrams))
     allowed = [i for i in range(len(combinations)) if values[i][2] <= marks_chosen]
     best = max(allowed, key=lambda i: values[i][0], default=None)
-    if best is None or combinations[best] == chosen or values[best][1] < ENGLISH_LOG_ODDS:
+    if best is None or combinations[best] == chosen:
+        return list(chosen)
+    if any(k >= n for k, n in zip(combinations[best], own)) and values[best][1] < ENGLISH_LOG_ODDS:
         return list(chosen)
     return list(combinations[best])
 
