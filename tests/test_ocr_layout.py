@@ -164,7 +164,7 @@ def test_pieces_only_a_words_language_may_use_are_classified_only_when_a_languag
     labels, segment_lines = segments_of(image)
     segments = segment_lines[0]
     wide, language_only = segments[5], segments[6]
-    assert wide.language_pieces == 3 and language_only.language_only
+    assert wide.language_pieces == 3 and language_only.max_pieces == 0 and language_only.language_pieces == 2
 
     class Counting:
         def probabilities(self, crops):
@@ -186,11 +186,11 @@ def test_a_mark_a_little_wider_than_a_letter_is_offered_cut_in_two_to_the_words_
     segments = segment_lines[0]
     assert len(segments) == 7 and LANGUAGE_SPLIT_WIDTH <= 81 / 61 < MAYBE_SPLIT_WIDTH
     wide, letter = segments[5], segments[6]
-    assert [len(option) for option in wide.options] == [1] and wide.language_only and wide.max_pieces == 2
+    assert [len(option) for option in wide.options] == [1] and wide.max_pieces == 0 and wide.language_pieces == 2
     last = wide.n_boundaries - 1
     assert wide.pieces and all(i == 0 or j == last for i, j in wide.pieces)
-    assert not letter.pieces and not letter.language_only
-    assert not any(segment.language_only for segment in segments[:5])
+    assert not letter.pieces and letter.max_pieces is None and letter.language_pieces is None
+    assert not any(segment.pieces or segment.language_pieces for segment in segments[:5])
 
 
 def test_a_letter_begun_with_a_lead_in_stroke_is_offered_without_it_as_well():

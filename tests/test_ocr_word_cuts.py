@@ -88,7 +88,7 @@ def test_a_word_that_is_no_english_is_not_cut_where_only_the_language_may_cut():
                                                                before=before, after=after)
         whole, halves = segments[2].options
         segments[2] = Segment([whole], pieces={(0, 1): halves[0], (1, 2): halves[1], (0, 2): whole[0]},
-                              n_boundaries=3, max_pieces=2, language_only=True)
+                              n_boundaries=3, max_pieces=0, language_pieces=2)
         assert text(choose_cuts_in_words(segments, probabilities_of, CLASSES, model), probabilities_of) == expected
 
 
@@ -126,7 +126,7 @@ def test_a_mark_offered_to_the_language_alone_is_never_cut_by_the_network_alone(
     pair = segments[2]
     whole, halves = pair.options
     language_only = Segment([whole], pieces={(0, 1): halves[0], (1, 2): halves[1], (0, 2): whole[0]},
-                            n_boundaries=3, max_pieces=2, language_only=True)
+                            n_boundaries=3, max_pieces=0, language_pieces=2)
     segments[2] = language_only
     assert text(choose_cuts(segments, probabilities_of), probabilities_of) == "comer"  # sure of the halves, still
     assert text(choose_cuts_in_words(segments, probabilities_of, CLASSES, None), probabilities_of) == "comer"

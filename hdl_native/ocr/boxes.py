@@ -77,17 +77,17 @@ class Segment:
     classifier.  A mark wider than MAYBE_SPLIT_WIDTH letters also has a lattice (cut_lattice): `pieces` maps
     (i, j), boundary indices 0 <= i < j < n_boundaries, to the Glyph between candidate cuts i and j; the
     classifier tries the best path through it of each length up to max_pieces (None: any) as well
-    (recognize.lattice_paths).  Marks up to SPLIT_WIDTH wide have max_pieces 2.  language_only: the lattice is
-    offered to a word's language alone (word_cuts.py), never to the network's choice (a mark from
-    LANGUAGE_SPLIT_WIDTH to MAYBE_SPLIT_WIDTH wide).  language_pieces: the most pieces a word's language may cut
-    the mark into where that is more than max_pieces (a mark MAYBE_SPLIT_WIDTH to SPLIT_WIDTH wide: three narrow
-    letters touching); those paths are the language's alone."""
+    (recognize.lattice_paths).  Marks up to SPLIT_WIDTH wide have max_pieces 2, and those under MAYBE_SPLIT_WIDTH
+    0: the network takes none of their lattice's paths.  language_pieces: the most pieces a word's language may cut
+    the mark into where that is more than max_pieces (word_cuts.py): 2 for a mark LANGUAGE_SPLIT_WIDTH to
+    MAYBE_SPLIT_WIDTH wide (two narrow letters touching, or one wide letter), LANGUAGE_PIECES for one up to
+    SPLIT_WIDTH wide (three narrow letters touching); the paths of more pieces than max_pieces are the language's
+    alone."""
 
     options: list
     pieces: dict = field(default_factory=dict)
     n_boundaries: int = 0
     max_pieces: int = None
-    language_only: bool = False
     language_pieces: int = None
 
     @property
@@ -358,7 +358,7 @@ def segment_line(labels, marks, glyphs):
         if ratio <= MAYBE_SPLIT_WIDTH:
             segment = Segment([[glyph]] + extra)
             if ratio >= LANGUAGE_SPLIT_WIDTH:  # two narrow letters touching, or one wide letter: the word decides
-                segment.max_pieces, segment.language_only = 2, True
+                segment.max_pieces, segment.language_pieces = 0, 2
                 segment.pieces, segment.n_boundaries = cut_lattice(labels, marks, glyph, letter_width, 2)
             segments.append(segment)
             continue
@@ -410,9 +410,9 @@ def cut_lattice(labels, marks, glyph, letter_width, max_pieces=None):
 
 
 def usable_in_paths(i, j, n_boundaries, most):
-    """Whether the lattice piece between boundaries i < j can be in a cut into at most `most` pieces (None: any):
-    in two pieces, only one that begins or ends the mark."""
-    return most != 2 or i == 0 or j == n_boundaries - 1
+    """Whether the lattice piece between boundaries i < j can be in a cut into at most `most` pieces (None: any;
+    0: no cut): in two pieces, only one that begins or ends the mark."""
+    return most != 0 and (most != 2 or i == 0 or j == n_boundaries - 1)
 
 
 def pieces_for_paths(segment, most):

@@ -194,7 +194,7 @@ def classify_line(ink, labels, segments, classifier, clock, with_language=True):
     for segment in segments:
         if with_language:
             glyphs += segment.pieces.values()
-        elif not segment.language_only:
+        else:
             glyphs += pieces_for_paths(segment, segment.max_pieces).values()
     crops = glyph_crops(ink, labels, glyphs)
     clock.lap("crops")

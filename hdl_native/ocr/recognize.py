@@ -143,11 +143,11 @@ def choose_cuts(segments, probabilities_of):
 def scored_options(segment, probabilities_of, language=False):
     """(options, scores): a Segment's ways to cut it, its lattice's best paths included, and the score of each
     as choose_cuts describes (higher is better).  language: include the paths offered to a word's language alone
-    (Segment.language_only, Segment.language_pieces; word_cuts.py), after the others (network_choices)."""
+    (Segment.language_pieces; word_cuts.py), after the others (network_choices)."""
     most = getattr(segment, "max_pieces", None)
     if language:
         most = getattr(segment, "language_pieces", None) or most
-    paths = lattice_paths(segment, probabilities_of, most) if language or not segment.language_only else []
+    paths = lattice_paths(segment, probabilities_of, most) if most != 0 else []
     options = list(segment.options) + paths
     scores = [np.mean([np.log(max(float(probabilities_of(g).max()), 1e-12)) for g in option])
               - LEAD_IN_MARGIN * any(getattr(g, "lead_in_trimmed", False) for g in option)
@@ -161,9 +161,7 @@ def scored_options(segment, probabilities_of, language=False):
 
 def network_choices(segment, options):
     """How many of scored_options' `options` of a Segment, the first ones, the network may choose alone: all but
-    the paths offered to a word's language alone (Segment.language_only, or more pieces than Segment.max_pieces)."""
-    if getattr(segment, "language_only", False):
-        return len(segment.options)
+    the paths offered to a word's language alone (more pieces than Segment.max_pieces: any path where it is 0)."""
     most = getattr(segment, "max_pieces", None)
     return sum(1 for k, option in enumerate(options) if k < len(segment.options) or most is None or len(option) <= most)
 
@@ -175,7 +173,8 @@ def lattice_paths(segment, probabilities_of, most=None):
     if not getattr(segment, "pieces", None):
         return []
     n = segment.n_boundaries
-    most = most or getattr(segment, "max_pieces", None) or n - 1
+    most = getattr(segment, "max_pieces", None) if most is None else most
+    most = n - 1 if most is None else most
     pieces = pieces_for_paths(segment, most)  # only these are classified when no language reads the line
     score = {key: np.log(max(float(probabilities_of(glyph).max()), 1e-12)) for key, glyph in pieces.items()}
     best = [{0: (0.0, None)}]  # best[k][j]: (sum, previous boundary) of k pieces ending at boundary j

@@ -27,11 +27,11 @@ pieces that serves letters written touching (the network alone cuts them one pie
 own cuts kept out, costs letters standing apart nothing (BENCHMARKS.md).
 
 Marks from boxes.LANGUAGE_SPLIT_WIDTH to MAYBE_SPLIT_WIDTH letters wide (two narrow letters touching, or one wide
-letter: an m, a w) are offered cut in two here only (Segment.language_only): the network alone would cut too many
-wide letters, but a word that reads as English only with the mark cut in two may have it.
+letter: an m, a w) are offered cut in two here only (Segment.max_pieces 0, language_pieces 2): the network alone
+would cut too many wide letters, but a word that reads as English only with the mark cut in two may have it.
 
-Marks from MAYBE_SPLIT_WIDTH to SPLIT_WIDTH wide, which the network may read whole or cut in two, the word's
-language may also cut in three (Segment.language_pieces): three narrow letters touching.
+Marks from MAYBE_SPLIT_WIDTH to SPLIT_WIDTH wide, which the network may read whole or cut in two (max_pieces 2), the
+word's language may also cut in three (language_pieces 3): three narrow letters touching.
 
 The settings were chosen on held-out pages (BENCHMARKS.md: "Touching letters cut as their word reads", "Marks 1.2
 to 1.4 letters wide cut in two for the word's language only" and "Cuts in three for the word's language, and the English
