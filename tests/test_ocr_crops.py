@@ -14,7 +14,9 @@ from hdl_native.checkpoint import PRETRAINED_LETTERS
 from hdl_native.errors import HDLError
 from hdl_native.ocr import read_page
 from hdl_native.ocr.model import load_letter_classifier
-from hdl_native.ocr.user_crops import LABELS_FILE, crop_names, read_labelled_crops, write_crops
+from hdl_native.ocr.recognize import Reading
+from hdl_native.ocr.render import SHEET_CELL, SHEET_COLUMNS, SHEET_MARGIN, SHEET_SCALE, labels_sheet
+from hdl_native.ocr.user_crops import LABELS_FILE, SHEET_FILE, crop_names, read_labelled_crops, write_crops
 
 LETTERS = [chr(ord("a") + i) for i in range(26)]
 WITH_OTHER = LETTERS + ["other"]
@@ -50,7 +52,8 @@ def test_crops_are_the_networks_input_bit_for_bit_with_the_letters_read(page_rea
     rows = [line.split("\t") for line in (directory / LABELS_FILE).read_text().splitlines()
             if not line.startswith("#")]
     readings = [reading for line in result.lines for reading in line]
-    assert [row[0] for row in rows] == sorted(path.name for path in directory.glob("*.png"))
+    assert [row[0] for row in rows] == sorted(path.name for path in directory.glob("line*.png"))
+    assert sorted(path.name for path in directory.glob("*.png")) == sorted([row[0] for row in rows] + [SHEET_FILE])
     assert [row[1] for row in rows] == [reading.letter for reading in readings]
     assert [float(row[2]) for row in rows] == pytest.approx([r.confidence for r in readings], abs=5e-4)
     for row, crop in zip(rows, [crop for line in result.crops for crop in line]):
@@ -61,6 +64,47 @@ def test_crops_are_the_networks_input_bit_for_bit_with_the_letters_read(page_rea
     assert crops.names == [row[0] for row in rows]
     assert np.array_equal(crops.images, np.concatenate(result.crops))
     assert [classes[i] for i in crops.labels] == [reading.letter for reading in readings]
+    with Image.open(directory / SHEET_FILE) as picture:  # the picture to correct the labels by: every crop in it
+        sheet = np.asarray(picture.convert("RGB"))
+    for line, crops_of_line in enumerate(result.crops):
+        for column, crop in enumerate(crops_of_line):
+            assert np.array_equal(cell_crop(sheet, line, column), crop)
+
+
+def cell_crop(sheet, row, column):
+    """The crop a labels sheet (H, W, 3) shows in a cell, at its own size (28, 28)."""
+    top, left = row * SHEET_CELL[1] + 18, SHEET_MARGIN + column * SHEET_CELL[0] + 5
+    cell = sheet[top:top + 28 * SHEET_SCALE:SHEET_SCALE, left:left + 28 * SHEET_SCALE:SHEET_SCALE]
+    assert (cell == cell[..., :1]).all()  # grey, as the network saw it
+    return cell[..., 0]
+
+
+def reading(letter, confidence=0.9, unsure=False):
+    return Reading((0, 10, 0, 10), [letter, "x"], [confidence, 0.05], unsure)
+
+
+def label_colours(sheet, row, column):
+    """The set of non-grey colours under a sheet's cell (where its label is written)."""
+    top, left = row * SHEET_CELL[1] + 18 + 28 * SHEET_SCALE, SHEET_MARGIN + column * SHEET_CELL[0]
+    label = sheet[top:(row + 1) * SHEET_CELL[1], left:left + SHEET_CELL[0]].reshape(-1, 3).astype(int)
+    return {tuple(c) for c in label if c.max() - c.min() > 60}
+
+
+def test_the_labels_sheet_wraps_long_lines_and_colours_unsure_and_other_labels():
+    crops = [np.full((28, 28), 10 * k, np.uint8) for k in range(SHEET_COLUMNS + 5)]
+    long_line = [(f"line01-box{k + 1:03d}.png", crop, reading("a")) for k, crop in enumerate(crops)]
+    short_line = [("line02-box001.png", crops[3], reading("b", 0.3, unsure=True)),
+                  ("line02-box002.png", crops[4], reading("other"))]
+    sheet = np.asarray(labels_sheet([long_line, short_line]))
+    assert sheet.shape == (3 * SHEET_CELL[1], SHEET_MARGIN + SHEET_COLUMNS * SHEET_CELL[0], 3)  # 20 + 5, then 2
+    assert np.array_equal(cell_crop(sheet, 0, SHEET_COLUMNS - 1), crops[SHEET_COLUMNS - 1])
+    assert np.array_equal(cell_crop(sheet, 1, 4), crops[SHEET_COLUMNS + 4])  # the long line goes on below
+    assert np.array_equal(cell_crop(sheet, 2, 0), crops[3]) and np.array_equal(cell_crop(sheet, 2, 1), crops[4])
+    sure, unsure, other = label_colours(sheet, 0, 0), label_colours(sheet, 2, 0), label_colours(sheet, 2, 1)
+    assert sure and unsure and other
+    assert all(g > r and g > b for r, g, b in sure)  # green
+    assert all(r > g and r > b for r, g, b in unsure)  # red
+    assert all(b > r and b > g for r, g, b in other)  # blue
 
 
 def test_a_labels_file_is_not_replaced_without_force(page_read, tmp_path):

@@ -52,7 +52,8 @@ def add_arguments(parser):
                         help="write the photo with a box and the letter read around every character")
     parser.add_argument("--crops", metavar="DIR", default=None,
                         help="save every box read as a 28x28 PNG crop (what the network saw: bright ink on black) "
-                             "in DIR, with DIR/labels.tsv holding the letters read; correct the labels, then "
+                             "in DIR, with DIR/labels.tsv holding the letters read and DIR/labels-sheet.png showing "
+                             "them all; correct the labels, then "
                              "teach them to a model with `hdl-native letters --finetune DIR`")
     parser.add_argument("--force", action="store_true", help="with --crops: replace the labels file DIR holds")
     parser.add_argument("--crop-sheet", metavar="PNG", default=None,
@@ -95,7 +96,7 @@ def run(args):
     from ..ocr.language import load_language
     from ..ocr.model import load_letter_classifier
     from ..ocr.render import crop_sheet, save_boxed, save_picture
-    from ..ocr.user_crops import LABELS_FILE, check_crops_directory, write_crops
+    from ..ocr.user_crops import LABELS_FILE, SHEET_FILE, check_crops_directory, write_crops
 
     if args.crops:
         check_crops_directory(args.crops, args.force)  # before the reading, not after
@@ -120,7 +121,8 @@ def run(args):
         print(f"crop sheet written to {args.crop_sheet}", file=sys.stderr)
     if args.crops:
         count = write_crops(args.crops, result, classifier.classes, args.force)
-        print(f"{count} crops and their labels written to {args.crops}; correct {args.crops}/{LABELS_FILE}, "
+        print(f"{count} crops and their labels written to {args.crops} (all in one picture: "
+              f"{args.crops}/{SHEET_FILE}); correct {args.crops}/{LABELS_FILE}, "
               f"then: hdl-native letters --finetune {args.crops} --out mine.hdl", file=sys.stderr)
     if args.time:
         report_timings(result, model_seconds, time.perf_counter() - started)

@@ -19,8 +19,10 @@ from ..data.datasets import IMAGE_SIZE as FRAME
 from ..data.datasets import NOT_A_LETTER
 from ..atomic import atomic_output
 from ..errors import HDLError
+from .render import labels_sheet
 
 LABELS_FILE = "labels.tsv"
+SHEET_FILE = "labels-sheet.png"  # every crop with its box number and label, to correct the labels file by
 LEAVE_OUT = "-"
 BORDER = 2  # crops keep this many px of black around the letter (crops.py frames 24x24 inside 28x28)
 PAPER_LEVEL = 128  # a border brighter than this on average means dark ink on white paper
@@ -33,6 +35,7 @@ HEADER = """\
 # two letters, a smudge).  You may add crops of your own: 28x28 greyscale PNGs, bright ink on black,
 # one line each.
 # Columns, separated by tabs or spaces: file, label, confidence (ignored when read back).
+# {sheet} shows every crop, enlarged, with its box number and the label read (red: unsure).
 """
 
 
@@ -59,7 +62,8 @@ def crop_names(counts):
 
 
 def write_crops(directory, result, classes, force=False):
-    """Write every crop of an OcrResult as PNG and DIR/labels.tsv with the reader's labels; returns the count.
+    """Write every crop of an OcrResult as PNG, DIR/labels.tsv with the reader's labels and DIR/SHEET_FILE, a
+    picture of them all to correct the labels by (render.labels_sheet); returns the count.
 
     directory is created if needed; HDLError when it already holds a labels file (unless force) or cannot be
     written.  The labels file is written last, atomically, so an interrupted run leaves none.
@@ -74,9 +78,14 @@ def write_crops(directory, result, classes, force=False):
         directory.mkdir(parents=True, exist_ok=True)
         for name, crop in zip(names, crops):
             Image.fromarray(np.ascontiguousarray(crop, dtype=np.uint8), "L").save(directory / name, format="PNG")
+        cells = iter(zip(names, crops, readings))
+        sheet = labels_sheet([[next(cells) for _ in line] for line in result.lines])
+        with atomic_output(directory / SHEET_FILE) as stream:
+            sheet.save(stream, format="PNG", compress_level=3)
         other = f", {NOT_A_LETTER} for a mark that is not a letter (a digit, punctuation)" \
             if NOT_A_LETTER in classes else ""
-        header = HEADER.format(image=result.photo.path, directory=directory, other=other)
+        header = HEADER.format(image=result.photo.path, directory=directory, other=other,
+                               sheet=directory / SHEET_FILE)
         write_text_atomically(labels_path, header + "".join(rows))
     except OSError as error:
         raise HDLError(f"--crops {directory}: cannot write the crops ({error.strerror or error})") from None
