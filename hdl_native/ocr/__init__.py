@@ -1,13 +1,22 @@
 """Reading handwritten letters in photos: the tutorial's chapter 8, done for real photos.
 
-The stages live in their own modules and run in this order:
-image_io (load, bring to a working size of 1,600 to 2,000 px, and turn: `read_page(..., turn=90)`, or "auto"
-to try every way up as orientation.py does) -> lighting (ink map, paper white) -> lines (text lines)
--> boxes (one box per character) -> crops (28x28 like the training letters)
--> recognize (one batch per line) -> word_cuts (a word's touching letters cut as
-its language reads best) -> the line's zones, sizes and words weigh the
-readings (zones, sizes, words) -> language (words read as English where they look
-like it) -> render (boxed.png).  `pipeline.read_page` ties them together:
+The stages live in their own modules and run in this order (`pipeline.read_page` ties them together):
+
+1. image_io: load any photo (EXIF orientation, a working size of 1,600 to 2,000 px, light writing on a dark
+   ground swapped), turned as asked
+   (`read_page(..., turn=90)`, or "auto" to try every way up: orientation);
+2. lighting: the paper under the ink and the ink as darkness relative to it, on the sheet alone where the paper
+   lies on a desk (sheet), with the printed lines of ruled or squared paper taken out (rules);
+3. deskew and deslant: a photo held askew turned straight, writing that leans sheared upright;
+4. boxes: one box per character, in text lines found straight (lines) or followed where they wander (tracks),
+   letters joined by a faint bridge cut apart (bridges), wide marks offered cut in several ways;
+5. crops: each character in a 28x28 frame, as the training letters were made;
+6. recognize: every crop of a line classified in one batch, each mark's cut chosen, word_cuts: a word's touching
+   letters cut as its language reads best;
+7. zones, sizes, words, language: where a glyph sits in its line, how big it is, the word it stands in and the
+   language it is written in weigh the network's readings;
+8. render: the photo with its boxes and letters (boxed.png), the crops as pictures; user_crops: `--crops DIR`
+   and the corrected labels `letters --finetune DIR` reads back; model: which network reads the crops.
 
     from hdl_native.ocr import read_page
     from hdl_native.ocr.language import load_language

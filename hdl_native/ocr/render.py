@@ -1,4 +1,5 @@
-"""boxed.png: the photo with a box around every character and the letter read under it."""
+"""Pictures of a reading: boxed.png (the photo with a box around every character and the letter read under it),
+the crops the network saw (crop_sheet) and the labels sheet `ocr --crops` writes beside them (labels_sheet)."""
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
