@@ -20,7 +20,8 @@ and dark swapped, with a note; --invert swaps them from the start.
 Confidences are the network's probabilities at the temperature its state stores for the number of
 --shifts copies averaged (`hdl-native calibrate` fits one per count; none: as the network gives
 them), p(other) weighted as the state says (`calibrate --other-offset`; the shipped
-reader: not at all); a letter below --min-confidence prints as '?'.
+reader: by e^0.5, which keeps more digits and marks out of the text); a letter below
+--min-confidence prints as '?'.
 A model trained with the class 'other' (digits and punctuation, `--dataset ...,nonletters`)
 answers it for a box that is not a letter: such a box is left out of the text (a word break beside
 it still gives a space), drawn in blue without a letter in --out, and listed in --json with

@@ -3,8 +3,7 @@
 The stages live in their own modules and run in this order (`pipeline.read_page` ties them together):
 
 1. image_io: load any photo (EXIF orientation, a working size of 1,600 to 2,000 px, light writing on a dark
-   ground swapped), turned as asked
-   (`read_page(..., turn=90)`, or "auto" to try every way up: orientation);
+   ground swapped), turned as asked (`read_page(..., turn=90)`, or "auto" to try every way up: orientation);
 2. lighting: the paper under the ink and the ink as darkness relative to it, on the sheet alone where the paper
    lies on a desk (sheet), with the printed lines of ruled or squared paper taken out (rules);
 3. deskew and deslant: a photo held askew turned straight, writing that leans sheared upright;
