@@ -50,6 +50,7 @@ class Glyph:
 
     top, bottom, left, right: tight box in working pixels (bottom/right exclusive).
     lead_in_trimmed: a mark with the lead-in stroke it began with cut off (without_lead_in).
+    part_sizes: ((height, width) px, ...) of each whole mark in `labels`, columns aside (sizes.tiny_glyphs).
     """
 
     labels: tuple
@@ -60,6 +61,7 @@ class Glyph:
     col_from: int
     col_to: int
     lead_in_trimmed: bool = False
+    part_sizes: tuple = ()
 
     @property
     def width(self):
@@ -245,7 +247,8 @@ def glyph_of_marks(labels, marks, members, col_from=None, col_to=None):
     rows = np.flatnonzero(window.any(axis=1))
     cols = np.flatnonzero(window.any(axis=0))
     return Glyph(tuple(members), top + int(rows[0]), top + int(rows[-1]) + 1,
-                 col_from + int(cols[0]), col_from + int(cols[-1]) + 1, col_from, col_to)
+                 col_from + int(cols[0]), col_from + int(cols[-1]) + 1, col_from, col_to,
+                 part_sizes=tuple((int(marks["height"][m]), int(marks["width"][m])) for m in members))
 
 
 def glyph_mask(labels, glyph, top, bottom, left, right):
