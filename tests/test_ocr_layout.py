@@ -376,3 +376,22 @@ def test_the_lattice_path_of_each_length_is_the_one_the_network_is_surest_of():
     assert lattice_paths(segment, probabilities_of) == paths[:2]
     p_of["width-based"] = 0.72 * np.exp(-0.35)  # (0, 1) + (1, 3) leads it by 0.35 nats: not by both margins
     assert choose_cuts([segment], probabilities_of) == ["width-based"]
+
+
+def test_a_colon_is_one_glyph_of_two_specks_and_an_i_is_not():
+    """boxes.py stacks a colon's two dots into one glyph, as it does an i's dot and stem; each glyph records its
+    marks' sizes (Glyph.part_sizes), by which sizes.tiny_glyphs tells the colon from the i."""
+    from hdl_native.ocr.sizes import tiny_glyphs
+
+    image, draw = page_with_rings(1000)  # five round letters 70 px tall
+    draw.ellipse((560, 82, 574, 96), fill=20)  # a colon: two dots 14 px across, 20 px apart
+    draw.ellipse((560, 116, 574, 130), fill=20)
+    draw.ellipse((640, 40, 654, 54), fill=20)  # an i: a dot over a stem as tall as the letters
+    draw.rectangle((643, 62, 651, 130), fill=20)
+    _, segment_lines = segments_of(image)
+    glyphs = [segment.options[0][0] for segment in segment_lines[0]]
+    assert len(glyphs) == 7
+    colon, i = glyphs[5], glyphs[6]
+    assert len(colon.part_sizes) == 2 and all(max(size) <= 16 for size in colon.part_sizes)
+    assert len(i.part_sizes) == 2 and max(max(size) for size in i.part_sizes) >= 65
+    assert list(tiny_glyphs(glyphs)) == [False] * 5 + [True, False]

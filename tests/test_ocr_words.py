@@ -69,3 +69,16 @@ def test_readers_without_other_are_left_alone():
     p = probabilities([0.5, 0.5], [0.4, 0.6], [0.5, 0.5])
     assert apply_words(glyphs_at([0, 24, 48]), p, ["a", "l"]) is p
     assert 0 < OTHER_INSIDE_WORD < 1
+
+
+def test_the_letter_before_a_tiny_mark_that_closes_the_word_is_inside_the_word():
+    """'all,': a '!' or '?' may close a word, so its last glyph keeps its 'other'; where a comma (tiny: sizes.py)
+    closes it, the l before the comma is inside the word like the rest."""
+    word = glyphs_at([0, 24, 48])
+    comma = SimpleNamespace(top=22, bottom=30, left=72, right=78)  # small both ways beside the letters: tiny
+    p = probabilities([0.9, 0.05, 0.05], [0.1, 0.8, 0.1], [0.05, 0.4, 0.55], [0.1, 0.3, 0.6])
+    weighted = apply_words(word + [comma], p, CLASSES)
+    assert weighted[2].argmax() == 1  # the last l, no longer 'other'
+    np.testing.assert_array_equal(weighted[3], p[3])  # the comma is neither weighed nor votes
+    without_comma = apply_words(word, p[:3], CLASSES)
+    assert without_comma[2].argmax() == 2  # where nothing follows it, the last glyph may be a '!' as before
