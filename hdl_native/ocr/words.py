@@ -11,8 +11,9 @@ sure of outweighs a 1 it would call an l, where counting best guesses would tie.
 the probability of 'other' of every glyph but the last (where a '!' or a '?' may close the word) is
 multiplied by OTHER_INSIDE_WORD and renormalised (of every glyph, where a tiny mark closes the word: the comma
 or colon is its last glyph then); in a word of digits and marks every glyph's letters are.  A soft rule like
-the zone rule (zones.py), so a glyph the network is sure is a mark keeps its reading.  Tiny glyphs (sizes.py: a comma, an apostrophe, a full stop beside the letters) neither vote
-nor are weighed: their size has already spoken.  Words of one glyph are left to the network here (a lone 'a'
+the zone rule (zones.py), so a glyph the network is sure is a mark keeps its reading.  Tiny glyphs (sizes.py: a
+comma, an apostrophe, a full stop beside the letters) neither vote nor are weighed: their size has already
+spoken.  Words of one glyph are left to the network here (a lone 'a'
 or 'I' is a word, a lone '1' a number; language.py weighs them by the language's words of one letter), as are
 lines without the class 'other'.
 """
