@@ -96,6 +96,11 @@ class Segment:
     def left(self):
         return min(glyph.left for glyph in self.options[0])
 
+    def path_limit(self, language):
+        """The most pieces a lattice path may have (None: any, 0: none): max_pieces for the network alone, and
+        where a word's language reads the line (language true), language_pieces where it allows more."""
+        return (self.language_pieces or self.max_pieces) if language else self.max_pieces
+
 
 def find_glyphs(mask):
     """Characters in an ink mask, line by line, each cut the way the letter widths suggest.
@@ -362,7 +367,8 @@ def segment_line(labels, marks, glyphs):
             segment = Segment([[glyph]] + extra)
             if ratio >= LANGUAGE_SPLIT_WIDTH:  # two narrow letters touching, or one wide letter: the word decides
                 segment.max_pieces, segment.language_pieces = 0, 2
-                segment.pieces, segment.n_boundaries = cut_lattice(labels, marks, glyph, letter_width, 2)
+                segment.pieces, segment.n_boundaries = cut_lattice(labels, marks, glyph, letter_width,
+                                                                   segment.path_limit(language=True))
             segments.append(segment)
             continue
         if ratio <= SPLIT_WIDTH:
@@ -375,7 +381,7 @@ def segment_line(labels, marks, glyphs):
         if ratio <= SPLIT_WIDTH:  # one letter or two to the network, or three narrow ones to the word's language
             segment.max_pieces, segment.language_pieces = 2, LANGUAGE_PIECES
         segment.pieces, segment.n_boundaries = cut_lattice(labels, marks, glyph, letter_width,
-                                                           segment.language_pieces or segment.max_pieces)
+                                                           segment.path_limit(language=True))
         segments.append(segment)
     return segments
 

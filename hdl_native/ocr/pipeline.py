@@ -191,11 +191,8 @@ def classify_line(ink, labels, segments, classifier, clock, with_language=True):
     -> (glyphs, crops (n, 28, 28) uint8, probabilities (n, classes)).
     """
     glyphs = [glyph for segment in segments for option in segment.options for glyph in option]
-    for segment in segments:
-        if with_language:
-            glyphs += segment.pieces.values()
-        else:
-            glyphs += pieces_for_paths(segment, segment.max_pieces).values()
+    glyphs += [piece for segment in segments
+               for piece in pieces_for_paths(segment, segment.path_limit(with_language)).values()]
     crops = glyph_crops(ink, labels, glyphs)
     clock.lap("crops")
     probabilities = classifier.probabilities(crops)

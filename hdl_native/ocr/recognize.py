@@ -144,9 +144,7 @@ def scored_options(segment, probabilities_of, language=False):
     """(options, scores): a Segment's ways to cut it, its lattice's best paths included, and the score of each
     as choose_cuts describes (higher is better).  language: include the paths offered to a word's language alone
     (Segment.language_pieces; word_cuts.py), after the others (network_choices)."""
-    most = getattr(segment, "max_pieces", None)
-    if language:
-        most = getattr(segment, "language_pieces", None) or most
+    most = segment.path_limit(language)
     paths = lattice_paths(segment, probabilities_of, most) if most != 0 else []
     options = list(segment.options) + paths
     scores = [np.mean([np.log(max(float(probabilities_of(g).max()), 1e-12)) for g in option])
