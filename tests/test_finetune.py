@@ -144,30 +144,42 @@ def test_one_writers_page_after_fine_tuning(tmp_path, data_root):
     assert read_correctly(again, truths) > read_correctly(found, truths)
 
 
-def test_a_model_with_the_other_class_learns_it_from_the_crops_and_keeps_its_temperature(tmp_path, tiny_data):
+def test_a_model_with_the_other_class_learns_it_from_the_crops_of_two_photos_and_keeps_its_temperature(
+        tmp_path, tiny_data):
     from hdl_native.checkpoint import load_checkpoint, save_checkpoint
     from hdl_native.models import LettersCNN
+    from hdl_native.ocr.user_crops import SHEET_FILE
 
     classes = LETTERS + ["other"]
     model = tmp_path / "reader.hdl"
     save_checkpoint(model, LettersCNN(n_classes=27, seed=3), classes=classes, dataset="letters", temperature=1.5,
                     shift_temperatures={"5": 1.4, "9": 1.3}, normalization={"mean": 0.172575, "std": 0.25})
-    crops = tmp_path / "crops"
-    crops.mkdir()
     rng = np.random.default_rng(0)
-    lines = []
-    for number in range(8):
-        pixels = np.zeros((28, 28), np.uint8)
-        pixels[4:24, 4:24] = rng.integers(0, 256, (20, 20))
-        Image.fromarray(pixels).save(crops / f"mine{number}.png")
-        lines.append(f"mine{number}.png {'other' if number % 2 else 'q'}")
-    (crops / LABELS_FILE).write_text("\n".join(lines) + "\n")
-    summary = finetune(crops, tmp_path / "mine.hdl", tiny_data, "--model", model, "--max-batches", "5")
+    directories = [tmp_path / "photo1", tmp_path / "photo2"]
+    for directory in directories:  # the crops of two photos, one directory each
+        directory.mkdir()
+        lines = []
+        for number in range(4):
+            pixels = np.zeros((28, 28), np.uint8)
+            pixels[4:24, 4:24] = rng.integers(0, 256, (20, 20))
+            Image.fromarray(pixels).save(directory / f"mine{number}.png")
+            lines.append(f"mine{number}.png {'other' if number % 2 else 'q'}")
+        (directory / LABELS_FILE).write_text("\n".join(lines) + "\n")
+    result = run_cli("letters", "--finetune", *directories, "--out", tmp_path / "mine.hdl", "--threads", "1",
+                     "--no-db", "--quiet", "--json", "--model", model, "--max-batches", "5", data=tiny_data)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert set(summary["accuracy_after"]) == {"your crops, 8 trained on", "letters test (78)"}
+    assert summary["finetune"] == [str(directory) for directory in directories]
+    for directory in directories:  # each sheet drawn again from its labels
+        assert f"{directory / SHEET_FILE}: your labels, " in result.stdout
+        with Image.open(directory / SHEET_FILE) as sheet:
+            assert sheet.width > 0
     state = load_checkpoint(tmp_path / "mine.hdl")
     assert state["classes"] == classes and state["temperature"] == 1.5 and state["dataset"] == "letters"
     assert state["shift_temperatures"] == {"5": 1.4, "9": 1.3}
     assert state["finetuned_on"]["from"] == str(model)
+    assert state["finetuned_on"]["crops"] == [str(directory) for directory in directories]
 
 
 def test_test_splits_are_measured_per_source_in_the_models_classes():
@@ -191,7 +203,8 @@ def test_bad_starting_points_are_one_line_errors(tmp_path):
     directory.mkdir()
     for args, message in ((("--model", "letters-vgg"), "give --model STATE, not the network"),
                           (("--model", tmp_path / "none.hdl"), "does not exist"),
-                          (("--holdout", "5"), "--holdout does not apply")):
+                          (("--holdout", "5"), "--holdout does not apply"),
+                          (("--finetune", directory, directory / ".." / "crops"), "names the crops directory")):
         result = run_cli("letters", "--finetune", directory, "--out", tmp_path / "mine.hdl", *args)
         assert result.returncode == 2 and message in result.stderr, result.stderr
         assert len(result.stderr.strip().splitlines()) == 1

@@ -15,8 +15,10 @@ from hdl_native.errors import HDLError
 from hdl_native.ocr import read_page
 from hdl_native.ocr.model import load_letter_classifier
 from hdl_native.ocr.recognize import Reading
-from hdl_native.ocr.render import SHEET_CELL, SHEET_COLUMNS, SHEET_MARGIN, SHEET_SCALE, labels_sheet
-from hdl_native.ocr.user_crops import LABELS_FILE, SHEET_FILE, crop_names, read_labelled_crops, write_crops
+from hdl_native.ocr.render import (SHEET_CELL, SHEET_COLUMNS, SHEET_HEADER, SHEET_MARGIN, SHEET_SCALE, labels_sheet,
+                                   reading_caption)
+from hdl_native.ocr.user_crops import (LABELS_FILE, SHEET_FILE, crop_names, joined_crops, read_labelled_crops,
+                                       write_corrected_sheet, write_crops)
 
 LETTERS = [chr(ord("a") + i) for i in range(26)]
 WITH_OTHER = LETTERS + ["other"]
@@ -73,7 +75,7 @@ def test_crops_are_the_networks_input_bit_for_bit_with_the_letters_read(page_rea
 
 def cell_crop(sheet, row, column):
     """The crop a labels sheet (H, W, 3) shows in a cell, at its own size (28, 28)."""
-    top, left = row * SHEET_CELL[1] + 18, SHEET_MARGIN + column * SHEET_CELL[0] + 5
+    top, left = SHEET_HEADER + row * SHEET_CELL[1] + 18, SHEET_MARGIN + column * SHEET_CELL[0] + 5
     cell = sheet[top:top + 28 * SHEET_SCALE:SHEET_SCALE, left:left + 28 * SHEET_SCALE:SHEET_SCALE]
     assert (cell == cell[..., :1]).all()  # grey, as the network saw it
     return cell[..., 0]
@@ -83,20 +85,24 @@ def reading(letter, confidence=0.9, unsure=False):
     return Reading((0, 10, 0, 10), [letter, "x"], [confidence, 0.05], unsure)
 
 
+def label_pixels(sheet, row, column):
+    """The pixels (n, 3) int under a sheet's cell, where its label is written."""
+    top, left = SHEET_HEADER + row * SHEET_CELL[1] + 18 + 28 * SHEET_SCALE, SHEET_MARGIN + column * SHEET_CELL[0]
+    return sheet[top:SHEET_HEADER + (row + 1) * SHEET_CELL[1], left:left + SHEET_CELL[0]].reshape(-1, 3).astype(int)
+
+
 def label_colours(sheet, row, column):
     """The set of non-grey colours under a sheet's cell (where its label is written)."""
-    top, left = row * SHEET_CELL[1] + 18 + 28 * SHEET_SCALE, SHEET_MARGIN + column * SHEET_CELL[0]
-    label = sheet[top:(row + 1) * SHEET_CELL[1], left:left + SHEET_CELL[0]].reshape(-1, 3).astype(int)
-    return {tuple(c) for c in label if c.max() - c.min() > 60}
+    return {tuple(c) for c in label_pixels(sheet, row, column) if c.max() - c.min() > 60}
 
 
 def test_the_labels_sheet_wraps_long_lines_and_colours_unsure_and_other_labels():
     crops = [np.full((28, 28), 10 * k, np.uint8) for k in range(SHEET_COLUMNS + 5)]
-    long_line = [(f"line01-box{k + 1:03d}.png", crop, reading("a")) for k, crop in enumerate(crops)]
-    short_line = [("line02-box001.png", crops[3], reading("b", 0.3, unsure=True)),
-                  ("line02-box002.png", crops[4], reading("other"))]
-    sheet = np.asarray(labels_sheet([long_line, short_line]))
-    assert sheet.shape == (3 * SHEET_CELL[1], SHEET_MARGIN + SHEET_COLUMNS * SHEET_CELL[0], 3)  # 20 + 5, then 2
+    long_line = [(k + 1, crop, *reading_caption(reading("a"))) for k, crop in enumerate(crops)]
+    short_line = [(1, crops[3], *reading_caption(reading("b", 0.3, unsure=True))),
+                  (2, crops[4], *reading_caption(reading("other")))]
+    sheet = np.asarray(labels_sheet([("line 1", long_line), ("line 2", short_line)], "what the colours mean"))
+    assert sheet.shape == (SHEET_HEADER + 3 * SHEET_CELL[1], SHEET_MARGIN + SHEET_COLUMNS * SHEET_CELL[0], 3)
     assert np.array_equal(cell_crop(sheet, 0, SHEET_COLUMNS - 1), crops[SHEET_COLUMNS - 1])
     assert np.array_equal(cell_crop(sheet, 1, 4), crops[SHEET_COLUMNS + 4])  # the long line goes on below
     assert np.array_equal(cell_crop(sheet, 2, 0), crops[3]) and np.array_equal(cell_crop(sheet, 2, 1), crops[4])
@@ -141,6 +147,51 @@ def test_corrected_labels_either_case_comments_and_left_out_crops(tmp_path):
     read = read_labelled_crops(directory, WITH_OTHER)
     assert read.names == ["a.png", "b.png", "d.png"] and list(read.labels) == [11, 11, 26]
     assert read.images.dtype == np.uint8 and read.images.shape == (3, 28, 28)
+
+
+def test_the_corrected_sheet_shows_the_labels_as_corrected_and_marks_what_the_model_reads_otherwise(tmp_path):
+    """`letters --finetune` draws the sheet again: a row per line in box order whatever the file's order, the user's
+    own crops under 'added', left-out crops in grey (an unreadable one skipped), a label the model reads
+    otherwise in orange, one it agrees with in black."""
+    pictures = {name: np.full((28, 28), value, np.uint8) for name, value in
+                (("line01-box002.png", 20), ("line01-box001.png", 40), ("mine.png", 60), ("line02-box001.png", 80))}
+    directory = crops_dir(tmp_path, ["line01-box002.png b", "line01-box001.png A", "mine.png q",
+                                     "line02-box001.png -", "broken.png -"], pictures)
+    (directory / "broken.png").write_text("not a picture")
+    crops = read_labelled_crops(directory, LETTERS)
+    assert crops.names == ["line01-box002.png", "line01-box001.png", "mine.png"]
+    assert crops.left_out == ["line02-box001.png", "broken.png"]
+    read = np.array([LETTERS.index("b"), LETTERS.index("c"), LETTERS.index("q")])  # the model misreads the a
+    write_corrected_sheet(directory, crops, read, "reader.hdl")
+    with Image.open(directory / SHEET_FILE) as picture:
+        sheet = np.asarray(picture.convert("RGB"))
+    assert sheet.shape[0] == SHEET_HEADER + 3 * SHEET_CELL[1]  # line 1, line 2, added
+    for (row, column), name in {(0, 0): "line01-box001.png", (0, 1): "line01-box002.png",
+                                (1, 0): "line02-box001.png", (2, 0): "mine.png"}.items():
+        assert np.array_equal(cell_crop(sheet, row, column), pictures[name]), name
+    taught = label_colours(sheet, 0, 0)
+    assert taught and all(r > g > b for r, g, b in taught)  # orange: labelled a, read c
+    for row, column, darkest in ((0, 1, (0, 60)), (2, 0, (0, 60)), (1, 0, (150, 200))):  # agreed black, left out grey
+        pixels = label_pixels(sheet, row, column)
+        assert not label_colours(sheet, row, column) and darkest[0] <= pixels.min() < darkest[1], (row, column)
+
+
+def test_several_directories_join_with_their_names():
+    first = read_labelled_crops_of(["a.png a", "b.png -"])
+    second = read_labelled_crops_of(["a.png b"])
+    joined = joined_crops(["one", "two"], [first, second])
+    assert joined.names == ["one/a.png", "two/a.png"] and joined.left_out == ["one/b.png"]
+    assert list(joined.labels) == [0, 1] and joined.images.shape == (2, 28, 28)
+    assert joined_crops(["one"], [first]) is first
+
+
+def read_labelled_crops_of(lines):
+    from hdl_native.ocr.user_crops import LabelledCrops
+
+    labelled = [line.split() for line in lines if not line.endswith(" -")]
+    return LabelledCrops(np.stack([letter_crop() for _ in labelled]),
+                         np.array([LETTERS.index(label) for _, label in labelled]), [name for name, _ in labelled],
+                         LETTERS, [line.split()[0] for line in lines if line.endswith(" -")])
 
 
 @pytest.mark.parametrize("lines, crops, message", [

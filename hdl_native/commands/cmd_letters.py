@@ -13,6 +13,7 @@ Progress goes to an SQLite file for `hdl-native plot`.
 --crops DIR` saved and the user corrected, mixed with replayed training letters (training/finetune.py):
 
   hdl-native letters --finetune mycrops --out mine.hdl
+  hdl-native letters --finetune page1 page2 page3 --out mine.hdl   # the crops of several photos
 """
 from ..cli_types import DROPOUT, LEARNING_RATE, MOMENTUM
 from ..checkpoint import load_checkpoint
@@ -54,11 +55,13 @@ def add_arguments(parser):
                         help="train on the synthetic letters `hdl-native synth-letters --out DIR` wrote instead of "
                              "the dataset's training split (validation and test stay on the real test split); "
                              "then fine-tune on real letters with --init")
-    parser.add_argument("--finetune", metavar="DIR", default=None,
+    parser.add_argument("--finetune", metavar="DIR", nargs="+", default=None,
                         help="fine-tune --model STATE (default: the shipped model) on the corrected crops in DIR that "
-                             "`hdl-native ocr PHOTO --crops DIR` wrote, mixed with a replay sample of the model's "
-                             "training data (under --data) so it does not forget the rest; reports accuracy before "
-                             "and after.  Adam with a cosine decay, shift-and-flip, --distort "
+                             "`hdl-native ocr PHOTO --crops DIR` wrote (several DIRs: one per photo), mixed with a "
+                             "replay sample of the model's training data (under --data) so it does not forget the "
+                             "rest; reports accuracy before "
+                             "and after, and draws DIR/labels-sheet.png again with your labels.  Adam with a cosine "
+                             "decay, the model's own augmentation, --distort "
                              f"{FINETUNE_DISTORT:g} and at most --max-minutes {FINETUNE_MINUTES:g} unless given")
     add_training_arguments(parser, "letters", default_epochs=30, default_validate_every=120,
                            default_db="letters-vals.sqlite3")

@@ -1,5 +1,6 @@
 """Pictures of a reading: boxed.png (the photo with a box around every character and the letter read under it),
-the crops the network saw (crop_sheet) and the labels sheet `ocr --crops` writes beside them (labels_sheet)."""
+the crops the network saw (crop_sheet) and the labels sheet `ocr --crops` writes beside them and `letters --finetune`
+redraws from the corrected labels (labels_sheet)."""
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
@@ -58,45 +59,50 @@ def crop_sheet(crops, scale=3):
 SHEET_SCALE = 3  # the labels sheet shows each 28x28 crop this many times enlarged
 SHEET_COLUMNS = 20  # crops in a row of the labels sheet; a longer line goes on in the next row
 SHEET_CELL = (28 * SHEET_SCALE + 10, 28 * SHEET_SCALE + 40)  # (width, height) px of one crop with its captions
-SHEET_MARGIN = 64  # px on the left for the line's number
+SHEET_MARGIN = 64  # px on the left for a group's title ('line 3')
+SHEET_HEADER = 24  # px above the first row for the sheet's one line of explanation
 
 
-def labels_sheet(lines):
-    """The picture to correct a labels file by (`ocr --crops`): one row per line of the page (wrapped after
-    SHEET_COLUMNS crops), each crop as the network saw it, enlarged SHEET_SCALE times, under its box number and
-    over the label the file holds for it (green when sure, red with its confidence when unsure, blue for `other`).
+def labels_sheet(groups, header):
+    """The picture to check a labels file by: one row per group (a line of the page, wrapped after SHEET_COLUMNS
+    crops), each crop as the network saw it, enlarged SHEET_SCALE times, under its number and over its caption.
 
-    lines: per line of the page, [(file name 'lineNN-boxNNN.png', crop (28, 28) uint8, Reading), ...].
-    -> a Pillow RGB image.
+    groups: [(title, [(number, crop (28, 28) uint8, caption, (r, g, b)), ...]), ...]; title is written on the left
+    of the group's first row (e.g. 'line 3'), number above the crop (its box number), caption below it in the colour.
+    header: one line above the rows saying what the captions and colours mean.  -> a Pillow RGB image.
     """
-    rows = [(number, line[start:start + SHEET_COLUMNS]) for number, line in enumerate(lines, start=1)
-            for start in range(0, max(len(line), 1), SHEET_COLUMNS)]
-    width = SHEET_MARGIN + SHEET_CELL[0] * max((len(cells) for _, cells in rows), default=1)
-    picture = Image.new("RGB", (width, SHEET_CELL[1] * max(len(rows), 1)), LABEL_BACKGROUND)
-    draw = ImageDraw.Draw(picture)
+    rows = [(title if start == 0 else None, cells[start:start + SHEET_COLUMNS]) for title, cells in groups
+            for start in range(0, max(len(cells), 1), SHEET_COLUMNS)]  # title only on a group's first row
     small, large = scalable_font(13), scalable_font(16)
+    width = max(SHEET_MARGIN + SHEET_CELL[0] * max((len(cells) for _, cells in rows), default=1),
+                12 + int(ImageDraw.Draw(Image.new("RGB", (1, 1))).textlength(header, font=small)))
+    picture = Image.new("RGB", (width, SHEET_HEADER + SHEET_CELL[1] * max(len(rows), 1)), LABEL_BACKGROUND)
+    draw = ImageDraw.Draw(picture)
+    draw.text((6, SHEET_HEADER // 2), header, font=small, fill=(0, 0, 0), anchor="lm")
     size = 28 * SHEET_SCALE
-    for row, (number, cells) in enumerate(rows):
-        top = row * SHEET_CELL[1]
-        if row == 0 or rows[row - 1][0] != number:  # a line's first row: its number, and a rule above
-            if row:
-                draw.line((0, top, width, top), fill=(200, 200, 200))
-            draw.text((6, top + 18 + size // 2), f"line {number}", font=small, fill=(0, 0, 0), anchor="lm")
-        for column, (name, crop, reading) in enumerate(cells):
+    for row, (title, cells) in enumerate(rows):
+        top = SHEET_HEADER + row * SHEET_CELL[1]
+        if title is not None:  # a group's first row: its title, and a rule above
+            draw.line((0, top, width, top), fill=(200, 200, 200))
+            draw.text((6, top + 18 + size // 2), title, font=small, fill=(0, 0, 0), anchor="lm")
+        for column, (number, crop, caption, colour) in enumerate(cells):
             left = SHEET_MARGIN + column * SHEET_CELL[0]
-            box_number = name.rsplit("-box", 1)[-1].split(".")[0]
-            draw.text((left + SHEET_CELL[0] // 2, top + 2), box_number, font=small, fill=(90, 90, 90), anchor="mt")
+            draw.text((left + SHEET_CELL[0] // 2, top + 2), str(number), font=small, fill=(90, 90, 90), anchor="mt")
             enlarged = Image.fromarray(np.ascontiguousarray(crop, dtype=np.uint8), "L").resize(
                 (size, size), Image.Resampling.NEAREST)
             picture.paste(enlarged.convert("RGB"), (left + 5, top + 18))
-            if not reading.is_letter:
-                text, colour = reading.letter, OTHER_COLOUR
-            elif reading.unsure:
-                text, colour = f"{reading.letter}? {reading.confidence:.0%}", UNSURE_COLOUR
-            else:
-                text, colour = reading.letter, SURE_COLOUR
-            draw.text((left + SHEET_CELL[0] // 2, top + 20 + size), text, font=large, fill=colour, anchor="mt")
+            draw.text((left + SHEET_CELL[0] // 2, top + 20 + size), caption, font=large, fill=colour, anchor="mt")
     return picture
+
+
+def reading_caption(reading):
+    """(caption, colour) of a Reading on the labels sheet: the letter in green when sure, in red with its
+    confidence when unsure, `other` in blue."""
+    if not reading.is_letter:
+        return reading.letter, OTHER_COLOUR
+    if reading.unsure:
+        return f"{reading.letter}? {reading.confidence:.0%}", UNSURE_COLOUR
+    return reading.letter, SURE_COLOUR
 
 
 def save_picture(picture, path, what):

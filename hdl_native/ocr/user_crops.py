@@ -8,8 +8,13 @@ Names sort in reading order: line01-box001.png, line01-box002.png, ... (wider nu
 DIR/labels.tsv holds one line per crop: file name, label, and the reader's confidence (ignored when read
 back).  A label is a letter a-z (either case), `other` for a mark that is not a letter (only for a model
 that has that class), or `-` to leave the crop out.  Lines starting with # are comments.
+
+DIR/labels-sheet.png shows every crop enlarged with its label: `ocr --crops` draws it with the labels read, to
+correct the file by; `letters --finetune` draws it again from the file as corrected, marking the labels the model
+does not read yet.
 """
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -19,13 +24,17 @@ from ..data.datasets import IMAGE_SIZE as FRAME
 from ..data.datasets import NOT_A_LETTER
 from ..atomic import atomic_output
 from ..errors import HDLError
-from .render import labels_sheet
+from .render import OTHER_COLOUR, labels_sheet, reading_caption
 
 LABELS_FILE = "labels.tsv"
 SHEET_FILE = "labels-sheet.png"  # every crop with its box number and label, to correct the labels file by
 LEAVE_OUT = "-"
 BORDER = 2  # crops keep this many px of black around the letter (crops.py frames 24x24 inside 28x28)
 PAPER_LEVEL = 128  # a border brighter than this on average means dark ink on white paper
+CROP_NAME = re.compile(r"line(\d+)-box(\d+)\.png")  # the names crop_names gives
+AGREED_COLOUR = (0, 0, 0)  # a corrected sheet's label the model already reads
+TAUGHT_COLOUR = (225, 110, 0)  # a label the model reads otherwise: what the fine-tune teaches it
+LEFT_OUT_COLOUR = (150, 150, 150)
 
 HEADER = """\
 # The letters `hdl-native ocr` found in {image}, one 28x28 crop each: what the network saw
@@ -35,19 +44,21 @@ HEADER = """\
 # two letters, a smudge).  You may add crops of your own: 28x28 greyscale PNGs, bright ink on black,
 # one line each.
 # Columns, separated by tabs or spaces: file, label, confidence (ignored when read back).
-# {sheet} shows every crop, enlarged, with its box number and the label read (red: unsure).
+# {sheet} shows every crop, enlarged, with its box number and the label read (red: unsure);
+# `letters --finetune` draws it again with your labels, marking those the model reads otherwise.
 """
 
 
 @dataclass
 class LabelledCrops:
     """The usable crops of a labels file: images uint8 (n, 28, 28), labels int64 (n,) indexing `classes`,
-    and their file names (n,)."""
+    and their file names (n,); left_out: the names of the crops labelled '-'."""
 
     images: np.ndarray
     labels: np.ndarray
     names: list
     classes: list
+    left_out: list = field(default_factory=list)
 
     def __len__(self):
         return len(self.labels)
@@ -78,8 +89,11 @@ def write_crops(directory, result, classes, force=False):
         directory.mkdir(parents=True, exist_ok=True)
         for name, crop in zip(names, crops):
             Image.fromarray(np.ascontiguousarray(crop, dtype=np.uint8), "L").save(directory / name, format="PNG")
-        cells = iter(zip(names, crops, readings))
-        sheet = labels_sheet([[next(cells) for _ in line] for line in result.lines])
+        groups = [(f"line {number}", [(box, crop, *reading_caption(reading))
+                                      for box, (crop, reading) in enumerate(zip(line_crops, line), start=1)])
+                  for number, (line_crops, line) in enumerate(zip(result.crops, result.lines), start=1)]
+        sheet = labels_sheet(groups, f"The letters read in {result.photo.path}: green sure, red unsure (with the "
+                                     f"confidence), blue {NOT_A_LETTER}.  Correct them in {labels_path}.")
         with atomic_output(directory / SHEET_FILE) as stream:
             sheet.save(stream, format="PNG", compress_level=3)
         other = f", {NOT_A_LETTER} for a mark that is not a letter (a digit, punctuation)" \
@@ -126,7 +140,7 @@ def read_labelled_crops(directory, classes):
         raise HDLError(f"--finetune {directory}: no {LABELS_FILE} in it (`hdl-native ocr PHOTO --crops DIR` "
                        "writes one)")
     index_of = class_index(classes)
-    images, labels, names, lines_of = [], [], [], {}
+    images, labels, names, lines_of, left_out = [], [], [], {}, []
     for number, fields in labelled_lines(labels_path):
         where = f"{labels_path}:{number}"
         name, label = fields[0], fields[1].lower()
@@ -134,6 +148,7 @@ def read_labelled_crops(directory, classes):
             raise HDLError(f"{where}: {name} is listed twice (also on line {lines_of[name]})")
         lines_of[name] = number
         if label == LEAVE_OUT:
+            left_out.append(name)
             continue
         if label not in index_of:
             raise HDLError(f"{where}: unknown label {fields[1]!r}{unknown_label_hint(index_of, label)}")
@@ -143,7 +158,63 @@ def read_labelled_crops(directory, classes):
     if not labels:
         raise HDLError(f"{labels_path}: no crop is labelled (every line is a comment or {LEAVE_OUT!r}); "
                        "label some crops to fine-tune on")
-    return LabelledCrops(np.stack(images), np.array(labels, np.int64), names, list(classes))
+    return LabelledCrops(np.stack(images), np.array(labels, np.int64), names, list(classes), left_out)
+
+
+def joined_crops(directories, parts):
+    """One LabelledCrops of several directories' LabelledCrops `parts` (file names then prefixed by the directory)."""
+    if len(parts) == 1:
+        return parts[0]
+    def named(which):
+        return [f"{directory}/{name}" for directory, part in zip(directories, parts) for name in getattr(part, which)]
+
+    return LabelledCrops(np.concatenate([part.images for part in parts]),
+                         np.concatenate([part.labels for part in parts]), named("names"), parts[0].classes,
+                         named("left_out"))
+
+
+def write_corrected_sheet(directory, crops, read, model_name):
+    """Draw DIR/SHEET_FILE again from the labels file as corrected (render.labels_sheet): every crop labelled, in
+    black where the model reads it so, in orange with what the model reads where it does not (what the fine-tune
+    teaches), `other` in blue; the crops left out ('-'), where they can be read, as 'left out' in grey.
+
+    crops: the directory's LabelledCrops; read: (n,) the class the model reads in each.  Written atomically; an
+    OSError is the caller's (the sheet is a help, not the fine-tune's result).
+    """
+    directory = Path(directory)
+    cells = {name: (image, *taught_caption(crops.classes[label], crops.classes[reading]))
+             for name, image, label, reading in zip(crops.names, crops.images, crops.labels, read)}
+    for name in crops.left_out:
+        try:
+            cells[name] = (read_crop(directory / name, name), "left out", LEFT_OUT_COLOUR)
+        except HDLError:  # left out perhaps because it cannot be read
+            continue
+    taught = sum(label != reading for label, reading in zip(crops.labels, read))
+    header = (f"{directory / LABELS_FILE} as corrected: {len(crops)} crops labelled, {taught} read otherwise by "
+              f"{model_name} (orange: label, then what it reads), {len(crops.left_out)} left out (grey).")
+    with atomic_output(directory / SHEET_FILE) as stream:
+        labels_sheet(sheet_groups(cells), header).save(stream, format="PNG", compress_level=3)
+
+
+def taught_caption(label, reading):
+    """(caption, colour) of a crop labelled `label` that the model reads as `reading` (class names)."""
+    if label != reading:
+        return f"{label}, read {reading}", TAUGHT_COLOUR
+    return label, OTHER_COLOUR if label == NOT_A_LETTER else AGREED_COLOUR
+
+
+def sheet_groups(cells):
+    """render.labels_sheet's groups of {file name: (crop, caption, colour)}: the crops `ocr --crops` named, a row per
+    line of the page in box order, then the user's own under 'added', in the order given, numbered by file name."""
+    lines, added = {}, []
+    for name, (crop, caption, colour) in cells.items():
+        match = CROP_NAME.fullmatch(name)
+        if match:
+            lines.setdefault(int(match[1]), []).append((int(match[2]), crop, caption, colour))
+        else:
+            added.append((Path(name).stem[:12], crop, caption, colour))
+    groups = [(f"line {number}", sorted(lines[number], key=lambda cell: cell[0])) for number in sorted(lines)]
+    return groups + ([("added", added)] if added else [])
 
 
 def unknown_label_hint(index_of, label):

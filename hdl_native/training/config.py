@@ -69,7 +69,7 @@ class RunConfig:
     data_root: str = None              # None: find_data_root()'s default
     dataset: str = "letters"
     train_from: str = None             # train on the synthetic letters in this directory instead
-    finetune: str = None               # fine-tune config.init on the user's crops in this directory (finetune.py)
+    finetune: tuple = None             # fine-tune config.init on the user's crops in these directories (finetune.py)
     balance_classes: bool = False      # draw every class of each source equally often
     holdout: int = 0                   # validate on this many held-out training images, when > 0 ...
     holdout_seed: int = None           # ... drawn with this seed (None: seed's), so runs of other seeds share them

@@ -1,7 +1,8 @@
 """Teach a letters model the user's hand: fine-tune it on the crops `ocr --crops DIR` saved and the user corrected.
 
-``FinetuneSession(config).run()`` is a training Session (config.finetune names the crops directory, config.init
-the model) whose training images are a mix, so the model learns the new hand without forgetting the rest:
+``FinetuneSession(config).run()`` is a training Session (config.finetune names the crops directories, one per
+photo, config.init the model) whose training images are a mix, so the model learns the new hand without forgetting
+the rest:
 
 - the user's labelled crops, repeated so they make up USER_SHARE of the mix (a fifth of them held out to
   measure on, when there are at least MIN_CROPS_FOR_HOLDOUT);
@@ -9,8 +10,9 @@ the model) whose training images are a mix, so the model learns the new hand wit
   drawn by its source weights), found under --data / $HDL_DATA; without it the crops alone, with a warning.
 
 Accuracy is measured before and after on the held-out crops, the crops trained on, and the test split of each
-source of that dataset (per source when the dataset says which image came from where).  The result is an
-ordinary letters state: `ocr --model` and `evaluate` read it, and it can be fine-tuned again.
+source of that dataset (per source when the dataset says which image came from where).  Before training, each
+directory's labels sheet is drawn again from its labels as corrected, marking those the model reads otherwise.  The
+result is an ordinary letters state: `ocr --model` and `evaluate` read it, and it can be fine-tuned again.
 """
 import sys
 from dataclasses import dataclass, replace
@@ -58,36 +60,55 @@ class FinetuneSession(Session):
     def __init__(self, config):
         super().__init__(config)
         self.measured = []  # [Measured]
+        self.user_crops = []  # [ocr.user_crops.LabelledCrops], one per directory of config.finetune
         self.before = None  # {name: accuracy in percent}
         self.calibration = {}  # the temperatures and int8 ranges its state stores (calibration.CALIBRATION_ENTRIES)
 
     def load_data(self):
         from ..calibration import CALIBRATION_ENTRIES  # here, as the next: scipy is loaded on use
-        from ..ocr.user_crops import LABELS_FILE, read_labelled_crops  # here: the ocr package loads scipy
+        from ..ocr.user_crops import LABELS_FILE, joined_crops, read_labelled_crops  # here: ocr loads scipy
 
         config = self.config
         state = load_checkpoint(config.init)
         classes = list(state.get("classes") or [])
         self.calibration = {key: state[key] for key in CALIBRATION_ENTRIES if key in state}
-        crops = read_labelled_crops(config.finetune, classes)
+        self.user_crops = [read_labelled_crops(directory, classes) for directory in config.finetune]
+        crops = joined_crops(config.finetune, self.user_crops)
         rng = np.random.default_rng([config.seed, 5])
         trained, held = split_crops(crops, rng)
         replay_train, replay_test = replay_sets(config, classes)
         images, labels = training_mix(trained, replay_train, rng)
         self.measured = ([Measured(f"your crops, {len(held[1])} held out", *held)] if held else []) \
             + [Measured(f"your crops, {len(trained[1])} trained on", *trained)] + replay_test
-        labels_path = Path(config.finetune) / LABELS_FILE
+        labels_path = Path(config.finetune[0]) / LABELS_FILE
         self.train_set = Dataset(name=config.dataset, split="train", images=images, labels=labels, classes=classes,
                                  images_path=labels_path, labels_path=labels_path)
         self.train_data = (images, labels)
         self.validation = held or trained
         n_held, n_replay = len(held[1]) if held else 0, len(replay_train[1]) if replay_train else 0
-        print(f"fine-tuning {config.init} on {len(crops)} crops from {config.finetune} ({n_held} held out) "
-              f"and {n_replay} {config.dataset} training images")
+        print(f"fine-tuning {config.init} on {len(crops)} crops from {', '.join(config.finetune)} ({n_held} held "
+              f"out) and {n_replay} {config.dataset} training images")
 
     def setup(self):
         super().setup()
         self.before = self.accuracies()
+        self.draw_sheets()
+
+    def draw_sheets(self):
+        """Draw each directory's labels sheet again from its labels as corrected, with what the model reads now."""
+        from ..ocr.user_crops import SHEET_FILE, write_corrected_sheet
+
+        evaluator = Evaluator(self.model)
+        for directory, crops in zip(self.config.finetune, self.user_crops):
+            read = evaluator.predict_log_probs(crops.images).argmax(axis=1)
+            try:
+                write_corrected_sheet(directory, crops, read, Path(self.config.init).name)
+            except OSError as error:
+                print(f"warning: cannot draw {Path(directory) / SHEET_FILE} again ({error.strerror or error})",
+                      file=sys.stderr)
+                continue
+            print(f"{Path(directory) / SHEET_FILE}: your labels, {np.count_nonzero(read != crops.labels)} of "
+                  f"{len(crops)} read otherwise by the model before fine-tuning")
 
     def test(self):
         """Measure again and print before -> after per set; returns the JSON summary."""
@@ -97,7 +118,7 @@ class FinetuneSession(Session):
         for name, accuracy in after.items():
             print(f"  {name:<{width}}  {self.before[name]:6.2f}% -> {accuracy:6.2f}%")
         trainer = self.trainer
-        return {"command": self.config.command, "finetune": self.config.finetune, "init": self.config.init,
+        return {"command": self.config.command, "finetune": list(self.config.finetune), "init": self.config.init,
                 "accuracy_before": self.before, "accuracy_after": after, "batches": trainer.batch_counter,
                 "run_train_seconds": trainer.run_seconds, "stopped_by": trainer.stopped_by}
 
@@ -108,11 +129,11 @@ class FinetuneSession(Session):
 
     def how_to_continue(self):
         return (f"the model is usable as it is; to train it further: hdl-native letters --finetune "
-                f"{self.config.finetune} --model {self.out} --out OTHER.hdl")
+                f"{' '.join(self.config.finetune)} --model {self.out} --out OTHER.hdl")
 
     def saved_entries(self):
         entries = super().saved_entries()
-        entries["finetuned_on"] = {"crops": str(self.config.finetune), "from": str(self.config.init),
+        entries["finetuned_on"] = {"crops": list(self.config.finetune), "from": str(self.config.init),
                                    "images": int(len(self.train_data[1]))}
         entries.update(self.calibration)  # fitted before the fine-tune: close, not exact (`hdl-native calibrate`)
         if "int8_ranges" in entries:  # these, though, are cheap to measure again on what the fine-tune trained on
@@ -190,10 +211,11 @@ def training_mix(trained, replay, rng):
 
 
 def finetune_config(args):
-    """The RunConfig of `hdl-native letters --finetune DIR`: the model (--model STATE or --init, default the
-    shipped one) sets the architecture, the dataset to replay and how it was drawn from; Adam at --alpha
-    (default ALPHA) decaying along a cosine, the model's own augmentation (the shift-and-flip if it trained with it,
-    or --mut-on-learn; its --touching share) plus --distort (default DISTORT), --max-minutes (default MINUTES)."""
+    """The RunConfig of `hdl-native letters --finetune DIR [DIR ...]`: the directories (each once); the model
+    (--model STATE or --init, default the shipped one) sets the architecture, the dataset to replay and how it was
+    drawn from; Adam at --alpha (default ALPHA) decaying along a cosine, the model's own augmentation (the
+    shift-and-flip if it trained with it, or --mut-on-learn; its --touching share) plus --distort (default DISTORT),
+    --max-minutes (default MINUTES)."""
     if args.state:
         raise HDLError("--finetune starts from --model STATE (default: the shipped model), not from a STATE to resume")
     if args.model in LETTER_MODELS:
@@ -201,6 +223,13 @@ def finetune_config(args):
     if args.train_from or args.holdout:
         raise HDLError(f"--finetune trains on the crops and holds some out itself; "
                        f"{'--train-from' if args.train_from else '--holdout'} does not apply")
+    directories = [str(directory) for directory in args.finetune]
+    seen = {}
+    for directory in directories:
+        same = seen.setdefault(Path(directory).resolve(), directory)
+        if same is not directory:
+            raise HDLError(f"--finetune names the crops directory {directory} twice"
+                           + ("" if same == directory else f" (also as {same})"))
     init = args.init or str(PRETRAINED_LETTERS)
     state = load_checkpoint(init)
     if state["architecture"] not in LETTER_MODELS:
@@ -210,7 +239,7 @@ def finetune_config(args):
     optimizer = OptimizerChoice("adam", args.alpha or ALPHA)
     config = RunConfig.from_args(args, "letters", state["architecture"], optimizer)
     settings = state.get("settings") if isinstance(state.get("settings"), dict) else {}
-    return replace(config, finetune=args.finetune, init=init, dataset=state.get("dataset") or args.dataset,
+    return replace(config, finetune=tuple(directories), init=init, dataset=state.get("dataset") or args.dataset,
                    balance_classes=config.balance_classes or bool(settings.get("balance_classes")),
                    augment=config.augment or bool(settings.get("augment")),
                    distort=args.distort or DISTORT, touching=args.touching or recorded_touching(settings, init),
