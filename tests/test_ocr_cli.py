@@ -132,3 +132,44 @@ def test_a_small_photo_is_enlarged_so_its_letters_are_found(tmp_path):
     assert min(b["height"] for b in boxes) >= 5  # in the photo's own pixels, not the enlarged ones
     as_it_is = read_page(tmp_path / "small.jpg", reader, min_side=0)
     assert sum(len(line) for line in as_it_is.lines) < 18
+
+
+def test_several_photos_read_in_turn_into_directories_and_a_bad_one_is_told_and_passed(tmp_path):
+    model = untrained_model(tmp_path)
+    first = two_line_page(tmp_path)
+    second = tmp_path / "second.png"
+    Image.open(first).save(second)
+    (tmp_path / "notes.jpg").write_text("not a picture")
+    result = run_ocr(first, tmp_path / "notes.jpg", second, "--model", model, "--json", "--out", tmp_path / "boxed",
+                     "--crop-sheet", tmp_path / "boxed", "--crops", tmp_path / "crops")
+    assert result.returncode == 2, result.stderr
+    assert "notes.jpg: not an image" in result.stderr and "1 of 3 photos could not be read" in result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stdout.splitlines()
+    headers = [line for line in lines if line.startswith("==> ")]
+    assert headers == [f"==> {first} <==", f"==> {tmp_path / 'notes.jpg'} <==", f"==> {second} <=="]
+    summaries = [json.loads(line) for line in lines if line.startswith("{")]
+    assert [summary["image"] for summary in summaries] == [str(first), str(second)]
+    assert lines[lines.index(headers[2]) + 1:-1] == summaries[1]["text"].split("\n")  # its text under its name
+    assert sorted(path.name for path in (tmp_path / "boxed").iterdir()) == [
+        "page-boxed.png", "page-crops.png", "second-boxed.png", "second-crops.png"]
+    assert sorted(path.name for path in (tmp_path / "crops").iterdir()) == ["page", "second"]
+    assert (tmp_path / "crops" / "second" / "labels.tsv").is_file()
+    assert f"--finetune {tmp_path / 'crops'}/*/" in result.stderr
+
+
+def test_several_photos_are_checked_before_any_is_read(tmp_path):
+    model = untrained_model(tmp_path)
+    page = two_line_page(tmp_path)
+    (tmp_path / "other").mkdir()
+    Image.open(page).save(tmp_path / "other" / "page.png")
+    Image.open(page).save(tmp_path / "second.png")
+    (tmp_path / "file").write_text("")
+    for args, message in (((page, tmp_path / "missing.jpg"), "missing.jpg: no such file"),
+                          ((page, tmp_path / "other" / "page.png"), "would write outputs of the same name (page)"),
+                          ((page, tmp_path / "second.png", "--out", tmp_path / "file"),
+                           "file is a file; with several photos --out names a directory")):
+        result = run_ocr(*args, "--model", model)
+        assert result.returncode == 2 and not result.stdout, (args, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+        assert message in result.stderr, result.stderr

@@ -32,9 +32,15 @@ Words of letters are read with --language (default english): each word is read b
 5-gram counted over tiny shakespeare, and as arbitrary letters, and its glyphs' letters are weighed by how likely
 each reading makes it (hdl_native/ocr/language.py): "he11o" reads "hello", while a name, a code or the alphabet
 written out keeps the network's letters.  --language none reads every glyph alone.
+
+Several photos are read one after the other with the model loaded once, each text under a line
+`==> photo.jpg <==`; --out, --crop-sheet and --crops then name directories, written as DIR/<photo's name>-boxed.png,
+DIR/<name>-crops.png and DIR/<name>/ (so `letters --finetune DIR/*/` takes every photo's crops).  A photo that
+cannot be read is reported on its line and the rest are read; the exit code is then 2.
 """
 import sys
 import time
+from pathlib import Path
 
 HELP = "read handwritten letters in a photo (JPEG/PNG) and print them as text"
 ROTATIONS = ("check", "0", "90", "180", "270", "auto")  # --rotate: pipeline.read_page's turn
@@ -46,7 +52,8 @@ def add_arguments(parser):
     from ..shifts import DEFAULT_SHIFTS, SHIFT_OFFSETS
 
     min_confidence = probability()
-    parser.add_argument("image", help="photo or scan of handwritten letters (JPEG, PNG, ...)")
+    parser.add_argument("images", metavar="image", nargs="+",
+                        help="photo or scan of handwritten letters (JPEG, PNG, ...); several are read in turn")
     parser.add_argument("--model", metavar="STATE", default=None,
                         help="letters model state file (default: the pretrained model shipped with hdl_native)")
     parser.add_argument("--out", metavar="PNG", default=None,
@@ -60,7 +67,9 @@ def add_arguments(parser):
     parser.add_argument("--crop-sheet", metavar="PNG", default=None,
                         help="write the 28x28 crops the network saw as one picture, one row per line (to check "
                              "them against the training letters)")
-    parser.add_argument("--json", action="store_true", help="print one JSON object with all boxes on the last line")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object with all boxes on the last line (several photos: one line each, "
+                             "after the photo's text)")
     parser.add_argument("--min-confidence", metavar="P", type=min_confidence, default=0.5,
                         help=f"letters read with a lower probability print as '?', {min_confidence.allowed} "
                              "(default 0.5)")
@@ -92,21 +101,81 @@ def add_arguments(parser):
 
 
 def run(args):
-    from ..json_output import json_line
-    from ..ocr import read_page
+    from ..errors import HDLError
     from ..ocr.language import load_language
     from ..ocr.model import load_letter_classifier
-    from ..ocr.render import crop_sheet, save_boxed, save_picture
-    from ..ocr.user_crops import LABELS_FILE, SHEET_FILE, check_crops_directory, write_crops
+    from ..ocr.user_crops import LABELS_FILE, check_crops_directory
 
-    if args.crops:
-        check_crops_directory(args.crops, args.force)  # before the reading, not after
+    outputs = photo_outputs(args)
+    for _, _, _, crops in outputs:
+        if crops:
+            check_crops_directory(crops, args.force)  # before the reading, not after
     started = time.perf_counter()
     classifier = load_letter_classifier(args.model, args.dtype, args.data, args.shifts)
     language = load_language(args.language)
     model_seconds = time.perf_counter() - started
+    failed = []
+    for number, (image, out, sheet, crops) in enumerate(outputs):
+        if len(outputs) > 1:
+            if number:
+                print()
+            print(f"==> {image} <==", flush=True)
+        try:
+            read_one(args, image, classifier, language, (out, sheet, crops), model_seconds if number == 0 else 0.0)
+        except HDLError as error:
+            if len(outputs) == 1:
+                raise
+            print(f"hdl-native ocr: error: {error}", file=sys.stderr)
+            failed.append(image)
+    crops_written = [crops for image, _, _, crops in outputs if crops and image not in failed]
+    if len(outputs) > 1 and crops_written:
+        print(f"crops of {len(crops_written)} photos written under {args.crops}; correct each {LABELS_FILE}, then: "
+              f"hdl-native letters --finetune {args.crops}/*/ --out mine.hdl", file=sys.stderr)
+    if failed:
+        raise HDLError(f"{len(failed)} of {len(outputs)} photos could not be read: {', '.join(failed)}")
+    return 0
+
+
+def photo_outputs(args):
+    """[(photo, --out PNG, --crop-sheet PNG, --crops DIR)] per photo, None where not asked for.  One photo writes the
+    paths given; several write into them as directories (DIR/<name>-boxed.png, DIR/<name>-crops.png, DIR/<name>/),
+    and must all be non-empty files with names of their own, else HDLError before any is read."""
+    from ..errors import HDLError
+    from ..ocr.image_io import check_file
+
+    if len(args.images) == 1:
+        return [(args.images[0], args.out, args.crop_sheet, args.crops)]
+    names = {}
+    for image in args.images:
+        check_file(Path(image))  # a mistyped name is told before the first photo is read
+        other = names.setdefault(Path(image).stem, image)
+        if other != image:
+            raise HDLError(f"the photos {other} and {image} would write outputs of the same name "
+                           f"({Path(image).stem}); read them in separate runs, or rename one")
+    for option, directory in (("--out", args.out), ("--crop-sheet", args.crop_sheet), ("--crops", args.crops)):
+        if directory and Path(directory).exists() and not Path(directory).is_dir():
+            raise HDLError(f"{option} {directory} is a file; with several photos {option} names a directory")
+
+    def inside(directory, name):
+        return str(Path(directory) / name) if directory else None
+
+    return [(image, inside(args.out, f"{Path(image).stem}-boxed.png"),
+             inside(args.crop_sheet, f"{Path(image).stem}-crops.png"), inside(args.crops, Path(image).stem))
+            for image in args.images]
+
+
+def read_one(args, image, classifier, language, outputs, model_seconds):
+    """Read one photo and print its text; write what `outputs` (--out PNG, --crop-sheet PNG, --crops DIR, each
+    None when not asked for) names; --time and --json as asked."""
+    from ..json_output import json_line
+    from ..ocr import read_page
+    from ..ocr.render import crop_sheet, save_boxed, save_picture
+    from ..ocr.user_crops import LABELS_FILE, SHEET_FILE, write_crops
+
+    out, sheet, crops = outputs
+    started = time.perf_counter()
     turn = args.rotate if args.rotate in ("auto", "check") else int(args.rotate)
-    result = read_page(args.image, classifier, min_confidence=args.min_confidence, language=language, turn=turn,
+    result = read_page(image, classifier, min_confidence=args.min_confidence, language=language, turn=turn,
                        progress=True, invert=True if args.invert else None)
     for text in result.texts:
         print(text)
@@ -114,19 +183,22 @@ def run(args):
     if result.inverted_because:
         print(f"note: {result.inverted_because}, so the photo was read with light and dark swapped, as light writing "
               "on a dark ground (--invert does so from the start)", file=sys.stderr)
-    if args.out:
-        save_boxed(result.photo.rgb, result.lines, result.photo.scale, args.out)
-        print(f"boxed picture written to {args.out}", file=sys.stderr)
-    if args.crop_sheet:
-        save_picture(crop_sheet(result.crops), args.crop_sheet, "crop sheet")
-        print(f"crop sheet written to {args.crop_sheet}", file=sys.stderr)
-    if args.crops:
-        count = write_crops(args.crops, result, classifier.classes, args.force)
-        print(f"{count} crops and their labels written to {args.crops} (all in one picture: "
-              f"{args.crops}/{SHEET_FILE}); correct {args.crops}/{LABELS_FILE}, "
-              f"then: hdl-native letters --finetune {args.crops} --out mine.hdl", file=sys.stderr)
+    for path in (out, sheet):
+        if path and len(args.images) > 1:
+            make_directory(Path(path).parent)
+    if out:
+        save_boxed(result.photo.rgb, result.lines, result.photo.scale, out)
+        print(f"boxed picture written to {out}", file=sys.stderr)
+    if sheet:
+        save_picture(crop_sheet(result.crops), sheet, "crop sheet")
+        print(f"crop sheet written to {sheet}", file=sys.stderr)
+    if crops:
+        count = write_crops(crops, result, classifier.classes, args.force)
+        finetune = "" if len(args.images) > 1 else f", then: hdl-native letters --finetune {crops} --out mine.hdl"
+        print(f"{count} crops and their labels written to {crops} (all in one picture: "
+              f"{crops}/{SHEET_FILE}); correct {crops}/{LABELS_FILE}{finetune}", file=sys.stderr)
     if args.time:
-        report_timings(result, model_seconds, time.perf_counter() - started)
+        report_timings(result, model_seconds, time.perf_counter() - started + model_seconds)
     if args.json:
         summary = result.as_dict()
         summary["model"] = classifier.source
@@ -134,8 +206,17 @@ def run(args):
         summary["min_confidence"] = args.min_confidence
         summary["shifts"] = args.shifts
         summary["language"] = args.language
-        print(json_line(summary))
-    return 0
+        print(json_line(summary), flush=True)
+
+
+def make_directory(directory):
+    """mkdir -p; HDLError naming the directory when it cannot be made."""
+    from ..errors import HDLError
+
+    try:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise HDLError(f"{directory}: cannot make the directory ({error.strerror or error})") from None
 
 
 def report_turn(result, turn):
