@@ -173,3 +173,27 @@ def test_several_photos_are_checked_before_any_is_read(tmp_path):
         assert result.returncode == 2 and not result.stdout, (args, result.stderr)
         assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
         assert message in result.stderr, result.stderr
+
+
+def test_a_directory_of_photos_is_read_in_name_order_with_a_bar_on_a_terminal(tmp_path, capsys, monkeypatch):
+    from hdl_native.cli import main
+    from hdl_native.ocr import pipeline
+
+    model = untrained_model(tmp_path)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    page = two_line_page(tmp_path)
+    for name in ("b.JPG", "a.png"):
+        Image.open(page).save(photos / name, format="PNG" if name.endswith("png") else "JPEG")
+    (photos / "notes.txt").write_text("not a photo, and not taken for one")
+    (photos / "sub").mkdir()
+    monkeypatch.setattr(pipeline, "stderr_is_terminal", lambda: True)
+    assert main(["ocr", str(photos), "--model", str(model), "--out", str(tmp_path / "boxed")]) == 0
+    captured = capsys.readouterr()
+    headers = [line for line in captured.out.splitlines() if line.startswith("==> ")]
+    assert headers == [f"==> {photos / 'a.png'} <==", f"==> {photos / 'b.JPG'} <=="]
+    assert "photos:" in captured.err and "/2" in captured.err  # the bar over the photos
+    assert sorted(path.name for path in (tmp_path / "boxed").iterdir()) == ["a-boxed.png", "b-boxed.png"]
+    (tmp_path / "empty").mkdir()
+    assert main(["ocr", str(tmp_path / "empty"), "--model", str(model)]) == 2
+    assert "empty: a directory with no photo in it" in capsys.readouterr().err

@@ -33,10 +33,11 @@ Words of letters are read with --language (default english): each word is read b
 each reading makes it (hdl_native/ocr/language.py): "he11o" reads "hello", while a name, a code or the alphabet
 written out keeps the network's letters.  --language none reads every glyph alone.
 
-Several photos are read one after the other with the model loaded once, each text under a line
-`==> photo.jpg <==`; --out, --crop-sheet and --crops then name directories, written as DIR/<photo's name>-boxed.png,
-DIR/<name>-crops.png and DIR/<name>/ (so `letters --finetune DIR/*/` takes every photo's crops).  A photo that
-cannot be read is reported on its line and the rest are read; the exit code is then 2.
+Several photos, or a directory of them, are read one after the other with the model loaded once, each text under a
+line `==> photo.jpg <==` (a bar over the photos on a terminal); --out, --crop-sheet and --crops then name
+directories, written as DIR/<photo's name>-boxed.png, DIR/<name>-crops.png and DIR/<name>/ (so `letters --finetune
+DIR/*/` takes every photo's crops).  A photo that cannot be read is reported on its line and the rest are read; the
+exit code is then 2 (commands/ocr_photos.py).
 """
 import sys
 import time
@@ -53,7 +54,8 @@ def add_arguments(parser):
 
     min_confidence = probability()
     parser.add_argument("images", metavar="image", nargs="+",
-                        help="photo or scan of handwritten letters (JPEG, PNG, ...); several are read in turn")
+                        help="photo or scan of handwritten letters (JPEG, PNG, ...); several photos, or a directory "
+                             "of them, are read in turn")
     parser.add_argument("--model", metavar="STATE", default=None,
                         help="letters model state file (default: the pretrained model shipped with hdl_native)")
     parser.add_argument("--out", metavar="PNG", default=None,
@@ -105,108 +107,95 @@ def run(args):
     from ..ocr.language import load_language
     from ..ocr.model import load_letter_classifier
     from ..ocr.user_crops import LABELS_FILE, check_crops_directory
+    from .ocr_photos import bar_paused, is_batch, photo_jobs, photos_bar
 
-    outputs = photo_outputs(args)
-    for _, _, _, crops in outputs:
-        if crops:
-            check_crops_directory(crops, args.force)  # before the reading, not after
+    batch = is_batch(args.images)
+    jobs = photo_jobs(args.images, args.out, args.crop_sheet, args.crops)
+    for job in jobs:
+        if job.crops:
+            check_crops_directory(job.crops, args.force)  # before the reading, not after
     started = time.perf_counter()
     classifier = load_letter_classifier(args.model, args.dtype, args.data, args.shifts)
     language = load_language(args.language)
     model_seconds = time.perf_counter() - started
-    failed = []
-    for number, (image, out, sheet, crops) in enumerate(outputs):
-        if len(outputs) > 1:
-            if number:
-                print()
-            print(f"==> {image} <==", flush=True)
-        try:
-            read_one(args, image, classifier, language, (out, sheet, crops), model_seconds if number == 0 else 0.0)
-        except HDLError as error:
-            if len(outputs) == 1:
-                raise
-            print(f"hdl-native ocr: error: {error}", file=sys.stderr)
-            failed.append(image)
-    crops_written = [crops for image, _, _, crops in outputs if crops and image not in failed]
-    if len(outputs) > 1 and crops_written:
+    failed, bar = [], photos_bar(len(jobs))
+    try:
+        for number, job in enumerate(jobs):
+            if batch:  # the photo's name, as head prints several files
+                with bar_paused(bar):
+                    print(f"\n==> {job.photo} <==" if number else f"==> {job.photo} <==", flush=True)
+            try:
+                read_one(args, job, classifier, language, model_seconds if number == 0 else 0.0, batch, bar)
+            except HDLError as error:
+                if not batch:
+                    raise
+                with bar_paused(bar):
+                    print(f"hdl-native ocr: error: {error}", file=sys.stderr)
+                failed.append(job.photo)
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    crops_written = [job.crops for job in jobs if job.crops and job.photo not in failed]
+    if batch and crops_written:
         print(f"crops of {len(crops_written)} photos written under {args.crops}; correct each {LABELS_FILE}, then: "
               f"hdl-native letters --finetune {args.crops}/*/ --out mine.hdl", file=sys.stderr)
     if failed:
-        raise HDLError(f"{len(failed)} of {len(outputs)} photos could not be read: {', '.join(failed)}")
+        raise HDLError(f"{len(failed)} of {len(jobs)} photos could not be read: {', '.join(failed)}")
     return 0
 
 
-def photo_outputs(args):
-    """[(photo, --out PNG, --crop-sheet PNG, --crops DIR)] per photo, None where not asked for.  One photo writes the
-    paths given; several write into them as directories (DIR/<name>-boxed.png, DIR/<name>-crops.png, DIR/<name>/),
-    and must all be non-empty files with names of their own, else HDLError before any is read."""
-    from ..errors import HDLError
-    from ..ocr.image_io import check_file
-
-    if len(args.images) == 1:
-        return [(args.images[0], args.out, args.crop_sheet, args.crops)]
-    names = {}
-    for image in args.images:
-        check_file(Path(image))  # a mistyped name is told before the first photo is read
-        other = names.setdefault(Path(image).stem, image)
-        if other != image:
-            raise HDLError(f"the photos {other} and {image} would write outputs of the same name "
-                           f"({Path(image).stem}); read them in separate runs, or rename one")
-    for option, directory in (("--out", args.out), ("--crop-sheet", args.crop_sheet), ("--crops", args.crops)):
-        if directory and Path(directory).exists() and not Path(directory).is_dir():
-            raise HDLError(f"{option} {directory} is a file; with several photos {option} names a directory")
-
-    def inside(directory, name):
-        return str(Path(directory) / name) if directory else None
-
-    return [(image, inside(args.out, f"{Path(image).stem}-boxed.png"),
-             inside(args.crop_sheet, f"{Path(image).stem}-crops.png"), inside(args.crops, Path(image).stem))
-            for image in args.images]
-
-
-def read_one(args, image, classifier, language, outputs, model_seconds):
-    """Read one photo and print its text; write what `outputs` (--out PNG, --crop-sheet PNG, --crops DIR, each
-    None when not asked for) names; --time and --json as asked."""
+def read_one(args, job, classifier, language, model_seconds, batch, bar):
+    """Read one photo (a PhotoJob) and print its text (under its name in a batch) and notes; write what the job
+    names; --time and --json as asked.  bar: the batch's progress bar, cleared while this photo's lines print."""
     from ..json_output import json_line
     from ..ocr import read_page
+    from .ocr_photos import bar_paused
+
+    started = time.perf_counter()
+    turn = args.rotate if args.rotate in ("auto", "check") else int(args.rotate)
+    result = read_page(job.photo, classifier, min_confidence=args.min_confidence, language=language, turn=turn,
+                       progress=bar is None, invert=True if args.invert else None)
+    with bar_paused(bar):
+        for text in result.texts:
+            print(text)
+        report_turn(result, turn)
+        if result.inverted_because:
+            print(f"note: {result.inverted_because}, so the photo was read with light and dark swapped, as light "
+                  "writing on a dark ground (--invert does so from the start)", file=sys.stderr)
+        write_pictures(args, job, result, classifier, batch)
+        if args.time:
+            report_timings(result, model_seconds, time.perf_counter() - started + model_seconds)
+        if args.json:
+            summary = result.as_dict()
+            summary["model"] = classifier.source
+            summary["dtype"] = args.dtype
+            summary["min_confidence"] = args.min_confidence
+            summary["shifts"] = args.shifts
+            summary["language"] = args.language
+            print(json_line(summary), flush=True)
+
+
+def write_pictures(args, job, result, classifier, batch):
+    """Write the boxed picture, the crop sheet and the crops the job names, each with a line on stderr."""
     from ..ocr.render import crop_sheet, save_boxed, save_picture
     from ..ocr.user_crops import LABELS_FILE, SHEET_FILE, write_crops
 
-    out, sheet, crops = outputs
-    started = time.perf_counter()
-    turn = args.rotate if args.rotate in ("auto", "check") else int(args.rotate)
-    result = read_page(image, classifier, min_confidence=args.min_confidence, language=language, turn=turn,
-                       progress=True, invert=True if args.invert else None)
-    for text in result.texts:
-        print(text)
-    report_turn(result, turn)
-    if result.inverted_because:
-        print(f"note: {result.inverted_because}, so the photo was read with light and dark swapped, as light writing "
-              "on a dark ground (--invert does so from the start)", file=sys.stderr)
-    for path in (out, sheet):
-        if path and len(args.images) > 1:
+    for path in (job.out, job.crop_sheet):
+        if path and batch:
             make_directory(Path(path).parent)
-    if out:
-        save_boxed(result.photo.rgb, result.lines, result.photo.scale, out)
-        print(f"boxed picture written to {out}", file=sys.stderr)
-    if sheet:
-        save_picture(crop_sheet(result.crops), sheet, "crop sheet")
-        print(f"crop sheet written to {sheet}", file=sys.stderr)
-    if crops:
-        count = write_crops(crops, result, classifier.classes, args.force)
-        finetune = "" if len(args.images) > 1 else f", then: hdl-native letters --finetune {crops} --out mine.hdl"
-        print(f"{count} crops and their labels written to {crops} (all in one picture: "
-              f"{crops}/{SHEET_FILE}); correct {crops}/{LABELS_FILE}{finetune}", file=sys.stderr)
-    if args.time:
-        report_timings(result, model_seconds, time.perf_counter() - started + model_seconds)
-    if args.json:
-        summary = result.as_dict()
-        summary["model"] = classifier.source
-        summary["dtype"] = args.dtype
-        summary["min_confidence"] = args.min_confidence
-        summary["shifts"] = args.shifts
-        summary["language"] = args.language
-        print(json_line(summary), flush=True)
+    if job.out:
+        save_boxed(result.photo.rgb, result.lines, result.photo.scale, job.out)
+        print(f"boxed picture written to {job.out}", file=sys.stderr)
+    if job.crop_sheet:
+        save_picture(crop_sheet(result.crops), job.crop_sheet, "crop sheet")
+        print(f"crop sheet written to {job.crop_sheet}", file=sys.stderr)
+    if job.crops:
+        count = write_crops(job.crops, result, classifier.classes, args.force)
+        finetune = "" if batch else f", then: hdl-native letters --finetune {job.crops} --out mine.hdl"
+        print(f"{count} crops and their labels written to {job.crops} (all in one picture: "
+              f"{job.crops}/{SHEET_FILE}); correct {job.crops}/{LABELS_FILE}{finetune}", file=sys.stderr)
 
 
 def make_directory(directory):

@@ -1,0 +1,101 @@
+"""Which photos `hdl-native ocr` reads and where each one's pictures and crops go.
+
+One photo writes --out PNG, --crop-sheet PNG and --crops DIR as given.  Several photos, or a directory of them
+(its image files, sorted by name; Windows shells do not expand *.jpg), write into those options as directories:
+DIR/<name>-boxed.png, DIR/<name>-crops.png and DIR/<name>/.  Everything that can be checked is checked before
+the first photo is read, so a typing mistake does not surface after minutes of reading.
+"""
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import HDLError
+
+
+@dataclass(frozen=True)
+class PhotoJob:
+    """One photo to read and the files to write for it (None: not asked for)."""
+
+    photo: str
+    out: str = None         # the boxed picture (PNG)
+    crop_sheet: str = None  # the crops as one picture (PNG)
+    crops: str = None       # the directory of crops and their labels file
+
+
+def photo_jobs(images, out=None, crop_sheet=None, crops=None):
+    """[PhotoJob] for the photos named on the command line (files, or directories of them) and the output options.
+
+    HDLError before anything is read: a missing or empty file, a directory holding no image, two photos of one
+    name (their outputs would collide), an output option naming a file where a directory is needed.
+    """
+    from ..ocr.image_io import check_file
+
+    if not is_batch(images):
+        return [PhotoJob(images[0], out, crop_sheet, crops)]
+    photos = [photo for image in images for photo in photos_in(image)]
+    names = {}
+    for photo in photos:
+        check_file(Path(photo))  # a mistyped name is told before the first photo is read
+        other = names.setdefault(Path(photo).stem, photo)
+        if other != photo:
+            raise HDLError(f"the photos {other} and {photo} would write outputs of the same name "
+                           f"({Path(photo).stem}); read them in separate runs, or rename one")
+    for option, directory in (("--out", out), ("--crop-sheet", crop_sheet), ("--crops", crops)):
+        if directory and Path(directory).exists() and not Path(directory).is_dir():
+            raise HDLError(f"{option} {directory} is a file; with several photos {option} names a directory")
+
+    def inside(directory, name):
+        return str(Path(directory) / name) if directory else None
+
+    return [PhotoJob(photo, inside(out, f"{Path(photo).stem}-boxed.png"),
+                     inside(crop_sheet, f"{Path(photo).stem}-crops.png"), inside(crops, Path(photo).stem))
+            for photo in photos]
+
+
+def is_batch(images):
+    """Whether the command line names several photos, or a directory of them (outputs then go into directories)."""
+    return len(images) > 1 or Path(images[0]).is_dir()
+
+
+def photos_in(image):
+    """[image] for a file (or a name that does not exist: check_file tells), a directory's image files sorted."""
+    path = Path(image)
+    if not path.is_dir():
+        return [image]
+    from PIL import Image
+
+    extensions = set(Image.registered_extensions())
+    found = sorted(str(child) for child in path.iterdir() if child.is_file() and child.suffix.lower() in extensions)
+    if not found:
+        raise HDLError(f"{image}: a directory with no photo in it (no file ending {', '.join(COMMON_EXTENSIONS)}, "
+                       "...)")
+    return found
+
+
+COMMON_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".bmp", ".webp")
+
+
+def photos_bar(count):
+    """A tqdm bar on stderr over `count` photos when there are several and stderr is a terminal, else None."""
+    from ..ocr.pipeline import stderr_is_terminal
+
+    if count < 2 or not stderr_is_terminal():
+        return None
+    import sys
+
+    from tqdm import tqdm
+
+    return tqdm(total=count, desc="photos", unit="photo", leave=False, file=sys.stderr)
+
+
+@contextmanager
+def bar_paused(bar):
+    """Clear `bar` (if any) while a photo's text and notes are printed, then draw it again below them."""
+    if bar is None:
+        yield
+        return
+    bar.clear()
+    try:
+        yield
+    finally:
+        bar.refresh()
