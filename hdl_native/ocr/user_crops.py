@@ -166,7 +166,8 @@ def joined_crops(directories, parts):
     if len(parts) == 1:
         return parts[0]
     def named(which):
-        return [f"{directory}/{name}" for directory, part in zip(directories, parts) for name in getattr(part, which)]
+        return [str(Path(directory) / name) for directory, part in zip(directories, parts)
+                for name in getattr(part, which)]
 
     return LabelledCrops(np.concatenate([part.images for part in parts]),
                          np.concatenate([part.labels for part in parts]), named("names"), parts[0].classes,
