@@ -26,7 +26,8 @@ def photo_jobs(images, out=None, crop_sheet=None, crops=None):
     """[PhotoJob] for the photos named on the command line (files, or directories of them) and the output options.
 
     HDLError before anything is read: a missing or empty file, a directory holding no image, two photos of one
-    name (their outputs would collide), an output option naming a file where a directory is needed.
+    name (their outputs would collide), an output option naming a file where a directory is needed, or naming a
+    directory of the photos (for pictures: the next run would read them as photos).
     """
     from ..ocr.image_io import check_file
 
@@ -40,9 +41,13 @@ def photo_jobs(images, out=None, crop_sheet=None, crops=None):
         if other != photo:
             raise HDLError(f"the photos {other} and {photo} would write outputs of the same name "
                            f"({Path(photo).stem}); read them in separate runs, or rename one")
+    folders = {Path(photo).parent.resolve() for photo in photos}
     for option, directory in (("--out", out), ("--crop-sheet", crop_sheet), ("--crops", crops)):
         if directory and Path(directory).exists() and not Path(directory).is_dir():
             raise HDLError(f"{option} {directory} is a file; with several photos {option} names a directory")
+        if directory and option != "--crops" and Path(directory).resolve() in folders:
+            raise HDLError(f"{option} {directory} holds photos read; write the pictures into another directory "
+                           "(a later run would read them as photos)")
 
     def inside(directory, name):
         return str(Path(directory) / name) if directory else None
