@@ -165,6 +165,7 @@ def joined_crops(directories, parts):
     """One LabelledCrops of several directories' LabelledCrops `parts` (file names then prefixed by the directory)."""
     if len(parts) == 1:
         return parts[0]
+
     def named(which):
         return [str(Path(directory) / name) for directory, part in zip(directories, parts)
                 for name in getattr(part, which)]
