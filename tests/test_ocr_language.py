@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from hdl_native.errors import HDLError
-from hdl_native.ocr.language import (BOUNDARY, LETTERS, SHIPPED, SYMBOLS, LetterNgrams, apply_language,
-                                     conditional_letters, count_ngrams, load_language, load_ngrams, read_word,
-                                     save_ngrams, words_of)
+from hdl_native.ocr.language import (BEAM, BOUNDARY, EXPAND, LETTERS, SHIPPED, SYMBOLS, LetterNgrams,
+                                     apply_language, conditional_letters, count_ngrams, english_readings,
+                                     load_language, load_ngrams, read_word, save_ngrams, words_of)
 
 WORDS = ["hello", "help", "hell", "held", "yellow", "fellow", "low", "owl", "we", "well", "deep", "peel"] * 5
 
@@ -136,6 +136,36 @@ def test_the_beam_search_finds_the_best_english_reading():
         assert tuple(reading.letters) == best
         arbitrary = log_p.max(axis=1).sum() + 3 * np.log(1 / 26)
         assert reading.p_english == pytest.approx(1 / (1 + np.exp(arbitrary - scores[best])))
+
+
+def one_beam_at_a_time(log_p, ngrams):
+    """english_readings written beam by beam, as it was until it grew all beams at once (the reference)."""
+    beams = [(0.0, (BOUNDARY,) * (ngrams.order - 1), ())]
+    for t in range(len(log_p)):
+        grown = []
+        for score, context, letters in beams:
+            scores = score + log_p[t] + ngrams.next_of(context)[:BOUNDARY]
+            for letter in np.argpartition(-scores, EXPAND)[:EXPAND].tolist():
+                grown.append((float(scores[letter]), context[1:] + (letter,), letters + (letter,)))
+        grown.sort(key=lambda beam: -beam[0])
+        beams = grown[:BEAM]
+    return beams, np.array([score + ngrams.next_of(context)[BOUNDARY] for score, context, _ in beams])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_beams_grown_all_at_once_are_exactly_those_grown_one_at_a_time(dtype):
+    """Same readings in the same order, same scores to the bit, in the network's float32 as in float64: the shipped
+    5-gram on words of 1 to 11 glyphs, some with rounded logits (letters the network scores alike)."""
+    ngrams = load_language("english")
+    rng = np.random.default_rng(7)
+    for trial in range(150):
+        logits = rng.normal(0, [0.5, 3, 8][trial % 3], (int(rng.integers(1, 12)), 26))
+        if trial % 4 == 0:
+            logits = np.round(logits)
+        log_p = (logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))).astype(dtype)
+        beams, ended = english_readings(log_p, ngrams)
+        expected_beams, expected_ended = one_beam_at_a_time(log_p, ngrams)
+        assert beams == expected_beams and np.array_equal(ended, expected_ended), trial
 
 
 def test_conditional_letters_are_the_word_probability_with_one_glyph_changed():

@@ -209,12 +209,13 @@ def english_readings(log_p, ngrams):
     """The beam search of read_word: ([(score, context, letters)] the BEAM best English readings of a word whose
     glyphs the network gives log-probabilities log_p (n, 26), (BEAM,) their scores with the word's end)."""
     beams = [(0.0, (BOUNDARY,) * (ngrams.order - 1), ())]
-    for t in range(len(log_p)):
-        grown = []
-        for score, context, letters in beams:
-            scores = score + log_p[t] + ngrams.next_of(context)[:BOUNDARY]
-            for letter in np.argpartition(-scores, EXPAND)[:EXPAND].tolist():
-                grown.append((float(scores[letter]), context[1:] + (letter,), letters + (letter,)))
+    as_glyphs = np.result_type(log_p.dtype, 0.0)  # a beam score meets log_p in its precision, as a scalar would
+    for t in range(len(log_p)):  # all beams at once: one argpartition a letter, not one a beam
+        scores = (np.array([score for score, _, _ in beams]).astype(as_glyphs)[:, None] + log_p[t]
+                  + np.stack([ngrams.next_of(context)[:BOUNDARY] for _, context, _ in beams]))
+        tried = np.argpartition(-scores, EXPAND, axis=1)[:, :EXPAND].tolist()
+        grown = [(float(scores[row, letter]), context[1:] + (letter,), letters + (letter,))
+                 for row, (_, context, letters) in enumerate(beams) for letter in tried[row]]
         grown.sort(key=lambda beam: -beam[0])
         beams = grown[:BEAM]
     return beams, np.array([score + ngrams.next_of(context)[BOUNDARY] for score, context, _ in beams])
