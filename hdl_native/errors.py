@@ -1,5 +1,6 @@
 """Errors a user can act on: the CLI prints them as one line, no traceback."""
 import os
+from pathlib import Path
 
 
 class HDLError(Exception):
@@ -24,3 +25,12 @@ def apply_environment_setting(variable, apply, environ=os.environ):
         apply(value)
     except ValueError as error:
         raise EnvironmentSettingError(f"{variable}={value}: {error}") from None
+
+
+def make_output_directory(directory):
+    """Make the directory outputs go to (and its parents) if it is not there; HDLError naming it when it cannot be
+    made (a file in the way, no permission)."""
+    try:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise HDLError(f"cannot create output folder {directory}: {error.strerror or error}") from None

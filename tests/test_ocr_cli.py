@@ -169,7 +169,9 @@ def test_several_photos_are_checked_before_any_is_read(tmp_path):
                           ((page, tmp_path / "other" / "page.png"), "would write outputs of the same name (page)"),
                           ((page, tmp_path / "second.png", "--out", tmp_path / "file"),
                            "file is a file; with several photos --out names a directory"),
-                          ((page, tmp_path / "second.png", "--crop-sheet", tmp_path), "holds photos read")):
+                          ((page, tmp_path / "second.png", "--crop-sheet", tmp_path), "holds photos read"),
+                          ((page, tmp_path / "second.png", "--out", tmp_path / "file" / "boxed"),
+                           "cannot create output folder")):
         result = run_ocr(*args, "--model", model)
         assert result.returncode == 2 and not result.stdout, (args, result.stderr)
         assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr

@@ -41,7 +41,6 @@ exit code is then 2 (commands/ocr_photos.py).
 """
 import sys
 import time
-from pathlib import Path
 
 HELP = "read handwritten letters in a photo (JPEG/PNG) and print them as text"
 ROTATIONS = ("check", "0", "90", "180", "270", "auto")  # --rotate: pipeline.read_page's turn
@@ -103,7 +102,7 @@ def add_arguments(parser):
 
 
 def run(args):
-    from ..errors import HDLError
+    from ..errors import HDLError, make_output_directory
     from ..ocr.language import load_language
     from ..ocr.model import load_letter_classifier
     from ..ocr.user_crops import LABELS_FILE, check_crops_directory
@@ -114,6 +113,9 @@ def run(args):
     for job in jobs:
         if job.crops:
             check_crops_directory(job.crops, args.force)  # before the reading, not after
+    for directory in (args.out, args.crop_sheet) if batch else ():  # the pictures' directories, once, before reading
+        if directory:
+            make_output_directory(directory)
     started = time.perf_counter()
     classifier = load_letter_classifier(args.model, args.dtype, args.data, args.shifts)
     language = load_language(args.language)
@@ -182,9 +184,6 @@ def write_pictures(args, job, result, classifier, batch):
     from ..ocr.render import crop_sheet, save_boxed, save_picture
     from ..ocr.user_crops import LABELS_FILE, SHEET_FILE, write_crops
 
-    for path in (job.out, job.crop_sheet):
-        if path and batch:
-            make_directory(Path(path).parent)
     if job.out:
         save_boxed(result.photo.rgb, result.lines, result.photo.scale, job.out)
         print(f"boxed picture written to {job.out}", file=sys.stderr)
@@ -196,16 +195,6 @@ def write_pictures(args, job, result, classifier, batch):
         finetune = "" if batch else f", then: hdl-native letters --finetune {job.crops} --out mine.hdl"
         print(f"{count} crops and their labels written to {job.crops} (all in one picture: "
               f"{job.crops}/{SHEET_FILE}); correct {job.crops}/{LABELS_FILE}{finetune}", file=sys.stderr)
-
-
-def make_directory(directory):
-    """mkdir -p; HDLError naming the directory when it cannot be made."""
-    from ..errors import HDLError
-
-    try:
-        Path(directory).mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise HDLError(f"{directory}: cannot make the directory ({error.strerror or error})") from None
 
 
 def report_turn(result, turn):

@@ -40,7 +40,7 @@ def add_arguments(parser):
 def run(args):
     from pathlib import Path
 
-    from hdl_native.errors import HDLError
+    from hdl_native.errors import HDLError, make_output_directory
     from hdl_native.inspect.logdb import LogDB, parse_param_spec
     from hdl_native.inspect.report import write_run_plots
     from hdl_native.json_output import json_line
@@ -49,10 +49,7 @@ def run(args):
         raise HDLError("give the DB to draw, or --prune-curve STATE")
     params = [parse_param_spec(spec) for spec in args.param]  # bad specs fail before any work
     out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise HDLError(f"cannot create output folder {out}: {error.strerror}") from None
+    make_output_directory(out)
     summary, written, notes = {}, [], []
     if args.db is not None:
         with LogDB(args.db) as log:

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data.idx import IMAGES_FILE, LABELS_FILE, write_idx
-from ..errors import HDLError
+from ..errors import HDLError, make_output_directory
 from .bank import build_glyph_bank
 from .distort import Distortion, distort
 from .normalize import normalize_like_letters
@@ -66,10 +66,7 @@ def write_letters_idx(directory, images, labels):
     Returns (images_path, labels_path).  An interruption never leaves a half-written file under the final name.
     """
     directory = Path(directory)
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise HDLError(f"cannot create output folder {directory}: {error.strerror}") from None
+    make_output_directory(directory)
     return write_idx(directory / IMAGES_FILE, images), write_idx(directory / LABELS_FILE, labels.astype(np.uint8))
 
 
