@@ -180,8 +180,9 @@ def write_corrected_sheet(directory, crops, read, model_name):
     black where the model reads it so, in orange with what the model reads where it does not (what the fine-tune
     teaches), `other` in blue; the crops left out ('-'), where they can be read, as 'left out' in grey.
 
-    crops: the directory's LabelledCrops; read: (n,) the class the model reads in each.  Written atomically; an
-    OSError is the caller's (the sheet is a help, not the fine-tune's result).
+    crops: the directory's LabelledCrops; read: (n,) the class the model reads in each.  Returns how many labels
+    the model reads otherwise.  Written atomically; an OSError is the caller's (the sheet is a help, not the
+    fine-tune's result).
     """
     directory = Path(directory)
     cells = {name: (image, *taught_caption(crops.classes[label], crops.classes[reading]))
@@ -191,11 +192,12 @@ def write_corrected_sheet(directory, crops, read, model_name):
             cells[name] = (read_crop(directory / name, name), "left out", LEFT_OUT_COLOUR)
         except HDLError:  # left out perhaps because it cannot be read
             continue
-    taught = sum(label != reading for label, reading in zip(crops.labels, read))
+    taught = int(np.count_nonzero(np.asarray(read) != crops.labels))
     header = (f"{directory / LABELS_FILE} as corrected: {len(crops)} crops labelled, {taught} read otherwise by "
               f"{model_name} (orange: label, then what it reads), {len(crops.left_out)} left out (grey).")
     with atomic_output(directory / SHEET_FILE) as stream:
         labels_sheet(sheet_groups(cells), header).save(stream, format="PNG", compress_level=3)
+    return taught
 
 
 def taught_caption(label, reading):

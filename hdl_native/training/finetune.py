@@ -102,13 +102,13 @@ class FinetuneSession(Session):
         for directory, crops in zip(self.config.finetune, self.user_crops):
             read = evaluator.predict_log_probs(crops.images).argmax(axis=1)
             try:
-                write_corrected_sheet(directory, crops, read, Path(self.config.init).name)
+                taught = write_corrected_sheet(directory, crops, read, Path(self.config.init).name)
             except OSError as error:
                 print(f"warning: cannot draw {Path(directory) / SHEET_FILE} again ({error.strerror or error})",
                       file=sys.stderr)
                 continue
-            print(f"{Path(directory) / SHEET_FILE}: your labels, {np.count_nonzero(read != crops.labels)} of "
-                  f"{len(crops)} read otherwise by the model before fine-tuning")
+            print(f"{Path(directory) / SHEET_FILE}: your labels, {taught} of {len(crops)} read otherwise by the "
+                  "model before fine-tuning")
 
     def test(self):
         """Measure again and print before -> after per set; returns the JSON summary."""
@@ -224,12 +224,13 @@ def finetune_config(args):
         raise HDLError(f"--finetune trains on the crops and holds some out itself; "
                        f"{'--train-from' if args.train_from else '--holdout'} does not apply")
     directories = [str(directory) for directory in args.finetune]
-    seen = {}
+    seen = {}  # {resolved path: the directory as given}
     for directory in directories:
-        same = seen.setdefault(Path(directory).resolve(), directory)
-        if same is not directory:
-            raise HDLError(f"--finetune names the crops directory {directory} twice"
-                           + ("" if same == directory else f" (also as {same})"))
+        key = Path(directory).resolve()
+        if key in seen:
+            also = "" if seen[key] == directory else f" (also as {seen[key]})"
+            raise HDLError(f"--finetune names the crops directory {directory} twice{also}")
+        seen[key] = directory
     init = args.init or str(PRETRAINED_LETTERS)
     state = load_checkpoint(init)
     if state["architecture"] not in LETTER_MODELS:
