@@ -208,17 +208,21 @@ def read_word(log_p, ngrams, prior_english=PRIOR_ENGLISH):
 def english_readings(log_p, ngrams):
     """The beam search of read_word: ([(score, context, letters)] the BEAM best English readings of a word whose
     glyphs the network gives log-probabilities log_p (n, 26), (BEAM,) their scores with the word's end)."""
-    beams = [(0.0, (BOUNDARY,) * (ngrams.order - 1), ())]
+    scores = np.zeros(1)  # (beams,) float64
+    contexts, readings = [(BOUNDARY,) * (ngrams.order - 1)], [()]
     as_glyphs = np.result_type(log_p.dtype, 0.0)  # a beam score meets log_p in its precision, as a scalar would
-    for t in range(len(log_p)):  # all beams at once: one argpartition a letter, not one a beam
-        scores = (np.array([score for score, _, _ in beams]).astype(as_glyphs)[:, None] + log_p[t]
-                  + np.stack([ngrams.next_of(context)[:BOUNDARY] for _, context, _ in beams]))
-        tried = np.argpartition(-scores, EXPAND, axis=1)[:, :EXPAND].tolist()
-        grown = [(float(scores[row, letter]), context[1:] + (letter,), letters + (letter,))
-                 for row, (_, context, letters) in enumerate(beams) for letter in tried[row]]
-        grown.sort(key=lambda beam: -beam[0])
-        beams = grown[:BEAM]
-    return beams, np.array([score + ngrams.next_of(context)[BOUNDARY] for score, context, _ in beams])
+    for t in range(len(log_p)):  # all beams at once, one argpartition and one stable sort a letter
+        grown = (scores.astype(as_glyphs)[:, None] + log_p[t]
+                 + np.stack([ngrams.next_of(context)[:BOUNDARY] for context in contexts]))
+        tried = np.argpartition(-grown, EXPAND, axis=1)[:, :EXPAND]  # (beams, EXPAND) letters tried per beam
+        tried_scores = np.take_along_axis(grown, tried, axis=1).ravel().astype(np.float64)
+        kept = np.argsort(-tried_scores, kind="stable")[:BEAM]  # ties stay in beam order, then in tried order
+        rows, letters = (kept // EXPAND).tolist(), tried.ravel()[kept].tolist()
+        scores = tried_scores[kept]
+        contexts = [contexts[row][1:] + (letter,) for row, letter in zip(rows, letters)]
+        readings = [readings[row] + (letter,) for row, letter in zip(rows, letters)]
+    ended = scores + np.array([ngrams.next_of(context)[BOUNDARY] for context in contexts])
+    return [(float(score), context, letters) for score, context, letters in zip(scores, contexts, readings)], ended
 
 
 def english_log_odds(log_p, ngrams, prior_english=PRIOR_ENGLISH):
