@@ -16,7 +16,7 @@ import sys
 
 from . import commands
 from ._version import __version__
-from .errors import HDLError
+from .errors import HDLError, error_line
 from .memory import keep_freed_memory
 
 
@@ -110,7 +110,7 @@ def main(argv=None):
         keep_freed_memory()  # each step's large arrays reuse freed blocks instead of fresh pages (memory.py)
         return int(args.run(args) or 0)
     except HDLError as error:
-        print(f"{name}: error: {error}", file=sys.stderr)
+        print(error_line(name, error), file=sys.stderr)
         return getattr(error, "exit_code", 2)
     except KeyboardInterrupt:
         print(f"\n{name}: interrupted", file=sys.stderr)

@@ -7,6 +7,11 @@ class HDLError(Exception):
     """Bad input or a missing resource, with a message that says what and where."""
 
 
+def error_line(program, error):
+    """The one line a command prints for an error it reports: "hdl-native ocr: error: <message>"."""
+    return f"{program}: error: {error}"
+
+
 class DataError(HDLError, ValueError):
     """A dataset file is missing, truncated, corrupt or inconsistent."""
 

@@ -167,6 +167,8 @@ def test_several_photos_are_checked_before_any_is_read(tmp_path):
     (tmp_path / "file").write_text("")
     for args, message in (((page, tmp_path / "missing.jpg"), "missing.jpg: no such file"),
                           ((page, tmp_path / "other" / "page.png"), "would write outputs of the same name (page)"),
+                          ((page, tmp_path / "second.png", page), f"the photo {page} is named twice"),
+                          ((tmp_path / "other", tmp_path / "other" / "page.png"), "page.png is named twice"),
                           ((page, tmp_path / "second.png", "--out", tmp_path / "file"),
                            "file is a file; with several photos --out names a directory"),
                           ((page, tmp_path / "second.png", "--crop-sheet", tmp_path), "holds photos read"),

@@ -102,14 +102,14 @@ def add_arguments(parser):
 
 
 def run(args):
-    from ..errors import HDLError, make_output_directory
+    from ..errors import HDLError, error_line, make_output_directory
     from ..ocr.language import load_language
     from ..ocr.model import load_letter_classifier
     from ..ocr.user_crops import LABELS_FILE, check_crops_directory
     from .ocr_photos import bar_paused, is_batch, photo_jobs, photos_bar
 
     batch = is_batch(args.images)
-    jobs = photo_jobs(args.images, args.out, args.crop_sheet, args.crops)
+    jobs = photo_jobs(args.images, batch, args.out, args.crop_sheet, args.crops)
     for job in jobs:
         if job.crops:
             check_crops_directory(job.crops, args.force)  # before the reading, not after
@@ -132,7 +132,7 @@ def run(args):
                 if not batch:
                     raise
                 with bar_paused(bar):
-                    print(f"hdl-native ocr: error: {error}", file=sys.stderr)
+                    print(error_line("hdl-native ocr", error), file=sys.stderr)
                 failed.append(job.photo)
             if bar is not None:
                 bar.update(1)

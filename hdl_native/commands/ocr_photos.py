@@ -22,21 +22,25 @@ class PhotoJob:
     crops: str = None       # the directory of crops and their labels file
 
 
-def photo_jobs(images, out=None, crop_sheet=None, crops=None):
-    """[PhotoJob] for the photos named on the command line (files, or directories of them) and the output options.
+def photo_jobs(images, batch, out=None, crop_sheet=None, crops=None):
+    """[PhotoJob] for the photos named on the command line (files, or directories of them) and the output options;
+    batch: is_batch(images), asked once by the caller.
 
-    HDLError before anything is read: a missing or empty file, a directory holding no image, two photos of one
-    name (their outputs would collide), an output option naming a file where a directory is needed, or naming a
+    HDLError before anything is read: a missing or empty file, a directory holding no image, a photo named twice
+    (directly or through its directory), two photos of one name (their outputs would collide), an output option naming a file where a directory is needed, or naming a
     directory of the photos (for pictures: the next run would read them as photos).
     """
     from ..ocr.image_io import check_file
 
-    if not is_batch(images):
+    if not batch:
         return [PhotoJob(images[0], out, crop_sheet, crops)]
     photos = [photo for image in images for photo in photos_in(image)]
-    names = {}
-    for photo in photos:
+    names, seen = {}, {}
+    for number, photo in enumerate(photos):
         check_file(Path(photo))  # a mistyped name is told before the first photo is read
+        first = seen.setdefault(Path(photo).resolve(), number)
+        if first != number:
+            raise HDLError(f"the photo {photo} is named twice ({photos[first]} and {photo}); name each photo once")
         other = names.setdefault(Path(photo).stem, photo)
         if other != photo:
             raise HDLError(f"the photos {other} and {photo} would write outputs of the same name "
