@@ -81,6 +81,13 @@ def _conv_lanes():
     return conv_lanes()
 
 
+def _int8_paths():
+    """(the int8 GEMM path in use, every path this CPU runs): HDL_NATIVE_INT8_PATH or the fastest."""
+    from .int8.kernels import current_path, supported_paths
+
+    return current_path(), supported_paths()
+
+
 def build_config():
     """The whole report as a dict (see show_config for what each part means)."""
     info = _native_build_info()
@@ -95,6 +102,8 @@ def build_config():
             "simd_path": info.simd_path(),
             "simd_exceptions": info.simd_exceptions(),
             "conv_lanes": _conv_lanes(),
+            "int8_path": _int8_paths()[0],
+            "int8_paths": _int8_paths()[1],
         }
     return {
         "hdl_native": __version__,
@@ -126,6 +135,7 @@ def _native_lines(native):
         f"SIMD path on this CPU: {native['simd_path']}"
         + (f" ({native['simd_exceptions']})" if native["simd_exceptions"] else ""),
         f"convolution loops: {native['conv_lanes']} float32 lanes" + _lanes_chosen_by(os.environ),
+        f"int8 GEMM path: {native['int8_path']} (this CPU runs: {', '.join(native['int8_paths'])})",
     ]
 
 

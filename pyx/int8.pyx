@@ -17,8 +17,8 @@ then table[code].  Max-pooling happens on the int32 accumulators before that: th
 requantisation is non-decreasing (multiplier >= 0), so the result equals pooling the codes,
 with a quarter of the values left to requantise (int8_epilogue.h).
 
-The int8 GEMM (int8_dot.h) has a portable version, an AVX2 one and VNNI ones, picked at import
-by what the CPU supports; set_path() forces one.  All give the same int32s.  The AVX2 one is
+The int8 GEMM (int8_dot.h) has a portable version, an AVX2 one, VNNI ones and one on AMX tiles
+(int8_amx.h), picked at import by what the CPU supports; set_path() forces one.  All give the same int32s.  The AVX2 one is
 "wide": it reads int16 copies of the codes and of the weights (each layer's weight_wide), since
 AVX2 multiplies bytes exactly only after widening them, and it reads the patches where they lie
 in the image when weight_wide is packed for that (wide_kernel_width > 0), without im2col.
@@ -39,7 +39,7 @@ cdef extern from "int8_dot.h" nogil:
     ctypedef void (*hdl_conv_s16_fn)(const int16_t *x, Py_ssize_t h, Py_ssize_t w, Py_ssize_t c, Py_ssize_t k,
                                      Py_ssize_t kw, const int16_t *weight, Py_ssize_t n_out, int32_t *acc,
                                      Py_ssize_t ldc)
-    int HDL_INT8_PORTABLE, HDL_INT8_AVX512VNNI, HDL_INT8_AVXVNNI, HDL_INT8_AVX512VNNI256, HDL_INT8_AVX2
+    int HDL_INT8_PORTABLE, HDL_INT8_AVX512VNNI, HDL_INT8_AVXVNNI, HDL_INT8_AVX512VNNI256, HDL_INT8_AVX2, HDL_INT8_AMX
     int hdl_int8_path_supported(int path)
     int hdl_int8_best_path()
     hdl_gemm_u8s8_fn hdl_int8_gemm_of(int path)
@@ -56,12 +56,13 @@ cdef extern from "int8_epilogue.h" nogil:
     ctypedef void (*hdl_int8_pool_requantize_fn)(const int32_t *acc, Py_ssize_t ho, Py_ssize_t wo, Py_ssize_t ld,
                                                  Py_ssize_t p, Py_ssize_t n_out, const float *multiplier,
                                                  const float *offset, const uint8_t *table, uint8_t *out)
-    hdl_int8_pool_requantize_fn hdl_int8_pool_requantize_of(int avx2)
+    int HDL_EPILOGUE_PORTABLE, HDL_EPILOGUE_AVX2, HDL_EPILOGUE_VBMI
+    hdl_int8_pool_requantize_fn hdl_int8_pool_requantize_of(int level)
     void hdl_int8_dequantize(const int32_t *acc, Py_ssize_t n_rows, Py_ssize_t ld, Py_ssize_t n_out,
                              const float *multiplier, const float *offset, float *out)
 
 PATHS = {"portable": HDL_INT8_PORTABLE, "avx512vnni": HDL_INT8_AVX512VNNI, "avxvnni": HDL_INT8_AVXVNNI,
-         "avx512vnni256": HDL_INT8_AVX512VNNI256, "avx2": HDL_INT8_AVX2}
+         "avx512vnni256": HDL_INT8_AVX512VNNI256, "avx2": HDL_INT8_AVX2, "amx": HDL_INT8_AMX}
 cdef int current_path = hdl_int8_best_path()
 
 
@@ -94,18 +95,28 @@ cdef inline Py_ssize_t round_up(Py_ssize_t n, Py_ssize_t multiple) noexcept nogi
 
 cdef struct PathKernels:
     # The kernels of the current path: its convolution on int16 operands, `wide`, when it has one,
-    # else its GEMM on bytes, `narrow`; and the epilogue, the AVX2 one on every path but "portable" (each of the
-    # others needs AVX2), so that forcing "portable" also tests the plain epilogue.
+    # else its GEMM on bytes, `narrow`; and the epilogue of epilogue_level (forcing "portable" also tests the
+    # plain epilogue).
     hdl_gemm_u8s8_fn narrow
     hdl_conv_s16_fn wide
     hdl_int8_pool_requantize_fn pool_requantize
+
+
+cdef int epilogue_level(int path) noexcept:
+    """The epilogue of a path: portable with portable, AVX-512 VBMI's table lookup (where the CPU has it) with
+    the AVX-512 paths, AVX2's with the 256-bit ones (so each version runs, and is tested, on some path)."""
+    if path == HDL_INT8_PORTABLE:
+        return HDL_EPILOGUE_PORTABLE
+    if path == HDL_INT8_AVX512VNNI or path == HDL_INT8_AMX:
+        return HDL_EPILOGUE_VBMI
+    return HDL_EPILOGUE_AVX2
 
 
 cdef PathKernels current_kernels() noexcept:
     cdef PathKernels kernels
     kernels.narrow = hdl_int8_gemm_of(current_path)
     kernels.wide = hdl_int8_wide_conv_of(current_path)
-    kernels.pool_requantize = hdl_int8_pool_requantize_of(current_path != HDL_INT8_PORTABLE)
+    kernels.pool_requantize = hdl_int8_pool_requantize_of(epilogue_level(current_path))
     return kernels
 
 

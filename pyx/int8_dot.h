@@ -8,6 +8,7 @@
  *   avxvnni       vpdpbusd on 256-bit registers, VEX-encoded (AVX-VNNI: Alder Lake, ...)
  *   avx512vnni256 the avxvnni loops with the EVEX instruction: the same code, so machines
  *                 with AVX-512 VNNI but no AVX-VNNI (Zen 4) can test it
+ *   amx           tdpbusd on AMX tiles (Sapphire Rapids and later), the rest by avx512vnni: int8_amx.h
  *
  * Why uint8 x int8: vpdpbusd multiplies unsigned bytes by signed bytes and adds each group
  * of four products into an int32 lane, without saturation.  Activations are uint8 codes with
@@ -31,7 +32,7 @@
 #include "fast_math.h"
 
 enum { HDL_INT8_AUTO = 0, HDL_INT8_PORTABLE = 1, HDL_INT8_AVX512VNNI = 2, HDL_INT8_AVXVNNI = 3,
-       HDL_INT8_AVX512VNNI256 = 4, HDL_INT8_AVX2 = 5 };
+       HDL_INT8_AVX512VNNI256 = 4, HDL_INT8_AVX2 = 5, HDL_INT8_AMX = 6 };
 
 typedef void (*hdl_gemm_u8s8_fn)(const uint8_t *a, ptrdiff_t lda, ptrdiff_t n_rows, ptrdiff_t n_k4,
                                  const int8_t *w, ptrdiff_t n_out, int32_t *c, ptrdiff_t ldc);
@@ -142,6 +143,8 @@ HDL_DEFINE_VNNI_TILE(hdl_tile_avx512vnni, HDL_AVX512VNNI, __m512i, 16, _mm512_se
                      _mm512_loadu_si512, _mm512_storeu_si512, _mm512_set1_epi32, _mm512_dpbusd_epi32)
 HDL_DEFINE_VNNI_GEMM(hdl_gemm_u8s8_avx512vnni, hdl_tile_avx512vnni, HDL_AVX512VNNI, 16, 6, 4)
 
+#include "int8_amx.h"
+
 HDL_DEFINE_VNNI_TILE(hdl_tile_avx512vnni256, HDL_AVX512VNNI, __m256i, 8, _mm256_setzero_si256,
                      _mm256_loadu_si256, _mm256_storeu_si256, _mm256_set1_epi32, _mm256_dpbusd_epi32)
 HDL_DEFINE_VNNI_GEMM(hdl_gemm_u8s8_avx512vnni256, hdl_tile_avx512vnni256, HDL_AVX512VNNI, 8, 4, 2)
@@ -236,11 +239,17 @@ static int hdl_int8_path_supported(int path) {
     if (path == HDL_INT8_AVX2)
         return __builtin_cpu_supports("avx2");
 #endif
+#ifdef HDL_HAVE_AMX
+    if (path == HDL_INT8_AMX)
+        return hdl_int8_path_supported(HDL_INT8_AVX512VNNI) && hdl_amx_ready();
+#endif
     return 0;
 }
 
 /* The fastest supported path, for HDL_INT8_AUTO. */
 static int hdl_int8_best_path(void) {
+    if (hdl_int8_path_supported(HDL_INT8_AMX))
+        return HDL_INT8_AMX;
     if (hdl_int8_path_supported(HDL_INT8_AVX512VNNI))
         return HDL_INT8_AVX512VNNI;
     if (hdl_int8_path_supported(HDL_INT8_AVXVNNI))
@@ -260,6 +269,10 @@ static hdl_gemm_u8s8_fn hdl_int8_gemm_of(int path) {
         return hdl_gemm_u8s8_avx512vnni256;
     if (path == HDL_INT8_AVXVNNI)
         return hdl_gemm_u8s8_avxvnni;
+#endif
+#ifdef HDL_HAVE_AMX
+    if (path == HDL_INT8_AMX)
+        return hdl_gemm_u8s8_amx;
 #endif
     (void) path;
     return hdl_gemm_u8s8_portable;

@@ -54,6 +54,21 @@ def test_convolution_loops_run_16_lanes_wide_exactly_where_the_avx512_clone_runs
     assert native["conv_lanes"] == (16 if native["simd_path"] in ("x86-64-v4", "avx512f") else 8)
 
 
+def test_int8_runs_on_amx_tiles_exactly_where_linux_lists_them(native):
+    """/proc/cpuinfo lists amx_tile and amx_int8 only when the kernel also saves the tiles' state, which is what
+    the path needs besides the CPU; the path's own test of the int32s is in test_int8.py."""
+    if os.environ.get("HDL_NATIVE_INT8_PATH", "").strip():
+        pytest.skip("HDL_NATIVE_INT8_PATH chooses the int8 path in this environment")
+    if not native["simd_clones"] or platform.machine() != "x86_64":
+        pytest.skip("a build without the x86 SIMD paths")
+    flags = cpu_flags()
+    if "avx512_vnni" in flags and "avx512vnni" not in native["int8_paths"]:
+        pytest.skip("a build without the VNNI and AMX paths (gcc before 11, clang before 14)")
+    assert native["int8_path"] in native["int8_paths"]
+    assert ("amx" in native["int8_paths"]) == ({"amx_tile", "amx_int8", "avx512_vnni"} <= flags)
+    assert (native["int8_path"] == "amx") == ("amx" in native["int8_paths"])
+
+
 def test_gcc_and_clang_builds_on_linux_x86_64_are_multiversioned(native):
     """Both compilers' builds carry the AVX2/FMA and AVX-512 clones (a clang build once had none:
     2.4 to 2.9 times slower in float32, 19 times in int8)."""

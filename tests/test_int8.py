@@ -64,7 +64,10 @@ def reference_pool(codes, p):
 
 @pytest.mark.parametrize("on_path", PATHS, indirect=True)
 @pytest.mark.parametrize("n_rows, depth, n_out", [(1, 4, 16), (7, 12, 32), (13, 288, 64), (16, 576, 128),
-                                                  (5, 512, 48), (6, 64, 80), (25, 128, 144)])
+                                                  (5, 512, 48), (6, 64, 80), (25, 128, 144),
+                                                  # AMX: pairs and a single block of 16 rows and channels, rows
+                                                  # and k left over for the VNNI loops, k under one tile
+                                                  (77, 300, 80), (48, 64, 32), (40, 1028, 16), (33, 60, 48)])
 def test_gemm_equals_the_integer_product(on_path, n_rows, depth, n_out):
     rng = np.random.default_rng(depth + n_out)
     a = rng.integers(0, 256, (n_rows, depth), dtype=np.uint8)

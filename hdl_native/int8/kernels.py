@@ -1,6 +1,6 @@
 """Checked calls of the int8 kernels (pyx/int8.pyx) and the choice of their GEMM path.
 
-The path is the fastest the CPU supports (avx512vnni, avxvnni, avx2, else portable) unless
+The path is the fastest the CPU supports (amx, avx512vnni, avxvnni, avx2, else portable) unless
 HDL_NATIVE_INT8_PATH names one at import, or ``use_path(name)`` is called.  Every path
 gives the same int32 accumulations, so the outputs do not depend on it.
 Per-thread scratch is kept per Python thread and grown when a call needs more.
