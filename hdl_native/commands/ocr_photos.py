@@ -27,8 +27,9 @@ def photo_jobs(images, batch, out=None, crop_sheet=None, crops=None):
     batch: is_batch(images), asked once by the caller.
 
     HDLError before anything is read: a missing or empty file, a directory holding no image, a photo named twice
-    (directly or through its directory), two photos of one name (their outputs would collide), an output option naming a file where a directory is needed, or naming a
-    directory of the photos (for pictures: the next run would read them as photos).
+    (directly or through its directory), two photos of one name (their outputs would collide), an output option
+    naming a file where a directory is needed, or naming a directory of the photos (for pictures: the next run
+    would read them as photos).
     """
     from ..ocr.image_io import check_file
 
@@ -73,7 +74,9 @@ def photos_in(image):
         return [image]
     from PIL import Image
 
-    extensions = set(Image.registered_extensions())
+    from ..ocr.image_io import HEIF_EXTENSIONS
+
+    extensions = set(Image.registered_extensions()) | set(HEIF_EXTENSIONS)  # HEIC: opened with pi-heif if installed
     found = sorted(str(child) for child in path.iterdir() if child.is_file() and child.suffix.lower() in extensions)
     if not found:
         raise HDLError(f"{image}: a directory with no photo in it (no file ending {', '.join(COMMON_EXTENSIONS)}, "
@@ -81,7 +84,7 @@ def photos_in(image):
     return found
 
 
-COMMON_EXTENSIONS = (".jpg", ".jpeg", ".png", ".tif", ".bmp", ".webp")
+COMMON_EXTENSIONS = (".jpg", ".jpeg", ".png", ".heic", ".tif", ".bmp", ".webp")
 
 
 def photos_bar(count):

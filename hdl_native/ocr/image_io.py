@@ -112,9 +112,18 @@ def open_image(path):
     bomb_limit = Image.MAX_IMAGE_PIXELS
     Image.MAX_IMAGE_PIXELS = None  # the limits below depend on the format, so Pillow's own check is off
     try:
-        image = Image.open(path)
+        try:
+            image = Image.open(path)
+        except UnidentifiedImageError:
+            if not is_heif(path):
+                raise
+            if not register_heif_decoder():
+                raise HDLError(f"{path}: a HEIF/HEIC photo (as iPhones save them); reading it needs a HEIF decoder: "
+                               'pip install "hdl-native[heic]" (it adds pi-heif), or save the photo as JPEG') from None
+            image = Image.open(path)
     except UnidentifiedImageError:
-        raise HDLError(f"{path}: not an image Pillow can read (expected JPEG, PNG, BMP, TIFF, WebP, ...)") from None
+        raise HDLError(f"{path}: not an image Pillow can read (expected JPEG, PNG, HEIC, BMP, TIFF, WebP, ...)"
+                       ) from None
     except OSError as error:
         if error.strerror:  # the operating system refused (permissions, I/O error)
             raise HDLError(f"{path}: cannot open the file ({error.strerror})") from None
@@ -132,6 +141,35 @@ def open_image(path):
         raise HDLError(f"{path}: the image is only {width}x{height} pixels, too small to hold handwriting "
                        f"(need at least {MIN_SIDE} pixels each way)")
     return image
+
+
+HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1"}
+HEIF_EXTENSIONS = (".heic", ".heif", ".hif")
+
+
+def is_heif(path):
+    """Whether the file starts as a HEIF container of HEVC pictures does (an ISO 'ftyp' box with a HEIF brand)."""
+    try:
+        with open(path, "rb") as stream:
+            header = stream.read(12)
+    except OSError:
+        return False
+    return header[4:8] == b"ftyp" and header[8:12] in HEIF_BRANDS
+
+
+def register_heif_decoder():
+    """Teach Pillow to open HEIF/HEIC files with pi-heif (the decoder alone), else pillow-heif, whichever is
+    installed; False when neither is.  Pillow reads every other format a phone or scanner writes by itself."""
+    import importlib
+
+    for name in ("pi_heif", "pillow_heif"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        module.register_heif_opener()
+        return True
+    return False
 
 
 def decode_reduced(image, max_side):
