@@ -115,6 +115,9 @@ def open_image(path):
         try:
             image = Image.open(path)
         except UnidentifiedImageError:
+            if starts_with(path, b"%PDF-"):
+                raise HDLError(f"{path}: a PDF, not a picture; save its pages as pictures first (for example "
+                               "`pdftoppm -r 300 -png scan.pdf page` or your scanner's JPEG/PNG setting)") from None
             if not is_heif(path):
                 raise
             if not register_heif_decoder():
@@ -147,13 +150,22 @@ HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"
 HEIF_EXTENSIONS = (".heic", ".heif", ".hif")
 
 
-def is_heif(path):
-    """Whether the file starts as a HEIF container of HEVC pictures does (an ISO 'ftyp' box with a HEIF brand)."""
+def file_header(path, size):
+    """The first `size` bytes of the file (fewer if it is shorter; none if it cannot be read)."""
     try:
         with open(path, "rb") as stream:
-            header = stream.read(12)
+            return stream.read(size)
     except OSError:
-        return False
+        return b""
+
+
+def starts_with(path, signature):
+    return file_header(path, len(signature)) == signature
+
+
+def is_heif(path):
+    """Whether the file starts as a HEIF container of HEVC pictures does (an ISO 'ftyp' box with a HEIF brand)."""
+    header = file_header(path, 12)
     return header[4:8] == b"ftyp" and header[8:12] in HEIF_BRANDS
 
 

@@ -1,6 +1,7 @@
 """Photos in HEIF/HEIC, as iPhones save them: read with pi-heif (the `heic` extra) when it is installed, a
-one-line error that says what to install when it is not.  tests/data/sideways.heic is the two-line page of
-test_ocr_cli.py stored on its side with the turn recorded in the file (tools/make_heic_fixture.py made it)."""
+one-line error that says what to install when it is not; and a PDF scan, told to be saved as pictures first.
+tests/data/sideways.heic is the two-line page of test_ocr_cli.py stored on its side with the turn recorded in
+the file (tools/make_heic_fixture.py made it)."""
 import importlib.util
 import json
 import shutil
@@ -52,3 +53,13 @@ def test_without_a_decoder_a_heic_photo_is_one_line_saying_what_to_install(tmp_p
     assert result.stderr.strip().splitlines() == [
         f"hdl-native ocr: error: {SIDEWAYS}: a HEIF/HEIC photo (as iPhones save them); reading it needs a HEIF "
         'decoder: pip install "hdl-native[heic]" (it adds pi-heif), or save the photo as JPEG']
+
+
+def test_a_pdf_is_told_to_be_saved_as_pictures_first(tmp_path):
+    scan = tmp_path / "scan.pdf"
+    Image.open(two_line_page(tmp_path)).save(scan)  # Pillow writes PDFs, but cannot read them
+    result = run_ocr(scan, "--model", untrained_model(tmp_path))
+    assert result.returncode == 2 and not result.stdout and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"hdl-native ocr: error: {scan}: a PDF, not a picture; save its pages as pictures first (for example "
+        "`pdftoppm -r 300 -png scan.pdf page` or your scanner's JPEG/PNG setting)"]
