@@ -1,5 +1,6 @@
 """Photos in HEIF/HEIC, as iPhones save them: read with pi-heif (the `heic` extra) when it is installed, a
-one-line error that says what to install when it is not; and a PDF scan, told to be saved as pictures first.
+one-line error that says what to install when it is not; a PDF scan, told to be saved as pictures first; and
+a TIFF of several pages, whose first is read with a note saying so.
 tests/data/sideways.heic is the two-line page of test_ocr_cli.py stored on its side with the turn recorded in
 the file (tools/make_heic_fixture.py made it)."""
 import importlib.util
@@ -63,3 +64,17 @@ def test_a_pdf_is_told_to_be_saved_as_pictures_first(tmp_path):
     assert result.stderr.strip().splitlines() == [
         f"hdl-native ocr: error: {scan}: a PDF, not a picture; save its pages as pictures first (for example "
         "`pdftoppm -r 300 -png scan.pdf page` or your scanner's JPEG/PNG setting)"]
+
+
+def test_of_a_tiff_of_several_pages_the_first_is_read_and_a_note_says_so(tmp_path):
+    page = Image.open(two_line_page(tmp_path))
+    scan = tmp_path / "scan.tif"
+    page.save(scan, save_all=True, append_images=[page.rotate(180), page])
+    result = run_ocr(scan, "--model", untrained_model(tmp_path), "--json")
+    assert result.returncode == 0, result.stderr
+    assert [len(line["boxes"]) for line in json.loads(result.stdout.splitlines()[-1])["lines"]] == [10, 8]
+    assert result.stderr.strip().splitlines() == [
+        f"note: {scan} holds 3 pictures (pages or frames); only the first was read: save each as a picture of its "
+        "own to read them all"]
+    single = run_ocr(two_line_page(tmp_path), "--model", untrained_model(tmp_path))
+    assert single.returncode == 0 and "note" not in single.stderr

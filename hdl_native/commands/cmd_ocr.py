@@ -163,6 +163,9 @@ def read_one(args, job, classifier, language, model_seconds, batch, bar):
         for text in result.texts:
             print(text)
         report_turn(result, turn)
+        if result.photo.pictures > 1:
+            print(f"note: {job.photo} holds {result.photo.pictures} pictures (pages or frames); only the first was "
+                  "read: save each as a picture of its own to read them all", file=sys.stderr)
         if result.inverted_because:
             print(f"note: {result.inverted_because}, so the photo was read with light and dark swapped, as light "
                   "writing on a dark ground (--invert does so from the start)", file=sys.stderr)

@@ -7,7 +7,7 @@ pixel, the paper grain measured per pixel) were made for letters 20 px tall or m
 whole page sent at 800 px or less holds letters of 10 to 20 px.
 """
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +35,7 @@ class Photo:
     grey: (H, W) float32 in [0, 1], luminance
     scale: original pixels per working pixel (< 1 for an enlarged photo)
     original_size: (width, height) of the file's picture after EXIF rotation
+    pictures: how many the file holds (the pages of a TIFF, the frames of a GIF); only the first is read
     """
 
     path: str
@@ -42,6 +43,7 @@ class Photo:
     grey: np.ndarray
     scale: float
     original_size: tuple
+    pictures: int = 1
 
 
 def load_photo(path, max_side=MAX_WORK_SIDE, min_side=MIN_WORK_SIDE):
@@ -50,6 +52,7 @@ def load_photo(path, max_side=MAX_WORK_SIDE, min_side=MIN_WORK_SIDE):
     path = Path(path)
     check_file(path)
     image = open_image(path)
+    pictures = getattr(image, "n_frames", 1)
     orientation = exif_orientation(image)
     full_width, full_height = image.size if orientation not in SWAPS_SIDES else image.size[::-1]
     try:
@@ -72,7 +75,7 @@ def load_photo(path, max_side=MAX_WORK_SIDE, min_side=MIN_WORK_SIDE):
     rgb = np.asarray(picture, dtype=np.uint8)
     grey = np.asarray(picture.convert("L"), dtype=np.float32) / np.float32(255)
     scale = max(full_width, full_height) / max(picture.size)
-    return Photo(str(path), rgb, grey, float(scale), (full_width, full_height))
+    return Photo(str(path), rgb, grey, float(scale), (full_width, full_height), pictures)
 
 
 TURNS = (0, 90, 180, 270)  # degrees clockwise `ocr --rotate` can turn a photo by
@@ -87,14 +90,14 @@ def turned_photo(photo, turn):
         return photo
     quarters = -turn // 90  # np.rot90 turns counter-clockwise
     width, height = photo.original_size
-    return Photo(photo.path, np.ascontiguousarray(np.rot90(photo.rgb, quarters)),
-                 np.ascontiguousarray(np.rot90(photo.grey, quarters)), photo.scale,
-                 (height, width) if turn in (90, 270) else (width, height))
+    return replace(photo, rgb=np.ascontiguousarray(np.rot90(photo.rgb, quarters)),
+                   grey=np.ascontiguousarray(np.rot90(photo.grey, quarters)),
+                   original_size=(height, width) if turn in (90, 270) else (width, height))
 
 
 def inverted_photo(photo):
     """The Photo with light and dark swapped (light writing on a dark ground becomes dark on light)."""
-    return Photo(photo.path, 255 - photo.rgb, 1.0 - photo.grey, photo.scale, photo.original_size)
+    return replace(photo, rgb=255 - photo.rgb, grey=1.0 - photo.grey)
 
 
 def check_file(path):
