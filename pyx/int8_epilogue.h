@@ -24,6 +24,19 @@
 
 #define HDL_EPILOGUE_BLOCK 64
 
+/* Pooled pixel (ph, pw)'s window of the (Ho, Wo) accumulators: rows h0..h_end-1, columns w0..w_end-1, cut at
+ * the edge (ceil mode); full_2x2 when it is a whole 2 x 2 window, which the SIMD versions unroll. */
+typedef struct {
+    ptrdiff_t h0, h_end, w0, w_end;
+    int full_2x2;
+} hdl_pool_window;
+
+static inline hdl_pool_window hdl_window_at(ptrdiff_t ph, ptrdiff_t pw, ptrdiff_t p, ptrdiff_t ho, ptrdiff_t wo) {
+    hdl_pool_window window = {ph * p, ph * p + p < ho ? ph * p + p : ho, pw * p, pw * p + p < wo ? pw * p + p : wo, 0};
+    window.full_2x2 = p == 2 && window.h_end - window.h0 == 2 && window.w_end - window.w0 == 2;
+    return window;
+}
+
 HDL_NO_FMA_MULTIVERSION
 static void hdl_int8_pool_requantize_portable(const int32_t *restrict acc, ptrdiff_t ho, ptrdiff_t wo,
                                               ptrdiff_t ld, ptrdiff_t p, ptrdiff_t n_out,
@@ -34,15 +47,15 @@ static void hdl_int8_pool_requantize_portable(const int32_t *restrict acc, ptrdi
     int32_t codes[HDL_EPILOGUE_BLOCK];
     for (ptrdiff_t ph = 0; ph < hp; ph++)
         for (ptrdiff_t pw = 0; pw < wp; pw++) {
-            ptrdiff_t h_end = ph * p + p < ho ? ph * p + p : ho, w_end = pw * p + p < wo ? pw * p + p : wo;
+            const hdl_pool_window window = hdl_window_at(ph, pw, p, ho, wo);
             uint8_t *restrict dst = out + (ph * wp + pw) * n_out;
             for (ptrdiff_t o0 = 0; o0 < n_out; o0 += HDL_EPILOGUE_BLOCK) {
                 ptrdiff_t n = n_out - o0 < HDL_EPILOGUE_BLOCK ? n_out - o0 : HDL_EPILOGUE_BLOCK;
                 const int32_t *first = acc + (ph * p * wo + pw * p) * ld + o0;
                 for (ptrdiff_t o = 0; o < n; o++)
                     best[o] = first[o];
-                for (ptrdiff_t hh = ph * p; hh < h_end; hh++)
-                    for (ptrdiff_t ww = pw * p; ww < w_end; ww++) {
+                for (ptrdiff_t hh = window.h0; hh < window.h_end; hh++)
+                    for (ptrdiff_t ww = window.w0; ww < window.w_end; ww++) {
                         const int32_t *src = acc + (hh * wo + ww) * ld + o0;
                         for (ptrdiff_t o = 0; o < n; o++)
                             best[o] = src[o] > best[o] ? src[o] : best[o];
@@ -96,21 +109,20 @@ __attribute__((target("avx2"))) static void hdl_int8_pool_requantize_avx2(
     const __m256 zero = _mm256_setzero_ps(), top = _mm256_set1_ps(255.0f), half = _mm256_set1_ps(0.5f);
     for (ptrdiff_t ph = 0; ph < hp; ph++)
         for (ptrdiff_t pw = 0; pw < wp; pw++) {
-            ptrdiff_t h_end = ph * p + p < ho ? ph * p + p : ho, w_end = pw * p + p < wo ? pw * p + p : wo;
+            const hdl_pool_window window = hdl_window_at(ph, pw, p, ho, wo);
             uint8_t *restrict dst = out + (ph * wp + pw) * n_out;
-            int full_2x2 = p == 2 && h_end - ph * p == 2 && w_end - pw * p == 2;
             for (ptrdiff_t vector = 0; vector < n_vectors; vector++) {
                 ptrdiff_t o0 = 8 * vector;
                 const int32_t *corner = acc + (ph * p * wo + pw * p) * ld + o0;
                 __m256i best = _mm256_loadu_si256((const __m256i *) corner);
-                if (full_2x2) {
+                if (window.full_2x2) {
                     __m256i below = _mm256_max_epi32(_mm256_loadu_si256((const __m256i *) (corner + wo * ld)),
                                                      _mm256_loadu_si256((const __m256i *) (corner + wo * ld + ld)));
                     best = _mm256_max_epi32(_mm256_max_epi32(best, _mm256_loadu_si256((const __m256i *) (corner + ld))),
                                             below);
                 } else {
-                    for (ptrdiff_t hh = ph * p; hh < h_end; hh++)
-                        for (ptrdiff_t ww = pw * p; ww < w_end; ww++)
+                    for (ptrdiff_t hh = window.h0; hh < window.h_end; hh++)
+                        for (ptrdiff_t ww = window.w0; ww < window.w_end; ww++)
                             best = _mm256_max_epi32(
                                 best, _mm256_loadu_si256((const __m256i *) (acc + (hh * wo + ww) * ld + o0)));
                 }
@@ -123,8 +135,8 @@ __attribute__((target("avx2"))) static void hdl_int8_pool_requantize_avx2(
             }
             for (ptrdiff_t o = 8 * n_vectors; o < n_out; o++) {
                 int32_t most = acc[(ph * p * wo + pw * p) * ld + o];
-                for (ptrdiff_t hh = ph * p; hh < h_end; hh++)
-                    for (ptrdiff_t ww = pw * p; ww < w_end; ww++) {
+                for (ptrdiff_t hh = window.h0; hh < window.h_end; hh++)
+                    for (ptrdiff_t ww = window.w0; ww < window.w_end; ww++) {
                         int32_t value = acc[(hh * wo + ww) * ld + o];
                         most = value > most ? value : most;
                     }
@@ -167,21 +179,20 @@ __attribute__((target(HDL_VBMI))) static void hdl_int8_pool_requantize_vbmi(
     const __m512 zero = _mm512_setzero_ps(), top = _mm512_set1_ps(255.0f), half = _mm512_set1_ps(0.5f);
     for (ptrdiff_t ph = 0; ph < hp; ph++)
         for (ptrdiff_t pw = 0; pw < wp; pw++) {
-            ptrdiff_t h_end = ph * p + p < ho ? ph * p + p : ho, w_end = pw * p + p < wo ? pw * p + p : wo;
+            const hdl_pool_window window = hdl_window_at(ph, pw, p, ho, wo);
             uint8_t *restrict dst = out + (ph * wp + pw) * n_out;
-            int full_2x2 = p == 2 && h_end - ph * p == 2 && w_end - pw * p == 2;
             for (ptrdiff_t o0 = 0; o0 < n_out; o0 += 16) {
                 const __mmask16 lanes = n_out - o0 >= 16 ? 0xFFFF : (__mmask16) ((1u << (n_out - o0)) - 1);
                 const int32_t *corner = acc + (ph * p * wo + pw * p) * ld + o0;
                 __m512i best = _mm512_maskz_loadu_epi32(lanes, corner);
-                if (full_2x2) {
+                if (window.full_2x2) {
                     __m512i below = _mm512_max_epi32(_mm512_maskz_loadu_epi32(lanes, corner + wo * ld),
                                                      _mm512_maskz_loadu_epi32(lanes, corner + wo * ld + ld));
                     best = _mm512_max_epi32(_mm512_max_epi32(best, _mm512_maskz_loadu_epi32(lanes, corner + ld)),
                                             below);
                 } else if (p > 1) {
-                    for (ptrdiff_t hh = ph * p; hh < h_end; hh++)
-                        for (ptrdiff_t ww = pw * p; ww < w_end; ww++)
+                    for (ptrdiff_t hh = window.h0; hh < window.h_end; hh++)
+                        for (ptrdiff_t ww = window.w0; ww < window.w_end; ww++)
                             best = _mm512_max_epi32(
                                 best, _mm512_maskz_loadu_epi32(lanes, acc + (hh * wo + ww) * ld + o0));
                 }
