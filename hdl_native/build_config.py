@@ -94,6 +94,7 @@ def build_config():
     native = None
     if info is not None:
         openmp_version = info.openmp_version()
+        int8_path, int8_paths = _int8_paths()
         native = {
             "compiler": info.compiler(),
             "openmp_version": openmp_version or None,
@@ -102,8 +103,8 @@ def build_config():
             "simd_path": info.simd_path(),
             "simd_exceptions": info.simd_exceptions(),
             "conv_lanes": _conv_lanes(),
-            "int8_path": _int8_paths()[0],
-            "int8_paths": _int8_paths()[1],
+            "int8_path": int8_path,
+            "int8_paths": int8_paths,
         }
     return {
         "hdl_native": __version__,

@@ -120,12 +120,12 @@ def open_image(path):
         except UnidentifiedImageError:
             if starts_with(path, b"%PDF-"):
                 raise HDLError(f"{path}: a PDF, not a picture; save its pages as pictures first (for example "
-                               "`pdftoppm -r 300 -png scan.pdf page` or your scanner's JPEG/PNG setting)") from None
+                               f"`pdftoppm -r 300 -png {path} page`, or your scanner's JPEG/PNG setting)") from None
             if not is_heif(path):
                 raise
             if not register_heif_decoder():
-                raise HDLError(f"{path}: a HEIF/HEIC photo (as iPhones save them); reading it needs a HEIF decoder: "
-                               'pip install "hdl-native[heic]" (it adds pi-heif), or save the photo as JPEG') from None
+                raise HDLError(f"{path}: a HEIF/HEIC photo (as iPhones save them); reading it needs the HEIF decoder "
+                               "pi-heif: pip install pi-heif (or save the photo as JPEG)") from None
             image = Image.open(path)
     except UnidentifiedImageError:
         raise HDLError(f"{path}: not an image Pillow can read (expected JPEG, PNG, HEIC, BMP, TIFF, WebP, ...)"
@@ -174,7 +174,7 @@ def is_heif(path):
 
 def register_heif_decoder():
     """Teach Pillow to open HEIF/HEIC files with pi-heif (the decoder alone), else pillow-heif, whichever is
-    installed; False when neither is.  Pillow reads every other format a phone or scanner writes by itself."""
+    installed; False when neither is.  Pillow reads the other formats phones and scanners write by itself."""
     import importlib
 
     for name in ("pi_heif", "pillow_heif"):
