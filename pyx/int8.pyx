@@ -18,10 +18,11 @@ requantisation is non-decreasing (multiplier >= 0), so the result equals pooling
 with a quarter of the values left to requantise (int8_epilogue.h).
 
 The int8 GEMM (int8_dot.h) has a portable version, an AVX2 one, VNNI ones and one on AMX tiles
-(int8_amx.h), picked at import by what the CPU supports; set_path() forces one.  All give the same int32s.  The AVX2 one is
-"wide": it reads int16 copies of the codes and of the weights (each layer's weight_wide), since
-AVX2 multiplies bytes exactly only after widening them, and it reads the patches where they lie
-in the image when weight_wide is packed for that (wide_kernel_width > 0), without im2col.
+(int8_amx.h), picked at import by what the CPU supports; set_path() forces one.  All give the
+same int32s.  The AVX2 one is "wide": it reads int16 copies of the codes and of the weights
+(each layer's weight_wide), since AVX2 multiplies bytes exactly only after widening them, and it
+reads the patches where they lie in the image when weight_wide is packed for that
+(wide_kernel_width > 0), without im2col.
 
 Threads take whole images (prange over the batch); each uses its own row of the caller's
 scratch.  conv2d_u8 runs one layer; network_u8 runs a whole network image by image in a single
