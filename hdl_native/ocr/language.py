@@ -58,6 +58,7 @@ ORDER = 5  # letters of context + 1
 PRIOR_ENGLISH = 0.5  # a word is English or arbitrary letters, equally likely before reading it
 BEAM = 32  # readings kept per letter in the beam search
 EXPAND = 6  # letters tried per kept reading
+BEAM_ROWS = np.arange(BEAM)[:, None]
 CACHED_CONTEXTS = 1 << 16
 ONE_LETTER_WORDS = "ai"  # English's words of one letter
 LONE_LETTER_PRIOR = 0.1  # weight left to the other letters of a glyph standing alone as a word
@@ -213,9 +214,9 @@ def english_readings(log_p, ngrams):
     as_glyphs = np.result_type(log_p.dtype, 0.0)  # a beam score meets log_p in its precision, as a scalar would
     for t in range(len(log_p)):  # all beams at once, one argpartition and one stable sort a letter
         grown = (scores.astype(as_glyphs)[:, None] + log_p[t]
-                 + np.stack([ngrams.next_of(context)[:BOUNDARY] for context in contexts]))
+                 + np.array([ngrams.next_of(context) for context in contexts])[:, :BOUNDARY])  # float64
         tried = np.argpartition(-grown, EXPAND, axis=1)[:, :EXPAND]  # (beams, EXPAND) letters tried per beam
-        tried_scores = np.take_along_axis(grown, tried, axis=1).ravel().astype(np.float64)
+        tried_scores = grown[BEAM_ROWS[:len(grown)], tried].ravel()
         kept = np.argsort(-tried_scores, kind="stable")[:BEAM]  # ties stay in beam order, then in tried order
         rows, letters = (kept // EXPAND).tolist(), tried.ravel()[kept].tolist()
         scores = tried_scores[kept]
