@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+import hdl_native
 from hdl_native.ocr.image_io import is_heif
 from test_ocr_cli import run_ocr, two_line_page, untrained_model
 
@@ -49,7 +50,8 @@ def test_without_a_decoder_a_heic_photo_is_one_line_saying_what_to_install(tmp_p
     blocked = "import sys; sys.modules['pi_heif'] = sys.modules['pillow_heif'] = None; "  # imports then fail
     command = ["ocr", str(SIDEWAYS), "--model", str(untrained_model(tmp_path))]
     program = blocked + f"from hdl_native.cli import main; sys.exit(main({command}))"
-    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=300)
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=300,
+                            cwd=Path(hdl_native.__file__).parent.parent)  # the hdl_native under test, as run_ocr
     assert result.returncode == 2 and not result.stdout
     assert result.stderr.strip().splitlines() == [
         f"hdl-native ocr: error: {SIDEWAYS}: a HEIF/HEIC photo (as iPhones save them); reading it needs the HEIF "
