@@ -38,6 +38,10 @@ line `==> photo.jpg <==` (a bar over the photos on a terminal); --out, --crop-sh
 directories, written as DIR/<photo's name>-boxed.png, DIR/<name>-crops.png and DIR/<name>/ (so `letters --finetune
 DIR/*/` takes every photo's crops).  A photo that cannot be read is reported on its line and the rest are read; the
 exit code is then 2 (commands/ocr_photos.py).
+
+Photos are read in any format Pillow reads, and in HEIC, as iPhones save them, once the pi-heif decoder is installed
+(`pip install pi-heif`).  A TIFF of several pages is read from its first page, with a note; a PDF must be saved as
+pictures first.
 """
 import sys
 import time
@@ -53,8 +57,8 @@ def add_arguments(parser):
 
     min_confidence = probability()
     parser.add_argument("images", metavar="image", nargs="+",
-                        help="photo or scan of handwritten letters (JPEG, PNG, ...); several photos, or a directory "
-                             "of them, are read in turn")
+                        help="photo or scan of handwritten letters (JPEG, PNG, HEIC, ...); several photos, or a "
+                             "directory of them, are read in turn")
     parser.add_argument("--model", metavar="STATE", default=None,
                         help="letters model state file (default: the pretrained model shipped with hdl_native)")
     parser.add_argument("--out", metavar="PNG", default=None,
