@@ -39,3 +39,15 @@ def make_output_directory(directory):
         Path(directory).mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise HDLError(f"cannot create output folder {directory}: {error.strerror or error}") from None
+
+
+def named_twice(paths):
+    """(earlier, later), each as given: the first of `paths` that names a file or directory an earlier one named
+    (relative forms and symbolic links resolved); None when each names its own."""
+    seen = {}
+    for path in paths:
+        key = Path(path).resolve()
+        if key in seen:
+            return seen[key], path
+        seen[key] = path
+    return None

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import HDLError
+from ..errors import HDLError, named_twice
 
 
 @dataclass(frozen=True)
@@ -36,12 +36,12 @@ def photo_jobs(images, batch, out=None, crop_sheet=None, crops=None):
     if not batch:
         return [PhotoJob(images[0], out, crop_sheet, crops)]
     photos = [photo for image in images for photo in photos_in(image)]
-    names, seen = {}, {}
-    for number, photo in enumerate(photos):
+    twice = named_twice(photos)
+    if twice:
+        raise HDLError(f"the photo {twice[1]} is named twice ({twice[0]} and {twice[1]}); name each photo once")
+    names = {}
+    for photo in photos:
         check_file(Path(photo))  # a mistyped name is told before the first photo is read
-        first = seen.setdefault(Path(photo).resolve(), number)
-        if first != number:
-            raise HDLError(f"the photo {photo} is named twice ({photos[first]} and {photo}); name each photo once")
         other = names.setdefault(Path(photo).stem, photo)
         if other != photo:
             raise HDLError(f"the photos {other} and {photo} would write outputs of the same name "

@@ -24,7 +24,7 @@ from ..checkpoint import PRETRAINED_LETTERS, load_checkpoint
 from ..data import find_data_root, load_dataset
 from ..data.datasets import Dataset, relabel
 from ..data.mixture import available_part, mixture_weights, sampling_weights
-from ..errors import HDLError
+from ..errors import HDLError, named_twice
 from ..models import LETTER_MODELS
 from .config import OptimizerChoice, RunConfig, recorded_lead_in, recorded_touching
 from .evaluate import Evaluator
@@ -224,13 +224,11 @@ def finetune_config(args):
         raise HDLError(f"--finetune trains on the crops and holds some out itself; "
                        f"{'--train-from' if args.train_from else '--holdout'} does not apply")
     directories = [str(directory) for directory in args.finetune]
-    seen = {}  # {resolved path: the directory as given}
-    for directory in directories:
-        key = Path(directory).resolve()
-        if key in seen:
-            also = "" if seen[key] == directory else f" (also as {seen[key]})"
-            raise HDLError(f"--finetune names the crops directory {directory} twice{also}")
-        seen[key] = directory
+    twice = named_twice(directories)
+    if twice:
+        earlier, directory = twice
+        also = "" if earlier == directory else f" (also as {earlier})"
+        raise HDLError(f"--finetune names the crops directory {directory} twice{also}")
     init = args.init or str(PRETRAINED_LETTERS)
     state = load_checkpoint(init)
     if state["architecture"] not in LETTER_MODELS:
