@@ -40,8 +40,9 @@ DIR/*/` takes every photo's crops).  A photo that cannot be read is reported on 
 exit code is then 2 (commands/ocr_photos.py).
 
 Photos are read in any format Pillow reads, and in HEIC, as iPhones save them, once the pi-heif decoder is installed
-(`pip install pi-heif`).  A TIFF of several pages is read from its first page, with a note; a PDF must be saved as
-pictures first.
+(`pip install pi-heif`).  A scan of several pages, a PDF (once pypdfium2 is installed: `pip install pypdfium2`) or
+a TIFF, is read page by page as several photos are, each under `==> scan.pdf page 2 <==`; of a GIF's frames only
+the first is read, with a note.
 """
 import sys
 import time
@@ -57,8 +58,8 @@ def add_arguments(parser):
 
     min_confidence = probability()
     parser.add_argument("images", metavar="image", nargs="+",
-                        help="photo or scan of handwritten letters (JPEG, PNG, HEIC, ...); several photos, or a "
-                             "directory of them, are read in turn")
+                        help="photo or scan of handwritten letters (JPEG, PNG, HEIC, PDF, ...); several photos, a "
+                             "directory of them, or the pages of a PDF or TIFF are read in turn")
     parser.add_argument("--model", metavar="STATE", default=None,
                         help="letters model state file (default: the pretrained model shipped with hdl_native)")
     parser.add_argument("--out", metavar="PNG", default=None,
@@ -129,7 +130,7 @@ def run(args):
         for number, job in enumerate(jobs):
             if batch:  # the photo's name, as head prints several files
                 with bar_paused(bar):
-                    print(f"\n==> {job.photo} <==" if number else f"==> {job.photo} <==", flush=True)
+                    print(f"\n==> {job.name} <==" if number else f"==> {job.name} <==", flush=True)
             try:
                 read_one(args, job, classifier, language, model_seconds if number == 0 else 0.0, batch, bar)
             except HDLError as error:
@@ -137,13 +138,13 @@ def run(args):
                     raise
                 with bar_paused(bar):
                     print(error_line("hdl-native ocr", error), file=sys.stderr)
-                failed.append(job.photo)
+                failed.append(job.name)
             if bar is not None:
                 bar.update(1)
     finally:
         if bar is not None:
             bar.close()
-    crops_written = [job.crops for job in jobs if job.crops and job.photo not in failed]
+    crops_written = [job.crops for job in jobs if job.crops and job.name not in failed]
     if batch and crops_written:
         print(f"crops of {len(crops_written)} photos written under {args.crops}; correct each {LABELS_FILE}, then: "
               f"hdl-native letters --finetune {args.crops}/*/ --out mine.hdl", file=sys.stderr)
@@ -162,14 +163,14 @@ def read_one(args, job, classifier, language, model_seconds, batch, bar):
     started = time.perf_counter()
     turn = args.rotate if args.rotate in ("auto", "check") else int(args.rotate)
     result = read_page(job.photo, classifier, min_confidence=args.min_confidence, language=language, turn=turn,
-                       progress=bar is None, invert=True if args.invert else None)
+                       progress=bar is None, invert=True if args.invert else None, page=job.page)
     with bar_paused(bar):
         for text in result.texts:
             print(text)
         report_turn(result, turn)
         if result.photo.pictures > 1:
-            print(f"note: {job.photo} holds {result.photo.pictures} pictures (pages or frames); only the first was "
-                  "read: save each as a picture of its own to read them all", file=sys.stderr)
+            print(f"note: {job.photo} holds {result.photo.pictures} pictures (frames); only the first was read: save "
+                  "each as a picture of its own to read them all", file=sys.stderr)
         if result.inverted_because:
             print(f"note: {result.inverted_because}, so the photo was read with light and dark swapped, as light "
                   "writing on a dark ground (--invert does so from the start)", file=sys.stderr)

@@ -1,9 +1,10 @@
 """Which photos `hdl-native ocr` reads and where each one's pictures and crops go.
 
 One photo writes --out PNG, --crop-sheet PNG and --crops DIR as given.  Several photos, or a directory of them
-(its image files, sorted by name; Windows shells do not expand *.jpg), write into those options as directories:
-DIR/<name>-boxed.png, DIR/<name>-crops.png and DIR/<name>/.  Everything that can be checked is checked before
-the first photo is read, so a typing mistake does not surface after minutes of reading.
+(its image files, sorted by name; Windows shells do not expand *.jpg), or a scan of several pages (a PDF or TIFF:
+each page is read as a photo of its own), write into those options as directories: DIR/<name>-boxed.png,
+DIR/<name>-crops.png and DIR/<name>/, where a page's name is <name>-page<k>.  Everything that can be checked is
+checked before the first photo is read, so a typing mistake does not surface after minutes of reading.
 """
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,24 +15,32 @@ from ..errors import HDLError, named_twice
 
 @dataclass(frozen=True)
 class PhotoJob:
-    """One photo to read and the files to write for it (None: not asked for)."""
+    """One photo (or one page of a scan of several) to read and the files to write for it (None: not asked for)."""
 
     photo: str
     out: str = None         # the boxed picture (PNG)
     crop_sheet: str = None  # the crops as one picture (PNG)
     crops: str = None       # the directory of crops and their labels file
+    page: int = None        # the page (from 1) of a PDF or TIFF of several; None: a file of one picture
+
+    @property
+    def name(self):
+        """'scan.pdf page 2', or the photo alone: how the batch's header and messages name it."""
+        from ..ocr.image_io import page_name
+
+        return page_name(self.photo, self.page)
 
 
 def photo_jobs(images, batch, out=None, crop_sheet=None, crops=None):
-    """[PhotoJob] for the photos named on the command line (files, or directories of them) and the output options;
-    batch: is_batch(images), asked once by the caller.
+    """[PhotoJob] for the photos named on the command line (files, or directories of them; a scan of several pages
+    one job a page) and the output options; batch: is_batch(images), asked once by the caller.
 
     HDLError before anything is read: a missing or empty file, a directory holding no image, a photo named twice
-    (directly or through its directory), two photos of one name (their outputs would collide), an output option
-    naming a file where a directory is needed, or naming a directory of the photos (for pictures: the next run
-    would read them as photos).
+    (directly or through its directory), two photos (or pages) of one name (their outputs would collide), an output
+    option naming a file where a directory is needed, or naming a directory of the photos (for pictures: the next
+    run would read them as photos).
     """
-    from ..ocr.image_io import check_file
+    from ..ocr.image_io import check_file, page_count
 
     if not batch:
         return [PhotoJob(images[0], out, crop_sheet, crops)]
@@ -39,13 +48,18 @@ def photo_jobs(images, batch, out=None, crop_sheet=None, crops=None):
     twice = named_twice(photos)
     if twice:
         raise HDLError(f"the photo {twice[1]} is named twice ({twice[0]} and {twice[1]}); name each photo once")
-    names = {}
+    pages, names = [], {}
     for photo in photos:
         check_file(Path(photo))  # a mistyped name is told before the first photo is read
-        other = names.setdefault(Path(photo).stem, photo)
-        if other != photo:
-            raise HDLError(f"the photos {other} and {photo} would write outputs of the same name "
-                           f"({Path(photo).stem}); read them in separate runs, or rename one")
+        count = page_count(photo)
+        for page in range(1, count + 1) if count > 1 else [None]:
+            job = PhotoJob(photo, page=page)
+            name = f"{Path(photo).stem}-page{page}" if page else Path(photo).stem
+            other = names.setdefault(name, job)
+            if other != job:
+                raise HDLError(f"the photos {other.name} and {job.name} would write outputs of the same name "
+                               f"({name}); read them in separate runs, or rename one")
+            pages.append((job, name))
     folders = {Path(photo).parent.resolve() for photo in photos}
     for option, directory in (("--out", out), ("--crop-sheet", crop_sheet), ("--crops", crops)):
         if directory and Path(directory).exists() and not Path(directory).is_dir():
@@ -57,14 +71,17 @@ def photo_jobs(images, batch, out=None, crop_sheet=None, crops=None):
     def inside(directory, name):
         return str(Path(directory) / name) if directory else None
 
-    return [PhotoJob(photo, inside(out, f"{Path(photo).stem}-boxed.png"),
-                     inside(crop_sheet, f"{Path(photo).stem}-crops.png"), inside(crops, Path(photo).stem))
-            for photo in photos]
+    return [PhotoJob(job.photo, inside(out, f"{name}-boxed.png"), inside(crop_sheet, f"{name}-crops.png"),
+                     inside(crops, name), job.page)
+            for job, name in pages]
 
 
 def is_batch(images):
-    """Whether the command line names several photos, or a directory of them (outputs then go into directories)."""
-    return len(images) > 1 or Path(images[0]).is_dir()
+    """Whether the command line names several photos, a directory of them, or a scan of several pages (outputs then
+    go into directories)."""
+    from ..ocr.image_io import page_count
+
+    return len(images) > 1 or Path(images[0]).is_dir() or page_count(images[0]) > 1
 
 
 def photos_in(image):
@@ -84,7 +101,7 @@ def photos_in(image):
     return found
 
 
-COMMON_EXTENSIONS = (".jpg", ".jpeg", ".png", ".heic", ".tif", ".bmp", ".webp")
+COMMON_EXTENSIONS = (".jpg", ".jpeg", ".png", ".heic", ".pdf", ".tif", ".bmp", ".webp")
 
 
 def photos_bar(count):

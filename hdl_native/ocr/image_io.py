@@ -1,12 +1,18 @@
-"""Load a photo with Pillow: any format and mode, EXIF orientation, bounded size.
+"""Load a photo with Pillow: any format and mode, EXIF orientation, bounded size; a page of a PDF with pypdfium2.
 
 Big photos are reduced while decoding (JPEG draft mode) and then resized, so a
 12-megapixel phone photo never becomes a 12-megapixel float array.  Small ones are enlarged
 (bicubic) to MIN_WORK_SIDE: the pipeline's pixel-sized steps (a 3x3 neighbourhood, a blur of one
 pixel, the paper grain measured per pixel) were made for letters 20 px tall or more, and a photo of a
 whole page sent at 800 px or less holds letters of 10 to 20 px.
+
+A scan of several pages (a PDF, as scanner apps save them, or a TIFF) is read page by page: `page_count` says how
+many a file holds and `load_photo(..., page=k)` loads one.  A PDF page is drawn by PDFium (the `pdf` extra:
+pypdfium2) straight at the working size; its box coordinates are given in pixels of the page drawn at
+PDF_DPI, as `pdftoppm -r 300` would draw it.
 """
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -25,6 +31,9 @@ ORIENTATION_TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.
                          4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
                          6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90}
 SWAPS_SIDES = (5, 6, 7, 8)
+PDF_SIGNATURE = b"%PDF-"
+PDF_DPI = 300  # a PDF page's "original" pixels: the page drawn at this resolution (PDF sizes are in 1/72 inch)
+PAGED_FORMATS = ("TIFF",)  # Pillow formats whose pictures are pages, each read (others' frames: only the first)
 
 
 @dataclass
@@ -34,8 +43,9 @@ class Photo:
     rgb: (H, W, 3) uint8, for drawing the boxed picture
     grey: (H, W) float32 in [0, 1], luminance
     scale: original pixels per working pixel (< 1 for an enlarged photo)
-    original_size: (width, height) of the file's picture after EXIF rotation
-    pictures: how many the file holds (the pages of a TIFF, the frames of a GIF); only the first is read
+    original_size: (width, height) of the file's picture after EXIF rotation (a PDF page's: at PDF_DPI)
+    pictures: how many the file holds of which only the first is read (the frames of a GIF); 1 for pages
+    page: which page of a scan of several this is (from 1), None for a file of one picture
     """
 
     path: str
@@ -44,15 +54,33 @@ class Photo:
     scale: float
     original_size: tuple
     pictures: int = 1
+    page: int = None
+
+    @property
+    def name(self):
+        """The file, and the page of a scan of several pages: how messages name what was read."""
+        return page_name(self.path, self.page)
 
 
-def load_photo(path, max_side=MAX_WORK_SIDE, min_side=MIN_WORK_SIDE):
-    """Read `path` into a Photo whose longest side is at most `max_side` and at least `min_side` (a smaller photo is
-    enlarged; min_side 0: never); HDLError on bad input."""
+def page_name(path, page):
+    """'scan.pdf page 2', or the path alone for a file of one picture (page None)."""
+    return f"{path} page {page}" if page else str(path)
+
+
+def load_photo(path, max_side=MAX_WORK_SIDE, min_side=MIN_WORK_SIDE, page=None):
+    """Read `path` (its page `page`, from 1, of a PDF or TIFF of several: page_count) into a Photo whose longest
+    side is at most `max_side` and at least `min_side` (a smaller photo is enlarged; min_side 0: never); HDLError
+    on bad input."""
     path = Path(path)
     check_file(path)
+    if starts_with(path, PDF_SIGNATURE):
+        return load_pdf_page(path, page, max_side)
     image = open_image(path)
     pictures = getattr(image, "n_frames", 1)
+    if image.format in PAGED_FORMATS:
+        pictures = 1  # every page is read, one at a time
+        if page:
+            seek_page(image, path, page)
     orientation = exif_orientation(image)
     full_width, full_height = image.size if orientation not in SWAPS_SIDES else image.size[::-1]
     try:
@@ -75,7 +103,87 @@ def load_photo(path, max_side=MAX_WORK_SIDE, min_side=MIN_WORK_SIDE):
     rgb = np.asarray(picture, dtype=np.uint8)
     grey = np.asarray(picture.convert("L"), dtype=np.float32) / np.float32(255)
     scale = max(full_width, full_height) / max(picture.size)
-    return Photo(str(path), rgb, grey, float(scale), (full_width, full_height), pictures)
+    return Photo(str(path), rgb, grey, float(scale), (full_width, full_height), pictures, page)
+
+
+def page_count(path):
+    """How many pages of the file at `path` `ocr` reads, one by one: a PDF's, a TIFF's; 1 for any other file (a
+    GIF's frames after the first are not read: Photo.pictures), and for one that cannot be opened (load_photo then
+    says why)."""
+    path = Path(path)
+    if not path.is_file():
+        return 1
+    if starts_with(path, PDF_SIGNATURE):
+        try:
+            with pdf_document(path) as document:
+                return len(document)
+        except HDLError:
+            return 1
+    try:
+        with Image.open(path) as image:
+            return getattr(image, "n_frames", 1) if image.format in PAGED_FORMATS else 1
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return 1
+
+
+def seek_page(image, path, page):
+    """Make page `page` (from 1) of an opened TIFF the one to decode, its size checked as open_image checks the
+    first's; HDLError when the file has no such page."""
+    pages = getattr(image, "n_frames", 1)
+    if not 1 <= page <= pages:
+        raise HDLError(f"{path}: has {pages} pages, no page {page}")
+    try:
+        image.seek(page - 1)
+    except (OSError, ValueError, EOFError) as error:
+        raise HDLError(f"{page_name(path, page)}: the image is damaged or truncated ({error})") from None
+    check_size(image, page_name(path, page))
+
+
+@contextmanager
+def pdf_document(path):
+    """The PDF at `path` opened with pypdfium2, closed afterwards; HDLError when pypdfium2 is not installed (saying
+    what to install) or the file cannot be opened (damaged, or locked by a password)."""
+    try:
+        import pypdfium2
+    except ImportError:
+        raise HDLError(f"{path}: a PDF; reading it needs the PDF renderer pypdfium2: pip install pypdfium2 (or save "
+                       f"its pages as pictures: `pdftoppm -r 300 -png {path} page`)") from None
+    try:
+        document = pypdfium2.PdfDocument(str(path))
+    except pypdfium2.PdfiumError as error:
+        raise HDLError(f"{path}: cannot open the PDF ({error})") from None
+    try:
+        yield document
+    finally:
+        document.close()
+
+
+def load_pdf_page(path, page, max_side):
+    """Photo of page `page` (from 1; None: the first) of the PDF at `path`, drawn by PDFium on white paper with
+    its longest side `max_side` pixels (enlarged or reduced alike), its original_size that of the page at PDF_DPI."""
+    with pdf_document(path) as document:
+        pages = len(document)
+        if pages == 0:
+            raise HDLError(f"{path}: a PDF with no pages")
+        if not 1 <= (page or 1) <= pages:
+            raise HDLError(f"{path}: has {pages} pages, no page {page}")
+        sheet = document[(page or 1) - 1]
+        try:
+            width, height = sheet.get_size()  # points (1/72 inch), turned as the page's /Rotate says
+            if min(width, height) <= 0:
+                raise HDLError(f"{page_name(path, page)}: the page is empty ({width:g} x {height:g} points)")
+            pixels_per_point = max_side / max(width, height)
+            picture = sheet.render(scale=pixels_per_point, fill_color=(255, 255, 255, 255)).to_pil()
+        finally:
+            sheet.close()
+    if min(picture.size) < MIN_SIDE:
+        raise HDLError(f"{page_name(path, page)}: the page is {width:g} x {height:g} points, too narrow to hold "
+                       "handwriting")
+    picture = to_rgb(picture)
+    rgb = np.asarray(picture, dtype=np.uint8)
+    grey = np.asarray(picture.convert("L"), dtype=np.float32) / np.float32(255)
+    original = (round(width * PDF_DPI / 72), round(height * PDF_DPI / 72))
+    return Photo(str(path), rgb, grey, float(max(original) / max(picture.size)), original, 1, page)
 
 
 TURNS = (0, 90, 180, 270)  # degrees clockwise `ocr --rotate` can turn a photo by
@@ -118,9 +226,6 @@ def open_image(path):
         try:
             image = Image.open(path)
         except UnidentifiedImageError:
-            if starts_with(path, b"%PDF-"):
-                raise HDLError(f"{path}: a PDF, not a picture; save its pages as pictures first (for example "
-                               f"`pdftoppm -r 300 -png {path} page`, or your scanner's JPEG/PNG setting)") from None
             if not is_heif(path):
                 raise
             if not register_heif_decoder():
@@ -136,6 +241,12 @@ def open_image(path):
         raise HDLError(f"{path}: the image is damaged or truncated ({error})") from None
     finally:
         Image.MAX_IMAGE_PIXELS = bomb_limit
+    check_size(image, path)
+    return image
+
+
+def check_size(image, path):
+    """HDLError when the opened picture (the frame it is at) is empty, too large to decode, or too small to read."""
     width, height = image.size
     limit = MAX_JPEG_PIXELS if image.format == "JPEG" else MAX_OTHER_PIXELS
     if width == 0 or height == 0:
@@ -146,7 +257,6 @@ def open_image(path):
     if min(width, height) < MIN_SIDE:
         raise HDLError(f"{path}: the image is only {width}x{height} pixels, too small to hold handwriting "
                        f"(need at least {MIN_SIDE} pixels each way)")
-    return image
 
 
 HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1"}

@@ -47,7 +47,8 @@ class OcrResult:
 
     def as_dict(self):
         width, height = self.photo.original_size
-        return {"image": self.photo.path, "width": width, "height": height, "text": self.text,
+        page = {"page": self.photo.page} if self.photo.page else {}  # of a scan of several pages
+        return {"image": self.photo.path, **page, "width": width, "height": height, "text": self.text,
                 "lines": [{"text": text, "boxes": [r.as_dict() for r in line]}
                           for text, line in zip(self.texts, self.lines)],
                 "n_characters": sum(len(line) for line in self.lines),
@@ -76,8 +77,9 @@ class Stopwatch:
 
 
 def read_page(path, classifier, min_confidence=0.5, max_side=MAX_WORK_SIDE, language=None, turn="check",
-              progress=False, min_side=MIN_WORK_SIDE, invert=None):
-    """Find, crop and classify every character in the photo at `path` -> OcrResult; HDLError on bad input.
+              progress=False, min_side=MIN_WORK_SIDE, invert=None, page=None):
+    """Find, crop and classify every character in the photo at `path` (its page `page`, from 1, where it is a PDF or
+    TIFF of several: image_io.page_count) -> OcrResult; HDLError on bad input.
 
     language: a LetterNgrams (language.load_language) to read words of letters with, or None to read each
     glyph alone.  turn: degrees clockwise (0, 90, 180, 270) to turn the photo by before reading (after its EXIF
@@ -89,7 +91,7 @@ def read_page(path, classifier, min_confidence=0.5, max_side=MAX_WORK_SIDE, lang
     so); False never to swap.  progress: show a bar over the lines of a page of more than LONG_PAGE_BOXES boxes on
     stderr (when it is a terminal).  max_side, min_side: the working size's bounds (image_io.load_photo)."""
     clock = Stopwatch()
-    photo = load_photo(path, max_side=max_side, min_side=min_side)
+    photo = load_photo(path, max_side=max_side, min_side=min_side, page=page)
     clock.lap("load")
     if invert:
         photo = inverted_photo(photo)
@@ -97,14 +99,14 @@ def read_page(path, classifier, min_confidence=0.5, max_side=MAX_WORK_SIDE, lang
         result = read_turned(photo, classifier, min_confidence, language, turn, clock, progress)
     except UnevenBackground:
         if invert:
-            raise HDLError(f"{path}: found no ink read with light and dark swapped: nothing stands out as light "
+            raise HDLError(f"{photo.name}: found no ink read with light and dark swapped: nothing stands out as light "
                            "writing either; is it dark writing on a light ground?") from None
         if invert is not None:
             raise
         try:
             result = read_turned(inverted_photo(photo), classifier, min_confidence, language, turn, clock, progress)
         except HDLError:
-            raise HDLError(f"{path}: found no ink: nothing stands out from the background, as dark writing or as "
+            raise HDLError(f"{photo.name}: found no ink: nothing stands out from the background, as dark writing or as "
                            "light (the background varies as much as ink would)") from None
         result.inverted_because = NO_DARK_INK
     result.inverted = bool(invert) or result.inverted_because is not None
@@ -127,7 +129,7 @@ def read_turned(photo, classifier, min_confidence, language, turn, clock, progre
 def read_photo(photo, classifier, min_confidence, language, clock, progress=False):
     """read_page after loading: the Photo's characters found, cropped and classified -> OcrResult (timings from
     `clock`, a Stopwatch; progress as read_page's)."""
-    path = photo.path
+    path = photo.name
     ink = ink_map(photo.grey, photo.rgb)
     mask = ink_mask(ink)
     straightening = uprighting = None

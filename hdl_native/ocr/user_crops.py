@@ -92,13 +92,13 @@ def write_crops(directory, result, classes, force=False):
         groups = [(f"line {number}", [(box, crop, *reading_caption(reading))
                                       for box, (crop, reading) in enumerate(zip(line_crops, line), start=1)])
                   for number, (line_crops, line) in enumerate(zip(result.crops, result.lines), start=1)]
-        sheet = labels_sheet(groups, f"The letters read in {result.photo.path}: green sure, red unsure (with the "
+        sheet = labels_sheet(groups, f"The letters read in {result.photo.name}: green sure, red unsure (with the "
                                      f"confidence), blue {NOT_A_LETTER}.  Correct them in {labels_path}.")
         with atomic_output(directory / SHEET_FILE) as stream:
             sheet.save(stream, format="PNG", compress_level=3)
         other = f", {NOT_A_LETTER} for a mark that is not a letter (a digit, punctuation)" \
             if NOT_A_LETTER in classes else ""
-        header = HEADER.format(image=result.photo.path, directory=directory, other=other,
+        header = HEADER.format(image=result.photo.name, directory=directory, other=other,
                                sheet=directory / SHEET_FILE)
         write_text_atomically(labels_path, header + "".join(rows))
     except OSError as error:
