@@ -168,6 +168,32 @@ def test_the_beams_grown_all_at_once_are_exactly_those_grown_one_at_a_time(dtype
         assert beams == expected_beams and np.array_equal(ended, expected_ended), trial
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_words_that_begin_alike_start_from_the_beam_their_first_rows_left(dtype):
+    """english_readings with a shared `prefixes` dict: the same readings and scores to the bit as without, for words
+    made of the same rows cut and joined as word_cuts' combinations are (one a prefix of another, the same rows
+    twice, rows that differ only in the last glyph), and the beams after shared first rows are taken, not grown."""
+    ngrams = load_language("english")
+    rng = np.random.default_rng(11)
+    logits = rng.normal(0, 4, (12, 26))
+    rows = (logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))).astype(dtype)
+    words = [rows[:5], rows[:8], rows[:5], rows[[0, 1, 2, 3, 9]], rows[[0, 1, 10, 3]], rows[:1], rows[[6, 7]]]
+    prefixes = {}
+    for word in words:
+        beams, ended = english_readings(word, ngrams, prefixes)
+        expected_beams, expected_ended = english_readings(word, ngrams)
+        assert beams == expected_beams and np.array_equal(ended, expected_ended)
+    assert len(prefixes) == 8 + 1 + 2 + 2  # rows 0..7, then 9 after 0..3, 10 and 3 after 0..1, then 6 and 6..7
+    calls = []
+    next_of = ngrams.next_of
+    ngrams.next_of = lambda context: calls.append(context) or next_of(context)
+    try:
+        english_readings(rows[:8], ngrams, prefixes)  # every step taken from `prefixes`: only the word's end asked
+    finally:
+        ngrams.next_of = next_of
+    assert len(calls) == BEAM
+
+
 def test_conditional_letters_are_the_word_probability_with_one_glyph_changed():
     model = small_model(order=3)
     log_p = network("helo", sure=0.6)

@@ -206,13 +206,24 @@ def read_word(log_p, ngrams, prior_english=PRIOR_ENGLISH):
     return WordReading(list(beams[order[0]][2]), p_english, posterior)
 
 
-def english_readings(log_p, ngrams):
+def english_readings(log_p, ngrams, prefixes=None):
     """The beam search of read_word: ([(score, context, letters)] the BEAM best English readings of a word whose
-    glyphs the network gives log-probabilities log_p (n, 26), (BEAM,) their scores with the word's end)."""
+    glyphs the network gives log-probabilities log_p (n, 26), (BEAM,) their scores with the word's end).
+
+    prefixes: None, or a dict shared by words that may begin alike (the cuts of one word that word_cuts weighs):
+    the beam after each run of first rows is kept there, and a word whose first rows were read before starts
+    from that beam (the same numbers: a step depends only on the rows before it and the n-grams)."""
     scores = np.zeros(1)  # (beams,) float64
     contexts, readings = [(BOUNDARY,) * (ngrams.order - 1)], [()]
     as_glyphs = np.result_type(log_p.dtype, 0.0)  # a beam score meets log_p in its precision, as a scalar would
-    for t in range(len(log_p)):  # all beams at once, one argpartition and one stable sort a letter
+    keys, start = [], 0
+    if prefixes is not None:  # keys[t]: the rows 0..t (nested, so each is hashed once per word)
+        for row in log_p:
+            keys.append((keys[-1] if keys else (id(ngrams), log_p.dtype.str), row.tobytes()))
+        start = next((t + 1 for t in range(len(keys) - 1, -1, -1) if keys[t] in prefixes), 0)
+        if start:
+            scores, contexts, readings = prefixes[keys[start - 1]]
+    for t in range(start, len(log_p)):  # all beams at once, one argpartition and one stable sort a letter
         grown = (scores.astype(as_glyphs)[:, None] + log_p[t]
                  + np.array([ngrams.next_of(context) for context in contexts])[:, :BOUNDARY])  # float64
         tried = np.argpartition(-grown, EXPAND, axis=1)[:, :EXPAND]  # (beams, EXPAND) letters tried per beam
@@ -222,14 +233,16 @@ def english_readings(log_p, ngrams):
         scores = tried_scores[kept]
         contexts = [contexts[row][1:] + (letter,) for row, letter in zip(rows, letters)]
         readings = [readings[row] + (letter,) for row, letter in zip(rows, letters)]
+        if prefixes is not None:
+            prefixes[keys[t]] = scores, contexts, readings
     ended = scores + np.array([ngrams.next_of(context)[BOUNDARY] for context in contexts])
     return [(float(score), context, letters) for score, context, letters in zip(scores, contexts, readings)], ended
 
 
-def english_log_odds(log_p, ngrams, prior_english=PRIOR_ENGLISH):
+def english_log_odds(log_p, ngrams, prior_english=PRIOR_ENGLISH, prefixes=None):
     """(log P(English reading) - log P(arbitrary letters), log of their mixture) of a word's glyphs, log_p (n, 26)
-    as read_word's: the two hypotheses read_word weighs, each with its prior."""
-    _, ended = english_readings(log_p, ngrams)
+    as read_word's: the two hypotheses read_word weighs, each with its prior.  prefixes: english_readings'."""
+    _, ended = english_readings(log_p, ngrams, prefixes)
     english, arbitrary = hypotheses(log_p, ended.max(), prior_english)
     return english - arbitrary, float(np.logaddexp(english, arbitrary))
 

@@ -97,11 +97,12 @@ def best_combination(scored, chosen, own, probabilities_of, letter_columns, ngra
         combinations = list(product(*(options[:2] for options in tried)))
         if len(combinations) > MAX_COMBINATIONS:
             return chosen
-    values = [word_value(scored, combination, probabilities_of, letter_columns, ngrams)
+    prefixes = {}  # the beams of the combinations' first glyphs, shared (language.english_readings)
+    values = [word_value(scored, combination, probabilities_of, letter_columns, ngrams, prefixes)
               for combination in combinations]
     chosen = tuple(chosen)  # among the combinations unless it fell out of the best two of a mark
     _, _, marks_chosen = (values[combinations.index(chosen)] if chosen in combinations
-                          else word_value(scored, chosen, probabilities_of, letter_columns, ngrams))
+                          else word_value(scored, chosen, probabilities_of, letter_columns, ngrams, prefixes))
     allowed = [i for i in range(len(combinations)) if values[i][2] <= marks_chosen]
     best = max(allowed, key=lambda i: values[i][0], default=None)
     if best is None or combinations[best] == chosen:
@@ -111,9 +112,9 @@ def best_combination(scored, chosen, own, probabilities_of, letter_columns, ngra
     return list(combinations[best])
 
 
-def word_value(scored, combination, probabilities_of, letter_columns, ngrams):
+def word_value(scored, combination, probabilities_of, letter_columns, ngrams, prefixes=None):
     """(score, log-odds of English, glyphs read as digits or marks) of one combination of a word's options, as the
-    module docstring says."""
+    module docstring says; prefixes: language.english_readings', shared by the combinations of one word."""
     glyphs = [glyph for (options, _), k in zip(scored, combination) for glyph in options[k]]
     rows = np.array([probabilities_of(glyph) for glyph in glyphs])
     is_letter = np.isin(rows.argmax(axis=1), letter_columns)
@@ -121,7 +122,7 @@ def word_value(scored, combination, probabilities_of, letter_columns, ngrams):
     if is_letter.any():
         letters = rows[is_letter][:, letter_columns]
         log_p = np.log(np.maximum(letters / np.maximum(letters.sum(axis=1, keepdims=True), 1e-30), 1e-12))
-        log_odds, mixture = english_log_odds(log_p, ngrams)
+        log_odds, mixture = english_log_odds(log_p, ngrams, prefixes=prefixes)
         language += mixture - float(log_p.max(axis=1).sum())
     network = sum(scores[k] for (_, scores), k in zip(scored, combination))
     return network + LANGUAGE_WEIGHT * language / len(glyphs), log_odds, int((~is_letter).sum())
