@@ -3,7 +3,8 @@
 The stages live in their own modules and run in this order (`pipeline.read_page` ties them together):
 
 1. image_io: load any photo (EXIF orientation, a working size of 1,600 to 2,000 px, light writing on a dark
-   ground swapped), turned as asked (`read_page(..., turn=90)`, or "auto" to try every way up: orientation);
+   ground swapped), or a page of a PDF or TIFF scan (`read_page(..., page=2)`; `page_count` says how many), turned
+   as asked (`read_page(..., turn=90)`, or "auto" to try every way up: orientation);
 2. lighting: the paper under the ink and the ink as darkness relative to it, on the sheet alone where the paper
    lies on a desk (sheet), with the printed lines of ruled or squared paper taken out (rules);
 3. deskew and deslant: a photo held askew turned straight, writing that leans sheared upright;
@@ -23,6 +24,7 @@ The stages live in their own modules and run in this order (`pipeline.read_page`
     result = read_page("photo.jpg", load_letter_classifier(), language=load_language("english"))
     print(result.text)
 """
+from .image_io import page_count
 from .pipeline import OcrResult, read_page
 
-__all__ = ["OcrResult", "read_page"]
+__all__ = ["OcrResult", "page_count", "read_page"]

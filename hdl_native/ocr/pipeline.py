@@ -79,7 +79,7 @@ class Stopwatch:
 def read_page(path, classifier, min_confidence=0.5, max_side=MAX_WORK_SIDE, language=None, turn="check",
               progress=False, min_side=MIN_WORK_SIDE, invert=None, page=None):
     """Find, crop and classify every character in the photo at `path` (its page `page`, from 1, where it is a PDF or
-    TIFF of several: image_io.page_count) -> OcrResult; HDLError on bad input.
+    TIFF of several: image_io.page_count; None: the first) -> OcrResult; HDLError on bad input.
 
     language: a LetterNgrams (language.load_language) to read words of letters with, or None to read each
     glyph alone.  turn: degrees clockwise (0, 90, 180, 270) to turn the photo by before reading (after its EXIF
