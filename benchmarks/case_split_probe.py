@@ -55,8 +55,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     work = Path(args.work)
     split_by_writer(find_data_root(args.data) / "unipen", work)
-    datasets.DATASETS["u26"] = datasets._letter_set("u26", "unipen (CC BY 4.0), cut by writer")
-    spec = datasets._letter_set("u52", "unipen (CC BY 4.0), cut by writer, cases apart")
+    datasets.DATASETS["u26"] = datasets.letter_set("u26", "unipen (CC BY 4.0), cut by writer")
+    spec = datasets.letter_set("u52", "unipen (CC BY 4.0), cut by writer, cases apart")
     datasets.DATASETS["u52"] = datasets.DatasetSpec(**{**spec.__dict__, "classes": datasets.LETTERS + CAPITALS})
     from hdl_native.checkpoint import load_checkpoint, load_model
     from hdl_native.cli import main as hdl_native

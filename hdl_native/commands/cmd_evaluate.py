@@ -84,8 +84,8 @@ def run(args):
     if args.plot:
         from hdl_native.training.plots import save_confusion_png
 
-        path = save_confusion_png(Path(args.plot) / "confusion.png", report.confusion, report.classes,
-                                  title=f"{Path(args.state).name} on {report.dataset} test: {report.test_accuracy:.2f}%")
+        title = f"{Path(args.state).name} on {report.dataset} test: {report.test_accuracy:.2f}%"
+        path = save_confusion_png(Path(args.plot) / "confusion.png", report.confusion, report.classes, title=title)
         print(path)
     if args.json:
         print(json_line(report.as_json()))

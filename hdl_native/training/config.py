@@ -248,6 +248,7 @@ def add_training_arguments(parser, command, default_epochs, default_validate_eve
     parser.add_argument("--no-db", action="store_true", help="do not write the SQLite log")
     parser.add_argument("--export", metavar="FILE", default=None,
                         help="also write the trained model alone (no optimiser state; small) with its test accuracy")
-    parser.add_argument("--plot", metavar="DIR", default=None, help="write the confusion matrix (and samples) as PNG here")
+    parser.add_argument("--plot", metavar="DIR", default=None,
+                        help="write the confusion matrix (and samples) as PNG here")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print one JSON summary object on the last line")
