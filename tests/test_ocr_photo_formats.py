@@ -203,3 +203,21 @@ def test_a_pdf_page_is_drawn_at_the_working_size_and_turned_as_its_rotate_entry_
     assert turned.grey.shape == (2000, 889) and turned.original_size == (1200, 2700)
     assert turned.scale == pytest.approx(2700 / 2000) and turned.name == f"{tmp_path / 'turned.pdf'} page 2"
     assert np.array_equal(turned.grey, np.rot90(upright.grey, -1))  # the same page, a quarter turn clockwise
+
+
+def test_an_output_named_as_a_picture_where_a_directory_is_needed_is_told_before_reading(tmp_path):
+    page = Image.open(two_line_page(tmp_path))
+    scan = tmp_path / "scan.tif"
+    page.save(scan, save_all=True, append_images=[page])
+    for photos, option, several in (([scan], "--out", f"the 2 pages of {scan}"),
+                                    ([scan, two_line_page(tmp_path)], "--crop-sheet", "several photos")):
+        result = run_ocr(*photos, option, tmp_path / "boxed.PNG", "--model", untrained_model(tmp_path))
+        assert result.returncode == 2 and not result.stdout and not (tmp_path / "boxed.PNG").exists()
+        assert result.stderr.strip().splitlines() == [
+            f"hdl-native ocr: error: {option} {tmp_path / 'boxed.PNG'} names a picture, but {several} are read: "
+            f"{option} names a directory then, a picture for each in it; for example {option} {tmp_path / 'boxed'}"]
+    (tmp_path / "boxed.png").mkdir()  # a directory so named is a directory
+    result = run_ocr(scan, "--out", tmp_path / "boxed.png", "--model", untrained_model(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert sorted(path.name for path in (tmp_path / "boxed.png").iterdir()) == ["scan-page1-boxed.png",
+                                                                                 "scan-page2-boxed.png"]

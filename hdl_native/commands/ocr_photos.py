@@ -61,9 +61,14 @@ def photo_jobs(images, batch, out=None, crop_sheet=None, crops=None):
                                f"({name}); read them in separate runs, or rename one")
             pages.append((job, name))
     folders = {Path(photo).parent.resolve() for photo in photos}
+    several = f"the {len(pages)} pages of {photos[0]}" if len(photos) == 1 else "several photos"
     for option, directory in (("--out", out), ("--crop-sheet", crop_sheet), ("--crops", crops)):
         if directory and Path(directory).exists() and not Path(directory).is_dir():
             raise HDLError(f"{option} {directory} is a file; with several photos {option} names a directory")
+        if (directory and option != "--crops" and Path(directory).suffix.lower() in PICTURE_SUFFIXES
+                and not Path(directory).is_dir()):
+            raise HDLError(f"{option} {directory} names a picture, but {several} are read: {option} names a directory "
+                           f"then, a picture for each in it; for example {option} {Path(directory).with_suffix('')}")
         if directory and option != "--crops" and Path(directory).resolve() in folders:
             raise HDLError(f"{option} {directory} holds photos read; write the pictures into another directory "
                            "(a later run would read them as photos)")
@@ -101,6 +106,7 @@ def photos_in(image):
     return found
 
 
+PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg")  # an output option naming a picture, where a directory is needed
 COMMON_EXTENSIONS = (".jpg", ".jpeg", ".png", ".heic", ".pdf", ".tif", ".bmp", ".webp")
 
 
