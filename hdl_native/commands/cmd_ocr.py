@@ -41,8 +41,8 @@ exit code is then 2 (commands/ocr_photos.py).
 
 Photos are read in any format Pillow reads, and in HEIC, as iPhones save them, once the pi-heif decoder is installed
 (`pip install pi-heif`).  A scan of several pages, a PDF (once pypdfium2 is installed: `pip install pypdfium2`) or
-a TIFF, is read page by page as several photos are, each under `==> scan.pdf page 2 <==`; of a GIF's frames only
-the first is read, with a note.
+a TIFF, is read page by page as several photos are, each under `==> scan.pdf page 2 <==`, its outputs named
+<name>-page2 (and --json's object holding "page": 2); of a GIF's frames only the first is read, with a note.
 """
 import sys
 import time
