@@ -265,6 +265,31 @@ def test_only_strokes_thinner_than_the_training_letters_are_widened(monkeypatch)
     assert np.array_equal(widened[4], as_drawn[4])
 
 
+def test_stroke_thickness_measures_the_outline_scipy_ndimage_would_draw():
+    """stroke_thickness draws the 4x bilinear zoom above half intensity in whole numbers; the same figure as
+    scipy.ndimage.zoom(ink, 4, order=1) > 0.5 and binary_erosion give, to the bit: on drawn letters, random frames,
+    and frames of one level around 127.5 (the intensity whose zoomed values sit closest to the half)."""
+    from scipy import ndimage
+
+    def by_ndimage(frame):
+        ink = frame.astype(np.float32) / np.float32(255)
+        inside = ndimage.zoom(ink, 4, order=1) > 0.5
+        outline = np.count_nonzero(inside & ~ndimage.binary_erosion(inside)) / 4.0
+        return float(ink.sum() / max(outline / 2, 1.0))
+
+    rng = np.random.default_rng(5)
+    grey = printed_page(["the quick brown fox"], rotation=0)
+    ink = ink_map(grey)
+    labels, glyph_lines = find_glyphs(ink_mask(ink))
+    frames = list(glyph_crops(ink.ink, labels, glyph_lines[0]))
+    frames += [rng.integers(0, 256, (FRAME, FRAME), dtype=np.uint8) for _ in range(100)]
+    frames += [((rng.random((FRAME, FRAME)) < 0.4) * level).astype(np.uint8)
+               for level in range(120, 136) for _ in range(10)]
+    frames += [np.zeros((FRAME, FRAME), np.uint8), np.full((FRAME, FRAME), 255, np.uint8)]
+    for number, frame in enumerate(frames):
+        assert stroke_thickness(frame) == by_ndimage(frame), number
+
+
 def random_classifier():
     return LetterClassifier(LettersCNN(seed=0).eval(), LETTERS, 0.172575, 0.25)
 

@@ -19,6 +19,8 @@ letters set alone needed its 2.1 px: up to the nineteenth session crops were wid
 1.9 px, bolder than nearly all of unipen's own letters; on held-out pages widening to
 1.4 px reads 0.6 points more letters, BENCHMARKS.md.)
 """
+from functools import lru_cache
+
 import numpy as np
 from PIL import Image
 from scipy import ndimage
@@ -73,12 +75,36 @@ def resized(values, factor):
 def stroke_thickness(frame):
     """Mean stroke width of a 28x28 uint8 letter in pixels: ink mass / half the outline length.
 
-    The outline is measured on a 4x bilinear upsampling of the ink above half intensity.
+    The outline is measured on a 4x bilinear upsampling of the ink above half intensity (as scipy.ndimage.zoom(ink,
+    4, order=1) > 0.5 draws it, in whole numbers: zoom_weights).
     """
     ink = frame.astype(np.float32) / np.float32(255)
-    inside = ndimage.zoom(ink, 4, order=1) > 0.5
-    outline = np.count_nonzero(inside & ~ndimage.binary_erosion(inside)) / 4.0
+    rows, columns = zoom_weights(frame.shape[0]), zoom_weights(frame.shape[1])
+    inside = 2 * (rows @ frame.astype(np.float64) @ columns.T) > 255 * (4 * frame.shape[0] - 1) * (
+        4 * frame.shape[1] - 1)
+    eroded = np.zeros_like(inside)  # binary_erosion by the cross, nothing inside beyond the edge
+    eroded[1:-1, 1:-1] = (inside[1:-1, 1:-1] & inside[:-2, 1:-1] & inside[2:, 1:-1] & inside[1:-1, :-2]
+                          & inside[1:-1, 2:])
+    outline = np.count_nonzero(inside & ~eroded) / 4.0
     return float(ink.sum() / max(outline / 2, 1.0))
+
+
+@lru_cache(maxsize=8)
+def zoom_weights(side):
+    """(4 side, side) float64 whole numbers: row k weighs pixels i of a line of `side` by D x (bilinear weight at
+    k (side - 1) / D), D = 4 side - 1, the point scipy.ndimage.zoom(..., 4, order=1) reads for output k.  So
+    `weights @ frame @ weights.T` is D^2 x the zoomed frame exactly (integers below 2^53), and comparing it with
+    255 D^2 / 2 gives zoom's `> 0.5` to the pixel: the exact value is at least 1 / (2 x 255 D^2) (1.6e-7 for 28
+    pixels) from 0.5, more than zoom's float32 rounding can move it."""
+    denominator = 4 * side - 1
+    weights = np.zeros((4 * side, side))
+    for k in range(4 * side):
+        start, remainder = divmod(k * (side - 1), denominator)
+        weights[k, start] = denominator - remainder
+        if remainder:
+            weights[k, start + 1] = remainder
+    weights.flags.writeable = False
+    return weights
 
 
 def ink_levels(values):
