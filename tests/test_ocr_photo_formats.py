@@ -132,6 +132,17 @@ def test_a_damaged_pdf_is_one_line(tmp_path):
     assert line.startswith(f"hdl-native ocr: error: {scan}: cannot open the PDF (")
 
 
+@pytest.mark.skipif(not HAVE_PDF, reason='pypdfium2 is not installed (pip install "hdl-native[pdf]")')
+def test_a_pdf_page_too_narrow_to_hold_handwriting_is_one_line(tmp_path):
+    strip = tmp_path / "strip.pdf"
+    Image.new("RGB", (1000, 5), "white").save(strip, resolution=72)  # 1000 x 5 points: drawn 2000 x 10 px
+    result = run_ocr(strip, "--model", untrained_model(tmp_path))
+    assert result.returncode == 2 and not result.stdout
+    assert result.stderr.strip().splitlines() == [
+        f"hdl-native ocr: error: {strip}: the page is 2000 x 10 pixels drawn 2000 pixels long, too narrow to hold "
+        "handwriting"]
+
+
 def test_without_pypdfium2_a_pdf_is_one_line_saying_what_to_install(tmp_path):
     scan = two_page_pdf(tmp_path)
     result = run_blocking(tmp_path, ["pypdfium2"], scan)

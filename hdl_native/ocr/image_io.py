@@ -7,12 +7,9 @@ pixel, the paper grain measured per pixel) were made for letters 20 px tall or m
 whole page sent at 800 px or less holds letters of 10 to 20 px.
 
 A scan of several pages (a PDF, as scanner apps save them, or a TIFF) is read page by page: `page_count` says how
-many a file holds and `load_photo(..., page=k)` loads one.  A PDF page is drawn by PDFium (the `pdf` extra:
-pypdfium2) straight at the working size; its box coordinates are given in pixels of the page drawn at
-PDF_DPI, as `pdftoppm -r 300` would draw it.
+many a file holds and `load_photo(..., page=k)` loads one (a PDF's drawn by pdf_pages).
 """
 import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -20,6 +17,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import HDLError
+from .pdf_pages import PDF_SIGNATURE, draw_pdf_page, pdf_page_count
 
 MAX_WORK_SIDE = 2000  # longest side the pipeline analyses; handwriting stays > 20 px tall
 MIN_WORK_SIDE = 1600  # a photo whose longest side is shorter is enlarged to it
@@ -31,8 +29,6 @@ ORIENTATION_TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.
                          4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
                          6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90}
 SWAPS_SIDES = (5, 6, 7, 8)
-PDF_SIGNATURE = b"%PDF-"
-PDF_DPI = 300  # a PDF page's "original" pixels: the page drawn at this resolution (PDF sizes are in 1/72 inch)
 PAGED_FORMATS = ("TIFF",)  # Pillow formats whose pictures are pages, each read (others' frames: only the first)
 
 
@@ -43,7 +39,7 @@ class Photo:
     rgb: (H, W, 3) uint8, for drawing the boxed picture
     grey: (H, W) float32 in [0, 1], luminance
     scale: original pixels per working pixel (< 1 for an enlarged photo)
-    original_size: (width, height) of the file's picture after EXIF rotation (a PDF page's: at PDF_DPI)
+    original_size: (width, height) of the file's picture after EXIF rotation (a PDF page's: at pdf_pages.PDF_DPI)
     pictures: how many the file holds of which only the first is read (the frames of a GIF); 1 for pages
     page: which page of a scan of several this is (from 1), None for a file of one picture
     """
@@ -115,8 +111,7 @@ def page_count(path):
         return 1
     if starts_with(path, PDF_SIGNATURE):
         try:
-            with pdf_document(path) as document:
-                return len(document)
+            return pdf_page_count(path)
         except HDLError:
             return 1
     try:
@@ -139,50 +134,15 @@ def seek_page(image, path, page):
     check_size(image, page_name(path, page))
 
 
-@contextmanager
-def pdf_document(path):
-    """The PDF at `path` opened with pypdfium2, closed afterwards; HDLError when pypdfium2 is not installed (saying
-    what to install) or the file cannot be opened (damaged, or locked by a password)."""
-    try:
-        import pypdfium2
-    except ImportError:
-        raise HDLError(f"{path}: a PDF; reading it needs the PDF renderer pypdfium2: pip install pypdfium2 (or save "
-                       f"its pages as pictures: `pdftoppm -r 300 -png {path} page`)") from None
-    try:
-        document = pypdfium2.PdfDocument(str(path))
-    except pypdfium2.PdfiumError as error:
-        raise HDLError(f"{path}: cannot open the PDF ({error})") from None
-    try:
-        yield document
-    finally:
-        document.close()
-
-
 def load_pdf_page(path, page, max_side):
-    """Photo of page `page` (from 1; None: the first) of the PDF at `path`, drawn by PDFium on white paper with
-    its longest side `max_side` pixels (enlarged or reduced alike), its original_size that of the page at PDF_DPI."""
-    with pdf_document(path) as document:
-        pages = len(document)
-        if pages == 0:
-            raise HDLError(f"{path}: a PDF with no pages")
-        if not 1 <= (page or 1) <= pages:
-            raise HDLError(f"{path}: has {pages} pages, no page {page}")
-        sheet = document[(page or 1) - 1]
-        try:
-            width, height = sheet.get_size()  # points (1/72 inch), turned as the page's /Rotate says
-            if min(width, height) <= 0:
-                raise HDLError(f"{page_name(path, page)}: the page is empty ({width:g} x {height:g} points)")
-            pixels_per_point = max_side / max(width, height)
-            picture = sheet.render(scale=pixels_per_point, fill_color=(255, 255, 255, 255)).to_pil()
-        finally:
-            sheet.close()
+    """Photo of page `page` (from 1; None: the first) of the PDF at `path` (pdf_pages.draw_pdf_page)."""
+    picture, original = draw_pdf_page(path, page or 1, max_side, page_name(path, page))
     if min(picture.size) < MIN_SIDE:
-        raise HDLError(f"{page_name(path, page)}: the page is {width:g} x {height:g} points, too narrow to hold "
-                       "handwriting")
+        raise HDLError(f"{page_name(path, page)}: the page is {picture.width} x {picture.height} pixels drawn "
+                       f"{max_side} pixels long, too narrow to hold handwriting")
     picture = to_rgb(picture)
     rgb = np.asarray(picture, dtype=np.uint8)
     grey = np.asarray(picture.convert("L"), dtype=np.float32) / np.float32(255)
-    original = (round(width * PDF_DPI / 72), round(height * PDF_DPI / 72))
     return Photo(str(path), rgb, grey, float(max(original) / max(picture.size)), original, 1, page)
 
 
