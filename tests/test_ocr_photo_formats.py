@@ -96,6 +96,7 @@ def test_every_page_of_a_pdf_is_read_as_a_photo_of_its_own(tmp_path):
         assert [len(line["boxes"]) for line in page["lines"]] == [10, 8]
     assert sorted(path.name for path in (tmp_path / "boxed").iterdir()) == ["scan-page1-boxed.png",
                                                                              "scan-page2-boxed.png"]
+    assert f"crops of 2 pages written under {tmp_path / 'crops'}; correct each labels.tsv" in result.stderr
     labels = (tmp_path / "crops" / "scan-page2" / "labels.tsv").read_text()
     assert f"found in {scan} page 2, one 28x28 crop" in labels
 
@@ -119,7 +120,7 @@ def test_a_page_that_cannot_be_read_is_named_and_the_others_are_read(tmp_path):
     assert headers(result) == [f"==> {scan} page 1 <==", f"==> {scan} page 2 <=="]
     blank, summary = result.stderr.strip().splitlines()[-2:]
     assert blank.startswith(f"hdl-native ocr: error: {scan} page 2: found no ink: the picture looks like blank paper")
-    assert summary == f"hdl-native ocr: error: 1 of 2 photos could not be read: {scan} page 2"
+    assert summary == f"hdl-native ocr: error: 1 of 2 pages could not be read: {scan} page 2"
 
 
 @pytest.mark.skipif(not HAVE_PDF, reason='pypdfium2 is not installed (pip install "hdl-native[pdf]")')

@@ -111,7 +111,7 @@ def run(args):
     from ..ocr.language import load_language
     from ..ocr.model import load_letter_classifier
     from ..ocr.user_crops import LABELS_FILE, check_crops_directory
-    from .ocr_photos import bar_paused, is_batch, photo_jobs, photos_bar
+    from .ocr_photos import bar_paused, is_batch, photo_jobs, photos_bar, unit_read
 
     batch = is_batch(args.images)
     jobs = photo_jobs(args.images, batch, args.out, args.crop_sheet, args.crops)
@@ -125,7 +125,8 @@ def run(args):
     classifier = load_letter_classifier(args.model, args.dtype, args.data, args.shifts)
     language = load_language(args.language)
     model_seconds = time.perf_counter() - started
-    failed, bar = [], photos_bar(len(jobs))
+    unit = unit_read(jobs)
+    failed, bar = [], photos_bar(len(jobs), unit)
     try:
         for number, job in enumerate(jobs):
             if batch:  # the photo's name, as head prints several files
@@ -146,10 +147,10 @@ def run(args):
             bar.close()
     crops_written = [job.crops for job in jobs if job.crops and job.name not in failed]
     if batch and crops_written:
-        print(f"crops of {len(crops_written)} photos written under {args.crops}; correct each {LABELS_FILE}, then: "
+        print(f"crops of {len(crops_written)} {unit}s written under {args.crops}; correct each {LABELS_FILE}, then: "
               f"hdl-native letters --finetune {args.crops}/*/ --out mine.hdl", file=sys.stderr)
     if failed:
-        raise HDLError(f"{len(failed)} of {len(jobs)} photos could not be read: {', '.join(failed)}")
+        raise HDLError(f"{len(failed)} of {len(jobs)} {unit}s could not be read: {', '.join(failed)}")
     return 0
 
 

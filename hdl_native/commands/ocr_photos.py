@@ -110,8 +110,9 @@ PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg")  # an output option naming a pictur
 COMMON_EXTENSIONS = (".jpg", ".jpeg", ".png", ".heic", ".pdf", ".tif", ".bmp", ".webp")
 
 
-def photos_bar(count):
-    """A tqdm bar on stderr over `count` photos when there are several and stderr is a terminal, else None."""
+def photos_bar(count, unit="photo"):
+    """A tqdm bar on stderr over `count` photos (or pages: `unit`) when there are several and stderr is a terminal,
+    else None."""
     from ..ocr.pipeline import stderr_is_terminal
 
     if count < 2 or not stderr_is_terminal():
@@ -120,7 +121,12 @@ def photos_bar(count):
 
     from tqdm import tqdm
 
-    return tqdm(total=count, desc="photos", unit="photo", leave=False, file=sys.stderr)
+    return tqdm(total=count, desc=f"{unit}s", unit=unit, leave=False, file=sys.stderr)
+
+
+def unit_read(jobs):
+    """'page' when the jobs are the pages of one scan, else 'photo': how messages count what a batch read."""
+    return "page" if len({job.photo for job in jobs}) == 1 and jobs[0].page else "photo"
 
 
 @contextmanager
