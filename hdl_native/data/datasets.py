@@ -78,18 +78,18 @@ DATASETS = {
     "emnist-digits": _emnist("digits", DIGITS),
     "emnist-letters": _emnist("letters", LETTERS, label_offset=1),  # NIST numbers the letters 1..26
     "letters": letter_set("letters", "MIT licence, (c) 2025 Bishwaprotap Ray "
-                                      "(github.com/TasnimulIntazamAsif/Handwritten_Letter_Indentification)"),
+                                     "(github.com/TasnimulIntazamAsif/Handwritten_Letter_Indentification)"),
     # 87,453 pen-tablet letters, 307 writers
     "unipen": letter_set("unipen", "CC BY 4.0 (doi 10.5281/zenodo.1195803); I. Guyon, L. Schomaker, R. Plamondon, "
-                                    "M. Liberman and S. Janet, \"UNIPEN project of on-line data exchange and recognizer "
-                                    "benchmarks\", ICPR 1994"),
+                                   "M. Liberman and S. Janet, \"UNIPEN project of on-line data exchange and recognizer "
+                                   "benchmarks\", ICPR 1994"),
     # 10,000 NIST SD19 vowels: only a e i o u occur
     "nistvowels": letter_set("nistvowels", "NIST Standard Reference Data, freely distributed by NIST; P. Grother, "
-                                            "\"NIST Special Database 19 Handprinted Forms and Characters Database\", "
-                                            "NIST, 1995"),
+                                           "\"NIST Special Database 19 Handprinted Forms and Characters Database\", "
+                                           "NIST, 1995"),
     # 2,418 letters of 55 writers
     "chars74k": letter_set("chars74k", "research use; T. E. de Campos, B. R. Babu and M. Varma, \"Character "
-                                        "recognition in natural images\", VISAPP 2009"),
+                                       "recognition in natural images\", VISAPP 2009"),
 }
 
 
