@@ -221,8 +221,12 @@ def test_an_output_named_as_a_picture_where_a_directory_is_needed_is_told_before
     page = Image.open(two_line_page(tmp_path))
     scan = tmp_path / "scan.tif"
     page.save(scan, save_all=True, append_images=[page])
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    Image.open(two_line_page(tmp_path)).save(alone / "page.png")
     for photos, option, several in (([scan], "--out", f"the 2 pages of {scan}"),
-                                    ([scan, two_line_page(tmp_path)], "--crop-sheet", "several photos")):
+                                    ([scan, two_line_page(tmp_path)], "--crop-sheet", "several photos"),
+                                    ([alone], "--out", f"the photos of {alone}")):
         result = run_ocr(*photos, option, tmp_path / "boxed.PNG", "--model", untrained_model(tmp_path))
         assert result.returncode == 2 and not result.stdout and not (tmp_path / "boxed.PNG").exists()
         assert result.stderr.strip().splitlines() == [

@@ -61,7 +61,8 @@ def photo_jobs(images, batch, out=None, crop_sheet=None, crops=None):
                                f"({name}); read them in separate runs, or rename one")
             pages.append((job, name))
     folders = {Path(photo).parent.resolve() for photo in photos}
-    several = f"the {len(pages)} pages of {photos[0]}" if len(photos) == 1 else "several photos"
+    several = (f"the {len(pages)} pages of {photos[0]}" if len(photos) == 1 and len(pages) > 1
+               else "several photos" if len(photos) > 1 else f"the photos of {images[0]}")
     for option, directory in (("--out", out), ("--crop-sheet", crop_sheet), ("--crops", crops)):
         if directory and Path(directory).exists() and not Path(directory).is_dir():
             raise HDLError(f"{option} {directory} is a file; with several photos {option} names a directory")
