@@ -217,7 +217,8 @@ def english_readings(log_p, ngrams, prefixes=None):
     contexts, readings = [(BOUNDARY,) * (ngrams.order - 1)], [()]
     as_glyphs = np.result_type(log_p.dtype, 0.0)  # a beam score meets log_p in its precision, as a scalar would
     keys, start = [], 0
-    if prefixes is not None:  # keys[t]: the rows 0..t (nested, so each is hashed once per word)
+    if prefixes is not None:  # keys[t]: the rows 0..t, nested (a bytes object keeps its hash, so a row's bytes
+        # are hashed once however often the keys holding them are looked up)
         for row in log_p:
             keys.append((keys[-1] if keys else (id(ngrams), log_p.dtype.str), row.tobytes()))
         start = next((t + 1 for t in range(len(keys) - 1, -1, -1) if keys[t] in prefixes), 0)

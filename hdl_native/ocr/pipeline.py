@@ -129,7 +129,7 @@ def read_turned(photo, classifier, min_confidence, language, turn, clock, progre
 def read_photo(photo, classifier, min_confidence, language, clock, progress=False):
     """read_page after loading: the Photo's characters found, cropped and classified -> OcrResult (timings from
     `clock`, a Stopwatch; progress as read_page's)."""
-    path = photo.name
+    name = photo.name  # the file, and its page of a scan of several
     ink = ink_map(photo.grey, photo.rgb)
     mask = ink_mask(ink)
     straightening = uprighting = None
@@ -145,11 +145,11 @@ def read_photo(photo, classifier, min_confidence, language, clock, progress=Fals
     labels, segment_lines = find_segments(mask, ink.ink)
     clock.lap("boxes")
     if not segment_lines and ink.high >= 1:
-        raise UnevenBackground(f"{path}: found no ink: nothing stands out as dark writing, since the background "
+        raise UnevenBackground(f"{name}: found no ink: nothing stands out as dark writing, since the background "
                                f"itself varies as much as ink would (its grain is {ink.noise:.0%} of the paper's "
                                "brightness): light writing on a dark ground?")
     if not segment_lines:
-        raise HDLError(f"{path}: found no ink: the picture looks like blank paper (apart from the printed "
+        raise HDLError(f"{name}: found no ink: the picture looks like blank paper (apart from the printed "
                        f"lines of ruled or squared paper, nothing is more than {ink.high:.0%} darker than "
                        f"the paper around it)")
     lines, crops = [], []
