@@ -22,9 +22,12 @@ from ..errors import DataError
 from .datasets import DATASETS, LETTERS, NOT_A_LETTER, Dataset, load_dataset, relabel
 
 # Sources that are not plain IDX folders: name -> (module, function(split, root) -> Dataset).
-EXTRA_SOURCES = {"nonletters": ("hdl_native.data.nonletters", "load_nonletters")}
+EXTRA_SOURCES = {"nonletters": ("hdl_native.data.nonletters", "load_nonletters"),
+                 "digits": ("hdl_native.data.framed_digits", "load_framed_digits")}
 EXTRA_CREDITS = {"nonletters": f"digits of MNIST ({DATASETS['mnist'].credit}) and punctuation marks drawn by "
-                               "hdl_native's own code"}
+                               "hdl_native's own code",
+                 "digits": f"MNIST ({DATASETS['mnist'].credit}), framed like the letters, and punctuation marks "
+                           "drawn by hdl_native's own code"}
 
 
 def is_mixture(name):
@@ -87,13 +90,7 @@ def load_mixture(name, split, root=None):
     """The `split` of every source of mixture `name`, concatenated, as one Dataset (see the module docstring)."""
     parts = parse_mixture(name)
     sets = [load_source(source, split, root) for source, _ in parts]
-    classes = list(LETTERS)
-    if any(NOT_A_LETTER in s.classes for s in sets):
-        classes.append(NOT_A_LETTER)
-    for s in sets:
-        strangers = [c for c in s.classes if c not in classes]
-        if strangers:
-            raise DataError(f"dataset {s.name!r} has classes {strangers} that a letters mixture cannot hold")
+    classes = mixture_classes(sets)
     labels = [relabel(s.labels, s.classes, classes) for s in sets]
     writers, next_id = [], 0
     for s in sets:
@@ -108,6 +105,22 @@ def load_mixture(name, split, root=None):
     for array in (result.images, result.labels, result.sources, result.writers):
         array.flags.writeable = False
     return result
+
+
+def mixture_classes(sets):
+    """The classes of a mixture of `sets`: a..z (and NOT_A_LETTER where a set has it) when any set holds letters,
+    whatever each holds of them; else the first set's classes (the digits' set alone).  DataError when a set has
+    classes the others' list cannot hold."""
+    if any(c in LETTERS for s in sets for c in s.classes):
+        classes = list(LETTERS) + ([NOT_A_LETTER] if any(NOT_A_LETTER in s.classes for s in sets) else [])
+        kind = "a letters mixture"
+    else:
+        classes, kind = list(sets[0].classes), f"a mixture of {sets[0].name!r}"
+    for s in sets:
+        strangers = [c for c in s.classes if c not in classes]
+        if strangers:
+            raise DataError(f"dataset {s.name!r} has classes {strangers} that {kind} cannot hold")
+    return classes
 
 
 def available_part(name, root=None):
