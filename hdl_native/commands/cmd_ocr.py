@@ -26,7 +26,10 @@ A model trained with the class 'other' (digits and punctuation, `--dataset ...,n
 answers it for a box that is not a letter: such a box is left out of the text (a word break beside
 it still gives a space), drawn in blue without a letter in --out, and listed in --json with
 "letter": null and "kind": "other" (letters have "kind": "letter").  Models without that class
-read every box as a letter, as before.
+read every box as a letter, as before.  Of the boxes left out, a second network (the digit reader shipped with
+the package, or --digit-model STATE) reads the digits: a box it reads as a digit at least --min-confidence likely
+is printed as that digit ("dec 5 2026"), drawn in blue with the digit under it in --out, and listed in --json with
+"kind": "digit", "digit" and "digit_probability" (hdl_native/ocr/digits.py); --no-digits leaves them out as marks.
 
 Words of letters are read with --language (default english): each word is read both as English, by a letter
 5-gram counted over tiny shakespeare, and as arbitrary letters, and its glyphs' letters are weighed by how likely
@@ -79,6 +82,12 @@ def add_arguments(parser):
     parser.add_argument("--min-confidence", metavar="P", type=min_confidence, default=0.5,
                         help=f"letters read with a lower probability print as '?', {min_confidence.allowed} "
                              "(default 0.5)")
+    parser.add_argument("--no-digits", dest="digits", action="store_false",
+                        help="leave digits out of the text, as punctuation is (by default the boxes the letters "
+                             "model reads as not letters are read again by a digit reader, and digits printed)")
+    parser.add_argument("--digit-model", metavar="STATE", default=None,
+                        help="the digit reader's state file (default: the one shipped with hdl_native; train one "
+                             "with `hdl-native letters --dataset digits`)")
     parser.add_argument("--dtype", choices=["float32", "int8"], default="float32",
                         help="read with the network in float32, or quantised to int8 on the int8 kernels, on "
                              "the activation ranges the model stores (`hdl-native calibrate` measures them; the "
@@ -123,6 +132,7 @@ def run(args):
             make_output_directory(directory)
     started = time.perf_counter()
     classifier = load_letter_classifier(args.model, args.dtype, args.data, args.shifts)
+    digits = digit_reader(args, classifier)
     language = load_language(args.language)
     model_seconds = time.perf_counter() - started
     unit = unit_read(jobs)
@@ -133,7 +143,7 @@ def run(args):
                 with bar_paused(bar):
                     print(f"\n==> {job.name} <==" if number else f"==> {job.name} <==", flush=True)
             try:
-                read_one(args, job, classifier, language, model_seconds if number == 0 else 0.0, batch, bar)
+                read_one(args, job, classifier, language, model_seconds if number == 0 else 0.0, batch, bar, digits)
             except HDLError as error:
                 if not batch:
                     raise
@@ -154,9 +164,26 @@ def run(args):
     return 0
 
 
-def read_one(args, job, classifier, language, model_seconds, batch, bar):
+def digit_reader(args, classifier):
+    """The digit reader --digit-model (or the shipped one) names; None with --no-digits, or for a letters model
+    without the class 'other' (it reads every box as a letter, so none is left to read as a digit)."""
+    from ..data.datasets import NOT_A_LETTER
+    from ..errors import HDLError
+    from ..ocr.digits import load_digit_reader
+
+    if not args.digits:
+        if args.digit_model:
+            raise HDLError("--digit-model names a digit reader, but --no-digits leaves digits out; drop one of them")
+        return None
+    if NOT_A_LETTER not in classifier.classes:
+        return None
+    return load_digit_reader(args.digit_model, args.shifts)
+
+
+def read_one(args, job, classifier, language, model_seconds, batch, bar, digits=None):
     """Read one photo (a PhotoJob) and print its text (under its name in a batch) and notes; write what the job
-    names; --time and --json as asked.  bar: the batch's progress bar, cleared while this photo's lines print."""
+    names; --time and --json as asked.  bar: the batch's progress bar, cleared while this photo's lines print;
+    digits: the digit reader (None: digits left out)."""
     from ..json_output import json_line
     from ..ocr import read_page
     from .ocr_photos import bar_paused
@@ -164,7 +191,7 @@ def read_one(args, job, classifier, language, model_seconds, batch, bar):
     started = time.perf_counter()
     turn = args.rotate if args.rotate in ("auto", "check") else int(args.rotate)
     result = read_page(job.photo, classifier, min_confidence=args.min_confidence, language=language, turn=turn,
-                       progress=bar is None, invert=True if args.invert else None, page=job.page)
+                       progress=bar is None, invert=True if args.invert else None, page=job.page, digits=digits)
     with bar_paused(bar):
         for text in result.texts:
             print(text)
@@ -181,6 +208,7 @@ def read_one(args, job, classifier, language, model_seconds, batch, bar):
         if args.json:
             summary = result.as_dict()
             summary["model"] = classifier.source
+            summary["digit_model"] = digits.source if digits is not None else None
             summary["dtype"] = args.dtype
             summary["min_confidence"] = args.min_confidence
             summary["shifts"] = args.shifts

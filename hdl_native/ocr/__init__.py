@@ -14,7 +14,8 @@ The stages live in their own modules and run in this order (`pipeline.read_page`
 6. recognize: every crop of a line classified in one batch, each mark's cut chosen, word_cuts: a word's touching
    letters cut as its language reads best;
 7. zones, sizes, words, language: where a glyph sits in its line, how big it is, the word it stands in and the
-   language it is written in weigh the network's readings;
+   language it is written in weigh the network's readings; digits: of the glyphs left out as 'other', those a
+   second network reads as digits printed (`read_page(..., digits=load_digit_reader())`);
 8. render: the photo with its boxes and letters (boxed.png), the crops as pictures; user_crops: `--crops DIR`
    and the corrected labels `letters --finetune DIR` reads back; model: which network reads the crops.
 

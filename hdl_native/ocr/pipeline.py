@@ -7,6 +7,7 @@ from ..errors import HDLError
 from .boxes import find_segments, pieces_for_paths
 from .crops import glyph_crops
 from .deskew import DESKEW_FROM_DEGREES, page_skew, straightened
+from .digits import digit_candidates, read_digits
 from .deslant import DESLANT_FROM_DEGREES, page_slant, upright
 from .image_io import MAX_WORK_SIDE, MIN_WORK_SIDE, inverted_photo, load_photo, turned_photo
 from .language import apply_language
@@ -77,26 +78,28 @@ class Stopwatch:
 
 
 def read_page(path, classifier, min_confidence=0.5, max_side=MAX_WORK_SIDE, language=None, turn="check",
-              progress=False, min_side=MIN_WORK_SIDE, invert=None, page=None):
+              progress=False, min_side=MIN_WORK_SIDE, invert=None, page=None, digits=None):
     """Find, crop and classify every character in the photo at `path` (its page `page`, from 1, where it is a PDF or
     TIFF of several: image_io.page_count; None: the first) -> OcrResult; HDLError on bad input.
 
-    language: a LetterNgrams (language.load_language) to read words of letters with, or None to read each
-    glyph alone.  turn: degrees clockwise (0, 90, 180, 270) to turn the photo by before reading (after its EXIF
-    orientation); "auto" to read it every way up and keep the surest reading; "check" (the default) to read it as
-    it is and, only when that reading looks like a photo on its side, every way up as well (orientation.py: the
-    result's turned_because then says why).  invert: True to read it with light and dark swapped (light writing on
-    a dark ground); None (the default) to read it as it is and swapped only when nothing stands out as dark ink
-    because the background varies as much as ink would (UnevenBackground; the result's inverted_because then says
-    so); False never to swap.  progress: show a bar over the lines of a page of more than LONG_PAGE_BOXES boxes on
-    stderr (when it is a terminal).  max_side, min_side: the working size's bounds (image_io.load_photo)."""
+    language: a LetterNgrams (language.load_language) to read words of letters with, or None to read each glyph
+    alone.  digits: the digit reader (digits.load_digit_reader) that reads the glyphs the classifier calls 'other'
+    as digits where it can, or None to leave them all out of the text.  turn: degrees clockwise (0, 90, 180, 270) to
+    turn the photo by before reading (after its EXIF orientation); "auto" to read it every way up and keep the
+    surest reading; "check" (the default) to read it as it is and, only when that reading looks like a photo on its
+    side, every way up as well (orientation.py: the result's turned_because then says why).  invert: True to read it
+    with light and dark swapped (light writing on a dark ground); None (the default) to read it as it is and swapped
+    only when nothing stands out as dark ink because the background varies as much as ink would (UnevenBackground;
+    the result's inverted_because then says so); False never to swap.  progress: show a bar over the lines of a page
+    of more than LONG_PAGE_BOXES boxes on stderr (when it is a terminal).  max_side, min_side: the working size's
+    bounds (image_io.load_photo)."""
     clock = Stopwatch()
     photo = load_photo(path, max_side=max_side, min_side=min_side, page=page)
     clock.lap("load")
     if invert:
         photo = inverted_photo(photo)
     try:
-        result = read_turned(photo, classifier, min_confidence, language, turn, clock, progress)
+        result = read_turned(photo, classifier, min_confidence, language, turn, clock, progress, digits)
     except UnevenBackground:
         if invert:
             raise HDLError(f"{photo.name}: found no ink read with light and dark swapped: nothing stands out as light "
@@ -104,7 +107,8 @@ def read_page(path, classifier, min_confidence=0.5, max_side=MAX_WORK_SIDE, lang
         if invert is not None:
             raise
         try:
-            result = read_turned(inverted_photo(photo), classifier, min_confidence, language, turn, clock, progress)
+            result = read_turned(inverted_photo(photo), classifier, min_confidence, language, turn, clock, progress,
+                                 digits)
         except HDLError:
             raise HDLError(f"{photo.name}: found no ink: nothing stands out from the background, as dark writing or as "
                            "light (the background varies as much as ink would)") from None
@@ -114,21 +118,21 @@ def read_page(path, classifier, min_confidence=0.5, max_side=MAX_WORK_SIDE, lang
     return result
 
 
-def read_turned(photo, classifier, min_confidence, language, turn, clock, progress):
+def read_turned(photo, classifier, min_confidence, language, turn, clock, progress, digits=None):
     """read_page after loading (and swapping light and dark): the Photo read turned as `turn` says."""
     if turn in ("auto", "check"):
         from .orientation import read_every_way
         return read_every_way(photo, lambda turned: read_photo(turned, classifier, min_confidence, language, clock,
-                                                               progress),
+                                                               progress, digits),
                               only_if_turned=turn == "check")
-    result = read_photo(turned_photo(photo, turn), classifier, min_confidence, language, clock, progress)
+    result = read_photo(turned_photo(photo, turn), classifier, min_confidence, language, clock, progress, digits)
     result.turn = turn
     return result
 
 
-def read_photo(photo, classifier, min_confidence, language, clock, progress=False):
+def read_photo(photo, classifier, min_confidence, language, clock, progress=False, digits=None):
     """read_page after loading: the Photo's characters found, cropped and classified -> OcrResult (timings from
-    `clock`, a Stopwatch; progress as read_page's)."""
+    `clock`, a Stopwatch; progress and digits as read_page's)."""
     name = photo.name  # the file, and its page of a scan of several
     ink = ink_map(photo.grey, photo.rgb)
     mask = ink_mask(ink)
@@ -152,7 +156,7 @@ def read_photo(photo, classifier, min_confidence, language, clock, progress=Fals
         raise HDLError(f"{name}: found no ink: the picture looks like blank paper (apart from the printed "
                        f"lines of ruled or squared paper, nothing is more than {ink.high:.0%} darker than "
                        f"the paper around it)")
-    lines, crops = [], []
+    lines, crops, offered = [], [], []
     with_language = reads_words(classifier.classes, language)
     for segments in lines_with_progress(segment_lines, progress):
         glyphs, line_crops, probabilities = classify_line(ink.ink, labels, segments, classifier, clock,
@@ -163,7 +167,11 @@ def read_photo(photo, classifier, min_confidence, language, clock, progress=Fals
         lines.append(readings_of_line([glyphs[r] for r in chosen], probabilities[chosen], classifier.classes,
                                       photo.scale, min_confidence, language, boxes_back))
         crops.append(line_crops[chosen])
+        offered.append(digit_candidates([glyphs[r] for r in chosen], lines[-1]))
         clock.lap("words")  # zones, sizes, words and language weighing the readings
+    if digits is not None:
+        read_digits(lines, crops, offered, digits, min_confidence)
+        clock.lap("digits")
     texts = [line_text(line) for line in lines]
     clock.lap("text")
     return OcrResult(lines, texts, photo, crops, dict(clock.timings),

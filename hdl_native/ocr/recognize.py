@@ -12,7 +12,8 @@ probability of NOT_A_LETTER is then weighted by the offset the state stores (non
 The text gets a space wherever the paper between two letters is clearly wider than the line's
 usual gap, and a '?' wherever the best guess is less likely than `min_confidence`.  A box
 whose best guess is NOT_A_LETTER (a digit or a punctuation mark, for models trained with
-that class) is left out of the text; a word break beside it still gives a space.
+that class) is left out of the text, unless the digit reader read it as a digit (digits.py); a word break beside
+it still gives a space.
 """
 from dataclasses import dataclass
 
@@ -106,12 +107,15 @@ class Int8LetterClassifier(ShiftedReader):
 
 @dataclass
 class Reading:
-    """One character: box (top, bottom, left, right) in the original photo's pixels, and its top guesses."""
+    """One character: box (top, bottom, left, right) in the original photo's pixels, and its top guesses; digit:
+    the digit the digit reader read a glyph that is not a letter as (digits.py), with its probability."""
 
     box: tuple
     letters: list
     probabilities: list
     unsure: bool = False
+    digit: str = None
+    digit_probability: float = None
 
     @property
     def letter(self):
@@ -126,10 +130,16 @@ class Reading:
         """False when the best guess is NOT_A_LETTER: a digit or a mark, not printed as a letter."""
         return self.letter != NOT_A_LETTER
 
+    @property
+    def kind(self):
+        """'letter', 'digit' (not a letter, read as a digit) or 'other' (a mark, left out of the text)."""
+        return "letter" if self.is_letter else "digit" if self.digit is not None else "other"
+
     def as_dict(self):
         top, bottom, left, right = self.box
+        digit = {"digit": self.digit, "digit_probability": round(self.digit_probability, 4)} if self.digit else {}
         return {"x": left, "y": top, "width": right - left, "height": bottom - top,
-                "letter": self.letter if self.is_letter else None, "kind": "letter" if self.is_letter else "other",
+                "letter": self.letter if self.is_letter else None, "kind": self.kind, **digit,
                 "letters": self.letters, "probabilities": [round(p, 4) for p in self.probabilities],
                 "unsure": self.unsure}
 
@@ -231,16 +241,16 @@ def glyph_words(glyphs):
 
 
 def line_text(readings):
-    """The text of one line: letters ('?' when unsure) with spaces at word breaks.
+    """The text of one line: letters ('?' when unsure) and digits with spaces at word breaks.
 
-    Readings that are not letters are left out; a word break before or after one separates the letters around it.
+    Readings that are neither are left out; a word break before or after one separates the characters around it.
     """
     pieces, space = [], False
     for reading, break_after in zip(readings, word_breaks([r.box for r in readings]) + [False]):
-        if reading.is_letter:
+        if reading.is_letter or reading.digit is not None:
             if space and pieces:
                 pieces.append(" ")
-            pieces.append(UNSURE if reading.unsure else reading.letter)
+            pieces.append(reading.digit or (UNSURE if reading.unsure else reading.letter))
             space = False
         space = space or break_after
     return "".join(pieces)

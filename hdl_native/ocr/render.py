@@ -8,13 +8,15 @@ from ..errors import HDLError
 
 SURE_COLOUR = (0, 170, 60)
 UNSURE_COLOUR = (230, 40, 30)
-OTHER_COLOUR = (40, 110, 230)  # a box the model reads as not a letter (a digit, a mark): no letter under it
+OTHER_COLOUR = (40, 110, 230)  # a box the model reads as not a letter (a digit, a mark): no letter under it,
+# or the digit the digit reader read (ocr/digits.py)
 LABEL_BACKGROUND = (255, 255, 255)
 
 
 def render_boxes(rgb, lines, scale):
     """A Pillow image: rgb (H, W, 3) uint8 with every Reading's box (original pixels / scale) and letter drawn
-    (green when sure, red with its confidence when unsure, a blue box alone when it is not a letter)."""
+    (green when sure, red with its confidence when unsure, a blue box when it is not a letter: with the digit under
+    it when the digit reader read one)."""
     picture = Image.fromarray(rgb).copy()
     draw = ImageDraw.Draw(picture)
     heights = [(r.box[1] - r.box[0]) / scale for line in lines for r in line]
@@ -26,10 +28,12 @@ def render_boxes(rgb, lines, scale):
             top, bottom, left, right = (v / scale for v in reading.box)
             colour = OTHER_COLOUR if not reading.is_letter else UNSURE_COLOUR if reading.unsure else SURE_COLOUR
             draw.rectangle((left - 2, top - 2, right + 1, bottom + 1), outline=colour, width=stroke)
-            if not reading.is_letter:
+            if not reading.is_letter and reading.digit is None:
                 continue
-            label = "?" if reading.unsure else reading.letter
-            text = f"{reading.letter}? {reading.confidence:.0%}" if reading.unsure else label
+            if reading.digit is not None:
+                text = reading.digit
+            else:
+                text = f"{reading.letter}? {reading.confidence:.0%}" if reading.unsure else reading.letter
             position = ((left + right) / 2, bottom + 3 + stroke)
             box = draw.textbbox(position, text, font=font, anchor="mt")
             draw.rectangle(box, fill=LABEL_BACKGROUND)
