@@ -10,6 +10,12 @@ model with the class 'other', left out.  A digit or mark counts as printed as a 
 is read as a letter, or when a letter box matching nothing covers half of it; a last line says which were (the
 marks by name: "'->i 5" is five apostrophes printed as i).  Not a test: it measures.
 
+The glyphs left out of the letters are read by `ocr`'s digit reader (hdl_native/ocr/digits.py: the packaged one,
+--digit-model STATE, or none with --no-digits; the letters' figures are the same either way), and a last line says
+how many of the pages' digits are printed as their own digit, as another, or left out, and how many marks and
+letters are printed as digits, at ocr's default --min-confidence 0.5 (tests/nonletter_pages.score_digits).  The
+digit reader learned every MNIST training digit, so only the test split's figures judge it.
+
 --split heldout builds the same pages from what the model never trained on but that is not a test split either,
 for working on the reader without looking at the judge: its letters are the training images the model's own run
 held out by whole writers (rebuilt from the settings it records, as `hdl-native calibrate` does), its digits
@@ -50,8 +56,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # the checkout, as `python -m hdl_native` from it
 sys.path.insert(0, str(HERE.parent / "tests"))  # the page builders
 
-from nonletter_pages import (MixedScore, build_mixed_page, compose, found_boxes, printed_as_letters,  # noqa: E402
-                             score_mixed_page)
+from nonletter_pages import (DigitScore, MixedScore, build_mixed_page, compose, found_boxes, found_digits,  # noqa: E402
+                             printed_as_digits, printed_as_letters, score_digits, score_mixed_page)
 from test_ocr_pages import PAGE_SPECS, PHOTO_CONDITIONS  # noqa: E402
 
 from hdl_native.cli_types import finite_float, int_range, probability  # noqa: E402
@@ -61,6 +67,7 @@ from hdl_native.data.nonletters import drawn_digits, framed_digits  # noqa: E402
 from hdl_native.errors import HDLError  # noqa: E402
 from hdl_native.synth.normalize import normalize_like_letters  # noqa: E402
 from hdl_native.ocr import read_page  # noqa: E402
+from hdl_native.ocr.digits import load_digit_reader  # noqa: E402
 from hdl_native.ocr.language import DEFAULT_LANGUAGE, LANGUAGE_NAMES, load_language, words_of  # noqa: E402
 from hdl_native.ocr.model import load_letter_classifier  # noqa: E402
 from hdl_native.shifts import DEFAULT_SHIFTS, SHIFT_OFFSETS  # noqa: E402
@@ -223,6 +230,15 @@ def spelled_words(words, letter_images, letter_labels):
     return letter_images[picks], letter_labels[picks], lengths
 
 
+def page_digit_labels(root, split="test"):
+    """int (m,): the digit each of page_sources' digits shows (MNIST's labels of the same draw)."""
+    if split in ("heldout", "heldout-mixed"):
+        mnist = load_dataset("mnist", "train", root)
+        return mnist.labels[np.setdiff1d(np.arange(len(mnist)), drawn_digits("train", len(mnist)))]
+    mnist = load_dataset("mnist", "test", root)
+    return mnist.labels[drawn_digits("test", len(mnist))]
+
+
 def page_sources(root, seed, split="test", state_path=None):
     """(letter images uint8 (n, 28, 28), their labels (n,), digits uint8 (m, 28, 28)) the pages are filled from:
     the four test splits' letters taken in turn and MNIST test digits, or (split 'heldout', 'heldout-mixed': see
@@ -234,7 +250,8 @@ def page_sources(root, seed, split="test", state_path=None):
 
 
 def measure(classifier, root, seed, folder, split="test", state_path=None, words="random", text_path=None,
-            language=None, shortest_word=WORD_SIZES[0], printed=None, conditions=Conditions(), on_page=None):
+            language=None, shortest_word=WORD_SIZES[0], printed=None, conditions=Conditions(), on_page=None,
+            digits=None, digit_scores=None):
     """[(page name, MixedScore)] of one page of each type, from the test splits or (split 'heldout',
     'heldout-mixed') from the model's held-out training writers and unused MNIST training digits.
 
@@ -244,8 +261,11 @@ def measure(classifier, root, seed, folder, split="test", state_path=None, words
     letters with (None: none).  printed: a list to which each digit or mark printed as a letter is appended, as
     (what it is: 'digit' or the mark, the letter printed).  conditions: how the pages are written and photographed
     (Conditions).  on_page: optionally called with (page name, its truths, the OcrResult read_page gave) for each
-    page read."""
-    letter_images, letter_labels, digits = page_sources(root, seed, split, state_path)
+    page read.  digits: the digit reader read_page reads the glyphs left out of the letters with (ocr/digits.py;
+    None: none); digit_scores: a list to which each page's (name, DigitScore, [(what a mark or letter printed as a
+    digit is, the digit)]) is appended (with digits)."""
+    letter_images, letter_labels, digit_images = page_sources(root, seed, split, state_path)
+    digit_labels = page_digit_labels(root, split) if digit_scores is not None else None
     word_lengths = None
     if words == "english":
         chosen = english_words(text_path or Path(root) / DEFAULT_TEXT, seed, WORDS_PER_PAGE * len(page_types()),
@@ -255,11 +275,14 @@ def measure(classifier, root, seed, folder, split="test", state_path=None, words
     scores, next_letter, next_digit, next_word = [], 0, 0, 0
     for name, spec in page_types(conditions):
         if word_lengths is None:
-            content = compose(letter_images[next_letter:], letter_labels[next_letter:], digits[next_digit:], rng,
-                              WORDS_PER_PAGE)
+            content = compose(letter_images[next_letter:], letter_labels[next_letter:], digit_images[next_digit:],
+                              rng, WORDS_PER_PAGE)
         else:
-            content = compose(letter_images[next_letter:], letter_labels[next_letter:], digits[next_digit:], rng,
-                              WORDS_PER_PAGE, word_lengths[next_word:next_word + WORDS_PER_PAGE])
+            content = compose(letter_images[next_letter:], letter_labels[next_letter:], digit_images[next_digit:],
+                              rng, WORDS_PER_PAGE, word_lengths[next_word:next_word + WORDS_PER_PAGE])
+        if digit_labels is not None:  # the page's k-th digit tile is digit next_digit + k
+            digit_of_tile = {int(tile): str(digit_labels[next_digit + k])
+                             for k, tile in enumerate(np.flatnonzero(content.kinds == "digit"))}
         jpeg, truths, used = build_mixed_page(content, spec)
         jpeg, truths = photographed(jpeg, truths, conditions, np.random.default_rng([seed, 29, len(scores)]))
         letters_used = int((content.kinds[:used] == "letter").sum())
@@ -272,13 +295,17 @@ def measure(classifier, root, seed, folder, split="test", state_path=None, words
         next_digit += int((content.kinds[:used] == "digit").sum())
         path = folder / f"{name}.jpg"
         path.write_bytes(jpeg)
-        result = read_page(path, classifier, min_confidence=0.0, language=language)
+        result = read_page(path, classifier, min_confidence=0.0, language=language, digits=digits)
         if on_page is not None:
             on_page(name, truths, result)
         found = found_boxes(result)
         scores.append((name, score_mixed_page(truths, found)))
         if printed is not None:
             printed.extend(printed_as_letters(truths, found, content.names))
+        if digit_scores is not None:
+            with_digits = found_digits(result)
+            digit_scores.append((name, score_digits(truths, with_digits, digit_of_tile),
+                                 printed_as_digits(truths, with_digits, content.names, digit_of_tile)))
     return scores
 
 
@@ -429,6 +456,9 @@ def main():
                         help="lean every letter by DEGREES (positive: its top to the right), as most hands write")
     parser.add_argument("--pen", metavar="PX", type=int_range(0, 8), default=0,
                         help="widen every stroke by PX pixels, as a felt-tip pen or a marker writes")
+    parser.add_argument("--no-digits", dest="digits", action="store_false",
+                        help="read without the digit reader (the letters' figures are the same either way)")
+    parser.add_argument("--digit-model", default=None, help="digit reader state file (default: the packaged one)")
     parser.add_argument("--threads", type=int, default=1, help="kernel threads (default 1)")
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
     args = parser.parse_args()
@@ -436,14 +466,16 @@ def main():
         parser.error("--one-letter-words needs --words english")
     set_num_threads(args.threads)
     classifier = load_letter_classifier(args.model, shifts=args.shifts)
+    digits = load_digit_reader(args.digit_model, args.shifts) if args.digits else None
     language = load_language(args.language)
     root = find_data_root(args.data)
     text = (Path(args.text) if args.text else root / DEFAULT_TEXT) if args.words == "english" else None
-    printed = []
+    printed, digit_scores = [], [] if digits is not None else None
     conditions = Conditions(**{field.name: getattr(args, field.name) for field in dataclasses.fields(Conditions)})
     with tempfile.TemporaryDirectory() as folder:
         scores = measure(classifier, root, args.seed, Path(folder), args.split, args.model, args.words, text,
-                         language, 1 if args.one_letter_words else WORD_SIZES[0], printed, conditions)
+                         language, 1 if args.one_letter_words else WORD_SIZES[0], printed, conditions,
+                         digits=digits, digit_scores=digit_scores)
     total = sum((score for _, score in scores), MixedScore())
     print(f"model {classifier.source} ({len(classifier.classes)} classes), {args.split} pages, seed {args.seed}, "
           f"{args.shifts} shifts, {args.words} words{f' of {text}' if text else ''}, language {args.language}"
@@ -471,12 +503,30 @@ def main():
     by_kind = Counter(f"{what}->{letter}" for what, letter in printed).most_common()
     print("  printed as letters, what they are -> the letter printed: "
           + (", ".join(f"{pair} {count}" for pair, count in by_kind) or "none"))
+    digit_total = sum((score for _, score, _ in digit_scores), DigitScore()) if digits is not None else None
+    if digit_total is not None:
+        share = digit_total.percentages()
+        trained_on = " (the digit reader trained on these digits: use --split test)" if args.split != "test" else ""
+        print(f"  digits ({digits.source}): {digit_total.digits} on the pages{trained_on}, printed as their digit "
+              f"{share['digits_right']:.2f}%, as another digit {share['digits_wrong']:.2f}%, left out "
+              f"{share['digits_left_out']:.2f}%; printed as digits: {digit_total.marks_as_digits} of "
+              f"{digit_total.marks} marks ({share['marks_as_digits']:.2f}%), {digit_total.letters_as_digits} of "
+              f"{digit_total.letters} letters ({share['letters_as_digits']:.2f}%); {digit_total.extra_digits} digits "
+              "for nothing on the page")
+        as_digits = Counter(f"{what}->{digit}" for _, _, printed in digit_scores for what, digit in printed)
+        print("  printed as digits, what they are -> the digit printed: "
+              + (", ".join(f"{pair} {count}" for pair, count in as_digits.most_common()) or "none"))
     if args.json:
         print(json.dumps({"model": classifier.source, "seed": args.seed, "split": args.split, "shifts": args.shifts,
                           "words": args.words, "text": None if text is None else str(text),
                           "language": args.language, "one_letter_words": args.one_letter_words,
                           **dataclasses.asdict(conditions),
                           "total": total.percentages(), "printed_as_letters": dict(by_kind),
+                          "digits": None if digit_total is None else {
+                              "model": digits.source, "counts": dataclasses.asdict(digit_total),
+                              "percentages": digit_total.percentages(),
+                              "printed_as_digits": dict(as_digits.most_common()),
+                              "pages": {name: dataclasses.asdict(score) for name, score, _ in digit_scores}},
                           "pages": {name: {**dataclasses.asdict(score), **score.percentages()}
                                     for name, score in scores + [("all", total)]}}))
 

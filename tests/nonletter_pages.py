@@ -202,3 +202,79 @@ def found_boxes(result):
     """[(box, label)] of an OcrResult: each box's letter as its index in LETTERS, or OTHER."""
     return [(reading.box, LETTERS.index(reading.letter) if reading.is_letter else OTHER)
             for line in result.lines for reading in line]
+
+
+@dataclass
+class DigitScore:
+    """Counts over pages for a reader that prints digits (ocr/digits.py): the digits on the pages, read as their own
+    digit, as another digit, or left out of the text (neither letter nor digit); the marks and the letters printed as
+    digits; digits printed for nothing on the page (a box printed as a digit that matches no truth)."""
+
+    digits: int = 0
+    digits_right: int = 0
+    digits_wrong: int = 0
+    digits_left_out: int = 0
+    marks: int = 0
+    marks_as_digits: int = 0
+    letters: int = 0
+    letters_as_digits: int = 0
+    extra_digits: int = 0
+
+    def __add__(self, other):
+        return DigitScore(*(a + b for a, b in zip(astuple(self), astuple(other))))
+
+    def percentages(self):
+        """{digits read right, wrong, left out: percent of the digits; marks printed as digits: of the marks;
+        letters printed as digits and digits printed for nothing: of the letters}."""
+        def share(part, whole):
+            return 100.0 * part / whole if whole else float("nan")
+        return {"digits_right": share(self.digits_right, self.digits),
+                "digits_wrong": share(self.digits_wrong, self.digits),
+                "digits_left_out": share(self.digits_left_out, self.digits),
+                "marks_as_digits": share(self.marks_as_digits, self.marks),
+                "letters_as_digits": share(self.letters_as_digits, self.letters),
+                "extra_digits": share(self.extra_digits, self.letters)}
+
+
+def score_digits(truths, found, digit_of_tile, min_iou=0.5):
+    """DigitScore of one page.  found: [((top, bottom, left, right), label, digit)]: label as score_mixed_page's
+    (0..25 for a letter printed, OTHER for a box left out of the letters), digit the character printed for a box
+    read as a digit (else None).  digit_of_tile: {Truth.tile: its digit '0'..'9'} for the page's digits; a truth
+    labelled OTHER that is not in it is a mark.  Truths are matched to boxes one to one by IoU >= min_iou; a digit
+    without a box of its own counts as left out."""
+    matched = match_boxes(truths, [box for box, _, _ in found], min_iou)
+    score = DigitScore()
+    for t, truth in enumerate(truths):
+        box = matched.get(t)
+        printed = found[box][2] if box is not None else None
+        if truth.label != OTHER:
+            score.letters += 1
+            score.letters_as_digits += printed is not None
+        elif truth.tile in digit_of_tile:
+            score.digits += 1
+            score.digits_right += printed == digit_of_tile[truth.tile]
+            score.digits_wrong += printed is not None and printed != digit_of_tile[truth.tile]
+            score.digits_left_out += printed is None and (box is None or found[box][1] == OTHER)
+        else:
+            score.marks += 1
+            score.marks_as_digits += printed is not None
+    score.extra_digits = sum(digit is not None for f, (_, _, digit) in enumerate(found) if f not in matched.values())
+    return score
+
+
+def found_digits(result, min_confidence=0.5):
+    """[(box, label, digit)] of an OcrResult as score_digits takes them: found_boxes' pairs and the digit each box
+    prints (read as a digit at least min_confidence likely; `ocr` prints at its --min-confidence, 0.5 by default),
+    else None."""
+    return [(box, label, reading.digit if reading.digit is not None and reading.digit_probability >= min_confidence
+             else None)
+            for (box, label), reading in zip(found_boxes(result), (r for line in result.lines for r in line))]
+
+
+def printed_as_digits(truths, found, names, digit_of_tile, min_iou=0.5):
+    """[(name, digit)] for each mark or letter of a page printed as a digit, as score_digits counts them (its
+    marks_as_digits and letters_as_digits): names[t] says what truth t's tile shows (PageContent.names: the letter,
+    or the mark), found and digit_of_tile as score_digits takes them."""
+    matched = match_boxes(truths, [box for box, _, _ in found], min_iou)
+    return [(names[truth.tile], found[matched[t]][2]) for t, truth in enumerate(truths)
+            if t in matched and found[matched[t]][2] is not None and truth.tile not in digit_of_tile]

@@ -6,7 +6,7 @@ page is rotated.  Nothing here is written to the repository: pages go to pytest'
 tmp_path.
 """
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -46,12 +46,13 @@ class PageSpec:
 class Truth:
     """Where a letter ended up: box (top, bottom, left, right), its label and line number; for a letter begun
     with a lead-in stroke (which `box` includes), letter_box is the box of its own ink: a box matching either
-    one finds it."""
+    one finds it.  tile: which of build_page's images it is (None where not built from images)."""
 
     box: tuple
     label: int
     line: int
     letter_box: tuple = None
+    tile: int = None
 
 
 def build_page(images, labels, spec, word_lengths=None, may_lead_in=None):
@@ -89,7 +90,7 @@ def build_page(images, labels, spec, word_lengths=None, may_lead_in=None):
     truths = truth_boxes(page_geometry(owner, spec), placed, labels, spec)
     if stroked is not None and stroked.any():
         letters_only = truth_boxes(page_geometry(np.where(stroked, 0, owner), spec), placed, labels, spec)
-        truths = [Truth(t.box, t.label, t.line, core.box if core.box != t.box else None)
+        truths = [replace(t, letter_box=core.box if core.box != t.box else None)
                   for t, core in zip(truths, letters_only)]
     if spec.perspective:
         page = photographed_at_an_angle(page, spec.perspective)
@@ -97,7 +98,7 @@ def build_page(images, labels, spec, word_lengths=None, may_lead_in=None):
         page = under_hard_shadow(page, spec.hard_shadow)
     if spec.desk:
         page = on_desk(page, spec.desk, rng)
-        truths = [Truth(moved(t.box, spec.desk), t.label, t.line, t.letter_box and moved(t.letter_box, spec.desk))
+        truths = [replace(t, box=moved(t.box, spec.desk), letter_box=t.letter_box and moved(t.letter_box, spec.desk))
                   for t in truths]
     buffer = io.BytesIO()
     page.save(buffer, format="JPEG", quality=spec.jpeg_quality)
@@ -300,7 +301,7 @@ def truth_boxes(owner, placed, labels, spec):
         if where is None:
             continue
         box = (where[0].start, where[0].stop, where[1].start, where[1].stop)
-        truths.append(Truth(box, int(labels[index]), line_tops.index(top)))
+        truths.append(Truth(box, int(labels[index]), line_tops.index(top), tile=int(index)))
     return truths
 
 

@@ -3,8 +3,8 @@ from dataclasses import replace
 
 import numpy as np
 from conftest import require_dataset
-from nonletter_pages import (OTHER, MixedScore, build_mixed_page, compose, found_boxes, page_mark, printed_as_letters,
-                             score_mixed_page)
+from nonletter_pages import (OTHER, DigitScore, MixedScore, build_mixed_page, compose, found_boxes, page_mark,
+                             printed_as_digits, printed_as_letters, score_digits, score_mixed_page)
 from ocr_pages import PageSpec, Truth, match_boxes
 
 from hdl_native.data import load_dataset
@@ -43,6 +43,25 @@ def test_scoring_counts_digits_and_marks_printed_as_letters_by_the_rules():
                                others_printed=3, extra_letters=1)
     assert score.percentages() == {"letters_found": 80.0, "letters_read": 40.0, "letters_left_out": 20.0,
                                    "others_not_printed": 40.0, "extra_letters": 20.0}
+
+
+def test_digit_scoring_tells_digits_read_right_wrong_and_left_out_from_marks_and_letters_printed_as_digits():
+    truths = [Truth((0, 20, 0, 10), 0, 0, tile=0), Truth((0, 20, 20, 30), OTHER, 0, tile=1),  # "a", digit 4
+              Truth((0, 20, 40, 50), OTHER, 0, tile=2), Truth((0, 20, 60, 70), OTHER, 0, tile=3),  # digits 7 and 1
+              Truth((0, 20, 80, 90), OTHER, 0, tile=4), Truth((0, 20, 100, 110), OTHER, 0, tile=5),  # 0, then "("
+              Truth((0, 20, 120, 130), 1, 0, tile=6), Truth((0, 20, 140, 150), OTHER, 0, tile=7)]  # "b", digit 2
+    digit_of_tile = {1: "4", 2: "7", 3: "1", 4: "0", 7: "2"}
+    found = [((0, 20, 0, 10), 0, None),  # a read as a
+             ((0, 20, 20, 30), OTHER, "4"), ((0, 20, 40, 50), OTHER, "1"),  # 4 right, 7 printed as 1
+             ((0, 20, 60, 70), 11, None), ((0, 20, 80, 90), OTHER, None),  # 1 printed as l, 0 left out
+             ((0, 20, 100, 110), OTHER, "1"), ((0, 20, 120, 130), OTHER, "6"),  # "(" and b printed as digits
+             ((0, 20, 160, 170), OTHER, "3")]  # the 2 not found; a digit for nothing
+    score = score_digits(truths, found, digit_of_tile)
+    assert score == DigitScore(digits=5, digits_right=1, digits_wrong=1, digits_left_out=2, marks=1,
+                               marks_as_digits=1, letters=2, letters_as_digits=1, extra_digits=1)
+    assert score.percentages()["digits_right"] == 20.0 and score.percentages()["letters_as_digits"] == 50.0
+    names = ["a", "digit", "digit", "digit", "digit", "(", "b", "digit"]
+    assert printed_as_digits(truths, found, names, digit_of_tile) == [("(", "1"), ("b", "6")]
 
 
 def test_lone_and_closing_marks_keep_a_letters_scale_and_their_height_on_the_line():
