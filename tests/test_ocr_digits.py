@@ -124,6 +124,14 @@ def test_a_letters_model_is_refused_as_the_digit_reader(tmp_path):
         load_digit_reader(letters_state(tmp_path))
 
 
+def test_without_the_shipped_digit_reader_ocr_says_how_to_read_without_it(monkeypatch, tmp_path):
+    from hdl_native.ocr import digits
+
+    monkeypatch.setattr(digits, "PRETRAINED_DIGITS", tmp_path / "missing.hdl")
+    with pytest.raises(HDLError, match="digit reader .*missing.hdl is not installed; pass --no-digits"):
+        load_digit_reader()
+
+
 def run_ocr(*args):
     return subprocess.run([sys.executable, "-m", "hdl_native", "ocr", *map(str, args)], capture_output=True,
                           text=True, timeout=300, cwd=Path(hdl_native.__file__).parent.parent)

@@ -50,7 +50,7 @@ a TIFF, is read page by page as several photos are, each under `==> scan.pdf pag
 import sys
 import time
 
-HELP = "read handwritten letters in a photo (JPEG/PNG) and print them as text"
+HELP = "read handwritten letters (and the digits among them) in a photo or scan and print them as text"
 ROTATIONS = ("check", "0", "90", "180", "270", "auto")  # --rotate: pipeline.read_page's turn
 
 

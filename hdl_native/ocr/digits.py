@@ -30,8 +30,8 @@ def load_digit_reader(state_path=None, shifts=None):
     from .model import load_letter_classifier
 
     if state_path is None and not PRETRAINED_DIGITS.is_file():
-        raise HDLError(f"the pretrained digit reader {PRETRAINED_DIGITS} is not installed; pass --digits off to "
-                       "leave digits out of the text")
+        raise HDLError(f"the pretrained digit reader {PRETRAINED_DIGITS} is not installed; pass --no-digits to "
+                       "leave digits out of the text, or --digit-model STATE")
     reader = load_letter_classifier(state_path or PRETRAINED_DIGITS, shifts=shifts or DEFAULT_SHIFTS)
     if reader.classes != DIGIT_CLASSES:
         raise HDLError(f"{state_path}: not a digit reader: its classes are {', '.join(reader.classes[:12])}"

@@ -167,7 +167,8 @@ def read_photo(photo, classifier, min_confidence, language, clock, progress=Fals
         lines.append(readings_of_line([glyphs[r] for r in chosen], probabilities[chosen], classifier.classes,
                                       photo.scale, min_confidence, language, boxes_back))
         crops.append(line_crops[chosen])
-        offered.append(digit_candidates([glyphs[r] for r in chosen], lines[-1]))
+        if digits is not None:
+            offered.append(digit_candidates([glyphs[r] for r in chosen], lines[-1]))
         clock.lap("words")  # zones, sizes, words and language weighing the readings
     if digits is not None:
         read_digits(lines, crops, offered, digits, min_confidence)
