@@ -9,6 +9,7 @@ from a dataset is involved.
     python docs/ocr_demo.py                      # pretrained letters model
     python docs/ocr_demo.py --model letters.hdl  # any letters state file
     python docs/ocr_demo.py --language none      # each letter read alone, without the English letter model
+    python docs/ocr_demo.py --no-digits          # boxes read as not letters left out, not read again as digits
 """
 import argparse
 import difflib
@@ -84,9 +85,11 @@ def main(argv=None):
                         help=f"as `hdl-native ocr --shifts` (default {DEFAULT_SHIFTS})")
     parser.add_argument("--language", choices=LANGUAGE_NAMES, default=DEFAULT_LANGUAGE,
                         help=f"as `hdl-native ocr --language` (default {DEFAULT_LANGUAGE})")
+    parser.add_argument("--no-digits", dest="digits", action="store_false", help="as `hdl-native ocr --no-digits`")
     args = parser.parse_args(argv)
 
     from hdl_native.ocr import read_page
+    from hdl_native.ocr.digits import load_digit_reader
     from hdl_native.ocr.model import load_letter_classifier
     from hdl_native.ocr.render import render_boxes
 
@@ -94,7 +97,8 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as folder:
         photo_path = Path(folder) / "demo.jpg"
         build_page(TEXT).save(photo_path, quality=85)
-        result = read_page(photo_path, classifier, language=load_language(args.language))
+        result = read_page(photo_path, classifier, language=load_language(args.language),
+                           digits=load_digit_reader(shifts=args.shifts) if args.digits else None)  # as `ocr` reads
     # a small file: the photo is shrunk and reduced to few colours before the boxes are drawn in theirs
     photo = Image.fromarray(result.photo.rgb)
     shrink = SHOWN_WIDTH / photo.width
