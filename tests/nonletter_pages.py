@@ -109,8 +109,20 @@ def page_mark(form, rng):
     return np.round(box_downsample(fine[None], OVERSAMPLE)[0] * 255).astype(np.uint8)
 
 
+class Counts:
+    """Counts that add up over pages, field by field (a dataclass of ints)."""
+
+    def __add__(self, other):
+        return type(self)(*(a + b for a, b in zip(astuple(self), astuple(other))))
+
+
+def share(part, whole):
+    """part as a percentage of whole (NaN of nothing)."""
+    return 100.0 * part / whole if whole else float("nan")
+
+
 @dataclass
-class MixedScore:
+class MixedScore(Counts):
     """Counts over pages: letters found (a box matches by IoU >= 0.5), read right, and left out as not letters;
     digits and marks, and how many of them were printed as letters; letters printed for nothing on the page (a
     box printed as a letter that matches no truth and stands for no digit or mark: a piece of a letter cut in
@@ -124,14 +136,9 @@ class MixedScore:
     others_printed: int = 0
     extra_letters: int = 0
 
-    def __add__(self, other):
-        return MixedScore(*(a + b for a, b in zip(astuple(self), astuple(other))))
-
     def percentages(self):
         """{letters found, read, left out; digits and marks not printed as letters}: percent of their totals;
         extra letters: percent of the letters."""
-        def share(part, whole):
-            return 100.0 * part / whole if whole else float("nan")
         return {"letters_found": share(self.letters_found, self.letters),
                 "letters_read": share(self.letters_read, self.letters),
                 "letters_left_out": share(self.letters_left_out, self.letters),
@@ -205,7 +212,7 @@ def found_boxes(result):
 
 
 @dataclass
-class DigitScore:
+class DigitScore(Counts):
     """Counts over pages for a reader that prints digits (ocr/digits.py): the digits on the pages, read as their own
     digit, as another digit, or left out of the text (neither letter nor digit); the marks and the letters printed as
     digits; digits printed for nothing on the page (a box printed as a digit that matches no truth)."""
@@ -220,14 +227,9 @@ class DigitScore:
     letters_as_digits: int = 0
     extra_digits: int = 0
 
-    def __add__(self, other):
-        return DigitScore(*(a + b for a, b in zip(astuple(self), astuple(other))))
-
     def percentages(self):
         """{digits read right, wrong, left out: percent of the digits; marks printed as digits: of the marks;
         letters printed as digits and digits printed for nothing: of the letters}."""
-        def share(part, whole):
-            return 100.0 * part / whole if whole else float("nan")
         return {"digits_right": share(self.digits_right, self.digits),
                 "digits_wrong": share(self.digits_wrong, self.digits),
                 "digits_left_out": share(self.digits_left_out, self.digits),
