@@ -9,6 +9,7 @@ whole page sent at 800 px or less holds letters of 10 to 20 px.
 A scan of several pages (a PDF, as scanner apps save them, or a TIFF) is read page by page: `page_count` says how
 many a file holds and `load_photo(..., page=k)` loads one (a PDF's drawn by pdf_pages).
 """
+import sys
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -190,7 +191,7 @@ def open_image(path):
                 raise
             if not register_heif_decoder():
                 raise HDLError(f"{path}: a HEIF/HEIC photo (as iPhones save them); reading it needs the HEIF decoder "
-                               "pi-heif: pip install pi-heif (or save the photo as JPEG)") from None
+                               f"pi-heif: pip install {PI_HEIF} (or save the photo as JPEG)") from None
             image = Image.open(path)
     except UnidentifiedImageError:
         raise HDLError(f"{path}: not an image Pillow can read (expected JPEG, PNG, HEIC, BMP, TIFF, WebP, ...)"
@@ -221,6 +222,8 @@ def check_size(image, path):
 
 HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1"}
 HEIF_EXTENSIONS = (".heic", ".heif", ".hif")
+# what to pip install: pi-heif's last wheels for Python 3.9 are 1.1.x (pip would try to build a later one from source)
+PI_HEIF = "pi-heif" if sys.version_info >= (3, 10) else "'pi-heif<1.2'"
 
 
 def file_header(path, size):
