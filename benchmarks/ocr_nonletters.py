@@ -527,7 +527,7 @@ def main():
                               "percentages": digit_total.percentages(),
                               "printed_as_digits": dict(as_digits.most_common()),
                               "pages": {name: dataclasses.asdict(score) for name, score, _ in digit_scores}},
-                          "pages": {name: {**dataclasses.asdict(score), **score.percentages()}
+                          "pages": {name: {"counts": dataclasses.asdict(score), "percentages": score.percentages()}
                                     for name, score in scores + [("all", total)]}}))
 
 

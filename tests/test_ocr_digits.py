@@ -165,5 +165,6 @@ def test_ocr_prints_the_digits_of_a_note_and_leaves_them_out_with_no_digits(tmp_
     boxes = summary["lines"][0]["boxes"]
     assert [b["kind"] for b in boxes] == ["letter"] * 4 + ["digit"] * 3
     assert [b["digit"] for b in boxes[4:]] == ["3", "4", "7"] and summary["digit_model"].endswith("digits.hdl")
+    assert summary["n_digits"] == 3 and summary["n_not_letters"] == 3
     without = run_ocr(page, "--no-digits")
     assert without.returncode == 0 and without.stdout.splitlines()[0] == "room"

@@ -54,6 +54,7 @@ class OcrResult:
                           for text, line in zip(self.texts, self.lines)],
                 "n_characters": sum(len(line) for line in self.lines),
                 "n_not_letters": sum(not reading.is_letter for line in self.lines for reading in line),
+                "n_digits": sum(reading.digit is not None for line in self.lines for reading in line),
                 "turn": self.turn, "inverted": self.inverted, "skew": round(self.skew, 1),
                 "slant": round(self.slant, 1),
                 "timings": {k: round(v, 4) for k, v in self.timings.items()}}
