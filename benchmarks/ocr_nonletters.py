@@ -63,9 +63,8 @@ from test_ocr_pages import PAGE_SPECS, PHOTO_CONDITIONS  # noqa: E402
 from hdl_native.cli_types import finite_float, int_range, probability  # noqa: E402
 from hdl_native.data import find_data_root, load_dataset  # noqa: E402
 from hdl_native.data.datasets import LETTERS, NOT_A_LETTER  # noqa: E402
-from hdl_native.data.nonletters import drawn_digits, framed_digits  # noqa: E402
+from hdl_native.data.nonletters import drawn_digits, framed_digits, framed_like_letters  # noqa: E402
 from hdl_native.errors import HDLError  # noqa: E402
-from hdl_native.synth.normalize import normalize_like_letters  # noqa: E402
 from hdl_native.ocr import read_page  # noqa: E402
 from hdl_native.ocr.digits import load_digit_reader  # noqa: E402
 from hdl_native.ocr.language import DEFAULT_LANGUAGE, LANGUAGE_NAMES, load_language, words_of  # noqa: E402
@@ -197,7 +196,7 @@ def unused_training_digits(root):
     """uint8 (n, 28, 28): MNIST training digits outside the nonletters' training draw, framed like the letters."""
     mnist = load_dataset("mnist", "train", root)
     unused = np.setdiff1d(np.arange(len(mnist)), drawn_digits("train", len(mnist)))
-    return normalize_like_letters(mnist.images[unused].astype(np.float32) / np.float32(255))
+    return framed_like_letters(mnist.images[unused])
 
 
 def english_words(text_path, seed, n_words, shortest=WORD_SIZES[0]):

@@ -16,9 +16,8 @@ as they load a letter reader; tools/train_digit_reader.sh rebuilds the shipped o
 """
 import numpy as np
 
-from ..synth.normalize import normalize_like_letters
 from .datasets import DIGITS, NOT_A_LETTER, Dataset, load_dataset
-from .nonletters import MARK_SEED, PEN_WIDTH, draw_marks
+from .nonletters import MARK_SEED, PEN_WIDTH, draw_marks, framed_like_letters
 
 NAME = "digits"
 CLASSES = DIGITS + [NOT_A_LETTER]
@@ -32,7 +31,7 @@ def load_framed_digits(split="train", root=None):
     mark.  images_path/labels_path name the MNIST files.  Raises DataError (from load_dataset) when MNIST is
     missing or broken."""
     mnist = load_dataset("mnist", split, root)
-    digits = normalize_like_letters(mnist.images.astype(np.float32) / np.float32(255))
+    digits = framed_like_letters(mnist.images)
     marks, _ = draw_marks(MARK_COUNT[split], MARK_SEED[split], PEN_WIDTH[split])
     images = np.concatenate([digits, marks])
     labels = np.concatenate([mnist.labels.astype(np.int64), np.full(len(marks), CLASSES.index(NOT_A_LETTER))])

@@ -94,8 +94,12 @@ def framed_digits(split, root=None):
     """(uint8 (n, 28, 28) MNIST digits framed like the letter sets, the MNIST Dataset they came from):
     MNIST_COUNT[split] of the split's digits (all, if it holds fewer), drawn without replacement, in file order."""
     mnist = load_dataset("mnist", split, root)
-    chosen = drawn_digits(split, len(mnist))
-    return normalize_like_letters(mnist.images[chosen].astype(np.float32) / np.float32(255)), mnist
+    return framed_like_letters(mnist.images[drawn_digits(split, len(mnist))]), mnist
+
+
+def framed_like_letters(digits):
+    """uint8 (n, 28, 28) MNIST digits (their 20x20 box) -> uint8 (n, 28, 28) framed as the letter sets are (24x24)."""
+    return normalize_like_letters(digits.astype(np.float32) / np.float32(255))
 
 
 def drawn_digits(split, n):

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ..errors import HDLError
-from .pdf_pages import PDF_SIGNATURE, draw_pdf_page, pdf_page_count
+from .pdf_pages import PDF_SIGNATURE, check_page_number, draw_pdf_page, pdf_page_count
 
 MAX_WORK_SIDE = 2000  # longest side the pipeline analyses; handwriting stays > 20 px tall
 MIN_WORK_SIDE = 1600  # a photo whose longest side is shorter is enlarged to it
@@ -97,10 +97,16 @@ def load_photo(path, max_side=MAX_WORK_SIDE, min_side=MIN_WORK_SIDE, page=None):
                                  Image.Resampling.BICUBIC)
     if orientation in ORIENTATION_TRANSPOSE:
         picture = picture.transpose(ORIENTATION_TRANSPOSE[orientation])
+    return photo_of(path, picture, (full_width, full_height), pictures, page)
+
+
+def photo_of(path, picture, original_size, pictures=1, page=None):
+    """The Photo of `picture` (an RGB Pillow image at the working size) read from `path` (its page `page`), whose
+    own picture is original_size (width, height): its pixels, their luminance and the scale between the two."""
     rgb = np.asarray(picture, dtype=np.uint8)
     grey = np.asarray(picture.convert("L"), dtype=np.float32) / np.float32(255)
-    scale = max(full_width, full_height) / max(picture.size)
-    return Photo(str(path), rgb, grey, float(scale), (full_width, full_height), pictures, page)
+    return Photo(str(path), rgb, grey, float(max(original_size) / max(picture.size)), tuple(original_size), pictures,
+                 page)
 
 
 def page_count(path):
@@ -125,9 +131,7 @@ def page_count(path):
 def seek_page(image, path, page):
     """Make page `page` (from 1) of an opened TIFF the one to decode, its size checked as open_image checks the
     first's; HDLError when the file has no such page."""
-    pages = getattr(image, "n_frames", 1)
-    if not 1 <= page <= pages:
-        raise HDLError(f"{path}: has {pages} pages, no page {page}")
+    check_page_number(path, page, getattr(image, "n_frames", 1))
     try:
         image.seek(page - 1)
     except (OSError, ValueError, EOFError) as error:
@@ -141,10 +145,7 @@ def load_pdf_page(path, page, max_side):
     if min(picture.size) < MIN_SIDE:
         raise HDLError(f"{page_name(path, page)}: the page is {picture.width} x {picture.height} pixels drawn "
                        f"{max_side} pixels long, too narrow to hold handwriting")
-    picture = to_rgb(picture)
-    rgb = np.asarray(picture, dtype=np.uint8)
-    grey = np.asarray(picture.convert("L"), dtype=np.float32) / np.float32(255)
-    return Photo(str(path), rgb, grey, float(max(original) / max(picture.size)), original, 1, page)
+    return photo_of(path, to_rgb(picture), original, page=page)
 
 
 TURNS = (0, 90, 180, 270)  # degrees clockwise `ocr --rotate` can turn a photo by

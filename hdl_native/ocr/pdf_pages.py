@@ -38,6 +38,12 @@ def pdf_page_count(path):
         return len(document)
 
 
+def check_page_number(path, page, pages):
+    """HDLError unless `page` (from 1) is one of the `pages` pages of the scan at `path` (a PDF's or a TIFF's)."""
+    if not 1 <= page <= pages:
+        raise HDLError(f"{path}: has {pages} pages, no page {page}")
+
+
 def draw_pdf_page(path, page, long_side, name):
     """(PIL picture, (width, height) of the page at PDF_DPI) of page `page` (from 1) of the PDF at `path`, drawn on
     white with its long side `long_side` pixels; name: how errors call the page ('scan.pdf page 2')."""
@@ -45,8 +51,7 @@ def draw_pdf_page(path, page, long_side, name):
         pages = len(document)
         if pages == 0:
             raise HDLError(f"{path}: a PDF with no pages")
-        if not 1 <= page <= pages:
-            raise HDLError(f"{path}: has {pages} pages, no page {page}")
+        check_page_number(path, page, pages)
         sheet = document[page - 1]
         try:
             width, height = sheet.get_size()  # points, turned as the page's /Rotate says
