@@ -244,11 +244,10 @@ def score_digits(truths, found, digit_of_tile, min_iou=0.5):
     read as a digit (else None).  digit_of_tile: {Truth.tile: its digit '0'..'9'} for the page's digits; a truth
     labelled OTHER that is not in it is a mark.  Truths are matched to boxes one to one by IoU >= min_iou; a digit
     without a box of its own counts as left out."""
-    matched = match_boxes(truths, [box for box, _, _ in found], min_iou)
+    matched, printed_for = digits_printed_for_truths(truths, found, min_iou)
     score = DigitScore()
     for t, truth in enumerate(truths):
-        box = matched.get(t)
-        printed = found[box][2] if box is not None else None
+        box, printed = matched.get(t), printed_for[t]
         if truth.label != OTHER:
             score.letters += 1
             score.letters_as_digits += printed is not None
@@ -277,6 +276,13 @@ def printed_as_digits(truths, found, names, digit_of_tile, min_iou=0.5):
     """[(name, digit)] for each mark or letter of a page printed as a digit, as score_digits counts them (its
     marks_as_digits and letters_as_digits): names[t] says what truth t's tile shows (PageContent.names: the letter,
     or the mark), found and digit_of_tile as score_digits takes them."""
+    _, printed_for = digits_printed_for_truths(truths, found, min_iou)
+    return [(names[truth.tile], printed_for[t]) for t, truth in enumerate(truths)
+            if printed_for[t] is not None and truth.tile not in digit_of_tile]
+
+
+def digits_printed_for_truths(truths, found, min_iou):
+    """(matched {truth: found box} one to one by IoU >= min_iou, [the digit each truth's matched box prints, or
+    None]) for score_digits and printed_as_digits; found as score_digits takes it."""
     matched = match_boxes(truths, [box for box, _, _ in found], min_iou)
-    return [(names[truth.tile], found[matched[t]][2]) for t, truth in enumerate(truths)
-            if t in matched and found[matched[t]][2] is not None and truth.tile not in digit_of_tile]
+    return matched, [found[matched[t]][2] if t in matched else None for t in range(len(truths))]

@@ -34,8 +34,9 @@ def load_digit_reader(state_path=None, shifts=None):
                        "leave digits out of the text, or --digit-model STATE")
     reader = load_letter_classifier(state_path or PRETRAINED_DIGITS, shifts=shifts or DEFAULT_SHIFTS)
     if reader.classes != DIGIT_CLASSES:
-        raise HDLError(f"{state_path}: not a digit reader: its classes are {', '.join(reader.classes[:12])}"
-                       f"{', ...' if len(reader.classes) > 12 else ''}, not 0-9 and {NOT_A_LETTER} (train one with "
+        raise HDLError(f"{state_path or PRETRAINED_DIGITS}: not a digit reader: its classes are "
+                       f"{', '.join(reader.classes[:12])}{', ...' if len(reader.classes) > 12 else ''}, not 0-9 and "
+                       f"{NOT_A_LETTER} (train one with "
                        "`hdl-native letters --dataset digits`)")
     return reader
 

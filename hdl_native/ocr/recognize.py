@@ -247,7 +247,7 @@ def line_text(readings):
     """
     pieces, space = [], False
     for reading, break_after in zip(readings, word_breaks([r.box for r in readings]) + [False]):
-        if reading.is_letter or reading.digit is not None:
+        if reading.kind != "other":
             if space and pieces:
                 pieces.append(" ")
             pieces.append(reading.digit or (UNSURE if reading.unsure else reading.letter))

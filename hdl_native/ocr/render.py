@@ -28,9 +28,9 @@ def render_boxes(rgb, lines, scale):
             top, bottom, left, right = (v / scale for v in reading.box)
             colour = OTHER_COLOUR if not reading.is_letter else UNSURE_COLOUR if reading.unsure else SURE_COLOUR
             draw.rectangle((left - 2, top - 2, right + 1, bottom + 1), outline=colour, width=stroke)
-            if not reading.is_letter and reading.digit is None:
+            if reading.kind == "other":
                 continue
-            if reading.digit is not None:
+            if reading.kind == "digit":
                 text = reading.digit
             else:
                 text = f"{reading.letter}? {reading.confidence:.0%}" if reading.unsure else reading.letter
