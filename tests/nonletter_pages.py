@@ -40,11 +40,12 @@ class PageContent:
     names: list
 
 
-def compose(letter_images, letter_labels, digit_images, rng, n_words, word_lengths=None):
+def compose(letter_images, letter_labels, digit_images, rng, n_words, word_lengths=None, number_share=NUMBER_SHARE):
     """PageContent of n_words words of letters taken in order, with digits (taken in order) and drawn marks
     between them.  letter_images: uint8 (L, 28, 28), labels (L,) in 0..25; digit_images: uint8 (D, 28, 28).
     Words are 2 to 7 letters drawn at random, or word_lengths[k] letters for word k where given (the random
-    length is drawn all the same, so the digits and marks after word k are those of the random page)."""
+    length is drawn all the same, so the digits and marks after word k are those of the random page).  A number
+    of 1 to 4 digits follows a word with probability number_share (a note of dates, prices or phone numbers: 1)."""
     tiles, labels, kinds, lengths, names = [], [], [], [], []
     next_letter = next_digit = 0
 
@@ -74,7 +75,7 @@ def compose(letter_images, letter_labels, digit_images, rng, n_words, word_lengt
             size += 1
         lengths.append(size)
         digits = min(int(rng.integers(1, 5)), len(digit_images) - next_digit)
-        if rng.random() < NUMBER_SHARE and digits > 0:
+        if rng.random() < number_share and digits > 0:
             for index in range(next_digit, next_digit + digits):
                 add(digit_images[index], OTHER, "digit", "digit")
             next_digit += digits

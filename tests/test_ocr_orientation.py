@@ -4,12 +4,20 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from conftest import require_dataset
+from nonletter_pages import build_mixed_page, compose
+from ocr_pages import PageSpec
 from PIL import Image, ImageDraw, ImageFont
 from test_ocr_cli import run_ocr, two_line_page
 
+from hdl_native.data import load_dataset
 from hdl_native.data.datasets import NOT_A_LETTER
+from hdl_native.data.nonletters import framed_digits
 from hdl_native.errors import HDLError
+from hdl_native.ocr import read_page
+from hdl_native.ocr.digits import PRETRAINED_DIGITS, load_digit_reader
 from hdl_native.ocr.image_io import TURNS, Photo, turned_photo
+from hdl_native.ocr.model import load_letter_classifier
 from hdl_native.ocr.orientation import read_every_way, surety, turned_hint
 
 
@@ -32,9 +40,11 @@ def test_turned_photo_turns_clockwise_and_swaps_the_sides():
         turned_photo(photo, 45)
 
 
-def result_of(best_probabilities_per_line, best="a"):
-    """A stand-in OcrResult: one box per probability, read as `best` with that probability."""
-    box = lambda p: SimpleNamespace(letters=[best, "b"], probabilities=[p, 1 - p], is_letter=best != NOT_A_LETTER)
+def result_of(best_probabilities_per_line, best="a", digit=None):
+    """A stand-in OcrResult: one box per probability, read as `best` with that probability (with `best` 'other' and
+    a digit given, read by the digit reader as that digit with the same probability)."""
+    box = lambda p: SimpleNamespace(letters=[best, "b"], probabilities=[p, 1 - p], is_letter=best != NOT_A_LETTER,
+                                    digit=digit, digit_probability=p if digit else 0.0)
     return SimpleNamespace(lines=[[box(p) for p in line] for line in best_probabilities_per_line], turn=0,
                            turned_because=None)
 
@@ -47,6 +57,48 @@ def test_surety_is_the_share_of_boxes_read_as_sure_letters_then_the_mean_confide
     assert surety(letters) > surety(marks) > surety(result_of([]))
     cut_up = result_of([[0.9, 0.9, 0.2, 0.2, 0.2]])  # more sure letters in more boxes: a smaller share
     assert surety(cut_up) < surety(result_of([[0.9, 0.2]]))
+
+
+def test_surety_counts_digits_read_surely_as_sure_characters():
+    digits = result_of([[0.9, 0.6, 0.4]], best=NOT_A_LETTER, digit="7")
+    assert surety(digits)[0] == pytest.approx(2 / 3)  # the digit read at 0.4 is not sure
+    assert surety(digits, with_digits=False)[0] == 0
+    note = SimpleNamespace(lines=result_of([[0.9, 0.3]]).lines + digits.lines)  # 1 sure letter, 2 sure digits
+    assert surety(note)[0] == pytest.approx(3 / 5)
+    unsure_other = result_of([[0.4]], best=NOT_A_LETTER)  # the letter reader unsure it is not a letter ...
+    unsure_other.lines[0][0].digit, unsure_other.lines[0][0].digit_probability = "5", 0.99  # ... a sure digit
+    assert surety(unsure_other)[0] == 0  # as a letter on its side is often read
+
+
+def test_a_note_of_numbers_turned_upside_down_by_the_letters_alone_is_kept_upright():
+    """Four readings: upright two sure letters and four sure digits, upside down five sure letters (o, l, s, z read
+    the same) of seven boxes: counting the letters alone turns the note, counting the digits too keeps it."""
+    photo = photo_of()
+    upright = SimpleNamespace(lines=result_of([[0.9, 0.9]]).lines + result_of([[0.9] * 4], NOT_A_LETTER, "1").lines)
+    readings = {0: upright, 90: result_of([[0.3] * 6]), 180: result_of([[0.8] * 5 + [0.2] * 2]),
+                270: result_of([[0.3] * 6])}
+    chosen = read_every_way(photo, lambda turned: readings[turn_of(photo, turned)])
+    assert chosen.turn == 0 and surety(upright, with_digits=False)[0] < surety(readings[180])[0]
+
+
+@pytest.mark.skipif(not PRETRAINED_DIGITS.is_file(), reason="the shipped digit reader is not installed")
+def test_an_upright_page_of_numbers_between_words_is_read_as_it_is(data_root, tmp_path):
+    """Real scanned letters with a number of MNIST test digits after every word, read every way up (--rotate auto):
+    counting the sure letters alone, the page was turned (180 degrees: upside down it reads more sure letters than
+    the right way up); with the sure digits it is kept as it is and its digits are printed."""
+    require_dataset(data_root, "letters")
+    require_dataset(data_root, "mnist")
+    letters = load_dataset("letters", "test", data_root)
+    digits, _ = framed_digits("test", data_root)
+    content = compose(letters.images, letters.labels, digits, np.random.default_rng(0), 14, number_share=1.0)
+    jpeg, _, used = build_mixed_page(content, PageSpec(width=1000, height=560, seed=0))
+    path = tmp_path / "numbers.jpg"
+    path.write_bytes(jpeg)
+    result = read_page(path, load_letter_classifier(None), digits=load_digit_reader(), turn="auto")
+    assert result.turn == 0
+    on_page = int((content.kinds[:used] == "digit").sum())
+    printed = sum(reading.kind == "digit" for line in result.lines for reading in line)
+    assert on_page >= 25 and printed >= 0.8 * on_page
 
 
 def turn_of(photo, turned):
@@ -90,6 +142,10 @@ def test_the_hint_when_most_lines_hold_one_or_two_boxes_or_few_boxes_are_sure_le
     low = "only 52% of the 21 boxes read as letters with confidence"
     assert turned_hint(result_of([[0.9] * 11 + [0.3] * 10])) == low
     assert turned_hint(result_of([[0.9] * 13 + [0.3] * 8])) is None  # 62%
+    some_digits = SimpleNamespace(lines=[result_of([[0.9] * 11 + [0.3] * 6]).lines[0]
+                                         + result_of([[0.8] * 4], best=NOT_A_LETTER, digit="3").lines[0]])
+    assert surety(some_digits)[0] == pytest.approx(15 / 21)  # 11 sure letters and 4 sure digits of 21 ...
+    assert turned_hint(some_digits) == low  # ... but the hint counts the letters alone
 
 
 def test_a_page_on_its_side_is_read_back_upright(tmp_path):

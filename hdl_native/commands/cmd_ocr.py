@@ -106,7 +106,7 @@ def add_arguments(parser):
     parser.add_argument("--rotate", choices=ROTATIONS, default="check", metavar="DEG",
                         help="turn the photo this many degrees clockwise before reading (after its EXIF "
                              "orientation): 0, 90, 180 or 270; 'auto' to read it every way up and keep the reading "
-                             "whose boxes most often read as sure letters, at 4 times the work; 'check' (the "
+                             "whose boxes most often read as sure letters or digits, at 4 times the work; 'check' (the "
                              "default) reads it as it is, and every way up only when that reading looks like a "
                              "photo on its side (most lines of one or two boxes, or few sure letters)")
     parser.add_argument("--invert", action="store_true",
@@ -239,7 +239,7 @@ def report_turn(result, turn):
     turned), or when a reading by hand at 0 degrees looks turned."""
     from ..ocr.orientation import turned_hint
 
-    way = (f"turned {result.turn} degrees clockwise, the way its boxes most often read as sure letters"
+    way = (f"turned {result.turn} degrees clockwise, the way its boxes most often read as sure letters or digits"
            if result.turn else "as it is, which of the four ways reads best")
     if turn == "auto":
         print(f"read the photo {way}", file=sys.stderr)
