@@ -98,9 +98,12 @@ def label_colours(sheet, row, column):
 
 def test_the_labels_sheet_wraps_long_lines_and_colours_unsure_and_other_labels():
     crops = [np.full((28, 28), 10 * k, np.uint8) for k in range(SHEET_COLUMNS + 5)]
+    printed_digit = reading("other")
+    printed_digit.digit, printed_digit.digit_probability = "7", 0.9
     long_line = [(k + 1, crop, *reading_caption(reading("a"))) for k, crop in enumerate(crops)]
     short_line = [(1, crops[3], *reading_caption(reading("b", 0.3, unsure=True))),
-                  (2, crops[4], *reading_caption(reading("other")))]
+                  (2, crops[4], *reading_caption(reading("other"))),
+                  (3, crops[5], *reading_caption(printed_digit))]
     sheet = np.asarray(labels_sheet([("line 1", long_line), ("line 2", short_line)], "what the colours mean"))
     assert sheet.shape == (SHEET_HEADER + 3 * SHEET_CELL[1], SHEET_MARGIN + SHEET_COLUMNS * SHEET_CELL[0], 3)
     assert np.array_equal(cell_crop(sheet, 0, SHEET_COLUMNS - 1), crops[SHEET_COLUMNS - 1])
@@ -111,6 +114,7 @@ def test_the_labels_sheet_wraps_long_lines_and_colours_unsure_and_other_labels()
     assert all(g > r and g > b for r, g, b in sure)  # green
     assert all(r > g and r > b for r, g, b in unsure)  # red
     assert all(b > r and b > g for r, g, b in other)  # blue
+    assert reading_caption(printed_digit) == ("7", reading_caption(reading("other"))[1])  # the digit, blue
 
 
 def test_a_labels_file_is_not_replaced_without_force(page_read, tmp_path):
@@ -176,6 +180,41 @@ def test_the_corrected_sheet_shows_the_labels_as_corrected_and_marks_what_the_mo
         assert not label_colours(sheet, row, column) and darkest[0] <= pixels.min() < darkest[1], (row, column)
 
 
+def test_digits_are_other_to_the_letter_reader_and_letters_are_left_to_it_by_the_digit_reader(tmp_path):
+    from hdl_native.ocr.digits import DIGIT_CLASSES
+
+    crops = {name: letter_crop() for name in ("a.png", "b.png", "c.png", "d.png")}
+    directory = crops_dir(tmp_path, ["a.png 7", "b.png Q", "c.png other", "d.png -"], crops)
+    letters = read_labelled_crops(directory, WITH_OTHER)
+    assert letters.names == ["a.png", "b.png", "c.png"] and list(letters.labels) == [26, 16, 26]
+    digits = read_labelled_crops(directory, DIGIT_CLASSES)
+    assert digits.names == ["a.png", "c.png"] and list(digits.labels) == [7, 10]
+    assert digits.not_for_model == ["b.png"] and digits.left_out == ["d.png"] and letters.not_for_model == []
+    joined = joined_crops(["one", "two"], [digits, digits])
+    assert joined.not_for_model == ["one/b.png", "two/b.png"]
+    (tmp_path / "letters").mkdir()
+    only_letters = crops_dir(tmp_path / "letters", ["a.png a", "b.png -"], crops)
+    with pytest.raises(HDLError, match="no crop is labelled with a digit or 'other'.*1 letters are the letter"):
+        read_labelled_crops(only_letters, DIGIT_CLASSES)
+    with pytest.raises(HDLError, match="unknown label '%'; use a digit 0-9, 'other', a letter"):
+        read_labelled_crops(crops_dir(tmp_path, ["a.png %"], crops), DIGIT_CLASSES)
+
+
+def test_the_corrected_sheet_of_a_digit_reader_shows_the_letters_left_to_the_letter_reader_in_grey(tmp_path):
+    from hdl_native.ocr.digits import DIGIT_CLASSES
+
+    pictures = {name: np.full((28, 28), value, np.uint8) for name, value in
+                (("line01-box001.png", 40), ("line01-box002.png", 20))}
+    directory = crops_dir(tmp_path, ["line01-box001.png a", "line01-box002.png 7"], pictures)
+    crops = read_labelled_crops(directory, DIGIT_CLASSES)
+    write_corrected_sheet(directory, crops, np.array([7]), "digits.hdl")
+    with Image.open(directory / SHEET_FILE) as picture:
+        sheet = np.asarray(picture.convert("RGB"))
+    assert np.array_equal(cell_crop(sheet, 0, 0), pictures["line01-box001.png"])  # the letter, drawn ...
+    assert not label_colours(sheet, 0, 0) and 150 <= label_pixels(sheet, 0, 0).min() < 200  # ... captioned in grey
+    assert np.array_equal(cell_crop(sheet, 0, 1), pictures["line01-box002.png"])
+
+
 def test_several_directories_join_with_their_names():
     first = read_labelled_crops_of(["a.png a", "b.png -"])
     second = read_labelled_crops_of(["a.png b"])
@@ -197,7 +236,8 @@ def read_labelled_crops_of(lines):
 @pytest.mark.parametrize("lines, crops, message", [
     (["a.png"], None, f"{LABELS_FILE}:1: expected 'file label"),
     (["# c", "a.png a 0.5 extra"], None, f"{LABELS_FILE}:2: expected"),
-    (["a.png 7"], None, f"{LABELS_FILE}:1: unknown label '7'; use a letter a-z or '-'"),
+    (["a.png %"], None, f"{LABELS_FILE}:1: unknown label '%'; use a letter a-z or '-'"),
+    (["a.png 7"], None, f"{LABELS_FILE}:1: unknown label '7': this model has no 'other' class"),
     (["a.png other"], None, "has no 'other' class"),
     (["a.png a", "a.png b"], None, f"{LABELS_FILE}:2: a.png is listed twice \\(also on line 1\\)"),
     (["a.png a", "z.png b"], None, f"{LABELS_FILE}:2: the crop .*z.png does not exist"),

@@ -168,3 +168,53 @@ def test_ocr_prints_the_digits_of_a_note_and_leaves_them_out_with_no_digits(tmp_
     assert summary["n_digits"] == 3 and summary["n_not_letters"] == 3
     without = run_ocr(page, "--no-digits")
     assert without.returncode == 0 and without.stdout.splitlines()[0] == "room"
+
+
+def run_cli(*args, data):
+    import os
+
+    return subprocess.run([sys.executable, "-m", "hdl_native", *map(str, args)], capture_output=True, text=True,
+                          timeout=600, cwd=Path(hdl_native.__file__).parent.parent,
+                          env={**os.environ, "HDL_DATA": str(data)})
+
+
+@pytest.mark.skipif(not PRETRAINED_DIGITS.is_file(), reason="the shipped digit reader is not installed")
+def test_the_crops_label_digits_and_the_digit_reader_learns_them_with_finetune_digits(tmp_path):
+    """`ocr --crops` labels a box read as a digit with that digit and says how to teach the digit reader;
+    `letters --finetune DIR --digits` fine-tunes the shipped digit reader on those crops (the letters left to the
+    letter reader), and `ocr --digit-model` reads with the result.  No data: the crops alone, with a warning."""
+    from hdl_native.checkpoint import load_checkpoint
+    from hdl_native.ocr.user_crops import LABELS_FILE
+
+    page, crops = note_page(tmp_path), tmp_path / "crops"
+    written = run_ocr(page, "--crops", crops)
+    assert written.returncode == 0, written.stderr
+    assert "(and with --digits --out mydigits.hdl for the digits)" in written.stderr
+    text = (crops / LABELS_FILE).read_text()
+    assert f"hdl-native letters --finetune {crops} --digits --out mydigits.hdl" in text
+    labels = [line.split("\t")[1] for line in text.splitlines() if not line.startswith("#")]
+    assert labels == ["r", "o", "o", "m", "3", "4", "7"]
+    (tmp_path / "no-data").mkdir()
+    mine = tmp_path / "mydigits.hdl"
+    tuned = run_cli("letters", "--finetune", crops, "--digits", "--out", mine, "--threads", "1", "--no-db", "--quiet",
+                    "--json", "--max-batches", "5", data=tmp_path / "no-data")
+    assert tuned.returncode == 0, tuned.stderr
+    assert "no replay data" in tuned.stderr and "4 crops labelled with letters left out" in tuned.stdout
+    summary = json.loads(tuned.stdout.strip().splitlines()[-1])
+    assert list(summary["accuracy_after"]) == ["your crops, 3 trained on"]
+    state = load_checkpoint(mine)
+    assert state["classes"] == DIGIT_CLASSES and state["finetuned_on"]["from"] == str(PRETRAINED_DIGITS)
+    read = run_ocr(page, "--digit-model", mine, "--json")
+    assert read.returncode == 0, read.stderr
+    assert json.loads(read.stdout.splitlines()[-1])["digit_model"] == str(mine)
+
+
+def test_finetune_digits_refuses_what_does_not_go_with_it(tmp_path):
+    crops = tmp_path / "crops"
+    crops.mkdir()
+    for args, message in ((("--digits",), "--digits goes with --finetune DIR"),
+                          (("--finetune", crops, "--digits", "--model", letters_state(tmp_path)),
+                           "--digits fine-tunes the shipped digit reader, and --model")):
+        result = run_cli("letters", *args, "--out", tmp_path / "mine.hdl", data=tmp_path)
+        assert result.returncode == 2 and message in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1

@@ -14,6 +14,7 @@ Progress goes to an SQLite file for `hdl-native plot`.
 
   hdl-native letters --finetune mycrops --out mine.hdl
   hdl-native letters --finetune page1 page2 page3 --out mine.hdl   # the crops of several photos
+  hdl-native letters --finetune mycrops --digits --out mydigits.hdl   # the digits, for ocr --digit-model
 """
 from ..cli_types import DROPOUT, LEARNING_RATE, MOMENTUM
 from ..checkpoint import load_checkpoint
@@ -63,6 +64,10 @@ def add_arguments(parser):
                              "and after, and draws DIR/labels-sheet.png again with your labels.  Adam with a cosine "
                              "decay, the model's own augmentation, --distort "
                              f"{FINETUNE_DISTORT:g} and at most --max-minutes {FINETUNE_MINUTES:g} unless given")
+    parser.add_argument("--digits", action="store_true",
+                        help="with --finetune: teach the shipped digit reader (the one `ocr` reads digits with) the "
+                             "crops labelled with digits and 'other', mixed with replayed MNIST digits and marks, "
+                             "instead of the letter reader; read with the result by `ocr --digit-model OUT`")
     add_training_arguments(parser, "letters", default_epochs=30, default_validate_every=120,
                            default_db="letters-vals.sqlite3")
 
@@ -72,6 +77,15 @@ def run(args):
         if args.init:
             raise HDLError(f"--model {args.model} is a state file to start from, and so is --init: give one")
         args.init = args.model
+    if args.digits:
+        from ..ocr.digits import PRETRAINED_DIGITS
+
+        if not args.finetune:
+            raise HDLError("--digits goes with --finetune DIR: it fine-tunes the shipped digit reader on your crops")
+        if args.init:
+            raise HDLError(f"--digits fine-tunes the shipped digit reader, and --model {args.init} names another "
+                           "model: give one (a digit reader of your own: --model STATE without --digits)")
+        args.init = str(PRETRAINED_DIGITS)
     if args.finetune:
         return FinetuneSession(finetune_config(args)).run()
     if args.adam:

@@ -230,6 +230,8 @@ def write_pictures(args, job, result, classifier, batch):
     if job.crops:
         count = write_crops(job.crops, result, classifier.classes, args.force)
         finetune = "" if batch else f", then: hdl-native letters --finetune {job.crops} --out mine.hdl"
+        if finetune and any(reading.kind == "digit" for line in result.lines for reading in line):
+            finetune += " (and with --digits --out mydigits.hdl for the digits)"
         print(f"{count} crops and their labels written to {job.crops} (all in one picture: "
               f"{job.crops}/{SHEET_FILE}); correct {job.crops}/{LABELS_FILE}{finetune}", file=sys.stderr)
 

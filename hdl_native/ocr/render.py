@@ -101,9 +101,9 @@ def labels_sheet(groups, header):
 
 def reading_caption(reading):
     """(caption, colour) of a Reading on the labels sheet: the letter in green when sure, in red with its
-    confidence when unsure, `other` in blue."""
+    confidence when unsure, `other` or the digit printed in blue."""
     if not reading.is_letter:
-        return reading.letter, OTHER_COLOUR
+        return reading.digit or reading.letter, OTHER_COLOUR
     if reading.unsure:
         return f"{reading.letter}? {reading.confidence:.0%}", UNSURE_COLOUR
     return reading.letter, SURE_COLOUR

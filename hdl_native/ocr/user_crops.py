@@ -6,8 +6,10 @@ A crop is exactly what the network was given, before normalisation: a 28x28 8-bi
 Names sort in reading order: line01-box001.png, line01-box002.png, ... (wider numbers on bigger pages).
 
 DIR/labels.tsv holds one line per crop: file name, label, and the reader's confidence (ignored when read
-back).  A label is a letter a-z (either case), `other` for a mark that is not a letter (only for a model
-that has that class), or `-` to leave the crop out.  Lines starting with # are comments.
+back).  A label is a letter a-z (either case), a digit 0-9 (where the digit reader read one: `ocr` prints it),
+`other` for a mark that is neither (only for a model that has that class), or `-` to leave the crop out.  Lines
+starting with # are comments.  The letter reader learns a digit as `other` (not a letter, as it was trained); the
+digit reader (`letters --finetune DIR --digits`) learns the digits and `other`, and leaves the letters out.
 
 DIR/labels-sheet.png shows every crop enlarged with its label: `ocr --crops` draws it with the labels read, to
 correct the file by; `letters --finetune` draws it again from the file as corrected, marking the labels the model
@@ -21,7 +23,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from ..data.datasets import IMAGE_SIZE as FRAME
-from ..data.datasets import NOT_A_LETTER
+from ..data.datasets import DIGITS, NOT_A_LETTER
 from ..atomic import atomic_output
 from ..errors import HDLError
 from .render import OTHER_COLOUR, labels_sheet, reading_caption
@@ -39,10 +41,10 @@ LEFT_OUT_COLOUR = (150, 150, 150)
 HEADER = """\
 # The letters `hdl-native ocr` found in {image}, one 28x28 crop each: what the network saw
 # (8-bit greyscale PNG, bright ink 255 on black 0).  Correct the label column, then run
-#   hdl-native letters --finetune {directory} --out mine.hdl
-# A label is a letter a-z (either case){other}, or - to leave the crop out (half a letter,
-# two letters, a smudge).  You may add crops of your own: 28x28 greyscale PNGs, bright ink on black,
-# one line each.
+#   hdl-native letters --finetune {directory} --out mine.hdl{digits}
+# A label is a letter a-z (either case){other}, or - to leave the crop out
+# (half a letter, two letters, a smudge).  You may add crops of your own: 28x28 greyscale PNGs,
+# bright ink on black, one line each.
 # Columns, separated by tabs or spaces: file, label, confidence (ignored when read back).
 # {sheet} shows every crop, enlarged, with its box number and the label read (red: unsure);
 # `letters --finetune` draws it again with your labels, marking those the model reads otherwise.
@@ -52,13 +54,15 @@ HEADER = """\
 @dataclass
 class LabelledCrops:
     """The usable crops of a labels file: images uint8 (n, 28, 28), labels int64 (n,) indexing `classes`,
-    and their file names (n,); left_out: the names of the crops labelled '-'."""
+    and their file names (n,); left_out: the names of the crops labelled '-'; not_for_model: those labelled with a
+    letter, which a digit reader leaves to the letter reader."""
 
     images: np.ndarray
     labels: np.ndarray
     names: list
     classes: list
     left_out: list = field(default_factory=list)
+    not_for_model: list = field(default_factory=list)
 
     def __len__(self):
         return len(self.labels)
@@ -84,7 +88,8 @@ def write_crops(directory, result, classes, force=False):
     readings = [reading for line in result.lines for reading in line]
     names = crop_names([len(line) for line in result.lines])
     crops = [crop for line in result.crops for crop in line]
-    rows = [f"{name}\t{reading.letter}\t{reading.confidence:.3f}\n" for name, reading in zip(names, readings)]
+    rows = [f"{name}\t{crop_label(reading)}\t{crop_confidence(reading):.3f}\n"
+            for name, reading in zip(names, readings)]
     try:
         directory.mkdir(parents=True, exist_ok=True)
         for name, crop in zip(names, crops):
@@ -93,17 +98,30 @@ def write_crops(directory, result, classes, force=False):
                                       for box, (crop, reading) in enumerate(zip(line_crops, line), start=1)])
                   for number, (line_crops, line) in enumerate(zip(result.crops, result.lines), start=1)]
         sheet = labels_sheet(groups, f"The letters read in {result.photo.name}: green sure, red unsure (with the "
-                                     f"confidence), blue {NOT_A_LETTER}.  Correct them in {labels_path}.")
+                                     f"confidence), blue a digit or {NOT_A_LETTER}.  Correct them in {labels_path}.")
         with atomic_output(directory / SHEET_FILE) as stream:
             sheet.save(stream, format="PNG", compress_level=3)
-        other = f", {NOT_A_LETTER} for a mark that is not a letter (a digit, punctuation)" \
+        other = f", a digit 0-9, {NOT_A_LETTER} for a mark that is neither" \
             if NOT_A_LETTER in classes else ""
-        header = HEADER.format(image=result.photo.name, directory=directory, other=other,
+        digits = (f"\n# and, to teach the digit reader your digits (ocr --digit-model mydigits.hdl then reads with it):"
+                  f"\n#   hdl-native letters --finetune {directory} --digits --out mydigits.hdl"
+                  if NOT_A_LETTER in classes else "")
+        header = HEADER.format(image=result.photo.name, directory=directory, other=other, digits=digits,
                                sheet=directory / SHEET_FILE)
         write_text_atomically(labels_path, header + "".join(rows))
     except OSError as error:
         raise HDLError(f"--crops {directory}: cannot write the crops ({error.strerror or error})") from None
     return len(rows)
+
+
+def crop_label(reading):
+    """A Reading's label in the labels file: the digit it was printed as, else the letter reader's class."""
+    return reading.digit if reading.kind == "digit" else reading.letter
+
+
+def crop_confidence(reading):
+    """The probability of crop_label: the digit reader's for a digit, else the letter reader's."""
+    return reading.digit_probability if reading.kind == "digit" else reading.confidence
 
 
 def check_crops_directory(directory, force=False):
@@ -127,9 +145,11 @@ def write_text_atomically(path, text):
 def read_labelled_crops(directory, classes):
     """The crops DIR/labels.tsv labels with one of `classes` (a model's class names) -> LabelledCrops.
 
-    Crops labelled '-' are left out.  HDLError naming the file (and line) when the directory or labels file
-    is missing, a line does not parse, a label is unknown, a crop is missing, unreadable, not 28x28 or dark
-    on light, a crop is listed twice, or no crop is left.
+    Crops labelled '-' are left out.  A digit is `other` to a model with that class and no digits (the letter
+    reader); a letter is not for a digit reader (classes holding every digit): left out, named in not_for_model.
+    HDLError naming the file (and line) when the directory or labels file is missing, a line does not parse, a label
+    is unknown, a crop is missing, unreadable, not 28x28 or dark on light, a crop is listed twice, or no crop is
+    left.
     """
     directory = Path(directory)
     if not directory.is_dir():
@@ -140,7 +160,8 @@ def read_labelled_crops(directory, classes):
         raise HDLError(f"--finetune {directory}: no {LABELS_FILE} in it (`hdl-native ocr PHOTO --crops DIR` "
                        "writes one)")
     index_of = class_index(classes)
-    images, labels, names, lines_of, left_out = [], [], [], {}, []
+    reads_digits = all(digit in index_of for digit in DIGITS)
+    images, labels, names, lines_of, left_out, not_for_model = [], [], [], {}, [], []
     for number, fields in labelled_lines(labels_path):
         where = f"{labels_path}:{number}"
         name, label = fields[0], fields[1].lower()
@@ -150,15 +171,24 @@ def read_labelled_crops(directory, classes):
         if label == LEAVE_OUT:
             left_out.append(name)
             continue
+        if reads_digits and len(label) == 1 and "a" <= label <= "z":
+            not_for_model.append(name)
+            continue
+        if label in DIGITS and label not in index_of and NOT_A_LETTER in index_of:
+            label = NOT_A_LETTER  # not a letter, as the letter reader learned digits
         if label not in index_of:
             raise HDLError(f"{where}: unknown label {fields[1]!r}{unknown_label_hint(index_of, label)}")
         images.append(read_crop(directory / name, where))
         labels.append(index_of[label])
         names.append(name)
+    if not labels and not_for_model:
+        raise HDLError(f"{labels_path}: no crop is labelled with a digit or {NOT_A_LETTER!r}, which a digit reader "
+                       f"learns ({len(not_for_model)} letters are the letter reader's: fine-tune it without --digits)")
     if not labels:
         raise HDLError(f"{labels_path}: no crop is labelled (every line is a comment or {LEAVE_OUT!r}); "
                        "label some crops to fine-tune on")
-    return LabelledCrops(np.stack(images), np.array(labels, np.int64), names, list(classes), left_out)
+    return LabelledCrops(np.stack(images), np.array(labels, np.int64), names, list(classes), left_out,
+                         not_for_model)
 
 
 def joined_crops(directories, parts):
@@ -172,13 +202,14 @@ def joined_crops(directories, parts):
 
     return LabelledCrops(np.concatenate([part.images for part in parts]),
                          np.concatenate([part.labels for part in parts]), named("names"), parts[0].classes,
-                         named("left_out"))
+                         named("left_out"), named("not_for_model"))
 
 
 def write_corrected_sheet(directory, crops, read, model_name):
     """Draw DIR/SHEET_FILE again from the labels file as corrected (render.labels_sheet): every crop labelled, in
     black where the model reads it so, in orange with what the model reads where it does not (what the fine-tune
-    teaches), `other` in blue; the crops left out ('-'), where they can be read, as 'left out' in grey.
+    teaches), `other` in blue; the crops left out ('-'), where they can be read, as 'left out' in grey, and those a
+    digit reader leaves to the letter reader as 'letter' in grey.
 
     crops: the directory's LabelledCrops; read: (n,) the class the model reads in each.  Returns how many labels
     the model reads otherwise.  Written atomically; an OSError is the caller's (the sheet is a help, not the
@@ -187,14 +218,16 @@ def write_corrected_sheet(directory, crops, read, model_name):
     directory = Path(directory)
     cells = {name: (image, *taught_caption(crops.classes[label], crops.classes[reading]))
              for name, image, label, reading in zip(crops.names, crops.images, crops.labels, read)}
-    for name in crops.left_out:
-        try:
-            cells[name] = (read_crop(directory / name, name), "left out", LEFT_OUT_COLOUR)
-        except HDLError:  # left out perhaps because it cannot be read
-            continue
+    for names, caption in ((crops.left_out, "left out"), (crops.not_for_model, "letter")):
+        for name in names:
+            try:
+                cells[name] = (read_crop(directory / name, name), caption, LEFT_OUT_COLOUR)
+            except HDLError:  # left out perhaps because it cannot be read
+                continue
     taught = int(np.count_nonzero(np.asarray(read) != crops.labels))
+    letters = f", {len(crops.not_for_model)} letters for the letter reader (grey)" if crops.not_for_model else ""
     header = (f"{directory / LABELS_FILE} as corrected: {len(crops)} crops labelled, {taught} read otherwise by "
-              f"{model_name} (orange: label, then what it reads), {len(crops.left_out)} left out (grey).")
+              f"{model_name} (orange: label, then what it reads), {len(crops.left_out)} left out (grey){letters}.")
     with atomic_output(directory / SHEET_FILE) as stream:
         labels_sheet(sheet_groups(cells), header).save(stream, format="PNG", compress_level=3)
     return taught
@@ -223,9 +256,11 @@ def sheet_groups(cells):
 
 def unknown_label_hint(index_of, label):
     """What a labels file may say instead of an unknown `label`, for a model whose class_index is index_of."""
-    if label == NOT_A_LETTER:
+    if label == NOT_A_LETTER or label in DIGITS:
         return f": this model has no {NOT_A_LETTER!r} class; use {LEAVE_OUT!r} to leave the crop out"
-    other = f", {NOT_A_LETTER!r}" if NOT_A_LETTER in index_of else ""
+    if all(digit in index_of for digit in DIGITS):
+        return f"; use a digit 0-9, {NOT_A_LETTER!r}, a letter (left to the letter reader) or {LEAVE_OUT!r}"
+    other = f", a digit 0-9, {NOT_A_LETTER!r}" if NOT_A_LETTER in index_of else ""
     return f"; use a letter a-z{other} or {LEAVE_OUT!r} to leave the crop out"
 
 

@@ -12,7 +12,9 @@ the rest:
 Accuracy is measured before and after on the held-out crops, the crops trained on, and the test split of each
 source of that dataset (per source when the dataset says which image came from where).  Before training, each
 directory's labels sheet is drawn again from its labels as corrected, marking those the model reads otherwise.  The
-result is an ordinary letters state: `ocr --model` and `evaluate` read it, and it can be fine-tuned again.
+result is an ordinary letters state: `ocr --model` and `evaluate` read it, and it can be fine-tuned again.  The
+digit reader `ocr` reads digits with is fine-tuned the same way (`letters --finetune DIR --digits`, replaying the
+`digits` set it was trained on; `ocr --digit-model` reads with the result).
 """
 import sys
 from dataclasses import dataclass, replace
@@ -22,7 +24,7 @@ import numpy as np
 
 from ..checkpoint import PRETRAINED_LETTERS, load_checkpoint
 from ..data import find_data_root, load_dataset
-from ..data.datasets import Dataset, relabel
+from ..data.datasets import DIGITS, Dataset, relabel
 from ..data.mixture import available_part, mixture_weights, sampling_weights
 from ..errors import HDLError, named_twice
 from ..models import LETTER_MODELS
@@ -88,6 +90,9 @@ class FinetuneSession(Session):
         n_held, n_replay = len(held[1]) if held else 0, len(replay_train[1]) if replay_train else 0
         print(f"fine-tuning {config.init} on {len(crops)} crops from {', '.join(config.finetune)} ({n_held} held "
               f"out) and {n_replay} {config.dataset} training images")
+        if crops.not_for_model:
+            print(f"{len(crops.not_for_model)} crops labelled with letters left out: this model reads digits "
+                  "and 'other' (the letter reader learns them without --digits)")
 
     def setup(self):
         super().setup()
@@ -128,8 +133,10 @@ class FinetuneSession(Session):
         return {item.name: evaluator.evaluate(item.images, item.labels).accuracy for item in self.measured}
 
     def how_to_continue(self):
-        return (f"the model is usable as it is; to train it further: hdl-native letters --finetune "
-                f"{' '.join(self.config.finetune)} --model {self.out} --out OTHER.hdl")
+        reads_digits = all(digit in self.user_crops[0].classes for digit in DIGITS)
+        return (f"the model is usable as it is (hdl-native ocr PHOTO {'--digit-model' if reads_digits else '--model'} "
+                f"{self.out}); to train it further: hdl-native letters --finetune {' '.join(self.config.finetune)} "
+                f"--model {self.out} --out OTHER.hdl")
 
     def saved_entries(self):
         entries = super().saved_entries()
