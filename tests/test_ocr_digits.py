@@ -218,3 +218,16 @@ def test_finetune_digits_refuses_what_does_not_go_with_it(tmp_path):
         result = run_cli("letters", *args, "--out", tmp_path / "mine.hdl", data=tmp_path)
         assert result.returncode == 2 and message in result.stderr, result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.skipif(not PRETRAINED_DIGITS.is_file(), reason="the shipped digit reader is not installed")
+def test_the_crops_of_several_photos_say_how_to_teach_the_digit_reader_too(tmp_path):
+    first = note_page(tmp_path)
+    second = tmp_path / "second.jpg"
+    second.write_bytes(first.read_bytes())
+    written = run_ocr(first, second, "--crops", tmp_path / "crops")
+    assert written.returncode == 0, written.stderr
+    assert f"crops of 2 photos written under {tmp_path / 'crops'}" in written.stderr
+    assert f"--finetune {tmp_path / 'crops'}/*/ --out mine.hdl (and with --digits --out mydigits.hdl" in written.stderr
+    without = run_ocr(first, second, "--crops", tmp_path / "plain", "--no-digits")
+    assert without.returncode == 0 and "--digits" not in without.stderr

@@ -157,8 +157,9 @@ def run(args):
             bar.close()
     crops_written = [job.crops for job in jobs if job.crops and job.name not in failed]
     if batch and crops_written:
+        digits_too = " (and with --digits --out mydigits.hdl for the digits)" if digits is not None else ""
         print(f"crops of {len(crops_written)} {unit}s written under {args.crops}; correct each {LABELS_FILE}, then: "
-              f"hdl-native letters --finetune {args.crops}/*/ --out mine.hdl", file=sys.stderr)
+              f"hdl-native letters --finetune {args.crops}/*/ --out mine.hdl{digits_too}", file=sys.stderr)
     if failed:
         raise HDLError(f"{len(failed)} of {len(jobs)} {unit}s could not be read: {', '.join(failed)}")
     return 0
