@@ -69,9 +69,9 @@ def add_arguments(parser):
                         help="write the photo with a box and the letter read around every character")
     parser.add_argument("--crops", metavar="DIR", default=None,
                         help="save every box read as a 28x28 PNG crop (what the network saw: bright ink on black) "
-                             "in DIR, with DIR/labels.tsv holding the letters read and DIR/labels-sheet.png showing "
-                             "them all; correct the labels, then "
-                             "teach them to a model with `hdl-native letters --finetune DIR`")
+                             "in DIR, with DIR/labels.tsv holding the letters and digits read and DIR/labels-sheet.png "
+                             "showing them all; correct the labels, then teach them to a model with `hdl-native "
+                             "letters --finetune DIR` (the digits to the digit reader: add --digits)")
     parser.add_argument("--force", action="store_true", help="with --crops: replace the labels file DIR holds")
     parser.add_argument("--crop-sheet", metavar="PNG", default=None,
                         help="write the 28x28 crops the network saw as one picture, one row per line (to check "
@@ -86,8 +86,9 @@ def add_arguments(parser):
                         help="leave digits out of the text, as punctuation is (by default the boxes the letters "
                              "model reads as not letters are read again by a digit reader, and digits printed)")
     parser.add_argument("--digit-model", metavar="STATE", default=None,
-                        help="the digit reader's state file (default: the one shipped with hdl_native; train one "
-                             "with `hdl-native letters --dataset digits`)")
+                        help="the digit reader's state file (default: the one shipped with hdl_native; teach it "
+                             "your digits with `hdl-native letters --finetune DIR --digits`, or train one with "
+                             "`hdl-native letters --dataset digits`)")
     parser.add_argument("--dtype", choices=["float32", "int8"], default="float32",
                         help="read with the network in float32, or quantised to int8 on the int8 kernels, on "
                              "the activation ranges the model stores (`hdl-native calibrate` measures them; the "
