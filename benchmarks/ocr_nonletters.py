@@ -195,8 +195,12 @@ def sources_of(images, mixture):
 def unused_training_digits(root):
     """uint8 (n, 28, 28): MNIST training digits outside the nonletters' training draw, framed like the letters."""
     mnist = load_dataset("mnist", "train", root)
-    unused = np.setdiff1d(np.arange(len(mnist)), drawn_digits("train", len(mnist)))
-    return framed_like_letters(mnist.images[unused])
+    return framed_like_letters(mnist.images[unused_training_draw(len(mnist))])
+
+
+def unused_training_draw(n):
+    """int (m,) sorted: which of MNIST's n training digits the nonletters' training draw leaves unused."""
+    return np.setdiff1d(np.arange(n), drawn_digits("train", n))
 
 
 def english_words(text_path, seed, n_words, shortest=WORD_SIZES[0]):
@@ -233,7 +237,7 @@ def page_digit_labels(root, split="test"):
     """int (m,): the digit each of page_sources' digits shows (MNIST's labels of the same draw)."""
     if split in ("heldout", "heldout-mixed"):
         mnist = load_dataset("mnist", "train", root)
-        return mnist.labels[np.setdiff1d(np.arange(len(mnist)), drawn_digits("train", len(mnist)))]
+        return mnist.labels[unused_training_draw(len(mnist))]
     mnist = load_dataset("mnist", "test", root)
     return mnist.labels[drawn_digits("test", len(mnist))]
 

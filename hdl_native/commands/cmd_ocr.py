@@ -52,6 +52,7 @@ import time
 
 HELP = "read handwritten letters (and the digits among them) in a photo or scan and print them as text"
 ROTATIONS = ("check", "0", "90", "180", "270", "auto")  # --rotate: pipeline.read_page's turn
+TEACH_DIGITS = " (and with --digits --out mydigits.hdl for the digits)"  # after --crops' fine-tune command
 
 
 def add_arguments(parser):
@@ -158,7 +159,7 @@ def run(args):
             bar.close()
     crops_written = [job.crops for job in jobs if job.crops and job.name not in failed]
     if batch and crops_written:
-        digits_too = " (and with --digits --out mydigits.hdl for the digits)" if digits is not None else ""
+        digits_too = TEACH_DIGITS if digits is not None else ""
         print(f"crops of {len(crops_written)} {unit}s written under {args.crops}; correct each {LABELS_FILE}, then: "
               f"hdl-native letters --finetune {args.crops}/*/ --out mine.hdl{digits_too}", file=sys.stderr)
     if failed:
@@ -233,7 +234,7 @@ def write_pictures(args, job, result, classifier, batch):
         count = write_crops(job.crops, result, classifier.classes, args.force)
         finetune = "" if batch else f", then: hdl-native letters --finetune {job.crops} --out mine.hdl"
         if finetune and any(reading.kind == "digit" for line in result.lines for reading in line):
-            finetune += " (and with --digits --out mydigits.hdl for the digits)"
+            finetune += TEACH_DIGITS
         print(f"{count} crops and their labels written to {job.crops} (all in one picture: "
               f"{job.crops}/{SHEET_FILE}); correct {job.crops}/{LABELS_FILE}{finetune}", file=sys.stderr)
 

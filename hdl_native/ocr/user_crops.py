@@ -160,7 +160,7 @@ def read_labelled_crops(directory, classes):
         raise HDLError(f"--finetune {directory}: no {LABELS_FILE} in it (`hdl-native ocr PHOTO --crops DIR` "
                        "writes one)")
     index_of = class_index(classes)
-    reads_digits = all(digit in index_of for digit in DIGITS)
+    digit_reader = reads_digits(classes)
     images, labels, names, lines_of, left_out, not_for_model = [], [], [], {}, [], []
     for number, fields in labelled_lines(labels_path):
         where = f"{labels_path}:{number}"
@@ -171,7 +171,7 @@ def read_labelled_crops(directory, classes):
         if label == LEAVE_OUT:
             left_out.append(name)
             continue
-        if reads_digits and len(label) == 1 and "a" <= label <= "z":
+        if digit_reader and len(label) == 1 and "a" <= label <= "z":
             not_for_model.append(name)
             continue
         if label in DIGITS and label not in index_of and NOT_A_LETTER in index_of:
@@ -258,10 +258,15 @@ def unknown_label_hint(index_of, label):
     """What a labels file may say instead of an unknown `label`, for a model whose class_index is index_of."""
     if label == NOT_A_LETTER or label in DIGITS:
         return f": this model has no {NOT_A_LETTER!r} class; use {LEAVE_OUT!r} to leave the crop out"
-    if all(digit in index_of for digit in DIGITS):
+    if reads_digits(index_of):
         return f"; use a digit 0-9, {NOT_A_LETTER!r}, a letter (left to the letter reader) or {LEAVE_OUT!r}"
     other = f", a digit 0-9, {NOT_A_LETTER!r}" if NOT_A_LETTER in index_of else ""
     return f"; use a letter a-z{other} or {LEAVE_OUT!r} to leave the crop out"
+
+
+def reads_digits(classes):
+    """Whether a model of these class names (or a class_index) is a digit reader: it has every digit as a class."""
+    return all(digit in classes for digit in DIGITS)
 
 
 def class_index(classes):

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..checkpoint import PRETRAINED_LETTERS, load_checkpoint
 from ..data import find_data_root, load_dataset
-from ..data.datasets import DIGITS, Dataset, relabel
+from ..data.datasets import Dataset, relabel
 from ..data.mixture import available_part, mixture_weights, sampling_weights
 from ..errors import HDLError, named_twice
 from ..models import LETTER_MODELS
@@ -133,8 +133,10 @@ class FinetuneSession(Session):
         return {item.name: evaluator.evaluate(item.images, item.labels).accuracy for item in self.measured}
 
     def how_to_continue(self):
-        reads_digits = all(digit in self.user_crops[0].classes for digit in DIGITS)
-        return (f"the model is usable as it is (hdl-native ocr PHOTO {'--digit-model' if reads_digits else '--model'} "
+        from ..ocr.user_crops import reads_digits
+
+        reads = "--digit-model" if reads_digits(self.user_crops[0].classes) else "--model"
+        return (f"the model is usable as it is (hdl-native ocr PHOTO {reads} "
                 f"{self.out}); to train it further: hdl-native letters --finetune {' '.join(self.config.finetune)} "
                 f"--model {self.out} --out OTHER.hdl")
 
