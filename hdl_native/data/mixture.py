@@ -23,11 +23,14 @@ from .datasets import DATASETS, LETTERS, NOT_A_LETTER, Dataset, load_dataset, re
 
 # Sources that are not plain IDX folders: name -> (module, function(split, root) -> Dataset).
 EXTRA_SOURCES = {"nonletters": ("hdl_native.data.nonletters", "load_nonletters"),
-                 "digits": ("hdl_native.data.framed_digits", "load_framed_digits")}
+                 "digits": ("hdl_native.data.framed_digits", "load_framed_digits"),
+                 "notdigits": ("hdl_native.data.not_digits", "load_not_digits")}
 EXTRA_CREDITS = {"nonletters": f"digits of MNIST ({DATASETS['mnist'].credit}) and punctuation marks drawn by "
                                "hdl_native's own code",
                  "digits": f"MNIST ({DATASETS['mnist'].credit}), framed like the letters, and punctuation marks "
-                           "drawn by hdl_native's own code"}
+                           "drawn by hdl_native's own code",
+                 "notdigits": "letters of the letter sets, as the class 'other': " + "; ".join(
+                     f"{name}: {DATASETS[name].credit}" for name in ("letters", "unipen", "nistvowels", "chars74k"))}
 
 
 def is_mixture(name):
