@@ -89,7 +89,7 @@ def add_arguments(parser):
     parser.add_argument("--digit-model", metavar="STATE", default=None,
                         help="the digit reader's state file (default: the one shipped with hdl_native; teach it "
                              "your digits with `hdl-native letters --finetune DIR --digits`, or train one with "
-                             "`hdl-native letters --dataset digits,notdigits:0.5`)")
+                             "`hdl-native letters --dataset digits`)")
     parser.add_argument("--dtype", choices=["float32", "int8"], default="float32",
                         help="read with the network in float32, or quantised to int8 on the int8 kernels, on "
                              "the activation ranges the model stores (`hdl-native calibrate` measures them; the "

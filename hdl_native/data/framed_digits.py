@@ -11,9 +11,9 @@ ratio, inside a 2-pixel border), holding
 - MARK_COUNT[split] punctuation marks drawn by nonletters.draw_marks (the same drawings and pens, by split, as the
   letter reader's class 'other'), labelled NOT_A_LETTER: the glyphs a digit must be told from.
 
-Trained as a letters model (`hdl-native letters --dataset digits,notdigits:0.5`, with letters as 'other' too:
-data/not_digits.py), so `calibrate`, `evaluate` and the OCR load it as they load a letter reader;
-tools/train_digit_reader.sh rebuilds the shipped one.
+Trained as a letters model (`hdl-native letters --dataset digits`), so `calibrate`, `evaluate` and the OCR load it
+as they load a letter reader; tools/train_digit_reader.sh rebuilds the shipped one.  `--dataset digits,notdigits:0.5`
+adds letters as 'other' (data/not_digits.py; tried, not shipped).
 """
 import numpy as np
 

@@ -2,15 +2,14 @@
 
 The letter reader's class 'other' keeps digits and punctuation out of the letters, and so out of the text: a note
 "meet at 10 on dec 5" read "meet at on dec".  A second network, trained on MNIST's digits framed like the letters
-and on drawn marks and letters (upright and turned) as its own 'other' (data/framed_digits.py, data/not_digits.py;
-the shipped one: tools/train_digit_reader.sh), reads the crops of those glyphs in one batch per page.  A glyph it
-reads as a digit with at least the page's min_confidence is printed as that digit; the others (marks, letters, or
-digits it is unsure of) stay out of the text as before.  Only glyphs the letter reader (after the zone, size, word
-and language rules) called 'other' are offered, and of those not the tiny ones (sizes.py: a full stop or a comma
-beside the letters; no digit is that small).  So no letter read as a letter becomes a digit; a letter the network
-took for a mark (an undotted i, a capital I) may be printed as one ("he1lo" where it printed "helo"): one wrong
-character either way.  Leaving the glyphs of words that hold a letter unread avoids that but loses the digits of a
-number with one digit read as a letter (BENCHMARKS.md).
+and on drawn marks as its own 'other' (data/framed_digits.py; the shipped one: tools/train_digit_reader.sh), reads
+the crops of those glyphs in one batch per page.  A glyph it reads as a digit with at least the page's
+min_confidence is printed as that digit; the others (marks, or digits it is unsure of) stay out of the text as
+before.  Only glyphs the letter reader (after the zone, size, word and language rules) called 'other' are offered,
+and of those not the tiny ones (sizes.py: a full stop or a comma beside the letters; no digit is that small).  So no
+letter read as a letter becomes a digit; a letter the network took for a mark (an undotted i, a capital I) may be
+printed as one ("he1lo" where it printed "helo"): one wrong character either way.  Leaving the glyphs of words that
+hold a letter unread avoids that but loses the digits of a number with one digit read as a letter (BENCHMARKS.md).
 """
 from pathlib import Path
 
@@ -38,7 +37,7 @@ def load_digit_reader(state_path=None, shifts=None):
         raise HDLError(f"{state_path or PRETRAINED_DIGITS}: not a digit reader: its classes are "
                        f"{', '.join(reader.classes[:12])}{', ...' if len(reader.classes) > 12 else ''}, not 0-9 and "
                        f"{NOT_A_LETTER} (train one with "
-                       "`hdl-native letters --dataset digits,notdigits:0.5`)")
+                       "`hdl-native letters --dataset digits`)")
     return reader
 
 
