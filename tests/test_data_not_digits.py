@@ -1,11 +1,13 @@
 """Letters as the digit reader's 'other' (hdl_native/data/not_digits.py): drawn from the letters the shipped letter
 reader trained on, half of them turned, and joined to the digits by `--dataset digits,notdigits:0.5`."""
 import numpy as np
+import pytest
 from conftest import require_dataset
 
 from hdl_native.data import framed_digits, not_digits
 from hdl_native.data.datasets import NOT_A_LETTER, load_dataset
 from hdl_native.data.mixture import data_credits
+from hdl_native.errors import DataError
 from hdl_native.ocr.digits import DIGIT_CLASSES
 
 
@@ -56,6 +58,11 @@ def test_notdigits_joins_the_digits_as_their_other_class(tiny_data, monkeypatch)
     assert len(mixed) == len(mnist) + 14 + 40
     assert "MIT licence" in data_credits("digits,notdigits:0.5")["notdigits"]
 
+
+def test_without_the_letter_sets_it_says_which_source_needs_them(tiny_data):
+    with pytest.raises(DataError, match=r"the 'notdigits' source draws its letters from 'letters:4,unipen,.*"
+                                        r"dataset 'unipen' \(train split\) not found"):
+        load_dataset("digits,notdigits:0.5", "train", tiny_data)  # the tiny root holds letters/ and mnist/ only
 
 def test_the_training_letters_leave_out_the_letter_readers_held_out_writers(data_root):
     """The pool is the shipped letter reader's training letters: with the letters its run held out (as the page

@@ -21,6 +21,7 @@ without it (BENCHMARKS.md).
 """
 import numpy as np
 
+from ..errors import DataError
 from .datasets import NOT_A_LETTER, Dataset, load_dataset
 
 NAME = "notdigits"
@@ -36,7 +37,10 @@ def load_not_digits(split="train", root=None):
 
     images uint8 (COUNT[split], 28, 28), labels int64 all 0.  Raises DataError (from the letter sets' loaders)
     when a letter set is missing or broken."""
-    mixture = load_dataset(LETTER_MIXTURE, split, root)
+    try:
+        mixture = load_dataset(LETTER_MIXTURE, split, root)
+    except DataError as error:
+        raise DataError(f"the {NAME!r} source draws its letters from {LETTER_MIXTURE!r}: {error}") from None
     images = turned(letter_pool(mixture), COUNT[split], np.random.default_rng(SEED[split]))
     labels = np.zeros(len(images), dtype=np.int64)
     images.flags.writeable = False
