@@ -52,14 +52,13 @@ def load_not_digits(split="train", root=None):
 def letter_pool(mixture):
     """uint8 (n, 28, 28): the letters of `mixture` (a split of LETTER_MIXTURE; 'other' left out), of its training
     split without the writers the shipped letter reader's run held out."""
-    from ..training.start import held_out
+    from ..training.start import held_out, holdout_rng
 
     letters = np.ones(len(mixture), bool)
     if NOT_A_LETTER in mixture.classes:
         letters = mixture.labels != mixture.classes.index(NOT_A_LETTER)
     if mixture.split == "train":
-        rng = np.random.default_rng([LETTER_HOLDOUT_SEED, 3])  # as training_data seeds its holdout
-        letters &= ~held_out(LETTER_HOLDOUT, mixture.writers, len(mixture), rng)
+        letters &= ~held_out(LETTER_HOLDOUT, mixture.writers, len(mixture), holdout_rng(LETTER_HOLDOUT_SEED))
     return mixture.images[letters]
 
 

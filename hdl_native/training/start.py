@@ -29,7 +29,7 @@ def training_data(config, train_set, test_set):
     weights = None
     if train_set is not None and (train_set.sources is not None or config.balance_classes):
         weights = sampling_weights(train_set, mixture_weights(config.dataset), config.balance_classes)
-    rng = np.random.default_rng([config.seed if config.holdout_seed is None else config.holdout_seed, 3])
+    rng = holdout_rng(config.seed if config.holdout_seed is None else config.holdout_seed)
     if config.holdout:
         if not 0 < config.holdout < len(labels):
             raise HDLError(f"--holdout {config.holdout} must be between 1 and {len(labels) - 1}")
@@ -39,6 +39,11 @@ def training_data(config, train_set, test_set):
         return (images[kept], labels[kept], kept_weights), (images[held], labels[held])
     sample = np.sort(rng.permutation(len(test_set))[:config.val_size])  # the test labels may be sorted by class
     return (images, labels, weights), (test_set.images[sample], test_set.labels[sample])
+
+
+def holdout_rng(seed):
+    """The generator training_data draws its held-out writers (or validation sample) from, for a run's seed."""
+    return np.random.default_rng([seed, 3])
 
 
 def held_out(count, writers, n, rng):
