@@ -1,6 +1,8 @@
 """Measure a saved model on a test split.
 
-Reports test accuracy, top-2 accuracy (the true class among the two highest scores), the expected
+Reports test accuracy with its 95% bootstrap interval (what another draw of as many writers might
+score: whole writers resampled where the split records them, as unipen's and chars74k's do, single
+images otherwise: inspect/intervals.py), top-2 accuracy (the true class among the two highest scores), the expected
 calibration error of its confidences (with the temperature the state stores, see `hdl-native calibrate`),
 accuracy per class, the most confused pairs, and accuracy on augmented copies of the
 test images (each shifted by up to 2 pixels and 5 pixels inverted, seeded by --seed), which
@@ -51,6 +53,7 @@ def run(args):
 
     from hdl_native.data import find_data_root
     from hdl_native.inspect.evaluation import evaluate_state
+    from hdl_native.inspect.intervals import LEVEL
     from hdl_native.inspect.weight_stats import format_layer_weights
     from hdl_native.json_output import json_line
     from hdl_native.threads import set_num_threads
@@ -63,6 +66,10 @@ def run(args):
     print(f"{args.state} on {report.dataset} test ({report.n_images} images{read}):")
     print(f"  accuracy {report.test_accuracy:.2f}%   top-2 {report.top2_accuracy:.2f}%   "
           f"augmented {report.augmented_accuracy:.2f}%   mean loss {report.loss:.4f}")
+    low, high = report.accuracy_interval
+    unrecorded = "" if "writer" in report.interval_over else " (the split records no writers)"
+    print(f"  {100 * LEVEL:.0f}% interval of the accuracy, resampling {report.interval_over}{unrecorded}: "
+          f"{low:.2f} to {high:.2f}%")
     if report.quantization:
         print(f"  {describe_quantization(report.quantization)}")
     uncalibrated = " (uncalibrated: see `hdl-native calibrate`)" if report.temperature == 1.0 else ""
@@ -71,8 +78,9 @@ def run(args):
           + (f", p(other) x e^{report.other_offset:g}" if report.other_offset else ""))
     for source, part in report.per_source.items():
         best = report.best_letter_per_source.get(source)
-        print(f"  {source:>12} test: {part['accuracy']:6.2f}% of {part['images']} images, "
-              f"ECE {100 * part['calibration_error']:.2f}%"
+        low, high = part["interval"]
+        print(f"  {source:>12} test: {part['accuracy']:6.2f}% of {part['images']} images (interval {low:.2f} to "
+              f"{high:.2f} by {part['interval_over']}), ECE {100 * part['calibration_error']:.2f}%"
               + (f" (best letter, 'other' aside: {best['accuracy']:.2f}%)" if best else ""))
     if report.best_letter_accuracy is not None:
         print(f"  letters read right when 'other' is left aside: {report.best_letter_accuracy:.2f}%")

@@ -14,11 +14,12 @@ from ..calibration import (averaged_log_probabilities, expected_calibration_erro
 from ..checkpoint import load_model
 from ..data import augment, load_dataset
 from ..data.datasets import DATASETS, NOT_A_LETTER, relabel
-from ..data.mixture import available_part, check_dataset_name, is_mixture
+from ..data.mixture import available_part, check_dataset_name, is_mixture, source_writers
 from ..errors import DataError, HDLError
 from ..quantize.section import quantization_of
 from ..shifts import shifted_copies
 from ..training.evaluate import Evaluator, per_source_accuracy, summarize
+from .intervals import LEVEL, accuracy_interval, describe_groups
 from .weight_stats import layer_weights
 
 
@@ -50,6 +51,10 @@ class Report:
     # overall and per source: how it reads letters when something else has already said they are letters.
     best_letter_accuracy: float = None
     best_letter_per_source: dict = field(default_factory=dict)
+    # The accuracy's 95% bootstrap interval (low, high) in percent, resampling whole writers where the split records
+    # them (inspect/intervals.py), and what was resampled ("61 writers"); a mixture's per_source entries hold theirs.
+    accuracy_interval: tuple = None
+    interval_over: str = ""
 
     def as_json(self):
         """The JSON object of `evaluate --json`."""
@@ -61,6 +66,8 @@ class Report:
                 "confused_pairs": self.confused_pairs, "per_source": self.per_source,
                 "best_letter_accuracy": self.best_letter_accuracy,
                 "best_letter_per_source": self.best_letter_per_source,
+                "accuracy_interval": None if self.accuracy_interval is None else list(self.accuracy_interval),
+                "interval_level": LEVEL, "interval_over": self.interval_over,
                 "weights": [layer.as_json() for layer in self.weights], "quantization": self.quantization}
 
 
@@ -144,6 +151,8 @@ def evaluate_state(path, root=None, dataset=None, seed=0, batch_size=500, model_
     augmented = evaluator.evaluate(augment(test.images, np.random.default_rng(seed)), test.labels)
     classes = list(test.classes)
     best_letter, best_letter_per_source = best_letter_scores(test, clean.log_probs)
+    writers = recorded_writers(test)
+    correct = clean.predictions == test.labels
     return Report(dataset=name, n_images=len(test), test_accuracy=clean.accuracy, top2_accuracy=clean.top2_accuracy,
                   augmented_accuracy=augmented.accuracy, loss=clean.loss, temperature=temperature, shifts=shifts,
                   other_offset=other_offset,
@@ -151,10 +160,36 @@ def evaluate_state(path, root=None, dataset=None, seed=0, batch_size=500, model_
                   per_class=per_class_accuracy(clean.confusion, classes),
                   confused_pairs=most_confused(clean.confusion, classes), confusion=clean.confusion, classes=classes,
                   weights=layer_weights(model), quantization=quantization_of(meta),
-                  per_source=with_calibration_per_source(per_source_accuracy(test, clean.predictions), test,
-                                                         np.exp(calibrated)),
+                  per_source=with_intervals_per_source(
+                      with_calibration_per_source(per_source_accuracy(test, clean.predictions), test,
+                                                  np.exp(calibrated)), test, correct, writers),
                   best_letter_accuracy=best_letter,
-                  best_letter_per_source=best_letter_per_source)
+                  best_letter_per_source=best_letter_per_source,
+                  accuracy_interval=accuracy_interval(correct, writers),
+                  interval_over=describe_groups(writers, len(test)))
+
+
+WRITER_SETS = ("unipen", "chars74k")  # the sets whose files record who wrote each letter (data/mixture.py)
+
+
+def recorded_writers(test):
+    """int64 (N,) writer ids of a test split (-1 where not recorded), or None when its set records none: a
+    mixture's own, else those of unipen's and chars74k's files."""
+    if test.writers is not None:
+        return test.writers
+    if test.name in WRITER_SETS:
+        return source_writers(test, None)
+    return None
+
+
+def with_intervals_per_source(per_source, test, correct, writers):
+    """per_source ({source: {...}} of a mixture) with each source's accuracy interval (list [low, high], percent)
+    and what it resampled, from `correct` (bool (N,)) and `writers` (int (N,) or None) of all of `test`."""
+    for name, mask in test.source_masks():
+        part = None if writers is None else writers[mask]
+        per_source[name]["interval"] = list(accuracy_interval(correct[mask], part))
+        per_source[name]["interval_over"] = describe_groups(part, int(mask.sum()))
+    return per_source
 
 
 def with_calibration_per_source(per_source, test, probabilities):

@@ -1,0 +1,116 @@
+"""The accuracy's bootstrap interval: whole writers resampled, single images where no writer is recorded."""
+import gzip
+import json
+
+import numpy as np
+import pytest
+
+from hdl_native.checkpoint import save_checkpoint
+from hdl_native.cli import main
+from hdl_native.data.datasets import LETTERS, clear_cache
+from hdl_native.inspect.evaluation import evaluate_state
+from hdl_native.inspect.intervals import accuracy_interval, describe_groups, writer_groups
+from hdl_native.models import LettersCNN
+from test_data_mixture import write_letter_set
+
+
+@pytest.fixture
+def letter_sets(tmp_path):
+    """Tiny letters/ (52 letters, no writers) and unipen/ (30 letters of 3 writers) folders in the shared layout."""
+    clear_cache()
+    root = tmp_path / "data"
+    write_letter_set(root, "letters", 52, seed=0)
+    unipen = write_letter_set(root, "unipen", 30, seed=2)
+    for split in ("train", "test"):
+        with gzip.open(unipen / f"unipen-{split}-meta.tsv.gz", "wt") as meta:
+            meta.writelines(f"ibm\tr{i // 10}\tf.dat\t1\ta\n" for i in range(30))
+    yield root
+    clear_cache()
+
+
+def test_all_right_or_all_wrong_leaves_no_room():
+    assert accuracy_interval(np.ones(40, dtype=bool)) == (100.0, 100.0)
+    assert accuracy_interval(np.zeros(40, dtype=bool), writers=np.repeat([0, 1], 20)) == (0.0, 0.0)
+
+
+def test_a_writer_who_gets_everything_wrong_counts_as_one_writer_not_fifty_images():
+    correct = np.repeat([True, False], 50)  # writer 0 reads perfectly, writer 1 never
+    writers = np.repeat([0, 1], 50)
+    by_writer = accuracy_interval(correct, writers)
+    by_image = accuracy_interval(correct)
+    assert by_writer == (0.0, 100.0)  # two writers drawn again: both the good one, both the bad one, or one each
+    assert 38 < by_image[0] < 50 < by_image[1] < 62  # as if 100 independent images: about 50 +- 10
+
+
+def test_independent_images_give_the_binomial_width():
+    rng = np.random.default_rng(7)
+    correct = rng.random(1000) < 0.9
+    low, high = accuracy_interval(correct)
+    accuracy = 100 * correct.mean()
+    assert low < accuracy < high
+    expected = 2 * 1.96 * 100 * np.sqrt(correct.mean() * (1 - correct.mean()) / 1000)  # 3.7 points
+    assert abs((high - low) - expected) < 0.6
+    narrower = accuracy_interval(correct, level=0.5)
+    assert low < narrower[0] < narrower[1] < high
+
+
+def test_the_same_seed_gives_the_same_interval_and_another_one_nearly_it():
+    rng = np.random.default_rng(1)
+    correct, writers = rng.random(600) < 0.8, rng.integers(0, 30, 600)
+    assert accuracy_interval(correct, writers, seed=3) == accuracy_interval(correct, writers, seed=3)
+    other = accuracy_interval(correct, writers, seed=4)
+    assert other != accuracy_interval(correct, writers, seed=3)
+    assert np.allclose(other, accuracy_interval(correct, writers, seed=3), atol=1.0)
+
+
+def test_images_without_a_writer_are_writers_of_one():
+    np.testing.assert_array_equal(writer_groups(np.array([5, 5, -1, 7, -1, 5]), 6), [0, 0, 2, 1, 3, 0])
+    np.testing.assert_array_equal(writer_groups(None, 3), [0, 1, 2])
+    correct = np.random.default_rng(2).random(200) < 0.7
+    assert accuracy_interval(correct, np.full(200, -1)) == accuracy_interval(correct, None)
+
+
+@pytest.mark.parametrize("writers, phrase", [
+    (None, "984 images"), (np.full(984, -1), "984 images"), (np.arange(984) % 61, "61 writers"),
+    (np.where(np.arange(984) < 900, np.arange(984) % 3, -1), "3 writers and 84 images"),
+])
+def test_what_was_resampled_is_named(writers, phrase):
+    assert describe_groups(writers, 984) == phrase
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: accuracy_interval(np.zeros(0, dtype=bool)), "at least one image"),
+    (lambda: accuracy_interval(np.ones(4, dtype=bool), level=1.0), "level"),
+    (lambda: accuracy_interval(np.ones(4, dtype=bool), writers=np.zeros(3)), r"\(4,\)"),
+])
+def test_bad_arguments_say_what_is_wrong(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_evaluate_resamples_unipens_writers_and_a_mixtures_sources_apart(letter_sets, tmp_path):
+    state = save_checkpoint(tmp_path / "reader.hdl", LettersCNN(n_classes=26, seed=0), classes=LETTERS,
+                            dataset="unipen")
+    report = evaluate_state(state, letter_sets)
+    assert report.interval_over == "3 writers"
+    low, high = report.accuracy_interval
+    assert low <= report.test_accuracy <= high
+    mixed = evaluate_state(state, letter_sets, dataset="letters,unipen")
+    assert mixed.interval_over == "3 writers and 52 images"
+    assert mixed.per_source["unipen"]["interval_over"] == "3 writers"
+    assert mixed.per_source["letters"]["interval_over"] == "52 images"
+    for part in mixed.per_source.values():
+        assert part["interval"][0] <= part["accuracy"] <= part["interval"][1]
+
+
+def test_evaluate_prints_the_interval_and_puts_it_in_the_json(letter_sets, tmp_path, capsys):
+    state = save_checkpoint(tmp_path / "reader.hdl", LettersCNN(n_classes=26, seed=0), classes=LETTERS,
+                            dataset="letters")
+    assert main(["evaluate", str(state), "--data", str(letter_sets), "--threads", "1", "--json"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    summary = json.loads(lines[-1])
+    low, high = summary["accuracy_interval"]
+    assert low <= summary["test_accuracy"] <= high and summary["interval_level"] == 0.95
+    assert summary["interval_over"] == "52 images"
+    assert (f"  95% interval of the accuracy, resampling 52 images (the split records no writers): "
+            f"{low:.2f} to {high:.2f}%") in lines
