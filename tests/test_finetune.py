@@ -88,6 +88,8 @@ def test_printed_page_crops_fine_tune_and_read_again(tmp_path, tiny_data):
     assert list(after) == ["trained on"]  # under 20 crops: none held out
     assert after["trained on"] > before["trained on"] or before["trained on"] == 100.0
     assert len(summary["accuracy_after"]) == 1  # only the crops: no test split to measure without the data
+    (name, (low, high)), = summary["change_interval"].items()
+    assert low <= summary["accuracy_after"][name] - summary["accuracy_before"][name] <= high
     again = read_with_crops(page, tmp_path / "again", "--model", tmp_path / "mine.hdl")
     assert read_correctly(again, truths) >= read_correctly(found, truths)
     shipped_ranges = load_checkpoint(PRETRAINED_LETTERS)["int8_ranges"]
@@ -196,6 +198,21 @@ def test_test_splits_are_measured_per_source_in_the_models_classes():
     measured = test_sources(mixture, LETTERS + ["other"])
     assert [m.name for m in measured] == ["letters test (4)", "nonletters test (2)", "all 2 test splits (6)"]
     assert list(measured[1].labels) == [26, 26]
+    assert all(m.writers is None for m in measured)  # letters and nonletters record no writers
+
+
+def test_test_splits_keep_their_writers_for_the_changes_interval():
+    from hdl_native.data.datasets import Dataset
+    from hdl_native.training.finetune import test_sources
+
+    images = np.zeros((6, 28, 28), np.uint8)
+    mixture = Dataset("unipen,nonletters", "test", images, np.array([0, 26, 1, 2, 26, 3]), LETTERS + ["other"],
+                      Path("x"), Path("x"), sources=np.array([0, 1, 0, 0, 1, 0]),
+                      source_names=("unipen", "nonletters"), writers=np.array([7, -1, 7, 9, -1, 9]))
+    unipen, everything = test_sources(mixture, LETTERS)  # the 'other' images dropped, and their writers with them
+    assert list(unipen.writers) == [7, 7, 9, 9] and list(everything.writers) == [7, 7, 9, 9]
+    unipen, nonletters, everything = test_sources(mixture, LETTERS + ["other"])
+    assert list(nonletters.writers) == [-1, -1] and list(everything.writers) == [7, -1, 7, 9, -1, 9]
 
 
 def test_bad_starting_points_are_one_line_errors(tmp_path):

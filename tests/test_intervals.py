@@ -1,6 +1,7 @@
 """The accuracy's bootstrap interval: whole writers resampled, single images where no writer is recorded."""
 import gzip
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -8,8 +9,8 @@ import pytest
 from hdl_native.checkpoint import save_checkpoint
 from hdl_native.cli import main
 from hdl_native.data.datasets import LETTERS, clear_cache
-from hdl_native.inspect.evaluation import evaluate_state
-from hdl_native.inspect.intervals import accuracy_interval, describe_groups, writer_groups
+from hdl_native.inspect.evaluation import compare_reports, evaluate_state
+from hdl_native.inspect.intervals import accuracy_interval, describe_groups, difference_interval, writer_groups
 from hdl_native.models import LettersCNN
 from test_data_mixture import write_letter_set
 
@@ -114,3 +115,57 @@ def test_evaluate_prints_the_interval_and_puts_it_in_the_json(letter_sets, tmp_p
     assert summary["interval_over"] == "52 images"
     assert (f"  95% interval of the accuracy, resampling 52 images (the split records no writers): "
             f"{low:.2f} to {high:.2f}%") in lines
+
+
+def test_a_paired_difference_is_narrower_than_either_accuracy_and_has_the_right_sign():
+    rng = np.random.default_rng(5)
+    writers = np.repeat(np.arange(40), 50)
+    hard = rng.random(40)[writers] * 0.6  # some writers are hard for both readers
+    first = rng.random(2000) > hard
+    second = first & (rng.random(2000) > 0.04)  # the second reader loses a few more, on the same writers
+    low, high = difference_interval(first, second, writers)
+    difference = 100 * (first.mean() - second.mean())
+    assert 0 < low < difference < high
+    assert high - low < 0.5 * np.subtract(*accuracy_interval(first, writers)[::-1])
+    assert difference_interval(second, first, writers) == pytest.approx((-high, -low))
+    assert difference_interval(first, first, writers) == (0.0, 0.0)
+    with pytest.raises(ValueError, match="same images"):
+        difference_interval(first, second[:-1], writers)
+
+
+def test_evaluate_against_another_reader_of_the_same_images(letter_sets, tmp_path, capsys):
+    first = save_checkpoint(tmp_path / "first.hdl", LettersCNN(n_classes=26, seed=0), classes=LETTERS,
+                            dataset="letters,unipen")
+    second = save_checkpoint(tmp_path / "second.hdl", LettersCNN(n_classes=26, seed=1), classes=LETTERS,
+                             dataset="letters,unipen")
+    a, b = evaluate_state(first, letter_sets), evaluate_state(second, letter_sets)
+    compared = compare_reports(a, b, second)
+    assert compared["difference"] == pytest.approx(a.test_accuracy - b.test_accuracy)
+    assert compared["difference_interval"] == list(difference_interval(a.correct, b.correct, a.writers))
+    assert a.writers is not None and (a.writers >= 0).sum() == 30  # unipen's three writers, resampled whole
+    for source in ("letters", "unipen"):
+        part = compared["per_source"][source]
+        assert part["difference"] == pytest.approx(a.per_source[source]["accuracy"] - b.per_source[source]["accuracy"])
+    assert compare_reports(a, a, first)["difference_interval"] == [0.0, 0.0]
+    everything = replace(a, correct=np.ones_like(a.correct), test_accuracy=100.0)
+    two_in_three = np.arange(len(a.correct)) % 3 != 0
+    thirds = replace(b, correct=two_in_three, test_accuracy=100 * two_in_three.mean())
+    low, high = compare_reports(everything, thirds, second)["difference_interval"]
+    assert 0 < low <= high  # reading everything is better than missing every third image
+    low, high = compare_reports(thirds, everything, first)["difference_interval"]
+    assert low <= high < 0
+    assert main(["evaluate", str(first), "--against", str(second), "--data", str(letter_sets), "--threads", "1",
+                 "--json"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert json.loads(lines[-1])["against"]["difference"] == pytest.approx(compared["difference"])
+    assert any(line.startswith(f"  against {second} ") for line in lines)
+
+
+def test_evaluate_against_a_reader_of_other_classes_is_one_line(letter_sets, tmp_path, capsys):
+    letters = save_checkpoint(tmp_path / "letters.hdl", LettersCNN(n_classes=26, seed=0), classes=LETTERS,
+                              dataset="letters")
+    digits = save_checkpoint(tmp_path / "digits.hdl", LettersCNN(n_classes=10, seed=0),
+                             classes=[str(d) for d in range(10)], dataset="mnist")
+    assert main(["evaluate", str(letters), "--against", str(digits), "--data", str(letter_sets)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and str(digits) in error

@@ -44,6 +44,10 @@ def add_arguments(parser):
     parser.add_argument("--shifts", metavar="N", type=shifts, default=1,
                         help=f"read each test image in N copies shifted by up to one pixel and average them, as "
                              f"`ocr --shifts N` does; N is {shifts.allowed} (default 1: one read)")
+    parser.add_argument("--against", metavar="STATE2", default=None,
+                        help="also read the same test images with STATE2 and report the difference in accuracy with "
+                             "its 95%% interval (both readers resampled together, whole writers at a time), overall "
+                             "and per source: is STATE really better?")
     parser.add_argument("--plot", metavar="DIR", default=None, help="also write the confusion matrix as PNG here")
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
 
@@ -52,7 +56,7 @@ def run(args):
     from pathlib import Path
 
     from hdl_native.data import find_data_root
-    from hdl_native.inspect.evaluation import evaluate_state
+    from hdl_native.inspect.evaluation import compare_reports, evaluate_state
     from hdl_native.inspect.intervals import LEVEL
     from hdl_native.inspect.weight_stats import format_layer_weights
     from hdl_native.json_output import json_line
@@ -60,8 +64,12 @@ def run(args):
 
     if args.threads is not None:
         set_num_threads(args.threads)
-    report = evaluate_state(args.state, find_data_root(args.data), args.dataset, args.seed, args.batch_size,
-                            shifts=args.shifts)
+    root = find_data_root(args.data)
+    report = evaluate_state(args.state, root, args.dataset, args.seed, args.batch_size, shifts=args.shifts)
+    against = None
+    if args.against is not None:
+        other = evaluate_state(args.against, root, report.dataset, args.seed, args.batch_size, shifts=args.shifts)
+        against = compare_reports(report, other, args.against)
     read = "" if args.shifts == 1 else f", each read in {args.shifts} shifted copies as `ocr` does"
     print(f"{args.state} on {report.dataset} test ({report.n_images} images{read}):")
     print(f"  accuracy {report.test_accuracy:.2f}%   top-2 {report.top2_accuracy:.2f}%   "
@@ -82,6 +90,8 @@ def run(args):
         print(f"  {source:>12} test: {part['accuracy']:6.2f}% of {part['images']} images (interval {low:.2f} to "
               f"{high:.2f} by {part['interval_over']}), ECE {100 * part['calibration_error']:.2f}%"
               + (f" (best letter, 'other' aside: {best['accuracy']:.2f}%)" if best else ""))
+    if against is not None:
+        print(format_against(against, report))
     if report.best_letter_accuracy is not None:
         print(f"  letters read right when 'other' is left aside: {report.best_letter_accuracy:.2f}%")
     cells = [f"{name}:{pct:5.1f}" for name, pct in report.per_class.items()]
@@ -96,8 +106,20 @@ def run(args):
         path = save_confusion_png(Path(args.plot) / "confusion.png", report.confusion, report.classes, title=title)
         print(path)
     if args.json:
-        print(json_line(report.as_json()))
+        print(json_line(dict(report.as_json(), **({"against": against} if against is not None else {}))))
     return 0
+
+
+def format_against(against, report):
+    """The lines saying how STATE does against STATE2 (compare_reports): the difference in points, its interval."""
+    low, high = against["difference_interval"]
+    lines = [f"  against {against['state']} ({against['accuracy']:.2f}% on the same images): "
+             f"{against['difference']:+.2f} points, 95% interval {low:+.2f} to {high:+.2f} "
+             f"(both resampled together: {report.interval_over})"]
+    for source, part in against["per_source"].items():
+        low, high = part["difference_interval"]
+        lines.append(f"  {source:>12} test: {part['difference']:+6.2f} points ({low:+.2f} to {high:+.2f})")
+    return "\n".join(lines)
 
 
 def describe_quantization(quantization):

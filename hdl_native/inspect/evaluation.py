@@ -19,7 +19,7 @@ from ..errors import DataError, HDLError
 from ..quantize.section import quantization_of
 from ..shifts import shifted_copies
 from ..training.evaluate import Evaluator, per_source_accuracy, summarize
-from .intervals import LEVEL, accuracy_interval, describe_groups
+from .intervals import LEVEL, accuracy_interval, describe_groups, difference_interval
 from .weight_stats import layer_weights
 
 
@@ -55,6 +55,11 @@ class Report:
     # them (inspect/intervals.py), and what was resampled ("61 writers"); a mixture's per_source entries hold theirs.
     accuracy_interval: tuple = None
     interval_over: str = ""
+    # Per image, for comparing two readers of the same split (compare_reports): bool (N,) read right, the writer
+    # ids (int (N,), -1 unknown; None when the split records none) and a mixture's [(source, bool (N,) mask)].
+    correct: np.ndarray = None
+    writers: np.ndarray = None
+    source_masks: list = field(default_factory=list)
 
     def as_json(self):
         """The JSON object of `evaluate --json`."""
@@ -166,7 +171,29 @@ def evaluate_state(path, root=None, dataset=None, seed=0, batch_size=500, model_
                   best_letter_accuracy=best_letter,
                   best_letter_per_source=best_letter_per_source,
                   accuracy_interval=accuracy_interval(correct, writers),
-                  interval_over=describe_groups(writers, len(test)))
+                  interval_over=describe_groups(writers, len(test)),
+                  correct=correct, writers=writers, source_masks=test.source_masks())
+
+
+def compare_reports(report, other, other_path):
+    """How `report`'s reader does against `other`'s (Reports of the same test split): {"state": other_path,
+    "accuracy": other's, "difference": points, "difference_interval": [low, high] (paired bootstrap over writers,
+    inspect/intervals.py), "per_source": {source: {"difference", "difference_interval"}}}.  HDLError when the two
+    were not measured on the same images."""
+    if (other.dataset, other.n_images, other.shifts) != (report.dataset, report.n_images, report.shifts):
+        raise HDLError(f"{other_path} was measured on {other.n_images} images of {other.dataset!r} "
+                       f"({other.shifts} reads each), not on the {report.n_images} of {report.dataset!r} "
+                       f"({report.shifts}); name the split with --dataset")
+    per_source = {}
+    for name, mask in report.source_masks:
+        part = None if report.writers is None else report.writers[mask]
+        per_source[name] = {"difference": 100.0 * float(report.correct[mask].mean() - other.correct[mask].mean()),
+                            "difference_interval": list(difference_interval(report.correct[mask],
+                                                                            other.correct[mask], part))}
+    return {"state": str(other_path), "accuracy": other.test_accuracy,
+            "difference": report.test_accuracy - other.test_accuracy,
+            "difference_interval": list(difference_interval(report.correct, other.correct, report.writers)),
+            "per_source": per_source}
 
 
 WRITER_SETS = ("unipen", "chars74k")  # the sets whose files record who wrote each letter (data/mixture.py)

@@ -10,8 +10,9 @@ accuracies (the percentile interval).  Images whose writer is not recorded count
 which is the plain image bootstrap when no writer is known: on such a split the interval is as narrow as one
 that believed every image independent, and `describe_groups` says so.
 
-`accuracy_interval(correct, writers)` -> (low, high) percent; `describe_groups(writers, n)` names what was
-resampled.  Pure functions of their arrays and seed: the same inputs give the same interval.
+`accuracy_interval(correct, writers)` -> (low, high) percent; `difference_interval(correct, other_correct,
+writers)` -> (low, high) points between two readers of the same images (`evaluate --against`); `describe_groups
+(writers, n)` names what was resampled.  Pure functions of their arrays and seed: the same inputs give the same interval.
 """
 import numpy as np
 
@@ -44,24 +45,41 @@ def accuracy_interval(correct, writers=None, level=LEVEL, draws=DRAWS, seed=0):
     correct: bool (n,), n >= 1, whether each image was read right.  writers: int (n,) writer ids (-1 unknown) or
     None; see writer_groups.  level in (0, 1): the share of the `draws` resampled accuracies between low and high.
     """
+    return resampled_interval(np.asarray(correct, dtype=bool).reshape(-1), writers, level, draws, seed)
+
+
+def difference_interval(correct, other_correct, writers=None, level=LEVEL, draws=DRAWS, seed=0):
+    """(low, high): the bootstrap interval of accuracy(correct) - accuracy(other_correct) in percentage points, two
+    readings of the same n images (bool (n,) each) resampled together, whole writers at a time (paired: the writers
+    both readers find hard are drawn for both, so the interval is narrower than the two accuracies' own)."""
     correct = np.asarray(correct, dtype=bool).reshape(-1)
-    n = len(correct)
+    other_correct = np.asarray(other_correct, dtype=bool).reshape(-1)
+    if correct.shape != other_correct.shape:
+        raise ValueError(f"the two readings must be of the same images, got {correct.shape} and {other_correct.shape}")
+    return resampled_interval(correct.astype(np.float64) - other_correct, writers, level, draws, seed)
+
+
+def resampled_interval(values, writers, level, draws, seed):
+    """(low, high), percent: the central `level` share of 100 x the mean of `values` (float (n,)) over `draws`
+    resamples of the writer groups (writer_groups), each resample as many groups as there are, with replacement."""
+    values = np.asarray(values, dtype=np.float64)
+    n = len(values)
     if n == 0:
-        raise ValueError("accuracy_interval needs at least one image")
+        raise ValueError("a bootstrap interval needs at least one image")
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1, got {level}")
     groups = writer_groups(writers, n)
     n_groups = int(groups.max()) + 1
-    right = np.bincount(groups, weights=correct, minlength=n_groups)
+    total = np.bincount(groups, weights=values, minlength=n_groups)
     size = np.bincount(groups, minlength=n_groups).astype(np.float64)
     rng = np.random.default_rng(seed)
-    accuracies = np.empty(draws)
+    means = np.empty(draws)
     for start in range(0, draws, CHUNK):
         count = min(CHUNK, draws - start)
         drawn = rng.integers(0, n_groups, size=(count, n_groups))
-        accuracies[start:start + count] = right[drawn].sum(axis=1) / size[drawn].sum(axis=1)
+        means[start:start + count] = total[drawn].sum(axis=1) / size[drawn].sum(axis=1)
     tail = (1 - level) / 2
-    low, high = np.quantile(accuracies, [tail, 1 - tail])
+    low, high = np.quantile(means, [tail, 1 - tail])
     return 100.0 * float(low), 100.0 * float(high)
 
 

@@ -49,11 +49,13 @@ MINUTES = 3.0  # default time limit
 @dataclass
 class Measured:
     """One set the model is measured on before and after: a name for the report, images (n, 28, 28) uint8,
-    labels (n,) in the model's classes."""
+    labels (n,) in the model's classes, and writers int (n,) (-1 unknown) where the set records them, so that the
+    change's interval resamples whole writers (inspect/intervals.py)."""
 
     name: str
     images: np.ndarray
     labels: np.ndarray
+    writers: np.ndarray = None
 
 
 class FinetuneSession(Session):
@@ -63,7 +65,7 @@ class FinetuneSession(Session):
         super().__init__(config)
         self.measured = []  # [Measured]
         self.user_crops = []  # [ocr.user_crops.LabelledCrops], one per directory of config.finetune
-        self.before = None  # {name: accuracy in percent}
+        self.before = None  # {name: bool (n,) read right}, before training
         self.calibration = {}  # the temperatures and int8 ranges its state stores (calibration.CALIBRATION_ENTRIES)
 
     def load_data(self):
@@ -116,21 +118,32 @@ class FinetuneSession(Session):
                   "model before fine-tuning")
 
     def test(self):
-        """Measure again and print before -> after per set; returns the JSON summary."""
+        """Measure again and print before -> after per set, with the change's 95% interval; returns the JSON
+        summary."""
+        from ..inspect.intervals import difference_interval
+
         after = self.accuracies()
-        print("accuracy before -> after fine-tuning:")
+        before = {name: 100.0 * float(correct.mean()) for name, correct in self.before.items()}
+        accuracy = {name: 100.0 * float(correct.mean()) for name, correct in after.items()}
+        change = {item.name: list(difference_interval(after[item.name], self.before[item.name], item.writers))
+                  for item in self.measured}
+        print("accuracy before -> after fine-tuning (the change, and its 95% interval over other writers like these):")
         width = max(len(name) for name in after)
-        for name, accuracy in after.items():
-            print(f"  {name:<{width}}  {self.before[name]:6.2f}% -> {accuracy:6.2f}%")
+        for name in after:
+            low, high = change[name]
+            print(f"  {name:<{width}}  {before[name]:6.2f}% -> {accuracy[name]:6.2f}%  "
+                  f"({accuracy[name] - before[name]:+.2f}: {low:+.2f} to {high:+.2f})")
         trainer = self.trainer
         return {"command": self.config.command, "finetune": list(self.config.finetune), "init": self.config.init,
-                "accuracy_before": self.before, "accuracy_after": after, "batches": trainer.batch_counter,
+                "accuracy_before": before, "accuracy_after": accuracy, "change_interval": change,
+                "batches": trainer.batch_counter,
                 "run_train_seconds": trainer.run_seconds, "stopped_by": trainer.stopped_by}
 
     def accuracies(self):
-        """{name: accuracy in percent} of the model on every Measured set."""
+        """{name: bool (n,), each image read right} of the model on every Measured set."""
         evaluator = Evaluator(self.model)
-        return {item.name: evaluator.evaluate(item.images, item.labels).accuracy for item in self.measured}
+        return {item.name: evaluator.evaluate(item.images, item.labels).predictions == item.labels
+                for item in self.measured}
 
     def how_to_continue(self):
         from ..ocr.user_crops import reads_digits
@@ -187,16 +200,21 @@ def replay_sets(config, classes):
 
 def test_sources(test, classes):
     """[Measured]: the test split per source when it says which image came from where, then all of it."""
+    from ..inspect.evaluation import recorded_writers
+
     kept, labels = in_classes(test.labels, test.classes, classes)
     images = test.images[kept]
-    measured = [Measured(f"{test.name} test ({len(labels)})", images, labels)]
+    writers = recorded_writers(test)
+    writers = None if writers is None else writers[kept]
+    measured = [Measured(f"{test.name} test ({len(labels)})", images, labels, writers)]
     names = test.source_names
     if test.sources is None or len(names) < 2:
         return measured
     parts = [(name, mask[kept]) for name, mask in test.source_masks()]
-    return [Measured(f"{name} test ({np.count_nonzero(part)})", images[part], labels[part])
+    return [Measured(f"{name} test ({np.count_nonzero(part)})", images[part], labels[part],
+                     None if writers is None else writers[part])
             for name, part in parts if part.any()] \
-        + [Measured(f"all {len(names)} test splits ({len(labels)})", images, labels)]
+        + [Measured(f"all {len(names)} test splits ({len(labels)})", images, labels, writers)]
 
 
 def in_classes(labels, dataset_classes, classes):
