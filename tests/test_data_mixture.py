@@ -108,6 +108,46 @@ def test_holdout_takes_whole_writers_and_single_unknown_images():
     assert held[:10].sum() == round(8 * 10 / 30)
 
 
+def prolific_and_modest_writers():
+    """int (1,000,): one writer of 600 images (id 0) and 40 writers of 10 (ids 1..40)."""
+    return np.concatenate([np.zeros(600, dtype=np.int64), np.repeat(np.arange(1, 41), 10)])
+
+
+def test_a_prolific_writer_stays_in_training_while_smaller_ones_can_be_held_out():
+    writers = prolific_and_modest_writers()
+    for seed in range(20):
+        held = held_out(200, writers, len(writers), np.random.default_rng(seed), writer_share=0.05)
+        assert not held[writers == 0].any() and held.sum() >= 200
+        assert len(np.unique(writers[held])) >= 20
+    drawn_as_they_come = [held_out(200, writers, len(writers), np.random.default_rng(seed))[0] for seed in range(20)]
+    assert any(drawn_as_they_come)  # without the share, the 600-image writer is often the whole holdout
+
+
+def test_the_prolific_writers_are_held_out_only_when_the_others_fall_short():
+    writers = prolific_and_modest_writers()
+    held = held_out(500, writers, len(writers), np.random.default_rng(0), writer_share=0.05)
+    assert held[writers > 0].all() and held[writers == 0].all()  # 400 modest letters are too few for 500
+
+
+def test_a_share_of_one_draws_writers_as_runs_before_the_share_did():
+    writers = np.concatenate([prolific_and_modest_writers(), np.full(50, -1)])
+    for seed in range(5):
+        before = held_out(200, writers, len(writers), np.random.default_rng(seed))
+        assert np.array_equal(held_out(200, writers, len(writers), np.random.default_rng(seed), writer_share=1),
+                              before)
+        assert np.array_equal(held_out(200, writers, len(writers), np.random.default_rng(seed), writer_share=None),
+                              before)
+
+
+def test_states_from_before_the_share_rebuild_their_holdout_as_drawn_then():
+    from hdl_native.commands.cmd_calibrate import run_config_of
+    from hdl_native.training.config import DEFAULT_HOLDOUT_WRITER_SHARE
+
+    assert run_config_of({"holdout": 6000, "seed": 0}).holdout_writer_share is None
+    assert run_config_of({"holdout": 6000, "holdout_writer_share": 0.05}).holdout_writer_share == 0.05
+    assert DEFAULT_HOLDOUT_WRITER_SHARE == 0.05
+
+
 def test_holdout_seed_holds_out_the_same_images_whatever_the_seed(letter_sets):
     from hdl_native.training.config import RunConfig
     from hdl_native.training.start import training_data

@@ -22,10 +22,12 @@ MODEL=${MODEL:-letters-vgg}
 DATASET=${DATASET:-digits}
 EPOCHS=${EPOCHS:-5}
 HOLDOUT=${HOLDOUT:-5000}
+HOLDOUT_WRITER_SHARE=${HOLDOUT_WRITER_SHARE:-1}  # --holdout-writer-share: 1 (writers as drawn), as shipped
 SEED=${SEED:-0}
 THREADS=${THREADS:-2}
 mkdir -p "$OUT_DIR"
 hdl-native letters --model "$MODEL" --dataset "$DATASET" --balance-classes --holdout "$HOLDOUT" \
+    --holdout-writer-share "$HOLDOUT_WRITER_SHARE" \
     --adam --lr-schedule cosine --epochs "$EPOCHS" --distort 0.75 --seed "$SEED" --threads "$THREADS" \
     --validate-every 2000 --no-db --quiet --force \
     --out "$OUT_DIR/training-state.hdl" --export "$OUT_DIR/uncalibrated.hdl" --json | tail -n 1 > "$OUT_DIR/train.json"

@@ -31,6 +31,7 @@ DISTORT_OTHER=${DISTORT_OTHER:-}  # the same for the class 'other' (--distort-ot
 DISTORT_LOOK=${DISTORT_LOOK:-}  # strokes, blur and ink alone (--distort-look), every class; empty: DISTORT's
 SEED=${SEED:-0}  # the run's seed (initial weights, order, distortions): 0 as the shipped reader was trained
 HOLDOUT_SEED=${HOLDOUT_SEED:-0}  # which writers are held out: 0, the shipped reader's, whatever SEED is
+HOLDOUT_WRITER_SHARE=${HOLDOUT_WRITER_SHARE:-1}  # --holdout-writer-share: 1 (writers as drawn), as the shipped reader
 OTHER_OFFSET=${OTHER_OFFSET-0.5}  # p(other) x e^OTHER_OFFSET when reading (--other-offset): 0.5 as shipped; empty: none
 THREADS=${THREADS:-2}
 MIXTURE=letters:4,unipen,nistvowels,chars74k,nonletters
@@ -39,7 +40,8 @@ hdl-native letters --model "$MODEL" --dataset "$MIXTURE" --balance-classes --hol
     --adam ${ALPHA:+--alpha "$ALPHA"} ${DECAY:+--weight-decay "$DECAY"} --lr-schedule cosine --epochs "$EPOCHS" \
     ${SMOOTHING:+--label-smoothing "$SMOOTHING"} --distort "$DISTORT" ${DISTORT_OTHER:+--distort-other "$DISTORT_OTHER"} \
     ${DISTORT_LOOK:+--distort-look "$DISTORT_LOOK"} --touching "$TOUCHING" \
-    --seed "$SEED" --holdout-seed "$HOLDOUT_SEED" --threads "$THREADS" \
+    --seed "$SEED" --holdout-seed "$HOLDOUT_SEED" --holdout-writer-share "$HOLDOUT_WRITER_SHARE" \
+    --threads "$THREADS" \
     --validate-every 2000 --no-db --quiet --force \
     --out "$OUT_DIR/training-state.hdl" --export "$OUT_DIR/uncalibrated.hdl" --json | tail -n 1 > "$OUT_DIR/train.json"
 hdl-native calibrate "$OUT_DIR/uncalibrated.hdl" --out "$OUT_DIR/letters.hdl" \

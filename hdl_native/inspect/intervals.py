@@ -11,13 +11,14 @@ which is the plain image bootstrap when no writer is known: on such a split the 
 that believed every image independent, and `describe_groups` says so.
 
 `accuracy_interval(correct, writers)` -> (low, high) percent; `difference_interval(correct, other_correct,
-writers)` -> (low, high) points between two readers of the same images (`evaluate --against`); `describe_groups
-(writers, n)` names what was resampled.  Pure functions of their arrays and seed: the same inputs give the same interval.
+writers)` -> (low, high) points between two readers of the same images (`evaluate --against`);
+`describe_groups(writers, n)` names what was resampled.  Pure functions of their arrays and seed: the same inputs
+give the same interval.
 """
 import numpy as np
 
 LEVEL = 0.95  # the share of the draws the interval holds
-DRAWS = 2000  # resamples; the ends of a 95% interval move by about 0.05 points between seeds at this count
+DRAWS = 2000  # resamples; the ends of a 95% interval move by about 0.04 points (sd) between seeds at this count
 CHUNK = 100  # draws generated at once: (CHUNK, writers) indices in memory
 
 

@@ -24,6 +24,9 @@ TOUCHING = probability()
 LEAD_IN = probability()
 # at 1 every target is uniform and nothing is learnt; PyTorch's ImageNet recipes use 0.1
 LABEL_SMOOTHING = finite_float(0, 0.5)
+# a share of the held-out images; 0 would leave no writer to hold out.  0.05: 20 writers or more (BENCHMARKS.md)
+HOLDOUT_WRITER_SHARE = finite_float(0, 1, low_inclusive=False)
+DEFAULT_HOLDOUT_WRITER_SHARE = 0.05
 
 
 def recorded_touching(settings, path):
@@ -73,6 +76,7 @@ class RunConfig:
     balance_classes: bool = False      # draw every class of each source equally often
     holdout: int = 0                   # validate on this many held-out training images, when > 0 ...
     holdout_seed: int = None           # ... drawn with this seed (None: seed's), so runs of other seeds share them
+    holdout_writer_share: float = None  # ... no writer above this share of them (None: as drawn; start.held_out)
     val_size: int = 1000               # ... else on this many images sampled from the test split
     # how
     batch_size: int = 64
@@ -113,7 +117,7 @@ class RunConfig:
             command=command, architecture=architecture, optimizer=optimizer, dropout=args.dropout,
             seed=args.seed, data_root=args.data, dataset=args.dataset, train_from=args.train_from,
             balance_classes=args.balance_classes, holdout=args.holdout,
-            holdout_seed=args.holdout_seed, val_size=args.val_size,
+            holdout_seed=args.holdout_seed, holdout_writer_share=args.holdout_writer_share, val_size=args.val_size,
             batch_size=args.batch_size, epochs=args.epochs,
             max_batches=args.max_batches, max_seconds=args.max_minutes * 60.0 if args.max_minutes else None,
             lr_schedule=args.lr_schedule, weight_decay=args.weight_decay, l2=args.l2,
@@ -227,6 +231,12 @@ def add_training_arguments(parser, command, default_epochs, default_validate_eve
                         help="choose the --holdout images (or the validation sample) with seed S instead of --seed's, "
                              "so runs of several seeds are validated, calibrated and compared on the same images, "
                              f"{SEED.allowed} (default: --seed's)")
+    parser.add_argument("--holdout-writer-share", type=HOLDOUT_WRITER_SHARE, default=DEFAULT_HOLDOUT_WRITER_SHARE,
+                        metavar="F",
+                        help="no writer may make up more than F of the --holdout images: more prolific writers stay "
+                             "in training while smaller ones remain, so the held-out letters come from 1/F writers "
+                             f"or more where the data has them, {HOLDOUT_WRITER_SHARE.allowed} (default: "
+                             f"{DEFAULT_HOLDOUT_WRITER_SHARE}; 1 draws writers as they come, as runs did before)")
     parser.add_argument("--balance-classes", action="store_true",
                         help="draw every class of each dataset equally often (unipen follows English letter "
                              "frequencies: 'e' is 4 times as common as 'x'); a mixture's own weights, "
