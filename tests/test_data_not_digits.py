@@ -75,8 +75,9 @@ def test_the_training_letters_leave_out_the_letter_readers_held_out_writers(data
     for folder in ("letters", "unipen", "nistvowels", "chars74k", "mnist"):
         require_dataset(data_root, folder)
     settings = load_checkpoint(PRETRAINED_LETTERS)["settings"]
-    assert (settings["dataset"], settings["holdout"], settings["holdout_seed"]) == (
-        not_digits.LETTER_MIXTURE, not_digits.LETTER_HOLDOUT, not_digits.LETTER_HOLDOUT_SEED)
+    assert (settings["dataset"], settings["holdout"], settings["holdout_seed"], settings["holdout_writer_share"]) == (
+        not_digits.LETTER_MIXTURE, not_digits.LETTER_HOLDOUT, not_digits.LETTER_HOLDOUT_SEED,
+        not_digits.LETTER_HOLDOUT_WRITER_SHARE)
     train = load_mixture(not_digits.LETTER_MIXTURE, "train", data_root)
     test = load_mixture(not_digits.LETTER_MIXTURE, "test", data_root)
     _, (held_images, held_labels) = training_data(run_config_of(settings), train, test)

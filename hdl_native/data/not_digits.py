@@ -6,7 +6,8 @@ any letter on its side when `ocr` tries a photo every way up, comes out as a sur
 as its class 'other':
 
 - train: COUNT['train'] letters drawn from those the shipped letter reader trained on (its recipe's mixture,
-  LETTER_MIXTURE, without the writers its run held out, LETTER_HOLDOUT with LETTER_HOLDOUT_SEED, as
+  LETTER_MIXTURE, without the writers its run held out, LETTER_HOLDOUT with LETTER_HOLDOUT_SEED and
+  LETTER_HOLDOUT_WRITER_SHARE, as
   tools/train_reader.sh holds them out), so the held-out writers stay unseen by both readers;
 - test: COUNT['test'] letters of the four letter sets' test splits;
 
@@ -26,7 +27,8 @@ from .datasets import NOT_A_LETTER, Dataset, load_dataset
 
 NAME = "notdigits"
 LETTER_MIXTURE = "letters:4,unipen,nistvowels,chars74k,nonletters"  # tools/train_reader.sh's MIXTURE
-LETTER_HOLDOUT, LETTER_HOLDOUT_SEED = 6000, 0  # tools/train_reader.sh's HOLDOUT and HOLDOUT_SEED
+# tools/train_reader.sh's HOLDOUT, HOLDOUT_SEED and HOLDOUT_WRITER_SHARE
+LETTER_HOLDOUT, LETTER_HOLDOUT_SEED, LETTER_HOLDOUT_WRITER_SHARE = 6000, 0, 0.05
 COUNT = {"train": 14000, "test": 2800}
 SEED = {"train": 330, "test": 331}
 TURNED_SHARE = 0.5
@@ -58,7 +60,8 @@ def letter_pool(mixture):
     if NOT_A_LETTER in mixture.classes:
         letters = mixture.labels != mixture.classes.index(NOT_A_LETTER)
     if mixture.split == "train":
-        letters &= ~held_out(LETTER_HOLDOUT, mixture.writers, len(mixture), holdout_rng(LETTER_HOLDOUT_SEED))
+        letters &= ~held_out(LETTER_HOLDOUT, mixture.writers, len(mixture), holdout_rng(LETTER_HOLDOUT_SEED),
+                             LETTER_HOLDOUT_WRITER_SHARE)
     return mixture.images[letters]
 
 
