@@ -148,6 +148,18 @@ def test_states_from_before_the_share_rebuild_their_holdout_as_drawn_then():
     assert DEFAULT_HOLDOUT_WRITER_SHARE == 0.05
 
 
+def test_resuming_a_run_from_before_the_share_says_its_holdout_changes():
+    from hdl_native.training.start import changed_settings
+
+    old = {"holdout": 6000, "seed": 0}  # saved before --holdout-writer-share existed: writers drawn as they came
+    now = {"holdout": 6000, "seed": 0, "holdout_writer_share": 0.05}
+    assert changed_settings(old, now) == ["--holdout-writer-share off -> 0.05"]
+    assert changed_settings(old, dict(now, holdout_writer_share=None)) == []
+    assert changed_settings(old, dict(now, holdout_writer_share=1.0)) == []  # 1: drawn as they came, as before
+    assert changed_settings(dict(old, holdout=0), dict(now, holdout=0)) == []  # nothing held out: no matter
+    assert changed_settings(dict(now), now) == []
+
+
 def test_holdout_seed_holds_out_the_same_images_whatever_the_seed(letter_sets):
     from hdl_native.training.config import RunConfig
     from hdl_native.training.start import training_data

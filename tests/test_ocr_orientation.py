@@ -141,7 +141,8 @@ def test_the_hint_when_most_lines_hold_one_or_two_boxes_or_few_boxes_are_sure_le
     assert turned_hint(result_of([[0.9] * 11 + [0.3] * 8])) is None  # 58% sure, but 20 boxes are needed to say
     low = "only 52% of the 21 boxes read as letters with confidence"
     assert turned_hint(result_of([[0.9] * 11 + [0.3] * 10])) == low
-    assert turned_hint(result_of([[0.9] * 14 + [0.3] * 7])) == "only 67% of the 21 boxes read as letters with confidence"
+    assert turned_hint(result_of([[0.9] * 14 + [0.3] * 7])) == \
+        "only 67% of the 21 boxes read as letters with confidence"
     assert turned_hint(result_of([[0.9] * 15 + [0.3] * 6])) is None  # 71%
     some_digits = SimpleNamespace(lines=[result_of([[0.9] * 11 + [0.3] * 6]).lines[0]
                                          + result_of([[0.8] * 4], best=NOT_A_LETTER, digit="3").lines[0]])

@@ -196,17 +196,15 @@ def compare_reports(report, other, other_path):
             "per_source": per_source}
 
 
-WRITER_SETS = ("unipen", "chars74k")  # the sets whose files record who wrote each letter (data/mixture.py)
-
-
 def recorded_writers(test):
     """int64 (N,) writer ids of a test split (-1 where not recorded), or None when its set records none: a
-    mixture's own, else those of unipen's and chars74k's files."""
+    mixture's own, else those its files name (data/mixture.source_writers: unipen's and chars74k's)."""
     if test.writers is not None:
         return test.writers
-    if test.name in WRITER_SETS:
-        return source_writers(test, None)
-    return None
+    if test.sources is not None or test.images_path is None:
+        return None
+    writers = source_writers(test, None)
+    return writers if (writers >= 0).any() else None
 
 
 def with_intervals_per_source(per_source, test, correct, writers):

@@ -165,13 +165,26 @@ TRAINING_OPTIONS = {"optimizer": "optimiser", "dropout": "--dropout", "seed": "-
                     "touching": "--touching", "lead_in": "--lead-in"}
 
 
+# What a state saved before an option existed trained with (its settings lack the key), where that is known: its
+# holdout drew writers as they came.  The share matters only to a run that holds images out.
+BEFORE_THE_OPTION = {"holdout_writer_share": None}
+
+
 def changed_settings(saved, current):
     """['--label-smoothing 0.1 -> 0', ...]: the TRAINING_OPTIONS whose value in the `current` settings dict
-    (RunConfig.as_dict()) differs from a state's `saved` one; keys either lacks (older state files) are skipped."""
+    (RunConfig.as_dict()) differs from a state's `saved` one; keys either lacks (older state files) are skipped,
+    but for BEFORE_THE_OPTION's, whose value before the option is known."""
     changes = []
     for key, option in TRAINING_OPTIONS.items():
-        if key in saved and key in current and saved[key] != current[key]:
-            changes.append(f"{option} {describe_setting(saved[key])} -> {describe_setting(current[key])}")
+        if key not in current or not (key in saved or key in BEFORE_THE_OPTION):
+            continue
+        if key == "holdout_writer_share" and not current.get("holdout"):
+            continue
+        was, now = saved.get(key, BEFORE_THE_OPTION.get(key)), current[key]
+        if key == "holdout_writer_share" and {was, now} <= {None, 1, 1.0}:
+            continue  # a share of 1 draws writers as they come, as runs before the option did
+        if was != now:
+            changes.append(f"{option} {describe_setting(was)} -> {describe_setting(now)}")
     return changes
 
 
