@@ -75,7 +75,8 @@ def run(args):
     print(f"  accuracy {report.test_accuracy:.2f}%   top-2 {report.top2_accuracy:.2f}%   "
           f"augmented {report.augmented_accuracy:.2f}%   mean loss {report.loss:.4f}")
     low, high = report.accuracy_interval
-    unrecorded = "" if "writer" in report.interval_over else " (the split records no writers)"
+    recorded = report.writers is not None and bool((report.writers >= 0).any())
+    unrecorded = "" if recorded else " (the split records no writers)"
     print(f"  {100 * LEVEL:.0f}% interval of the accuracy, resampling {report.interval_over}{unrecorded}: "
           f"{low:.2f} to {high:.2f}%")
     if report.quantization:
@@ -112,9 +113,11 @@ def run(args):
 
 def format_against(against, report):
     """The lines saying how STATE does against STATE2 (compare_reports): the difference in points, its interval."""
+    from hdl_native.inspect.intervals import LEVEL
+
     low, high = against["difference_interval"]
     lines = [f"  against {against['state']} ({against['accuracy']:.2f}% on the same images): "
-             f"{against['difference']:+.2f} points, 95% interval {low:+.2f} to {high:+.2f} "
+             f"{against['difference']:+.2f} points, {100 * LEVEL:.0f}% interval {low:+.2f} to {high:+.2f} "
              f"(both resampled together: {report.interval_over})"]
     for source, part in against["per_source"].items():
         low, high = part["difference_interval"]

@@ -98,7 +98,7 @@ class FinetuneSession(Session):
 
     def setup(self):
         super().setup()
-        self.before = self.accuracies()
+        self.before = self.readings()
         self.draw_sheets()
 
     def draw_sheets(self):
@@ -122,7 +122,7 @@ class FinetuneSession(Session):
         summary."""
         from ..inspect.intervals import difference_interval
 
-        after = self.accuracies()
+        after = self.readings()
         before = {name: 100.0 * float(correct.mean()) for name, correct in self.before.items()}
         accuracy = {name: 100.0 * float(correct.mean()) for name, correct in after.items()}
         change = {item.name: list(difference_interval(after[item.name], self.before[item.name], item.writers))
@@ -139,7 +139,7 @@ class FinetuneSession(Session):
                 "batches": trainer.batch_counter,
                 "run_train_seconds": trainer.run_seconds, "stopped_by": trainer.stopped_by}
 
-    def accuracies(self):
+    def readings(self):
         """{name: bool (n,), each image read right} of the model on every Measured set."""
         evaluator = Evaluator(self.model)
         return {item.name: evaluator.evaluate(item.images, item.labels).predictions == item.labels
