@@ -10,6 +10,10 @@ model with the class 'other', left out.  A digit or mark counts as printed as a 
 is read as a letter, or when a letter box matching nothing covers half of it; a last line says which were (the
 marks by name: "'->i 5" is five apostrophes printed as i).  Not a test: it measures.
 
+The share of letters read comes with its 95% bootstrap interval over other writers (hdl_native/inspect/intervals):
+each letter on the pages keeps the writer its split records (unipen's, chars74k's; the held-out letters' from the
+mixture), whole writers are resampled, and an image of no recorded writer (letters, nistvowels) is drawn alone.
+
 The glyphs left out of the letters are read by `ocr`'s digit reader (hdl_native/ocr/digits.py: the packaged one,
 --digit-model STATE, or none with --no-digits; the letters' figures are the same either way), and a last line says
 how many of the pages' digits are printed as their own digit, as another, or left out, and how many marks and
@@ -57,6 +61,7 @@ sys.path.insert(0, str(HERE.parent))  # the checkout, as `python -m hdl_native` 
 sys.path.insert(0, str(HERE.parent / "tests"))  # the page builders
 
 from nonletter_pages import (DigitScore, MixedScore, build_mixed_page, compose, found_boxes, found_digits,  # noqa: E402
+                             letters_read,
                              printed_as_digits, printed_as_letters, score_digits, score_mixed_page)
 from test_ocr_pages import PAGE_SPECS, PHOTO_CONDITIONS  # noqa: E402
 
@@ -65,6 +70,8 @@ from hdl_native.data import find_data_root, load_dataset  # noqa: E402
 from hdl_native.data.datasets import LETTERS, NOT_A_LETTER  # noqa: E402
 from hdl_native.data.nonletters import drawn_digits, framed_digits, framed_like_letters  # noqa: E402
 from hdl_native.errors import HDLError  # noqa: E402
+from hdl_native.inspect.evaluation import recorded_writers  # noqa: E402
+from hdl_native.inspect.intervals import LEVEL, accuracy_interval, describe_groups  # noqa: E402
 from hdl_native.ocr import read_page  # noqa: E402
 from hdl_native.ocr.digits import load_digit_reader  # noqa: E402
 from hdl_native.ocr.language import DEFAULT_LANGUAGE, LANGUAGE_NAMES, load_language, words_of  # noqa: E402
@@ -139,24 +146,32 @@ def page_types(conditions=Conditions()):
 
 
 def letters_in_turn(root, seed):
-    """(uint8 (n, 28, 28), labels (n,)): the four test splits, each shuffled by `seed`, taken one letter in turn."""
+    """(uint8 (n, 28, 28), labels (n,), writers int64 (n,)): the four test splits, each shuffled by `seed`, taken
+    one letter in turn; writers as the splits record them (unipen's, chars74k's), made distinct across the sets,
+    -1 where a set records none."""
     sets = [load_dataset(name, "test", root) for name in LETTER_SETS]
-    return taken_in_turn([(s.images, s.labels) for s in sets], np.random.default_rng(seed))
+    groups, first_id = [], 0
+    for dataset in sets:
+        writers = recorded_writers(dataset)
+        writers = np.full(len(dataset), -1, np.int64) if writers is None else np.where(writers >= 0,
+                                                                                         writers + first_id, -1)
+        first_id = max(first_id, int(writers.max()) + 1)
+        groups.append((dataset.images, dataset.labels, writers))
+    return taken_in_turn(groups, np.random.default_rng(seed))
 
 
 def taken_in_turn(groups, rng):
-    """(images, labels) of the [(images, labels)] groups, each shuffled by `rng` in turn, then taken one image of
-    each group in turn (a group that runs out drops out)."""
-    orders = [rng.permutation(len(labels)) for _, labels in groups]
+    """Tuple of arrays, one per field of the groups [(images, labels, ...)]: each group shuffled by `rng` in turn,
+    then one image of each group taken in turn (a group that runs out drops out)."""
+    orders = [rng.permutation(len(fields[0])) for fields in groups]
     turns = sorted((position, k) for k, order in enumerate(orders) for position in range(len(order)))
-    images = np.stack([groups[k][0][orders[k][position]] for position, k in turns])
-    labels = np.array([groups[k][1][orders[k][position]] for position, k in turns])
-    return images, labels
+    picked = [[groups[k][field][orders[k][position]] for position, k in turns] for field in range(len(groups[0]))]
+    return (np.stack(picked[0]), *(np.array(values) for values in picked[1:]))
 
 
 def heldout_letters(state_path, root, seed, in_turn=False):
-    """(uint8 (n, 28, 28), labels (n,) in 0..25): the letters among the training images the state's run held
-    out (not the class 'other'), shuffled by `seed`; with in_turn, each source of the mixture shuffled and the
+    """(uint8 (n, 28, 28), labels (n,) in 0..25, writers int64 (n,), -1 where not recorded): the letters among
+    the training images the state's run held out (not the class 'other'), shuffled by `seed`; with in_turn, each source of the mixture shuffled and the
     sources taken one letter in turn, as letters_in_turn takes the test splits' (the held-out letters are otherwise
     mostly unipen's, in its share of the mixture).  Raises SystemExit when the state records no --holdout."""
     from hdl_native.checkpoint import PRETRAINED_LETTERS, load_checkpoint
@@ -172,24 +187,26 @@ def heldout_letters(state_path, root, seed, in_turn=False):
     classes = list(train_set.classes)
     letters = labels != classes.index(NOT_A_LETTER) if NOT_A_LETTER in classes else np.ones(len(labels), bool)
     images, labels = images[letters], labels[letters]
+    recorded = recorded_writers(train_set)
+    writers = np.full(len(labels), -1, np.int64) if recorded is None else looked_up(images, train_set, recorded)
     if in_turn and train_set.sources is not None:
-        sources = sources_of(images, train_set)
-        return taken_in_turn([(images[sources == k], labels[sources == k]) for k in np.unique(sources)],
-                             np.random.default_rng(seed))
+        sources = looked_up(images, train_set, train_set.sources)
+        return taken_in_turn([(images[sources == k], labels[sources == k], writers[sources == k])
+                              for k in np.unique(sources)], np.random.default_rng(seed))
     order = np.random.default_rng(seed).permutation(len(labels))
-    return images[order], labels[order]
+    return images[order], labels[order], writers[order]
 
 
-def sources_of(images, mixture):
-    """int (n,): the mixture source each of `images` (uint8 (n, 28, 28), images of the mixture) came from, found by
-    a hash of its pixels."""
+def looked_up(images, dataset, values):
+    """(n,) of `values` ((N,), one per image of `dataset`): the value of the dataset's image each of `images`
+    (uint8 (n, 28, 28), images of the dataset) is, found by a hash of its pixels (the source, the writer)."""
     weights = np.random.default_rng(0).integers(1, 2 ** 62, 28 * 28, dtype=np.uint64)
 
     def hashes(batch):
         return (batch.reshape(len(batch), -1).astype(np.uint64) * weights).sum(axis=1)
 
-    source_of = dict(zip(hashes(mixture.images).tolist(), mixture.sources.tolist()))
-    return np.array([source_of[h] for h in hashes(images).tolist()])
+    value_of = dict(zip(hashes(dataset.images).tolist(), np.asarray(values).tolist()))
+    return np.array([value_of[h] for h in hashes(images).tolist()])
 
 
 def unused_training_digits(root):
@@ -214,10 +231,11 @@ def english_words(text_path, seed, n_words, shortest=WORD_SIZES[0]):
     return [words[order[k % len(order)]] for k in range(n_words)]
 
 
-def spelled_words(words, letter_images, letter_labels):
-    """(uint8 (L, 28, 28), labels (L,), [letters per word]): each letter of `words` an image of its class, taken in
-    order from that class's images among letter_images (in their order, which is already seeded), wrapping
-    around when a class runs out.  A word with a letter of no image at all (none in these sets) is skipped."""
+def spelled_words(words, letter_labels):
+    """(int64 (L,) indices into the letters, [letters per word]): each letter of `words` an image of its class,
+    taken in order from that class's images among the letters of letter_labels (in their order, which is already
+    seeded), wrapping around when a class runs out.  A word with a letter of no image at all (none in these sets)
+    is skipped."""
     pools = {label: np.flatnonzero(letter_labels == label) for label in range(len(LETTERS))}
     taken = dict.fromkeys(pools, 0)
     picks, lengths = [], []
@@ -229,8 +247,7 @@ def spelled_words(words, letter_images, letter_labels):
             picks.append(pools[label][taken[label] % len(pools[label])])
             taken[label] += 1
         lengths.append(len(word))
-    picks = np.array(picks, dtype=np.int64)
-    return letter_images[picks], letter_labels[picks], lengths
+    return np.array(picks, dtype=np.int64), lengths
 
 
 def page_digit_labels(root, split="test"):
@@ -244,17 +261,32 @@ def page_digit_labels(root, split="test"):
 
 def page_sources(root, seed, split="test", state_path=None):
     """(letter images uint8 (n, 28, 28), their labels (n,), digits uint8 (m, 28, 28)) the pages are filled from:
-    the four test splits' letters taken in turn and MNIST test digits, or (split 'heldout', 'heldout-mixed': see
-    heldout_letters) the letters the model's run held out and MNIST training digits outside the nonletters' draw."""
+    page_letters' letters, and MNIST test digits or (split 'heldout', 'heldout-mixed') MNIST training digits
+    outside the nonletters' draw."""
+    images, labels, _ = page_letters(root, seed, split, state_path)
+    return images, labels, page_digits(root, split)
+
+
+def page_digits(root, split="test"):
+    """uint8 (m, 28, 28): the digits the pages take, MNIST test digits or (split 'heldout', 'heldout-mixed') MNIST
+    training digits outside the nonletters' draw, framed like the letters."""
     if split in ("heldout", "heldout-mixed"):
-        return (*heldout_letters(state_path, root, seed, in_turn=split == "heldout-mixed"),
-                unused_training_digits(root))
-    return (*letters_in_turn(root, seed), framed_digits("test", root)[0])
+        return unused_training_digits(root)
+    return framed_digits("test", root)[0]
+
+
+def page_letters(root, seed, split="test", state_path=None):
+    """(uint8 (n, 28, 28), labels (n,), writers int64 (n,), -1 where not recorded): the letters the pages are
+    filled from, in order: the four test splits' taken in turn, or (split 'heldout', 'heldout-mixed': see
+    heldout_letters) those the model's run held out."""
+    if split in ("heldout", "heldout-mixed"):
+        return heldout_letters(state_path, root, seed, in_turn=split == "heldout-mixed")
+    return letters_in_turn(root, seed)
 
 
 def measure(classifier, root, seed, folder, split="test", state_path=None, words="random", text_path=None,
             language=None, shortest_word=WORD_SIZES[0], printed=None, conditions=Conditions(), on_page=None,
-            digits=None, digit_scores=None):
+            digits=None, digit_scores=None, readings=None):
     """[(page name, MixedScore)] of one page of each type, from the test splits or (split 'heldout',
     'heldout-mixed') from the model's held-out training writers and unused MNIST training digits.
 
@@ -266,14 +298,17 @@ def measure(classifier, root, seed, folder, split="test", state_path=None, words
     (Conditions).  on_page: optionally called with (page name, its truths, the OcrResult read_page gave) for each
     page read.  digits: the digit reader read_page reads the glyphs left out of the letters with (ocr/digits.py;
     None: none); digit_scores: a list to which each page's (name, DigitScore, [(what a mark or letter printed as a
-    digit is, the digit)]) is appended (with digits)."""
-    letter_images, letter_labels, digit_images = page_sources(root, seed, split, state_path)
+    digit is, the digit)]) is appended (with digits).  readings: a list to which (read right, its writer: -1 where
+    not recorded) is appended for each letter on the pages (page_letters' writers), for the interval."""
+    letter_images, letter_labels, letter_writers = page_letters(root, seed, split, state_path)
+    digit_images = page_digits(root, split)
     digit_labels = page_digit_labels(root, split) if digit_scores is not None else None
     word_lengths = None
     if words == "english":
         chosen = english_words(text_path or Path(root) / DEFAULT_TEXT, seed, WORDS_PER_PAGE * len(page_types()),
                                shortest_word)
-        letter_images, letter_labels, word_lengths = spelled_words(chosen, letter_images, letter_labels)
+        picks, word_lengths = spelled_words(chosen, letter_labels)
+        letter_images, letter_labels, letter_writers = letter_images[picks], letter_labels[picks], letter_writers[picks]
     rng = np.random.default_rng([seed, 13])
     scores, next_letter, next_digit, next_word = [], 0, 0, 0
     for name, spec in page_types(conditions):
@@ -289,6 +324,7 @@ def measure(classifier, root, seed, folder, split="test", state_path=None, words
         jpeg, truths, used = build_mixed_page(content, spec)
         jpeg, truths = photographed(jpeg, truths, conditions, np.random.default_rng([seed, 29, len(scores)]))
         letters_used = int((content.kinds[:used] == "letter").sum())
+        letter_of_tile = letters_of_tiles(content.kinds, next_letter)
         if word_lengths is not None:  # build_page places whole words, so the letters used end a word
             next_word_was = next_word
             ends = np.cumsum(word_lengths[next_word:])
@@ -303,6 +339,9 @@ def measure(classifier, root, seed, folder, split="test", state_path=None, words
             on_page(name, truths, result)
         found = found_boxes(result)
         scores.append((name, score_mixed_page(truths, found)))
+        if readings is not None:
+            readings.extend((read, int(letter_writers[letter_of_tile[tile]]))
+                            for tile, read in sorted(letters_read(truths, found).items()))
         if printed is not None:
             printed.extend(printed_as_letters(truths, found, content.names))
         if digit_scores is not None:
@@ -310,6 +349,12 @@ def measure(classifier, root, seed, folder, split="test", state_path=None, words
             digit_scores.append((name, score_digits(truths, with_digits, digit_of_tile),
                                  printed_as_digits(truths, with_digits, content.names, digit_of_tile)))
     return scores
+
+
+def letters_of_tiles(kinds, first_letter):
+    """{tile: index into the letters} of a page's letter tiles: compose takes the letters in order, so the k-th
+    tile of kind 'letter' (kinds: (n,) as PageContent.kinds) is letter first_letter + k."""
+    return {int(tile): first_letter + k for k, tile in enumerate(np.flatnonzero(np.asarray(kinds) == "letter"))}
 
 
 def photographed(jpeg, truths, conditions, rng):
@@ -473,13 +518,15 @@ def main():
     language = load_language(args.language)
     root = find_data_root(args.data)
     text = (Path(args.text) if args.text else root / DEFAULT_TEXT) if args.words == "english" else None
-    printed, digit_scores = [], [] if digits is not None else None
+    printed, digit_scores, readings = [], [] if digits is not None else None, []
     conditions = Conditions(**{field.name: getattr(args, field.name) for field in dataclasses.fields(Conditions)})
     with tempfile.TemporaryDirectory() as folder:
         scores = measure(classifier, root, args.seed, Path(folder), args.split, args.model, args.words, text,
                          language, 1 if args.one_letter_words else WORD_SIZES[0], printed, conditions,
-                         digits=digits, digit_scores=digit_scores)
+                         digits=digits, digit_scores=digit_scores, readings=readings)
     total = sum((score for _, score in scores), MixedScore())
+    read, writers = (np.array(column) for column in zip(*readings))
+    read_interval, read_over = accuracy_interval(read, writers), describe_groups(writers, len(read))
     print(f"model {classifier.source} ({len(classifier.classes)} classes), {args.split} pages, seed {args.seed}, "
           f"{args.shifts} shifts, {args.words} words{f' of {text}' if text else ''}, language {args.language}"
           f"{f', letter gap {args.letter_gap[0]} to {args.letter_gap[1]} px' if args.letter_gap else ''}"
@@ -503,6 +550,8 @@ def main():
         print(f"  {name:<12} {score.letters:7d} {share['letters_found']:6.2f}% {share['letters_read']:6.2f}%  "
               f"{share['letters_left_out']:6.2f}%   {score.others:12d}  {share['others_not_printed']:6.2f}%"
               f"                  {score.extra_letters:5d}")
+    print(f"  letters read {100 * read.mean():.2f}%, {LEVEL:.0%} interval over other writers {read_interval[0]:.2f} "
+          f"to {read_interval[1]:.2f}% (resampling {read_over}; an image of no recorded writer is drawn alone)")
     by_kind = Counter(f"{what}->{letter}" for what, letter in printed).most_common()
     print("  printed as letters, what they are -> the letter printed: "
           + (", ".join(f"{pair} {count}" for pair, count in by_kind) or "none"))
@@ -525,6 +574,8 @@ def main():
                           "language": args.language, "one_letter_words": args.one_letter_words,
                           **dataclasses.asdict(conditions),
                           "total": total.percentages(), "printed_as_letters": dict(by_kind),
+                          "letters_read_interval": list(read_interval), "interval_level": LEVEL,
+                          "interval_over": read_over,
                           "digits": None if digit_total is None else {
                               "model": digits.source, "counts": dataclasses.asdict(digit_total),
                               "percentages": digit_total.percentages(),

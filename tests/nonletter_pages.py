@@ -174,6 +174,15 @@ def score_mixed_page(truths, found, min_iou=0.5, covered=0.5):
     return score
 
 
+def letters_read(truths, found, min_iou=0.5):
+    """{tile: whether it was read right} for each letter of a page (Truth.tile of each truth not labelled OTHER):
+    found and read as its own letter, by the one-to-one IoU match score_mixed_page counts letters_read with, so
+    the values sum to its letters_read.  For resampling a page's letters by writer (the page benchmark's interval)."""
+    matched = match_boxes(truths, [box for box, _ in found], min_iou)
+    return {truth.tile: matched.get(t) is not None and found[matched[t]][1] == truth.label
+            for t, truth in enumerate(truths) if truth.label != OTHER}
+
+
 def printed_as_letters(truths, found, names, min_iou=0.5, covered=0.5):
     """[(name, letter)] for each digit or mark of a page printed as a letter, as score_mixed_page counts them (so
     as many as its others_printed): names[t] says what truth t shows (PageContent.names), letter is the one

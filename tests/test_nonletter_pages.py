@@ -4,7 +4,7 @@ from dataclasses import replace
 import numpy as np
 from conftest import require_dataset
 from nonletter_pages import (OTHER, DigitScore, MixedScore, build_mixed_page, compose, found_boxes, page_mark,
-                             printed_as_digits, printed_as_letters, score_digits, score_mixed_page)
+                             letters_read, printed_as_digits, printed_as_letters, score_digits, score_mixed_page)
 from ocr_pages import PageSpec, Truth, match_boxes
 
 from hdl_native.data import load_dataset
@@ -43,6 +43,22 @@ def test_scoring_counts_digits_and_marks_printed_as_letters_by_the_rules():
                                others_printed=3, extra_letters=1)
     assert score.percentages() == {"letters_found": 80.0, "letters_read": 40.0, "letters_left_out": 20.0,
                                    "others_not_printed": 40.0, "extra_letters": 20.0}
+    tiled = [replace(truth, tile=k) for k, truth in enumerate(truths)]  # each letter's own reading, for intervals
+    assert letters_read(tiled, found) == {0: True, 1: False, 5: True, 8: False, 9: False}
+    assert sum(letters_read(tiled, found).values()) == score.letters_read
+
+
+def test_page_letters_are_found_again_by_their_tiles_so_each_reading_keeps_its_writer():
+    module = benchmark_module()
+    rng = np.random.default_rng(0)
+    letters = rng.integers(0, 256, (60, 28, 28), dtype=np.uint8)
+    digits = rng.integers(0, 256, (20, 28, 28), dtype=np.uint8)
+    first = 7  # the page begins at the eighth letter, as the second page of a benchmark does
+    content = compose(letters[first:], rng.integers(0, 26, 60)[first:], digits, rng, 8)
+    of_tile = module.letters_of_tiles(content.kinds, first)
+    assert len(of_tile) == int((content.kinds == "letter").sum()) > 10 and "digit" in set(content.kinds)
+    for tile, index in of_tile.items():
+        assert np.array_equal(content.images[tile], letters[index])
 
 
 def test_digit_scoring_tells_digits_read_right_wrong_and_left_out_from_marks_and_letters_printed_as_digits():
@@ -226,8 +242,12 @@ def test_mixed_heldout_pages_take_each_source_in_turn_and_find_where_each_image_
     sources = np.array([0, 0, 0, 0, 0, 1, 1, 2, 0])  # a big source, a small one and a smaller one
     mixture = SimpleNamespace(images=images, sources=sources)
     held = images[[8, 6, 7, 0]]
-    assert module.sources_of(held, mixture).tolist() == [0, 1, 2, 0]
-    groups = [(images[sources == k], np.full(int((sources == k).sum()), k)) for k in range(3)]
-    taken, labels = module.taken_in_turn(groups, np.random.default_rng(1))
+    assert module.looked_up(held, mixture, sources).tolist() == [0, 1, 2, 0]
+    writers = np.arange(9) * 10
+    assert module.looked_up(held, mixture, writers).tolist() == [80, 60, 70, 0]
+    groups = [(images[sources == k], np.full(int((sources == k).sum()), k), writers[sources == k]) for k in range(3)]
+    taken, labels, taken_writers = module.taken_in_turn(groups, np.random.default_rng(1))
     assert labels.tolist() == [0, 1, 2, 0, 1, 0, 0, 0, 0]  # one of each in turn; a source that runs out drops out
     assert sorted(map(bytes, taken)) == sorted(map(bytes, images))  # every image once
+    for image, writer in zip(taken, taken_writers):  # each image keeps its own writer through the shuffles
+        assert writer == writers[[bytes(i) for i in images].index(bytes(image))]
