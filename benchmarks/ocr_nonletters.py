@@ -171,9 +171,10 @@ def taken_in_turn(groups, rng):
 
 def heldout_letters(state_path, root, seed, in_turn=False):
     """(uint8 (n, 28, 28), labels (n,) in 0..25, writers int64 (n,), -1 where not recorded): the letters among
-    the training images the state's run held out (not the class 'other'), shuffled by `seed`; with in_turn, each source of the mixture shuffled and the
-    sources taken one letter in turn, as letters_in_turn takes the test splits' (the held-out letters are otherwise
-    mostly unipen's, in its share of the mixture).  Raises SystemExit when the state records no --holdout."""
+    the training images the state's run held out (not the class 'other'), shuffled by `seed`; with in_turn, each
+    source of the mixture shuffled and the sources taken one letter in turn, as letters_in_turn takes the test
+    splits' (the held-out letters are otherwise mostly unipen's, in its share of the mixture).  Raises
+    SystemExit when the state records no --holdout."""
     from hdl_native.checkpoint import PRETRAINED_LETTERS, load_checkpoint
     from hdl_native.commands.cmd_calibrate import run_config_of
     from hdl_native.training.start import training_data
