@@ -15,9 +15,9 @@ H="python -m hdl_native"
 echo "== $STATE ($(stat -c %s "$STATE") bytes); machine: $(lscpu | grep 'Model name' | sed 's/ \+/ /g'); load: $(cut -d' ' -f1-3 /proc/loadavg)"
 for dataset in letters unipen nistvowels chars74k nonletters; do
     echo "== evaluate --dataset $dataset"
-    $H evaluate "$STATE" --dataset "$dataset" --threads 2 | sed -n '1,4p'
+    $H evaluate "$STATE" --dataset "$dataset" --threads 2 | sed -n '1,4p;/left aside/p'
     echo "== evaluate --dataset $dataset --shifts 9 (each image read as ocr reads a crop)"
-    $H evaluate "$STATE" --dataset "$dataset" --threads 2 --shifts 9 | sed -n '1,4p'
+    $H evaluate "$STATE" --dataset "$dataset" --threads 2 --shifts 9 | sed -n '1,4p;/left aside/p'
 done
 echo "== pages from the four test splits with digits and marks (benchmarks/ocr_nonletters.py)"
 python benchmarks/ocr_nonletters.py --model "$STATE" --threads 2

@@ -154,10 +154,16 @@ def test_best_letter_scores_leave_other_aside():
                                  [0.6, 0.3, 0.1],    # b read as a: wrong either way
                                  [0.1, 0.1, 0.8],    # a true 'other': not a letter, not scored
                                  [0.1, 0.5, 0.4]]))  # b: right
-    accuracy, per_source = best_letter_scores(test, log_probs)
+    accuracy, per_source, interval = best_letter_scores(test, log_probs)
     assert accuracy == pytest.approx(100 * 2 / 3)
-    assert per_source == {"letters": {"accuracy": 50.0, "images": 2}, "other-set": {"accuracy": 100.0, "images": 1}}
-    assert best_letter_scores(replace(test, classes=["a", "b", "c"]), log_probs) == (None, {})
+    assert {name: (part["accuracy"], part["images"]) for name, part in per_source.items()} == {
+        "letters": (50.0, 2), "other-set": (100.0, 1)}
+    assert per_source["other-set"]["interval"] == [100.0, 100.0]  # its one letter, read right in every draw
+    assert interval[0] <= accuracy <= interval[1] and interval[0] < interval[1]
+    # One writer wrote both letters of the first set: resampled whole, the pair is right half the time in every draw
+    _, per_writer, _ = best_letter_scores(test, log_probs, writers=np.array([4, 4, -1, 9]))
+    assert per_writer["letters"]["interval"] == [50.0, 50.0] and per_writer["letters"]["interval_over"] == "1 writer"
+    assert best_letter_scores(replace(test, classes=["a", "b", "c"]), log_probs) == (None, {}, None)
 
 
 def test_a_mixtures_calibration_error_is_measured_on_each_source_alone():

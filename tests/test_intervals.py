@@ -74,6 +74,7 @@ def test_images_without_a_writer_are_writers_of_one():
 @pytest.mark.parametrize("writers, phrase", [
     (None, "984 images"), (np.full(984, -1), "984 images"), (np.arange(984) % 61, "61 writers"),
     (np.where(np.arange(984) < 900, np.arange(984) % 3, -1), "3 writers and 84 images"),
+    (np.where(np.arange(984) < 983, 7, -1), "1 writer and 1 image"),
 ])
 def test_what_was_resampled_is_named(writers, phrase):
     assert describe_groups(writers, 984) == phrase

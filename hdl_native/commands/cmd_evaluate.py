@@ -90,11 +90,14 @@ def run(args):
         low, high = part["interval"]
         print(f"  {source:>12} test: {part['accuracy']:6.2f}% of {part['images']} images (interval {low:.2f} to "
               f"{high:.2f} by {part['interval_over']}), ECE {100 * part['calibration_error']:.2f}%"
-              + (f" (best letter, 'other' aside: {best['accuracy']:.2f}%)" if best else ""))
+              + (f" (best letter, 'other' aside: {best['accuracy']:.2f}%, {best['interval'][0]:.2f} to "
+                 f"{best['interval'][1]:.2f})" if best else ""))
     if against is not None:
         print(format_against(against, report))
     if report.best_letter_accuracy is not None:
-        print(f"  letters read right when 'other' is left aside: {report.best_letter_accuracy:.2f}%")
+        low, high = report.best_letter_interval
+        print(f"  letters read right when 'other' is left aside: {report.best_letter_accuracy:.2f}% "
+              f"({100 * LEVEL:.0f}% interval {low:.2f} to {high:.2f}%)")
     cells = [f"{name}:{pct:5.1f}" for name, pct in report.per_class.items()]
     print("  per class: " + "\n             ".join("  ".join(cells[i:i + 9]) for i in range(0, len(cells), 9)))
     pairs = ", ".join(f"{true}->{pred} x{count}" for true, pred, count in report.confused_pairs[:8])

@@ -48,9 +48,11 @@ class Report:
     quantization: dict = None  # a quantised state's scheme, bits, per_channel and source; None for float32
     per_source: dict = field(default_factory=dict)  # a mixture's {source: {"accuracy", "images", "calibration_error"}}
     # A reader with the class 'other': percent of the letters whose best letter (ignoring 'other') is right,
-    # overall and per source: how it reads letters when something else has already said they are letters.
+    # overall and per source (each with its "interval" and "interval_over"): how it reads letters when something
+    # else has already said they are letters; its 95% interval (low, high) as accuracy_interval's below.
     best_letter_accuracy: float = None
     best_letter_per_source: dict = field(default_factory=dict)
+    best_letter_interval: tuple = None
     # The accuracy's 95% bootstrap interval (low, high) in percent, resampling whole writers where the split records
     # them (inspect/intervals.py), and what was resampled ("61 writers"); a mixture's per_source entries hold theirs.
     accuracy_interval: tuple = None
@@ -71,6 +73,7 @@ class Report:
                 "confused_pairs": self.confused_pairs, "per_source": self.per_source,
                 "best_letter_accuracy": self.best_letter_accuracy,
                 "best_letter_per_source": self.best_letter_per_source,
+                "best_letter_interval": None if self.best_letter_interval is None else list(self.best_letter_interval),
                 "accuracy_interval": None if self.accuracy_interval is None else list(self.accuracy_interval),
                 "interval_level": LEVEL, "interval_over": self.interval_over,
                 "weights": [layer.as_json() for layer in self.weights], "quantization": self.quantization}
@@ -155,8 +158,8 @@ def evaluate_state(path, root=None, dataset=None, seed=0, batch_size=500, model_
         clean = summarize(calibrated, np.asarray(test.labels, dtype=np.int64))
     augmented = evaluator.evaluate(augment(test.images, np.random.default_rng(seed)), test.labels)
     classes = list(test.classes)
-    best_letter, best_letter_per_source = best_letter_scores(test, clean.log_probs)
     writers = recorded_writers(test)
+    best_letter, best_letter_per_source, best_letter_interval = best_letter_scores(test, clean.log_probs, writers)
     correct = clean.predictions == test.labels
     return Report(dataset=name, n_images=len(test), test_accuracy=clean.accuracy, top2_accuracy=clean.top2_accuracy,
                   augmented_accuracy=augmented.accuracy, loss=clean.loss, temperature=temperature, shifts=shifts,
@@ -169,7 +172,7 @@ def evaluate_state(path, root=None, dataset=None, seed=0, batch_size=500, model_
                       with_calibration_per_source(per_source_accuracy(test, clean.predictions), test,
                                                   np.exp(calibrated)), test, correct, writers),
                   best_letter_accuracy=best_letter,
-                  best_letter_per_source=best_letter_per_source,
+                  best_letter_per_source=best_letter_per_source, best_letter_interval=best_letter_interval,
                   accuracy_interval=accuracy_interval(correct, writers),
                   interval_over=describe_groups(writers, len(test)),
                   correct=correct, writers=writers, source_masks=test.source_masks())
@@ -225,20 +228,25 @@ def with_calibration_per_source(per_source, test, probabilities):
     return per_source
 
 
-def best_letter_scores(test, log_probs):
-    """(percent, {source: {"accuracy", "images"}}) of the letter images of `test` whose most likely letter,
-    the class 'other' left aside, is right; (None, {}) when the classes hold no 'other'."""
+def best_letter_scores(test, log_probs, writers=None):
+    """(percent, {source: {"accuracy", "images", "interval", "interval_over"}}, (low, high) percent) of the letter
+    images of `test` whose most likely letter, the class 'other' left aside, is right, with the bootstrap
+    intervals over writers (int (N,) of all of `test`, -1 unknown, or None: see accuracy_interval); (None, {},
+    None) when the classes hold no 'other'."""
     if NOT_A_LETTER not in test.classes:
-        return None, {}
+        return None, {}, None
     other = test.classes.index(NOT_A_LETTER)
     letters = test.labels != other
     if not letters.any():
-        return None, {}
+        return None, {}, None
     scores = np.array(log_probs, copy=True)
     scores[:, other] = -np.inf
     predictions = scores.argmax(axis=1)
     only_letters = replace(test, images=test.images[letters], labels=test.labels[letters],
                            sources=None if test.sources is None else test.sources[letters],
                            writers=None if test.writers is None else test.writers[letters])
-    accuracy = 100.0 * float(np.mean(predictions[letters] == test.labels[letters]))
-    return accuracy, per_source_accuracy(only_letters, predictions[letters])
+    correct = predictions[letters] == test.labels[letters]
+    letter_writers = None if writers is None else np.asarray(writers)[letters]
+    per_source = with_intervals_per_source(per_source_accuracy(only_letters, predictions[letters]), only_letters,
+                                           correct, letter_writers)
+    return 100.0 * float(np.mean(correct)), per_source, accuracy_interval(correct, letter_writers)

@@ -90,8 +90,10 @@ def describe_groups(writers, n):
     known = np.zeros(n, dtype=bool) if writers is None else np.asarray(writers) >= 0
     n_writers = len(np.unique(np.asarray(writers)[known])) if known.any() else 0
     unknown = int(n - known.sum())
+    writers_phrase = f"{n_writers:,} writer{'' if n_writers == 1 else 's'}"
+    images_phrase = f"{unknown:,} image{'' if unknown == 1 else 's'}"
     if n_writers == 0:
-        return f"{unknown:,} images"
+        return images_phrase
     if unknown == 0:
-        return f"{n_writers:,} writers"
-    return f"{n_writers:,} writers and {unknown:,} images"
+        return writers_phrase
+    return f"{writers_phrase} and {images_phrase}"
