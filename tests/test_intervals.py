@@ -148,6 +148,9 @@ def test_evaluate_against_another_reader_of_the_same_images(letter_sets, tmp_pat
         part = compared["per_source"][source]
         assert part["difference"] == pytest.approx(a.per_source[source]["accuracy"] - b.per_source[source]["accuracy"])
     assert compare_reports(a, a, first)["difference_interval"] == [0.0, 0.0]
+    unaugmented = evaluate_state(second, letter_sets, augmented=False)  # as --against reads the second reader
+    assert unaugmented.augmented_accuracy is None and b.augmented_accuracy is not None
+    assert np.array_equal(unaugmented.correct, b.correct) and compare_reports(a, unaugmented, second) == compared
     everything = replace(a, correct=np.ones_like(a.correct), test_accuracy=100.0)
     two_in_three = np.arange(len(a.correct)) % 3 != 0
     thirds = replace(b, correct=two_in_three, test_accuracy=100 * two_in_three.mean())

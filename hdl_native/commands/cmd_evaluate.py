@@ -68,7 +68,8 @@ def run(args):
     report = evaluate_state(args.state, root, args.dataset, args.seed, args.batch_size, shifts=args.shifts)
     against = None
     if args.against is not None:
-        other = evaluate_state(args.against, root, report.dataset, args.seed, args.batch_size, shifts=args.shifts)
+        other = evaluate_state(args.against, root, report.dataset, args.seed, args.batch_size, shifts=args.shifts,
+                               augmented=False)
         against = compare_reports(report, other, args.against)
     read = "" if args.shifts == 1 else f", each read in {args.shifts} shifted copies as `ocr` does"
     print(f"{args.state} on {report.dataset} test ({report.n_images} images{read}):")

@@ -31,7 +31,7 @@ class Report:
     n_images: int
     test_accuracy: float       # percent
     top2_accuracy: float       # percent
-    augmented_accuracy: float  # percent, on shifted/pixel-flipped copies of the test images
+    augmented_accuracy: float  # percent, on shifted/pixel-flipped copies of the test images (None: not read)
     loss: float
     per_class: dict            # class name -> percent correct
     confused_pairs: list       # [true name, predicted name, count], most frequent first
@@ -126,11 +126,14 @@ def brief(names, shown=5):
     return ", ".join(list(names)[:shown]) + (", ..." if len(names) > shown else "")
 
 
-def evaluate_state(path, root=None, dataset=None, seed=0, batch_size=500, model_and_meta=None, shifts=1):
+def evaluate_state(path, root=None, dataset=None, seed=0, batch_size=500, model_and_meta=None, shifts=1,
+                   augmented=True):
     """A Report for the model saved at `path` on the test split of `dataset` (default: its own).
 
     root: data root (None: find_data_root()).  seed: seeds the augmentation of the test images.
     shifts: read each test image in this many shifted copies and average them (Report.shifts).
+    augmented: also read augmented copies of the test images (False: augmented_accuracy None, one pass fewer, for
+    a reader only compared with another).
     """
     model, meta = model_and_meta or load_model(path)
     temperature = stored_temperature(meta, path, shifts)
@@ -156,13 +159,14 @@ def evaluate_state(path, root=None, dataset=None, seed=0, batch_size=500, model_
         calibrated = with_other_offset(averaged_log_probabilities(copies, temperature),
                                        other_column(meta.get("classes")), other_offset)
         clean = summarize(calibrated, np.asarray(test.labels, dtype=np.int64))
-    augmented = evaluator.evaluate(augment(test.images, np.random.default_rng(seed)), test.labels)
+    augmented_accuracy = (evaluator.evaluate(augment(test.images, np.random.default_rng(seed)), test.labels).accuracy
+                          if augmented else None)
     classes = list(test.classes)
     writers = recorded_writers(test)
     best_letter, best_letter_per_source, best_letter_interval = best_letter_scores(test, clean.log_probs, writers)
     correct = clean.predictions == test.labels
     return Report(dataset=name, n_images=len(test), test_accuracy=clean.accuracy, top2_accuracy=clean.top2_accuracy,
-                  augmented_accuracy=augmented.accuracy, loss=clean.loss, temperature=temperature, shifts=shifts,
+                  augmented_accuracy=augmented_accuracy, loss=clean.loss, temperature=temperature, shifts=shifts,
                   other_offset=other_offset,
                   calibration_error=expected_calibration_error(np.exp(calibrated), test.labels),
                   per_class=per_class_accuracy(clean.confusion, classes),
