@@ -83,8 +83,10 @@ class LetterClassifier(ShiftedReader):
         """In batches of MIN_BATCH to 2 MIN_BATCH images (one when fewer): a line's crops in all their shifted copies
         can be thousands of images, whose activations (86 kB an image after the first convolution) then came from
         fresh pages of memory on every call; a batch this size reuses freed blocks (memory.py) and stays in cache.
-        Each image's outputs are the same bits as in one big batch: the kernels' per-image arithmetic takes another
-        path only in batches under about 45 images, at 1 and 2 threads (tests/test_ocr_reader_batches.py)."""
+        Each image's outputs are those of one big batch: the same bits where the BLAS sums in an order the batch
+        does not change (OpenBLAS's SkylakeX kernels), within float32 rounding (1e-5) where it does (its Haswell
+        kernels, as OPENBLAS_CORETYPE=Haswell pins them); the kernels' per-image arithmetic takes another path in
+        batches under about 45 images, at 1 and 2 threads (tests/test_ocr_reader_batches.py)."""
         n_batches = max(1, -(-len(images) // (2 * MIN_BATCH)))  # each then holds MIN_BATCH to 2 MIN_BATCH
         return np.concatenate([self._batch(batch) for batch in np.array_split(images, n_batches)])
 
