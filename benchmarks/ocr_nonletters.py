@@ -188,26 +188,27 @@ def heldout_letters(state_path, root, seed, in_turn=False):
     classes = list(train_set.classes)
     letters = labels != classes.index(NOT_A_LETTER) if NOT_A_LETTER in classes else np.ones(len(labels), bool)
     images, labels = images[letters], labels[letters]
+    found = indices_in(images, train_set)
     recorded = recorded_writers(train_set)
-    writers = np.full(len(labels), -1, np.int64) if recorded is None else looked_up(images, train_set, recorded)
+    writers = np.full(len(labels), -1, np.int64) if recorded is None else recorded[found]
     if in_turn and train_set.sources is not None:
-        sources = looked_up(images, train_set, train_set.sources)
+        sources = train_set.sources[found]
         return taken_in_turn([(images[sources == k], labels[sources == k], writers[sources == k])
                               for k in np.unique(sources)], np.random.default_rng(seed))
     order = np.random.default_rng(seed).permutation(len(labels))
     return images[order], labels[order], writers[order]
 
 
-def looked_up(images, dataset, values):
-    """(n,) of `values` ((N,), one per image of `dataset`): the value of the dataset's image each of `images`
-    (uint8 (n, 28, 28), images of the dataset) is, found by a hash of its pixels (the source, the writer)."""
+def indices_in(images, dataset):
+    """int (n,): which of the dataset's images each of `images` (uint8 (n, 28, 28), images of the dataset) is, found
+    by a hash of its pixels (so its source and its writer can be looked up)."""
     weights = np.random.default_rng(0).integers(1, 2 ** 62, 28 * 28, dtype=np.uint64)
 
     def hashes(batch):
         return (batch.reshape(len(batch), -1).astype(np.uint64) * weights).sum(axis=1)
 
-    value_of = dict(zip(hashes(dataset.images).tolist(), np.asarray(values).tolist()))
-    return np.array([value_of[h] for h in hashes(images).tolist()])
+    index_of = {h: k for k, h in enumerate(hashes(dataset.images).tolist())}
+    return np.array([index_of[h] for h in hashes(images).tolist()], dtype=np.int64)
 
 
 def unused_training_digits(root):

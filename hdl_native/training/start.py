@@ -166,24 +166,31 @@ TRAINING_OPTIONS = {"optimizer": "optimiser", "dropout": "--dropout", "seed": "-
 
 
 # What a state saved before an option existed trained with (its settings lack the key), where that is known: its
-# holdout drew writers as they came.  The share matters only to a run that holds images out.
+# holdout drew writers as they came.
 BEFORE_THE_OPTION = {"holdout_writer_share": None}
+
+
+def writers_as_drawn(share, settings):
+    """None (writers drawn as they come, as runs before the option) for a share of 1 or a run holding nothing out,
+    where the share changes nothing; else the share."""
+    return None if not settings.get("holdout") or share in (1, 1.0) else share
+
+
+# Settings some of whose values train the same way: key -> (value, the current settings) -> what it amounts to.
+SAME_TRAINING = {"holdout_writer_share": writers_as_drawn}
 
 
 def changed_settings(saved, current):
     """['--label-smoothing 0.1 -> 0', ...]: the TRAINING_OPTIONS whose value in the `current` settings dict
-    (RunConfig.as_dict()) differs from a state's `saved` one; keys either lacks (older state files) are skipped,
-    but for BEFORE_THE_OPTION's, whose value before the option is known."""
+    (RunConfig.as_dict()) differs from a state's `saved` one, as SAME_TRAINING compares them; keys either lacks
+    (older state files) are skipped, but for BEFORE_THE_OPTION's, whose value before the option is known."""
     changes = []
     for key, option in TRAINING_OPTIONS.items():
         if key not in current or not (key in saved or key in BEFORE_THE_OPTION):
             continue
-        if key == "holdout_writer_share" and not current.get("holdout"):
-            continue
         was, now = saved.get(key, BEFORE_THE_OPTION.get(key)), current[key]
-        if key == "holdout_writer_share" and {was, now} <= {None, 1, 1.0}:
-            continue  # a share of 1 draws writers as they come, as runs before the option did
-        if was != now:
+        amounts_to = SAME_TRAINING.get(key, lambda value, _: value)
+        if amounts_to(was, current) != amounts_to(now, current):
             changes.append(f"{option} {describe_setting(was)} -> {describe_setting(now)}")
     return changes
 
