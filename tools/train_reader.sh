@@ -9,7 +9,8 @@
 #     of each set equally often, distorted (rotation, shear, scale, elastic, stroke width, blur, ink gamma), a
 #     TOUCHING share of them cut out of a pair with a touching neighbour as `ocr` cuts letters written touching
 #     (hdl_native/data/touching.py), Adam with a cosine decay over EPOCHS epochs, holding out HOLDOUT training
-#     images by whole writers;
+#     images by whole writers; the model it exports is the moving average of the weights over about the last
+#     1,000 steps (EMA 0.999);
 #  2. fits the temperatures on those held-out writers (`hdl-native calibrate`: one for a single read, one each for
 #     the 5 and 9 shifted copies `ocr` can average), never on a test split, measures on 512 of them the
 #     activation ranges `ocr --dtype int8` quantises on, and stores OTHER_OFFSET, the log-weight every reader then
@@ -26,6 +27,7 @@ TOUCHING=${TOUCHING:-0.25}
 ALPHA=${ALPHA:-}  # Adam's step size; empty: the trainer's default (0.001)
 DECAY=${DECAY:-}  # decoupled weight decay (--weight-decay); empty: none, as the shipped reader was trained
 SMOOTHING=${SMOOTHING:-}  # label smoothing (--label-smoothing); empty: none, likewise
+EMA=${EMA-0.999}  # keep the weights' moving average at this decay and ship it (--ema-decay); empty: the last weights
 DISTORT=${DISTORT:-0.75}  # the distortions' strength (--distort): 0.75 as the shipped reader was trained
 DISTORT_OTHER=${DISTORT_OTHER:-}  # the same for the class 'other' (--distort-other); empty: DISTORT's
 DISTORT_LOOK=${DISTORT_LOOK:-}  # strokes, blur and ink alone (--distort-look), every class; empty: DISTORT's
@@ -38,7 +40,7 @@ MIXTURE=letters:4,unipen,nistvowels,chars74k,nonletters
 mkdir -p "$OUT_DIR"
 hdl-native letters --model "$MODEL" --dataset "$MIXTURE" --balance-classes --holdout "$HOLDOUT" \
     --adam ${ALPHA:+--alpha "$ALPHA"} ${DECAY:+--weight-decay "$DECAY"} --lr-schedule cosine --epochs "$EPOCHS" \
-    ${SMOOTHING:+--label-smoothing "$SMOOTHING"} --distort "$DISTORT" ${DISTORT_OTHER:+--distort-other "$DISTORT_OTHER"} \
+    ${SMOOTHING:+--label-smoothing "$SMOOTHING"} ${EMA:+--ema-decay "$EMA"} --distort "$DISTORT" ${DISTORT_OTHER:+--distort-other "$DISTORT_OTHER"} \
     ${DISTORT_LOOK:+--distort-look "$DISTORT_LOOK"} --touching "$TOUCHING" \
     --seed "$SEED" --holdout-seed "$HOLDOUT_SEED" --holdout-writer-share "$HOLDOUT_WRITER_SHARE" \
     --threads "$THREADS" \

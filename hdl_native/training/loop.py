@@ -11,10 +11,12 @@ batch its learning rate and --l2 factor and says when the plan is done.
 
 Everything needed to continue exactly where a run stopped (batch counter,
 epoch and position in it (the batcher's state),
-the augmentation and dropout RNG states) is in ``Trainer.state()``; with
-the parameters and the optimiser state it makes a resumable checkpoint.
+the augmentation and dropout RNG states, the weights' moving average when
+--ema-decay keeps one) is in ``Trainer.state()``; with the parameters and
+the optimiser state it makes a resumable checkpoint.
 """
 import time
+from contextlib import nullcontext
 
 import numpy as np
 from tqdm import tqdm
@@ -28,6 +30,7 @@ from .evaluate import Evaluator
 from .feed import TrainingFeed
 from .schedule import Schedule
 from .sqlite_log import Progress, should_log_parameters
+from .weight_average import STATE_KEY as WEIGHT_AVERAGE, WeightAverage
 
 
 class TrainingGraph:
@@ -71,6 +74,8 @@ class Trainer:
         self.batcher = Batcher(len(self.feed), config.batch_size, config.seed, weights=weights)
         self.schedule = Schedule(config, len(self.batcher), optimizer.lr)
         self.validation_rng = np.random.default_rng([config.seed, 2])
+        # --ema-decay: the weights' moving average, which validation, the test and --export use (weight_average.py)
+        self.average = WeightAverage(model, config.ema_decay) if config.ema_decay else None
         self.batch_counter = 0
         self.train_seconds = 0.0    # all training time of this model, including runs it was resumed from
         self.run_seconds = 0.0      # training time of this run only
@@ -105,6 +110,7 @@ class Trainer:
                 "dropout": dropout.rng.bit_generator.state if dropout is not None else None,
             },
             "train_seconds": self.train_seconds,
+            **({WEIGHT_AVERAGE: self.average.state()} if self.average is not None else {}),
         }
 
     def load_state(self, state):
@@ -116,6 +122,8 @@ class Trainer:
         if dropout is not None and state["rng_state"].get("dropout") is not None:
             dropout.rng.bit_generator.state = state["rng_state"]["dropout"]
         self.train_seconds = float(state.get("train_seconds", 0.0))
+        if self.average is not None and WEIGHT_AVERAGE in state:  # else the average starts at the resumed weights
+            self.average.load_state(state[WEIGHT_AVERAGE])
         if self.parallel is not None:
             self.parallel.after_resume(self)
 
@@ -213,6 +221,8 @@ class Trainer:
             self.log_batch(loss, correct, len(indices))
             self.log_seconds += time.perf_counter() - started
         self.optimizer.step()
+        if self.average is not None:
+            self.average.update()
         self.batch_counter += 1
         self.images_trained += len(indices)
         return loss, correct
@@ -250,19 +260,25 @@ class Trainer:
         self.run_seconds += elapsed
         self.log_seconds += elapsed
 
+    def weights_to_use(self):
+        """A context in which the model holds the weights to validate, test and export: the moving average with
+        --ema-decay, else the trained weights themselves."""
+        return self.average.in_model() if self.average is not None else nullcontext()
+
     def validate(self):
-        """Evaluate on the validation images, print one line, log it; returns the Evaluation (None on ranks
-        other than 0 of a data-parallel run, which only evaluate their part)."""
+        """Evaluate on the validation images (with weights_to_use()), print one line, log it; returns the
+        Evaluation (None on ranks other than 0 of a data-parallel run, which only evaluate their part)."""
         images, labels = self.validation
         if self.config.augment_validation:
             images = augment(images, self.validation_rng)
-        if self.parallel is None:
-            result = self.evaluator.evaluate(images, labels)
-        else:
-            self.parallel.average_buffers(self.model)
-            result = self.parallel.evaluate(self.evaluator, images, labels)
-            if result is None:
-                return None
+        with self.weights_to_use():
+            if self.parallel is None:
+                result = self.evaluator.evaluate(images, labels)
+            else:
+                self.parallel.average_buffers(self.model)
+                result = self.parallel.evaluate(self.evaluator, images, labels)
+        if result is None:
+            return None
         tqdm.write(f"validation after batch {self.batch_counter} (epoch {self.batcher.epoch_number}): "
                    f"{result.accuracy:.2f}% correct, top-2 {result.top2_accuracy:.2f}%, loss {result.loss:.4f}, "
                    f"lr {self.optimizer.lr:.3g}")

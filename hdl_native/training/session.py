@@ -29,6 +29,7 @@ from .evaluate import Evaluator, format_confusion
 from .feed import class_distortions
 from .interrupt import StopOnSignal
 from .loop import Trainer
+from .weight_average import STATE_KEY as WEIGHT_AVERAGE
 from .outputs import check_outputs, resumes
 from .parallel import DataParallel
 from .start import make_model, make_optimizer, open_log, resume_position, start_from, training_data
@@ -137,17 +138,19 @@ class Session:
     def report(self):
         """Test the trained model on the whole test split, print the results; returns the JSON summary."""
         config, model = self.config, self.model
-        summary = self.test()
-        summary["wall_seconds"] = time.perf_counter() - self.wall_started
-        summary["state"] = str(self.out)
-        if self.parallel is not None:
-            summary["mpi_ranks"] = self.parallel.world.size  # images_per_s counts the images of all of them
-        if self.log is not None:
-            summary["db"] = str(config.db)
-        if config.export:  # a network trained with batch normalisation is exported folded (models.LettersVGGBN)
-            save_checkpoint(config.export, model.folded() if hasattr(model, "folded") else model, None,
-                            **{**self.saved_entries(), **self.trainer.state(), "test_report": summary})
-            print(f"wrote the model to {config.export}")
+        with self.trainer.weights_to_use():  # with --ema-decay the weights' moving average is tested and exported
+            summary = self.test()
+            summary["wall_seconds"] = time.perf_counter() - self.wall_started
+            summary["state"] = str(self.out)
+            if self.parallel is not None:
+                summary["mpi_ranks"] = self.parallel.world.size  # images_per_s counts the images of all of them
+            if self.log is not None:
+                summary["db"] = str(config.db)
+            if config.export:  # a network trained with batch normalisation is exported folded (models.LettersVGGBN)
+                exported = {key: value for key, value in self.trainer.state().items() if key != WEIGHT_AVERAGE}
+                save_checkpoint(config.export, model.folded() if hasattr(model, "folded") else model, None,
+                                **{**self.saved_entries(), **exported, "test_report": summary})
+                print(f"wrote the model to {config.export}")
         if config.json_summary:
             print(json_line(summary))
         return summary

@@ -1,0 +1,68 @@
+"""An exponential moving average of a model's parameters over its training steps (Polyak averaging).
+
+After every optimiser step each parameter's average moves towards its new value:
+
+    average = decay * average + (1 - decay) * weight
+
+so it remembers about the last 1 / (1 - decay) steps (0.999: about 1,000).  The averages start at the weights
+training starts from and are kept in float64 (a parameter of float32 would lose the small steps of a decay near 1).
+Training itself never sees them: the Trainer swaps them into the model to validate, test and export
+(`in_model()`), and puts the trained weights back after.  `trainer.state()` saves them, so a resumed run goes on
+averaging exactly as an uninterrupted one.
+"""
+from contextlib import contextmanager
+
+import numpy as np
+
+from ..errors import HDLError
+
+STATE_KEY = "weight_average"  # the state file's entry: {"decay": d, "averages": {name: float64 array}}
+
+
+class WeightAverage:
+    """The moving average of `model`'s parameters at `decay` (0 < decay < 1), started at their current values."""
+
+    def __init__(self, model, decay):
+        if not 0.0 < decay < 1.0:
+            raise ValueError(f"WeightAverage: decay must be in (0, 1), got {decay}")
+        self.decay = float(decay)
+        self.params = dict(model.named_parameters())
+        self.averages = {name: p.value.astype(np.float64) for name, p in self.params.items()}
+
+    def update(self):
+        """Move every average towards its parameter's current value (after an optimiser step)."""
+        decay, keep = self.decay, 1.0 - self.decay
+        for name, average in self.averages.items():
+            average *= decay
+            average += keep * self.params[name].value
+
+    @contextmanager
+    def in_model(self):
+        """The model holds the averages (as its own dtype) inside the block and its trained weights again after."""
+        trained = {name: p.value.copy() for name, p in self.params.items()}
+        try:
+            for name, p in self.params.items():
+                p.data[...] = self.averages[name]
+            yield
+        finally:
+            for name, p in self.params.items():
+                p.data[...] = trained[name]
+
+    def state(self):
+        """What a state file keeps of it (STATE_KEY's entry)."""
+        return {"decay": self.decay, "averages": {name: a.copy() for name, a in self.averages.items()}}
+
+    def load_state(self, state, path="<state>"):
+        """Continue from a state() entry of a state file at `path`; HDLError when it does not fit this model."""
+        averages = state.get("averages") if isinstance(state, dict) else None
+        if not isinstance(averages, dict) or set(averages) != set(self.averages):
+            raise HDLError(f"{path}: its weight average does not fit the model (names "
+                           f"{sorted(averages) if isinstance(averages, dict) else averages!r})")
+        for name, array in averages.items():
+            array = np.asarray(array)
+            if array.shape != self.averages[name].shape:
+                raise HDLError(f"{path}: the weight average of {name} has shape {array.shape}, the model's "
+                               f"{self.averages[name].shape}")
+            if not np.all(np.isfinite(array)):
+                raise HDLError(f"{path}: the weight average of {name} holds nan or inf")
+            self.averages[name] = array.astype(np.float64)
