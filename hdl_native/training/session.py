@@ -29,11 +29,11 @@ from .evaluate import Evaluator, format_confusion
 from .feed import class_distortions
 from .interrupt import StopOnSignal
 from .loop import Trainer
-from .weight_average import STATE_KEY as WEIGHT_AVERAGE
 from .outputs import check_outputs, resumes
 from .parallel import DataParallel
 from .start import make_model, make_optimizer, open_log, resume_position, start_from, training_data
 from .summary import add_log_overhead, print_results, print_sample, test_summary, write_plots
+from .weight_average import STATE_KEY as WEIGHT_AVERAGE
 
 
 class Session:

@@ -6,6 +6,7 @@ After every optimiser step each parameter's average moves towards its new value:
 
 so it remembers about the last 1 / (1 - decay) steps (0.999: about 1,000).  The averages start at the weights
 training starts from and are kept in float64 (a parameter of float32 would lose the small steps of a decay near 1).
+Only parameters are averaged: a batch normalisation's running statistics stay those of the trained weights.
 Training itself never sees them: the Trainer swaps them into the model to validate, test and export
 (`in_model()`), and puts the trained weights back after.  `trainer.state()` saves them, so a resumed run goes on
 averaging exactly as an uninterrupted one.
