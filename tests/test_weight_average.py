@@ -13,7 +13,7 @@ from hdl_native.training.config import OptimizerChoice, RunConfig
 from hdl_native.training.evaluate import Evaluator
 from hdl_native.training.session import Session
 from hdl_native.training import weight_average
-from hdl_native.training.weight_average import WeightAverage
+from hdl_native.training.weight_average import WeightAverage, too_long_a_memory
 
 DECAY = 0.9
 
@@ -173,3 +173,18 @@ def test_a_state_whose_average_does_not_fit_is_refused_by_name():
         average.load_state(not_finite, "s.hdl")
     average.load_state(good, "s.hdl")
     assert weight_average.STATE_KEY == "weight_average"
+
+
+def test_a_memory_long_for_the_run_is_noted_with_a_decay_that_suits_it():
+    note = too_long_a_memory(0.999, 1040)  # the tutorial's LettersCNN for 20 epochs: 35% of the start would remain
+    assert "35%" in note and "1,040" in note and "a decay of 0.99 or less suits it" in note
+    assert too_long_a_memory(0.99, 1040) is None
+    assert too_long_a_memory(0.999, 37800) is None  # the reader's recipe
+    assert "too few steps" in too_long_a_memory(0.9, 5)
+
+
+def test_a_run_says_when_its_average_would_still_hold_the_starting_weights(tiny_data, tmp_path, capsys):
+    assert main([*common(tiny_data, 5), "--ema-decay", "0.9", "--out", str(tmp_path / "a.hdl")]) == 0
+    assert "the starting weights would still be 59% of the average" in capsys.readouterr().err
+    assert main([*common(tiny_data, 5), "--ema-decay", "0.5", "--out", str(tmp_path / "b.hdl")]) == 0
+    assert "note: --ema-decay" not in capsys.readouterr().err

@@ -33,7 +33,7 @@ from .outputs import check_outputs, resumes
 from .parallel import DataParallel
 from .start import make_model, make_optimizer, open_log, resume_position, start_from, training_data
 from .summary import add_log_overhead, print_results, print_sample, test_summary, write_plots
-from .weight_average import STATE_KEY as WEIGHT_AVERAGE
+from .weight_average import STATE_KEY as WEIGHT_AVERAGE, too_long_a_memory
 
 
 class Session:
@@ -122,6 +122,10 @@ class Session:
                                    distort_strengths=self.distort_strengths)
             if self.resumed is not None:
                 resume_position(self.trainer, self.resumed, config.resume)
+            elif config.ema_decay and self.is_root:
+                note = too_long_a_memory(config.ema_decay, self.trainer.schedule.total_batches())
+                if note:
+                    print(note, file=sys.stderr)
             try:
                 reason = self.trainer.run(self.save_state, stop_flag)
             except Diverged as diverged:
