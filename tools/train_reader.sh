@@ -40,7 +40,8 @@ MIXTURE=letters:4,unipen,nistvowels,chars74k,nonletters
 mkdir -p "$OUT_DIR"
 hdl-native letters --model "$MODEL" --dataset "$MIXTURE" --balance-classes --holdout "$HOLDOUT" \
     --adam ${ALPHA:+--alpha "$ALPHA"} ${DECAY:+--weight-decay "$DECAY"} --lr-schedule cosine --epochs "$EPOCHS" \
-    ${SMOOTHING:+--label-smoothing "$SMOOTHING"} ${EMA:+--ema-decay "$EMA"} --distort "$DISTORT" ${DISTORT_OTHER:+--distort-other "$DISTORT_OTHER"} \
+    ${SMOOTHING:+--label-smoothing "$SMOOTHING"} ${EMA:+--ema-decay "$EMA"} \
+    --distort "$DISTORT" ${DISTORT_OTHER:+--distort-other "$DISTORT_OTHER"} \
     ${DISTORT_LOOK:+--distort-look "$DISTORT_LOOK"} --touching "$TOUCHING" \
     --seed "$SEED" --holdout-seed "$HOLDOUT_SEED" --holdout-writer-share "$HOLDOUT_WRITER_SHARE" \
     --threads "$THREADS" \
