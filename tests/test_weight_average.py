@@ -3,7 +3,7 @@ validated, tested and exported, saved in the state file and continued exactly on
 import numpy as np
 import pytest
 
-from hdl_native.checkpoint import load_checkpoint, load_model
+from hdl_native.checkpoint import load_checkpoint, load_model, save_entries
 from hdl_native.cli import main
 from hdl_native.data import load_dataset
 from hdl_native.errors import HDLError
@@ -188,3 +188,15 @@ def test_a_run_says_when_its_average_would_still_hold_the_starting_weights(tiny_
     assert "the starting weights would still be 59% of the average" in capsys.readouterr().err
     assert main([*common(tiny_data, 5), "--ema-decay", "0.5", "--out", str(tmp_path / "b.hdl")]) == 0
     assert "note: --ema-decay" not in capsys.readouterr().err
+
+
+def test_resuming_a_state_whose_average_is_broken_names_the_file_in_one_line(tiny_data, tmp_path, capsys):
+    state = tmp_path / "s.hdl"
+    assert main([*common(tiny_data, 3), "--ema-decay", str(DECAY), "--out", str(state)]) == 0
+    entries = load_checkpoint(state)
+    entries["weight_average"]["averages"]["fc3.bias"] = np.full(26, np.nan)
+    save_entries(state, {k: v for k, v in entries.items() if k != "format_version"})
+    capsys.readouterr()
+    assert main(["letters", str(state), *common(tiny_data, 4)[1:], "--ema-decay", str(DECAY)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"{state}: the weight average of fc3.bias holds nan or inf" in err

@@ -113,8 +113,8 @@ class Trainer:
             **({WEIGHT_AVERAGE: self.average.state()} if self.average is not None else {}),
         }
 
-    def load_state(self, state):
-        """Continue from a state() dict (a checkpoint holds its entries at top level)."""
+    def load_state(self, state, path="<state>"):
+        """Continue from a state() dict (a checkpoint holds its entries at top level) read from `path`."""
         self.batch_counter = int(state["batch_counter"])
         self.batcher.set_state(state["batcher_state"])
         self.feed.rng.bit_generator.state = state["rng_state"]["augment"]
@@ -123,7 +123,7 @@ class Trainer:
             dropout.rng.bit_generator.state = state["rng_state"]["dropout"]
         self.train_seconds = float(state.get("train_seconds", 0.0))
         if self.average is not None and WEIGHT_AVERAGE in state:  # else the average starts at the resumed weights
-            self.average.load_state(state[WEIGHT_AVERAGE])
+            self.average.load_state(state[WEIGHT_AVERAGE], path)
         if self.parallel is not None:
             self.parallel.after_resume(self)
 

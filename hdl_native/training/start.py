@@ -224,7 +224,7 @@ def resume_position(trainer, state, path):
     if "batch_counter" not in state or "batcher_state" not in state:
         raise HDLError(f"{path} holds a model but no training position; start from it with --init instead")
     try:
-        trainer.load_state(state)
+        trainer.load_state(state, path)
     except (ValueError, TypeError, KeyError) as error:
         raise HDLError(f"cannot resume {path}: {error} (resume with the same --batch-size and training data, "
                        "or start from its parameters with --init)") from None
