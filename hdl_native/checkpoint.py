@@ -147,25 +147,30 @@ def load_params(model, params, path="<state>"):
     Every user of a state's weights (evaluate, ocr, resuming or --init) comes through here, so a state
     saved from a diverged run is refused in this one place.
     """
-    expected = model.named_arrays()
-    missing = sorted(set(expected) - set(params))
-    unexpected = sorted(set(params) - set(expected))
+    check_arrays(params, {name: tuple(tensor.shape) for name, tensor in model.named_arrays().items()},
+                 type(model).__name__, path)
+    model.load_state_dict(params)
+
+
+def check_arrays(arrays, shapes, owner, path="<state>", what="parameter"):
+    """HDLError unless `arrays` ({name: array} read from the state at `path`) holds exactly the names of `shapes`
+    ({name: shape} of the `owner` model's arrays), each of its shape, floating-point and finite.
+    what: how messages name one array ('parameter'; plural with an s)."""
+    missing = sorted(set(shapes) - set(arrays))
+    unexpected = sorted(set(arrays) - set(shapes))
     if missing or unexpected:
-        raise HDLError(f"{path}: parameters do not match the {type(model).__name__}: "
+        raise HDLError(f"{path}: {what}s do not match the {owner}: "
                        f"missing {missing or 'none'}, unexpected {unexpected or 'none'}")
-    for name, tensor in expected.items():
-        array = np.asarray(params[name])
-        shape = array.shape
-        if shape != tuple(tensor.shape):
-            raise HDLError(f"{path}: parameter {name} has shape {shape}, "
-                           f"the {type(model).__name__} expects {tuple(tensor.shape)}")
+    for name, expected in shapes.items():
+        array = np.asarray(arrays[name])
+        if array.shape != expected:
+            raise HDLError(f"{path}: {what} {name} has shape {array.shape}, the {owner} expects {expected}")
         if array.dtype.kind != "f":
-            raise HDLError(f"{path}: parameter {name} holds {array.dtype} values, expected floating-point numbers")
+            raise HDLError(f"{path}: {what} {name} holds {array.dtype} values, expected floating-point numbers")
         bad = array.size - int(np.count_nonzero(np.isfinite(array)))
         if bad:
-            raise HDLError(f"{path}: parameter {name} holds {bad} non-finite value{'s' if bad != 1 else ''} "
+            raise HDLError(f"{path}: {what} {name} holds {bad} non-finite value{'s' if bad != 1 else ''} "
                            f"(NaN or inf): the state comes from a diverged run and cannot be used")
-    model.load_state_dict(params)
 
 
 def load_optimizer_state(optimizer, state, path="<state>"):

@@ -165,12 +165,18 @@ def test_a_state_whose_average_does_not_fit_is_refused_by_name():
     wrong_shape = {"decay": DECAY, "averages": {**good["averages"], "fc3.bias": np.zeros(3)}}
     missing = {"decay": DECAY, "averages": {k: v for k, v in good["averages"].items() if k != "fc3.bias"}}
     not_finite = {"decay": DECAY, "averages": {**good["averages"], "fc3.bias": np.full(26, np.nan)}}
-    with pytest.raises(HDLError, match="s.hdl: the weight average of fc3.bias has shape"):
+    integers = {"decay": DECAY, "averages": {**good["averages"], "fc3.bias": np.zeros(26, np.int64)}}
+    shape_message = r"s.hdl: weight average fc3.bias has shape \(3,\), the LettersCNN expects \(26,\)"
+    with pytest.raises(HDLError, match=shape_message):
         average.load_state(wrong_shape, "s.hdl")
-    with pytest.raises(HDLError, match="does not fit"):
+    with pytest.raises(HDLError, match=r"s.hdl: weight averages do not match the LettersCNN: missing \['fc3.bias'\]"):
         average.load_state(missing, "s.hdl")
-    with pytest.raises(HDLError, match="nan or inf"):
+    with pytest.raises(HDLError, match="s.hdl: weight average fc3.bias holds 26 non-finite values"):
         average.load_state(not_finite, "s.hdl")
+    with pytest.raises(HDLError, match="s.hdl: weight average fc3.bias holds int64 values"):
+        average.load_state(integers, "s.hdl")
+    with pytest.raises(HDLError, match="s.hdl: its weight average holds no arrays"):
+        average.load_state({"decay": DECAY}, "s.hdl")
     average.load_state(good, "s.hdl")
     assert weight_average.STATE_KEY == "weight_average"
 
@@ -199,4 +205,4 @@ def test_resuming_a_state_whose_average_is_broken_names_the_file_in_one_line(tin
     capsys.readouterr()
     assert main(["letters", str(state), *common(tiny_data, 4)[1:], "--ema-decay", str(DECAY)]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and f"{state}: the weight average of fc3.bias holds nan or inf" in err
+    assert len(err.splitlines()) == 1 and f"{state}: weight average fc3.bias holds 26 non-finite values" in err

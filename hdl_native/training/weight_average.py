@@ -16,6 +16,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from ..checkpoint import check_arrays
 from ..errors import HDLError
 
 STATE_KEY = "weight_average"  # the state file's entry: {"decay": d, "averages": {name: float64 array}}
@@ -45,6 +46,7 @@ class WeightAverage:
         if not 0.0 < decay < 1.0:
             raise ValueError(f"WeightAverage: decay must be in (0, 1), got {decay}")
         self.decay = float(decay)
+        self.owner = type(model).__name__  # how errors name the model
         self.params = dict(model.named_parameters())
         self.averages = {name: p.value.astype(np.float64) for name, p in self.params.items()}
 
@@ -74,14 +76,8 @@ class WeightAverage:
     def load_state(self, state, path="<state>"):
         """Continue from a state() entry of a state file at `path`; HDLError when it does not fit this model."""
         averages = state.get("averages") if isinstance(state, dict) else None
-        if not isinstance(averages, dict) or set(averages) != set(self.averages):
-            raise HDLError(f"{path}: its weight average does not fit the model (names "
-                           f"{sorted(averages) if isinstance(averages, dict) else averages!r})")
-        for name, array in averages.items():
-            array = np.asarray(array)
-            if array.shape != self.averages[name].shape:
-                raise HDLError(f"{path}: the weight average of {name} has shape {array.shape}, the model's "
-                               f"{self.averages[name].shape}")
-            if not np.all(np.isfinite(array)):
-                raise HDLError(f"{path}: the weight average of {name} holds nan or inf")
-            self.averages[name] = array.astype(np.float64)
+        if not isinstance(averages, dict):
+            raise HDLError(f"{path}: its weight average holds no arrays (got {type(averages).__name__})")
+        check_arrays(averages, {name: a.shape for name, a in self.averages.items()}, self.owner, path,
+                     what="weight average")
+        self.averages = {name: np.asarray(averages[name]).astype(np.float64) for name in self.averages}
