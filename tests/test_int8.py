@@ -16,7 +16,7 @@ from hdl_native.checkpoint import PRETRAINED_LETTERS, load_model
 from hdl_native.int8 import Int8Classifier, kernels
 from hdl_native.int8.codes import ActivationCodes, activation_table, gelu, requantization
 from hdl_native.int8.layers import Int8Conv, pack_codes, quantize_weight
-from hdl_native.models import LettersCNN, LettersVGG
+from hdl_native.models import LettersCNN, LettersVGG, LettersVGGWide
 from hdl_native.tensor import Tensor
 
 PATHS = kernels.supported_paths()
@@ -147,7 +147,8 @@ def random_images(n, seed=0):
     return ((pixels / 255 - 0.172575) / 0.25).astype(np.float32)
 
 
-@pytest.fixture(scope="module", params=[LettersCNN, LettersVGG], ids=["letters-cnn", "letters-vgg"])
+@pytest.fixture(scope="module", params=[LettersCNN, LettersVGG, LettersVGGWide],
+                ids=["letters-cnn", "letters-vgg", "letters-vgg-wide"])
 def random_network(request):
     model = request.param(seed=3)
     return model, calibrated(model, random_images(128, seed=1))
@@ -258,7 +259,8 @@ def test_bench_times_inference(dtype, model):
 
 @pytest.mark.parametrize("args, message", [(["--dtype", "int8"], "--inference"),
                                            (["--inference", "--dtype", "int8", "--model", "digits-mlp"],
-                                            "the letter readers (letters-cnn, letters-vgg, letters-vgg-bn) only")])
+                                            "the letter readers (letters-cnn, letters-vgg, letters-vgg-bn, "
+                                            "letters-vgg-wide) only")])
 def test_bench_refuses_int8_where_it_does_not_exist(args, message):
     result = run_command("-m", "hdl_native", "bench", "--steps", "1", *args)
     assert result.returncode != 0 and message in result.stderr

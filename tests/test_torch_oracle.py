@@ -410,9 +410,11 @@ def test_max_pool_nan_routing(backend, dtype):
 
 # ------------------------------------------------------------------ networks
 NETWORKS = [models.LettersCNN, models.DigitsMLP]
+# the shipped reader's network and its wider variant: their forward and backward too (one batch, no optimiser run)
+READERS = [models.LettersVGG, models.LettersVGGWide]
 
 
-@pytest.mark.parametrize("network", NETWORKS, ids=lambda network: network.__name__)
+@pytest.mark.parametrize("network", NETWORKS + READERS, ids=lambda network: network.__name__)
 def test_network_loss_and_gradients_match_torch(network, backend, engine_threads):
     """The training loss (cross-entropy of the logits) and every parameter's gradient on a batch of 64."""
     model = in_float64(network(seed=3))

@@ -41,7 +41,22 @@ def digits_mlp_logits(torch, weights, images):
     return functional.linear(x, weights["fc3.weight"], weights["fc3.bias"])
 
 
-TORCH_LOGITS = {"LettersCNN": letters_cnn_logits, "DigitsMLP": digits_mlp_logits}
+def letters_vgg_logits(torch, weights, images):
+    """LettersVGG.logits (and LettersVGGWide's, the same with wider weights): two blocks of (conv3x3, GELU,
+    conv3x3, pool2, GELU), flatten, fc, GELU, fc.  images: (N, 1, 28, 28) -> (N, n_classes).
+    """
+    functional = torch.nn.functional
+    x = images
+    for first, second in (("c1", "c2"), ("c3", "c4")):
+        x = functional.gelu(functional.conv2d(x, weights[f"{first}.weight"], weights[f"{first}.bias"]))
+        x = functional.conv2d(x, weights[f"{second}.weight"], weights[f"{second}.bias"])
+        x = functional.gelu(functional.max_pool2d(x, 2))
+    x = functional.gelu(functional.linear(x.flatten(1), weights["fc1.weight"], weights["fc1.bias"]))
+    return functional.linear(x, weights["fc2.weight"], weights["fc2.bias"])
+
+
+TORCH_LOGITS = {"LettersCNN": letters_cnn_logits, "DigitsMLP": digits_mlp_logits,
+                "LettersVGG": letters_vgg_logits, "LettersVGGWide": letters_vgg_logits}
 
 
 def in_float64(model):
