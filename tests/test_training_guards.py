@@ -286,3 +286,13 @@ def test_the_exit_codes_are_in_the_help(capsys):
         main(["letters", "--help"])
     help_text = capsys.readouterr().out
     assert "--force" in help_text and "3    the loss, a gradient or a parameter became nan or inf" in help_text
+
+
+def test_a_mistyped_network_name_is_named_as_one(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["letters", "--model", "letters-vgg-wid", "--data", str(tmp_path / "nowhere"), "--quiet"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "hdl-native letters: error: --model letters-vgg-wid: no such network (letters-cnn, letters-vgg, "
+        "letters-vgg-bn, letters-vgg-wide) and no such state file")
+    assert main(["letters", "--model", "mine.hdl", "--data", str(tmp_path / "nowhere"), "--quiet"]) == 2
+    assert capsys.readouterr().err.strip() == "hdl-native letters: error: state file mine.hdl does not exist"

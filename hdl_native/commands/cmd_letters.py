@@ -16,6 +16,8 @@ Progress goes to an SQLite file for `hdl-native plot`.
   hdl-native letters --finetune page1 page2 page3 --out mine.hdl   # the crops of several photos
   hdl-native letters --finetune mycrops --digits --out mydigits.hdl   # the digits, for ocr --digit-model
 """
+from pathlib import Path
+
 from ..cli_types import DROPOUT, LEARNING_RATE, MOMENTUM
 from ..checkpoint import load_checkpoint
 from ..errors import HDLError
@@ -78,6 +80,9 @@ def run(args):
     if args.model is not None and args.model not in LETTER_MODELS:
         if args.init:
             raise HDLError(f"--model {args.model} is a state file to start from, and so is --init: give one")
+        if not Path(args.model).exists() and not Path(args.model).suffix:  # a network's name, mistyped
+            raise HDLError(f"--model {args.model}: no such network ({', '.join(LETTER_MODELS)}) and no such state "
+                           "file")
         args.init = args.model
     if args.digits:
         from ..ocr.digits import PRETRAINED_DIGITS
