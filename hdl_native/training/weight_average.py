@@ -7,6 +7,9 @@ After every optimiser step each parameter's average moves towards its new value:
 so it remembers about the last 1 / (1 - decay) steps (0.999: about 1,000).  The averages start at the weights
 training starts from and are kept in float64 (a parameter of float32 would lose the small steps of a decay near 1).
 Only parameters are averaged: a batch normalisation's running statistics stay those of the trained weights.
+Averaging them too (as timm's ModelEmaV2 does) was measured worse here: letters-vgg-bn, letters/ less 500
+held-out images, Adam, 6 epochs, decay 0.99, seeds 0 and 1: held-out 92.4 / 93.4% as now, 91.8 / 92.2% with the
+statistics averaged (loss 0.27 / 0.30 against 0.33 / 0.34); averaged statistics lag the weights they describe.
 Training itself never sees them: the Trainer swaps them into the model to validate, test and export
 (`in_model()`), and puts the trained weights back after.  `trainer.state()` saves them, so a resumed run goes on
 averaging exactly as an uninterrupted one.
