@@ -1,10 +1,13 @@
 """Cutting a word's touching letters as its language reads best (hdl_native/ocr/word_cuts.py)."""
+import itertools
+
 import numpy as np
 import pytest
 
 from hdl_native.data.datasets import NOT_A_LETTER
 from hdl_native.ocr.boxes import Glyph, Segment
 from hdl_native.ocr.language import LETTERS, LetterNgrams, count_ngrams, english_log_odds
+from hdl_native.ocr import word_cuts
 from hdl_native.ocr.recognize import choose_cuts, scored_options
 from hdl_native.ocr.word_cuts import (ENGLISH_LOG_ODDS, LANGUAGE_WEIGHT, choose_cuts_in_words,
                                       word_value)
@@ -177,3 +180,22 @@ def test_a_cut_in_three_is_the_words_language_alone_to_take():
     assert network in ("mormg", "mormng", "mornug")  # never three pieces, though it is surest of them
     assert text(choose_cuts_in_words(segments, of, CLASSES, None), of) == network
     assert text(choose_cuts_in_words(segments, of, CLASSES, model), of) == "morning"
+
+
+def test_a_long_word_of_many_options_is_not_weighed_and_its_combinations_never_built(monkeypatch):
+    """A line of noise (a dithered palette image) gave a word of dozens of marks each with several close options:
+    3^60 combinations were listed before they were counted, and the process ran out of memory."""
+    built = []
+
+    def counted_product(*options):
+        for combination in itertools.product(*options):
+            built.append(combination)
+            assert len(built) <= word_cuts.MAX_COMBINATIONS, "more combinations built than are ever weighed"
+            yield combination
+
+    monkeypatch.setattr(word_cuts, "product", counted_product)
+    marks = 60
+    scored = [([[glyph(42 * m)], [glyph(42 * m, 20)], [glyph(42 * m, 10)]], [-0.1, -0.2, -0.3]) for m in range(marks)]
+    chosen = [0] * marks
+    assert word_cuts.best_combination(scored, chosen, [3] * marks, None, None, None) == chosen
+    assert built == []

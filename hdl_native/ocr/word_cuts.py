@@ -39,6 +39,7 @@ gate at even odds").
 
 Shapes: probabilities_of(glyph) -> (classes,).
 """
+import math
 from itertools import product
 
 import numpy as np
@@ -92,11 +93,11 @@ def best_combination(scored, chosen, own, probabilities_of, letter_columns, ngra
               if scores[k] >= scores[c] - WINDOW][:MAX_OPTIONS] for (_, scores), c in zip(scored, chosen)]
     if all(len(options) == 1 for options in tried):
         return chosen
-    combinations = list(product(*tried))
-    if len(combinations) > MAX_COMBINATIONS:
-        combinations = list(product(*(options[:2] for options in tried)))
-        if len(combinations) > MAX_COMBINATIONS:
+    if math.prod(len(options) for options in tried) > MAX_COMBINATIONS:  # counted before any is built
+        tried = [options[:2] for options in tried]
+        if math.prod(len(options) for options in tried) > MAX_COMBINATIONS:
             return chosen
+    combinations = list(product(*tried))
     prefixes = {}  # the beams of the combinations' first glyphs, shared (language.english_readings)
     values = [word_value(scored, combination, probabilities_of, letter_columns, ngrams, prefixes)
               for combination in combinations]
