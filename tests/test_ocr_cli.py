@@ -180,6 +180,21 @@ def test_several_photos_are_checked_before_any_is_read(tmp_path):
         assert message in result.stderr, result.stderr
 
 
+def test_one_photos_outputs_may_name_neither_the_photo_nor_each_other(tmp_path):
+    model = untrained_model(tmp_path)
+    page = two_line_page(tmp_path)
+    photo_bytes = page.read_bytes()
+    same = tmp_path / "same.png"
+    for args, message in ((("--out", page), f"--out {page} is the photo read: it would be replaced"),
+                          (("--crop-sheet", page), f"--crop-sheet {page} is the photo read"),
+                          (("--out", same, "--crop-sheet", same), f"--out and --crop-sheet both name {same}"),
+                          (("--crop-sheet", same, "--crops", same), f"--crop-sheet and --crops both name {same}")):
+        result = run_ocr(page, "--model", model, *args)
+        assert result.returncode == 2 and not result.stdout, (args, result.stderr)
+        assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr, result.stderr
+    assert page.read_bytes() == photo_bytes and not same.exists()
+
+
 def test_a_directory_of_photos_is_read_in_name_order_with_a_bar_on_a_terminal(tmp_path, capsys, monkeypatch):
     from hdl_native.cli import main
     from hdl_native.ocr import pipeline

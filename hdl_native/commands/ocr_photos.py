@@ -43,6 +43,7 @@ def photo_jobs(images, batch, out=None, crop_sheet=None, crops=None):
     from ..ocr.image_io import check_file, page_count
 
     if not batch:
+        check_outputs_apart(images[0], (("--out", out), ("--crop-sheet", crop_sheet), ("--crops", crops)))
         return [PhotoJob(images[0], out, crop_sheet, crops)]
     photos = [photo for image in images for photo in photos_in(image)]
     twice = named_twice(photos)
@@ -80,6 +81,20 @@ def photo_jobs(images, batch, out=None, crop_sheet=None, crops=None):
     return [PhotoJob(job.photo, inside(out, f"{name}-boxed.png"), inside(crop_sheet, f"{name}-crops.png"),
                      inside(crops, name), job.page)
             for job, name in pages]
+
+
+def check_outputs_apart(photo, outputs):
+    """HDLError unless every output ((option, path or None), ...) of one photo's reading names a path of its own,
+    neither the photo (it would be replaced by a picture of it) nor another output's (one would replace the other)."""
+    named = {Path(photo).resolve(): "the photo read"}
+    for option, path in outputs:
+        if not path:
+            continue
+        earlier = named.setdefault(Path(path).resolve(), option)
+        if earlier == "the photo read":
+            raise HDLError(f"{option} {path} is the photo read: it would be replaced; write to another file")
+        if earlier != option:
+            raise HDLError(f"{earlier} and {option} both name {path}: one would replace the other; give each its own")
 
 
 def is_batch(images):
