@@ -121,6 +121,8 @@ def test_sampling_is_deterministic_with_a_seed_and_greedy_at_zero(tiny_state):
     assert sample(1.0, 5) != sample(1.0, 6)
     greedy = sample(0.0, 1)
     assert greedy == sample(0.0, 2) and len(greedy) == 60 and set(greedy) <= set(TEXT)
+    # a temperature so small that logits / temperature overflows is greedy too (it drew from NaNs and failed)
+    assert sample(1e-310, 3) == sample(5e-324, 4) == greedy
 
 
 def test_sample_streams_one_character_per_flush(tiny_state, monkeypatch):
@@ -174,6 +176,12 @@ def test_train_refuses_a_corpus_too_short_for_a_batch(tmp_path):
 ], ids=["unknown-prompt-character", "negative-temperature", "nan-temperature"])
 def test_sample_refuses_bad_options(tiny_state, options, phrase):
     one_line_error(run_cli("textgen", "sample", tiny_state, *options), phrase)
+
+
+def test_a_prompt_the_model_cannot_read_prints_nothing_before_the_error(tiny_state):
+    result = run_cli("textgen", "sample", tiny_state, "--prompt", "the Zulu")
+    one_line_error(result, "outside the model's vocabulary")
+    assert result.stdout == ""
 
 
 def test_states_of_another_kind_are_refused(tiny_state):

@@ -126,10 +126,11 @@ def run_train(args):
 def run_sample(args):
     from ..textgen.sample import default_prompt, generate, load_generator
     model, vocabulary = load_generator(args.state)
+    prompt = default_prompt(vocabulary) if args.prompt is None else args.prompt
+    characters = generate(model, vocabulary, prompt, args.length, args.temperature, args.seed)  # checks the prompt
     if args.prompt is not None:
         sys.stdout.write(args.prompt)
-    prompt = default_prompt(vocabulary) if args.prompt is None else args.prompt
-    for character in generate(model, vocabulary, prompt, args.length, args.temperature, args.seed):
+    for character in characters:
         sys.stdout.write(character)
         sys.stdout.flush()
     sys.stdout.write("\n")

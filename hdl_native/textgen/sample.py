@@ -27,16 +27,23 @@ def next_code(logits, temperature, rng):
     """The index drawn from softmax(logits / temperature), or argmax(logits) at temperature 0."""
     if temperature == 0:
         return int(np.argmax(logits))
-    scaled = np.asarray(logits, np.float64) / temperature
-    probabilities = np.exp(scaled - scaled.max())
+    logits = np.asarray(logits, np.float64)
+    with np.errstate(over="ignore"):  # a tiny temperature sends all but the largest to -inf, whose exp is 0
+        probabilities = np.exp((logits - logits.max()) / temperature)
     return int(rng.choice(len(probabilities), p=probabilities / probabilities.sum()))
 
 
 def generate(model, vocabulary, prompt, length, temperature, seed=None):
-    """Yield `length` characters continuing `prompt`; HDLError when the prompt has unknown characters."""
+    """An iterator of `length` characters continuing `prompt`; HDLError at once (before any is made) when the
+    prompt is empty or has characters the vocabulary lacks."""
     codes = vocabulary.encode(prompt)
     if len(codes) == 0:
         raise HDLError("the prompt is empty; leave --prompt out to start from a newline")
+    return continued(model, vocabulary, codes, length, temperature, seed)
+
+
+def continued(model, vocabulary, codes, length, temperature, seed):
+    """Yield `length` characters continuing the prompt's codes (int, at least one)."""
     rng = np.random.default_rng(seed)
     graph = CharGraph(model, 1, 1)
     state = zero_state(model, 1)
