@@ -89,11 +89,25 @@ def named_command(argv):
     return words[0] if words and words[0] in discover_commands() else None
 
 
+def check_no_empty_values(argv):
+    """HDLError for an empty argument: `--out ''` or `--out=` (which every option took as not given, writing into
+    the current directory), or an empty positional (`ocr ''` read the current directory)."""
+    for position, word in enumerate(argv):
+        if word.startswith("--") and word.endswith("=") and len(word) > 3:
+            raise HDLError(f"{word[:-1]} is given an empty value; give it one, or leave the option out")
+        if word == "":
+            before = argv[position - 1] if position else ""
+            if before.startswith("-") and "=" not in before:
+                raise HDLError(f"{before} is given an empty value ''; give it one, or leave the option out")
+            raise HDLError("an empty argument '' where a file name or value was expected")
+
+
 def main(argv=None):
     """Run the command `argv` names; returns its exit code (an HDLError's exit_code, 2 unless it says otherwise)."""
     name = "hdl-native"
     try:
         argv = sys.argv[1:] if argv is None else list(argv)
+        check_no_empty_values(argv)
         parser = build_parser(named_command(argv))  # imports the command(s): Ctrl-C during start-up may land here
         args = parser.parse_args(argv)
         if args.version:
@@ -112,6 +126,10 @@ def main(argv=None):
     except HDLError as error:
         print(error_line(name, error), file=sys.stderr)
         return getattr(error, "exit_code", 2)
+    except MemoryError as error:  # sizes the options allow but this machine cannot hold (numpy names the array)
+        print(f"{name}: out of memory: {str(error) or 'an allocation failed'}; choose smaller sizes (--batch-size, "
+              f"--hidden, --seq-len, ...) or fewer --threads", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print(f"\n{name}: interrupted", file=sys.stderr)
         return 130

@@ -9,6 +9,8 @@ import os
 
 from threadpoolctl import threadpool_limits
 
+from .cli_types import MAX_THREADS  # --threads' limit, which OMP_NUM_THREADS is held to as well
+
 _blas_limiter = None
 _num_threads = None
 
@@ -28,12 +30,12 @@ def openmp_enabled():
 
 
 def get_num_threads():
-    """Threads the kernels use: set_num_threads(), else OMP_NUM_THREADS, else the core count."""
+    """Threads the kernels use: set_num_threads(), else OMP_NUM_THREADS (at most MAX_THREADS), else the core count."""
     if _num_threads is not None:
         return _num_threads
     env = os.environ.get("OMP_NUM_THREADS", "")
     if env.strip().isdigit() and int(env) > 0:
-        return int(env)
+        return min(int(env), MAX_THREADS)
     return os.cpu_count() or 1
 
 

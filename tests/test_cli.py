@@ -76,3 +76,44 @@ def test_an_unknown_option_is_reported_by_the_command_given_it(capsys):
             main(argv)
         assert stopped.value.code == 2
         assert capsys.readouterr().err == f"{prog}: error: unrecognized arguments: {extras} (see `{prog} --help`)\n", argv
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["ocr", ""], "an empty argument '' where a file name or value was expected"),
+    (["letters", "--out", ""], "--out is given an empty value ''"),
+    (["plot", "run.db", "--out="], "--out is given an empty value;"),
+    (["ocr", "page.jpg", "--crops", ""], "--crops is given an empty value ''"),
+], ids=["positional", "option", "option=", "ocr-crops"])
+def test_an_empty_value_is_refused_before_anything_runs(argv, message, capsys, tmp_path, monkeypatch):
+    """`--out ''` was taken as no --out (writing into the current directory), `ocr ''` read the current directory."""
+    from hdl_native.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1, err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_running_out_of_memory_is_one_line_naming_the_allocation(capsys, monkeypatch):
+    from hdl_native.cli import main
+    from hdl_native.commands import cmd_smoke
+
+    def too_big(args):
+        raise MemoryError("Unable to allocate 117. GiB for an array with shape (10000, 4096, 768)")
+
+    monkeypatch.setattr(cmd_smoke, "run", too_big)
+    assert main(["smoke"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("hdl-native smoke: out of memory: Unable to allocate 117. GiB") and err.count("\n") == 1
+
+
+def test_omp_num_threads_beyond_the_limit_of_threads_is_held_to_it(monkeypatch):
+    from hdl_native import threads
+    from hdl_native.cli_types import MAX_THREADS
+
+    monkeypatch.setattr(threads, "_num_threads", None)
+    monkeypatch.setenv("OMP_NUM_THREADS", "99999")
+    assert threads.get_num_threads() == MAX_THREADS
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert threads.get_num_threads() == 3
