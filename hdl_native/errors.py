@@ -32,6 +32,29 @@ def apply_environment_setting(variable, apply, environ=os.environ):
         raise EnvironmentSettingError(f"{variable}={value}: {error}") from None
 
 
+class NonFiniteOutputs(HDLError):
+    """A network whose outputs are NaN or inf: its weights are finite but so large that a forward pass overflows,
+    as a run that diverged on its last steps leaves them (training/divergence.py catches the rest)."""
+
+
+def check_finite_outputs(outputs, model, source=None):
+    """NonFiniteOutputs unless every value of `outputs` (a network's (n, classes) log-probabilities) is finite;
+    the message names `source` (the state file) when given and the model's largest weight."""
+    import numpy as np  # here: the CLI imports this module before anything else
+
+    outputs = np.asarray(outputs)
+    bad_rows = int(np.count_nonzero(~np.isfinite(outputs).all(axis=1))) if outputs.ndim == 2 else 0
+    if not bad_rows:
+        return
+    largest = max((float(np.max(np.abs(p.value))) for _, p in model.named_parameters() if p.value.size), default=0)
+    detail = (f"the network's outputs are not finite (NaN or inf) for {bad_rows} of {len(outputs)} images: its "
+              f"weights are out of range (the largest is {largest:.3g})")
+    error = NonFiniteOutputs(f"{source + ': ' if source else ''}{detail}, as a run that diverged leaves them; train "
+                             "it again with a smaller learning rate")
+    error.detail = detail
+    raise error
+
+
 def make_output_directory(directory):
     """Make the directory outputs go to (and its parents) if it is not there; HDLError naming it when it cannot be
     made (a file in the way, no permission)."""

@@ -82,6 +82,33 @@ def test_resumed_state_is_left_as_it_was_when_the_resumed_run_diverges(tiny_data
     assert (tmp_path / "s.hdl").read_bytes() == before
 
 
+def test_weights_whose_outputs_overflow_stop_the_run_with_exit_3_and_every_reader_says_so(tiny_data, tmp_path, capsys,
+                                                                                       monkeypatch):
+    """Two steps at lr 1000 leave finite weights near 1e8 whose forward pass overflows: the run tested them, printed
+    "predicted 'a' (nan%)" and exited 0, and evaluate, calibrate, prune and ocr went on with NaN outputs."""
+    monkeypatch.chdir(tmp_path)
+    code = main(["letters", "--lr", "1000", "--data", str(tiny_data), *QUICK, "--json", "--max-batches", "2",
+                 "--out", "x.hdl"])
+    captured = capsys.readouterr()
+    assert code == 3, captured.err
+    message = captured.err.strip()
+    assert len(message.splitlines()) == 1 and "Traceback" not in message and "{" not in captured.out
+    assert "after batch 2, the network's outputs are not finite" in message, message
+    assert "learning rate 1000 is probably too large" in message and "x.hdl keeps the state after batch 2" in message
+    data = ["--data", str(tiny_data), "--threads", "1"]
+    for argv in (["evaluate", "x.hdl", *data], ["calibrate", "x.hdl", "--out", "c.hdl", *data],
+                 ["prune", "x.hdl", "--sparsity", "0.5", "--out", "p.hdl", *data]):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "x.hdl: the network's outputs are not finite" in err, (argv, err)
+    assert not (tmp_path / "c.hdl").exists() and not (tmp_path / "p.hdl").exists()
+    from hdl_native.errors import NonFiniteOutputs
+    from hdl_native.ocr.model import load_letter_classifier
+
+    with pytest.raises(NonFiniteOutputs, match="x.hdl: the network's outputs are not finite"):
+        load_letter_classifier("x.hdl").probabilities(np.full((3, 28, 28), 255, np.uint8))
+
+
 def tiny_trainer(lr, n_images=256):
     """A letters-CNN Trainer with plain SGD at `lr` on random images (seeded)."""
     rng = np.random.default_rng(0)

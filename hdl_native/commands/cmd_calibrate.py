@@ -76,7 +76,7 @@ def run(args):
     if offset and column is None:
         raise HDLError(f"{args.state} has no class 'other' for --other-offset {offset:g} to weight")
     images, labels, description = fitting_images(meta, name, train_set, test_set)
-    evaluator = Evaluator(model, normalization=meta.get("normalization"))
+    evaluator = Evaluator(model, normalization=meta.get("normalization"), source=args.state)
     most = max(SHIFT_OFFSETS)
     held_copies = evaluator.predict_log_probs(shifted_copies(images, most)).reshape(most, len(labels), -1)
     fits = {}  # shifts -> (before, after, held-out row)

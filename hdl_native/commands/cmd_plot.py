@@ -80,7 +80,7 @@ def write_prune_curve(state, data_root, out):
 
     model, meta = load_model(state)
     test = load_dataset(choose_dataset(meta, None, state), "test", find_data_root(data_root))
-    evaluator = Evaluator(model, normalization=meta.get("normalization"))
+    evaluator = Evaluator(model, normalization=meta.get("normalization"), source=state)
 
     def accuracy_of(pruned):
         return evaluator.evaluate(test.images, test.labels).accuracy

@@ -149,7 +149,7 @@ def evaluate_state(path, root=None, dataset=None, seed=0, batch_size=500, model_
     if n_outputs != test.n_classes:
         raise HDLError(f"{path} has {n_outputs} outputs but dataset {name!r} has {test.n_classes} classes; "
                        "choose a matching --dataset")
-    evaluator = Evaluator(model, batch_size=batch_size, normalization=meta.get("normalization"))
+    evaluator = Evaluator(model, batch_size=batch_size, normalization=meta.get("normalization"), source=path)
     other_offset = stored_other_offset(meta, path)
     if shifts == 1 and other_offset == 0:
         clean = evaluator.evaluate(test.images, test.labels)

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..calibration import averaged_log_probabilities, other_column, with_other_offset
 from ..data.datasets import NOT_A_LETTER
+from ..errors import check_finite_outputs
 from ..shifts import DEFAULT_SHIFTS, check_shifts, shifted_copies
 from ..tensor import Tensor
 from .boxes import pieces_for_paths
@@ -76,6 +77,7 @@ class LetterClassifier(ShiftedReader):
     def __init__(self, model, classes, mean, std, source=None, temperature=1.0, shifts=DEFAULT_SHIFTS,
                  other_offset=0.0):
         super().__init__(classes, mean, std, source, temperature, shifts, other_offset)
+        self.model = model
         self.images = Tensor.placeholder((None, 1, 28, 28), name="crops")
         self.log_probabilities = model(self.images)
 
@@ -88,7 +90,9 @@ class LetterClassifier(ShiftedReader):
         kernels, as OPENBLAS_CORETYPE=Haswell pins them); the kernels' per-image arithmetic takes another path in
         batches under about 45 images, at 1 and 2 threads (tests/test_ocr_reader_batches.py)."""
         n_batches = max(1, -(-len(images) // (2 * MIN_BATCH)))  # each then holds MIN_BATCH to 2 MIN_BATCH
-        return np.concatenate([self._batch(batch) for batch in np.array_split(images, n_batches)])
+        log_probabilities = np.concatenate([self._batch(batch) for batch in np.array_split(images, n_batches)])
+        check_finite_outputs(log_probabilities, self.model, self.source)
+        return log_probabilities
 
     def _batch(self, images):
         self.images.assign(images)

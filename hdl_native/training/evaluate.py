@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data.augment import MNIST_MEAN, MNIST_STD, normalize
+from ..errors import check_finite_outputs
 from ..tensor import Tensor
 
 
@@ -31,8 +32,8 @@ class Evaluation:
 class Evaluator:
     """Evaluates one model: build the graph once, feed it any number of image sets."""
 
-    def __init__(self, model, batch_size=500, normalization=None):
-        self.model = model
+    def __init__(self, model, batch_size=500, normalization=None, source=None):
+        self.model, self.source = model, source  # source: the state file, named when the outputs are not finite
         self.batch_size = int(batch_size)
         normalization = normalization or {"mean": MNIST_MEAN, "std": MNIST_STD}
         self.mean, self.std = float(normalization["mean"]), float(normalization["std"])
@@ -40,7 +41,8 @@ class Evaluator:
         self.log_probs = model(self.images)
 
     def predict_log_probs(self, images):
-        """uint8 (n, 28, 28) -> float32 log-probabilities (n, C), in eval mode."""
+        """uint8 (n, 28, 28) -> float32 log-probabilities (n, C), in eval mode; errors.NonFiniteOutputs when any is
+        NaN or inf (weights a diverged run left)."""
         was_training = self.model.training
         self.model.eval()
         try:
@@ -54,7 +56,9 @@ class Evaluator:
                 self.model.train()
         if not chunks:
             return np.zeros((0, self.log_probs.shape[1]), dtype=np.float32)
-        return np.concatenate(chunks)
+        log_probs = np.concatenate(chunks)
+        check_finite_outputs(log_probs, self.model, self.source)
+        return log_probs
 
     def evaluate(self, images, labels):
         """An Evaluation of uint8 images (n, 28, 28) against int labels (n,)."""

@@ -20,6 +20,7 @@ from ..data import augment, find_data_root, load_dataset
 from ..data.augment import MNIST_MEAN, MNIST_STD
 from ..data.mixture import data_credits
 from ..distributed import get_world
+from ..errors import NonFiniteOutputs
 from ..json_output import json_line
 from ..prune import PRUNE_MASKS, masks_for_state
 from ..threads import get_num_threads, set_num_threads
@@ -130,6 +131,8 @@ class Session:
                 reason = self.trainer.run(self.save_state, stop_flag)
             except Diverged as diverged:
                 raise TrainingDiverged(self.diverged_message(diverged)) from None
+            except NonFiniteOutputs as error:  # a validation's outputs overflowed while the loss still did not
+                raise TrainingDiverged(self.outputs_message(error)) from None
         if reason in StopOnSignal.SIGNALS and self.is_root:
             print(f"{config.command}: stopped by {reason} after batch {self.trainer.batch_counter}; state saved to "
                   f"{self.out} ({self.how_to_continue()})", file=sys.stderr)
@@ -143,7 +146,10 @@ class Session:
         """Test the trained model on the whole test split, print the results; returns the JSON summary."""
         config, model = self.config, self.model
         with self.trainer.weights_to_use():  # with --ema-decay the weights' moving average is tested and exported
-            summary = self.test()
+            try:
+                summary = self.test()
+            except NonFiniteOutputs as error:  # finite weights after the last step, so large the test overflows
+                raise TrainingDiverged(self.outputs_message(error)) from None
             summary["wall_seconds"] = time.perf_counter() - self.wall_started
             summary["state"] = str(self.out)
             if self.parallel is not None:
@@ -209,6 +215,14 @@ class Session:
         else:
             kept = "no state was saved"
         return f"{diverged} ({likely_cause(config.optimizer, config.weight_decay, config.l2)}); stopped, {kept}"
+
+    def outputs_message(self, error):
+        """One line for outputs that overflowed after batch N: what, the likely cause, what the state file holds."""
+        config = self.config
+        kept = (f"{self.out} keeps the state after batch {self.saved_batch}, unusable as it is"
+                if self.saved_batch is not None else "no state was saved")
+        return (f"after batch {self.trainer.batch_counter}, {error.detail} "
+                f"({likely_cause(config.optimizer, config.weight_decay, config.l2)}); stopped, {kept}")
 
     def saved_entries(self):
         """What a state file records about the run besides the model, optimiser and position."""
