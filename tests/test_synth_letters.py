@@ -33,6 +33,9 @@ def test_no_fonts_is_a_clear_error(tmp_path):
         find_fonts([tmp_path], system=False)
     with pytest.raises(HDLError, match="does not exist"):
         find_fonts([tmp_path / "missing.ttf"], system=False)
+    # a file named itself that is no font was skipped in silence when the machine's own fonts were found
+    with pytest.raises(HDLError, match=r"--fonts .*broken.ttf: not a font that draws every letter"):
+        find_fonts([tmp_path / "broken.ttf"], system=True)
 
 
 def test_normalize_centres_the_ink_box_and_fills_24_pixels():

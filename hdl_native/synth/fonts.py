@@ -89,6 +89,11 @@ def find_fonts(extra_paths=(), system=True):
         candidates += fontconfig_fonts() + folder_fonts()
     unique = sorted({os.path.realpath(p): Path(p) for p in candidates}.items())
     usable = [path for real, path in unique if draws_all_letters(real)]
+    usable_files = {os.path.realpath(path) for path in usable}
+    for path in extra_paths:  # a file named itself must be used (a folder's other fonts may be skipped)
+        if Path(path).expanduser().is_file() and os.path.realpath(Path(path).expanduser()) not in usable_files:
+            raise HDLError(f"--fonts {path}: not a font that draws every letter a-z and A-Z (a TrueType or OpenType "
+                           "file Pillow can open)")
     if not usable:
         looked = ", ".join(["fc-list"] * system + list(FONT_FOLDERS) * system + [str(p) for p in extra_paths])
         raise HDLError(f"no fonts found that draw the letters a-z and A-Z (looked in: {looked}). "
