@@ -153,6 +153,24 @@ def test_plot_bad_databases_are_one_line_errors(log_path, tmp_path, capsys):
     assert "no run with startID 7; runs present: 1-2" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("damage, message", [
+    ("UPDATE snapshots SET val = x'0102'", "table 'snapshots': the val of 'c2.weight' at batch 0 holds 2 bytes"),
+    ("UPDATE snapshots SET shape = 'garbage'", "table 'snapshots' gives 'c2.weight' at batch 0 the shape 'garbage'"),
+    ("UPDATE confusion SET true = 999999999", "table 'confusion' holds the class index 999999999"),
+    ("UPDATE training SET batchno = 'abc'", "table 'training' holds 'abc' in column batchno, not a number"),
+], ids=["blob-size", "shape", "class-index", "text-batchno"])
+def test_plot_damaged_log_is_a_one_line_error(tmp_path, capsys, damage, message):
+    path = build_log(tmp_path / "damaged.sqlite3")
+    connection = sqlite3.connect(path)
+    connection.execute(damage)
+    connection.commit()
+    connection.close()
+    for extra in ([], ["--param", "c2:1"]):
+        assert main(["plot", str(path), "--out", str(tmp_path / "p"), *extra]) == 2
+        error = capsys.readouterr().err
+        assert error.count("\n") == 1 and f"{path}: {message}" in error
+
+
 def test_running_mean():
     np.testing.assert_allclose(running_mean([1, 2, 3, 4], 2), [1, 1.5, 2.5, 3.5])
     np.testing.assert_allclose(running_mean([5.0], 10), [5.0])

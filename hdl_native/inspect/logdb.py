@@ -5,9 +5,11 @@ existed, from the ``data`` table (one row per element); the choice is made per r
 old runs have ``data`` rows and new runs ``snapshots`` rows reads both.
 
 Every defect a user can cause (missing file, not SQLite, a table or run or parameter
-that is not there) raises HDLError naming the file and what is wrong.
+that is not there, a value that is not what the trainer writes) raises HDLError naming the file and
+what is wrong.
 """
 import json
+import math
 import re
 import sqlite3
 from pathlib import Path
@@ -19,6 +21,15 @@ from ..errors import HDLError
 PROGRESS_TABLES = ("training", "validation")
 PROGRESS_FIELDS = ("batchno", "epoch", "time", "elapsed", "cputime", "corperc", "avgloss", "batchsize", "lr", "momentum")
 _PARAM_SPEC = re.compile(r"^(?P<name>[A-Za-z_][\w.]*?)(?:\.(?P<kind>weight|bias))?:(?P<idx>\d+)$")
+_SHAPE = re.compile(r"\d+(,\d+)*")
+# The confusion picture is 0.32 inch per class, and no dataset hdl-native trains on comes near this many
+# classes: a larger index is damage, and would otherwise ask for an exabyte-sized matrix.
+MAX_CLASSES = 1000
+CONFUSION_FIELDS = ("batchno", "true", "predicted", "count")
+
+
+class DamagedLogError(HDLError):
+    """A table holds a value the trainer never writes (a damaged or hand-edited log)."""
 
 
 class LogDB:
@@ -93,7 +104,7 @@ class LogDB:
             return {field: np.zeros(0) for field in PROGRESS_FIELDS}
         rows = self.query(f"SELECT {', '.join(PROGRESS_FIELDS)} FROM {table} WHERE startID = ? ORDER BY batchno, time",
                           (run,))
-        columns = np.array(rows, dtype=np.float64).reshape(-1, len(PROGRESS_FIELDS))
+        columns = self._numbers(table, PROGRESS_FIELDS, rows).reshape(-1, len(PROGRESS_FIELDS))
         return {field: columns[:, i] for i, field in enumerate(PROGRESS_FIELDS)}
 
     def _parameter_table(self, run):
@@ -110,16 +121,50 @@ class LogDB:
         """(batchno, name, values float32 array in the logged shape, grads) of the snapshots rows that match."""
         rows = self.query(f"SELECT batchno, name, shape, val, grad FROM snapshots WHERE startID = ?{condition} "
                           "ORDER BY batchno, rowid", (run, *parameters))
-        return [(batchno, name, _blob_array(val, shape), _blob_array(grad, shape))
+        return [(batchno, name, self._blob_array(batchno, name, shape, "val", val),
+                 self._blob_array(batchno, name, shape, "grad", grad))
                 for batchno, name, shape, val, grad in rows]
+
+    def _shape(self, batchno, name, shape):
+        """The sizes a snapshots row's 'O,K,K'-style shape column gives; HDLError when it is something else."""
+        if not isinstance(shape, str) or not _SHAPE.fullmatch(shape):
+            raise DamagedLogError(f"{self.path}: table 'snapshots' gives {name!r} at batch {batchno} "
+                                  f"the shape {shape!r}, not sizes like 16,3,3")
+        return [int(size) for size in shape.split(",")]
+
+    def _blob_array(self, batchno, name, shape, column, blob):
+        """A snapshots BLOB (little-endian float32) as an array of its row's shape; HDLError when they disagree."""
+        sizes = self._shape(batchno, name, shape)
+        expected = 4 * math.prod(sizes)
+        if not isinstance(blob, bytes) or len(blob) != expected:
+            held = f"{len(blob)} bytes" if isinstance(blob, bytes) else "no BLOB"
+            raise DamagedLogError(f"{self.path}: table 'snapshots': the {column} of {name!r} at batch {batchno} "
+                                  f"holds {held}; shape {shape} needs {expected} bytes")
+        return np.frombuffer(blob, dtype="<f4").reshape(sizes)
+
+    def _numbers(self, table, fields, rows, dtype=np.float64):
+        """rows (tuples of `fields` read from `table`) as a dtype array; HDLError naming the first cell that is
+        not a number."""
+        try:
+            return np.array(rows, dtype=dtype)
+        except (TypeError, ValueError):
+            for row in rows:
+                for field, value in zip(fields, row):
+                    try:
+                        dtype(value)
+                    except (TypeError, ValueError):
+                        raise DamagedLogError(f"{self.path}: table {table!r} holds {value!r} in column {field}, "
+                                              "not a number") from None
+            raise
 
     def parameter_names(self, run):
         """{name: number of idx values} of the parameters logged for a run."""
         table = self._parameter_table(run)
         first = f"(SELECT MIN(batchno) FROM {table} WHERE startID = ?)"
         if table == "snapshots":
-            rows = self.query(f"SELECT name, shape FROM snapshots WHERE startID = ? AND batchno = {first}", (run, run))
-            return {name: int(shape.split(",")[0]) for name, shape in rows}
+            rows = self.query(f"SELECT name, shape, batchno FROM snapshots WHERE startID = ? AND batchno = {first}",
+                              (run, run))
+            return {name: self._shape(batchno, name, shape)[0] for name, shape, batchno in rows}
         rows = self.query(f"SELECT name, MAX(idx) + 1 FROM data WHERE startID = ? AND batchno = {first} GROUP BY name",
                           (run, run))
         return dict(rows)
@@ -134,14 +179,15 @@ class LogDB:
             if not history or idx >= len(history[0][2]):
                 self._raise_unknown_parameter(run, name, idx)
             rows, cols = element_positions(history[0][2].shape)
-            return (np.array([batchno for batchno, *_ in history], dtype=np.int64), rows, cols,
+            batchnos = self._numbers("snapshots", ("batchno",), [(batchno,) for batchno, *_ in history], np.int64)
+            return (batchnos.ravel(), rows, cols,
                     np.array([values[idx].ravel() for _, _, values, _ in history], dtype=np.float64),
                     np.array([grads[idx].ravel() for _, _, _, grads in history], dtype=np.float64))
         rows = self.query("SELECT batchno, row, col, val, grad FROM data WHERE startID = ? AND name = ? AND idx = ?",
                           (run, name, idx))
         if not rows:
             self._raise_unknown_parameter(run, name, idx)
-        table = np.array(rows, dtype=np.float64)
+        table = self._numbers("data", ("batchno", "row", "col", "val", "grad"), rows)
         batchnos, batch_index = np.unique(table[:, 0], return_inverse=True)
         positions, position_index = np.unique(table[:, 1:3], axis=0, return_inverse=True)
         values = np.full((len(batchnos), len(positions)), np.nan)
@@ -162,9 +208,10 @@ class LogDB:
     def logged_batches(self, run):
         """(first, last) batchno with logged parameters for a run; HDLError when there are none."""
         table = self._parameter_table(run)
-        first, last = self.query(f"SELECT MIN(batchno), MAX(batchno) FROM {table} WHERE startID = ?", (run,))[0]
-        if first is None:
+        rows = self.query(f"SELECT MIN(batchno), MAX(batchno) FROM {table} WHERE startID = ?", (run,))
+        if rows[0][0] is None:
             raise HDLError(f"{self.path}: run {run} logged no parameter values")
+        first, last = self._numbers(table, ("batchno", "batchno"), rows, np.int64)[0]
         return int(first), int(last)
 
     def snapshot(self, run, batchno, weights_only=True):
@@ -174,7 +221,7 @@ class LogDB:
             arrays = [values.ravel() for _, _, values, _ in self._snapshot_rows(run, condition, (batchno,))]
             return np.concatenate(arrays).astype(np.float64) if arrays else np.zeros(0)
         rows = self.query(f"SELECT val FROM data WHERE startID = ?{condition}", (run, batchno))
-        return np.array(rows, dtype=np.float64).reshape(-1)
+        return self._numbers("data", ("val",), rows).reshape(-1)
 
     def confusion(self, run):
         """(batchno, matrix int64 (C, C)) of the run's last test evaluation, or None when none was logged.
@@ -186,17 +233,17 @@ class LogDB:
         rows = self.query("SELECT batchno, true, predicted, count FROM confusion WHERE startID = ?", (run,))
         if not rows:
             return None
-        table = np.array(rows, dtype=np.int64)
-        size = int(table[:, 1:3].max()) + 1
+        table = self._numbers("confusion", CONFUSION_FIELDS, rows, np.int64)
+        classes = table[:, 1:3]
+        if classes.min() < 0 or classes.max() >= MAX_CLASSES:
+            bad = classes.min() if classes.min() < 0 else classes.max()
+            raise DamagedLogError(f"{self.path}: table 'confusion' holds the class index {bad}, "
+                                  f"outside 0..{MAX_CLASSES - 1}")
+        size = int(classes.max()) + 1
         last = table[table[:, 0] == table[:, 0].max()]
         matrix = np.zeros((size, size), dtype=np.int64)
         np.add.at(matrix, (last[:, 1], last[:, 2]), last[:, 3])
         return int(last[0, 0]), matrix
-
-
-def _blob_array(blob, shape):
-    """A snapshots BLOB (little-endian float32) as an array of its 'O,K,K'-style shape."""
-    return np.frombuffer(blob, dtype="<f4").reshape([int(n) for n in shape.split(",")])
 
 
 def element_positions(shape):

@@ -4,6 +4,7 @@ from pathlib import Path
 from ..data.datasets import DATASETS
 from ..errors import HDLError
 from . import plots
+from .logdb import DamagedLogError
 
 
 def class_names(log, run, n_classes):
@@ -42,6 +43,8 @@ def write_run_plots(log, run, out, params=()):
         first, last = log.logged_batches(run)
         written.append(plots.plot_squared_weights(out / "weights-squared.png", (first, log.snapshot(run, first)),
                                                   (last, log.snapshot(run, last)), title))
+    except DamagedLogError:
+        raise  # damage is for the user to know about, not a picture quietly left out
     except HDLError as error:
         notes.append(f"no squared-weight histogram: {error}")
     confusion = log.confusion(run)
