@@ -234,6 +234,23 @@ def test_an_existing_export_file_is_not_replaced(tiny_data, tmp_path, capsys, mo
     assert (tmp_path / "model.hdl").read_bytes() == b"a trained model"
 
 
+@pytest.mark.parametrize("command", [["letters"], ["digits"], ["textgen", "train", "--corpus", "nowhere.txt"]],
+                         ids=["letters", "digits", "textgen"])
+def test_the_sqlite_log_is_refused_as_the_state_or_export_file(tmp_path, capsys, monkeypatch, command):
+    monkeypatch.chdir(tmp_path)
+    # Data (or a corpus) that does not exist shows that the refusal comes before any is read.
+    args = [*command, "--quiet", "--threads", "1", "--out", "s.hdl"]
+    args += [] if command[0] == "textgen" else ["--data", "nowhere"]
+    assert main([*args, "--db", str(tmp_path / "s.hdl")]) == 2  # compared resolved, as --export is
+    assert capsys.readouterr().err.strip().endswith(
+        f"error: --db {tmp_path / 's.hdl'} is the state file s.hdl; give the SQLite log another name")
+    if command[0] != "textgen":  # which has no --export
+        assert main([*args, "--export", "e.hdl", "--db", "e.hdl"]) == 2
+        assert capsys.readouterr().err.strip().endswith(
+            "error: --db e.hdl is the --export file e.hdl; give the SQLite log another name")
+    assert list(tmp_path.iterdir()) == []
+
+
 # ---------------------------------------------------------------- 3. unwritable outputs found first
 @pytest.mark.parametrize("flag, name, what", [("--out", "x.hdl", "state file"), ("--export", "e.hdl", "--export file"),
                                               ("--db", "log.sqlite3", "SQLite log")])

@@ -1,4 +1,5 @@
-"""Before a run loads anything: may it write its state file, --export file and SQLite log where it is asked to?
+"""Before a run loads anything: may it write its state file, --export file and SQLite log where it is asked to,
+each to a file of its own?
 
 A run refuses to replace a state file it did not resume (a forgotten STATE argument would otherwise swap a
 trained model for a fresh one) unless --force, and an unwritable location is reported now rather than at
@@ -30,7 +31,13 @@ def check_outputs(config):
         if not config.force and export.exists():
             raise HDLError(f"--export {export} already exists; pass --force to replace it, or choose another name")
     if config.db:
-        check_writable(Path(config.db), "SQLite log", create_directories=False)
+        db = Path(config.db)
+        # one file cannot be both: the log's writes would corrupt the state, or a save would replace the log
+        if same_file(db, out):
+            raise HDLError(f"--db {db} is the state file {out}; give the SQLite log another name")
+        if config.export and same_file(db, config.export):
+            raise HDLError(f"--db {db} is the --export file {config.export}; give the SQLite log another name")
+        check_writable(db, "SQLite log", create_directories=False)
     for path in (out, Path(config.export)) if config.export else (out,):
         for stale in remove_stale_temp_files(path):
             print(f"note: removed {stale}, left by an interrupted save", file=sys.stderr)
