@@ -101,6 +101,16 @@ def test_errors_are_clear(setup, capsys):
         evaluate_state(unnamed, tmp_path / "data")
 
 
+def test_a_plot_folder_that_is_a_file_is_reported_before_evaluating(setup, capsys):
+    tmp_path, state, *_ = setup
+    (tmp_path / "in.jpg").write_bytes(b"a picture")
+    for plot in (tmp_path / "in.jpg", state):
+        # a data root that does not exist shows that the check comes before any test image is read
+        assert main(["evaluate", str(state), "--data", str(tmp_path / "nowhere"), "--plot", str(plot)]) == 2
+        assert capsys.readouterr().err.strip() == (f"hdl-native evaluate: error: --plot {plot} is a file, not a "
+                                                   "folder; give a folder for the PNG pictures")
+
+
 def test_mismatched_classes(setup, tmp_path):
     _, _, _, images, _ = setup
     (tmp_path / "data" / "letters").mkdir()

@@ -266,6 +266,22 @@ def test_an_unwritable_output_is_reported_before_training(tmp_path, capsys, flag
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
 
 
+@pytest.mark.parametrize("plot, flags, problem", [
+    ("in.jpg", ["--no-db"], "--plot in.jpg is a file, not a folder"),
+    ("./pp", ["--no-db", "--out", "pp"], "--plot pp is the state file pp, a file"),
+    ("e.hdl", ["--no-db", "--export", "e.hdl"], "--plot e.hdl is the --export file e.hdl, a file"),
+    ("l.sqlite3", ["--db", "l.sqlite3"], "--plot l.sqlite3 is the SQLite log l.sqlite3, a file"),
+], ids=["existing-file", "state", "export", "db"])
+def test_a_plot_folder_that_is_a_file_is_reported_before_training(tmp_path, capsys, monkeypatch, plot, flags, problem):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in.jpg").write_bytes(b"a picture")
+    args = ["letters", "--data", "nowhere", "--quiet", "--threads", "1", "--out", "s.hdl"]
+    assert main([*args, *flags, "--plot", plot]) == 2
+    assert capsys.readouterr().err.strip() == f"hdl-native letters: error: {problem}; give " + (
+        "a folder for the PNG pictures" if plot == "in.jpg" else "--plot a folder of its own")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jpg"]
+
+
 def test_a_directory_as_the_state_file_is_reported_as_such(tmp_path, capsys):
     assert main(["letters", "--data", str(tmp_path / "nowhere"), *QUICK, "--out", str(tmp_path)]) == 2
     assert capsys.readouterr().err.strip().endswith(f"cannot write the state file {tmp_path}: it is a directory")

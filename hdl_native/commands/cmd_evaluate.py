@@ -61,7 +61,10 @@ def run(args):
     from hdl_native.inspect.weight_stats import format_layer_weights
     from hdl_native.json_output import json_line
     from hdl_native.threads import set_num_threads
+    from hdl_native.training.outputs import check_plot_folder
 
+    if args.plot:
+        check_plot_folder(args.plot, "confusion.png")  # now, not after the evaluation
     if args.threads is not None:
         set_num_threads(args.threads)
     root = find_data_root(args.data)

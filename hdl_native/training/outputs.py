@@ -43,6 +43,19 @@ def check_outputs(config):
             print(f"note: removed {stale}, left by an interrupted save", file=sys.stderr)
 
 
+def check_plot_folder(folder, picture, files=()):
+    """HDLError naming --plot `folder` unless the PNG `picture` can be written in it: the folder is not an
+    existing file, nor one of `files` ((what, path) pairs, e.g. ("the state file", out); path may be None),
+    and it can be created where it is.  Checked before the work, since the picture is drawn after it."""
+    folder = Path(folder)
+    for what, path in files:
+        if path and same_file(folder, path):
+            raise HDLError(f"--plot {folder} is {what} {path}, a file; give --plot a folder of its own")
+    if folder.exists() and not folder.is_dir():
+        raise HDLError(f"--plot {folder} is a file, not a folder; give a folder for the PNG pictures")
+    check_writable(folder / picture, "--plot picture")
+
+
 def check_derived_state(out, source, force, what):
     """HDLError unless a command that turns the state `source` into a new one may write `out` there:
     writable, and new unless --force (`force`).  what: the kind of file, for the messages."""

@@ -30,10 +30,10 @@ from .evaluate import Evaluator, format_confusion
 from .feed import class_distortions
 from .interrupt import StopOnSignal
 from .loop import Trainer
-from .outputs import check_outputs, resumes
+from .outputs import check_outputs, check_plot_folder, resumes
 from .parallel import DataParallel
 from .start import make_model, make_optimizer, open_log, resume_position, start_from, training_data
-from .summary import add_log_overhead, print_results, print_sample, test_summary, write_plots
+from .summary import add_log_overhead, plot_name, print_results, print_sample, test_summary, write_plots
 from .weight_average import STATE_KEY as WEIGHT_AVERAGE, too_long_a_memory
 
 
@@ -87,6 +87,9 @@ class Session:
         """Check the output files, load the data, build (or resume) the model and optimiser, open the SQLite log."""
         config = self.config
         check_outputs(config)
+        if config.plot:
+            check_plot_folder(config.plot, plot_name(config.command), [
+                ("the state file", config.out), ("the --export file", config.export), ("the SQLite log", config.db)])
         if self.parallel is not None:
             self.parallel.check_batch_size(config.batch_size)
         if config.threads is not None:

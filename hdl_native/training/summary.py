@@ -62,10 +62,15 @@ def print_sample(test_set, result, index=None):
           f"true '{test_set.classes[true]}'" + ("" if predicted == true else "  <- wrong"))
 
 
+def plot_name(command):
+    """The file name write_plots gives the confusion matrix."""
+    return f"{command}-confusion.png"
+
+
 def write_plots(directory, command, test_set, result):
     """The confusion matrix as DIRECTORY/COMMAND-confusion.png."""
     from .plots import save_confusion_png
 
-    path = save_confusion_png(Path(directory) / f"{command}-confusion.png", result.confusion, test_set.classes,
+    path = save_confusion_png(Path(directory) / plot_name(command), result.confusion, test_set.classes,
                               title=f"{command}: {test_set.name} test, {result.accuracy:.2f}% correct")
     print(f"wrote {path}")
