@@ -109,6 +109,18 @@ def test_weights_whose_outputs_overflow_stop_the_run_with_exit_3_and_every_reade
         load_letter_classifier("x.hdl").probabilities(np.full((3, 28, 28), 255, np.uint8))
 
 
+@pytest.mark.parametrize("flags", [["--lr", "1000", "--weight-decay", "10"], ["--adam", "--alpha", "0.5",
+                                                                               "--weight-decay", "2"]])
+def test_a_weight_decay_that_would_flip_or_zero_the_weights_is_refused_before_training(tiny_data, tmp_path, capsys,
+                                                                                      monkeypatch, flags):
+    """w *= 1 - lr L each step: with lr L >= 1 that is no decay (lr 1000, L 10 ran, and left NaN outputs)."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["letters", *flags, "--data", str(tiny_data), *QUICK, "--max-batches", "2", "--out", "x.hdl"]) == 2
+    message = capsys.readouterr().err.strip()
+    assert len(message.splitlines()) == 1 and "would multiply the weights by 1 - " in message, message
+    assert "--weight-decay" in message and not (tmp_path / "x.hdl").exists()
+
+
 def tiny_trainer(lr, n_images=256):
     """A letters-CNN Trainer with plain SGD at `lr` on random images (seeded)."""
     rng = np.random.default_rng(0)

@@ -96,6 +96,10 @@ def make_optimizer(model, choice, weight_decay=0.0):
     """The optimiser an OptimizerChoice names, over `model`'s parameters, with decoupled `weight_decay`."""
     if choice.lr <= 0:
         raise HDLError(f"the learning rate must be positive, got {choice.lr}")
+    if choice.lr * weight_decay >= 1:  # w *= 1 - lr L each step: zero or a sign flip every step, never a decay
+        raise HDLError(f"--weight-decay {weight_decay:g} at learning rate {choice.lr:g} would multiply the weights by "
+                       f"1 - {choice.lr:g} x {weight_decay:g} = {1 - choice.lr * weight_decay:g} each step; "
+                       "lr x weight decay must stay well below 1 (the values --help gives make it 1e-3 or less)")
     if choice.kind == "adam":
         return Adam(model, lr=choice.lr, weight_decay=weight_decay)
     return SGD(model, lr=choice.lr, momentum=choice.momentum if choice.kind == "momentum" else 0.0,
