@@ -368,3 +368,50 @@ def test_a_mistyped_network_name_is_named_as_one(tmp_path, capsys, monkeypatch):
         "letters-vgg-bn, letters-vgg-wide) and no such state file")
     assert main(["letters", "--model", "mine.hdl", "--data", str(tmp_path / "nowhere"), "--quiet"]) == 2
     assert capsys.readouterr().err.strip() == "hdl-native letters: error: state file mine.hdl does not exist"
+
+
+# ---------------------------------------------------------------- no option silently left unused
+@pytest.mark.parametrize("argv, message", [
+    (["letters", "--adam", "--lr", "0.5"], "--lr is SGD's step; --adam trains with Adam: give --alpha"),
+    (["letters", "--adam", "--momentum", "0.5"], "--momentum is SGD's; --adam trains with Adam"),
+    (["letters", "--alpha", "0.01"], "--alpha is Adam's step; give --adam too, or --lr for SGD"),
+    (["letters", "--finetune", "crops", "--lr", "0.1"], "--lr is SGD's step; --finetune trains with Adam"),
+    (["letters", "--finetune", "crops", "--momentum", "0.5"], "--momentum is SGD's; --finetune trains with Adam"),
+    (["digits", "--adam", "--optimizer", "sgd"], "--adam means --optimizer adam, but --optimizer sgd was given"),
+    (["digits", "--optimizer", "sgd", "--momentum", "0.5"], "--momentum applies to --optimizer momentum, not to "
+                                                             "plain SGD"),
+    (["digits", "--momentum", "0.5"], "--momentum applies to --optimizer momentum, not to plain SGD"),
+    (["digits", "--optimizer", "adam", "--momentum", "0.5"], "--momentum applies to --optimizer momentum, not to Adam"),
+])
+def test_a_step_option_the_chosen_optimiser_would_not_use_is_refused(tmp_path, capsys, monkeypatch, argv, message):
+    monkeypatch.chdir(tmp_path)
+    assert main([*argv, "--data", str(tmp_path / "nowhere"), *QUICK]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"hdl-native {argv[0]}: error: {message}") and len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["letters"], OptimizerChoice("momentum", 0.01, 0.9)),
+    (["letters", "--momentum", "0"], OptimizerChoice("sgd", 0.01, 0.0)),
+    (["letters", "--lr", "0.05", "--momentum", "0.5"], OptimizerChoice("momentum", 0.05, 0.5)),
+    (["letters", "--adam"], OptimizerChoice("adam", 0.001)),
+    (["letters", "--adam", "--alpha", "0.002"], OptimizerChoice("adam", 0.002)),
+    (["digits"], OptimizerChoice("sgd", 0.01)),
+    (["digits", "--adam", "--optimizer", "adam", "--lr", "0.002"], OptimizerChoice("adam", 0.002)),
+    (["digits", "--optimizer", "momentum"], OptimizerChoice("momentum", 0.01, 0.9)),
+    (["digits", "--optimizer", "momentum", "--momentum", "0.5"], OptimizerChoice("momentum", 0.01, 0.5)),
+])
+def test_the_step_options_given_are_the_ones_trained_with(tmp_path, monkeypatch, argv, expected):
+    chosen = []
+
+    class RecordingSession:
+        def __init__(self, config):
+            chosen.append(config.optimizer)
+
+        def run(self):
+            return 0
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(f"hdl_native.commands.cmd_{argv[0]}.Session", RecordingSession)
+    assert main([*argv, *QUICK]) == 0
+    assert chosen == [expected]

@@ -12,20 +12,22 @@ from ..training.session import Session
 
 HELP = "train a digit reader on MNIST: the chapter 4 MLP, or the CNN (--model cnn)"
 DEFAULT_LR = {"sgd": 0.01, "momentum": 0.01, "adam": 0.001}
+DEFAULT_MOMENTUM = 0.9
 
 
 def add_arguments(parser):
     add_data_arguments(parser, default_dataset="mnist")
     parser.add_argument("--model", choices=("mlp", "cnn"), default="mlp",
                         help="mlp: 784-128-64-10 with ReLU (chapter 4); cnn: the letters CNN with 10 classes")
-    parser.add_argument("--optimizer", choices=("sgd", "momentum", "adam"), default="sgd",
+    # --optimizer and --momentum default to None (not given), so that options that contradict the optimiser are refused
+    parser.add_argument("--optimizer", choices=("sgd", "momentum", "adam"), default=None,
                         help="plain SGD, SGD with momentum, or Adam (default: sgd)")
     parser.add_argument("--adam", action="store_true", help="same as --optimizer adam")
     parser.add_argument("--lr", type=LEARNING_RATE, default=None,
                         help=f"learning rate, {LEARNING_RATE.allowed} (default: 0.01 for sgd and momentum, "
                              "0.001 for adam)")
-    parser.add_argument("--momentum", type=MOMENTUM, default=0.9,
-                        help=f"momentum for --optimizer momentum, {MOMENTUM.allowed} (default: 0.9)")
+    parser.add_argument("--momentum", type=MOMENTUM, default=None,
+                        help=f"momentum for --optimizer momentum, {MOMENTUM.allowed} (default: {DEFAULT_MOMENTUM:g})")
     parser.add_argument("--dropout", type=DROPOUT, nargs="?", const=0.5, default=0.0, metavar="P",
                         help=f"dropout after fc1 of the CNN while training, {DROPOUT.allowed}; --dropout alone means "
                              "0.5 (default: off)")
@@ -34,10 +36,24 @@ def add_arguments(parser):
 
 
 def run(args):
-    kind = "adam" if args.adam else args.optimizer
+    kind = optimizer_kind(args)
     lr = args.lr if args.lr is not None else DEFAULT_LR[kind]
     if args.model == "mlp" and args.dropout:
         raise HDLError("--dropout applies to --model cnn only")
-    choice = OptimizerChoice(kind, lr, args.momentum if kind == "momentum" else 0.0)
+    momentum = DEFAULT_MOMENTUM if args.momentum is None else args.momentum
+    choice = OptimizerChoice(kind, lr, momentum if kind == "momentum" else 0.0)
     architecture = "letters-cnn" if args.model == "cnn" else "digits-mlp"
     return Session(RunConfig.from_args(args, "digits", architecture, choice)).run()
+
+
+def optimizer_kind(args):
+    """'sgd', 'momentum' or 'adam', as --optimizer and --adam say; HDLError when they contradict each other, or
+    for a --momentum the optimiser does not use."""
+    if args.adam and args.optimizer not in (None, "adam"):
+        raise HDLError(f"--adam means --optimizer adam, but --optimizer {args.optimizer} was given: give one")
+    kind = "adam" if args.adam else args.optimizer or "sgd"
+    if args.momentum is not None and kind != "momentum":
+        used = "plain SGD" if kind == "sgd" else "Adam"
+        raise HDLError(f"--momentum applies to --optimizer momentum, not to {used}: give --optimizer momentum, or "
+                       "drop --momentum")
+    return kind

@@ -31,6 +31,7 @@ from ..training.finetune import FinetuneSession, finetune_config
 from ..training.session import Session
 
 HELP = "train the letters CNN (SGD/momentum or Adam, dropout, augmentation, weight decay, checkpoints, SQLite log)"
+SGD_LR, SGD_MOMENTUM, ADAM_ALPHA = 0.01, 0.9, 0.001
 
 
 def add_arguments(parser):
@@ -45,14 +46,15 @@ def add_arguments(parser):
                              "start from (as "
                              "--init) (default: the resumed STATE's or "
                              "--init's network, else letters-cnn)")
-    parser.add_argument("--lr", type=LEARNING_RATE, default=0.01,
-                        help=f"SGD learning rate, {LEARNING_RATE.allowed} (default: 0.01)")
-    parser.add_argument("--momentum", type=MOMENTUM, default=0.9,
-                        help=f"SGD momentum, {MOMENTUM.allowed}; 0 for plain SGD (default: 0.9)")
+    # None: not given (the SGD_* defaults), so that an option the chosen optimiser does not use can be refused
+    parser.add_argument("--lr", type=LEARNING_RATE, default=None,
+                        help=f"SGD learning rate, {LEARNING_RATE.allowed} (default: {SGD_LR:g}; Adam's is --alpha)")
+    parser.add_argument("--momentum", type=MOMENTUM, default=None,
+                        help=f"SGD momentum, {MOMENTUM.allowed}; 0 for plain SGD (default: {SGD_MOMENTUM:g})")
     parser.add_argument("--adam", action="store_true", help="use Adam instead of SGD")
     parser.add_argument("--alpha", type=LEARNING_RATE, default=None,
-                        help=f"Adam learning rate, {LEARNING_RATE.allowed} (default: 0.001; {FINETUNE_ALPHA:g} with "
-                             "--finetune)")
+                        help=f"Adam learning rate, {LEARNING_RATE.allowed} (default: {ADAM_ALPHA:g}; "
+                             f"{FINETUNE_ALPHA:g} with --finetune)")
     parser.add_argument("--dropout", type=DROPOUT, nargs="?", const=0.5, default=0.0, metavar="P",
                         help=f"dropout after fc1 while training, {DROPOUT.allowed}; --dropout alone means 0.5 "
                              "(default: off)")
@@ -93,13 +95,29 @@ def run(args):
             raise HDLError(f"--digits fine-tunes the shipped digit reader, and --model {args.init} names another "
                            "model: give one (a digit reader of your own: --model STATE without --digits)")
         args.init = str(PRETRAINED_DIGITS)
+    check_optimizer_options(args)
     if args.finetune:
         return FinetuneSession(finetune_config(args)).run()
     if args.adam:
-        choice = OptimizerChoice("adam", args.alpha or 0.001)
+        choice = OptimizerChoice("adam", args.alpha or ADAM_ALPHA)
     else:
-        choice = OptimizerChoice("momentum" if args.momentum else "sgd", args.lr, args.momentum)
+        lr = SGD_LR if args.lr is None else args.lr
+        momentum = SGD_MOMENTUM if args.momentum is None else args.momentum
+        choice = OptimizerChoice("momentum" if momentum else "sgd", lr, momentum)
     return Session(RunConfig.from_args(args, "letters", architecture(args), choice)).run()
+
+
+def check_optimizer_options(args):
+    """HDLError naming the step option the chosen optimiser would not use: --lr and --momentum are SGD's, --alpha is
+    Adam's; --finetune trains with Adam."""
+    adam = "--finetune" if args.finetune else "--adam" if args.adam else None
+    if adam and args.lr is not None:
+        raise HDLError(f"--lr is SGD's step; {adam} trains with Adam: give --alpha")
+    if adam and args.momentum is not None:
+        raise HDLError(f"--momentum is SGD's; {adam} trains with Adam, which keeps its own moving averages: "
+                       "drop --momentum")
+    if not adam and args.alpha is not None:
+        raise HDLError("--alpha is Adam's step; give --adam too, or --lr for SGD")
 
 
 def architecture(args):
