@@ -46,6 +46,7 @@ def run(args):
 
     from hdl_native.checkpoint import build_model, load_checkpoint, save_checkpoint
     from hdl_native.data import find_data_root
+    from hdl_native.errors import HDLError
     from hdl_native.inspect.evaluation import evaluate_state
     from hdl_native.json_output import json_line
     from hdl_native.prune import PRUNE_MASKS, apply_masks, magnitude_masks, masks_for_state, weight_sparsity
@@ -53,6 +54,8 @@ def run(args):
     from hdl_native.training.config import recorded_lead_in, recorded_touching
     from hdl_native.training.outputs import check_derived_state
 
+    if args.lr is not None and not args.finetune_epochs:
+        raise HDLError("--lr is the fine-tune's learning rate: give --finetune-epochs too, or drop --lr")
     out = Path(args.out)
     check_derived_state(out, args.state, args.force, "pruned state file")
     if args.threads is not None:

@@ -40,7 +40,7 @@ def add_arguments(parser):
                         help=f"first train N batches of {BATCH_SIZE} through the quantised weights, "
                              f"{POSITIVE_INT.allowed} "
                              "(default: none; about 0.1 s a batch for the shipped reader)")
-    parser.add_argument("--lr", type=LEARNING_RATE, default=DEFAULT_LR,
+    parser.add_argument("--lr", type=LEARNING_RATE, default=None,  # None: not given, refused without a fine-tune
                         help=f"Adam's first step in that fine-tune, {LEARNING_RATE.allowed} (default: {DEFAULT_LR:g})")
     parser.add_argument("--out", metavar="QSTATE", required=True, help="where to write the quantised state")
     parser.add_argument("--force", action="store_true", help="replace an existing QSTATE")
@@ -55,6 +55,7 @@ def run(args):
     from ..checkpoint import load_checkpoint
     from ..errors import HDLError
     from ..json_output import json_line
+    from ..quantize.aware import DEFAULT_LR
     from ..quantize.schemes import SCHEMES
     from ..quantize.state import quantize_state
     from ..threads import set_num_threads
@@ -64,6 +65,10 @@ def run(args):
     check_derived_state(args.out, args.state, args.force, "quantised state file")
     if args.per_channel and not SCHEMES[args.scheme].per_channel_allowed:
         raise HDLError(f"--per-channel applies to --scheme linear; {args.scheme} has one codebook per tensor")
+    if args.lr is not None and not args.finetune_batches:
+        raise HDLError("--lr is the fine-tune's first step: give --finetune-batches too, or drop --lr")
+    if args.lr is None:
+        args.lr = DEFAULT_LR
     if args.threads is not None:
         set_num_threads(args.threads)
     checkpoint = load_checkpoint(args.state)
