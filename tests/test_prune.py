@@ -196,3 +196,16 @@ def test_plot_without_db_or_prune_curve_is_one_line(tmp_path, capsys):
     assert main(["plot", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.strip() == "hdl-native plot: error: give the DB to draw, or --prune-curve STATE"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--prune-curve", "t.hdl", "--run", "2"], "--run draws from the DB's training log; --prune-curve alone reads no "
+                                               "log"),
+    (["--prune-curve", "t.hdl", "--param", "c2:1"], "--param draws from the DB's training log"),
+    (["log.sqlite3", "--data", "somewhere"], "--data is the data root of --prune-curve's test split"),
+])
+def test_plot_refuses_an_option_nothing_it_draws_uses(tmp_path, capsys, argv, message):
+    assert main(["plot", *argv, "--out", str(tmp_path / "p")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"hdl-native plot: error: {message}") and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "p").exists()  # refused before anything is read or made

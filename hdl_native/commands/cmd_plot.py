@@ -47,6 +47,7 @@ def run(args):
 
     if args.db is None and args.prune_curve is None:
         raise HDLError("give the DB to draw, or --prune-curve STATE")
+    check_options_apply(args)
     params = [parse_param_spec(spec) for spec in args.param]  # bad specs fail before any work
     out = Path(args.out)
     make_output_directory(out)
@@ -66,6 +67,21 @@ def run(args):
     if args.json:
         print(json_line({**summary, "files": [str(p) for p in written], "notes": notes}))
     return 0
+
+
+def check_options_apply(args):
+    """HDLError naming an option that nothing drawn uses: --run and --param pick from the DB, --data is the data
+    root of --prune-curve's test split."""
+    from hdl_native.errors import HDLError
+
+    if args.db is None:
+        for option, given in (("--run", args.start_id is not None), ("--param", args.param)):
+            if given:
+                raise HDLError(f"{option} draws from the DB's training log; --prune-curve alone reads no log: "
+                               f"give the DB too, or drop {option}")
+    if args.prune_curve is None and args.data is not None:
+        raise HDLError("--data is the data root of --prune-curve's test split; the DB alone reads no data: "
+                       "drop --data")
 
 
 def write_prune_curve(state, data_root, out):
