@@ -227,6 +227,24 @@ def test_bad_starting_points_are_one_line_errors(tmp_path):
         assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_the_dataset_replayed_is_the_models_own_and_another_dataset_is_refused(tmp_path, capsys):
+    from hdl_native.checkpoint import save_checkpoint
+    from hdl_native.cli import main
+    from hdl_native.models import LettersCNN
+
+    directory = tmp_path / "crops"
+    directory.mkdir()
+    state = tmp_path / "reader.hdl"
+    save_checkpoint(state, LettersCNN(n_classes=26, seed=0), classes=LETTERS, dataset="letters,unipen")
+    assert main(["letters", "--finetune", str(directory), "--model", str(state), "--dataset", "mnist",
+                 "--out", str(tmp_path / "mine.hdl")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("hdl-native letters: error: --dataset mnist: --finetune replays the data ") and (
+        "(letters,unipen); the model's state decides what is replayed: drop --dataset" in err), err
+    assert len(err.strip().splitlines()) == 1
+    assert config_from_state(tmp_path, "own.hdl", {}, "--dataset", "letters").dataset == "letters"  # its own: taken
+
+
 def config_from_state(tmp_path, name, settings, *given):
     """The RunConfig of `letters --finetune DIR *given` (finetune_config) from a LettersCNN state saved as
     tmp_path/name with these `settings`."""

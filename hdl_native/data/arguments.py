@@ -1,16 +1,30 @@
 """The command-line options every data-using program shares: --data, --dataset, --seed."""
+import argparse
+
 from ..cli_types import SEED
 from .datasets import DATASETS
 from .mixture import EXTRA_SOURCES, dataset_names
 from .paths import DATA_ENV
 
 
+class StoreGiven(argparse.Action):
+    """Store the value, and set `<dest>_given` True: a command that takes the value from elsewhere (a model's state)
+    can refuse the option when it was given, and still use the default when it was not."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        setattr(namespace, f"{self.dest}_given", True)
+
+
 def add_data_arguments(parser, default_dataset="mnist"):
-    """Add --data DIR, --dataset NAME (one of DATASETS) and --seed INT (default 0) to an argparse parser."""
+    """Add --data DIR, --dataset NAME (one of DATASETS; args.dataset_given says whether it was given) and --seed
+    INT (default 0) to an argparse parser."""
     parser.add_argument("--data", metavar="DIR", default=None,
                         help=f"data root holding mnist/, emnist/, letters/, unipen/, ... (default: ${DATA_ENV}, "
                              "else ~/.cache/hdl_native)")
+    parser.set_defaults(dataset_given=False)
     parser.add_argument("--dataset", type=dataset_names, default=default_dataset, metavar="NAME[,NAME[:W]...]",
+                        action=StoreGiven,
                         help=f"which dataset to use: one of {', '.join(DATASETS)}, or a mixture of them (and "
                              f"{', '.join(EXTRA_SOURCES)}: digits and marks as the class 'other') separated by commas, "
                              "each optionally weighted, e.g. letters:4,unipen (default: "

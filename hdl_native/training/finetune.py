@@ -262,10 +262,14 @@ def finetune_config(args):
         raise HDLError(f"{init} holds a {state['architecture']} model; --finetune takes a letters model")
     if not state.get("classes"):
         raise HDLError(f"{init} does not name its classes, so crop labels cannot be matched to them")
+    recorded = state.get("dataset")
+    if recorded and args.dataset_given and args.dataset != recorded:
+        raise HDLError(f"--dataset {args.dataset}: --finetune replays the data {init} was trained on ({recorded}); "
+                       "the model's state decides what is replayed: drop --dataset")
     optimizer = OptimizerChoice("adam", args.alpha or ALPHA)
     config = RunConfig.from_args(args, "letters", state["architecture"], optimizer)
     settings = state.get("settings") if isinstance(state.get("settings"), dict) else {}
-    return replace(config, finetune=tuple(directories), init=init, dataset=state.get("dataset") or args.dataset,
+    return replace(config, finetune=tuple(directories), init=init, dataset=recorded or args.dataset,
                    balance_classes=config.balance_classes or bool(settings.get("balance_classes")),
                    augment=config.augment or bool(settings.get("augment")),
                    distort=args.distort or DISTORT, touching=args.touching or recorded_touching(settings, init),
