@@ -47,6 +47,16 @@ def test_bench_rejects_bad_arguments_in_one_line(args, message):
     assert message in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("kernels", ["numpy", "native"])
+def test_bench_int8_refuses_kernels_it_would_not_use(capsys, kernels):
+    from hdl_native.cli import main
+
+    assert main(["bench", "--inference", "--dtype", "int8", "--kernels", kernels, "--steps", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"hdl-native bench: error: --kernels {kernels} picks the float32 kernels; --dtype int8 "
+                          "times the int8 kernels") and len(err.strip().splitlines()) == 1, err
+
+
 def test_bench_rejects_non_numbers_through_argparse():
     result = run_cli("bench", "--steps", "many")
     assert result.returncode == 2 and "invalid int value" in result.stderr

@@ -76,6 +76,10 @@ def check_arguments(args):
         if args.model not in LETTER_MODELS:
             raise HDLError(f"--dtype int8: int8 inference exists for the letter readers "
                            f"({', '.join(LETTER_MODELS)}) only, not --model {args.model}")
+        if args.kernels:  # the int8 layers call their own kernels; the float32 backend is not timed
+            raise HDLError(f"--kernels {args.kernels} picks the float32 kernels; --dtype int8 times the int8 "
+                           "kernels, which it does not change (HDL_NATIVE_INT8_PATH picks their GEMM path): "
+                           "drop --kernels")
         if not native_available():
             raise HDLError("--dtype int8 needs the compiled kernels "
                            "(run `python setup.py build_ext --inplace` in the source tree, or reinstall)")
