@@ -415,3 +415,31 @@ def test_the_step_options_given_are_the_ones_trained_with(tmp_path, monkeypatch,
     monkeypatch.setattr(f"hdl_native.commands.cmd_{argv[0]}.Session", RecordingSession)
     assert main([*argv, *QUICK]) == 0
     assert chosen == [expected]
+
+
+@pytest.mark.parametrize("dataset", ["nonletters", "notdigits", "letters", "letters,mnist", "nonletters,notdigits"])
+def test_digits_refuses_a_dataset_that_is_not_a_digit_set(tmp_path, capsys, monkeypatch, dataset):
+    """A set of the class 'other' alone trained a one-class model that reported 100%; letters belong to `letters`."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["digits", "--dataset", dataset, "--data", str(tmp_path / "nowhere"), *QUICK]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"hdl-native digits: error: --dataset {dataset} is not a digit set: digits trains on "
+                          "mnist, emnist-digits or digits") and len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "emnist-digits", "digits", "mnist:2,emnist-digits",
+                                     "digits,notdigits:0.5", "digits,nonletters"])
+def test_digits_takes_the_digit_sets_and_their_mixtures_with_other(tmp_path, monkeypatch, dataset):
+    trained = []
+
+    class RecordingSession:
+        def __init__(self, config):
+            trained.append(config.dataset)
+
+        def run(self):
+            return 0
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("hdl_native.commands.cmd_digits.Session", RecordingSession)
+    assert main(["digits", "--dataset", dataset, *QUICK]) == 0
+    assert trained == [dataset]

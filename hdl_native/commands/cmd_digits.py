@@ -5,7 +5,9 @@
   hdl-native digits --model cnn --adam --lr 0.002 --lr-schedule cosine --max-minutes 1 --epochs 3
 """
 from ..cli_types import DROPOUT, LEARNING_RATE, MOMENTUM
-from ..data import add_data_arguments
+from ..data import DATASETS, add_data_arguments
+from ..data.datasets import DIGITS
+from ..data.mixture import EXTRA_SOURCES, is_mixture, parse_mixture
 from ..errors import HDLError
 from ..training.config import OptimizerChoice, RunConfig, add_training_arguments
 from ..training.session import Session
@@ -13,6 +15,10 @@ from ..training.session import Session
 HELP = "train a digit reader on MNIST: the chapter 4 MLP, or the CNN (--model cnn)"
 DEFAULT_LR = {"sgd": 0.01, "momentum": 0.01, "adam": 0.001}
 DEFAULT_MOMENTUM = 0.9
+# the sets of digits: MNIST, EMNIST's digits, and MNIST framed like the letters with marks as 'other' (framed_digits.py)
+DIGIT_SOURCES = tuple(name for name, spec in DATASETS.items() if spec.classes == DIGITS) + ("digits",)
+# sources of the class 'other' alone (marks; letters as not-digits), which a mixture with digits may add
+OTHER_SOURCES = tuple(name for name in EXTRA_SOURCES if name not in DIGIT_SOURCES)
 
 
 def add_arguments(parser):
@@ -36,6 +42,7 @@ def add_arguments(parser):
 
 
 def run(args):
+    check_digit_set(args.dataset)
     kind = optimizer_kind(args)
     lr = args.lr if args.lr is not None else DEFAULT_LR[kind]
     if args.model == "mlp" and args.dropout:
@@ -57,3 +64,19 @@ def optimizer_kind(args):
         raise HDLError(f"--momentum applies to --optimizer momentum, not to {used}: give --optimizer momentum, or "
                        "drop --momentum")
     return kind
+
+
+def check_digit_set(name):
+    """HDLError naming --dataset unless `name` is a digit set, or a mixture of them that may add sources of 'other'
+    (alone, those train a one-class model that is always right; letter sets train letters' readers)."""
+    sources = [source for source, _ in parse_mixture(name)] if is_mixture(name) else [name]
+    if not set(sources) <= set(DIGIT_SOURCES + OTHER_SOURCES) or not set(sources) & set(DIGIT_SOURCES):
+        raise HDLError(f"--dataset {name} is not a digit set: digits trains on {either(DIGIT_SOURCES)} (or a mixture "
+                       f"of them, to which {either(OTHER_SOURCES)} may add the class 'other'); letters train with "
+                       "`hdl-native letters`")
+
+
+def either(names):
+    """'a, b or c'."""
+    *others, last = names
+    return f"{', '.join(others)} or {last}" if others else last
