@@ -69,7 +69,7 @@ def build_parser(only=None):
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     parser.add_argument("--verbose", action="store_true",
                         help="with --version: also the build (compiler, OpenMP, SIMD path, BLAS, threads)")
-    parser.set_defaults(run=None)  # no COMMAND given: print the help
+    parser.set_defaults(run=None)  # no COMMAND given: print the help, exit code 2
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, module_name in discover_commands().items():
         if only is not None and name != only:
@@ -117,9 +117,10 @@ def main(argv=None):
 
                 show_config()
             return 0
-        if args.run is None:
-            parser.print_help()
-            return 0
+        if args.run is None:  # the help shows the commands to choose from; no command is an error, as argparse's
+            parser.print_help(sys.stderr)
+            print(error_line(name, "the following arguments are required: COMMAND"), file=sys.stderr)
+            return 2
         name = f"hdl-native {args.command}"
         keep_freed_memory()  # each step's large arrays reuse freed blocks instead of fresh pages (memory.py)
         return int(args.run(args) or 0)

@@ -22,6 +22,16 @@ def test_version_and_help():
     assert result.returncode == 0 and "smoke" in result.stdout
 
 
+def test_no_command_shows_the_usage_and_exits_2(capsys):
+    """As `textgen` without an action: a script that forgot the command fails instead of passing."""
+    from hdl_native.cli import main
+
+    assert main([]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.startswith("usage: hdl-native") and "smoke" in captured.err
+    assert captured.err.endswith("\nhdl-native: error: the following arguments are required: COMMAND\n")
+
+
 def test_smoke_reports_the_worked_example():
     result = run_cli("smoke", "--json")
     assert result.returncode == 0, result.stderr
