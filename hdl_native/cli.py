@@ -117,6 +117,8 @@ def main(argv=None):
 
                 show_config()
             return 0
+        if args.verbose:  # it changes nothing else, so a command given with it would run without a word
+            raise HDLError("--verbose goes with --version: `hdl-native --version --verbose` shows the build")
         if args.run is None:  # the help shows the commands to choose from; no command is an error, as argparse's
             parser.print_help(sys.stderr)
             print(error_line(name, "the following arguments are required: COMMAND"), file=sys.stderr)

@@ -32,6 +32,15 @@ def test_no_command_shows_the_usage_and_exits_2(capsys):
     assert captured.err.endswith("\nhdl-native: error: the following arguments are required: COMMAND\n")
 
 
+@pytest.mark.parametrize("argv", [["--verbose"], ["--verbose", "smoke"]])
+def test_verbose_without_version_is_refused(capsys, argv):
+    from hdl_native.cli import main
+
+    assert main(argv) == 2
+    assert capsys.readouterr().err == ("hdl-native: error: --verbose goes with --version: `hdl-native --version "
+                                       "--verbose` shows the build\n")
+
+
 def test_smoke_reports_the_worked_example():
     result = run_cli("smoke", "--json")
     assert result.returncode == 0, result.stderr
