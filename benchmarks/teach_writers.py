@@ -10,8 +10,9 @@ right labels, as a user would leave it after correcting), the rest are the judge
 
 and the judge letters are read by the reader before and after, as `ocr` reads a crop (hdl_native.ocr.model's
 classifier: its shifted copies, temperature and offset on 'other'; a letter counts when the most probable class
-is its own).  The fine-tune's own report of the test splits before and after (each source of the reader's
-dataset) is kept too: what the writer's lesson costs everyone else.
+is its own).  What the lesson costs everyone else is measured twice: on up to OTHERS letters of the split's other
+writers (the same for every writer of a run), read the same way, and by the fine-tune's own report of the test
+splits before and after (each source of the reader's dataset).
 
 --split test takes unipen's test writers (61 writers the shipped reader never saw); --split heldout the writers
 the reader's own run held out of training (hdl-native letters --holdout, rebuilt from the settings the state
@@ -42,6 +43,7 @@ from hdl_native.ocr.user_crops import LABELS_FILE  # noqa: E402
 from hdl_native.threads import set_num_threads  # noqa: E402
 
 MIN_LETTERS = 150  # a writer taught 52 letters keeps about 100 or more to judge by
+OTHERS = 3000  # letters of the other writers read before and after each lesson
 
 
 def writers_letters(split, state, root, seed):
@@ -125,7 +127,11 @@ def main(argv=None):
     images, labels, writers = writers_letters(args.split, args.model, root, args.seed)
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="teach-writers-"))
     rows = []
-    for n, writer in enumerate(chosen_writers(writers, args.writers, args.seed)):
+    chosen = chosen_writers(writers, args.writers, args.seed)
+    pool = np.flatnonzero(~np.isin(writers, chosen))
+    others = np.sort(np.random.default_rng([args.seed, 3]).permutation(pool)[:OTHERS])
+    others_before = judged(args.model, images[others], labels[others])
+    for n, writer in enumerate(chosen):
         mine = np.flatnonzero(writers == writer)
         taught, judge = lesson_and_judge(labels[mine], args.teach, np.random.default_rng([args.seed, 2, n]))
         directory = out / f"writer{n + 1:02d}"
@@ -133,20 +139,24 @@ def main(argv=None):
         summary = finetune(directory, args.model, args.threads, args.extra)
         before = judged(args.model, images[mine[judge]], labels[mine[judge]])
         after = judged(str(directory / "mine.hdl"), images[mine[judge]], labels[mine[judge]])
+        others_after = judged(str(directory / "mine.hdl"), images[others], labels[others])
         others = {name: summary["accuracy_after"][name] - summary["accuracy_before"][name]
                   for name in summary["accuracy_before"] if not name.startswith("your crops")}
         rows.append({"writer": int(writer), "taught": len(taught), "judged": len(judge), "before": before,
-                     "after": after, "others_change": others, "batches": summary["batches"],
+                     "after": after, "other_writers_change": others_after - others_before,
+                     "others_change": others, "batches": summary["batches"],
                      "seconds": summary["run_train_seconds"]})
         print(f"writer {n + 1} (id {writer}): taught {len(taught)}, judged {len(judge)}: {before:.2f}% -> "
-              f"{after:.2f}% ({after - before:+.2f}); {summary['batches']} batches; the others' test splits: "
-              + ", ".join(f"{name} {change:+.2f}" for name, change in others.items()), flush=True)
+              f"{after:.2f}% ({after - before:+.2f}); {summary['batches']} batches; {len(others)} letters of the "
+              f"other writers {others_before:.2f}% -> {others_after:.2f}% ({others_after - others_before:+.2f}); "
+              "the test splits: " + ", ".join(f"{name} {change:+.2f}" for name, change in others.items()), flush=True)
     gains = np.array([row["after"] - row["before"] for row in rows])
     mean_before = np.mean([row["before"] for row in rows])
     mean_after = np.mean([row["after"] for row in rows])
     print(f"{args.split} writers: {len(rows)}, mean {mean_before:.2f}% -> {mean_after:.2f}% ({gains.mean():+.2f}, "
           f"from {gains.min():+.2f} to {gains.max():+.2f}; {int(np.sum(gains > 0))} gain, "
-          f"{int(np.sum(gains < 0))} lose)")
+          f"{int(np.sum(gains < 0))} lose); the other writers' letters "
+          f"{np.mean([row['other_writers_change'] for row in rows]):+.2f} on average")
     if args.json:
         print(json.dumps({"split": args.split, "seed": args.seed, "teach": args.teach, "writers": rows,
                           "mean_before": mean_before, "mean_after": mean_after}))
