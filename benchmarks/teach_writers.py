@@ -129,8 +129,8 @@ def main(argv=None):
     rows = []
     chosen = chosen_writers(writers, args.writers, args.seed)
     pool = np.flatnonzero(~np.isin(writers, chosen))
-    others = np.sort(np.random.default_rng([args.seed, 3]).permutation(pool)[:OTHERS])
-    others_before = judged(args.model, images[others], labels[others])
+    other_letters = np.sort(np.random.default_rng([args.seed, 3]).permutation(pool)[:OTHERS])
+    others_before = judged(args.model, images[other_letters], labels[other_letters])
     for n, writer in enumerate(chosen):
         mine = np.flatnonzero(writers == writer)
         taught, judge = lesson_and_judge(labels[mine], args.teach, np.random.default_rng([args.seed, 2, n]))
@@ -139,17 +139,18 @@ def main(argv=None):
         summary = finetune(directory, args.model, args.threads, args.extra)
         before = judged(args.model, images[mine[judge]], labels[mine[judge]])
         after = judged(str(directory / "mine.hdl"), images[mine[judge]], labels[mine[judge]])
-        others_after = judged(str(directory / "mine.hdl"), images[others], labels[others])
-        others = {name: summary["accuracy_after"][name] - summary["accuracy_before"][name]
+        others_after = judged(str(directory / "mine.hdl"), images[other_letters], labels[other_letters])
+        splits = {name: summary["accuracy_after"][name] - summary["accuracy_before"][name]
                   for name in summary["accuracy_before"] if not name.startswith("your crops")}
         rows.append({"writer": int(writer), "taught": len(taught), "judged": len(judge), "before": before,
                      "after": after, "other_writers_change": others_after - others_before,
-                     "others_change": others, "batches": summary["batches"],
+                     "test_splits_change": splits, "batches": summary["batches"],
                      "seconds": summary["run_train_seconds"]})
         print(f"writer {n + 1} (id {writer}): taught {len(taught)}, judged {len(judge)}: {before:.2f}% -> "
-              f"{after:.2f}% ({after - before:+.2f}); {summary['batches']} batches; {len(others)} letters of the "
-              f"other writers {others_before:.2f}% -> {others_after:.2f}% ({others_after - others_before:+.2f}); "
-              "the test splits: " + ", ".join(f"{name} {change:+.2f}" for name, change in others.items()), flush=True)
+              f"{after:.2f}% ({after - before:+.2f}); {summary['batches']} batches; {len(other_letters)} letters "
+              f"of the other writers {others_before:.2f}% -> {others_after:.2f}% "
+              f"({others_after - others_before:+.2f}); "
+              "the test splits: " + ", ".join(f"{name} {change:+.2f}" for name, change in splits.items()), flush=True)
     gains = np.array([row["after"] - row["before"] for row in rows])
     mean_before = np.mean([row["before"] for row in rows])
     mean_after = np.mean([row["after"] for row in rows])
