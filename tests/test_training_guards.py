@@ -402,19 +402,25 @@ def test_a_step_option_the_chosen_optimiser_would_not_use_is_refused(tmp_path, c
     (["digits", "--optimizer", "momentum", "--momentum", "0.5"], OptimizerChoice("momentum", 0.01, 0.5)),
 ])
 def test_the_step_options_given_are_the_ones_trained_with(tmp_path, monkeypatch, argv, expected):
-    chosen = []
+    monkeypatch.chdir(tmp_path)
+    configs = recorded_configs(monkeypatch, argv[0])
+    assert main([*argv, *QUICK]) == 0
+    assert [config.optimizer for config in configs] == [expected]
+
+
+def recorded_configs(monkeypatch, command):
+    """[RunConfig] the command's Session is given, in place of training (a list filled as the command runs)."""
+    configs = []
 
     class RecordingSession:
         def __init__(self, config):
-            chosen.append(config.optimizer)
+            configs.append(config)
 
         def run(self):
             return 0
 
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(f"hdl_native.commands.cmd_{argv[0]}.Session", RecordingSession)
-    assert main([*argv, *QUICK]) == 0
-    assert chosen == [expected]
+    monkeypatch.setattr(f"hdl_native.commands.cmd_{command}.Session", RecordingSession)
+    return configs
 
 
 @pytest.mark.parametrize("dataset", ["nonletters", "notdigits", "letters", "letters,mnist", "nonletters,notdigits"])
@@ -430,16 +436,7 @@ def test_digits_refuses_a_dataset_that_is_not_a_digit_set(tmp_path, capsys, monk
 @pytest.mark.parametrize("dataset", ["mnist", "emnist-digits", "digits", "mnist:2,emnist-digits",
                                      "digits,notdigits:0.5", "digits,nonletters"])
 def test_digits_takes_the_digit_sets_and_their_mixtures_with_other(tmp_path, monkeypatch, dataset):
-    trained = []
-
-    class RecordingSession:
-        def __init__(self, config):
-            trained.append(config.dataset)
-
-        def run(self):
-            return 0
-
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("hdl_native.commands.cmd_digits.Session", RecordingSession)
+    configs = recorded_configs(monkeypatch, "digits")
     assert main(["digits", "--dataset", dataset, *QUICK]) == 0
-    assert trained == [dataset]
+    assert [config.dataset for config in configs] == [dataset]
