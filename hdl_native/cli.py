@@ -123,7 +123,7 @@ def main(argv=None):
             parser.print_help(sys.stderr)
             print(error_line(name, "the following arguments are required: COMMAND"), file=sys.stderr)
             return 2
-        name = f"hdl-native {args.command}"
+        name = " ".join(["hdl-native", args.command] + ([args.action] if getattr(args, "action", None) else []))
         keep_freed_memory()  # each step's large arrays reuse freed blocks instead of fresh pages (memory.py)
         return int(args.run(args) or 0)
     except HDLError as error:

@@ -181,7 +181,7 @@ def test_sample_refuses_bad_options(tiny_state, options, phrase):
 def test_a_prompt_the_model_cannot_read_prints_nothing_before_the_error(tiny_state):
     result = run_cli("textgen", "sample", tiny_state, "--prompt", "the Zulu")
     one_line_error(result, "outside the model's vocabulary")
-    assert result.stdout == ""
+    assert result.stdout == "" and result.stderr.startswith("hdl-native textgen sample: error: ")  # names the action
 
 
 def test_states_of_another_kind_are_refused(tiny_state):
