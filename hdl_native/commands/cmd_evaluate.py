@@ -19,6 +19,7 @@ The dataset defaults to the one the model was trained on.
   hdl-native evaluate letters.hdl --json
 """
 HELP = "measure a saved model on a test split: accuracy, top-2, calibration, per class, confusions, augmented, weights"
+CONFUSION_PICTURE = "confusion.png"  # what --plot DIR holds: checked before the evaluation, drawn after it
 
 
 def add_arguments(parser):
@@ -64,7 +65,7 @@ def run(args):
     from hdl_native.training.outputs import check_plot_folder
 
     if args.plot:
-        check_plot_folder(args.plot, "confusion.png")  # now, not after the evaluation
+        check_plot_folder(args.plot, CONFUSION_PICTURE)  # now, not after the evaluation
     if args.threads is not None:
         set_num_threads(args.threads)
     root = find_data_root(args.data)
@@ -111,7 +112,7 @@ def run(args):
         from hdl_native.training.plots import save_confusion_png
 
         title = f"{Path(args.state).name} on {report.dataset} test: {report.test_accuracy:.2f}%"
-        path = save_confusion_png(Path(args.plot) / "confusion.png", report.confusion, report.classes, title=title)
+        path = save_confusion_png(Path(args.plot) / CONFUSION_PICTURE, report.confusion, report.classes, title=title)
         print(path)
     if args.json:
         print(json_line(dict(report.as_json(), **({"against": against} if against is not None else {}))))
