@@ -39,7 +39,7 @@ from hdl_native.data import find_data_root, load_dataset  # noqa: E402
 from hdl_native.data.datasets import LETTERS  # noqa: E402
 from hdl_native.inspect.evaluation import recorded_writers  # noqa: E402
 from hdl_native.ocr.model import load_letter_classifier  # noqa: E402
-from hdl_native.ocr.user_crops import LABELS_FILE  # noqa: E402
+from hdl_native.ocr.user_crops import LABELS_FILE, crop_names  # noqa: E402
 from hdl_native.threads import set_num_threads  # noqa: E402
 
 MIN_LETTERS = 150  # a writer taught 52 letters keeps about 100 or more to judge by
@@ -84,16 +84,14 @@ def write_lesson(directory, images, labels):
     """A crops directory as `ocr --crops` writes one, its labels corrected: one PNG per letter and labels.tsv."""
     directory.mkdir(parents=True)
     lines = ["# a writer's letters, labelled right (benchmarks/teach_writers.py)"]
-    for k, (image, label) in enumerate(zip(images, labels)):
-        name = f"line01-box{k + 1:03d}.png"
+    for name, image, label in zip(crop_names([len(images)]), images, labels):  # one line of boxes, as ocr names them
         Image.fromarray(image).save(directory / name)
         lines.append(f"{name}\t{LETTERS[label]}\t1.00")
     (directory / LABELS_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def judged(state, images, labels):
-    """Percent of `images` the reader at `state` (None: the shipped one) reads as their `labels`, as `ocr` reads."""
-    classifier = load_letter_classifier(state)
+def judged(classifier, images, labels):
+    """Percent of `images` the reader (ocr.model.load_letter_classifier's) reads as their `labels`, as `ocr` reads."""
     column = [classifier.classes.index(letter) for letter in LETTERS]
     read = classifier.probabilities(images).argmax(axis=1)
     return 100.0 * float(np.mean(read == np.array(column)[labels]))
@@ -130,16 +128,18 @@ def main(argv=None):
     chosen = chosen_writers(writers, args.writers, args.seed)
     pool = np.flatnonzero(~np.isin(writers, chosen))
     other_letters = np.sort(np.random.default_rng([args.seed, 3]).permutation(pool)[:OTHERS])
-    others_before = judged(args.model, images[other_letters], labels[other_letters])
+    reader = load_letter_classifier(args.model)  # read once; each lesson's reader once too
+    others_before = judged(reader, images[other_letters], labels[other_letters])
     for n, writer in enumerate(chosen):
         mine = np.flatnonzero(writers == writer)
         taught, judge = lesson_and_judge(labels[mine], args.teach, np.random.default_rng([args.seed, 2, n]))
         directory = out / f"writer{n + 1:02d}"
         write_lesson(directory, images[mine[taught]], labels[mine[taught]])
         summary = finetune(directory, args.model, args.threads, args.extra)
-        before = judged(args.model, images[mine[judge]], labels[mine[judge]])
-        after = judged(str(directory / "mine.hdl"), images[mine[judge]], labels[mine[judge]])
-        others_after = judged(str(directory / "mine.hdl"), images[other_letters], labels[other_letters])
+        taught_reader = load_letter_classifier(str(directory / "mine.hdl"))
+        before = judged(reader, images[mine[judge]], labels[mine[judge]])
+        after = judged(taught_reader, images[mine[judge]], labels[mine[judge]])
+        others_after = judged(taught_reader, images[other_letters], labels[other_letters])
         splits = {name: summary["accuracy_after"][name] - summary["accuracy_before"][name]
                   for name in summary["accuracy_before"] if not name.startswith("your crops")}
         rows.append({"writer": int(writer), "taught": len(taught), "judged": len(judge), "before": before,
