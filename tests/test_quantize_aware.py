@@ -183,6 +183,7 @@ def test_cli_fine_tune_refuses_a_missing_dataset_before_writing(tmp_path, capsys
     (["--finetune-batches", "0"], "argument --finetune-batches: must be an integer >= 1"),
     (["--finetune-batches", "5", "--lr", "-1"], "argument --lr: must be a finite number > 0"),
     (["--lr", "0.1"], "--lr is the fine-tune's first step: give --finetune-batches too, or drop --lr"),
+    (["--data", "elsewhere"], "--data is where the fine-tune finds its images: give --finetune-batches too"),
 ])
 def test_bad_fine_tune_options_are_one_line_errors(tmp_path, capsys, option, message):
     state = tmp_path / "s.hdl"

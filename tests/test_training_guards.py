@@ -377,6 +377,8 @@ def test_a_mistyped_network_name_is_named_as_one(tmp_path, capsys, monkeypatch):
     (["letters", "--alpha", "0.01"], "--alpha is Adam's step; give --adam too, or --lr for SGD"),
     (["letters", "--finetune", "crops", "--lr", "0.1"], "--lr is SGD's step; --finetune trains with Adam"),
     (["letters", "--finetune", "crops", "--momentum", "0.5"], "--momentum is SGD's; --finetune trains with Adam"),
+    (["letters", "--finetune", "crops", "--lr-schedule", "constant"], "--lr-schedule constant: --finetune always "
+                                                                       "lowers its step on a cosine"),
     (["digits", "--adam", "--optimizer", "sgd"], "--adam means --optimizer adam, but --optimizer sgd was given"),
     (["digits", "--optimizer", "sgd", "--momentum", "0.5"], "--momentum applies to --optimizer momentum, not to "
                                                              "plain SGD"),

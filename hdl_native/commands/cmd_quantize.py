@@ -67,6 +67,8 @@ def run(args):
         raise HDLError(f"--per-channel applies to --scheme linear; {args.scheme} has one codebook per tensor")
     if args.lr is not None and not args.finetune_batches:
         raise HDLError("--lr is the fine-tune's first step: give --finetune-batches too, or drop --lr")
+    if args.data is not None and not args.finetune_batches:
+        raise HDLError("--data is where the fine-tune finds its images: give --finetune-batches too, or drop --data")
     if args.lr is None:
         args.lr = DEFAULT_LR
     if args.threads is not None:

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 
 from ..cli_types import (BATCH_SIZE, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, SEED, THREADS,
                          finite_float, probability)
+from ..data.arguments import StoreGiven
 from ..errors import HDLError
 
 # the tutorial's 0.02 already collapses training at full strength; beyond 1 the penalty swamps any data loss
@@ -161,7 +162,8 @@ def add_training_arguments(parser, command, default_epochs, default_validate_eve
     parser.add_argument("--max-batches", type=POSITIVE_INT, default=None,
                         help="stop once this many batches have been trained in total (counting a resumed state's), "
                              f"{POSITIVE_INT.allowed} (default: no limit)")
-    parser.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant",
+    parser.set_defaults(lr_schedule_given=False)
+    parser.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant", action=StoreGiven,
                         help="constant learning rate, or cosine decay to 0 over the planned epochs "
                              "(or over --max-minutes when that comes first) (default: constant)")
     parser.add_argument("--weight-decay", type=WEIGHT_DECAY, default=0.0, metavar="L",

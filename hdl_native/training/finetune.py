@@ -266,6 +266,9 @@ def finetune_config(args):
     if recorded and args.dataset_given and args.dataset != recorded:
         raise HDLError(f"--dataset {args.dataset}: --finetune replays the data {init} was trained on ({recorded}); "
                        "the model's state decides what is replayed: drop --dataset")
+    if args.lr_schedule_given and args.lr_schedule != "cosine":
+        raise HDLError(f"--lr-schedule {args.lr_schedule}: --finetune always lowers its step on a cosine over its "
+                       "minutes: drop --lr-schedule")
     optimizer = OptimizerChoice("adam", args.alpha or ALPHA)
     config = RunConfig.from_args(args, "letters", state["architecture"], optimizer)
     settings = state.get("settings") if isinstance(state.get("settings"), dict) else {}
