@@ -65,7 +65,9 @@ def batch_norm2d(x, gamma, beta, mean, var, training=True, eps=1e-5, momentum=No
 
 
 def dropout(x, p, rng=None, training=True):
-    """Dropout with probability p.  `training`: a bool, or a 0-d leaf Tensor to switch it later (nn.Dropout)."""
+    """Dropout with probability p: x (any shape) -> the same shape, each value zeroed with probability p and the
+    rest divided by 1 - p.  `rng`: a numpy Generator (default: a fresh, unseeded one).  `training`: a bool, or a
+    0-d leaf Tensor to switch it later (nn.Dropout)."""
     flag = training if isinstance(training, Tensor) else Tensor(np.float32(bool(training)))
     return ops.Dropout.apply(x, flag, p=p, rng=rng if rng is not None else np.random.default_rng())
 

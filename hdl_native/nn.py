@@ -15,7 +15,7 @@ from .tensor import DEFAULT_DTYPE, Tensor
 
 def Parameter(data, name=None):
     """A leaf tensor that asks for gradients (a trainable weight)."""
-    return Tensor(np.asarray(data), requires_grad=True, name=name)
+    return Tensor(data, requires_grad=True, name=name)  # a list becomes float32, an array keeps its dtype
 
 
 class Module:
@@ -27,6 +27,7 @@ class Module:
         return self.forward(*inputs, **options)
 
     def forward(self, *inputs):
+        """Build this module's output node from its input Tensors (module(x) calls it); subclasses define it."""
         raise NotImplementedError
 
     def named_children(self):
@@ -47,9 +48,11 @@ class Module:
             yield from child.named_parameters(f"{prefix}{name}.")
 
     def parameters(self):
+        """The trainable parameters, in named_parameters() order."""
         return [p for _, p in self.named_parameters()]
 
     def zero_grad(self):
+        """Set every parameter's accumulated gradient to zero (backward adds to it)."""
         for p in self.parameters():
             p.zero_grad()
 
@@ -65,6 +68,7 @@ class Module:
         return self
 
     def eval(self):
+        """Evaluation behaviour: no dropout, batch normalisation by its running statistics; train() undoes it."""
         return self.train(False)
 
     def named_buffers(self, prefix=""):
@@ -99,6 +103,7 @@ class Module:
                 p.assign(array.astype(p.dtype, copy=True))  # a buffer: a new value, so graphs reading it recompute
 
     def num_parameters(self):
+        """How many trainable values the module has (the sum of its parameters' sizes)."""
         return sum(int(np.prod(p.shape)) for p in self.parameters())
 
 
@@ -202,26 +207,32 @@ class Function(Module):
 
 
 def GELU():
+    """A module applying F.gelu: for Sequential."""
     return Function(F.gelu)
 
 
 def ReLU():
+    """A module applying F.relu: for Sequential."""
     return Function(F.relu)
 
 
 def Sigmoid():
+    """A module applying F.sigmoid: for Sequential."""
     return Function(F.sigmoid)
 
 
 def Tanh():
+    """A module applying F.tanh: for Sequential."""
     return Function(F.tanh)
 
 
 def Flatten():
+    """A module applying F.flatten: for Sequential."""
     return Function(F.flatten)
 
 
 def LogSoftmax():
+    """A module applying F.log_softmax: for Sequential."""
     return Function(F.log_softmax)
 
 
@@ -298,9 +309,9 @@ class _Recurrent(Module):
         """x as (N, T, ...): batch_first=False inputs (T, N, ...) are transposed."""
         return x if self.batch_first else x.transpose((1, 0) + tuple(range(2, x.ndim)))
 
-    def layer_input(self, layer, x, embedding):
-        """Keyword arguments reading layer `layer`'s input: the embedding rows x selects, for layer 0
-        with an embedding (fused: its table is projected once), else x itself."""
+    def layer_input(self, layer, embedding):
+        """Extra keyword arguments of layer `layer`'s op: for layer 0 with an embedding, its table (the op then
+        reads x as the indices of its rows, and projects the table once: fused); else none (x is the input)."""
         return {"embedding": embedding.weight} if layer == 0 and embedding is not None else {}
 
     def as_given(self, output):
@@ -323,7 +334,7 @@ class GRU(_Recurrent):
         finals = []
         for layer in range(self.num_layers):
             x = F.gru(x, *self.layer_weights(layer), h0=None if state is None else state[layer],
-                      **self.layer_input(layer, x, embedding))
+                      **self.layer_input(layer, embedding))
             finals.append(x[:, -1])
             x = self.between_layers(layer, x)
         return self.as_given(x), F.stack(finals)
@@ -344,7 +355,7 @@ class LSTM(_Recurrent):
         hidden_finals, cell_finals = [], []
         for layer in range(self.num_layers):
             h0, c0 = (None, None) if state is None else (state[0][layer], state[1][layer])
-            x = F.lstm(x, *self.layer_weights(layer), h0=h0, c0=c0, **self.layer_input(layer, x, embedding))
+            x = F.lstm(x, *self.layer_weights(layer), h0=h0, c0=c0, **self.layer_input(layer, embedding))
             hidden_finals.append(x[:, -1])
             cell_finals.append(F.lstm_final_cell(x))
             x = self.between_layers(layer, x)

@@ -39,6 +39,9 @@ class Tensor:
     ``hdl_native.nn.Parameter``; everything else comes from operators.
     ``value`` is a read-only view of the evaluated array; a leaf's data is
     changed with ``assign(array)`` or written in place through ``data``.
+    A leaf made from a C-contiguous numpy array of its dtype keeps that array
+    (no copy): writing to it afterwards behind the leaf's back is not seen by
+    values already computed; write through ``data`` or ``assign`` instead.
     """
 
     __slots__ = (
@@ -202,7 +205,8 @@ class Tensor:
         """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
 
         `grad_output` defaults to ones (so a scalar loss seeds 1).  Gradients
-        add up across calls until ``zero_grad()``.
+        add up across calls until ``zero_grad()``.  RuntimeError when nothing the
+        node depends on requires grad (as PyTorch: a forgotten requires_grad is said).
         """
         value = self.realize()
         if grad_output is None:
@@ -212,7 +216,8 @@ class Tensor:
             if seed.shape != value.shape:
                 raise ValueError(f"backward: grad_output shape {seed.shape} != output shape {value.shape}")
         if not self.requires_grad:
-            return
+            raise RuntimeError(f"backward: {self!r} depends on no tensor with requires_grad=True, so no gradient "
+                               "would be computed (make the weights nn.Parameter or Tensor(..., requires_grad=True))")
         nodes, parent_slots = self._backward_plan()
         grads = [None] * len(nodes)
         grads[-1] = seed
@@ -228,6 +233,8 @@ class Tensor:
                 continue
             for slot, parent_grad in zip(parent_slots[i], node.op.backward(grad, node._needs)):
                 if slot >= 0 and parent_grad is not None:
+                    if parent_grad.dtype != nodes[slot].dtype:  # a float32 parent of a node promoted to float64
+                        parent_grad = parent_grad.astype(nodes[slot].dtype)
                     previous = grads[slot]
                     grads[slot] = parent_grad if previous is None else previous + parent_grad
 
@@ -307,15 +314,19 @@ class Tensor:
 
     # ------------------------------------------------------------ methods
     def square(self):
+        """x^2 elementwise, same shape (ops/arithmetic.py Square)."""
         return ops.Square.apply(self)
 
     def exp(self):
+        """e^x elementwise, same shape."""
         return ops.Exp.apply(self)
 
     def log(self):
+        """Natural log elementwise, same shape."""
         return ops.Log.apply(self)
 
     def relu(self):
+        """max(x, 0) elementwise, same shape (ops/activations.py)."""
         return ops.Relu.apply(self)
 
     def gelu(self):
@@ -323,9 +334,11 @@ class Tensor:
         return ops.Gelu.apply(self)
 
     def sigmoid(self):
+        """1 / (1 + e^-x) elementwise, same shape."""
         return ops.Sigmoid.apply(self)
 
     def tanh(self):
+        """tanh(x) elementwise, same shape."""
         return ops.Tanh.apply(self)
 
     def log_softmax(self):
@@ -333,9 +346,12 @@ class Tensor:
         return ops.LogSoftmax.apply(self)
 
     def sum(self, axis=None, keepdims=False):
+        """Sum over `axis` (None: every axis, giving a 0-d tensor; an int or a tuple; negative counts from the
+        end), dropping those axes, or keeping them as size 1 with keepdims: (2, 3).sum(1) -> (2,)."""
         return ops.Sum.apply(self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis=None, keepdims=False):
+        """Mean over `axis`, with the shapes of sum()."""
         return ops.Mean.apply(self, axis=axis, keepdims=keepdims)
 
     def reshape(self, *shape):
@@ -352,10 +368,12 @@ class Tensor:
         return self.reshape(-1 if self.shape[0] is None else self.shape[0], features)
 
     def transpose(self, axes=None):
+        """Permute the axes: output axis i is input axis axes[i]; None reverses them ((2, 3, 4) -> (4, 3, 2))."""
         return ops.Transpose.apply(self, axes=axes)
 
     @property
     def T(self):
+        """All axes reversed: the transpose of a matrix, (N, F) -> (F, N)."""
         return self.transpose()
 
     # ------------------------------------------------------------ conveniences

@@ -12,9 +12,11 @@ NOT_WEIGHTS = ("bias", "gamma", "beta")  # biases, and a batch normalisation's s
 
 
 def is_weight(name):
-    """True for a parameter name that weight decay and pruning act on: anything but a bias or a normalisation's
-    gamma and beta (as PyTorch users commonly leave them out of decay)."""
-    return not name.endswith(NOT_WEIGHTS)
+    """True for a parameter name that weight decay and pruning act on: anything but a bias (`c1.bias`, a recurrent
+    layer's `bias_ih_l0`) or a normalisation's gamma and beta (as PyTorch users commonly leave them out of
+    decay)."""
+    leaf = name.rsplit(".", 1)[-1]
+    return not (leaf.startswith(NOT_WEIGHTS) or leaf.endswith(NOT_WEIGHTS))
 
 
 def named_weights(model):

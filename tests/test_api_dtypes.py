@@ -6,6 +6,7 @@ import pytest
 
 from hdl_native import Tensor
 from hdl_native import functional as F
+from opinfo import BACKENDS, running_on
 
 
 def test_an_integer_image_divided_by_a_float_is_float32_and_right():
@@ -17,8 +18,9 @@ def test_an_integer_image_divided_by_a_float_is_float32_and_right():
 
 @pytest.mark.parametrize("build", [lambda t: t * 0.5, lambda t: 0.5 * t, lambda t: t + 0.25, lambda t: 1 - t,
                                    lambda t: F.exp(t), lambda t: t.sum(), lambda t: t.mean(), lambda t: -t,
-                                   lambda t: t * Tensor(np.full(3, 0.5, dtype=np.float64))],
-                         ids=["mul", "rmul", "add", "rsub", "exp", "sum", "mean", "neg", "mul-float64"])
+                                   lambda t: t * Tensor(np.full(3, 0.5, dtype=np.float64)),
+                                   lambda t: F.dropout(t, 0.3, rng=np.random.default_rng(0))],
+                         ids=["mul", "rmul", "add", "rsub", "exp", "sum", "mean", "neg", "mul-float64", "dropout"])
 def test_integer_tensors_compute_in_the_declared_float_dtype(build):
     ints = np.array([1, 2, 3], dtype=np.int64)
     out = build(Tensor(ints))
@@ -80,3 +82,43 @@ def test_float32_log_softmax_keeps_its_precision_at_large_logits(backend):
         hdl_native.use_ops(previous)
     np.testing.assert_allclose(got, expected, atol=4e-6)
     assert abs(loss - (-expected[np.arange(64), labels].mean())) < 4e-6
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("build", [
+    lambda x, w: F.linear(x, w) + np.array([0.5, -0.5]),
+    lambda x, w: F.gelu(F.linear(x, w) * np.array([2.0, 3.0])),
+    lambda x, w: F.log_softmax(F.linear(x, w) - np.array([1.0, 0.0])),
+    lambda x, w: (x @ w.T) + np.float64(1.5),
+], ids=["add", "gelu", "log-softmax", "matmul"])
+def test_a_float32_graph_promoted_to_float64_by_numpy_data_takes_its_gradients_back(backend, build):
+    """numpy's float64 arrays promote a float32 node to float64 (as numpy would); backward then hands each float32
+    parent its gradient in float32, which the native kernels require, with the float64 graph's values."""
+    rng = np.random.default_rng(0)
+    x_data, w_data = rng.standard_normal((4, 3)), rng.standard_normal((2, 3))
+    grads = {}
+    for dtype in (np.float32, np.float64):
+        with running_on(backend, 1):
+            w = Tensor(w_data.astype(dtype), requires_grad=True)
+            (build(Tensor(x_data.astype(dtype)), w) ** 2).sum().backward()
+        assert w.grad.dtype == dtype
+        grads[dtype] = w.grad
+    np.testing.assert_allclose(grads[np.float32], grads[np.float64], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_gradient_of_a_division_by_a_tiny_float32_stays_finite(backend):
+    """d(a/b)/db = -a/b^2 = -1e23 for a = b = 1e-23: representable in float32, though b^2 is not."""
+    with running_on(backend, 1):
+        a = Tensor(np.full(2, 1e-23, dtype=np.float32), requires_grad=True)
+        b = Tensor(np.full(2, 1e-23, dtype=np.float32), requires_grad=True)
+        (a / b).sum().backward()
+    np.testing.assert_allclose(b.grad, np.full(2, -1e23), rtol=1e-5)
+    np.testing.assert_allclose(a.grad, np.full(2, 1e23), rtol=1e-5)
+
+
+def test_a_parameter_made_from_a_list_is_float32_as_a_tensor_is():
+    from hdl_native.nn import Parameter
+
+    assert Parameter([1.0, 2.0]).dtype == np.float32 == Tensor([1.0, 2.0]).dtype
+    assert Parameter(np.zeros(2)).dtype == np.float64  # an array keeps its dtype

@@ -173,6 +173,11 @@ def test_shape_errors_are_raised_at_build_time_naming_op_and_shapes():
         F.conv2d(x, w)
     with pytest.raises(ValueError, match="reshape"):
         a.reshape(7, 2)
+    with pytest.raises(ValueError, match=r"reshape.*cannot reshape to \(3, None\)"):
+        a.reshape(3, None)
+    with pytest.raises(ValueError, match=r"transpose.*axes \(0, 3\) are not a permutation of 2 dimensions"):
+        a.transpose((0, 3))
+    assert a.reshape(None, 2).shape == (6, 2)  # None first keeps the batch, as for a placeholder
 
 
 def test_placeholder_without_data_and_wrong_assign_are_clear_errors():
@@ -228,3 +233,10 @@ def test_named_parameters_are_stable_and_drive_state_dict():
         np.testing.assert_array_equal(a.value, b.value)
     with pytest.raises(ValueError, match="missing"):
         other.load_state_dict({})
+
+
+def test_backward_of_a_graph_with_nothing_to_train_says_so():
+    x = Tensor(np.ones((2, 3), dtype=np.float32))
+    w = Tensor(np.ones((4, 3), dtype=np.float32))  # requires_grad forgotten
+    with pytest.raises(RuntimeError, match="depends on no tensor with requires_grad=True"):
+        F.linear(x, w).sum().backward()

@@ -178,3 +178,12 @@ def test_a_state_saved_before_the_rename_resumes_and_says_what_its_factor_is_now
     resumed = load_checkpoint(state)
     assert resumed["batch_counter"] == 6 and resumed["settings"]["l2"] == 0.02
     assert resumed["optimizer"]["step_count"] == 6
+
+
+def test_recurrent_biases_are_not_weights_to_decay_or_prune():
+    from hdl_native.nn import GRU, LSTM
+    from hdl_native.weights import named_weights
+
+    for layer in (GRU(3, 4, num_layers=2), LSTM(3, 4)):
+        names = [name for name, _ in named_weights(layer)]
+        assert names == [name for name, _ in layer.named_parameters() if name.startswith("weight_")], names

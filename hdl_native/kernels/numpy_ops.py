@@ -38,8 +38,10 @@ class NumpyOps(NumpyRecurrentOps):
         return np.divide(a, b)
 
     def divide_backward(self, grad_output, a, b):
-        """(d/da, d/db) of a / b at full broadcast shape: (grad / b, -grad * a / b^2)."""
-        return grad_output / b, -grad_output * a / (b * b)
+        """(d/da, d/db) of a / b at full broadcast shape: (grad / b, -grad * a / b^2), the latter computed as
+        -(grad / b) * (a / b), since b^2 alone underflows to 0 in float32 for |b| < 1e-19."""
+        grad_a = grad_output / b
+        return grad_a, -grad_a * (a / b)
 
     def sum_to_shape(self, grad, shape):
         """Sum `grad` over the axes that broadcasting expanded, back to `shape` (the backward of broadcasting)."""

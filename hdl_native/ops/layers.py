@@ -7,7 +7,7 @@ import numpy as np
 
 from ..kernels import get_ops
 from ..tensor import contiguous
-from .base import FLOAT_DTYPES, Op
+from .base import FLOAT_DTYPES, FloatOp, Op
 
 
 class LayerOp(Op):
@@ -111,8 +111,9 @@ class MaxPool2d(LayerOp):
         return (get_ops().maxpool2d_backward(contiguous(grad), self.argmax, self.input_shape),)
 
 
-class Dropout(Op):
+class Dropout(FloatOp):
     """Zero each value with probability p and divide the kept ones by 1-p; identity when not training.
+    x (any shape) -> the same shape, a float (integers become float32, as every elementwise op makes them).
 
     Inputs: x, and a 0-d `training` flag leaf (nonzero: drop), so switching
     between training and evaluation is a change of a leaf like any other.
@@ -129,9 +130,10 @@ class Dropout(Op):
     def infer(self, x, training):
         if training.shape != ():
             raise self.shape_error("the training flag must be 0-d", x, training)
-        return x.shape, x.dtype
+        return x.shape, self.infer_dtype(x)
 
     def forward(self, x, training):
+        x = self.as_float(x)
         if not training or self.p == 0.0:
             self.scale = None
             return x

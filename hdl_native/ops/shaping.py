@@ -25,9 +25,10 @@ class Reshape(Op):
             self.runtime_shape = (-1,) + self.target[1:]
             return (None,) + self.target[1:], x.dtype
         total = int(np.prod(known))
+        target = (-1,) + self.target[1:] if self.target[:1] == (None,) else self.target  # None first: the batch
         try:
-            shape = np.empty(total, dtype=np.int8).reshape(self.target).shape
-        except ValueError:
+            shape = np.empty(total, dtype=np.int8).reshape(target).shape
+        except (TypeError, ValueError):
             raise self.shape_error(f"cannot reshape to {self.target}", x) from None
         self.runtime_shape = shape
         return shape, x.dtype
@@ -41,6 +42,9 @@ class Reshape(Op):
 
 
 class Transpose(Op):
+    """x.transpose(axes): output axis i is input axis axes[i] (None reverses them, as numpy).  Gradient: the same
+    permutation undone, grad.transpose(argsort(axes))."""
+
     name = "transpose"
 
     def __init__(self, axes=None):
@@ -48,7 +52,8 @@ class Transpose(Op):
 
     def infer(self, x):
         axes = tuple(reversed(range(x.ndim))) if self.axes is None else self.axes
-        if sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
+        in_range = all(-x.ndim <= a < x.ndim for a in axes)
+        if not in_range or sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
             raise self.shape_error(f"axes {axes} are not a permutation of {x.ndim} dimensions", x)
         self.axes = tuple(a % x.ndim for a in axes)
         self.inverse = tuple(np.argsort(self.axes))
