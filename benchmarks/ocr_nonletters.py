@@ -10,7 +10,7 @@ model with the class 'other', left out.  A digit or mark counts as printed as a 
 is read as a letter, or when a letter box matching nothing covers half of it; a last line says which were (the
 marks by name: "'->i 5" is five apostrophes printed as i).  Not a test: it measures.
 
-The share of letters read comes with its 95% bootstrap interval over other writers (hdl_native/inspect/intervals):
+The share of letters read comes with its 95% bootstrap interval over other writers (hdl_native/intervals.py):
 each letter on the pages keeps the writer its split records (unipen's, chars74k's; the held-out letters' from the
 mixture), whole writers are resampled, and an image of no recorded writer (letters, nistvowels) is drawn alone.
 
@@ -70,8 +70,8 @@ from hdl_native.data import find_data_root, load_dataset  # noqa: E402
 from hdl_native.data.datasets import LETTERS, NOT_A_LETTER  # noqa: E402
 from hdl_native.data.nonletters import drawn_digits, framed_digits, framed_like_letters  # noqa: E402
 from hdl_native.errors import HDLError  # noqa: E402
-from hdl_native.inspect.evaluation import recorded_writers  # noqa: E402
-from hdl_native.inspect.intervals import LEVEL, accuracy_interval, describe_groups  # noqa: E402
+from hdl_native.data.mixture import recorded_writers  # noqa: E402
+from hdl_native.intervals import LEVEL, accuracy_interval, describe_groups  # noqa: E402
 from hdl_native.ocr import read_page  # noqa: E402
 from hdl_native.ocr.digits import load_digit_reader  # noqa: E402
 from hdl_native.ocr.language import DEFAULT_LANGUAGE, LANGUAGE_NAMES, load_language, words_of  # noqa: E402

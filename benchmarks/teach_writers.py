@@ -37,7 +37,7 @@ from ocr_nonletters import heldout_letters  # noqa: E402
 
 from hdl_native.data import find_data_root, load_dataset  # noqa: E402
 from hdl_native.data.datasets import LETTERS  # noqa: E402
-from hdl_native.inspect.evaluation import recorded_writers  # noqa: E402
+from hdl_native.data.mixture import recorded_writers  # noqa: E402
 from hdl_native.ocr.model import load_letter_classifier  # noqa: E402
 from hdl_native.ocr.user_crops import LABELS_FILE, crop_names  # noqa: E402
 from hdl_native.threads import set_num_threads  # noqa: E402

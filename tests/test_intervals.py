@@ -10,7 +10,7 @@ from hdl_native.checkpoint import save_checkpoint
 from hdl_native.cli import main
 from hdl_native.data.datasets import LETTERS, clear_cache
 from hdl_native.inspect.evaluation import compare_reports, evaluate_state
-from hdl_native.inspect.intervals import accuracy_interval, describe_groups, difference_interval, writer_groups
+from hdl_native.intervals import accuracy_interval, describe_groups, difference_interval, writer_groups
 from hdl_native.models import LettersCNN
 from test_data_mixture import write_letter_set
 

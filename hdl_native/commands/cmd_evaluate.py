@@ -2,7 +2,7 @@
 
 Reports test accuracy with its 95% bootstrap interval (what another draw of as many writers might
 score: whole writers resampled where the split records them, as unipen's and chars74k's do, single
-images otherwise: inspect/intervals.py), top-2 accuracy (the true class among the two highest scores), the expected
+images otherwise: hdl_native/intervals.py), top-2 accuracy (the true class among the two highest scores), the expected
 calibration error of its confidences (with the temperature the state stores, see `hdl-native calibrate`),
 accuracy per class, the most confused pairs, and accuracy on augmented copies of the
 test images (each shifted by up to 2 pixels and 5 pixels inverted, seeded by --seed), which
@@ -58,7 +58,7 @@ def run(args):
 
     from hdl_native.data import find_data_root
     from hdl_native.inspect.evaluation import compare_reports, evaluate_state
-    from hdl_native.inspect.intervals import LEVEL
+    from hdl_native.intervals import LEVEL
     from hdl_native.inspect.weight_stats import format_layer_weights
     from hdl_native.json_output import json_line
     from hdl_native.threads import set_num_threads
@@ -121,7 +121,7 @@ def run(args):
 
 def format_against(against, report):
     """The lines saying how STATE does against STATE2 (compare_reports): the difference in points, its interval."""
-    from hdl_native.inspect.intervals import LEVEL
+    from hdl_native.intervals import LEVEL
 
     low, high = against["difference_interval"]
     lines = [f"  against {against['state']} ({against['accuracy']:.2f}% on the same images): "

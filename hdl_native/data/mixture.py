@@ -153,6 +153,17 @@ def load_source(source, split, root):
     return load_dataset(source, split, root)
 
 
+def recorded_writers(test):
+    """int64 (N,) writer ids of a test split (-1 where not recorded), or None when its set records none: a
+    mixture's own, else those its files name (source_writers: unipen's and chars74k's)."""
+    if test.writers is not None:
+        return test.writers
+    if test.sources is not None or test.images_path is None:
+        return None
+    writers = source_writers(test, None)
+    return writers if (writers >= 0).any() else None
+
+
 def source_writers(dataset, root):
     """int64 (N,): a writer id per image counted from 0 within the set, -1 where the set does not record it.
 

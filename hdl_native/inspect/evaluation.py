@@ -14,12 +14,12 @@ from ..calibration import (averaged_log_probabilities, expected_calibration_erro
 from ..checkpoint import load_model
 from ..data import augment, load_dataset
 from ..data.datasets import DATASETS, NOT_A_LETTER, relabel
-from ..data.mixture import available_part, check_dataset_name, is_mixture, source_writers
+from ..data.mixture import available_part, check_dataset_name, is_mixture, recorded_writers
 from ..errors import DataError, HDLError
 from ..quantize.section import quantization_of
 from ..shifts import shifted_copies
 from ..training.evaluate import Evaluator, per_source_accuracy, summarize
-from .intervals import LEVEL, accuracy_interval, describe_groups, difference_interval
+from ..intervals import LEVEL, accuracy_interval, describe_groups, difference_interval
 from .weight_stats import layer_weights
 
 
@@ -54,7 +54,7 @@ class Report:
     best_letter_per_source: dict = field(default_factory=dict)
     best_letter_interval: tuple = None
     # The accuracy's 95% bootstrap interval (low, high) in percent, resampling whole writers where the split records
-    # them (inspect/intervals.py), and what was resampled ("61 writers"); a mixture's per_source entries hold theirs.
+    # them (hdl_native/intervals.py), and what was resampled ("61 writers"); a mixture's per_source entries hold theirs.
     accuracy_interval: tuple = None
     interval_over: str = ""
     # Per image, for comparing two readers of the same split (compare_reports): bool (N,) read right, the writer
@@ -185,7 +185,7 @@ def evaluate_state(path, root=None, dataset=None, seed=0, batch_size=500, model_
 def compare_reports(report, other, other_path):
     """How `report`'s reader does against `other`'s (Reports of the same test split): {"state": other_path,
     "accuracy": other's, "difference": points, "difference_interval": [low, high] (paired bootstrap over writers,
-    inspect/intervals.py), "per_source": {source: {"difference", "difference_interval"}}}.  HDLError when the two
+    hdl_native/intervals.py), "per_source": {source: {"difference", "difference_interval"}}}.  HDLError when the two
     were not measured on the same images."""
     if (other.dataset, other.n_images, other.shifts) != (report.dataset, report.n_images, report.shifts):
         raise HDLError(f"{other_path} was measured on {other.n_images} images of {other.dataset!r} "
@@ -201,17 +201,6 @@ def compare_reports(report, other, other_path):
             "difference": report.test_accuracy - other.test_accuracy,
             "difference_interval": list(difference_interval(report.correct, other.correct, report.writers)),
             "per_source": per_source}
-
-
-def recorded_writers(test):
-    """int64 (N,) writer ids of a test split (-1 where not recorded), or None when its set records none: a
-    mixture's own, else those its files name (data/mixture.source_writers: unipen's and chars74k's)."""
-    if test.writers is not None:
-        return test.writers
-    if test.sources is not None or test.images_path is None:
-        return None
-    writers = source_writers(test, None)
-    return writers if (writers >= 0).any() else None
 
 
 def with_intervals_per_source(per_source, test, correct, writers):

@@ -6,5 +6,6 @@ and ``summary``.  ``loop.Trainer`` feeds one graph built once, its batches made
 by ``feed`` and its learning rate and --l2 factor given by ``schedule``;
 ``evaluate`` measures a model on a split; ``sqlite_log`` records chapter 6's
 inspection tables; ``interrupt`` turns Ctrl-C/SIGTERM into a clean stop after
-the current batch.  Nothing here imports ``inspect`` or ``synth``.
+the current batch.  Nothing here imports ``inspect`` or ``synth`` (the bootstrap interval the
+fine-tune reports is ``hdl_native.intervals``, which inspection shares).
 """

@@ -25,8 +25,9 @@ import numpy as np
 from ..checkpoint import PRETRAINED_LETTERS, load_checkpoint
 from ..data import find_data_root, load_dataset
 from ..data.datasets import Dataset, relabel
-from ..data.mixture import available_part, mixture_weights, sampling_weights
+from ..data.mixture import available_part, mixture_weights, recorded_writers, sampling_weights
 from ..errors import HDLError, named_twice
+from ..intervals import difference_interval
 from ..models import LETTER_MODELS
 from .config import OptimizerChoice, RunConfig, recorded_lead_in, recorded_touching
 from .evaluate import Evaluator
@@ -50,7 +51,7 @@ MINUTES = 3.0  # default time limit
 class Measured:
     """One set the model is measured on before and after: a name for the report, images (n, 28, 28) uint8,
     labels (n,) in the model's classes, and writers int (n,) (-1 unknown) where the set records them, so that the
-    change's interval resamples whole writers (inspect/intervals.py)."""
+    change's interval resamples whole writers (hdl_native/intervals.py)."""
 
     name: str
     images: np.ndarray
@@ -120,8 +121,6 @@ class FinetuneSession(Session):
     def test(self):
         """Measure again and print before -> after per set, with the change's 95% interval; returns the JSON
         summary."""
-        from ..inspect.intervals import difference_interval
-
         after = self.readings()
         before = {name: 100.0 * float(correct.mean()) for name, correct in self.before.items()}
         accuracy = {name: 100.0 * float(correct.mean()) for name, correct in after.items()}
@@ -200,8 +199,6 @@ def replay_sets(config, classes):
 
 def test_sources(test, classes):
     """[Measured]: the test split per source when it says which image came from where, then all of it."""
-    from ..inspect.evaluation import recorded_writers
-
     kept, labels = in_classes(test.labels, test.classes, classes)
     images = test.images[kept]
     writers = recorded_writers(test)
