@@ -12,7 +12,8 @@ from .tensor import Tensor
 
 
 class GradcheckError(AssertionError):
-    pass
+    """An analytic gradient that differs from the finite-difference one beyond the tolerance (the message names
+    the input, the first position found wrong and both values)."""
 
 
 def gradcheck(fn, inputs, check=None, eps=1e-6, rtol=1e-4, atol=1e-6, seed=0):

@@ -136,7 +136,9 @@ class Optimizer:
         raise NotImplementedError
 
     def state_dict(self):
-        """Everything needed to resume exactly: hyper-parameters, step count, buffers."""
+        """What resuming exactly needs besides the hyper-parameters: kind, step count and buffers (and the lr of
+        the last step, for the record).  The hyper-parameters (lr, momentum, betas, eps, weight decay) are not
+        here: a resumed run builds its optimiser from the settings its state file records."""
         return {"kind": type(self).__name__, "lr": self.lr, "step_count": self.step_count,
                 "buffers": {k: v.copy() for k, v in self.buffers().items()}}
 

@@ -178,7 +178,7 @@ def cross_entropy_forward(const floating[:, ::1] logits,   # IN  (N, F)
 
 def cross_entropy_backward(const floating[:, ::1] probs,   # IN  (N, F)
                            const long long[::1] labels,    # IN  (N,)
-                           double scale,                   # IN  d loss_total / d mean-loss / N
+                           double scale,                   # IN  grad_output / N (the mean over N rows)
                            floating[:, ::1] grad_logits):  # OUT (N, F)
     """grad_logits = (probs - onehot(labels)) * scale; returns how many labels were out of range (skipped)."""
     cdef Py_ssize_t n = probs.shape[0], f = probs.shape[1], i, j

@@ -9,7 +9,10 @@ from cython.parallel cimport prange
 from cython cimport floating
 
 
-def channel_sums(const floating[:, :, ::1] a, const floating[:, :, ::1] b, double[::1] sum_a, double[::1] sum_ab,
+def channel_sums(const floating[:, :, ::1] a,   # IN  (N, C, L)
+                 const floating[:, :, ::1] b,   # IN  (N, C, L)
+                 double[::1] sum_a,             # OUT (C,)
+                 double[::1] sum_ab,            # OUT (C,)
                  int n_threads):
     """sum_a[c] = sum a[:, c, :], sum_ab[c] = sum a[:, c, :] * b[:, c, :] (double accumulators)."""
     cdef Py_ssize_t n_images = a.shape[0], channels = a.shape[1], length = a.shape[2]
@@ -26,8 +29,13 @@ def channel_sums(const floating[:, :, ::1] a, const floating[:, :, ::1] b, doubl
         sum_ab[c] = product
 
 
-def channel_affine(const floating[:, :, ::1] a, const floating[:, :, ::1] b, const floating[::1] p,
-                   const floating[::1] q, const floating[::1] r, floating[:, :, ::1] out, int n_threads):
+def channel_affine(const floating[:, :, ::1] a,   # IN  (N, C, L)
+                   const floating[:, :, ::1] b,   # IN  (N, C, L)
+                   const floating[::1] p,         # IN  (C,)
+                   const floating[::1] q,         # IN  (C,)
+                   const floating[::1] r,         # IN  (C,)
+                   floating[:, :, ::1] out,       # OUT (N, C, L)
+                   int n_threads):
     """out[:, c, :] = p[c] a[:, c, :] + q[c] b[:, c, :] + r[c]."""
     cdef Py_ssize_t n_images = a.shape[0], channels = a.shape[1], length = a.shape[2]
     cdef Py_ssize_t c, i, j

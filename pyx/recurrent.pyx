@@ -19,7 +19,8 @@ instruction-set paths.
 The products over all N*T rows (the projection of the inputs of all steps, the
 input and weight gradients) are packed GEMMs too in float32: packed_matmul()
 (also the bare product for tests) and, for grad_weight_hh, recurrent_weight_grad.
-float64 makes them with BLAS (the caller's linear.pyx, and three calls here).
+float64 makes them with BLAS (matmul.pyx, through NativeOps.linear_forward and
+linear_backward, and three calls here).
 """
 from cython.parallel cimport prange
 from cython cimport floating

@@ -12,8 +12,9 @@ import warnings
 from .. import _native
 from .numpy_ops import NumpyOps
 
-# The extensions setup.py builds from pyx/, one per .pyx file.
-NATIVE_MODULES = ("activations", "conv2d", "matmul", "maxpool", "optim", "threads")
+# The extensions setup.py builds from pyx/, one per .pyx file (tests/test_install.py checks the list).
+NATIVE_MODULES = ("activations", "build_info", "conv2d", "int8", "matmul", "maxpool", "normalization", "optim",
+                  "recurrent", "threads")
 BUILD_HINT = ("build them with `pip install .` in the source checkout "
               "(or `python setup.py build_ext --inplace` to work in place)")
 

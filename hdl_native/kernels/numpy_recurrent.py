@@ -64,7 +64,7 @@ class NumpyRecurrentOps:
 
     # ------------------------------------------------------------ GRU
     def gru_recurrence(self, projected, h0, weight_hh, bias_hh):
-        """The time loop of gru_forward over the projected inputs (N, T, 3H) -> (output, gates)."""
+        """The GRU layer's time loop (ops/recurrent.py GRU) over the projected inputs (N, T, 3H) -> (output, gates)."""
         n, t_len, g = projected.shape
         hidden = g // 3
         output = np.empty((n, t_len, hidden), dtype=projected.dtype)
@@ -106,7 +106,8 @@ class NumpyRecurrentOps:
 
     # ------------------------------------------------------------ LSTM
     def lstm_recurrence(self, projected, h0, c0, weight_hh, bias_hh):
-        """The time loop of lstm_forward over the projected inputs (N, T, 4H) -> (output, cells, gates)."""
+        """The LSTM layer's time loop (ops/recurrent.py LSTM) over the projected inputs (N, T, 4H) ->
+        (output, cells, gates)."""
         n, t_len, g = projected.shape
         hidden = g // 4
         output = np.empty((n, t_len, hidden), dtype=projected.dtype)

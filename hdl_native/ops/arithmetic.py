@@ -24,6 +24,8 @@ class BinaryOp(FloatOp):
 
 
 class Add(BinaryOp):
+    """a + b.  Gradient: grad to both (summed back over broadcast axes)."""
+
     name = "add"
 
     def forward(self, a, b):
@@ -35,6 +37,8 @@ class Add(BinaryOp):
 
 
 class Sub(BinaryOp):
+    """a - b.  Gradient: grad to a, -grad to b."""
+
     name = "sub"
 
     def forward(self, a, b):
@@ -46,6 +50,8 @@ class Sub(BinaryOp):
 
 
 class Mul(BinaryOp):
+    """a * b elementwise.  Gradient: grad * b to a, grad * a to b (each input saved for the other)."""
+
     name = "mul"
 
     def forward(self, a, b):
@@ -74,11 +80,15 @@ class Div(BinaryOp):
 
 
 class UnaryOp(FloatOp):
+    """One input; the output has its shape (and its float dtype)."""
+
     def infer(self, x):
         return x.shape, self.infer_dtype(x)
 
 
 class Neg(UnaryOp):
+    """-x.  Gradient: -grad."""
+
     name = "neg"
 
     def forward(self, x):
@@ -119,6 +129,8 @@ class ScalarAdd(UnaryOp):
 
 
 class Square(ElementwiseOp):
+    """x^2.  Gradient: 2 x grad (square_backward, from the saved input)."""
+
     name = stem = "square"
     saves = "input"
 
@@ -140,10 +152,14 @@ class Pow(UnaryOp):
 
 
 class Exp(ElementwiseOp):
+    """e^x.  Gradient: grad * e^x, the saved output itself (exp_backward)."""
+
     name = stem = "exp"
 
 
 class Log(ElementwiseOp):
+    """Natural log.  Gradient: grad / x (log_backward, from the saved input)."""
+
     name = stem = "log"
     saves = "input"
 

@@ -7,9 +7,11 @@ and dtype; ``forward`` computes the node's array from its parents' arrays,
 calling the active kernel backend (hdl_native/kernels/) for the arithmetic
 and saving on ``self`` what backward needs; ``backward`` maps the gradient
 of the node's output to one gradient per parent (``None`` where ``needs``
-says a parent wants none).  Ops keep bookkeeping only: all array math lives
-in the backend, numpy's reference in kernels/numpy_ops.py, with Cython
-overrides in kernels/native_ops.py.
+says a parent wants none).  The heavy array math lives in the backend,
+numpy's reference in kernels/numpy_ops.py, with Cython overrides in
+kernels/native_ops.py; an op keeps the bookkeeping and the light numpy
+around it (a slice's scatter, a stack's split, batch normalisation's
+statistics and running averages, label smoothing's blend).
 """
 import numpy as np
 

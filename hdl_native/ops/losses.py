@@ -10,6 +10,8 @@ from .base import FloatOp
 
 
 class LossOp(FloatOp):
+    """A loss of scores (N, F) against integer labels (N,): a 0-d mean over the batch."""
+
     def infer(self, scores, labels):
         if scores.ndim != 2 or labels.ndim != 1:
             raise self.shape_error("expects scores (N, F) and labels (N,)", scores, labels)

@@ -4,6 +4,9 @@ from .base import FloatOp, normalize_axes
 
 
 class Sum(FloatOp):
+    """x.sum(axis, keepdims): axis None sums every axis (a 0-d result), an int or tuple those axes (negative ones
+    count from the end); keepdims leaves them as size 1.  Gradient: grad spread back over the summed axes."""
+
     name = "sum"
 
     def __init__(self, axis=None, keepdims=False):
@@ -26,6 +29,8 @@ class Sum(FloatOp):
 
 
 class Mean(Sum):
+    """x.mean(axis, keepdims), the shapes as Sum.  Gradient: grad spread back, divided by the count averaged."""
+
     name = "mean"
 
     def forward(self, x):

@@ -1,8 +1,10 @@
 """How long a run trains and, batch by batch, its learning rate and --l2 penalty factor.
 
-Everything here is a pure function of the RunConfig and the batch counter (plus the run's
-training time for a cosine schedule cut short by max_seconds), so a resumed run picks up
-the same values from its saved counter.
+Everything here is a pure function of the RunConfig and the batch counter, so a resumed run
+picks up the same values from its saved counter; the one exception is a cosine schedule cut
+short by max_seconds, which also reads this invocation's training time: --max-minutes limits
+each invocation, so a resumed one decays over its own minutes, from the rate its batch
+counter gives.
 """
 import math
 
