@@ -17,6 +17,7 @@ from hdl_native.data import read_idx
 from hdl_native.ocr.user_crops import LABELS_FILE
 
 LETTERS = [chr(ord("a") + i) for i in range(26)]
+OFFSET = -3.0  # a stored log-offset on 'other' that changes every answer of the reader below
 
 
 def run_cli(*args, data=None):
@@ -154,8 +155,11 @@ def test_a_model_with_the_other_class_learns_it_from_the_crops_of_two_photos_and
 
     classes = LETTERS + ["other"]
     model = tmp_path / "reader.hdl"
-    save_checkpoint(model, LettersCNN(n_classes=27, seed=3), classes=classes, dataset="letters", temperature=1.5,
-                    shift_temperatures={"5": 1.4, "9": 1.3}, normalization={"mean": 0.172575, "std": 0.25})
+    reader = LettersCNN(n_classes=27, seed=3)
+    reader.fc3.bias.data[[26, 0]] = 20.0, 19.0  # reads 'other' everywhere; with the offset on it, 'a' everywhere
+    save_checkpoint(model, reader, classes=classes, dataset="letters", temperature=1.5,
+                    shift_temperatures={"5": 1.4, "9": 1.3}, normalization={"mean": 0.172575, "std": 0.25},
+                    other_offset=OFFSET)
     rng = np.random.default_rng(0)
     directories = [tmp_path / "photo1", tmp_path / "photo2"]
     for directory in directories:  # the crops of two photos, one directory each
@@ -177,6 +181,12 @@ def test_a_model_with_the_other_class_learns_it_from_the_crops_of_two_photos_and
         assert f"{directory / SHEET_FILE}: your labels, " in result.stdout
         with Image.open(directory / SHEET_FILE) as sheet:
             assert sheet.width > 0
+    evaluated = run_cli("evaluate", model, "--json", data=tiny_data)  # reads as the fine-tune's "before" does
+    assert evaluated.returncode == 0, evaluated.stderr
+    report = json.loads(evaluated.stdout.strip().splitlines()[-1])
+    assert report["other_offset"] == OFFSET
+    assert summary["accuracy_before"]["letters test (78)"] == pytest.approx(report["test_accuracy"], abs=1e-9)
+    assert report["test_accuracy"] > 0  # 'a' read right: the offset was applied
     state = load_checkpoint(tmp_path / "mine.hdl")
     assert state["classes"] == classes and state["temperature"] == 1.5 and state["dataset"] == "letters"
     assert state["shift_temperatures"] == {"5": 1.4, "9": 1.3}
@@ -268,12 +278,21 @@ def config_from_state(tmp_path, name, settings, *given):
 def test_the_fine_tune_trains_with_the_shares_the_state_records(tmp_path, key, option):
     from hdl_native.errors import HDLError
 
-    for recorded, given, expected in ((0.25, [], 0.25), (0.25, [option, "0.5"], 0.5), (None, [], 0.0)):
+    for recorded, given, expected in ((0.25, [], 0.25), (0.25, [option, "0.5"], 0.5), (None, [], 0.0),
+                                      (0.25, [option, "0"], 0.0)):  # 0 given is 0, not "not given"
         settings = {"balance_classes": True} if recorded is None else {"balance_classes": True, key: recorded}
         config = config_from_state(tmp_path, f"reader-{recorded}.hdl", settings, *given)
         assert getattr(config, key) == expected and config.balance_classes
     with pytest.raises(HDLError, match=f"bad.hdl: its settings record {key}=7"):
         config_from_state(tmp_path, "bad.hdl", {key: 7})
+
+
+def test_the_fine_tune_distorts_mildly_unless_told_otherwise_even_not_at_all(tmp_path):
+    from hdl_native.training.finetune import DISTORT
+
+    assert config_from_state(tmp_path, "r.hdl", {}).distort == DISTORT
+    assert config_from_state(tmp_path, "r.hdl", {}, "--distort", "0.25").distort == 0.25
+    assert config_from_state(tmp_path, "r.hdl", {}, "--distort", "0").distort == 0.0
 
 
 def test_the_fine_tune_shifts_and_flips_pixels_only_if_the_model_trained_so(tmp_path):

@@ -7,7 +7,7 @@ RunConfig, and its state file and SQLite log record ``RunConfig.as_dict()`` as t
 from dataclasses import asdict, dataclass, field
 
 from ..cli_types import (BATCH_SIZE, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, SEED, THREADS,
-                         finite_float, probability)
+                         THREADS_HELP, finite_float, probability)
 from ..data.arguments import StoreGiven
 from ..errors import HDLError
 
@@ -164,8 +164,8 @@ def add_training_arguments(parser, command, default_epochs, default_validate_eve
                              f"{POSITIVE_INT.allowed} (default: no limit)")
     parser.set_defaults(lr_schedule_given=False)
     parser.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant", action=StoreGiven,
-                        help="constant learning rate, or cosine decay to 0 over the planned epochs "
-                             "(or over --max-minutes when that comes first) (default: constant)")
+                        help="constant learning rate, or cosine decay to 0 over the planned epochs, or over "
+                             "--max-batches or --max-minutes when that comes first (default: constant)")
     parser.add_argument("--weight-decay", type=WEIGHT_DECAY, default=0.0, metavar="L",
                         help="decoupled weight decay, as PyTorch's AdamW: before each update every weight (not the "
                              "biases) is multiplied by 1 - lr x L.  From scratch (chosen on 500 held-out training "
@@ -206,7 +206,8 @@ def add_training_arguments(parser, command, default_epochs, default_validate_eve
                              f"{EMA_DECAY.allowed} (default: 0, off)")
     parser.add_argument("--mut-on-learn", action="store_true",
                         help="augment training images: random shift of -2..+2 pixels each way and 5 flipped pixels")
-    parser.add_argument("--distort", type=DISTORT, default=0.0, metavar="STRENGTH",
+    parser.set_defaults(distort_given=False)
+    parser.add_argument("--distort", type=DISTORT, default=0.0, action=StoreGiven, metavar="STRENGTH",
                         help="also distort training images: rotation, shear, anisotropic scale, translation, "
                              "elastic warp and stroke width, ranges scaled by STRENGTH (1 = up to 15 degrees, "
                              "shear 0.3, scale 0.8-1.15; see hdl_native/data/distort.py), "
@@ -222,11 +223,13 @@ def add_training_arguments(parser, command, default_epochs, default_validate_eve
                              "strokes, blur, ink gamma; capped at 1), the shape's (rotation, shear, scale, elastic "
                              "warp) keeping --distort's: every class alike, "
                              f"{DISTORT.allowed} (default: --distort's)")
-    parser.add_argument("--touching", type=TOUCHING, default=0.0, metavar="SHARE",
+    parser.set_defaults(touching_given=False)
+    parser.add_argument("--touching", type=TOUCHING, default=0.0, action=StoreGiven, metavar="SHARE",
                         help="cut this share of the training images out of a pair with another image of the batch "
                              "touching it, as `ocr` cuts letters written touching (a piece of the neighbour at one "
                              f"edge; hdl_native/data/touching.py), {TOUCHING.allowed} (default: 0, off)")
-    parser.add_argument("--lead-in", type=LEAD_IN, default=0.0, metavar="SHARE",
+    parser.set_defaults(lead_in_given=False)
+    parser.add_argument("--lead-in", type=LEAD_IN, default=0.0, action=StoreGiven, metavar="SHARE",
                         help="begin this share of the training images with a lead-in stroke from the left, as many "
                              "hands begin a word, framed with the letter as `ocr` frames such a mark "
                              f"(hdl_native/data/lead_in.py), {LEAD_IN.allowed} (default: 0, off)")
@@ -257,8 +260,7 @@ def add_training_arguments(parser, command, default_epochs, default_validate_eve
                         help="draw every class of each dataset equally often (unipen follows English letter "
                              "frequencies: 'e' is 4 times as common as 'x'); a mixture's own weights, "
                              "--dataset letters:4,unipen, set each dataset's share")
-    parser.add_argument("--threads", type=THREADS, default=None,
-                        help=f"kernel threads, {THREADS.allowed} (default: all cores)")
+    parser.add_argument("--threads", type=THREADS, default=None, help=THREADS_HELP)
     parser.add_argument("--out", metavar="STATE", default=None,
                         help=f"state file to write (default: the resumed STATE, else {command}.hdl)")
     parser.add_argument("--force", action="store_true",
@@ -275,6 +277,6 @@ def add_training_arguments(parser, command, default_epochs, default_validate_eve
     parser.add_argument("--export", metavar="FILE", default=None,
                         help="also write the trained model alone (no optimiser state; small) with its test accuracy")
     parser.add_argument("--plot", metavar="DIR", default=None,
-                        help="write the confusion matrix (and samples) as PNG here")
+                        help=f"write the test split's confusion matrix here as a PNG ({command}-confusion.png)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--json", action="store_true", help="print one JSON summary object on the last line")

@@ -106,9 +106,8 @@ class FinetuneSession(Session):
         """Draw each directory's labels sheet again from its labels as corrected, with what the model reads now."""
         from ..ocr.user_crops import SHEET_FILE, write_corrected_sheet
 
-        evaluator = Evaluator(self.model)
         for directory, crops in zip(self.config.finetune, self.user_crops):
-            read = evaluator.predict_log_probs(crops.images).argmax(axis=1)
+            read = self.read(crops.images)
             try:
                 taught = write_corrected_sheet(directory, crops, read, Path(self.config.init).name)
             except OSError as error:
@@ -140,9 +139,20 @@ class FinetuneSession(Session):
 
     def readings(self):
         """{name: bool (n,), each image read right} of the model on every Measured set."""
-        evaluator = Evaluator(self.model)
-        return {item.name: evaluator.evaluate(item.images, item.labels).predictions == item.labels
-                for item in self.measured}
+        return {item.name: self.read(item.images) == item.labels for item in self.measured}
+
+    def read(self, images):
+        """The class the model reads in each of `images` (uint8 (n, 28, 28)) -> int (n,), read once as `evaluate`
+        reads: at the temperature its state stores, 'other' weighted by its stored offset (as `ocr` weighs it), so
+        that the figures before the fine-tune are the ones `evaluate` gives."""
+        from ..calibration import (averaged_log_probabilities, other_column, stored_other_offset, stored_temperature,
+                                   with_other_offset)
+
+        init, classes = self.config.init, self.train_set.classes
+        calibrated = averaged_log_probabilities(Evaluator(self.model).predict_log_probs(images),
+                                                stored_temperature(self.calibration, init))
+        return with_other_offset(calibrated, other_column(classes),
+                                 stored_other_offset({**self.calibration, "classes": classes}, init)).argmax(axis=1)
 
     def how_to_continue(self):
         from ..ocr.user_crops import reads_digits
@@ -272,7 +282,8 @@ def finetune_config(args):
     return replace(config, finetune=tuple(directories), init=init, dataset=recorded or args.dataset,
                    balance_classes=config.balance_classes or bool(settings.get("balance_classes")),
                    augment=config.augment or bool(settings.get("augment")),
-                   distort=args.distort or DISTORT, touching=args.touching or recorded_touching(settings, init),
-                   lead_in=args.lead_in or recorded_lead_in(settings, init),
+                   distort=args.distort if args.distort_given else DISTORT,
+                   touching=args.touching if args.touching_given else recorded_touching(settings, init),
+                   lead_in=args.lead_in if args.lead_in_given else recorded_lead_in(settings, init),
                    lr_schedule="cosine",
                    max_seconds=config.max_seconds or MINUTES * 60)
