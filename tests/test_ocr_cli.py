@@ -217,3 +217,14 @@ def test_a_directory_of_photos_is_read_in_name_order_with_a_bar_on_a_terminal(tm
     (tmp_path / "empty").mkdir()
     assert main(["ocr", str(tmp_path / "empty"), "--model", str(model)]) == 2
     assert "empty: a directory with no photo in it" in capsys.readouterr().err
+
+
+def test_options_that_would_change_nothing_are_refused(tmp_path, capsys):
+    from hdl_native.cli import main
+
+    page = two_line_page(tmp_path)
+    for args, message in ((["--force"], "--force replaces the labels file of --crops DIR: give --crops too"),
+                          (["--data", str(tmp_path)], "--data is where --dtype int8 finds letters to measure")):
+        assert main(["ocr", str(page), *args]) == 2
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and message in err, err

@@ -124,6 +124,11 @@ def run(args):
     from ..ocr.user_crops import LABELS_FILE, check_crops_directory
     from .ocr_photos import bar_paused, is_batch, photo_jobs, photos_bar, unit_read
 
+    if args.force and not args.crops:
+        raise HDLError("--force replaces the labels file of --crops DIR: give --crops too, or drop --force")
+    if args.data is not None and args.dtype != "int8":
+        raise HDLError("--data is where --dtype int8 finds letters to measure its ranges on: give --dtype int8 "
+                       "too, or drop --data")
     batch = is_batch(args.images)
     jobs = photo_jobs(args.images, batch, args.out, args.crop_sheet, args.crops)
     for job in jobs:
