@@ -179,3 +179,10 @@ def test_summarize_counts_top2_and_confusion():
     assert result.accuracy == pytest.approx(100 / 3)
     assert result.top2_accuracy == pytest.approx(200 / 3)
     np.testing.assert_array_equal(result.confusion, [[1, 0, 1], [1, 0, 0], [0, 0, 0]])
+
+
+def test_the_text_confusion_matrix_keeps_a_long_class_name_apart_from_its_neighbour():
+    from hdl_native.training.evaluate import format_confusion
+
+    header = format_confusion(np.array([[3, 0], [1, 12]]), ["z", "other"]).splitlines()[0]
+    assert header.split() == ["true\\pred", "z", "other"]

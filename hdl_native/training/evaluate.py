@@ -94,7 +94,7 @@ def per_source_accuracy(dataset, predictions):
 
 def format_confusion(confusion, classes):
     """The confusion matrix as text: one row per true class, one column per prediction."""
-    width = max(4, len(str(int(confusion.max()))) + 1)
+    width = max(4, len(str(int(confusion.max()))) + 1, max(len(str(name)) for name in classes) + 1)
     lines = ["true\\pred" + "".join(f"{name:>{width}}" for name in classes)]
     for name, row in zip(classes, confusion):
         lines.append(f"{name:>9}" + "".join(f"{count:>{width}}" for count in row))
