@@ -115,6 +115,7 @@ SEED = int_range(0, 2**32 - 1)
 # more OpenMP threads than any machine this runs on has cores; beyond that they only contend
 MAX_THREADS = 1024
 THREADS = int_range(1, MAX_THREADS)
+THREADS_HELP = f"kernel threads, {THREADS.allowed} (default: OMP_NUM_THREADS, else all cores)"
 # a letters-CNN training step holds ~0.37 MB per image (bench: 441 MB peak at batch 1024): 4096 need ~1.5 GB
 BATCH_SIZE = int_range(1, 4096)
 # these networks train at 0.001 to 0.1; up to 1000 stays allowed so divergence can be shown (training catches

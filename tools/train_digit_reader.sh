@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Rebuild the shipped digit reader (hdl_native/pretrained/digits.hdl) from the shared data: one seeded run.
 #
-#   HDL_DATA=../shared/data bash tools/train_digit_reader.sh [OUT_DIR]     # about 15 minutes on 2 cores
+#   HDL_DATA=../shared/data bash tools/train_digit_reader.sh [OUT_DIR]     # about 6 minutes on 2 cores (BENCHMARKS.md)
 #
 # DATASET=digits,notdigits:0.5 also shows it 14,000 letters as 'other' (hdl_native/data/not_digits.py; it needs the
 # four letter sets): tried in the forty-fifth session and not shipped (BENCHMARKS.md: a page of printed digits

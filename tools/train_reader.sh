@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Rebuild the shipped letter reader (hdl_native/pretrained/letters.hdl) from the shared data: one seeded run.
 #
-#   HDL_DATA=../shared/data bash tools/train_reader.sh [OUT_DIR]     # about 30 minutes on 2 cores
+#   HDL_DATA=../shared/data bash tools/train_reader.sh [OUT_DIR]     # 13 to 27 minutes on 2 cores (README.md)
 #
-# What it does (figures: BENCHMARKS.md, "The shipped reader (issue 13)"):
+# What it does (figures: BENCHMARKS.md, "The recipe and the shipped model" and the sessions after it):
 #  1. trains MODEL on the four real letter sets and the non-letters (MNIST digits and drawn marks, the class
 #     'other'), letters/ drawn 4 times as often as its size gives (it is the one set of scanned ink), every class
 #     of each set equally often, distorted (rotation, shear, scale, elastic, stroke width, blur, ink gamma), a

@@ -1,6 +1,7 @@
 """Time training steps (forward, backward, Adam update) of a reference network on random data,
 or with --inference its inference (logits of a batch), in float32 or, with --dtype int8, on the
-int8 kernels (the letter readers: letters-cnn, and letters-vgg, the shipped reader's network).
+int8 kernels (the letter readers: letters-cnn, letters-vgg (the shipped reader's network), letters-vgg-bn and
+letters-vgg-wide).
 
 The graph is built once, warmed up, then S steps are timed.  Prints images/s
 and ms/step (inference: and the latency, the median time of one batch); --json
@@ -11,7 +12,9 @@ The character models (char-gru: 3-layer GRU 256, char-lstm: 2-layer LSTM 256,
 sequences of --seq-len) report characters/s (chars_per_s) instead of images/s.
 
 --inference times inference instead (images/s and latency; --dtype int8 runs
-the native int8 LettersCNN, or with --model letters-vgg the int8 LettersVGG).
+the --model's network on the native int8 kernels; HDL_NATIVE_INT8_PATH=NAME forces
+their GEMM path: portable, avx2, avxvnni, avx512vnni, avx512vnni256 or amx, where
+the CPU has it; --json names the path used).
 
 Examples: hdl-native bench --model letters-cnn --batch-size 64 --threads 2 --steps 50
           hdl-native bench --model char-gru --threads 1 --json
@@ -51,9 +54,9 @@ def add_arguments(parser):
     parser.add_argument("--inference", action="store_true",
                         help="time inference (the logits of a batch) instead of training steps")
     parser.add_argument("--dtype", choices=["float32", "int8"], default="float32",
-                        help="with --inference: float32 on the graph, or int8 on the int8 kernels (letters-cnn "
-                             "and letters-vgg; HDL_NATIVE_INT8_PATH=portable|avx2 forces a GEMM path) (default "
-                             "float32)")
+                        help="with --inference: float32 on the graph, or int8 on the int8 kernels (the letter "
+                             "readers; HDL_NATIVE_INT8_PATH=NAME forces a GEMM path, as the description says) "
+                             "(default float32)")
     parser.add_argument("--json", action="store_true", help="print one JSON summary object on the last line")
 
 
@@ -69,7 +72,8 @@ def check_arguments(args):
         raise HDLError("--kernels native: the compiled kernels are not built "
                        "(run `python setup.py build_ext --inplace` in the source tree, or reinstall)")
     if args.inference and args.model.startswith("char-"):
-        raise HDLError(f"--inference times the image networks (letters-cnn, digits-mlp), not --model {args.model}")
+        image_models = ", ".join(name for name in all_models() if not name.startswith("char-"))
+        raise HDLError(f"--inference times the image networks ({image_models}), not --model {args.model}")
     if args.dtype == "int8":
         if not args.inference:
             raise HDLError("--dtype int8 times inference only: add --inference")

@@ -37,7 +37,7 @@ OTHER_OFFSET = finite_float(*OTHER_OFFSET_RANGE)  # --other-offset, as a state m
 
 
 def add_arguments(parser):
-    from hdl_native.cli_types import THREADS
+    from hdl_native.cli_types import THREADS, THREADS_HELP
     from hdl_native.data.mixture import dataset_names
     from hdl_native.data.paths import DATA_ENV
 
@@ -50,8 +50,7 @@ def add_arguments(parser):
     parser.add_argument("--data", metavar="DIR", default=None,
                         help=f"data root holding letters/, unipen/, ... (default: ${DATA_ENV}, "
                              "else ~/.cache/hdl_native)")
-    parser.add_argument("--threads", type=THREADS, default=None,
-                        help=f"kernel threads, {THREADS.allowed} (default: all cores)")
+    parser.add_argument("--threads", type=THREADS, default=None, help=THREADS_HELP)
     parser.add_argument("--other-offset", type=OTHER_OFFSET, default=None, metavar="B",
                         help="for a reader with the class 'other': multiply p(other) by e^B when reading, "
                              f"B {OTHER_OFFSET.allowed} (default: the offset STATE stores, else 0)")

@@ -23,8 +23,9 @@ CONFUSION_PICTURE = "confusion.png"  # what --plot DIR holds: checked before the
 
 
 def add_arguments(parser):
-    from hdl_native.cli_types import BATCH_SIZE, SEED, THREADS, int_choice
+    from hdl_native.cli_types import BATCH_SIZE, SEED, THREADS, THREADS_HELP, int_choice
     from hdl_native.data.datasets import DATASETS
+    from hdl_native.data.mixture import EXTRA_SOURCES
     from hdl_native.data.mixture import dataset_names
     from hdl_native.data.paths import DATA_ENV
     from hdl_native.shifts import SHIFT_OFFSETS
@@ -34,13 +35,13 @@ def add_arguments(parser):
                         help=f"data root holding mnist/, letters/ ... (default: ${DATA_ENV}, else ~/.cache/hdl_native)")
     parser.add_argument("--dataset", type=dataset_names, default=None, metavar="NAME[,NAME...]",
                         help=f"test split to use: {', '.join(DATASETS)}, or a comma-separated mixture of them "
-                             "(reported per source too) (default: the dataset the model was trained on)")
+                             f"and {', '.join(EXTRA_SOURCES)} (reported per source too) (default: the dataset the "
+                             "model was trained on)")
     parser.add_argument("--seed", type=SEED, default=0,
                         help=f"seed of the test-image augmentation, {SEED.allowed} (default: 0)")
     parser.add_argument("--batch-size", type=BATCH_SIZE, default=500,
                         help=f"images per forward pass, {BATCH_SIZE.allowed} (default: 500)")
-    parser.add_argument("--threads", type=THREADS, default=None,
-                        help=f"kernel threads, {THREADS.allowed} (default: all cores)")
+    parser.add_argument("--threads", type=THREADS, default=None, help=THREADS_HELP)
     shifts = int_choice(*SHIFT_OFFSETS)
     parser.add_argument("--shifts", metavar="N", type=shifts, default=1,
                         help=f"read each test image in N copies shifted by up to one pixel and average them, as "
@@ -135,10 +136,12 @@ def format_against(against, report):
 
 def describe_quantization(quantization):
     """One line on how a quantised state was made, e.g. 'quantised: linear, 8 bits per output channel, from
-    letters.hdl (test accuracy 96.75%)'."""
+    letters.hdl (test accuracy 96.75% as its training measured it)'."""
     source = quantization["source"]
     accuracy = source.get("test_accuracy")
-    measured = f"test accuracy {accuracy:.2f}%" if accuracy is not None else "test accuracy not recorded"
+    # as the source's training run measured it: one read, without a later `calibrate`'s offset on 'other'
+    measured = (f"test accuracy {accuracy:.2f}% as its training measured it" if accuracy is not None
+                else "test accuracy not recorded")
     per = "per output channel" if quantization["per_channel"] else "per tensor"
     return (f"quantised: {quantization['scheme']}, {quantization['bits']} bits {per}, "
             f"from {source.get('file')} ({measured})")

@@ -16,7 +16,7 @@ def add_arguments(parser):
     # the divergence run multiplies its error by 9 a step: float64 overflows after about 320 steps
     iterations = int_range(1, 300)
 
-    add_data_arguments(parser, default_dataset="mnist")
+    add_data_arguments(parser, default_dataset="mnist", seed_used=False)
     parser.add_argument("--iterations", type=iterations, default=20, metavar="N",
                         help=f"steps of each gradient-descent run, {iterations.allowed} (default: 20)")
     parser.add_argument("--every", type=POSITIVE_INT, default=100, metavar="K",

@@ -7,7 +7,7 @@ and on Ctrl-C/SIGTERM (after finishing the current batch; exit code 130).
 Progress goes to an SQLite file for `hdl-native plot`.
 
   hdl-native letters --adam --mut-on-learn --out letters.hdl
-  hdl-native letters letters.hdl --epochs 60      # resume and train further
+  hdl-native letters letters.hdl --adam --mut-on-learn --epochs 60      # resume and train further, as before
 
 --finetune DIR teaches a letters model (--model STATE, default the shipped one) the crops `hdl-native ocr PHOTO
 --crops DIR` saved and the user corrected, mixed with replayed training letters (training/finetune.py):

@@ -19,7 +19,7 @@ HELP = "magnitude-prune a trained model's weights (global or per layer), optiona
 
 
 def add_arguments(parser):
-    from hdl_native.cli_types import LEARNING_RATE, POSITIVE_INT, THREADS, finite_float
+    from hdl_native.cli_types import LEARNING_RATE, POSITIVE_INT, THREADS, THREADS_HELP, finite_float
 
     parser.add_argument("state", metavar="STATE", help="a state file saved by training (e.g. letters.hdl)")
     sparsity = finite_float(0, 1, high_inclusive=False)  # pruning every weight leaves nothing to fine-tune
@@ -36,7 +36,7 @@ def add_arguments(parser):
     parser.add_argument("--out", required=True, metavar="STATE2", help="the pruned state file to write")
     parser.add_argument("--force", action="store_true", help="replace an existing STATE2")
     parser.add_argument("--data", metavar="DIR", default=None, help="data root (default: $HDL_DATA, else the cache)")
-    parser.add_argument("--threads", type=THREADS, default=None, help=f"kernel threads, {THREADS.allowed}")
+    parser.add_argument("--threads", type=THREADS, default=None, help=THREADS_HELP)
     parser.add_argument("--quiet", action="store_true", help="no progress bar while fine-tuning")
     parser.add_argument("--json", action="store_true", help="print one JSON summary object on the last line")
 

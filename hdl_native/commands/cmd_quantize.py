@@ -10,8 +10,8 @@ the source state's test accuracy.
 With --finetune-batches N the weights first train N batches through their quantised values
 (quantize/aware.py: quantisation-aware fine-tuning) on the images STATE's run trained on, found under
 --data / $HDL_DATA; the images that run held out are read before and after, to show what it gained.  The
-shipped reader loses 13 points of its test splits at 4 bits equal-population as it is, 0.66 after 2,000 batches
-(BENCHMARKS.md).
+shipped reader loses 4.0 points of its test splits at 4 bits equal-population as it is, 0.49 after 2,000 batches
+(BENCHMARKS.md, reader E).
 
   hdl-native quantize letters.hdl --bits 4 --scheme equal-population --out letters-q4.hdl
   hdl-native quantize letters.hdl --bits 4 --finetune-batches 2000 --out letters-q4.hdl
@@ -23,7 +23,7 @@ HELP = "store a model's weights in 8, 4 or 2 bits (equal-population bins or line
 
 
 def add_arguments(parser):
-    from ..cli_types import LEARNING_RATE, POSITIVE_INT, THREADS, int_choice
+    from ..cli_types import LEARNING_RATE, POSITIVE_INT, THREADS, THREADS_HELP, int_choice
     from ..quantize.aware import BATCH_SIZE, DEFAULT_LR
     from ..quantize.schemes import SCHEMES
     from ..quantize.section import QUANTIZED_BITS
@@ -46,7 +46,7 @@ def add_arguments(parser):
     parser.add_argument("--force", action="store_true", help="replace an existing QSTATE")
     parser.add_argument("--data", metavar="DIR", default=None,
                         help="data root for the fine-tune (default: $HDL_DATA, else the cache)")
-    parser.add_argument("--threads", type=THREADS, default=None, help=f"kernel threads, {THREADS.allowed}")
+    parser.add_argument("--threads", type=THREADS, default=None, help=THREADS_HELP)
     parser.add_argument("--quiet", action="store_true", help="no progress bar while fine-tuning")
     parser.add_argument("--json", action="store_true", help="print one JSON object on the last line")
 

@@ -11,7 +11,7 @@ Five networks of different initialisations are trained by default and their prob
 """
 import sys
 
-from ..cli_types import LEARNING_RATE, SEED, THREADS, int_range
+from ..cli_types import LEARNING_RATE, SEED, THREADS, THREADS_HELP, int_range
 from ..json_output import json_line
 
 HELP = "classify DNA splice junctions (EI / IE / N) with a recurrent network; gene-family split"
@@ -37,7 +37,7 @@ def add_arguments(parser):
                              f"probabilities, {ENSEMBLE.allowed}; 1 for a single network (default: 5)")
     parser.add_argument("--seed", type=SEED, default=0,
                         help=f"initialisation, shuffling and the split, {SEED.allowed} (default: 0)")
-    parser.add_argument("--threads", type=THREADS, default=None, help=f"kernel threads, {THREADS.allowed}")
+    parser.add_argument("--threads", type=THREADS, default=None, help=THREADS_HELP)
     parser.add_argument("--data", metavar="DIR", default=None,
                         help="data root holding dna/splice.csv (default: $HDL_DATA, else ~/.cache/hdl_native)")
     parser.add_argument("--quiet", action="store_true", help="no per-epoch lines")

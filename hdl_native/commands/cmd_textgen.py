@@ -11,11 +11,12 @@ loss reported in nats and bits per character; truncated BPTT with the state carr
 chunks, gradient clipping, Adam; the state is saved every --checkpoint-every seconds, at the end and on
 Ctrl-C (exit 130).  sample: streams the generated characters as they come; temperature 0 is greedy.
 """
+import argparse
 import sys
 
 from ..checkpoint import MAX_HIDDEN, MAX_LAYERS, load_checkpoint
-from ..cli_types import (BATCH_SIZE, LEARNING_RATE, NON_NEGATIVE, POSITIVE, POSITIVE_INT, SEED, THREADS, finite_float,
-                         int_range, probability)
+from ..cli_types import (BATCH_SIZE, LEARNING_RATE, NON_NEGATIVE, POSITIVE, POSITIVE_INT, SEED, THREADS, THREADS_HELP,
+                         finite_float, int_range, probability)
 from ..errors import HDLError
 from ..training.config import EXIT_CODES
 
@@ -36,8 +37,8 @@ DROPOUT = probability(high_inclusive=False)
 
 def add_arguments(parser):
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-    add_train_arguments(actions.add_parser("train", help="train a character model on a corpus",
-                                           epilog=EXIT_CODES))
+    add_train_arguments(actions.add_parser("train", help="train a character model on a corpus", epilog=EXIT_CODES,
+                                           formatter_class=argparse.RawDescriptionHelpFormatter))
     add_sample_arguments(actions.add_parser("sample", help="generate text from a trained state"))
 
 
@@ -52,10 +53,11 @@ def add_train_arguments(parser):
     parser.add_argument("--batch-size", type=BATCH_SIZE, default=None,
                         help=f"parallel streams per batch, {BATCH_SIZE.allowed} (default: 64)")
     parser.add_argument("--minutes", type=POSITIVE, default=None,
-                        help=f"train for this many minutes (validation and saving not counted), {POSITIVE.allowed}")
+                        help=f"train for this many minutes (validation and saving not counted), {POSITIVE.allowed} "
+                             "(default: no limit; with neither --minutes nor --steps it trains until Ctrl-C)")
     parser.add_argument("--steps", type=POSITIVE_INT, default=None,
                         help="stop once this many steps have been trained in total (counting a resumed state's), "
-                             f"{POSITIVE_INT.allowed}")
+                             f"{POSITIVE_INT.allowed} (default: no limit)")
     parser.add_argument("--lr", type=LEARNING_RATE, default=2e-3,
                         help=f"Adam learning rate, {LEARNING_RATE.allowed} (default: 0.002)")
     parser.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant",
@@ -73,7 +75,7 @@ def add_train_arguments(parser):
     parser.add_argument("--checkpoint-every", type=NON_NEGATIVE, default=60.0, metavar="SECONDS",
                         help=f"save the state this often, {NON_NEGATIVE.allowed} (default: 60); always at the end "
                              "and on Ctrl-C")
-    parser.add_argument("--threads", type=THREADS, default=None, help=f"kernel threads, {THREADS.allowed}")
+    parser.add_argument("--threads", type=THREADS, default=None, help=THREADS_HELP)
     parser.add_argument("--out", metavar="STATE", default=None,
                         help="state file to write (default: the resumed STATE, else textgen.hdl)")
     parser.add_argument("--force", action="store_true",

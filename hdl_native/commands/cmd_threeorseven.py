@@ -13,7 +13,7 @@ HELP = "chapter 1: a hand-configured linear network telling 3 from 7"
 def add_arguments(parser):
     from ..data import add_data_arguments
 
-    add_data_arguments(parser, default_dataset="mnist")
+    add_data_arguments(parser, default_dataset="mnist", seed_used=False)
     parser.add_argument("--plot", metavar="DIR",
                         help="write average-3/average-7/difference/scores/misclassified PNGs into DIR")
     parser.add_argument("--json", action="store_true", help="print one JSON summary object on the last line")

@@ -16,9 +16,9 @@ class StoreGiven(argparse.Action):
         setattr(namespace, f"{self.dest}_given", True)
 
 
-def add_data_arguments(parser, default_dataset="mnist"):
+def add_data_arguments(parser, default_dataset="mnist", seed_used=True):
     """Add --data DIR, --dataset NAME (one of DATASETS; args.dataset_given says whether it was given) and --seed
-    INT (default 0) to an argparse parser."""
+    INT (default 0) to an argparse parser; seed_used=False for a program with nothing random (its help says so)."""
     parser.add_argument("--data", metavar="DIR", default=None,
                         help=f"data root holding mnist/, emnist/, letters/, unipen/, ... (default: ${DATA_ENV}, "
                              "else ~/.cache/hdl_native)")
@@ -29,6 +29,7 @@ def add_data_arguments(parser, default_dataset="mnist"):
                              f"{', '.join(EXTRA_SOURCES)}: digits and marks as the class 'other') separated by commas, "
                              "each optionally weighted, e.g. letters:4,unipen (default: "
                              f"{default_dataset})")
-    parser.add_argument("--seed", type=SEED, default=0,
-                        help=f"random seed for shuffling, augmentation and init, {SEED.allowed} (default: 0)")
+    seed_help = ("random seed for shuffling, augmentation and init" if seed_used else
+                 "accepted as every program accepts it; nothing here is random, so it changes nothing")
+    parser.add_argument("--seed", type=SEED, default=0, help=f"{seed_help}, {SEED.allowed} (default: 0)")
     return parser
