@@ -8,7 +8,8 @@ reports which build is installed.
 
 HDL_NATIVE_DEBUG=1 at build time turns Cython's bounds and wraparound
 checks on, for hunting out-of-range indexing in a kernel.
-HDL_NATIVE_BUILD_JOBS=N compiles N extensions at once (pip cannot pass -j).
+HDL_NATIVE_BUILD_JOBS=N compiles N extensions at once (pip cannot pass -j); by default
+as many as the machine has cores, up to DEFAULT_MAX_JOBS.
 """
 import os
 import shutil
@@ -23,6 +24,7 @@ from setuptools.command.build_ext import build_ext
 
 HERE = Path(__file__).resolve().parent
 PYX_DIR = "pyx"
+DEFAULT_MAX_JOBS = 4  # compiles at once by default: each -O3 compile of a kernel takes a few hundred MB
 
 OPENMP_PROBE = r"""
 #include <omp.h>
@@ -49,14 +51,21 @@ def compiler_does_openmp(compiler_cmd):
         return result.returncode == 0
 
 
+def default_jobs():
+    """How many extensions to compile at once when nothing says: the cores this process may run on, at most
+    DEFAULT_MAX_JOBS."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return min(cores, DEFAULT_MAX_JOBS)
+
+
 class BuildExtWithOpenMPProbe(build_ext):
     """build_ext that adds -fopenmp only when the compiler passes the probe."""
 
     def finalize_options(self):
         super().finalize_options()
         jobs = os.environ.get("HDL_NATIVE_BUILD_JOBS", "")
-        if self.parallel is None and jobs.isdigit():
-            self.parallel = int(jobs)
+        if self.parallel is None:  # not given as -j (pip cannot): the environment's count, else the cores
+            self.parallel = int(jobs) if jobs.isdigit() else default_jobs()
 
     def build_extensions(self):
         compiler_cmd = self.compiler.compiler_so[:1] if hasattr(self.compiler, "compiler_so") else ["cc"]
