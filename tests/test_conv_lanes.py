@@ -12,8 +12,9 @@ import pytest
 import hdl_native
 from hdl_native.errors import EnvironmentSettingError
 
-conv_lanes_module = pytest.importorskip("hdl_native.kernels.conv_lanes", reason="native kernels not built")
+pytest.importorskip("hdl_native._native.conv2d", reason="native kernels not built")
 from hdl_native._native import conv2d  # noqa: E402
+from hdl_native.kernels import conv_lanes as conv_lanes_module  # noqa: E402
 
 AVX512 = conv2d.wide_loops_supported()
 
