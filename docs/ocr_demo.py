@@ -71,7 +71,7 @@ def build_page(lines, seed=0):
     paper, pen = np.array([236, 226, 204], np.float32), np.array([35, 40, 95], np.float32)
     colour = paper * (1 - darkness[..., None]) + pen * darkness[..., None]
     colour = colour * light[..., None] + rng.normal(0, 4, colour.shape)
-    return Image.fromarray(np.clip(colour, 0, 255).astype(np.uint8), "RGB")
+    return Image.fromarray(np.clip(colour, 0, 255).astype(np.uint8))
 
 
 def main(argv=None):

@@ -77,7 +77,7 @@ def save_image(path, image, signed=False, scale=DEFAULT_SCALE, limit=None):
     from PIL import Image
 
     rgb = to_rgb(image, signed=signed, limit=limit)
-    picture = Image.fromarray(rgb, "RGB")
+    picture = Image.fromarray(rgb)
     picture = picture.resize((rgb.shape[1] * scale, rgb.shape[0] * scale), Image.NEAREST)
     return _write(path, lambda target: picture.save(target, format="PNG"))
 
@@ -96,7 +96,7 @@ def save_gif(path, frames, signed=True, scale=6, duration_ms=80, captions=None):
     pictures = []
     for index, frame in enumerate(frames):
         rgb = to_rgb(frame, signed=signed)
-        picture = Image.fromarray(rgb, "RGB").resize((rgb.shape[1] * scale, rgb.shape[0] * scale), Image.NEAREST)
+        picture = Image.fromarray(rgb).resize((rgb.shape[1] * scale, rgb.shape[0] * scale), Image.NEAREST)
         if captions is not None:
             ImageDraw.Draw(picture).text((3, 2), str(captions[index]), fill=(255, 255, 255))
         pictures.append(picture)

@@ -85,7 +85,7 @@ def build_page(images, labels, spec, word_lengths=None, may_lead_in=None):
 
         darkness = ndimage.grey_dilation(darkness, footprint=np.ones((spec.pen_widening + 1,) * 2, bool))
     grey = render_paper(darkness, spec, rng)
-    page = Image.fromarray(grey, "RGB").rotate(spec.rotation_degrees, resample=Image.Resampling.BICUBIC,
+    page = Image.fromarray(grey).rotate(spec.rotation_degrees, resample=Image.Resampling.BICUBIC,
                                                fillcolor=tuple(int(v) for v in grey[0, 0]))
     truths = truth_boxes(page_geometry(owner, spec), placed, labels, spec)
     if stroked is not None and stroked.any():
@@ -117,7 +117,7 @@ def slanted(letter, degrees):
     margin = slant_margin(tile, degrees)
     shear = np.tan(np.deg2rad(degrees))
     # the output's (x, y) takes the input's (x - margin + shear * (y - tile / 2), y)
-    picture = Image.fromarray(letter.astype(np.float32), "F").transform(
+    picture = Image.fromarray(letter.astype(np.float32)).transform(
         (tile + 2 * margin, tile), Image.Transform.AFFINE, (1, shear, -margin - shear * tile / 2, 0, 1, 0),
         resample=Image.Resampling.BICUBIC, fillcolor=0)
     return np.clip(np.asarray(picture, dtype=np.float32), 0, 1)
@@ -276,7 +276,7 @@ def under_hard_shadow(page, depth):
     height, width = pixels.shape[:2]
     yy, xx = np.mgrid[0:height, 0:width]
     pixels[(yy > 0.45 * height + 0.2 * xx) & (xx < 0.6 * width)] *= 1 - depth
-    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB")
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
 
 
 def on_desk(page, border, rng):
@@ -285,7 +285,7 @@ def on_desk(page, border, rng):
     yy, xx = np.mgrid[0:height + 2 * border, 0:width + 2 * border].astype(np.float32)
     grain = 0.8 + 0.2 * (0.5 + 0.5 * np.sin(xx / 7.0 + 3 * np.sin(yy / 60.0)))
     wood = np.array([90, 60, 35], np.float32) * grain[..., None] + rng.normal(0, 4, yy.shape + (3,))
-    desk = Image.fromarray(np.clip(wood, 0, 255).astype(np.uint8), "RGB")
+    desk = Image.fromarray(np.clip(wood, 0, 255).astype(np.uint8))
     desk.paste(page, (border, border))
     return desk
 

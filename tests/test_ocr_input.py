@@ -53,7 +53,7 @@ def test_any_mode_becomes_rgb_and_grey(tmp_path, mode):
 def test_transparent_background_counts_as_white_paper(tmp_path):
     rgba = np.zeros((300, 400, 4), np.uint8)
     rgba[100:160, 60:66] = (0, 0, 0, 255)  # opaque black stroke on fully transparent (black) pixels
-    Image.fromarray(rgba, "RGBA").save(tmp_path / "clear.png")
+    Image.fromarray(rgba).save(tmp_path / "clear.png")
     photo = load_photo(tmp_path / "clear.png", min_side=0)
     assert photo.grey[10, 10] > 0.95 and photo.grey[130, 62] < 0.05
 

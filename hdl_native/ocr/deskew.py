@@ -73,7 +73,7 @@ def straightened(ink, degrees):
 
     The ink map is turned rather than the photo: the paper, the sheet and the desk around it were told apart on
     the photo as it was taken, and a turned photo's corners would be a new, flat background to tell apart."""
-    picture = Image.fromarray(ink.ink, "F")
+    picture = Image.fromarray(ink.ink)
     turned = picture.rotate(-degrees, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=0.0)
     darkness = np.clip(np.asarray(turned, dtype=np.float32), 0, 1)
     return (replace(ink, ink=darkness), Straightening(float(degrees), picture.size, turned.size))

@@ -98,7 +98,7 @@ def upright(ink, mask, degrees):
     size = (width + 2 * margin, height)
     # the output's (x, y) takes the input's (x - margin - shear (y - middle), y)
     coefficients = (1, -shear, -margin + shear * height / 2, 0, 1, 0)
-    darkness = Image.fromarray(ink.ink, "F").transform(size, Image.Transform.AFFINE, coefficients,
+    darkness = Image.fromarray(ink.ink).transform(size, Image.Transform.AFFINE, coefficients,
                                                         resample=Image.Resampling.BICUBIC, fillcolor=0.0)
     sheared_mask = Image.fromarray(mask.astype(np.uint8)).transform(size, Image.Transform.AFFINE, coefficients,
                                                                     resample=Image.Resampling.NEAREST, fillcolor=0)

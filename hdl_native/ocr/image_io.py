@@ -287,7 +287,7 @@ def to_rgb(image):
         values = np.asarray(image, dtype=np.float64)
         low, high = float(values.min()), float(values.max())
         stretched = (values - low) / (high - low) * 255 if high > low else np.zeros_like(values)
-        return Image.fromarray(stretched.astype(np.uint8), "L").convert("RGB")
+        return Image.fromarray(stretched.astype(np.uint8)).convert("RGB")
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))

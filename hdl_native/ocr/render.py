@@ -92,7 +92,7 @@ def labels_sheet(groups, header):
         for column, (number, crop, caption, colour) in enumerate(cells):
             left = SHEET_MARGIN + column * SHEET_CELL[0]
             draw.text((left + SHEET_CELL[0] // 2, top + 2), str(number), font=small, fill=(90, 90, 90), anchor="mt")
-            enlarged = Image.fromarray(np.ascontiguousarray(crop, dtype=np.uint8), "L").resize(
+            enlarged = Image.fromarray(np.ascontiguousarray(crop, dtype=np.uint8)).resize(
                 (size, size), Image.Resampling.NEAREST)
             picture.paste(enlarged.convert("RGB"), (left + 5, top + 18))
             draw.text((left + SHEET_CELL[0] // 2, top + 20 + size), caption, font=large, fill=colour, anchor="mt")

@@ -93,7 +93,7 @@ def write_crops(directory, result, classes, force=False):
     try:
         directory.mkdir(parents=True, exist_ok=True)
         for name, crop in zip(names, crops):
-            Image.fromarray(np.ascontiguousarray(crop, dtype=np.uint8), "L").save(directory / name, format="PNG")
+            Image.fromarray(np.ascontiguousarray(crop, dtype=np.uint8)).save(directory / name, format="PNG")
         groups = [(f"line {number}", [(box, crop, *reading_caption(reading))
                                       for box, (crop, reading) in enumerate(zip(line_crops, line), start=1)])
                   for number, (line_crops, line) in enumerate(zip(result.crops, result.lines), start=1)]
