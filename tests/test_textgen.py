@@ -106,9 +106,25 @@ def test_json_summary_and_sqlite_log(tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["steps"] == 4 and summary["chars_per_s"] > 0 and summary["train_seconds"] > 0
     assert summary["val_bpc"] == pytest.approx(summary["val_loss"] / np.log(2))
+    assert summary["best_val_loss"] <= summary["val_loss"] and summary["best_val_step"] in (2, 4)
     with sqlite3.connect(tmp_path / "log.sqlite") as connection:
         assert connection.execute("SELECT COUNT(*) FROM training").fetchone()[0] == 4
         assert connection.execute("SELECT COUNT(*) FROM validation").fetchone()[0] == 2
+
+
+def test_a_held_out_loss_that_rose_since_its_lowest_is_said_at_the_end(tmp_path, capsys):
+    """A corpus whose held-out tenth breaks the rule the rest keeps (a b a b ..., then a a b b ...): the surer the
+    model grows of the rule, the worse it reads the held-out part, and the run's end says where its loss was
+    lowest."""
+    corpus = write(tmp_path, "corpus.txt", "ab" * 450 + "aabb" * 25)
+    train(tmp_path, "--steps", "30", "--validate-every", "2", "--lr", "0.01", "--json", "--out",
+          str(tmp_path / "s.hdl"), corpus=corpus)
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out.strip().splitlines()[-1])
+    assert summary["best_val_step"] < summary["steps"] and summary["val_loss"] > 1.05 * summary["best_val_loss"]
+    assert (f"note: the held-out loss was lowest after step {summary['best_val_step']} "
+            f"({summary['best_val_loss']:.4f} nats/char)") in captured.err
+    assert "learning the corpus by heart" in captured.err
 
 
 def test_sampling_is_deterministic_with_a_seed_and_greedy_at_zero(tiny_state):

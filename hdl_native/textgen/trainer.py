@@ -33,6 +33,9 @@ from .graph import CharGraph, zero_state
 from .parallel import StreamShard
 
 INTERRUPTED_EXIT_CODE = 130
+# a final held-out loss this many times the run's lowest says the model is learning its corpus by heart (the
+# blog posts' GRU: 1.686 at step 300, 3.404 at 2,160; BENCHMARKS.md): said at the end, with where the lowest was
+OVERFIT_RISE = 1.05
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,7 @@ class TextTrainer:
         self.validation = Streams(self.held_out, config.batch_size, config.seq_len)
         self.graph = CharGraph(model, config.batch_size if self.shard is None else self.shard.n_rows, config.seq_len)
         self.last_validation = None
+        self.best_validation = None  # (loss, step) of this run's lowest held-out loss
         self.stopped_by_signal = False
 
     # ------------------------------------------------------------- one step
@@ -182,6 +186,8 @@ class TextTrainer:
         self.model.train()
         loss, accuracy = float(np.mean(losses)), float(np.mean(accuracies))
         self.last_validation = (loss, accuracy) if shard is None else (shard.mean(loss), shard.mean(accuracy))
+        if self.best_validation is None or self.last_validation[0] < self.best_validation[0]:
+            self.best_validation = (self.last_validation[0], self.position.step)
         return self.last_validation
 
     # ------------------------------------------------------------- saving
@@ -294,6 +300,12 @@ class TextTrainer:
                    "epoch": self.position.epoch, "vocab": len(self.vocabulary), "state": str(self.config.out)}
         if self.shard is not None:
             summary["mpi_ranks"] = self.shard.world.size  # chars_per_s counts the characters of all of them
+        best_loss, best_step = self.best_validation
+        summary.update(best_val_loss=best_loss, best_val_step=best_step)
+        if val_loss > OVERFIT_RISE * best_loss:
+            print(f"note: the held-out loss was lowest after step {best_step} ({best_loss:.4f} nats/char) and is "
+                  f"{val_loss:.4f} now: the model is learning the corpus by heart; fewer --steps (or --minutes), "
+                  "--dropout or a larger corpus would serve better", file=sys.stderr)
         if self.config.json_summary:
             print(json_line(summary))
         else:
