@@ -295,6 +295,14 @@ def test_the_fine_tune_distorts_mildly_unless_told_otherwise_even_not_at_all(tmp
     assert config_from_state(tmp_path, "r.hdl", {}, "--distort", "0").distort == 0.0
 
 
+def test_the_fine_tune_teaches_a_fixed_number_of_batches_unless_told_otherwise(tmp_path):
+    """The same lesson on every machine fast enough to train it within the minutes."""
+    from hdl_native.training.finetune import MAX_BATCHES
+
+    assert config_from_state(tmp_path, "r.hdl", {}).max_batches == MAX_BATCHES == 2500
+    assert config_from_state(tmp_path, "r.hdl", {}, "--max-batches", "40").max_batches == 40
+
+
 def test_the_fine_tune_shifts_and_flips_pixels_only_if_the_model_trained_so(tmp_path):
     """The shift-and-flip (--mut-on-learn) is the model's own choice, as its --touching share is: the shipped reader
     trained without it, and fine-tuning it with it cost what it taught at first (BENCHMARKS.md)."""

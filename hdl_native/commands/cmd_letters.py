@@ -26,6 +26,7 @@ from ..data import add_data_arguments
 from ..training.config import OptimizerChoice, RunConfig, add_training_arguments
 from ..training.finetune import ALPHA as FINETUNE_ALPHA
 from ..training.finetune import DISTORT as FINETUNE_DISTORT
+from ..training.finetune import MAX_BATCHES as FINETUNE_MAX_BATCHES
 from ..training.finetune import MINUTES as FINETUNE_MINUTES
 from ..training.finetune import FinetuneSession, finetune_config
 from ..training.session import Session
@@ -69,7 +70,8 @@ def add_arguments(parser):
                              "rest; reports accuracy before "
                              "and after, and draws DIR/labels-sheet.png again with your labels.  Adam with a cosine "
                              "decay, the model's own augmentation, --distort "
-                             f"{FINETUNE_DISTORT:g} and at most --max-minutes {FINETUNE_MINUTES:g} unless given")
+                             f"{FINETUNE_DISTORT:g}, at most --max-minutes {FINETUNE_MINUTES:g} and --max-batches "
+                             f"{FINETUNE_MAX_BATCHES} unless given")
     parser.add_argument("--digits", action="store_true",
                         help="with --finetune: teach the shipped digit reader (the one `ocr` reads digits with) the "
                              "crops labelled with digits and 'other', mixed with replayed MNIST digits and marks, "

@@ -45,6 +45,9 @@ ALPHA = 1e-4  # Adam's step: a tenth of training from scratch, so the rest is no
 # crops trained on 2 to 3 points and the five test splits 0.8; without it they gain (BENCHMARKS.md).
 DISTORT = 0.5  # the crops are few: distort them (and the replay) mildly
 MINUTES = 3.0  # default time limit
+# default batch limit: the same lesson on every machine (without it, 30 epochs of the mix, 3,540 batches, where the
+# minutes do not cut it first); 2,500 read ten held-out writers as well as 3,540 (BENCHMARKS.md, fifty-first session)
+MAX_BATCHES = 2500
 
 
 @dataclass
@@ -249,7 +252,7 @@ def finetune_config(args):
     (--model STATE or --init, default the shipped one) sets the architecture, the dataset to replay and how it was
     drawn from; Adam at --alpha (default ALPHA) decaying along a cosine, the model's own augmentation (the
     shift-and-flip if it trained with it, or --mut-on-learn; its --touching share) plus --distort (default DISTORT),
-    --max-minutes (default MINUTES)."""
+    --max-minutes (default MINUTES) and --max-batches (default MAX_BATCHES)."""
     if args.state:
         raise HDLError("--finetune starts from --model STATE (default: the shipped model), not from a STATE to resume")
     if args.model in LETTER_MODELS:
@@ -286,4 +289,4 @@ def finetune_config(args):
                    touching=args.touching if args.touching_given else recorded_touching(settings, init),
                    lead_in=args.lead_in if args.lead_in_given else recorded_lead_in(settings, init),
                    lr_schedule="cosine",
-                   max_seconds=config.max_seconds or MINUTES * 60)
+                   max_batches=config.max_batches or MAX_BATCHES, max_seconds=config.max_seconds or MINUTES * 60)
