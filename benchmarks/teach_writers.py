@@ -6,7 +6,7 @@ letters are shuffled and split: up to --teach of each letter (default 2: the alp
 crops directory exactly as `ocr --crops` writes one (28x28 PNGs, bright ink on black, and labels.tsv with the
 right labels, as a user would leave it after correcting), the rest are the judge.  Then, as a user would:
 
-    hdl-native letters --finetune DIR [--model STATE] --out DIR/mine.hdl      # the default 3 minutes
+    hdl-native letters --finetune DIR [--model STATE] --out DIR/mine.hdl      # the default 2,500 batches
 
 and the judge letters are read by the reader before and after, as `ocr` reads a crop (hdl_native.ocr.model's
 classifier: its shifted copies, temperature and offset on 'other'; a letter counts when the most probable class
@@ -17,7 +17,7 @@ splits before and after (each source of the reader's dataset).
 --split test takes unipen's test writers (61 writers the shipped reader never saw); --split heldout the writers
 the reader's own run held out of training (hdl-native letters --holdout, rebuilt from the settings the state
 records, as `hdl-native calibrate` does), for choosing anything without looking at the judge.  Not a test: it
-measures.  About 4 minutes a writer at --threads 2 (the 3-minute fine-tune, data loading and measuring).
+measures.  About 1.5 minutes a writer on a 2-core Zen 5 (the 2,500-batch fine-tune, loading and measuring).
 
 Usage: HDL_DATA=../shared/data python benchmarks/teach_writers.py --split heldout|test [--writers 8] [--seed 0]
   [--teach 2] [--model STATE] [--threads 2] [--out DIR] [--json] [-- EXTRA letters --finetune OPTIONS]
