@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 
 from ..cli_types import (BATCH_SIZE, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, SEED, THREADS,
                          THREADS_HELP, finite_float, probability)
-from ..data.arguments import StoreGiven
+from ..data.arguments import add_argument_noting_given
 from ..errors import HDLError
 
 # the tutorial's 0.02 already collapses training at full strength; beyond 1 the penalty swamps any data loss
@@ -162,10 +162,9 @@ def add_training_arguments(parser, command, default_epochs, default_validate_eve
     parser.add_argument("--max-batches", type=POSITIVE_INT, default=None,
                         help="stop once this many batches have been trained in total (counting a resumed state's), "
                              f"{POSITIVE_INT.allowed} (default: no limit)")
-    parser.set_defaults(lr_schedule_given=False)
-    parser.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant", action=StoreGiven,
-                        help="constant learning rate, or cosine decay to 0 over the planned epochs, or over "
-                             "--max-batches or --max-minutes when that comes first (default: constant)")
+    add_argument_noting_given(parser, "--lr-schedule", choices=("constant", "cosine"), default="constant",
+                              help="constant learning rate, or cosine decay to 0 over the planned epochs, or over "
+                                   "--max-batches or --max-minutes when that comes first (default: constant)")
     parser.add_argument("--weight-decay", type=WEIGHT_DECAY, default=0.0, metavar="L",
                         help="decoupled weight decay, as PyTorch's AdamW: before each update every weight (not the "
                              "biases) is multiplied by 1 - lr x L.  From scratch (chosen on 500 held-out training "
@@ -206,12 +205,11 @@ def add_training_arguments(parser, command, default_epochs, default_validate_eve
                              f"{EMA_DECAY.allowed} (default: 0, off)")
     parser.add_argument("--mut-on-learn", action="store_true",
                         help="augment training images: random shift of -2..+2 pixels each way and 5 flipped pixels")
-    parser.set_defaults(distort_given=False)
-    parser.add_argument("--distort", type=DISTORT, default=0.0, action=StoreGiven, metavar="STRENGTH",
-                        help="also distort training images: rotation, shear, anisotropic scale, translation, "
-                             "elastic warp and stroke width, ranges scaled by STRENGTH (1 = up to 15 degrees, "
-                             "shear 0.3, scale 0.8-1.15; see hdl_native/data/distort.py), "
-                             f"{DISTORT.allowed} (default: 0, off)")
+    add_argument_noting_given(parser, "--distort", type=DISTORT, default=0.0, metavar="STRENGTH",
+                              help="also distort training images: rotation, shear, anisotropic scale, translation, "
+                                   "elastic warp and stroke width, ranges scaled by STRENGTH (1 = up to 15 degrees, "
+                                   "shear 0.3, scale 0.8-1.15; see hdl_native/data/distort.py), "
+                                   f"{DISTORT.allowed} (default: 0, off)")
     parser.add_argument("--distort-other", type=DISTORT, default=None, metavar="STRENGTH",
                         help="distort the images of the class 'other' (a mixture's digits and marks, which `ocr` "
                              "keeps out of the text) with this strength instead of --distort's.  Beware: a class "
@@ -223,16 +221,15 @@ def add_training_arguments(parser, command, default_epochs, default_validate_eve
                              "strokes, blur, ink gamma; capped at 1), the shape's (rotation, shear, scale, elastic "
                              "warp) keeping --distort's: every class alike, "
                              f"{DISTORT.allowed} (default: --distort's)")
-    parser.set_defaults(touching_given=False)
-    parser.add_argument("--touching", type=TOUCHING, default=0.0, action=StoreGiven, metavar="SHARE",
-                        help="cut this share of the training images out of a pair with another image of the batch "
-                             "touching it, as `ocr` cuts letters written touching (a piece of the neighbour at one "
-                             f"edge; hdl_native/data/touching.py), {TOUCHING.allowed} (default: 0, off)")
-    parser.set_defaults(lead_in_given=False)
-    parser.add_argument("--lead-in", type=LEAD_IN, default=0.0, action=StoreGiven, metavar="SHARE",
-                        help="begin this share of the training images with a lead-in stroke from the left, as many "
-                             "hands begin a word, framed with the letter as `ocr` frames such a mark "
-                             f"(hdl_native/data/lead_in.py), {LEAD_IN.allowed} (default: 0, off)")
+    add_argument_noting_given(parser, "--touching", type=TOUCHING, default=0.0, metavar="SHARE",
+                              help="cut this share of the training images out of a pair with another image of the "
+                                   "batch touching it, as `ocr` cuts letters written touching (a piece of the "
+                                   f"neighbour at one edge; hdl_native/data/touching.py), {TOUCHING.allowed} "
+                                   "(default: 0, off)")
+    add_argument_noting_given(parser, "--lead-in", type=LEAD_IN, default=0.0, metavar="SHARE",
+                              help="begin this share of the training images with a lead-in stroke from the left, as "
+                                   "many hands begin a word, framed with the letter as `ocr` frames such a mark "
+                                   f"(hdl_native/data/lead_in.py), {LEAD_IN.allowed} (default: 0, off)")
     parser.add_argument("--mut-on-validate", action="store_true",
                         help="augment validation images too, and report accuracy on augmented test images")
     parser.add_argument("--validate-every", type=POSITIVE_INT, default=default_validate_every,
