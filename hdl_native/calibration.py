@@ -67,6 +67,13 @@ def with_other_offset(log_probs, other_column, offset):
     return shifted - logsumexp(shifted, axis=1, keepdims=True)
 
 
+def calibrated_log_probabilities(log_probs, temperature, other_column, offset):
+    """What a calibrated reader reads: log-probabilities (n, C), or (copies, n, C) of shifted copies, averaged at
+    `temperature` (averaged_log_probabilities), then 'other' (column other_column) weighted by e^offset
+    (with_other_offset): float64 (n, C).  `ocr`, `evaluate`, `calibrate` and the fine-tune's report all read so."""
+    return with_other_offset(averaged_log_probabilities(log_probs, temperature), other_column, offset)
+
+
 def negative_log_likelihood(log_probs, labels, temperature=1.0):
     """Mean -log p(label) after temperature scaling; log_probs (n, C) or (copies, n, C) (the copies'
     probabilities averaged), labels int (n,)."""

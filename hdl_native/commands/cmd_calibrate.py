@@ -196,10 +196,9 @@ def measured(name, log_probs, labels, before, after, other_column=None):
     (accuracy of the copies' mean probability after T and the offset)."""
     import numpy as np
 
-    from hdl_native.calibration import averaged_log_probabilities, expected_calibration_error, with_other_offset
+    from hdl_native.calibration import calibrated_log_probabilities, expected_calibration_error
 
-    read_before, read_after = (with_other_offset(averaged_log_probabilities(log_probs, t), other_column, b)
-                               for t, b in (before, after))
+    read_before, read_after = (calibrated_log_probabilities(log_probs, t, other_column, b) for t, b in (before, after))
     rows = np.arange(len(labels))
     accuracy = 100.0 * float((read_after.argmax(axis=1) == labels).mean())
     return {"name": name, "images": len(labels), "accuracy": accuracy,

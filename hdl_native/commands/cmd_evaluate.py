@@ -25,8 +25,7 @@ CONFUSION_PICTURE = "confusion.png"  # what --plot DIR holds: checked before the
 def add_arguments(parser):
     from hdl_native.cli_types import BATCH_SIZE, SEED, THREADS, THREADS_HELP, int_choice
     from hdl_native.data.datasets import DATASETS
-    from hdl_native.data.mixture import EXTRA_SOURCES
-    from hdl_native.data.mixture import dataset_names
+    from hdl_native.data.mixture import EXTRA_SOURCES, dataset_names
     from hdl_native.data.paths import DATA_ENV
     from hdl_native.shifts import SHIFT_OFFSETS
 

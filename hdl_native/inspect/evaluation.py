@@ -9,8 +9,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ..calibration import (averaged_log_probabilities, expected_calibration_error, other_column, stored_other_offset,
-                           stored_temperature, with_other_offset)
+from ..calibration import (averaged_log_probabilities, calibrated_log_probabilities, expected_calibration_error,
+                           other_column, stored_other_offset, stored_temperature)
 from ..checkpoint import load_model
 from ..data import augment, load_dataset
 from ..data.datasets import DATASETS, NOT_A_LETTER, relabel
@@ -156,8 +156,8 @@ def evaluate_state(path, root=None, dataset=None, seed=0, batch_size=500, model_
         calibrated = averaged_log_probabilities(clean.log_probs, temperature)
     else:  # read as `ocr` reads: the copies' calibrated mean, 'other' weighted by the state's offset
         copies = evaluator.predict_log_probs(shifted_copies(test.images, shifts)).reshape(shifts, len(test), -1)
-        calibrated = with_other_offset(averaged_log_probabilities(copies, temperature),
-                                       other_column(meta.get("classes")), other_offset)
+        calibrated = calibrated_log_probabilities(copies, temperature, other_column(meta.get("classes")),
+                                                  other_offset)
         clean = summarize(calibrated, np.asarray(test.labels, dtype=np.int64))
     augmented_accuracy = (evaluator.evaluate(augment(test.images, np.random.default_rng(seed)), test.labels).accuracy
                           if augmented else None)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..calibration import averaged_log_probabilities, other_column, with_other_offset
+from ..calibration import calibrated_log_probabilities, other_column
 from ..data.datasets import NOT_A_LETTER
 from ..errors import check_finite_outputs
 from ..shifts import DEFAULT_SHIFTS, check_shifts, shifted_copies
@@ -63,8 +63,8 @@ class ShiftedReader:
             return np.zeros((0, len(self.classes)), np.float32)
         copies = shifted_copies(crops, self.shifts)
         log_probabilities = self.log_probabilities_of(normalize(copies, self.mean, self.std))
-        averaged = averaged_log_probabilities(log_probabilities.reshape(self.shifts, len(crops), -1), self.temperature)
-        return np.exp(with_other_offset(averaged, other_column(self.classes), self.other_offset))
+        return np.exp(calibrated_log_probabilities(log_probabilities.reshape(self.shifts, len(crops), -1),
+                                                   self.temperature, other_column(self.classes), self.other_offset))
 
     def log_probabilities_of(self, images):
         """images (n, 1, 28, 28) float32, normalised -> (n, classes) log-probabilities."""

@@ -148,14 +148,13 @@ class FinetuneSession(Session):
         """The class the model reads in each of `images` (uint8 (n, 28, 28)) -> int (n,), read once as `evaluate`
         reads: at the temperature its state stores, 'other' weighted by its stored offset (as `ocr` weighs it), so
         that the figures before the fine-tune are the ones `evaluate` gives."""
-        from ..calibration import (averaged_log_probabilities, other_column, stored_other_offset, stored_temperature,
-                                   with_other_offset)
+        from ..calibration import calibrated_log_probabilities, other_column, stored_other_offset, stored_temperature
 
         init, classes = self.config.init, self.train_set.classes
-        calibrated = averaged_log_probabilities(Evaluator(self.model).predict_log_probs(images),
-                                                stored_temperature(self.calibration, init))
-        return with_other_offset(calibrated, other_column(classes),
-                                 stored_other_offset({**self.calibration, "classes": classes}, init)).argmax(axis=1)
+        return calibrated_log_probabilities(Evaluator(self.model).predict_log_probs(images),
+                                            stored_temperature(self.calibration, init), other_column(classes),
+                                            stored_other_offset({**self.calibration, "classes": classes}, init)
+                                            ).argmax(axis=1)
 
     def how_to_continue(self):
         from ..ocr.user_crops import reads_digits
