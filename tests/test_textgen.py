@@ -127,6 +127,46 @@ def test_a_held_out_loss_that_rose_since_its_lowest_is_said_at_the_end(tmp_path,
     assert "learning the corpus by heart" in captured.err
 
 
+def test_best_keeps_the_state_of_the_lowest_held_out_loss(tmp_path, capsys):
+    """The corpus of the test above, whose held-out loss rises after its lowest: --best holds the state of that
+    step, resumable and samplable, and the run's end says where it is; a resumed run that never does better
+    leaves the file as it was."""
+    corpus = write(tmp_path, "corpus.txt", "ab" * 450 + "aabb" * 25)
+    best, last = tmp_path / "best.hdl", tmp_path / "s.hdl"
+    train(tmp_path, "--steps", "30", "--validate-every", "2", "--lr", "0.01", "--json", "--out", str(last),
+          "--best", str(best), corpus=corpus)
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out.strip().splitlines()[-1])
+    kept = load_checkpoint(best)
+    assert kept["textgen"]["step"] == summary["best_val_step"] < summary["steps"]
+    assert kept["textgen"]["val_loss"] == pytest.approx(summary["best_val_loss"])
+    assert summary["best_state"] == str(best)
+    assert f"{best} holds the state of step {summary['best_val_step']}" in captured.err
+    weight = "rnn.weight_ih_l0"
+    assert not np.array_equal(kept["params"][weight], load_checkpoint(last)["params"][weight])
+    model, vocabulary = load_generator(best)
+    assert len("".join(generate(model, vocabulary, "ab", 5, 0.0, 1))) == 5
+    before = best.read_bytes()
+    train(tmp_path, str(last), "--steps", "34", "--validate-every", "2", "--lr", "0.01", "--best", str(best),
+          "--json", corpus=corpus)
+    captured = capsys.readouterr()
+    assert best.read_bytes() == before and json.loads(captured.out.strip().splitlines()[-1])["best_state"] is None
+    assert "keeps the earlier state it held" in captured.err
+
+
+def test_best_refuses_to_overwrite_without_force(tmp_path, capsys):
+    corpus = write(tmp_path, "corpus.txt", TEXT)
+    (tmp_path / "old.hdl").write_bytes(b"precious")
+    run = ["textgen", "train", "--corpus", str(corpus), *TINY, "--steps", "2", "--out", str(tmp_path / "s.hdl")]
+    assert main([*run, "--best", str(tmp_path / "old.hdl")]) == 2
+    assert "old.hdl already exists and this run does not continue a state" in capsys.readouterr().err
+    assert main([*run, "--best", str(tmp_path / "s.hdl")]) == 2
+    assert "is the state file" in capsys.readouterr().err
+    assert (tmp_path / "old.hdl").read_bytes() == b"precious" and not (tmp_path / "s.hdl").exists()
+    assert main([*run, "--best", str(tmp_path / "old.hdl"), "--force"]) == 0
+    assert load_checkpoint(tmp_path / "old.hdl")["textgen"]["step"] == 2
+
+
 def test_sampling_is_deterministic_with_a_seed_and_greedy_at_zero(tiny_state):
     model, vocabulary = load_generator(tiny_state)
 

@@ -4,6 +4,8 @@
   hdl-native textgen train shakespeare.hdl --corpus tinyshakespeare.txt --minutes 10   # resume exactly
   hdl-native textgen train --corpus tinyshakespeare.txt --dropout 0.2 --lr-schedule cosine --minutes 15
       (the recipe that reached 1.43 nats/char on the held-out tenth in 15 minutes: BENCHMARKS.md)
+  hdl-native textgen train --corpus posts.txt --minutes 4 --best posts-best.hdl
+      (a small corpus is soon learned by heart: --best keeps the state whose held-out loss was lowest)
   hdl-native textgen sample shakespeare.hdl --prompt "ROMEO:" --temperature 0.8 --length 400
 
 train: the vocabulary is the corpus's characters (saved in the state); the last 10% is held out and its
@@ -78,8 +80,12 @@ def add_train_arguments(parser):
     parser.add_argument("--threads", type=THREADS, default=None, help=THREADS_HELP)
     parser.add_argument("--out", metavar="STATE", default=None,
                         help="state file to write (default: the resumed STATE, else textgen.hdl)")
+    parser.add_argument("--best", metavar="STATE", default=None,
+                        help="also keep the state of the lowest held-out loss in this file, written at each new "
+                             "low (it samples and resumes as any state; a resumed run replaces it only with a "
+                             "lower loss) (default: none)")
     parser.add_argument("--force", action="store_true",
-                        help="replace an existing state file this run does not continue")
+                        help="replace an existing state file (or --best file) this run does not continue")
     parser.add_argument("--db", metavar="FILE", default=None, help="SQLite progress log (default: none)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or validation lines")
     parser.add_argument("--json", action="store_true", help="print one JSON summary object on the last line")
@@ -120,7 +126,7 @@ def run_train(args):
         dropout=settings["dropout"], clip=args.clip, seed=args.seed,
         max_seconds=args.minutes * 60 if args.minutes else None, max_steps=args.steps,
         validate_every=args.validate_every, checkpoint_every=args.checkpoint_every, threads=args.threads,
-        resume=args.state, out=args.out or args.state or "textgen.hdl", force=args.force, db=args.db,
+        resume=args.state, out=args.out or args.state or "textgen.hdl", force=args.force, db=args.db, best=args.best,
         progress=not args.quiet, json_summary=args.json)
     return start(config).run()
 

@@ -12,6 +12,7 @@ learning-rate schedule spans the run it is given to: its --steps, or its --minut
 import math
 import sys
 import time
+from pathlib import Path
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
@@ -26,7 +27,7 @@ from ..optim import Adam, clip_grad_norm
 from ..threads import set_num_threads
 from ..training.divergence import Diverged, TrainingDiverged, check_gradients, check_loss, check_state
 from ..training.interrupt import StopOnSignal
-from ..training.outputs import check_outputs
+from ..training.outputs import check_outputs, check_writable, same_file
 from ..training.sqlite_log import Progress, SqliteLog
 from .corpus import Streams, Vocabulary, check_streams_fit, corpus_digest, read_corpus, split_holdout
 from .graph import CharGraph, zero_state
@@ -63,6 +64,7 @@ class TextgenConfig:
     force: bool = False
     db: str = None
     export: str = None                 # (no bare export for text states; check_outputs reads it)
+    best: str = None                   # --best: also keep the state of the lowest held-out loss here
     progress: bool = True
     json_summary: bool = False
 
@@ -120,6 +122,8 @@ class TextTrainer:
         self.graph = CharGraph(model, config.batch_size if self.shard is None else self.shard.n_rows, config.seq_len)
         self.last_validation = None
         self.best_validation = None  # (loss, step) of this run's lowest held-out loss
+        self.best_to_beat = None     # --best: the held-out loss of the state that file holds (None: none yet)
+        self.best_saved = None       # --best: (loss, step) of the state this run wrote there last
         self.stopped_by_signal = False
 
     # ------------------------------------------------------------- one step
@@ -191,14 +195,15 @@ class TextTrainer:
         return self.last_validation
 
     # ------------------------------------------------------------- saving
-    def save(self, train_seconds):
+    def save(self, train_seconds, path=None):
+        """Write the whole state (resumable exactly) to `path`, by default --out."""
         check_state(self.model, self.optimizer, self.position.step)
         config, position = self.config, self.position
         carried = position.carried if self.shard is None else self.shard.whole_state(position.carried)
         if not self.is_root:
             return
         save_checkpoint(
-            config.out, self.model, self.optimizer,
+            path or config.out, self.model, self.optimizer,
             model_args={"vocab": len(self.vocabulary), "hidden": config.hidden, "layers": config.layers,
                         **dropout_arg(config)},
             classes=self.vocabulary.characters, carried=carried, stream_rng=self.rng.bit_generator.state,
@@ -238,6 +243,7 @@ class TextTrainer:
                                                   chars_per_step, self.optimizer.lr, self.optimizer.beta1))
                     if position.step % config.validate_every == 0:
                         self.report_validation(log, bar)
+                        self.keep_if_best(self.train_seconds_before + stepping)
                     if self.checkpoint_due(last_save):
                         self.save(self.train_seconds_before + stepping)
                         last_save = time.monotonic()
@@ -246,6 +252,7 @@ class TextTrainer:
             bar.close()
             if self.last_validation is None or position.step % config.validate_every:
                 self.report_validation(log, None)
+                self.keep_if_best(self.train_seconds_before + stepping)
             self.save(self.train_seconds_before + stepping)
         except Diverged as diverged:
             raise TrainingDiverged(f"training diverged: {diverged} (learning rate {config.lr:g} is probably too "
@@ -292,6 +299,13 @@ class TextTrainer:
                 f"{loss:.4f} nats/char, {nats_to_bits(loss):.4f} bits/char, {100 * accuracy:.1f}% next-char accuracy",
                 file=sys.stderr)
 
+    def keep_if_best(self, train_seconds):
+        """--best: write the state to that file when the last held-out loss is below the one it holds."""
+        loss = self.last_validation[0]
+        if self.config.best and (self.best_to_beat is None or loss < self.best_to_beat):
+            self.save(train_seconds, self.config.best)
+            self.best_to_beat, self.best_saved = loss, (loss, self.position.step)
+
     def summarize(self, stepping, chars):
         val_loss, val_accuracy = self.last_validation
         summary = {"val_loss": val_loss, "val_bpc": nats_to_bits(val_loss), "val_accuracy": 100 * val_accuracy,
@@ -302,25 +316,75 @@ class TextTrainer:
             summary["mpi_ranks"] = self.shard.world.size  # chars_per_s counts the characters of all of them
         best_loss, best_step = self.best_validation
         summary.update(best_val_loss=best_loss, best_val_step=best_step)
+        if self.config.best:
+            summary["best_state"] = str(self.config.best) if self.best_saved else None
         if val_loss > OVERFIT_RISE * best_loss:
             print(f"note: the held-out loss was lowest after step {best_step} ({best_loss:.4f} nats/char) and is "
                   f"{val_loss:.4f} now: the model is learning the corpus by heart; fewer --steps (or --minutes), "
-                  "--dropout or a larger corpus would serve better", file=sys.stderr)
+                  f"--dropout or a larger corpus would serve better; {self.best_note()}", file=sys.stderr)
+        elif self.config.best and not self.best_saved:
+            print(f"note: {self.best_note()}", file=sys.stderr)
         if self.config.json_summary:
             print(json_line(summary))
         else:
             print(f"validation loss {val_loss:.4f} nats/char ({nats_to_bits(val_loss):.4f} bits/char) after "
                   f"{self.position.step} steps; {summary['chars_per_s'] or 0:,.0f} chars/s; state: {self.config.out}")
 
+    def best_note(self):
+        """Where the state of the lowest held-out loss is, for the notes at the end."""
+        if not self.config.best:
+            return "--best FILE keeps the state of the lowest held-out loss as training goes"
+        if self.best_saved:
+            return f"{self.config.best} holds the state of step {self.best_saved[1]} ({self.best_saved[0]:.4f})"
+        return (f"{self.config.best} keeps the earlier state it held ({self.best_to_beat:.4f} nats/char), "
+                "lower than any of this run's")
+
 
 def start(config):
     """A TextTrainer for `config`: fresh from the corpus, or continuing config.resume exactly."""
     check_outputs(config)
+    if config.best:
+        check_best_output(config)
     if config.threads:
         set_num_threads(config.threads)
     text = read_corpus(config.corpus)
-    if config.resume:
-        return resume(config, text)
+    trainer = resume(config, text) if config.resume else fresh(config, text)
+    if config.best and config.resume and not config.force and Path(config.best).exists():
+        trainer.best_to_beat = best_loss_held(config.best, trainer.digest)
+    return trainer
+
+
+def check_best_output(config):
+    """HDLError unless --best can be written: not the state file or the log, writable, and new unless --force
+    or the run continues a state (a resumed run replaces the file's state only with a lower held-out loss)."""
+    best = Path(config.best)
+    for what, path in (("the state file", config.out), ("the SQLite log", config.db)):
+        if path and same_file(best, path):
+            raise HDLError(f"--best {best} is {what}; give the best state a file of its own")
+    check_writable(best, "--best file")
+    if best.exists() and not config.force and not config.resume:
+        raise HDLError(f"--best {best} already exists and this run does not continue a state; pass --force to "
+                       "replace it, or choose another name")
+
+
+def best_loss_held(path, digest):
+    """The held-out loss of the textgen state at `path` (trained on the corpus of `digest`), which a resumed
+    run must beat to replace it; HDLError when it is no such state."""
+    try:
+        progress = load_checkpoint(path)["textgen"]
+        loss = float(progress["val_loss"])
+    except HDLError as error:
+        raise HDLError(f"--best {path}: {error}") from None
+    except (KeyError, TypeError, ValueError):
+        raise HDLError(f"--best {path} is not a textgen state with a held-out loss; pass --force to replace it, "
+                       "or choose another name") from None
+    if progress.get("corpus_digest") != digest:
+        raise HDLError(f"--best {path} was trained on another corpus; choose another name")
+    return loss
+
+
+def fresh(config, text):
+    """A TextTrainer that starts `config` from new weights."""
     vocabulary = Vocabulary.of_text(text)
     model = TEXT_MODELS[config.architecture](vocab=len(vocabulary), hidden=config.hidden, layers=config.layers,
                                              seed=config.seed, dropout=config.dropout)
