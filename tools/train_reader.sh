@@ -27,6 +27,7 @@ TOUCHING=${TOUCHING:-0.25}
 ALPHA=${ALPHA:-}  # Adam's step size; empty: the trainer's default (0.001)
 DECAY=${DECAY:-}  # decoupled weight decay (--weight-decay); empty: none, as the shipped reader was trained
 SMOOTHING=${SMOOTHING:-}  # label smoothing (--label-smoothing); empty: none, likewise
+MIXUP=${MIXUP:-}  # mixup's alpha (--mixup); empty: none, likewise
 EMA=${EMA-0.999}  # keep the weights' moving average at this decay and ship it (--ema-decay); empty: the last weights
 DISTORT=${DISTORT:-0.75}  # the distortions' strength (--distort): 0.75 as the shipped reader was trained
 DISTORT_OTHER=${DISTORT_OTHER:-}  # the same for the class 'other' (--distort-other); empty: DISTORT's
@@ -40,7 +41,7 @@ MIXTURE=letters:4,unipen,nistvowels,chars74k,nonletters
 mkdir -p "$OUT_DIR"
 hdl-native letters --model "$MODEL" --dataset "$MIXTURE" --balance-classes --holdout "$HOLDOUT" \
     --adam ${ALPHA:+--alpha "$ALPHA"} ${DECAY:+--weight-decay "$DECAY"} --lr-schedule cosine --epochs "$EPOCHS" \
-    ${SMOOTHING:+--label-smoothing "$SMOOTHING"} ${EMA:+--ema-decay "$EMA"} \
+    ${SMOOTHING:+--label-smoothing "$SMOOTHING"} ${MIXUP:+--mixup "$MIXUP"} ${EMA:+--ema-decay "$EMA"} \
     --distort "$DISTORT" ${DISTORT_OTHER:+--distort-other "$DISTORT_OTHER"} \
     ${DISTORT_LOOK:+--distort-look "$DISTORT_LOOK"} --touching "$TOUCHING" \
     --seed "$SEED" --holdout-seed "$HOLDOUT_SEED" --holdout-writer-share "$HOLDOUT_WRITER_SHARE" \

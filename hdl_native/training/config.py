@@ -26,6 +26,7 @@ LEAD_IN = probability()
 # at 1 every target is uniform and nothing is learnt; PyTorch's ImageNet recipes use 0.1
 LABEL_SMOOTHING = finite_float(0, 0.5)
 EMA_DECAY = finite_float(0, 1, high_inclusive=False)
+MIXUP = finite_float(0, 100)
 # a share of the held-out images; 0 would leave no writer to hold out.  0.05: 20 writers or more (BENCHMARKS.md)
 HOLDOUT_WRITER_SHARE = finite_float(0, 1, low_inclusive=False)
 DEFAULT_HOLDOUT_WRITER_SHARE = 0.05
@@ -91,6 +92,7 @@ class RunConfig:
     l2_warmup: float = 0.0             # epochs over which that factor rises linearly from 0
     label_smoothing: float = 0.0       # the training targets give the label 1 - this, the rest spread evenly
     ema_decay: float = 0.0             # validate, test and export the weights' moving average at this decay (0: off)
+    mixup: float = 0.0                 # train on batches blended with themselves shuffled, Beta(this) (0: off)
     augment: bool = False              # shift/flip training images (the tutorial's mutations)
     augment_validation: bool = False   # the same for validation images, and report augmented test accuracy
     distort: float = 0.0               # strength of rotation/shear/scale/elastic/stroke distortions (0 = off)
@@ -125,6 +127,7 @@ class RunConfig:
             max_batches=args.max_batches, max_seconds=args.max_minutes * 60.0 if args.max_minutes else None,
             lr_schedule=args.lr_schedule, weight_decay=args.weight_decay, l2=args.l2,
             l2_warmup=args.l2_warmup, label_smoothing=args.label_smoothing, ema_decay=args.ema_decay,
+            mixup=args.mixup,
             augment=args.mut_on_learn,
             augment_validation=args.mut_on_validate, distort=args.distort,
             distort_other=args.distort_other, distort_look=args.distort_look, touching=args.touching,
@@ -192,6 +195,10 @@ def add_training_arguments(parser, command, default_epochs, default_validate_eve
                              "classes (PyTorch's label_smoothing); the loss the progress bar shows then includes "
                              f"that spread, validation and test losses do not, {LABEL_SMOOTHING.allowed} "
                              "(default: 0, off)")
+    parser.add_argument("--mixup", type=MIXUP, default=0.0, metavar="ALPHA",
+                        help="mixup: train on each batch blended with itself in a shuffled order, one weight m per "
+                             "batch drawn from Beta(ALPHA, ALPHA), against the same blend of the two labels' losses "
+                             f"(0.2 is a common choice), {MIXUP.allowed} (default: 0, off)")
     parser.add_argument("--ema-decay", type=EMA_DECAY, default=0.0, metavar="D",
                         help="keep a moving average of the weights (Polyak averaging): after every step each "
                              "average moves to D x itself + (1 - D) x the weight, so it remembers about the last "

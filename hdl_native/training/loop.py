@@ -28,6 +28,7 @@ from ..weights import named_weights
 from .divergence import check_gradients, check_loss
 from .evaluate import Evaluator
 from .feed import TrainingFeed
+from .mixup import mix_batch
 from .schedule import Schedule
 from .sqlite_log import Progress, should_log_parameters
 from .weight_average import STATE_KEY as WEIGHT_AVERAGE, WeightAverage
@@ -36,11 +37,17 @@ from .weight_average import STATE_KEY as WEIGHT_AVERAGE, WeightAverage
 class TrainingGraph:
     """Placeholders, logits, data loss and total loss of `model`, built once."""
 
-    def __init__(self, model, l2=0.0, label_smoothing=0.0):
+    def __init__(self, model, l2=0.0, label_smoothing=0.0, mixup=False):
         self.images = Tensor.placeholder((None, 1, 28, 28), name="images")
         self.labels = Tensor.placeholder((None,), dtype=np.int64, name="labels")
         self.logits = model.logits(self.images)
         self.data_loss = F.cross_entropy(self.logits, self.labels, label_smoothing=label_smoothing)
+        self.mixed_labels = self.mix = self.unmix = None  # --mixup: labels_b and the () weights m and 1 - m
+        if mixup:
+            self.mixed_labels = Tensor.placeholder((None,), dtype=np.int64, name="mixed_labels")
+            self.mix, self.unmix = Tensor.placeholder((), name="mix"), Tensor.placeholder((), name="unmix")
+            other_loss = F.cross_entropy(self.logits, self.mixed_labels, label_smoothing=label_smoothing)
+            self.data_loss = self.mix * self.data_loss + self.unmix * other_loss
         self.loss = self.data_loss
         self.l2_factor = None  # () placeholder holding the current --l2 factor
         if l2:
@@ -68,7 +75,7 @@ class Trainer:
                  distort_strengths=None):
         self.model, self.optimizer, self.config = model, optimizer, config
         self.validation, self.log, self.parallel = validation, log, parallel
-        self.graph = TrainingGraph(model, config.l2, config.label_smoothing)
+        self.graph = TrainingGraph(model, config.l2, config.label_smoothing, bool(config.mixup))
         self.evaluator = Evaluator(model) if validation else None
         self.feed = TrainingFeed(*train, config, distort_strengths)
         self.batcher = Batcher(len(self.feed), config.batch_size, config.seed, weights=weights)
@@ -231,6 +238,11 @@ class Trainer:
         """Gradients of the loss on the images at `indices`; returns (mean data loss, number correct)."""
         graph = self.graph
         images, labels = self.feed.batch(indices)
+        if graph.mix is not None:  # --mixup; drawn from the feed's generator, which a checkpoint keeps
+            images, mixed_labels, weight = mix_batch(images, labels, self.feed.rng, self.config.mixup)
+            graph.mixed_labels.assign(mixed_labels)
+            graph.mix.assign(weight)
+            graph.unmix.assign(1.0 - weight)
         graph.images.assign(images)
         graph.labels.assign(labels)
         if graph.l2_factor is not None:

@@ -247,4 +247,6 @@ def describe_optimizer(config):
         parts.append(f"l2 {config.l2:g}")
     if config.label_smoothing:
         parts.append(f"label smoothing {config.label_smoothing:g}")
+    if config.mixup:
+        parts.append(f"mixup {config.mixup:g}")
     return ", ".join(parts)

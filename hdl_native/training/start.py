@@ -164,15 +164,15 @@ TRAINING_OPTIONS = {"optimizer": "optimiser", "dropout": "--dropout", "seed": "-
                     "val_size": "--val-size", "epochs": "--epochs",
                     "lr_schedule": "--lr-schedule",
                     "weight_decay": "--weight-decay", "l2": "--l2", "l2_warmup": "--l2-warmup",
-                    "label_smoothing": "--label-smoothing", "ema_decay": "--ema-decay", "augment": "--mut-on-learn",
+                    "label_smoothing": "--label-smoothing", "ema_decay": "--ema-decay", "mixup": "--mixup", "augment": "--mut-on-learn",
                     "distort": "--distort",
                     "distort_other": "--distort-other", "distort_look": "--distort-look",
                     "touching": "--touching", "lead_in": "--lead-in"}
 
 
 # What a state saved before an option existed trained with (its settings lack the key), where that is known: its
-# holdout drew writers as they came, and it kept no moving average of its weights.
-BEFORE_THE_OPTION = {"holdout_writer_share": None, "ema_decay": 0.0}
+# holdout drew writers as they came, it kept no moving average of its weights and mixed no images.
+BEFORE_THE_OPTION = {"holdout_writer_share": None, "ema_decay": 0.0, "mixup": 0.0}
 
 
 def writers_as_drawn(share, settings):
