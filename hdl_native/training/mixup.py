@@ -5,7 +5,6 @@ Beta(alpha, alpha) per batch, and the loss is the same blend of the two labels' 
 m CE(logits, y_a) + (1 - m) CE(logits, y_b) (the cross-entropy against the blended target).  A small alpha (0.2)
 draws m near 0 or 1 most of the time, so most batches stay nearly one letter; alpha 1 draws m evenly.
 """
-import numpy as np
 
 
 def mix_batch(images, labels, rng, alpha):

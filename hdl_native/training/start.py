@@ -164,7 +164,8 @@ TRAINING_OPTIONS = {"optimizer": "optimiser", "dropout": "--dropout", "seed": "-
                     "val_size": "--val-size", "epochs": "--epochs",
                     "lr_schedule": "--lr-schedule",
                     "weight_decay": "--weight-decay", "l2": "--l2", "l2_warmup": "--l2-warmup",
-                    "label_smoothing": "--label-smoothing", "ema_decay": "--ema-decay", "mixup": "--mixup", "augment": "--mut-on-learn",
+                    "label_smoothing": "--label-smoothing", "ema_decay": "--ema-decay", "mixup": "--mixup",
+                    "augment": "--mut-on-learn",
                     "distort": "--distort",
                     "distort_other": "--distort-other", "distort_look": "--distort-look",
                     "touching": "--touching", "lead_in": "--lead-in"}
