@@ -15,7 +15,8 @@
  * a zero point (q = x / scale + zero_point), weights symmetric int8 in [-127, 127].  The
  * zero point's term, zero_point * sum_k W[o, k], is a per-channel constant that the caller
  * folds into the requantisation offset, so the GEMM itself is a pure u8 x s8 product and
- * every version gives the same int32s (|products| < 2^15, sums far below 2^31).
+ * every version gives the same int32s (|products| < 2^15; the sums cannot wrap, as Int8Conv refuses
+ * weights whose 255 * sum |W[o, k]| passes 2^31 - 1: int8/layers.py).
  *
  * Packed weights: w[(k4 * O + o) * 4 + j] = W[o, 4 k4 + j], K a multiple of 4 and O of 16
  * (the caller pads both with zero weights).  Each group of four k of one channel is one

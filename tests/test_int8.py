@@ -102,6 +102,22 @@ def test_conv_layer_equals_the_numpy_reference(on_path, shape, n_out, kernel_siz
         np.testing.assert_array_equal(kernels.conv2d_dequantize(x, layer, 2), dequantized)
 
 
+@pytest.mark.parametrize("on_path", PATHS, indirect=True)
+def test_a_layer_whose_int32_sums_could_wrap_is_refused(on_path):
+    """255 * 127 = 32,385 per product: 66,311 of them fit an int32, one more can wrap to a negative sum
+    (no path saturates), so such a layer is refused; the largest that fits is summed exactly."""
+    depth = (2 ** 31 - 1) // (255 * 127)
+    x = np.full((1, 1, 1, depth + 1), 255, np.uint8)
+    table = np.arange(256, dtype=np.uint8)
+    with pytest.raises(ValueError, match="channel 0's int32 sums could reach 2,147,514,120 and overflow"):
+        Int8Conv(pack_codes(np.full((16, depth + 1), 127)), np.ones(16, np.float32), np.zeros(16, np.float32),
+                 table, depth + 1, 1)
+    codes = np.full((16, depth), -127)
+    layer = Int8Conv(pack_codes(codes), np.ones(16, np.float32), np.zeros(16, np.float32), table, depth, 1)
+    expected = (x[..., :depth].astype(np.int64) @ codes.T).astype(np.float32)
+    np.testing.assert_array_equal(kernels.conv2d_dequantize(x[..., :depth], layer, 1), expected)
+
+
 def test_quantize_matches_the_codes_of_the_grid():
     grid = ActivationCodes.spanning(-0.7, 3.3)
     x = np.random.default_rng(0).normal(1.0, 2.0, (5, 300)).astype(np.float32)

@@ -17,6 +17,9 @@ from .aligned import aligned_empty
 # used, so negating a weight cannot overflow).
 CHANNEL_MULTIPLE = 16  # the GEMM's vectors hold 16 int32 channels
 DEPTH_MULTIPLE = 4  # vpdpbusd adds groups of four products
+# The int32 accumulators wrap silently (vpdpbusd does not saturate): a channel's sum over codes up to 255 must
+# stay within int32, so 255 * sum |weight codes| may not pass this (e.g. at most 66,311 codes of magnitude 127).
+MAX_ACCUMULATOR = 2 ** 31 - 1
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,10 @@ class Int8Conv:
             raise ValueError(f"table must be uint8 (256,), got {self.table.dtype} {self.table.shape}")
         if self.pool_size < 1 or self.kernel_size < 1:
             raise ValueError("kernel and pool sizes must be >= 1")
+        reach = 255 * np.abs(self.weight.astype(np.int64)).sum(axis=(0, 2))  # each channel's largest |acc|
+        if reach.size and reach.max() > MAX_ACCUMULATOR:
+            raise ValueError(f"weight: channel {int(reach.argmax())}'s int32 sums could reach {int(reach.max()):,} "
+                             f"and overflow (255 * sum |codes| must stay <= {MAX_ACCUMULATOR:,})")
         weight = read_only_copy(self.weight)
         weight_wide, wide_kernel_width = widen_weight(weight, self.in_channels, self.kernel_size)
         for name, value in (("weight", weight), ("weight_wide", read_only_copy(weight_wide)),
