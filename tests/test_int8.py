@@ -1,6 +1,7 @@
 """int8 inference: the kernels against numpy integer references (exactly), every GEMM path and
 thread count against each other (bit for bit), and the int8 LettersCNN against the float one
 (within quantisation error)."""
+import dataclasses
 import json
 import os
 import subprocess
@@ -116,6 +117,18 @@ def test_a_layer_whose_int32_sums_could_wrap_is_refused(on_path):
     layer = Int8Conv(pack_codes(codes), np.ones(16, np.float32), np.zeros(16, np.float32), table, depth, 1)
     expected = (x[..., :depth].astype(np.int64) @ codes.T).astype(np.float32)
     np.testing.assert_array_equal(kernels.conv2d_dequantize(x[..., :depth], layer, 1), expected)
+
+
+@pytest.mark.parametrize("name", ["multiplier", "offset"])
+def test_a_layer_with_a_non_finite_requantisation_is_refused(name):
+    """A NaN in acc * multiplier + offset survives the clip and, converted to int32, indexed the table 2^31
+    bytes away on the portable path (a crash); inf * an accumulator of 0 is NaN too."""
+    layer, _ = random_layer(np.random.default_rng(6), 1, 16, 3, 2)
+    for bad in (np.nan, np.inf):
+        values = getattr(layer, name).copy()
+        values[3] = bad
+        with pytest.raises(ValueError, match=f"{name} holds 1 non-finite values"):
+            dataclasses.replace(layer, **{name: values})
 
 
 def test_quantize_matches_the_codes_of_the_grid():

@@ -53,6 +53,8 @@ class Int8Conv:
             if array.dtype != np.float32 or array.shape != (self.n_out,) or self.n_out > n_out_padded:
                 raise ValueError(f"{name} must be float32 (O,) with O <= {n_out_padded}, got {array.dtype} "
                                  f"{array.shape}")
+            if not np.isfinite(array).all():  # a NaN code would index the table far out of bounds
+                raise ValueError(f"{name} holds {int(np.count_nonzero(~np.isfinite(array)))} non-finite values")
         if self.table.dtype != np.uint8 or self.table.shape != (256,):
             raise ValueError(f"table must be uint8 (256,), got {self.table.dtype} {self.table.shape}")
         if self.pool_size < 1 or self.kernel_size < 1:
