@@ -173,6 +173,7 @@ def test_conv2d_empty_batch(ops):
     grad = np.zeros((0, 4, 4, 4), np.float32)
     np.testing.assert_array_equal(ops.conv2d_backward_weight(grad, x, 3), np.zeros((4, 3, 3, 3)))
     assert ops.conv2d_backward_input(grad, weight, x.shape).shape == x.shape
+    np.testing.assert_array_equal(ops.conv2d_backward_bias(grad), np.zeros(4))  # (0, 4, -1) cannot be a shape
 
 
 def test_linear_backward_computes_only_what_is_needed(ops):

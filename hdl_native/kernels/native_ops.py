@@ -139,7 +139,7 @@ class NativeOps(NativeRecurrentOps, NumpyOps):
     def conv2d_backward_bias(self, grad_output):
         sizes = check_arrays(("grad_output", grad_output, "NOPQ"))
         grad_bias = np.empty(sizes["O"], dtype=grad_output.dtype)
-        conv2d.conv2d_backward_bias(grad_output.reshape(sizes["N"], sizes["O"], -1), grad_bias,
+        conv2d.conv2d_backward_bias(grad_output.reshape(sizes["N"], sizes["O"], sizes["P"] * sizes["Q"]), grad_bias,
                                     threads_for(grad_output.size))
         return grad_bias
 
