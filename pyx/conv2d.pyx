@@ -88,7 +88,8 @@ def wide_loops_supported():
     return bool(wide_supported)
 
 
-def forward_scratch_size(int c_in, int c_out, int kernel_size, int n_pixels, int tile):
+def forward_scratch_size(Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t kernel_size, Py_ssize_t n_pixels,
+                         Py_ssize_t tile):
     """Elements of per-thread scratch conv2d_forward needs on im2col + GEMM: cols + GEMM product.
     The blocked loops need packed_weights_size in the first row instead (else GEMM runs)."""
     return (c_in * kernel_size * kernel_size + c_out) * tile * n_pixels
@@ -99,10 +100,11 @@ def packed_weights_size(Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t kernel_siz
     return c_out * c_in * kernel_size * kernel_size
 
 
-def backward_scratch_size(int c_in, int c_out, int kernel_size, int n_pixels, int tile):
+def backward_scratch_size(Py_ssize_t c_in, Py_ssize_t c_out, Py_ssize_t kernel_size, Py_ssize_t n_pixels,
+                          Py_ssize_t tile):
     """Elements of per-thread scratch conv2d_backward needs: weight- and bias-grad sums, one
     image's grads transposed (for blocked_weight_grad), gathered grads and columns."""
-    cdef int ckk = c_in * kernel_size * kernel_size
+    cdef Py_ssize_t ckk = c_in * kernel_size * kernel_size
     return c_out * ckk + c_out + c_out * n_pixels + (ckk + c_out) * tile * n_pixels
 
 

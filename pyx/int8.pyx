@@ -128,7 +128,8 @@ cdef inline Py_ssize_t codes_size(Py_ssize_t h, Py_ssize_t w, Py_ssize_t c, Py_s
     return round_up(2 * max(n_pixels * round_up(k * k * c, 4), h * w * c + 3 * c), 64)
 
 
-def conv_scratch_size(int h, int w, int c_in, int kernel_size, int c_out_padded):
+def conv_scratch_size(Py_ssize_t h, Py_ssize_t w, Py_ssize_t c_in, Py_ssize_t kernel_size,
+                      Py_ssize_t c_out_padded):
     """Bytes of per-thread scratch the conv kernels need: im2col rows or the widened image and int32 accumulators."""
     cdef Py_ssize_t n_pixels = (h - kernel_size + 1) * (w - kernel_size + 1)
     cdef Py_ssize_t cols = codes_size(h, w, c_in, kernel_size)

@@ -208,6 +208,18 @@ def test_maxpool2d_k2_ties_on_whole_and_partial_windows(ops, shape):
     np.testing.assert_array_equal(out, ref_out)
 
 
+def test_scratch_sizes_do_not_wrap_past_2_31_elements():
+    """Products of layer sizes: computed in C int they wrapped to a negative or too small size (1024 x 1024
+    images at 512 channels, 3x3), and the kernels would have written past the scratch allocated."""
+    from hdl_native._native import conv2d, int8
+
+    c, k, pixels = 512, 3, 1022 * 1022
+    assert conv2d.forward_scratch_size(c, c, k, pixels, 1) == (c * k * k + c) * pixels
+    assert conv2d.backward_scratch_size(c, c, k, pixels, 1) == c * c * k * k + c + c * pixels + (c * k * k + c) * pixels
+    n_pixels = 50000 * 50000
+    assert int8.conv_scratch_size(50000, 50000, 1, 1, 16) == 2 * n_pixels * 4 + 4 * n_pixels * 16
+
+
 def test_blas_runs_single_threaded_under_the_kernels(ops, restore_threads):
     """OpenMP does the threading: scipy's BLAS is kept at one thread so the two pools never compete."""
     from hdl_native.kernels.blas_threads import _scipy_blas_controllers
