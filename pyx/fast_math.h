@@ -68,14 +68,17 @@ static void hdl_gelu_forward_f32(const float *x, float *out, ptrdiff_t n) {
         out[i] = 0.5f * x[i] * (1.0f + hdl_erff(x[i] * 0.70710678118654752f));
 }
 
-/* grad_input[i] = grad_output[i] (Phi(x) + x phi(x)) */
+/* grad_input[i] = grad_output[i] (Phi(x) + x phi(x)).  x phi(x) is taken at x clamped to [-13, 13], where it is
+ * about 1e-36 and x^2 / 2 stays under 87: hdl_expf never goes below e^-87 (1.6e-38), so beyond, x times that
+ * floor grew with x (0.66 at x = 1e38, and +-inf at x = +-inf) instead of vanishing. */
 HDL_MULTIVERSION
 static void hdl_gelu_backward_f32(const float *x, const float *grad_output, float *grad_input, ptrdiff_t n) {
     for (ptrdiff_t i = 0; i < n; i++) {
         float v = x[i];
         float cdf = 0.5f * (1.0f + hdl_erff(v * 0.70710678118654752f));
-        float pdf = 0.39894228040143268f * hdl_expf(-0.5f * v * v);
-        grad_input[i] = grad_output[i] * (cdf + v * pdf);
+        float tail = v > 13.0f ? 13.0f : (v < -13.0f ? -13.0f : v);
+        float pdf = 0.39894228040143268f * hdl_expf(-0.5f * tail * tail);
+        grad_input[i] = grad_output[i] * (cdf + tail * pdf);
     }
 }
 /* probs = softmax(x) over f >= 1 values of one row; returns log(sum(exp(x - max))) and sets *top to

@@ -251,6 +251,14 @@ def test_python_threads_sharing_one_backend_do_not_share_scratch(ops):
     assert not failures
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gelu_gradient_vanishes_and_saturates_far_out(ops, dtype):
+    """GELU'(x) = Phi(x) + x phi(x) tends to 0 and 1: float32's exp stops at e^-87, and x phi(x) taken with
+    that floor grew with |x| (0.66 at 1e38) instead of vanishing."""
+    x = np.array([-1e38, -1e30, -1e5, -20, 20, 1e5, 1e30, 1e38], dtype)
+    np.testing.assert_allclose(ops.gelu_backward(x, np.ones_like(x)), (x > 0).astype(dtype), atol=1e-6)
+
+
 # ---------------------------------------------------------------- bad arguments
 def test_wrong_dtype_is_a_type_error(ops):
     x = np.ones((1, 1, 5, 5), np.float32)
