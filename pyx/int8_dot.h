@@ -1,7 +1,7 @@
 /* The int8 GEMM of the int8 inference kernels: c (R, O) int32 = a (R, K) uint8 . W (O, K)^T int8,
- * exact (int32 accumulation), in four versions picked at load time:
+ * exact (int32 accumulation), in six versions, the fastest this CPU runs picked at load time:
  *
- *   portable      plain C (compiled for baseline x86-64 and AVX2, chosen by target_clones)
+ *   portable      plain C (target_clones: baseline x86-64, AVX2 and AVX-512, simd.h)
  *   avx2          vpmaddwd on int16 copies of both operands (exact, unlike vpmaddubsw, which
  *                 saturates), as a convolution; see hdl_conv_s16_avx2
  *   avx512vnni    vpdpbusd on 512-bit registers (AVX-512 VNNI: Ice Lake, Zen 4, ...)
