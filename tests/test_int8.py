@@ -264,6 +264,11 @@ def test_bad_paths_and_inputs_are_refused(random_network):
         kernels.network(images, network.input_codes, network.layers[1:], 1)
     with pytest.raises(ValueError, match="1 x 1"):
         kernels.network(images, network.input_codes, network.layers[:3], 1)
+    for n_threads in (0, -1):  # a team of the default size would write rows past a scratch of no rows
+        with pytest.raises(ValueError, match=f"n_threads must be >= 1, got {n_threads}"):
+            kernels.conv2d(np.zeros((1, 28, 28, 1), np.uint8), network.layers[0], n_threads)
+    with pytest.raises(ValueError, match="n_threads must be >= 1, got -1"):
+        network.logits(np.zeros((2, 1, 28, 28), np.float32), n_threads=-1)
 
 
 def run_command(*args):

@@ -37,7 +37,10 @@ def supported_paths():
 
 def scratch(n_threads, n_bytes):
     """(n_threads, n_bytes) uint8 scratch of the calling Python thread, reused while large enough; every row
-    starts on a cache line (its length is rounded up to a multiple of 64 bytes)."""
+    starts on a cache line (its length is rounded up to a multiple of 64 bytes).  ValueError unless n_threads >= 1:
+    every thread of the kernel's team writes the row of its number, and a team asked for 0 or -1 threads gets some."""
+    if n_threads < 1:
+        raise ValueError(f"n_threads must be >= 1, got {n_threads}")
     buffer = getattr(_local, "scratch", None)
     if buffer is None or buffer.shape[0] < n_threads or buffer.shape[1] < n_bytes:
         rows = max(n_threads, buffer.shape[0] if buffer is not None else 0)
