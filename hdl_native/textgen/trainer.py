@@ -12,13 +12,13 @@ learning-rate schedule spans the run it is given to: its --steps, or its --minut
 import math
 import sys
 import time
-from pathlib import Path
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from ..checkpoint import build_model, load_checkpoint, load_optimizer_state, save_checkpoint
+from ..checkpoint import build_model, load_checkpoint, load_optimizer_state, remove_stale_temp_files, save_checkpoint
 from ..distributed import get_world
 from ..errors import HDLError
 from ..json_output import json_line
@@ -365,6 +365,8 @@ def check_best_output(config):
     if best.exists() and not config.force and not config.resume:
         raise HDLError(f"--best {best} already exists and this run does not continue a state; pass --force to "
                        "replace it, or choose another name")
+    for stale in remove_stale_temp_files(best):
+        print(f"note: removed {stale}, left by an interrupted save", file=sys.stderr)
 
 
 def best_loss_held(path, digest):
@@ -400,8 +402,8 @@ def resume(config, text):
     path = config.resume
     checkpoint = load_checkpoint(path)
     if isinstance(checkpoint.get("model_args"), dict):  # this run's dropout, which may differ from the state's
-        checkpoint["model_args"] = {**{key: value for key, value in checkpoint["model_args"].items() if key != "dropout"},
-                                    **dropout_arg(config)}
+        kept = {key: value for key, value in checkpoint["model_args"].items() if key != "dropout"}
+        checkpoint["model_args"] = {**kept, **dropout_arg(config)}
     model = build_model(checkpoint, path, TEXT_MODELS).train()
     try:
         progress, carried = checkpoint["textgen"], checkpoint["carried"]
