@@ -40,7 +40,8 @@ step2() {
 table() {  # every finished run: name, test accuracy, test loss, parameters with square < 1e-4
   for log in "$OUT"/*.log; do
     tail -1 "$log" | python -c "import json,sys; d=json.load(sys.stdin); p=d['params_squared_below_1e-4']
-print('$(basename "$log" .log)', round(d['test_accuracy'], 2), round(d['test_loss'], 3), p['after'])" 2>/dev/null || true
+print('$(basename "$log" .log)', round(d['test_accuracy'], 2), round(d['test_loss'], 3), p['after'])" \
+      2>/dev/null || true
   done
 }
 

@@ -176,8 +176,8 @@ def add_training_arguments(parser, command, default_epochs, default_validate_eve
                              "8 seeds on unipen (69,224 letters) gain 0.18 (SGD) and 0.46 points (Adam) of test "
                              "accuracy, but on letters (3,820) cost about 0.3 over 24.  To slim a trained model as "
                              "the tutorial does: --init STATE --epochs 200 --weight-decay "
-                             f"{TRAINED_MODEL_WEIGHT_DECAY:g} (SGD), then --init THAT --epochs 10 --lr 0.001 (on unipen, "
-                             "for about as many steps, --epochs 11 and 1): on 8 trained "
+                             f"{TRAINED_MODEL_WEIGHT_DECAY:g} (SGD), then --init THAT --epochs 10 --lr 0.001 (on "
+                             "unipen, for about as many steps, --epochs 11 and 1): on 8 trained "
                              "LettersCNNs each, unipen 5.6-5.9x as many weights below 0.01 at -0.14 to +0.42 test "
                              "points, letters about 3x at -1.1 to +3.6; `hdl-native prune` zeroes 70%% of the "
                              f"weights at no loss (BENCHMARKS.md); {WEIGHT_DECAY.allowed} (default: 0, off)")
