@@ -36,7 +36,6 @@ def test_the_graph_loss_and_its_gradient_are_those_of_the_blended_target():
     graph.labels.assign(labels)
     graph.mixed_labels.assign(other_labels)
     graph.mix.assign(0.7)
-    graph.unmix.assign(0.3)
     graph.loss.backward()
     logits = graph.logits.value.astype(np.float64)
     log_probs = logits - logits.max(axis=1, keepdims=True)

@@ -42,12 +42,12 @@ class TrainingGraph:
         self.labels = Tensor.placeholder((None,), dtype=np.int64, name="labels")
         self.logits = model.logits(self.images)
         self.data_loss = F.cross_entropy(self.logits, self.labels, label_smoothing=label_smoothing)
-        self.mixed_labels = self.mix = self.unmix = None  # --mixup: labels_b and the () weights m and 1 - m
+        self.mixed_labels = self.mix = None  # --mixup: labels_b and the () weight m
         if mixup:
             self.mixed_labels = Tensor.placeholder((None,), dtype=np.int64, name="mixed_labels")
-            self.mix, self.unmix = Tensor.placeholder((), name="mix"), Tensor.placeholder((), name="unmix")
+            self.mix = Tensor.placeholder((), name="mix")
             other_loss = F.cross_entropy(self.logits, self.mixed_labels, label_smoothing=label_smoothing)
-            self.data_loss = self.mix * self.data_loss + self.unmix * other_loss
+            self.data_loss = self.mix * self.data_loss + (1.0 - self.mix) * other_loss
         self.loss = self.data_loss
         self.l2_factor = None  # () placeholder holding the current --l2 factor
         if l2:
@@ -242,7 +242,6 @@ class Trainer:
             images, mixed_labels, weight = mix_batch(images, labels, self.feed.rng, self.config.mixup)
             graph.mixed_labels.assign(mixed_labels)
             graph.mix.assign(weight)
-            graph.unmix.assign(1.0 - weight)
         graph.images.assign(images)
         graph.labels.assign(labels)
         if graph.l2_factor is not None:
