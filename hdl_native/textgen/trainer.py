@@ -123,7 +123,7 @@ class TextTrainer:
         self.last_validation = None
         self.best_validation = None  # (loss, step) of this run's lowest held-out loss
         self.best_to_beat = None     # --best: the held-out loss of the state that file holds (None: none yet)
-        self.best_saved = None       # --best: (loss, step) of the state this run wrote there last
+        self.wrote_best = False      # --best: whether this run wrote that file (it then holds best_validation's)
         self.stopped_by_signal = False
 
     # ------------------------------------------------------------- one step
@@ -304,7 +304,7 @@ class TextTrainer:
         loss = self.last_validation[0]
         if self.config.best and (self.best_to_beat is None or loss < self.best_to_beat):
             self.save(train_seconds, self.config.best)
-            self.best_to_beat, self.best_saved = loss, (loss, self.position.step)
+            self.best_to_beat, self.wrote_best = loss, True
 
     def summarize(self, stepping, chars):
         val_loss, val_accuracy = self.last_validation
@@ -317,12 +317,12 @@ class TextTrainer:
         best_loss, best_step = self.best_validation
         summary.update(best_val_loss=best_loss, best_val_step=best_step)
         if self.config.best:
-            summary["best_state"] = str(self.config.best) if self.best_saved else None
+            summary["best_state"] = str(self.config.best) if self.wrote_best else None
         if val_loss > OVERFIT_RISE * best_loss:
             print(f"note: the held-out loss was lowest after step {best_step} ({best_loss:.4f} nats/char) and is "
                   f"{val_loss:.4f} now: the model is learning the corpus by heart; fewer --steps (or --minutes), "
                   f"--dropout or a larger corpus would serve better; {self.best_note()}", file=sys.stderr)
-        elif self.config.best and not self.best_saved:
+        elif self.config.best and not self.wrote_best:
             print(f"note: {self.best_note()}", file=sys.stderr)
         if self.config.json_summary:
             print(json_line(summary))
@@ -334,8 +334,9 @@ class TextTrainer:
         """Where the state of the lowest held-out loss is, for the notes at the end."""
         if not self.config.best:
             return "--best FILE keeps the state of the lowest held-out loss as training goes"
-        if self.best_saved:
-            return f"{self.config.best} holds the state of step {self.best_saved[1]} ({self.best_saved[0]:.4f})"
+        if self.wrote_best:
+            loss, step = self.best_validation
+            return f"{self.config.best} holds the state of step {step} ({loss:.4f})"
         return (f"{self.config.best} keeps the earlier state it held ({self.best_to_beat:.4f} nats/char), "
                 "lower than any of this run's")
 
