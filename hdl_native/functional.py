@@ -39,6 +39,22 @@ def nll_loss(log_probs, labels):
     return ops.NLLLoss.apply(log_probs, labels)
 
 
+def group_logsumexp(x, groups):
+    """(N, F) -> (N, G): the log-sum-exp of each group of columns, groups[j] the group of column j (0 .. G - 1)."""
+    return ops.GroupLogSumExp.apply(x, groups=tuple(int(g) for g in groups))
+
+
+def cross_entropy_among(logits, log_allowed):
+    """Mean over the rows of -log(the softmax of logits (N, F) summed over each row's allowed columns), where
+    log_allowed (N, F) is 0 at an allowed column and hugely negative (NOT_ALLOWED) elsewhere: a label that names a
+    set of classes (a letter of unknown case: 'a' or 'A').  One allowed column per row is cross_entropy."""
+    n_columns = logits.shape[1]
+    return -mean(group_logsumexp(log_softmax(logits) + log_allowed, [0] * n_columns))
+
+
+NOT_ALLOWED = -1e30  # cross_entropy_among's log-weight of a class a label excludes (finite in float32)
+
+
 def linear(x, weight, bias=None):
     """x @ weight.T + bias.  x: (N, F), weight: (G, F), bias: (G,) or None -> (N, G)."""
     return ops.Linear.apply(x, weight, *([bias] if bias is not None else []))

@@ -130,6 +130,33 @@ class LettersVGGWide(LettersVGG):
     channels = (32, 96)
 
 
+class LettersVGGCases(LettersVGG):
+    """LettersVGG whose capitals are classes of their own while it learns, merged with their small letters when
+    it reads: a class 'a' that holds two shapes (a, A) is learned as two.
+
+    logits(x): (N, 1, 28, 28) -> (N, n_classes + 26), the n_classes (the 26 letters first, then any others such as
+    'other'), then the 26 capitals A..Z.  forward(x) -> log-probabilities (N, n_classes) of the classes read:
+    log p(a) = log(p(small a) + p(capital A)); every reader (evaluate, calibrate, ocr, int8) sees those.  Trained
+    with cross_entropy_among (training/cases.py): a letter whose case its set records counts against its own
+    column, one of unknown case against the pair.  The layers are LettersVGG's, fc2 26 outputs wider.
+    """
+
+    capitals = 26
+
+    def __init__(self, n_classes=27, dropout=0.0, seed=0):
+        if n_classes < self.capitals:
+            raise ValueError(f"LettersVGGCases reads the 26 letters first, then others; n_classes {n_classes} < 26")
+        super().__init__(n_classes + self.capitals, dropout, seed)
+        self.n_classes = n_classes
+
+    def output_groups(self):
+        """The class each logit is read as: column j < n_classes is class j, column n_classes + k is letter k."""
+        return list(range(self.n_classes)) + list(range(self.capitals))
+
+    def forward(self, x):
+        return F.group_logsumexp(F.log_softmax(self.logits(x)), self.output_groups())
+
+
 class DigitsMLP(Module):
     """The tutorial's digit network: 784 -> 128 -> ReLU -> 64 -> ReLU -> 10 -> log-softmax.
 
@@ -155,9 +182,9 @@ class DigitsMLP(Module):
 
 
 MODELS = {"letters-cnn": LettersCNN, "letters-vgg": LettersVGG, "letters-vgg-bn": LettersVGGBN,
-          "letters-vgg-wide": LettersVGGWide, "digits-mlp": DigitsMLP}
+          "letters-vgg-wide": LettersVGGWide, "letters-vgg-cases": LettersVGGCases, "digits-mlp": DigitsMLP}
 # The letter readers `hdl-native letters --model` trains (they take --dropout).
-LETTER_MODELS = ("letters-cnn", "letters-vgg", "letters-vgg-bn", "letters-vgg-wide")
+LETTER_MODELS = ("letters-cnn", "letters-vgg", "letters-vgg-bn", "letters-vgg-wide", "letters-vgg-cases")
 
 
 class CharRNN(Module):

@@ -154,6 +154,36 @@ def cross_entropy_ref(x, labels, label_smoothing=0.0):
     return -(target * log_softmax_ref(x)).sum(axis=1).mean()
 
 
+def group_logsumexp_ref(x, groups):
+    groups = np.asarray(groups)
+    return np.stack([np.log(np.exp(x[:, groups == g]).sum(axis=1)) for g in range(groups.max() + 1)], axis=1)
+
+
+def group_logsumexp_grad(grad_output, x, groups):
+    groups = np.asarray(groups)
+    return [grad_output[:, groups] * np.exp(x - group_logsumexp_ref(x, groups)[:, groups])]
+
+
+def logits_and_allowed(n_rows, n_classes):
+    """Logits and a log-weight mask allowing one to three classes per row (0 allowed, F.NOT_ALLOWED not)."""
+    def make(rng):
+        allowed = rng.random((n_rows, n_classes)) < 0.3
+        allowed[np.arange(n_rows), rng.integers(0, n_classes, size=n_rows)] = True
+        return [3.0 * rng.standard_normal((n_rows, n_classes)), np.where(allowed, 0.0, F.NOT_ALLOWED)]
+    return make
+
+
+def cross_entropy_among_ref(x, log_allowed):
+    probabilities = softmax(x) * (log_allowed == 0)
+    return -np.log(probabilities.sum(axis=1)).mean()
+
+
+def cross_entropy_among_grad(grad_output, x, log_allowed):
+    among = softmax(x) * (log_allowed == 0)
+    share = among / among.sum(axis=1, keepdims=True)  # each allowed class's part of the allowed probability
+    return [(softmax(x) - share) * grad_output / len(x), -share * grad_output / len(x)]
+
+
 def cross_entropy_grad(grad_output, x, labels, label_smoothing=0.0):
     target = np.full(x.shape, label_smoothing / x.shape[1])
     target[np.arange(len(labels)), labels] += 1.0 - label_smoothing
@@ -474,6 +504,15 @@ OPS = [
         Sample("1300x26-smoothed", logits_and_labels(1300, 26, scale=10.0), {"label_smoothing": 0.3},
                gradcheck=False)],
         reference_grad=cross_entropy_grad),
+    OpInfo("F.group_logsumexp", F.group_logsumexp, group_logsumexp_ref, [
+        Sample("4x5-in-3", normal(4, 5, scale=3.0), {"groups": (0, 2, 1, 0, 0)}),
+        Sample("one-group", normal(3, 4), {"groups": (0, 0, 0, 0)}),
+        Sample("cases-27-of-53", normal(6, 53, scale=5.0), {"groups": tuple(range(27)) + tuple(range(26))})],
+        reference_grad=group_logsumexp_grad),
+    OpInfo("F.cross_entropy_among", F.cross_entropy_among, cross_entropy_among_ref, [
+        Sample("5x4", logits_and_allowed(5, 4)),
+        Sample("64x53", logits_and_allowed(64, 53), gradcheck=False)],
+        reference_grad=cross_entropy_among_grad),
     OpInfo("F.nll_loss", F.nll_loss, nll_ref, [Sample("5x4", logits_and_labels(5, 4))]),
     OpInfo("F.dropout", lambda a, p: F.dropout(a, p, rng=FixedUniform(7)), dropout_ref, [
         Sample("p0.3", normal(4, 6), {"p": 0.3})]),

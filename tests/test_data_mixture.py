@@ -167,7 +167,7 @@ def test_holdout_seed_holds_out_the_same_images_whatever_the_seed(letter_sets):
     train_set, test_set = (load_dataset("letters", split, letter_sets) for split in ("train", "test"))
 
     def held(**settings):
-        (_, kept_labels, _), (images, labels) = training_data(RunConfig(holdout=20, **settings), train_set, test_set)
+        (_, kept_labels, _, _), (images, labels) = training_data(RunConfig(holdout=20, **settings), train_set, test_set)
         assert len(kept_labels) + len(labels) == len(train_set)
         return images
     assert np.array_equal(held(seed=1, holdout_seed=0), held(seed=0))

@@ -294,7 +294,7 @@ def test_bench_times_inference(dtype, model):
 @pytest.mark.parametrize("args, message", [(["--dtype", "int8"], "--inference"),
                                            (["--inference", "--dtype", "int8", "--model", "digits-mlp"],
                                             "the letter readers (letters-cnn, letters-vgg, letters-vgg-bn, "
-                                            "letters-vgg-wide) only")])
+                                            "letters-vgg-wide, letters-vgg-cases) only")])
 def test_bench_refuses_int8_where_it_does_not_exist(args, message):
     result = run_command("-m", "hdl_native", "bench", "--steps", "1", *args)
     assert result.returncode != 0 and message in result.stderr

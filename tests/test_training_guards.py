@@ -365,7 +365,7 @@ def test_a_mistyped_network_name_is_named_as_one(tmp_path, capsys, monkeypatch):
     assert main(["letters", "--model", "letters-vgg-wid", "--data", str(tmp_path / "nowhere"), "--quiet"]) == 2
     assert capsys.readouterr().err.strip() == (
         "hdl-native letters: error: --model letters-vgg-wid: no such network (letters-cnn, letters-vgg, "
-        "letters-vgg-bn, letters-vgg-wide) and no such state file")
+        "letters-vgg-bn, letters-vgg-wide, letters-vgg-cases) and no such state file")
     assert main(["letters", "--model", "mine.hdl", "--data", str(tmp_path / "nowhere"), "--quiet"]) == 2
     assert capsys.readouterr().err.strip() == "hdl-native letters: error: state file mine.hdl does not exist"
 

@@ -43,10 +43,10 @@ def add_arguments(parser):
                              "letters-vgg, two convolutions before each pool (about 200,000 parameters, 2.7x the work "
                              "per image), or letters-vgg-bn, the same with batch normalisation after each convolution "
                              "(--export writes it folded into a letters-vgg), or letters-vgg-wide, letters-vgg with 96 "
-                             "channels in its second block (320,571 parameters, 1.4x its work); or a state file to "
-                             "start from (as "
-                             "--init) (default: the resumed STATE's or "
-                             "--init's network, else letters-cnn)")
+                             "channels in its second block (320,571 parameters, 1.4x its work), or letters-vgg-cases, "
+                             "letters-vgg that learns the capitals as classes of their own where the set records the "
+                             "case (unipen, nistvowels, chars74k) and reads a as p(a) + p(A); or a state file to start "
+                             "from (as --init) (default: the resumed STATE's or --init's network, else letters-cnn)")
     # None: not given (the SGD_* defaults), so that an option the chosen optimiser does not use can be refused
     parser.add_argument("--lr", type=LEARNING_RATE, default=None,
                         help=f"SGD learning rate, {LEARNING_RATE.allowed} (default: {SGD_LR:g}; Adam's is --alpha)")

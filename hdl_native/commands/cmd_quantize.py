@@ -124,7 +124,7 @@ class QuantizedFinetune:
                                 "data_root": args.data})
         root = find_data_root(args.data)
         train_set, test_set = load_dataset(dataset, "train", root), load_dataset(dataset, "test", root)
-        (images, labels, weights), _ = training_data(config, train_set, test_set)
+        (images, labels, weights, _), _ = training_data(config, train_set, test_set)
         self.feed = TrainingFeed(images, labels, config)
         self.batcher = Batcher(len(labels), BATCH_SIZE, seed=config.seed, weights=weights)
         self.held_out = fitting_images({**checkpoint, "settings": settings}, dataset, train_set, test_set)

@@ -99,7 +99,8 @@ class Dataset:
 
     images: uint8 (N, 28, 28), upright, ink 255 on background 0.  labels: int64 (N,) in 0..n_classes-1.
     A mixture (data/mixture.py) also says where each image came from: sources int64 (N,) indexing
-    source_names, and writers int64 (N,), a writer id unique across sources, -1 where the set does not say.
+    source_names, and writers int64 (N,), a writer id unique across sources, -1 where the set does not say;
+    cases int8 (N,) the case of each letter where its source records it (data/cases.py), -1 where not.
     """
 
     name: str
@@ -112,6 +113,7 @@ class Dataset:
     sources: np.ndarray = None
     source_names: tuple = ()
     writers: np.ndarray = None
+    cases: np.ndarray = None
 
     @property
     def n_classes(self):

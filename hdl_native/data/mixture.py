@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
+from .cases import source_cases
 from .datasets import DATASETS, LETTERS, NOT_A_LETTER, Dataset, load_dataset, relabel
 
 # Sources that are not plain IDX folders: name -> (module, function(split, root) -> Dataset).
@@ -104,8 +105,9 @@ def load_mixture(name, split, root=None):
         name=name, split=split, images=np.concatenate([s.images for s in sets]), labels=np.concatenate(labels),
         classes=classes, images_path=sets[0].images_path, labels_path=sets[0].labels_path,
         sources=np.concatenate([np.full(len(s), i, dtype=np.int64) for i, s in enumerate(sets)]),
-        source_names=tuple(source for source, _ in parts), writers=np.concatenate(writers))
-    for array in (result.images, result.labels, result.sources, result.writers):
+        source_names=tuple(source for source, _ in parts), writers=np.concatenate(writers),
+        cases=np.concatenate([source_cases(s) for s in sets]))
+    for array in (result.images, result.labels, result.sources, result.writers, result.cases):
         array.flags.writeable = False
     return result
 

@@ -17,6 +17,7 @@ import math
 import numpy as np
 
 from .. import functional as F
+from ..ops.reductions import log_sum_exp_by_group
 from ..tensor import Tensor
 from ..threads import get_num_threads
 from . import kernels
@@ -30,8 +31,10 @@ N_RANGE_IMAGES = 512  # the images a calibration sample holds
 class Int8Classifier:
     """An int8 letter reader: images (N, 1, 28, 28) float32, normalised as for the float model -> logits."""
 
-    def __init__(self, input_codes, layers, n_classes):
+    def __init__(self, input_codes, layers, n_classes, output_groups=None):
         self.input_codes, self.layers, self.n_classes = input_codes, list(layers), n_classes
+        # a reader of the capitals apart (models.LettersVGGCases): the class each logit is read as
+        self.output_groups = output_groups
 
     @classmethod
     def from_float(cls, model, calibration_images=None, ranges=None):
@@ -58,10 +61,12 @@ class Int8Classifier:
                 table = np.arange(256, dtype=np.uint8)
             layers.append(Int8Conv(packed, multiplier, offset, table, in_channels, weight.shape[2], pool))
             in_channels = weight.shape[0]
-        return cls(grids[0], layers, model.n_classes)
+        groups = model.output_groups() if getattr(model, "capitals", 0) else None
+        return cls(grids[0], layers, model.n_classes, groups)
 
     def logits(self, images, n_threads=None):
-        """images (N, 1, 28, 28) float32 -> logits (N, n_classes) float32."""
+        """images (N, 1, 28, 28) float32 -> logits (N, n_classes) float32 (a reader of the capitals apart:
+        (N, n_classes + 26), as models.LettersVGGCases.logits)."""
         n_threads = n_threads or get_num_threads()
         images = np.asarray(images, np.float32)
         if images.ndim != 4 or images.shape[1:] != (1, 28, 28):
@@ -73,7 +78,10 @@ class Int8Classifier:
         """Log-probabilities (N, n_classes) float32, as the float model's forward."""
         logits = self.logits(images, n_threads).astype(np.float64)
         shifted = logits - logits.max(axis=1, keepdims=True)
-        return (shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))).astype(np.float32)
+        log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        if self.output_groups is not None:
+            log_probs = log_sum_exp_by_group(log_probs, self.output_groups)
+        return log_probs.astype(np.float32)
 
 
 def layer_plan(model):

@@ -13,12 +13,13 @@ from .layers import Conv2d, Dropout, Linear, MaxPool2d
 from .losses import CrossEntropy, NLLLoss
 from .normalization import BatchNorm2d
 from .recurrent import GRU, LSTM, Embedding, LSTMFinalCell
-from .reductions import Mean, Sum
+from .reductions import GroupLogSumExp, Mean, Sum
 from .shaping import Reshape, Slice, Stack, Transpose
 
 __all__ = [
     "Op", "Add", "Sub", "Mul", "Div", "Neg", "ScalarMul", "ScalarAdd", "Square", "Pow", "Exp", "Log",
-    "MatMul", "Sum", "Mean", "Reshape", "Transpose", "Slice", "Stack", "Relu", "Gelu", "Sigmoid", "Tanh",
+    "MatMul", "Sum", "Mean", "GroupLogSumExp", "Reshape", "Transpose", "Slice", "Stack", "Relu", "Gelu", "Sigmoid",
+    "Tanh",
     "LogSoftmax", "CrossEntropy", "NLLLoss", "Linear", "Conv2d", "MaxPool2d", "Dropout", "BatchNorm2d",
     "GRU", "LSTM", "LSTMFinalCell", "Embedding",
 ]

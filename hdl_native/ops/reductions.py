@@ -1,4 +1,6 @@
-"""Sum and mean, over all axes or some."""
+"""Sum and mean, over all axes or some; log-sum-exp over groups of columns."""
+import numpy as np
+
 from ..kernels import get_ops
 from .base import FloatOp, normalize_axes
 
@@ -42,3 +44,51 @@ class Mean(Sum):
     def backward(self, grad, needs):
         (spread,) = super().backward(grad, needs)
         return (get_ops().scale(spread, 1.0 / self.count),)
+
+
+class GroupLogSumExp(FloatOp):
+    """Log-sum-exp of the columns of x (N, F) by group: y[:, g] = log(sum over the columns j with groups[j] = g of
+    e^x[:, j]) -> (N, G), G = max(groups) + 1, every group holding at least one column.  Fed log-probabilities
+    it gives the log-probability of each group (a letter read as 'a' or 'A': models.LettersVGGCases).
+    Gradient: grad[:, g] e^(x[:, j] - y[:, g]) for each column j of group g.  Light numpy (G x F per row)."""
+
+    name = "group_logsumexp"
+
+    def __init__(self, groups):
+        self.groups = checked_groups(groups)
+
+    def infer(self, x):
+        if x.ndim != 2 or (x.shape[1] is not None and x.shape[1] != len(self.groups)):
+            raise self.shape_error(f"expects (N, {len(self.groups)}): one group number per column", x)
+        return (x.shape[0], int(self.groups.max()) + 1), self.infer_dtype(x)
+
+    def forward(self, x):
+        self.input = self.as_float(x)
+        self.output = log_sum_exp_by_group(self.input, self.groups)
+        return self.output
+
+    def backward(self, grad, needs):
+        with np.errstate(under="ignore"):
+            weights = np.exp(self.input - self.output[:, self.groups])  # each column's share of its group
+        return ((grad[:, self.groups] * weights).astype(self.dtype, copy=False),)
+
+
+def checked_groups(groups):
+    """int64 (F,) group numbers, each of 0 .. G - 1 used; ValueError otherwise."""
+    groups = np.asarray(groups, dtype=np.int64)
+    if groups.ndim != 1 or not groups.size or groups.min() < 0:
+        raise ValueError(f"group_logsumexp: groups must be a non-empty list of group numbers >= 0, got {groups}")
+    if len(np.unique(groups)) != groups.max() + 1:
+        raise ValueError(f"group_logsumexp: every group from 0 to {groups.max()} needs a column, got {list(groups)}")
+    return groups
+
+
+def log_sum_exp_by_group(x, groups):
+    """GroupLogSumExp's value in numpy: x float (N, F), groups int (F,) -> (N, G) of x's dtype."""
+    groups = checked_groups(groups)
+    # (F, G): 0 where column j is in group g, -inf elsewhere, so max and exp over x + it see one group
+    membership = np.where(groups[:, None] == np.arange(groups.max() + 1), 0.0, -np.inf).astype(x.dtype)
+    grouped = x[:, :, None] + membership  # (N, F, G)
+    peak = grouped.max(axis=1)  # (N, G), finite: each group has a column
+    with np.errstate(under="ignore"):
+        return (peak + np.log(np.exp(grouped - peak[:, None, :]).sum(axis=1))).astype(x.dtype, copy=False)

@@ -23,8 +23,10 @@ from tqdm import tqdm
 
 from .. import functional as F
 from ..data import Batcher, augment
+from ..data.cases import UNKNOWN
 from ..tensor import Tensor
 from ..weights import named_weights
+from .cases import allowed_columns, read_classes
 from .divergence import check_gradients, check_loss
 from .evaluate import Evaluator
 from .feed import TrainingFeed
@@ -41,7 +43,12 @@ class TrainingGraph:
         self.images = Tensor.placeholder((None, 1, 28, 28), name="images")
         self.labels = Tensor.placeholder((None,), dtype=np.int64, name="labels")
         self.logits = model.logits(self.images)
-        self.data_loss = F.cross_entropy(self.logits, self.labels, label_smoothing=label_smoothing)
+        self.allowed = None  # a reader of the capitals apart: (N, F) log-weights of the columns each label allows
+        if getattr(model, "capitals", 0):
+            self.allowed = Tensor.placeholder((None, self.logits.shape[1]), name="allowed")
+            self.data_loss = F.cross_entropy_among(self.logits, self.allowed)
+        else:
+            self.data_loss = F.cross_entropy(self.logits, self.labels, label_smoothing=label_smoothing)
         self.mixed_labels = self.mix = None  # --mixup: labels_b and the () weight m
         if mixup:
             self.mixed_labels = Tensor.placeholder((None,), dtype=np.int64, name="mixed_labels")
@@ -72,12 +79,14 @@ class Trainer:
     """
 
     def __init__(self, model, optimizer, config, train, validation=None, log=None, weights=None, parallel=None,
-                 distort_strengths=None):
+                 distort_strengths=None, cases=None):
         self.model, self.optimizer, self.config = model, optimizer, config
         self.validation, self.log, self.parallel = validation, log, parallel
         self.graph = TrainingGraph(model, config.l2, config.label_smoothing, bool(config.mixup))
         self.evaluator = Evaluator(model) if validation else None
         self.feed = TrainingFeed(*train, config, distort_strengths)
+        # int8 (N,) each training letter's case (-1 unknown), for a reader of the capitals apart (training/cases.py)
+        self.cases = np.full(len(self.feed), UNKNOWN, np.int8) if cases is None else np.asarray(cases, np.int8)
         self.batcher = Batcher(len(self.feed), config.batch_size, config.seed, weights=weights)
         self.schedule = Schedule(config, len(self.batcher), optimizer.lr)
         self.validation_rng = np.random.default_rng([config.seed, 2])
@@ -244,12 +253,14 @@ class Trainer:
             graph.mix.assign(weight)
         graph.images.assign(images)
         graph.labels.assign(labels)
+        if graph.allowed is not None:
+            graph.allowed.assign(allowed_columns(labels, self.cases[indices], self.model))
         if graph.l2_factor is not None:
             graph.l2_factor.assign(self.schedule.l2_factor(self.batch_counter))
         graph.loss.backward()
         # Read results before step(): updating the parameters invalidates the cached values.
         loss = graph.data_loss.item()
-        return loss, int(np.count_nonzero(graph.logits.value.argmax(axis=1) == labels))
+        return loss, int(np.count_nonzero(read_classes(graph.logits.value, self.model) == labels))
 
     # ------------------------------------------------------------- logging
     def progress(self, percent_correct, loss, n_images):

@@ -25,6 +25,7 @@ from ..json_output import json_line
 from ..prune import PRUNE_MASKS, masks_for_state
 from ..threads import get_num_threads, set_num_threads
 from ..weights import count_small_parameters
+from .cases import check_capitals_reader
 from .divergence import Diverged, TrainingDiverged, check_state, likely_cause
 from .evaluate import Evaluator, format_confusion
 from .feed import class_distortions
@@ -59,6 +60,7 @@ class Session:
         self.train_set = self.test_set = None  # Datasets
         self.train_data = self.validation = None  # (uint8 images (N, 28, 28), int labels (N,)) each
         self.train_weights = None  # float64 (N,) probabilities of drawing each training image, or None
+        self.train_cases = None  # int8 (N,) each training letter's case, -1 unknown (data/cases.py), or None
         self.resumed = None  # the checkpoint dict being continued, if any
         self.model = self.optimizer = self.log = None
         # train() fills these in:
@@ -97,6 +99,7 @@ class Session:
         self.load_data()
         self.distort_strengths = class_distortions(config, self.train_set.classes)
         self.resumed = load_checkpoint(config.resume) if config.resume else None
+        check_capitals_reader(config, self.train_set.classes)
         self.model = make_model(config, self.train_set.n_classes)
         self.optimizer = make_optimizer(self.model, config.optimizer, config.weight_decay)
         start_from(self.model, self.optimizer, self.resumed, config, self.train_set, say_notes=self.is_root)
@@ -108,7 +111,8 @@ class Session:
         root = find_data_root(config.data_root)
         self.train_set = load_dataset(config.dataset, "train", root)
         self.test_set = load_dataset(config.dataset, "test", root)
-        (*self.train_data, self.train_weights), self.validation = training_data(config, self.train_set, self.test_set)
+        (*self.train_data, self.train_weights, self.train_cases), self.validation = training_data(
+            config, self.train_set, self.test_set)
 
     def train(self):
         """Train until the plan is done, the time is up or a signal arrives; returns why training stopped."""
@@ -123,7 +127,7 @@ class Session:
         with StopOnSignal() as stop_flag:
             self.trainer = Trainer(model, self.optimizer, config, self.train_data, self.validation, self.log,
                                    weights=self.train_weights, parallel=self.parallel,
-                                   distort_strengths=self.distort_strengths)
+                                   distort_strengths=self.distort_strengths, cases=self.train_cases)
             if self.resumed is not None:
                 resume_position(self.trainer, self.resumed, config.resume)
             elif config.ema_decay and self.is_root:

@@ -5,6 +5,7 @@ import sys
 import numpy as np
 
 from ..checkpoint import architecture_of, load_checkpoint, load_optimizer_state, load_params
+from ..data.cases import UNKNOWN, source_cases
 from ..data.idx import read_labelled_images
 from ..data.mixture import mixture_weights, sampling_weights
 from ..errors import HDLError
@@ -15,16 +16,19 @@ from .sqlite_log import SqliteLog
 
 
 def training_data(config, train_set, test_set):
-    """((images, labels, weights) to train on, (images, labels) to validate on), per --train-from, --holdout,
-    --val-size and, for a mixture, its source weights and --balance-classes.
+    """((images, labels, weights, cases) to train on, (images, labels) to validate on), per --train-from,
+    --holdout, --val-size and, for a mixture, its source weights and --balance-classes.
 
     Images are uint8 (N, 28, 28), labels int (N,); weights float64 (N,) probabilities of drawing each training
-    image, or None to visit every image once per epoch.  --holdout holds out whole writers where the dataset
-    records them (a mixture's unipen and chars74k), single images elsewhere.
+    image, or None to visit every image once per epoch; cases int8 (N,) each letter's case where its set records
+    it, -1 where not (data/cases.py).  --holdout holds out whole writers where the dataset records them (a
+    mixture's unipen and chars74k), single images elsewhere.
     """
     images, labels = train_set.images, train_set.labels
+    cases = source_cases(train_set)
     if config.train_from:
         images, labels = read_synthetic(config.train_from, train_set.n_classes)
+        cases = np.full(len(labels), UNKNOWN, dtype=np.int8)
         train_set = None
     weights = None
     if train_set is not None and (train_set.sources is not None or config.balance_classes):
@@ -37,9 +41,9 @@ def training_data(config, train_set, test_set):
                         config.holdout_writer_share)
         kept = np.flatnonzero(~held)
         kept_weights = None if weights is None else weights[kept] / weights[kept].sum()
-        return (images[kept], labels[kept], kept_weights), (images[held], labels[held])
+        return (images[kept], labels[kept], kept_weights, cases[kept]), (images[held], labels[held])
     sample = np.sort(rng.permutation(len(test_set))[:config.val_size])  # the test labels may be sorted by class
-    return (images, labels, weights), (test_set.images[sample], test_set.labels[sample])
+    return (images, labels, weights, cases), (test_set.images[sample], test_set.labels[sample])
 
 
 def holdout_rng(seed):
