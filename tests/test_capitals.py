@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pytest
 
-from hdl_native.checkpoint import load_checkpoint, load_model
+from hdl_native.checkpoint import load_model
 from hdl_native.cli import main
 from hdl_native.data import load_dataset, write_idx
 from hdl_native.data.cases import CAPITAL, SMALL, UNKNOWN, source_cases
