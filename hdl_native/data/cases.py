@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .idx import LABELS_MAGIC, read_idx
 from ..errors import DataError
+from .idx import LABELS_MAGIC, read_idx
 
 UNKNOWN, SMALL, CAPITAL = -1, 0, 1
 

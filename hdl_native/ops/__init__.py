@@ -18,8 +18,8 @@ from .shaping import Reshape, Slice, Stack, Transpose
 
 __all__ = [
     "Op", "Add", "Sub", "Mul", "Div", "Neg", "ScalarMul", "ScalarAdd", "Square", "Pow", "Exp", "Log",
-    "MatMul", "Sum", "Mean", "GroupLogSumExp", "Reshape", "Transpose", "Slice", "Stack", "Relu", "Gelu", "Sigmoid",
-    "Tanh",
-    "LogSoftmax", "CrossEntropy", "NLLLoss", "Linear", "Conv2d", "MaxPool2d", "Dropout", "BatchNorm2d",
+    "MatMul", "Sum", "Mean", "GroupLogSumExp", "Reshape", "Transpose", "Slice", "Stack",
+    "Relu", "Gelu", "Sigmoid", "Tanh", "LogSoftmax", "CrossEntropy", "NLLLoss", "Linear", "Conv2d", "MaxPool2d",
+    "Dropout", "BatchNorm2d",
     "GRU", "LSTM", "LSTMFinalCell", "Embedding",
 ]

@@ -37,7 +37,8 @@ def allowed_columns(labels, cases, model):
     rows = np.arange(len(labels))
     allowed = np.full((len(labels), model.n_classes + model.capitals), F.NOT_ALLOWED, dtype=np.float32)
     letter = labels < model.capitals
-    allowed[rows[~letter | (cases != CAPITAL)], labels[~letter | (cases != CAPITAL)]] = 0.0
+    own = ~letter | (cases != CAPITAL)  # the column of the class read: not for a known capital
+    allowed[rows[own], labels[own]] = 0.0
     capital = letter & (cases != SMALL)
     allowed[rows[capital], model.n_classes + labels[capital]] = 0.0
     return allowed
