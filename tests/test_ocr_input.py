@@ -50,6 +50,17 @@ def test_any_mode_becomes_rgb_and_grey(tmp_path, mode):
     assert photo.grey[130, 62] < 0.3 < 0.7 < photo.grey[10, 10]  # the stroke is dark, the paper light
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_a_float_tiff_with_non_finite_pixels_is_stretched_over_the_finite_ones(tmp_path, bad):
+    """One NaN or inf pixel made the whole picture blank (a 'found no ink' error) after numpy warnings on stderr."""
+    values = np.asarray(Image.fromarray(handwriting_like()).convert("L"), np.float32) / 255
+    values[0, 0] = bad
+    Image.fromarray(values, mode="F").save(tmp_path / "page.tif")
+    with np.errstate(all="raise"):
+        photo = load_photo(tmp_path / "page.tif", min_side=0)
+    assert photo.grey[130, 62] < 0.3 < 0.7 < photo.grey[10, 10]  # the stroke is dark, the paper light
+
+
 def test_transparent_background_counts_as_white_paper(tmp_path):
     rgba = np.zeros((300, 400, 4), np.uint8)
     rgba[100:160, 60:66] = (0, 0, 0, 255)  # opaque black stroke on fully transparent (black) pixels

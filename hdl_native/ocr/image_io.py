@@ -285,6 +285,9 @@ def to_rgb(image):
         return image
     if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
         values = np.asarray(image, dtype=np.float64)
+        finite = np.isfinite(values)
+        if not finite.all():  # a float TIFF may hold NaN or inf pixels: the paper's level (the median) stands in
+            values = np.where(finite, values, np.median(values[finite]) if finite.any() else 0.0)
         low, high = float(values.min()), float(values.max())
         stretched = (values - low) / (high - low) * 255 if high > low else np.zeros_like(values)
         return Image.fromarray(stretched.astype(np.uint8)).convert("RGB")
