@@ -153,6 +153,16 @@ def test_corrected_labels_either_case_comments_and_left_out_crops(tmp_path):
     assert read.images.dtype == np.uint8 and read.images.shape == (3, 28, 28)
 
 
+def test_a_16_bit_crop_is_read_at_its_levels_not_clipped(tmp_path):
+    """A crop of one's own saved as a 16-bit greyscale PNG: every level above 255 of 65535 was read as full ink."""
+    pixels = letter_crop()
+    pixels[6:22, 13] = 100  # a stroke of grey inside the white one
+    deep = pixels.astype(np.uint16) * 257
+    directory = crops_dir(tmp_path, ["deep.png a"], {"deep.png": deep})
+    assert Image.open(directory / "deep.png").mode in ("I;16", "I")
+    np.testing.assert_array_equal(read_labelled_crops(directory, LETTERS).images[0], pixels)
+
+
 def test_the_corrected_sheet_shows_the_labels_as_corrected_and_marks_what_the_model_reads_otherwise(tmp_path):
     """`letters --finetune` draws the sheet again: a row per line in box order whatever the file's order, the user's
     own crops under 'added', left-out crops in grey (an unreadable one skipped), a label the model reads

@@ -33,6 +33,7 @@ SHEET_FILE = "labels-sheet.png"  # every crop with its box number and label, to 
 LEAVE_OUT = "-"
 BORDER = 2  # crops keep this many px of black around the letter (crops.py frames 24x24 inside 28x28)
 PAPER_LEVEL = 128  # a border brighter than this on average means dark ink on white paper
+SIXTEEN_BIT = ("I;16", "I;16B", "I;16L")  # 16-bit greyscale (older Pillows open a 16-bit PNG as "I")
 CROP_NAME = re.compile(r"line(\d+)-box(\d+)\.png")  # the names crop_names gives
 AGREED_COLOUR = (0, 0, 0)  # a corrected sheet's label the model already reads
 TAUGHT_COLOUR = (225, 110, 0)  # a label the model reads otherwise: what the fine-tune teaches it
@@ -295,7 +296,11 @@ def read_crop(path, where):
     try:
         with Image.open(path) as picture:
             size = picture.size
-            pixels = np.asarray(picture.convert("L"), dtype=np.uint8)
+            # a 16-bit crop's full ink is 65535: convert("L") would clip every level above 255 to 255
+            if picture.mode in SIXTEEN_BIT or (picture.mode, picture.format) == ("I", "PNG"):
+                pixels = np.clip(np.rint(np.asarray(picture, np.float64) / 257), 0, 255).astype(np.uint8)
+            else:
+                pixels = np.asarray(picture.convert("L"), dtype=np.uint8)
     except FileNotFoundError:
         raise HDLError(f"{where}: the crop {path} does not exist") from None
     except (OSError, UnidentifiedImageError, ValueError) as error:
