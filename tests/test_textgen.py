@@ -167,6 +167,17 @@ def test_best_refuses_to_overwrite_without_force(tmp_path, capsys):
     assert load_checkpoint(tmp_path / "old.hdl")["textgen"]["step"] == 2
 
 
+@pytest.mark.parametrize("option", ["--out", "--best", "--db"])
+def test_no_output_replaces_the_corpus_even_with_force(tmp_path, capsys, option):
+    """--force replaces a state file this run does not continue: with --out naming the corpus, it was replaced."""
+    corpus = write(tmp_path, "corpus.txt", TEXT)
+    outputs = {"--out": str(tmp_path / "s.hdl"), option: str(corpus)}
+    run = ["textgen", "train", "--corpus", str(corpus), *TINY, "--steps", "2", "--force"]
+    assert main([*run, *(word for pair in outputs.items() for word in pair)]) == 2
+    assert f"{option} {corpus} is the corpus: it would be replaced" in capsys.readouterr().err
+    assert corpus.read_text() == TEXT
+
+
 def test_sampling_is_deterministic_with_a_seed_and_greedy_at_zero(tiny_state):
     model, vocabulary = load_generator(tiny_state)
 

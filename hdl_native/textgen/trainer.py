@@ -343,6 +343,9 @@ class TextTrainer:
 
 def start(config):
     """A TextTrainer for `config`: fresh from the corpus, or continuing config.resume exactly."""
+    for option, path in (("--out", config.out), ("--best", config.best), ("--db", config.db)):
+        if path and same_file(path, config.corpus):  # --force replaces a state file, never the text it learns
+            raise HDLError(f"{option} {path} is the corpus: it would be replaced; write to another file")
     check_outputs(config)
     if config.best:
         check_best_output(config)
