@@ -178,6 +178,13 @@ def test_no_output_replaces_the_corpus_even_with_force(tmp_path, capsys, option)
     assert corpus.read_text() == TEXT
 
 
+def test_a_db_that_is_not_an_sqlite_file_is_one_line(tmp_path):
+    corpus = write(tmp_path, "corpus.txt", TEXT)
+    notes = write(tmp_path, "notes.txt", "not a database\n")
+    one_line_error(run_cli("textgen", "train", "--corpus", corpus, *TINY, "--steps", "1", "--out", tmp_path / "s.hdl",
+                           "--db", notes), f"cannot write the SQLite log {notes}: file is not a database")
+
+
 def test_sampling_is_deterministic_with_a_seed_and_greedy_at_zero(tiny_state):
     model, vocabulary = load_generator(tiny_state)
 

@@ -28,7 +28,8 @@ from ..threads import set_num_threads
 from ..training.divergence import Diverged, TrainingDiverged, check_gradients, check_loss, check_state
 from ..training.interrupt import StopOnSignal
 from ..training.outputs import check_outputs, check_writable, same_file
-from ..training.sqlite_log import Progress, SqliteLog
+from ..training.sqlite_log import Progress
+from ..training.start import open_log
 from .corpus import Streams, Vocabulary, check_streams_fit, corpus_digest, read_corpus, split_holdout
 from .graph import CharGraph, zero_state
 from .parallel import StreamShard
@@ -71,6 +72,10 @@ class TextgenConfig:
     @property
     def architecture(self):
         return f"char-{self.cell}"
+
+    @property
+    def command(self):  # the SQLite log's name of the program (training.start.open_log)
+        return "textgen"
 
     def as_dict(self):
         return asdict(self)
@@ -224,7 +229,7 @@ class TextTrainer:
     def train(self):
         config, position = self.config, self.position
         chars_per_step = config.batch_size * config.seq_len
-        log = SqliteLog(config.db, "textgen", config.as_dict()) if config.db else None
+        log = open_log(config)
         bar = tqdm(total=config.max_steps, initial=position.step, unit="batch", disable=not config.progress,
                    dynamic_ncols=True, file=sys.stderr)
         stepping, steps_run, last_save, stop = 0.0, 0, time.monotonic(), StopOnSignal()
