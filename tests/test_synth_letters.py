@@ -106,6 +106,18 @@ def test_cli_bad_arguments_are_one_line_errors(tmp_path, capsys):  # --count 0 a
     assert "does not exist" in capsys.readouterr().err
 
 
+def test_an_out_that_cannot_be_written_is_told_before_any_letter_is_drawn(tmp_path, capsys, monkeypatch):
+    """--out naming a file (or an unwritable place) was found only after every image had been rendered."""
+    import hdl_native.synth
+
+    monkeypatch.setattr(hdl_native.synth, "build_glyph_bank", lambda *_, **__: pytest.fail("drew letters first"))
+    in_the_way = tmp_path / "a-file"
+    in_the_way.write_text("")
+    assert main(["synth-letters", "--out", str(in_the_way / "letters"), "--count", "5"]) == 2
+    assert f"cannot write the IDX file {in_the_way / 'letters' / IMAGES_FILE}: {in_the_way} is not a directory" \
+        in capsys.readouterr().err
+
+
 def test_stroke_variants_measure_width_and_refuse_to_erase_hairlines():
     from hdl_native.synth.strokes import OVERSAMPLE, stroke_variants, stroke_width
 

@@ -9,6 +9,7 @@ Writes synth-letters-train-images-idx3-ubyte.gz and synth-letters-train-labels-i
 to --out, and with --preview a PNG contact sheet (one column per letter).
 """
 import time
+from pathlib import Path
 
 HELP = "render synthetic letters (a-z) from installed fonts as IDX files, for pretraining"
 
@@ -40,10 +41,12 @@ def run(args):
     from hdl_native.errors import HDLError
     from hdl_native.json_output import json_line
     from hdl_native.synth import PREVIEW_FILE, build_glyph_bank, contact_sheet, find_fonts, generate_letters
-    from hdl_native.synth import write_letters_idx
+    from hdl_native.synth import IMAGES_FILE, write_letters_idx
+    from hdl_native.training.outputs import check_writable
 
     if args.only_these_fonts and not args.fonts:
         raise HDLError("--only-these-fonts needs --fonts PATH ...")
+    check_writable(Path(args.out) / IMAGES_FILE, "IDX file")  # now, not after rendering a million letters
     start = time.perf_counter()
     fonts = find_fonts(args.fonts, system=not args.only_these_fonts)
     bank = build_glyph_bank(fonts, pen_copies=args.pen_copies, seed=args.seed)
