@@ -111,6 +111,18 @@ def test_threeorseven_refuses_a_dataset_without_3_and_7():
 
 
 # ------------------------------------------------------------------- learn37
+@pytest.mark.parametrize("command", ["threeorseven", "learn37"])
+def test_a_plot_folder_that_is_a_file_is_refused_before_the_data_is_read(command, tmp_path, capsys, monkeypatch):
+    """It was found when the pictures were written, after the learning, as 'cannot write ...: File exists'."""
+    import hdl_native.data
+    from hdl_native.cli import main
+
+    monkeypatch.setattr(hdl_native.data, "load_dataset", lambda *_, **__: pytest.fail("read the data first"))
+    (tmp_path / "a-file").write_text("")
+    assert main([command, "--plot", str(tmp_path / "a-file")]) == 2
+    assert f"--plot {tmp_path / 'a-file'} is a file, not a folder" in capsys.readouterr().err
+
+
 def test_margin_update_is_the_tutorials_rule():
     """A violated margin moves weights by +-0.01 * pixel and bias by +-0.01; a met margin changes nothing."""
     network = learn37.MarginScorer(np.random.default_rng(0))

@@ -38,7 +38,9 @@ def run(args):
     from ..errors import HDLError
     from ..json_output import json_line
     from ..programs import learn37
+    from ..training.outputs import check_plot_folder
 
+    check_plot_folder(args.plot, "learn37-weights.png")  # now, not after the learning
     root = find_data_root(args.data)
     train = load_dataset(args.dataset, "train", root)
     test = load_dataset(args.dataset, "test", root)

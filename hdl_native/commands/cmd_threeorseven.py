@@ -24,7 +24,10 @@ def run(args):
     from ..json_output import json_line
     from ..pictures import ascii_row
     from ..programs import threeorseven
+    from ..training.outputs import check_plot_folder
 
+    if args.plot:
+        check_plot_folder(args.plot, "average-3.png")  # now, not after the results are printed
     root = find_data_root(args.data)
     train = load_dataset(args.dataset, "train", root)
     test = load_dataset(args.dataset, "test", root)
