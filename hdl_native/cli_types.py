@@ -118,6 +118,8 @@ THREADS = int_range(1, MAX_THREADS)
 THREADS_HELP = f"kernel threads, {THREADS.allowed} (default: OMP_NUM_THREADS, else all cores)"
 # a letters-CNN training step holds ~0.37 MB per image (bench: 441 MB peak at batch 1024): 4096 need ~1.5 GB
 BATCH_SIZE = int_range(1, 4096)
+# characters a char model backpropagates through per step (textgen --seq-len, bench's): far past any sensible depth
+SEQ_LEN = int_range(1, 10_000)
 # these networks train at 0.001 to 0.1; up to 1000 stays allowed so divergence can be shown (training catches
 # it), far larger steps are typos
 LEARNING_RATE = finite_float(0, 1000, low_inclusive=False)

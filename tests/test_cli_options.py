@@ -69,6 +69,7 @@ ISSUE_CASES = [
     ("letters", "--threads", "100000", "an integer from 1 to 1024"),
     ("evaluate", "--threads", "0", "an integer from 1 to 1024"),
     ("bench", "--threads", "100000", "an integer from 1 to 1024"),
+    ("bench", "--seq-len", "10000000000000000000", "an integer from 1 to 10000"),  # was a traceback
     ("ocr", "--min-confidence", "nan", "a finite number from 0 to 1"),
     ("gd-demo", "--iterations", "1000", "an integer from 1 to 300"),
     ("synth-letters", "--count", "0", "an integer from 1 to 1000000"),

@@ -32,14 +32,14 @@ def all_models():
 
 
 def add_arguments(parser):
-    from ..cli_types import BATCH_SIZE, NON_NEGATIVE_INT, POSITIVE_INT, SEED, THREADS
+    from ..cli_types import BATCH_SIZE, NON_NEGATIVE_INT, POSITIVE_INT, SEED, SEQ_LEN, THREADS
 
     parser.add_argument("--model", default="letters-cnn",
                         help=f"network to time: {', '.join(all_models())} (default letters-cnn)")
     parser.add_argument("--batch-size", type=BATCH_SIZE, default=64,
                         help=f"images (char models: sequences) per step, {BATCH_SIZE.allowed} (default 64)")
-    parser.add_argument("--seq-len", type=POSITIVE_INT, default=100,
-                        help=f"characters per sequence of the char models, {POSITIVE_INT.allowed} (default 100)")
+    parser.add_argument("--seq-len", type=SEQ_LEN, default=100,
+                        help=f"characters per sequence of the char models, {SEQ_LEN.allowed} (default 100)")
     parser.add_argument("--threads", type=THREADS, default=None,
                         help=f"threads for the kernels and BLAS, {THREADS.allowed} (default: OMP_NUM_THREADS or "
                              "all cores)")

@@ -17,8 +17,8 @@ import argparse
 import sys
 
 from ..checkpoint import MAX_HIDDEN, MAX_LAYERS, load_checkpoint
-from ..cli_types import (BATCH_SIZE, LEARNING_RATE, NON_NEGATIVE, POSITIVE, POSITIVE_INT, SEED, THREADS, THREADS_HELP,
-                         finite_float, int_range, probability)
+from ..cli_types import (BATCH_SIZE, LEARNING_RATE, NON_NEGATIVE, POSITIVE, POSITIVE_INT, SEED, SEQ_LEN, THREADS,
+                         THREADS_HELP, finite_float, int_range, probability)
 from ..errors import HDLError
 from ..training.config import EXIT_CODES
 
@@ -27,7 +27,6 @@ HELP = "train a character-level GRU/LSTM on a text file (truncated BPTT), and sa
 # the sizes a state file accepts (wider or deeper stacks would not train in any sensible time on a CPU)
 HIDDEN = int_range(1, MAX_HIDDEN)
 LAYERS = int_range(1, MAX_LAYERS)
-SEQ_LEN = int_range(1, 10_000)
 LENGTH = int_range(0, 10_000_000)
 # beyond ~100 the distribution is uniform to float precision; negative or NaN would be meaningless
 TEMPERATURE = finite_float(0, 100)
