@@ -119,3 +119,21 @@ def test_missing_data_is_one_line(tmp_path):
                             capture_output=True, text=True, timeout=300, cwd=REPO)
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "dna/splice.csv" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+
+@pytest.mark.parametrize("rows, message", [
+    (3, "its 3 sequences leave the validation split empty"),
+    (20, "sequences, fewer than a batch of 32; use a smaller --batch-size"),
+], ids=["a-side-empty", "less-than-a-batch"])
+def test_a_file_too_small_to_split_or_batch_is_one_line(tmp_path, rows, message):
+    """A splice.csv cut short ended in a traceback (no validation epoch was best) or trained on no batch at all,
+    numpy warning of empty means and the run reporting NaN."""
+    (tmp_path / "dna").mkdir()
+    path = write_csv(tmp_path / "dna" / "splice.csv",
+                     [(CLASSES[i % 3], f"HUM{i:04d}-{i}", sequence(i)) for i in range(rows)])
+    result = subprocess.run([sys.executable, "-m", "hdl_native", "splice", "--data", str(tmp_path), "--epochs", "1",
+                             "--ensemble", "1", "--hidden", "4", "--threads", "1"],
+                            capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert f"{path} is too small" in result.stderr and message in result.stderr

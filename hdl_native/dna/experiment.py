@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 
+from ..errors import DataError
 from .classifier import SpliceRNN, confusion_matrix, predict_ensemble, train_classifier
 from .data import CLASSES, read_splice, splice_path
 from .split import split_by_family
@@ -21,9 +22,11 @@ def run_experiment(root=None, cell="gru", hidden=48, epochs=25, batch_size=32, l
 
     root: the data root (None: $HDL_DATA or the cache); report(member, epoch, train_loss,
     validation_accuracy) is called after each epoch of each member (numbered from 1)."""
-    data = read_splice(splice_path(root))
+    path = splice_path(root)
+    data = read_splice(path)
     sides = split_by_family(data.names, data.sequences, seed=seed)
     part = {side: (data.sequences[rows], data.labels[rows]) for side, rows in sides.items()}
+    check_split_sizes(path, {side: len(rows) for side, rows in sides.items()}, batch_size)
     models, best_epochs, started = [], [], time.perf_counter()
     for member in range(ensemble):
         member_seed = seed + 1000 * member
@@ -41,3 +44,15 @@ def run_experiment(root=None, cell="gru", hidden=48, epochs=25, batch_size=32, l
             "validation_accuracy": 100 * validation_accuracy, "best_epochs": best_epochs, "ensemble": ensemble,
             "confusion": confusion_matrix(test_labels, predictions).tolist(), "classes": CLASSES,
             "train_seconds": seconds, "sizes": {side: int(len(rows)) for side, rows in sides.items()}}
+
+
+def check_split_sizes(path, sizes, batch_size):
+    """DataError naming the file `path` when a side of its split ({side: rows}) is empty or its training side
+    holds less than one batch: a file cut short would train on nothing and report NaN, or fail."""
+    empty = [side for side in ("train", "validation", "test") if not sizes[side]]
+    if empty:
+        raise DataError(f"{path} is too small to split by gene family: its {sum(sizes.values())} sequences leave "
+                        f"the {' and '.join(empty)} split{'s' if len(empty) > 1 else ''} empty")
+    if sizes["train"] < batch_size:
+        raise DataError(f"{path} is too small: its training split holds {sizes['train']} sequences, fewer than a "
+                        f"batch of {batch_size}; use a smaller --batch-size")
