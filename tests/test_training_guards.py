@@ -442,3 +442,14 @@ def test_digits_takes_the_digit_sets_and_their_mixtures_with_other(tmp_path, mon
     configs = recorded_configs(monkeypatch, "digits")
     assert main(["digits", "--dataset", dataset, *QUICK]) == 0
     assert [config.dataset for config in configs] == [dataset]
+
+
+def test_a_state_of_other_classes_names_the_dataset_it_was_trained_on(tiny_data, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["letters", "--data", str(tiny_data), *QUICK, "--max-batches", "1", "--out", "s.hdl"]) == 0
+    capsys.readouterr()
+    assert main(["letters", "--init", "s.hdl", "--dataset", "mnist", "--data", str(tiny_data), *QUICK,
+                 "--max-batches", "1", "--out", "t.hdl"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "hdl-native letters: error: s.hdl was trained for 26 classes, dataset mnist has 10 "
+        "(it was trained on --dataset letters)")

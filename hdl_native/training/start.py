@@ -124,8 +124,10 @@ def start_from(model, optimizer, resumed, config, train_set, say_notes=True):
     if source["architecture"] != architecture_of(model):
         raise HDLError(f"{path} holds a {source['architecture']} model, this command trains a {architecture_of(model)}")
     if source.get("classes") is not None and len(source["classes"]) != train_set.n_classes:
+        trained_on = (source.get("settings") or {}).get("dataset")
+        hint = f" (it was trained on --dataset {trained_on})" if isinstance(trained_on, str) and trained_on else ""
         raise HDLError(f"{path} was trained for {len(source['classes'])} classes, "
-                       f"dataset {train_set.name} has {train_set.n_classes}")
+                       f"dataset {train_set.name} has {train_set.n_classes}{hint}")
     load_params(model, source["params"], path)
     if say_notes:
         note_old_penalty(source, path)
