@@ -268,6 +268,9 @@ def test_missing_directory_or_labels_file(tmp_path):
         read_labelled_crops(tmp_path / "none", LETTERS)
     with pytest.raises(HDLError, match=f"no {LABELS_FILE} in it"):
         read_labelled_crops(tmp_path, LETTERS)
+    (tmp_path / LABELS_FILE).write_text("")  # the labels file itself given for its folder
+    with pytest.raises(HDLError, match=f"a file; give the folder of crops that holds {LABELS_FILE} \\({tmp_path}\\)"):
+        read_labelled_crops(tmp_path / LABELS_FILE, LETTERS)
 
 
 def test_command_line_errors_are_one_line_exit_2(tmp_path):

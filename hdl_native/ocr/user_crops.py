@@ -153,6 +153,9 @@ def read_labelled_crops(directory, classes):
     left.
     """
     directory = Path(directory)
+    if directory.is_file():
+        raise HDLError(f"--finetune {directory}: a file; give the folder of crops that holds {LABELS_FILE} "
+                       f"({directory.parent if directory.name == LABELS_FILE else 'as `ocr --crops DIR` writes it'})")
     if not directory.is_dir():
         raise HDLError(f"--finetune {directory}: no such directory (write one with `hdl-native ocr PHOTO --crops "
                        f"{directory}`)")
