@@ -58,6 +58,8 @@ def check_finite_outputs(outputs, model, source=None):
 def make_output_directory(directory):
     """Make the directory outputs go to (and its parents) if it is not there; HDLError naming it when it cannot be
     made (a file in the way, no permission)."""
+    if Path(directory).is_file():
+        raise HDLError(f"cannot create output folder {directory}: it is a file; name a folder")
     try:
         Path(directory).mkdir(parents=True, exist_ok=True)
     except OSError as error:

@@ -151,6 +151,9 @@ def test_plot_bad_databases_are_one_line_errors(log_path, tmp_path, capsys):
     assert not (tmp_path / "missing.sqlite3").exists()  # reading never creates a database
     assert main(["plot", str(log_path), "--out", str(tmp_path / "p"), "--run", "7"]) == 2
     assert "no run with startID 7; runs present: 1-2" in capsys.readouterr().err
+    assert main(["plot", str(log_path), "--out", str(not_sqlite)]) == 2  # a file where the pictures' folder goes
+    assert capsys.readouterr().err.strip().endswith(f"cannot create output folder {not_sqlite}: it is a file; name a "
+                                                    "folder")
 
 
 @pytest.mark.parametrize("damage, message", [
