@@ -127,6 +127,22 @@ def spread_positive(rng, *shape):
     return np.exp(rng.uniform(-7.0, 7.0, size=shape))
 
 
+GROUPS = (2, 0, 1, 0, 2, 2, 1)  # group_logsumexp's group of each of 7 columns
+CASE_GROUPS = tuple(range(27)) + tuple(range(26))  # models.LettersVGGCases: 27 classes, then 26 capitals
+
+
+def torch_group_logsumexp(x, groups):
+    return torch.stack([torch.logsumexp(x[:, [j for j, g in enumerate(groups) if g == group]], dim=1)
+                        for group in range(max(groups) + 1)], dim=1)
+
+
+def allowed_mask(rng, n, n_classes):
+    """cross_entropy_among's log-weights: 0 at one to three allowed columns per row, F.NOT_ALLOWED elsewhere."""
+    allowed = rng.random((n, n_classes)) < 0.3
+    allowed[np.arange(n), rng.integers(0, n_classes, size=n)] = True
+    return np.where(allowed, 0.0, F.NOT_ALLOWED)
+
+
 def labels(rng, n, n_classes):
     return rng.integers(0, n_classes, size=n).astype(np.int64)
 
@@ -283,6 +299,15 @@ CASES = [
          lambda r: [normal(r, 8, 5, scale=3.0), labels(r, 8, 5)]),
     Case("nll_loss", ("nll_loss",), F.nll_loss, tfunctional.nll_loss,
          lambda r: [normal(r, 8, 5), labels(r, 8, 5)]),
+    Case("group_logsumexp", ("group_logsumexp",), lambda x: F.group_logsumexp(x, GROUPS),
+         lambda x: torch_group_logsumexp(x, GROUPS), lambda r: [normal(r, 6, 7, scale=4.0)]),
+    Case("group_logsumexp_cases", ("group_logsumexp", "log_softmax"),
+         lambda x: F.group_logsumexp(F.log_softmax(x), CASE_GROUPS),
+         lambda x: torch_group_logsumexp(tfunctional.log_softmax(x, dim=1), CASE_GROUPS),
+         lambda r: [normal(r, 5, 53, scale=6.0)]),
+    Case("cross_entropy_among", ("cross_entropy_among",), F.cross_entropy_among,
+         lambda x, allowed: -torch.logsumexp(tfunctional.log_softmax(x, dim=1) + allowed, dim=1).mean(),
+         lambda r: [normal(r, 8, 6, scale=3.0), allowed_mask(r, 8, 6)], constants=(1,)),
     Case("linear", ("linear",), F.linear, tfunctional.linear,
          lambda r: [normal(r, 6, 5), normal(r, 3, 5), normal(r, 3)]),
     Case("linear_nobias", ("linear",), F.linear, tfunctional.linear, lambda r: [normal(r, 6, 5), normal(r, 3, 5)]),
