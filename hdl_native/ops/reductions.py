@@ -50,7 +50,7 @@ class GroupLogSumExp(FloatOp):
     """Log-sum-exp of the columns of x (N, F) by group: y[:, g] = log(sum over the columns j with groups[j] = g of
     e^x[:, j]) -> (N, G), G = max(groups) + 1, every group holding at least one column.  Fed log-probabilities
     it gives the log-probability of each group (a letter read as 'a' or 'A': models.LettersVGGCases).
-    Gradient: grad[:, g] e^(x[:, j] - y[:, g]) for each column j of group g.  Light numpy (G x F per row)."""
+    Gradient: grad[:, g] e^(x[:, j] - y[:, g]) for each column j of group g.  Light numpy (F per row)."""
 
     name = "group_logsumexp"
 
@@ -86,9 +86,10 @@ def checked_groups(groups):
 def log_sum_exp_by_group(x, groups):
     """GroupLogSumExp's value in numpy: x float (N, F), groups int (F,) -> (N, G) of x's dtype."""
     groups = checked_groups(groups)
-    # (F, G): 0 where column j is in group g, -inf elsewhere, so max and exp over x + it see one group
-    membership = np.where(groups[:, None] == np.arange(groups.max() + 1), 0.0, -np.inf).astype(x.dtype)
-    grouped = x[:, :, None] + membership  # (N, F, G)
-    peak = grouped.max(axis=1)  # (N, G), finite: each group has a column
+    order = np.argsort(groups, kind="stable")  # the columns group by group, so each group is one run
+    starts = np.flatnonzero(np.diff(groups[order], prepend=-1))  # where each group's run begins, group 0 first
+    ordered = x[:, order]
+    peak = np.maximum.reduceat(ordered, starts, axis=1)  # (N, G)
     with np.errstate(under="ignore"):
-        return (peak + np.log(np.exp(grouped - peak[:, None, :]).sum(axis=1))).astype(x.dtype, copy=False)
+        total = np.add.reduceat(np.exp(ordered - peak[:, groups[order]]), starts, axis=1)
+    return (peak + np.log(total)).astype(x.dtype, copy=False)
