@@ -11,7 +11,7 @@ import pytest
 
 from hdl_native.checkpoint import load_model
 from hdl_native.cli import main
-from hdl_native.data import load_dataset, write_idx
+from hdl_native.data import load_dataset, normalize, write_idx
 from hdl_native.data.cases import CAPITAL, SMALL, UNKNOWN, source_cases
 from hdl_native.data.datasets import clear_cache
 from hdl_native.errors import DataError
@@ -112,8 +112,8 @@ def test_a_run_learns_the_case_its_set_records_and_reads_27_classes(cased_root, 
     model, meta = load_model(tmp_path / "cases.hdl")
     assert isinstance(model, LettersVGGCases) and len(meta["classes"]) == 26
     images, labels = bar_images(130, 26, 0)
-    normalised = ((images / 255.0 - meta["normalization"]["mean"]) / meta["normalization"]["std"]).astype(np.float32)
-    logits = model.eval().logits(Tensor(normalised[:, None])).numpy().astype(np.float64)
+    normalised = normalize(images, meta["normalization"]["mean"], meta["normalization"]["std"])  # (130, 1, 28, 28)
+    logits = model.eval().logits(Tensor(normalised)).numpy().astype(np.float64)
     probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
     probabilities /= probabilities.sum(axis=1, keepdims=True)
     capitals = probabilities[:, 26:].sum(axis=1)
@@ -121,8 +121,8 @@ def test_a_run_learns_the_case_its_set_records_and_reads_27_classes(cased_root, 
     assert np.mean(read_classes(logits, model) == labels) > 0.75  # chance: 1 in 26
     from hdl_native.int8 import Int8Classifier
 
-    int8 = Int8Classifier.from_float(model, normalised[:, None])
-    read = int8(normalised[:, None])
+    int8 = Int8Classifier.from_float(model, normalised)
+    read = int8(normalised)
     assert read.shape == (130, 26)
     assert np.mean(read.argmax(axis=1) == read_classes(logits, model)) > 0.95
 
