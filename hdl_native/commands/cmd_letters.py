@@ -46,8 +46,8 @@ def add_arguments(parser):
                              "channels in its second block (320,571 parameters, 1.4x its work), or letters-vgg-cases, "
                              "letters-vgg that learns the capitals as classes of their own where the set records the "
                              "case (unipen, nistvowels, chars74k) and reads a as p(a) + p(A) (in the reader's recipe: "
-                             "0.3 to 0.5 points more held-out letters read, but on one seed more digits and marks "
-                             "printed as letters; not shipped: BENCHMARKS.md); or a state file to start "
+                             "no better than letters-vgg on fresh held-out pages, -0.16 and +0.03 points of the "
+                             "letters on two seeds; not shipped: BENCHMARKS.md); or a state file to start "
                              "from (as --init) (default: the resumed STATE's or --init's network, else letters-cnn)")
     # None: not given (the SGD_* defaults), so that an option the chosen optimiser does not use can be refused
     parser.add_argument("--lr", type=LEARNING_RATE, default=None,
