@@ -38,6 +38,31 @@ def test_lighting_makes_ink_black_and_paper_white_under_a_shadow():
     assert ink.ink[300, 900] < ink.low < ink.ink[mask].mean()
 
 
+def faded(grey, share, seed=0):
+    """`grey` moved `share` of the way to white, as faint pencil or an over-exposed photo, with a little grain."""
+    noise = np.random.default_rng(seed).normal(0, 0.004, grey.shape).astype(np.float32)
+    return np.clip(grey + share * (1 - grey) + noise, 0, 1).astype(np.float32)
+
+
+@pytest.mark.parametrize("share", [0.5, 0.7])
+def test_faint_writing_is_found_as_ink_is(share):
+    """Text 17 to 25% darker than its paper under a shadow: below the fixed strong floor (22%) at 0.7, so before the
+    floors followed the page it read as blank paper; now every glyph is found, and nothing beside it."""
+    page = printed_page(["hello world"], rotation=0, shadow=0.7)
+    letters = find_glyphs(ink_mask(ink_map(page)))[1]
+    ink = ink_map(faded(page, share))
+    assert ink.high < 0.22
+    labels, lines = find_glyphs(ink_mask(ink))
+    assert [len(line) for line in lines] == [len(line) for line in letters] == [len("helloworld")]
+
+
+def test_the_floors_stay_where_they_are_for_ink():
+    ink = ink_map(faded(printed_page(["hello world"], rotation=0), 0.0))
+    assert (ink.low, ink.high) == (max(ink.low, 0.08), max(ink.high, 0.22))
+    blank = ink_map(faded(np.full((400, 800), 0.9, np.float32), 0.0))
+    assert not ink_mask(blank).any()
+
+
 def test_the_edge_of_a_hard_shadow_is_not_ink():
     """A shadow with a sharp edge crossing a line of writing: the paper estimate, made on a reduced copy, must not
     blur the edge into a thin line of ink on its dark side, which would tie the letters it crosses together."""

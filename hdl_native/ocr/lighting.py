@@ -26,6 +26,10 @@ NOISY_PAPER = 0.035  # grain above this (relative darkness) is smoothed before t
 DENOISE_SIGMA = 1.0  # px
 FAINT_RULE_NOISE_MULTIPLE = 3.0  # rules are looked for this many grain deviations below `low`
 HARD_EDGE = 0.15  # the paper brightening by this share within two cells of the reduced copy: a hard shadow's edge
+FAINT_SHARE = 0.5  # on a page of faint writing, the floors above drop so a mark needs this share of its ink
+STRONGEST_INK_PERCENTILE = 90  # the page's writing: this percentile of the darkness of the pixels above the grain
+FAINTEST_WRITING = 0.04  # ... and above this darkness, which no writing is fainter than (a photo without grain has
+                         # the paper estimate's rounding, 1e-8, above its grain's threshold of 0)
 
 
 @dataclass
@@ -114,9 +118,30 @@ def ink_map(grey, rgb=None):
         # (not done on clean photos, where it would join letters written close together)
         ink = ndimage.gaussian_filter(ink, DENOISE_SIGMA, truncate=2.5)
         median, noise = grain(ink, sheet)
-    low = max(median + LOW_NOISE_MULTIPLE * noise, MIN_CONTRAST)
-    high = max(strong_threshold(median, noise), 1.5 * low)
+    floors = faint_writing_scale(ink, median + LOW_NOISE_MULTIPLE * noise)
+    low = max(median + LOW_NOISE_MULTIPLE * noise, MIN_CONTRAST * floors)
+    high = max(median + HIGH_NOISE_MULTIPLE * noise, STRONG_CONTRAST * floors, 1.5 * low)
     return InkMap(ink.astype(np.float32, copy=False), low, high, noise)
+
+
+def faint_writing_scale(ink, grain_low):
+    """The share (0, 1] of MIN_CONTRAST and STRONG_CONTRAST that a page's marks must reach: 1 on a page written
+    in ink, less where its writing is fainter than STRONG_CONTRAST / FAINT_SHARE.
+
+    The floors are fixed darknesses (8% and 22% darker than the paper), fit for ink; faint pencil or an
+    over-exposed photo makes strokes 15 to 20% darker than their paper, every mark fell below the strong floor and
+    the page read as blank.  The page's writing is the STRONGEST_INK_PERCENTILE of the darkness of its pixels above
+    both `grain_low` (the low threshold its paper's grain alone sets) and FAINTEST_WRITING: 0.6 to 0.8 on pages
+    of ink, about 0.2 on faint ones.  The floors then scale so that a mark needs FAINT_SHARE of that darkness.  The
+    grain's own thresholds (LOW_ and HIGH_NOISE_MULTIPLE) are not scaled.
+    """
+    above = ink[ink > max(grain_low, FAINTEST_WRITING)]
+    if above.size == 0:
+        return 1.0
+    if above.size > 1_000_000:
+        above = above[::16]
+    strongest = float(np.percentile(above, STRONGEST_INK_PERCENTILE))
+    return min(1.0, FAINT_SHARE * strongest / STRONG_CONTRAST)
 
 
 def grain(ink, sheet=None):
