@@ -162,7 +162,7 @@ def robust_spread(sample):
 
 def strong_threshold(median, noise):
     """The darkness strong ink exceeds, from the grain's median and spread: HIGH_NOISE_MULTIPLE deviations above
-    the median, and at least STRONG_CONTRAST (ink_map's `high` before its tie to `low`)."""
+    the median, and at least STRONG_CONTRAST (ink_map's `high` on a page written in ink, before its tie to `low`)."""
     return max(median + HIGH_NOISE_MULTIPLE * noise, STRONG_CONTRAST)
 
 
