@@ -1,7 +1,6 @@
 """Mixtures of letter sets: loading by class name, writers, sampling weights, writer hold-out, per-source reports."""
 import gzip
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -220,23 +219,3 @@ def test_a_broken_meta_file_is_named(letter_sets, content, message):
     meta.write_bytes(content)
     with pytest.raises(DataError, match=f"unipen-train-meta.tsv.gz: {message}"):
         load_mixture("letters,unipen", "train", letter_sets)
-
-
-def test_a_val_size_past_the_test_split_validates_on_all_of_it_and_says_so(capsys):
-    from hdl_native.data.datasets import Dataset
-    from hdl_native.training.config import RunConfig
-    from hdl_native.training.start import training_data
-
-    rng = np.random.default_rng(0)
-    classes = [chr(ord("a") + i) for i in range(26)]
-
-    def split(name, n):
-        return Dataset("letters", name, rng.integers(0, 256, (n, 28, 28), dtype=np.uint8), np.arange(n) % 26,
-                       classes, Path("images"), Path("labels"))
-
-    train, test = split("train", 30), split("test", 12)
-    _, (images, labels) = training_data(RunConfig(val_size=50), train, test)
-    assert len(images) == len(labels) == 12
-    assert "--val-size 50 is more than the 12 images of the test split" in capsys.readouterr().err
-    _, (images, _) = training_data(RunConfig(val_size=5), train, test)
-    assert len(images) == 5 and capsys.readouterr().err == ""

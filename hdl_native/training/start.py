@@ -42,9 +42,6 @@ def training_data(config, train_set, test_set):
         kept = np.flatnonzero(~held)
         kept_weights = None if weights is None else weights[kept] / weights[kept].sum()
         return (images[kept], labels[kept], kept_weights, cases[kept]), (images[held], labels[held])
-    if config.val_size > len(test_set):
-        print(f"note: --val-size {config.val_size} is more than the {len(test_set)} images of the test split; "
-              f"validating on all {len(test_set)}", file=sys.stderr)
     sample = np.sort(rng.permutation(len(test_set))[:config.val_size])  # the test labels may be sorted by class
     return (images, labels, weights, cases), (test_set.images[sample], test_set.labels[sample])
 
