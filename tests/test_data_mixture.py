@@ -219,3 +219,26 @@ def test_a_broken_meta_file_is_named(letter_sets, content, message):
     meta.write_bytes(content)
     with pytest.raises(DataError, match=f"unipen-train-meta.tsv.gz: {message}"):
         load_mixture("letters,unipen", "train", letter_sets)
+
+
+def test_a_val_size_asked_for_past_the_test_split_validates_on_all_of_it_and_says_so(capsys):
+    from pathlib import Path
+
+    from hdl_native.data.datasets import Dataset
+    from hdl_native.training.config import DEFAULT_VAL_SIZE, RunConfig
+    from hdl_native.training.start import training_data
+
+    rng = np.random.default_rng(0)
+    classes = [chr(ord("a") + i) for i in range(26)]
+
+    def split(name, n):
+        return Dataset("letters", name, rng.integers(0, 256, (n, 28, 28), dtype=np.uint8), np.arange(n) % 26,
+                       classes, Path("images"), Path("labels"))
+
+    train, test = split("train", 30), split("test", 12)
+    _, (images, labels) = training_data(RunConfig(val_size=50), train, test)
+    assert len(images) == len(labels) == 12
+    assert "--val-size 50 is more than the 12 images of the test split" in capsys.readouterr().err
+    for size, validated in ((DEFAULT_VAL_SIZE, 12), (5, 5)):  # the default is silent: "or the whole split"
+        _, (images, _) = training_data(RunConfig(val_size=size), train, test)
+        assert len(images) == validated and capsys.readouterr().err == ""

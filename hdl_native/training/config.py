@@ -29,6 +29,7 @@ EMA_DECAY = finite_float(0, 1, high_inclusive=False)
 MIXUP = finite_float(0, 100)
 # a share of the held-out images; 0 would leave no writer to hold out.  0.05: 20 writers or more (BENCHMARKS.md)
 HOLDOUT_WRITER_SHARE = finite_float(0, 1, low_inclusive=False)
+DEFAULT_VAL_SIZE = 1000  # --val-size: test images validated on (the whole split where it has fewer)
 DEFAULT_HOLDOUT_WRITER_SHARE = 0.05
 
 
@@ -80,7 +81,7 @@ class RunConfig:
     holdout: int = 0                   # validate on this many held-out training images, when > 0 ...
     holdout_seed: int = None           # ... drawn with this seed (None: seed's), so runs of other seeds share them
     holdout_writer_share: float = None  # ... no writer above this share of them (None: as drawn; start.held_out)
-    val_size: int = 1000               # ... else on this many images sampled from the test split
+    val_size: int = DEFAULT_VAL_SIZE   # ... else on this many images sampled from the test split
     # how
     batch_size: int = 64
     epochs: int = 1
@@ -245,10 +246,10 @@ def add_training_arguments(parser, command, default_epochs, default_validate_eve
     parser.add_argument("--validate-every", type=POSITIVE_INT, default=default_validate_every,
                         help=f"validate every this many batches, {POSITIVE_INT.allowed} "
                              f"(default: {default_validate_every})")
-    parser.add_argument("--val-size", type=POSITIVE_INT, default=1000,
+    parser.add_argument("--val-size", type=POSITIVE_INT, default=DEFAULT_VAL_SIZE,
                         help="images in the validation sample, drawn once from the test split like the tutorial "
                              f"(it is only watched, never used to choose anything), {POSITIVE_INT.allowed} "
-                             "(default: 1000)")
+                             f"(default: {DEFAULT_VAL_SIZE}, or the whole test split where it is smaller)")
     parser.add_argument("--holdout", type=NON_NEGATIVE_INT, default=0, metavar="N",
                         help="validate on N training images held out from training instead of on the test sample "
                              "(whole writers where the dataset records them: unipen, chars74k), "

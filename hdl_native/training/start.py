@@ -12,6 +12,7 @@ from ..errors import HDLError
 from ..models import LETTER_MODELS, MODELS
 from ..optim import SGD, Adam
 from ..prune import PRUNE_MASKS, masks_from_state
+from .config import DEFAULT_VAL_SIZE
 from .sqlite_log import SqliteLog
 
 
@@ -42,6 +43,9 @@ def training_data(config, train_set, test_set):
         kept = np.flatnonzero(~held)
         kept_weights = None if weights is None else weights[kept] / weights[kept].sum()
         return (images[kept], labels[kept], kept_weights, cases[kept]), (images[held], labels[held])
+    if config.val_size > len(test_set) and config.val_size != DEFAULT_VAL_SIZE:  # a size the user asked for
+        print(f"note: --val-size {config.val_size} is more than the {len(test_set)} images of the test split; "
+              f"validating on all {len(test_set)}", file=sys.stderr)
     sample = np.sort(rng.permutation(len(test_set))[:config.val_size])  # the test labels may be sorted by class
     return (images, labels, weights, cases), (test_set.images[sample], test_set.labels[sample])
 
