@@ -58,7 +58,7 @@ def test_faint_writing_is_found_as_ink_is(share):
 
 def test_the_floors_stay_where_they_are_for_ink():
     ink = ink_map(faded(printed_page(["hello world"], rotation=0), 0.0))
-    assert (ink.low, ink.high) == (max(ink.low, 0.08), max(ink.high, 0.22))
+    assert ink.low >= 0.08 and ink.high >= 0.22  # MIN_CONTRAST, STRONG_CONTRAST: a page of ink keeps them
     blank = ink_map(faded(np.full((400, 800), 0.9, np.float32), 0.0))
     assert not ink_mask(blank).any()
 
