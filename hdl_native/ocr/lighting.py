@@ -118,9 +118,10 @@ def ink_map(grey, rgb=None):
         # (not done on clean photos, where it would join letters written close together)
         ink = ndimage.gaussian_filter(ink, DENOISE_SIGMA, truncate=2.5)
         median, noise = grain(ink, sheet)
-    floors = faint_writing_scale(ink, median + LOW_NOISE_MULTIPLE * noise)
-    low = max(median + LOW_NOISE_MULTIPLE * noise, MIN_CONTRAST * floors)
-    high = max(median + HIGH_NOISE_MULTIPLE * noise, STRONG_CONTRAST * floors, 1.5 * low)
+    grain_low = median + LOW_NOISE_MULTIPLE * noise
+    floors = faint_writing_scale(ink, grain_low)
+    low = max(grain_low, MIN_CONTRAST * floors)
+    high = max(strong_threshold(median, noise, floors), 1.5 * low)
     return InkMap(ink.astype(np.float32, copy=False), low, high, noise)
 
 
@@ -160,10 +161,11 @@ def robust_spread(sample):
     return median, float(np.median(np.abs(sample - median))) * 1.4826
 
 
-def strong_threshold(median, noise):
+def strong_threshold(median, noise, floors=1.0):
     """The darkness strong ink exceeds, from the grain's median and spread: HIGH_NOISE_MULTIPLE deviations above
-    the median, and at least STRONG_CONTRAST (ink_map's `high` on a page written in ink, before its tie to `low`)."""
-    return max(median + HIGH_NOISE_MULTIPLE * noise, STRONG_CONTRAST)
+    the median, and at least STRONG_CONTRAST x floors (ink_map's `high` before its tie to `low`; floors:
+    faint_writing_scale's share, 1 for ink)."""
+    return max(median + HIGH_NOISE_MULTIPLE * noise, STRONG_CONTRAST * floors)
 
 
 def strong_ink_share(values):
