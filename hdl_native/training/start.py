@@ -25,12 +25,12 @@ def training_data(config, train_set, test_set):
     it, -1 where not (data/cases.py).  --holdout holds out whole writers where the dataset records them (a
     mixture's unipen and chars74k), single images elsewhere.
     """
-    images, labels = train_set.images, train_set.labels
-    cases = source_cases(train_set)
     if config.train_from:
         images, labels = read_synthetic(config.train_from, train_set.n_classes)
         cases = np.full(len(labels), UNKNOWN, dtype=np.int8)
         train_set = None
+    else:
+        images, labels, cases = train_set.images, train_set.labels, source_cases(train_set)
     weights = None
     if train_set is not None and (train_set.sources is not None or config.balance_classes):
         weights = sampling_weights(train_set, mixture_weights(config.dataset), config.balance_classes)
