@@ -157,6 +157,12 @@ class LettersVGGCases(LettersVGG):
         return F.group_logsumexp(F.log_softmax(self.logits(x)), self.output_groups())
 
 
+def reads_capitals_apart(model):
+    """True for a model (or model class) that learns the capitals as columns of their own (LettersVGGCases):
+    trained with the columns each label allows, read through output_groups()."""
+    return getattr(model, "capitals", 0) > 0
+
+
 class DigitsMLP(Module):
     """The tutorial's digit network: 784 -> 128 -> ReLU -> 64 -> ReLU -> 10 -> log-softmax.
 

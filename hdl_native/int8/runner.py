@@ -17,6 +17,7 @@ import math
 import numpy as np
 
 from .. import functional as F
+from ..models import reads_capitals_apart
 from ..ops.reductions import log_sum_exp_by_group
 from ..tensor import Tensor
 from ..threads import get_num_threads
@@ -61,7 +62,7 @@ class Int8Classifier:
                 table = np.arange(256, dtype=np.uint8)
             layers.append(Int8Conv(packed, multiplier, offset, table, in_channels, weight.shape[2], pool))
             in_channels = weight.shape[0]
-        groups = model.output_groups() if getattr(model, "capitals", 0) else None
+        groups = model.output_groups() if reads_capitals_apart(model) else None
         return cls(grids[0], layers, model.n_classes, groups)
 
     def logits(self, images, n_threads=None):

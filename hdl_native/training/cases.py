@@ -11,7 +11,7 @@ from .. import functional as F
 from ..data.cases import CAPITAL, SMALL
 from ..data.datasets import LETTERS
 from ..errors import HDLError
-from ..models import MODELS
+from ..models import MODELS, reads_capitals_apart
 from ..ops.reductions import log_sum_exp_by_group
 
 
@@ -19,7 +19,7 @@ def check_capitals_reader(config, classes):
     """HDLError unless, where config.architecture reads the capitals apart, it can learn `classes` as `config`
     asks: the 26 letters a..z first, and none of the options that take a label as one column (--mixup,
     --label-smoothing)."""
-    if not getattr(MODELS.get(config.architecture), "capitals", 0):
+    if not reads_capitals_apart(MODELS.get(config.architecture)):
         return
     if list(classes[:len(LETTERS)]) != LETTERS:
         raise HDLError(f"--model {config.architecture} reads the letters a..z with their capitals; dataset "
@@ -48,6 +48,6 @@ def read_classes(logits, model):
     """int64 (n,): the class `model` reads from each row of its logits (n, F): the argmax of the classes read
     (a small letter's probability and its capital's summed) for a reader of the capitals apart, else of the
     logits."""
-    if not getattr(model, "capitals", 0):
+    if not reads_capitals_apart(model):
         return logits.argmax(axis=1)
     return log_sum_exp_by_group(np.asarray(logits, np.float64), model.output_groups()).argmax(axis=1)

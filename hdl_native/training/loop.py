@@ -24,6 +24,7 @@ from tqdm import tqdm
 from .. import functional as F
 from ..data import Batcher, augment
 from ..data.cases import UNKNOWN
+from ..models import reads_capitals_apart
 from ..tensor import Tensor
 from ..weights import named_weights
 from .cases import allowed_columns, read_classes
@@ -44,7 +45,7 @@ class TrainingGraph:
         self.labels = Tensor.placeholder((None,), dtype=np.int64, name="labels")
         self.logits = model.logits(self.images)
         self.allowed = None  # a reader of the capitals apart: (N, F) log-weights of the columns each label allows
-        if getattr(model, "capitals", 0):
+        if reads_capitals_apart(model):
             self.allowed = Tensor.placeholder((None, self.logits.shape[1]), name="allowed")
             self.data_loss = F.cross_entropy_among(self.logits, self.allowed)
         else:
