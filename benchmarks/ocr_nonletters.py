@@ -72,7 +72,8 @@ from hdl_native.data.nonletters import drawn_digits, framed_digits, framed_like_
 from hdl_native.errors import HDLError  # noqa: E402
 from hdl_native.data.mixture import recorded_writers  # noqa: E402
 from hdl_native.intervals import LEVEL, accuracy_interval, describe_groups  # noqa: E402
-from hdl_native.ocr import read_page  # noqa: E402
+from hdl_native.ocr import OcrResult, read_page  # noqa: E402
+from hdl_native.ocr.pipeline import NoInkFound  # noqa: E402
 from hdl_native.ocr.digits import load_digit_reader  # noqa: E402
 from hdl_native.ocr.language import DEFAULT_LANGUAGE, LANGUAGE_NAMES, load_language, words_of  # noqa: E402
 from hdl_native.ocr.model import load_letter_classifier  # noqa: E402
@@ -336,7 +337,7 @@ def measure(classifier, root, seed, folder, split="test", state_path=None, words
         next_digit += int((content.kinds[:used] == "digit").sum())
         path = folder / f"{name}.jpg"
         path.write_bytes(jpeg)
-        result = read_page(path, classifier, min_confidence=0.0, language=language, digits=digits)
+        result = read_or_nothing(path, classifier, language, digits)
         if on_page is not None:
             on_page(name, truths, result)
         found = found_boxes(result)
@@ -351,6 +352,16 @@ def measure(classifier, root, seed, folder, split="test", state_path=None, words
             digit_scores.append((name, score_digits(truths, with_digits, digit_of_tile),
                                  printed_as_digits(truths, with_digits, content.names, digit_of_tile)))
     return scores
+
+
+def read_or_nothing(path, classifier, language=None, digits=None):
+    """read_page's OcrResult of the page photo at `path`; where `ocr` would stop with "found no ink" (NoInkFound),
+    an OcrResult with nothing found: the page still counts, its letters not found and nothing printed (before,
+    one such page stopped the whole benchmark)."""
+    try:
+        return read_page(path, classifier, min_confidence=0.0, language=language, digits=digits)
+    except NoInkFound:
+        return OcrResult(lines=[], texts=[], photo=None)
 
 
 def letters_of_tiles(kinds, first_letter):

@@ -252,3 +252,21 @@ def test_mixed_heldout_pages_take_each_source_in_turn_and_find_where_each_image_
     assert sorted(map(bytes, taken)) == sorted(map(bytes, images))  # every image once
     for image, writer in zip(taken, taken_writers):  # each image keeps its own writer through the shuffles
         assert writer == writers[[bytes(i) for i in images].index(bytes(image))]
+
+
+def test_a_page_where_no_ink_is_found_counts_as_nothing_found_and_other_errors_still_stop(tmp_path):
+    import pytest
+    from PIL import Image
+
+    from hdl_native.errors import HDLError
+    from hdl_native.ocr.pipeline import NoInkFound
+
+    module = benchmark_module()
+    blank = tmp_path / "blank.jpg"
+    Image.new("L", (400, 300), 230).save(blank)
+    with pytest.raises(NoInkFound, match="found no ink"):
+        read_page(blank, AlwaysSays("e"))
+    assert found_boxes(module.read_or_nothing(blank, AlwaysSays("e"))) == []
+    with pytest.raises(HDLError) as missing:
+        module.read_or_nothing(tmp_path / "missing.jpg", AlwaysSays("e"))
+    assert not isinstance(missing.value, NoInkFound)

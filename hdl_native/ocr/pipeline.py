@@ -60,7 +60,12 @@ class OcrResult:
                 "timings": {k: round(v, 4) for k, v in self.timings.items()}}
 
 
-class UnevenBackground(HDLError):
+class NoInkFound(HDLError):
+    """The photo holds nothing read as ink (blank paper, or a background varying as much as ink would): the
+    one-line 'found no ink' error `ocr` stops with."""
+
+
+class UnevenBackground(NoInkFound):
     """Nothing stands out as dark ink because the background itself varies as much as ink would (the ink threshold
     drawn from its grain is beyond any ink): often light writing on a dark ground."""
 
@@ -103,7 +108,7 @@ def read_page(path, classifier, min_confidence=0.5, max_side=MAX_WORK_SIDE, lang
         result = read_turned(photo, classifier, min_confidence, language, turn, clock, progress, digits)
     except UnevenBackground:
         if invert:
-            raise HDLError(f"{photo.name}: found no ink read with light and dark swapped: nothing stands out as light "
+            raise NoInkFound(f"{photo.name}: found no ink read with light and dark swapped: nothing stands out as light "
                            "writing either; is it dark writing on a light ground?") from None
         if invert is not None:
             raise
@@ -111,7 +116,7 @@ def read_page(path, classifier, min_confidence=0.5, max_side=MAX_WORK_SIDE, lang
             result = read_turned(inverted_photo(photo), classifier, min_confidence, language, turn, clock, progress,
                                  digits)
         except HDLError:
-            raise HDLError(f"{photo.name}: found no ink: nothing stands out from the background, as dark writing or as "
+            raise NoInkFound(f"{photo.name}: found no ink: nothing stands out from the background, as dark writing or as "
                            "light (the background varies as much as ink would)") from None
         result.inverted_because = NO_DARK_INK
     result.inverted = bool(invert) or result.inverted_because is not None
@@ -154,7 +159,7 @@ def read_photo(photo, classifier, min_confidence, language, clock, progress=Fals
                                f"itself varies as much as ink would (its grain is {ink.noise:.0%} of the paper's "
                                "brightness): light writing on a dark ground?")
     if not segment_lines:
-        raise HDLError(f"{name}: found no ink: the picture looks like blank paper (apart from the printed "
+        raise NoInkFound(f"{name}: found no ink: the picture looks like blank paper (apart from the printed "
                        f"lines of ruled or squared paper, nothing is more than {ink.high:.0%} darker than "
                        f"the paper around it)")
     lines, crops, offered = [], [], []
