@@ -56,6 +56,17 @@ def test_faint_writing_is_found_as_ink_is(share):
     assert [len(line) for line in lines] == [len(line) for line in letters] == [len("helloworld")]
 
 
+def test_faint_writing_in_a_grainy_photo_is_found():
+    """Faint text (fade 0.7) under grain of 8% of the paper's brightness: twelve grain deviations (of the grain
+    smoothed) are darker than the writing itself, which was then found as one glyph of ten; the grain's thresholds
+    now stop below the writing (GRAIN_CAP_SHARE)."""
+    page = printed_page(["hello world"], rotation=0, shadow=0.8)
+    grainy = np.clip(faded(page, 0.7) + np.random.default_rng(1).normal(0, 0.08, page.shape), 0, 1).astype(np.float32)
+    ink = ink_map(grainy)
+    labels, lines = find_glyphs(ink_mask(ink))
+    assert [len(line) for line in lines] == [len("helloworld")]
+
+
 def test_the_floors_stay_where_they_are_for_ink():
     ink = ink_map(faded(printed_page(["hello world"], rotation=0), 0.0))
     assert ink.low >= 0.08 and ink.high >= 0.22  # MIN_CONTRAST, STRONG_CONTRAST: a page of ink keeps them

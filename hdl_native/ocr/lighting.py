@@ -30,6 +30,9 @@ FAINT_SHARE = 0.5  # on a page of faint writing, the floors above drop so a mark
 STRONGEST_INK_PERCENTILE = 90  # the page's writing: this percentile of the darkness of the pixels above the grain
 FAINTEST_WRITING = 0.04  # ... and above this darkness, which no writing is fainter than (a photo without grain has
                          # the paper estimate's rounding, 1e-8, above its grain's threshold of 0)
+GRAIN_CAP_SHARE = 0.75  # the grain's thresholds never ask more than this share of the page's writing's darkness
+WRITING_AREA = 0.001  # the writing is measured where at least this share of the photo is above both (a blank
+                      # grainy sheet: 0.001%; pages of writing 4 to 8%)
 
 
 @dataclass
@@ -119,30 +122,38 @@ def ink_map(grey, rgb=None):
         ink = ndimage.gaussian_filter(ink, DENOISE_SIGMA, truncate=2.5)
         median, noise = grain(ink, sheet)
     grain_low = median + LOW_NOISE_MULTIPLE * noise
-    floors = faint_writing_scale(ink, grain_low)
+    grain_cap = np.inf
+    writing = page_writing(ink, grain_low)
+    if writing is not None and GRAIN_CAP_SHARE * writing < median + HIGH_NOISE_MULTIPLE * noise < 1:
+        # grain nearly as dark as the writing (a grainy photo of faint writing, or a deep shadow's grain counted
+        # with the lit paper's): its thresholds would leave out the writing itself, so they stop below it
+        grain_cap = GRAIN_CAP_SHARE * writing
+        grain_low = min(grain_low, grain_cap / 1.5)
+    floors = 1.0 if writing is None else min(1.0, FAINT_SHARE * writing / STRONG_CONTRAST)
     low = max(grain_low, MIN_CONTRAST * floors)
-    high = max(strong_threshold(median, noise, floors), 1.5 * low)
+    high = max(strong_threshold(median, noise, floors, grain_cap), 1.5 * low)
     return InkMap(ink.astype(np.float32, copy=False), low, high, noise)
 
 
-def faint_writing_scale(ink, grain_low):
-    """The share (0, 1] of MIN_CONTRAST and STRONG_CONTRAST that a page's marks must reach: 1 on a page written
-    in ink, less where its writing is fainter than STRONG_CONTRAST / FAINT_SHARE.
+def page_writing(ink, grain_low):
+    """How dark the page's writing is: the STRONGEST_INK_PERCENTILE of the darkness of the pixels above both
+    `grain_low` (the low threshold its paper's grain alone sets) and FAINTEST_WRITING; None where they are fewer
+    than WRITING_AREA of the photo (blank paper's grain).  0.6 to 0.8 on pages written in ink, about 0.2 on faint
+    pencil or an over-exposed photo.
 
-    The floors are fixed darknesses (8% and 22% darker than the paper), fit for ink; faint pencil or an
-    over-exposed photo makes strokes 15 to 20% darker than their paper, every mark fell below the strong floor and
-    the page read as blank.  The page's writing is the STRONGEST_INK_PERCENTILE of the darkness of its pixels above
-    both `grain_low` (the low threshold its paper's grain alone sets) and FAINTEST_WRITING: 0.6 to 0.8 on pages
-    of ink, about 0.2 on faint ones.  The floors then scale so that a mark needs FAINT_SHARE of that darkness.  The
-    grain's own thresholds (LOW_ and HIGH_NOISE_MULTIPLE) are not scaled.
+    ink_map's thresholds follow it two ways.  The floors (MIN_CONTRAST, STRONG_CONTRAST: 8% and 22% darker than
+    the paper, fit for ink) scale so that a mark needs at most FAINT_SHARE of the writing's darkness: with fixed
+    floors, strokes 15 to 20% darker than their paper fell below the strong one and a faint page read as blank.
+    And the grain's thresholds (LOW_ and HIGH_NOISE_MULTIPLE deviations) stop at GRAIN_CAP_SHARE of it: on a
+    grainy photo of faint writing, or where a deep shadow's grain (its paper darker, so its grain larger beside
+    it) is counted with the lit paper's, twelve deviations were darker than the writing and left it all out.
     """
     above = ink[ink > max(grain_low, FAINTEST_WRITING)]
-    if above.size == 0:
-        return 1.0
+    if above.size == 0 or above.size < WRITING_AREA * ink.size:
+        return None
     if above.size > 1_000_000:
         above = above[::16]
-    strongest = float(np.percentile(above, STRONGEST_INK_PERCENTILE))
-    return min(1.0, FAINT_SHARE * strongest / STRONG_CONTRAST)
+    return float(np.percentile(above, STRONGEST_INK_PERCENTILE))
 
 
 def grain(ink, sheet=None):
@@ -161,11 +172,12 @@ def robust_spread(sample):
     return median, float(np.median(np.abs(sample - median))) * 1.4826
 
 
-def strong_threshold(median, noise, floors=1.0):
+def strong_threshold(median, noise, floors=1.0, grain_cap=np.inf):
     """The darkness strong ink exceeds, from the grain's median and spread: HIGH_NOISE_MULTIPLE deviations above
-    the median, and at least STRONG_CONTRAST x floors (ink_map's `high` before its tie to `low`; floors:
-    faint_writing_scale's share, 1 for ink)."""
-    return max(median + HIGH_NOISE_MULTIPLE * noise, STRONG_CONTRAST * floors)
+    the median (at most grain_cap), and at least STRONG_CONTRAST x floors (ink_map's `high` before its tie to
+    `low`; floors: the share page_writing sets, 1 for ink; grain_cap: GRAIN_CAP_SHARE of the writing, where the
+    grain would ask more)."""
+    return max(min(median + HIGH_NOISE_MULTIPLE * noise, grain_cap), STRONG_CONTRAST * floors)
 
 
 def strong_ink_share(values):
