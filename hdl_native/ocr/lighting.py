@@ -30,6 +30,7 @@ FAINT_SHARE = 0.5  # on a page of faint writing, the floors above drop so a mark
 STRONGEST_INK_PERCENTILE = 90  # the page's writing: this percentile of the darkness of the pixels above the grain
 FAINTEST_WRITING = 0.04  # ... and above this darkness, which no writing is fainter than (a photo without grain has
                          # the paper estimate's rounding, 1e-8, above its grain's threshold of 0)
+HIGH_OVER_LOW = 1.5  # the strong threshold is at least this many times the low one
 GRAIN_CAP_SHARE = 0.75  # the grain's thresholds never ask more than this share of the page's writing's darkness
 WRITING_AREA = 0.001  # the writing is measured where at least this share of the photo is above both (a blank
                       # grainy sheet: 0.001%; pages of writing 4 to 8%)
@@ -103,7 +104,11 @@ def sharpen_hard_edges(grey, closed, paper):
 
 
 def ink_map(grey, rgb=None):
-    """Relative darkness (paper - pixel) / paper with thresholds from the paper's own grain.
+    """Relative darkness (paper - pixel) / paper with the two thresholds of ink_mask's hysteresis (InkMap).
+
+    The thresholds come from the paper's own grain (LOW_ and HIGH_NOISE_MULTIPLE deviations above its median),
+    at least the floors fit for ink (MIN_CONTRAST, STRONG_CONTRAST), which drop on a page of faint writing, and
+    stopped below the writing where the grain is nearly as dark as it (both measured by page_writing).
 
     rgb: the photo's colours, (H, W, 3) uint8; with them, where the photo shows a desk or table around
     the sheet (sheet.sheet_mask), that part holds no ink.
@@ -128,10 +133,10 @@ def ink_map(grey, rgb=None):
         # grain nearly as dark as the writing (a grainy photo of faint writing, or a deep shadow's grain counted
         # with the lit paper's): its thresholds would leave out the writing itself, so they stop below it
         grain_cap = GRAIN_CAP_SHARE * writing
-        grain_low = min(grain_low, grain_cap / 1.5)
+        grain_low = min(grain_low, grain_cap / HIGH_OVER_LOW)
     floors = 1.0 if writing is None else min(1.0, FAINT_SHARE * writing / STRONG_CONTRAST)
     low = max(grain_low, MIN_CONTRAST * floors)
-    high = max(strong_threshold(median, noise, floors, grain_cap), 1.5 * low)
+    high = max(strong_threshold(median, noise, floors, grain_cap), HIGH_OVER_LOW * low)
     return InkMap(ink.astype(np.float32, copy=False), low, high, noise)
 
 
