@@ -108,16 +108,16 @@ def read_page(path, classifier, min_confidence=0.5, max_side=MAX_WORK_SIDE, lang
         result = read_turned(photo, classifier, min_confidence, language, turn, clock, progress, digits)
     except UnevenBackground:
         if invert:
-            raise NoInkFound(f"{photo.name}: found no ink read with light and dark swapped: nothing stands out as light "
-                           "writing either; is it dark writing on a light ground?") from None
+            raise NoInkFound(f"{photo.name}: found no ink read with light and dark swapped: nothing stands out as "
+                             "light writing either; is it dark writing on a light ground?") from None
         if invert is not None:
             raise
         try:
             result = read_turned(inverted_photo(photo), classifier, min_confidence, language, turn, clock, progress,
                                  digits)
         except HDLError:
-            raise NoInkFound(f"{photo.name}: found no ink: nothing stands out from the background, as dark writing or as "
-                           "light (the background varies as much as ink would)") from None
+            raise NoInkFound(f"{photo.name}: found no ink: nothing stands out from the background, as dark writing "
+                             "or as light (the background varies as much as ink would)") from None
         result.inverted_because = NO_DARK_INK
     result.inverted = bool(invert) or result.inverted_because is not None
     result.timings = dict(clock.timings)  # every reading's
@@ -160,8 +160,8 @@ def read_photo(photo, classifier, min_confidence, language, clock, progress=Fals
                                "brightness): light writing on a dark ground?")
     if not segment_lines:
         raise NoInkFound(f"{name}: found no ink: the picture looks like blank paper (apart from the printed "
-                       f"lines of ruled or squared paper, nothing is more than {ink.high:.0%} darker than "
-                       f"the paper around it)")
+                         f"lines of ruled or squared paper, nothing is more than {ink.high:.0%} darker than "
+                         f"the paper around it)")
     lines, crops, offered = [], [], []
     with_language = reads_words(classifier.classes, language)
     for segments in lines_with_progress(segment_lines, progress):
