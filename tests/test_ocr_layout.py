@@ -67,6 +67,19 @@ def test_faint_writing_in_a_grainy_photo_is_found():
     assert [len(line) for line in lines] == [len("helloworld")]
 
 
+def test_a_faint_word_in_a_wide_photo_is_found():
+    """Faint text (fade 0.8: 16% darker than its paper, below the ink floor of 22%) covering under 0.1% of a wide
+    photo: the floors follow the writing however little of the photo it covers (the grain cap's WRITING_AREA
+    once kept them at the ink floors there, and the photo read as blank paper)."""
+    word = faded(printed_page(["hello"], rotation=0, shadow=1.0, width=420, height=180), 0.8)
+    photo = faded(np.full((1500, 2000), 230 / 255, np.float32), 0.8)
+    photo[600:780, 800:1220] = word
+    ink = ink_map(photo)
+    assert (ink.ink > ink.low).mean() < 0.001
+    labels, lines = find_glyphs(ink_mask(ink))
+    assert [len(line) for line in lines] == [len("hello")]
+
+
 def test_the_floors_stay_where_they_are_for_ink():
     ink = ink_map(faded(printed_page(["hello world"], rotation=0), 0.0))
     assert ink.low >= 0.08 and ink.high >= 0.22  # MIN_CONTRAST, STRONG_CONTRAST: a page of ink keeps them

@@ -32,8 +32,8 @@ FAINTEST_WRITING = 0.04  # ... and above this darkness, which no writing is fain
                          # the paper estimate's rounding, 1e-8, above its grain's threshold of 0)
 HIGH_OVER_LOW = 1.5  # the strong threshold is at least this many times the low one
 GRAIN_CAP_SHARE = 0.75  # the grain's thresholds never ask more than this share of the page's writing's darkness
-WRITING_AREA = 0.001  # the writing is measured where at least this share of the photo is above both (a blank
-                      # grainy sheet: 0.001%; pages of writing 4 to 8%)
+WRITING_AREA = 0.001  # the grain's thresholds stop below the writing only where at least this share of the photo
+                      # is above both (a blank grainy sheet: 0.001%; pages of writing 4 to 8%)
 
 
 @dataclass
@@ -128,8 +128,8 @@ def ink_map(grey, rgb=None):
         median, noise = grain(ink, sheet)
     grain_low = median + LOW_NOISE_MULTIPLE * noise
     grain_cap = np.inf
-    writing = page_writing(ink, grain_low)
-    if writing is not None and GRAIN_CAP_SHARE * writing < median + HIGH_NOISE_MULTIPLE * noise < 1:
+    writing, writing_area = page_writing(ink, grain_low)
+    if writing_area >= WRITING_AREA and GRAIN_CAP_SHARE * writing < median + HIGH_NOISE_MULTIPLE * noise < 1:
         # grain nearly as dark as the writing (a grainy photo of faint writing, or a deep shadow's grain counted
         # with the lit paper's): its thresholds would leave out the writing itself, so they stop below it
         grain_cap = GRAIN_CAP_SHARE * writing
@@ -141,10 +141,10 @@ def ink_map(grey, rgb=None):
 
 
 def page_writing(ink, grain_low):
-    """How dark the page's writing is: the STRONGEST_INK_PERCENTILE of the darkness of the pixels above both
-    `grain_low` (the low threshold its paper's grain alone sets) and FAINTEST_WRITING; None where they are fewer
-    than WRITING_AREA of the photo (blank paper's grain).  0.6 to 0.8 on pages written in ink, about 0.2 on faint
-    pencil or an over-exposed photo.
+    """(How dark the page's writing is, the share of the photo it covers): the STRONGEST_INK_PERCENTILE of the
+    darkness of the pixels above both `grain_low` (the low threshold its paper's grain alone sets) and
+    FAINTEST_WRITING, and the share of the photo's pixels they are; (None, 0.0) where there are none.  The
+    darkness is 0.6 to 0.8 on pages written in ink, about 0.2 on faint pencil or an over-exposed photo.
 
     ink_map's thresholds follow it two ways.  The floors (MIN_CONTRAST, STRONG_CONTRAST: 8% and 22% darker than
     the paper, fit for ink) scale so that a mark needs at most FAINT_SHARE of the writing's darkness: with fixed
@@ -152,13 +152,17 @@ def page_writing(ink, grain_low):
     And the grain's thresholds (LOW_ and HIGH_NOISE_MULTIPLE deviations) stop at GRAIN_CAP_SHARE of it: on a
     grainy photo of faint writing, or where a deep shadow's grain (its paper darker, so its grain larger beside
     it) is counted with the lit paper's, twelve deviations were darker than the writing and left it all out.
+    That only where the writing covers WRITING_AREA of the photo or more: on a blank grainy sheet the few grain
+    pixels above the low threshold are no writing to stop below.  The floors follow any writing, however little
+    (a faint word in a wide photo of a desk).
     """
     above = ink[ink > max(grain_low, FAINTEST_WRITING)]
-    if above.size == 0 or above.size < WRITING_AREA * ink.size:
-        return None
+    if above.size == 0:
+        return None, 0.0
+    area = above.size / ink.size
     if above.size > 1_000_000:
         above = above[::16]
-    return float(np.percentile(above, STRONGEST_INK_PERCENTILE))
+    return float(np.percentile(above, STRONGEST_INK_PERCENTILE)), area
 
 
 def grain(ink, sheet=None):
