@@ -96,8 +96,10 @@ class Conditions:
     columns overlap, and they touch); lead_in: the share of words whose first letter gets a lead-in stroke
     (ocr_pages.draw_lead_in); wave: each line's baseline wanders up and down by this many letter heights
     (PageSpec.baseline_wave); slant: every letter leans by this many degrees (PageSpec.slant); pen: every stroke
-    widened by this many px (PageSpec.pen_widening).  Lit: shadow: how much light the hard shadow takes away on its
-    page; light: the lighting falls across each page from 1 to this instead of the pages' own 0.55.  Photographed:
+    widened by this many px (PageSpec.pen_widening); show_through: the writing on the sheet's back shows through,
+    darkening the paper by up to this share of the ink (PageSpec.show_through).  Lit: shadow: how much light the
+    hard shadow takes away on its page; light: the lighting falls across each page from 1 to this instead of the
+    pages' own 0.55.  Photographed:
     tilt: every page turned by this many degrees (counter-clockwise) instead of the pages' own 1.5, as a phone held
     askew; then, on each page photo in this order: fade: each pixel moved that share of the way to white, as faint
     pencil or an over-exposed photo; gamma: each pixel (0 to 1) raised to this power, > 1 darkening the photo as if
@@ -111,6 +113,7 @@ class Conditions:
     wave: float = 0.0
     slant: float = 0.0
     pen: int = 0
+    show_through: float = 0.0
     shadow: float = None
     light: float = None
     tilt: float = None
@@ -136,6 +139,8 @@ def page_types(conditions=Conditions()):
         changes["slant"] = conditions.slant
     if conditions.pen:
         changes["pen_widening"] = conditions.pen
+    if conditions.show_through:
+        changes["show_through"] = conditions.show_through
     if conditions.light is not None:
         changes["darkest_light"] = conditions.light
     base = dataclasses.replace(PAGE_SPECS[0], **changes)
@@ -517,6 +522,9 @@ def main():
                         help="lean every letter by DEGREES (positive: its top to the right), as most hands write")
     parser.add_argument("--pen", metavar="PX", type=int_range(0, 8), default=0,
                         help="widen every stroke by PX pixels, as a felt-tip pen or a marker writes")
+    parser.add_argument("--show-through", metavar="SHARE", type=finite_float(0, 1), default=0.0,
+                        help="let the writing on each sheet's back show through, darkening the paper by up to SHARE "
+                        "of the ink, as on thin paper or with a wet pen (0.15: faint, 0.3: strong)")
     parser.add_argument("--no-digits", dest="digits", action="store_false",
                         help="read without the digit reader (the letters' figures are the same either way)")
     parser.add_argument("--digit-model", default=None, help="digit reader state file (default: the packaged one)")
@@ -556,7 +564,8 @@ def main():
           f"{f', turned by {args.tilt:g} degrees' if args.tilt is not None else ''}"
           f"{f', baselines wandering by {args.wave:g} letter heights' if args.wave else ''}"
           f"{f', letters leaning by {args.slant:g} degrees' if args.slant else ''}"
-          f"{f', strokes widened by {args.pen} px' if args.pen else ''}")
+          f"{f', strokes widened by {args.pen} px' if args.pen else ''}"
+          f"{f', the back showing through at {args.show_through:g}' if args.show_through else ''}")
     print(f"  {'page':<12} letters  found    read  left out   digits+marks  not printed as letters   extra letters")
     for name, score in scores + [("all", total)]:
         share = score.percentages()

@@ -11,6 +11,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+SHOW_THROUGH_SPREAD = 1.5  # px (sd) the paper spreads a stroke of the back's writing over
+
 
 @dataclass
 class PageSpec:
@@ -40,6 +42,8 @@ class PageSpec:
     pen_widening: int = 0  # px every stroke is widened by (grey dilation), as a felt-tip pen or a marker writes
     slant: float = 0.0  # degrees every letter leans (> 0: its top to the right, as most hands write), sheared about
     # its middle row where it stands, so at half height the letters are as far apart as upright ones
+    show_through: float = 0.0  # > 0: the sheet's back is written on too and shows through: its writing (this
+    # page's own, mirrored left to right and softened by the paper) darkens the paper by up to this share of the ink
 
 
 @dataclass
@@ -223,7 +227,8 @@ def ink_columns(image):
 
 
 def render_paper(darkness, spec, rng):
-    """(H, W, 3) uint8: beige paper under a lighting gradient, blue-black ink, sensor noise."""
+    """(H, W, 3) uint8: beige paper under a lighting gradient, blue-black ink (and, with spec.show_through, the
+    back's writing seen through the sheet), sensor noise."""
     height, width = darkness.shape
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     direction = rng.uniform(0, 2 * np.pi)
@@ -237,8 +242,20 @@ def render_paper(darkness, spec, rng):
         sheet = sheet.copy()
         draw_rules(sheet, spec)  # printed on the paper, under the ink
     colour = sheet * (1 - darkness[..., None]) + ink * darkness[..., None]
+    if spec.show_through:
+        colour = colour * (1 - spec.show_through * seen_through(darkness))[..., None]
     colour = colour * light[..., None] + rng.normal(0, spec.noise_sigma, colour.shape).astype(np.float32)
     return np.clip(colour, 0, 255).astype(np.uint8)
+
+
+def seen_through(darkness):
+    """(H, W) float32: the writing on a sheet's back as the front shows it.  The back of a notebook page is
+    written on the same rules, so its lines fall where the front's do; its letters are read through the paper
+    mirrored, and the paper scatters the light, softening each stroke (a Gaussian of SHOW_THROUGH_SPREAD px).
+    The page's own writing (darkness: (H, W), 0 paper to 1 ink) mirrored left to right stands in for it."""
+    from scipy import ndimage
+
+    return ndimage.gaussian_filter(darkness[:, ::-1], SHOW_THROUGH_SPREAD)
 
 
 def draw_rules(colour, spec):
