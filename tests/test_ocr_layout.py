@@ -1,7 +1,7 @@
 """OCR layout without a trained model: lighting, lines, boxes (dots, touching letters), spaces, crops."""
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from hdl_native.errors import HDLError
 from hdl_native.models import LettersCNN
@@ -85,6 +85,26 @@ def test_the_floors_stay_where_they_are_for_ink():
     assert ink.low >= 0.08 and ink.high >= 0.22  # MIN_CONTRAST, STRONG_CONTRAST: a page of ink keeps them
     blank = ink_map(faded(np.full((400, 800), 0.9, np.float32), 0.0))
     assert not ink_mask(blank).any()
+
+
+def test_the_back_of_the_sheet_showing_through_is_not_ink():
+    """Writing in dark ink (80% darker than its paper) above the back's writing seen through the sheet, mirrored,
+    soft and a quarter as dark (the page benchmark's --show-through): where the floors stayed at those fit for ink
+    (a mark needed 22%), the back's letters were boxed as marks of their own; a mark now needs half the page's
+    writing's darkness, and only the front's letters are found."""
+    page = Image.new("L", (1000, 400), 230)
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.load_default(size=56)
+    draw.text((60, 60), "hello world", font=font, fill=40)
+    back = Image.new("L", (1000, 400), 0)
+    ImageDraw.Draw(back).text((60, 220), "back of it", font=font, fill=255)
+    back = np.asarray(back.transpose(Image.Transpose.FLIP_LEFT_RIGHT).filter(ImageFilter.GaussianBlur(1.5)),
+                      np.float32) / 255
+    grey = np.asarray(page, np.float32) / 255 * (1 - 0.25 * back)
+    ink = ink_map(grey.astype(np.float32))
+    labels, lines = find_glyphs(ink_mask(ink))
+    assert [len(line) for line in lines] == [len("helloworld")]
+    assert ink.ink[200:].max() > 0.22  # the back's strokes are darker than the floor for ink was
 
 
 def test_the_edge_of_a_hard_shadow_is_not_ink():

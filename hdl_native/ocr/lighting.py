@@ -26,7 +26,7 @@ NOISY_PAPER = 0.035  # grain above this (relative darkness) is smoothed before t
 DENOISE_SIGMA = 1.0  # px
 FAINT_RULE_NOISE_MULTIPLE = 3.0  # rules are looked for this many grain deviations below `low`
 HARD_EDGE = 0.15  # the paper brightening by this share within two cells of the reduced copy: a hard shadow's edge
-FAINT_SHARE = 0.5  # on a page of faint writing, the floors above drop so a mark needs this share of its ink
+FAINT_SHARE = 0.5  # the floors above follow the page's writing so a mark needs this share of its darkness
 STRONGEST_INK_PERCENTILE = 90  # the page's writing: this percentile of the darkness of the pixels above the grain
 FAINTEST_WRITING = 0.04  # ... and above this darkness, which no writing is fainter than (a photo without grain has
                          # the paper estimate's rounding, 1e-8, above its grain's threshold of 0)
@@ -107,8 +107,9 @@ def ink_map(grey, rgb=None):
     """Relative darkness (paper - pixel) / paper with the two thresholds of ink_mask's hysteresis (InkMap).
 
     The thresholds come from the paper's own grain (LOW_ and HIGH_NOISE_MULTIPLE deviations above its median),
-    at least the floors fit for ink (MIN_CONTRAST, STRONG_CONTRAST), which drop on a page of faint writing, and
-    stopped below the writing where the grain is nearly as dark as it (both measured by page_writing).
+    at least the floors (MIN_CONTRAST, STRONG_CONTRAST where the writing is 0.44 dark) that follow the page's
+    writing, lower for faint writing and higher for dark ink, and stopped below the writing where the grain is
+    nearly as dark as it (both measured by page_writing).
 
     rgb: the photo's colours, (H, W, 3) uint8; with them, where the photo shows a desk or table around
     the sheet (sheet.sheet_mask), that part holds no ink.
@@ -134,7 +135,7 @@ def ink_map(grey, rgb=None):
         # with the lit paper's): its thresholds would leave out the writing itself, so they stop below it
         grain_cap = GRAIN_CAP_SHARE * writing
         grain_low = min(grain_low, grain_cap / HIGH_OVER_LOW)
-    floors = 1.0 if writing is None else min(1.0, FAINT_SHARE * writing / STRONG_CONTRAST)
+    floors = 1.0 if writing is None else FAINT_SHARE * writing / STRONG_CONTRAST
     low = max(grain_low, MIN_CONTRAST * floors)
     high = max(strong_threshold(median, noise, floors, grain_cap), HIGH_OVER_LOW * low)
     return InkMap(ink.astype(np.float32, copy=False), low, high, noise)
@@ -147,8 +148,10 @@ def page_writing(ink, grain_low):
     darkness is 0.6 to 0.8 on pages written in ink, about 0.2 on faint pencil or an over-exposed photo.
 
     ink_map's thresholds follow it two ways.  The floors (MIN_CONTRAST, STRONG_CONTRAST: 8% and 22% darker than
-    the paper, fit for ink) scale so that a mark needs at most FAINT_SHARE of the writing's darkness: with fixed
-    floors, strokes 15 to 20% darker than their paper fell below the strong one and a faint page read as blank.
+    the paper) scale so that a mark needs FAINT_SHARE of the writing's darkness: with fixed floors, strokes 15 to
+    20% darker than their paper fell below the strong one and a faint page read as blank; and on a page of dark
+    ink (0.7 to 0.8), the writing on the sheet's back showing through, up to a third as dark, made marks of its own
+    (up to the fifty-sixth session the floors only dropped).
     And the grain's thresholds (LOW_ and HIGH_NOISE_MULTIPLE deviations) stop at GRAIN_CAP_SHARE of it: on a
     grainy photo of faint writing, or where a deep shadow's grain (its paper darker, so its grain larger beside
     it) is counted with the lit paper's, twelve deviations were darker than the writing and left it all out.
@@ -184,8 +187,8 @@ def robust_spread(sample):
 def strong_threshold(median, noise, floors=1.0, grain_cap=np.inf):
     """The darkness strong ink exceeds, from the grain's median and spread: HIGH_NOISE_MULTIPLE deviations above
     the median (at most grain_cap), and at least STRONG_CONTRAST x floors (ink_map's `high` before its tie to
-    `low`; floors: the share page_writing sets, 1 for ink; grain_cap: GRAIN_CAP_SHARE of the writing, where the
-    grain would ask more)."""
+    `low`; floors: the share page_writing sets, 1 where there is no writing; grain_cap: GRAIN_CAP_SHARE of the
+    writing, where the grain would ask more)."""
     return max(min(median + HIGH_NOISE_MULTIPLE * noise, grain_cap), STRONG_CONTRAST * floors)
 
 
