@@ -6,6 +6,7 @@ from scipy import ndimage
 
 from hdl_native.ocr.boxes import find_segments
 from hdl_native.ocr.bridges import bridge_columns, split_faint_bridges
+from hdl_native.ocr import lighting
 from hdl_native.ocr.lighting import ink_map, ink_mask
 
 LETTER_HEIGHT = 40
@@ -65,7 +66,9 @@ def blurred_page(gap):
     return np.asarray(image.filter(ImageFilter.GaussianBlur(1.5)), np.float32) / 255
 
 
-def test_two_letters_run_together_by_blur_are_read_as_two():
+def test_two_letters_run_together_by_blur_are_read_as_two(monkeypatch):
+    # the ink map unsharpened: focus.py parts most such marks first, not all (the cut is for those it leaves)
+    monkeypatch.setattr(lighting, "in_focus", lambda ink, above, writing: (ink, 0.0))
     ink = ink_map(blurred_page(gap=5))
     mask = ink_mask(ink)
     assert ndimage.label(mask[:, 590:680])[1] == 1  # the blur joins them into one mark

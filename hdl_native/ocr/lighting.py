@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from .focus import in_focus
 from .rules import remove_rules
 from .sheet import sheet_mask
 
@@ -111,6 +112,9 @@ def ink_map(grey, rgb=None):
     writing, lower for faint writing and higher for dark ink, and stopped below the writing where the grain is
     nearly as dark as it (both measured by page_writing).
 
+    A photo out of focus (its writing's edges softer than a sharp page's by focus.MIN_BLUR px or more, and not
+    grainy) has its ink map sharpened first (focus.in_focus).
+
     rgb: the photo's colours, (H, W, 3) uint8; with them, where the photo shows a desk or table around
     the sheet (sheet.sheet_mask), that part holds no ink.
     """
@@ -122,6 +126,12 @@ def ink_map(grey, rgb=None):
     if sheet is not None:
         ink[~sheet] = 0
     median, noise = grain(ink, sheet)
+    if noise <= NOISY_PAPER:
+        # a photo out of focus: its ink map sharpened (focus.py), so letters written close together come apart
+        above = writing_pixels(ink, median + LOW_NOISE_MULTIPLE * noise)
+        ink, blur = in_focus(ink, above, page_writing(ink, above)[0])
+        if blur:
+            median, noise = grain(ink, sheet)
     if noise > NOISY_PAPER:
         # a grainy photo: averaging neighbours lowers the grain so faint strokes stay above the threshold
         # (not done on clean photos, where it would join letters written close together)
@@ -129,7 +139,7 @@ def ink_map(grey, rgb=None):
         median, noise = grain(ink, sheet)
     grain_low = median + LOW_NOISE_MULTIPLE * noise
     grain_cap = np.inf
-    writing, writing_area = page_writing(ink, grain_low)
+    writing, writing_area = page_writing(ink, writing_pixels(ink, grain_low))
     if writing_area >= WRITING_AREA and GRAIN_CAP_SHARE * writing < median + HIGH_NOISE_MULTIPLE * noise < 1:
         # grain nearly as dark as the writing (a grainy photo of faint writing, or a deep shadow's grain counted
         # with the lit paper's): its thresholds would leave out the writing itself, so they stop below it
@@ -141,10 +151,16 @@ def ink_map(grey, rgb=None):
     return InkMap(ink.astype(np.float32, copy=False), low, high, noise)
 
 
-def page_writing(ink, grain_low):
+def writing_pixels(ink, grain_low):
+    """(H, W) bool: the pixels of the ink map that may be writing, above both `grain_low` (the low threshold its
+    paper's grain alone sets) and FAINTEST_WRITING."""
+    return ink > max(grain_low, FAINTEST_WRITING)
+
+
+def page_writing(ink, above):
     """(How dark the page's writing is, the share of the photo it covers): the STRONGEST_INK_PERCENTILE of the
-    darkness of the pixels above both `grain_low` (the low threshold its paper's grain alone sets) and
-    FAINTEST_WRITING, and the share of the photo's pixels they are; (None, 0.0) where there are none.  The
+    darkness of the pixels `above` marks (writing_pixels'), and the share of the photo's pixels they are; (None,
+    0.0) where there are none.  The
     darkness is 0.6 to 0.8 on pages written in ink, about 0.2 on faint pencil or an over-exposed photo.
 
     ink_map's thresholds follow it two ways.  The floors (MIN_CONTRAST, STRONG_CONTRAST: 8% and 22% darker than
@@ -159,13 +175,13 @@ def page_writing(ink, grain_low):
     pixels above the low threshold are no writing to stop below.  The floors follow any writing, however little
     (a faint word in a wide photo of a desk).
     """
-    above = ink[ink > max(grain_low, FAINTEST_WRITING)]
-    if above.size == 0:
+    values = ink[above]
+    if values.size == 0:
         return None, 0.0
-    area = above.size / ink.size
-    if above.size > 1_000_000:
-        above = above[::16]
-    return float(np.percentile(above, STRONGEST_INK_PERCENTILE)), area
+    area = values.size / ink.size
+    if values.size > 1_000_000:
+        values = values[::16]
+    return float(np.percentile(values, STRONGEST_INK_PERCENTILE)), area
 
 
 def grain(ink, sheet=None):

@@ -1,0 +1,89 @@
+"""A photo out of focus: its blur is measured from the writing's edges, and where it is soft enough the ink map is
+sharpened so letters the blur ran together come apart; sharp and grainy photos are left as they are."""
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+from scipy import ndimage
+
+from hdl_native.ocr import focus, lighting
+from hdl_native.ocr.lighting import ink_map, ink_mask
+
+PAIRS = 12
+
+
+def written_row(blur, gap=8, pen=3):
+    """A light page with PAIRS pairs of an o (26 px wide, 40 tall) and an l `gap` px to its right, pen `pen` px,
+    blurred by a Gaussian of `blur` px as an out-of-focus photo: (H, W) float32 grey in 0..1."""
+    image = Image.fromarray(np.full((200, 1000), 225, np.uint8))
+    draw = ImageDraw.Draw(image)
+    for pair in range(PAIRS):
+        left = 40 + 70 * pair
+        draw.ellipse((left, 70, left + 26, 110), outline=60, width=pen)
+        draw.line((left + 26 + gap + pen // 2, 60, left + 26 + gap + pen // 2, 110), fill=60, width=pen)
+    if blur:
+        image = image.filter(ImageFilter.GaussianBlur(blur))
+    return np.asarray(image, np.float32) / 255
+
+
+def marks(grey):
+    return ndimage.label(ink_mask(ink_map(grey)))[1]
+
+
+def unsharpened(monkeypatch):
+    monkeypatch.setattr(lighting, "in_focus", lambda ink, above, writing: (ink, 0.0))
+
+
+def measured_blur(grey):
+    """focus.blur_sigma of a photo's ink map, measured as ink_map measures it."""
+    paper = lighting.estimate_paper(lighting.closed_paper(grey), grey.shape)
+    ink = np.clip((paper - grey) / paper, 0, 1)
+    median, noise = lighting.grain(ink)
+    above = lighting.writing_pixels(ink, median + lighting.LOW_NOISE_MULTIPLE * noise)
+    return focus.blur_sigma(ink, above, lighting.page_writing(ink, above)[0])
+
+
+def test_the_measured_blur_grows_with_the_blur():
+    measured = [measured_blur(written_row(blur)) for blur in (0, 1.5, 2.5, 3.5)]
+    assert measured[0] < focus.MIN_BLUR
+    assert measured == sorted(measured) and measured[-1] > focus.MIN_BLUR
+    # a sharp drawing's strokes are sharper than a page photo's (SHARP_SOFTNESS), so its blur measures lower
+    assert measured[-1] < 3.5
+
+
+def test_letters_run_together_by_the_blur_come_apart(monkeypatch):
+    grey = written_row(blur=2.5)
+    assert marks(grey) == 2 * PAIRS
+    unsharpened(monkeypatch)
+    assert marks(grey) == PAIRS  # without sharpening each o and its l are one mark
+
+
+def test_a_sharp_photo_is_read_as_it_is(monkeypatch):
+    for blur in (0, 1.0):
+        grey = written_row(blur)
+        ink = ink_map(grey)
+        unsharpened(monkeypatch)
+        before = ink_map(grey)
+        monkeypatch.undo()
+        assert np.array_equal(ink.ink, before.ink) and (ink.low, ink.high) == (before.low, before.high)
+
+
+def test_a_grainy_blurred_photo_is_not_sharpened(monkeypatch):
+    grey = written_row(blur=2.5)
+    grey = np.clip(grey + np.random.default_rng(0).normal(0, 0.06, grey.shape).astype(np.float32), 0, 1)
+    calls = []
+    monkeypatch.setattr(lighting, "in_focus", lambda *args: calls.append(args) or (args[0], 0.0))
+    ink_map(grey)
+    assert calls == []
+
+
+def test_sharpening_keeps_the_ink_map_in_range():
+    ink = np.zeros((40, 40), np.float32)
+    ink[10:30, 18:22] = 0.9
+    sharp = focus.sharpened(ink, 2.0)
+    assert sharp.dtype == np.float32 and sharp.min() >= 0 and sharp.max() <= 1
+    assert sharp[20, 20] > ink[20, 20] and sharp[20, 10] == 0  # the stroke darker, the paper beside it paper
+
+
+def test_a_photo_without_writing_is_left_alone():
+    ink = np.zeros((20, 20), np.float32)
+    result, blur = focus.in_focus(ink, ink > 0, None)
+    assert result is ink and blur == 0.0
