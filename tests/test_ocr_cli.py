@@ -115,6 +115,22 @@ def test_light_writing_on_a_dark_ground_is_read_swapped_with_a_note(tmp_path):
     assert "is it dark writing on a light ground?" in wrong.stderr and len(wrong.stderr.strip().splitlines()) == 1
 
 
+def test_a_photo_out_of_focus_is_sharpened_and_said_to_be(tmp_path):
+    """The page blurred by 2.5 px (its letters about 45 px tall) measures as blurred, in --json and in a note; the
+    page as it is measures sharp and gets no note."""
+    from PIL import ImageFilter
+
+    page, model = two_line_page(tmp_path), untrained_model(tmp_path)
+    with Image.open(page) as picture:
+        picture.filter(ImageFilter.GaussianBlur(2.5)).save(tmp_path / "soft.jpg", quality=85)
+    sharp, soft = run_ocr(page, "--model", model, "--json"), run_ocr(tmp_path / "soft.jpg", "--model", model, "--json")
+    assert sharp.returncode == 0 and soft.returncode == 0, soft.stderr
+    sharp_summary, soft_summary = (json.loads(result.stdout.splitlines()[-1]) for result in (sharp, soft))
+    assert sharp_summary["blur"] == 0.0 and "note" not in sharp.stderr
+    assert 1.5 <= soft_summary["blur"] <= 3.0  # in the photo's own pixels (it was read enlarged 1.78 times)
+    assert "note: " in soft.stderr and "is out of focus" in soft.stderr
+
+
 def test_a_small_photo_is_enlarged_so_its_letters_are_found(tmp_path):
     """The two-line page sent at 250 x 111 px (letters about 12 px tall): read at its own size, the per-pixel steps
     lose letters; enlarged to the working size (as `ocr` reads it), every letter is boxed as at full size.  (At 270 x

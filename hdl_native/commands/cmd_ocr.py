@@ -15,7 +15,9 @@ read every way up and the way that reads the most letters surely is kept
 (--rotate: hdl_native/ocr/orientation.py).  A photo in which nothing stands out as
 dark ink because its background varies as much as ink would (light writing on a
 dark ground: chalk on a board, white pen on black paper) is read again with light
-and dark swapped, with a note; --invert swaps them from the start.
+and dark swapped, with a note; --invert swaps them from the start.  A photo out of focus is
+sharpened before reading (hdl_native/ocr/focus.py; --json's "blur": the blur it measured, in the
+photo's pixels); where the blur costs letters (BLUR_NOTE of a letter's height or more) a note says so.
 
 Confidences are the network's probabilities at the temperature its state stores for the number of
 --shifts copies averaged (`hdl-native calibrate` fits one per count; none: as the network gives
@@ -53,6 +55,9 @@ import time
 HELP = "read handwritten letters (and the digits among them) in a photo or scan and print them as text"
 ROTATIONS = ("check", "0", "90", "180", "270", "auto")  # --rotate: pipeline.read_page's turn
 TEACH_DIGITS = " (and with --digits --out mydigits.hdl for the digits)"  # after --crops' fine-tune command
+BLUR_NOTE = 0.045  # blur (focus.py) from which ocr notes a photo out of focus, as a share of its letters' height: the
+                   # pages blurred by 2.5 px measure 0.050-0.058 and read 83% of their letters where sharp ones read
+                   # 93% (BENCHMARKS.md, "a photo out of focus"); by 2 px 0.043 and 91%
 
 
 def add_arguments(parser):
@@ -207,6 +212,12 @@ def read_one(args, job, classifier, language, model_seconds, batch, bar, digits=
         if result.photo.pictures > 1:
             print(f"note: {job.photo} holds {result.photo.pictures} pictures (frames); only the first was read: save "
                   "each as a picture of its own to read them all", file=sys.stderr)
+        if result.blur_in_letter_heights >= BLUR_NOTE:
+            blur = result.blur * result.photo.scale  # px of the photo as it is
+            print(f"note: {job.photo} is out of focus (its strokes blurred by about {blur:.1f} px, "
+                  f"{result.blur_in_letter_heights:.0%} of a letter's height): it was sharpened before reading, "
+                  "but a blurred photo reads fewer letters right; hold the phone steady, a little farther away if it "
+                  "was too close to focus", file=sys.stderr)
         if result.inverted_because:
             print(f"note: {result.inverted_because}, so the photo was read with light and dark swapped, as light "
                   "writing on a dark ground (--invert does so from the start)", file=sys.stderr)

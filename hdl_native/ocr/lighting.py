@@ -45,12 +45,14 @@ class InkMap:
     low: pixels above it may be ink (stroke edges, faint parts)
     high: a mark counts as ink only if some pixel exceeds it
     noise: robust standard deviation of the paper's grain
+    blur: px of blur the ink map was sharpened for (focus.py; 0.0: read as photographed)
     """
 
     ink: np.ndarray
     low: float
     high: float
     noise: float
+    blur: float = 0.0
 
 
 def closed_paper(grey):
@@ -126,6 +128,7 @@ def ink_map(grey, rgb=None):
     if sheet is not None:
         ink[~sheet] = 0
     median, noise = grain(ink, sheet)
+    blur = 0.0
     if noise <= NOISY_PAPER:
         # a photo out of focus: its ink map sharpened (focus.py), so letters written close together come apart
         above = writing_pixels(ink, median + LOW_NOISE_MULTIPLE * noise)
@@ -148,7 +151,7 @@ def ink_map(grey, rgb=None):
     floors = 1.0 if writing is None else FAINT_SHARE * writing / STRONG_CONTRAST
     low = max(grain_low, MIN_CONTRAST * floors)
     high = max(strong_threshold(median, noise, floors, grain_cap), HIGH_OVER_LOW * low)
-    return InkMap(ink.astype(np.float32, copy=False), low, high, noise)
+    return InkMap(ink.astype(np.float32, copy=False), low, high, noise, blur)
 
 
 def writing_pixels(ink, grain_low):

@@ -2,6 +2,7 @@
 import sys
 import time
 from dataclasses import dataclass, field
+from statistics import median
 
 from ..errors import HDLError
 from .boxes import find_segments, pieces_for_paths
@@ -41,10 +42,20 @@ class OcrResult:
     inverted_because: str = None  # with invert=None: why it was (the reading as it is found no dark ink)
     skew: float = 0.0  # degrees the page's ink was turned by to read it straight (deskew.py; 0: read as it is)
     slant: float = 0.0  # degrees its writing leaned, sheared upright to read it (deslant.py; 0: read as it is)
+    blur: float = 0.0  # px of blur measured at the size it was read, its ink sharpened for (focus.py; 0: sharp)
 
     @property
     def text(self):
         return "\n".join(self.texts)
+
+    @property
+    def blur_in_letter_heights(self):
+        """The blur measured (focus.py) as a share of the median height of the boxes read as letters: how much of
+        a letter it smears (0.0 for a sharp photo, or no letters)."""
+        heights = [reading.box[1] - reading.box[0] for line in self.lines for reading in line if reading.is_letter]
+        if not self.blur or not heights:
+            return 0.0
+        return self.blur * self.photo.scale / float(median(heights))
 
     def as_dict(self):
         width, height = self.photo.original_size
@@ -56,7 +67,7 @@ class OcrResult:
                 "n_not_letters": sum(not reading.is_letter for line in self.lines for reading in line),
                 "n_digits": sum(reading.digit is not None for line in self.lines for reading in line),
                 "turn": self.turn, "inverted": self.inverted, "skew": round(self.skew, 1),
-                "slant": round(self.slant, 1),
+                "slant": round(self.slant, 1), "blur": round(self.blur * self.photo.scale, 1),
                 "timings": {k: round(v, 4) for k, v in self.timings.items()}}
 
 
@@ -183,7 +194,7 @@ def read_photo(photo, classifier, min_confidence, language, clock, progress=Fals
     clock.lap("text")
     return OcrResult(lines, texts, photo, crops, dict(clock.timings),
                      skew=0.0 if straightening is None else straightening.degrees,
-                     slant=0.0 if uprighting is None else uprighting.degrees)
+                     slant=0.0 if uprighting is None else uprighting.degrees, blur=ink.blur)
 
 
 def lines_with_progress(segment_lines, progress):
