@@ -163,8 +163,8 @@ def writing_pixels(ink, grain_low):
 def page_writing(ink, above):
     """(How dark the page's writing is, the share of the photo it covers): the STRONGEST_INK_PERCENTILE of the
     darkness of the pixels `above` marks (writing_pixels'), and the share of the photo's pixels they are; (None,
-    0.0) where there are none.  The
-    darkness is 0.6 to 0.8 on pages written in ink, about 0.2 on faint pencil or an over-exposed photo.
+    0.0) where there are none.  The darkness is 0.6 to 0.8 on pages written in ink, about 0.2 on faint pencil or
+    an over-exposed photo.
 
     ink_map's thresholds follow it two ways.  The floors (MIN_CONTRAST, STRONG_CONTRAST: 8% and 22% darker than
     the paper) scale so that a mark needs FAINT_SHARE of the writing's darkness: with fixed floors, strokes 15 to
