@@ -50,7 +50,7 @@ def sharpened(ink, sigma):
 def in_focus(ink, writing_pixels, writing):
     """(ink, the blur it was sharpened for in px, or 0.0 where it is left as it is): the ink map sharpened where
     blur_sigma measures MIN_BLUR or more; writing_pixels and writing as blur_sigma takes them (no writing: None)."""
-    if writing is None or not writing_pixels.any():
+    if writing is None:  # no pixel above the grain
         return ink, 0.0
     sigma = blur_sigma(ink, writing_pixels, writing)
     if sigma < MIN_BLUR:

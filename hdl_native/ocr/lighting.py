@@ -128,21 +128,26 @@ def ink_map(grey, rgb=None):
     if sheet is not None:
         ink[~sheet] = 0
     median, noise = grain(ink, sheet)
-    blur = 0.0
+    blur, writing_measured = 0.0, None  # page_writing of `ink` as it stands, while it stands
     if noise <= NOISY_PAPER:
         # a photo out of focus: its ink map sharpened (focus.py), so letters written close together come apart
         above = writing_pixels(ink, median + LOW_NOISE_MULTIPLE * noise)
-        ink, blur = in_focus(ink, above, page_writing(ink, above)[0])
+        writing_measured = page_writing(ink, above)
+        ink, blur = in_focus(ink, above, writing_measured[0])
         if blur:
             median, noise = grain(ink, sheet)
+            writing_measured = None
     if noise > NOISY_PAPER:
         # a grainy photo: averaging neighbours lowers the grain so faint strokes stay above the threshold
         # (not done on clean photos, where it would join letters written close together)
         ink = ndimage.gaussian_filter(ink, DENOISE_SIGMA, truncate=2.5)
         median, noise = grain(ink, sheet)
+        writing_measured = None
     grain_low = median + LOW_NOISE_MULTIPLE * noise
     grain_cap = np.inf
-    writing, writing_area = page_writing(ink, writing_pixels(ink, grain_low))
+    if writing_measured is None:
+        writing_measured = page_writing(ink, writing_pixels(ink, grain_low))
+    writing, writing_area = writing_measured
     if writing_area >= WRITING_AREA and GRAIN_CAP_SHARE * writing < median + HIGH_NOISE_MULTIPLE * noise < 1:
         # grain nearly as dark as the writing (a grainy photo of faint writing, or a deep shadow's grain counted
         # with the lit paper's): its thresholds would leave out the writing itself, so they stop below it
