@@ -213,9 +213,8 @@ def read_one(args, job, classifier, language, model_seconds, batch, bar, digits=
             print(f"note: {job.photo} holds {result.photo.pictures} pictures (frames); only the first was read: save "
                   "each as a picture of its own to read them all", file=sys.stderr)
         if result.blur_in_letter_heights >= BLUR_NOTE:
-            blur = result.blur * result.photo.scale  # px of the photo as it is
-            print(f"note: {job.photo} is out of focus (its strokes blurred by about {blur:.1f} px, "
-                  f"{result.blur_in_letter_heights:.0%} of a letter's height): it was sharpened before reading, "
+            print(f"note: {job.photo} is out of focus (its strokes blurred by about {result.blur_in_photo_pixels:.1f}"
+                  f" px, {result.blur_in_letter_heights:.0%} of a letter's height): it was sharpened before reading, "
                   "but a blurred photo reads fewer letters right; hold the phone steady, a little farther away if it "
                   "was too close to focus", file=sys.stderr)
         if result.inverted_because:

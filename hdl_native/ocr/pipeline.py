@@ -49,13 +49,18 @@ class OcrResult:
         return "\n".join(self.texts)
 
     @property
+    def blur_in_photo_pixels(self):
+        """`blur` in the photo's own pixels (the boxes' scale), not those of the size it was read at."""
+        return self.blur * self.photo.scale
+
+    @property
     def blur_in_letter_heights(self):
         """The blur measured (focus.py) as a share of the median height of the boxes read as letters: how much of
         a letter it smears (0.0 for a sharp photo, or no letters)."""
         heights = [reading.box[1] - reading.box[0] for line in self.lines for reading in line if reading.is_letter]
         if not self.blur or not heights:
             return 0.0
-        return self.blur * self.photo.scale / float(median(heights))
+        return self.blur_in_photo_pixels / float(median(heights))
 
     def as_dict(self):
         width, height = self.photo.original_size
@@ -67,7 +72,7 @@ class OcrResult:
                 "n_not_letters": sum(not reading.is_letter for line in self.lines for reading in line),
                 "n_digits": sum(reading.digit is not None for line in self.lines for reading in line),
                 "turn": self.turn, "inverted": self.inverted, "skew": round(self.skew, 1),
-                "slant": round(self.slant, 1), "blur": round(self.blur * self.photo.scale, 1),
+                "slant": round(self.slant, 1), "blur": round(self.blur_in_photo_pixels, 1),
                 "timings": {k: round(v, 4) for k, v in self.timings.items()}}
 
 
