@@ -32,17 +32,23 @@ def unsharpened(monkeypatch):
     monkeypatch.setattr(lighting, "in_focus", lambda ink, above, writing: (ink, 0.0))
 
 
-def measured_blur(grey):
-    """focus.blur_sigma of a photo's ink map, measured as ink_map measures it."""
-    paper = lighting.estimate_paper(lighting.closed_paper(grey), grey.shape)
-    ink = np.clip((paper - grey) / paper, 0, 1)
-    median, noise = lighting.grain(ink)
-    above = lighting.writing_pixels(ink, median + lighting.LOW_NOISE_MULTIPLE * noise)
-    return focus.blur_sigma(ink, above, lighting.page_writing(ink, above)[0])
+def measured_blur(grey, monkeypatch):
+    """focus.blur_sigma of a photo's ink map, as ink_map measures it (whether or not it then sharpens)."""
+    measured = []
+
+    def measuring(ink, above, writing):
+        measured.append(focus.blur_sigma(ink, above, writing))
+        return focus.in_focus(ink, above, writing)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(lighting, "in_focus", measuring)
+        ink_map(grey)
+    (blur,) = measured
+    return blur
 
 
-def test_the_measured_blur_grows_with_the_blur():
-    measured = [measured_blur(written_row(blur)) for blur in (0, 1.5, 2.5, 3.5)]
+def test_the_measured_blur_grows_with_the_blur(monkeypatch):
+    measured = [measured_blur(written_row(blur), monkeypatch) for blur in (0, 1.5, 2.5, 3.5)]
     assert measured[0] < focus.MIN_BLUR
     assert measured == sorted(measured) and measured[-1] > focus.MIN_BLUR
     # a sharp drawing's strokes are sharper than a page photo's (SHARP_SOFTNESS), so its blur measures lower
