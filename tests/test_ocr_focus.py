@@ -1,5 +1,6 @@
 """A photo out of focus: its blur is measured from the writing's edges, and where it is soft enough the ink map is
-sharpened so letters the blur ran together come apart; sharp and grainy photos are left as they are."""
+sharpened so letters the blur ran together come apart (a grainy photo after its smoothing, its grain cored out);
+sharp photos are left as they are."""
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 from scipy import ndimage
@@ -72,13 +73,45 @@ def test_a_sharp_photo_is_read_as_it_is(monkeypatch):
         assert np.array_equal(ink.ink, before.ink) and (ink.low, ink.high) == (before.low, before.high)
 
 
-def test_a_grainy_blurred_photo_is_not_sharpened(monkeypatch):
-    grey = written_row(blur=2.5)
-    grey = np.clip(grey + np.random.default_rng(0).normal(0, 0.06, grey.shape).astype(np.float32), 0, 1)
-    calls = []
-    monkeypatch.setattr(lighting, "in_focus", lambda *args: calls.append(args) or (args[0], 0.0))
-    ink_map(grey)
-    assert calls == []
+def grainy(grey, sd=0.06):
+    """The photo with Gaussian grain of `sd` (0..1 grey) added, seeded: one taken in poor light."""
+    return np.clip(grey + np.random.default_rng(0).normal(0, sd, grey.shape).astype(np.float32), 0, 1)
+
+
+def test_a_grainy_photo_out_of_focus_is_sharpened_after_its_smoothing(monkeypatch):
+    grey = grainy(written_row(blur=3.0, gap=10))
+    ink = ink_map(grey)
+    assert ink.blur > focus.GRAINY_MIN_BLUR - lighting.DENOISE_SIGMA  # the photo's blur, without the smoothing
+    parted = ndimage.label(ink_mask(ink))[1]
+    monkeypatch.setattr(lighting, "grainy_in_focus", lambda ink, *args: (ink, 0.0))
+    joined = ndimage.label(ink_mask(ink_map(grey)))[1]
+    assert joined <= PAIRS + 1 and parted >= joined + 4  # without it nearly every o and its l are one mark
+
+
+def test_a_grainy_photo_in_focus_is_read_as_it_is(monkeypatch):
+    for blur in (0, 1.0):
+        grey = grainy(written_row(blur))
+        ink = ink_map(grey)
+        monkeypatch.setattr(lighting, "grainy_in_focus", lambda ink, *args: (ink, 0.0))
+        before = ink_map(grey)
+        monkeypatch.undo()
+        assert ink.blur == 0.0 and np.array_equal(ink.ink, before.ink)
+        assert (ink.low, ink.high) == (before.low, before.high)
+        assert ndimage.label(ink_mask(ink))[1] == 2 * PAIRS
+
+
+def test_the_grain_is_cored_out_of_the_sharpening():
+    ink = np.full((40, 40), 0.2, np.float32)  # grey enough that the grain is not clipped at 0
+    ink[10:30, 18:22] = 0.6
+    grainy_ink = ink + np.random.default_rng(1).normal(0, 0.01, ink.shape).astype(np.float32)
+    cored = focus.sharpened(grainy_ink, 2.0, spread_of=lambda differences: 0.01)
+    plain = focus.sharpened(grainy_ink, 2.0)
+    paper = np.s_[:, :10]  # far from the stroke: grain only
+    changed_by = [np.abs(sharp[paper] - grainy_ink[paper]).mean() for sharp in (cored, plain)]
+    assert changed_by[0] < changed_by[1] / 5  # the grain, within two spreads of its own, sharpened no longer
+    assert cored[20, 20] > 0.7  # the stroke still is
+    unchanged = focus.sharpened(grainy_ink, 2.0, spread_of=lambda differences: 1.0)
+    assert np.array_equal(unchanged, grainy_ink)  # every difference cored out: nothing changes
 
 
 def test_sharpening_keeps_the_ink_map_in_range():

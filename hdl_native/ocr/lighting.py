@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from .focus import in_focus
+from .focus import grainy_in_focus, in_focus
 from .rules import remove_rules
 from .sheet import sheet_mask
 
@@ -45,7 +45,7 @@ class InkMap:
     low: pixels above it may be ink (stroke edges, faint parts)
     high: a mark counts as ink only if some pixel exceeds it
     noise: robust standard deviation of the paper's grain
-    blur: px of blur the ink map was sharpened for (focus.py; 0.0: read as photographed)
+    blur: px of blur the photo measured and its ink map was sharpened for (focus.py; 0.0: read as photographed)
     """
 
     ink: np.ndarray
@@ -114,8 +114,8 @@ def ink_map(grey, rgb=None):
     writing, lower for faint writing and higher for dark ink, and stopped below the writing where the grain is
     nearly as dark as it (both measured by page_writing).
 
-    A photo out of focus (its writing's edges softer than a sharp page's by focus.MIN_BLUR px or more, and not
-    grainy) has its ink map sharpened first (focus.in_focus).
+    A photo out of focus (its writing's edges softer than a sharp page's by focus.MIN_BLUR px or more) has its ink
+    map sharpened first (focus.in_focus); a grainy one after its smoothing (focus.grainy_in_focus).
 
     rgb: the photo's colours, (H, W, 3) uint8; with them, where the photo shows a desk or table around
     the sheet (sheet.sheet_mask), that part holds no ink.
@@ -143,6 +143,15 @@ def ink_map(grey, rgb=None):
         ink = ndimage.gaussian_filter(ink, DENOISE_SIGMA, truncate=2.5)
         median, noise = grain(ink, sheet)
         writing_measured = None
+        if not blur:
+            # a grainy photo out of focus: smoothed on and sharpened with its grain cored out (focus.py)
+            above = writing_pixels(ink, median + LOW_NOISE_MULTIPLE * noise)
+            writing_measured = page_writing(ink, above)
+            ink, blur = grainy_in_focus(ink, above, writing_measured[0], DENOISE_SIGMA,
+                                        lambda differences: grain(differences, sheet)[1])
+            if blur:
+                median, noise = grain(ink, sheet)
+                writing_measured = None
     grain_low = median + LOW_NOISE_MULTIPLE * noise
     grain_cap = np.inf
     if writing_measured is None:
