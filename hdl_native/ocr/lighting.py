@@ -16,6 +16,7 @@ from scipy import ndimage
 
 from .focus import grainy_in_focus, in_focus
 from .rules import remove_rules
+from .show_through import without_the_back
 from .sheet import sheet_mask
 
 PAPER_WORK_SIDE = 500  # the paper estimate is computed on a copy this big
@@ -46,6 +47,7 @@ class InkMap:
     high: a mark counts as ink only if some pixel exceeds it
     noise: robust standard deviation of the paper's grain
     blur: px of blur the photo measured and its ink map was sharpened for (focus.py; 0.0: read as photographed)
+    smoothed: the photo was grainy, and its ink map smoothed (DENOISE_SIGMA)
     """
 
     ink: np.ndarray
@@ -53,6 +55,7 @@ class InkMap:
     high: float
     noise: float
     blur: float = 0.0
+    smoothed: bool = False
 
 
 def closed_paper(grey):
@@ -137,7 +140,8 @@ def ink_map(grey, rgb=None):
         if blur:
             median, noise = grain(ink, sheet)
             writing_measured = None
-    if noise > NOISY_PAPER:
+    smoothed = noise > NOISY_PAPER
+    if smoothed:
         # a grainy photo: averaging neighbours lowers the grain so faint strokes stay above the threshold
         # (not done on clean photos, where it would join letters written close together)
         ink = ndimage.gaussian_filter(ink, DENOISE_SIGMA, truncate=2.5)
@@ -165,7 +169,7 @@ def ink_map(grey, rgb=None):
     floors = 1.0 if writing is None else FAINT_SHARE * writing / STRONG_CONTRAST
     low = max(grain_low, MIN_CONTRAST * floors)
     high = max(strong_threshold(median, noise, floors, grain_cap), HIGH_OVER_LOW * low)
-    return InkMap(ink.astype(np.float32, copy=False), low, high, noise, blur)
+    return InkMap(ink.astype(np.float32, copy=False), low, high, noise, blur, smoothed)
 
 
 def writing_pixels(ink, grain_low):
@@ -236,12 +240,14 @@ def ink_mask(ink_map_, without_rules=True):
 
     without_rules: first take the printed lines of ruled or squared paper out of the pixels above
     `low` (rules.remove_rules, looking for them a few noise levels lower, where a pale rule is whole),
-    so a rule cannot tie the letters written on it together.
+    so a rule cannot tie the letters written on it together.  Where the sheet's back shows through, the pixels
+    above `low` far from any above `high` are left out too (show_through.py).
     """
     candidate = ink_map_.ink > ink_map_.low
     if without_rules:
         faint = ink_map_.ink > max(ink_map_.low - FAINT_RULE_NOISE_MULTIPLE * ink_map_.noise, 0.5 * ink_map_.low)
         candidate, _ = remove_rules(candidate, faint, ink_map_.ink)
+    candidate = without_the_back(candidate, ink_map_)
     labels, count = ndimage.label(candidate, structure=np.ones((3, 3), bool))
     if count == 0:
         return candidate
