@@ -9,9 +9,9 @@ were read (90% on the same pages without it), and 30% of their digits and marks 
 
 A front stroke's pixels above `low` lie within its soft edge of its strong core, so where the pixels above `low`
 but farther than REACH px from any pixel above `high` are FAR_SHARE or more of them, they are left out.  On the
-development pages (held-out seed 11, after the rules are taken out) 0 to 8% of them lie that far on sharp, faint,
-dark, thick-pen and blurred photos alike (most on the angled photo); a back showing through at 0.2 of the ink puts
-5 to 19% there, at 0.3 9 to 28%.  Not on grainy photos, whose smoothed grain makes specks of ink when cut so
+development pages (held-out seed 11, after the rules are taken out) 0 to 8% of them lie that far on sharp photos,
+at most 11% on faint, dark, thick-pen and blurred ones (the most on the angled photo); a back showing through at
+0.2 of the ink puts 5 to 19% there, at 0.3 9 to 28%.  Not on grainy photos, whose smoothed grain makes specks of ink when cut so
 (ink_map's InkMap.smoothed).
 """
 import numpy as np
