@@ -43,7 +43,10 @@ CORING = 2.0  # the unsharp mask of a grainy photo leaves out differences within
 def blur_sigma(ink, writing_pixels, writing):
     """How many px (sd of a Gaussian) the photo's writing is blurred by beyond a sharp page's, from the steepness
     of its edges: ink (H, W) float32 darkness in [0, 1], writing_pixels (H, W) bool the pixels above the grain,
-    writing its darkness (lighting.page_writing's).  0.0 where the edges are as steep as a sharp page's."""
+    writing its darkness (lighting.page_writing's).  0.0 where the edges are as steep as a sharp page's, and
+    where there is no writing (writing None: no pixel above the grain)."""
+    if writing is None:
+        return 0.0
     rows, columns = np.gradient(ink)
     slopes = np.hypot(rows[writing_pixels], columns[writing_pixels])
     ratio = float(np.percentile(slopes, SLOPE_PERCENTILE)) / writing
@@ -67,8 +70,6 @@ def sharpened(ink, sigma, spread_of=None):
 def in_focus(ink, writing_pixels, writing):
     """(ink, the blur it was sharpened for in px, or 0.0 where it is left as it is): the ink map sharpened where
     blur_sigma measures MIN_BLUR or more; writing_pixels and writing as blur_sigma takes them (no writing: None)."""
-    if writing is None:  # no pixel above the grain
-        return ink, 0.0
     sigma = blur_sigma(ink, writing_pixels, writing)
     if sigma < MIN_BLUR:
         return ink, 0.0
@@ -81,8 +82,6 @@ def grainy_in_focus(ink, writing_pixels, writing, smoothed_by, spread_of):
     GRAINY_SMOOTHING of that blur and sharpened by an unsharp mask of the blur with the smoothing, the grain's
     differences cored out (sharpened's spread_of: the grain's spread of a map of differences).  The blur returned
     is the photo's own, without the smoothing; writing_pixels and writing as blur_sigma takes them."""
-    if writing is None:
-        return ink, 0.0
     sigma = blur_sigma(ink, writing_pixels, writing)
     if sigma < GRAINY_MIN_BLUR:
         return ink, 0.0
