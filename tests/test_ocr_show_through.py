@@ -50,7 +50,7 @@ def count(mask):
 
 
 def as_before(monkeypatch):
-    monkeypatch.setattr(lighting, "without_the_back", lambda candidate, ink: candidate)
+    monkeypatch.setattr(lighting, "without_the_back", lambda candidate, strong, smoothed: candidate)
 
 
 def test_the_back_showing_through_does_not_join_the_letters(monkeypatch):
@@ -81,12 +81,12 @@ def test_only_pixels_far_from_strong_ink_are_left_out():
     ink = np.zeros((30, 60), np.float32)
     ink[10:20, 5:8] = 0.9  # a strong stroke
     ink[14:16, 8:55] = 0.2  # a faint line from it, far longer than a soft edge
-    ink_map_ = lighting.InkMap(ink, low=0.1, high=0.5, noise=0.01)
+    strong = ink > 0.5
     candidate = ink > 0.1
-    kept = show_through.without_the_back(candidate, ink_map_)
+    kept = show_through.without_the_back(candidate, strong, smoothed=False)
     assert kept[:, :8].sum() == candidate[:, :8].sum()  # the stroke whole
     last = 7 + int(show_through.REACH)  # the stroke's last column, and as far as its soft edge reaches
     assert kept[14, last] and not kept[14, last + 1:].any()
     short = ink.copy()
     short[14:16, 12:] = 0  # a faint tail whose far pixels are fewer than FAR_SHARE: kept
-    assert np.array_equal(show_through.without_the_back(short > 0.1, ink_map_), short > 0.1)
+    assert np.array_equal(show_through.without_the_back(short > 0.1, short > 0.5, smoothed=False), short > 0.1)

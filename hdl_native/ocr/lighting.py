@@ -16,8 +16,8 @@ from scipy import ndimage
 
 from .focus import grainy_in_focus, in_focus
 from .rules import remove_rules
-from .show_through import without_the_back
 from .sheet import sheet_mask
+from .show_through import without_the_back
 
 PAPER_WORK_SIDE = 500  # the paper estimate is computed on a copy this big
 CLOSING_FRACTION = 1 / 25  # closing window, as a fraction of the longest side: ~4x a pen stroke
@@ -247,11 +247,12 @@ def ink_mask(ink_map_, without_rules=True):
     if without_rules:
         faint = ink_map_.ink > max(ink_map_.low - FAINT_RULE_NOISE_MULTIPLE * ink_map_.noise, 0.5 * ink_map_.low)
         candidate, _ = remove_rules(candidate, faint, ink_map_.ink)
-    candidate = without_the_back(candidate, ink_map_)
+    strong = ink_map_.ink > ink_map_.high
+    candidate = without_the_back(candidate, strong, ink_map_.smoothed)
     labels, count = ndimage.label(candidate, structure=np.ones((3, 3), bool))
     if count == 0:
         return candidate
     keep = np.zeros(count + 1, bool)
-    keep[np.unique(labels[ink_map_.ink > ink_map_.high])] = True
+    keep[np.unique(labels[strong])] = True
     keep[0] = False
     return keep[labels]

@@ -11,8 +11,8 @@ A front stroke's pixels above `low` lie within its soft edge of its strong core,
 but farther than REACH px from any pixel above `high` are FAR_SHARE or more of them, they are left out.  On the
 development pages (held-out seed 11, after the rules are taken out) 0 to 8% of them lie that far on sharp photos,
 at most 11% on faint, dark, thick-pen and blurred ones (the most on the angled photo); a back showing through at
-0.2 of the ink puts 5 to 19% there, at 0.3 9 to 28%.  Not on grainy photos, whose smoothed grain makes specks of ink when cut so
-(ink_map's InkMap.smoothed).
+0.2 of the ink puts 5 to 19% there, at 0.3 9 to 28%.  Not on grainy photos, whose smoothed grain makes specks of ink
+when cut so (ink_map's InkMap.smoothed).
 """
 import numpy as np
 from scipy import ndimage
@@ -23,16 +23,16 @@ WITHIN_REACH = _ROWS ** 2 + _COLUMNS ** 2 <= REACH ** 2  # (2 REACH + 1, 2 REACH
 FAR_SHARE = 0.13  # share of the pixels above `low` lying farther than REACH from which the back shows through
 
 
-def without_the_back(candidate, ink_map_):
-    """candidate: (H, W) bool pixels above the ink map's `low` (rules taken out) -> the same, less the pixels farther
-    than REACH px from any pixel above `high` where those are FAR_SHARE of them or more (module docstring); as it
-    is on a grainy photo's smoothed map or where fewer lie that far."""
-    if ink_map_.smoothed:
+def without_the_back(candidate, strong, smoothed):
+    """candidate: (H, W) bool pixels above the ink map's `low` (rules taken out); strong: (H, W) bool those above its
+    `high` -> candidate less the pixels farther than REACH px from any strong one where those are FAR_SHARE of it or
+    more (module docstring); as it is where the map was smoothed (a grainy photo) or fewer lie that far."""
+    if smoothed:
         return candidate
     total = int(candidate.sum())
     if total == 0:
         return candidate
-    near = ndimage.binary_dilation(ink_map_.ink > ink_map_.high, structure=WITHIN_REACH)  # a third of the EDT's time
+    near = ndimage.binary_dilation(strong, structure=WITHIN_REACH)  # a third of the EDT's time
     far = int(np.count_nonzero(candidate & ~near))
     if far < FAR_SHARE * total:
         return candidate
