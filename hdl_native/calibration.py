@@ -67,6 +67,22 @@ def with_other_offset(log_probs, other_column, offset):
     return shifted - logsumexp(shifted, axis=1, keepdims=True)
 
 
+def pair_read_as_other(log_probs, classes):
+    """Log-probabilities (n, C) of a reader whose classes include PAIR (--pairs) as `ocr` reads them: that
+    probability added to NOT_A_LETTER's, PAIR's own -inf (ocr/recognize.py).  float64 (n, C); unchanged (as
+    float64) for classes without PAIR."""
+    from .data.datasets import NOT_A_LETTER, PAIR
+
+    log_probs = np.asarray(log_probs, dtype=np.float64)
+    if not classes or PAIR not in classes:
+        return log_probs
+    pair, other = classes.index(PAIR), classes.index(NOT_A_LETTER)
+    read = log_probs.copy()
+    read[:, other] = np.logaddexp(log_probs[:, other], log_probs[:, pair])
+    read[:, pair] = -np.inf
+    return read
+
+
 def calibrated_log_probabilities(log_probs, temperature, other_column, offset):
     """What a calibrated reader reads: log-probabilities (n, C), or (copies, n, C) of shifted copies, averaged at
     `temperature` (averaged_log_probabilities), then 'other' (column other_column) weighted by e^offset

@@ -147,7 +147,7 @@ def test_look_draws_the_same_random_numbers_and_alone_changes_only_the_ink():
 
 def feed_config(distort_other, distort=0.5):
     return SimpleNamespace(distort=distort, distort_other=distort_other, distort_look=None, augment=False, seed=3,
-                           touching=0.0, lead_in=0.0, dataset="letters,nonletters")
+                           touching=0.0, lead_in=0.0, pairs=0.0, dataset="letters,nonletters")
 
 
 def test_class_distortions_sets_the_class_other_apart_and_needs_one():

@@ -73,7 +73,8 @@ def test_the_feed_without_lead_ins_draws_as_before_and_with_them_changes_the_bat
     labels, indices = np.arange(16), np.arange(16)
 
     def config(share):
-        return SimpleNamespace(distort=1.0, distort_look=None, augment=False, seed=7, touching=0.0, lead_in=share)
+        return SimpleNamespace(distort=1.0, distort_look=None, augment=False, seed=7, touching=0.0, lead_in=share,
+                               pairs=0.0)
     plain, _ = TrainingFeed(images, labels, config(0.0)).batch(indices)
     assert np.array_equal(plain, normalize(distort(images, np.random.default_rng([7, 1]), 1.0)))
     stroked, stroked_labels = TrainingFeed(images, labels, config(1.0)).batch(indices)

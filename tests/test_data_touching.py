@@ -153,7 +153,7 @@ def test_one_image_or_none_is_returned_as_it_is():
 
 def feed_config(touching_share):
     return SimpleNamespace(distort=1.0, distort_look=None, augment=False, seed=7, touching=touching_share,
-                           lead_in=0.0)
+                           lead_in=0.0, pairs=0.0)
 
 
 def test_the_feed_without_touching_draws_as_before_and_with_it_changes_the_batch():

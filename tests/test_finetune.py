@@ -274,7 +274,7 @@ def config_from_state(tmp_path, name, settings, *given):
     return finetune_config(args)
 
 
-@pytest.mark.parametrize("key, option", [("touching", "--touching"), ("lead_in", "--lead-in")])
+@pytest.mark.parametrize("key, option", [("touching", "--touching"), ("lead_in", "--lead-in"), ("pairs", "--pairs")])
 def test_the_fine_tune_trains_with_the_shares_the_state_records(tmp_path, key, option):
     from hdl_native.errors import HDLError
 

@@ -158,7 +158,7 @@ def test_cli_errors_are_one_line(argv, message, tmp_path, capsys):
     assert len(err.strip().splitlines()) == 1, err
 
 
-@pytest.mark.parametrize("key, value", [("touching", float("nan")), ("lead_in", 2.0)])
+@pytest.mark.parametrize("key, value", [("touching", float("nan")), ("lead_in", 2.0), ("pairs", -1.0)])
 def test_a_state_recording_a_bad_share_is_refused_before_anything_is_written(tmp_path, capsys, key, value):
     from hdl_native.checkpoint import save_checkpoint
     from hdl_native.data.datasets import LETTERS

@@ -24,6 +24,7 @@ MODEL=${MODEL:-letters-vgg}
 EPOCHS=${EPOCHS:-28}
 HOLDOUT=${HOLDOUT:-6000}
 TOUCHING=${TOUCHING:-0.25}
+PAIRS=${PAIRS-}  # --pairs: this share of the images two letters touching, left whole, a class of their own; empty: off
 ALPHA=${ALPHA:-}  # Adam's step size; empty: the trainer's default (0.001)
 DECAY=${DECAY:-}  # decoupled weight decay (--weight-decay); empty: none, as the shipped reader was trained
 SMOOTHING=${SMOOTHING:-}  # label smoothing (--label-smoothing); empty: none, likewise
@@ -43,7 +44,7 @@ hdl-native letters --model "$MODEL" --dataset "$MIXTURE" --balance-classes --hol
     --adam ${ALPHA:+--alpha "$ALPHA"} ${DECAY:+--weight-decay "$DECAY"} --lr-schedule cosine --epochs "$EPOCHS" \
     ${SMOOTHING:+--label-smoothing "$SMOOTHING"} ${MIXUP:+--mixup "$MIXUP"} ${EMA:+--ema-decay "$EMA"} \
     --distort "$DISTORT" ${DISTORT_OTHER:+--distort-other "$DISTORT_OTHER"} \
-    ${DISTORT_LOOK:+--distort-look "$DISTORT_LOOK"} --touching "$TOUCHING" \
+    ${DISTORT_LOOK:+--distort-look "$DISTORT_LOOK"} --touching "$TOUCHING" ${PAIRS:+--pairs "$PAIRS"} \
     --seed "$SEED" --holdout-seed "$HOLDOUT_SEED" --holdout-writer-share "$HOLDOUT_WRITER_SHARE" \
     --threads "$THREADS" \
     --validate-every 2000 --no-db --quiet --force \

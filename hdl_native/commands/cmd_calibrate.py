@@ -118,6 +118,7 @@ def load_inputs(args):
     of the command's STATE, --dataset and --data; HDLError when they do not fit together."""
     from hdl_native.checkpoint import build_model, load_checkpoint
     from hdl_native.data import find_data_root, load_dataset
+    from hdl_native.data.datasets import PAIR, with_pair_class
     from hdl_native.errors import HDLError
     from hdl_native.threads import set_num_threads
 
@@ -131,6 +132,8 @@ def load_inputs(args):
         raise HDLError(f"{args.state} does not record which dataset it was trained on; name it with --dataset")
     root = find_data_root(args.data)
     train_set, test_set = load_dataset(name, "train", root), load_dataset(name, "test", root)
+    if PAIR in (meta.get("classes") or []):  # a reader taught --pairs: its last class, which no image carries
+        train_set, test_set = with_pair_class(train_set), with_pair_class(test_set)
     check_classes(meta, test_set, args.state)
     return checkpoint, model, meta, name, train_set, test_set
 

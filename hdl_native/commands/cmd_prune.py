@@ -51,7 +51,7 @@ def run(args):
     from hdl_native.json_output import json_line
     from hdl_native.prune import PRUNE_MASKS, apply_masks, magnitude_masks, masks_for_state, weight_sparsity
     from hdl_native.threads import set_num_threads
-    from hdl_native.training.config import recorded_lead_in, recorded_touching
+    from hdl_native.training.config import recorded_lead_in, recorded_pairs, recorded_touching
     from hdl_native.training.outputs import check_derived_state
 
     if args.lr is not None and not args.finetune_epochs:
@@ -62,10 +62,10 @@ def run(args):
         set_num_threads(args.threads)
     checkpoint = load_checkpoint(args.state)
     model = build_model(checkpoint, args.state)
-    # the fine-tune trains with the share the state records: refuse a bad one before anything is written
+    # the fine-tune trains with the shares the state records: refuse a bad one before anything is written
     settings = checkpoint.get("settings") or {}
-    touching = recorded_touching(settings, args.state) if args.finetune_epochs else 0.0
-    lead_in = recorded_lead_in(settings, args.state) if args.finetune_epochs else 0.0
+    shares = {"touching": recorded_touching(settings, args.state), "lead_in": recorded_lead_in(settings, args.state),
+              "pairs": recorded_pairs(settings, args.state)} if args.finetune_epochs else {}
     meta = {key: value for key, value in checkpoint.items() if key != "params"}
     root = find_data_root(args.data)
     before = evaluate_state(args.state, root, model_and_meta=(model, meta)).test_accuracy
@@ -81,7 +81,7 @@ def run(args):
     summary = {"state": str(out), "sparsity": zeros / total, "zero_weights": zeros, "weights": total,
                "per_layer": args.per_layer, "test_accuracy_before": before, "test_accuracy_pruned": pruned}
     if args.finetune_epochs:
-        finetuned = fine_tune(args, checkpoint, out, touching, lead_in)
+        finetuned = fine_tune(args, checkpoint, out, shares)
         if finetuned is None:
             return 130
         summary["test_accuracy_finetuned"] = finetuned
@@ -96,10 +96,10 @@ def run(args):
     return 0
 
 
-def fine_tune(args, checkpoint, out, touching, lead_in):
+def fine_tune(args, checkpoint, out, shares):
     """Train the pruned state `out` in place for --finetune-epochs with the settings `checkpoint` records (its
-    --touching and --lead-in shares checked beforehand: `touching`, `lead_in`); returns the test accuracy, or None
-    when a signal stopped it (the state is saved)."""
+    --touching, --lead-in and --pairs shares checked beforehand: `shares`, by RunConfig field); returns the test
+    accuracy, or None when a signal stopped it (the state is saved)."""
     from dataclasses import fields, replace
 
     from hdl_native.checkpoint import architecture_of, build_model
@@ -118,7 +118,7 @@ def fine_tune(args, checkpoint, out, touching, lead_in):
     config = RunConfig(
         **{name: settings[name] for name in carried if name in settings and name in known},
         command=checkpoint.get("command") or "letters", architecture=architecture_of(build_model(checkpoint)),
-        touching=touching, lead_in=lead_in, optimizer=choice, data_root=args.data, epochs=args.finetune_epochs,
+        **shares, optimizer=choice, data_root=args.data, epochs=args.finetune_epochs,
         init=str(out), out=str(out), force=True, db=None, threads=args.threads, progress=not args.quiet)
     if "dataset" not in settings and checkpoint.get("dataset"):
         config = replace(config, dataset=checkpoint["dataset"])

@@ -109,8 +109,8 @@ class QuantizedFinetune:
         from ..data import Batcher, find_data_root, load_dataset
         from ..errors import HDLError
         from ..quantize.aware import BATCH_SIZE
-        from ..training.config import recorded_lead_in, recorded_touching
-        from ..training.feed import TrainingFeed
+        from ..training.config import recorded_lead_in, recorded_pairs, recorded_touching
+        from ..training.feed import TrainingFeed, pair_label
         from ..training.start import training_data
 
         self.args, self.stop, self.stopped_by, self.record = args, stop, None, None
@@ -120,12 +120,13 @@ class QuantizedFinetune:
             raise HDLError(f"{args.state} names no dataset it was trained on, so --finetune-batches has nothing "
                            "to train on")
         config = run_config_of({**settings, "dataset": dataset, "touching": recorded_touching(settings, args.state),
-                                "lead_in": recorded_lead_in(settings, args.state), "train_from": None,
+                                "lead_in": recorded_lead_in(settings, args.state),
+                                "pairs": recorded_pairs(settings, args.state), "train_from": None,
                                 "data_root": args.data})
         root = find_data_root(args.data)
         train_set, test_set = load_dataset(dataset, "train", root), load_dataset(dataset, "test", root)
         (images, labels, weights, _), _ = training_data(config, train_set, test_set)
-        self.feed = TrainingFeed(images, labels, config)
+        self.feed = TrainingFeed(images, labels, config, pair=pair_label(config, checkpoint.get("classes") or []))
         self.batcher = Batcher(len(labels), BATCH_SIZE, seed=config.seed, weights=weights)
         self.held_out = fitting_images({**checkpoint, "settings": settings}, dataset, train_set, test_set)
         self.description = f"{len(labels)} training images of {dataset}"

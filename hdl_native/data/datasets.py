@@ -8,7 +8,7 @@ both are undone here so programs never need to know.
 """
 import functools
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +23,9 @@ DIGITS = [str(d) for d in range(10)]
 LETTERS = list(string.ascii_lowercase)
 # The class of everything on a page that is not a letter (digits, punctuation, marks), so a reader can say so.
 NOT_A_LETTER = "other"
+# The class of two letters written touching and left whole in one crop, for a reader taught to say so (--pairs);
+# always a reader's last class, and `ocr` reads its probability as 'other' (ocr/recognize.py).
+PAIR = "pair"
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,12 @@ def relabel(labels, from_classes, to_classes):
     -1 for a class to_classes lacks."""
     index_of = {name: i for i, name in enumerate(to_classes)}
     return np.array([index_of.get(name, -1) for name in from_classes], np.int64)[np.asarray(labels)]
+
+
+def with_pair_class(dataset):
+    """`dataset` with the class PAIR after its own (no image of it carries the label: training makes them,
+    touching.whole_pairs); unchanged when it has it."""
+    return dataset if PAIR in dataset.classes else replace(dataset, classes=list(dataset.classes) + [PAIR])
 
 
 def load_dataset(name, split="train", root=None):

@@ -9,6 +9,10 @@ places another image of the batch beside the letter, touching or overlapping it,
 boxes.thinnest_columns does and frames the letter's side again as crops.frame_letter does.  The label stays
 the letter's own.
 
+Where the cut is not made (ocr leaves a mark whole when no cut reads better), the reader sees both letters in one
+crop.  `whole_pairs` makes those: the same pair, framed whole, labelled with a class of its own (PAIR), so that a
+reader can say "two letters" rather than name one of them (`hdl-native letters --pairs`).
+
 Everything runs on the whole chosen part of the batch at once (bilinear lookups of data/warp.py); the
 neighbour sits on the right, and a neighbour on the left is the same done on mirrored images.
 """
@@ -51,6 +55,28 @@ def touch_neighbours(images, rng, share):
     return result
 
 
+def whole_pairs(images, labels, rng, share, pair_label):
+    """Copies of (images, labels) where about `share` of the images are two letters written touching and left
+    whole: another image of the batch placed touching on the right (as touch_neighbours places it), the pair
+    framed whole as crops.frame_letter frames a mark ocr did not cut, and labelled `pair_label`.
+
+    images: uint8 (n, H, W), bright ink on black.  labels: int (n,).  rng: np.random.Generator.  share: 0..1.
+    Returns (uint8 (n, H, W), int64 (n,)); an image of a pair where either has no ink keeps its own.
+    """
+    images = checked_batch(images, share, "whole_pairs")
+    result, labels = images.copy(), np.array(labels, dtype=np.int64, copy=True)
+    n = len(images)
+    chosen = np.flatnonzero(rng.random(n) < share) if n >= 2 else np.zeros(0, np.intp)
+    if len(chosen) == 0:
+        return result, labels
+    neighbours = (chosen + rng.integers(1, n, len(chosen))) % n  # never the letter itself
+    canvas, inked, _, _ = pair_canvas(images[chosen].astype(np.float32), images[neighbours].astype(np.float32), rng)
+    if inked.any():
+        result[chosen[inked]] = frame_letters(canvas[inked], images.shape[1], images.shape[2])
+        labels[chosen[inked]] = pair_label
+    return result, labels
+
+
 def checked_batch(images, share, what):
     """images as an array; ValueError naming the function `what` unless they are uint8 (n, H, W) and 0 <= share <= 1."""
     images = np.asarray(images)
@@ -67,12 +93,28 @@ def cut_pair(letters, others, rng):
     letters, others: float32 (m, H, W).  Returns uint8 (m, H, W); a letter with no ink comes back unchanged.
     """
     m, height, width = letters.shape
+    canvas, inked, meet, (letter_left, letter_right) = pair_canvas(letters, others, rng)
+    cuts = thinnest_columns(canvas, meet + rng.uniform(-CUT_MISPLACED, CUT_MISPLACED, m),
+                            np.maximum((letter_left + letter_right) / 2, letter_right - OWN_COLUMNS_CUT))
+    canvas *= np.arange(2 * width)[None, None, :] < cuts[:, None, None]
+    framed = frame_letters(canvas, height, width)
+    return np.where(inked[:, None, None], framed, np.clip(np.rint(letters), 0, 255).astype(np.uint8))
+
+
+def pair_canvas(letters, others, rng):
+    """The letters with the neighbour placed touching on their right, on a canvas twice as wide.
+
+    letters, others: float32 (m, H, W).  Returns (canvas float32 (m, H, 2W), inked bool (m,): both have ink,
+    meet float (m,): the neighbour's first ink column on the canvas, (first, last) int (m,): the letters' ink
+    columns).
+    """
+    m, height, width = letters.shape
     letter_left, letter_right = ink_edges(letters)
     other_left = ink_edges(others)[0]
     inked = (letter_right >= 0) & (other_left >= 0)
     scale = rng.uniform(*NEIGHBOUR_SCALE_RANGE, m)
     rise = rng.uniform(-NEIGHBOUR_RISE, NEIGHBOUR_RISE, m)
-    meet = letter_right + 1 + rng.uniform(*GAP_RANGE, m)  # the neighbour's first ink column on the canvas
+    meet = letter_right + 1 + rng.uniform(*GAP_RANGE, m)
     centre_row, centre_col = (height - 1) / 2, (width - 1) / 2
     # canvas column c shows the neighbour's column (c - shift) / scale + centre_col, its first ink at `meet`
     shift = meet - (other_left - centre_col) * scale - centre_col
@@ -87,11 +129,7 @@ def cut_pair(letters, others, rng):
     canvas = np.zeros((m, height, canvas_width), np.float32)
     canvas[:, :, :width] = letters
     np.maximum(canvas, placed, out=canvas)
-    cuts = thinnest_columns(canvas, meet + rng.uniform(-CUT_MISPLACED, CUT_MISPLACED, m),
-                            np.maximum((letter_left + letter_right) / 2, letter_right - OWN_COLUMNS_CUT))
-    canvas *= np.arange(canvas_width)[None, None, :] < cuts[:, None, None]
-    framed = frame_letters(canvas, height, width)
-    return np.where(inked[:, None, None], framed, np.clip(np.rint(letters), 0, 255).astype(np.uint8))
+    return canvas, inked, meet, (letter_left, letter_right)
 
 
 def ink_edges(images):

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..calibration import (averaged_log_probabilities, calibrated_log_probabilities, expected_calibration_error,
-                           other_column, stored_other_offset, stored_temperature)
+                           other_column, pair_read_as_other, stored_other_offset, stored_temperature)
 from ..checkpoint import load_model
 from ..data import augment, load_dataset
-from ..data.datasets import DATASETS, NOT_A_LETTER, relabel
+from ..data.datasets import DATASETS, NOT_A_LETTER, PAIR, relabel
 from ..data.mixture import available_part, check_dataset_name, is_mixture, recorded_writers
 from ..errors import DataError, HDLError
 from ..quantize.section import quantization_of
@@ -151,13 +151,14 @@ def evaluate_state(path, root=None, dataset=None, seed=0, batch_size=500, model_
                        "choose a matching --dataset")
     evaluator = Evaluator(model, batch_size=batch_size, normalization=meta.get("normalization"), source=path)
     other_offset = stored_other_offset(meta, path)
-    if shifts == 1 and other_offset == 0:
+    if shifts == 1 and other_offset == 0 and PAIR not in test.classes:
         clean = evaluator.evaluate(test.images, test.labels)
         calibrated = averaged_log_probabilities(clean.log_probs, temperature)
-    else:  # read as `ocr` reads: the copies' calibrated mean, 'other' weighted by the state's offset
+    else:  # read as `ocr` reads: the copies' calibrated mean, 'other' weighted by the state's offset, pairs 'other'
         copies = evaluator.predict_log_probs(shifted_copies(test.images, shifts)).reshape(shifts, len(test), -1)
-        calibrated = calibrated_log_probabilities(copies, temperature, other_column(meta.get("classes")),
-                                                  other_offset)
+        calibrated = pair_read_as_other(calibrated_log_probabilities(copies, temperature,
+                                                                     other_column(meta.get("classes")), other_offset),
+                                        test.classes)
         clean = summarize(calibrated, np.asarray(test.labels, dtype=np.int64))
     augmented_accuracy = (evaluator.evaluate(augment(test.images, np.random.default_rng(seed)), test.labels).accuracy
                           if augmented else None)

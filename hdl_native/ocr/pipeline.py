@@ -13,7 +13,7 @@ from .deslant import DESLANT_FROM_DEGREES, page_slant, upright
 from .image_io import MAX_WORK_SIDE, MIN_WORK_SIDE, inverted_photo, load_photo, turned_photo
 from .language import apply_language
 from .lighting import ink_map, ink_mask
-from .recognize import Reading, line_text, top_guesses
+from .recognize import Reading, line_text, pairs_as_other, top_guesses
 from .sizes import apply_sizes
 from .word_cuts import choose_cuts_in_words, reads_words
 from .words import apply_words
@@ -104,17 +104,18 @@ def read_page(path, classifier, min_confidence=0.5, max_side=MAX_WORK_SIDE, lang
     """Find, crop and classify every character in the photo at `path` (its page `page`, from 1, where it is a PDF or
     TIFF of several: image_io.page_count; None: the first) -> OcrResult; HDLError on bad input.
 
-    language: a LetterNgrams (language.load_language) to read words of letters with, or None to read each glyph
-    alone.  digits: the digit reader (digits.load_digit_reader) that reads the glyphs the classifier calls 'other'
-    as digits where it can, or None to leave them all out of the text.  turn: degrees clockwise (0, 90, 180, 270) to
-    turn the photo by before reading (after its EXIF orientation); "auto" to read it every way up and keep the
-    surest reading; "check" (the default) to read it as it is and, only when that reading looks like a photo on its
-    side, every way up as well (orientation.py: the result's turned_because then says why).  invert: True to read it
-    with light and dark swapped (light writing on a dark ground); None (the default) to read it as it is and swapped
-    only when nothing stands out as dark ink because the background varies as much as ink would (UnevenBackground;
-    the result's inverted_because then says so); False never to swap.  progress: show a bar over the lines of a page
-    of more than LONG_PAGE_BOXES boxes on stderr (when it is a terminal).  max_side, min_side: the working size's
-    bounds (image_io.load_photo)."""
+    classifier: a letters reader (recognize.ShiftedReader: classes, probabilities(crops) and reads_pairs; a stand-in
+    without reads_pairs reads no class PAIR).  language: a LetterNgrams (language.load_language) to read words of
+    letters with, or None to read each glyph alone.  digits: the digit reader (digits.load_digit_reader) that reads
+    the glyphs the classifier calls 'other' as digits where it can, or None to leave them all out of the text.
+    turn: degrees clockwise (0, 90, 180, 270) to turn the photo by before reading (after its EXIF orientation);
+    "auto" to read it every way up and keep the surest reading; "check" (the default) to read it as it is and, only
+    when that reading looks like a photo on its side, every way up as well (orientation.py: the result's
+    turned_because then says why).  invert: True to read it with light and dark swapped (light writing on a dark
+    ground); None (the default) to read it as it is and swapped only when nothing stands out as dark ink because the
+    background varies as much as ink would (UnevenBackground; the result's inverted_because then says so); False
+    never to swap.  progress: show a bar over the lines of a page of more than LONG_PAGE_BOXES boxes on stderr (when
+    it is a terminal).  max_side, min_side: the working size's bounds (image_io.load_photo)."""
     clock = Stopwatch()
     photo = load_photo(path, max_side=max_side, min_side=min_side, page=page)
     clock.lap("load")
@@ -186,7 +187,10 @@ def read_photo(photo, classifier, min_confidence, language, clock, progress=Fals
         row_of = {id(glyph): row for row, glyph in enumerate(glyphs)}
         chosen = [row_of[id(glyph)] for glyph in choose_cuts_in_words(segments, lambda g: probabilities[row_of[id(g)]],
                                                                       classifier.classes, language)]
-        lines.append(readings_of_line([glyphs[r] for r in chosen], probabilities[chosen], classifier.classes,
+        readings = probabilities[chosen]
+        if getattr(classifier, "reads_pairs", False):  # a mark read as two letters, left whole, is not one
+            readings = pairs_as_other(readings, classifier.classes)
+        lines.append(readings_of_line([glyphs[r] for r in chosen], readings, classifier.classes,
                                       photo.scale, min_confidence, language, boxes_back))
         crops.append(line_crops[chosen])
         if digits is not None:

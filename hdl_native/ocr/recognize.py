@@ -13,14 +13,17 @@ The text gets a space wherever the paper between two letters is clearly wider th
 usual gap, and a '?' wherever the best guess is less likely than `min_confidence`.  A box
 whose best guess is NOT_A_LETTER (a digit or a punctuation mark, for models trained with
 that class) is left out of the text, unless the digit reader read it as a digit (digits.py); a word break beside
-it still gives a space.
+it still gives a space.  A reader trained with --pairs has one class more, PAIR (two letters written touching and
+left whole): its column is dropped, so that the cuts are chosen on the letters' and 'other's probabilities as they
+are, and what it held is then read as NOT_A_LETTER (pairs_as_other): a pair left whole is left out, not printed as
+one letter (BENCHMARKS.md, "two letters are a class of their own").
 """
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..calibration import calibrated_log_probabilities, other_column
-from ..data.datasets import NOT_A_LETTER
+from ..data.datasets import NOT_A_LETTER, PAIR
 from ..errors import check_finite_outputs
 from ..shifts import DEFAULT_SHIFTS, check_shifts, shifted_copies
 from ..tensor import Tensor
@@ -44,11 +47,18 @@ class ShiftedReader:
     temperature: the state's calibration temperature for that many copies (1: none), dividing the
     log-probabilities.  other_offset: the state's log-offset b on NOT_A_LETTER (0: none), p(other) x e^b after the
     average.  Subclasses say how normalised images become log-probabilities (log_probabilities_of).
+    classes: the model's; a last class PAIR is read but not among self.classes (reads_pairs).
     """
 
     def __init__(self, classes, mean, std, source=None, temperature=1.0, shifts=DEFAULT_SHIFTS, other_offset=0.0):
         self.source = source
         self.classes = list(classes)
+        self.reads_pairs = PAIR in self.classes
+        if self.reads_pairs:
+            if self.classes[-1] != PAIR:
+                raise ValueError(f"{source}: the class '{PAIR}' must be the last of a reader's classes, not "
+                                 f"number {self.classes.index(PAIR) + 1} of {len(self.classes)}")
+            self.classes = self.classes[:-1]
         self.mean, self.std = float(mean), float(std)
         self.temperature = float(temperature)
         self.shifts = check_shifts(shifts)
@@ -58,13 +68,15 @@ class ShiftedReader:
         """crops: (n, 28, 28) uint8, bright ink on black -> (n, classes) float64 rows summing to 1: the mean over
         the crop's shifted copies of softmax(log-probabilities / temperature), its NOT_A_LETTER probability then
         weighted by e^other_offset and the row renormalised.  The crops' 2-pixel black border (crops.py) makes a
-        one-pixel shift lose no ink."""
+        one-pixel shift lose no ink.  A reader of pairs (reads_pairs) leaves out the PAIR column: its rows sum to
+        1 less that (pairs_as_other gives it to NOT_A_LETTER)."""
         if len(crops) == 0:
             return np.zeros((0, len(self.classes)), np.float32)
         copies = shifted_copies(crops, self.shifts)
         log_probabilities = self.log_probabilities_of(normalize(copies, self.mean, self.std))
-        return np.exp(calibrated_log_probabilities(log_probabilities.reshape(self.shifts, len(crops), -1),
+        rows = np.exp(calibrated_log_probabilities(log_probabilities.reshape(self.shifts, len(crops), -1),
                                                    self.temperature, other_column(self.classes), self.other_offset))
+        return rows[:, :-1] if self.reads_pairs else rows
 
     def log_probabilities_of(self, images):
         """images (n, 1, 28, 28) float32, normalised -> (n, classes) log-probabilities."""
@@ -109,6 +121,15 @@ class Int8LetterClassifier(ShiftedReader):
 
     def log_probabilities_of(self, images):
         return self.network(images)
+
+
+def pairs_as_other(probabilities, classes):
+    """A pair reader's rows (n, classes) (ShiftedReader.probabilities) with what each lacks of 1, its PAIR
+    probability, added to NOT_A_LETTER: a mark read as two letters, left whole, is then not printed as a letter.
+    float64 (n, classes), a new array."""
+    rows = np.array(probabilities, dtype=np.float64)
+    rows[:, classes.index(NOT_A_LETTER)] += 1 - rows.sum(axis=1)
+    return rows
 
 
 @dataclass

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from ..cli_types import (BATCH_SIZE, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, SEED, THREADS,
                          THREADS_HELP, finite_float, probability)
 from ..data.arguments import add_argument_noting_given
+from ..data.datasets import PAIR
 from ..errors import HDLError
 
 # the tutorial's 0.02 already collapses training at full strength; beyond 1 the penalty swamps any data loss
@@ -23,6 +24,7 @@ TRAINED_MODEL_WEIGHT_DECAY = 0.08
 DISTORT = finite_float(0, 4)
 TOUCHING = probability()
 LEAD_IN = probability()
+PAIRS = probability()
 # at 1 every target is uniform and nothing is learnt; PyTorch's ImageNet recipes use 0.1
 LABEL_SMOOTHING = finite_float(0, 0.5)
 EMA_DECAY = finite_float(0, 1, high_inclusive=False)
@@ -42,6 +44,11 @@ def recorded_touching(settings, path):
 def recorded_lead_in(settings, path):
     """The --lead-in share a state's `settings` record (0 when they record none), as recorded_touching."""
     return recorded_share(settings, "lead_in", path)
+
+
+def recorded_pairs(settings, path):
+    """The --pairs share a state's `settings` record (0 when they record none), as recorded_touching."""
+    return recorded_share(settings, "pairs", path)
 
 
 def recorded_share(settings, key, path):
@@ -101,6 +108,7 @@ class RunConfig:
     distort_look: float = None         # strength of the stroke width, blur and ink gamma alone; None: distort's
     touching: float = 0.0              # share of training images cut from a touching neighbour (data/touching.py)
     lead_in: float = 0.0               # share of training images begun with a lead-in stroke (data/lead_in.py)
+    pairs: float = 0.0                 # share of training images made two touching letters, class PAIR (touching.py)
     validate_every: int = 200          # batches
     checkpoint_every: float = 60.0     # seconds of wall time between periodic checkpoints
     threads: int = None                # kernel threads; None: all cores
@@ -132,7 +140,7 @@ class RunConfig:
             augment=args.mut_on_learn,
             augment_validation=args.mut_on_validate, distort=args.distort,
             distort_other=args.distort_other, distort_look=args.distort_look, touching=args.touching,
-            lead_in=args.lead_in,
+            lead_in=args.lead_in, pairs=args.pairs,
             validate_every=args.validate_every,
             checkpoint_every=args.checkpoint_every, threads=args.threads, resume=args.state, init=args.init,
             out=args.out or args.state or f"{command}.hdl", force=args.force, db=None if args.no_db else args.db,
@@ -241,6 +249,13 @@ def add_training_arguments(parser, command, default_epochs, default_validate_eve
                               help="begin this share of the training images with a lead-in stroke from the left, as "
                                    "many hands begin a word, framed with the letter as `ocr` frames such a mark "
                                    f"(hdl_native/data/lead_in.py), {LEAD_IN.allowed} (default: 0, off)")
+    add_argument_noting_given(parser, "--pairs", type=PAIRS, default=0.0, metavar="SHARE",
+                              help=f"make this share of the training images two letters written touching (another "
+                                   f"image of the batch placed at the letter's right), framed whole as `ocr` frames "
+                                   f"a mark it leaves uncut, and labelled with a class of their own, '{PAIR}', which "
+                                   f"`ocr` reads as not a letter: a pair left whole is left out of the text rather "
+                                   f"than read as one letter (hdl_native/data/touching.py; applied before --touching), "
+                                   f"{PAIRS.allowed} (default: 0, off)")
     parser.add_argument("--mut-on-validate", action="store_true",
                         help="augment validation images too, and report accuracy on augmented test images")
     parser.add_argument("--validate-every", type=POSITIVE_INT, default=default_validate_every,

@@ -29,7 +29,7 @@ from ..data.mixture import available_part, mixture_weights, recorded_writers, sa
 from ..errors import HDLError, named_twice
 from ..intervals import difference_interval
 from ..models import LETTER_MODELS
-from .config import OptimizerChoice, RunConfig, recorded_lead_in, recorded_touching
+from .config import OptimizerChoice, RunConfig, recorded_lead_in, recorded_pairs, recorded_touching
 from .evaluate import Evaluator
 from .session import Session
 
@@ -250,7 +250,8 @@ def finetune_config(args):
     """The RunConfig of `hdl-native letters --finetune DIR [DIR ...]`: the directories (each once); the model
     (--model STATE or --init, default the shipped one) sets the architecture, the dataset to replay and how it was
     drawn from; Adam at --alpha (default ALPHA) decaying along a cosine, the model's own augmentation (the
-    shift-and-flip if it trained with it, or --mut-on-learn; its --touching share) plus --distort (default DISTORT),
+    shift-and-flip if it trained with it, or --mut-on-learn; its --touching and --pairs shares) plus --distort
+    (default DISTORT),
     --max-minutes (default MINUTES) and --max-batches (default MAX_BATCHES)."""
     if args.state:
         raise HDLError("--finetune starts from --model STATE (default: the shipped model), not from a STATE to resume")
@@ -287,5 +288,6 @@ def finetune_config(args):
                    distort=args.distort if args.distort_given else DISTORT,
                    touching=args.touching if args.touching_given else recorded_touching(settings, init),
                    lead_in=args.lead_in if args.lead_in_given else recorded_lead_in(settings, init),
+                   pairs=args.pairs if args.pairs_given else recorded_pairs(settings, init),
                    lr_schedule="cosine",
                    max_batches=config.max_batches or MAX_BATCHES, max_seconds=config.max_seconds or MINUTES * 60)

@@ -76,16 +76,17 @@ class Trainer:
     train: (uint8 images (N, 28, 28), int labels (N,)).  validation: optional pair of the same kind,
     evaluated every `config.validate_every` batches.  log: optional SqliteLog.  weights: optional float64 (N,)
     probabilities of drawing each training image (a mixture's proportions; see data.Batcher).  parallel: a
-    parallel.DataParallel when this process is one rank of several (MPI), else None.
+    parallel.DataParallel when this process is one rank of several (MPI), else None.  distort_strengths, pair: as
+    TrainingFeed takes them.
     """
 
     def __init__(self, model, optimizer, config, train, validation=None, log=None, weights=None, parallel=None,
-                 distort_strengths=None, cases=None):
+                 distort_strengths=None, cases=None, pair=None):
         self.model, self.optimizer, self.config = model, optimizer, config
         self.validation, self.log, self.parallel = validation, log, parallel
         self.graph = TrainingGraph(model, config.l2, config.label_smoothing, bool(config.mixup))
         self.evaluator = Evaluator(model) if validation else None
-        self.feed = TrainingFeed(*train, config, distort_strengths)
+        self.feed = TrainingFeed(*train, config, distort_strengths, pair)
         # int8 (N,) each training letter's case (-1 unknown), for a reader of the capitals apart (training/cases.py)
         self.cases = np.full(len(self.feed), UNKNOWN, np.int8) if cases is None else np.asarray(cases, np.int8)
         self.batcher = Batcher(len(self.feed), config.batch_size, config.seed, weights=weights)

@@ -18,6 +18,7 @@ import numpy as np
 from ..checkpoint import load_checkpoint, save_checkpoint
 from ..data import augment, find_data_root, load_dataset
 from ..data.augment import MNIST_MEAN, MNIST_STD
+from ..data.datasets import with_pair_class
 from ..data.mixture import data_credits
 from ..distributed import get_world
 from ..errors import NonFiniteOutputs
@@ -28,7 +29,7 @@ from ..weights import count_small_parameters
 from .cases import check_capitals_reader
 from .divergence import Diverged, TrainingDiverged, check_state, likely_cause
 from .evaluate import Evaluator, format_confusion
-from .feed import class_distortions
+from .feed import class_distortions, pair_label
 from .interrupt import StopOnSignal
 from .loop import Trainer
 from .outputs import check_outputs, check_plot_folder, resumes
@@ -98,6 +99,7 @@ class Session:
             set_num_threads(config.threads)
         self.load_data()
         self.distort_strengths = class_distortions(config, self.train_set.classes)
+        self.pair = pair_label(config, self.train_set.classes)
         self.resumed = load_checkpoint(config.resume) if config.resume else None
         check_capitals_reader(config, self.train_set.classes)
         self.model = make_model(config, self.train_set.n_classes)
@@ -111,6 +113,8 @@ class Session:
         root = find_data_root(config.data_root)
         self.train_set = load_dataset(config.dataset, "train", root)
         self.test_set = load_dataset(config.dataset, "test", root)
+        if config.pairs:  # the reader learns one class more: two letters left whole (--pairs)
+            self.train_set, self.test_set = with_pair_class(self.train_set), with_pair_class(self.test_set)
         (*self.train_data, self.train_weights, self.train_cases), self.validation = training_data(
             config, self.train_set, self.test_set)
 
@@ -127,7 +131,8 @@ class Session:
         with StopOnSignal() as stop_flag:
             self.trainer = Trainer(model, self.optimizer, config, self.train_data, self.validation, self.log,
                                    weights=self.train_weights, parallel=self.parallel,
-                                   distort_strengths=self.distort_strengths, cases=self.train_cases)
+                                   distort_strengths=self.distort_strengths, cases=self.train_cases,
+                                   pair=self.pair)
             if self.resumed is not None:
                 resume_position(self.trainer, self.resumed, config.resume)
             elif config.ema_decay and self.is_root:

@@ -6,6 +6,7 @@ import numpy as np
 
 from ..checkpoint import architecture_of, load_checkpoint, load_optimizer_state, load_params
 from ..data.cases import UNKNOWN, source_cases
+from ..data.datasets import PAIR
 from ..data.idx import read_labelled_images
 from ..data.mixture import mixture_weights, sampling_weights
 from ..errors import HDLError
@@ -130,6 +131,8 @@ def start_from(model, optimizer, resumed, config, train_set, say_notes=True):
     if source.get("classes") is not None and len(source["classes"]) != train_set.n_classes:
         trained_on = (source.get("settings") or {}).get("dataset")
         hint = f" (it was trained on --dataset {trained_on})" if isinstance(trained_on, str) and trained_on else ""
+        if (PAIR in source["classes"]) != (PAIR in train_set.classes):  # the one class --pairs adds
+            hint = f" (it {'learned' if PAIR in source['classes'] else 'did not learn'} the class '{PAIR}' of --pairs)"
         raise HDLError(f"{path} was trained for {len(source['classes'])} classes, "
                        f"dataset {train_set.name} has {train_set.n_classes}{hint}")
     load_params(model, source["params"], path)
@@ -178,7 +181,7 @@ TRAINING_OPTIONS = {"optimizer": "optimiser", "dropout": "--dropout", "seed": "-
                     "augment": "--mut-on-learn",
                     "distort": "--distort",
                     "distort_other": "--distort-other", "distort_look": "--distort-look",
-                    "touching": "--touching", "lead_in": "--lead-in"}
+                    "touching": "--touching", "lead_in": "--lead-in", "pairs": "--pairs"}
 
 
 # What a state saved before an option existed trained with (its settings lack the key), where that is known: its
