@@ -23,4 +23,4 @@ def test_many_crops_are_read_in_batches_as_one_batch_reads_them(monkeypatch):
     np.testing.assert_allclose(in_batches, in_one, rtol=1e-5, atol=1e-5)  # an image out of place is off by units
     assert np.array_equal(in_batches.argmax(axis=1), in_one.argmax(axis=1))
     sizes.clear()
-    assert reader.log_probabilities_of(images[:256]).shape == (256, len(reader.classes)) and sizes == [256]
+    assert reader.log_probabilities_of(images[:256]).shape == (256, len(reader.network_classes)) and sizes == [256]

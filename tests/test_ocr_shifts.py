@@ -17,18 +17,28 @@ def crops():
     return images
 
 
+def with_pair_column(reader, rows):
+    """The network's rows (n, network classes) of a reader's rows: a reader of pairs leaves out PAIR, the last class,
+    whose probability is what its rows lack of 1."""
+    return np.column_stack([rows, 1 - rows.sum(axis=1)]) if reader.reads_pairs else rows
+
+
 def test_one_shift_is_the_crop_alone_and_nine_are_the_mean_over_the_shifted_copies(crops):
     one = load_letter_classifier(None, shifts=1)
     nine = load_letter_classifier(None, shifts=9)
     alone = one.probabilities(crops)
     one.temperature = nine.temperature  # the copies are averaged at the temperature fitted for 9 of them
     one.other_offset = 0.0  # the offset on 'other' (the shipped reader stores one) acts once, after the average
-    np.testing.assert_allclose(alone.sum(axis=1), 1, rtol=1e-6)
-    copies = [one.probabilities(np.roll(crops, offset, axis=(1, 2))) for offset in SHIFT_OFFSETS[9]]
+    assert alone.shape == (len(crops), len(one.classes)) and np.all(alone >= 0)
+    np.testing.assert_allclose(with_pair_column(one, alone).sum(axis=1), 1, rtol=1e-6)
+    assert np.all(alone.sum(axis=1) <= 1 + 1e-9)  # a reader of pairs: PAIR has what is left
+    copies = [with_pair_column(one, one.probabilities(np.roll(crops, offset, axis=(1, 2))))
+              for offset in SHIFT_OFFSETS[9]]
     averaged = nine.probabilities(crops)
-    expected = np.exp(with_other_offset(np.log(np.mean(copies, axis=0)), other_column(nine.classes), nine.other_offset))
-    np.testing.assert_allclose(averaged, expected, rtol=1e-5, atol=1e-7)
-    assert not np.allclose(averaged, alone, atol=1e-4)  # the shifted copies do change the answer
+    expected = np.exp(with_other_offset(np.log(np.mean(copies, axis=0)), other_column(nine.network_classes),
+                                        nine.other_offset))
+    np.testing.assert_allclose(with_pair_column(nine, averaged), expected, rtol=1e-5, atol=1e-7)
+    assert not np.allclose(np.log(averaged), np.log(alone), atol=0.1)  # the shifted copies do change the answer
     assert len({tuple(offset) for offset in SHIFT_OFFSETS[9]}) == 9
     assert all(max(map(abs, offset)) <= 1 for offsets in SHIFT_OFFSETS.values() for offset in offsets)
 

@@ -2,15 +2,17 @@
 # Rebuild the shipped letter reader (hdl_native/pretrained/letters.hdl) from the shared data: one seeded run.
 #
 #   HDL_DATA=../shared/data bash tools/train_reader.sh [OUT_DIR]     # 13 to 27 minutes on 2 cores (README.md)
+#   (23 minutes on a 2-core Zen 4 with PAIRS, as the shipped reader was trained)
 #
 # What it does (figures: BENCHMARKS.md, "The recipe and the shipped model" and the sessions after it):
 #  1. trains MODEL on the four real letter sets and the non-letters (MNIST digits and drawn marks, the class
 #     'other'), letters/ drawn 4 times as often as its size gives (it is the one set of scanned ink), every class
 #     of each set equally often, distorted (rotation, shear, scale, elastic, stroke width, blur, ink gamma), a
 #     TOUCHING share of them cut out of a pair with a touching neighbour as `ocr` cuts letters written touching
-#     (hdl_native/data/touching.py), Adam with a cosine decay over EPOCHS epochs, holding out HOLDOUT training
-#     images by whole writers; the model it exports is the moving average of the weights over about the last
-#     1,000 steps (EMA 0.999);
+#     (hdl_native/data/touching.py) and, before those cuts, a PAIRS share made two letters touching and left whole,
+#     the class 'pair' (`letters --pairs`; `ocr` reads it as 'other'), Adam with a cosine decay over EPOCHS epochs,
+#     holding out HOLDOUT training images by whole writers; the model it exports is the moving average of the
+#     weights over about the last 1,000 steps (EMA 0.999);
 #  2. fits the temperatures on those held-out writers (`hdl-native calibrate`: one for a single read, one each for
 #     the 5 and 9 shifted copies `ocr` can average), never on a test split, measures on 512 of them the
 #     activation ranges `ocr --dtype int8` quantises on, and stores OTHER_OFFSET, the log-weight every reader then
@@ -24,7 +26,7 @@ MODEL=${MODEL:-letters-vgg}
 EPOCHS=${EPOCHS:-28}
 HOLDOUT=${HOLDOUT:-6000}
 TOUCHING=${TOUCHING:-0.25}
-PAIRS=${PAIRS-}  # --pairs: this share of the images two letters touching, left whole, a class of their own; empty: off
+PAIRS=${PAIRS-0.05}  # --pairs: this share two letters touching, left whole, a class of their own; empty: off
 ALPHA=${ALPHA:-}  # Adam's step size; empty: the trainer's default (0.001)
 DECAY=${DECAY:-}  # decoupled weight decay (--weight-decay); empty: none, as the shipped reader was trained
 SMOOTHING=${SMOOTHING:-}  # label smoothing (--label-smoothing); empty: none, likewise

@@ -16,7 +16,7 @@ that class) is left out of the text, unless the digit reader read it as a digit 
 it still gives a space.  A reader trained with --pairs has one class more, PAIR (two letters written touching and
 left whole): its column is dropped, so that the cuts are chosen on the letters' and 'other's probabilities as they
 are, and what it held is then read as NOT_A_LETTER (pairs_as_other): a pair left whole is left out, not printed as
-one letter (BENCHMARKS.md, "two letters are a class of their own").
+one letter (BENCHMARKS.md, "Sixtieth session: two letters as a class of their own").
 """
 from dataclasses import dataclass
 
@@ -47,11 +47,12 @@ class ShiftedReader:
     temperature: the state's calibration temperature for that many copies (1: none), dividing the
     log-probabilities.  other_offset: the state's log-offset b on NOT_A_LETTER (0: none), p(other) x e^b after the
     average.  Subclasses say how normalised images become log-probabilities (log_probabilities_of).
-    classes: the model's; a last class PAIR is read but not among self.classes (reads_pairs).
+    classes: the network's (network_classes); a last class PAIR is read but not among self.classes (reads_pairs).
     """
 
     def __init__(self, classes, mean, std, source=None, temperature=1.0, shifts=DEFAULT_SHIFTS, other_offset=0.0):
         self.source = source
+        self.network_classes = list(classes)  # a column each of log_probabilities_of
         self.classes = list(classes)
         self.reads_pairs = PAIR in self.classes
         if self.reads_pairs:
