@@ -60,6 +60,7 @@ ISSUE_CASES = [
     ("letters", "--distort", "1e9", "a finite number from 0 to 4"),
     ("letters", "--touching", "1.5", "a finite number from 0 to 1"),
     ("letters", "--touching", "nan", "a finite number from 0 to 1"),
+    ("letters", "--pairs", "-0.05", "a finite number from 0 to 1"),
     ("letters", "--lead-in", "1.5", "a finite number from 0 to 1"),
     ("letters", "--lead-in", "-0.1", "a finite number from 0 to 1"),
     ("letters", "--label-smoothing", "0.6", "a finite number from 0 to 0.5"),
