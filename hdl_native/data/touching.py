@@ -39,11 +39,9 @@ def touch_neighbours(images, rng, share):
     """
     images = checked_batch(images, share, "touch_neighbours")
     result = images.copy()
-    n = len(images)
-    chosen = np.flatnonzero(rng.random(n) < share) if n >= 2 else np.zeros(0, np.intp)
+    chosen, neighbours = chosen_with_neighbours(len(images), rng, share)
     if len(chosen) == 0:
         return result
-    neighbours = (chosen + rng.integers(1, n, len(chosen))) % n  # never the letter itself
     on_left = rng.random(len(chosen)) < 0.5
     letters = images[chosen].astype(np.float32)
     others = images[neighbours].astype(np.float32)
@@ -65,16 +63,23 @@ def whole_pairs(images, labels, rng, share, pair_label):
     """
     images = checked_batch(images, share, "whole_pairs")
     result, labels = images.copy(), np.array(labels, dtype=np.int64, copy=True)
-    n = len(images)
-    chosen = np.flatnonzero(rng.random(n) < share) if n >= 2 else np.zeros(0, np.intp)
+    chosen, neighbours = chosen_with_neighbours(len(images), rng, share)
     if len(chosen) == 0:
         return result, labels
-    neighbours = (chosen + rng.integers(1, n, len(chosen))) % n  # never the letter itself
     canvas, inked, _, _ = pair_canvas(images[chosen].astype(np.float32), images[neighbours].astype(np.float32), rng)
     if inked.any():
         result[chosen[inked]] = frame_letters(canvas[inked], images.shape[1], images.shape[2])
         labels[chosen[inked]] = pair_label
     return result, labels
+
+
+def chosen_with_neighbours(n, rng, share):
+    """(chosen, neighbours) int (m,): the images of a batch of n chosen, each with chance `share`, and for each
+    another image of the batch, never itself; both empty (and no neighbour drawn) when none is chosen or n < 2."""
+    chosen = np.flatnonzero(rng.random(n) < share) if n >= 2 else np.zeros(0, np.intp)
+    if len(chosen) == 0:
+        return chosen, chosen
+    return chosen, (chosen + rng.integers(1, n, len(chosen))) % n
 
 
 def checked_batch(images, share, what):

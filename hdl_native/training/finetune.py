@@ -251,8 +251,7 @@ def finetune_config(args):
     (--model STATE or --init, default the shipped one) sets the architecture, the dataset to replay and how it was
     drawn from; Adam at --alpha (default ALPHA) decaying along a cosine, the model's own augmentation (the
     shift-and-flip if it trained with it, or --mut-on-learn; its --touching and --pairs shares) plus --distort
-    (default DISTORT),
-    --max-minutes (default MINUTES) and --max-batches (default MAX_BATCHES)."""
+    (default DISTORT), --max-minutes (default MINUTES) and --max-batches (default MAX_BATCHES)."""
     if args.state:
         raise HDLError("--finetune starts from --model STATE (default: the shipped model), not from a STATE to resume")
     if args.model in LETTER_MODELS:
