@@ -125,6 +125,8 @@ def main(argv=None):
             return 2
         name = " ".join(["hdl-native", args.command] + ([args.action] if getattr(args, "action", None) else []))
         keep_freed_memory()  # each step's large arrays reuse freed blocks instead of fresh pages (memory.py)
+        if args.command in argv:  # the words after it: a training run a signal stops says how to go on with them
+            args.command_line = tuple(argv[argv.index(args.command) + 1:])
         return int(args.run(args) or 0)
     except HDLError as error:
         print(error_line(name, error), file=sys.stderr)

@@ -94,7 +94,7 @@ def test_signal_saves_state_and_exits_130(tiny_data, tmp_path, sig):
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     process = subprocess.Popen(
         [sys.executable, "-m", "hdl_native", "letters", "--data", str(tiny_data), "--no-db", "--quiet",
-         "--threads", "1", "--epochs", "1000", "--checkpoint-every", "0", "--out", str(state)],
+         "--threads", "1", "--epochs", "1000", "--checkpoint-every", "0", "--distort", "0.5", "--out", str(state)],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while not state.exists() and time.monotonic() < deadline and process.poll() is None:
@@ -104,6 +104,8 @@ def test_signal_saves_state_and_exits_130(tiny_data, tmp_path, sig):
     out, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     assert f"state saved to {state}" in err and "Traceback" not in err
+    assert (f"continue with: hdl-native letters {state} --data {tiny_data} --no-db --quiet --threads 1 --epochs 1000 "
+            f"--checkpoint-every 0 --distort 0.5 --out {state})") in err  # the options a resume must repeat
     saved = load_checkpoint(state)
     assert saved["batch_counter"] >= 1 and saved["optimizer"] is not None
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]

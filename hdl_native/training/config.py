@@ -122,6 +122,7 @@ class RunConfig:
     plot: str = None                   # directory for the confusion-matrix PNG
     progress: bool = True              # show a progress bar
     json_summary: bool = False         # print one JSON summary object on the last line
+    command_line: tuple = ()           # the words after the command's name, to say how to continue the run
 
     @classmethod
     def from_args(cls, args, command, architecture, optimizer):
@@ -144,7 +145,8 @@ class RunConfig:
             validate_every=args.validate_every,
             checkpoint_every=args.checkpoint_every, threads=args.threads, resume=args.state, init=args.init,
             out=args.out or args.state or f"{command}.hdl", force=args.force, db=None if args.no_db else args.db,
-            export=args.export, plot=args.plot, progress=not args.quiet, json_summary=args.json)
+            export=args.export, plot=args.plot, progress=not args.quiet, json_summary=args.json,
+            command_line=tuple(getattr(args, "command_line", ())))
 
     def as_dict(self):
         """The settings as plain JSON-able values, for the state file and the SQLite log."""

@@ -71,6 +71,37 @@ def resumes(config, out):
     return config.resume is not None and same_file(config.resume, out)
 
 
+def continue_command(config):
+    """The words that continue a run a signal stopped, e.g. ['hdl-native', 'letters', 'p.hdl', '--dataset',
+    'unipen', '--pairs', '0.1']: the run's own command line (config.command_line, the words after the command's
+    name) with the state it saved as STATE.  A resumed run takes its training options from the command line, not
+    from the state, so they must be repeated; --init (or --model naming the state it started from) is left out,
+    since the saved state is where it goes on from and knows its network.  None when the words are not known (a
+    run started from Python) or the STATE it resumed cannot be told from an option's value of the same name."""
+    words = list(config.command_line or ())
+    if not words:
+        return None
+    kept = []
+    while words:
+        word = words.pop(0)
+        option, _, value = word.partition("=")
+        if option in ("--init", "--model") and config.init is not None:
+            value = value or (words.pop(0) if words else "")
+            if value == config.init:
+                continue
+            kept.extend([option, value] if "=" not in word else [word])
+        else:
+            kept.append(word)
+    if config.resume is None:
+        return ["hdl-native", config.command, str(config.out), *kept]
+    if not resumes(config, config.out):
+        named = [position for position, word in enumerate(kept) if word == config.resume]
+        if len(named) != 1:
+            return None
+        kept[named[0]] = str(config.out)
+    return ["hdl-native", config.command, *kept]
+
+
 def same_file(first, second):
     return Path(first).resolve() == Path(second).resolve()
 

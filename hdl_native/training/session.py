@@ -8,6 +8,7 @@
 - report(): evaluate on the whole test split and print the confusion matrix, a sample drawn in ASCII
   with its prediction, the closing lines, optionally PNGs and an exported model, and one JSON line.
 """
+import shlex
 import sys
 import time
 from contextlib import nullcontext
@@ -32,7 +33,7 @@ from .evaluate import Evaluator, format_confusion
 from .feed import class_distortions, pair_label
 from .interrupt import StopOnSignal
 from .loop import Trainer
-from .outputs import check_outputs, check_plot_folder, resumes
+from .outputs import check_outputs, check_plot_folder, continue_command, resumes
 from .parallel import DataParallel
 from .start import make_model, make_optimizer, open_log, resume_position, start_from, training_data
 from .summary import add_log_overhead, plot_name, print_results, print_sample, test_summary, write_plots
@@ -151,8 +152,9 @@ class Session:
         return reason
 
     def how_to_continue(self):
-        """What to run to go on after a signal stopped training."""
-        return f"continue with: hdl-native {self.config.command} {self.out}"
+        """What to run to go on after a signal stopped training: this run's command line resuming its state."""
+        words = continue_command(self.config)
+        return f"continue with: {shlex.join(words) if words else f'hdl-native {self.config.command} {self.out}'}"
 
     def report(self):
         """Test the trained model on the whole test split, print the results; returns the JSON summary."""
