@@ -15,8 +15,9 @@ whose best guess is NOT_A_LETTER (a digit or a punctuation mark, for models trai
 that class) is left out of the text, unless the digit reader read it as a digit (digits.py); a word break beside
 it still gives a space.  A reader trained with --pairs has one class more, PAIR (two letters written touching and
 left whole): its column is dropped, so that the cuts are chosen on the letters' and 'other's probabilities as they
-are, and what it held is then read as NOT_A_LETTER (pairs_as_other): a pair left whole is left out, not printed as
-one letter (BENCHMARKS.md, "Sixtieth session: two letters as a class of their own").
+are, and what it held is then read as NOT_A_LETTER (pairs_as_other): a pair left whole is not printed as one
+letter, though the digit reader may read it as a digit, as any box read as NOT_A_LETTER (BENCHMARKS.md, "Sixtieth
+session: two letters as a class of their own", and the sixty-first session's digits on pages written touching).
 """
 from dataclasses import dataclass
 
