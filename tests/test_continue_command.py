@@ -34,3 +34,7 @@ def test_the_state_it_started_from_is_left_out_but_a_network_named_by_model_is_k
 
 def test_a_run_started_from_python_has_no_words_to_repeat():
     assert continue_command(RunConfig(out="x.hdl")) is None
+
+
+def test_the_words_are_not_kept_in_the_state_or_the_log():
+    assert "command_line" not in config(["--data", "/home/me/data"], out="x.hdl").as_dict()

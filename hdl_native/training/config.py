@@ -149,8 +149,11 @@ class RunConfig:
             command_line=tuple(getattr(args, "command_line", ())))
 
     def as_dict(self):
-        """The settings as plain JSON-able values, for the state file and the SQLite log."""
-        return asdict(self)
+        """The settings as plain JSON-able values, for the state file and the SQLite log (not command_line: the
+        words as typed, only for the hint a stopped run prints; the settings say what they set)."""
+        settings = asdict(self)
+        del settings["command_line"]
+        return settings
 
 
 EXIT_CODES = """exit codes:
