@@ -30,6 +30,8 @@ def test_the_state_it_started_from_is_left_out_but_a_network_named_by_model_is_k
         "hdl-native", "letters", "x.hdl", "--adam"]
     assert continue_command(config(["--model", "mine.hdl"], init="mine.hdl", out="x.hdl")) == [
         "hdl-native", "letters", "x.hdl"]
+    assert continue_command(config(["--ini", "mine.hdl", "--mod=letters-vgg"], init="mine.hdl", out="x.hdl")) == [
+        "hdl-native", "letters", "x.hdl", "--mod=letters-vgg"]  # argparse's abbreviations
 
 
 def test_a_run_started_from_python_has_no_words_to_repeat():

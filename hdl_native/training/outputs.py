@@ -71,6 +71,9 @@ def resumes(config, out):
     return config.resume is not None and same_file(config.resume, out)
 
 
+STARTS_FROM = ("--init", "--model")  # the options a run starts from a state with (argparse also takes them shortened)
+
+
 def continue_command(config):
     """The words that continue a run a signal stopped, e.g. ['hdl-native', 'letters', 'p.hdl', '--dataset',
     'unipen', '--pairs', '0.1']: the run's own command line (config.command_line, the words after the command's
@@ -85,7 +88,7 @@ def continue_command(config):
     while words:
         word = words.pop(0)
         option, _, value = word.partition("=")
-        if option in ("--init", "--model") and config.init is not None:
+        if config.init is not None and len(option) > 2 and any(name.startswith(option) for name in STARTS_FROM):
             value = value or (words.pop(0) if words else "")
             if value == config.init:
                 continue
