@@ -102,6 +102,14 @@ def check_no_empty_values(argv):
             raise HDLError("an empty argument '' where a file name or value was expected")
 
 
+def memory_advice(name):
+    """What to do when the command `name` ran out of memory: a training run's sizes are the user's to choose; ocr
+    works on photos reduced to a bounded size, so its running out is ours to mend."""
+    if name == "hdl-native ocr":
+        return "reading this photo took more memory than it should: please report it, with the photo"
+    return "choose smaller sizes (--batch-size, --hidden, --seq-len, ...) or fewer --threads"
+
+
 def main(argv=None):
     """Run the command `argv` names; returns its exit code (an HDLError's exit_code, 2 unless it says otherwise)."""
     name = "hdl-native"
@@ -132,8 +140,7 @@ def main(argv=None):
         print(error_line(name, error), file=sys.stderr)
         return getattr(error, "exit_code", 2)
     except MemoryError as error:  # sizes the options allow but this machine cannot hold (numpy names the array)
-        print(f"{name}: out of memory: {str(error) or 'an allocation failed'}; choose smaller sizes (--batch-size, "
-              f"--hidden, --seq-len, ...) or fewer --threads", file=sys.stderr)
+        print(f"{name}: out of memory: {str(error) or 'an allocation failed'}; {memory_advice(name)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"\n{name}: interrupted", file=sys.stderr)

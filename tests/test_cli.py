@@ -125,6 +125,21 @@ def test_running_out_of_memory_is_one_line_naming_the_allocation(capsys, monkeyp
     assert main(["smoke"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("hdl-native smoke: out of memory: Unable to allocate 117. GiB") and err.count("\n") == 1
+    assert "choose smaller sizes (--batch-size" in err
+
+
+def test_ocr_running_out_of_memory_asks_for_the_photo_not_for_smaller_sizes(capsys, monkeypatch, tmp_path):
+    from hdl_native.cli import main
+    from hdl_native.commands import cmd_ocr
+
+    def too_big(args):
+        raise MemoryError("Unable to allocate 1.83 GiB for an array with shape (15661, 15661)")
+
+    monkeypatch.setattr(cmd_ocr, "run", too_big)
+    assert main(["ocr", str(tmp_path / "photo.jpg")]) == 2
+    err = capsys.readouterr().err
+    assert err == ("hdl-native ocr: out of memory: Unable to allocate 1.83 GiB for an array with shape (15661, 15661); "
+                   "reading this photo took more memory than it should: please report it, with the photo\n")
 
 
 def test_omp_num_threads_beyond_the_limit_of_threads_is_held_to_it(monkeypatch):

@@ -1,6 +1,7 @@
 """Photos in HEIF/HEIC, as iPhones save them: read with pi-heif (the `heic` extra) when it is installed, a
 one-line error that says what to install when it is not; scans of several pages, PDF (with pypdfium2, the `pdf`
-extra) and TIFF, read page by page as several photos are; a GIF's frames after the first left with a note.
+extra) and TIFF, read page by page as several photos are; a GIF's frames after the first left with a note;
+pictures dithered to few colours, their dots blurred back into greys.
 tests/data/sideways.heic is the two-line page of test_ocr_cli.py stored on its side with the turn recorded in
 the file (tools/make_heic_fixture.py made it)."""
 import importlib.util
@@ -16,7 +17,7 @@ from PIL import Image
 
 import hdl_native
 from hdl_native.errors import HDLError
-from hdl_native.ocr.image_io import PI_HEIF, is_heif, load_photo, page_count
+from hdl_native.ocr.image_io import PI_HEIF, is_dithered, is_heif, load_photo, page_count
 from test_ocr_cli import run_ocr, two_line_page, untrained_model
 
 SIDEWAYS = Path(__file__).resolve().parent / "data" / "sideways.heic"
@@ -238,3 +239,31 @@ def test_an_output_named_as_a_picture_where_a_directory_is_needed_is_told_before
     assert result.returncode == 0, result.stderr
     assert sorted(path.name for path in (tmp_path / "boxed.png").iterdir()) == ["scan-page1-boxed.png",
                                                                                  "scan-page2-boxed.png"]
+
+
+def dithered_page(tmp_path, mode):
+    """The two-line page on grey paper saved with dithering: mode '1' (black and white dots, as a scanner's
+    black-and-white mode can save it) or 'P' (the web palette, as a GIF's colours)."""
+    page = Image.open(two_line_page(tmp_path)).point(lambda value: int(value * 0.6))  # paper of grey 130 to 140
+    path = tmp_path / f"dithered-{mode}.png"
+    page.convert(mode).save(path)
+    return path
+
+
+@pytest.mark.parametrize("mode", ["1", "P"])
+def test_a_dithered_picture_has_its_dots_blurred_and_reads_as_the_photo_does(tmp_path, mode):
+    path = dithered_page(tmp_path, mode)
+    assert is_dithered(Image.open(path))
+    model = untrained_model(tmp_path)
+    result = run_ocr(path, "--model", model, "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.splitlines()[-1])
+    assert [len(line["boxes"]) for line in summary["lines"]] == [10, 8]
+
+
+def test_clean_black_and_white_pictures_and_photos_are_not_taken_for_dithered(tmp_path):
+    photo = Image.open(two_line_page(tmp_path))
+    assert not is_dithered(photo)
+    black_and_white = photo.convert("L").point(lambda value: 255 if value > 128 else 0)
+    assert not is_dithered(black_and_white) and not is_dithered(black_and_white.convert("1"))
+    assert is_dithered(photo.point(lambda value: int(value * 0.6)).convert("1"))

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageFilter, UnidentifiedImageError
 
 from ..errors import HDLError
 from .pdf_pages import PDF_SIGNATURE, check_page_number, draw_pdf_page, pdf_page_count
@@ -30,6 +30,10 @@ ORIENTATION_TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.
                          4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
                          6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE, 8: Image.Transpose.ROTATE_90}
 SWAPS_SIDES = (5, 6, 7, 8)
+DITHER_COLOURS = 256  # a picture of at most this many colours may make its greys of dots (GIF, palette PNG, 1-bit)
+DITHER_STEP = 0.15  # a pixel this much lighter or darker than each of its four neighbours is a dot
+DITHER_SHARE = 0.005  # ... and a picture of few colours with this share of such dots is dithered
+DITHER_BLUR = 1.0  # px of the file's own: a dithered picture is blurred by this much, its dots back into greys
 PAGED_FORMATS = ("TIFF",)  # Pillow formats whose pictures are pages, each read (others' frames: only the first)
 
 
@@ -86,7 +90,10 @@ def load_photo(path, max_side=MAX_WORK_SIDE, min_side=MIN_WORK_SIDE, page=None):
             picture = decode_reduced(image, max_side)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
         raise HDLError(f"{path}: the image data is damaged or truncated ({error})") from None
+    dithered = is_dithered(picture)
     picture = to_rgb(picture)
+    if dithered:  # before any resizing: the dots are the file's pixels
+        picture = picture.filter(ImageFilter.GaussianBlur(DITHER_BLUR))
     if max(picture.size) > max_side:  # shrink before anything else touches every pixel
         factor = max_side / max(picture.size)
         size = (max(1, round(picture.width * factor)), max(1, round(picture.height * factor)))
@@ -268,6 +275,23 @@ def decode_reduced(image, max_side):
         image.draft("RGB", (max(1, int(image.width * factor)), max(1, int(image.height * factor))))
     image.load()
     return image
+
+
+def is_dithered(picture):
+    """Whether a decoded picture of few colours (at most DITHER_COLOURS) makes its greys of dots: DITHER_SHARE of
+    its pixels or more are dots, lighter or darker than each of their four neighbours by DITHER_STEP (a picture
+    saved as a GIF or a palette PNG, or scanned in black and white, with dithering).  Its dots made marks of their
+    own, the paper's grain as dark as the writing (a palette PNG of test1.jpg: 15,661 marks the size of letters, in
+    one line); blurred by DITHER_BLUR they are the greys the eye sees.  Dithered: 1.8 to 33% dots; a clean black
+    and white scan: 0 to 0.01% (a stroke's edge pixel has a neighbour like itself), a photo too many colours."""
+    if picture.getcolors(DITHER_COLOURS) is None:
+        return False
+    grey = np.asarray(picture.convert("L"), dtype=np.float32) / np.float32(255)
+    middle = grey[1:-1, 1:-1]
+    neighbours = (grey[1:-1, :-2], grey[1:-1, 2:], grey[:-2, 1:-1], grey[2:, 1:-1])
+    lighter = np.logical_and.reduce([middle - other >= DITHER_STEP for other in neighbours])
+    darker = np.logical_and.reduce([other - middle >= DITHER_STEP for other in neighbours])
+    return float(np.mean(lighter | darker)) >= DITHER_SHARE
 
 
 def exif_orientation(image):

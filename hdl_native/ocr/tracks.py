@@ -26,6 +26,7 @@ MAX_STRIPS_MISSED = 3  # a track unseen in this many strips in a row has ended (
 OUTSIDE_WEIGHT = 0.25  # row-distance per column a mark lies beyond a track's ends (tracks do not reach far)
 REFIT_LETTERS = 5  # a line's track through its own letters follows the median row of this many
 STACK_OVERLAP = 0.5  # two letters of one line overlapping by this share of the narrower one's width are stacked
+PAIR_BLOCK = 1024  # marks compared with all the line's others at a time (memory BLOCK x n, not n x n)
 
 
 def stacked_pairs(line_of, top, bottom, left, right, letter_height):
@@ -38,16 +39,17 @@ def stacked_pairs(line_of, top, bottom, left, right, letter_height):
     count = 0
     for line in np.unique(line_of[line_of >= 0]):
         members = np.flatnonzero(line_of == line)
-        if len(members) < 2:
-            continue
         t, b, lft, rgt = top[members], bottom[members], left[members], right[members]
-        overlap = np.minimum(rgt[:, None], rgt[None, :]) - np.maximum(lft[:, None], lft[None, :])
-        narrower = np.minimum((rgt - lft)[:, None], (rgt - lft)[None, :])
-        centre = (t + b) / 2
-        apart = ((b[:, None] <= t[None, :]) | (b[None, :] <= t[:, None])) & (
-            np.abs(centre[:, None] - centre[None, :]) >= MIN_PEAK_SPACING * letter_height)
-        stacked = (overlap >= STACK_OVERLAP * np.maximum(narrower, 1)) & apart
-        count += int(np.triu(stacked, 1).sum())
+        centre, width = (t + b) / 2, rgt - lft
+        for start in range(0, len(members), PAIR_BLOCK):  # rows i of the pairs (i, j > i), a block at a time
+            i = slice(start, start + PAIR_BLOCK)
+            overlap = np.minimum(rgt[i, None], rgt[None, :]) - np.maximum(lft[i, None], lft[None, :])
+            narrower = np.minimum(width[i, None], width[None, :])
+            apart = ((b[i, None] <= t[None, :]) | (b[None, :] <= t[i, None])) & (
+                np.abs(centre[i, None] - centre[None, :]) >= MIN_PEAK_SPACING * letter_height)
+            stacked = (overlap >= STACK_OVERLAP * np.maximum(narrower, 1)) & apart
+            later = np.arange(len(members))[None, :] > np.arange(len(members))[i, None]
+            count += int((stacked & later).sum())
     return count
 
 
