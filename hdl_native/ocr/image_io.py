@@ -90,9 +90,8 @@ def load_photo(path, max_side=MAX_WORK_SIDE, min_side=MIN_WORK_SIDE, page=None):
             picture = decode_reduced(image, max_side)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
         raise HDLError(f"{path}: the image data is damaged or truncated ({error})") from None
-    dithered = is_dithered(picture)
     picture = to_rgb(picture)
-    if dithered:  # before any resizing: the dots are the file's pixels
+    if is_dithered(picture):  # before any resizing: the dots are the file's pixels
         picture = picture.filter(ImageFilter.GaussianBlur(DITHER_BLUR))
     if max(picture.size) > max_side:  # shrink before anything else touches every pixel
         factor = max_side / max(picture.size)
