@@ -1,7 +1,8 @@
 """Photos in HEIF/HEIC, as iPhones save them: read with pi-heif (the `heic` extra) when it is installed, a
 one-line error that says what to install when it is not; scans of several pages, PDF (with pypdfium2, the `pdf`
 extra) and TIFF, read page by page as several photos are; a GIF's frames after the first left with a note;
-pictures dithered to few colours, their dots blurred back into greys.
+pictures dithered to few colours, their dots blurred back into greys; a JPEG of smooth paper saved at a low
+quality is not yet read (a known failure, marked).
 tests/data/sideways.heic is the two-line page of test_ocr_cli.py stored on its side with the turn recorded in
 the file (tools/make_heic_fixture.py made it)."""
 import importlib.util
@@ -13,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
+from scipy import ndimage
 
 import hdl_native
 from hdl_native.errors import HDLError
@@ -267,3 +269,31 @@ def test_clean_black_and_white_pictures_and_photos_are_not_taken_for_dithered(tm
     black_and_white = photo.convert("L").point(lambda value: 255 if value > 128 else 0)
     assert not is_dithered(black_and_white) and not is_dithered(black_and_white.convert("1"))
     assert is_dithered(photo.point(lambda value: int(value * 0.6)).convert("1"))
+
+
+def mottled_page(path, quality):
+    """The two lines on smooth paper, lit from one side and mottled a little (6 grey levels over 12 px), in thin
+    grey ink, saved as a JPEG of `quality`: at 15 its paper is flat 8x8 blocks, some a little darker."""
+    page = Image.new("L", (900, 400), 0)
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.load_default(size=60)
+    draw.text((60, 60), "hello there", font=font, fill=255)
+    draw.text((60, 220), "big world", font=font, fill=255)
+    ink = np.asarray(page, dtype=np.float32) / 255
+    mottle = ndimage.gaussian_filter(np.random.default_rng(0).normal(size=ink.shape), 12)
+    paper = 140 + 20 * np.arange(900)[None, :] / 900 + 6 * mottle / mottle.std()
+    grey = np.clip(paper * (1 - 0.3 * ink), 0, 255).astype(np.uint8)
+    Image.fromarray(grey).convert("RGB").save(path, quality=quality)
+    return path
+
+
+@pytest.mark.xfail(strict=True, reason="a JPEG of smooth paper saved at quality 15: its paper is flat 8x8 blocks, the "
+                   "grain's median absolute deviation 0, the thresholds below the blocks a little darker than the "
+                   "paper (BENCHMARKS.md, sixty-second session: a measure from the 90th percentile was tried and "
+                   "read held-out pages at 14 to 30%)")
+def test_a_coarse_jpeg_of_smooth_paper_is_boxed_as_its_letters(tmp_path):
+    model = untrained_model(tmp_path)
+    result = run_ocr(mottled_page(tmp_path / "chat.jpg", 15), "--model", model, "--json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.splitlines()[-1])
+    assert [len(line["boxes"]) for line in summary["lines"]] == [10, 8]  # read as 4 lines of 16 to 25 blocks
