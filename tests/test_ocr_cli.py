@@ -152,6 +152,24 @@ def test_a_small_photo_is_enlarged_so_its_letters_are_found(tmp_path):
     assert sum(len(line) for line in as_it_is.lines) < 18
 
 
+def test_letters_too_small_to_read_well_are_said_to_be_with_what_to_do(tmp_path):
+    """Letters under 10 px read badly: a photo sent that small says to take it closer (not that it is out of
+    focus), a large photo whose writing is a small part of it says to crop it; 12 px letters get no note."""
+    page, model = two_line_page(tmp_path), untrained_model(tmp_path)
+    with Image.open(page) as picture:
+        picture.resize((250, 111), Image.Resampling.LANCZOS).save(tmp_path / "small.jpg", quality=90)
+        picture.resize((160, 71), Image.Resampling.LANCZOS).save(tmp_path / "tiny.jpg", quality=90)
+        wide = Image.new("RGB", (8000, 1200), (235, 225, 205))
+        wide.paste(picture.resize((450, 200), Image.Resampling.LANCZOS), (3800, 500))
+        wide.save(tmp_path / "wide.jpg", quality=90)
+    small, tiny, wide = (run_ocr(tmp_path / name, "--model", model) for name in ("small.jpg", "tiny.jpg", "wide.jpg"))
+    assert small.returncode == tiny.returncode == wide.returncode == 0, (small.stderr, tiny.stderr, wide.stderr)
+    assert "note" not in small.stderr
+    assert tiny.stderr.count("note: ") == 1 and "too small to read well: take the photo closer" in tiny.stderr
+    assert "tall at the size it was read (2000 px across, reduced from 8000)" in wide.stderr
+    assert "crop the photo around the writing" in wide.stderr
+
+
 def test_several_photos_read_in_turn_into_directories_and_a_bad_one_is_told_and_passed(tmp_path):
     model = untrained_model(tmp_path)
     first = two_line_page(tmp_path)

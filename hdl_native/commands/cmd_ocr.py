@@ -55,6 +55,8 @@ import time
 HELP = "read handwritten letters (and the digits among them) in a photo or scan and print them as text"
 ROTATIONS = ("check", "0", "90", "180", "270", "auto")  # --rotate: pipeline.read_page's turn
 TEACH_DIGITS = " (and with --digits --out mydigits.hdl for the digits)"  # after --crops' fine-tune command
+SMALL_LETTERS_NOTE = 10  # px: letters shorter than this read badly (held-out pages with letters of 10 px read 72%
+                         # of them, of 13 px 83%, of 21 px 87%: BENCHMARKS.md, "Small photos"), so ocr notes them
 BLUR_NOTE = 0.045  # blur (focus.py) from which ocr notes a photo out of focus, as a share of its letters' height: the
                    # pages blurred by 2.5 px measure 0.050-0.058 and read 83% of their letters where sharp ones read
                    # 93% (BENCHMARKS.md, "a photo out of focus"); by 2 px 0.043 and 91%
@@ -212,7 +214,10 @@ def read_one(args, job, classifier, language, model_seconds, batch, bar, digits=
         if result.photo.pictures > 1:
             print(f"note: {job.photo} holds {result.photo.pictures} pictures (frames); only the first was read: save "
                   "each as a picture of its own to read them all", file=sys.stderr)
-        if result.blur_in_letter_heights >= BLUR_NOTE:
+        small = result.letter_height is not None and result.letter_height < SMALL_LETTERS_NOTE
+        if small:
+            print(f"note: {job.photo}: {small_letters_note(result)}", file=sys.stderr)
+        elif result.blur_in_letter_heights >= BLUR_NOTE:  # (small letters measure blurred: their size is the cause)
             print(f"note: {job.photo} is out of focus (its strokes blurred by about {result.blur_in_photo_pixels:.1f}"
                   f" px, {result.blur_in_letter_heights:.0%} of a letter's height): it was sharpened before reading, "
                   "but a blurred photo reads fewer letters right; hold the phone steady, a little farther away if it "
@@ -252,6 +257,17 @@ def write_pictures(args, job, result, classifier, batch):
             finetune += TEACH_DIGITS
         print(f"{count} crops and their labels written to {job.crops} (all in one picture: "
               f"{job.crops}/{SHEET_FILE}); correct {job.crops}/{LABELS_FILE}{finetune}", file=sys.stderr)
+
+
+def small_letters_note(result):
+    """Why a photo whose letters are under SMALL_LETTERS_NOTE px read badly, and what to do about it."""
+    height = result.letter_height
+    if result.photo.scale > 1:  # reduced to be read: the photo is large, the writing a small part of it
+        return (f"its letters are about {height:.0f} px tall at the size it was read ({max(result.photo.rgb.shape)} px "
+                f"across, reduced from {max(result.photo.original_size)}), too small to read well: crop the photo "
+                f"around the writing so they are {SMALL_LETTERS_NOTE} px or more")
+    return (f"its letters are about {height:.0f} px tall, too small to read well: take the photo closer, or at a "
+            f"higher resolution, so they are {SMALL_LETTERS_NOTE} px or more (20 read best)")
 
 
 def report_turn(result, turn):

@@ -62,6 +62,15 @@ class OcrResult:
             return 0.0
         return self.blur_in_photo_pixels / float(median(heights))
 
+    @property
+    def letter_height(self):
+        """The median height of the boxes read, in pixels the letters really have: the photo's own, or the
+        working copy's where the photo was reduced to be read (None where nothing was boxed)."""
+        heights = [reading.box[1] - reading.box[0] for line in self.lines for reading in line]
+        if not heights:
+            return None
+        return float(median(heights)) / max(self.photo.scale, 1.0)
+
     def as_dict(self):
         width, height = self.photo.original_size
         page = {"page": self.photo.page} if self.photo.page else {}  # of a scan of several pages
