@@ -261,11 +261,11 @@ def write_pictures(args, job, result, classifier, batch):
 
 def small_letters_note(result):
     """Why a photo whose letters are under SMALL_LETTERS_NOTE px read badly, and what to do about it."""
-    height = result.letter_height
-    if result.photo.scale > 1:  # reduced to be read: the photo is large, the writing a small part of it
-        return (f"its letters are about {height:.0f} px tall at the size it was read ({max(result.photo.rgb.shape)} px "
-                f"across, reduced from {max(result.photo.original_size)}), too small to read well: crop the photo "
-                f"around the writing so they are {SMALL_LETTERS_NOTE} px or more")
+    height, photo = result.letter_height, result.photo
+    if photo.scale > 1:  # reduced to be read: the photo is large, the writing a small part of it
+        return (f"its letters are about {height:.0f} px tall at the size it was read ({max(photo.rgb.shape[:2])} px "
+                f"across, reduced from {max(photo.original_size)}), too small to read well: crop the photo around "
+                f"the writing so they are {SMALL_LETTERS_NOTE} px or more")
     return (f"its letters are about {height:.0f} px tall, too small to read well: take the photo closer, or at a "
             f"higher resolution, so they are {SMALL_LETTERS_NOTE} px or more (20 read best)")
 
