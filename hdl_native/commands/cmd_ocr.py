@@ -214,9 +214,9 @@ def read_one(args, job, classifier, language, model_seconds, batch, bar, digits=
         if result.photo.pictures > 1:
             print(f"note: {job.photo} holds {result.photo.pictures} pictures (frames); only the first was read: save "
                   "each as a picture of its own to read them all", file=sys.stderr)
-        small = result.letter_height is not None and result.letter_height < SMALL_LETTERS_NOTE
-        if small:
-            print(f"note: {job.photo}: {small_letters_note(result)}", file=sys.stderr)
+        letter_height = result.letter_height
+        if letter_height is not None and letter_height < SMALL_LETTERS_NOTE:
+            print(f"note: {job.photo}: {small_letters_note(result.photo, letter_height)}", file=sys.stderr)
         elif result.blur_in_letter_heights >= BLUR_NOTE:  # (small letters measure blurred: their size is the cause)
             print(f"note: {job.photo} is out of focus (its strokes blurred by about {result.blur_in_photo_pixels:.1f}"
                   f" px, {result.blur_in_letter_heights:.0%} of a letter's height): it was sharpened before reading, "
@@ -259,9 +259,9 @@ def write_pictures(args, job, result, classifier, batch):
               f"{job.crops}/{SHEET_FILE}); correct {job.crops}/{LABELS_FILE}{finetune}", file=sys.stderr)
 
 
-def small_letters_note(result):
-    """Why a photo whose letters are under SMALL_LETTERS_NOTE px read badly, and what to do about it."""
-    height, photo = result.letter_height, result.photo
+def small_letters_note(photo, height):
+    """Why a photo whose letters are `height` px tall (under SMALL_LETTERS_NOTE; OcrResult.letter_height) read
+    badly, and what to do about it."""
     if photo.scale > 1:  # reduced to be read: the photo is large, the writing a small part of it
         return (f"its letters are about {height:.0f} px tall at the size it was read ({max(photo.rgb.shape[:2])} px "
                 f"across, reduced from {max(photo.original_size)}), too small to read well: crop the photo around "

@@ -53,11 +53,16 @@ class OcrResult:
         """`blur` in the photo's own pixels (the boxes' scale), not those of the size it was read at."""
         return self.blur * self.photo.scale
 
+    def box_heights(self, letters_only=False):
+        """The heights of the boxes read (of those read as letters only, with letters_only), in the photo's pixels."""
+        return [reading.box[1] - reading.box[0] for line in self.lines for reading in line
+                if reading.is_letter or not letters_only]
+
     @property
     def blur_in_letter_heights(self):
         """The blur measured (focus.py) as a share of the median height of the boxes read as letters: how much of
         a letter it smears (0.0 for a sharp photo, or no letters)."""
-        heights = [reading.box[1] - reading.box[0] for line in self.lines for reading in line if reading.is_letter]
+        heights = self.box_heights(letters_only=True)
         if not self.blur or not heights:
             return 0.0
         return self.blur_in_photo_pixels / float(median(heights))
@@ -66,7 +71,7 @@ class OcrResult:
     def letter_height(self):
         """The median height of the boxes read, in pixels the letters really have: the photo's own, or the
         working copy's where the photo was reduced to be read (None where nothing was boxed)."""
-        heights = [reading.box[1] - reading.box[0] for line in self.lines for reading in line]
+        heights = self.box_heights()
         if not heights:
             return None
         return float(median(heights)) / max(self.photo.scale, 1.0)
