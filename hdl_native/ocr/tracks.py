@@ -40,16 +40,15 @@ def stacked_pairs(line_of, top, bottom, left, right, letter_height):
     for line in np.unique(line_of[line_of >= 0]):
         members = np.flatnonzero(line_of == line)
         t, b, lft, rgt = top[members], bottom[members], left[members], right[members]
-        centre, width = (t + b) / 2, rgt - lft
-        for start in range(0, len(members), PAIR_BLOCK):  # rows i of the pairs (i, j > i), a block at a time
-            i = slice(start, start + PAIR_BLOCK)
-            overlap = np.minimum(rgt[i, None], rgt[None, :]) - np.maximum(lft[i, None], lft[None, :])
-            narrower = np.minimum(width[i, None], width[None, :])
-            apart = ((b[i, None] <= t[None, :]) | (b[None, :] <= t[i, None])) & (
-                np.abs(centre[i, None] - centre[None, :]) >= MIN_PEAK_SPACING * letter_height)
+        centre, width, index = (t + b) / 2, rgt - lft, np.arange(len(members))
+        for start in range(0, len(members), PAIR_BLOCK):  # the pairs (i, j > i), their rows i a block at a time
+            i, j = slice(start, start + PAIR_BLOCK), slice(start, None)  # (the columns before the block: no j > i)
+            overlap = np.minimum(rgt[i, None], rgt[None, j]) - np.maximum(lft[i, None], lft[None, j])
+            narrower = np.minimum(width[i, None], width[None, j])
+            apart = ((b[i, None] <= t[None, j]) | (b[None, j] <= t[i, None])) & (
+                np.abs(centre[i, None] - centre[None, j]) >= MIN_PEAK_SPACING * letter_height)
             stacked = (overlap >= STACK_OVERLAP * np.maximum(narrower, 1)) & apart
-            later = np.arange(len(members))[None, :] > np.arange(len(members))[i, None]
-            count += int((stacked & later).sum())
+            count += int((stacked & (index[None, j] > index[i, None])).sum())
     return count
 
 
