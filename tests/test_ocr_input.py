@@ -3,6 +3,7 @@
 The format, mode and orientation tests load their small pictures with min_side=0 (as they are, not enlarged)."""
 import struct
 import zlib
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -101,6 +102,34 @@ def test_big_photo_is_downscaled_while_decoding(tmp_path):
     assert max(photo.grey.shape) == 2000
     assert photo.original_size == (4000, 3000)
     assert photo.scale == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("quality, dc_step", [(90, 3), (50, 16), (15, 53), (5, 160)])
+def test_a_jpeg_says_the_step_its_block_means_are_rounded_to(tmp_path, quality, dc_step):
+    """libjpeg's luminance table starts at 16, scaled by 5000 / quality below 50 and 200 - 2 x quality above; a
+    block's mean is its DC coefficient / 8, so it is rounded to that step / 8 (a PNG rounds nothing)."""
+    Image.fromarray(handwriting_like()).save(tmp_path / "page.jpg", quality=quality)
+    photo = load_photo(tmp_path / "page.jpg", min_side=0)
+    assert photo.block_step == pytest.approx(dc_step / 8 / 255)
+    assert photo.rounding_spread == pytest.approx(dc_step / 8 / 255 / np.sqrt(12))
+    assert replace(photo, scale=16.0).rounding_spread == pytest.approx(photo.rounding_spread / 2)  # 2x2 blocks
+    Image.fromarray(handwriting_like()).save(tmp_path / "page.png")
+    assert load_photo(tmp_path / "page.png", min_side=0).block_step == 0.0
+
+
+def test_smooth_paper_saved_at_a_low_quality_is_flat_blocks_a_block_step_apart(tmp_path):
+    """What Photo.block_step stands for: a gentle gradient (20 grey levels over 512 px) saved at quality 15 decodes
+    to flat 8x8 blocks whose levels are 128 + k x 53 / 8, rounded to whole grey levels."""
+    gradient = np.tile(150 + 20 * np.arange(512) / 512, (64, 1)).astype(np.uint8)
+    Image.fromarray(gradient).save(tmp_path / "smooth.jpg", quality=15)
+    photo = load_photo(tmp_path / "smooth.jpg", min_side=0)
+    blocks = np.round(photo.grey * 255).reshape(8, 8, 64, 8).transpose(0, 2, 1, 3).reshape(8, 64, 64)
+    assert (blocks == blocks[:, :, :1]).all()  # every block flat
+    step = photo.block_step * 255
+    levels = np.unique(blocks[:, :, 0])
+    assert len(levels) >= 3  # the gradient crosses several steps
+    steps_from_128 = (levels - 128) / step
+    assert np.allclose(steps_from_128, np.round(steps_from_128), atol=0.5 / step)
 
 
 def tiny_png_claiming(width, height):

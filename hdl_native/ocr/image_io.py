@@ -47,6 +47,8 @@ class Photo:
     original_size: (width, height) of the file's picture after EXIF rotation (a PDF page's: at pdf_pages.PDF_DPI)
     pictures: how many the file holds of which only the first is read (the frames of a GIF); 1 for pages
     page: which page of a scan of several this is (from 1), None for a file of one picture
+    block_step: the grey step (0-1) to which the file rounded the mean of each 8x8 block of its luminance, a JPEG's
+        (jpeg_block_step); 0.0 for other files
     """
 
     path: str
@@ -56,6 +58,15 @@ class Photo:
     original_size: tuple
     pictures: int = 1
     page: int = None
+    block_step: float = 0.0
+
+    @property
+    def rounding_spread(self):
+        """The standard deviation, in grey (0-1), that the file's rounding of its block means leaves in each working
+        pixel: a uniform rounding's step / sqrt(12), less where a working pixel averages several blocks (more than 8
+        original pixels per working pixel).  Where a JPEG saved at a low quality rounds smooth paper to flat blocks,
+        the paper's grain is never taken as less than it (lighting.ink_map)."""
+        return self.block_step / np.sqrt(12) / max(1.0, self.scale / 8)
 
     @property
     def name(self):
@@ -103,16 +114,16 @@ def load_photo(path, max_side=MAX_WORK_SIDE, min_side=MIN_WORK_SIDE, page=None):
                                  Image.Resampling.BICUBIC)
     if orientation in ORIENTATION_TRANSPOSE:
         picture = picture.transpose(ORIENTATION_TRANSPOSE[orientation])
-    return photo_of(path, picture, (full_width, full_height), pictures, page)
+    return photo_of(path, picture, (full_width, full_height), pictures, page, jpeg_block_step(image))
 
 
-def photo_of(path, picture, original_size, pictures=1, page=None):
+def photo_of(path, picture, original_size, pictures=1, page=None, block_step=0.0):
     """The Photo of `picture` (an RGB Pillow image at the working size) read from `path` (its page `page`), whose
     own picture is original_size (width, height): its pixels, their luminance and the scale between the two."""
     rgb = np.asarray(picture, dtype=np.uint8)
     grey = np.asarray(picture.convert("L"), dtype=np.float32) / np.float32(255)
     return Photo(str(path), rgb, grey, float(max(original_size) / max(picture.size)), tuple(original_size), pictures,
-                 page)
+                 page, block_step)
 
 
 def page_count(path):
@@ -274,6 +285,16 @@ def decode_reduced(image, max_side):
         image.draft("RGB", (max(1, int(image.width * factor)), max(1, int(image.height * factor))))
     image.load()
     return image
+
+
+def jpeg_block_step(image):
+    """The grey step (0-1) to which an opened JPEG rounded the mean of each 8x8 block of its luminance: its
+    luminance table's first (DC) step / 8 / 255, as the DC coefficient is 8 x the block's mean (quality 90: 3/8
+    of a grey level; 15: 53/8; 5: 160/8); 0.0 for other files."""
+    tables = getattr(image, "quantization", None) if image.format == "JPEG" else None
+    if not tables or 0 not in tables or len(tables[0]) == 0:
+        return 0.0
+    return float(tables[0][0]) / 8 / 255
 
 
 def is_dithered(picture):

@@ -109,7 +109,7 @@ def sharpen_hard_edges(grey, closed, paper):
     return paper
 
 
-def ink_map(grey, rgb=None):
+def ink_map(grey, rgb=None, rounding=0.0):
     """Relative darkness (paper - pixel) / paper with the two thresholds of ink_mask's hysteresis (InkMap).
 
     The thresholds come from the paper's own grain (LOW_ and HIGH_NOISE_MULTIPLE deviations above its median),
@@ -122,6 +122,11 @@ def ink_map(grey, rgb=None):
 
     rgb: the photo's colours, (H, W, 3) uint8; with them, where the photo shows a desk or table around
     the sheet (sheet.sheet_mask), that part holds no ink.
+    rounding: the standard deviation, in grey, of the file's own rounding of its paper (a JPEG's:
+    image_io.Photo.rounding_spread); the paper's grain is never taken as less (relative to the paper's brightness).
+    A JPEG saved at quality 20 or less rounds smooth paper to flat 8x8 blocks: half the paper or more was then at
+    the median, the grain's spread 0, and the thresholds at their floors below blocks a step or two darker than the
+    paper (a mottled page at quality 15 read as 4 lines of 16 to 25 blocks; BENCHMARKS.md, sixty-third session).
     """
     closed = closed_paper(grey)
     paper = sharpen_hard_edges(grey, closed, estimate_paper(closed, grey.shape))
@@ -130,7 +135,8 @@ def ink_map(grey, rgb=None):
     sheet = sheet_mask(closed, grey.shape, rgb, ink, strong_ink_share)
     if sheet is not None:
         ink[~sheet] = 0
-    median, noise = grain(ink, sheet)
+    least_grain = rounding / max(paper_brightness(paper, sheet), 0.05) if rounding else 0.0
+    median, noise = grain(ink, sheet, least_grain)
     blur, writing_measured = 0.0, None  # page_writing of `ink` as it stands, while it stands
     if noise <= NOISY_PAPER:
         # a photo out of focus: its ink map sharpened (focus.py), so letters written close together come apart
@@ -138,14 +144,14 @@ def ink_map(grey, rgb=None):
         writing_measured = page_writing(ink, above)
         ink, blur = in_focus(ink, above, writing_measured[0])
         if blur:
-            median, noise = grain(ink, sheet)
+            median, noise = grain(ink, sheet, least_grain)
             writing_measured = None
     smoothed = noise > NOISY_PAPER
     if smoothed:
         # a grainy photo: averaging neighbours lowers the grain so faint strokes stay above the threshold
         # (not done on clean photos, where it would join letters written close together)
         ink = ndimage.gaussian_filter(ink, DENOISE_SIGMA, truncate=2.5)
-        median, noise = grain(ink, sheet)
+        median, noise = grain(ink, sheet, least_grain)
         writing_measured = None
         if not blur:
             # a grainy photo out of focus: smoothed on and sharpened with its grain cored out (focus.py)
@@ -154,7 +160,7 @@ def ink_map(grey, rgb=None):
             ink, blur = grainy_in_focus(ink, above, writing_measured[0], DENOISE_SIGMA,
                                         lambda differences: grain(differences, sheet)[1])
             if blur:
-                median, noise = grain(ink, sheet)
+                median, noise = grain(ink, sheet, least_grain)
                 writing_measured = None
     grain_low = median + LOW_NOISE_MULTIPLE * noise
     grain_cap = np.inf
@@ -205,14 +211,25 @@ def page_writing(ink, above):
     return float(np.percentile(values, STRONGEST_INK_PERCENTILE)), area
 
 
-def grain(ink, sheet=None):
-    """(median, robust standard deviation) of the ink map on the sheet (all of it if None): mostly the paper's grain."""
+def grain(ink, sheet=None, least=0.0):
+    """(median, robust standard deviation) of the ink map on the sheet (all of it if None): mostly the paper's
+    grain; the deviation at least `least` (the file's own rounding, ink_map's `rounding` relative to the paper)."""
+    median, spread = robust_spread(on_the_sheet(ink, sheet))
+    return median, max(spread, least)
+
+
+def on_the_sheet(values, sheet=None):
+    """A sample of an (H, W) array's values on the sheet (all of it if None): every one, or a regular share of
+    them where there are more than a million."""
     if sheet is None:
-        sample = ink[::4, ::4] if ink.size > 1_000_000 else ink
-    else:
-        on_sheet = ink[sheet]
-        sample = on_sheet[::16] if on_sheet.size > 1_000_000 else on_sheet
-    return robust_spread(sample)
+        return values[::4, ::4] if values.size > 1_000_000 else values
+    on_sheet = values[sheet]
+    return on_sheet[::16] if on_sheet.size > 1_000_000 else on_sheet
+
+
+def paper_brightness(paper, sheet=None):
+    """The median brightness (0-1) of the paper estimate on the sheet."""
+    return float(np.median(on_the_sheet(paper, sheet)))
 
 
 def robust_spread(sample):

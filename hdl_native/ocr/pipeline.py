@@ -171,7 +171,7 @@ def read_photo(photo, classifier, min_confidence, language, clock, progress=Fals
     """read_page after loading: the Photo's characters found, cropped and classified -> OcrResult (timings from
     `clock`, a Stopwatch; progress and digits as read_page's)."""
     name = photo.name  # the file, and its page of a scan of several
-    ink = ink_map(photo.grey, photo.rgb)
+    ink = ink_map(photo.grey, photo.rgb, photo.rounding_spread)
     mask = ink_mask(ink)
     straightening = uprighting = None
     skew = page_skew(mask)
