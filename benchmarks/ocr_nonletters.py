@@ -86,6 +86,7 @@ WORDS_PER_PAGE = 120  # more than a page holds: build_page stops when it is full
 WORD_SIZES = (2, 7)  # letters in a word, as compose draws them at random; other English words are skipped
 DEFAULT_TEXT = Path("text") / "hello-dl-posts.txt"  # under the data root
 RESAVE_QUALITY = 90  # JPEG quality of a page photo saved again after --scale, --fade, --gamma, --blur or --noise
+CANVAS_BARS = 0.6  # --canvas: the bars above and below the photo, each this share of its height (a phone's screen)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,8 +106,9 @@ class Conditions:
     pencil or an over-exposed photo; gamma: each pixel (0 to 1) raised to this power, > 1 darkening the photo as if
     under-exposed; blur: the sd in pixels of a Gaussian blur, as a photo out of focus; noise: grey levels (sd) of
     Gaussian noise added to each pixel's channels, as a photo taken in poor light; scale: the photo resized by it (and
-    its truths' boxes with it), as a photo taken from farther away or at a lower resolution; quality: saved again
-    last as a JPEG of this quality, as a chat program sends it."""
+    its truths' boxes with it), as a photo taken from farther away or at a lower resolution; canvas: shown on a flat
+    canvas of this grey level (0-255), bars above and below it, as a screenshot of the photo in an app (on_canvas);
+    quality: saved again last as a JPEG of this quality, as a chat program sends it."""
 
     letter_gap: tuple = None
     lead_in: float = 0.0
@@ -122,6 +124,7 @@ class Conditions:
     blur: float = 0.0
     noise: float = 0.0
     scale: float = 1.0
+    canvas: int = None
     quality: int = None
 
 
@@ -388,6 +391,8 @@ def photographed(jpeg, truths, conditions, rng):
         jpeg = grainy(jpeg, conditions.noise, rng)
     if conditions.scale != 1.0:
         jpeg, truths = rescaled(jpeg, truths, conditions.scale)
+    if conditions.canvas is not None:
+        jpeg, truths = on_canvas(jpeg, truths, conditions.canvas)
     if conditions.quality is not None:
         jpeg = resaved(Image.open(io.BytesIO(jpeg)), conditions.quality)
     return jpeg, truths
@@ -406,6 +411,22 @@ def rescaled(jpeg, truths, scale):
         return top, max(bottom, top + 1), left, max(right, left + 1)
 
     return resaved(photo.resize(size, Image.Resampling.LANCZOS)), [
+        dataclasses.replace(truth, box=moved(truth.box), letter_box=moved(truth.letter_box)) for truth in truths]
+
+
+def on_canvas(jpeg, truths, level):
+    """(JPEG bytes, truths) of the page shown on a flat canvas of grey `level` (0-255), as a screenshot of the photo
+    in a phone's app: bars above and below, each CANVAS_BARS of its height (saved again as a JPEG of
+    RESAVE_QUALITY); the truths' boxes moved down by the top bar."""
+    photo = Image.open(io.BytesIO(jpeg)).convert("RGB")
+    bar = round(photo.height * CANVAS_BARS)
+    screen = Image.new("RGB", (photo.width, photo.height + 2 * bar), (level,) * 3)
+    screen.paste(photo, (0, bar))
+
+    def moved(box):
+        return None if box is None else (box[0] + bar, box[1] + bar, box[2], box[3])
+
+    return resaved(screen), [
         dataclasses.replace(truth, box=moved(truth.box), letter_box=moved(truth.letter_box)) for truth in truths]
 
 
@@ -512,6 +533,9 @@ def main():
                         help="blur each page photo by a Gaussian of SIGMA pixels (sd) first, as out of focus")
     parser.add_argument("--quality", metavar="Q", type=int_range(1, 95), default=None,
                         help="save each page photo again last as a JPEG of quality Q (1-95), as a chat program would")
+    parser.add_argument("--canvas", metavar="LEVEL", type=int_range(0, 255), default=None,
+                        help="show each page photo on a flat canvas of this grey level, bars above and below it, as a "
+                             "screenshot of it (default: none)")
     parser.add_argument("--tilt", metavar="DEGREES", type=finite_float(-45, 45), default=None,
                         help="turn every page by DEGREES (counter-clockwise) instead of its own 1.5, as a phone held "
                         "askew")
@@ -560,6 +584,7 @@ def main():
           f"{f', light falling to {args.light:g}' if args.light is not None else ''}"
           f"{f', noise of {args.noise:g} grey levels' if args.noise else ''}"
           f"{f', blurred by {args.blur:g} px' if args.blur else ''}"
+          f"{f', shown on a canvas of grey {args.canvas}' if args.canvas is not None else ''}"
           f"{f', saved again at JPEG quality {args.quality}' if args.quality is not None else ''}"
           f"{f', turned by {args.tilt:g} degrees' if args.tilt is not None else ''}"
           f"{f', baselines wandering by {args.wave:g} letter heights' if args.wave else ''}"

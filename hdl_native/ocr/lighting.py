@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from .canvas import canvas_mask, off_canvas, painted
 from .focus import grainy_in_focus, in_focus
 from .rules import remove_rules
 from .sheet import sheet_mask
@@ -121,18 +122,27 @@ def ink_map(grey, rgb=None, rounding=0.0):
     map sharpened first (focus.in_focus); a grainy one after its smoothing (focus.grainy_in_focus).
 
     rgb: the photo's colours, (H, W, 3) uint8; with them, where the photo shows a desk or table around
-    the sheet (sheet.sheet_mask), that part holds no ink.
+    the sheet (sheet.sheet_mask), that part holds no ink.  Nor does a flat canvas around the photo (a
+    screenshot's bars, an editor's filled corners: canvas.py), which is first painted darker than the paper.
     rounding: the standard deviation, in grey, of the file's own rounding of its paper (a JPEG's:
     image_io.Photo.rounding_spread); the paper's grain is never taken as less (relative to the paper's brightness).
     A JPEG saved at quality 20 or less rounds smooth paper to flat 8x8 blocks: half the paper or more was then at
     the median, the grain's spread 0, and the thresholds at their floors below blocks a step or two darker than the
     paper (a mottled page at quality 15 read as 4 lines of 16 to 25 blocks; BENCHMARKS.md, sixty-third session).
     """
+    canvas = canvas_mask(grey)
+    if canvas is not None:  # a screenshot's bars, an editor's filled corners: painted darker than the paper
+        grey = painted(grey, canvas)
     closed = closed_paper(grey)
     paper = sharpen_hard_edges(grey, closed, estimate_paper(closed, grey.shape))
     ink = (paper - grey) / np.maximum(paper, np.float32(0.05))
     np.clip(ink, 0, 1, out=ink)
+    photo = None if canvas is None else off_canvas(canvas)
+    if photo is not None:
+        ink[~photo] = 0
     sheet = sheet_mask(closed, grey.shape, rgb, ink, strong_ink_share)
+    if photo is not None:
+        sheet = photo if sheet is None else sheet & photo
     if sheet is not None:
         ink[~sheet] = 0
     least_grain = rounding / max(paper_brightness(paper, sheet), 0.05) if rounding else 0.0
