@@ -5,12 +5,12 @@ import json
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
 
 from hdl_native.ocr.canvas import canvas_mask, off_canvas, painted
 from hdl_native.ocr.image_io import load_photo
 from test_ocr_cli import run_ocr, untrained_model
-from test_ocr_photo_formats import mottled_page
+from test_ocr_photo_formats import mottled_page, two_lines_of_ink
 
 
 def grainy_photo(height=300, width=400, seed=0):
@@ -91,12 +91,7 @@ def test_the_canvas_is_painted_darker_than_most_of_the_photo():
 def dim_photo(tmp_path):
     """The two lines of test_ocr_cli's page on paper as a phone photo indoors shows it: grey (0.55), with grain,
     a little lighter to the right; a JPEG."""
-    page = Image.new("L", (900, 400), 0)
-    draw = ImageDraw.Draw(page)
-    font = ImageFont.load_default(size=60)
-    draw.text((60, 60), "hello there", font=font, fill=255)
-    draw.text((60, 220), "big world", font=font, fill=255)
-    ink = np.asarray(page, dtype=np.float32) / 255
+    ink = two_lines_of_ink()
     paper = 130 + 20 * np.arange(900)[None, :] / 900 + 4 * np.random.default_rng(1).standard_normal(ink.shape)
     grey = np.clip(paper * (1 - 0.75 * ink), 0, 255).astype(np.uint8)
     path = tmp_path / "dim.jpg"

@@ -271,15 +271,20 @@ def test_clean_black_and_white_pictures_and_photos_are_not_taken_for_dithered(tm
     assert is_dithered(photo.point(lambda value: int(value * 0.6)).convert("1"))
 
 
-def mottled_page(path, quality):
-    """The two lines on smooth paper, lit from one side and mottled a little (6 grey levels over 12 px), in thin
-    grey ink, saved as a JPEG of `quality`: at 15 its paper is flat 8x8 blocks, some a little darker."""
+def two_lines_of_ink():
+    """(400, 900) float32 darkness 0..1 of test_ocr_cli's two lines ("hello there", "big world"), 60 px type."""
     page = Image.new("L", (900, 400), 0)
     draw = ImageDraw.Draw(page)
     font = ImageFont.load_default(size=60)
     draw.text((60, 60), "hello there", font=font, fill=255)
     draw.text((60, 220), "big world", font=font, fill=255)
-    ink = np.asarray(page, dtype=np.float32) / 255
+    return np.asarray(page, dtype=np.float32) / 255
+
+
+def mottled_page(path, quality):
+    """The two lines on smooth paper, lit from one side and mottled a little (6 grey levels over 12 px), in thin
+    grey ink, saved as a JPEG of `quality`: at 15 its paper is flat 8x8 blocks, some a little darker."""
+    ink = two_lines_of_ink()
     mottle = ndimage.gaussian_filter(np.random.default_rng(0).normal(size=ink.shape), 12)
     paper = 140 + 20 * np.arange(900)[None, :] / 900 + 6 * mottle / mottle.std()
     grey = np.clip(paper * (1 - 0.3 * ink), 0, 255).astype(np.uint8)

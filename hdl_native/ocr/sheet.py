@@ -24,6 +24,8 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from .canvas import largest_region
+
 MIN_BACKGROUND = 0.02  # less than this share of the picture outside the sheet: all paper
 EDGE_WINDOW = 5  # px of the small copy across which the sheet's edge must show its step
 MIN_STEP = 0.25  # the step: brightness falls by this fraction of the paper's level
@@ -147,13 +149,7 @@ def otsu_threshold(values, bins=256):
 
 def largest_bright_region(small):
     """(h, w) bool: the largest region brighter than Otsu's threshold, holes filled; None if there is none."""
-    bright = small > otsu_threshold(small)
-    labels, count = ndimage.label(bright)
-    if count == 0:
-        return None
-    sizes = np.bincount(labels.ravel())
-    sizes[0] = 0
-    return ndimage.binary_fill_holes(labels == int(np.argmax(sizes)))
+    return largest_region(small > otsu_threshold(small))
 
 
 def has_sharp_edge(small, candidate):
