@@ -410,8 +410,7 @@ def rescaled(jpeg, truths, scale):
         top, bottom, left, right = (int(round(edge * scale)) for edge in box)
         return top, max(bottom, top + 1), left, max(right, left + 1)
 
-    return resaved(photo.resize(size, Image.Resampling.LANCZOS)), [
-        dataclasses.replace(truth, box=moved(truth.box), letter_box=moved(truth.letter_box)) for truth in truths]
+    return resaved(photo.resize(size, Image.Resampling.LANCZOS)), truths_moved(truths, moved)
 
 
 def on_canvas(jpeg, truths, level):
@@ -426,8 +425,12 @@ def on_canvas(jpeg, truths, level):
     def moved(box):
         return None if box is None else (box[0] + bar, box[1] + bar, box[2], box[3])
 
-    return resaved(screen), [
-        dataclasses.replace(truth, box=moved(truth.box), letter_box=moved(truth.letter_box)) for truth in truths]
+    return resaved(screen), truths_moved(truths, moved)
+
+
+def truths_moved(truths, moved):
+    """The truths with their boxes and letter boxes (top, bottom, left, right; or None) changed by `moved`."""
+    return [dataclasses.replace(truth, box=moved(truth.box), letter_box=moved(truth.letter_box)) for truth in truths]
 
 
 def faded(jpeg, fade):
