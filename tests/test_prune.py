@@ -1,7 +1,16 @@
 """Magnitude pruning (hdl_native.prune, `hdl-native prune`): exact sparsity, zeros that survive fine-tuning."""
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+import hdl_native
 from hdl_native.checkpoint import load_checkpoint
 from hdl_native.cli import main
 from hdl_native.errors import HDLError
@@ -12,6 +21,8 @@ from hdl_native.training.config import RunConfig
 from hdl_native.training.loop import Trainer
 from hdl_native.weights import named_weights
 from tiny_sets import bar_images
+
+REPO = Path(hdl_native.__file__).resolve().parent.parent  # the installed package's parent, as the subprocess imports it
 
 SPARSITIES = [0.0, 0.3, 0.7, 0.95]
 
@@ -156,6 +167,34 @@ def test_cli_errors_are_one_line(argv, message, tmp_path, capsys):
     err = capsys.readouterr().err
     assert message in err
     assert len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_a_fine_tune_stopped_by_a_signal_says_how_to_go_on_with_its_own_settings(tiny_data, tmp_path, capsys):
+    trained, pruned = tmp_path / "t.hdl", tmp_path / "p.hdl"
+    options = ["--adam", "--alpha", "0.002", "--distort", "0.3", "--batch-size", "16", "--mut-on-learn",
+               "--seed", "3"]
+    assert main(["letters", "--data", str(tiny_data), "--quiet", "--no-db", "--threads", "1", *options,
+                 "--epochs", "1", "--out", str(trained)]) == 0
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hdl_native", "prune", str(trained), "--sparsity", "0.5", "--finetune-epochs", "1000",
+         "--data", str(tiny_data), "--quiet", "--threads", "1", "--out", str(pruned)],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    while "LettersCNN with" not in (process.stdout.readline() or "LettersCNN with"):  # the fine-tune's setup
+        pass
+    time.sleep(1.0)
+    process.send_signal(signal.SIGINT)
+    err = process.communicate(timeout=60)[1]
+    assert process.returncode == 130, err
+    hint = err.split("continue with: ", 1)[-1].split(")")[0]
+    assert hint.startswith(f"hdl-native letters {pruned} --data {tiny_data} --adam --alpha 0.002 "), err
+    assert all(words in hint for words in ("--epochs 1000", "--distort 0.3", "--batch-size 16", "--mut-on-learn")), hint
+    capsys.readouterr()
+    assert main([*shlex.split(hint)[1:], "--max-batches", "2", "--quiet", "--no-db", "--threads", "1"]) == 0
+    assert "note: resuming" not in capsys.readouterr().err  # the hint repeats every setting the fine-tune had
+    settings = load_checkpoint(pruned)["settings"]
+    assert (settings["epochs"], settings["distort"], settings["batch_size"], settings["seed"]) == (1000, 0.3, 16, 3)
 
 
 @pytest.mark.parametrize("key, value", [("touching", float("nan")), ("lead_in", 2.0), ("pairs", -1.0)])

@@ -87,6 +87,22 @@ def test_bad_state_file_is_one_clear_line(tiny_data, tmp_path, capsys, monkeypat
     assert "holds a digits-mlp model" in capsys.readouterr().err
 
 
+def test_digits_resumes_its_state_as_letters_does(tiny_data, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    common = ["--data", str(tiny_data), "--quiet", "--no-db", "--threads", "1", "--optimizer", "momentum",
+              "--epochs", "3"]
+    assert main(["digits", *common, "--max-batches", "2", "--out", "d.hdl"]) == 0
+    first = load_checkpoint(tmp_path / "d.hdl")
+    capsys.readouterr()
+    assert main(["digits", "d.hdl", *common, "--max-batches", "5"]) == 0  # the words a stopped run's hint gives
+    assert "note: resuming" not in capsys.readouterr().err
+    resumed = load_checkpoint(tmp_path / "d.hdl")
+    assert (first["batch_counter"], resumed["batch_counter"]) == (2, 5)
+    assert resumed["architecture"] == "digits-mlp" and resumed["settings"]["optimizer"]["kind"] == "momentum"
+    assert main(["digits", "d.hdl", *common, "--model", "cnn"]) == 2
+    assert "d.hdl holds a digits-mlp model, this command trains a letters-cnn" in capsys.readouterr().err
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_signal_saves_state_and_exits_130(tiny_data, tmp_path, sig):

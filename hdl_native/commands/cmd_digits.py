@@ -3,7 +3,9 @@
   hdl-native digits                          # plain SGD, lr 0.01, batch 64, one epoch
   hdl-native digits --optimizer adam --epochs 10 --lr-schedule cosine
   hdl-native digits --model cnn --adam --lr 0.002 --lr-schedule cosine --max-minutes 1 --epochs 3
+  hdl-native digits digits.hdl --epochs 3   # resume digits.hdl (stopped by Ctrl-C, or trained 1 epoch) up to 3 epochs
 """
+from ..checkpoint import load_checkpoint
 from ..cli_types import DROPOUT, LEARNING_RATE, MOMENTUM
 from ..data import DATASETS, add_data_arguments
 from ..data.datasets import DIGITS
@@ -15,6 +17,7 @@ from ..training.session import Session
 HELP = "train a digit reader on MNIST: the chapter 4 MLP, or the CNN (--model cnn)"
 DEFAULT_LR = {"sgd": 0.01, "momentum": 0.01, "adam": 0.001}
 DEFAULT_MOMENTUM = 0.9
+ARCHITECTURES = {"mlp": "digits-mlp", "cnn": "letters-cnn"}  # --model: the models.MODELS key it trains
 # the sets of digits: MNIST, EMNIST's digits, and MNIST framed like the letters with marks as 'other' (framed_digits.py)
 DIGIT_SOURCES = tuple(name for name, spec in DATASETS.items() if spec.classes == DIGITS) + ("digits",)
 # sources of the class 'other' alone (marks; letters as not-digits), which a mixture with digits may add
@@ -22,9 +25,11 @@ OTHER_SOURCES = tuple(name for name in EXTRA_SOURCES if name not in DIGIT_SOURCE
 
 
 def add_arguments(parser):
+    parser.add_argument("state", nargs="?", metavar="STATE", help="resume from this state file")
     add_data_arguments(parser, default_dataset="mnist")
-    parser.add_argument("--model", choices=("mlp", "cnn"), default="mlp",
-                        help="mlp: 784-128-64-10 with ReLU (chapter 4); cnn: the letters CNN with 10 classes")
+    parser.add_argument("--model", choices=tuple(ARCHITECTURES), default=None,
+                        help="mlp: 784-128-64-10 with ReLU (chapter 4); cnn: the letters CNN with 10 classes "
+                             "(default: STATE's network, else mlp)")
     # --optimizer and --momentum default to None (not given), so that options that contradict the optimiser are refused
     parser.add_argument("--optimizer", choices=("sgd", "momentum", "adam"), default=None,
                         help="plain SGD, SGD with momentum, or Adam (default: sgd)")
@@ -38,19 +43,31 @@ def add_arguments(parser):
                         help=f"dropout after fc1 of the CNN while training, {DROPOUT.allowed}; --dropout alone means "
                              "0.5 (default: off)")
     add_training_arguments(parser, "digits", default_epochs=1, default_validate_every=300)
-    parser.set_defaults(state=None, train_from=None)  # digits has no STATE or --train-from
+    parser.set_defaults(train_from=None)  # digits has no --train-from
 
 
 def run(args):
     check_digit_set(args.dataset)
     kind = optimizer_kind(args)
     lr = args.lr if args.lr is not None else DEFAULT_LR[kind]
-    if args.model == "mlp" and args.dropout:
+    architecture = chosen_architecture(args)
+    if architecture == ARCHITECTURES["mlp"] and args.dropout:
         raise HDLError("--dropout applies to --model cnn only")
     momentum = DEFAULT_MOMENTUM if args.momentum is None else args.momentum
     choice = OptimizerChoice(kind, lr, momentum if kind == "momentum" else 0.0)
-    architecture = "letters-cnn" if args.model == "cnn" else "digits-mlp"
     return Session(RunConfig.from_args(args, "digits", architecture, choice)).run()
+
+
+def chosen_architecture(args):
+    """The network's architecture name: --model's, else the resumed STATE's, else the MLP's (a STATE of another
+    network is refused by the resume itself, naming what it holds)."""
+    if args.model is not None:
+        return ARCHITECTURES[args.model]
+    if args.state is not None:
+        saved = load_checkpoint(args.state).get("architecture")
+        if saved in ARCHITECTURES.values():
+            return saved
+    return ARCHITECTURES["mlp"]
 
 
 def optimizer_kind(args):

@@ -6,7 +6,9 @@ the smallest |w|, over the whole model (one threshold, so layers of small weight
 epochs on the training split with the settings STATE was trained with (optimiser, batch size,
 augmentation, validation), its pruned weights kept at exactly zero.  --out is a state file like any
 trainer's, holding the masks: `hdl-native letters OUT --epochs N` resumes the fine-tune (with the same
-optimiser options) and keeps them, and `evaluate` and `ocr --model` read it as usual.
+optimiser options) and keeps them, and `evaluate` and `ocr --model` read it as usual.  A fine-tune stopped
+by Ctrl-C saves OUT and prints that command with the fine-tune's settings (`hdl-native digits OUT ...` for a
+digit reader).
 
   hdl-native prune letters.hdl --sparsity 0.7 --finetune-epochs 5 --out letters-pruned.hdl
   hdl-native plot --prune-curve letters.hdl --out plots/     # accuracy against sparsity, no fine-tune
@@ -106,6 +108,7 @@ def fine_tune(args, checkpoint, out, shares):
     from hdl_native.training.config import OptimizerChoice, RunConfig
     from hdl_native.training.interrupt import StopOnSignal
     from hdl_native.training.session import Session
+    from hdl_native.training.start import training_words
 
     settings = checkpoint.get("settings") or {}
     carried = ("dropout", "seed", "dataset", "holdout", "val_size", "batch_size", "augment", "augment_validation",
@@ -122,8 +125,19 @@ def fine_tune(args, checkpoint, out, shares):
         init=str(out), out=str(out), force=True, db=None, threads=args.threads, progress=not args.quiet)
     if "dataset" not in settings and checkpoint.get("dataset"):
         config = replace(config, dataset=checkpoint["dataset"])
+    # the words the hint a signal prints repeats, so that it goes on with this fine-tune's settings
+    config = replace(config, command_line=training_words(config, command_parser(config.command)))
     session = Session(config)
     session.setup()
     if session.train() in StopOnSignal.SIGNALS:
         return None
     return session.report()["test_accuracy"]
+
+
+def command_parser(name):
+    """The argument parser of `hdl-native NAME` (its options and their defaults)."""
+    from argparse import Namespace
+
+    from hdl_native.cli import build_parser, chosen_parser
+
+    return chosen_parser(build_parser(name), Namespace(command=name))

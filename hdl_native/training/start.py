@@ -184,6 +184,37 @@ TRAINING_OPTIONS = {"optimizer": "optimiser", "dropout": "--dropout", "seed": "-
                     "touching": "--touching", "lead_in": "--lead-in", "pairs": "--pairs"}
 
 
+# Options a resumed run must also repeat, besides TRAINING_OPTIONS: a change of batch size cannot resume, and these
+# two change validation and the augmented test only.
+ALSO_REPEATED = {"batch_size": "--batch-size", "augment_validation": "--mut-on-validate",
+                 "validate_every": "--validate-every"}
+
+
+def training_words(config, parser):
+    """The words after `hdl-native letters STATE` (or digits) that train as `config` (a RunConfig) does, for a run
+    started without a command line (prune's fine-tune), so the hint a signal prints continues it as it was: --data,
+    the optimiser's options and every TRAINING_OPTIONS or ALSO_REPEATED setting whose value is not `parser`'s
+    default (`parser`: the command's own; --epochs always)."""
+    actions = {option: action for action in parser._actions for option in action.option_strings}
+    words = ["--data", str(config.data_root)] if config.data_root else []
+    choice = config.optimizer
+    if "--optimizer" in actions:  # digits: --optimizer KIND --lr LR [--momentum M]
+        words += ["--optimizer", choice.kind, "--lr", repr(choice.lr)]
+        words += ["--momentum", repr(choice.momentum)] if choice.kind == "momentum" else []
+    else:  # letters: --adam --alpha LR, or --lr LR --momentum M (0: plain SGD)
+        words += (["--adam", "--alpha", repr(choice.lr)] if choice.kind == "adam"
+                  else ["--lr", repr(choice.lr), "--momentum", repr(choice.momentum)])
+    for key, option in {**TRAINING_OPTIONS, **ALSO_REPEATED}.items():
+        action, value = actions.get(option), getattr(config, key)
+        if action is None or value is None or (value == action.default and option != "--epochs"):
+            continue
+        if isinstance(value, bool):
+            words += [option] if value else []
+        else:
+            words += [option, repr(value) if isinstance(value, float) else str(value)]
+    return tuple(words)
+
+
 # What a state saved before an option existed trained with (its settings lack the key), where that is known: its
 # holdout drew writers as they came, it kept no moving average of its weights and mixed no images.
 BEFORE_THE_OPTION = {"holdout_writer_share": None, "ema_decay": 0.0, "mixup": 0.0}
