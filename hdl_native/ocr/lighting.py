@@ -150,12 +150,7 @@ def ink_map(grey, rgb=None, rounding=0.0):
     blur, writing_measured = 0.0, None  # page_writing of `ink` as it stands, while it stands
     if noise <= NOISY_PAPER:
         # a photo out of focus: its ink map sharpened (focus.py), so letters written close together come apart
-        above = writing_pixels(ink, median + LOW_NOISE_MULTIPLE * noise)
-        writing_measured = page_writing(ink, above)
-        ink, blur = in_focus(ink, above, writing_measured[0])
-        if blur:
-            median, noise = grain(ink, sheet, least_grain)
-            writing_measured = None
+        ink, blur, (median, noise), writing_measured = sharpened(ink, sheet, least_grain, (median, noise), in_focus)
     smoothed = noise > NOISY_PAPER
     if smoothed:
         # a grainy photo: averaging neighbours lowers the grain so faint strokes stay above the threshold
@@ -165,13 +160,10 @@ def ink_map(grey, rgb=None, rounding=0.0):
         writing_measured = None
         if not blur:
             # a grainy photo out of focus: smoothed on and sharpened with its grain cored out (focus.py)
-            above = writing_pixels(ink, median + LOW_NOISE_MULTIPLE * noise)
-            writing_measured = page_writing(ink, above)
-            ink, blur = grainy_in_focus(ink, above, writing_measured[0], DENOISE_SIGMA,
-                                        lambda differences: grain(differences, sheet)[1])
-            if blur:
-                median, noise = grain(ink, sheet, least_grain)
-                writing_measured = None
+            def cored(ink, above, writing):
+                return grainy_in_focus(ink, above, writing, DENOISE_SIGMA, lambda steps: grain(steps, sheet)[1])
+
+            ink, blur, (median, noise), writing_measured = sharpened(ink, sheet, least_grain, (median, noise), cored)
     grain_low = median + LOW_NOISE_MULTIPLE * noise
     grain_cap = np.inf
     if writing_measured is None:
@@ -186,6 +178,19 @@ def ink_map(grey, rgb=None, rounding=0.0):
     low = max(grain_low, MIN_CONTRAST * floors)
     high = max(strong_threshold(median, noise, floors, grain_cap), HIGH_OVER_LOW * low)
     return InkMap(ink.astype(np.float32, copy=False), low, high, noise, blur, smoothed)
+
+
+def sharpened(ink, sheet, least_grain, grain_measured, sharpen):
+    """The ink map through `sharpen` (focus.in_focus, or grainy_in_focus with its grain), which is told the pixels
+    that may be writing and how dark the writing is: (ink, blur px, (median, noise) of the grain, page_writing's
+    (darkness, share) of the ink map returned, or None where it was sharpened and is to be measured again)."""
+    median, noise = grain_measured
+    above = writing_pixels(ink, median + LOW_NOISE_MULTIPLE * noise)
+    writing_measured = page_writing(ink, above)
+    ink, blur = sharpen(ink, above, writing_measured[0])
+    if blur:
+        return ink, blur, grain(ink, sheet, least_grain), None
+    return ink, blur, grain_measured, writing_measured
 
 
 def writing_pixels(ink, grain_low):
