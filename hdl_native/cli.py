@@ -78,7 +78,7 @@ def build_parser(only=None):
         command = sub.add_parser(name, help=module.HELP, description=getattr(module, "__doc__", None) or module.HELP,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
         module.add_arguments(command)
-        command.set_defaults(run=module.run)
+        command.set_defaults(run=module.run, memory_advice=getattr(module, "MEMORY_ADVICE", None))
     return parser
 
 
@@ -102,17 +102,27 @@ def check_no_empty_values(argv):
             raise HDLError("an empty argument '' where a file name or value was expected")
 
 
-def memory_advice(name):
-    """What to do when the command `name` ran out of memory: a training run's sizes are the user's to choose; ocr
-    works on photos reduced to a bounded size, so its running out is ours to mend."""
-    if name == "hdl-native ocr":
-        return "reading this photo took more memory than it should: please report it, with the photo"
-    return "choose smaller sizes (--batch-size, --hidden, --seq-len, ...) or fewer --threads"
+# The options that set how much memory a run takes, in the order the advice names them.
+SIZE_OPTIONS = ("--batch-size", "--hidden", "--layers", "--seq-len", "--length", "--max-images")
+
+
+def memory_advice(parser, args):
+    """What to do when the command `args` names (parsed by `parser`; None before parsing) ran out of memory: its
+    module's MEMORY_ADVICE (ocr's: it works on photos reduced to a bounded size, so its running out is ours to
+    mend), else to choose smaller values of the SIZE_OPTIONS its own parser has, or fewer --threads."""
+    if getattr(args, "memory_advice", None):
+        return args.memory_advice
+    known = chosen_parser(parser, args)._option_string_actions if parser is not None and args is not None else {}
+    sizes = [option for option in SIZE_OPTIONS if option in known]
+    threads = "--threads" in known
+    if sizes:
+        return f"choose smaller sizes ({', '.join(sizes)})" + (" or fewer --threads" if threads else "")
+    return ("fewer --threads, or " if threads else "") + "close other programs, or use a machine with more memory"
 
 
 def main(argv=None):
     """Run the command `argv` names; returns its exit code (an HDLError's exit_code, 2 unless it says otherwise)."""
-    name = "hdl-native"
+    name, parser, args = "hdl-native", None, None
     try:
         argv = sys.argv[1:] if argv is None else list(argv)
         check_no_empty_values(argv)
@@ -140,7 +150,8 @@ def main(argv=None):
         print(error_line(name, error), file=sys.stderr)
         return getattr(error, "exit_code", 2)
     except MemoryError as error:  # sizes the options allow but this machine cannot hold (numpy names the array)
-        print(f"{name}: out of memory: {str(error) or 'an allocation failed'}; {memory_advice(name)}", file=sys.stderr)
+        print(f"{name}: out of memory: {str(error) or 'an allocation failed'}; {memory_advice(parser, args)}",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"\n{name}: interrupted", file=sys.stderr)

@@ -125,7 +125,25 @@ def test_running_out_of_memory_is_one_line_naming_the_allocation(capsys, monkeyp
     assert main(["smoke"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("hdl-native smoke: out of memory: Unable to allocate 117. GiB") and err.count("\n") == 1
-    assert "choose smaller sizes (--batch-size" in err
+    assert err.endswith("; close other programs, or use a machine with more memory\n"), err  # smoke has no sizes
+
+
+@pytest.mark.parametrize("module, argv, advice", [
+    ("cmd_letters", ["letters"], "choose smaller sizes (--batch-size) or fewer --threads"),
+    ("cmd_evaluate", ["evaluate", "x.hdl"], "choose smaller sizes (--batch-size) or fewer --threads"),
+    ("cmd_threeorseven", ["threeorseven"], "close other programs, or use a machine with more memory"),
+])
+def test_the_memory_advice_names_the_sizes_the_command_itself_takes(capsys, monkeypatch, module, argv, advice):
+    import importlib
+
+    from hdl_native.cli import main
+
+    def too_big(args):
+        raise MemoryError("Unable to allocate 9 GiB")
+
+    monkeypatch.setattr(importlib.import_module(f"hdl_native.commands.{module}"), "run", too_big)
+    assert main(argv) == 2
+    assert capsys.readouterr().err == f"hdl-native {argv[0]}: out of memory: Unable to allocate 9 GiB; {advice}\n"
 
 
 def test_ocr_running_out_of_memory_asks_for_the_photo_not_for_smaller_sizes(capsys, monkeypatch, tmp_path):

@@ -52,6 +52,8 @@ a TIFF, is read page by page as several photos are, each under `==> scan.pdf pag
 import sys
 import time
 
+# `ocr` works on photos reduced to a bounded size (image_io.MAX_WORK_SIDE): running out of memory is a defect to report
+MEMORY_ADVICE = "reading this photo took more memory than it should: please report it, with the photo"
 HELP = "read handwritten letters (and the digits among them) in a photo or scan and print them as text"
 ROTATIONS = ("check", "0", "90", "180", "270", "auto")  # --rotate: pipeline.read_page's turn
 TEACH_DIGITS = " (and with --digits --out mydigits.hdl for the digits)"  # after --crops' fine-tune command
