@@ -1,6 +1,7 @@
 """The writing on a sheet's back showing through does not join the front's letters into one mark (show_through.py),
 and photos without it, or grainy ones, are masked as before."""
 import numpy as np
+import pytest
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
@@ -90,3 +91,15 @@ def test_only_pixels_far_from_strong_ink_are_left_out():
     short = ink.copy()
     short[14:16, 12:] = 0  # a faint tail whose far pixels are fewer than FAR_SHARE: kept
     assert np.array_equal(show_through.without_the_back(short > 0.1, short > 0.5, smoothed=False), short > 0.1)
+
+
+@pytest.mark.parametrize("radius", range(7))
+def test_within_disc_is_the_dilation_by_that_disc(radius):
+    rows, columns = np.mgrid[-radius:radius + 1, -radius:radius + 1]
+    disc = rows ** 2 + columns ** 2 <= radius ** 2
+    rng = np.random.default_rng(radius)
+    for shape in [(1, 1), (3, 5), (40, 37), (9, 2)]:
+        for share in (0.01, 0.1, 0.5):
+            mask = rng.random(shape) < share
+            np.testing.assert_array_equal(show_through.within_disc(mask, radius),
+                                          ndimage.binary_dilation(mask, structure=disc), err_msg=f"{shape} {share}")

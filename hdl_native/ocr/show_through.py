@@ -14,12 +14,11 @@ at most 11% on faint, dark, thick-pen and blurred ones (the most on the angled p
 0.2 of the ink puts 5 to 19% there, at 0.3 9 to 28%.  Not on grainy photos, whose smoothed grain makes specks of ink
 when cut so (ink_map's InkMap.smoothed).
 """
+from math import isqrt
+
 import numpy as np
-from scipy import ndimage
 
 REACH = 3  # px from the nearest strong pixel (above `high`) that a stroke's soft edge reaches
-_ROWS, _COLUMNS = np.mgrid[-REACH:REACH + 1, -REACH:REACH + 1]
-WITHIN_REACH = _ROWS ** 2 + _COLUMNS ** 2 <= REACH ** 2  # (2 REACH + 1, 2 REACH + 1) bool: a disc of radius REACH
 FAR_SHARE = 0.13  # share of the pixels above `low` lying farther than REACH from which the back shows through
 
 
@@ -32,8 +31,36 @@ def without_the_back(candidate, strong, smoothed):
     total = int(candidate.sum())
     if total == 0:
         return candidate
-    near = ndimage.binary_dilation(strong, structure=WITHIN_REACH)  # a third of the EDT's time
+    near = within_disc(strong, REACH)
     far = int(np.count_nonzero(candidate & ~near))
     if far < FAR_SHARE * total:
         return candidate
     return candidate & near
+
+
+def within_disc(mask, radius):
+    """(H, W) bool: the pixels within `radius` px (rows^2 + columns^2 <= radius^2) of one of `mask`'s, as scipy's
+    binary_dilation by that disc gives them, but ten times sooner (on a 12 MP photo's 2000 x 1500 working copy,
+    0.014 s against 0.14 s).  The disc is the union of the rectangles reaching b rows and isqrt(radius^2 - b^2)
+    columns from its centre, b = 0 .. radius, and a rectangle's dilation is shifts along the rows, then along
+    the columns."""
+    rectangles = {(rows, isqrt(radius * radius - rows * rows)) for rows in range(radius + 1)}
+    covering = [(rows, columns) for rows, columns in rectangles  # those no wider and taller one holds
+                if not any(r >= rows and c >= columns and (r, c) != (rows, columns) for r, c in rectangles)]
+    near = np.zeros_like(mask, dtype=bool)
+    for rows, columns in covering:
+        near |= shifted_or(shifted_or(mask, rows, 0), columns, 1)
+    return near
+
+
+def shifted_or(mask, reach, axis):
+    """(H, W) bool: `mask` or'ed with itself shifted by 1 .. `reach` px either way along `axis` (nothing beyond
+    the edges)."""
+    grown = mask.copy()
+    for step in range(1, reach + 1):
+        ahead = [slice(None)] * 2
+        behind = [slice(None)] * 2
+        ahead[axis], behind[axis] = slice(step, None), slice(None, -step)
+        grown[tuple(ahead)] |= mask[tuple(behind)]
+        grown[tuple(behind)] |= mask[tuple(ahead)]
+    return grown
