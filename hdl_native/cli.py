@@ -11,6 +11,8 @@ Ctrl-C, even during start-up, exits with 130 and one line.
 import argparse
 import functools
 import importlib
+import io
+import os
 import pkgutil
 import sys
 
@@ -83,8 +85,11 @@ def build_parser(only=None):
 
 
 def named_command(argv):
-    """The command `argv` names if it is one of ours, else None (no command, --help, --version, a misspelt one: the
-    whole parser is built, to list the commands)."""
+    """The command `argv` names if it is one of ours, else None (no command, --help, a misspelt one: the whole
+    parser is built, to list the commands); "" for `--version [--verbose]` alone, which needs no command's module
+    (importing them all took half a second)."""
+    if argv and set(argv) <= {"--version", "--verbose"} and "--version" in argv:
+        return ""
     words = [word for word in argv if not word.startswith("-")]  # the options before a command take no values
     return words[0] if words and words[0] in discover_commands() else None
 
@@ -134,7 +139,7 @@ def main(argv=None):
                 from .build_config import show_config  # here: it loads numpy, scipy and the kernels
 
                 show_config()
-            return 0
+            return flushed(0)
         if args.verbose:  # it changes nothing else, so a command given with it would run without a word
             raise HDLError("--verbose goes with --version: `hdl-native --version --verbose` shows the build")
         if args.run is None:  # the help shows the commands to choose from; no command is an error, as argparse's
@@ -145,7 +150,7 @@ def main(argv=None):
         keep_freed_memory()  # each step's large arrays reuse freed blocks instead of fresh pages (memory.py)
         if args.command in argv:  # the words after it: a training run a signal stops says how to go on with them
             args.command_line = tuple(argv[argv.index(args.command) + 1:])
-        return int(args.run(args) or 0)
+        return flushed(int(args.run(args) or 0))
     except HDLError as error:
         print(error_line(name, error), file=sys.stderr)
         return getattr(error, "exit_code", 2)
@@ -156,6 +161,23 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"\n{name}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # what reads the output went away (`| head -1`): the rest of it is not wanted
+        output_to_nowhere()
+        return 141  # 128 + SIGPIPE, as a shell reports a program the broken pipe stopped
+
+
+def flushed(code):
+    """`code`, once standard output is flushed here (a pipe closed early breaks now, not at interpreter exit)."""
+    sys.stdout.flush()
+    return code
+
+
+def output_to_nowhere():
+    """Point standard output at /dev/null, so that Python's flush at exit does not fail on the broken pipe again."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):  # not a real file (a test's capture)
+        pass
 
 
 if __name__ == "__main__":

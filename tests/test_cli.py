@@ -22,6 +22,31 @@ def test_version_and_help():
     assert result.returncode == 0 and "smoke" in result.stdout
 
 
+def test_version_imports_no_command():
+    script = ("import sys\n"
+              "from hdl_native.cli import main\n"
+              "assert main(['--version']) == 0\n"
+              "print(sorted(name for name in sys.modules if name.startswith('hdl_native.commands.')))\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [f"hdl-native {hdl_native.__version__}", "[]"]
+
+
+def test_output_read_by_a_program_that_stops_early_ends_quietly():
+    """`hdl-native evaluate STATE | head -1` printed a BrokenPipeError traceback: now exit code 141, no words."""
+    script = ("import sys\n"
+              "from hdl_native.cli import main\n"
+              "from hdl_native.commands import cmd_smoke\n"
+              "cmd_smoke.run = lambda args: [print(f'line {k}') for k in range(200000)] and 0\n"
+              "sys.exit(main(['smoke']))\n")
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    assert process.stdout.readline() == "line 0\n"
+    process.stdout.close()  # as `head -1` does after its line
+    err = process.stderr.read()
+    assert process.wait(timeout=600) == 141 and err == ""
+
+
 def test_no_command_shows_the_usage_and_exits_2(capsys):
     """As `textgen` without an action: a script that forgot the command fails instead of passing."""
     from hdl_native.cli import main
@@ -54,7 +79,9 @@ def test_a_command_is_parsed_by_its_own_parser_alone():
 
     assert named_command(["ocr", "page.jpg", "--json"]) == "ocr"
     assert named_command(["--verbose", "letters", "--epochs", "2"]) == "letters"
-    assert named_command(["--version"]) is None and named_command([]) is None
+    assert named_command([]) is None and named_command(["--help"]) is None
+    assert named_command(["--version"]) == "" and named_command(["--version", "--verbose"]) == ""  # no command's
+    assert named_command(["--version", "smoke"]) == "smoke"  # as before
     assert named_command(["ocrr", "page.jpg"]) is None  # the whole parser, to name the commands there are
     result = run_cli("ocrr", "x")
     assert result.returncode == 2 and "invalid choice: 'ocrr'" in result.stderr and "'letters'" in result.stderr
