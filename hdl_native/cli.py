@@ -9,6 +9,7 @@ code 2 (or the error's own ``exit_code``: 3 for a training run that diverged);
 Ctrl-C, even during start-up, exits with 130 and one line.
 """
 import argparse
+import errno
 import functools
 import importlib
 import io
@@ -164,6 +165,16 @@ def main(argv=None):
     except BrokenPipeError:  # what reads the output went away (`| head -1`): the rest of it is not wanted
         output_to_nowhere()
         return 141  # 128 + SIGPIPE, as a shell reports a program the broken pipe stopped
+    except OSError as error:
+        if error.errno not in DISK_FULL:  # a defect of ours: the traceback says where
+            raise
+        output_to_nowhere()  # it may be standard output that is full (`> /dev/full`)
+        print(f"{name}: cannot write: {error.strerror}{f' ({error.filename})' if error.filename else ''}",
+              file=sys.stderr)
+        return 2
+
+
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)  # no space on the device, or over the user's quota
 
 
 def flushed(code):

@@ -47,6 +47,14 @@ def test_output_read_by_a_program_that_stops_early_ends_quietly():
     assert process.wait(timeout=600) == 141 and err == ""
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full to write to")
+def test_output_to_a_full_disk_is_one_line():
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-m", "hdl_native", "--version"], stdout=full, stderr=subprocess.PIPE,
+                                text=True, timeout=600)
+    assert (result.returncode, result.stderr) == (2, "hdl-native: cannot write: No space left on device\n")
+
+
 def test_no_command_shows_the_usage_and_exits_2(capsys):
     """As `textgen` without an action: a script that forgot the command fails instead of passing."""
     from hdl_native.cli import main
