@@ -168,7 +168,10 @@ def main(argv=None):
     except OSError as error:
         if error.errno not in DISK_FULL:  # a defect of ours: the traceback says where
             raise
-        output_to_nowhere()  # it may be standard output that is full (`> /dev/full`)
+        try:  # what was printed is kept where it can be
+            sys.stdout.flush()
+        except OSError:  # standard output itself is full (`> /dev/full`)
+            output_to_nowhere()
         print(f"{name}: cannot write: {error.strerror}{f' ({error.filename})' if error.filename else ''}",
               file=sys.stderr)
         return 2

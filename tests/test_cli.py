@@ -55,6 +55,23 @@ def test_output_to_a_full_disk_is_one_line():
     assert (result.returncode, result.stderr) == (2, "hdl-native: cannot write: No space left on device\n")
 
 
+def test_a_file_the_full_disk_refuses_is_named_and_what_was_printed_is_kept(capsys, monkeypatch):
+    import errno
+
+    from hdl_native.cli import main
+    from hdl_native.commands import cmd_smoke
+
+    def print_then_fill_the_disk(args):
+        print("the result")
+        raise OSError(errno.ENOSPC, "No space left on device", "plot.png")
+
+    monkeypatch.setattr(cmd_smoke, "run", print_then_fill_the_disk)
+    assert main(["smoke"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "the result\n"
+    assert captured.err == "hdl-native smoke: cannot write: No space left on device (plot.png)\n"
+
+
 def test_no_command_shows_the_usage_and_exits_2(capsys):
     """As `textgen` without an action: a script that forgot the command fails instead of passing."""
     from hdl_native.cli import main

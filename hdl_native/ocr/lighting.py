@@ -150,7 +150,8 @@ def ink_map(grey, rgb=None, rounding=0.0):
     blur, writing_measured = 0.0, None  # page_writing of `ink` as it stands, while it stands
     if noise <= NOISY_PAPER:
         # a photo out of focus: its ink map sharpened (focus.py), so letters written close together come apart
-        ink, blur, (median, noise), writing_measured = sharpened(ink, sheet, least_grain, (median, noise), in_focus)
+        ink, blur, (median, noise), writing_measured = brought_into_focus(ink, sheet, least_grain, (median, noise),
+                                                                          in_focus)
     smoothed = noise > NOISY_PAPER
     if smoothed:
         # a grainy photo: averaging neighbours lowers the grain so faint strokes stay above the threshold
@@ -163,7 +164,8 @@ def ink_map(grey, rgb=None, rounding=0.0):
             def cored(ink, above, writing):
                 return grainy_in_focus(ink, above, writing, DENOISE_SIGMA, lambda steps: grain(steps, sheet)[1])
 
-            ink, blur, (median, noise), writing_measured = sharpened(ink, sheet, least_grain, (median, noise), cored)
+            ink, blur, (median, noise), writing_measured = brought_into_focus(ink, sheet, least_grain,
+                                                                              (median, noise), cored)
     grain_low = median + LOW_NOISE_MULTIPLE * noise
     grain_cap = np.inf
     if writing_measured is None:
@@ -180,7 +182,7 @@ def ink_map(grey, rgb=None, rounding=0.0):
     return InkMap(ink.astype(np.float32, copy=False), low, high, noise, blur, smoothed)
 
 
-def sharpened(ink, sheet, least_grain, grain_measured, sharpen):
+def brought_into_focus(ink, sheet, least_grain, grain_measured, sharpen):
     """The ink map through `sharpen` (focus.in_focus, or grainy_in_focus with its grain), which is told the pixels
     that may be writing and how dark the writing is: (ink, blur px, (median, noise) of the grain, page_writing's
     (darkness, share) of the ink map returned, or None where it was sharpened and is to be measured again)."""
