@@ -182,7 +182,8 @@ DISK_FULL = (errno.ENOSPC, errno.EDQUOT)  # no space on the device, or over the 
 
 def flushed(code):
     """`code`, once standard output is flushed here (a pipe closed early breaks now, not at interpreter exit)."""
-    sys.stdout.flush()
+    if sys.stdout is not None:  # None without a console (pythonw)
+        sys.stdout.flush()
     return code
 
 

@@ -213,7 +213,8 @@ def test_sample_streams_one_character_per_flush(tiny_state, monkeypatch):
     assert main(["textgen", "sample", str(tiny_state), "--length", "25", "--seed", "3"]) == 0
     flushed = [events[i - 1][1] for i in range(1, len(events))
                if events[i][0] == "flush" and events[i - 1][0] == "write"]
-    assert len(flushed) == 25 and all(len(character) == 1 for character in flushed)
+    # each sampled character flushed as it is written; then the line's end, which main flushes before it returns
+    assert len(flushed) == 26 and all(len(character) == 1 for character in flushed[:25]) and flushed[25] == "\n"
 
 
 def run_cli(*args):
