@@ -195,7 +195,7 @@ def training_words(config, parser):
     started without a command line (prune's fine-tune), so the hint a signal prints continues it as it was: --data,
     the optimiser's options and every TRAINING_OPTIONS or ALSO_REPEATED setting whose value is not `parser`'s
     default (`parser`: the command's own; --epochs always)."""
-    actions = {option: action for action in parser._actions for option in action.option_strings}
+    actions = parser._option_string_actions  # option string -> its argparse action, as the parser keeps them
     words = ["--data", str(config.data_root)] if config.data_root else []
     choice = config.optimizer
     if "--optimizer" in actions:  # digits: --optimizer KIND --lr LR [--momentum M]
