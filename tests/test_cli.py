@@ -32,6 +32,48 @@ def test_version_imports_no_command():
     assert result.stdout.splitlines() == [f"hdl-native {hdl_native.__version__}", "[]"]
 
 
+@pytest.mark.parametrize("argv", [["--help"], [], ["ocrr"]])
+def test_the_list_of_commands_imports_no_command(argv):
+    """`hdl-native --help` (or no command, or a misspelt one) imported every command's module (0.6 s) to print a
+    line each: the lines are read from the modules' sources now, and the help is the one the modules give."""
+    script = ("import contextlib, io, sys\n"
+              "from hdl_native.cli import main\n"
+              "out, err = io.StringIO(), io.StringIO()\n"
+              "with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):\n"
+              "    try:\n"
+              f"        code = main({argv!r})\n"
+              "    except SystemExit as exit:\n"
+              "        code = exit.code\n"
+              "print(code, sorted(name for name in sys.modules if name.startswith('hdl_native.commands.')))\n"
+              "print(out.getvalue() + err.getvalue(), end='')\n")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    first, shown = result.stdout.split("\n", 1)
+    assert first == ("0 []" if argv == ["--help"] else "2 []")
+    if argv == ["ocrr"]:
+        assert "invalid choice: 'ocrr'" in shown and "'ocr'" in shown
+    else:
+        from hdl_native.cli import build_parser
+        assert build_parser().format_help() in shown
+
+
+def test_every_command_summary_is_read_from_its_source_as_the_module_has_it():
+    import importlib
+
+    from hdl_native.cli import command_summary, discover_commands
+    for name, module_name in discover_commands().items():
+        assert command_summary(module_name) == importlib.import_module(module_name).HELP, name
+
+
+def test_a_summary_that_is_no_plain_string_is_taken_from_the_module(tmp_path, monkeypatch):
+    from hdl_native.cli import command_summary
+    (tmp_path / "cmd_built.py").write_text('WORD = "built"\nHELP = f"a {WORD} line"\n')
+    (tmp_path / "cmd_plain.py").write_text('"""Doc."""\nimport os\nHELP = ("a plain "\n        "line")\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert command_summary("cmd_built") is None
+    assert command_summary("cmd_plain") == "a plain line"
+
+
 def test_output_read_by_a_program_that_stops_early_ends_quietly():
     """`hdl-native evaluate STATE | head -1` printed a BrokenPipeError traceback: now exit code 141, no words."""
     script = ("import sys\n"
