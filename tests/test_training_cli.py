@@ -103,6 +103,18 @@ def test_digits_resumes_its_state_as_letters_does(tiny_data, tmp_path, capsys, m
     assert "d.hdl holds a digits-mlp model, this command trains a letters-cnn" in capsys.readouterr().err
 
 
+def test_digits_starts_from_an_init_state_of_its_own_network(tiny_data, tmp_path, capsys, monkeypatch):
+    """digits --init cnn.hdl needed --model cnn too (it built the MLP and refused the state); it takes the state's
+    network now, as letters does."""
+    monkeypatch.chdir(tmp_path)
+    common = ["--data", str(tiny_data), "--quiet", "--no-db", "--threads", "1", "--max-batches", "1"]
+    assert main(["digits", *common, "--model", "cnn", "--out", "cnn.hdl"]) == 0
+    assert main(["digits", *common, "--init", "cnn.hdl", "--out", "again.hdl"]) == 0, capsys.readouterr().err
+    assert load_checkpoint(tmp_path / "again.hdl")["architecture"] == "letters-cnn"
+    assert main(["digits", *common, "--init", "cnn.hdl", "--model", "mlp"]) == 2
+    assert "cnn.hdl holds a letters-cnn model" in capsys.readouterr().err
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_signal_saves_state_and_exits_130(tiny_data, tmp_path, sig):

@@ -29,7 +29,7 @@ def add_arguments(parser):
     add_data_arguments(parser, default_dataset="mnist")
     parser.add_argument("--model", choices=tuple(ARCHITECTURES), default=None,
                         help="mlp: 784-128-64-10 with ReLU (chapter 4); cnn: the letters CNN with 10 classes "
-                             "(default: STATE's network, else mlp)")
+                             "(default: STATE's or --init's network, else mlp)")
     # --optimizer and --momentum default to None (not given), so that options that contradict the optimiser are refused
     parser.add_argument("--optimizer", choices=("sgd", "momentum", "adam"), default=None,
                         help="plain SGD, SGD with momentum, or Adam (default: sgd)")
@@ -59,12 +59,13 @@ def run(args):
 
 
 def chosen_architecture(args):
-    """The network's architecture name: --model's, else the resumed STATE's, else the MLP's (a STATE of another
-    network is refused by the resume itself, naming what it holds)."""
+    """The network's architecture name: --model's, else the resumed STATE's or --init state's, else the MLP's (a
+    state of another network is refused by the resume or --init itself, naming what it holds)."""
     if args.model is not None:
         return ARCHITECTURES[args.model]
-    if args.state is not None:
-        saved = load_checkpoint(args.state).get("architecture")
+    source = args.state or args.init
+    if source is not None:
+        saved = load_checkpoint(source).get("architecture")
         if saved in ARCHITECTURES.values():
             return saved
     return ARCHITECTURES["mlp"]
