@@ -63,7 +63,8 @@ def main_table(state, out, finetune_batches=None):
               f"{evaluated['test_accuracy'] - reference['test_accuracy']:+.2f} | {evaluated['loss']:.4f} | "
               f"{relative_rms_error(written['tensors']):.2f}% | {written['bytes']} | "
               f"{written['percent_of_float32']:.1f}% |")
-    print(f"| 32 | float32 | {reference['test_accuracy']:.2f}% | | {reference['loss']:.4f} | 0 | {float_bytes} | 100% |")
+    print(f"| 32 | float32 | {reference['test_accuracy']:.2f}% | | {reference['loss']:.4f} | 0 | {float_bytes} "
+          "| 100% |")
 
 
 def relative_rms_error(tensors):

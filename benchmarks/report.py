@@ -126,7 +126,8 @@ def verdict(value, target, higher_is_better=True):
 
 def training_table(results, thread_counts, statistic="median"):
     rate, ms = STATISTICS[statistic]
-    lines = ["| model | threads | hdl_native images/s (ms/step) | PyTorch images/s (ms/step) | ours / PyTorch | target |",
+    lines = ["| model | threads | hdl_native images/s (ms/step) | PyTorch images/s (ms/step) | ours / PyTorch "
+             "| target |",
              "|---|---|---|---|---|---|"]
     for model in MODELS:
         for n in thread_counts:

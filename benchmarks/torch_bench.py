@@ -18,12 +18,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from torch_nets import TORCH_BUILDERS, TorchCharTrainingStep, TorchTrainingStep, copy_weights, torch_or_none  # noqa: E402
+from torch_nets import (TORCH_BUILDERS, TorchCharTrainingStep, TorchTrainingStep, copy_weights,  # noqa: E402
+                        torch_or_none)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", choices=["letters-cnn", "letters-vgg", "digits-mlp", "char-gru", "char-lstm"], default="letters-cnn")
+    parser.add_argument("--model", choices=["letters-cnn", "letters-vgg", "digits-mlp", "char-gru", "char-lstm"],
+                        default="letters-cnn")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--seq-len", type=int, default=100)
     parser.add_argument("--threads", type=int, default=1)

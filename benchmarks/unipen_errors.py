@@ -73,8 +73,9 @@ def main(argv=None):
                   f"{', '.join(f'{c} {k}' for c, k in misread) or '-'} |")
     i, l_ = classes.index("i"), classes.index("l")
     bars = (labels == i) & (parts == 1)
+    right_bars = 100 * (1 - (errors - (wrong & bars).sum()) / n)
     print(f"\none-stroke i and I: {int(bars.sum())} images, {int((wrong & bars).sum())} errors; reading every one of "
-          f"them right, with every other reading as it is, gives {100 * (1 - (errors - (wrong & bars).sum()) / n):.2f}%")
+          f"them right, with every other reading as it is, gives {right_bars:.2f}%")
     if args.sheet:
         draw_sheet(args.sheet, test.images[bars & ~upper & (read == l_)], test.images[(labels == l_) & ~upper
                                                                                       & (parts == 1) & (read == l_)])

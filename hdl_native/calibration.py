@@ -110,7 +110,8 @@ def fit_temperature(log_probs, labels):
         raise ValueError(f"fit_temperature needs log_probs (n, C) or (copies, n, C) and labels (n,) with n >= 1, "
                          f"got {log_probs.shape} and {labels.shape}")
     from scipy.optimize import minimize_scalar  # here, not at the top: `ocr` imports this module, and scipy.optimize
-    # brings scipy.sparse, .linalg, .fft and .spatial with it (0.13 s warm, more from a cold disk) for a fit it never runs
+    # brings scipy.sparse, .linalg, .fft and .spatial with it (0.13 s warm, more from a cold disk) for a fit it never
+    # runs
     low, high = (math.log(bound) for bound in TEMPERATURE_RANGE)
     result = minimize_scalar(lambda log_t: negative_log_likelihood(log_probs, labels, math.exp(log_t)),
                              bounds=(low, high), method="bounded", options={"xatol": 1e-4})

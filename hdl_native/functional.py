@@ -12,7 +12,8 @@ import numpy as np
 from . import ops
 from .tensor import Tensor
 
-add, sub, mul, div, neg, matmul = operator.add, operator.sub, operator.mul, operator.truediv, operator.neg, operator.matmul
+add, sub, mul, div = operator.add, operator.sub, operator.mul, operator.truediv
+neg, matmul = operator.neg, operator.matmul
 square, exp, log = Tensor.square, Tensor.exp, Tensor.log
 relu, gelu, sigmoid, tanh, log_softmax = Tensor.relu, Tensor.gelu, Tensor.sigmoid, Tensor.tanh, Tensor.log_softmax
 sum, mean = Tensor.sum, Tensor.mean  # noqa: A001 - mirrors numpy's names

@@ -198,7 +198,8 @@ class CharRNN(Module):
 
     Embedding(V, H) -> `num_layers` GRU or LSTM layers of H (batch-first) -> Linear(H, V);
     with dropout > 0, each recurrent layer's outputs are dropped out while training (char-rnn's
-    regularisation: between the layers, and before the Linear); the rows of the logits are the positions in batch-major order (n * T + t).
+    regularisation: between the layers, and before the Linear); the rows of the logits are the positions in
+    batch-major order (n * T + t).
     forward(indices, state=None) -> (logits, state) with state the recurrent layers'
     final state (h_n for a GRU, (h_n, c_n) for an LSTM), to carry into the next chunk.
     """

@@ -283,7 +283,8 @@ class _Recurrent(Module):
         self.batch_first = batch_first
         for layer in range(num_layers):
             layer_input = input_size if layer == 0 else hidden_size
-            for name, shape in ((f"weight_ih_l{layer}", (gates, layer_input)), (f"weight_hh_l{layer}", (gates, hidden_size)),
+            for name, shape in ((f"weight_ih_l{layer}", (gates, layer_input)),
+                                (f"weight_hh_l{layer}", (gates, hidden_size)),
                                 (f"bias_ih_l{layer}", (gates,)), (f"bias_hh_l{layer}", (gates,))):
                 setattr(self, name, Parameter(_uniform(rng, bound, shape), name))
         self.dropouts = []

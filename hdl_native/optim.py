@@ -1,11 +1,11 @@
 """Optimisers over a module's named parameters: SGD (with momentum) and Adam.
 
 Updates happen in place on the parameter arrays (through the active kernel
-backend, fused natively when built); each updated parameter's version
-changes, so values computed from it are recomputed when next asked for.  Once every parameter has a gradient, the parameters,
-gradients and optimiser buffers are re-homed into one flat array per dtype
-(hdl_native.flat_params), and each step is one update call over the whole
-model instead of one per parameter.
+backend, fused natively when built); each updated parameter's version changes,
+so values computed from it are recomputed when next asked for.  Once every
+parameter has a gradient, the parameters, gradients and optimiser buffers are
+re-homed into one flat array per dtype (hdl_native.flat_params), and each step
+is one update call over the whole model instead of one per parameter.
 
 Weight decay is decoupled, as in PyTorch's AdamW: before each update the
 weights (not the biases: hdl_native.weights.is_weight) are multiplied by

@@ -170,7 +170,8 @@ class Tensor:
             if node.op is None:
                 if node._value is None:
                     raise RuntimeError(
-                        f"placeholder {node.name!r} of shape {format_shape(node.shape)} has no data: call assign() first"
+                        f"placeholder {node.name!r} of shape {format_shape(node.shape)} has no data: "
+                        "call assign() first"
                     )
                 continue
             parent_versions = tuple([parent._version for parent in node.parents])

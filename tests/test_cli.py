@@ -188,7 +188,8 @@ def test_an_unknown_option_is_reported_by_the_command_given_it(capsys):
         with pytest.raises(SystemExit) as stopped:
             main(argv)
         assert stopped.value.code == 2
-        assert capsys.readouterr().err == f"{prog}: error: unrecognized arguments: {extras} (see `{prog} --help`)\n", argv
+        expected = f"{prog}: error: unrecognized arguments: {extras} (see `{prog} --help`)\n"
+        assert capsys.readouterr().err == expected, argv
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -15,7 +15,8 @@ from hdl_native.cli_types import NumberInRange
 PARSER = build_parser()
 COMMANDS = next(action for action in PARSER._actions if isinstance(action, argparse._SubParsersAction)).choices
 # what each command needs besides options to parse at all
-REQUIRED = {"download": ["mnist"], "evaluate": ["model.hdl"], "calibrate": ["model.hdl", "--out", "c.hdl"], "ocr": ["page.png"], "plot": ["log.sqlite3", "--out", "p"],
+REQUIRED = {"download": ["mnist"], "evaluate": ["model.hdl"], "calibrate": ["model.hdl", "--out", "c.hdl"],
+            "ocr": ["page.png"], "plot": ["log.sqlite3", "--out", "p"],
             "quantize": ["model.hdl", "--bits", "8", "--out", "q.hdl"],
             "prune": ["model.hdl", "--sparsity", "0.5", "--out", "p.hdl"], "synth-letters": ["--out", "synth"],
             "textgen": ["sample", "state.hdl"]}  # its two actions' options: tests/test_textgen.py

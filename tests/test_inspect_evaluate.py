@@ -117,7 +117,8 @@ def test_mismatched_classes(setup, tmp_path):
     write_idx(tmp_path / "data" / "letters" / "letters-test-images-idx3-ubyte.gz", images)
     write_idx(tmp_path / "data" / "letters" / "letters-test-labels-idx1-ubyte.gz", np.zeros(len(images), np.uint8))
     state = save_checkpoint(tmp_path / "d.hdl", DigitsMLP(seed=0), dataset="letters")
-    with pytest.raises(HDLError, match=r"10 outputs \(0, 1, 2, 3, 4, \.\.\.\) but dataset 'letters' has 26 classes it does not know"):
+    with pytest.raises(HDLError, match=r"10 outputs \(0, 1, 2, 3, 4, \.\.\.\) but dataset 'letters' has 26 classes "
+                                       "it does not know"):
         evaluate_state(state, tmp_path / "data")
 
 

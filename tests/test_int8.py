@@ -371,9 +371,11 @@ def test_a_state_with_unusable_int8_ranges_is_a_one_line_error(tmp_path):
     state = tmp_path / "broken.hdl"
     save_entries(state, entries)
     Image.new("RGB", (200, 100), "white").save(tmp_path / "page.png")
-    result = run_command("-m", "hdl_native", "ocr", str(tmp_path / "page.png"), "--model", str(state), "--dtype", "int8")
+    result = run_command("-m", "hdl_native", "ocr", str(tmp_path / "page.png"), "--model", str(state),
+                         "--dtype", "int8")
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert f"{state}: its int8_ranges entry is unusable" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert f"{state}: its int8_ranges entry is unusable" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_weights_and_scratch_start_on_a_cache_line():

@@ -10,7 +10,8 @@ Python error.
 import numpy as np
 import pytest
 
-pytest.importorskip("hdl_native._native.conv2d", reason="native kernels not built (python setup.py build_ext --inplace)")
+pytest.importorskip("hdl_native._native.conv2d",
+                    reason="native kernels not built (python setup.py build_ext --inplace)")
 
 import hdl_native  # noqa: E402
 from hdl_native.kernels import native_ops  # noqa: E402
@@ -115,7 +116,8 @@ def test_conv2d_16_lane_loops_give_the_8_lane_loops_results_bit_for_bit(ops, sha
     n, c_in, c_out, h, w, k = shape
     rng = np.random.default_rng(21)
     x, weight = rng.standard_normal((n, c_in, h, w), np.float32), rng.standard_normal((c_out, c_in, k, k), np.float32)
-    bias, grad = rng.standard_normal(c_out, np.float32), rng.standard_normal((n, c_out, h - k + 1, w - k + 1), np.float32)
+    bias = rng.standard_normal(c_out, np.float32)
+    grad = rng.standard_normal((n, c_out, h - k + 1, w - k + 1), np.float32)
     results = {}
     previous = conv2d.set_paths(max_patch=0, blocked=True)
     try:

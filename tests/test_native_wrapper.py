@@ -20,7 +20,8 @@ from hdl_native.kernels.validation import check_arrays, check_labels
 
 PACKAGE = Path(hdl_native.__file__).resolve().parent
 PYX_DIR = PACKAGE.parent / "pyx"
-pytest.importorskip("hdl_native._native.conv2d", reason="native kernels not built (python setup.py build_ext --inplace)")
+pytest.importorskip("hdl_native._native.conv2d",
+                    reason="native kernels not built (python setup.py build_ext --inplace)")
 from hdl_native.kernels import native_ops  # noqa: E402
 
 

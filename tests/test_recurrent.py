@@ -67,7 +67,8 @@ def test_two_layer_stack_matches_finite_differences(cell, on_backend):
             setattr(model, name, leaf)
         output, state = model(x, given_states[0] if cell is nn.GRU else tuple(given_states))
         # every output a sum can see: the hidden sequence at each step, and each layer's final states
-        return F.stack([output.sum(axis=1)] + [s[layer] for s in final_states(cell, state) for layer in range(N_LAYERS)])
+        return F.stack([output.sum(axis=1)]
+                       + [s[layer] for s in final_states(cell, state) for layer in range(N_LAYERS)])
 
     gradcheck(run, [x, *states, *[p.value for p in model.parameters()]])
 

@@ -102,8 +102,8 @@ def test_real_data_split_is_disjoint_and_classified(data_root):
     test_sequences = {data.sequences[i].tobytes() for i in sides["test"]}
     assert not test_sequences & {data.sequences[i].tobytes() for i in sides["train"]}
     result = subprocess.run([sys.executable, "-m", "hdl_native", "splice", "--epochs", "3", "--threads", "1",
-                             "--ensemble", "2", "--data", str(data_root), "--quiet", "--json"], capture_output=True, text=True,
-                            timeout=600, cwd=REPO)
+                             "--ensemble", "2", "--data", str(data_root), "--quiet", "--json"],
+                            capture_output=True, text=True, timeout=600, cwd=REPO)
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     confusion = np.array(summary["confusion"])

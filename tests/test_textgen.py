@@ -291,7 +291,8 @@ def test_dropout_is_saved_kept_on_resume_and_off_when_sampling(tmp_path):
     assert not model.training and model.output_dropout is not None
     greedy = "".join(generate(model, vocabulary, "the ", 30, 0.0, 1))
     assert greedy == "".join(generate(model, vocabulary, "the ", 30, 0.0, 2))  # eval mode: no random masks
-    train(tmp_path, str(state), "--layers", "2", "--steps", "8", "--dropout", "0")  # switched off for the rest of the run
+    # switched off for the rest of the run
+    train(tmp_path, str(state), "--layers", "2", "--steps", "8", "--dropout", "0")
     assert "dropout" not in load_checkpoint(state)["model_args"]
 
 

@@ -161,7 +161,8 @@ def recurrent_inputs(r, n_gates, n_states, n=3, t=4, features=2, hidden=3):
     """x (N, T, I), weight_ih (G, I), weight_hh (G, H), bias_ih, bias_hh (G,), then the initial states (N, H)."""
     gates = n_gates * hidden
     return ([normal(r, n, t, features), normal(r, gates, features, scale=0.5), normal(r, gates, hidden, scale=0.5),
-             normal(r, gates, scale=0.5), normal(r, gates, scale=0.5)] + [normal(r, n, hidden) for _ in range(n_states)])
+             normal(r, gates, scale=0.5), normal(r, gates, scale=0.5)]
+            + [normal(r, n, hidden) for _ in range(n_states)])
 
 
 def recurrent_cases():

@@ -214,7 +214,8 @@ def test_distort_look_reaches_the_training_feed(tiny_data, tmp_path, capsys, mon
     common = ["letters", "--data", str(tiny_data), "--quiet", "--no-db", "--threads", "1", "--max-batches", "2"]
     assert main([*common, "--distort", "0.5", "--distort-look", "1"]) == 0
     assert looks == [(0.5, 1.0)] * 2
-    assert load_checkpoint(tmp_path / "letters.hdl")["settings"]["distort_look"] == 1.0  # out of range: test_cli_options
+    # out of range: test_cli_options
+    assert load_checkpoint(tmp_path / "letters.hdl")["settings"]["distort_look"] == 1.0
 
 
 def test_resume_with_another_batch_size_is_a_clear_error(tiny_data, tmp_path, capsys, monkeypatch):

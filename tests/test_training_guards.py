@@ -336,7 +336,8 @@ def test_a_save_killed_mid_write_leaves_a_temp_file_the_next_run_removes(tiny_da
     """os._exit in place of the final rename stands for kill -9 between writing and renaming."""
     folder = tmp_path / "run"
     folder.mkdir()
-    script = ("import os, sys\nfrom hdl_native.checkpoint import save_checkpoint\nfrom hdl_native.models import MODELS\n"
+    script = ("import os, sys\n"
+              "from hdl_native.checkpoint import save_checkpoint\nfrom hdl_native.models import MODELS\n"
               "os.replace = lambda *args: os._exit(9)\n"
               "save_checkpoint(sys.argv[1], MODELS['digits-mlp'](n_classes=10))\n")
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))

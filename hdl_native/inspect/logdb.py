@@ -19,7 +19,8 @@ import numpy as np
 from ..errors import HDLError
 
 PROGRESS_TABLES = ("training", "validation")
-PROGRESS_FIELDS = ("batchno", "epoch", "time", "elapsed", "cputime", "corperc", "avgloss", "batchsize", "lr", "momentum")
+PROGRESS_FIELDS = ("batchno", "epoch", "time", "elapsed", "cputime", "corperc", "avgloss", "batchsize", "lr",
+                   "momentum")
 _PARAM_SPEC = re.compile(r"^(?P<name>[A-Za-z_][\w.]*?)(?:\.(?P<kind>weight|bias))?:(?P<idx>\d+)$")
 _SHAPE = re.compile(r"\d+(,\d+)*")
 # The confusion picture is 0.32 inch per class, and no dataset hdl-native trains on comes near this many
@@ -44,7 +45,8 @@ class LogDB:
         try:
             # mode=rw never creates a file; read-only mode would fail on a WAL log that has no -shm file yet
             self.connection = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=rw", uri=True, timeout=10)
-            self.tables = {row[0] for row in self.connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            self.tables = {row[0] for row in
+                           self.connection.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         except sqlite3.DatabaseError as error:
             raise HDLError(f"{self.path} is not an SQLite database ({error})") from None
         if "training" not in self.tables:

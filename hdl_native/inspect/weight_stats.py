@@ -1,7 +1,7 @@
 """What the weights of each layer look like: their size, how many are near zero, and how many directions they use.
 
-Weight decay shows here first. On the letters CNN, --l2 0.02 (the tutorial's penalty) leaves every layer with about the same
-sum of squares (the penalty is cheapest when the scale is shared evenly between layers) and collapses the
+Weight decay shows here first. On the letters CNN, --l2 0.02 (the tutorial's penalty) leaves every layer with about
+the same sum of squares (the penalty is cheapest when the scale is shared evenly between layers) and collapses the
 rank of each weight matrix: c1's 32 filters end up spanning 2 or 3 of their 9 dimensions. That loss of
 rank, not the many small values, is what costs accuracy (BENCHMARKS.md, "Weight decay").
 """

@@ -52,7 +52,8 @@ class NumpyRecurrentOps:
         return self.embedding_forward(self.linear_forward(table, weight_ih, bias_ih), indices)
 
     def embedded_projection_backward(self, grad_gates, indices, table, weight_ih, needs):
-        """(grad_table (V, I), grad_weight_ih (G, I), grad_bias_ih (G,)) of embedded_projection; None where not needed."""
+        """(grad_table (V, I), grad_weight_ih (G, I), grad_bias_ih (G,)) of embedded_projection; None where not
+        needed."""
         grad_rows = self.embedding_backward(grad_gates, indices, table.shape[0])
         return self.linear_backward(grad_rows, table, weight_ih, needs)
 

@@ -46,7 +46,8 @@ def build_glyph_bank(font_paths, canvas=48, extent=26, levels=STROKE_LEVELS, rad
     fine, labels, uppercase, font_index = render_alphabets(font_paths, canvas=canvas * OVERSAMPLE,
                                                            extent=extent * OVERSAMPLE)
     if pen_copies > 0:
-        drawn = render_pen_alphabet(canvas=canvas * OVERSAMPLE, extent=extent * OVERSAMPLE, copies=pen_copies, seed=seed)
+        drawn = render_pen_alphabet(canvas=canvas * OVERSAMPLE, extent=extent * OVERSAMPLE, copies=pen_copies,
+                                    seed=seed)
         fine, labels, uppercase = (np.concatenate([a, b]) for a, b in zip((fine, labels, uppercase), drawn))
         font_index = np.concatenate([font_index, len(font_paths) + drawn[3]])
     font_shapes, font_widths, usable = stroke_variants(fine, levels)

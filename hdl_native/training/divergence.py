@@ -18,7 +18,8 @@ DIVERGED_EXIT_CODE = 3
 
 
 class Diverged(Exception):
-    """What became non-finite ('loss', 'gradient', 'parameters' or 'optimiser state'), its value (nan or inf), at which batch (1-based)."""
+    """What became non-finite ('loss', 'gradient', 'parameters' or 'optimiser state'), its value (nan or inf), at
+    which batch (1-based)."""
 
     def __init__(self, what, value, batch):
         super().__init__(f"the {what} became {value} at batch {batch}")

@@ -4,9 +4,10 @@ The graph is built once: placeholders for a batch of normalised images
 (N, 1, 28, 28) and their labels (N,), the model's logits, the mean
 cross-entropy, plus ``l2 * sum of squared weights`` when asked for (the
 tutorial's penalty; the factor is an input of the graph, so it can be ramped
-up over a warm-up).  Decoupled weight decay is the optimiser's business.  Each batch only assigns the placeholders, runs backward and steps
-the optimiser, so the per-batch Python work stays small.  The RunConfig says
-how: ``feed.TrainingFeed`` makes the batches, ``schedule.Schedule`` gives each
+up over a warm-up).  Decoupled weight decay is the optimiser's business.  Each
+batch only assigns the placeholders, runs backward and steps the optimiser, so
+the per-batch Python work stays small.  The RunConfig says how:
+``feed.TrainingFeed`` makes the batches, ``schedule.Schedule`` gives each
 batch its learning rate and --l2 factor and says when the plan is done.
 
 Everything needed to continue exactly where a run stopped (batch counter,
