@@ -66,12 +66,33 @@ def make_output_directory(directory):
         raise HDLError(f"cannot create output folder {directory}: {error.strerror or error}") from None
 
 
+def resolved(path):
+    """Path(path).resolve(): absolute, with its symbolic links followed; HDLError naming `path` when they loop (each
+    link names another, none a file), which Python before 3.13 raises as a RuntimeError (printed as a traceback)."""
+    try:
+        return Path(path).resolve()
+    except RuntimeError:
+        raise HDLError(f"{path}: a loop of symbolic links (each names another, none a file); point it at a "
+                       "file") from None
+
+
+def shown(path):
+    """`path` as text that can be printed and written anywhere: a file name holding bytes that are not UTF-8 (which
+    Python keeps as lone surrogates, and which no UTF-8 file or JSON reader takes) with those bytes as \\xNN."""
+    text = str(path)
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return os.fsencode(text).decode("utf-8", "backslashreplace")
+
+
 def named_twice(paths):
     """(earlier, later), each as given: the first of `paths` that names a file or directory an earlier one named
     (relative forms and symbolic links resolved); None when each names its own."""
     seen = {}
     for path in paths:
-        key = Path(path).resolve()
+        key = resolved(path)
         if key in seen:
             return seen[key], path
         seen[key] = path

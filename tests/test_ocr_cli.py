@@ -184,8 +184,10 @@ def test_several_photos_read_in_turn_into_directories_and_a_bad_one_is_told_and_
     lines = result.stdout.splitlines()
     headers = [line for line in lines if line.startswith("==> ")]
     assert headers == [f"==> {first} <==", f"==> {tmp_path / 'notes.jpg'} <==", f"==> {second} <=="]
-    summaries = [json.loads(line) for line in lines if line.startswith("{")]
-    assert [summary["image"] for summary in summaries] == [str(first), str(second)]
+    objects = [json.loads(line) for line in lines if line.startswith("{")]
+    assert [entry["image"] for entry in objects] == [str(first), str(tmp_path / "notes.jpg"), str(second)]
+    assert "not an image" in objects[1]["error"]  # the photo not read has an object saying so
+    summaries = [objects[0], objects[2]]
     assert lines[lines.index(headers[2]) + 1:-1] == summaries[1]["text"].split("\n")  # its text under its name
     assert sorted(path.name for path in (tmp_path / "boxed").iterdir()) == [
         "page-boxed.png", "page-crops.png", "second-boxed.png", "second-crops.png"]
@@ -202,7 +204,8 @@ def test_several_photos_are_checked_before_any_is_read(tmp_path):
     Image.open(page).save(tmp_path / "second.png")
     (tmp_path / "file").write_text("")
     for args, message in (((page, tmp_path / "missing.jpg"), "missing.jpg: no such file"),
-                          ((page, tmp_path / "other" / "page.png"), "would write outputs of the same name (page)"),
+                          ((page, tmp_path / "other" / "page.png", "--out", tmp_path / "boxed"),
+                           "would write outputs of the same name (page)"),
                           ((page, tmp_path / "second.png", page), f"the photo {page} is named twice"),
                           ((tmp_path / "other", tmp_path / "other" / "page.png"), "page.png is named twice"),
                           ((page, tmp_path / "second.png", "--out", tmp_path / "file"),

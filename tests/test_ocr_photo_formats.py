@@ -167,7 +167,8 @@ def test_every_page_of_a_tiff_is_read_and_pages_keep_their_outputs_apart(tmp_pat
     assert [[len(line["boxes"]) for line in page["lines"]] for page in summaries(result)] == [[10, 8], [8], [10, 8]]
     assert "note" not in result.stderr
     page.save(tmp_path / "scan-page2.png")  # its outputs would be named as the TIFF's second page's
-    clash = run_ocr(scan, tmp_path / "scan-page2.png", "--model", untrained_model(tmp_path))
+    clash = run_ocr(scan, tmp_path / "scan-page2.png", "--model", untrained_model(tmp_path), "--crops",
+                    tmp_path / "crops")
     assert clash.returncode == 2 and not clash.stdout
     assert clash.stderr.strip().splitlines() == [
         f"hdl-native ocr: error: the photos {scan} page 2 and {tmp_path / 'scan-page2.png'} would write outputs of "

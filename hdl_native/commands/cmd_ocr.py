@@ -51,6 +51,7 @@ a TIFF, is read page by page as several photos are, each under `==> scan.pdf pag
 """
 import sys
 import time
+from pathlib import Path
 
 # `ocr` works on photos reduced to a bounded size (image_io.MAX_WORK_SIDE): running out of memory is a defect to report
 MEMORY_ADVICE = "reading this photo took more memory than it should: please report it, with the photo"
@@ -82,13 +83,16 @@ def add_arguments(parser):
                              "in DIR, with DIR/labels.tsv holding the letters and digits read and DIR/labels-sheet.png "
                              "showing them all; correct the labels, then teach them to a model with `hdl-native "
                              "letters --finetune DIR` (the digits to the digit reader: add --digits)")
-    parser.add_argument("--force", action="store_true", help="with --crops: replace the labels file DIR holds")
+    parser.add_argument("--force", action="store_true",
+                        help="with --crops: replace the labels file and crops DIR holds (crops named otherwise, "
+                             "added by hand, are kept)")
     parser.add_argument("--crop-sheet", metavar="PNG", default=None,
                         help="write the 28x28 crops the network saw as one picture, one row per line (to check "
                              "them against the training letters)")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object with all boxes on the last line (several photos: one line each, "
-                             "after the photo's text)")
+                             "after the photo's text; for a photo that could not be read, its \"image\" and "
+                             "\"error\")")
     parser.add_argument("--min-confidence", metavar="P", type=min_confidence, default=0.5,
                         help=f"letters read with a lower probability print as '?', {min_confidence.allowed} "
                              "(default 0.5)")
@@ -114,7 +118,7 @@ def add_arguments(parser):
     parser.add_argument("--language", choices=LANGUAGE_NAMES, default=DEFAULT_LANGUAGE,
                         help="read words of letters as words of this language where they look like it, or 'none' "
                              f"to read each letter alone (default {DEFAULT_LANGUAGE})")
-    parser.add_argument("--rotate", choices=ROTATIONS, default="check", metavar="DEG",
+    parser.add_argument("--rotate", choices=ROTATIONS, default="check",
                         help="turn the photo this many degrees clockwise before reading (after its EXIF "
                              "orientation): 0, 90, 180 or 270; 'auto' to read it every way up and keep the reading "
                              "whose boxes most often read as sure letters or digits, at 4 times the work; 'check' (the "
@@ -128,6 +132,7 @@ def add_arguments(parser):
 
 def run(args):
     from ..errors import HDLError, error_line, make_output_directory
+    from ..json_output import json_line
     from ..ocr.language import load_language
     from ..ocr.model import load_letter_classifier
     from ..ocr.user_crops import LABELS_FILE, check_crops_directory
@@ -143,11 +148,14 @@ def run(args):
     for job in jobs:
         if job.crops:
             check_crops_directory(job.crops, args.force)  # before the reading, not after
+    if not batch:
+        check_outputs_writable(jobs[0])
     for directory in (args.out, args.crop_sheet) if batch else ():  # the pictures' directories, once, before reading
         if directory:
             make_output_directory(directory)
     started = time.perf_counter()
     classifier = load_letter_classifier(args.model, args.dtype, args.data, args.shifts)
+    check_reads_letters(classifier)
     digits = digit_reader(args, classifier)
     language = load_language(args.language)
     model_seconds = time.perf_counter() - started
@@ -165,6 +173,8 @@ def run(args):
                     raise
                 with bar_paused(bar):
                     print(error_line("hdl-native ocr", error), file=sys.stderr)
+                    if args.json:  # a program reading the objects learns of the photo too
+                        print(json_line(failure_object(job, error)), flush=True)
                 failed.append(job.name)
             if bar is not None:
                 bar.update(1)
@@ -179,6 +189,40 @@ def run(args):
     if failed:
         raise HDLError(f"{len(failed)} of {len(jobs)} {unit}s could not be read: {', '.join(failed)}")
     return 0
+
+
+def failure_object(job, error):
+    """--json's object for a photo (or page) of a batch that could not be read: its name and the error's message."""
+    from ..errors import shown
+
+    return {"image": shown(job.photo), **({"page": job.page} if job.page else {}), "error": str(error)}
+
+
+def check_reads_letters(classifier):
+    """HDLError when --model's reader has no letter among its classes: the digit reader, given as --model, read
+    "hello world" as "68110 40510" without a word."""
+    from ..errors import HDLError
+
+    if not any(len(name) == 1 and name.isalpha() for name in classifier.classes):
+        raise HDLError(f"{classifier.source}: not a letters model: its classes are {', '.join(classifier.classes)}"
+                       + (" (a digit reader: give it as --digit-model)" if any(name.isdigit() for name in
+                                                                             classifier.classes) else ""))
+
+
+def check_outputs_writable(job):
+    """HDLError before a photo is read when an output of its job cannot be written: a picture whose name's ending
+    is no picture format's, or a folder that is missing, read-only or a file (the batch's output folders are made
+    before reading instead)."""
+    from ..ocr.render import picture_format
+    from ..ocr.user_crops import LABELS_FILE
+    from ..training.outputs import check_writable
+
+    for option, path, what in (("--out", job.out, "boxed picture"), ("--crop-sheet", job.crop_sheet, "crop sheet")):
+        if path:
+            picture_format(path, option)
+            check_writable(Path(path), what, create_directories=False)
+    if job.crops:
+        check_writable(Path(job.crops) / LABELS_FILE, "crops' labels file")
 
 
 def digit_reader(args, classifier):
@@ -212,7 +256,7 @@ def read_one(args, job, classifier, language, model_seconds, batch, bar, digits=
     with bar_paused(bar):
         for text in result.texts:
             print(text)
-        report_turn(result, turn)
+        report_turn(result, turn, job.name if batch else None)
         if result.photo.pictures > 1:
             print(f"note: {job.photo} holds {result.photo.pictures} pictures (frames); only the first was read: save "
                   "each as a picture of its own to read them all", file=sys.stderr)
@@ -225,8 +269,9 @@ def read_one(args, job, classifier, language, model_seconds, batch, bar, digits=
                   "but a blurred photo reads fewer letters right; hold the phone steady, a little farther away if it "
                   "was too close to focus", file=sys.stderr)
         if result.inverted_because:
-            print(f"note: {result.inverted_because}, so the photo was read with light and dark swapped, as light "
-                  "writing on a dark ground (--invert does so from the start)", file=sys.stderr)
+            named = f"{job.name}: " if batch else ""
+            print(f"note: {named}{result.inverted_because}, so the photo was read with light and dark swapped, as "
+                  "light writing on a dark ground (--invert does so from the start)", file=sys.stderr)
         write_pictures(args, job, result, classifier, batch)
         if args.time:
             report_timings(result, model_seconds, time.perf_counter() - started + model_seconds)
@@ -250,7 +295,7 @@ def write_pictures(args, job, result, classifier, batch):
         save_boxed(result.photo.rgb, result.lines, result.photo.scale, job.out)
         print(f"boxed picture written to {job.out}", file=sys.stderr)
     if job.crop_sheet:
-        save_picture(crop_sheet(result.crops), job.crop_sheet, "crop sheet")
+        save_picture(crop_sheet(result.crops), job.crop_sheet, "crop sheet", "--crop-sheet")
         print(f"crop sheet written to {job.crop_sheet}", file=sys.stderr)
     if job.crops:
         count = write_crops(job.crops, result, classifier.classes, args.force)
@@ -272,20 +317,22 @@ def small_letters_note(photo, height):
             f"higher resolution, so they are {SMALL_LETTERS_NOTE} px or more (20 read best)")
 
 
-def report_turn(result, turn):
+def report_turn(result, turn, name=None):
     """A line on stderr when the photo was read every way up (--rotate auto, or a reading as it is that looked
-    turned), or when a reading by hand at 0 degrees looks turned."""
+    turned), or when a reading by hand at 0 degrees looks turned; name: the photo's, in a batch (the lines name it
+    then, as stderr may be read apart from the headers on standard output)."""
     from ..ocr.orientation import turned_hint
 
     way = (f"turned {result.turn} degrees clockwise, the way its boxes most often read as sure letters or digits"
            if result.turn else "as it is, which of the four ways reads best")
+    note = f"note: {name}: " if name else "note: "
     if turn == "auto":
-        print(f"read the photo {way}", file=sys.stderr)
+        print(f"read {name or 'the photo'} {way}", file=sys.stderr)
     elif result.turned_because:
-        print(f"note: {result.turned_because}, as when a photo lies on its side, so it was read every way up: "
+        print(f"{note}{result.turned_because}, as when a photo lies on its side, so it was read every way up: "
               f"read {way} (--rotate 0 reads it as it is)", file=sys.stderr)
     elif turn == 0 and (hint := turned_hint(result)):
-        print(f"note: {hint}, as when a photo lies on its side; if it is turned, try --rotate auto (or 90 or 270)",
+        print(f"{note}{hint}, as when a photo lies on its side; if it is turned, try --rotate auto (or 90 or 270)",
               file=sys.stderr)
 
 

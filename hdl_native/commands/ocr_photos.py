@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import HDLError, named_twice
+from ..errors import HDLError, named_twice, resolved
 
 
 @dataclass(frozen=True)
@@ -36,9 +36,9 @@ def photo_jobs(images, batch, out=None, crop_sheet=None, crops=None):
     one job a page) and the output options; batch: is_batch(images), asked once by the caller.
 
     HDLError before anything is read: a missing or empty file, a directory holding no image, a photo named twice
-    (directly or through its directory), two photos (or pages) of one name (their outputs would collide), an output
-    option naming a file where a directory is needed, or naming a directory of the photos (for pictures: the next
-    run would read them as photos).
+    (directly or through its directory), two photos (or pages) of one name when outputs are asked for (they would
+    collide), an output option naming a file where a directory is needed, or naming a directory of the photos (for
+    pictures: the next run would read them as photos).
     """
     from ..ocr.image_io import check_file, page_count
 
@@ -57,11 +57,11 @@ def photo_jobs(images, batch, out=None, crop_sheet=None, crops=None):
             job = PhotoJob(photo, page=page)
             name = f"{Path(photo).stem}-page{page}" if page else Path(photo).stem
             other = names.setdefault(name, job)
-            if other != job:
+            if other != job and (out or crop_sheet or crops):  # without outputs, a name is only a header
                 raise HDLError(f"the photos {other.name} and {job.name} would write outputs of the same name "
                                f"({name}); read them in separate runs, or rename one")
             pages.append((job, name))
-    folders = {Path(photo).parent.resolve() for photo in photos}
+    folders = {resolved(Path(photo).parent) for photo in photos}
     several = (f"the {len(pages)} pages of {photos[0]}" if len(photos) == 1 and len(pages) > 1
                else "several photos" if len(photos) > 1 else f"the photos of {images[0]}")
     for option, directory in (("--out", out), ("--crop-sheet", crop_sheet), ("--crops", crops)):
@@ -71,7 +71,7 @@ def photo_jobs(images, batch, out=None, crop_sheet=None, crops=None):
                 and not Path(directory).is_dir()):
             raise HDLError(f"{option} {directory} names a picture, but {several} are read: {option} names a directory "
                            f"then, a picture for each in it; for example {option} {Path(directory).with_suffix('')}")
-        if directory and option != "--crops" and Path(directory).resolve() in folders:
+        if directory and option != "--crops" and resolved(directory) in folders:
             raise HDLError(f"{option} {directory} holds photos read; write the pictures into another directory "
                            "(a later run would read them as photos)")
 
@@ -86,11 +86,11 @@ def photo_jobs(images, batch, out=None, crop_sheet=None, crops=None):
 def check_outputs_apart(photo, outputs):
     """HDLError unless every output ((option, path or None), ...) of one photo's reading names a path of its own,
     neither the photo (it would be replaced by a picture of it) nor another output's (one would replace the other)."""
-    named = {Path(photo).resolve(): "the photo read"}
+    named = {resolved(photo): "the photo read"}
     for option, path in outputs:
         if not path:
             continue
-        earlier = named.setdefault(Path(path).resolve(), option)
+        earlier = named.setdefault(resolved(path), option)
         if earlier == "the photo read":
             raise HDLError(f"{option} {path} is the photo read: it would be replaced; write to another file")
         if earlier != option:

@@ -139,8 +139,10 @@ def page_count(path):
         except HDLError:
             return 1
     try:
-        with Image.open(path) as image:
-            return getattr(image, "n_frames", 1) if image.format in PAGED_FORMATS else 1
+        with warnings.catch_warnings():  # a photo of 90 to 180 MP (open_image judges its size)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                return getattr(image, "n_frames", 1) if image.format in PAGED_FORMATS else 1
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
         return 1
 

@@ -4,7 +4,7 @@ import time
 from dataclasses import dataclass, field
 from statistics import median
 
-from ..errors import HDLError
+from ..errors import HDLError, shown
 from .boxes import find_segments, pieces_for_paths
 from .crops import glyph_crops
 from .deskew import DESKEW_FROM_DEGREES, page_skew, straightened
@@ -79,7 +79,7 @@ class OcrResult:
     def as_dict(self):
         width, height = self.photo.original_size
         page = {"page": self.photo.page} if self.photo.page else {}  # of a scan of several pages
-        return {"image": self.photo.path, **page, "width": width, "height": height, "text": self.text,
+        return {"image": shown(self.photo.path), **page, "width": width, "height": height, "text": self.text,
                 "lines": [{"text": text, "boxes": [r.as_dict() for r in line]}
                           for text, line in zip(self.texts, self.lines)],
                 "n_characters": sum(len(line) for line in self.lines),

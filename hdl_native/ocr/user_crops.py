@@ -25,7 +25,7 @@ from PIL import Image, UnidentifiedImageError
 from ..data.datasets import IMAGE_SIZE as FRAME
 from ..data.datasets import DIGITS, NOT_A_LETTER
 from ..atomic import atomic_output
-from ..errors import HDLError
+from ..errors import HDLError, shown
 from .render import OTHER_COLOUR, labels_sheet, reading_caption
 
 LABELS_FILE = "labels.tsv"
@@ -82,10 +82,14 @@ def write_crops(directory, result, classes, force=False):
     picture of them all to correct the labels by (render.labels_sheet); returns the count.
 
     directory is created if needed; HDLError when it already holds a labels file (unless force) or cannot be
-    written.  The labels file is written last, atomically, so an interrupted run leaves none.
+    written.  The labels file is written last, atomically, so an interrupted run leaves none.  With force, the
+    labels file, crops and sheet an earlier run wrote there are deleted first (crops of other names are kept): an
+    interrupted run left the earlier labels beside the new crops, which `letters --finetune` then learnt from.
     """
     directory = Path(directory)
     labels_path = check_crops_directory(directory, force)
+    if force and directory.is_dir():
+        remove_earlier_crops(directory)
     readings = [reading for line in result.lines for reading in line]
     names = crop_names([len(line) for line in result.lines])
     crops = [crop for line in result.crops for crop in line]
@@ -98,21 +102,34 @@ def write_crops(directory, result, classes, force=False):
         groups = [(f"line {number}", [(box, crop, *reading_caption(reading))
                                       for box, (crop, reading) in enumerate(zip(line_crops, line), start=1)])
                   for number, (line_crops, line) in enumerate(zip(result.crops, result.lines), start=1)]
-        sheet = labels_sheet(groups, f"The letters read in {result.photo.name}: green sure, red unsure (with the "
-                                     f"confidence), blue a digit or {NOT_A_LETTER}.  Correct them in {labels_path}.")
+        sheet = labels_sheet(groups, f"The letters read in {shown(result.photo.name)}: green sure, red unsure (with "
+                                     f"the confidence), blue a digit or {NOT_A_LETTER}.  Correct them in "
+                                     f"{shown(labels_path)}.")
         with atomic_output(directory / SHEET_FILE) as stream:
             sheet.save(stream, format="PNG", compress_level=3)
         other = f", a digit 0-9, {NOT_A_LETTER} for a mark that is neither" \
             if NOT_A_LETTER in classes else ""
         digits = (f"\n# and, to teach the digit reader your digits (ocr --digit-model mydigits.hdl then reads with it):"
-                  f"\n#   hdl-native letters --finetune {directory} --digits --out mydigits.hdl"
+                  f"\n#   hdl-native letters --finetune {shown(directory)} --digits --out mydigits.hdl"
                   if NOT_A_LETTER in classes else "")
-        header = HEADER.format(image=result.photo.name, directory=directory, other=other, digits=digits,
-                               sheet=directory / SHEET_FILE)
+        header = HEADER.format(image=shown(result.photo.name), directory=shown(directory), other=other,
+                               digits=digits, sheet=shown(directory / SHEET_FILE))
         write_text_atomically(labels_path, header + "".join(rows))
     except OSError as error:
         raise HDLError(f"--crops {directory}: cannot write the crops ({error.strerror or error})") from None
     return len(rows)
+
+
+def remove_earlier_crops(directory):
+    """Delete what write_crops wrote in `directory`: the labels file first, then the crops (named as crop_names
+    names them) and the sheet; HDLError if one cannot be deleted."""
+    earlier = [directory / LABELS_FILE] + [path for path in sorted(directory.iterdir())
+                                           if CROP_NAME.fullmatch(path.name) or path.name == SHEET_FILE]
+    try:
+        for path in earlier:
+            path.unlink(missing_ok=True)
+    except OSError as error:
+        raise HDLError(f"--crops {directory}: cannot replace the crops it holds ({error.strerror or error})") from None
 
 
 def crop_label(reading):

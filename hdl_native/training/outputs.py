@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from ..checkpoint import remove_stale_temp_files
-from ..errors import HDLError
+from ..errors import HDLError, resolved
 
 
 def check_outputs(config):
@@ -106,7 +106,7 @@ def continue_command(config):
 
 
 def same_file(first, second):
-    return Path(first).resolve() == Path(second).resolve()
+    return resolved(first) == resolved(second)
 
 
 def check_writable(path, what, create_directories=True):
