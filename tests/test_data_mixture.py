@@ -242,3 +242,42 @@ def test_a_val_size_asked_for_past_the_test_split_validates_on_all_of_it_and_say
     for size, validated in ((DEFAULT_VAL_SIZE, 12), (5, 5)):  # the default is silent: "or the whole split"
         _, (images, _) = training_data(RunConfig(val_size=size), train, test)
         assert len(images) == validated and capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("weight", ["1e308", "1001", "inf", "nan", "-2"])
+def test_a_weight_past_the_largest_is_refused_when_the_options_are_read(weight, capsys):
+    """letters:1e308,unipen passed the name check and overflowed the sampling probabilities: a traceback."""
+    from hdl_native.cli import main
+
+    with pytest.raises(DataError, match=r"must be a positive number up to 1000"):
+        parse_mixture(f"letters:{weight},unipen")
+    with pytest.raises(SystemExit) as stopped:
+        main(["letters", "--dataset", f"letters:{weight},unipen", "--max-batches", "1"])
+    assert stopped.value.code == 2 and "up to 1000" in capsys.readouterr().err
+    assert parse_mixture("letters:1000,unipen:0.001") == [("letters", 1000.0), ("unipen", 0.001)]
+
+
+def test_a_digits_mixture_takes_the_class_other_whichever_set_comes_first(tiny_data, tmp_path, monkeypatch, capsys):
+    """`digits --dataset mnist,nonletters` was refused ("classes ['other'] that a mixture of 'mnist' cannot hold")
+    while `--dataset nonletters,mnist` was not: the first set's classes were the mixture's."""
+    from hdl_native.cli import main
+
+    first = load_dataset("mnist,nonletters", "test", tiny_data)
+    second = load_dataset("nonletters,mnist", "test", tiny_data)
+    assert first.classes == second.classes == [str(d) for d in range(10)] + ["other"]
+    monkeypatch.chdir(tmp_path)
+    assert main(["digits", "--data", str(tiny_data), "--dataset", "mnist,nonletters", "--max-batches", "1",
+                 "--quiet", "--no-db", "--model", "cnn", "--out", "d.hdl"]) == 0, capsys.readouterr().err
+
+
+def test_training_on_one_class_is_refused(tiny_data, tmp_path, monkeypatch, capsys):
+    """`letters --dataset nonletters` trained a reader of one class and reported 100% on its test split."""
+    from hdl_native.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["letters", "--data", str(tiny_data), "--dataset", "nonletters", "--max-batches", "1",
+                 "--no-db"]) == 2
+    assert capsys.readouterr().err == (
+        "hdl-native letters: error: dataset 'nonletters' holds one class ('other'): a reader learns to tell classes "
+        "apart; mix it with a set of others, e.g. --dataset letters,nonletters\n")
+    assert not (tmp_path / "letters.hdl").exists()

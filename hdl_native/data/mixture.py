@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import DataError
 from .cases import source_cases
-from .datasets import DATASETS, LETTERS, NOT_A_LETTER, Dataset, load_dataset, relabel
+from .datasets import DATASETS, DIGITS, LETTERS, NOT_A_LETTER, Dataset, load_dataset, relabel
 
 # Sources that are not plain IDX folders: name -> (module, function(split, root) -> Dataset).
 EXTRA_SOURCES = {"nonletters": ("hdl_native.data.nonletters", "load_nonletters"),
@@ -39,6 +39,9 @@ def is_mixture(name):
     return "," in name or ":" in name or name in EXTRA_SOURCES
 
 
+MAX_WEIGHT = 1000.0  # a source's weight in a mixture: how many times as often its images are drawn
+
+
 def parse_mixture(name):
     """[(source name, weight)] of "a,b:2,..."; DataError naming the bad part."""
     parts = []
@@ -51,8 +54,9 @@ def parse_mixture(name):
             weight = float(weight_text) if weight_text else 1.0
         except ValueError:
             weight = float("nan")
-        if not 0 < weight < float("inf"):
-            raise DataError(f"the weight of {source!r} in {name!r} must be a positive number, got {weight_text!r}")
+        if not 0 < weight <= MAX_WEIGHT:  # 1e308 overflowed the sampling probabilities (a traceback)
+            raise DataError(f"the weight of {source!r} in {name!r} must be a positive number up to {MAX_WEIGHT:g}, "
+                            f"got {weight_text!r}")
         if source in (s for s, _ in parts):
             raise DataError(f"{source!r} appears twice in {name!r}")
         parts.append((source, weight))
@@ -114,11 +118,14 @@ def load_mixture(name, split, root=None):
 
 def mixture_classes(sets):
     """The classes of a mixture of `sets`: a..z (and NOT_A_LETTER where a set has it) when any set holds letters,
-    whatever each holds of them; else the first set's classes (the digits' set alone).  DataError when a set has
-    classes the others' list cannot hold."""
+    whatever each holds of them; 0..9 (and NOT_A_LETTER where a set has it) when any holds digits (`mnist,nonletters`
+    was refused, taking mnist's ten classes, while `digits,mnist` was not); else the first set's classes.
+    DataError when a set has classes the others' list cannot hold."""
+    other = [NOT_A_LETTER] if any(NOT_A_LETTER in s.classes for s in sets) else []
     if any(c in LETTERS for s in sets for c in s.classes):
-        classes = list(LETTERS) + ([NOT_A_LETTER] if any(NOT_A_LETTER in s.classes for s in sets) else [])
-        kind = "a letters mixture"
+        classes, kind = list(LETTERS) + other, "a letters mixture"
+    elif any(c in DIGITS for s in sets for c in s.classes):
+        classes, kind = list(DIGITS) + other, "a digits mixture"
     else:
         classes, kind = list(sets[0].classes), f"a mixture of {sets[0].name!r}"
     for s in sets:

@@ -22,7 +22,7 @@ from ..data.augment import MNIST_MEAN, MNIST_STD
 from ..data.datasets import with_pair_class
 from ..data.mixture import data_credits
 from ..distributed import get_world
-from ..errors import NonFiniteOutputs
+from ..errors import HDLError, NonFiniteOutputs
 from ..json_output import json_line
 from ..prune import PRUNE_MASKS, masks_for_state
 from ..threads import get_num_threads, set_num_threads
@@ -114,6 +114,10 @@ class Session:
         root = find_data_root(config.data_root)
         self.train_set = load_dataset(config.dataset, "train", root)
         self.test_set = load_dataset(config.dataset, "test", root)
+        if self.train_set.n_classes < 2:  # it trained, and reported 100% on its test split
+            raise HDLError(f"dataset {config.dataset!r} holds one class ({self.train_set.classes[0]!r}): a reader "
+                           "learns to tell classes apart; mix it with a set of others, e.g. --dataset "
+                           f"{'mnist' if config.command == 'digits' else 'letters'},{config.dataset}")
         if config.pairs:  # the reader learns one class more: two letters left whole (--pairs)
             self.train_set, self.test_set = with_pair_class(self.train_set), with_pair_class(self.test_set)
         (*self.train_data, self.train_weights, self.train_cases), self.validation = training_data(
