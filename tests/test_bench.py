@@ -40,6 +40,7 @@ def test_bench_reports_json_with_the_figures(model):
     (["--steps", "0"], "--steps"),
     (["--threads", "0"], "--threads"),
     (["--warmup", "-1"], "--warmup"),
+    (["--seq-len", "50"], "--seq-len is the char models' sequence length; --model letters-cnn reads images"),
 ])
 def test_bench_rejects_bad_arguments_in_one_line(args, message):
     result = run_cli("bench", *args)

@@ -385,12 +385,24 @@ def test_a_mistyped_network_name_is_named_as_one(tmp_path, capsys, monkeypatch):
                                                              "plain SGD"),
     (["digits", "--momentum", "0.5"], "--momentum applies to --optimizer momentum, not to plain SGD"),
     (["digits", "--optimizer", "adam", "--momentum", "0.5"], "--momentum applies to --optimizer momentum, not to Adam"),
+    (["letters", "--l2-warmup", "5"], "--l2-warmup ramps in the --l2 penalty: give --l2 FACTOR too"),
 ])
 def test_a_step_option_the_chosen_optimiser_would_not_use_is_refused(tmp_path, capsys, monkeypatch, argv, message):
+    """Options that would change nothing are refused (--l2-warmup without --l2 ramped in a penalty of 0)."""
     monkeypatch.chdir(tmp_path)
     assert main([*argv, "--data", str(tmp_path / "nowhere"), *QUICK]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"hdl-native {argv[0]}: error: {message}") and len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.parametrize("command", ["letters", "digits"])
+def test_a_log_named_and_refused_at_once_is_one_line(tmp_path, capsys, monkeypatch, command):
+    """`--db x.sqlite3 --no-db` wrote no log, without a word."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stopped:
+        main([command, "--db", "x.sqlite3", "--no-db", "--data", str(tmp_path / "nowhere")])
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err == f"hdl-native {command}: error: argument --no-db: not allowed with argument --db\n"
 
 
 @pytest.mark.parametrize("argv, expected", [

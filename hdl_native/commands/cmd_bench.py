@@ -33,12 +33,13 @@ def all_models():
 
 def add_arguments(parser):
     from ..cli_types import BATCH_SIZE, NON_NEGATIVE_INT, POSITIVE_INT, SEED, SEQ_LEN, THREADS
+    from ..data.arguments import add_argument_noting_given
 
     parser.add_argument("--model", default="letters-cnn",
                         help=f"network to time: {', '.join(all_models())} (default letters-cnn)")
     parser.add_argument("--batch-size", type=BATCH_SIZE, default=64,
                         help=f"images (char models: sequences) per step, {BATCH_SIZE.allowed} (default 64)")
-    parser.add_argument("--seq-len", type=SEQ_LEN, default=100,
+    add_argument_noting_given(parser, "--seq-len", type=SEQ_LEN, default=100,
                         help=f"characters per sequence of the char models, {SEQ_LEN.allowed} (default 100)")
     parser.add_argument("--threads", type=THREADS, default=None,
                         help=f"threads for the kernels and BLAS, {THREADS.allowed} (default: OMP_NUM_THREADS or "
@@ -71,6 +72,8 @@ def check_arguments(args):
     if args.kernels == "native" and not native_available():
         raise HDLError("--kernels native: the compiled kernels are not built "
                        "(run `python setup.py build_ext --inplace` in the source tree, or reinstall)")
+    if args.seq_len_given and not args.model.startswith("char-"):  # it was taken and changed nothing
+        raise HDLError(f"--seq-len is the char models' sequence length; --model {args.model} reads images: drop it")
     if args.inference and args.model.startswith("char-"):
         image_models = ", ".join(name for name in all_models() if not name.startswith("char-"))
         raise HDLError(f"--inference times the image networks ({image_models}), not --model {args.model}")

@@ -127,7 +127,10 @@ class RunConfig:
     @classmethod
     def from_args(cls, args, command, architecture, optimizer):
         """The RunConfig of parsed arguments (add_training_arguments + add_data_arguments + STATE, --dropout
-        and --train-from), whose ranges the parser has checked."""
+        and --train-from), whose ranges the parser has checked; HDLError for --l2-warmup without --l2 (it ramped
+        in a penalty of 0, silently)."""
+        if args.l2_warmup and not args.l2:
+            raise HDLError("--l2-warmup ramps in the --l2 penalty: give --l2 FACTOR too, or drop --l2-warmup")
         return cls(
             command=command, architecture=architecture, optimizer=optimizer, dropout=args.dropout,
             seed=args.seed, data_root=args.data, dataset=args.dataset, train_from=args.train_from,
@@ -300,8 +303,9 @@ def add_training_arguments(parser, command, default_epochs, default_validate_eve
                         help="start from this state's parameters with a fresh optimiser and counter (fine-tuning)")
     db_help = (f"SQLite file for chapter 6's inspection tables (default: {default_db})" if default_db
                else "SQLite file for chapter 6's inspection tables (default: no logging)")
-    parser.add_argument("--db", metavar="FILE", default=default_db, help=db_help)
-    parser.add_argument("--no-db", action="store_true", help="do not write the SQLite log")
+    logging = parser.add_mutually_exclusive_group()  # `--db x.sqlite3 --no-db` wrote nothing, without a word
+    logging.add_argument("--db", metavar="FILE", default=default_db, help=db_help)
+    logging.add_argument("--no-db", action="store_true", help="do not write the SQLite log")
     parser.add_argument("--export", metavar="FILE", default=None,
                         help="also write the trained model alone (no optimiser state; small) with its test accuracy")
     parser.add_argument("--plot", metavar="DIR", default=None,
