@@ -186,3 +186,16 @@ def test_the_text_confusion_matrix_keeps_a_long_class_name_apart_from_its_neighb
 
     header = format_confusion(np.array([[3, 0], [1, 12]]), ["z", "other"]).splitlines()[0]
     assert header.split() == ["true\\pred", "z", "other"]
+
+
+def test_the_mean_loss_of_huge_but_finite_log_probabilities_is_finite_and_quiet():
+    """A state with weights scaled by 1e12 gives finite float32 log-probabilities near -1e37, whose float32 sum
+    overflowed: evaluate printed numpy's 'overflow encountered in reduce' warning and a mean loss of inf."""
+    import warnings
+
+    log_probs = np.full((64, 3), -3e37, dtype=np.float32)
+    log_probs[:, 0] = 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = summarize(log_probs, np.full(64, 1))
+    assert result.loss == pytest.approx(3e37, rel=1e-6) and result.accuracy == 0.0

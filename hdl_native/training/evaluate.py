@@ -78,7 +78,9 @@ def summarize(log_probs, labels):
     return Evaluation(
         accuracy=100.0 * float(np.mean(predictions == labels)),
         top2_accuracy=100.0 * float(np.mean((top2 == labels[:, None]).any(axis=1))),
-        loss=float(-log_probs[np.arange(n), labels].mean()),
+        # summed in float64: finite float32 log-probabilities of a network with huge weights (-1e37 each)
+        # overflowed a float32 sum to inf, with numpy's RuntimeWarning printed on stderr
+        loss=float(-log_probs[np.arange(n), labels].mean(dtype=np.float64)),
         confusion=confusion,
         predictions=predictions,
         log_probs=log_probs,
