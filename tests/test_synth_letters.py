@@ -156,3 +156,19 @@ def test_thinning_keeps_shape_and_pen_variants_have_uniform_growing_width():
     variants, widths = pen_variants(fine, radii=(1.0, 2.0, 3.0))
     assert variants.shape == (3, 2, 40, 40)
     assert (np.diff(widths, axis=0) > 0).all()  # a wider pen draws wider strokes
+
+
+def test_letters_already_written_are_replaced_only_with_force(tmp_path, capsys, fonts):
+    """A second run replaced the letters without asking, and left the first run's preview beside them."""
+    font_args = ["--out", str(tmp_path), "--count", "30", "--fonts", *map(str, fonts), "--only-these-fonts"]
+    assert main(["synth-letters", *font_args, "--preview"]) == 0
+    first = read_idx(tmp_path / IMAGES_FILE)
+    capsys.readouterr()
+    assert main(["synth-letters", *font_args, "--seed", "5"]) == 2
+    assert capsys.readouterr().err == (f"hdl-native synth-letters: error: --out {tmp_path} already holds "
+                                       f"{IMAGES_FILE} and {LABELS_FILE}: pass --force to replace them, or choose "
+                                       "another folder\n")
+    np.testing.assert_array_equal(read_idx(tmp_path / IMAGES_FILE), first)
+    assert main(["synth-letters", *font_args, "--seed", "5", "--force"]) == 0
+    assert not np.array_equal(read_idx(tmp_path / IMAGES_FILE), first)
+    assert not (tmp_path / PREVIEW_FILE).exists()

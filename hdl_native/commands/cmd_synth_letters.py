@@ -32,6 +32,8 @@ def add_arguments(parser):
                              f"hdl_native/synth/pen_forms.py) drawn besides the fonts, {pen_copies.allowed}; 0 for "
                              "fonts only (default: 6)")
     parser.add_argument("--preview", action="store_true", help="also write a PNG contact sheet of samples")
+    parser.add_argument("--force", action="store_true",
+                        help="replace the letters (and preview) --out already holds")
     parser.add_argument("--json", action="store_true", help="print one JSON summary object on the last line")
 
 
@@ -47,6 +49,7 @@ def run(args):
     if args.only_these_fonts and not args.fonts:
         raise HDLError("--only-these-fonts needs --fonts PATH ...")
     check_writable(Path(args.out) / IMAGES_FILE, "IDX file")  # now, not after rendering a million letters
+    check_not_replacing(Path(args.out), args.force)
     start = time.perf_counter()
     fonts = find_fonts(args.fonts, system=not args.only_these_fonts)
     bank = build_glyph_bank(fonts, pen_copies=args.pen_copies, seed=args.seed)
@@ -57,6 +60,8 @@ def run(args):
     written = list(write_letters_idx(args.out, images, labels))
     if args.preview:
         written.append(contact_sheet(images, labels, f"{args.out}/{PREVIEW_FILE}"))
+    else:  # a preview of the letters replaced would show letters that are no longer there
+        (Path(args.out) / PREVIEW_FILE).unlink(missing_ok=True)
     seconds = time.perf_counter() - start
     for path in written:
         print(path)
@@ -65,3 +70,15 @@ def run(args):
         print(json_line({"count": args.count, "fonts": len(fonts), "seconds": seconds,
                           "images_per_s": args.count / seconds, "files": [str(p) for p in written]}))
     return 0
+
+
+def check_not_replacing(out, force):
+    """HDLError unless `force` when `out` already holds synthetic letters: every other writer of the project asks
+    for --force before replacing what it wrote, and a second run replaced them silently."""
+    from hdl_native.errors import HDLError
+    from hdl_native.synth import IMAGES_FILE, LABELS_FILE
+
+    there = [name for name in (IMAGES_FILE, LABELS_FILE) if (out / name).exists()]
+    if there and not force:
+        raise HDLError(f"--out {out} already holds {' and '.join(there)}: pass --force to replace them, or choose "
+                       "another folder")
