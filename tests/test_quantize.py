@@ -209,7 +209,8 @@ def test_evaluate_reads_a_quantised_state_as_its_dequantised_float_model(tmp_pat
     assert summary["bits"] == 2 and summary["bytes"] == (tmp_path / "q2.hdl").stat().st_size
     assert main(["evaluate", str(tmp_path / "q2.hdl"), "--data", str(tmp_path / "data"), "--json"]) == 0
     printed = capsys.readouterr().out.strip().splitlines()
-    assert printed[3] == "  quantised: linear, 2 bits per tensor, from digits.hdl (test accuracy not recorded)"
+    assert printed[3] == ("  quantised: linear, 2 bits per tensor, from digits.hdl (its test accuracy not recorded: a "
+                          "trainer's --export file records it, its state file not)")
     reported = json.loads(printed[-1])
     assert reported["quantization"]["bits"] == 2 and reported["quantization"]["source"]["file"] == "digits.hdl"
     dequantised, _ = load_model(tmp_path / "q2.hdl")

@@ -212,3 +212,19 @@ def test_held_out_figures_read_the_images_with_the_states_normalisation(tiny_dat
     model, meta = load_model(trained)
     assert meta["normalization"] == {"mean": 0.5, "std": 0.1}
     assert record["held_out_float32"] == pytest.approx(held_out_accuracy(model, meta, trained, tiny_data))
+
+
+def test_cli_fine_tune_words_its_own_caveat_and_notes_a_fine_tune_that_made_it_worse(tiny_data, tmp_path, capsys):
+    """Without held-out images it printed calibrate's caveat about the temperature; with --lr 1000 it wrote
+    weights thousands of times their size, and saved them without a word."""
+    common = ["--data", str(tiny_data), "--quiet", "--threads", "1"]
+    trained = tmp_path / "t.hdl"
+    assert main(["letters", *common, "--no-db", "--adam", "--epochs", "4", "--out", str(trained)]) == 0
+    capsys.readouterr()
+    assert main(["quantize", str(trained), *common, "--bits", "8", "--finetune-batches", "20", "--lr", "1000",
+                 "--out", str(tmp_path / "q.hdl")]) == 0
+    captured = capsys.readouterr()
+    assert "the accuracies read on them are higher than new writers' letters would give" in captured.out
+    assert "temperature" not in captured.out
+    assert "note: the fine-tune lowered the accuracy of the quantised weights" in captured.err
+    assert "try a smaller --lr than 1000" in captured.err

@@ -148,12 +148,17 @@ def check_classes(meta, dataset, path):
                        f"{dataset.n_classes} ({' '.join(dataset.classes)}); choose the --dataset it was trained on")
 
 
-def fitting_images(meta, name, train_set, test_set):
+CALIBRATION_CAVEAT = ("the model is surer of them than of new writers' letters, and the temperature comes out lower "
+                      "than they need")
+
+
+def fitting_images(meta, name, train_set, test_set, caveat=CALIBRATION_CAVEAT):
     """(uint8 images (n, 28, 28), labels (n,), what they are): training images the model was not trained on.
 
     The state's run held them out when its settings have holdout > 0 on this very dataset: training_data
     rebuilds that split from the settings (seed, holdout, dataset).  Otherwise a seeded FALLBACK_FRACTION
-    of the training split, spread over all its sources, and the description says why that is second best.
+    of the training split, spread over all its sources, and the description says why that is second best and
+    what it costs the caller (`caveat`: calibrate's temperature by default).
     """
     import numpy as np
 
@@ -172,8 +177,7 @@ def fitting_images(meta, name, train_set, test_set):
            else f"it was trained on {trained_on}, not {name}")
     return train_set.images[chosen], train_set.labels[chosen], (
         f"a fixed {FALLBACK_FRACTION:.0%} sample of the {name} training split ({count} images). Note: {why}, so "
-        "these images may have been trained on; the model is surer of them than of new writers' letters, and the "
-        "temperature comes out lower than they need")
+        f"these images may have been trained on; {caveat}")
 
 
 def run_config_of(settings):

@@ -5,7 +5,8 @@ value is stored as its bin's index and read back as the mean of its bin (a 2^bit
 tensor).  linear: symmetric integers, scale = max|w| / (2^(bits-1) - 1) per tensor, or per output channel
 with --per-channel.  Biases stay float32.  The result is a state file that `evaluate`, `ocr --model` and
 hdl_native.checkpoint.load_model read directly (as a float32 model); it records the scheme, the width and
-the source state's test accuracy.
+the source's test accuracy where the source records one (a trainer's --export file does; its state file does
+not, and `evaluate` says "not recorded": it measures the quantised model itself).
 
 With --finetune-batches N the weights first train N batches through their quantised values
 (quantize/aware.py: quantisation-aware fine-tuning) on the images STATE's run trained on, found under
@@ -128,7 +129,9 @@ class QuantizedFinetune:
         (images, labels, weights, _), _ = training_data(config, train_set, test_set)
         self.feed = TrainingFeed(images, labels, config, pair=pair_label(config, checkpoint.get("classes") or []))
         self.batcher = Batcher(len(labels), BATCH_SIZE, seed=config.seed, weights=weights)
-        self.held_out = fitting_images({**checkpoint, "settings": settings}, dataset, train_set, test_set)
+        self.held_out = fitting_images({**checkpoint, "settings": settings}, dataset, train_set, test_set,
+                                       caveat="the accuracies read on them are higher than new writers' letters "
+                                              "would give")
         self.description = f"{len(labels)} training images of {dataset}"
         self.normalization = checkpoint.get("normalization")  # load_checkpoint checked it: a dict or None
 
@@ -162,6 +165,10 @@ class QuantizedFinetune:
         self.stopped_by = self.stop.requested
         print(f"{what}: float32 {before:.2f}%, quantised {quantized:.2f}%, after {done} batches of fine-tuning "
               f"{after:.2f}% ({seconds:.0f} s)")
+        if after < quantized:  # --lr 1000 left weights 75,000 times their size, saved without a word
+            print(f"note: the fine-tune lowered the accuracy of the quantised weights ({quantized:.2f}% -> "
+                  f"{after:.2f}%): try a smaller --lr than {args.lr:g}, or quantise without --finetune-batches",
+                  file=sys.stderr)
         self.record = {"batches": done, "lr": args.lr, "seconds": seconds, "held_out": what,
                        "held_out_float32": before, "held_out_quantized": quantized, "held_out_finetuned": after}
         return self.record
