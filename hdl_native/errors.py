@@ -1,5 +1,7 @@
 """Errors a user can act on: the CLI prints them as one line, no traceback."""
 import os
+import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -58,12 +60,44 @@ def check_finite_outputs(outputs, model, source=None):
 def make_output_directory(directory):
     """Make the directory outputs go to (and its parents) if it is not there; HDLError naming it when it cannot be
     made (a file in the way, no permission)."""
-    if Path(directory).is_file():
-        raise HDLError(f"cannot create output folder {directory}: it is a file; name a folder")
+    check_not_a_file(directory)
     try:
         Path(directory).mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise HDLError(f"cannot create output folder {directory}: {error.strerror or error}") from None
+
+
+def check_not_a_file(directory):
+    """HDLError when a file stands where the output folder `directory` goes: said before any work, not after it."""
+    if Path(directory).is_file():
+        raise HDLError(f"cannot create output folder {directory}: it is a file; name a folder")
+
+
+@contextmanager
+def output_directory(directory):
+    """Make `directory` as make_output_directory does for the files the block writes in it; when the block fails or
+    is interrupted (Ctrl-C too), remove the folders this made, with whatever the block had written there, so that a
+    failed command leaves no empty or half-filled folder behind.  A folder that was there before is never removed."""
+    directory = Path(directory)
+    made = outermost_missing_folder(directory)
+    make_output_directory(directory)
+    try:
+        yield directory
+    except BaseException:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
+        raise
+
+
+def outermost_missing_folder(directory):
+    """The outermost of `directory` and its parents that does not exist yet (what mkdir(parents=True) would make
+    first), or None when `directory` exists."""
+    missing = None
+    for folder in (directory, *directory.parents):
+        if folder.exists():
+            break
+        missing = folder
+    return missing
 
 
 def resolved(path):

@@ -195,3 +195,32 @@ def test_log_with_only_training_progress_draws_curves_and_says_what_is_missing(t
     assert any("confusion" in note for note in summary["notes"])
     assert main(["plot", str(path), "--out", str(tmp_path / "p"), "--param", "c2:1"]) == 2
     assert "no 'snapshots' table" in capsys.readouterr().err
+
+
+def test_a_bad_input_leaves_no_new_folder_behind(log_path, tmp_path, capsys):
+    assert main(["plot", str(tmp_path / "nonexist.sqlite3"), "--out", str(tmp_path / "newdir")]) == 2
+    assert "does not exist" in capsys.readouterr().err and not (tmp_path / "newdir").exists()
+    not_a_state = tmp_path / "notastate.txt"
+    not_a_state.write_text("hello\n")
+    assert main(["plot", "--prune-curve", str(not_a_state), "--out", str(tmp_path / "newdir" / "sub")]) == 2
+    assert capsys.readouterr().err.count("\n") == 1 and not (tmp_path / "newdir").exists()
+    assert main(["plot", str(log_path), "--out", str(tmp_path / "newdir"), "--run", "7"]) == 2
+    assert not (tmp_path / "newdir").exists()
+
+
+def test_a_failure_while_drawing_removes_the_folder_plot_made_but_never_one_that_was_there(tmp_path, capsys,
+                                                                                             monkeypatch):
+    from hdl_native.inspect import plots
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(plots, "plot_curves", interrupted)
+    path = build_log(tmp_path / "log.sqlite3")
+    assert main(["plot", str(path), "--out", str(tmp_path / "new" / "sub")]) == 130
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "keep.txt").write_text("mine\n")
+    assert main(["plot", str(path), "--out", str(tmp_path / "mine")]) == 130
+    assert (tmp_path / "mine" / "keep.txt").read_text() == "mine\n"
+    capsys.readouterr()

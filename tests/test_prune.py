@@ -248,3 +248,25 @@ def test_plot_refuses_an_option_nothing_it_draws_uses(tmp_path, capsys, argv, me
     err = capsys.readouterr().err
     assert err.startswith(f"hdl-native plot: error: {message}") and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "p").exists()  # refused before anything is read or made
+
+
+def test_ctrl_c_while_the_prune_curve_is_measured_leaves_no_folder(tiny_data, tmp_path, capsys, monkeypatch):
+    from hdl_native.training.evaluate import Evaluator
+
+    trained = tmp_path / "t.hdl"
+    assert main(["letters", "--data", str(tiny_data), "--quiet", "--no-db", "--adam", "--max-batches", "2",
+                 "--threads", "1", "--out", str(trained)]) == 0
+    calls = []
+
+    def interrupted_on_the_third(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    original = Evaluator.evaluate
+    monkeypatch.setattr(Evaluator, "evaluate", interrupted_on_the_third)
+    out = tmp_path / "plots" / "sub"
+    assert main(["plot", "--prune-curve", str(trained), "--data", str(tiny_data), "--out", str(out)]) == 130
+    assert len(calls) == 3 and not (tmp_path / "plots").exists()
+    capsys.readouterr()

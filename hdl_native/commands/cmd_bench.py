@@ -94,7 +94,7 @@ def check_arguments(args):
 
 def run(args):
     import hdl_native as hdl
-    from ..bench import CharTrainingStep, TrainingStep, peak_rss_mb, summarize, time_steps
+    from ..bench import CharTrainingStep, TrainingStep, peak_rss_mb, summarize
     from ..json_output import json_line
     from ..models import CHAR_MODELS
 
@@ -112,7 +112,7 @@ def run(args):
     else:
         bench = TrainingStep(args.model, args.batch_size, seed=args.seed)
         unit, per_step = "images", args.batch_size
-    times = time_steps(bench.step, args.steps, warmup)
+    times = timed_with_bar(bench.step, args.steps, warmup)
     summary = {
         "model": args.model,
         "threads": hdl.get_num_threads(),
@@ -136,14 +136,23 @@ def run(args):
     return 0
 
 
+def timed_with_bar(step, steps, warmup):
+    """bench.time_steps of `step`, under a bar over the warm-up and timed steps on a terminal's stderr."""
+    from ..bench import time_steps
+    from ..progress import terminal_bar
+
+    with terminal_bar(warmup + steps, "bench", "step") as bar:
+        return time_steps(step, steps, warmup, bar.update)
+
+
 def run_inference(args, warmup):
     """Time `args.steps` inference batches; prints images/s and the latency (and the JSON summary)."""
     import hdl_native as hdl
-    from ..bench import InferenceStep, peak_rss_mb, summarize, time_steps
+    from ..bench import InferenceStep, peak_rss_mb, summarize
     from ..json_output import json_line
 
     bench = InferenceStep(args.model, args.batch_size, args.dtype, seed=args.seed)
-    times = time_steps(bench.step, args.steps, warmup)
+    times = timed_with_bar(bench.step, args.steps, warmup)
     figures = summarize(times, args.batch_size)
     summary = {
         "mode": "inference",

@@ -63,6 +63,7 @@ def run(args):
     from hdl_native.checkpoint import save_entries
     from hdl_native.int8.runner import N_RANGE_IMAGES, state_ranges
     from hdl_native.json_output import json_line
+    from hdl_native.progress import terminal_bar
     from hdl_native.shifts import DEFAULT_SHIFTS, SHIFT_OFFSETS, copies_of, shifted_copies
     from hdl_native.training.evaluate import Evaluator
     from hdl_native.training.outputs import check_derived_state
@@ -77,7 +78,10 @@ def run(args):
     images, labels, description = fitting_images(meta, name, train_set, test_set)
     evaluator = Evaluator(model, normalization=meta.get("normalization"), source=args.state)
     most = max(SHIFT_OFFSETS)
-    held_copies = evaluator.predict_log_probs(shifted_copies(images, most)).reshape(most, len(labels), -1)
+    with terminal_bar(most * len(labels) + len(test_set), "calibrate: reading", "img") as bar:
+        held_copies = evaluator.predict_log_probs(shifted_copies(images, most), bar.update)
+        test_log_probs = evaluator.predict_log_probs(test_set.images, bar.update)
+    held_copies = held_copies.reshape(most, len(labels), -1)
     fits = {}  # shifts -> (before, after, held-out row)
     for shifts in SHIFT_OFFSETS:
         copies = held_copies[copies_of(most, shifts)]
@@ -88,7 +92,7 @@ def run(args):
     before, after, _ = fits[1]
     rows = [row for _, _, row in fits.values()]
     rows += [measured(f"{part} test", log_probs, part_labels, (before, offset_before), (after, offset), column)
-             for part, log_probs, part_labels in by_source(test_set, evaluator.predict_log_probs(test_set.images))]
+             for part, log_probs, part_labels in by_source(test_set, test_log_probs)]
     shift_temperatures = {str(shifts): fitted for shifts, (_, fitted, _) in fits.items() if shifts != 1}
     ranges = state_ranges(model, meta.get("normalization"), images)
     save_entries(args.out, with_temperature(checkpoint, after, shift_temperatures, ranges, offset))

@@ -69,11 +69,12 @@ def run(args):
     if args.threads is not None:
         set_num_threads(args.threads)
     root = find_data_root(args.data)
-    report = evaluate_state(args.state, root, args.dataset, args.seed, args.batch_size, shifts=args.shifts)
+    report = evaluate_state(args.state, root, args.dataset, args.seed, args.batch_size, shifts=args.shifts,
+                            progress=True)
     against = None
     if args.against is not None:
         other = evaluate_state(args.against, root, report.dataset, args.seed, args.batch_size, shifts=args.shifts,
-                               augmented=False)
+                               augmented=False, progress=True)
         against = compare_reports(report, other, args.against)
     read = "" if args.shifts == 1 else f", each read in {args.shifts} shifted copies as `ocr` does"
     print(f"{args.state} on {report.dataset} test ({report.n_images} images{read}):")

@@ -16,6 +16,7 @@ fine-tune, globally and layer by layer (prune-curve.png; the figures are printed
 HELP = ("draw a training log (SQLite) as PNGs: accuracy/loss curves, a parameter, squared weights, confusion; "
         "or a model's accuracy against pruned sparsity")
 PRUNE_SPARSITIES = [i / 20 for i in range(20)]  # 0, 0.05 ... 0.95
+PRUNE_PICTURE = "prune-curve.png"
 
 
 def add_arguments(parser):
@@ -40,26 +41,42 @@ def add_arguments(parser):
 def run(args):
     from pathlib import Path
 
-    from hdl_native.errors import HDLError, make_output_directory
-    from hdl_native.inspect.logdb import LogDB, parse_param_spec
-    from hdl_native.inspect.report import write_run_plots
-    from hdl_native.json_output import json_line
+    from hdl_native.errors import HDLError
+    from hdl_native.inspect.logdb import parse_param_spec
 
     if args.db is None and args.prune_curve is None:
         raise HDLError("give the DB to draw, or --prune-curve STATE")
     check_options_apply(args)
     params = [parse_param_spec(spec) for spec in args.param]  # bad specs fail before any work
     out = Path(args.out)
-    make_output_directory(out)
+    check_out_folder(out)
+    if args.db is None:
+        return draw(args, None, params, out)
+    from hdl_native.inspect.logdb import LogDB
+
+    with LogDB(args.db) as log:  # a missing or foreign file is said before any folder is made
+        return draw(args, log, params, out)
+
+
+def draw(args, log, params, out):
+    """Measure --prune-curve's state (if any), then make the folder `out` and draw the pictures in it: the log's
+    run (if `log`) and the curve.  The folder is made only once the inputs have been read, and a failure or Ctrl-C
+    while drawing removes the folder again when this made it, so a bad input leaves no empty folder behind."""
+    from hdl_native.errors import output_directory
+    from hdl_native.inspect.report import write_run_plots
+    from hdl_native.json_output import json_line
+
     summary, written, notes = {}, [], []
-    if args.db is not None:
-        with LogDB(args.db) as log:
-            summary["run"] = log.choose_run(args.start_id)
-            written, notes = write_run_plots(log, summary["run"], out, params)
+    if log is not None:
+        summary["run"] = log.choose_run(args.start_id)
     if args.prune_curve is not None:
-        curves, path = write_prune_curve(args.prune_curve, args.data, out)
-        written.append(path)
+        curves = measure_prune_curve(args.prune_curve, args.data)
         summary["prune_curve"] = {kind: [[s, a] for s, a in curve] for kind, curve in curves.items()}
+    with output_directory(out):
+        if log is not None:
+            written, notes = write_run_plots(log, summary["run"], out, params)
+        if args.prune_curve is not None:
+            written.append(draw_prune_curve(args.prune_curve, curves, out))
     for note in notes:
         print(f"note: {note}")
     for path in written:
@@ -67,6 +84,16 @@ def run(args):
     if args.json:
         print(json_line({**summary, "files": [str(p) for p in written], "notes": notes}))
     return 0
+
+
+def check_out_folder(out):
+    """HDLError when --out is a file or its folder cannot be made where it is: said before the log is read or the
+    prune curve measured, and without creating anything."""
+    from hdl_native.errors import check_not_a_file
+    from hdl_native.training.outputs import check_writable
+
+    check_not_a_file(out)
+    check_writable(out / PRUNE_PICTURE, "picture")
 
 
 def check_options_apply(args):
@@ -84,27 +111,37 @@ def check_options_apply(args):
                        "drop --data")
 
 
-def write_prune_curve(state, data_root, out):
-    """Measure and draw `state`'s test accuracy at each of PRUNE_SPARSITIES, global and per layer; prints
-    the table.  Returns ({'global': [(sparsity, accuracy)], 'per layer': [...]}, the PNG's path)."""
+def measure_prune_curve(state, data_root):
+    """`state`'s test accuracy at each of PRUNE_SPARSITIES, global and per layer, under a bar on a terminal; prints
+    the table.  Returns {'global': [(sparsity, accuracy)], 'per layer': [...]}."""
     from hdl_native.checkpoint import load_model
     from hdl_native.data import find_data_root, load_dataset
     from hdl_native.inspect.evaluation import choose_dataset
-    from hdl_native.inspect.plots import plot_prune_curve
+    from hdl_native.progress import terminal_bar
     from hdl_native.prune import sparsity_curve
     from hdl_native.training.evaluate import Evaluator
 
     model, meta = load_model(state)
     test = load_dataset(choose_dataset(meta, None, state), "test", find_data_root(data_root))
     evaluator = Evaluator(model, normalization=meta.get("normalization"), source=state)
+    kinds = ("global", "per layer")
+    with terminal_bar(len(kinds) * len(PRUNE_SPARSITIES), "pruning", "sparsity") as bar:
+        def accuracy_of(pruned):
+            accuracy = evaluator.evaluate(test.images, test.labels).accuracy
+            bar.update(1)
+            return accuracy
 
-    def accuracy_of(pruned):
-        return evaluator.evaluate(test.images, test.labels).accuracy
-
-    curves = {kind: sparsity_curve(model, accuracy_of, PRUNE_SPARSITIES, per_layer=kind == "per layer")
-              for kind in ("global", "per layer")}
+        curves = {kind: sparsity_curve(model, accuracy_of, PRUNE_SPARSITIES, per_layer=kind == "per layer")
+                  for kind in kinds}
     print(f"{state}: test accuracy ({len(test)} {test.name} images) with the smallest weights pruned, no fine-tune")
     print("sparsity  global  per layer")
     for (sparsity, accuracy), (_, layered) in zip(curves["global"], curves["per layer"]):
         print(f"{100 * sparsity:7.0f}%  {accuracy:6.2f}%  {layered:8.2f}%")
-    return curves, plot_prune_curve(out / "prune-curve.png", curves, f"{state}: magnitude pruning, no fine-tune")
+    return curves
+
+
+def draw_prune_curve(state, curves, out):
+    """Draw measure_prune_curve's `curves` of `state` into the folder `out`; returns the PNG's path."""
+    from hdl_native.inspect.plots import plot_prune_curve
+
+    return plot_prune_curve(out / PRUNE_PICTURE, curves, f"{state}: magnitude pruning, no fine-tune")

@@ -39,7 +39,7 @@ def add_arguments(parser):
     parser.add_argument("--force", action="store_true", help="replace an existing STATE2")
     parser.add_argument("--data", metavar="DIR", default=None, help="data root (default: $HDL_DATA, else the cache)")
     parser.add_argument("--threads", type=THREADS, default=None, help=THREADS_HELP)
-    parser.add_argument("--quiet", action="store_true", help="no progress bar while fine-tuning")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars (reading the test split, fine-tuning)")
     parser.add_argument("--json", action="store_true", help="print one JSON summary object on the last line")
 
 
@@ -70,11 +70,14 @@ def run(args):
               "pairs": recorded_pairs(settings, args.state)} if args.finetune_epochs else {}
     meta = {key: value for key, value in checkpoint.items() if key != "params"}
     root = find_data_root(args.data)
-    before = evaluate_state(args.state, root, model_and_meta=(model, meta)).test_accuracy
+    shown = not args.quiet
+    before = evaluate_state(args.state, root, model_and_meta=(model, meta), augmented=False,
+                            progress=shown).test_accuracy
     masks = magnitude_masks(model, args.sparsity, args.per_layer)
     apply_masks(model, masks)
     zeros, total = weight_sparsity(model)
-    pruned = evaluate_state(args.state, root, model_and_meta=(model, meta)).test_accuracy
+    pruned = evaluate_state(args.state, root, model_and_meta=(model, meta), augmented=False,
+                            progress=shown).test_accuracy
     scope = "in each layer" if args.per_layer else "over all weights"
     print(f"{args.state}: test accuracy {before:.2f}%; {zeros} of {total} weights zero ({100.0 * zeros / total:.1f}%, "
           f"{scope}): {pruned:.2f}%")

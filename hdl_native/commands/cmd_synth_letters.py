@@ -38,12 +38,12 @@ def add_arguments(parser):
 
 
 def run(args):
-    from tqdm import tqdm
-
     from hdl_native.errors import HDLError
     from hdl_native.json_output import json_line
+    from hdl_native.progress import terminal_bar
     from hdl_native.synth import PREVIEW_FILE, build_glyph_bank, contact_sheet, find_fonts, generate_letters
     from hdl_native.synth import IMAGES_FILE, write_letters_idx
+    from hdl_native.synth.bank import BANK_STAGES
     from hdl_native.training.outputs import check_writable
 
     if args.only_these_fonts and not args.fonts:
@@ -52,10 +52,11 @@ def run(args):
     check_not_replacing(Path(args.out), args.force)
     start = time.perf_counter()
     fonts = find_fonts(args.fonts, system=not args.only_these_fonts)
-    bank = build_glyph_bank(fonts, pen_copies=args.pen_copies, seed=args.seed)
+    with terminal_bar(BANK_STAGES, "synth-letters: glyphs", "stage") as bar:
+        bank = build_glyph_bank(fonts, pen_copies=args.pen_copies, seed=args.seed, progress=bar.update)
     print(f"{len(fonts)} fonts and {args.pen_copies} copies of each handwritten form, {bank.n_glyphs} glyphs: "
           f"{', '.join(f.stem for f in fonts)}")
-    with tqdm(total=args.count, unit="img", desc="synth-letters") as bar:
+    with terminal_bar(args.count, "synth-letters", "img") as bar:
         images, labels = generate_letters(args.count, seed=args.seed, bank=bank, progress=bar.update)
     written = list(write_letters_idx(args.out, images, labels))
     if args.preview:

@@ -16,6 +16,7 @@ from ..data import augment, load_dataset
 from ..data.datasets import DATASETS, NOT_A_LETTER, PAIR, relabel
 from ..data.mixture import available_part, check_dataset_name, is_mixture, recorded_writers
 from ..errors import DataError, HDLError
+from ..progress import terminal_bar
 from ..quantize.section import quantization_of
 from ..shifts import shifted_copies
 from ..training.evaluate import Evaluator, per_source_accuracy, summarize
@@ -127,13 +128,15 @@ def brief(names, shown=5):
 
 
 def evaluate_state(path, root=None, dataset=None, seed=0, batch_size=500, model_and_meta=None, shifts=1,
-                   augmented=True):
+                   augmented=True, progress=False):
     """A Report for the model saved at `path` on the test split of `dataset` (default: its own).
 
     root: data root (None: find_data_root()).  seed: seeds the augmentation of the test images.
     shifts: read each test image in this many shifted copies and average them (Report.shifts).
     augmented: also read augmented copies of the test images (False: augmented_accuracy None, one pass fewer, for
     a reader only compared with another).
+    progress: show a bar over the images read on stderr when it is a terminal (9 shifted copies of a mixture's
+    test split take most of a minute).
     """
     model, meta = model_and_meta or load_model(path)
     temperature = stored_temperature(meta, path, shifts)
@@ -151,17 +154,19 @@ def evaluate_state(path, root=None, dataset=None, seed=0, batch_size=500, model_
                        "choose a matching --dataset")
     evaluator = Evaluator(model, batch_size=batch_size, normalization=meta.get("normalization"), source=path)
     other_offset = stored_other_offset(meta, path)
-    if shifts == 1 and other_offset == 0 and PAIR not in test.classes:
-        clean = evaluator.evaluate(test.images, test.labels)
-        calibrated = averaged_log_probabilities(clean.log_probs, temperature)
-    else:  # read as `ocr` reads: the copies' calibrated mean, 'other' weighted by the state's offset, pairs 'other'
-        copies = evaluator.predict_log_probs(shifted_copies(test.images, shifts)).reshape(shifts, len(test), -1)
-        calibrated = pair_read_as_other(calibrated_log_probabilities(copies, temperature,
-                                                                     other_column(meta.get("classes")), other_offset),
-                                        test.classes)
-        clean = summarize(calibrated, np.asarray(test.labels, dtype=np.int64))
-    augmented_accuracy = (evaluator.evaluate(augment(test.images, np.random.default_rng(seed)), test.labels).accuracy
-                          if augmented else None)
+    bar = terminal_bar(len(test) * (shifts + bool(augmented)), f"reading {name} test", "img", shown=progress)
+    with bar:
+        if shifts == 1 and other_offset == 0 and PAIR not in test.classes:
+            clean = evaluator.evaluate(test.images, test.labels, bar.update)
+            calibrated = averaged_log_probabilities(clean.log_probs, temperature)
+        else:  # read as `ocr` reads: the copies' calibrated mean, 'other' weighted by the state's offset, pairs 'other'
+            copies = evaluator.predict_log_probs(shifted_copies(test.images, shifts), bar.update)
+            calibrated = pair_read_as_other(calibrated_log_probabilities(copies.reshape(shifts, len(test), -1),
+                                                                         temperature, other_column(meta.get("classes")),
+                                                                         other_offset), test.classes)
+            clean = summarize(calibrated, np.asarray(test.labels, dtype=np.int64))
+        augmented_accuracy = (evaluator.evaluate(augment(test.images, np.random.default_rng(seed)), test.labels,
+                                                 bar.update).accuracy if augmented else None)
     classes = list(test.classes)
     writers = recorded_writers(test)
     best_letter, best_letter_per_source, best_letter_interval = best_letter_scores(test, clean.log_probs, writers)

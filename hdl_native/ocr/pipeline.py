@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from statistics import median
 
 from ..errors import HDLError, shown
+from ..progress import stderr_is_terminal
 from .boxes import find_segments, pieces_for_paths
 from .crops import glyph_crops
 from .deskew import DESKEW_FROM_DEGREES, page_skew, straightened
@@ -229,10 +230,6 @@ def lines_with_progress(segment_lines, progress):
     from tqdm import tqdm
 
     return tqdm(segment_lines, desc=f"reading {boxes} boxes", unit="line", leave=False, file=sys.stderr)
-
-
-def stderr_is_terminal():
-    return sys.stderr.isatty()
 
 
 def classify_line(ink, labels, segments, classifier, clock, with_language=True):

@@ -40,18 +40,31 @@ class GlyphBank:
         return self.images.shape[-1] - 2
 
 
-def build_glyph_bank(font_paths, canvas=48, extent=26, levels=STROKE_LEVELS, radii=PEN_RADII, pen_copies=6, seed=0):
+BANK_STAGES = 4  # fonts rendered, handwritten forms drawn, stroke variants, pen variants: seconds each
+
+
+def build_glyph_bank(font_paths, canvas=48, extent=26, levels=STROKE_LEVELS, radii=PEN_RADII, pen_copies=6, seed=0,
+                     progress=None):
     """Render the 52 letters of each font, `pen_copies` drawings of every handwritten form (0: none),
-    and their stroke-width and pen variants; see GlyphBank."""
+    and their stroke-width and pen variants; see GlyphBank.  progress: optional callable(1) after each of the
+    BANK_STAGES stages (a bar's update: together they take seconds before the first letter is drawn)."""
+    def done():
+        if progress is not None:
+            progress(1)
+
     fine, labels, uppercase, font_index = render_alphabets(font_paths, canvas=canvas * OVERSAMPLE,
                                                            extent=extent * OVERSAMPLE)
+    done()
     if pen_copies > 0:
         drawn = render_pen_alphabet(canvas=canvas * OVERSAMPLE, extent=extent * OVERSAMPLE, copies=pen_copies,
                                     seed=seed)
         fine, labels, uppercase = (np.concatenate([a, b]) for a, b in zip((fine, labels, uppercase), drawn))
         font_index = np.concatenate([font_index, len(font_paths) + drawn[3]])
+    done()
     font_shapes, font_widths, usable = stroke_variants(fine, levels)
+    done()
     pen_shapes, pen_widths = pen_variants(fine, radii)
+    done()
     boxes = ink_boxes(font_shapes[levels.index(0)])
     side = np.maximum(boxes[:, 1] - boxes[:, 0], boxes[:, 3] - boxes[:, 2]) + 1
     widths = np.concatenate([font_widths, pen_widths])

@@ -40,9 +40,10 @@ class Evaluator:
         self.images = Tensor.placeholder((None, 1, 28, 28), name="eval_images")
         self.log_probs = model(self.images)
 
-    def predict_log_probs(self, images):
+    def predict_log_probs(self, images, progress=None):
         """uint8 (n, 28, 28) -> float32 log-probabilities (n, C), in eval mode; errors.NonFiniteOutputs when any is
-        NaN or inf (weights a diverged run left)."""
+        NaN or inf (weights a diverged run left).  progress: optional callable(n_images_done_in_batch), e.g. a
+        bar's update, so that a long read (shifted copies of a whole split) is not silent."""
         was_training = self.model.training
         self.model.eval()
         try:
@@ -51,6 +52,8 @@ class Evaluator:
                 batch = images[start:start + self.batch_size]
                 self.images.assign(normalize(batch, self.mean, self.std))
                 chunks.append(self.log_probs.numpy())
+                if progress is not None:
+                    progress(len(batch))
         finally:
             if was_training:
                 self.model.train()
@@ -60,9 +63,9 @@ class Evaluator:
         check_finite_outputs(log_probs, self.model, self.source)
         return log_probs
 
-    def evaluate(self, images, labels):
-        """An Evaluation of uint8 images (n, 28, 28) against int labels (n,)."""
-        log_probs = self.predict_log_probs(images)
+    def evaluate(self, images, labels, progress=None):
+        """An Evaluation of uint8 images (n, 28, 28) against int labels (n,); progress as predict_log_probs'."""
+        log_probs = self.predict_log_probs(images, progress)
         return summarize(log_probs, np.asarray(labels, dtype=np.int64))
 
 
