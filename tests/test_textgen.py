@@ -244,6 +244,19 @@ def test_train_refuses_a_corpus_too_short_for_a_batch(tmp_path):
     one_line_error(run_cli("textgen", "train", "--corpus", corpus, *TINY, "--out", tmp_path / "s.hdl"), "too short")
 
 
+
+def test_a_corpus_too_short_even_for_a_batch_of_one_says_so_and_names_the_file(tmp_path):
+    """At --batch-size 1 --seq-len 1 no smaller option can help: the message named neither the file nor that."""
+    corpus = write(tmp_path, "c_one.txt", "a")
+    one_line_error(run_cli("textgen", "train", "--corpus", corpus, "--batch-size", "1", "--seq-len", "1",
+                           "--out", tmp_path / "s.hdl"),
+                   f"corpus {corpus} is too short", "the corpus itself is too short: it has 1 characters, "
+                   "and at least 15 are needed")
+    result = run_cli("textgen", "train", "--corpus", corpus, "--batch-size", "1", "--seq-len", "4",
+                     "--out", tmp_path / "s.hdl")
+    one_line_error(result, "use a smaller --seq-len (at this size")
+    assert "--batch-size" not in result.stderr
+
 @pytest.mark.parametrize("options, phrase", [
     (["--prompt", "the Zulu"], "outside the model's vocabulary"),
     (["--temperature", "-1"], "--temperature"),

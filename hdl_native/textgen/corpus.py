@@ -101,11 +101,42 @@ class Streams:
         return self.inputs[:, columns], self.targets[:, columns]
 
 
-def check_streams_fit(n_train, n_held_out, batch_size, seq_len):
-    """HDLError unless each part of the corpus gives a chunk of batch_size x seq_len (and the one-character
-    shift of the targets; training also its epoch's random start offset of up to seq_len - 1)."""
+def check_streams_fit(n_train, n_held_out, batch_size, seq_len, corpus):
+    """HDLError naming the file `corpus` unless each part of it gives a chunk of batch_size x seq_len (and the
+    one-character shift of the targets; training also its epoch's random start offset of up to seq_len - 1).
+
+    The message says what can help: a smaller --batch-size or --seq-len where one is above its minimum of 1,
+    else a longer corpus (how many characters it has, how many are needed)."""
     for part, size, need in (("training part", n_train, batch_size * seq_len + seq_len),
                              ("held-out last 10%", n_held_out, batch_size * seq_len + 1)):
         if size < need:
-            raise HDLError(f"the corpus is too short: its {part} has {size} characters, a batch of "
-                           f"{batch_size} x {seq_len} needs {need}; use a smaller --batch-size or --seq-len")
+            problem = (f"corpus {corpus} is too short for a batch of {batch_size} x {seq_len}: its {part} has "
+                       f"{size} characters, it needs {need}")
+            raise HDLError(f"{problem}; {what_would_fit(n_train + n_held_out, batch_size, seq_len)}")
+
+
+def what_would_fit(n_chars, batch_size, seq_len):
+    """The advice for a corpus of n_chars too short for batch_size x seq_len: the options that can shrink, or,
+    with both at 1, that the text itself is too short."""
+    needed = shortest_corpus(batch_size, seq_len)
+    smaller = [option for option, value in (("--batch-size", batch_size), ("--seq-len", seq_len)) if value > 1]
+    if not smaller:
+        return (f"the corpus itself is too short: it has {n_chars} characters, and at least {needed} are needed "
+                "even at --batch-size 1 --seq-len 1")
+    return f"use a smaller {' or '.join(smaller)} (at this size the corpus needs at least {needed} characters)"
+
+
+def shortest_corpus(batch_size, seq_len):
+    """The fewest characters a corpus can have whose training part and held-out tenth both fit batch_size x seq_len
+    (both parts grow with the corpus, so a binary search finds it)."""
+    def fits(n_chars):
+        n_held_out = int(round(n_chars * HOLDOUT_FRACTION))  # as split_holdout cuts it
+        return n_chars - n_held_out >= batch_size * seq_len + seq_len and n_held_out >= batch_size * seq_len + 1
+
+    low, high = 1, 1
+    while not fits(high):
+        low, high = high + 1, high * 2
+    while low < high:
+        middle = (low + high) // 2
+        low, high = (low, middle) if fits(middle) else (middle + 1, high)
+    return low

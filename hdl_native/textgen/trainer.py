@@ -121,7 +121,8 @@ class TextTrainer:
         self.first_step = position.step  # where this run's cosine schedule starts
         self.digest, self.n_chars = corpus_digest(text), len(text)
         self.train_codes, self.held_out = split_holdout(vocabulary.encode(text))
-        check_streams_fit(len(self.train_codes), len(self.held_out), config.batch_size, config.seq_len)
+        check_streams_fit(len(self.train_codes), len(self.held_out), config.batch_size, config.seq_len,
+                          config.corpus)
         self.streams = Streams(self.train_codes, config.batch_size, config.seq_len, position.offset)
         self.validation = Streams(self.held_out, config.batch_size, config.seq_len)
         self.graph = CharGraph(model, config.batch_size if self.shard is None else self.shard.n_rows, config.seq_len)
