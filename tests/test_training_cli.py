@@ -103,6 +103,23 @@ def test_digits_resumes_its_state_as_letters_does(tiny_data, tmp_path, capsys, m
     assert "d.hdl holds a digits-mlp model, this command trains a letters-cnn" in capsys.readouterr().err
 
 
+def test_a_state_already_past_the_limit_says_so_trains_nothing_and_is_left_unchanged(tiny_data, tmp_path, capsys,
+                                                                                    monkeypatch):
+    """Resumed with --max-batches below its batch, the run trained nothing, rewrote the state and reported
+    "(0 images/s)" without a word on why."""
+    monkeypatch.chdir(tmp_path)
+    common = ["--data", str(tiny_data), "--quiet", "--no-db", "--threads", "1"]
+    assert main(["digits", *common, "--max-batches", "4", "--out", "d.hdl"]) == 0
+    before = (tmp_path / "d.hdl").read_bytes()
+    capsys.readouterr()
+    assert main(["digits", "d.hdl", *common, "--max-batches", "2", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert ("note: d.hdl is already at batch 4, past --max-batches 2: nothing to train; testing it as it is and "
+            "leaving d.hdl unchanged") in captured.err
+    assert "0 images/s" not in captured.out and "(none of it in this run)" in captured.out
+    assert last_json(captured.out)["images_per_s"] is None and last_json(captured.out)["batches"] == 4
+    assert (tmp_path / "d.hdl").read_bytes() == before
+
 def test_digits_starts_from_an_init_state_of_its_own_network(tiny_data, tmp_path, capsys, monkeypatch):
     """digits --init cnn.hdl needed --model cnn too (it built the MLP and refused the state); it takes the state's
     network now, as letters does."""
@@ -122,7 +139,8 @@ def test_signal_saves_state_and_exits_130(tiny_data, tmp_path, sig):
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     process = subprocess.Popen(
         [sys.executable, "-m", "hdl_native", "letters", "--data", str(tiny_data), "--no-db", "--quiet",
-         "--threads", "1", "--epochs", "1000", "--checkpoint-every", "0", "--distort", "0.5", "--out", str(state)],
+         "--threads", "1", "--epochs", "1000", "--checkpoint-every", "0", "--distort", "0.5", "--out", str(state),
+         "--json", "--validate-every", "1"],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while not state.exists() and time.monotonic() < deadline and process.poll() is None:
@@ -133,7 +151,10 @@ def test_signal_saves_state_and_exits_130(tiny_data, tmp_path, sig):
     assert process.returncode == 130, err
     assert f"state saved to {state}" in err and "Traceback" not in err
     assert (f"continue with: hdl-native letters {state} --data {tiny_data} --no-db --quiet --threads 1 --epochs 1000 "
-            f"--checkpoint-every 0 --distort 0.5 --out {state})") in err  # the options a resume must repeat
+            f"--checkpoint-every 0 --distort 0.5 --out {state} --json --validate-every 1)") in err  # to repeat
+    summary = json.loads(out.strip().splitlines()[-1])  # --json's last line, though the run was stopped
+    assert summary["stopped_by"] == sig.name and summary["state"] == str(state) and "test_accuracy" not in summary
+    assert summary["batches"] >= 1 and summary["last_validation"]["batch"] >= 1
     saved = load_checkpoint(state)
     assert saved["batch_counter"] >= 1 and saved["optimizer"] is not None
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]

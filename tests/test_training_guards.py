@@ -56,7 +56,9 @@ def test_a_diverging_run_stops_with_exit_3_and_saves_nothing_non_finite(tiny_dat
     message = captured.err.strip()
     assert len(message.splitlines()) == 1 and "Traceback" not in message
     assert " became " in message and " at batch " in message and cause in message
-    assert "{" not in captured.out  # no JSON summary of a model that was never tested
+    summary = strict_json(captured.out.strip().splitlines()[-1])  # --json's last line parses, marked as diverged
+    assert summary["stopped_by"] == "diverged" and summary["diverged_at_batch"] >= 1
+    assert "test_accuracy" not in summary  # the model was never tested
     assert "no state was saved" in message and not (tmp_path / "x.hdl").exists()
 
 
@@ -92,7 +94,10 @@ def test_weights_whose_outputs_overflow_stop_the_run_with_exit_3_and_every_reade
     captured = capsys.readouterr()
     assert code == 3, captured.err
     message = captured.err.strip()
-    assert len(message.splitlines()) == 1 and "Traceback" not in message and "{" not in captured.out
+    assert len(message.splitlines()) == 1 and "Traceback" not in message
+    summary = strict_json(captured.out.strip().splitlines()[-1])
+    assert (summary["stopped_by"], summary["diverged_at_batch"], summary["batches"]) == ("diverged", 2, 2)
+    assert "test_accuracy" not in summary
     assert "after batch 2, the network's outputs are not finite" in message, message
     assert "learning rate 1000 is probably too large" in message and "x.hdl keeps the state after batch 2" in message
     data = ["--data", str(tiny_data), "--threads", "1"]

@@ -101,6 +101,7 @@ class Trainer:
         self.images_trained = 0     # images trained on in this run
         self.log_seconds = 0.0      # part of run_seconds spent writing the SQLite log
         self.stopped_by = None
+        self.last_validation = None  # {"batch", "accuracy", "top2_accuracy", "loss"} of the last validation
         self.checkpoint, self.stop_flag = None, None
         self._last_checkpoint = time.monotonic()
         self._window = [0.0, 0, 0]
@@ -116,6 +117,10 @@ class Trainer:
     @property
     def batches_per_epoch(self):
         return len(self.batcher)
+
+    def plan_done(self):
+        """Whether the epochs or max_batches are already all trained (a resumed state may be past them)."""
+        return self.epoch >= self.config.epochs or self.batch_counter >= self.schedule.total_batches()
 
     def state(self):
         """What a checkpoint needs besides parameters and optimiser state to resume exactly."""
@@ -164,7 +169,7 @@ class Trainer:
         bar = tqdm(total=total_batches, initial=self.batch_counter, unit="batch",
                    disable=not self.config.progress, dynamic_ncols=True, leave=False)
         try:
-            while self.epoch < self.config.epochs and self.batch_counter < total_batches:
+            while not self.plan_done():
                 for indices in self.batcher.epoch():
                     self.timed_batch(indices)
                     self.show_progress(bar)
@@ -176,7 +181,7 @@ class Trainer:
             if self.log is not None:
                 self.timed_flush()
         self.stopped_by = "done"
-        if self.checkpoint is not None:
+        if self.checkpoint is not None and self.images_trained:  # nothing trained: its state file is left as it is
             self.checkpoint(self)
         return "done"
 
@@ -304,6 +309,8 @@ class Trainer:
                 result = self.parallel.evaluate(self.evaluator, images, labels)
         if result is None:
             return None
+        self.last_validation = {"batch": self.batch_counter, "accuracy": result.accuracy,
+                                "top2_accuracy": result.top2_accuracy, "loss": result.loss}
         tqdm.write(f"validation after batch {self.batch_counter} (epoch {self.batcher.epoch_number}): "
                    f"{result.accuracy:.2f}% correct, top-2 {result.top2_accuracy:.2f}%, loss {result.loss:.4f}, "
                    f"lr {self.optimizer.lr:.3g}")

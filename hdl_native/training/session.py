@@ -36,7 +36,8 @@ from .loop import Trainer
 from .outputs import check_outputs, check_plot_folder, continue_command, resumes
 from .parallel import DataParallel
 from .start import make_model, make_optimizer, open_log, resume_position, start_from, training_data
-from .summary import add_log_overhead, plot_name, print_results, print_sample, test_summary, write_plots
+from .summary import (add_log_overhead, plot_name, print_results, print_sample, stopped_summary, test_summary,
+                      write_plots)
 from .weight_average import STATE_KEY as WEIGHT_AVERAGE, too_long_a_memory
 
 
@@ -140,6 +141,8 @@ class Session:
                                    pair=self.pair)
             if self.resumed is not None:
                 resume_position(self.trainer, self.resumed, config.resume)
+                if self.trainer.plan_done() and self.is_root:
+                    print(self.past_the_plan_note(), file=sys.stderr)
             elif config.ema_decay and self.is_root:
                 note = too_long_a_memory(config.ema_decay, self.trainer.schedule.total_batches())
                 if note:
@@ -147,13 +150,33 @@ class Session:
             try:
                 reason = self.trainer.run(self.save_state, stop_flag)
             except Diverged as diverged:
+                self.print_stopped_summary("diverged", diverged_at_batch=diverged.batch, non_finite=diverged.what)
                 raise TrainingDiverged(self.diverged_message(diverged)) from None
             except NonFiniteOutputs as error:  # a validation's outputs overflowed while the loss still did not
+                self.print_stopped_summary("diverged", diverged_at_batch=self.trainer.batch_counter,
+                                           non_finite="outputs")
                 raise TrainingDiverged(self.outputs_message(error)) from None
         if reason in StopOnSignal.SIGNALS and self.is_root:
             print(f"{config.command}: stopped by {reason} after batch {self.trainer.batch_counter}; state saved to "
                   f"{self.out} ({self.how_to_continue()})", file=sys.stderr)
+            self.print_stopped_summary(reason, state=str(self.out))
         return reason
+
+    def print_stopped_summary(self, stopped_by, **details):
+        """With --json (on rank 0): the JSON line of a run stopped before its test, on stdout, so that a program
+        reading it gets a last line it can parse however the run ended; the exit code stays the stop's own."""
+        if self.config.json_summary and self.is_root:
+            print(json_line(stopped_summary(self.trainer, self.train_set.name, stopped_by, **details)), flush=True)
+
+    def past_the_plan_note(self):
+        """The note for a resumed state that has already trained what this run's --epochs or --max-batches plan:
+        there is nothing to train, so the state is tested as it is and its file is left unchanged."""
+        config, trainer = self.config, self.trainer
+        planned = config.epochs * trainer.batches_per_epoch
+        limit = (f"--max-batches {config.max_batches}" if config.max_batches is not None and
+                 config.max_batches < planned else f"--epochs {config.epochs} ({planned} batches)")
+        return (f"note: {config.resume} is already at batch {trainer.batch_counter}, past {limit}: nothing to train; "
+                f"testing it as it is and leaving {self.out} unchanged (raise {limit.split()[0]} to train on)")
 
     def how_to_continue(self):
         """What to run to go on after a signal stopped training: this run's command line resuming its state."""
@@ -167,6 +190,8 @@ class Session:
             try:
                 summary = self.test()
             except NonFiniteOutputs as error:  # finite weights after the last step, so large the test overflows
+                self.print_stopped_summary("diverged", diverged_at_batch=self.trainer.batch_counter,
+                                           non_finite="test outputs")
                 raise TrainingDiverged(self.outputs_message(error)) from None
             summary["wall_seconds"] = time.perf_counter() - self.wall_started
             summary["state"] = str(self.out)

@@ -11,13 +11,12 @@ from .evaluate import per_source_accuracy
 def test_summary(trainer, test_set, result, test_seconds, small_before):
     """The JSON summary of a run whose model `trainer` trained and `result` (an Evaluation) tested on test_set."""
     model = trainer.model
-    images_per_s = trainer.images_trained / trainer.run_seconds if trainer.run_seconds else 0.0
     summary = {
         "command": trainer.config.command, "dataset": test_set.name, "test_accuracy": result.accuracy,
         "top2_accuracy": result.top2_accuracy, "test_loss": result.loss, "test_images": len(test_set),
         "epochs": trainer.batch_counter / trainer.batches_per_epoch, "batches": trainer.batch_counter,
         "train_seconds": trainer.train_seconds, "run_train_seconds": trainer.run_seconds,
-        "images_per_s": images_per_s, "test_seconds": test_seconds,
+        "images_per_s": training_speed(trainer), "test_seconds": test_seconds,
         "threads": get_num_threads(), "stopped_by": trainer.stopped_by,
         "params_squared_below_1e-4": {"before": small_before, "after": count_small_parameters(model),
                                       "total": model.num_parameters()},
@@ -25,6 +24,25 @@ def test_summary(trainer, test_set, result, test_seconds, small_before):
     by_source = per_source_accuracy(test_set, result.predictions)
     if by_source:
         summary["per_source"] = by_source
+    return summary
+
+
+def training_speed(trainer):
+    """Images trained per second in this run; None when it trained none (a resumed state already past its plan),
+    where a rate of 0 would be no measurement at all."""
+    return trainer.images_trained / trainer.run_seconds if trainer.images_trained and trainer.run_seconds else None
+
+
+def stopped_summary(trainer, dataset, stopped_by, **details):
+    """The JSON summary of a run stopped before its test (by a signal, or because it diverged): what was measured
+    up to then, marked by stopped_by, so that a program reading --json still gets a last line to parse.  No test
+    figures, which were not measured; the last validation's when there was one.  details: added as they are."""
+    summary = {"command": trainer.config.command, "dataset": dataset, "stopped_by": stopped_by,
+               "batches": trainer.batch_counter, "epochs": trainer.batch_counter / trainer.batches_per_epoch,
+               "train_seconds": trainer.train_seconds, "run_train_seconds": trainer.run_seconds,
+               "images_per_s": training_speed(trainer), "threads": get_num_threads(), **details}
+    if trainer.last_validation is not None:
+        summary["last_validation"] = trainer.last_validation
     return summary
 
 
@@ -41,9 +59,11 @@ def add_log_overhead(summary, trainer):
 def print_results(summary, test_set, model):
     """The closing lines: test accuracy, speed, and how many parameters are small."""
     small = summary["params_squared_below_1e-4"]
+    speed = summary["images_per_s"]
     print(f"test accuracy {summary['test_accuracy']:.2f}% (top-2 {summary['top2_accuracy']:.2f}%) on "
           f"{len(test_set)} {test_set.name} test images after {summary['epochs']:.2f} epochs; training took "
-          f"{summary['train_seconds']:.1f} s ({summary['images_per_s']:.0f} images/s)")
+          f"{summary['train_seconds']:.1f} s " + (f"({speed:.0f} images/s)" if speed is not None
+                                                   else "(none of it in this run)"))
     for name, part in summary.get("per_source", {}).items():
         print(f"  {name:>12} test: {part['accuracy']:6.2f}% of {part['images']} images")
     print(f"parameters with squared value < 1e-4: {small['before']} before, {small['after']} after "
