@@ -333,3 +333,53 @@ def test_train_refuses_bad_schedule_and_dropout(tmp_path, options, phrase):
     corpus = write(tmp_path, "corpus.txt", TEXT)
     one_line_error(run_cli("textgen", "train", "--corpus", corpus, *TINY, *options, "--out", tmp_path / "s.hdl"),
                    phrase)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_a_signal_names_the_command_and_prints_the_one_that_goes_on(tmp_path):
+    """Ctrl-C printed only "stopped by SIGINT after step N; state saved to F": no command's name, nothing to run."""
+    import signal
+    import time
+
+    corpus, state = write(tmp_path, "corpus.txt", TEXT), tmp_path / "tr.hdl"
+    words = ["--corpus", str(corpus), *TINY, "--checkpoint-every", "0", "--lr-schedule", "cosine",
+             "--steps", "100000000", "--best", str(tmp_path / "b.hdl"), "--out", str(state)]
+    process = subprocess.Popen([sys.executable, "-m", "hdl_native", "textgen", "train", *words], cwd=REPO,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not state.exists() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    err = process.communicate(timeout=60)[1]
+    assert process.returncode == 130, err
+    assert "hdl-native textgen train: stopped by SIGINT after step " in err
+    assert f"; state saved to {state} (continue with: hdl-native textgen train {state} {' '.join(words)})" in err
+
+
+def test_a_resume_says_which_of_its_states_settings_it_drops(tmp_path, capsys):
+    """A resume without --lr-schedule cosine, --steps or --best trained on without them (until Ctrl-C) unsaid."""
+    state, best = tmp_path / "tr.hdl", tmp_path / "b.hdl"
+    options = ["--lr-schedule", "cosine", "--steps", "4", "--best", str(best)]
+    train(tmp_path, *options, "--out", str(state))
+    capsys.readouterr()
+    train(tmp_path, str(state), "--minutes", "0.002")
+    assert (f"note: resuming {state} with settings its run did not have: --lr-schedule cosine -> constant, "
+            f"--steps 4 -> off, --minutes off -> 0.002, --best {best} -> off (repeat its options to keep them)"
+            ) in capsys.readouterr().err
+
+
+def test_a_state_already_past_its_steps_says_so_and_is_left_unchanged(tmp_path, capsys):
+    """Resumed with --steps below its step, the run rewrote the state and reported "0 chars/s" without a word."""
+    state = tmp_path / "tr.hdl"
+    train(tmp_path, "--steps", "6", "--lr-schedule", "cosine", "--out", str(state))
+    before = state.read_bytes()
+    capsys.readouterr()
+    train(tmp_path, str(state), "--steps", "6", "--lr-schedule", "cosine")
+    captured = capsys.readouterr()
+    assert "note: resuming" not in captured.err  # its options repeated
+    assert (f"note: {state} is already at step 6, past --steps 6: nothing to train; validating it as it is and "
+            f"leaving {state} unchanged") in captured.err
+    assert "no steps in this run" in captured.out and " 0 chars/s" not in captured.out
+    train(tmp_path, str(state), "--steps", "3", "--lr-schedule", "cosine", "--json")
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["chars_per_s"] is None
+    assert state.read_bytes() == before

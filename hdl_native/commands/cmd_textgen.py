@@ -126,8 +126,15 @@ def run_train(args):
         max_seconds=args.minutes * 60 if args.minutes else None, max_steps=args.steps,
         validate_every=args.validate_every, checkpoint_every=args.checkpoint_every, threads=args.threads,
         resume=args.state, out=args.out or args.state or "textgen.hdl", force=args.force, db=args.db, best=args.best,
-        progress=not args.quiet, json_summary=args.json)
+        progress=not args.quiet, json_summary=args.json, command_line=train_words(args))
     return start(config).run()
+
+
+def train_words(args):
+    """The words after `hdl-native textgen train` as typed (cli.main keeps those after `textgen`), which a run a
+    signal stops repeats in the command that goes on; () when not known (a run started from Python)."""
+    words = tuple(getattr(args, "command_line", ()))
+    return words[1:] if words[:1] == ("train",) else ()
 
 
 def run_sample(args):

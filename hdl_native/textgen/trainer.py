@@ -10,6 +10,7 @@ as the uninterrupted run would (with dropout, the masks of a resumed run are dra
 learning-rate schedule spans the run it is given to: its --steps, or its --minutes of training time.
 """
 import math
+import shlex
 import sys
 import time
 from dataclasses import asdict, dataclass, replace
@@ -27,9 +28,9 @@ from ..optim import Adam, clip_grad_norm
 from ..threads import set_num_threads
 from ..training.divergence import Diverged, TrainingDiverged, check_gradients, check_loss, check_state
 from ..training.interrupt import StopOnSignal
-from ..training.outputs import check_outputs, check_writable, same_file
+from ..training.outputs import check_outputs, check_writable, continue_command, same_file
 from ..training.sqlite_log import Progress
-from ..training.start import open_log
+from ..training.start import changed_settings, changed_settings_note, open_log
 from .corpus import Streams, Vocabulary, check_streams_fit, corpus_digest, read_corpus, split_holdout
 from .graph import CharGraph, zero_state
 from .parallel import StreamShard
@@ -68,6 +69,7 @@ class TextgenConfig:
     best: str = None                   # --best: also keep the state of the lowest held-out loss here
     progress: bool = True
     json_summary: bool = False
+    command_line: tuple = ()           # the words after `textgen train`, to say how to continue the run
 
     @property
     def architecture(self):
@@ -78,7 +80,11 @@ class TextgenConfig:
         return "textgen"
 
     def as_dict(self):
-        return asdict(self)
+        """The settings for the state file and the SQLite log (not command_line: the words as typed, only for the
+        hint a stopped run prints; the settings say what they set)."""
+        settings = asdict(self)
+        del settings["command_line"]
+        return settings
 
 
 @dataclass
@@ -90,6 +96,34 @@ class StreamPosition:
     chunk: int
     offset: int
     carried: list
+
+
+# The settings a resumed run takes from its command line, not from its state (which gives the network's shape, and
+# --dropout unless it is given), as letters does; a resume whose options differ from its state's says so.
+RESUMED_FROM_THE_COMMAND_LINE = {"lr": "--lr", "lr_schedule": "--lr-schedule", "dropout": "--dropout",
+                                 "clip": "--clip", "max_steps": "--steps", "minutes": "--minutes", "best": "--best"}
+# --minutes is each run's own, so only whether there is a limit counts (dropped, the run trains until Ctrl-C)
+SAME_LIMIT = {"minutes": lambda minutes, _: minutes is not None}
+
+
+def with_minutes(settings):
+    """`settings` (TextgenConfig.as_dict()) with "minutes" as --minutes gave it (the state records max_seconds)."""
+    if "max_seconds" not in settings:
+        return settings
+    seconds = settings["max_seconds"]
+    return {**settings, "minutes": seconds / 60 if seconds else None}
+
+
+def note_changed_settings(checkpoint, config, path):
+    """Say on stderr which of the RESUMED_FROM_THE_COMMAND_LINE settings this resumed run changes from the run
+    that wrote `path`: a --lr-schedule, --steps or --best not repeated is otherwise dropped without a word."""
+    saved = checkpoint.get("settings")
+    if not isinstance(saved, dict) or not get_world().is_root:
+        return
+    changes = changed_settings(with_minutes(saved), with_minutes(config.as_dict()), RESUMED_FROM_THE_COMMAND_LINE,
+                               SAME_LIMIT)
+    if changes:
+        print(changed_settings_note(path, changes), file=sys.stderr)
 
 
 def dropout_arg(config):
@@ -234,6 +268,11 @@ class TextTrainer:
         bar = tqdm(total=config.max_steps, initial=position.step, unit="batch", disable=not config.progress,
                    dynamic_ncols=True, file=sys.stderr)
         stepping, steps_run, last_save, stop = 0.0, 0, time.monotonic(), StopOnSignal()
+        nothing_to_train = self.finished(0.0)
+        if nothing_to_train and self.is_root:
+            print(f"note: {config.resume} is already at step {position.step}, past --steps {config.max_steps}: "
+                  f"nothing to train; validating it as it is and leaving {config.out} unchanged "
+                  "(raise --steps to train on)", file=sys.stderr)
         try:
             with stop:
                 while not self.stopping(stepping, stop):
@@ -258,8 +297,10 @@ class TextTrainer:
             bar.close()
             if self.last_validation is None or position.step % config.validate_every:
                 self.report_validation(log, None)
-                self.keep_if_best(self.train_seconds_before + stepping)
-            self.save(self.train_seconds_before + stepping)
+                if not nothing_to_train:
+                    self.keep_if_best(self.train_seconds_before + stepping)
+            if not nothing_to_train:  # else the state file already holds just this state
+                self.save(self.train_seconds_before + stepping)
         except Diverged as diverged:
             raise TrainingDiverged(f"training diverged: {diverged} (learning rate {config.lr:g} is probably too "
                                    f"large); {config.out} keeps its last finite state") from None
@@ -271,10 +312,18 @@ class TextTrainer:
             self.summarize(stepping, steps_run * chars_per_step)
         if self.stopped_by_signal:
             if self.is_root:
-                print(f"stopped by {stop.requested or 'a signal to another rank'} after step {position.step}; "
-                      f"state saved to {config.out}", file=sys.stderr)
+                print(f"hdl-native textgen train: stopped by {stop.requested or 'a signal to another rank'} after step "
+                      f"{position.step}; state saved to {config.out} ({self.how_to_continue()})", file=sys.stderr)
             return INTERRUPTED_EXIT_CODE
         return 0
+
+    def how_to_continue(self):
+        """What to run to go on after a signal: this run's command line resuming the state it saved (a resumed
+        run takes its training options from the command line, so they are repeated), as letters says it."""
+        config = self.config
+        words = continue_command(config, program=("textgen", "train"))
+        return "continue with: " + shlex.join(words or ["hdl-native", "textgen", "train", str(config.out),
+                                                        "--corpus", str(config.corpus)])
 
     def finished(self, stepping):
         config = self.config
@@ -315,7 +364,7 @@ class TextTrainer:
     def summarize(self, stepping, chars):
         val_loss, val_accuracy = self.last_validation
         summary = {"val_loss": val_loss, "val_bpc": nats_to_bits(val_loss), "val_accuracy": 100 * val_accuracy,
-                   "chars_per_s": chars / stepping if stepping > 0 else None, "train_seconds": stepping,
+                   "chars_per_s": chars / stepping if chars and stepping > 0 else None, "train_seconds": stepping,
                    "total_train_seconds": self.train_seconds_before + stepping, "steps": self.position.step,
                    "epoch": self.position.epoch, "vocab": len(self.vocabulary), "state": str(self.config.out)}
         if self.shard is not None:
@@ -333,8 +382,10 @@ class TextTrainer:
         if self.config.json_summary:
             print(json_line(summary))
         else:
+            speed = summary["chars_per_s"]
             print(f"validation loss {val_loss:.4f} nats/char ({nats_to_bits(val_loss):.4f} bits/char) after "
-                  f"{self.position.step} steps; {summary['chars_per_s'] or 0:,.0f} chars/s; state: {self.config.out}")
+                  f"{self.position.step} steps; " + (f"{speed:,.0f} chars/s" if speed else "no steps in this run")
+                  + f"; state: {self.config.out}")
 
     def best_note(self):
         """Where the state of the lowest held-out loss is, for the notes at the end."""
@@ -438,6 +489,7 @@ def resume(config, text):
     if [array.shape for array in position.carried] != expected:
         raise HDLError(f"{path}: its carried state has shapes {[a.shape for a in position.carried]}, "
                        f"expected {expected}")
+    note_changed_settings(checkpoint, config, path)
     optimizer = Adam(model, lr=config.lr)
     load_optimizer_state(optimizer, checkpoint["optimizer"], path)
     optimizer.lr = config.lr

@@ -74,35 +74,38 @@ def resumes(config, out):
 STARTS_FROM = ("--init", "--model")  # the options a run starts from a state with (argparse also takes them shortened)
 
 
-def continue_command(config):
+def continue_command(config, program=None):
     """The words that continue a run a signal stopped, e.g. ['hdl-native', 'letters', 'p.hdl', '--dataset',
-    'unipen', '--pairs', '0.1']: the run's own command line (config.command_line, the words after the command's
-    name) with the state it saved as STATE.  A resumed run takes its training options from the command line, not
-    from the state, so they must be repeated; --init (or --model naming the state it started from) is left out,
-    since the saved state is where it goes on from and knows its network.  None when the words are not known (a
-    run started from Python) or the STATE it resumed cannot be told from an option's value of the same name."""
+    'unipen', '--pairs', '0.1']: the run's own command line (config.command_line, the words after `program`, by
+    default (config.command,); `textgen train` gives both words) with the state it saved as STATE.  A resumed run
+    takes its training options from the command line, not from the state, so they must be repeated; --init (or
+    --model naming the state it started from) is left out, since the saved state is where it goes on from and
+    knows its network.  None when the words are not known (a run started from Python) or the STATE it resumed
+    cannot be told from an option's value of the same name."""
     words = list(config.command_line or ())
     if not words:
         return None
+    program = list(program or (config.command,))
+    init = getattr(config, "init", None)  # textgen starts from no other state
     kept = []
     while words:
         word = words.pop(0)
         option, _, value = word.partition("=")
-        if config.init is not None and len(option) > 2 and any(name.startswith(option) for name in STARTS_FROM):
+        if init is not None and len(option) > 2 and any(name.startswith(option) for name in STARTS_FROM):
             value = value or (words.pop(0) if words else "")
-            if value == config.init:
+            if value == init:
                 continue
             kept.extend([option, value] if "=" not in word else [word])
         else:
             kept.append(word)
     if config.resume is None:
-        return ["hdl-native", config.command, str(config.out), *kept]
+        return ["hdl-native", *program, str(config.out), *kept]
     if not resumes(config, config.out):
         named = [position for position, word in enumerate(kept) if word == config.resume]
         if len(named) != 1:
             return None
         kept[named[0]] = str(config.out)
-    return ["hdl-native", config.command, *kept]
+    return ["hdl-native", *program, *kept]
 
 
 def same_file(first, second):

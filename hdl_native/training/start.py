@@ -230,16 +230,17 @@ def writers_as_drawn(share, settings):
 SAME_TRAINING = {"holdout_writer_share": writers_as_drawn}
 
 
-def changed_settings(saved, current):
-    """['--label-smoothing 0.1 -> 0', ...]: the TRAINING_OPTIONS whose value in the `current` settings dict
-    (RunConfig.as_dict()) differs from a state's `saved` one, as SAME_TRAINING compares them; keys either lacks
-    (older state files) are skipped, but for BEFORE_THE_OPTION's, whose value before the option is known."""
+def changed_settings(saved, current, options=TRAINING_OPTIONS, same_training=SAME_TRAINING):
+    """['--label-smoothing 0.1 -> 0', ...]: the `options` (setting -> option; textgen has its own) whose value in
+    the `current` settings dict (RunConfig.as_dict()) differs from a state's `saved` one, as `same_training`
+    compares them; keys either lacks (older state files) are skipped, but for BEFORE_THE_OPTION's, whose value
+    before the option is known."""
     changes = []
-    for key, option in TRAINING_OPTIONS.items():
+    for key, option in options.items():
         if key not in current or not (key in saved or key in BEFORE_THE_OPTION):
             continue
         was, now = saved.get(key, BEFORE_THE_OPTION.get(key)), current[key]
-        amounts_to = SAME_TRAINING.get(key, lambda value, _: value)
+        amounts_to = same_training.get(key, lambda value, _: value)
         if amounts_to(was, current) != amounts_to(now, current):
             changes.append(f"{option} {describe_setting(was)} -> {describe_setting(now)}")
     return changes
@@ -264,8 +265,13 @@ def note_changed_settings(resumed, config, path):
         return
     changes = changed_settings(saved, config.as_dict())
     if changes:
-        print(f"note: resuming {path} with settings its run did not have: {', '.join(changes)} "
-              "(repeat its options to keep them)", file=sys.stderr)
+        print(changed_settings_note(path, changes), file=sys.stderr)
+
+
+def changed_settings_note(path, changes):
+    """The note a resumed run prints on the settings (changed_settings) it does not take from its state `path`."""
+    return (f"note: resuming {path} with settings its run did not have: {', '.join(changes)} "
+            "(repeat its options to keep them)")
 
 
 def resume_position(trainer, state, path):
