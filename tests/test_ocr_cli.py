@@ -168,6 +168,12 @@ def test_letters_too_small_to_read_well_are_said_to_be_with_what_to_do(tmp_path)
     assert tiny.stderr.count("note: ") == 1 and "too small to read well: take the photo closer" in tiny.stderr
     assert "tall at the size it was read (2000 px across, reduced from 8000)" in wide.stderr
     assert "crop the photo around the writing" in wide.stderr
+    tall = Image.new("RGB", (1200, 8000), (235, 225, 205))  # its long side is its height: not "across"
+    with Image.open(two_line_page(tmp_path)) as picture:
+        tall.paste(picture.resize((450, 200), Image.Resampling.LANCZOS), (400, 3800))
+    tall.save(tmp_path / "tall.jpg", quality=90)
+    tall_read = run_ocr(tmp_path / "tall.jpg", "--model", model, "--rotate", "0")
+    assert "tall at the size it was read (2000 px high, reduced from 8000)" in tall_read.stderr, tall_read.stderr
 
 
 def test_several_photos_read_in_turn_into_directories_and_a_bad_one_is_told_and_passed(tmp_path):

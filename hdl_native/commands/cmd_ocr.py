@@ -310,8 +310,9 @@ def small_letters_note(photo, height):
     """Why a photo whose letters are `height` px tall (under SMALL_LETTERS_NOTE; OcrResult.letter_height) read
     badly, and what to do about it."""
     if photo.scale > 1:  # reduced to be read: the photo is large, the writing a small part of it
+        long_side = "across" if photo.rgb.shape[1] >= photo.rgb.shape[0] else "high"  # a tall photo is not "across"
         return (f"its letters are about {height:.0f} px tall at the size it was read ({max(photo.rgb.shape[:2])} px "
-                f"across, reduced from {max(photo.original_size)}), too small to read well: crop the photo around "
+                f"{long_side}, reduced from {max(photo.original_size)}), too small to read well: crop the photo around "
                 f"the writing so they are {SMALL_LETTERS_NOTE} px or more")
     return (f"its letters are about {height:.0f} px tall, too small to read well: take the photo closer, or at a "
             f"higher resolution, so they are {SMALL_LETTERS_NOTE} px or more (20 read best)")
