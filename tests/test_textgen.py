@@ -383,3 +383,20 @@ def test_a_state_already_past_its_steps_says_so_and_is_left_unchanged(tmp_path, 
     train(tmp_path, str(state), "--steps", "3", "--lr-schedule", "cosine", "--json")
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["chars_per_s"] is None
     assert state.read_bytes() == before
+
+
+def test_a_diverging_run_ends_its_json_with_a_line_that_says_so(tmp_path, capsys, monkeypatch):
+    """letters and digits end --json with a "diverged" line; textgen train ended with none (exit 3)."""
+    import hdl_native.textgen.trainer as trainer
+    from hdl_native.training.divergence import Diverged
+
+    def diverging(loss, batch, *args, **kwargs):
+        if batch >= 3:
+            raise Diverged("loss", float("nan"), batch)
+
+    monkeypatch.setattr(trainer, "check_loss", diverging)
+    corpus = write(tmp_path, "corpus.txt", TEXT)
+    assert main(["textgen", "train", "--corpus", str(corpus), *TINY, "--steps", "10", "--json",
+                 "--out", str(tmp_path / "t.hdl")]) == 3
+    last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert last["stopped_by"] == "diverged" and last["diverged_at_step"] == 3 and last["non_finite"] == "loss"

@@ -150,6 +150,7 @@ def test_signal_saves_state_and_exits_130(tiny_data, tmp_path, sig):
     out, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     assert f"state saved to {state}" in err and "Traceback" not in err
+    assert f"hdl-native letters: stopped by {sig.name} after batch " in err  # named as every command's lines are
     assert (f"continue with: hdl-native letters {state} --data {tiny_data} --no-db --quiet --threads 1 --epochs 1000 "
             f"--checkpoint-every 0 --distort 0.5 --out {state} --json --validate-every 1)") in err  # to repeat
     summary = json.loads(out.strip().splitlines()[-1])  # --json's last line, though the run was stopped

@@ -94,8 +94,9 @@ def run(args):
     if tune is not None:
         summary["finetune"] = tune.record
         if tune.stopped_by:
-            print(f"quantize: stopped by {tune.stopped_by} after {tune.record['batches']} of {args.finetune_batches} "
-                  f"fine-tuning batches; {result.path} holds the weights as tuned so far", file=sys.stderr)
+            print(f"hdl-native quantize: stopped by {tune.stopped_by} after {tune.record['batches']} of "
+                  f"{args.finetune_batches} fine-tuning batches; {result.path} holds the weights as tuned so far",
+                  file=sys.stderr)
     if args.json:
         print(json_line(summary))
     return 130 if tune is not None and tune.stopped_by else 0

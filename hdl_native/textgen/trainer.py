@@ -302,6 +302,11 @@ class TextTrainer:
             if not nothing_to_train:  # else the state file already holds just this state
                 self.save(self.train_seconds_before + stepping)
         except Diverged as diverged:
+            if config.json_summary and self.is_root:  # a program reading --json gets a last line, as from letters
+                print(json_line({"command": "textgen train", "stopped_by": "diverged",
+                                 "diverged_at_step": diverged.batch, "non_finite": diverged.what,
+                                 "steps": position.step, "train_seconds": stepping, "state": str(config.out)}),
+                      flush=True)
             raise TrainingDiverged(f"training diverged: {diverged} (learning rate {config.lr:g} is probably too "
                                    f"large); {config.out} keeps its last finite state") from None
         finally:

@@ -157,8 +157,8 @@ class Session:
                                            non_finite="outputs")
                 raise TrainingDiverged(self.outputs_message(error)) from None
         if reason in StopOnSignal.SIGNALS and self.is_root:
-            print(f"{config.command}: stopped by {reason} after batch {self.trainer.batch_counter}; state saved to "
-                  f"{self.out} ({self.how_to_continue()})", file=sys.stderr)
+            print(f"hdl-native {config.command}: stopped by {reason} after batch {self.trainer.batch_counter}; state "
+                  f"saved to {self.out} ({self.how_to_continue()})", file=sys.stderr)
             self.print_stopped_summary(reason, state=str(self.out))
         return reason
 
