@@ -190,8 +190,8 @@ def main(argv=None):
               file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        # a new line first on a terminal, where ^C (or a progress bar) is left on the line; elsewhere one line
-        print(f"{chr(10) if sys.stderr.isatty() else ''}{name}: interrupted", file=sys.stderr)
+        ended_line = "\n" if sys.stderr.isatty() else ""  # on a terminal, ^C (or a progress bar) is left on the line
+        print(f"{ended_line}{name}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # what reads the output went away (`| head -1`): the rest of it is not wanted
         output_to_nowhere()

@@ -30,7 +30,7 @@ from ..training.divergence import Diverged, TrainingDiverged, check_gradients, c
 from ..training.interrupt import StopOnSignal
 from ..training.outputs import check_outputs, check_writable, continue_command, same_file
 from ..training.sqlite_log import Progress
-from ..training.start import changed_settings, changed_settings_note, open_log
+from ..training.start import note_changed_settings, open_log
 from .corpus import Streams, Vocabulary, check_streams_fit, corpus_digest, read_corpus, split_holdout
 from .graph import CharGraph, zero_state
 from .parallel import StreamShard
@@ -112,18 +112,6 @@ def with_minutes(settings):
         return settings
     seconds = settings["max_seconds"]
     return {**settings, "minutes": seconds / 60 if seconds else None}
-
-
-def note_changed_settings(checkpoint, config, path):
-    """Say on stderr which of the RESUMED_FROM_THE_COMMAND_LINE settings this resumed run changes from the run
-    that wrote `path`: a --lr-schedule, --steps or --best not repeated is otherwise dropped without a word."""
-    saved = checkpoint.get("settings")
-    if not isinstance(saved, dict) or not get_world().is_root:
-        return
-    changes = changed_settings(with_minutes(saved), with_minutes(config.as_dict()), RESUMED_FROM_THE_COMMAND_LINE,
-                               SAME_LIMIT)
-    if changes:
-        print(changed_settings_note(path, changes), file=sys.stderr)
 
 
 def dropout_arg(config):
@@ -494,7 +482,8 @@ def resume(config, text):
     if [array.shape for array in position.carried] != expected:
         raise HDLError(f"{path}: its carried state has shapes {[a.shape for a in position.carried]}, "
                        f"expected {expected}")
-    note_changed_settings(checkpoint, config, path)
+    if get_world().is_root:  # a --lr-schedule, --steps or --best not repeated is otherwise dropped without a word
+        note_changed_settings(checkpoint, config, path, RESUMED_FROM_THE_COMMAND_LINE, SAME_LIMIT, with_minutes)
     optimizer = Adam(model, lr=config.lr)
     load_optimizer_state(optimizer, checkpoint["optimizer"], path)
     optimizer.lr = config.lr

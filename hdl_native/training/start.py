@@ -258,20 +258,18 @@ def describe_setting(value):
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def note_changed_settings(resumed, config, path):
-    """Say on stderr which training settings this resumed run changes from the run that wrote `path`."""
+def note_changed_settings(resumed, config, path, options=TRAINING_OPTIONS, same_training=SAME_TRAINING,
+                          as_compared=lambda settings: settings):
+    """Say on stderr which training settings this resumed run changes from the run that wrote `path`
+    (changed_settings of `options` and `same_training`, on both settings dicts as `as_compared` gives them:
+    textgen has its own three)."""
     saved = resumed.get("settings")
     if not isinstance(saved, dict):
         return
-    changes = changed_settings(saved, config.as_dict())
+    changes = changed_settings(as_compared(saved), as_compared(config.as_dict()), options, same_training)
     if changes:
-        print(changed_settings_note(path, changes), file=sys.stderr)
-
-
-def changed_settings_note(path, changes):
-    """The note a resumed run prints on the settings (changed_settings) it does not take from its state `path`."""
-    return (f"note: resuming {path} with settings its run did not have: {', '.join(changes)} "
-            "(repeat its options to keep them)")
+        print(f"note: resuming {path} with settings its run did not have: {', '.join(changes)} "
+              "(repeat its options to keep them)", file=sys.stderr)
 
 
 def resume_position(trainer, state, path):
