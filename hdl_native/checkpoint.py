@@ -60,6 +60,8 @@ PRETRAINED_LETTERS = Path(__file__).resolve().parent / "pretrained" / "letters.h
 # Every architecture a state file may hold: the image classifiers and the text generators.
 ARCHITECTURES = {**MODELS, **TEXT_MODELS}
 _ARCHITECTURE_OF = {cls: name for name, cls in ARCHITECTURES.items()}
+# A --ema-decay run's entry (training/weight_average.py): {"decay": d, "averages": {parameter name: float64 array}}.
+WEIGHT_AVERAGE = "weight_average"
 
 
 def architecture_of(model):
@@ -130,15 +132,35 @@ def load_model(path, architectures=MODELS):
 
 
 def build_model(checkpoint, path="<state>", architectures=MODELS):
-    """A model of the checkpoint's architecture, one of `architectures`, with its parameters loaded, in eval mode."""
+    """A model of the checkpoint's architecture, one of `architectures`, in eval mode, holding the weights its run
+    reported on (reported_params)."""
     _check_model_description(checkpoint, path)
     architecture = checkpoint["architecture"]
     if architecture not in architectures:
         raise HDLError(f"{path} holds a {architecture} model, {_KIND_OF[architecture]}; "
                        f"this command takes {' or '.join(architectures)} states")
     model = architectures[architecture](**checkpoint.get("model_args") or {})
-    load_params(model, checkpoint["params"], path)
+    load_params(model, reported_params(checkpoint, path), path)
     return model.eval()
+
+
+def reported_params(checkpoint, path="<state>"):
+    """The parameters the state's readers use (evaluate, ocr, calibrate, quantize, prune): a run with --ema-decay
+    validated, tested and exported the moving average its state keeps under WEIGHT_AVERAGE, so each averaged
+    parameter is that average in its own dtype, as the run held it then (the running statistics of a batch
+    normalisation are not averaged); otherwise the trained weights.  Training goes on from the trained weights
+    (training/start.py)."""
+    params = checkpoint["params"]
+    entry = checkpoint.get(WEIGHT_AVERAGE)
+    if entry is None:
+        return params
+    averages = entry.get("averages") if isinstance(entry, dict) else None
+    if not isinstance(averages, dict) or not averages:
+        raise HDLError(f"{path}: its {WEIGHT_AVERAGE} entry holds no arrays (got {type(averages).__name__})")
+    check_arrays(averages, {name: np.shape(params[name]) for name in averages if name in params},
+                 "state's parameters", path, what="weight average")
+    return {**params, **{name: np.asarray(average).astype(np.asarray(params[name]).dtype)
+                         for name, average in averages.items()}}
 
 
 def load_params(model, params, path="<state>"):

@@ -1,5 +1,7 @@
 """--ema-decay: the weights' moving average (training/weight_average.py), kept beside training, never changing it,
 validated, tested and exported, saved in the state file and continued exactly on resume."""
+import json
+
 import numpy as np
 import pytest
 
@@ -115,6 +117,35 @@ def test_the_average_changes_nothing_in_training_and_is_what_is_tested_and_expor
     test = load_dataset("letters", "test", tiny_data)
     accuracy = Evaluator(load_model(export)[0]).evaluate(test.images, test.labels).accuracy
     assert exported["test_report"]["test_accuracy"] == pytest.approx(accuracy)
+
+
+def test_the_state_s_readers_read_the_average_the_run_tested(tiny_data, tmp_path, capsys):
+    state = tmp_path / "s.hdl"
+    assert main([*common(tiny_data, 5), "--ema-decay", str(DECAY), "--out", str(state), "--json"]) == 0
+    trained = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    entries = load_checkpoint(state)
+    for name, p in load_model(state)[0].named_parameters():
+        np.testing.assert_array_equal(p.value, entries["weight_average"]["averages"][name].astype(np.float32))
+        assert not np.array_equal(p.value, entries["params"][name]), name
+    assert main(["evaluate", str(state), "--data", str(tiny_data), "--threads", "1", "--json"]) == 0
+    read = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (read["test_accuracy"], read["loss"]) == pytest.approx((trained["test_accuracy"], trained["test_loss"]))
+
+
+def test_a_reader_refuses_a_state_whose_average_is_broken_by_name(tiny_data, tmp_path, capsys):
+    state = tmp_path / "s.hdl"
+    assert main([*common(tiny_data, 3), "--ema-decay", str(DECAY), "--out", str(state)]) == 0
+    entries = {k: v for k, v in load_checkpoint(state).items() if k != "format_version"}
+    for broken, message in (({"fc3.bias": np.full(26, np.nan)}, "weight average fc3.bias holds 26 non-finite values"),
+                            ({"fc9.bias": np.zeros(26)}, "weight averages do not match the state's parameters: "
+                                                         "missing none, unexpected ['fc9.bias']"),
+                            ({}, "its weight_average entry holds no arrays")):
+        averages = {**entries["weight_average"]["averages"], **broken} if broken else {}
+        save_entries(state, {**entries, "weight_average": {"decay": DECAY, "averages": averages}})
+        capsys.readouterr()
+        assert main(["evaluate", str(state), "--data", str(tiny_data), "--threads", "1"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and f"{state}: {message}" in err, err
 
 
 def test_validation_reads_the_average(tiny_data, tmp_path):

@@ -223,12 +223,13 @@ def add_training_arguments(parser, command, default_epochs, default_validate_eve
                         help="keep a moving average of the weights (Polyak averaging): after every step each "
                              "average moves to D x itself + (1 - D) x the weight, so it remembers about the last "
                              "1 / (1 - D) steps (0.999: about 1,000).  Validation, the test and --export then use the "
-                             "average; the state file keeps it beside the trained weights, which training goes on "
-                             "from.  Choose D so that 1 / (1 - D) is a tenth of the run's steps or less: the "
-                             "tutorial's 20 epochs of the LettersCNN (1,040 steps, constant lr) read held-out letters "
-                             "1.5 points better with 0.99 and 2.5 worse with 0.999 (5 seeds); after a cosine "
-                             "schedule, which ends at lr 0, it changes next to nothing (the shipped reader's recipe "
-                             "uses 0.999: 3 more letters of 15,262 on held-out pages; BENCHMARKS.md), "
+                             "average, and so do the commands that read the state file (evaluate, ocr --model, "
+                             "calibrate, quantize, prune); the file keeps it beside the trained weights, which "
+                             "training goes on from.  Choose D so that 1 / (1 - D) is a tenth of the run's steps "
+                             "or less: the tutorial's 20 epochs of the LettersCNN (1,040 steps, constant lr) read "
+                             "held-out letters 1.5 points better with 0.99 and 2.5 worse with 0.999 (5 seeds); "
+                             "after a cosine schedule, which ends at lr 0, it changes next to nothing (the shipped "
+                             "reader's recipe uses 0.999: 3 more letters of 15,262 on held-out pages; BENCHMARKS.md), "
                              f"{EMA_DECAY.allowed} (default: 0, off)")
     parser.add_argument("--mut-on-learn", action="store_true",
                         help="augment training images: random shift of -2..+2 pixels each way and 5 flipped pixels")

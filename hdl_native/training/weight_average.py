@@ -12,17 +12,18 @@ held-out images, Adam, 6 epochs, decay 0.99, seeds 0 and 1: held-out 92.4 / 93.4
 statistics averaged (loss 0.27 / 0.30 against 0.33 / 0.34); averaged statistics lag the weights they describe.
 Training itself never sees them: the Trainer swaps them into the model to validate, test and export
 (`in_model()`), and puts the trained weights back after.  `trainer.state()` saves them, so a resumed run goes on
-averaging exactly as an uninterrupted one.
+averaging exactly as an uninterrupted one, and the state's readers (evaluate, ocr, ...) read them as the run did
+(checkpoint.reported_params).
 """
 import math
 from contextlib import contextmanager
 
 import numpy as np
 
-from ..checkpoint import check_arrays
+from ..checkpoint import WEIGHT_AVERAGE, check_arrays
 from ..errors import HDLError
 
-STATE_KEY = "weight_average"  # the state file's entry: {"decay": d, "averages": {name: float64 array}}
+STATE_KEY = WEIGHT_AVERAGE  # the state file's entry: {"decay": d, "averages": {name: float64 array}}
 # The share of the starting weights an average may still hold at the end of a run before the run says so: the
 # tutorial's LettersCNN, 1,040 steps at constant lr, read held-out letters 2.5 points worse with 0.999 (the start
 # still 35% of its average) and 1.5 points better with 0.99 (BENCHMARKS.md).
