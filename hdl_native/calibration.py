@@ -25,8 +25,10 @@ from scipy.special import log_softmax, logsumexp
 
 from .errors import HDLError
 
-# What `calibrate` writes into a state: temperatures, and the int8 activation ranges (int8/runner.py).
-CALIBRATION_ENTRIES = ("temperature", "shift_temperatures", "other_offset", "int8_ranges")
+# What `calibrate` writes into a state: those fitted to one network's outputs, its temperatures and int8 activation
+# ranges (int8/runner.py), stale once its weights change much (prune); and the offset on 'other', a setting.
+FITTED_ENTRIES = ("temperature", "shift_temperatures", "int8_ranges")
+CALIBRATION_ENTRIES = FITTED_ENTRIES + ("other_offset",)
 TEMPERATURE_RANGE = (0.05, 20.0)  # beyond these a fit says the held-out set is broken, not the model
 OTHER_OFFSET_RANGE = (-5.0, 5.0)  # log-offsets on 'other': e^5 ~ 150 times, already past any use
 ECE_BINS = 15

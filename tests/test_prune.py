@@ -1,4 +1,5 @@
 """Magnitude pruning (hdl_native.prune, `hdl-native prune`): exact sparsity, zeros that survive fine-tuning."""
+import json
 import os
 import shlex
 import signal
@@ -14,6 +15,7 @@ import hdl_native
 from hdl_native.checkpoint import load_checkpoint
 from hdl_native.cli import main
 from hdl_native.errors import HDLError
+from hdl_native.inspect.evaluation import evaluate_state
 from hdl_native.models import LettersCNN
 from hdl_native.optim import SGD, Adam
 from hdl_native.prune import PRUNE_MASKS, apply_masks, magnitude_masks, masks_from_state, sparsity_curve
@@ -270,3 +272,56 @@ def test_ctrl_c_while_the_prune_curve_is_measured_leaves_no_folder(tiny_data, tm
     assert main(["plot", "--prune-curve", str(trained), "--data", str(tiny_data), "--out", str(out)]) == 130
     assert len(calls) == 3 and not (tmp_path / "plots").exists()
     capsys.readouterr()
+
+
+def test_the_fine_tune_trains_with_every_setting_of_the_recipe_and_reports_what_evaluate_reads(tiny_data, tmp_path,
+                                                                                               capsys):
+    common = ["--data", str(tiny_data), "--quiet", "--threads", "1"]
+    recipe = ["--balance-classes", "--label-smoothing", "0.1", "--mixup", "0.2", "--weight-decay", "0.01",
+              "--ema-decay", "0.5", "--distort", "0.3", "--distort-look", "0.1", "--distort-other", "0.2",
+              "--dataset", "letters,nonletters", "--holdout", "52", "--holdout-seed", "4", "--l2", "0.001"]
+    trained, pruned = tmp_path / "t.hdl", tmp_path / "p.hdl"
+    assert main(["letters", *common, "--no-db", "--adam", *recipe, "--epochs", "1", "--out", str(trained)]) == 0
+    capsys.readouterr()
+    assert main(["prune", str(trained), *common, "--sparsity", "0.5", "--finetune-epochs", "1",
+                 "--out", str(pruned), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    recorded, settings = load_checkpoint(trained)["settings"], load_checkpoint(pruned)["settings"]
+    for key in ("balance_classes", "label_smoothing", "mixup", "weight_decay", "ema_decay", "distort", "distort_look",
+                "distort_other", "dataset", "holdout", "holdout_seed", "l2", "optimizer", "batch_size"):
+        assert settings[key] == recorded[key], key
+    assert (settings["epochs"], settings["init"], settings["out"]) == (1, str(pruned), str(pruned))
+    state = load_checkpoint(pruned)
+    assert "weight_average" in state  # the fine-tune's own average, which it tested and its readers read
+    assert summary["test_accuracy_finetuned"] == pytest.approx(evaluate_state(pruned, root=tiny_data).test_accuracy)
+    masks = {name: mask.astype(bool) for name, mask in state[PRUNE_MASKS].items()}
+    for name, keep in masks.items():
+        assert np.count_nonzero(state["weight_average"]["averages"][name][~keep]) == 0, name
+    assert summary["zero_weights_after_finetune"] == summary["zero_weights"]
+
+
+def test_a_calibrated_reader_is_pruned_without_its_fitted_entries_and_keeps_its_offset(tiny_data, tmp_path, capsys):
+    common = ["--data", str(tiny_data), "--quiet", "--threads", "1"]
+    mixture = ["--dataset", "letters,nonletters", "--holdout", "60"]
+    trained, calibrated = tmp_path / "t.hdl", tmp_path / "c.hdl"
+    assert main(["letters", *common, "--no-db", "--adam", *mixture, "--epochs", "1", "--out", str(trained)]) == 0
+    assert main(["calibrate", str(trained), "--data", str(tiny_data), "--threads", "1", "--other-offset", "0.5",
+                 "--out", str(calibrated)]) == 0
+    fitted = {"temperature", "shift_temperatures", "int8_ranges"}
+    assert fitted | {"other_offset"} <= set(load_checkpoint(calibrated))
+    capsys.readouterr()
+    for extra in ([], ["--finetune-epochs", "1"]):
+        out = tmp_path / f"p{len(extra)}.hdl"
+        assert main(["prune", str(calibrated), *common, "--sparsity", "0.5", *extra, "--out", str(out), "--json"]) == 0
+        captured = capsys.readouterr()
+        state = load_checkpoint(out)
+        assert not fitted & set(state), extra
+        assert state["other_offset"] == 0.5 and state["pruned_from"] == str(calibrated), extra
+        assert (f"temperatures and int8 activation ranges were fitted to the unpruned network; {out} has none: "
+                f"`hdl-native calibrate {out} --out CALIBRATED.hdl`") in captured.err
+        summary = json.loads(captured.out.strip().splitlines()[-1])
+        read = evaluate_state(out, root=tiny_data).test_accuracy  # as `evaluate` reads OUT
+        assert summary["test_accuracy_finetuned" if extra else "test_accuracy_pruned"] == pytest.approx(read)
+    assert main(["letters", str(out), *common, "--no-db", "--adam", *mixture, "--epochs", "2"]) == 0
+    resumed = load_checkpoint(out)  # resuming the fine-tune keeps what it carried
+    assert resumed["other_offset"] == 0.5 and resumed["pruned_from"] == str(calibrated)

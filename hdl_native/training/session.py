@@ -19,7 +19,7 @@ import numpy as np
 from ..checkpoint import load_checkpoint, save_checkpoint
 from ..data import augment, find_data_root, load_dataset
 from ..data.augment import MNIST_MEAN, MNIST_STD
-from ..data.datasets import with_pair_class
+from ..data.datasets import NOT_A_LETTER, with_pair_class
 from ..data.mixture import data_credits
 from ..distributed import get_world
 from ..errors import HDLError, NonFiniteOutputs
@@ -39,6 +39,11 @@ from .start import make_model, make_optimizer, open_log, resume_position, start_
 from .summary import (add_log_overhead, plot_name, print_results, print_sample, stopped_summary, test_summary,
                       write_plots)
 from .weight_average import STATE_KEY as WEIGHT_AVERAGE, too_long_a_memory
+
+# What a run keeps of the state it continues besides the model and its position: how its model is read (the offset on
+# 'other' that `calibrate --other-offset` sets) and where a pruned model came from.  The temperatures and int8
+# ranges calibrate fits describe the weights before this run's training, and are dropped.
+CARRIED_ENTRIES = ("other_offset", "pruned_from")
 
 
 class Session:
@@ -65,6 +70,7 @@ class Session:
         self.train_weights = None  # float64 (N,) probabilities of drawing each training image, or None
         self.train_cases = None  # int8 (N,) each training letter's case, -1 unknown (data/cases.py), or None
         self.resumed = None  # the checkpoint dict being continued, if any
+        self.carried = {}  # the CARRIED_ENTRIES it saves: the resumed state's (prune sets its fine-tune's own)
         self.model = self.optimizer = self.log = None
         # train() fills these in:
         self.trainer = None
@@ -103,6 +109,9 @@ class Session:
         self.distort_strengths = class_distortions(config, self.train_set.classes)
         self.pair = pair_label(config, self.train_set.classes)
         self.resumed = load_checkpoint(config.resume) if config.resume else None
+        if self.resumed is not None:  # (an offset on 'other' goes only where the classes still have one)
+            self.carried = {key: self.resumed[key] for key in CARRIED_ENTRIES if key in self.resumed
+                            and (key != "other_offset" or NOT_A_LETTER in self.train_set.classes)}
         check_capitals_reader(config, self.train_set.classes)
         self.model = make_model(config, self.train_set.n_classes)
         self.optimizer = make_optimizer(self.model, config.optimizer, config.weight_decay)
@@ -272,7 +281,7 @@ class Session:
         entries = {"classes": list(self.train_set.classes), "dataset": self.train_set.name,
                    "data_credits": data_credits(self.train_set.name),
                    "normalization": {"mean": MNIST_MEAN, "std": MNIST_STD}, "command": self.config.command,
-                   "settings": self.config.as_dict()}
+                   "settings": self.config.as_dict(), **self.carried}
         if self.optimizer.masks:  # a pruned model's fine-tune: resuming it keeps the pruned weights at zero
             entries[PRUNE_MASKS] = masks_for_state({name: mask != 0 for name, mask in self.optimizer.masks.items()})
         return entries
