@@ -130,6 +130,11 @@ def test_the_state_s_readers_read_the_average_the_run_tested(tiny_data, tmp_path
     assert main(["evaluate", str(state), "--data", str(tiny_data), "--threads", "1", "--json"]) == 0
     read = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert (read["test_accuracy"], read["loss"]) == pytest.approx((trained["test_accuracy"], trained["test_loss"]))
+    # a fresh run from it (--init) starts at the average, which it also tests first with 0 batches trained
+    assert main([*common(tiny_data, 1), "--init", str(state), "--out", str(tmp_path / "i.hdl"), "--json",
+                 "--lr", "1e-12"]) == 0
+    started = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert started["test_loss"] == pytest.approx(trained["test_loss"], abs=1e-6)
 
 
 def test_a_reader_refuses_a_state_whose_average_is_broken_by_name(tiny_data, tmp_path, capsys):

@@ -301,7 +301,8 @@ def add_training_arguments(parser, command, default_epochs, default_validate_eve
                         help=f"save the state this often while training, {NON_NEGATIVE.allowed} (0: after "
                              "every batch) (default: 60); always on exit and Ctrl-C")
     parser.add_argument("--init", metavar="STATE", default=None,
-                        help="start from this state's parameters with a fresh optimiser and counter (fine-tuning)")
+                        help="start from this state's parameters (the moving average of a run with --ema-decay) with a "
+                             "fresh optimiser and counter (fine-tuning)")
     db_help = (f"SQLite file for chapter 6's inspection tables (default: {default_db})" if default_db
                else "SQLite file for chapter 6's inspection tables (default: no logging)")
     logging = parser.add_mutually_exclusive_group()  # `--db x.sqlite3 --no-db` wrote nothing, without a word

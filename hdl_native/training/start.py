@@ -4,7 +4,7 @@ import sys
 
 import numpy as np
 
-from ..checkpoint import architecture_of, load_checkpoint, load_optimizer_state, load_params
+from ..checkpoint import architecture_of, load_checkpoint, load_optimizer_state, load_params, reported_params
 from ..data.cases import UNKNOWN, source_cases
 from ..data.datasets import PAIR
 from ..data.idx import read_labelled_images
@@ -135,7 +135,9 @@ def start_from(model, optimizer, resumed, config, train_set, say_notes=True):
             hint = f" (it {'learned' if PAIR in source['classes'] else 'did not learn'} the class '{PAIR}' of --pairs)"
         raise HDLError(f"{path} was trained for {len(source['classes'])} classes, "
                        f"dataset {train_set.name} has {train_set.n_classes}{hint}")
-    load_params(model, source["params"], path)
+    # a resumed run goes on from its trained weights; --init starts from the ones its run reported on (with
+    # --ema-decay their moving average, which evaluate and ocr read too)
+    load_params(model, source["params"] if resumed is not None else reported_params(source, path), path)
     if say_notes:
         note_old_penalty(source, path)
         if resumed is not None:
