@@ -209,8 +209,8 @@ def test_evaluate_reads_a_quantised_state_as_its_dequantised_float_model(tmp_pat
     assert summary["bits"] == 2 and summary["bytes"] == (tmp_path / "q2.hdl").stat().st_size
     assert main(["evaluate", str(tmp_path / "q2.hdl"), "--data", str(tmp_path / "data"), "--json"]) == 0
     printed = capsys.readouterr().out.strip().splitlines()
-    assert printed[3] == ("  quantised: linear, 2 bits per tensor, from digits.hdl (its test accuracy not recorded: a "
-                          "trainer's --export file records it, its state file not)")
+    assert printed[3] == ("  quantised: linear, 2 bits per tensor, from digits.hdl (its test accuracy not recorded: "
+                          "the source was not tested at the end of a training run)")
     reported = json.loads(printed[-1])
     assert reported["quantization"]["bits"] == 2 and reported["quantization"]["source"]["file"] == "digits.hdl"
     dequantised, _ = load_model(tmp_path / "q2.hdl")
@@ -219,6 +219,23 @@ def test_evaluate_reads_a_quantised_state_as_its_dequantised_float_model(tmp_pat
     assert reported["test_accuracy"] == expected.test_accuracy and reported["loss"] == pytest.approx(expected.loss)
     original = evaluate_state(tmp_path / "digits.hdl", tmp_path / "data")
     assert reported["loss"] != original.loss  # 2 bits really changed the weights the evaluation used
+
+
+def test_a_trained_state_file_records_its_test_and_a_quantised_copy_names_it(tiny_data, tmp_path, capsys):
+    state = tmp_path / "t.hdl"
+    assert main(["letters", "--data", str(tiny_data), "--quiet", "--no-db", "--threads", "1", "--adam",
+                 "--max-batches", "4", "--out", str(state), "--json"]) == 0
+    trained = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert load_checkpoint(state)["test_report"]["test_accuracy"] == trained["test_accuracy"]
+    assert main(["quantize", str(state), "--bits", "8", "--out", str(tmp_path / "q.hdl")]) == 0
+    assert main(["evaluate", str(tmp_path / "q.hdl"), "--data", str(tiny_data), "--threads", "1"]) == 0
+    assert f"from t.hdl (test accuracy {trained['test_accuracy']:.2f}% as its training measured it)" in \
+        capsys.readouterr().out
+    # a resumed run's saves drop the report of weights it has changed, and its own test records a new one
+    assert main(["letters", str(state), "--data", str(tiny_data), "--quiet", "--no-db", "--threads", "1", "--adam",
+                 "--max-batches", "8", "--json"]) == 0
+    resumed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert load_checkpoint(state)["test_report"]["batches"] == resumed["batches"] == 8
 
 
 def test_ocr_reads_with_a_quantised_model(tmp_path, capsys):

@@ -141,7 +141,7 @@ def describe_quantization(quantization):
     accuracy = source.get("test_accuracy")
     # as the source's training run measured it: one read, without a later `calibrate`'s offset on 'other'
     measured = (f"test accuracy {accuracy:.2f}% as its training measured it" if accuracy is not None
-                else "its test accuracy not recorded: a trainer's --export file records it, its state file not")
+                else "its test accuracy not recorded: the source was not tested at the end of a training run")
     per = "per output channel" if quantization["per_channel"] else "per tensor"
     return (f"quantised: {quantization['scheme']}, {quantization['bits']} bits {per}, "
             f"from {source.get('file')} ({measured})")

@@ -5,8 +5,8 @@ value is stored as its bin's index and read back as the mean of its bin (a 2^bit
 tensor).  linear: symmetric integers, scale = max|w| / (2^(bits-1) - 1) per tensor, or per output channel
 with --per-channel.  Biases stay float32.  The result is a state file that `evaluate`, `ocr --model` and
 hdl_native.checkpoint.load_model read directly (as a float32 model); it records the scheme, the width and
-the source's test accuracy where the source records one (a trainer's --export file does; its state file does
-not, and `evaluate` says "not recorded": it measures the quantised model itself).
+the source's test accuracy where the source records one (a training run's state and --export files do once it
+has been tested; else `evaluate` says "not recorded": it measures the quantised model itself).
 
 With --finetune-batches N the weights first train N batches through their quantised values
 (quantize/aware.py: quantisation-aware fine-tuning) on the images STATE's run trained on, found under

@@ -213,6 +213,8 @@ class Session:
                 save_checkpoint(config.export, model.folded() if hasattr(model, "folded") else model, None,
                                 **{**self.saved_entries(), **exported, "test_report": summary})
                 print(f"wrote the model to {config.export}")
+        if self.is_root and self.saved_batch == self.trainer.batch_counter:  # the state this run saved last
+            self.save_state(self.trainer, test_report=summary)
         if config.json_summary:
             print(json_line(summary))
         return summary
@@ -241,18 +243,21 @@ class Session:
             write_plots(config.plot, config.command, test_set, result)
         return summary
 
-    def save_state(self, trainer):
-        """Write the state file: parameters, optimiser state, training position and the run's settings.
+    def save_state(self, trainer, test_report=None):
+        """Write the state file: parameters, optimiser state, training position and the run's settings, and once
+        the run has been tested (report(), on rank 0 alone) its test_report, which the periodic saves of a run
+        resuming the state drop again, as a report of weights it has changed.
 
         Raises Diverged instead when a parameter or optimiser buffer is not finite, so the file keeps its
         last finite state.
         """
-        if self.parallel is not None:  # every rank is here at the same batch (DataParallel.agree)
+        if self.parallel is not None and test_report is None:  # every rank is here at the same batch (agree)
             self.parallel.average_buffers(self.model)
         check_state(self.model, self.optimizer, trainer.batch_counter)
         if not self.is_root:
             return
-        save_checkpoint(self.out, self.model, self.optimizer, **self.saved_entries(), **trainer.state())
+        report = {"test_report": test_report} if test_report is not None else {}
+        save_checkpoint(self.out, self.model, self.optimizer, **self.saved_entries(), **trainer.state(), **report)
         self.saved_batch = trainer.batch_counter
 
     def diverged_message(self, diverged):
