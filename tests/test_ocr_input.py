@@ -56,7 +56,7 @@ def test_a_float_tiff_with_non_finite_pixels_is_stretched_over_the_finite_ones(t
     """One NaN or inf pixel made the whole picture blank (a 'found no ink' error) after numpy warnings on stderr."""
     values = np.asarray(Image.fromarray(handwriting_like()).convert("L"), np.float32) / 255
     values[0, 0] = bad
-    Image.fromarray(values, mode="F").save(tmp_path / "page.tif")
+    Image.fromarray(values).save(tmp_path / "page.tif")  # float32 makes mode F (Pillow 13 deprecates mode=)
     with np.errstate(all="raise"):
         photo = load_photo(tmp_path / "page.tif", min_side=0)
     assert photo.grey[130, 62] < 0.3 < 0.7 < photo.grey[10, 10]  # the stroke is dark, the paper light
