@@ -54,6 +54,10 @@ class Tensor:
         if dtype is None and not isinstance(data, (np.ndarray, np.generic)):
             dtype = DEFAULT_DTYPE  # Python numbers and lists become float32
         array = np.asarray(data, dtype=dtype)
+        if requires_grad and array.dtype.kind != "f":
+            # an integer gradient would be truncated (0.5 -> 0) without a word; PyTorch refuses too
+            raise TypeError(f"Tensor: only float tensors can require gradients, got {array.dtype} "
+                            "(convert the data with .astype(np.float32) first)")
         self._init_node(None, (), array.shape, array.dtype, requires_grad, name)
         self._value = contiguous(array)
         self._version = _next_version()

@@ -122,3 +122,17 @@ def test_a_parameter_made_from_a_list_is_float32_as_a_tensor_is():
 
     assert Parameter([1.0, 2.0]).dtype == np.float32 == Tensor([1.0, 2.0]).dtype
     assert Parameter(np.zeros(2)).dtype == np.float64  # an array keeps its dtype
+
+
+@pytest.mark.parametrize("data", [np.array([1, 2, 3]), np.array([True, False]), np.arange(3, dtype=np.uint8)],
+                         ids=["int64", "bool", "uint8"])
+def test_an_integer_leaf_cannot_require_gradients_whose_fractions_it_would_truncate(data):
+    from hdl_native.nn import Parameter
+
+    with pytest.raises(TypeError, match=f"only float tensors can require gradients, got {data.dtype}"):
+        Tensor(data, requires_grad=True)
+    with pytest.raises(TypeError, match="only float tensors can require gradients"):
+        Parameter(data)
+    weight = Tensor(data.astype(np.float32), requires_grad=True)  # the fix the message names
+    (weight * 0.5).sum().backward()
+    np.testing.assert_allclose(weight.grad, np.full(data.shape, 0.5))
