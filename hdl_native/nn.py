@@ -191,9 +191,10 @@ class BatchNorm2d(Module):
                               self.momentum)
 
     def set_statistics(self, mean, var):
-        """Store the mean and variance (C,) that eval mode standardises by."""
-        self.mean.assign(np.asarray(mean, dtype=DEFAULT_DTYPE))
-        self.var.assign(np.asarray(var, dtype=DEFAULT_DTYPE))
+        """Store copies of the mean and variance (C,) that eval mode standardises by (training moves them in
+        place, so the arrays given are never the ones stored)."""
+        self.mean.assign(np.array(mean, dtype=DEFAULT_DTYPE))
+        self.var.assign(np.array(var, dtype=DEFAULT_DTYPE))
 
 
 class Function(Module):

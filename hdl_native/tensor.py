@@ -39,9 +39,10 @@ class Tensor:
     ``hdl_native.nn.Parameter``; everything else comes from operators.
     ``value`` is a read-only view of the evaluated array; a leaf's data is
     changed with ``assign(array)`` or written in place through ``data``.
-    A leaf made from a C-contiguous numpy array of its dtype keeps that array
-    (no copy): writing to it afterwards behind the leaf's back is not seen by
-    values already computed; write through ``data`` or ``assign`` instead.
+    A leaf made from a writable C-contiguous numpy array of its dtype keeps that
+    array (no copy): writing to it afterwards behind the leaf's back is not seen
+    by values already computed; write through ``data`` or ``assign`` instead.
+    A read-only array is copied, so ``data`` is always writable.
     """
 
     __slots__ = (
@@ -59,7 +60,7 @@ class Tensor:
             raise TypeError(f"Tensor: only float tensors can require gradients, got {array.dtype} "
                             "(convert the data with .astype(np.float32) first)")
         self._init_node(None, (), array.shape, array.dtype, requires_grad, name)
-        self._value = contiguous(array)
+        self._value = leaf_array(array)
         self._version = _next_version()
 
     def _init_node(self, op, parents, shape, dtype, requires_grad, name):
@@ -93,14 +94,14 @@ class Tensor:
 
         The array must match the leaf's declared shape (``None`` dimensions
         match any size) and is converted to the leaf's dtype (no copy when it
-        already has that dtype and is C-contiguous).
+        already has that dtype and is C-contiguous and writable).
         """
         self._require_leaf("assign()")
         array = np.asarray(data)
         if self.dtype.kind in "iu" and array.dtype.kind not in "iub":
             raise TypeError(f"assign to {self.name or 'tensor'}: {array.dtype} data for an {self.dtype} tensor "
                             "would be truncated; convert it to integers first")
-        array = contiguous(array.astype(self.dtype, copy=False))
+        array = leaf_array(array.astype(self.dtype, copy=False))
         if not shape_matches(array.shape, self.shape):
             raise ValueError(
                 f"assign to {self.name or 'tensor'}: got shape {array.shape}, expected {format_shape(self.shape)}"
@@ -420,6 +421,12 @@ def contiguous(array):
     """`array` itself if C-contiguous, else a C-contiguous copy (0-d stays 0-d,
     unlike np.ascontiguousarray)."""
     return array if array.flags.c_contiguous else array.copy(order="C")
+
+
+def leaf_array(array):
+    """`array` itself if C-contiguous and writable, else a copy that is: a leaf's data is written in place
+    (``data``, optimisers, batch normalisation's running statistics), so a read-only array cannot be kept."""
+    return array if array.flags.c_contiguous and array.flags.writeable else array.copy(order="C")
 
 
 def shape_matches(actual, declared):

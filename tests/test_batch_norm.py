@@ -57,6 +57,17 @@ def test_in_eval_mode_an_image_reads_the_same_alone_as_in_a_batch():
     assert abs(float(run(norm, batch[:4]).mean())) < 1e-5  # training: standardised by the batch itself
 
 
+def test_set_statistics_stores_copies_that_training_moves_not_the_callers_arrays():
+    mean = np.zeros(3, dtype=np.float32)
+    var = np.ones(3, dtype=np.float32)
+    var.flags.writeable = False  # e.g. a view into a loaded file
+    norm = BatchNorm2d(3)
+    norm.set_statistics(mean, var)
+    run(norm, batches(3, 1)[0])  # a training batch moves the running statistics
+    np.testing.assert_array_equal(mean, np.zeros(3))  # the caller's array is left alone
+    assert not np.allclose(norm.mean.value, 0.0) and not np.allclose(norm.var.value, 1.0)
+
+
 def trained_bn_reader(steps=5):
     """A LettersVGGBN after a few forward passes in training mode (its running statistics moved) and
     changed gammas and betas, so folding has something to fold."""

@@ -82,3 +82,18 @@ def test_backward_plan_reused_across_batches_matches_a_fresh_graph():
         np.testing.assert_allclose(w.grad, fresh_w.grad, rtol=1e-12)
         h = batch @ w.value
         np.testing.assert_allclose(w.grad, batch.T @ (2 * h + 1), rtol=1e-12)
+
+
+def test_a_leaf_given_a_read_only_array_keeps_a_writable_copy():
+    frozen = np.ones((2, 3), dtype=np.float32)
+    frozen.flags.writeable = False  # np.frombuffer, a read-only memmap, a broadcast view
+    weight = Tensor(frozen, requires_grad=True)
+    weight.data[0] = 2.0  # data is the leaf's own array, writable in place
+    np.testing.assert_array_equal(frozen, np.ones((2, 3)))
+    placeholder = Tensor.placeholder((None, 3))
+    placeholder.assign(frozen)
+    placeholder.data[...] = 5.0
+    np.testing.assert_array_equal(frozen, np.ones((2, 3)))
+    writable = np.ones((2, 3), dtype=np.float32)
+    placeholder.assign(writable)
+    assert placeholder.holds(writable)  # a writable C-contiguous array of the dtype is still kept, not copied
