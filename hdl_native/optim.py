@@ -22,6 +22,7 @@ import numpy as np
 
 from .flat_params import build_flat_groups
 from .kernels import get_ops
+from .tensor import Tensor
 from .weights import is_weight
 
 
@@ -38,6 +39,13 @@ class Optimizer:
             params = [(f"param{i}", p) for i, p in enumerate(params)]
         if not params:
             raise ValueError(f"{type(self).__name__}: no parameters to optimise")
+        for name, param in params:  # anything else never gets a gradient, and step() would skip it silently
+            if not (isinstance(param, Tensor) and param.is_leaf and param.requires_grad):
+                what = repr(param) if isinstance(param, Tensor) else f"a {type(param).__name__}"
+                raise ValueError(f"{type(self).__name__}: {name} is {what}, not a leaf that requires grad "
+                                 "(make it nn.Parameter(...) or Tensor(..., requires_grad=True))")
+        if not (math.isfinite(lr) and lr >= 0):
+            raise ValueError(f"lr must be a finite number >= 0, got {lr}")
         if not (math.isfinite(weight_decay) and weight_decay >= 0):
             raise ValueError(f"weight_decay must be a finite number >= 0, got {weight_decay}")
         self.named_params = params

@@ -144,3 +144,15 @@ def test_optimizer_state_round_trips():
     fresh.load_state_dict(state)
     assert fresh.step_count == 3
     np.testing.assert_array_equal(fresh.exp_avg["w"], opt.exp_avg["w"])
+
+
+@pytest.mark.parametrize("kind", [SGD, Adam])
+def test_an_optimiser_refuses_what_would_never_get_a_gradient_and_a_bad_lr(kind):
+    weight = Parameter(np.ones(2, dtype=np.float32))
+    for not_trainable, what in ((hdl_native.Tensor(np.ones(2, dtype=np.float32)), "leaf"),
+                                (weight * 2.0, "scalar_mul"), (np.ones(2), "ndarray")):
+        with pytest.raises(ValueError, match=f"{kind.__name__}: param1 is .*{what}.*not a leaf that requires grad"):
+            kind([weight, not_trainable], lr=0.1)  # step() would have skipped it without a word
+    for bad in (-0.1, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="lr must be a finite number >= 0"):
+            kind([weight], lr=bad)
