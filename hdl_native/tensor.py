@@ -399,7 +399,18 @@ class Tensor:
     def __len__(self):
         if not self.shape:
             raise TypeError("len() of a 0-d tensor")
+        if self.shape[0] is None:
+            raise TypeError(f"len() of a tensor of shape {format_shape(self.shape)}: its batch size N is not known "
+                            "until data is assigned (len(x.value) then gives it)")
         return self.shape[0]
+
+    def __array__(self, dtype=None, copy=None):
+        """np.asarray(x): a copy of the value, for a tensor no gradient flows through.  One that requires grad
+        is refused, as PyTorch does: numpy's result would be cut off from the graph (read x.value instead)."""
+        if self.requires_grad:
+            raise TypeError(f"numpy cannot take {self!r}: it requires grad, and a numpy result would be cut off "
+                            "from the graph; use the Tensor's own ops, or read its values with .value or .numpy()")
+        return self.numpy() if dtype is None else self.realize().astype(dtype)
 
     def __bool__(self):
         raise TypeError("a Tensor has no truth value; use .item() or .value")

@@ -240,3 +240,17 @@ def test_backward_of_a_graph_with_nothing_to_train_says_so():
     w = Tensor(np.ones((4, 3), dtype=np.float32))  # requires_grad forgotten
     with pytest.raises(RuntimeError, match="depends on no tensor with requires_grad=True"):
         F.linear(x, w).sum().backward()
+
+
+def test_a_tensor_iterates_by_rows_and_converts_to_numpy_as_an_array_does():
+    rows = Tensor(np.arange(6, dtype=np.float32).reshape(2, 3))
+    assert [row.value.tolist() for row in rows] == [[0, 1, 2], [3, 4, 5]]  # was: ValueError from slice
+    with pytest.raises(IndexError, match=r"slice: index 2 is out of bounds .*\(got \(2, 3\)\)"):
+        rows[2]
+    np.testing.assert_array_equal(np.asarray(rows), np.arange(6).reshape(2, 3))
+    np.testing.assert_allclose(np.exp(rows), np.exp(np.arange(6).reshape(2, 3)), rtol=1e-6)
+    weight = Parameter(np.ones(3, dtype=np.float32))
+    with pytest.raises(TypeError, match=r"numpy cannot take Tensor<scalar_mul \(3,\) float32>: it requires grad"):
+        np.exp(weight * 2.0)  # a numpy result would be cut off from the graph
+    with pytest.raises(TypeError, match=r"len\(\) of a tensor of shape \(N, 3\): its batch size N is not known"):
+        len(Tensor.placeholder((None, 3)))

@@ -85,8 +85,8 @@ class Slice(Op):
         probe = np.empty(tuple(1 if d is None else d for d in x.shape), dtype=np.int8)
         try:
             shape = list(probe[self.index].shape)
-        except IndexError as error:
-            raise self.shape_error(str(error), x) from None
+        except IndexError as error:  # stays an IndexError, as numpy's: it ends iteration (list(x), for row in x)
+            raise IndexError(str(self.shape_error(str(error), x))) from None
         out_dim = 0
         for i, d in enumerate(x.shape):
             item = self.index[i] if i < len(self.index) else slice(None)
