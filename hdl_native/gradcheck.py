@@ -59,8 +59,10 @@ def gradcheck(fn, inputs, check=None, eps=1e-6, rtol=1e-4, atol=1e-6, seed=0):
         leaf.assign(base)
         difference = np.abs(numeric - analytic)
         bound = atol + rtol * np.abs(numeric)
-        if np.any(difference > bound):
-            at = np.unravel_index(np.argmax(difference - bound), base.shape)
+        wrong = ~(difference <= bound)  # a NaN on either side is wrong too (NaN > bound would be False)
+        if np.any(wrong):
+            worst_at = np.argmax(np.where(wrong, np.nan_to_num(difference - bound, nan=np.inf), -np.inf))
+            at = tuple(int(i) for i in np.unravel_index(worst_at, base.shape))
             raise GradcheckError(
                 f"gradient of input {index} (shape {base.shape}) wrong at {at}: "
                 f"numeric {numeric[at]:.8g}, analytic {analytic[at]:.8g}"

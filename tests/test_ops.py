@@ -155,3 +155,16 @@ def test_gradcheck_catches_a_wrong_gradient():
     with pytest.raises(GradcheckError, match="input 0"):
         gradcheck(square_missing_its_factor_two, inputs)
     gradcheck(F.square, inputs)
+
+
+class SquareWithANanGradient(ops.Square):
+    def backward(self, grad, needs):
+        (right,) = super().backward(grad, needs)
+        right[0] = np.nan
+        return (right,)
+
+
+def test_gradcheck_catches_a_nan_gradient():
+    inputs = [np.random.default_rng(0).standard_normal(4)]
+    with pytest.raises(GradcheckError, match=r"input 0 \(shape \(4,\)\) wrong at \(0,\): numeric .*, analytic nan"):
+        gradcheck(SquareWithANanGradient.apply, inputs)  # NaN > bound is False: it used to pass
