@@ -297,7 +297,7 @@ class Tensor:
         return self * other
 
     def __truediv__(self, other):
-        if isinstance(other, numbers.Number):
+        if isinstance(other, numbers.Number) and other != 0:  # x / 0 is the division's inf or nan, as numpy's
             return ops.ScalarMul.apply(self, scalar=1.0 / other)
         return ops.Div.apply(self, constant(other, self))
 
@@ -308,6 +308,9 @@ class Tensor:
         return ops.Neg.apply(self)
 
     def __pow__(self, exponent):
+        if not isinstance(exponent, numbers.Real):
+            raise TypeError(f"pow: the exponent must be a constant number, got {type(exponent).__name__} "
+                            "(x ** y for a tensor y is exp(y * log(x)))")
         if exponent == 2:
             return self.square()
         return ops.Pow.apply(self, exponent=exponent)

@@ -454,7 +454,8 @@ OPS = [
     OpInfo("Tensor.__pow__", lambda a, exponent: a ** exponent, lambda a, exponent: a ** exponent, [
         Sample("cube", normal(4), {"exponent": 3}),
         Sample("square", normal(4), {"exponent": 2}),
-        Sample("sqrt", positive(4), {"exponent": 0.5})]),
+        Sample("sqrt", positive(4), {"exponent": 0.5}),
+        Sample("zeroth-at-zero", lambda rng: [np.array([0.0, -1.5, 0.0, 2.0])], {"exponent": 0})]),
     OpInfo("Tensor.__matmul__", lambda a, b: a @ b, np.matmul, [Sample("3x5-5x2", normals((3, 5), (5, 2)))]),
     OpInfo("Tensor.__getitem__", lambda a, index: a[index], lambda a, index: a[index], [
         Sample("strided-slice", normal(4, 5), {"index": (slice(1, 3), slice(None, None, 2))}),

@@ -254,3 +254,12 @@ def test_a_tensor_iterates_by_rows_and_converts_to_numpy_as_an_array_does():
         np.exp(weight * 2.0)  # a numpy result would be cut off from the graph
     with pytest.raises(TypeError, match=r"len\(\) of a tensor of shape \(N, 3\): its batch size N is not known"):
         len(Tensor.placeholder((None, 3)))
+
+
+def test_a_tensor_exponent_is_refused_by_name_and_division_by_zero_is_numpys():
+    x = Tensor(np.array([1.0, -2.0, 0.0], dtype=np.float32))
+    with pytest.raises(TypeError, match="pow: the exponent must be a constant number, got Tensor"):
+        x ** Tensor(2.0)  # was: float() argument must be ... deep inside the op
+    with np.errstate(divide="ignore", invalid="ignore"):
+        quotient = (x / 0).value  # was: ZeroDivisionError
+    np.testing.assert_array_equal(quotient, [np.inf, -np.inf, np.nan])

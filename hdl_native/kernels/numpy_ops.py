@@ -78,6 +78,8 @@ class NumpyOps(NumpyRecurrentOps):
 
     def power_backward(self, x, exponent, grad_output):
         p = x.dtype.type(exponent)
+        if p == 0:  # x ** 0 is 1 everywhere: its gradient is 0, where 0 * x ** -1 would make it NaN at x = 0
+            return np.zeros_like(grad_output * x)
         return grad_output * p * np.power(x, p - 1)
 
     def exp_forward(self, x):
