@@ -353,6 +353,8 @@ class LSTM(_Recurrent):
     n_gates = 4
 
     def forward(self, x, state=None, embedding=None):
+        if state is not None and (isinstance(state, Tensor) or len(state) != 2):
+            raise TypeError(f"LSTM: state must be the pair (h_0, c_0), each (num_layers, N, H), got {state!r}")
         x = self.batch_major(x)
         hidden_finals, cell_finals = [], []
         for layer in range(self.num_layers):

@@ -263,3 +263,18 @@ def test_a_tensor_exponent_is_refused_by_name_and_division_by_zero_is_numpys():
     with np.errstate(divide="ignore", invalid="ignore"):
         quotient = (x / 0).value  # was: ZeroDivisionError
     np.testing.assert_array_equal(quotient, [np.inf, -np.inf, np.nan])
+
+
+def test_a_wrong_argument_is_named_by_its_op_not_met_deep_inside_or_rounded():
+    x = Tensor(np.ones((2, 3), dtype=np.float32))
+    with pytest.raises(TypeError, match=r"sum: axis must be None, an int or a tuple of ints, got 1\.0"):
+        x.sum(1.0)  # was: 'float' object is not iterable
+    with pytest.raises(ValueError, match="maxpool2d: kernel_size must be a whole number >= 1, got 2.5"):
+        F.max_pool2d(Tensor(np.ones((1, 1, 4, 4), dtype=np.float32)), 2.5)  # was: pooled 2x2 silently
+    with pytest.raises(ValueError, match="stack: .* got dtypes float32, float64"):
+        F.stack([Tensor(1.0), Tensor(np.float64(2.0))])
+    with pytest.raises(TypeError, match=r"cross_entropy: labels .* got float32 \(a Python list becomes float32"):
+        F.cross_entropy(x, [0, 1])
+    lstm = hdl.nn.LSTM(3, 4)
+    with pytest.raises(TypeError, match=r"LSTM: state must be the pair \(h_0, c_0\)"):
+        lstm(Tensor(np.ones((2, 5, 3), dtype=np.float32)), Tensor(np.zeros((1, 2, 4), dtype=np.float32)))

@@ -110,7 +110,9 @@ def normalize_axes(op, axis, ndim, parent):
     """Tuple of non-negative axes (all of them for None); errors name the op."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else axis
+    if not isinstance(axes, (tuple, list)) or not all(isinstance(ax, (int, np.integer)) for ax in axes):
+        raise TypeError(f"{op.name}: axis must be None, an int or a tuple of ints, got {axis!r}")
     result = []
     for ax in axes:
         if not -ndim <= ax < ndim:

@@ -89,8 +89,8 @@ class MaxPool2d(LayerOp):
     name = "maxpool2d"
 
     def __init__(self, kernel_size):
-        if kernel_size < 1:
-            raise ValueError(f"maxpool2d: kernel_size must be >= 1, got {kernel_size}")
+        if kernel_size != int(kernel_size) or kernel_size < 1:  # int(2.5) would pool 2x2 without a word
+            raise ValueError(f"maxpool2d: kernel_size must be a whole number >= 1, got {kernel_size}")
         self.kernel_size = int(kernel_size)
 
     def infer(self, x):

@@ -18,7 +18,8 @@ class LossOp(FloatOp):
         if None not in (scores.shape[0], labels.shape[0]) and scores.shape[0] != labels.shape[0]:
             raise self.shape_error("batch sizes differ", scores, labels)
         if labels.dtype.kind not in "iu":
-            raise TypeError(f"{self.name}: labels must be an integer tensor, got {labels.dtype}")
+            raise TypeError(f"{self.name}: labels must be an integer tensor, got {labels.dtype} (a Python list "
+                            "becomes float32, as every Tensor made from numbers: give np.array(labels) instead)")
         return (), self.infer_dtype(scores)
 
 

@@ -118,7 +118,8 @@ class Stack(Op):
         if not parts:
             raise ValueError("stack: needs at least one tensor")
         if any(p.shape != parts[0].shape for p in parts) or len({p.dtype for p in parts}) != 1:
-            raise self.shape_error("all tensors must have one shape and dtype", *parts)
+            dtypes = ", ".join(str(p.dtype) for p in parts)
+            raise self.shape_error(f"all tensors must have one shape and dtype, got dtypes {dtypes}", *parts)
         ndim = parts[0].ndim + 1
         if not -ndim <= self.axis < ndim:
             raise self.shape_error(f"axis {self.axis} out of range for {ndim} dimensions", parts[0])
