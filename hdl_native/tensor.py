@@ -115,7 +115,9 @@ class Tensor:
 
         Handing it out counts as a change: values computed from this leaf are
         recomputed when next asked for.  Write before the next evaluation, or
-        call ``mark_modified()`` after writing.
+        call ``mark_modified()`` after writing.  Do not keep it across an optimiser's
+        step: the first step moves every parameter (and its ``grad``) into one flat
+        array (hdl_native.flat_params), so an array held from before stops following it.
         """
         self._require_leaf("data")
         if self._value is None:
@@ -190,7 +192,8 @@ class Tensor:
 
     @property
     def value(self):
-        """The evaluated array as a read-only view (change a leaf with ``assign`` or ``data``)."""
+        """The evaluated array as a read-only view (change a leaf with ``assign`` or ``data``); a view of the
+        array of the moment: read it again after assign() or an optimiser step, which may put a new array there."""
         view = self.realize().view()
         view.flags.writeable = False
         return view
