@@ -1,6 +1,7 @@
 """`hdl-native splice`: the reader, the gene-family split (no family and no sequence on two sides), and a
 short run on the real data (skipped without HDL_DATA)."""
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -137,3 +138,19 @@ def test_a_file_too_small_to_split_or_batch_is_one_line(tmp_path, rows, message)
                             capture_output=True, text=True, timeout=300, cwd=REPO)
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert f"{path} is too small" in result.stderr and message in result.stderr
+
+
+def test_an_unreadable_file_is_one_data_error(tmp_path):
+    """open() failing (no permission, a read error) reached the user as a traceback; the directory stands in
+    for it, since root (which runs these tests in places) may read any file."""
+    with pytest.raises(DataError, match=f"cannot read {tmp_path}: Is a directory"):
+        read_splice(tmp_path)
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="needs a POSIX user that permissions apply to")
+def test_a_file_without_read_permission_is_one_data_error(tmp_path):
+    path = write_csv(tmp_path / "splice.csv", [("EI", "HUMA-1", sequence(0))])
+    path.chmod(0)
+    with pytest.raises(DataError, match="cannot read .*: Permission denied"):
+        read_splice(path)
+
