@@ -154,3 +154,10 @@ def test_a_file_without_read_permission_is_one_data_error(tmp_path):
     with pytest.raises(DataError, match="cannot read .*: Permission denied"):
         read_splice(path)
 
+
+def test_a_file_without_the_header_keeps_its_first_row(tmp_path):
+    """The first line was skipped as the header whatever it held, losing a row of a file written without one."""
+    path = tmp_path / "splice.csv"
+    path.write_text(f"EI,  HUMA-DONOR-1,  {sequence(0)}\nN,  HUMB-NEG-2,  {sequence(1)}\n")
+    assert read_splice(path).names == ["HUMA-DONOR-1", "HUMB-NEG-2"]
+

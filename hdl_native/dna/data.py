@@ -47,8 +47,8 @@ def read_splice(path):
         raise DataError(f"cannot read {path}: {error.strerror or error}") from None
     for number, line in enumerate(lines, start=1):
         fields = [field.strip() for field in line.split(",")]
-        if number == 1 or not line.strip():
-            continue  # the header: Class, Donor, Sequence
+        if (number == 1 and fields[0] not in CLASSES) or not line.strip():
+            continue  # the header (Class, Donor, Sequence); a file without one starts with a row, which is kept
         if len(fields) != 3 or fields[0] not in CLASSES or len(fields[2]) != SEQUENCE_LENGTH \
                 or any(base not in base_index for base in fields[2]):
             raise DataError(f"{path}, line {number}: expected 'class, name, {SEQUENCE_LENGTH} bases of "
