@@ -161,3 +161,15 @@ def test_a_file_without_the_header_keeps_its_first_row(tmp_path):
     path.write_text(f"EI,  HUMA-DONOR-1,  {sequence(0)}\nN,  HUMB-NEG-2,  {sequence(1)}\n")
     assert read_splice(path).names == ["HUMA-DONOR-1", "HUMB-NEG-2"]
 
+
+def test_a_file_whose_training_split_lacks_a_class_is_one_line(tmp_path):
+    """The rows are sorted by class: splice.csv cut at a line held only EI rows, and a run reported 'test accuracy
+    100.00%' on them."""
+    (tmp_path / "dna").mkdir()
+    path = write_csv(tmp_path / "dna" / "splice.csv", [("EI", f"HUM{i:04d}-{i}", sequence(i)) for i in range(120)])
+    result = subprocess.run([sys.executable, "-m", "hdl_native", "splice", "--data", str(tmp_path), "--epochs", "1",
+                             "--ensemble", "1", "--hidden", "4", "--threads", "1"],
+                            capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert f"{path} gives the training split no sequence of class IE or N (the file holds 120 EI, 0 IE, 0 N)" \
+        in result.stderr

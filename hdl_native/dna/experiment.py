@@ -27,6 +27,7 @@ def run_experiment(root=None, cell="gru", hidden=48, epochs=25, batch_size=32, l
     sides = split_by_family(data.names, data.sequences, seed=seed)
     part = {side: (data.sequences[rows], data.labels[rows]) for side, rows in sides.items()}
     check_split_sizes(path, {side: len(rows) for side, rows in sides.items()}, batch_size)
+    check_classes_trained(path, data.labels, sides["train"])
     models, best_epochs, started = [], [], time.perf_counter()
     for member in range(ensemble):
         member_seed = seed + 1000 * member
@@ -56,3 +57,14 @@ def check_split_sizes(path, sizes, batch_size):
     if sizes["train"] < batch_size:
         raise DataError(f"{path} is too small: its training split holds {sizes['train']} sequences, fewer than a "
                         f"batch of {batch_size}; use a smaller --batch-size")
+
+
+def check_classes_trained(path, labels, train_rows):
+    """DataError naming the file `path` when a class has no sequence in the training split (rows `train_rows` of
+    `labels`): the rows are sorted by class, so a file cut at a line ends with whole classes missing, and a run on
+    it reported 100% on a test split of one class."""
+    missing = [name for index, name in enumerate(CLASSES) if not np.any(labels[train_rows] == index)]
+    if missing:
+        held = ", ".join(f"{np.count_nonzero(labels == index)} {name}" for index, name in enumerate(CLASSES))
+        raise DataError(f"{path} gives the training split no sequence of class {' or '.join(missing)} (the file "
+                        f"holds {held}), so it cannot learn to tell the three apart; is the file cut short?")
