@@ -227,6 +227,47 @@ def test_connection_refused_names_the_url(tmp_path):
         fetch(url, tmp_path / "f.gz", RemoteFile("f.gz"), progress=False)
 
 
+@pytest.mark.parametrize("in_the_way", ["f.gz", "f.gz.part"])
+def test_a_directory_where_the_file_goes_is_one_error_before_the_transfer(server, tmp_path, in_the_way):
+    """A directory at the final name ended the download in a traceback from os.replace (the whole file fetched for
+    nothing); one at the .part name was reported as a download 'interrupted after 0 bytes' that a rerun resumes."""
+    remote = serve(server, "f.gz", payload(3_000))
+    (tmp_path / in_the_way).mkdir()
+    with pytest.raises(DataError, match=f"cannot download to .*f.gz: .*{re.escape(in_the_way)} is a directory"):
+        fetch(f"{server.url}/f.gz", tmp_path / "f.gz", remote, progress=False)
+    assert server.requests == []
+
+
+def test_emnist_member_name_taken_by_a_directory_is_one_error(server, tmp_path):
+    members, _ = emnist_letters_members(tmp_path)
+    archive = nist_zip(members)
+    server.files["/data/gzip.zip"] = archive
+    source = Source("emnist", server.url, (RemoteFile("gzip.zip", md5=hashlib.md5(archive).hexdigest()),),
+                    {name: hashlib.sha256(data).hexdigest() for name, data in members.items()})
+    (tmp_path / "root" / "emnist" / "emnist-letters-test-images-idx3-ubyte.gz").mkdir(parents=True)
+    with pytest.raises(DataError, match="emnist-letters-test-images-idx3-ubyte.gz is a directory"):
+        download_dataset("emnist", tmp_path / "root", source=source, progress=False)
+
+
+def test_a_part_that_cannot_be_written_is_not_called_an_interruption(server, tmp_path, monkeypatch):
+    """open() of the .part failing (no permission: root ignores the mode bits, so open is made to fail here) was
+    reported as 'interrupted after 0 bytes ... the next run resumes from there', which it never would."""
+    import builtins
+
+    remote = serve(server, "f.gz", payload(3_000))
+    real_open = builtins.open
+
+    def refusing_open(file, mode="r", *args, **kwargs):
+        if str(file).endswith(".part") and "b" in mode:
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", refusing_open)
+    with pytest.raises(DataError) as raised:
+        fetch(f"{server.url}/f.gz", tmp_path / "f.gz", remote, progress=False)
+    assert str(raised.value) == f"cannot write {tmp_path / 'f.gz.part'}: Permission denied; choose another --dest DIR"
+
+
 def nist_zip(members):
     """A zip laid out like NIST's gzip.zip: every member under gzip/."""
     buffer = io.BytesIO()

@@ -120,6 +120,7 @@ def fetch(url, path, remote, progress=True, timeout=TIMEOUT_SECONDS):
     if _verified(path, remote):
         return path
     part = path.with_name(path.name + ".part")
+    _check_room_for(path)
     for attempt in range(2):
         resumed_from = part.stat().st_size if part.exists() else 0
         if remote.size is not None and resumed_from > remote.size:
@@ -146,6 +147,8 @@ def unpack_members(archive, folder, members):
             missing = [member for member in members if member not in by_name]
             if missing:
                 raise DataError(f"{archive}: the archive lacks {', '.join(missing)}")
+            for member in members:
+                _check_room_for(folder / member)
             paths = []
             for member, digest in members.items():
                 target = folder / member
@@ -200,9 +203,12 @@ def _transfer(url, part, resumed_from, progress, timeout):
         total = start + int(length) if length and length.isdigit() else None
         written = start
         try:
-            with open(part, "r+b" if start else "wb") as out, \
-                    tqdm(total=total, initial=start, unit="B", unit_scale=True, unit_divisor=1024,
-                         desc=part.name[:-5], disable=not progress, leave=False) as bar:
+            out = open(part, "r+b" if start else "wb")
+        except OSError as error:  # not an interruption: running again would fail the same way
+            raise DataError(f"cannot write {part}: {error.strerror}; choose another --dest DIR") from None
+        try:
+            with out, tqdm(total=total, initial=start, unit="B", unit_scale=True, unit_divisor=1024,
+                    desc=part.name[:-5], disable=not progress, leave=False) as bar:
                 out.seek(start)
                 out.truncate()
                 while chunk := response.read(_CHUNK):
@@ -261,6 +267,15 @@ def _commit(part, path):
     """Rename a complete, fsync'ed part to its final name and make the rename durable."""
     os.replace(part, path)
     fsync_directory(path.parent)
+
+
+def _check_room_for(path):
+    """DataError when a directory (or another non-file) stands at `path` or at its `.part`, where open or the final
+    rename would fail with a traceback after the transfer."""
+    for target in (path, path.with_name(path.name + ".part")):
+        if target.exists() and not target.is_file():
+            raise DataError(f"cannot download to {path}: {target} is a directory (or another non-file) where the "
+                            f"download goes; move it away, or choose another --dest DIR")
 
 
 def _make_folder(folder):
