@@ -169,6 +169,20 @@ def test_learn37_cli_with_a_cap_writes_weights_png_and_gif(data_root, tmp_path):
         assert animation.n_frames == summary["validations"] >= 2
 
 
+def test_learn37_draws_its_bar_only_where_stderr_is_a_terminal(data_root, tmp_path, capsys, monkeypatch):
+    """The bar was drawn on any stderr: a pipe or a log file got tqdm's carriage-return lines."""
+    require_dataset(data_root, "mnist")
+    from hdl_native import progress
+    from hdl_native.cli import main
+
+    command = ["learn37", "--data", str(data_root), "--max-images", "8", "--plot", str(tmp_path), "--json"]
+    assert main(command) == 0
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(progress, "stderr_is_terminal", lambda: True)
+    assert main(command) == 0
+    assert "learn37" in capsys.readouterr().err
+
+
 # ------------------------------------------------------------------ pictures
 def test_ascii_image_uses_the_tutorials_thresholds():
     row = np.array([[0.0, 0.2, 0.3, 0.9]])

@@ -160,7 +160,7 @@ def learn_until_target(network, learning, validation, budget, keep_frames, progr
 
     Returns a Learn37 with the learning story filled in (test figures are added by run()).
     """
-    from tqdm import tqdm
+    from ..progress import terminal_bar
 
     result = Learn37(n_validation=len(validation[0]))
 
@@ -171,7 +171,7 @@ def learn_until_target(network, learning, validation, budget, keep_frames, progr
             result.frames.append((result.images_seen, network.weight_image()))
         return accuracy
 
-    bar = tqdm(total=budget, desc="learn37", unit="img", disable=not progress, leave=False)
+    bar = terminal_bar(budget, "learn37", "img", shown=progress)
     try:
         while True:
             if result.images_seen % VALIDATE_EVERY == 0 or result.images_seen == budget:
