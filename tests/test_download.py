@@ -346,6 +346,21 @@ def test_cli_uses_base_url_from_environment(server, tmp_path, capsys, monkeypatc
     assert f"{server.url}/train-images-idx3-ubyte.gz" in capsys.readouterr().err
 
 
+def test_cli_draws_its_bar_only_where_stderr_is_a_terminal(server, tmp_path, capsys, monkeypatch):
+    """Without --no-progress the bar was drawn on any stderr: a pipe or a log file got tqdm's lines before the
+    error (here: the real checksums refuse the small file served)."""
+    from hdl_native import progress
+
+    server.files["/data/train-images-idx3-ubyte.gz"] = payload(100_000)
+    command = ["download", "mnist", "--dest", str(tmp_path), "--base-url", server.url]
+    assert main(command) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "failed verification" in err
+    monkeypatch.setattr(progress, "stderr_is_terminal", lambda: True)
+    assert main(command) == 2
+    assert "train-images-idx3-ubyte.gz:" in capsys.readouterr().err  # the bar, named after the file
+
+
 def test_cli_fetches_real_mnist_with_its_real_checksums(server, tmp_path, capsys, data_root):
     """Serve the real LeCun files locally: the built-in checksums accept them and the loader reads the result."""
     from conftest import require_dataset

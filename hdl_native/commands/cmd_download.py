@@ -14,7 +14,8 @@ def add_arguments(parser):
     parser.add_argument("--dest", metavar="DIR", default=None,
                         help="data root to download into (default: $HDL_DATA, else ~/.cache/hdl_native)")
     parser.add_argument("--keep-archive", action="store_true", help="keep EMNIST's gzip.zip after unpacking")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress bar (one is drawn only where stderr is a terminal)")
     parser.add_argument("--json", action="store_true", help="print one JSON summary object on the last line")
     parser.add_argument("--base-url", default=None, help=argparse.SUPPRESS)
 
@@ -23,9 +24,11 @@ def run(args):
     from hdl_native.data.download import download_dataset
     from hdl_native.data.paths import find_data_root
     from hdl_native.json_output import json_line
+    from hdl_native.progress import stderr_is_terminal
 
     dest = find_data_root(args.dest)
-    paths = download_dataset(args.dataset, dest, base_url=args.base_url, progress=not args.no_progress,
+    progress = not args.no_progress and stderr_is_terminal()  # on a pipe or a log file, a bar is noise
+    paths = download_dataset(args.dataset, dest, base_url=args.base_url, progress=progress,
                              keep_archive=args.keep_archive)
     for path in paths:
         print(f"ok  {path}")
