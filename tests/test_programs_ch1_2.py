@@ -183,6 +183,28 @@ def test_learn37_draws_its_bar_only_where_stderr_is_a_terminal(data_root, tmp_pa
     assert "learn37" in capsys.readouterr().err
 
 
+def test_learn37_stopped_by_ctrl_c_writes_its_pictures_and_exits_130(data_root, tmp_path, capsys, monkeypatch):
+    """Ctrl-C stopped the learning, the pictures were written, and the exit code was 0, as for a finished run."""
+    require_dataset(data_root, "mnist")
+    from hdl_native.cli import main
+
+    real_learn, shown = learn37.MarginScorer.learn, []
+
+    def learn_then_interrupt(self, image, is_seven):
+        shown.append(1)
+        if len(shown) > 10:
+            raise KeyboardInterrupt
+        return real_learn(self, image, is_seven)
+
+    monkeypatch.setattr(learn37.MarginScorer, "learn", learn_then_interrupt)
+    assert main(["learn37", "--data", str(data_root), "--plot", str(tmp_path), "--json"]) == 130
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out.strip().splitlines()[-1])
+    assert summary["interrupted"] and summary["images_seen"] == 10
+    assert "interrupted after 10 images" in captured.err
+    assert (tmp_path / "learn37-weights.png").is_file() and (tmp_path / "learn37-scores.png").is_file()
+
+
 # ------------------------------------------------------------------ pictures
 def test_ascii_image_uses_the_tutorials_thresholds():
     row = np.array([[0.0, 0.2, 0.3, 0.9]])

@@ -9,7 +9,10 @@ the validation set is the test split itself, as in the tutorial.
 
 Writes learn37-weights.png (the learned weights) and learn37-scores.png (histogram of
 test scores) into --plot DIR, and learn37-weights.gif (how the weights evolved) with --animate.
+Ctrl-C stops the learning: the pictures and figures of the weights learned so far are still written,
+and the exit code is 130.
 """
+import sys
 
 HELP = "chapter 2: the 3-or-7 network learns its weights (margin updates, lr 0.01)"
 
@@ -76,4 +79,8 @@ def run(args):
             "updates": result.updates, "validations": len(result.history),
             "pictures": [str(p) for p in written],
         }))
+    if result.interrupted:  # a script must not take a stopped run for a finished one
+        print(f"hdl-native learn37: interrupted after {result.images_seen} images; the figures and pictures above "
+              "are of the weights learned until then", file=sys.stderr)
+        return 130
     return 0
