@@ -141,6 +141,26 @@ def test_smoke_reports_the_worked_example():
     assert 0.5 < summary["loss"] < 5.0
 
 
+def test_smoke_fails_when_the_installation_computes_a_non_finite_loss(capsys, monkeypatch):
+    """smoke printed whatever it computed (a NaN loss too) and exited 0: it checked nothing it claims to."""
+    import numpy as np
+
+    from hdl_native.cli import main
+    from hdl_native.optim import Adam
+
+    def broken_step(self):
+        for _, parameter in self.named_params:
+            parameter.data[...] = np.nan
+
+    monkeypatch.setattr(Adam, "step", broken_step)
+    assert main(["smoke", "--json"]) == 1
+    captured = capsys.readouterr()
+    assert json.loads(captured.out.strip().splitlines()[-1])["loss"] is None  # strict JSON: NaN is null
+    assert captured.err == ("hdl-native smoke: error: this installation computes wrong results (the DigitsMLP loss is "
+                            "nan, not a finite number): reinstall it, or rebuild the kernels, and see "
+                            "`hdl-native --version --verbose` for the build\n")
+
+
 def test_a_command_is_parsed_by_its_own_parser_alone():
     from hdl_native.cli import named_command
 

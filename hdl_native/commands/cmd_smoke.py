@@ -3,12 +3,24 @@
 A quick check that the installation works: it evaluates
 y = 3x^3 + 4x + 1 + xz at x=2, z=0 with its gradients, then feeds one
 DigitsMLP graph two random batches through forward, backward and Adam.
+A wrong value or gradient, or a loss that is not finite, is an error (exit code 1).
 """
+import math
 import time
 
 import numpy as np
 
-HELP = "check the installation: evaluate a tiny graph and one training step"
+from hdl_native.errors import HDLError
+
+HELP = "check the installation: evaluate a tiny graph and two training steps"
+# y, dy/dx and dy/dz of the worked example at x=2, z=0: 3*8 + 8 + 1 + 0, 9x^2 + 4 + z, x (exact in float32)
+EXPECTED = {"y": 33.0, "dy_dx": 40.0, "dy_dz": 2.0}
+
+
+class SmokeFailed(HDLError):
+    """The installation computes wrong results: not bad input, so not exit code 2."""
+
+    exit_code = 1
 
 
 def add_arguments(parser):
@@ -48,4 +60,16 @@ def run(args):
           f"kernels {summary['kernels']}, OpenMP {summary['openmp']}")
     if args.json:
         print(json_line(summary))
+    check(summary)
     return 0
+
+
+def check(summary):
+    """SmokeFailed naming each figure of `summary` that is not what a working installation computes."""
+    wrong = [f"{name} {summary[name]!r}, expected {value!r}" for name, value in EXPECTED.items()
+             if summary[name] != value]
+    if not math.isfinite(summary["loss"]):
+        wrong.append(f"the DigitsMLP loss is {summary['loss']!r}, not a finite number")
+    if wrong:
+        raise SmokeFailed(f"this installation computes wrong results ({'; '.join(wrong)}): reinstall it, or rebuild "
+                          "the kernels, and see `hdl-native --version --verbose` for the build")
