@@ -95,6 +95,14 @@ def test_missing_dataset_says_where_and_how(tmp_path):
     assert "HDL_DATA" in message and "--data" in message
 
 
+def test_a_data_root_that_cannot_be_looked_into_is_a_data_error(tmp_path):
+    """pathlib's is_file() raises, not answers False, where a folder may not be searched or a name is too long
+    (which root meets too): learn37 --data with such a folder ended in a traceback."""
+    root = tmp_path / ("x" * 300)
+    with pytest.raises(DataError, match="cannot look for .*train-images-idx3-ubyte.gz: File name too long"):
+        load_dataset("mnist", "train", root)
+
+
 def test_emnist_with_labels_only_names_missing_images(tmp_path):
     folder = tmp_path / "emnist"
     folder.mkdir()

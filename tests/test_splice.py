@@ -173,3 +173,10 @@ def test_a_file_whose_training_split_lacks_a_class_is_one_line(tmp_path):
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert f"{path} gives the training split no sequence of class IE or N (the file holds 120 EI, 0 IE, 0 N)" \
         in result.stderr
+
+
+def test_a_data_root_that_cannot_be_looked_into_is_one_data_error(tmp_path):
+    """splice --data with a folder that may not be searched (or, as here, a name too long) ended in a traceback
+    from pathlib's is_file()."""
+    with pytest.raises(DataError, match="cannot look for .*dna/splice.csv: File name too long"):
+        splice_path(tmp_path / ("x" * 300))

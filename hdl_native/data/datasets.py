@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import DataError
 from .idx import IMAGES_MAGIC, LABELS_MAGIC, read_idx
-from .paths import describe_root, find_data_root
+from .paths import describe_root, find_data_root, is_data_file
 
 SPLITS = ("train", "test")
 IMAGE_SIZE = 28
@@ -204,7 +204,7 @@ def _locate(root, spec, file_name, name, split):
     if file_name.endswith(".gz"):
         candidates.append(folder / file_name[:-3])
     for candidate in candidates:
-        if candidate.is_file():
+        if is_data_file(candidate):
             return candidate
     looked = " or ".join(str(c) for c in candidates)
     raise DataError(

@@ -1,4 +1,5 @@
 """Where the datasets live: --data DIR, else $HDL_DATA, else a per-user cache directory."""
+import errno
 import os
 from pathlib import Path
 
@@ -34,3 +35,15 @@ def describe_root(root):
     if root == default_cache_dir():
         return f"the default cache dir, since neither --data nor ${DATA_ENV} is set"
     return "--data"
+
+
+def is_data_file(path):
+    """Path(path).is_file(), but a DataError naming `path` where pathlib raises instead of answering False (a folder
+    on the way that may not be searched, a name too long): that reached the user as a traceback."""
+    from ..errors import DataError  # here: errors imports nothing of ours, and this module stays light
+
+    try:
+        return Path(path).is_file()
+    except OSError as error:
+        hint = " (a folder on the way may not be searched)" if error.errno == errno.EACCES else ""
+        raise DataError(f"cannot look for {path}: {error.strerror or error}{hint}") from None

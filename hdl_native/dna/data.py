@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..data.paths import describe_root, find_data_root
+from ..data.paths import describe_root, find_data_root, is_data_file
 from ..errors import DataError
 
 RELATIVE_PATH = "dna/splice.csv"
@@ -30,7 +30,7 @@ def splice_path(root=None):
     """The path of splice.csv under the data root (--data, $HDL_DATA or the cache); DataError when missing."""
     root = find_data_root(root)
     path = root / RELATIVE_PATH
-    if not path.is_file():
+    if not is_data_file(path):
         raise DataError(f"the splice data is not found: looked for {path} under the data root {root} (chosen by "
                         f"{describe_root(root)}); point --data DIR or $HDL_DATA at a folder that holds {RELATIVE_PATH}")
     return path
