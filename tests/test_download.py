@@ -249,6 +249,14 @@ def test_emnist_member_name_taken_by_a_directory_is_one_error(server, tmp_path):
         download_dataset("emnist", tmp_path / "root", source=source, progress=False)
 
 
+def test_a_dest_that_cannot_be_looked_into_is_one_error(capsys):
+    """--dest with a folder that may not be searched (or, as here, a name too long) ended in a traceback from
+    pathlib's is_file() while looking for files already downloaded."""
+    assert main(["download", "mnist", "--dest", "x" * 300, "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "cannot look for " in err and "File name too long" in err
+
+
 def test_a_part_that_cannot_be_written_is_not_called_an_interruption(server, tmp_path, monkeypatch):
     """open() of the .part failing (no permission: root ignores the mode bits, so open is made to fail here) was
     reported as 'interrupted after 0 bytes ... the next run resumes from there', which it never would."""

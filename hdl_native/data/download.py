@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..atomic import fsync_directory
 from ..errors import DataError
+from .paths import is_data_file
 
 BASE_URL_ENV = "HDL_DOWNLOAD_BASE"
 TIMEOUT_SECONDS = 60
@@ -260,7 +261,7 @@ def _checksum_problem(path, remote):
 
 
 def _verified(path, remote):
-    return path.is_file() and _checksum_problem(path, remote) is None
+    return is_data_file(path) and _checksum_problem(path, remote) is None
 
 
 def _commit(part, path):
