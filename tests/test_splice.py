@@ -2,6 +2,7 @@
 short run on the real data (skipped without HDL_DATA)."""
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -180,3 +181,16 @@ def test_a_data_root_that_cannot_be_looked_into_is_one_data_error(tmp_path):
     from pathlib's is_file()."""
     with pytest.raises(DataError, match="cannot look for .*dna/splice.csv: File name too long"):
         splice_path(tmp_path / ("x" * 300))
+
+
+@pytest.mark.parametrize("row, problem", [
+    (("EI", "HUMA-1", sequence(0)[:59] + "X"), "base 60 is 'X'"),
+    (("EI", "HUMA-1", sequence(0)[:40]), "got 40 bases"),
+    (("EU", "HUMA-1", sequence(0)), "got the class 'EU'"),
+], ids=["last-base", "short", "class"])
+def test_a_malformed_line_is_named_with_what_is_wrong_in_it(tmp_path, row, problem):
+    """The message quoted the line's first 90 characters, which end before the last bases: a bad base there was
+    not shown, and the user was left to find it."""
+    path = write_csv(tmp_path / "splice.csv", [("IE", "HUMA-2", sequence(1)), row])
+    with pytest.raises(DataError, match=f"line 3: .*; {re.escape(problem)}"):
+        read_splice(path)

@@ -49,13 +49,27 @@ def read_splice(path):
         fields = [field.strip() for field in line.split(",")]
         if (number == 1 and fields[0] not in CLASSES) or not line.strip():
             continue  # the header (Class, Donor, Sequence); a file without one starts with a row, which is kept
-        if len(fields) != 3 or fields[0] not in CLASSES or len(fields[2]) != SEQUENCE_LENGTH \
-                or any(base not in base_index for base in fields[2]):
+        problem = row_problem(fields)
+        if problem:
             raise DataError(f"{path}, line {number}: expected 'class, name, {SEQUENCE_LENGTH} bases of "
-                            f"{BASES}' with class one of {', '.join(CLASSES)}, got {line.strip()[:90]!r}")
+                            f"{BASES}' with class one of {', '.join(CLASSES)}; {problem}")
         labels.append(CLASSES.index(fields[0]))
         names.append(fields[1])
         sequences.append([base_index[base] for base in fields[2]])
     if not names:
         raise DataError(f"{path} holds no sequences")
     return SpliceData(names, np.array(sequences, np.int64), np.array(labels, np.int64))
+
+
+def row_problem(fields):
+    """What is wrong with a row's stripped comma-separated `fields`, naming the value (a bad base can sit past
+    what a quoted line shows), or None when it is a class, a name and SEQUENCE_LENGTH bases of BASES."""
+    if len(fields) != 3:
+        return f"got {len(fields)} field{'s' if len(fields) != 1 else ''}: {', '.join(fields)[:90]!r}"
+    label, _, bases = fields
+    if label not in CLASSES:
+        return f"got the class {label[:20]!r}"
+    if len(bases) != SEQUENCE_LENGTH:
+        return f"got {len(bases)} bases: {bases[:90]!r}"
+    bad = next(((i, base) for i, base in enumerate(bases, start=1) if base not in BASES), None)
+    return None if bad is None else f"base {bad[0]} is {bad[1]!r}"
