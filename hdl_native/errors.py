@@ -1,4 +1,5 @@
 """Errors a user can act on: the CLI prints them as one line, no traceback."""
+import errno
 import os
 import shutil
 from contextlib import contextmanager
@@ -102,12 +103,19 @@ def outermost_missing_folder(directory):
 
 def resolved(path):
     """Path(path).resolve(): absolute, with its symbolic links followed; HDLError naming `path` when they loop (each
-    link names another, none a file), which Python before 3.13 raises as a RuntimeError (printed as a traceback)."""
+    link names another, none a file), which Python before 3.13 raises as a RuntimeError (printed as a traceback)
+    and 3.13 resolves without a word (the loop then read as "no such file")."""
+    loop = HDLError(f"{path}: a loop of symbolic links (each names another, none a file); point it at a file")
     try:
-        return Path(path).resolve()
+        target = Path(path).resolve()
     except RuntimeError:
-        raise HDLError(f"{path}: a loop of symbolic links (each names another, none a file); point it at a "
-                       "file") from None
+        raise loop from None
+    try:
+        os.stat(path)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise loop from None
+    return target
 
 
 def shown(path):
