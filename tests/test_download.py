@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pytest
 
+import hdl_native.data.download as download_module
 from hdl_native.cli import main
 from hdl_native.data import load_dataset, write_idx
 from hdl_native.data.datasets import clear_cache
@@ -97,6 +98,22 @@ def test_downloads_and_verifies_every_file(server, tmp_path):
     for i, path in enumerate(paths):
         assert path.read_bytes() == payload(3000 + i, seed=i)
     assert leftovers(tmp_path / "mnist") == ["file0.gz", "file1.gz"]
+
+
+def test_a_folder_that_cannot_be_written_names_the_files_there_that_fail_their_checksum(server, tmp_path,
+                                                                                        monkeypatch):
+    files = tuple(serve(server, f"file{i}.gz", payload(3000 + i, seed=i)) for i in range(3))
+    (tmp_path / "mnist").mkdir()
+    (tmp_path / "mnist" / "file0.gz").write_bytes(payload(3000, seed=0))  # as served: verified
+    (tmp_path / "mnist" / "file1.gz").write_bytes(b"truncated")  # what a broken copy leaves
+    real_access = download_module.os.access
+    monkeypatch.setattr(download_module.os, "access", lambda path, mode: False if mode == download_module.os.W_OK
+                        else real_access(path, mode))  # a read-only folder (the tests may run as root)
+    with pytest.raises(DataError, match=r"cannot write to the download folder .*mnist, which holds file1\.gz not "
+                                        r"matching its checksum; choose another with --dest DIR"):
+        download_dataset("mnist", tmp_path, base_url=server.url, progress=False,
+                         source=Source("mnist", "unused", files))
+    assert server.requests == []
 
 
 def test_verified_files_are_not_fetched_again(server, tmp_path):

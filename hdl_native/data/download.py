@@ -101,9 +101,10 @@ def download_dataset(name, dest, base_url=None, source=None, progress=True, keep
     folder = Path(dest).expanduser() / source.folder
     wanted = ([RemoteFile(member, sha256=digest) for member, digest in source.archive_members.items()]
               if source.archive_members else list(source.files))
-    if all(_verified(folder / remote.name, remote) for remote in wanted):
+    unverified = [remote.name for remote in wanted if not _verified(folder / remote.name, remote)]
+    if not unverified:
         return [folder / remote.name for remote in wanted]
-    _make_folder(folder)
+    _make_folder(folder, [name for name in unverified if (folder / name).exists()])
     fetched = [fetch(_join(base_url, remote.name), folder / remote.name, remote, progress) for remote in source.files]
     if not source.archive_members:
         return fetched
@@ -279,13 +280,17 @@ def _check_room_for(path):
                             f"download goes; move it away, or choose another --dest DIR")
 
 
-def _make_folder(folder):
+def _make_folder(folder, unverified=()):
+    """Create `folder` and check it can be written; `unverified`: the names of files there that failed their
+    checksum (or size), which a folder that cannot be written keeps, so its error names them."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise DataError(f"cannot create the download folder {folder}: {error.strerror}") from None
     if not os.access(folder, os.W_OK):
-        raise DataError(f"cannot write to the download folder {folder}; choose another with --dest DIR")
+        held = (f", which holds {', '.join(unverified)} not matching {'its' if len(unverified) == 1 else 'their'} "
+                "checksum" if unverified else "")
+        raise DataError(f"cannot write to the download folder {folder}{held}; choose another with --dest DIR")
 
 
 def _join(base_url, name):
