@@ -257,10 +257,7 @@ def test_a_directory_where_the_file_goes_is_one_error_before_the_transfer(server
 
 def test_emnist_member_name_taken_by_a_directory_is_one_error(server, tmp_path):
     members, _ = emnist_letters_members(tmp_path)
-    archive = nist_zip(members)
-    server.files["/data/gzip.zip"] = archive
-    source = Source("emnist", server.url, (RemoteFile("gzip.zip", md5=hashlib.md5(archive).hexdigest()),),
-                    {name: hashlib.sha256(data).hexdigest() for name, data in members.items()})
+    source = served_emnist(server, members)
     (tmp_path / "root" / "emnist" / "emnist-letters-test-images-idx3-ubyte.gz").mkdir(parents=True)
     with pytest.raises(DataError, match="emnist-letters-test-images-idx3-ubyte.gz is a directory"):
         download_dataset("emnist", tmp_path / "root", source=source, progress=False)
@@ -316,12 +313,19 @@ def emnist_letters_members(tmp_path, n=6):
     return members, upright
 
 
-def test_emnist_archive_unpacks_to_loadable_files(server, tmp_path):
-    members, upright = emnist_letters_members(tmp_path)
+def served_emnist(server, members, wrong_digests=None):
+    """The Source of EMNIST's gzip.zip holding `members` ({name: bytes}), which `server` now serves; wrong_digests
+    ({member name: sha256}) replace members' true checksums."""
     archive = nist_zip(members)
     server.files["/data/gzip.zip"] = archive
-    source = Source("emnist", server.url, (RemoteFile("gzip.zip", md5=hashlib.md5(archive).hexdigest()),),
-                    {name: hashlib.sha256(data).hexdigest() for name, data in members.items()})
+    digests = {name: hashlib.sha256(data).hexdigest() for name, data in members.items()}
+    return Source("emnist", server.url, (RemoteFile("gzip.zip", md5=hashlib.md5(archive).hexdigest()),),
+                  {**digests, **(wrong_digests or {})})
+
+
+def test_emnist_archive_unpacks_to_loadable_files(server, tmp_path):
+    members, upright = emnist_letters_members(tmp_path)
+    source = served_emnist(server, members)
     dest = tmp_path / "root"
     paths = download_dataset("emnist", dest, source=source, progress=False)
     assert sorted(p.name for p in paths) == sorted(members)
@@ -334,11 +338,7 @@ def test_emnist_archive_unpacks_to_loadable_files(server, tmp_path):
 
 def test_emnist_member_with_wrong_checksum(server, tmp_path):
     members, _ = emnist_letters_members(tmp_path)
-    archive = nist_zip(members)
-    server.files["/data/gzip.zip"] = archive
-    digests = {name: hashlib.sha256(data).hexdigest() for name, data in members.items()}
-    digests["emnist-letters-test-images-idx3-ubyte.gz"] = "f" * 64
-    source = Source("emnist", server.url, (RemoteFile("gzip.zip", md5=hashlib.md5(archive).hexdigest()),), digests)
+    source = served_emnist(server, members, {"emnist-letters-test-images-idx3-ubyte.gz": "f" * 64})
     with pytest.raises(DataError, match="emnist-letters-test-images-idx3-ubyte.gz failed verification"):
         download_dataset("emnist", tmp_path / "root", source=source, progress=False)
     assert "emnist-letters-test-images-idx3-ubyte.gz" not in leftovers(tmp_path / "root" / "emnist")
