@@ -58,7 +58,7 @@ def run(args):
     from pathlib import Path
 
     from hdl_native.calibration import FITTED_ENTRIES
-    from hdl_native.checkpoint import build_model, load_checkpoint, reported_params, save_checkpoint
+    from hdl_native.checkpoint import build_model, load_checkpoint, load_model, save_checkpoint
     from hdl_native.data import find_data_root
     from hdl_native.errors import HDLError
     from hdl_native.inspect.evaluation import evaluate_state
@@ -91,8 +91,8 @@ def run(args):
     zeros, total = weight_sparsity(model)
     kept = {key: value for key, value in meta.items() if key not in NOT_CARRIED + FITTED_ENTRIES}
     kept["pruned_from"] = str(args.state)
-    pruned = evaluate_state(args.state, root, model_and_meta=(model, {**kept, "architecture": meta["architecture"]}),
-                            augmented=False, progress=shown).test_accuracy
+    pruned = evaluate_state(args.state, root, model_and_meta=(model, kept), augmented=False,
+                            progress=shown).test_accuracy
     scope = "in each layer" if args.per_layer else "over all weights"
     print(f"{args.state}: test accuracy {before:.2f}%; {zeros} of {total} weights zero ({100.0 * zeros / total:.1f}%, "
           f"{scope}): {pruned:.2f}%")
@@ -107,10 +107,11 @@ def run(args):
     if args.finetune_epochs:
         if fine_tune(args, checkpoint, out, shares, {key: kept[key] for key in CARRIED_ENTRIES if key in kept}):
             return 130
-        finetuned = evaluate_state(out, root, augmented=False, progress=shown).test_accuracy
+        tuned = load_model(out)  # with --ema-decay, holding the average the fine-tune tested, as evaluate reads it
+        finetuned = evaluate_state(out, root, model_and_meta=tuned, augmented=False, progress=shown).test_accuracy
         summary["test_accuracy_finetuned"] = finetuned
-        read = reported_params(load_checkpoint(out), out)  # with --ema-decay, the average the fine-tune tested
-        zeros_after = int(sum((read[name] == 0).sum() for name in masks))
+        weights = dict(tuned[0].named_parameters())
+        zeros_after = int(sum((weights[name].value == 0).sum() for name in masks))
         summary["zero_weights_after_finetune"] = zeros_after
         print(f"after {args.finetune_epochs} epochs of fine-tuning: {finetuned:.2f}%, {zeros_after} weights zero; "
               f"wrote {out}")
